@@ -1,0 +1,14 @@
+/*  commands: the subcommands of the `hartslag` CLI. Each takes the arguments
+    after its own name (argv[0] is the subcommand name) and returns the
+    process exit code: 0 success / allowed / valid, 1 failure / denied /
+    invalid, 2 usage error. None calls exit().
+*/
+#ifndef HARTSLAG_COMMANDS_H
+#define HARTSLAG_COMMANDS_H
+
+#define EXIT_USAGE 2
+
+int cmd_keys(int argc, char **argv);        /* keys/cmd_keys.c */
+int cmd_agreements(int argc, char **argv);  /* clients/cli/cmd_agreements.c */
+
+#endif

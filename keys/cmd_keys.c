@@ -1,0 +1,360 @@
+/*  hartslag keys: create and inspect keys and certificates (keys/README.md
+    documents the on-disk layout). Secret material is never printed. */
+#include "../clients/cli/commands.h"
+
+#include "cert.h"
+#include "fileio.h"
+#include "keyfile.h"
+#include "partners.h"
+#include "z85.h"
+#include "zpl.h"
+
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define DEFAULT_VALID_DAYS 730
+
+static void
+s_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: hartslag keys COMMAND [OPTIONS]\n\n"
+            "  init --org ORG --name NAME --role partner|coordinator --contact C --out DIR\n"
+            "       [--valid-from YYYY-MM-DD] [--valid-until YYYY-MM-DD]\n"
+            "        new keys for a partner: DIR/ORG.cert (public, give it to the broker and\n"
+            "        every partner) and DIR/ORG.cert_secret (0600, never leaves this machine)\n"
+            "  broker --out DIR [--name NAME] [--contact C]\n"
+            "        new broker keys: DIR/broker.cert and DIR/broker.cert_secret\n"
+            "  pseudonym-key --out FILE\n"
+            "        new pseudonym key (0600), shared by the partner daemons, never the broker\n"
+            "  show FILE\n"
+            "        public information of a certificate or secret file (never secrets)\n"
+            "  verify DIR\n"
+            "        check a certificate directory; report every problem\n\n"
+            "exit codes: 0 success, 1 failure, 2 usage error\n");
+}
+
+static int64_t
+s_today(void)
+{
+    return (int64_t)time(NULL) / 86400;
+}
+
+/* First 16 bytes of SHA-256 over the public keys, as hex in groups of 4. */
+static void
+s_fingerprint(const cert_t *cert, char out[40])
+{
+    uint8_t digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, cert->curve_key, CERT_KEYBYTES);
+    crypto_hash_sha256_update(&st, cert->sign_key, CERT_KEYBYTES);
+    crypto_hash_sha256_update(&st, cert->box_key, CERT_KEYBYTES);
+    crypto_hash_sha256_final(&st, digest);
+    size_t pos = 0;
+    for (int i = 0; i < 16; i++) {
+        snprintf(out + pos, 3, "%02x", digest[i]);
+        pos += 2;
+        if (i % 2 == 1 && i < 15)
+            out[pos++] = ':';
+    }
+    out[pos] = '\0';
+}
+
+/* Writes the public certificate and the secret file of a new key set. */
+static int
+s_write_pair(const cert_t *cert, keyfile_t *keys, const char *dir)
+{
+    char cert_path[4096], secret_path[4200], err[600];
+    if (mkdir(dir, 0700) != 0) {
+        struct stat st;
+        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "hartslag keys: cannot create directory %s\n", dir);
+            return 1;
+        }
+    }
+    snprintf(cert_path, sizeof cert_path, "%s/%s.cert", dir, cert->org);
+    snprintf(secret_path, sizeof secret_path, "%s_secret", cert_path);
+    if (keyfile_save(keys, secret_path, err, sizeof err) != 0) {
+        fprintf(stderr, "hartslag keys: %s\n", err);
+        return 1;
+    }
+    if (cert_save(cert, cert_path, err, sizeof err) != 0) {
+        fprintf(stderr, "hartslag keys: %s\n", err);
+        remove(secret_path);
+        return 1;
+    }
+    char fp[40];
+    s_fingerprint(cert, fp);
+    printf("public certificate: %s\nsecret keys:        %s (mode 0600)\nfingerprint:        %s\n",
+           cert_path, secret_path, fp);
+    return 0;
+}
+
+static int
+s_init(int argc, char **argv, bool broker)
+{
+    static const struct option options[] = {
+        {"org", required_argument, NULL, 'o'},
+        {"name", required_argument, NULL, 'n'},
+        {"role", required_argument, NULL, 'r'},
+        {"contact", required_argument, NULL, 'c'},
+        {"out", required_argument, NULL, 'd'},
+        {"valid-from", required_argument, NULL, 'f'},
+        {"valid-until", required_argument, NULL, 'u'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *org = broker ? "broker" : NULL, *name = broker ? "Hartslag broker" : NULL;
+    const char *role = broker ? "broker" : NULL, *contact = broker ? "broker operator" : NULL;
+    const char *out = NULL, *from = NULL, *until = NULL;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+        case 'o':
+            org = broker ? org : optarg;
+            break;
+        case 'n':
+            name = optarg;
+            break;
+        case 'r':
+            role = broker ? role : optarg;
+            break;
+        case 'c':
+            contact = optarg;
+            break;
+        case 'd':
+            out = optarg;
+            break;
+        case 'f':
+            from = optarg;
+            break;
+        case 'u':
+            until = optarg;
+            break;
+        case 'h':
+            s_usage(stdout);
+            return 0;
+        default:
+            s_usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!org || !name || !role || !contact || !out || optind != argc) {
+        fprintf(stderr, "hartslag keys %s: missing or extra arguments\n", argv[0]);
+        s_usage(stderr);
+        return EXIT_USAGE;
+    }
+    cert_t cert;
+    memset(&cert, 0, sizeof cert);
+    if (!names_is_org(org)) {
+        fprintf(stderr, "hartslag keys: --org must be 1-32 of [a-z0-9-], e.g. 'politie'\n");
+        return EXIT_USAGE;
+    }
+    if (cert_role_parse(role, &cert.role) != 0 || (!broker && cert.role == CERT_ROLE_BROKER)) {
+        fprintf(stderr, "hartslag keys: --role must be 'partner' or 'coordinator'\n");
+        return EXIT_USAGE;
+    }
+    if (!names_is_text(name, NAMES_TEXT_MAX) || !names_is_text(contact, NAMES_TEXT_MAX) ||
+        strchr(name, '"') || strchr(contact, '"')) {
+        fprintf(stderr, "hartslag keys: --name and --contact must be 1-%d bytes of text "
+                        "without quotes or control characters\n", NAMES_TEXT_MAX);
+        return EXIT_USAGE;
+    }
+    cert.valid_from = s_today();
+    cert.valid_until = cert.valid_from + DEFAULT_VALID_DAYS;
+    if ((from && cert_date_parse(from, &cert.valid_from) != 0) ||
+        (until && cert_date_parse(until, &cert.valid_until) != 0) ||
+        cert.valid_until < cert.valid_from) {
+        fprintf(stderr, "hartslag keys: --valid-from/--valid-until must be dates YYYY-MM-DD, "
+                        "in order\n");
+        return EXIT_USAGE;
+    }
+    memcpy(cert.org, org, strlen(org) + 1);
+    memcpy(cert.name, name, strlen(name) + 1);
+    memcpy(cert.contact, contact, strlen(contact) + 1);
+    keyfile_t *keys = keyfile_generate(org, !broker);
+    if (!keys) {
+        fprintf(stderr, "hartslag keys: cannot generate keys (out of secure memory? "
+                        "raise the memlock limit: ulimit -l)\n");
+        return 1;
+    }
+    memcpy(cert.curve_key, keyfile_curve_public(keys), CERT_KEYBYTES);
+    memcpy(cert.sign_key, keyfile_sign_public(keys), CERT_KEYBYTES);
+    if (!broker)
+        memcpy(cert.box_key, keyfile_box_public(keys), CERT_KEYBYTES);
+    int rc = s_write_pair(&cert, keys, out);
+    keyfile_destroy(&keys);
+    return rc;
+}
+
+static int
+s_pseudonym_key(int argc, char **argv)
+{
+    if (argc != 3 || strcmp(argv[1], "--out") != 0) {
+        s_usage(stderr);
+        return EXIT_USAGE;
+    }
+    char err[600];
+    if (keyfile_pseudonym_generate(argv[2], err, sizeof err) != 0) {
+        fprintf(stderr, "hartslag keys: %s\n", err);
+        return 1;
+    }
+    printf("pseudonym key: %s (mode 0600)\n"
+           "Copy it to every partner daemon over a secure channel; never to the broker.\n",
+           argv[2]);
+    return 0;
+}
+
+static void
+s_print_key(const char *label, const uint8_t key[32])
+{
+    char z85[Z85_TEXT_LEN(32) + 1];
+    z85_encode(z85, key, 32);
+    printf("%-13s %s\n", label, z85);
+}
+
+static void
+s_print_cert(const cert_t *cert)
+{
+    char from[11], until[11], fp[40];
+    cert_date_format(cert->valid_from, from);
+    cert_date_format(cert->valid_until, until);
+    s_fingerprint(cert, fp);
+    printf("org:          %s\nname:         %s\nrole:         %s\ncontact:      %s\n"
+           "valid:        %s to %s\n",
+           cert->org, cert->name, cert_role_name(cert->role), cert->contact, from, until);
+    s_print_key("curve key:", cert->curve_key);
+    s_print_key("sign key:", cert->sign_key);
+    if (cert->role != CERT_ROLE_BROKER)
+        s_print_key("box key:", cert->box_key);
+    printf("fingerprint:  %s\n", fp);
+}
+
+static int
+s_show(int argc, char **argv)
+{
+    if (argc != 2) {
+        s_usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *path = argv[1];
+    char *text = NULL, err[600];
+    size_t len = 0;
+    if (fileio_read(path, ZPL_TEXT_MAX, &text, &len, err, sizeof err) != 0) {
+        fprintf(stderr, "hartslag keys: %s\n", err);
+        return 1;
+    }
+    bool secret = strstr(text, "secret-key") != NULL;
+    bool pseudonym = strstr(text, "\npseudonym\n") != NULL;
+    sodium_memzero(text, len);
+    free(text);
+    if (pseudonym) {
+        printf("%s: a pseudonym key (secret; its value is never shown)\n", path);
+        return 0;
+    }
+    if (secret) {
+        keyfile_t *keys = keyfile_load(path, err, sizeof err);
+        if (!keys) {
+            fprintf(stderr, "hartslag keys: %s\n", err);
+            return 1;
+        }
+        printf("%s: SECRET key file of '%s' (only public keys shown)\n", path, keyfile_org(keys));
+        s_print_key("curve key:", keyfile_curve_public(keys));
+        s_print_key("sign key:", keyfile_sign_public(keys));
+        if (keyfile_has_box(keys))
+            s_print_key("box key:", keyfile_box_public(keys));
+        keyfile_destroy(&keys);
+        return 0;
+    }
+    cert_t cert;
+    if (cert_load(path, &cert, err, sizeof err) != 0) {
+        fprintf(stderr, "hartslag keys: %s\n", err);
+        return 1;
+    }
+    printf("%s: public certificate\n", path);
+    s_print_cert(&cert);
+    return 0;
+}
+
+typedef struct {
+    size_t errors;   /* problems that fail the directory */
+    size_t warnings; /* certificates skipped */
+} verify_tally_t;
+
+static void
+s_report(void *arg, const char *file, bool is_error, const char *message)
+{
+    verify_tally_t *tally = arg;
+    printf("%s: %s: %s\n", is_error ? "error" : "warning", file, message);
+    if (is_error)
+        tally->errors++;
+    else
+        tally->warnings++;
+}
+
+static int
+s_verify(int argc, char **argv)
+{
+    if (argc != 2) {
+        s_usage(stderr);
+        return EXIT_USAGE;
+    }
+    verify_tally_t tally = {0, 0};
+    char err[4800];
+    int64_t now_ms = (int64_t)time(NULL) * 1000;
+    partners_t *partners = partners_load(argv[1], now_ms, s_report, &tally, err, sizeof err);
+    if (!partners) {
+        if (tally.errors == 0)
+            printf("error: %s\n", err);
+        printf("%s: NOT usable (%zu error(s), %zu warning(s)); fix the errors, then run "
+               "'hartslag keys verify %s' again\n",
+               argv[1], tally.errors ? tally.errors : 1, tally.warnings, argv[1]);
+        return 1;
+    }
+    for (size_t i = 0; i < partners_count(partners); i++) {
+        const cert_t *cert = partners_at(partners, i);
+        char until[11], fp[40];
+        cert_date_format(cert->valid_until, until);
+        s_fingerprint(cert, fp);
+        printf("ok: %-16s %-11s valid until %s  %s\n", cert->org, cert_role_name(cert->role),
+               until, fp);
+    }
+    printf("%s: %zu valid certificate(s), %zu warning(s)\n", argv[1], partners_count(partners),
+           tally.warnings);
+    partners_destroy(&partners);
+    return 0;
+}
+
+int
+cmd_keys(int argc, char **argv)
+{
+    if (sodium_init() < 0) {
+        fprintf(stderr, "hartslag keys: libsodium failed to initialise\n");
+        return 1;
+    }
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        s_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : 0;
+    }
+    const char *sub = argv[1];
+    if (strcmp(sub, "init") == 0)
+        return s_init(argc - 1, argv + 1, false);
+    if (strcmp(sub, "broker") == 0)
+        return s_init(argc - 1, argv + 1, true);
+    if (strcmp(sub, "pseudonym-key") == 0)
+        return s_pseudonym_key(argc - 1, argv + 1);
+    if (strcmp(sub, "show") == 0)
+        return s_show(argc - 1, argv + 1);
+    if (strcmp(sub, "verify") == 0)
+        return s_verify(argc - 1, argv + 1);
+    fprintf(stderr, "hartslag keys: unknown command '%s'\n", sub);
+    s_usage(stderr);
+    return EXIT_USAGE;
+}

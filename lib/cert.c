@@ -1,0 +1,235 @@
+/*  cert: partner and broker public certificates; see cert.h. */
+#include "cert.h"
+
+#include "fileio.h"
+#include "z85.h"
+#include "zpl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *s_role_names[] = {"partner", "coordinator", "broker"};
+
+const char *
+cert_role_name(cert_role_t role)
+{
+    return (unsigned)role < 3 ? s_role_names[role] : "unknown";
+}
+
+int
+cert_role_parse(const char *text, cert_role_t *role)
+{
+    for (int i = 0; i < 3; i++)
+        if (text && strcmp(text, s_role_names[i]) == 0) {
+            *role = (cert_role_t)i;
+            return 0;
+        }
+    return -1;
+}
+
+/* Howard Hinnant's days_from_civil: proleptic Gregorian, no time zone. */
+static int64_t
+s_days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int
+cert_date_parse(const char *text, int64_t *day)
+{
+    if (!text || strlen(text) != 10 || text[4] != '-' || text[7] != '-')
+        return -1;
+    int parts[3] = {0, 0, 0};
+    const int starts[3] = {0, 5, 8}, lens[3] = {4, 2, 2};
+    for (int p = 0; p < 3; p++)
+        for (int k = 0; k < lens[p]; k++) {
+            char c = text[starts[p] + k];
+            if (c < '0' || c > '9')
+                return -1;
+            parts[p] = parts[p] * 10 + (c - '0');
+        }
+    int y = parts[0], m = parts[1], d = parts[2];
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap))
+        return -1;
+    *day = s_days_from_civil(y, m, d);
+    return 0;
+}
+
+void
+cert_date_format(int64_t day, char out[11])
+{
+    time_t t = (time_t)(day * 86400);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+bool
+cert_valid_at(const cert_t *cert, int64_t unix_ms)
+{
+    int64_t day = unix_ms >= 0 ? unix_ms / 86400000 : -1;
+    return day >= cert->valid_from && day <= cert->valid_until;
+}
+
+static int
+s_key(const zpl_t *zpl, const char *section, const char *key, uint8_t out[CERT_KEYBYTES],
+      char *err, size_t errlen)
+{
+    const char *text = zpl_get(zpl, section, key);
+    if (!text) {
+        snprintf(err, errlen, "missing %s/%s", section, key);
+        return -1;
+    }
+    if (z85_decode(out, CERT_KEYBYTES, text) != 0) {
+        snprintf(err, errlen, "%s/%s is not a 32-byte Z85 key", section, key);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_text(const zpl_t *zpl, const char *key, char *out, size_t max, char *err, size_t errlen)
+{
+    const char *text = zpl_get(zpl, "metadata", key);
+    if (!text) {
+        snprintf(err, errlen, "missing metadata/%s", key);
+        return -1;
+    }
+    if (!names_is_text(text, max)) {
+        snprintf(err, errlen, "metadata/%s must be 1-%zu bytes of UTF-8 text without control "
+                 "characters", key, max);
+        return -1;
+    }
+    memcpy(out, text, strlen(text) + 1);
+    return 0;
+}
+
+static const char *s_metadata_keys[] = {"org", "name", "role", "contact", "sign-key",
+                                         "box-key", "valid-from", "valid-until"};
+
+int
+cert_parse(const char *text, size_t len, cert_t *cert, char *err, size_t errlen)
+{
+    memset(cert, 0, sizeof *cert);
+    char why[160];
+    zpl_t *zpl = zpl_parse(text, len, why, sizeof why);
+    if (!zpl) {
+        snprintf(err, errlen, "%s", why);
+        return -1;
+    }
+    int rc = -1;
+    for (size_t i = 0; i < zpl_count(zpl); i++) {
+        const char *section = zpl_section_at(zpl, i), *key = zpl_key_at(zpl, i);
+        bool known = false;
+        if (strcmp(section, "metadata") == 0) {
+            for (size_t k = 0; k < sizeof s_metadata_keys / sizeof *s_metadata_keys; k++)
+                known = known || strcmp(key, s_metadata_keys[k]) == 0;
+        } else if (strcmp(section, "curve") == 0)
+            known = strcmp(key, "public-key") == 0;
+        if (!known) {
+            snprintf(err, errlen, "unknown entry %s/%s%s", section, key,
+                     strcmp(key, "secret-key") == 0 ? " (this is a secret file, not a "
+                                                      "public certificate)" : "");
+            goto done;
+        }
+    }
+    const char *org = zpl_get(zpl, "metadata", "org");
+    if (!org || !names_is_org(org)) {
+        snprintf(err, errlen, "metadata/org is missing or not 1-32 of [a-z0-9-]");
+        goto done;
+    }
+    memcpy(cert->org, org, strlen(org) + 1);
+    if (s_text(zpl, "name", cert->name, NAMES_TEXT_MAX, err, errlen) != 0 ||
+        s_text(zpl, "contact", cert->contact, NAMES_TEXT_MAX, err, errlen) != 0)
+        goto done;
+    if (cert_role_parse(zpl_get(zpl, "metadata", "role"), &cert->role) != 0) {
+        snprintf(err, errlen, "metadata/role must be partner, coordinator or broker");
+        goto done;
+    }
+    if (s_key(zpl, "curve", "public-key", cert->curve_key, err, errlen) != 0 ||
+        s_key(zpl, "metadata", "sign-key", cert->sign_key, err, errlen) != 0)
+        goto done;
+    if (cert->role != CERT_ROLE_BROKER &&
+        s_key(zpl, "metadata", "box-key", cert->box_key, err, errlen) != 0)
+        goto done;
+    if (cert_date_parse(zpl_get(zpl, "metadata", "valid-from"), &cert->valid_from) != 0 ||
+        cert_date_parse(zpl_get(zpl, "metadata", "valid-until"), &cert->valid_until) != 0) {
+        snprintf(err, errlen, "metadata/valid-from and valid-until must be dates YYYY-MM-DD");
+        goto done;
+    }
+    if (cert->valid_until < cert->valid_from) {
+        snprintf(err, errlen, "valid-until is before valid-from");
+        goto done;
+    }
+    rc = 0;
+done:
+    zpl_destroy(&zpl);
+    return rc;
+}
+
+int
+cert_load(const char *path, cert_t *cert, char *err, size_t errlen)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (fileio_read(path, ZPL_TEXT_MAX, &text, &len, err, errlen) != 0)
+        return -1;
+    char why[200];
+    int rc = cert_parse(text, len, cert, why, sizeof why);
+    if (rc != 0)
+        snprintf(err, errlen, "%s: %s", path, why);
+    free(text);
+    return rc;
+}
+
+int
+cert_save(const cert_t *cert, const char *path, char *err, size_t errlen)
+{
+    char curve[Z85_TEXT_LEN(CERT_KEYBYTES) + 1], sign[sizeof curve], box[sizeof curve];
+    char from[11], until[11];
+    z85_encode(curve, cert->curve_key, CERT_KEYBYTES);
+    z85_encode(sign, cert->sign_key, CERT_KEYBYTES);
+    z85_encode(box, cert->box_key, CERT_KEYBYTES);
+    cert_date_format(cert->valid_from, from);
+    cert_date_format(cert->valid_until, until);
+    if (strchr(cert->name, '"') || strchr(cert->contact, '"')) {
+        snprintf(err, errlen, "name and contact may not contain '\"'");
+        return -1;
+    }
+    char text[2048];
+    int n = snprintf(text, sizeof text,
+                     "#   ****  Hartslag public certificate of %s  ****\n"
+                     "#   ZeroMQ CURVE Public Certificate (CZMQ zcert format).\n"
+                     "#   Public: share it with the broker and every partner; verify its\n"
+                     "#   fingerprint (hartslag keys show) with its owner out of band.\n"
+                     "\n"
+                     "metadata\n"
+                     "    org = \"%s\"\n"
+                     "    name = \"%s\"\n"
+                     "    role = \"%s\"\n"
+                     "    contact = \"%s\"\n"
+                     "    sign-key = \"%s\"\n"
+                     "%s%s%s"
+                     "    valid-from = \"%s\"\n"
+                     "    valid-until = \"%s\"\n"
+                     "curve\n"
+                     "    public-key = \"%s\"\n",
+                     cert->org, cert->org, cert->name, cert_role_name(cert->role), cert->contact,
+                     sign, cert->role == CERT_ROLE_BROKER ? "" : "    box-key = \"",
+                     cert->role == CERT_ROLE_BROKER ? "" : box,
+                     cert->role == CERT_ROLE_BROKER ? "" : "\"\n", from, until, curve);
+    if (n < 0 || (size_t)n >= sizeof text) {
+        snprintf(err, errlen, "certificate text too long");
+        return -1;
+    }
+    return fileio_write_new(path, text, (size_t)n, 0644, err, errlen);
+}

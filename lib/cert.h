@@ -1,0 +1,69 @@
+/*  cert: the public certificate of a partner organisation or of the broker
+    (DESIGN §3). On disk it is a CZMQ zcert public file, so the broker's
+    zauth/zcertstore reads the same files:
+
+        metadata
+            org = "politie"
+            name = "Politie Limburg, basisteam Heerlen"
+            role = "partner"
+            contact = "veiligheidshuis@politie.example"
+            sign-key = "<Z85 Ed25519 public key>"
+            box-key = "<Z85 X25519 public key>"
+            valid-from = "2026-01-01"
+            valid-until = "2027-12-31"
+        curve
+            public-key = "<Z85 CURVE public key>"
+
+    cert_t is a plain value (public data only), copied freely. Parsing is
+    strict: every field checked, unknown metadata refused.
+*/
+#ifndef HARTSLAG_CERT_H
+#define HARTSLAG_CERT_H
+
+#include "names.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CERT_KEYBYTES 32
+
+typedef enum {
+    CERT_ROLE_PARTNER = 0,     /* may send and receive signals */
+    CERT_ROLE_COORDINATOR = 1, /* a partner that also holds the regie and receives alerts */
+    CERT_ROLE_BROKER = 2,      /* the broker itself: transport and audit keys */
+} cert_role_t;
+
+typedef struct {
+    char org[NAMES_ORG_MAX + 1];         /* short id, [a-z0-9-]{1,32} */
+    char name[NAMES_TEXT_MAX + 1];       /* organisation's display name */
+    char contact[NAMES_TEXT_MAX + 1];    /* functional mailbox or phone line */
+    cert_role_t role;                    /* what the holder may do */
+    uint8_t curve_key[CERT_KEYBYTES];    /* CURVE transport public key */
+    uint8_t sign_key[CERT_KEYBYTES];     /* Ed25519: signals (partner) or checkpoints (broker) */
+    uint8_t box_key[CERT_KEYBYTES];      /* X25519 content-key box key; zero for the broker */
+    int64_t valid_from;                  /* first valid day, days since 1970-01-01 (UTC) */
+    int64_t valid_until;                 /* last valid day, inclusive */
+} cert_t;
+
+/* Parses certificate text. 0, or -1 with the reason in `err`. */
+int cert_parse(const char *text, size_t len, cert_t *cert, char *err, size_t errlen);
+
+/* Reads and parses a certificate file (at most ZPL_TEXT_MAX bytes). */
+int cert_load(const char *path, cert_t *cert, char *err, size_t errlen);
+
+/* Writes `cert` as a zcert-compatible public file. Refuses to overwrite. */
+int cert_save(const cert_t *cert, const char *path, char *err, size_t errlen);
+
+/* True when `unix_ms` falls on a day in [valid_from, valid_until]. */
+bool cert_valid_at(const cert_t *cert, int64_t unix_ms);
+
+/* "partner", "coordinator", "broker"; and back (-1 when unknown). */
+const char *cert_role_name(cert_role_t role);
+int cert_role_parse(const char *text, cert_role_t *role);
+
+/* YYYY-MM-DD (a real calendar date, 1970..9999) to days since 1970-01-01, and back. */
+int cert_date_parse(const char *text, int64_t *day);
+void cert_date_format(int64_t day, char out[11]);
+
+#endif

@@ -1,0 +1,35 @@
+/*  testutil: helpers shared by the Criterion tests: temporary directories,
+    running the built binaries, reading files. Tests only. */
+#ifndef HARTSLAG_TESTUTIL_H
+#define HARTSLAG_TESTUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A new directory under /tmp (caller frees the path; tu_rmtree removes it). */
+char *tu_tmpdir(void);
+
+/* Removes a directory tree (like rm -rf; refuses paths outside /tmp). */
+void tu_rmtree(const char *path);
+
+/* Full path of a built binary: $HARTSLAG_BIN/name (static buffer per call site use). */
+const char *tu_bin(const char *name);
+
+/* Repository root: $HARTSLAG_SRC or ".". */
+const char *tu_src(void);
+
+/* Runs argv (NULL-terminated) with optional stdin text; captures stdout and
+   stderr into new NUL-terminated strings (caller frees; either may be NULL
+   if not wanted). Returns the exit code, or -1 if it died by a signal. */
+int tu_run(char *const argv[], const char *stdin_text, char **out, char **err);
+
+/* Whole file into a new NUL-terminated buffer; NULL if unreadable. */
+char *tu_read_file(const char *path, size_t *len);
+
+/* Writes text to a new file with `mode`. Returns 0 or -1. */
+int tu_write_file(const char *path, const char *text, int mode);
+
+/* True when `needle` (len bytes) occurs in any regular file under `dir`. */
+bool tu_dir_contains(const char *dir, const void *needle, size_t len);
+
+#endif

@@ -1,0 +1,137 @@
+/*  cert: public certificates, and their compatibility with CZMQ's zcert. */
+#include "cert.h"
+
+#include "testutil.h"
+#include "z85.h"
+
+#include <criterion/criterion.h>
+#include <czmq.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+static cert_t
+s_sample(void)
+{
+    cert_t cert;
+    memset(&cert, 0, sizeof cert);
+    snprintf(cert.org, sizeof cert.org, "welzijn");
+    snprintf(cert.name, sizeof cert.name, "Impuls welzijn Heerlen");
+    snprintf(cert.contact, sizeof cert.contact, "signalen@welzijn.example");
+    cert.role = CERT_ROLE_PARTNER;
+    randombytes_buf(cert.curve_key, 32);
+    randombytes_buf(cert.sign_key, 32);
+    randombytes_buf(cert.box_key, 32);
+    cr_assert_eq(cert_date_parse("2026-01-01", &cert.valid_from), 0);
+    cr_assert_eq(cert_date_parse("2027-12-31", &cert.valid_until), 0);
+    return cert;
+}
+
+Test(cert, dates)
+{
+    int64_t day;
+    char out[11];
+    cr_assert_eq(cert_date_parse("1970-01-01", &day), 0);
+    cr_assert_eq(day, 0);
+    cr_assert_eq(cert_date_parse("2024-02-29", &day), 0);
+    cert_date_format(day, out);
+    cr_assert_str_eq(out, "2024-02-29");
+    cr_assert_eq(cert_date_parse("2000-03-01", &day), 0);
+    cr_assert_eq(day, 11017);
+    cr_assert_eq(cert_date_parse("2023-02-29", &day), -1);
+    cr_assert_eq(cert_date_parse("2100-02-29", &day), -1);
+    cr_assert_eq(cert_date_parse("2026-13-01", &day), -1);
+    cr_assert_eq(cert_date_parse("2026-1-01", &day), -1);
+    cr_assert_eq(cert_date_parse("2026-01-0x", &day), -1);
+    cr_assert_eq(cert_date_parse("1969-12-31", &day), -1);
+    cr_assert_eq(cert_date_parse(NULL, &day), -1);
+}
+
+Test(cert, save_parse_round_trip_and_zcert_reads_it)
+{
+    cr_assert(sodium_init() >= 0);
+    char *dir = tu_tmpdir();
+    char path[4096], err[600];
+    snprintf(path, sizeof path, "%s/welzijn.cert", dir);
+    cert_t cert = s_sample(), back;
+    cr_assert_eq(cert_save(&cert, path, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cert_load(path, &back, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(memcmp(&cert, &back, sizeof cert), 0);
+
+    /* The broker's zauth reads the same file through zcertstore. */
+    zcert_t *zcert = zcert_load(path);
+    cr_assert_not_null(zcert);
+    cr_assert_eq(memcmp(zcert_public_key(zcert), cert.curve_key, 32), 0);
+    cr_assert_str_eq(zcert_meta(zcert, "org"), "welzijn");
+    cr_assert_str_eq(zcert_meta(zcert, "role"), "partner");
+    zcert_destroy(&zcert);
+
+    cr_assert_eq(cert_save(&cert, path, err, sizeof err), -1, "no overwrite");
+    snprintf(cert.name, sizeof cert.name, "quote \" inside");
+    snprintf(path, sizeof path, "%s/q.cert", dir);
+    cr_assert_eq(cert_save(&cert, path, err, sizeof err), -1);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+Test(cert, validity_is_whole_days_inclusive)
+{
+    cert_t cert = s_sample();
+    int64_t ms_day = 86400000;
+    cr_assert(cert_valid_at(&cert, cert.valid_from * ms_day));
+    cr_assert(cert_valid_at(&cert, cert.valid_until * ms_day + ms_day - 1));
+    cr_assert_not(cert_valid_at(&cert, cert.valid_from * ms_day - 1));
+    cr_assert_not(cert_valid_at(&cert, (cert.valid_until + 1) * ms_day));
+}
+
+static void
+s_refuses(const char *text, const char *expect)
+{
+    cert_t cert;
+    char err[600] = "";
+    cr_assert_eq(cert_parse(text, strlen(text), &cert, err, sizeof err), -1, "accepted %s", text);
+    cr_assert(strstr(err, expect), "error '%s' lacks '%s'", err, expect);
+}
+
+#define KEY "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+#define GOOD_META                                                                                  \
+    "    name = \"N\"\n    role = \"partner\"\n    contact = \"c\"\n"                              \
+    "    sign-key = \"" KEY "\"\n    box-key = \"" KEY "\"\n"                                      \
+    "    valid-from = \"2026-01-01\"\n    valid-until = \"2026-12-31\"\n"
+
+Test(cert, refuses_malformed_certificates)
+{
+    cert_t cert;
+    char err[600];
+    const char *good = "metadata\n    org = \"ggd\"\n" GOOD_META "curve\n    public-key = \"" KEY
+                       "\"\n";
+    cr_assert_eq(cert_parse(good, strlen(good), &cert, err, sizeof err), 0, "%s", err);
+    s_refuses("metadata\n    org = \"GGD\"\n" GOOD_META "curve\n    public-key = \"" KEY "\"\n",
+              "metadata/org");
+    s_refuses("metadata\n    org = \"ggd\"\n" GOOD_META "curve\n    public-key = \"short\"\n",
+              "curve/public-key is not");
+    s_refuses("metadata\n    org = \"ggd\"\n" GOOD_META, "missing curve/public-key");
+    s_refuses("metadata\n    org = \"ggd\"\n    extra = \"1\"\n" GOOD_META
+              "curve\n    public-key = \"" KEY "\"\n",
+              "unknown entry metadata/extra");
+    s_refuses("metadata\n    org = \"ggd\"\n" GOOD_META "curve\n    public-key = \"" KEY
+              "\"\n    secret-key = \"" KEY "\"\n",
+              "secret file");
+    s_refuses("metadata\n    org = \"ggd\"\n    name = \"N\"\n    role = \"boss\"\n"
+              "    contact = \"c\"\n    sign-key = \"" KEY "\"\n    box-key = \"" KEY "\"\n"
+              "    valid-from = \"2026-01-01\"\n    valid-until = \"2026-12-31\"\n"
+              "curve\n    public-key = \"" KEY "\"\n",
+              "role");
+    s_refuses("metadata\n    org = \"ggd\"\n    name = \"N\"\n    role = \"partner\"\n"
+              "    contact = \"c\"\n    sign-key = \"" KEY "\"\n    box-key = \"" KEY "\"\n"
+              "    valid-from = \"2027-01-01\"\n    valid-until = \"2026-12-31\"\n"
+              "curve\n    public-key = \"" KEY "\"\n",
+              "before valid-from");
+    s_refuses("metadata\n    org = \"ggd\"\n    name = \"N\"\n    role = \"partner\"\n"
+              "    contact = \"c\"\n    sign-key = \"" KEY "\"\n    box-key = \"" KEY "\"\n"
+              "    valid-from = \"2027-01-01\"\n    valid-until = \"someday\"\n"
+              "curve\n    public-key = \"" KEY "\"\n",
+              "dates");
+    cr_assert_eq(cert_load("/nonexistent/x.cert", &cert, err, sizeof err), -1);
+    cr_assert_str_eq(cert_role_name((cert_role_t)7), "unknown");
+}
