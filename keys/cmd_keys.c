@@ -19,8 +19,7 @@
 
 #define DEFAULT_VALID_DAYS 730
 
-static void
-s_usage(FILE *out)
+static void s_usage(FILE *out)
 {
     fprintf(out,
             "usage: hartslag keys COMMAND [OPTIONS]\n\n"
@@ -39,15 +38,13 @@ s_usage(FILE *out)
             "exit codes: 0 success, 1 failure, 2 usage error\n");
 }
 
-static int64_t
-s_today(void)
+static int64_t s_today(void)
 {
     return (int64_t)time(NULL) / 86400;
 }
 
 /* First 16 bytes of SHA-256 over the public keys, as hex in groups of 4. */
-static void
-s_fingerprint(const cert_t *cert, char out[40])
+static void s_fingerprint(const cert_t *cert, char out[40])
 {
     uint8_t digest[crypto_hash_sha256_BYTES];
     crypto_hash_sha256_state st;
@@ -67,8 +64,7 @@ s_fingerprint(const cert_t *cert, char out[40])
 }
 
 /* Writes the public certificate and the secret file of a new key set. */
-static int
-s_write_pair(const cert_t *cert, keyfile_t *keys, const char *dir)
+static int s_write_pair(const cert_t *cert, keyfile_t *keys, const char *dir)
 {
     char cert_path[4096], secret_path[4200], err[600];
     if (mkdir(dir, 0700) != 0) {
@@ -96,8 +92,7 @@ s_write_pair(const cert_t *cert, keyfile_t *keys, const char *dir)
     return 0;
 }
 
-static int
-s_init(int argc, char **argv, bool broker)
+static int s_init(int argc, char **argv, bool broker)
 {
     static const struct option options[] = {
         {"org", required_argument, NULL, 'o'},
@@ -163,8 +158,10 @@ s_init(int argc, char **argv, bool broker)
     }
     if (!names_is_text(name, NAMES_TEXT_MAX) || !names_is_text(contact, NAMES_TEXT_MAX) ||
         strchr(name, '"') || strchr(contact, '"')) {
-        fprintf(stderr, "hartslag keys: --name and --contact must be 1-%d bytes of text "
-                        "without quotes or control characters\n", NAMES_TEXT_MAX);
+        fprintf(stderr,
+                "hartslag keys: --name and --contact must be 1-%d bytes of text "
+                "without quotes or control characters\n",
+                NAMES_TEXT_MAX);
         return EXIT_USAGE;
     }
     cert.valid_from = s_today();
@@ -194,8 +191,7 @@ s_init(int argc, char **argv, bool broker)
     return rc;
 }
 
-static int
-s_pseudonym_key(int argc, char **argv)
+static int s_pseudonym_key(int argc, char **argv)
 {
     if (argc != 3 || strcmp(argv[1], "--out") != 0) {
         s_usage(stderr);
@@ -212,16 +208,14 @@ s_pseudonym_key(int argc, char **argv)
     return 0;
 }
 
-static void
-s_print_key(const char *label, const uint8_t key[32])
+static void s_print_key(const char *label, const uint8_t key[32])
 {
     char z85[Z85_TEXT_LEN(32) + 1];
     z85_encode(z85, key, 32);
     printf("%-13s %s\n", label, z85);
 }
 
-static void
-s_print_cert(const cert_t *cert)
+static void s_print_cert(const cert_t *cert)
 {
     char from[11], until[11], fp[40];
     cert_date_format(cert->valid_from, from);
@@ -237,8 +231,7 @@ s_print_cert(const cert_t *cert)
     printf("fingerprint:  %s\n", fp);
 }
 
-static int
-s_show(int argc, char **argv)
+static int s_show(int argc, char **argv)
 {
     if (argc != 2) {
         s_usage(stderr);
@@ -288,8 +281,7 @@ typedef struct {
     size_t warnings; /* certificates skipped */
 } verify_tally_t;
 
-static void
-s_report(void *arg, const char *file, bool is_error, const char *message)
+static void s_report(void *arg, const char *file, bool is_error, const char *message)
 {
     verify_tally_t *tally = arg;
     printf("%s: %s: %s\n", is_error ? "error" : "warning", file, message);
@@ -299,8 +291,7 @@ s_report(void *arg, const char *file, bool is_error, const char *message)
         tally->warnings++;
 }
 
-static int
-s_verify(int argc, char **argv)
+static int s_verify(int argc, char **argv)
 {
     if (argc != 2) {
         s_usage(stderr);
@@ -323,8 +314,8 @@ s_verify(int argc, char **argv)
         char until[11], fp[40];
         cert_date_format(cert->valid_until, until);
         s_fingerprint(cert, fp);
-        printf("ok: %-16s %-11s valid until %s  %s\n", cert->org, cert_role_name(cert->role),
-               until, fp);
+        printf("ok: %-16s %-11s valid until %s  %s\n", cert->org, cert_role_name(cert->role), until,
+               fp);
     }
     printf("%s: %zu valid certificate(s), %zu warning(s)\n", argv[1], partners_count(partners),
            tally.warnings);
@@ -332,8 +323,7 @@ s_verify(int argc, char **argv)
     return 0;
 }
 
-int
-cmd_keys(int argc, char **argv)
+int cmd_keys(int argc, char **argv)
 {
     if (sodium_init() < 0) {
         fprintf(stderr, "hartslag keys: libsodium failed to initialise\n");

@@ -12,14 +12,12 @@
 
 static const char *s_role_names[] = {"partner", "coordinator", "broker"};
 
-const char *
-cert_role_name(cert_role_t role)
+const char *cert_role_name(cert_role_t role)
 {
     return (unsigned)role < 3 ? s_role_names[role] : "unknown";
 }
 
-int
-cert_role_parse(const char *text, cert_role_t *role)
+int cert_role_parse(const char *text, cert_role_t *role)
 {
     for (int i = 0; i < 3; i++)
         if (text && strcmp(text, s_role_names[i]) == 0) {
@@ -30,8 +28,7 @@ cert_role_parse(const char *text, cert_role_t *role)
 }
 
 /* Howard Hinnant's days_from_civil: proleptic Gregorian, no time zone. */
-static int64_t
-s_days_from_civil(int64_t y, int64_t m, int64_t d)
+static int64_t s_days_from_civil(int64_t y, int64_t m, int64_t d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -41,8 +38,7 @@ s_days_from_civil(int64_t y, int64_t m, int64_t d)
     return era * 146097 + doe - 719468;
 }
 
-int
-cert_date_parse(const char *text, int64_t *day)
+int cert_date_parse(const char *text, int64_t *day)
 {
     if (!text || strlen(text) != 10 || text[4] != '-' || text[7] != '-')
         return -1;
@@ -64,8 +60,7 @@ cert_date_parse(const char *text, int64_t *day)
     return 0;
 }
 
-void
-cert_date_format(int64_t day, char out[11])
+void cert_date_format(int64_t day, char out[11])
 {
     time_t t = (time_t)(day * 86400);
     struct tm tm;
@@ -73,16 +68,14 @@ cert_date_format(int64_t day, char out[11])
     strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
-bool
-cert_valid_at(const cert_t *cert, int64_t unix_ms)
+bool cert_valid_at(const cert_t *cert, int64_t unix_ms)
 {
     int64_t day = unix_ms >= 0 ? unix_ms / 86400000 : -1;
     return day >= cert->valid_from && day <= cert->valid_until;
 }
 
-static int
-s_key(const zpl_t *zpl, const char *section, const char *key, uint8_t out[CERT_KEYBYTES],
-      char *err, size_t errlen)
+static int s_key(const zpl_t *zpl, const char *section, const char *key, uint8_t out[CERT_KEYBYTES],
+                 char *err, size_t errlen)
 {
     const char *text = zpl_get(zpl, section, key);
     if (!text) {
@@ -96,8 +89,8 @@ s_key(const zpl_t *zpl, const char *section, const char *key, uint8_t out[CERT_K
     return 0;
 }
 
-static int
-s_text(const zpl_t *zpl, const char *key, char *out, size_t max, char *err, size_t errlen)
+static int s_text(const zpl_t *zpl, const char *key, char *out, size_t max, char *err,
+                  size_t errlen)
 {
     const char *text = zpl_get(zpl, "metadata", key);
     if (!text) {
@@ -105,19 +98,20 @@ s_text(const zpl_t *zpl, const char *key, char *out, size_t max, char *err, size
         return -1;
     }
     if (!names_is_text(text, max)) {
-        snprintf(err, errlen, "metadata/%s must be 1-%zu bytes of UTF-8 text without control "
-                 "characters", key, max);
+        snprintf(err, errlen,
+                 "metadata/%s must be 1-%zu bytes of UTF-8 text without control "
+                 "characters",
+                 key, max);
         return -1;
     }
     memcpy(out, text, strlen(text) + 1);
     return 0;
 }
 
-static const char *s_metadata_keys[] = {"org", "name", "role", "contact", "sign-key",
-                                         "box-key", "valid-from", "valid-until"};
+static const char *s_metadata_keys[] = {"org",      "name",    "role",       "contact",
+                                        "sign-key", "box-key", "valid-from", "valid-until"};
 
-int
-cert_parse(const char *text, size_t len, cert_t *cert, char *err, size_t errlen)
+int cert_parse(const char *text, size_t len, cert_t *cert, char *err, size_t errlen)
 {
     memset(cert, 0, sizeof *cert);
     char why[160];
@@ -138,7 +132,8 @@ cert_parse(const char *text, size_t len, cert_t *cert, char *err, size_t errlen)
         if (!known) {
             snprintf(err, errlen, "unknown entry %s/%s%s", section, key,
                      strcmp(key, "secret-key") == 0 ? " (this is a secret file, not a "
-                                                      "public certificate)" : "");
+                                                      "public certificate)"
+                                                    : "");
             goto done;
         }
     }
@@ -176,8 +171,7 @@ done:
     return rc;
 }
 
-int
-cert_load(const char *path, cert_t *cert, char *err, size_t errlen)
+int cert_load(const char *path, cert_t *cert, char *err, size_t errlen)
 {
     char *text = NULL;
     size_t len = 0;
@@ -191,8 +185,7 @@ cert_load(const char *path, cert_t *cert, char *err, size_t errlen)
     return rc;
 }
 
-int
-cert_save(const cert_t *cert, const char *path, char *err, size_t errlen)
+int cert_save(const cert_t *cert, const char *path, char *err, size_t errlen)
 {
     char curve[Z85_TEXT_LEN(CERT_KEYBYTES) + 1], sign[sizeof curve], box[sizeof curve];
     char from[11], until[11];

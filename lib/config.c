@@ -17,8 +17,7 @@ struct config_t {
     char *base_dir;             /* directory of the file, for relative paths */
 };
 
-config_t *
-config_new(const config_key_t *schema, size_t n_keys)
+config_t *config_new(const config_key_t *schema, size_t n_keys)
 {
     config_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -39,8 +38,7 @@ config_new(const config_key_t *schema, size_t n_keys)
     return self;
 }
 
-void
-config_destroy(config_t **self_p)
+void config_destroy(config_t **self_p)
 {
     if (self_p && *self_p) {
         config_t *self = *self_p;
@@ -53,8 +51,7 @@ config_destroy(config_t **self_p)
     }
 }
 
-static long
-s_index(const config_t *self, const char *key)
+static long s_index(const config_t *self, const char *key)
 {
     for (size_t i = 0; i < self->n_keys; i++)
         if (strcmp(self->schema[i].key, key) == 0)
@@ -62,8 +59,7 @@ s_index(const config_t *self, const char *key)
     return -1;
 }
 
-static int
-s_check_type(config_type_t type, const char *value, const char **why)
+static int s_check_type(config_type_t type, const char *value, const char **why)
 {
     if (strlen(value) > CONFIG_VALUE_MAX) {
         *why = "value is too long";
@@ -83,8 +79,7 @@ s_check_type(config_type_t type, const char *value, const char **why)
     return 0;
 }
 
-int
-config_set(config_t *self, const char *key, const char *value, char *err, size_t errlen)
+int config_set(config_t *self, const char *key, const char *value, char *err, size_t errlen)
 {
     long i = s_index(self, key);
     const char *why = NULL;
@@ -106,8 +101,7 @@ config_set(config_t *self, const char *key, const char *value, char *err, size_t
     return 0;
 }
 
-int
-config_check(const config_t *self, char *err, size_t errlen)
+int config_check(const config_t *self, char *err, size_t errlen)
 {
     for (size_t i = 0; i < self->n_keys; i++)
         if (self->schema[i].required && !self->values[i]) {
@@ -119,15 +113,14 @@ config_check(const config_t *self, char *err, size_t errlen)
 
 #define FAIL_AT(mark, ...)                                                                         \
     do {                                                                                           \
-        char why_[1024];                                                                            \
+        char why_[1024];                                                                           \
         snprintf(why_, sizeof why_, __VA_ARGS__);                                                  \
-        snprintf(err, errlen, "%s:%zu:%zu: %s", path, (mark).line + 1, (mark).column + 1, why_);  \
+        snprintf(err, errlen, "%s:%zu:%zu: %s", path, (mark).line + 1, (mark).column + 1, why_);   \
         goto fail;                                                                                 \
     } while (0)
 
-config_t *
-config_load(const char *path, const config_key_t *schema, size_t n_keys, char *err,
-            size_t errlen)
+config_t *config_load(const char *path, const config_key_t *schema, size_t n_keys, char *err,
+                      size_t errlen)
 {
     char *text = NULL;
     size_t len = 0;
@@ -161,8 +154,7 @@ config_load(const char *path, const config_key_t *schema, size_t n_keys, char *e
         yaml_event_type_t type = event.type;
         if (type == YAML_STREAM_END_EVENT)
             break;
-        if (type == YAML_ALIAS_EVENT ||
-            (type == YAML_SCALAR_EVENT && event.data.scalar.anchor) ||
+        if (type == YAML_ALIAS_EVENT || (type == YAML_SCALAR_EVENT && event.data.scalar.anchor) ||
             (type == YAML_MAPPING_START_EVENT && event.data.mapping_start.anchor))
             FAIL_AT(event.start_mark, "anchors and aliases are not allowed here");
         if (type == YAML_STREAM_START_EVENT || type == YAML_DOCUMENT_START_EVENT ||
@@ -212,29 +204,25 @@ fail:
     return NULL;
 }
 
-const char *
-config_string(const config_t *self, const char *key)
+const char *config_string(const config_t *self, const char *key)
 {
     long i = s_index(self, key);
     return i < 0 ? NULL : self->values[i];
 }
 
-uint64_t
-config_uint(const config_t *self, const char *key)
+uint64_t config_uint(const config_t *self, const char *key)
 {
     const char *value = config_string(self, key);
     return value ? strtoull(value, NULL, 10) : 0;
 }
 
-bool
-config_bool(const config_t *self, const char *key)
+bool config_bool(const config_t *self, const char *key)
 {
     const char *value = config_string(self, key);
     return value && strcmp(value, "true") == 0;
 }
 
-const char *
-config_path(const config_t *self, const char *key, char *out, size_t outlen)
+const char *config_path(const config_t *self, const char *key, char *out, size_t outlen)
 {
     const char *value = config_string(self, key);
     if (!value)

@@ -5,8 +5,7 @@
 
 #include <string.h>
 
-static size_t
-s_varint_len(uint64_t value)
+static size_t s_varint_len(uint64_t value)
 {
     size_t n = 1;
     while (value >= 0x80) {
@@ -16,8 +15,7 @@ s_varint_len(uint64_t value)
     return n;
 }
 
-static uint8_t *
-s_varint(uint8_t *p, uint64_t value)
+static uint8_t *s_varint(uint8_t *p, uint64_t value)
 {
     while (value >= 0x80) {
         *p++ = (uint8_t)(value | 0x80);
@@ -27,9 +25,8 @@ s_varint(uint8_t *p, uint64_t value)
     return p;
 }
 
-size_t
-deliver_frame_encode(uint8_t *out, size_t cap, const uint8_t *sealed, size_t sealed_len,
-                     uint64_t accepted_at_ms)
+size_t deliver_frame_encode(uint8_t *out, size_t cap, const uint8_t *sealed, size_t sealed_len,
+                            uint64_t accepted_at_ms)
 {
     size_t deliver_len =
         1 + s_varint_len(sealed_len) + sealed_len + 1 + s_varint_len(accepted_at_ms);

@@ -10,9 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int
-s_read(const char *path, size_t max, bool secret, char **text, size_t *len, char *err,
-       size_t errlen)
+static int s_read(const char *path, size_t max, bool secret, char **text, size_t *len, char *err,
+                  size_t errlen)
 {
     *text = NULL;
     *len = 0;
@@ -36,8 +35,10 @@ s_read(const char *path, size_t max, bool secret, char **text, size_t *len, char
         return -1;
     }
     if (secret && st.st_uid != geteuid() && st.st_uid != 0) {
-        snprintf(err, errlen, "secret key file %s is owned by another user (uid %u); "
-                 "run 'chown %u %s'", path, (unsigned)st.st_uid, (unsigned)geteuid(), path);
+        snprintf(err, errlen,
+                 "secret key file %s is owned by another user (uid %u); "
+                 "run 'chown %u %s'",
+                 path, (unsigned)st.st_uid, (unsigned)geteuid(), path);
         close(fd);
         return -1;
     }
@@ -80,22 +81,19 @@ s_read(const char *path, size_t max, bool secret, char **text, size_t *len, char
     return 0;
 }
 
-int
-fileio_read(const char *path, size_t max, char **text, size_t *len, char *err, size_t errlen)
+int fileio_read(const char *path, size_t max, char **text, size_t *len, char *err, size_t errlen)
 {
     return s_read(path, max, false, text, len, err, errlen);
 }
 
-int
-fileio_read_secret(const char *path, size_t max, char **text, size_t *len, char *err,
-                   size_t errlen)
+int fileio_read_secret(const char *path, size_t max, char **text, size_t *len, char *err,
+                       size_t errlen)
 {
     return s_read(path, max, true, text, len, err, errlen);
 }
 
-int
-fileio_write_new(const char *path, const void *bytes, size_t len, int mode, char *err,
-                 size_t errlen)
+int fileio_write_new(const char *path, const void *bytes, size_t len, int mode, char *err,
+                     size_t errlen)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0) {

@@ -13,18 +13,17 @@
 /*  Invariant: the public keys are derived from the secret keys (checked at
     load), and the whole struct lives in one sodium_malloc allocation. */
 struct keyfile_t {
-    char org[NAMES_ORG_MAX + 1];                     /* owner's org id, or "broker" */
-    bool has_box;                                    /* false for the broker */
-    uint8_t curve_pk[KEYFILE_KEYBYTES];              /* CURVE public */
-    uint8_t curve_sk[KEYFILE_KEYBYTES];              /* CURVE secret */
-    uint8_t sign_pk[KEYFILE_KEYBYTES];               /* Ed25519 public */
-    uint8_t sign_sk[KEYFILE_SIGN_SECRETBYTES];       /* Ed25519 secret (seed || public) */
-    uint8_t box_pk[KEYFILE_KEYBYTES];                /* X25519 public */
-    uint8_t box_sk[KEYFILE_KEYBYTES];                /* X25519 secret */
+    char org[NAMES_ORG_MAX + 1];               /* owner's org id, or "broker" */
+    bool has_box;                              /* false for the broker */
+    uint8_t curve_pk[KEYFILE_KEYBYTES];        /* CURVE public */
+    uint8_t curve_sk[KEYFILE_KEYBYTES];        /* CURVE secret */
+    uint8_t sign_pk[KEYFILE_KEYBYTES];         /* Ed25519 public */
+    uint8_t sign_sk[KEYFILE_SIGN_SECRETBYTES]; /* Ed25519 secret (seed || public) */
+    uint8_t box_pk[KEYFILE_KEYBYTES];          /* X25519 public */
+    uint8_t box_sk[KEYFILE_KEYBYTES];          /* X25519 secret */
 };
 
-static keyfile_t *
-s_alloc(void)
+static keyfile_t *s_alloc(void)
 {
     if (sodium_init() < 0)
         return NULL;
@@ -34,8 +33,7 @@ s_alloc(void)
     return self;
 }
 
-keyfile_t *
-keyfile_generate(const char *org, bool with_box)
+keyfile_t *keyfile_generate(const char *org, bool with_box)
 {
     if (!names_is_org(org))
         return NULL;
@@ -51,8 +49,7 @@ keyfile_generate(const char *org, bool with_box)
     return self;
 }
 
-void
-keyfile_destroy(keyfile_t **self_p)
+void keyfile_destroy(keyfile_t **self_p)
 {
     if (self_p && *self_p) {
         sodium_free(*self_p);
@@ -61,9 +58,8 @@ keyfile_destroy(keyfile_t **self_p)
 }
 
 /* Decodes section/secret-key and checks section/public-key matches it. */
-static int
-s_load_pair(const zpl_t *zpl, const char *section, uint8_t pk[32], uint8_t *sk, bool sign,
-            char *why, size_t whylen)
+static int s_load_pair(const zpl_t *zpl, const char *section, uint8_t pk[32], uint8_t *sk,
+                       bool sign, char *why, size_t whylen)
 {
     const char *sk_text = zpl_get(zpl, section, "secret-key");
     const char *pk_text = zpl_get(zpl, section, "public-key");
@@ -92,8 +88,7 @@ s_load_pair(const zpl_t *zpl, const char *section, uint8_t pk[32], uint8_t *sk, 
     return 0;
 }
 
-keyfile_t *
-keyfile_load(const char *path, char *err, size_t errlen)
+keyfile_t *keyfile_load(const char *path, char *err, size_t errlen)
 {
     char *text = NULL;
     size_t len = 0;
@@ -132,8 +127,7 @@ fail:
 }
 
 /* Appends "    name = "Z85"\n" for 32 bytes to the buffer at *pos. */
-static void
-s_put_key(char *buf, size_t cap, size_t *pos, const char *name, const uint8_t key[32])
+static void s_put_key(char *buf, size_t cap, size_t *pos, const char *name, const uint8_t key[32])
 {
     char z85[Z85_TEXT_LEN(32) + 1];
     z85_encode(z85, key, 32);
@@ -143,8 +137,7 @@ s_put_key(char *buf, size_t cap, size_t *pos, const char *name, const uint8_t ke
         *pos += (size_t)n;
 }
 
-int
-keyfile_save(const keyfile_t *self, const char *path, char *err, size_t errlen)
+int keyfile_save(const keyfile_t *self, const char *path, char *err, size_t errlen)
 {
     char *buf = sodium_malloc(KEYFILE_TEXT_MAX);
     if (!buf) {
@@ -174,56 +167,47 @@ keyfile_save(const keyfile_t *self, const char *path, char *err, size_t errlen)
     return rc;
 }
 
-const char *
-keyfile_org(const keyfile_t *self)
+const char *keyfile_org(const keyfile_t *self)
 {
     return self->org;
 }
 
-bool
-keyfile_has_box(const keyfile_t *self)
+bool keyfile_has_box(const keyfile_t *self)
 {
     return self->has_box;
 }
 
-const uint8_t *
-keyfile_curve_public(const keyfile_t *self)
+const uint8_t *keyfile_curve_public(const keyfile_t *self)
 {
     return self->curve_pk;
 }
 
-const uint8_t *
-keyfile_curve_secret(const keyfile_t *self)
+const uint8_t *keyfile_curve_secret(const keyfile_t *self)
 {
     return self->curve_sk;
 }
 
-const uint8_t *
-keyfile_sign_public(const keyfile_t *self)
+const uint8_t *keyfile_sign_public(const keyfile_t *self)
 {
     return self->sign_pk;
 }
 
-const uint8_t *
-keyfile_sign_secret(const keyfile_t *self)
+const uint8_t *keyfile_sign_secret(const keyfile_t *self)
 {
     return self->sign_sk;
 }
 
-const uint8_t *
-keyfile_box_public(const keyfile_t *self)
+const uint8_t *keyfile_box_public(const keyfile_t *self)
 {
     return self->has_box ? self->box_pk : NULL;
 }
 
-const uint8_t *
-keyfile_box_secret(const keyfile_t *self)
+const uint8_t *keyfile_box_secret(const keyfile_t *self)
 {
     return self->has_box ? self->box_sk : NULL;
 }
 
-int
-keyfile_pseudonym_generate(const char *path, char *err, size_t errlen)
+int keyfile_pseudonym_generate(const char *path, char *err, size_t errlen)
 {
     if (sodium_init() < 0)
         return -1;
@@ -246,9 +230,8 @@ keyfile_pseudonym_generate(const char *path, char *err, size_t errlen)
     return rc;
 }
 
-int
-keyfile_pseudonym_load(const char *path, uint8_t key[KEYFILE_PSEUDONYM_KEYBYTES], char *err,
-                       size_t errlen)
+int keyfile_pseudonym_load(const char *path, uint8_t key[KEYFILE_PSEUDONYM_KEYBYTES], char *err,
+                           size_t errlen)
 {
     char *text = NULL;
     size_t len = 0;

@@ -11,15 +11,13 @@ static const char *s_prog = "hartslag";
 static log_level_t s_min = LOG_INFO;
 static const char *s_names[] = {"debug", "info", "warn", "error"};
 
-void
-log_setup(const char *prog, log_level_t min_level)
+void log_setup(const char *prog, log_level_t min_level)
 {
     s_prog = prog;
     s_min = min_level;
 }
 
-int
-log_level_parse(const char *text, log_level_t *level)
+int log_level_parse(const char *text, log_level_t *level)
 {
     for (int i = 0; i < 4; i++)
         if (text && strcmp(text, s_names[i]) == 0) {
@@ -29,8 +27,7 @@ log_level_parse(const char *text, log_level_t *level)
     return -1;
 }
 
-static bool
-s_plain(const char *value)
+static bool s_plain(const char *value)
 {
     if (!*value)
         return false;
@@ -43,8 +40,7 @@ s_plain(const char *value)
 }
 
 /* Appends value to line, quoted and escaped unless it is a plain token. */
-static size_t
-s_put_value(char *line, size_t pos, size_t cap, const char *value)
+static size_t s_put_value(char *line, size_t pos, size_t cap, const char *value)
 {
     if (s_plain(value))
         return pos + (size_t)snprintf(line + pos, pos < cap ? cap - pos : 0, "%s", value);
@@ -65,8 +61,7 @@ s_put_value(char *line, size_t pos, size_t cap, const char *value)
     return pos + 1;
 }
 
-void
-log_event(log_level_t level, const char *event, ...)
+void log_event(log_level_t level, const char *event, ...)
 {
     if (level < s_min)
         return;

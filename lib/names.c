@@ -3,20 +3,17 @@
 
 #include <string.h>
 
-static bool
-s_is_org_char(unsigned char c)
+static bool s_is_org_char(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
 }
 
-static bool
-s_is_token_char(unsigned char c)
+static bool s_is_token_char(unsigned char c)
 {
     return s_is_org_char(c) || c == '_';
 }
 
-bool
-names_is_org_n(const char *name, size_t len)
+bool names_is_org_n(const char *name, size_t len)
 {
     if (!name || len == 0 || len > NAMES_ORG_MAX || name[0] == '-')
         return false;
@@ -26,14 +23,12 @@ names_is_org_n(const char *name, size_t len)
     return true;
 }
 
-bool
-names_is_org(const char *name)
+bool names_is_org(const char *name)
 {
     return name && names_is_org_n(name, strnlen(name, NAMES_ORG_MAX + 1));
 }
 
-bool
-names_is_token_n(const char *name, size_t len)
+bool names_is_token_n(const char *name, size_t len)
 {
     if (!name || len == 0 || len > NAMES_TOKEN_MAX)
         return false;
@@ -43,14 +38,12 @@ names_is_token_n(const char *name, size_t len)
     return true;
 }
 
-bool
-names_is_token(const char *name)
+bool names_is_token(const char *name)
 {
     return name && names_is_token_n(name, strnlen(name, NAMES_TOKEN_MAX + 1));
 }
 
-bool
-names_is_user(const char *user)
+bool names_is_user(const char *user)
 {
     if (!user)
         return false;
@@ -66,8 +59,7 @@ names_is_user(const char *user)
 }
 
 /* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
-bool
-names_is_text(const char *text, size_t max)
+bool names_is_text(const char *text, size_t max)
 {
     if (!text)
         return false;

@@ -12,21 +12,19 @@
     by_org and by_key are permutations of 0..count sorted by org and key,
     so lookups are a binary search. Rebuilt (sorted) on every add. */
 struct partners_t {
-    size_t count;     /* certificates held */
-    size_t capacity;  /* allocated slots */
-    cert_t *certs;    /* in insertion order */
-    size_t *by_org;   /* indices sorted by org */
-    size_t *by_key;   /* indices sorted by curve_key */
+    size_t count;    /* certificates held */
+    size_t capacity; /* allocated slots */
+    cert_t *certs;   /* in insertion order */
+    size_t *by_org;  /* indices sorted by org */
+    size_t *by_key;  /* indices sorted by curve_key */
 };
 
-partners_t *
-partners_new(void)
+partners_t *partners_new(void)
 {
     return calloc(1, sizeof(partners_t));
 }
 
-void
-partners_destroy(partners_t **self_p)
+void partners_destroy(partners_t **self_p)
 {
     if (self_p && *self_p) {
         partners_t *self = *self_p;
@@ -38,20 +36,17 @@ partners_destroy(partners_t **self_p)
     }
 }
 
-size_t
-partners_count(const partners_t *self)
+size_t partners_count(const partners_t *self)
 {
     return self->count;
 }
 
-const cert_t *
-partners_at(const partners_t *self, size_t index)
+const cert_t *partners_at(const partners_t *self, size_t index)
 {
     return index < self->count ? &self->certs[index] : NULL;
 }
 
-static int
-s_org_cmp_n(const char *org, size_t len, const char *other)
+static int s_org_cmp_n(const char *org, size_t len, const char *other)
 {
     int c = strncmp(org, other, len);
     if (c != 0)
@@ -59,8 +54,7 @@ s_org_cmp_n(const char *org, size_t len, const char *other)
     return other[len] == '\0' ? 0 : -1;
 }
 
-const cert_t *
-partners_by_org_n(const partners_t *self, const char *org, size_t len)
+const cert_t *partners_by_org_n(const partners_t *self, const char *org, size_t len)
 {
     if (!self || !org || len == 0 || len > NAMES_ORG_MAX)
         return NULL;
@@ -79,14 +73,12 @@ partners_by_org_n(const partners_t *self, const char *org, size_t len)
     return NULL;
 }
 
-const cert_t *
-partners_by_org(const partners_t *self, const char *org)
+const cert_t *partners_by_org(const partners_t *self, const char *org)
 {
     return org ? partners_by_org_n(self, org, strnlen(org, NAMES_ORG_MAX + 1)) : NULL;
 }
 
-const cert_t *
-partners_by_curve_key(const partners_t *self, const uint8_t key[CERT_KEYBYTES])
+const cert_t *partners_by_curve_key(const partners_t *self, const uint8_t key[CERT_KEYBYTES])
 {
     if (!self)
         return NULL;
@@ -106,14 +98,12 @@ partners_by_curve_key(const partners_t *self, const uint8_t key[CERT_KEYBYTES])
 }
 
 /* Inserts index `idx` into the sorted permutation `perm` of length n. */
-static void
-s_insert_sorted(size_t *perm, size_t n, size_t idx, const cert_t *certs, bool by_key)
+static void s_insert_sorted(size_t *perm, size_t n, size_t idx, const cert_t *certs, bool by_key)
 {
     size_t pos = n;
     while (pos > 0) {
         const cert_t *a = &certs[perm[pos - 1]], *b = &certs[idx];
-        int c = by_key ? memcmp(a->curve_key, b->curve_key, CERT_KEYBYTES)
-                       : strcmp(a->org, b->org);
+        int c = by_key ? memcmp(a->curve_key, b->curve_key, CERT_KEYBYTES) : strcmp(a->org, b->org);
         if (c <= 0)
             break;
         perm[pos] = perm[pos - 1];
@@ -122,8 +112,7 @@ s_insert_sorted(size_t *perm, size_t n, size_t idx, const cert_t *certs, bool by
     perm[pos] = idx;
 }
 
-int
-partners_add(partners_t *self, const cert_t *cert)
+int partners_add(partners_t *self, const cert_t *cert)
 {
     if (partners_by_org(self, cert->org) || partners_by_curve_key(self, cert->curve_key) ||
         self->count >= PARTNERS_MAX)
@@ -151,22 +140,19 @@ partners_add(partners_t *self, const cert_t *cert)
     return 0;
 }
 
-static int
-s_name_cmp(const void *a, const void *b)
+static int s_name_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool
-s_ignored(const char *name)
+static bool s_ignored(const char *name)
 {
     size_t len = strlen(name);
     return name[0] == '.' || (len >= 7 && strcmp(name + len - 7, "_secret") == 0);
 }
 
 /* The sorted names of the files to read in `dir`; caller frees each and the array. */
-static char **
-s_list_dir(const char *dir, size_t *count, char *err, size_t errlen)
+static char **s_list_dir(const char *dir, size_t *count, char *err, size_t errlen)
 {
     DIR *handle = opendir(dir);
     if (!handle) {
@@ -205,9 +191,8 @@ s_list_dir(const char *dir, size_t *count, char *err, size_t errlen)
     return names;
 }
 
-partners_t *
-partners_load(const char *dir, int64_t now_ms, partners_report_fn *report, void *arg, char *err,
-              size_t errlen)
+partners_t *partners_load(const char *dir, int64_t now_ms, partners_report_fn *report, void *arg,
+                          char *err, size_t errlen)
 {
     size_t n = 0;
     char **names = s_list_dir(dir, &n, err, errlen);

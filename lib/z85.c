@@ -6,8 +6,7 @@
 static const char s_alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                  ".-:+=^!/*?&<>()[]{}@%$#";
 
-int
-z85_encode(char *text, const uint8_t *bytes, size_t len)
+int z85_encode(char *text, const uint8_t *bytes, size_t len)
 {
     if (len % 4 != 0)
         return -1;
@@ -25,15 +24,13 @@ z85_encode(char *text, const uint8_t *bytes, size_t len)
     return 0;
 }
 
-static int
-s_digit(char c)
+static int s_digit(char c)
 {
     const char *hit = c ? strchr(s_alphabet, c) : NULL;
     return hit ? (int)(hit - s_alphabet) : -1;
 }
 
-int
-z85_decode(uint8_t *bytes, size_t len, const char *text)
+int z85_decode(uint8_t *bytes, size_t len, const char *text)
 {
     if (len % 4 != 0 || strlen(text) != Z85_TEXT_LEN(len))
         return -1;

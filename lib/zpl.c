@@ -14,20 +14,18 @@ typedef struct {
 /*  Invariant: entries[0..count) are distinct (section, key) pairs, every
     name matches [a-z0-9_-]{1,32} and every value is free of control bytes. */
 struct zpl_t {
-    size_t count;                          /* entries in use */
-    zpl_entry_t entries[ZPL_ENTRIES_MAX];  /* in file order */
+    size_t count;                         /* entries in use */
+    zpl_entry_t entries[ZPL_ENTRIES_MAX]; /* in file order */
 };
 
-static int
-s_fail(char *err, size_t errlen, size_t line, const char *what)
+static int s_fail(char *err, size_t errlen, size_t line, const char *what)
 {
     if (err && errlen)
         snprintf(err, errlen, "line %zu: %s", line, what);
     return -1;
 }
 
-static size_t
-s_name_len(const char *s, size_t len)
+static size_t s_name_len(const char *s, size_t len)
 {
     size_t n = 0;
     while (n < len && ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') ||
@@ -37,8 +35,8 @@ s_name_len(const char *s, size_t len)
 }
 
 /* Parses one indented "key = value" line into `entry`. */
-static int
-s_parse_pair(const char *p, size_t len, zpl_entry_t *entry, size_t line, char *err, size_t errlen)
+static int s_parse_pair(const char *p, size_t len, zpl_entry_t *entry, size_t line, char *err,
+                        size_t errlen)
 {
     size_t klen = s_name_len(p, len);
     if (klen == 0 || klen > ZPL_NAME_MAX)
@@ -80,8 +78,7 @@ s_parse_pair(const char *p, size_t len, zpl_entry_t *entry, size_t line, char *e
     return 0;
 }
 
-zpl_t *
-zpl_parse(const char *text, size_t len, char *err, size_t errlen)
+zpl_t *zpl_parse(const char *text, size_t len, char *err, size_t errlen)
 {
     if (!text || len > ZPL_TEXT_MAX) {
         s_fail(err, errlen, 0, "file is larger than a certificate can be");
@@ -111,8 +108,8 @@ zpl_parse(const char *text, size_t len, char *err, size_t errlen)
         for (size_t k = 0; k < llen; k++) {
             unsigned char c = (unsigned char)start[k];
             if (c < 0x20 || c == 0x7f) {
-                s_fail(err, errlen, line, c == '\t' ? "tab character (indent with spaces)"
-                                                    : "control character");
+                s_fail(err, errlen, line,
+                       c == '\t' ? "tab character (indent with spaces)" : "control character");
                 goto fail;
             }
         }
@@ -132,7 +129,8 @@ zpl_parse(const char *text, size_t len, char *err, size_t errlen)
             continue;
         }
         if (indent != 4 || section[0] == '\0') {
-            s_fail(err, errlen, line, "expected 'key = \"value\"' indented by 4 spaces in a section");
+            s_fail(err, errlen, line,
+                   "expected 'key = \"value\"' indented by 4 spaces in a section");
             goto fail;
         }
         if (self->count == ZPL_ENTRIES_MAX) {
@@ -155,8 +153,7 @@ fail:
     return NULL;
 }
 
-void
-zpl_destroy(zpl_t **self_p)
+void zpl_destroy(zpl_t **self_p)
 {
     if (self_p && *self_p) {
         sodium_free(*self_p); /* sodium_free wipes before it frees */
@@ -164,8 +161,7 @@ zpl_destroy(zpl_t **self_p)
     }
 }
 
-const char *
-zpl_get(const zpl_t *self, const char *section, const char *key)
+const char *zpl_get(const zpl_t *self, const char *section, const char *key)
 {
     for (size_t i = 0; i < self->count; i++)
         if (strcmp(self->entries[i].section, section) == 0 &&
@@ -174,20 +170,17 @@ zpl_get(const zpl_t *self, const char *section, const char *key)
     return NULL;
 }
 
-size_t
-zpl_count(const zpl_t *self)
+size_t zpl_count(const zpl_t *self)
 {
     return self->count;
 }
 
-const char *
-zpl_section_at(const zpl_t *self, size_t i)
+const char *zpl_section_at(const zpl_t *self, size_t i)
 {
     return i < self->count ? self->entries[i].section : NULL;
 }
 
-const char *
-zpl_key_at(const zpl_t *self, size_t i)
+const char *zpl_key_at(const zpl_t *self, size_t i)
 {
     return i < self->count ? self->entries[i].key : NULL;
 }

@@ -12,8 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-char *
-tu_tmpdir(void)
+char *tu_tmpdir(void)
 {
     char *path = strdup("/tmp/hartslag-test-XXXXXX");
     if (path && !mkdtemp(path)) {
@@ -23,8 +22,7 @@ tu_tmpdir(void)
     return path;
 }
 
-void
-tu_rmtree(const char *path)
+void tu_rmtree(const char *path)
 {
     if (!path || strncmp(path, "/tmp/", 5) != 0)
         return;
@@ -47,8 +45,7 @@ tu_rmtree(const char *path)
     rmdir(path);
 }
 
-const char *
-tu_bin(const char *name)
+const char *tu_bin(const char *name)
 {
     static char paths[8][4096];
     static int next;
@@ -58,16 +55,14 @@ tu_bin(const char *name)
     return slot;
 }
 
-const char *
-tu_src(void)
+const char *tu_src(void)
 {
     const char *src = getenv("HARTSLAG_SRC");
     return src ? src : ".";
 }
 
 /* Appends what is readable on fd to *buf. Returns bytes read, 0 at EOF. */
-static ssize_t
-s_drain(int fd, char **buf, size_t *len)
+static ssize_t s_drain(int fd, char **buf, size_t *len)
 {
     char chunk[4096];
     ssize_t n = read(fd, chunk, sizeof chunk);
@@ -83,8 +78,7 @@ s_drain(int fd, char **buf, size_t *len)
     return n;
 }
 
-int
-tu_run(char *const argv[], const char *stdin_text, char **out, char **err)
+int tu_run(char *const argv[], const char *stdin_text, char **out, char **err)
 {
     int in_pipe[2], out_pipe[2], err_pipe[2];
     if (pipe(in_pipe) || pipe(out_pipe) || pipe(err_pipe))
@@ -143,8 +137,7 @@ tu_run(char *const argv[], const char *stdin_text, char **out, char **err)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-char *
-tu_read_file(const char *path, size_t *len)
+char *tu_read_file(const char *path, size_t *len)
 {
     FILE *file = fopen(path, "rb");
     if (!file)
@@ -174,8 +167,7 @@ tu_read_file(const char *path, size_t *len)
     return buf;
 }
 
-int
-tu_write_file(const char *path, const char *text, int mode)
+int tu_write_file(const char *path, const char *text, int mode)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
     if (fd < 0)
@@ -187,8 +179,7 @@ tu_write_file(const char *path, const char *text, int mode)
     return n == (ssize_t)len ? 0 : -1;
 }
 
-bool
-tu_dir_contains(const char *dir_path, const void *needle, size_t len)
+bool tu_dir_contains(const char *dir_path, const void *needle, size_t len)
 {
     DIR *dir = opendir(dir_path);
     if (!dir)

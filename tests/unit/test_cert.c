@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static cert_t
-s_sample(void)
+static cert_t s_sample(void)
 {
     cert_t cert;
     memset(&cert, 0, sizeof cert);
@@ -84,8 +83,7 @@ Test(cert, validity_is_whole_days_inclusive)
     cr_assert_not(cert_valid_at(&cert, (cert.valid_until + 1) * ms_day));
 }
 
-static void
-s_refuses(const char *text, const char *expect)
+static void s_refuses(const char *text, const char *expect)
 {
     cert_t cert;
     char err[600] = "";
@@ -103,8 +101,8 @@ Test(cert, refuses_malformed_certificates)
 {
     cert_t cert;
     char err[600];
-    const char *good = "metadata\n    org = \"ggd\"\n" GOOD_META "curve\n    public-key = \"" KEY
-                       "\"\n";
+    const char *good =
+        "metadata\n    org = \"ggd\"\n" GOOD_META "curve\n    public-key = \"" KEY "\"\n";
     cr_assert_eq(cert_parse(good, strlen(good), &cert, err, sizeof err), 0, "%s", err);
     s_refuses("metadata\n    org = \"GGD\"\n" GOOD_META "curve\n    public-key = \"" KEY "\"\n",
               "metadata/org");

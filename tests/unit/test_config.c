@@ -18,14 +18,12 @@ static const config_key_t s_schema[] = {
 
 static char *s_dir;
 
-static void
-s_setup(void)
+static void s_setup(void)
 {
     s_dir = tu_tmpdir();
 }
 
-static void
-s_teardown(void)
+static void s_teardown(void)
 {
     tu_rmtree(s_dir);
     free(s_dir);
@@ -33,8 +31,7 @@ s_teardown(void)
 
 TestSuite(config, .init = s_setup, .fini = s_teardown);
 
-static config_t *
-s_load(const char *text, char *err, size_t errlen)
+static config_t *s_load(const char *text, char *err, size_t errlen)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/c.yaml", s_dir);
@@ -46,8 +43,8 @@ s_load(const char *text, char *err, size_t errlen)
 Test(config, reads_values_defaults_and_paths)
 {
     char err[1200], out[4096];
-    config_t *config = s_load("# broker\nstate_dir: state\nmax_rate: 250\nverbose: true\n", err,
-                              sizeof err);
+    config_t *config =
+        s_load("# broker\nstate_dir: state\nmax_rate: 250\nverbose: true\n", err, sizeof err);
     cr_assert_not_null(config, "%s", err);
     cr_assert_str_eq(config_string(config, "bind"), "tcp://127.0.0.1:7455");
     cr_assert_eq(config_uint(config, "max_rate"), 250);
@@ -66,8 +63,7 @@ Test(config, reads_values_defaults_and_paths)
     cr_assert_null(config);
 }
 
-static void
-s_refuses(const char *text, const char *expect)
+static void s_refuses(const char *text, const char *expect)
 {
     char err[1200] = "";
     config_t *config = s_load(text, err, sizeof err);

@@ -12,16 +12,14 @@
 
 static char *s_dir;
 
-static void
-s_setup(void)
+static void s_setup(void)
 {
     cr_assert(sodium_init() >= 0);
     s_dir = tu_tmpdir();
     cr_assert_not_null(s_dir);
 }
 
-static void
-s_teardown(void)
+static void s_teardown(void)
 {
     tu_rmtree(s_dir);
     free(s_dir);
@@ -29,8 +27,7 @@ s_teardown(void)
 
 TestSuite(keyfile, .init = s_setup, .fini = s_teardown);
 
-static char *
-s_path(const char *name)
+static char *s_path(const char *name)
 {
     static char path[4096];
     snprintf(path, sizeof path, "%s/%s", s_dir, name);
@@ -56,12 +53,11 @@ Test(keyfile, save_and_load_round_trip)
     cr_assert_eq(memcmp(keyfile_box_public(back), keyfile_box_public(keys), 32), 0);
     /* The loaded signing key works. */
     uint8_t sig[64];
-    cr_assert_eq(crypto_sign_detached(sig, NULL, (const uint8_t *)"m", 1,
-                                      keyfile_sign_secret(back)), 0);
-    cr_assert_eq(crypto_sign_verify_detached(sig, (const uint8_t *)"m", 1,
-                                             keyfile_sign_public(keys)), 0);
-    cr_assert_eq(keyfile_save(keys, s_path("p_secret"), err, sizeof err), -1,
-                 "must not overwrite");
+    cr_assert_eq(
+        crypto_sign_detached(sig, NULL, (const uint8_t *)"m", 1, keyfile_sign_secret(back)), 0);
+    cr_assert_eq(
+        crypto_sign_verify_detached(sig, (const uint8_t *)"m", 1, keyfile_sign_public(keys)), 0);
+    cr_assert_eq(keyfile_save(keys, s_path("p_secret"), err, sizeof err), -1, "must not overwrite");
     keyfile_destroy(&keys);
     keyfile_destroy(&back);
     cr_assert_null(back);
@@ -101,8 +97,7 @@ Test(keyfile, refuses_group_or_world_readable_file)
     keyfile_destroy(&back);
 }
 
-static void
-s_expect_load_error(const char *text, const char *expect)
+static void s_expect_load_error(const char *text, const char *expect)
 {
     char err[600] = "";
     cr_assert_eq(tu_write_file(s_path("bad_secret"), text, 0600), 0);

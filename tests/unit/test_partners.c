@@ -12,16 +12,14 @@
 static char *s_dir;
 static int64_t s_now_ms;
 
-static void
-s_setup(void)
+static void s_setup(void)
 {
     cr_assert(sodium_init() >= 0);
     s_dir = tu_tmpdir();
     s_now_ms = (int64_t)time(NULL) * 1000;
 }
 
-static void
-s_teardown(void)
+static void s_teardown(void)
 {
     tu_rmtree(s_dir);
     free(s_dir);
@@ -29,8 +27,8 @@ s_teardown(void)
 
 TestSuite(partners, .init = s_setup, .fini = s_teardown);
 
-static cert_t
-s_write(const char *file, const char *org, cert_role_t role, int64_t from_off, int64_t until_off)
+static cert_t s_write(const char *file, const char *org, cert_role_t role, int64_t from_off,
+                      int64_t until_off)
 {
     cert_t cert;
     memset(&cert, 0, sizeof cert);
@@ -55,8 +53,7 @@ typedef struct {
     char last[1024];
 } tally_t;
 
-static void
-s_report(void *arg, const char *file, bool is_error, const char *message)
+static void s_report(void *arg, const char *file, bool is_error, const char *message)
 {
     (void)file;
     tally_t *tally = arg;
@@ -134,8 +131,7 @@ Test(partners, malformed_or_unknown_role_fails_the_whole_directory)
     s_write("ok.cert", "gemeente", CERT_ROLE_COORDINATOR, -10, 700);
     char path[4096], err[4800];
     snprintf(path, sizeof path, "%s/broken.cert", s_dir);
-    cr_assert_eq(tu_write_file(path, "metadata\n    org = \"x\"\n    role = \"chief\"\n", 0644),
-                 0);
+    cr_assert_eq(tu_write_file(path, "metadata\n    org = \"x\"\n    role = \"chief\"\n", 0644), 0);
     tally_t tally = {0};
     cr_assert_null(partners_load(s_dir, s_now_ms, s_report, &tally, err, sizeof err));
     cr_assert(strstr(err, "broken.cert"), "%s", err);
@@ -169,8 +165,8 @@ Test(partners, many_partners_sorted_lookup)
         cr_assert_eq(partners_add(partners, &certs[i]), 0);
     }
     for (int i = 0; i < 300; i++) {
-        cr_assert_eq(partners_by_org(partners, certs[i].org), partners_by_curve_key(partners,
-                                                                                   certs[i].curve_key));
+        cr_assert_eq(partners_by_org(partners, certs[i].org),
+                     partners_by_curve_key(partners, certs[i].curve_key));
     }
     partners_destroy(&partners);
 }

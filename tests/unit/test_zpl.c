@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static zpl_t *
-s_parse(const char *text, char *err)
+static zpl_t *s_parse(const char *text, char *err)
 {
     return zpl_parse(text, strlen(text), err, 200);
 }
@@ -39,8 +38,7 @@ Test(zpl, reads_czmq_certificate_layout)
     zpl_destroy(&zpl);
 }
 
-static void
-s_refuses(const char *text, const char *expect)
+static void s_refuses(const char *text, const char *expect)
 {
     char err[200] = "";
     zpl_t *zpl = s_parse(text, err);

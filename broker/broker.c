@@ -1,0 +1,1243 @@
+/*  broker: the event loop, the protocol handlers and the group commit;
+    see broker.h, docs/protocol.md. */
+#include "broker.h"
+
+#include "agreements.h"
+#include "cert.h"
+#include "deliver_frame.h"
+#include "envelope.h"
+#include "keyfile.h"
+#include "log.h"
+#include "names.h"
+#include "partners.h"
+#include "queue.h"
+#include "wire.h"
+#include "z85.h"
+
+#include <czmq.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TICK_MS 200            /* poll timeout: how often timers are looked at */
+#define EXPIRY_EVERY_MS 1000   /* expiry scan */
+#define PRUNE_EVERY_MS 60000   /* lapsed-id cleanup */
+#define AUDIT_RECORD_MAX 16384 /* a packed audit record: header metadata at most */
+#define DAY_MS 86400000LL
+
+static volatile sig_atomic_t s_stop;
+static volatile sig_atomic_t s_reload;
+
+void broker_request_stop(void)
+{
+    s_stop = 1;
+}
+
+void broker_request_reload(void)
+{
+    s_reload = 1;
+}
+
+/* One partner as the loop knows it. Invariant: routing is NULL exactly when
+   the partner is not known to be connected in this broker run. */
+typedef struct {
+    char org[NAMES_ORG_MAX + 1]; /* the partner's org id */
+    zframe_t *routing;           /* its current ROUTER routing id, owned */
+    uint32_t inflight;           /* deliveries sent and not yet acknowledged */
+    int64_t sent_upto;           /* highest delivery seq sent on this connection */
+    bool dirty;                  /* has work to pump this turn */
+    bool notices_due;            /* pending notices must be sent this turn */
+    double tokens;               /* rate limiter bucket */
+    int64_t tokens_at_ms;        /* when the bucket was last filled */
+} peer_t;
+
+typedef enum {
+    REPLY_PLAIN,     /* sent whatever happens (Welcome, Heartbeat, Error) */
+    REPLY_ACCEPTED,  /* becomes Denied{storage_unavailable} if the turn fails */
+    REPLY_DENIED,    /* same on failure: the denial's audit record was lost */
+    REPLY_WITHDRAWN, /* becomes WithdrawResult{ok=false} if the turn fails */
+    REPLY_DELIVER,   /* dropped if the turn fails (redelivered later) */
+} reply_kind_t;
+
+typedef struct {
+    zframe_t *routing;     /* where to send, owned */
+    uint8_t *bytes;        /* packed Frame, owned (malloc) */
+    size_t len;            /* its length */
+    reply_kind_t kind;     /* what to do on a failed turn */
+    uint8_t signal_id[16]; /* for rewriting on a failed turn */
+} reply_t;
+
+struct broker_t {
+    broker_config_t config;   /* copied; strings borrowed from the caller */
+    char endpoint[256];       /* bound endpoint */
+    zactor_t *auth;           /* zauth: ZAP over the certificate directory */
+    zsock_t *router;          /* the one ROUTER socket */
+    keyfile_t *keys;          /* broker CURVE + audit signing keys */
+    partners_t *partners;     /* live partner table */
+    agreements_t *agreements; /* live agreements */
+    queue_t *queue;           /* durable store */
+    zhashx_t *peers;          /* org -> peer_t */
+    reply_t *replies;         /* answers of the current turn */
+    size_t n_replies, cap_replies;
+    bool turn_failed;           /* a store write failed this turn: fail closed */
+    int64_t now_ms;             /* clock at the start of the turn */
+    int64_t next_expiry_ms;     /* next expiry scan */
+    int64_t next_prune_ms;      /* next prune */
+    int64_t last_auth_audit_ms; /* auth_failed audit records are rate limited */
+    uint8_t *frame_buf;         /* scratch for packing deliveries and sealed signals */
+    size_t frame_cap;
+};
+
+/* ------------------------------------------------------------------------
+   Small helpers */
+
+static void s_hex(const uint8_t *bytes, size_t len, char *out, size_t outlen)
+{
+    if (outlen < len * 2 + 1 || !bytes) {
+        if (outlen)
+            out[0] = '\0';
+        return;
+    }
+    sodium_bin2hex(out, outlen, bytes, len);
+}
+
+static void s_peer_destroy(void **item)
+{
+    peer_t *peer = *item;
+    if (peer) {
+        zframe_destroy(&peer->routing);
+        free(peer);
+        *item = NULL;
+    }
+}
+
+static peer_t *s_peer(broker_t *self, const char *org)
+{
+    peer_t *peer = zhashx_lookup(self->peers, org);
+    if (!peer) {
+        peer = calloc(1, sizeof *peer);
+        if (!peer)
+            return NULL;
+        snprintf(peer->org, sizeof peer->org, "%s", org);
+        peer->tokens = self->config.rate_burst;
+        peer->tokens_at_ms = self->now_ms;
+        zhashx_insert(self->peers, org, peer);
+    }
+    return peer;
+}
+
+static void s_peer_disconnect(peer_t *peer)
+{
+    zframe_destroy(&peer->routing);
+    peer->inflight = 0;
+    peer->sent_upto = 0;
+}
+
+/* Queues a packed frame for after the commit; takes ownership of bytes. */
+static void s_reply(broker_t *self, zframe_t *routing, uint8_t *bytes, size_t len,
+                    reply_kind_t kind, const uint8_t *signal_id)
+{
+    if (!bytes)
+        return;
+    if (self->n_replies == self->cap_replies) {
+        size_t cap = self->cap_replies ? self->cap_replies * 2 : 256;
+        reply_t *more = realloc(self->replies, cap * sizeof *more);
+        if (!more) {
+            free(bytes);
+            return;
+        }
+        self->replies = more;
+        self->cap_replies = cap;
+    }
+    reply_t *reply = &self->replies[self->n_replies++];
+    reply->routing = zframe_dup(routing);
+    reply->bytes = bytes;
+    reply->len = len;
+    reply->kind = kind;
+    if (signal_id)
+        memcpy(reply->signal_id, signal_id, 16);
+    else
+        memset(reply->signal_id, 0, 16);
+}
+
+/* Packs `frame` (version set here) and queues it. */
+static void s_reply_frame(broker_t *self, zframe_t *routing, Hartslag__Frame *frame,
+                          reply_kind_t kind, const uint8_t *signal_id)
+{
+    frame->version = WIRE_VERSION;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    if (wire_pack_frame(frame, &bytes, &len) == 0)
+        s_reply(self, routing, bytes, len, kind, signal_id);
+}
+
+static void s_reply_error(broker_t *self, zframe_t *routing, const char *code, const char *detail)
+{
+    Hartslag__Error error = HARTSLAG__ERROR__INIT;
+    error.code = (char *)code;
+    error.detail = (char *)detail;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_ERROR;
+    frame.error = &error;
+    s_reply_frame(self, routing, &frame, REPLY_PLAIN, NULL);
+}
+
+/* ------------------------------------------------------------------------
+   Audit (metadata only: DESIGN §9) */
+
+typedef struct {
+    const char *event;        /* accepted, denied, delivered, ... */
+    const char *actor;        /* authenticated org, or "broker" */
+    const char *actor_user;   /* professional within actor, or NULL */
+    const char *counterpart;  /* the other side, or NULL */
+    const char *on_behalf_of; /* org the actor acted for, or NULL */
+    const uint8_t *signal_id; /* 16 bytes, or NULL */
+    const char *signal_type;  /* or NULL */
+    const char *purpose;      /* or NULL */
+    const uint8_t *subject;   /* 32 bytes, or NULL */
+    char **fields;            /* field names, or NULL */
+    size_t n_fields;
+    const char *agreement_id;    /* the clause, or NULL */
+    uint64_t agreements_version; /* 0 = not set */
+    const char *legal_basis;     /* or NULL */
+    const char *outcome;         /* "ok" or "refused" */
+    const char *reason;          /* or NULL */
+} audit_entry_t;
+
+/* Appends one record in the turn's transaction; returns its index or -1
+   (and marks the turn failed: nothing of it will be announced). */
+static int64_t s_audit(broker_t *self, const audit_entry_t *entry)
+{
+    Hartslag__AuditRecord record = HARTSLAG__AUDIT_RECORD__INIT;
+    record.time_ms = (uint64_t)self->now_ms;
+    record.event = (char *)entry->event;
+    record.actor_org = (char *)entry->actor;
+    record.actor_user = (char *)entry->actor_user;
+    record.counterpart_org = (char *)entry->counterpart;
+    record.on_behalf_of = (char *)entry->on_behalf_of;
+    if (entry->signal_id) {
+        record.has_signal_id = 1;
+        record.signal_id.data = (uint8_t *)entry->signal_id;
+        record.signal_id.len = 16;
+    }
+    record.signal_type = (char *)entry->signal_type;
+    record.purpose = (char *)entry->purpose;
+    if (entry->subject) {
+        record.has_subject = 1;
+        record.subject.data = (uint8_t *)entry->subject;
+        record.subject.len = 32;
+    }
+    record.fields = entry->fields;
+    record.n_fields = entry->n_fields;
+    record.agreement_id = (char *)entry->agreement_id;
+    if (entry->agreements_version) {
+        record.has_agreements_version = 1;
+        record.agreements_version = entry->agreements_version;
+    }
+    record.legal_basis = (char *)entry->legal_basis;
+    record.outcome = (char *)(entry->outcome ? entry->outcome : "ok");
+    record.reason = (char *)entry->reason;
+    uint8_t buf[AUDIT_RECORD_MAX];
+    size_t len = hartslag__audit_record__get_packed_size(&record);
+    int64_t index = -1;
+    if (len <= sizeof buf) {
+        hartslag__audit_record__pack(&record, buf);
+        index = queue_audit_append(self->queue, buf, len);
+    }
+    if (index < 0) {
+        if (!self->turn_failed)
+            log_event(LOG_ERROR, "audit_write_failed", "error", queue_error(self->queue), NULL);
+        self->turn_failed = true;
+    }
+    return index;
+}
+
+/* ------------------------------------------------------------------------
+   Denials */
+
+typedef struct {
+    const char *recipient; /* org */
+    char reason[128];      /* e.g. field_not_allowed:adres */
+} denial_t;
+
+/* Audits and queues a Denied. `header` may be NULL when it was unreadable. */
+static void s_deny(broker_t *self, peer_t *peer, zframe_t *routing,
+                   const Hartslag__SignalHeader *header, const char *reason,
+                   const denial_t *denials, size_t n_denials)
+{
+    const uint8_t *id = header && header->signal_id.len == 16 ? header->signal_id.data : NULL;
+    audit_entry_t entry = {
+        .event = "denied",
+        .actor = peer->org,
+        .actor_user = header ? header->sender_user : NULL,
+        .signal_id = id,
+        .signal_type = header ? header->signal_type : NULL,
+        .purpose = header ? header->purpose : NULL,
+        .subject = header && header->subject.len == 32 ? header->subject.data : NULL,
+        .fields = header ? header->fields : NULL,
+        .n_fields = header ? header->n_fields : 0,
+        .agreements_version = agreements_version(self->agreements),
+        .outcome = "refused",
+        .reason = reason,
+    };
+    if (n_denials == 0)
+        s_audit(self, &entry);
+    for (size_t i = 0; i < n_denials; i++) {
+        char full[200];
+        snprintf(full, sizeof full, "%s:%s", reason, denials[i].reason);
+        entry.counterpart = denials[i].recipient;
+        entry.reason = full;
+        s_audit(self, &entry);
+    }
+    char hex[33];
+    s_hex(id, id ? 16 : 0, hex, sizeof hex);
+    log_event(LOG_INFO, "denied", "sender", peer->org, "id", id ? hex : "-", "reason", reason,
+              NULL);
+
+    Hartslag__RecipientDenial items[ENVELOPE_RECIPIENTS_MAX];
+    Hartslag__RecipientDenial *item_ptrs[ENVELOPE_RECIPIENTS_MAX];
+    size_t n = n_denials < ENVELOPE_RECIPIENTS_MAX ? n_denials : ENVELOPE_RECIPIENTS_MAX;
+    for (size_t i = 0; i < n; i++) {
+        hartslag__recipient_denial__init(&items[i]);
+        items[i].recipient = (char *)denials[i].recipient;
+        items[i].reason = (char *)denials[i].reason;
+        item_ptrs[i] = &items[i];
+    }
+    Hartslag__Denied denied = HARTSLAG__DENIED__INIT;
+    denied.signal_id.data = (uint8_t *)id;
+    denied.signal_id.len = id ? 16 : 0;
+    denied.reason = (char *)reason;
+    denied.recipients = item_ptrs;
+    denied.n_recipients = n;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_DENIED;
+    frame.denied = &denied;
+    s_reply_frame(self, routing, &frame, REPLY_DENIED, id);
+}
+
+static void s_reply_accepted(broker_t *self, zframe_t *routing, const uint8_t *id,
+                             int64_t accepted_at, int64_t audit_index)
+{
+    Hartslag__Accepted accepted = HARTSLAG__ACCEPTED__INIT;
+    accepted.signal_id.data = (uint8_t *)id;
+    accepted.signal_id.len = 16;
+    accepted.accepted_at_ms = (uint64_t)accepted_at;
+    accepted.audit_index = (uint64_t)audit_index;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_ACCEPTED;
+    frame.accepted = &accepted;
+    s_reply_frame(self, routing, &frame, REPLY_ACCEPTED, id);
+}
+
+/* Token bucket: true when the partner may submit one more signal now. */
+static bool s_rate_ok(broker_t *self, peer_t *peer)
+{
+    if (self->config.rate_limit == 0)
+        return true;
+    double elapsed = (double)(self->now_ms - peer->tokens_at_ms) / 1000.0;
+    peer->tokens_at_ms = self->now_ms;
+    peer->tokens += elapsed * self->config.rate_limit;
+    if (peer->tokens > self->config.rate_burst)
+        peer->tokens = self->config.rate_burst;
+    if (peer->tokens < 1.0)
+        return false;
+    peer->tokens -= 1.0;
+    return true;
+}
+
+/* ------------------------------------------------------------------------
+   Submit */
+
+static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__Submit *submit)
+{
+    Hartslag__SealedSignal *sealed = submit->signal;
+    Hartslag__SignalHeader *header = NULL;
+    const char *why = NULL;
+    char reason[96];
+    if (!sealed || !sealed->header.data ||
+        wire_check_header(sealed->header.data, sealed->header.len, &header, &why) != 0) {
+        snprintf(reason, sizeof reason, "bad_header:%s", why ? why : "missing");
+        s_deny(self, peer, routing, NULL, reason, NULL, 0);
+        return;
+    }
+    const uint8_t *id = header->signal_id.data;
+    if (wire_check_sealed(sealed, header, &why) != 0) {
+        snprintf(reason, sizeof reason, "bad_signal:%s", why);
+        s_deny(self, peer, routing, header, reason, NULL, 0);
+        goto done;
+    }
+    if (strcmp(header->sender, peer->org) != 0) {
+        s_deny(self, peer, routing, header, "sender_mismatch", NULL, 0);
+        goto done;
+    }
+    if (!s_rate_ok(self, peer)) {
+        s_deny(self, peer, routing, header, "rate_limited", NULL, 0);
+        goto done;
+    }
+    if ((int64_t)header->valid_until_ms <= self->now_ms) {
+        s_deny(self, peer, routing, header, "lapsed", NULL, 0);
+        goto done;
+    }
+    if ((int64_t)header->created_at_ms > self->now_ms + (int64_t)self->config.clock_skew_s * 1000) {
+        s_deny(self, peer, routing, header, "clock_skew", NULL, 0);
+        goto done;
+    }
+
+    /* The sealed signal as stored and delivered: packed once, canonical. */
+    size_t sealed_len = hartslag__sealed_signal__get_packed_size(sealed);
+    if (sealed_len > self->frame_cap) {
+        s_deny(self, peer, routing, header, "too_large", NULL, 0);
+        goto done;
+    }
+    uint8_t *packed = self->frame_buf;
+    hartslag__sealed_signal__pack(sealed, packed);
+    uint8_t digest[QUEUE_DIGEST_BYTES];
+    crypto_generichash(digest, sizeof digest, packed, sealed_len, NULL, 0);
+
+    queue_signal_t known;
+    int found = queue_find_signal(self->queue, id, &known);
+    if (found < 0) {
+        self->turn_failed = true;
+        s_deny(self, peer, routing, header, "storage_unavailable", NULL, 0);
+        goto done;
+    }
+    if (found == 1) {
+        if (strcmp(known.meta.sender, peer->org) == 0 &&
+            sodium_memcmp(known.digest, digest, sizeof digest) == 0) {
+            char hex[33];
+            s_hex(id, 16, hex, sizeof hex);
+            log_event(LOG_INFO, "replay_accepted", "sender", peer->org, "id", hex, NULL);
+            s_reply_accepted(self, routing, id, known.accepted_at_ms, known.audit_index);
+        } else
+            s_deny(self, peer, routing, header, "duplicate_signal_id", NULL, 0);
+        goto done;
+    }
+
+    /* Recipients must be live partners (the agreements may list more). */
+    denial_t denials[ENVELOPE_RECIPIENTS_MAX];
+    size_t n_denials = 0;
+    for (size_t i = 0; i < header->n_recipients; i++) {
+        const cert_t *cert = partners_by_org(self->partners, header->recipients[i]);
+        denials[i].recipient = header->recipients[i];
+        snprintf(denials[i].reason, sizeof denials[i].reason, "%s",
+                 cert && cert_valid_at(cert, self->now_ms) ? "allowed" : "unknown_recipient");
+        if (!cert || !cert_valid_at(cert, self->now_ms))
+            n_denials++;
+    }
+    if (n_denials > 0) {
+        s_deny(self, peer, routing, header, "unknown_recipient", denials, header->n_recipients);
+        goto done;
+    }
+    const cert_t *sender_cert = partners_by_org(self->partners, peer->org);
+    if (!sender_cert || envelope_verify(sealed, sender_cert->sign_key) != ENVELOPE_OK) {
+        s_deny(self, peer, routing, header, "bad_signature", NULL, 0);
+        goto done;
+    }
+
+    agreements_str_t recipients[ENVELOPE_RECIPIENTS_MAX], fields[WIRE_FIELDS_MAX];
+    for (size_t i = 0; i < header->n_recipients; i++)
+        recipients[i] = agreements_str(header->recipients[i]);
+    for (size_t i = 0; i < header->n_fields; i++)
+        fields[i] = agreements_str(header->fields[i]);
+    agreements_request_t request = {
+        .sender = agreements_str(header->sender),
+        .recipients = recipients,
+        .recipient_count = header->n_recipients,
+        .signal_type = agreements_str(header->signal_type),
+        .purpose = agreements_str(header->purpose),
+        .fields = fields,
+        .field_count = header->n_fields,
+        .at_ms = self->now_ms,
+    };
+    agreements_decision_t decision;
+    if (agreements_evaluate(self->agreements, &request, &decision) != 0 || !decision.allowed) {
+        for (size_t i = 0; i < decision.count; i++) {
+            denials[i].recipient = header->recipients[i];
+            if (decision.recipients[i].reason == AGREEMENTS_ALLOWED)
+                snprintf(denials[i].reason, sizeof denials[i].reason, "allowed");
+            else
+                agreements_verdict_reason(&decision.recipients[i], denials[i].reason,
+                                          sizeof denials[i].reason);
+        }
+        s_deny(self, peer, routing, header, "agreement", denials, decision.count);
+        goto done;
+    }
+
+    /* Allowed: audit, store, deliveries, then (after the commit) Accepted. */
+    queue_meta_t meta;
+    memset(&meta, 0, sizeof meta);
+    snprintf(meta.sender, sizeof meta.sender, "%s", header->sender);
+    snprintf(meta.signal_type, sizeof meta.signal_type, "%s", header->signal_type);
+    snprintf(meta.purpose, sizeof meta.purpose, "%s", header->purpose);
+    memcpy(meta.subject, header->subject.data, 32);
+    int64_t first_index = -1;
+    for (size_t i = 0; i < header->n_recipients; i++) {
+        const agreements_agreement_t *clause = decision.recipients[i].agreement;
+        audit_entry_t entry = {
+            .event = "accepted",
+            .actor = peer->org,
+            .actor_user = header->sender_user,
+            .counterpart = header->recipients[i],
+            .signal_id = id,
+            .signal_type = header->signal_type,
+            .purpose = header->purpose,
+            .subject = header->subject.data,
+            .fields = header->fields,
+            .n_fields = header->n_fields,
+            .agreement_id = clause ? clause->id : NULL,
+            .agreements_version = decision.version,
+            .legal_basis = clause ? clause->legal_basis : NULL,
+            .outcome = "ok",
+        };
+        int64_t index = s_audit(self, &entry);
+        if (first_index < 0)
+            first_index = index;
+    }
+    if (queue_insert_signal(self->queue, id, &meta, digest, packed, sealed_len, self->now_ms,
+                            (int64_t)header->valid_until_ms, first_index) != 0)
+        self->turn_failed = true;
+    for (size_t i = 0; i < header->n_recipients && !self->turn_failed; i++) {
+        const agreements_agreement_t *clause = decision.recipients[i].agreement;
+        int64_t expires = self->now_ms + (int64_t)(clause ? clause->max_queue_days : 1) * DAY_MS;
+        if (queue_insert_delivery(self->queue, id, header->recipients[i], expires) != 0)
+            self->turn_failed = true;
+        peer_t *recipient = s_peer(self, header->recipients[i]);
+        if (recipient)
+            recipient->dirty = true;
+    }
+    char hex[33];
+    s_hex(id, 16, hex, sizeof hex);
+    char n_rec[12];
+    snprintf(n_rec, sizeof n_rec, "%zu", header->n_recipients);
+    log_event(LOG_INFO, "accepted", "sender", peer->org, "id", hex, "type", header->signal_type,
+              "recipients", n_rec, NULL);
+    s_reply_accepted(self, routing, id, self->now_ms, first_index);
+done:
+    hartslag__signal_header__free_unpacked(header, NULL);
+}
+
+/* ------------------------------------------------------------------------
+   Acks, withdrawals, hello */
+
+static void s_on_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__DeliveryAck *ack)
+{
+    if (ack->signal_id.len != 16) {
+        s_reply_error(self, routing, "malformed", "signal_id must be 16 bytes");
+        return;
+    }
+    bool stored = ack->status == HARTSLAG__ACK_STATUS__ACK_STORED;
+    const char *reason = NULL;
+    if (!stored)
+        reason = ack->reason && names_is_token(ack->reason) ? ack->reason : "unspecified";
+    queue_signal_t known;
+    int found = queue_find_signal(self->queue, ack->signal_id.data, &known);
+    int changed = found == 1 ? queue_settle(self->queue, ack->signal_id.data, peer->org,
+                                            stored ? DELIVERY_ACKED : DELIVERY_REJECTED)
+                             : found;
+    if (changed < 0) {
+        self->turn_failed = true;
+        return;
+    }
+    if (peer->inflight > 0)
+        peer->inflight--;
+    peer->dirty = true;
+    if (changed == 0)
+        return; /* a duplicate or late ack: already settled */
+    audit_entry_t entry = {
+        .event = stored ? "acked" : "rejected_by_recipient",
+        .actor = peer->org,
+        .counterpart = known.meta.sender,
+        .signal_id = ack->signal_id.data,
+        .signal_type = known.meta.signal_type,
+        .purpose = known.meta.purpose,
+        .subject = known.meta.subject,
+        .outcome = stored ? "ok" : "refused",
+        .reason = reason,
+    };
+    s_audit(self, &entry);
+    if (!stored) {
+        char hex[33];
+        s_hex(ack->signal_id.data, 16, hex, sizeof hex);
+        log_event(LOG_WARN, "rejected_by_recipient", "recipient", peer->org, "id", hex, "reason",
+                  reason, NULL);
+    }
+}
+
+typedef struct {
+    broker_t *self;
+    const uint8_t *id;
+    const queue_signal_t *known;
+    const char *reason;
+    const uint8_t *frame;
+    size_t len;
+} withdraw_ctx_t;
+
+static void s_withdraw_recipient(void *arg, const char *recipient)
+{
+    withdraw_ctx_t *ctx = arg;
+    broker_t *self = ctx->self;
+    if (queue_notice_add(self->queue, recipient, NOTICE_WITHDRAW, ctx->id, ctx->frame, ctx->len) !=
+        0)
+        self->turn_failed = true;
+    audit_entry_t entry = {
+        .event = "withdrawn",
+        .actor = ctx->known->meta.sender,
+        .counterpart = recipient,
+        .signal_id = ctx->id,
+        .signal_type = ctx->known->meta.signal_type,
+        .purpose = ctx->known->meta.purpose,
+        .subject = ctx->known->meta.subject,
+        .outcome = "ok",
+        .reason = ctx->reason,
+    };
+    s_audit(self, &entry);
+    peer_t *peer = s_peer(self, recipient);
+    if (peer)
+        peer->notices_due = true;
+}
+
+static void s_reply_withdraw_result(broker_t *self, zframe_t *routing, const uint8_t *id, bool ok,
+                                    const char *reason)
+{
+    Hartslag__WithdrawResult result = HARTSLAG__WITHDRAW_RESULT__INIT;
+    result.signal_id.data = (uint8_t *)id;
+    result.signal_id.len = 16;
+    result.ok = ok;
+    result.reason = (char *)reason;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_WITHDRAW_RESULT;
+    frame.withdraw_result = &result;
+    s_reply_frame(self, routing, &frame, ok ? REPLY_WITHDRAWN : REPLY_PLAIN, id);
+}
+
+static void s_on_withdraw(broker_t *self, peer_t *peer, zframe_t *routing,
+                          Hartslag__Withdraw *withdraw)
+{
+    if (withdraw->signal_id.len != 16 || !names_is_token(withdraw->reason)) {
+        s_reply_error(self, routing, "malformed", "withdraw needs a 16-byte id and a reason token");
+        return;
+    }
+    const uint8_t *id = withdraw->signal_id.data;
+    queue_signal_t known;
+    int found = queue_find_signal(self->queue, id, &known);
+    if (found < 0) {
+        self->turn_failed = true;
+        s_reply_withdraw_result(self, routing, id, false, "storage_unavailable");
+        return;
+    }
+    if (found == 0 || strcmp(known.meta.sender, peer->org) != 0) {
+        s_reply_withdraw_result(self, routing, id, false, found ? "not_sender" : "unknown_signal");
+        return;
+    }
+    if (!known.withdrawn) {
+        Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+        frame.version = WIRE_VERSION;
+        frame.body_case = HARTSLAG__FRAME__BODY_WITHDRAW;
+        frame.withdraw = withdraw;
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        if (wire_pack_frame(&frame, &bytes, &len) != 0) {
+            s_reply_withdraw_result(self, routing, id, false, "internal");
+            return;
+        }
+        withdraw_ctx_t ctx = {self, id, &known, withdraw->reason, bytes, len};
+        if (queue_withdraw(self->queue, id, s_withdraw_recipient, &ctx) != 0)
+            self->turn_failed = true;
+        free(bytes);
+        char hex[33];
+        s_hex(id, 16, hex, sizeof hex);
+        log_event(LOG_INFO, "withdrawn", "sender", peer->org, "id", hex, "reason", withdraw->reason,
+                  NULL);
+    }
+    s_reply_withdraw_result(self, routing, id, true, NULL);
+}
+
+static void s_on_withdraw_result(broker_t *self, peer_t *peer, Hartslag__WithdrawResult *result)
+{
+    if (result->signal_id.len == 16 && result->ok &&
+        queue_notice_remove(self->queue, peer->org, NOTICE_WITHDRAW, result->signal_id.data) != 0)
+        self->turn_failed = true;
+}
+
+static void s_on_hello(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__Hello *hello)
+{
+    if (!hello->org || strcmp(hello->org, peer->org) != 0) {
+        audit_entry_t entry = {.event = "auth_failed",
+                               .actor = peer->org,
+                               .outcome = "refused",
+                               .reason = "org_mismatch"};
+        s_audit(self, &entry);
+        log_event(LOG_WARN, "org_mismatch", "org", peer->org, NULL);
+        s_reply_error(self, routing, "org_mismatch",
+                      "Hello.org differs from the org of your CURVE key");
+        return;
+    }
+    Hartslag__Welcome welcome = HARTSLAG__WELCOME__INIT;
+    welcome.org = peer->org;
+    welcome.agreements_version = agreements_version(self->agreements);
+    welcome.server_time_ms = (uint64_t)self->now_ms;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_WELCOME;
+    frame.welcome = &welcome;
+    s_reply_frame(self, routing, &frame, REPLY_PLAIN, NULL);
+    /* A Hello means the daemon may have lost what was in flight. */
+    peer->inflight = 0;
+    peer->sent_upto = 0;
+    peer->dirty = true;
+    peer->notices_due = true;
+}
+
+/* ------------------------------------------------------------------------
+   One message */
+
+static void s_handle(broker_t *self, zmsg_t *msg)
+{
+    zframe_t *routing = zmsg_first(msg);
+    zframe_t *payload = zmsg_next(msg);
+    if (!routing)
+        return;
+    if (!payload || zmsg_size(msg) != 2) {
+        s_reply_error(self, routing, "malformed", "send exactly one frame per message");
+        return;
+    }
+    /* Identity: the CURVE key from the handshake, looked up in the live table. */
+    const char *user_id = zframe_meta(payload, "User-Id");
+    uint8_t key[32];
+    const cert_t *cert = NULL;
+    if (user_id && z85_decode(key, sizeof key, user_id) == 0)
+        cert = partners_by_curve_key(self->partners, key);
+    if (!cert || !cert_valid_at(cert, self->now_ms)) {
+        if (self->now_ms - self->last_auth_audit_ms >= 1000) {
+            self->last_auth_audit_ms = self->now_ms;
+            audit_entry_t entry = {.event = "auth_failed",
+                                   .actor = "unknown",
+                                   .outcome = "refused",
+                                   .reason = "key_not_in_partner_table"};
+            s_audit(self, &entry);
+            log_event(LOG_WARN, "auth_failed", "reason", "key_not_in_partner_table", NULL);
+        }
+        s_reply_error(self, routing, "not_authenticated",
+                      "your key is not (or no longer) a partner of this broker");
+        return;
+    }
+    peer_t *peer = s_peer(self, cert->org);
+    if (!peer)
+        return;
+    if (!peer->routing || !zframe_eq(peer->routing, routing)) {
+        /* A new connection (or the broker restarted): start delivering. */
+        s_peer_disconnect(peer);
+        peer->routing = zframe_dup(routing);
+        peer->dirty = true;
+        peer->notices_due = true;
+        log_event(LOG_INFO, "connected", "org", peer->org, NULL);
+    }
+    Hartslag__Frame *frame = NULL;
+    const char *why = NULL;
+    if (wire_unpack_frame(zframe_data(payload), zframe_size(payload), &frame, &why) != 0) {
+        log_event(LOG_WARN, "bad_frame", "org", peer->org, "reason", why, NULL);
+        s_reply_error(self, routing, why ? why : "malformed", "the frame could not be read");
+        return;
+    }
+    switch (frame->body_case) {
+    case HARTSLAG__FRAME__BODY_HELLO:
+        s_on_hello(self, peer, routing, frame->hello);
+        break;
+    case HARTSLAG__FRAME__BODY_SUBMIT:
+        s_on_submit(self, peer, routing, frame->submit);
+        break;
+    case HARTSLAG__FRAME__BODY_DELIVERY_ACK:
+        s_on_ack(self, peer, routing, frame->delivery_ack);
+        break;
+    case HARTSLAG__FRAME__BODY_WITHDRAW:
+        s_on_withdraw(self, peer, routing, frame->withdraw);
+        break;
+    case HARTSLAG__FRAME__BODY_WITHDRAW_RESULT:
+        s_on_withdraw_result(self, peer, frame->withdraw_result);
+        break;
+    case HARTSLAG__FRAME__BODY_HEARTBEAT: {
+        Hartslag__Heartbeat beat = HARTSLAG__HEARTBEAT__INIT;
+        beat.sent_at_ms = (uint64_t)self->now_ms;
+        Hartslag__Frame reply = HARTSLAG__FRAME__INIT;
+        reply.body_case = HARTSLAG__FRAME__BODY_HEARTBEAT;
+        reply.heartbeat = &beat;
+        s_reply_frame(self, routing, &reply, REPLY_PLAIN, NULL);
+        break;
+    }
+    case HARTSLAG__FRAME__BODY_COSIGNATURE:
+    case HARTSLAG__FRAME__BODY_ALERT_ACK:
+        s_reply_error(self, routing, "unsupported", "this broker does not handle that yet");
+        break;
+    default:
+        s_reply_error(self, routing, "unexpected", "daemons may not send that message");
+        break;
+    }
+    hartslag__frame__free_unpacked(frame, NULL);
+}
+
+/* ------------------------------------------------------------------------
+   Pumping deliveries and notices (inside the turn's transaction) */
+
+typedef struct {
+    broker_t *self;
+    peer_t *peer;
+} pump_ctx_t;
+
+static int s_pump_one(void *arg, int64_t seq, const uint8_t id[16], const queue_meta_t *meta,
+                      const uint8_t *sealed, size_t sealed_len, int64_t accepted_at_ms)
+{
+    pump_ctx_t *ctx = arg;
+    broker_t *self = ctx->self;
+    audit_entry_t entry = {
+        .event = "delivered",
+        .actor = "broker",
+        .counterpart = ctx->peer->org,
+        .on_behalf_of = meta->sender,
+        .signal_id = id,
+        .signal_type = meta->signal_type,
+        .purpose = meta->purpose,
+        .subject = meta->subject,
+        .outcome = "ok",
+    };
+    if (s_audit(self, &entry) < 0)
+        return 1;
+    size_t cap = sealed_len + DELIVER_FRAME_OVERHEAD;
+    uint8_t *bytes = malloc(cap);
+    size_t len =
+        bytes ? deliver_frame_encode(bytes, cap, sealed, sealed_len, (uint64_t)accepted_at_ms) : 0;
+    if (len == 0) {
+        free(bytes);
+        return 1;
+    }
+    s_reply(self, ctx->peer->routing, bytes, len, REPLY_DELIVER, id);
+    ctx->peer->inflight++;
+    ctx->peer->sent_upto = seq;
+    return 0;
+}
+
+typedef struct {
+    broker_t *self;
+    peer_t *peer;
+} notice_ctx_t;
+
+static void s_notice_one(void *arg, notice_kind_t kind, const uint8_t id[16], const uint8_t *frame,
+                         size_t len)
+{
+    notice_ctx_t *ctx = arg;
+    uint8_t *bytes = malloc(len);
+    if (!bytes)
+        return;
+    memcpy(bytes, frame, len);
+    s_reply(ctx->self, ctx->peer->routing, bytes, len, REPLY_PLAIN, id);
+    if (kind == NOTICE_EXPIRED &&
+        queue_notice_remove(ctx->self->queue, ctx->peer->org, kind, id) != 0)
+        ctx->self->turn_failed = true;
+}
+
+static void s_pump(broker_t *self)
+{
+    for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers)) {
+        if (!peer->routing) {
+            peer->dirty = peer->notices_due = false;
+            continue;
+        }
+        if (peer->notices_due) {
+            notice_ctx_t ctx = {self, peer};
+            if (queue_notices(self->queue, peer->org, s_notice_one, &ctx) < 0)
+                self->turn_failed = true;
+            peer->notices_due = false;
+        }
+        if (peer->dirty && peer->inflight < self->config.delivery_window) {
+            pump_ctx_t ctx = {self, peer};
+            if (queue_pending(self->queue, peer->org, peer->sent_upto,
+                              self->config.delivery_window - peer->inflight, s_pump_one, &ctx) < 0)
+                self->turn_failed = true;
+        }
+        peer->dirty = false;
+    }
+}
+
+/* ------------------------------------------------------------------------
+   Timers */
+
+static void s_expired_one(void *arg, const uint8_t id[16], const queue_meta_t *meta,
+                          const char *recipient)
+{
+    broker_t *self = arg;
+    audit_entry_t entry = {
+        .event = "expired",
+        .actor = "broker",
+        .counterpart = recipient,
+        .on_behalf_of = meta->sender,
+        .signal_id = id,
+        .signal_type = meta->signal_type,
+        .purpose = meta->purpose,
+        .subject = meta->subject,
+        .outcome = "refused",
+        .reason = "max_queue_days",
+    };
+    s_audit(self, &entry);
+    Hartslag__Expired expired = HARTSLAG__EXPIRED__INIT;
+    expired.signal_id.data = (uint8_t *)id;
+    expired.signal_id.len = 16;
+    expired.recipient = (char *)recipient;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.version = WIRE_VERSION;
+    frame.body_case = HARTSLAG__FRAME__BODY_EXPIRED;
+    frame.expired = &expired;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    if (wire_pack_frame(&frame, &bytes, &len) == 0) {
+        if (queue_notice_add(self->queue, meta->sender, NOTICE_EXPIRED, id, bytes, len) != 0)
+            self->turn_failed = true;
+        free(bytes);
+    }
+    peer_t *sender = s_peer(self, meta->sender);
+    if (sender)
+        sender->notices_due = true;
+    char hex[33];
+    s_hex(id, 16, hex, sizeof hex);
+    log_event(LOG_INFO, "expired", "sender", meta->sender, "recipient", recipient, "id", hex, NULL);
+}
+
+static void s_timers(broker_t *self)
+{
+    if (self->now_ms >= self->next_expiry_ms) {
+        self->next_expiry_ms = self->now_ms + EXPIRY_EVERY_MS;
+        if (queue_expire(self->queue, self->now_ms, s_expired_one, self) < 0)
+            self->turn_failed = true;
+    }
+    if (self->now_ms >= self->next_prune_ms) {
+        self->next_prune_ms = self->now_ms + PRUNE_EVERY_MS;
+        if (queue_prune(self->queue, self->now_ms) < 0)
+            self->turn_failed = true;
+    }
+}
+
+/* ------------------------------------------------------------------------
+   Reload (SIGHUP) */
+
+static void s_report_cert(void *arg, const char *file, bool is_error, const char *message)
+{
+    (void)arg;
+    log_event(is_error ? LOG_ERROR : LOG_WARN, "certificate_problem", "file", file, "problem",
+              message, NULL);
+}
+
+static void s_reload_all(broker_t *self)
+{
+    char err[4800];
+    partners_t *fresh = partners_load(self->config.certificates, self->now_ms, s_report_cert, NULL,
+                                      err, sizeof err);
+    if (!fresh) {
+        log_event(LOG_ERROR, "reload_refused", "what", "certificates", "reason", err, NULL);
+    } else {
+        for (size_t i = 0; i < partners_count(self->partners); i++) {
+            const cert_t *old = partners_at(self->partners, i);
+            const cert_t *now = partners_by_curve_key(fresh, old->curve_key);
+            if (!now) {
+                audit_entry_t entry = {.event = "partner_revoked",
+                                       .actor = "broker",
+                                       .counterpart = old->org,
+                                       .outcome = "ok"};
+                s_audit(self, &entry);
+                log_event(LOG_INFO, "partner_revoked", "org", old->org, NULL);
+                peer_t *peer = zhashx_lookup(self->peers, old->org);
+                if (peer)
+                    s_peer_disconnect(peer);
+            }
+        }
+        for (size_t i = 0; i < partners_count(fresh); i++) {
+            const cert_t *cert = partners_at(fresh, i);
+            if (!partners_by_curve_key(self->partners, cert->curve_key)) {
+                audit_entry_t entry = {.event = "partner_added",
+                                       .actor = "broker",
+                                       .counterpart = cert->org,
+                                       .outcome = "ok"};
+                s_audit(self, &entry);
+                log_event(LOG_INFO, "partner_added", "org", cert->org, NULL);
+            }
+        }
+        partners_destroy(&self->partners);
+        self->partners = fresh;
+        /* New handshakes are checked against the new directory too. */
+        zstr_sendx(self->auth, "CURVE", self->config.certificates, NULL);
+        zsock_wait(self->auth);
+    }
+    agreements_errors_t *errors = NULL;
+    agreements_t *agreements = agreements_load(self->config.agreements, &errors);
+    if (!agreements) {
+        const agreements_error_t *first = errors ? agreements_errors_at(errors, 0) : NULL;
+        char where[64];
+        snprintf(where, sizeof where, "%u:%u", first ? first->line : 0, first ? first->column : 0);
+        log_event(LOG_ERROR, "reload_refused", "what", "agreements", "at", where, "reason",
+                  first ? first->message : "unreadable", NULL);
+        agreements_errors_destroy(&errors);
+    } else {
+        char version[24];
+        snprintf(version, sizeof version, "%llu",
+                 (unsigned long long)agreements_version(agreements));
+        audit_entry_t entry = {.event = "agreements_loaded",
+                               .actor = "broker",
+                               .agreements_version = agreements_version(agreements),
+                               .outcome = "ok"};
+        s_audit(self, &entry);
+        log_event(LOG_INFO, "agreements_loaded", "version", version, NULL);
+        agreements_destroy(&self->agreements);
+        self->agreements = agreements;
+    }
+}
+
+/* ------------------------------------------------------------------------
+   The turn */
+
+static int s_send(broker_t *self, const reply_t *reply)
+{
+    void *socket = zsock_resolve(self->router);
+    if (zmq_send(socket, zframe_data(reply->routing), zframe_size(reply->routing),
+                 ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -1;
+    return zmq_send(socket, reply->bytes, reply->len, ZMQ_DONTWAIT) < 0 ? -1 : 0;
+}
+
+/* After a failed commit: what may still be said, and how. */
+static void s_rewrite_failed(reply_t *reply)
+{
+    if (reply->kind == REPLY_ACCEPTED || reply->kind == REPLY_DENIED) {
+        Hartslag__Denied denied = HARTSLAG__DENIED__INIT;
+        denied.signal_id.data = reply->signal_id;
+        denied.signal_id.len = 16;
+        denied.reason = "storage_unavailable";
+        Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+        frame.version = WIRE_VERSION;
+        frame.body_case = HARTSLAG__FRAME__BODY_DENIED;
+        frame.denied = &denied;
+        free(reply->bytes);
+        reply->bytes = NULL;
+        if (wire_pack_frame(&frame, &reply->bytes, &reply->len) != 0)
+            reply->bytes = NULL;
+    } else if (reply->kind == REPLY_WITHDRAWN) {
+        Hartslag__WithdrawResult result = HARTSLAG__WITHDRAW_RESULT__INIT;
+        result.signal_id.data = reply->signal_id;
+        result.signal_id.len = 16;
+        result.ok = false;
+        result.reason = "storage_unavailable";
+        Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+        frame.version = WIRE_VERSION;
+        frame.body_case = HARTSLAG__FRAME__BODY_WITHDRAW_RESULT;
+        frame.withdraw_result = &result;
+        free(reply->bytes);
+        reply->bytes = NULL;
+        if (wire_pack_frame(&frame, &reply->bytes, &reply->len) != 0)
+            reply->bytes = NULL;
+    } else if (reply->kind == REPLY_DELIVER) {
+        free(reply->bytes);
+        reply->bytes = NULL;
+    }
+}
+
+static peer_t *s_peer_by_routing(broker_t *self, zframe_t *routing)
+{
+    for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers))
+        if (peer->routing && zframe_eq(peer->routing, routing))
+            return peer;
+    return NULL;
+}
+
+static int s_turn(broker_t *self, bool readable)
+{
+    self->now_ms = (int64_t)wire_now_ms();
+    self->turn_failed = queue_begin(self->queue) != 0;
+    if (self->turn_failed)
+        log_event(LOG_ERROR, "store_unavailable", "error", queue_error(self->queue), NULL);
+    if (s_reload) {
+        s_reload = 0;
+        s_reload_all(self);
+    }
+    for (uint32_t i = 0; readable && i < self->config.max_batch; i++) {
+        zmsg_t *msg = zmsg_recv(self->router);
+        if (!msg)
+            break;
+        s_handle(self, msg);
+        zmsg_destroy(&msg);
+    }
+    s_timers(self);
+    s_pump(self);
+    bool committed = !self->turn_failed && queue_commit(self->queue) == 0;
+    if (!committed) {
+        queue_rollback(self->queue);
+        log_event(LOG_ERROR, "turn_failed", "error", queue_error(self->queue), "effect",
+                  "nothing of this batch was accepted; senders told storage_unavailable", NULL);
+        for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers)) {
+            peer->inflight = 0;
+            peer->sent_upto = 0;
+        }
+    }
+    for (size_t i = 0; i < self->n_replies; i++) {
+        reply_t *reply = &self->replies[i];
+        if (!committed)
+            s_rewrite_failed(reply);
+        if (reply->bytes && s_send(self, reply) != 0 && reply->kind == REPLY_DELIVER) {
+            /* Gone or full: it stays pending and is sent again on reconnect. */
+            peer_t *peer = s_peer_by_routing(self, reply->routing);
+            if (peer) {
+                log_event(LOG_INFO, "disconnected", "org", peer->org, NULL);
+                s_peer_disconnect(peer);
+            }
+        }
+        free(reply->bytes);
+        zframe_destroy(&reply->routing);
+    }
+    self->n_replies = 0;
+    return committed ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------------
+   Life cycle */
+
+broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
+{
+    if (!zmq_has("curve")) {
+        snprintf(err, errlen,
+                 "this libzmq was built without CURVE security; install a libzmq "
+                 "with libsodium support (Debian: libzmq5)");
+        return NULL;
+    }
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "libsodium failed to initialise");
+        return NULL;
+    }
+    broker_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    self->config = *config;
+    self->now_ms = (int64_t)wire_now_ms();
+    self->peers = zhashx_new();
+    zhashx_set_destructor(self->peers, s_peer_destroy);
+    self->frame_cap = WIRE_FRAME_MAX;
+    self->frame_buf = malloc(self->frame_cap);
+    char why[4800];
+    self->keys = keyfile_load(config->keys, why, sizeof why);
+    if (!self->keys) {
+        snprintf(err, errlen, "broker keys: %s", why);
+        goto fail;
+    }
+    self->partners =
+        partners_load(config->certificates, self->now_ms, s_report_cert, NULL, why, sizeof why);
+    if (!self->partners) {
+        snprintf(err, errlen, "partner certificates: %s (check with 'hartslag keys verify %s')",
+                 why, config->certificates);
+        goto fail;
+    }
+    agreements_errors_t *errors = NULL;
+    self->agreements = agreements_load(config->agreements, &errors);
+    if (!self->agreements) {
+        const agreements_error_t *first = errors ? agreements_errors_at(errors, 0) : NULL;
+        snprintf(err, errlen, "agreements %s:%u:%u: %s (check with 'hartslag agreements check')",
+                 config->agreements, first ? first->line : 0, first ? first->column : 0,
+                 first ? first->message : "cannot be read");
+        agreements_errors_destroy(&errors);
+        goto fail;
+    }
+    char db_path[4096];
+    snprintf(db_path, sizeof db_path, "%s/broker.db", config->state_dir);
+    self->queue = queue_open(db_path, why, sizeof why);
+    if (!self->queue) {
+        snprintf(err, errlen, "%s (does the state directory %s exist and is it writable?)", why,
+                 config->state_dir);
+        goto fail;
+    }
+    /* ZAP first: without a handler libzmq would admit any CURVE client. */
+    self->auth = zactor_new(zauth, NULL);
+    if (!self->auth) {
+        snprintf(err, errlen, "cannot start the ZAP authenticator");
+        goto fail;
+    }
+    zstr_sendx(self->auth, "CURVE", config->certificates, NULL);
+    zsock_wait(self->auth);
+    self->router = zsock_new(ZMQ_ROUTER);
+    if (!self->router) {
+        snprintf(err, errlen, "cannot create the broker socket");
+        goto fail;
+    }
+    zsock_set_zap_domain(self->router, "hartslag");
+    zsock_set_curve_server(self->router, 1);
+    zsock_set_curve_secretkey_bin(self->router, keyfile_curve_secret(self->keys));
+    zsock_set_curve_publickey_bin(self->router, keyfile_curve_public(self->keys));
+    zsock_set_maxmsgsize(self->router, (int)WIRE_FRAME_MAX);
+    zsock_set_router_mandatory(self->router, 1);
+    zsock_set_sndhwm(self->router, 100000);
+    zsock_set_rcvhwm(self->router, 100000);
+    zsock_set_heartbeat_ivl(self->router, 2000);
+    zsock_set_heartbeat_timeout(self->router, 6000);
+    zsock_set_linger(self->router, 1000);
+    zsock_set_rcvtimeo(self->router, 0);
+    if (zsock_bind(self->router, "%s", config->bind) < 0) {
+        snprintf(err, errlen, "cannot bind %s: %s (is another broker running there?)", config->bind,
+                 zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    char *endpoint = zsock_last_endpoint(self->router);
+    snprintf(self->endpoint, sizeof self->endpoint, "%s", endpoint ? endpoint : config->bind);
+    free(endpoint);
+    return self;
+fail:
+    broker_destroy(&self);
+    return NULL;
+}
+
+void broker_destroy(broker_t **self_p)
+{
+    if (self_p && *self_p) {
+        broker_t *self = *self_p;
+        zsock_destroy(&self->router);
+        zactor_destroy(&self->auth);
+        zhashx_destroy(&self->peers);
+        queue_destroy(&self->queue);
+        agreements_destroy(&self->agreements);
+        partners_destroy(&self->partners);
+        keyfile_destroy(&self->keys);
+        for (size_t i = 0; i < self->n_replies; i++) {
+            free(self->replies[i].bytes);
+            zframe_destroy(&self->replies[i].routing);
+        }
+        free(self->replies);
+        free(self->frame_buf);
+        free(self);
+        *self_p = NULL;
+    }
+}
+
+const char *broker_endpoint(const broker_t *self)
+{
+    return self->endpoint;
+}
+
+int broker_run(broker_t *self)
+{
+    zpoller_t *poller = zpoller_new(self->router, NULL);
+    if (!poller)
+        return -1;
+    char partners[12];
+    snprintf(partners, sizeof partners, "%zu", partners_count(self->partners));
+    log_event(LOG_INFO, "started", "endpoint", self->endpoint, "partners", partners, NULL);
+    int failures = 0;
+    while (!s_stop) {
+        void *which = zpoller_wait(poller, TICK_MS);
+        if (s_stop)
+            break;
+        if (s_turn(self, which != NULL) == 0)
+            failures = 0;
+        else if (++failures > 0)
+            zclock_sleep(failures < 10 ? 10 * failures : 100); /* let the disk recover */
+    }
+    /* Finish the batch in hand: whatever is already read is committed above;
+       one last turn answers what arrived meanwhile without blocking. */
+    s_turn(self, true);
+    zpoller_destroy(&poller);
+    log_event(LOG_INFO, "stopped", NULL);
+    return 0;
+}

@@ -1,0 +1,55 @@
+/*  broker: the Hartslag broker's event loop (DESIGN §4, §8).
+
+    One ROUTER socket (CURVE server, zauth over the partner certificate
+    directory started before the bind), one thread. Each loop turn takes up
+    to `max_batch` messages from the socket, handles them inside one store
+    transaction, commits (group commit), and only then sends the answers and
+    deliveries that the turn produced. If the commit fails nothing of the
+    turn is announced: Accepted becomes Denied{storage_unavailable}.
+
+    Ownership: broker_t owns its sockets, the auth actor, the store, the
+    partner table, the agreements and the broker's keys.
+*/
+#ifndef HARTSLAG_BROKER_H
+#define HARTSLAG_BROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BROKER_DEFAULT_BIND "tcp://127.0.0.1:7455"
+
+typedef struct {
+    const char *bind;         /* endpoint to bind, e.g. tcp://127.0.0.1:7455 */
+    const char *state_dir;    /* broker.db lives here */
+    const char *certificates; /* partner certificate directory */
+    const char *keys;         /* broker secret key file */
+    const char *agreements;   /* agreements.yaml */
+    uint32_t max_batch;       /* messages per loop turn (group commit size) */
+    uint32_t delivery_window; /* unacknowledged deliveries per partner */
+    uint32_t rate_limit;      /* submits per second per partner; 0 = unlimited */
+    uint32_t rate_burst;      /* bucket size of the rate limiter */
+    uint32_t clock_skew_s;    /* how far ahead a sender's clock may be */
+} broker_config_t;
+
+typedef struct broker_t broker_t;
+
+/* Loads keys, certificates and agreements, opens the store, starts zauth,
+   binds. NULL with the reason in `err` (which tells the operator what to do). */
+broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen);
+void broker_destroy(broker_t **self_p);
+
+/* The endpoint actually bound (resolves port 0 / wildcards). */
+const char *broker_endpoint(const broker_t *self);
+
+/* Runs until broker_stop or SIGTERM/SIGINT; reloads on SIGHUP. Returns 0
+   after a clean stop, -1 when the store failed beyond recovery. */
+int broker_run(broker_t *self);
+
+/* Asks the loop to stop after the batch in hand (async-signal-safe). */
+void broker_request_stop(void);
+
+/* Asks the loop to reload certificates and agreements (async-signal-safe). */
+void broker_request_reload(void);
+
+#endif

@@ -1,0 +1,455 @@
+/*  queue: the broker's SQLite store; see queue.h. */
+#include "queue.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *s_schema =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=FULL;"
+    "CREATE TABLE IF NOT EXISTS signals("
+    "  signal_id BLOB PRIMARY KEY,"
+    "  sender TEXT NOT NULL,"
+    "  signal_type TEXT NOT NULL,"
+    "  purpose TEXT NOT NULL,"
+    "  subject BLOB NOT NULL,"
+    "  digest BLOB NOT NULL,"
+    "  sealed BLOB,"
+    "  accepted_at INTEGER NOT NULL,"
+    "  valid_until INTEGER NOT NULL,"
+    "  audit_index INTEGER NOT NULL,"
+    "  withdrawn INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS deliveries("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  signal_id BLOB NOT NULL,"
+    "  recipient TEXT NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  UNIQUE(signal_id, recipient));"
+    "CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(recipient, seq) WHERE state=0;"
+    "CREATE INDEX IF NOT EXISTS deliveries_expiry ON deliveries(expires_at) WHERE state=0;"
+    "CREATE TABLE IF NOT EXISTS notices("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  org TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  signal_id BLOB NOT NULL,"
+    "  frame BLOB NOT NULL,"
+    "  UNIQUE(org, kind, signal_id));"
+    "CREATE TABLE IF NOT EXISTS audit("
+    "  idx INTEGER PRIMARY KEY,"
+    "  record BLOB NOT NULL);";
+
+enum {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_FIND,
+    ST_INSERT_SIGNAL,
+    ST_INSERT_DELIVERY,
+    ST_PENDING,
+    ST_PENDING_COUNT,
+    ST_PENDING_COUNT_ALL,
+    ST_SETTLE,
+    ST_REMAINING,
+    ST_DROP_SEALED,
+    ST_EXPIRE_SELECT,
+    ST_EXPIRE_UPDATE,
+    ST_WITHDRAW_MARK,
+    ST_WITHDRAW_RECIPIENTS,
+    ST_WITHDRAW_CANCEL,
+    ST_PRUNE,
+    ST_NOTICE_ADD,
+    ST_NOTICES,
+    ST_NOTICE_REMOVE,
+    ST_AUDIT_APPEND,
+    ST_AUDIT_SIZE,
+    ST_COUNT_
+};
+
+static const char *s_sql[ST_COUNT_] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_FIND] = "SELECT sender, signal_type, purpose, subject, digest, accepted_at, audit_index, "
+                "withdrawn FROM signals WHERE signal_id=?1",
+    [ST_INSERT_SIGNAL] = "INSERT INTO signals(signal_id, sender, signal_type, purpose, subject, "
+                         "digest, sealed, accepted_at, valid_until, audit_index) "
+                         "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+    [ST_INSERT_DELIVERY] = "INSERT INTO deliveries(signal_id, recipient, state, expires_at) "
+                           "VALUES(?1,?2,0,?3)",
+    [ST_PENDING] = "SELECT d.seq, d.signal_id, s.sealed, s.accepted_at, s.sender, s.signal_type, "
+                   "s.purpose, s.subject FROM deliveries d "
+                   "JOIN signals s ON s.signal_id=d.signal_id "
+                   "WHERE d.recipient=?1 AND d.state=0 AND d.seq>?2 ORDER BY d.seq LIMIT ?3",
+    [ST_PENDING_COUNT] = "SELECT count(*) FROM deliveries WHERE recipient=?1 AND state=0",
+    [ST_PENDING_COUNT_ALL] = "SELECT count(*) FROM deliveries WHERE state=0",
+    [ST_SETTLE] = "UPDATE deliveries SET state=?3 WHERE signal_id=?1 AND recipient=?2 AND state=0",
+    [ST_REMAINING] = "SELECT count(*) FROM deliveries WHERE signal_id=?1 AND state=0",
+    [ST_DROP_SEALED] = "UPDATE signals SET sealed=NULL WHERE signal_id=?1",
+    [ST_EXPIRE_SELECT] = "SELECT d.signal_id, d.recipient, s.sender, s.signal_type, s.purpose, "
+                         "s.subject FROM deliveries d "
+                         "JOIN signals s ON s.signal_id=d.signal_id "
+                         "WHERE d.state=0 AND d.expires_at<=?1 LIMIT 1000",
+    [ST_EXPIRE_UPDATE] = "UPDATE deliveries SET state=3 WHERE signal_id=?1 AND recipient=?2",
+    [ST_WITHDRAW_MARK] = "UPDATE signals SET withdrawn=1 WHERE signal_id=?1",
+    [ST_WITHDRAW_RECIPIENTS] = "SELECT recipient FROM deliveries WHERE signal_id=?1 AND "
+                               "state IN (0,1)",
+    [ST_WITHDRAW_CANCEL] = "UPDATE deliveries SET state=4 WHERE signal_id=?1 AND state=0",
+    [ST_PRUNE] = "DELETE FROM signals WHERE valid_until<?1 AND NOT EXISTS (SELECT 1 FROM "
+                 "deliveries d WHERE d.signal_id=signals.signal_id AND d.state=0)",
+    [ST_NOTICE_ADD] = "INSERT OR IGNORE INTO notices(org, kind, signal_id, frame) "
+                      "VALUES(?1,?2,?3,?4)",
+    [ST_NOTICES] = "SELECT kind, signal_id, frame FROM notices WHERE org=?1 ORDER BY seq",
+    [ST_NOTICE_REMOVE] = "DELETE FROM notices WHERE org=?1 AND kind=?2 AND signal_id=?3",
+    [ST_AUDIT_APPEND] = "INSERT INTO audit(idx, record) VALUES(?1, ?2)",
+    [ST_AUDIT_SIZE] = "SELECT count(*) FROM audit",
+};
+
+/*  Invariant: every statement in `st` is prepared against `db` and reset
+    after each use; audit_size is the number of rows in `audit` as of the
+    last commit, plus what this transaction appended. */
+struct queue_t {
+    sqlite3 *db;                  /* the database */
+    sqlite3_stmt *st[ST_COUNT_];  /* prepared once at open */
+    int64_t audit_size;           /* next audit index */
+    int64_t audit_size_committed; /* audit_size at the last commit */
+};
+
+const char *queue_error(const queue_t *self)
+{
+    return sqlite3_errmsg(self->db);
+}
+
+void queue_destroy(queue_t **self_p)
+{
+    if (self_p && *self_p) {
+        queue_t *self = *self_p;
+        for (int i = 0; i < ST_COUNT_; i++)
+            sqlite3_finalize(self->st[i]);
+        sqlite3_close(self->db);
+        free(self);
+        *self_p = NULL;
+    }
+}
+
+/* Reads sender, type, purpose, subject from columns col..col+3. */
+static void s_read_meta(sqlite3_stmt *stmt, int col, queue_meta_t *meta)
+{
+    memset(meta, 0, sizeof *meta);
+    const unsigned char *text;
+    if ((text = sqlite3_column_text(stmt, col)) != NULL)
+        snprintf(meta->sender, sizeof meta->sender, "%s", (const char *)text);
+    if ((text = sqlite3_column_text(stmt, col + 1)) != NULL)
+        snprintf(meta->signal_type, sizeof meta->signal_type, "%s", (const char *)text);
+    if ((text = sqlite3_column_text(stmt, col + 2)) != NULL)
+        snprintf(meta->purpose, sizeof meta->purpose, "%s", (const char *)text);
+    if (sqlite3_column_bytes(stmt, col + 3) == (int)sizeof meta->subject)
+        memcpy(meta->subject, sqlite3_column_blob(stmt, col + 3), sizeof meta->subject);
+}
+
+static int64_t s_scalar(queue_t *self, int st)
+{
+    sqlite3_stmt *stmt = self->st[st];
+    int64_t value = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+    sqlite3_reset(stmt);
+    return value;
+}
+
+queue_t *queue_open(const char *path, char *err, size_t errlen)
+{
+    queue_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(self->db, s_schema, NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open broker store %s: %s", path,
+                 self->db ? sqlite3_errmsg(self->db) : "out of memory");
+        queue_destroy(&self);
+        return NULL;
+    }
+    sqlite3_busy_timeout(self->db, 5000);
+    for (int i = 0; i < ST_COUNT_; i++)
+        if (sqlite3_prepare_v3(self->db, s_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &self->st[i],
+                               NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "cannot prepare broker store statement: %s",
+                     sqlite3_errmsg(self->db));
+            queue_destroy(&self);
+            return NULL;
+        }
+    self->audit_size = self->audit_size_committed = s_scalar(self, ST_AUDIT_SIZE);
+    if (self->audit_size < 0) {
+        snprintf(err, errlen, "cannot read the audit log: %s", sqlite3_errmsg(self->db));
+        queue_destroy(&self);
+    }
+    return self;
+}
+
+/* Runs a statement that returns no rows; resets it. */
+static int s_done(queue_t *self, int st)
+{
+    int rc = sqlite3_step(self->st[st]);
+    sqlite3_reset(self->st[st]);
+    sqlite3_clear_bindings(self->st[st]);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int queue_begin(queue_t *self)
+{
+    return s_done(self, ST_BEGIN);
+}
+
+int queue_commit(queue_t *self)
+{
+    if (s_done(self, ST_COMMIT) != 0)
+        return -1;
+    self->audit_size_committed = self->audit_size;
+    return 0;
+}
+
+void queue_rollback(queue_t *self)
+{
+    if (!sqlite3_get_autocommit(self->db))
+        s_done(self, ST_ROLLBACK);
+    self->audit_size = self->audit_size_committed;
+}
+
+int queue_find_signal(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], queue_signal_t *out)
+{
+    sqlite3_stmt *stmt = self->st[ST_FIND];
+    sqlite3_bind_blob(stmt, 1, id, QUEUE_ID_BYTES, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    if (result == 1) {
+        memset(out, 0, sizeof *out);
+        s_read_meta(stmt, 0, &out->meta);
+        if (sqlite3_column_bytes(stmt, 4) == QUEUE_DIGEST_BYTES)
+            memcpy(out->digest, sqlite3_column_blob(stmt, 4), QUEUE_DIGEST_BYTES);
+        out->accepted_at_ms = sqlite3_column_int64(stmt, 5);
+        out->audit_index = sqlite3_column_int64(stmt, 6);
+        out->withdrawn = sqlite3_column_int(stmt, 7) != 0;
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return result;
+}
+
+int queue_insert_signal(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const queue_meta_t *meta,
+                        const uint8_t digest[QUEUE_DIGEST_BYTES], const uint8_t *sealed,
+                        size_t sealed_len, int64_t accepted_at_ms, int64_t valid_until_ms,
+                        int64_t audit_index)
+{
+    sqlite3_stmt *stmt = self->st[ST_INSERT_SIGNAL];
+    sqlite3_bind_blob(stmt, 1, id, QUEUE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, meta->sender, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, meta->signal_type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, meta->purpose, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 5, meta->subject, sizeof meta->subject, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 6, digest, QUEUE_DIGEST_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 7, sealed, (int)sealed_len, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 8, accepted_at_ms);
+    sqlite3_bind_int64(stmt, 9, valid_until_ms);
+    sqlite3_bind_int64(stmt, 10, audit_index);
+    return s_done(self, ST_INSERT_SIGNAL);
+}
+
+int queue_insert_delivery(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
+                          int64_t expires_at_ms)
+{
+    sqlite3_stmt *stmt = self->st[ST_INSERT_DELIVERY];
+    sqlite3_bind_blob(stmt, 1, id, QUEUE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, recipient, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, expires_at_ms);
+    return s_done(self, ST_INSERT_DELIVERY);
+}
+
+int queue_pending(queue_t *self, const char *recipient, int64_t after_seq, size_t limit,
+                  queue_pending_fn *fn, void *arg)
+{
+    sqlite3_stmt *stmt = self->st[ST_PENDING];
+    sqlite3_bind_text(stmt, 1, recipient, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, after_seq);
+    sqlite3_bind_int64(stmt, 3, (int64_t)limit);
+    int visited = 0, rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(stmt, 1) != QUEUE_ID_BYTES)
+            continue;
+        const uint8_t *sealed = sqlite3_column_blob(stmt, 2);
+        size_t len = (size_t)sqlite3_column_bytes(stmt, 2);
+        if (!sealed)
+            continue; /* settled in this very transaction */
+        visited++;
+        queue_meta_t meta;
+        s_read_meta(stmt, 4, &meta);
+        if (fn(arg, sqlite3_column_int64(stmt, 0), sqlite3_column_blob(stmt, 1), &meta, sealed, len,
+               sqlite3_column_int64(stmt, 3)) != 0)
+            break;
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? visited : -1;
+}
+
+int64_t queue_pending_count(queue_t *self, const char *recipient)
+{
+    if (!recipient)
+        return s_scalar(self, ST_PENDING_COUNT_ALL);
+    sqlite3_bind_text(self->st[ST_PENDING_COUNT], 1, recipient, -1, SQLITE_STATIC);
+    int64_t count = s_scalar(self, ST_PENDING_COUNT);
+    sqlite3_clear_bindings(self->st[ST_PENDING_COUNT]);
+    return count;
+}
+
+/* Deletes the ciphertext of a signal once nothing of it is pending. */
+static int s_drop_if_settled(queue_t *self, const uint8_t id[QUEUE_ID_BYTES])
+{
+    sqlite3_bind_blob(self->st[ST_REMAINING], 1, id, QUEUE_ID_BYTES, SQLITE_STATIC);
+    int64_t remaining = s_scalar(self, ST_REMAINING);
+    sqlite3_clear_bindings(self->st[ST_REMAINING]);
+    if (remaining < 0)
+        return -1;
+    if (remaining > 0)
+        return 0;
+    sqlite3_bind_blob(self->st[ST_DROP_SEALED], 1, id, QUEUE_ID_BYTES, SQLITE_STATIC);
+    return s_done(self, ST_DROP_SEALED);
+}
+
+int queue_settle(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
+                 delivery_state_t state)
+{
+    sqlite3_stmt *stmt = self->st[ST_SETTLE];
+    sqlite3_bind_blob(stmt, 1, id, QUEUE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, recipient, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 3, (int)state);
+    if (s_done(self, ST_SETTLE) != 0)
+        return -1;
+    if (sqlite3_changes(self->db) == 0)
+        return 0;
+    return s_drop_if_settled(self, id) == 0 ? 1 : -1;
+}
+
+int queue_expire(queue_t *self, int64_t now_ms, queue_expired_fn *fn, void *arg)
+{
+    /* Collect first: the update must not run while the select is open on
+       the same rows. At most 1000 per call; the next turn takes the rest. */
+    typedef struct {
+        uint8_t id[QUEUE_ID_BYTES];
+        char recipient[33];
+        queue_meta_t meta;
+    } expiry_t;
+    expiry_t *batch = malloc(1000 * sizeof *batch);
+    if (!batch)
+        return -1;
+    size_t n = 0;
+    sqlite3_stmt *stmt = self->st[ST_EXPIRE_SELECT];
+    sqlite3_bind_int64(stmt, 1, now_ms);
+    int rc;
+    while (n < 1000 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(stmt, 0) != QUEUE_ID_BYTES)
+            continue;
+        memcpy(batch[n].id, sqlite3_column_blob(stmt, 0), QUEUE_ID_BYTES);
+        snprintf(batch[n].recipient, 33, "%s", (const char *)sqlite3_column_text(stmt, 1));
+        s_read_meta(stmt, 2, &batch[n].meta);
+        n++;
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    int result = 0;
+    for (size_t i = 0; i < n && result == 0; i++) {
+        sqlite3_stmt *up = self->st[ST_EXPIRE_UPDATE];
+        sqlite3_bind_blob(up, 1, batch[i].id, QUEUE_ID_BYTES, SQLITE_STATIC);
+        sqlite3_bind_text(up, 2, batch[i].recipient, -1, SQLITE_STATIC);
+        if (s_done(self, ST_EXPIRE_UPDATE) != 0 || s_drop_if_settled(self, batch[i].id) != 0)
+            result = -1;
+        else if (fn)
+            fn(arg, batch[i].id, &batch[i].meta, batch[i].recipient);
+    }
+    free(batch);
+    return result == 0 ? (int)n : -1;
+}
+
+int queue_withdraw(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], queue_recipient_fn *fn,
+                   void *arg)
+{
+    sqlite3_stmt *stmt = self->st[ST_WITHDRAW_RECIPIENTS];
+    sqlite3_bind_blob(stmt, 1, id, QUEUE_ID_BYTES, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        fn(arg, (const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    if (rc != SQLITE_DONE)
+        return -1;
+    sqlite3_bind_blob(self->st[ST_WITHDRAW_MARK], 1, id, QUEUE_ID_BYTES, SQLITE_STATIC);
+    if (s_done(self, ST_WITHDRAW_MARK) != 0)
+        return -1;
+    sqlite3_bind_blob(self->st[ST_WITHDRAW_CANCEL], 1, id, QUEUE_ID_BYTES, SQLITE_STATIC);
+    if (s_done(self, ST_WITHDRAW_CANCEL) != 0)
+        return -1;
+    return s_drop_if_settled(self, id);
+}
+
+int queue_prune(queue_t *self, int64_t now_ms)
+{
+    sqlite3_bind_int64(self->st[ST_PRUNE], 1, now_ms);
+    if (s_done(self, ST_PRUNE) != 0)
+        return -1;
+    return sqlite3_changes(self->db);
+}
+
+int queue_notice_add(queue_t *self, const char *org, notice_kind_t kind,
+                     const uint8_t id[QUEUE_ID_BYTES], const uint8_t *frame, size_t len)
+{
+    sqlite3_stmt *stmt = self->st[ST_NOTICE_ADD];
+    sqlite3_bind_text(stmt, 1, org, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 2, (int)kind);
+    sqlite3_bind_blob(stmt, 3, id, QUEUE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 4, frame, (int)len, SQLITE_STATIC);
+    return s_done(self, ST_NOTICE_ADD);
+}
+
+int queue_notices(queue_t *self, const char *org, queue_notice_fn *fn, void *arg)
+{
+    sqlite3_stmt *stmt = self->st[ST_NOTICES];
+    sqlite3_bind_text(stmt, 1, org, -1, SQLITE_STATIC);
+    int rc, n = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(stmt, 1) != QUEUE_ID_BYTES)
+            continue;
+        fn(arg, (notice_kind_t)sqlite3_column_int(stmt, 0), sqlite3_column_blob(stmt, 1),
+           sqlite3_column_blob(stmt, 2), (size_t)sqlite3_column_bytes(stmt, 2));
+        n++;
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return rc == SQLITE_DONE ? n : -1;
+}
+
+int queue_notice_remove(queue_t *self, const char *org, notice_kind_t kind,
+                        const uint8_t id[QUEUE_ID_BYTES])
+{
+    sqlite3_stmt *stmt = self->st[ST_NOTICE_REMOVE];
+    sqlite3_bind_text(stmt, 1, org, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 2, (int)kind);
+    sqlite3_bind_blob(stmt, 3, id, QUEUE_ID_BYTES, SQLITE_STATIC);
+    return s_done(self, ST_NOTICE_REMOVE);
+}
+
+int64_t queue_audit_append(queue_t *self, const uint8_t *record, size_t len)
+{
+    sqlite3_stmt *stmt = self->st[ST_AUDIT_APPEND];
+    sqlite3_bind_int64(stmt, 1, self->audit_size);
+    sqlite3_bind_blob(stmt, 2, record, (int)len, SQLITE_STATIC);
+    if (s_done(self, ST_AUDIT_APPEND) != 0)
+        return -1;
+    return self->audit_size++;
+}
+
+int64_t queue_audit_size(queue_t *self)
+{
+    return self->audit_size;
+}

@@ -1,0 +1,131 @@
+/*  queue: the broker's durable state in one SQLite database (WAL):
+    the signals it accepted, one delivery per (signal, recipient), pending
+    notices for offline partners (withdrawals, expiries), and the audit log.
+
+    All writes of one event-loop turn happen inside one transaction
+    (queue_begin .. queue_commit): the group commit of DESIGN §8. Nothing a
+    turn did is visible to a partner before the commit returns 0, so a
+    signal is never Accepted, delivered or forgotten before it is durable.
+
+    The broker stores the sealed signal exactly as signed (it cannot read the
+    content) and deletes it after the last recipient's ack; the row with the
+    id stays until the signal lapses, so a replayed Submit is recognised.
+
+    Ownership: queue_t owns its database handle and prepared statements.
+*/
+#ifndef HARTSLAG_QUEUE_H
+#define HARTSLAG_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define QUEUE_ID_BYTES 16
+#define QUEUE_DIGEST_BYTES 32
+
+typedef struct queue_t queue_t;
+
+typedef enum {
+    DELIVERY_PENDING = 0,   /* not yet acknowledged by the recipient */
+    DELIVERY_ACKED = 1,     /* stored by the recipient */
+    DELIVERY_REJECTED = 2,  /* refused by the recipient (audited) */
+    DELIVERY_EXPIRED = 3,   /* max_queue_days passed */
+    DELIVERY_WITHDRAWN = 4, /* the sender withdrew it before delivery */
+} delivery_state_t;
+
+typedef enum {
+    NOTICE_WITHDRAW = 1, /* forward a withdrawal to a recipient; kept until it answers */
+    NOTICE_EXPIRED = 2,  /* tell a sender a delivery expired; dropped once sent */
+} notice_kind_t;
+
+/* The routing metadata of a signal the queue keeps for audit records
+   (never content: the broker has none to keep). */
+typedef struct {
+    char sender[33];      /* sending org */
+    char signal_type[65]; /* signal type */
+    char purpose[65];     /* purpose */
+    uint8_t subject[32];  /* subject pseudonym */
+} queue_meta_t;
+
+/* What the queue knows of one accepted signal. */
+typedef struct {
+    queue_meta_t meta;                  /* sender, type, purpose, subject */
+    uint8_t digest[QUEUE_DIGEST_BYTES]; /* BLAKE2b-256 of the packed sealed signal */
+    int64_t accepted_at_ms;             /* when the broker accepted it */
+    int64_t audit_index;                /* the 'accepted' audit record */
+    bool withdrawn;                     /* the sender withdrew it */
+} queue_signal_t;
+
+/* Opens (creating if needed) the database at `path`. NULL with the reason. */
+queue_t *queue_open(const char *path, char *err, size_t errlen);
+void queue_destroy(queue_t **self_p);
+
+/* The text of the last SQLite error (for the log; never holds data). */
+const char *queue_error(const queue_t *self);
+
+int queue_begin(queue_t *self);
+int queue_commit(queue_t *self);
+void queue_rollback(queue_t *self);
+
+/* 1 and *out filled when the signal is known, 0 when not, -1 on error. */
+int queue_find_signal(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], queue_signal_t *out);
+
+int queue_insert_signal(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const queue_meta_t *meta,
+                        const uint8_t digest[QUEUE_DIGEST_BYTES], const uint8_t *sealed,
+                        size_t sealed_len, int64_t accepted_at_ms, int64_t valid_until_ms,
+                        int64_t audit_index);
+
+int queue_insert_delivery(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
+                          int64_t expires_at_ms);
+
+/* Calls `fn` for up to `limit` pending deliveries of `recipient` with
+   seq > after_seq, in seq order. The sealed bytes are borrowed for the call.
+   Returns the number visited, or -1. */
+typedef int(queue_pending_fn)(void *arg, int64_t seq, const uint8_t id[QUEUE_ID_BYTES],
+                              const queue_meta_t *meta, const uint8_t *sealed, size_t sealed_len,
+                              int64_t accepted_at_ms);
+int queue_pending(queue_t *self, const char *recipient, int64_t after_seq, size_t limit,
+                  queue_pending_fn *fn, void *arg);
+
+/* Number of pending deliveries for `recipient` (all when NULL). */
+int64_t queue_pending_count(queue_t *self, const char *recipient);
+
+/* Moves the pending delivery (id, recipient) to `state`. Returns 1 when it
+   was pending, 0 when there was none (an old or duplicate ack), -1 on error.
+   When no delivery of the signal is pending any more, its ciphertext is
+   deleted. */
+int queue_settle(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
+                 delivery_state_t state);
+
+/* Expires every pending delivery whose deadline is <= now; calls `fn` for each. */
+typedef void(queue_expired_fn)(void *arg, const uint8_t id[QUEUE_ID_BYTES],
+                               const queue_meta_t *meta, const char *recipient);
+int queue_expire(queue_t *self, int64_t now_ms, queue_expired_fn *fn, void *arg);
+
+/* Marks the signal withdrawn, cancels its pending deliveries, and calls
+   `fn` for every recipient (pending or delivered) to be told. */
+typedef void(queue_recipient_fn)(void *arg, const char *recipient);
+int queue_withdraw(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], queue_recipient_fn *fn,
+                   void *arg);
+
+/* Deletes the id rows of signals that lapsed before `now_ms` and have no
+   pending delivery. Returns the number removed, or -1. */
+int queue_prune(queue_t *self, int64_t now_ms);
+
+/* Notices for a partner that may be offline. Adding an existing (org, kind,
+   id) is a no-op. */
+int queue_notice_add(queue_t *self, const char *org, notice_kind_t kind,
+                     const uint8_t id[QUEUE_ID_BYTES], const uint8_t *frame, size_t len);
+typedef void(queue_notice_fn)(void *arg, notice_kind_t kind, const uint8_t id[QUEUE_ID_BYTES],
+                              const uint8_t *frame, size_t len);
+int queue_notices(queue_t *self, const char *org, queue_notice_fn *fn, void *arg);
+int queue_notice_remove(queue_t *self, const char *org, notice_kind_t kind,
+                        const uint8_t id[QUEUE_ID_BYTES]);
+
+/* Appends a packed audit record; returns its index (0-based), or -1. */
+int64_t queue_audit_append(queue_t *self, const uint8_t *record, size_t len);
+
+/* Number of audit records. */
+int64_t queue_audit_size(queue_t *self);
+
+#endif

@@ -1,0 +1,398 @@
+/*  broker_harness: see broker_harness.h. */
+#include "broker_harness.h"
+
+#include "cert.h"
+#include "envelope.h"
+#include "keyfile.h"
+#include "testutil.h"
+#include "wire.h"
+
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *bh_default_agreements = "partnership: test-partnership\n"
+                                    "version: 3\n"
+                                    "coordinator: gemeente\n"
+                                    "partners:\n"
+                                    "  - {org: gemeente, role: coordinator}\n"
+                                    "  - {org: politie, role: partner}\n"
+                                    "  - {org: welzijn, role: partner}\n"
+                                    "  - {org: woonpunt, role: partner}\n"
+                                    "agreements:\n"
+                                    "  - id: politie-overlast\n"
+                                    "    from: politie\n"
+                                    "    to: [gemeente, welzijn]\n"
+                                    "    signal_types: [overlast]\n"
+                                    "    fields: [adres, datum, categorie, toelichting]\n"
+                                    "    purpose: casusoverleg\n"
+                                    "    legal_basis: \"Wpg art. 19\"\n"
+                                    "    valid_from: 2025-01-01\n"
+                                    "    valid_until: 2099-12-31\n"
+                                    "    retention_days: 180\n"
+                                    "    max_queue_days: 7\n"
+                                    "  - id: gemeente-zorg\n"
+                                    "    from: gemeente\n"
+                                    "    to: [politie, welzijn]\n"
+                                    "    signal_types: [zorgmelding]\n"
+                                    "    fields: [datum, toelichting]\n"
+                                    "    purpose: zorgcoordinatie\n"
+                                    "    legal_basis: \"Wmo 2015 art. 5.2.1\"\n"
+                                    "    valid_from: 2025-01-01\n"
+                                    "    valid_until: 2099-12-31\n"
+                                    "    retention_days: 90\n"
+                                    "    max_queue_days: 7\n";
+
+static int s_new_keys(bh_t *self, const char *org, cert_role_t role)
+{
+    char err[600], path[8500];
+    keyfile_t *keys = keyfile_generate(org, role != CERT_ROLE_BROKER);
+    if (!keys)
+        return -1;
+    snprintf(path, sizeof path, "%s/%s.cert_secret", self->keys, org);
+    int rc = keyfile_save(keys, path, err, sizeof err);
+    cert_t cert;
+    memset(&cert, 0, sizeof cert);
+    snprintf(cert.org, sizeof cert.org, "%s", org);
+    snprintf(cert.name, sizeof cert.name, "Test %s", org);
+    snprintf(cert.contact, sizeof cert.contact, "test@%s.example", org);
+    cert.role = role;
+    memcpy(cert.curve_key, keyfile_curve_public(keys), 32);
+    memcpy(cert.sign_key, keyfile_sign_public(keys), 32);
+    if (role != CERT_ROLE_BROKER)
+        memcpy(cert.box_key, keyfile_box_public(keys), 32);
+    else
+        memcpy(self->broker_pk, keyfile_curve_public(keys), 32);
+    int64_t today = (int64_t)time(NULL) / 86400;
+    cert.valid_from = today - 1;
+    cert.valid_until = today + 365;
+    snprintf(path, sizeof path, "%s/%s.cert", role == CERT_ROLE_BROKER ? self->keys : self->certs,
+             org);
+    if (rc == 0)
+        rc = cert_save(&cert, path, err, sizeof err);
+    keyfile_destroy(&keys);
+    return rc;
+}
+
+bh_t *bh_new(const char *const *orgs, size_t n_orgs, const char *agreements_yaml)
+{
+    if (sodium_init() < 0)
+        return NULL;
+    bh_t *self = calloc(1, sizeof *self);
+    self->root = tu_tmpdir();
+    snprintf(self->certs, sizeof self->certs, "%s/certs", self->root);
+    snprintf(self->keys, sizeof self->keys, "%s/keys", self->root);
+    snprintf(self->state, sizeof self->state, "%s/state", self->root);
+    snprintf(self->agreements, sizeof self->agreements, "%s/agreements.yaml", self->root);
+    snprintf(self->config, sizeof self->config, "%s/broker.yaml", self->root);
+    snprintf(self->log, sizeof self->log, "%s/broker.log", self->root);
+    mkdir(self->certs, 0755);
+    mkdir(self->keys, 0700);
+    mkdir(self->state, 0700);
+    snprintf(self->endpoint, sizeof self->endpoint, "tcp://127.0.0.1:*");
+    int rc = s_new_keys(self, "broker", CERT_ROLE_BROKER);
+    for (size_t i = 0; i < n_orgs && rc == 0; i++)
+        rc = s_new_keys(self, orgs[i], i == 0 ? CERT_ROLE_COORDINATOR : CERT_ROLE_PARTNER);
+    if (rc == 0)
+        rc = tu_write_file(self->agreements, agreements_yaml, 0644);
+    if (rc != 0)
+        bh_destroy(&self);
+    return self;
+}
+
+void bh_destroy(bh_t **self_p)
+{
+    if (self_p && *self_p) {
+        bh_t *self = *self_p;
+        if (self->pid > 0)
+            bh_stop(self, SIGKILL);
+        tu_rmtree(self->root);
+        free(self->root);
+        free(self);
+        *self_p = NULL;
+    }
+}
+
+char *bh_log(const bh_t *self)
+{
+    char *text = tu_read_file(self->log, NULL);
+    return text ? text : strdup("");
+}
+
+int bh_start(bh_t *self, const char *extra_config)
+{
+    char config[32768];
+    snprintf(config, sizeof config,
+             "bind: %s\nstate_dir: %s\ncertificates: %s\nkeys: %s/broker.cert_secret\n"
+             "agreements: %s\n%s",
+             self->endpoint, self->state, self->certs, self->keys, self->agreements,
+             extra_config ? extra_config : "");
+    remove(self->config);
+    if (tu_write_file(self->config, config, 0644) != 0)
+        return -1;
+    /* Each start appends to the log; remember where this run begins. */
+    size_t offset = 0;
+    char *before = tu_read_file(self->log, &offset);
+    free(before);
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *log = freopen(self->log, "a", stderr);
+        (void)log;
+        execl(tu_bin("hartslag-broker"), "hartslag-broker", "--config", self->config, (char *)NULL);
+        _exit(127);
+    }
+    self->pid = pid;
+    for (int i = 0; i < 200; i++) {
+        usleep(25000);
+        size_t len = 0;
+        char *log = tu_read_file(self->log, &len);
+        const char *run = log && len > offset ? log + offset : NULL;
+        const char *started = run ? strstr(run, "event=started endpoint=") : NULL;
+        if (started) {
+            started += strlen("event=started endpoint=");
+            size_t n = strcspn(started, " \n");
+            if (n < sizeof self->endpoint) {
+                memcpy(self->endpoint, started, n);
+                self->endpoint[n] = '\0';
+            }
+            free(log);
+            return 0;
+        }
+        free(log);
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            self->pid = 0;
+            return -1;
+        }
+    }
+    return -1;
+}
+
+void bh_signal(bh_t *self, int sig)
+{
+    if (self->pid > 0)
+        kill(self->pid, sig);
+}
+
+void bh_stop(bh_t *self, int sig)
+{
+    if (self->pid <= 0)
+        return;
+    kill(self->pid, sig);
+    for (int i = 0; i < 400; i++) {
+        int status;
+        if (waitpid(self->pid, &status, WNOHANG) == self->pid) {
+            self->pid = 0;
+            return;
+        }
+        usleep(25000);
+    }
+    kill(self->pid, SIGKILL);
+    waitpid(self->pid, NULL, 0);
+    self->pid = 0;
+}
+
+bh_client_t *bh_client_new(bh_t *self, const char *org, bool random_key)
+{
+    bh_client_t *client = calloc(1, sizeof *client);
+    snprintf(client->org, sizeof client->org, "%s", org);
+    uint8_t curve_pk[32], curve_sk[32];
+    if (random_key) {
+        crypto_box_keypair(curve_pk, curve_sk);
+    } else {
+        char path[8500], err[600];
+        snprintf(path, sizeof path, "%s/%s.cert_secret", self->keys, org);
+        keyfile_t *keys = keyfile_load(path, err, sizeof err);
+        if (!keys) {
+            free(client);
+            return NULL;
+        }
+        memcpy(curve_pk, keyfile_curve_public(keys), 32);
+        memcpy(curve_sk, keyfile_curve_secret(keys), 32);
+        memcpy(client->sign_sk, keyfile_sign_secret(keys), 64);
+        memcpy(client->box_sk, keyfile_box_secret(keys), 32);
+        keyfile_destroy(&keys);
+    }
+    client->dealer = zsock_new(ZMQ_DEALER);
+    zsock_set_curve_serverkey_bin(client->dealer, self->broker_pk);
+    zsock_set_curve_publickey_bin(client->dealer, curve_pk);
+    zsock_set_curve_secretkey_bin(client->dealer, curve_sk);
+    zsock_set_linger(client->dealer, 0);
+    zsock_set_reconnect_ivl(client->dealer, 50);
+    zsock_set_reconnect_ivl_max(client->dealer, 200);
+    if (zsock_connect(client->dealer, "%s", self->endpoint) != 0) {
+        bh_client_destroy(&client);
+        return NULL;
+    }
+    return client;
+}
+
+void bh_client_destroy(bh_client_t **self_p)
+{
+    if (self_p && *self_p) {
+        zsock_destroy(&(*self_p)->dealer);
+        sodium_memzero(*self_p, sizeof **self_p);
+        free(*self_p);
+        *self_p = NULL;
+    }
+}
+
+int bh_send(bh_client_t *client, Hartslag__Frame *frame)
+{
+    frame->version = WIRE_VERSION;
+    size_t len = hartslag__frame__get_packed_size(frame);
+    uint8_t *bytes = malloc(len ? len : 1);
+    hartslag__frame__pack(frame, bytes);
+    int rc = bh_send_raw(client, bytes, len, 1);
+    free(bytes);
+    return rc;
+}
+
+int bh_send_raw(bh_client_t *client, const void *bytes, size_t len, int parts)
+{
+    void *socket = zsock_resolve(client->dealer);
+    for (int i = 0; i < parts; i++)
+        if (zmq_send(socket, bytes, len, i + 1 < parts ? ZMQ_SNDMORE : 0) < 0)
+            return -1;
+    return 0;
+}
+
+Hartslag__Frame *bh_recv(bh_client_t *client, int timeout_ms)
+{
+    int64_t deadline = zclock_mono() + timeout_ms;
+    zpoller_t *poller = zpoller_new(client->dealer, NULL);
+    Hartslag__Frame *frame = NULL;
+    while (!frame) {
+        int64_t left = deadline - zclock_mono();
+        if (left <= 0 || !zpoller_wait(poller, (int)left))
+            break;
+        zframe_t *payload = zframe_recv(client->dealer);
+        if (!payload)
+            break;
+        frame = hartslag__frame__unpack(NULL, zframe_size(payload), zframe_data(payload));
+        zframe_destroy(&payload);
+        if (frame && (frame->body_case == HARTSLAG__FRAME__BODY_HEARTBEAT ||
+                      frame->body_case == HARTSLAG__FRAME__BODY_WELCOME)) {
+            hartslag__frame__free_unpacked(frame, NULL);
+            frame = NULL;
+        }
+    }
+    zpoller_destroy(&poller);
+    return frame;
+}
+
+int bh_hello(bh_client_t *client)
+{
+    Hartslag__Hello hello = HARTSLAG__HELLO__INIT;
+    hello.org = client->org;
+    hello.software = "test-harness";
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_HELLO;
+    frame.hello = &hello;
+    if (bh_send(client, &frame) != 0)
+        return -1;
+    zpoller_t *poller = zpoller_new(client->dealer, NULL);
+    int rc = -1;
+    int64_t deadline = zclock_mono() + 5000;
+    while (rc != 0 && zclock_mono() < deadline && zpoller_wait(poller, 1000)) {
+        zframe_t *payload = zframe_recv(client->dealer);
+        Hartslag__Frame *reply =
+            payload ? hartslag__frame__unpack(NULL, zframe_size(payload), zframe_data(payload))
+                    : NULL;
+        if (reply && reply->body_case == HARTSLAG__FRAME__BODY_WELCOME)
+            rc = 0;
+        if (reply)
+            hartslag__frame__free_unpacked(reply, NULL);
+        zframe_destroy(&payload);
+    }
+    zpoller_destroy(&poller);
+    return rc;
+}
+
+int bh_seal(bh_t *self, bh_client_t *client, const char *to, const char *type, const char *purpose,
+            const char *fields, const char *canary, uint8_t **sealed, size_t *len, uint8_t id[16])
+{
+    envelope_recipient_t recipients[64];
+    size_t n_recipients = 0;
+    char list[512];
+    snprintf(list, sizeof list, "%s", to);
+    for (char *save = NULL, *org = strtok_r(list, ",", &save); org && n_recipients < 64;
+         org = strtok_r(NULL, ",", &save)) {
+        char path[8500], err[600];
+        snprintf(path, sizeof path, "%s/%s.cert", self->certs, org);
+        cert_t cert;
+        if (cert_load(path, &cert, err, sizeof err) != 0)
+            randombytes_buf(cert.box_key, 32); /* unknown recipient: any key */
+        recipients[n_recipients].org = strdup(org);
+        memcpy(recipients[n_recipients].box_pk, cert.box_key, 32);
+        n_recipients++;
+    }
+    envelope_field_t items[32];
+    char names[32][64], values[32][256];
+    size_t n_fields = 0;
+    char field_list[512];
+    snprintf(field_list, sizeof field_list, "%s", fields);
+    for (char *save = NULL, *name = strtok_r(field_list, ",", &save); name && n_fields < 32;
+         name = strtok_r(NULL, ",", &save)) {
+        snprintf(names[n_fields], 64, "%s", name);
+        snprintf(values[n_fields], 256, "%s%s", canary ? canary : "v-", canary ? "" : name);
+        items[n_fields].name = names[n_fields];
+        items[n_fields].value = values[n_fields];
+        n_fields++;
+    }
+    envelope_draft_t draft;
+    memset(&draft, 0, sizeof draft);
+    draft.sender = client->org;
+    draft.sender_user = "tester 1";
+    draft.signal_type = type;
+    draft.purpose = purpose;
+    draft.agreements_version = 3;
+    randombytes_buf(draft.subject, sizeof draft.subject);
+    draft.fields = items;
+    draft.n_fields = n_fields;
+    draft.valid_until_ms = wire_now_ms() + 86400000ull * 30;
+    draft.urgency = HARTSLAG__URGENCY__URGENCY_ROUTINE;
+    envelope_keyring_t *ring = envelope_keyring_new(client->box_sk);
+    envelope_sender_t sender = {client->sign_sk, ring};
+    const char *reason = NULL;
+    envelope_error_t rc =
+        envelope_seal(&draft, &sender, recipients, n_recipients, sealed, len, id, &reason);
+    envelope_keyring_destroy(&ring);
+    for (size_t i = 0; i < n_recipients; i++)
+        free((char *)recipients[i].org);
+    return rc == ENVELOPE_OK ? 0 : -1;
+}
+
+Hartslag__Frame *bh_submit(bh_client_t *client, const uint8_t *sealed, size_t len, int timeout_ms)
+{
+    Hartslag__SealedSignal *signal = hartslag__sealed_signal__unpack(NULL, len, sealed);
+    if (!signal)
+        return NULL;
+    Hartslag__Submit submit = HARTSLAG__SUBMIT__INIT;
+    submit.signal = signal;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_SUBMIT;
+    frame.submit = &submit;
+    int rc = bh_send(client, &frame);
+    hartslag__sealed_signal__free_unpacked(signal, NULL);
+    return rc == 0 ? bh_recv(client, timeout_ms) : NULL;
+}
+
+int bh_ack(bh_client_t *client, const uint8_t id[16], bool stored, const char *reason)
+{
+    Hartslag__DeliveryAck ack = HARTSLAG__DELIVERY_ACK__INIT;
+    ack.signal_id.data = (uint8_t *)id;
+    ack.signal_id.len = 16;
+    ack.status = stored ? HARTSLAG__ACK_STATUS__ACK_STORED : HARTSLAG__ACK_STATUS__ACK_REJECTED;
+    ack.reason = (char *)reason;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_DELIVERY_ACK;
+    frame.delivery_ack = &ack;
+    return bh_send(client, &frame);
+}

@@ -1,0 +1,92 @@
+/*  broker_harness: a throwaway partnership for integration tests: keys and
+    certificates for the broker and some partners in a temporary directory,
+    an agreements file, a real hartslag-broker process on 127.0.0.1 with an
+    ephemeral port, and raw CURVE clients that speak the wire protocol.
+    Tests only; no Criterion calls in here (callers assert). */
+#ifndef HARTSLAG_BROKER_HARNESS_H
+#define HARTSLAG_BROKER_HARNESS_H
+
+#include "hartslag.pb-c.h"
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct {
+    char *root;            /* temporary directory, removed by bh_destroy */
+    char certs[4200];      /* partner certificate directory */
+    char keys[4200];       /* secret files: ORG.cert_secret */
+    char state[4200];      /* broker state dir */
+    char agreements[4200]; /* agreements.yaml */
+    char config[4200];     /* broker.yaml */
+    char log[4200];        /* broker stderr */
+    pid_t pid;             /* broker process, 0 when not running */
+    char endpoint[256];    /* where the broker listens */
+    uint8_t broker_pk[32]; /* broker CURVE public key */
+} bh_t;
+
+/* A partnership of `orgs` (the first is the coordinator) with
+   `agreements_yaml` as its agreements file. NULL on failure. */
+bh_t *bh_new(const char *const *orgs, size_t n_orgs, const char *agreements_yaml);
+void bh_destroy(bh_t **self_p);
+
+/* Starts the broker (extra YAML lines appended to its config, may be NULL);
+   waits until it listens. 0 or -1. A restart reuses the same port. */
+int bh_start(bh_t *self, const char *extra_config);
+
+/* Sends `sig` and waits for the broker to exit (SIGKILL after 10 s). */
+void bh_stop(bh_t *self, int sig);
+
+/* Sends a signal without waiting (e.g. SIGHUP). */
+void bh_signal(bh_t *self, int sig);
+
+/* The broker's log so far (caller frees). */
+char *bh_log(const bh_t *self);
+
+/* A raw partner client. */
+typedef struct {
+    zsock_t *dealer;     /* CURVE client socket */
+    char org[33];        /* whose keys it uses */
+    uint8_t sign_sk[64]; /* its Ed25519 secret key */
+    uint8_t box_sk[32];  /* its box secret key */
+} bh_client_t;
+
+/* Connects as `org` (its keys); `random_key` connects with a fresh key the
+   broker does not know instead. */
+bh_client_t *bh_client_new(bh_t *self, const char *org, bool random_key);
+void bh_client_destroy(bh_client_t **self_p);
+
+/* Packs and sends a frame (version set). 0 or -1. */
+int bh_send(bh_client_t *client, Hartslag__Frame *frame);
+
+/* Sends raw bytes as one frame (or `parts` frames of them). */
+int bh_send_raw(bh_client_t *client, const void *bytes, size_t len, int parts);
+
+/* Receives one frame within `timeout_ms`, skipping Heartbeat and Welcome.
+   NULL on timeout. Free with hartslag__frame__free_unpacked(f, NULL). */
+Hartslag__Frame *bh_recv(bh_client_t *client, int timeout_ms);
+
+/* Sends Hello and waits for Welcome. 0 or -1. */
+int bh_hello(bh_client_t *client);
+
+/* Seals a signal from client->org to `to` (comma-separated) with the given
+   type, purpose and one content field per name in `fields` (comma-
+   separated; value "v-NAME" unless `canary` is given, which is put in every
+   value). Writes the packed SealedSignal (caller frees) and its id. */
+int bh_seal(bh_t *self, bh_client_t *client, const char *to, const char *type, const char *purpose,
+            const char *fields, const char *canary, uint8_t **sealed, size_t *len, uint8_t id[16]);
+
+/* Sends Submit{sealed} (as packed bytes) and returns the answer frame. */
+Hartslag__Frame *bh_submit(bh_client_t *client, const uint8_t *sealed, size_t len, int timeout_ms);
+
+/* Acknowledges a delivery. */
+int bh_ack(bh_client_t *client, const uint8_t id[16], bool stored, const char *reason);
+
+/* An agreements file allowing politie -> gemeente,welzijn overlast/casusoverleg
+   with fields adres,datum,categorie,toelichting, and gemeente -> politie,welzijn
+   zorgmelding/zorgcoordinatie with fields datum,toelichting. */
+extern const char *bh_default_agreements;
+
+#endif
