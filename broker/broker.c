@@ -248,7 +248,7 @@ static int64_t s_audit(broker_t *self, const audit_entry_t *entry)
     }
     if (index < 0) {
         if (!self->turn_failed)
-            log_event(LOG_ERROR, "audit_write_failed", "error", queue_error(self->queue), NULL);
+            log_event(HLOG_ERROR, "audit_write_failed", "error", queue_error(self->queue), NULL);
         self->turn_failed = true;
     }
     return index;
@@ -293,7 +293,7 @@ static void s_deny(broker_t *self, peer_t *peer, zframe_t *routing,
     }
     char hex[33];
     s_hex(id, id ? 16 : 0, hex, sizeof hex);
-    log_event(LOG_INFO, "denied", "sender", peer->org, "id", id ? hex : "-", "reason", reason,
+    log_event(HLOG_INFO, "denied", "sender", peer->org, "id", id ? hex : "-", "reason", reason,
               NULL);
 
     Hartslag__RecipientDenial items[ENVELOPE_RECIPIENTS_MAX];
@@ -408,7 +408,7 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, Hartsla
             sodium_memcmp(known.digest, digest, sizeof digest) == 0) {
             char hex[33];
             s_hex(id, 16, hex, sizeof hex);
-            log_event(LOG_INFO, "replay_accepted", "sender", peer->org, "id", hex, NULL);
+            log_event(HLOG_INFO, "replay_accepted", "sender", peer->org, "id", hex, NULL);
             s_reply_accepted(self, routing, id, known.accepted_at_ms, known.audit_index);
         } else
             s_deny(self, peer, routing, header, "duplicate_signal_id", NULL, 0);
@@ -511,7 +511,7 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, Hartsla
     s_hex(id, 16, hex, sizeof hex);
     char n_rec[12];
     snprintf(n_rec, sizeof n_rec, "%zu", header->n_recipients);
-    log_event(LOG_INFO, "accepted", "sender", peer->org, "id", hex, "type", header->signal_type,
+    log_event(HLOG_INFO, "accepted", "sender", peer->org, "id", hex, "type", header->signal_type,
               "recipients", n_rec, NULL);
     s_reply_accepted(self, routing, id, self->now_ms, first_index);
 done:
@@ -560,7 +560,7 @@ static void s_on_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__
     if (!stored) {
         char hex[33];
         s_hex(ack->signal_id.data, 16, hex, sizeof hex);
-        log_event(LOG_WARN, "rejected_by_recipient", "recipient", peer->org, "id", hex, "reason",
+        log_event(HLOG_WARN, "rejected_by_recipient", "recipient", peer->org, "id", hex, "reason",
                   reason, NULL);
     }
 }
@@ -648,7 +648,7 @@ static void s_on_withdraw(broker_t *self, peer_t *peer, zframe_t *routing,
         free(bytes);
         char hex[33];
         s_hex(id, 16, hex, sizeof hex);
-        log_event(LOG_INFO, "withdrawn", "sender", peer->org, "id", hex, "reason", withdraw->reason,
+        log_event(HLOG_INFO, "withdrawn", "sender", peer->org, "id", hex, "reason", withdraw->reason,
                   NULL);
     }
     s_reply_withdraw_result(self, routing, id, true, NULL);
@@ -669,7 +669,7 @@ static void s_on_hello(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag
                                .outcome = "refused",
                                .reason = "org_mismatch"};
         s_audit(self, &entry);
-        log_event(LOG_WARN, "org_mismatch", "org", peer->org, NULL);
+        log_event(HLOG_WARN, "org_mismatch", "org", peer->org, NULL);
         s_reply_error(self, routing, "org_mismatch",
                       "Hello.org differs from the org of your CURVE key");
         return;
@@ -716,7 +716,7 @@ static void s_handle(broker_t *self, zmsg_t *msg)
                                    .outcome = "refused",
                                    .reason = "key_not_in_partner_table"};
             s_audit(self, &entry);
-            log_event(LOG_WARN, "auth_failed", "reason", "key_not_in_partner_table", NULL);
+            log_event(HLOG_WARN, "auth_failed", "reason", "key_not_in_partner_table", NULL);
         }
         s_reply_error(self, routing, "not_authenticated",
                       "your key is not (or no longer) a partner of this broker");
@@ -731,12 +731,12 @@ static void s_handle(broker_t *self, zmsg_t *msg)
         peer->routing = zframe_dup(routing);
         peer->dirty = true;
         peer->notices_due = true;
-        log_event(LOG_INFO, "connected", "org", peer->org, NULL);
+        log_event(HLOG_INFO, "connected", "org", peer->org, NULL);
     }
     Hartslag__Frame *frame = NULL;
     const char *why = NULL;
     if (wire_unpack_frame(zframe_data(payload), zframe_size(payload), &frame, &why) != 0) {
-        log_event(LOG_WARN, "bad_frame", "org", peer->org, "reason", why, NULL);
+        log_event(HLOG_WARN, "bad_frame", "org", peer->org, "reason", why, NULL);
         s_reply_error(self, routing, why ? why : "malformed", "the frame could not be read");
         return;
     }
@@ -898,7 +898,7 @@ static void s_expired_one(void *arg, const uint8_t id[16], const queue_meta_t *m
         sender->notices_due = true;
     char hex[33];
     s_hex(id, 16, hex, sizeof hex);
-    log_event(LOG_INFO, "expired", "sender", meta->sender, "recipient", recipient, "id", hex, NULL);
+    log_event(HLOG_INFO, "expired", "sender", meta->sender, "recipient", recipient, "id", hex, NULL);
 }
 
 static void s_timers(broker_t *self)
@@ -921,7 +921,7 @@ static void s_timers(broker_t *self)
 static void s_report_cert(void *arg, const char *file, bool is_error, const char *message)
 {
     (void)arg;
-    log_event(is_error ? LOG_ERROR : LOG_WARN, "certificate_problem", "file", file, "problem",
+    log_event(is_error ? HLOG_ERROR : HLOG_WARN, "certificate_problem", "file", file, "problem",
               message, NULL);
 }
 
@@ -931,7 +931,7 @@ static void s_reload_all(broker_t *self)
     partners_t *fresh = partners_load(self->config.certificates, self->now_ms, s_report_cert, NULL,
                                       err, sizeof err);
     if (!fresh) {
-        log_event(LOG_ERROR, "reload_refused", "what", "certificates", "reason", err, NULL);
+        log_event(HLOG_ERROR, "reload_refused", "what", "certificates", "reason", err, NULL);
     } else {
         for (size_t i = 0; i < partners_count(self->partners); i++) {
             const cert_t *old = partners_at(self->partners, i);
@@ -942,7 +942,7 @@ static void s_reload_all(broker_t *self)
                                        .counterpart = old->org,
                                        .outcome = "ok"};
                 s_audit(self, &entry);
-                log_event(LOG_INFO, "partner_revoked", "org", old->org, NULL);
+                log_event(HLOG_INFO, "partner_revoked", "org", old->org, NULL);
                 peer_t *peer = zhashx_lookup(self->peers, old->org);
                 if (peer)
                     s_peer_disconnect(peer);
@@ -956,7 +956,7 @@ static void s_reload_all(broker_t *self)
                                        .counterpart = cert->org,
                                        .outcome = "ok"};
                 s_audit(self, &entry);
-                log_event(LOG_INFO, "partner_added", "org", cert->org, NULL);
+                log_event(HLOG_INFO, "partner_added", "org", cert->org, NULL);
             }
         }
         partners_destroy(&self->partners);
@@ -971,7 +971,7 @@ static void s_reload_all(broker_t *self)
         const agreements_error_t *first = errors ? agreements_errors_at(errors, 0) : NULL;
         char where[64];
         snprintf(where, sizeof where, "%u:%u", first ? first->line : 0, first ? first->column : 0);
-        log_event(LOG_ERROR, "reload_refused", "what", "agreements", "at", where, "reason",
+        log_event(HLOG_ERROR, "reload_refused", "what", "agreements", "at", where, "reason",
                   first ? first->message : "unreadable", NULL);
         agreements_errors_destroy(&errors);
     } else {
@@ -983,7 +983,7 @@ static void s_reload_all(broker_t *self)
                                .agreements_version = agreements_version(agreements),
                                .outcome = "ok"};
         s_audit(self, &entry);
-        log_event(LOG_INFO, "agreements_loaded", "version", version, NULL);
+        log_event(HLOG_INFO, "agreements_loaded", "version", version, NULL);
         agreements_destroy(&self->agreements);
         self->agreements = agreements;
     }
@@ -1050,7 +1050,7 @@ static int s_turn(broker_t *self, bool readable)
     self->now_ms = (int64_t)wire_now_ms();
     self->turn_failed = queue_begin(self->queue) != 0;
     if (self->turn_failed)
-        log_event(LOG_ERROR, "store_unavailable", "error", queue_error(self->queue), NULL);
+        log_event(HLOG_ERROR, "store_unavailable", "error", queue_error(self->queue), NULL);
     if (s_reload) {
         s_reload = 0;
         s_reload_all(self);
@@ -1067,7 +1067,7 @@ static int s_turn(broker_t *self, bool readable)
     bool committed = !self->turn_failed && queue_commit(self->queue) == 0;
     if (!committed) {
         queue_rollback(self->queue);
-        log_event(LOG_ERROR, "turn_failed", "error", queue_error(self->queue), "effect",
+        log_event(HLOG_ERROR, "turn_failed", "error", queue_error(self->queue), "effect",
                   "nothing of this batch was accepted; senders told storage_unavailable", NULL);
         for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers)) {
             peer->inflight = 0;
@@ -1082,7 +1082,7 @@ static int s_turn(broker_t *self, bool readable)
             /* Gone or full: it stays pending and is sent again on reconnect. */
             peer_t *peer = s_peer_by_routing(self, reply->routing);
             if (peer) {
-                log_event(LOG_INFO, "disconnected", "org", peer->org, NULL);
+                log_event(HLOG_INFO, "disconnected", "org", peer->org, NULL);
                 s_peer_disconnect(peer);
             }
         }
@@ -1223,7 +1223,7 @@ int broker_run(broker_t *self)
         return -1;
     char partners[12];
     snprintf(partners, sizeof partners, "%zu", partners_count(self->partners));
-    log_event(LOG_INFO, "started", "endpoint", self->endpoint, "partners", partners, NULL);
+    log_event(HLOG_INFO, "started", "endpoint", self->endpoint, "partners", partners, NULL);
     int failures = 0;
     while (!s_stop) {
         void *which = zpoller_wait(poller, TICK_MS);
@@ -1238,6 +1238,6 @@ int broker_run(broker_t *self)
        one last turn answers what arrived meanwhile without blocking. */
     s_turn(self, true);
     zpoller_destroy(&poller);
-    log_event(LOG_INFO, "stopped", NULL);
+    log_event(HLOG_INFO, "stopped", NULL);
     return 0;
 }

@@ -135,7 +135,7 @@ int main(int argc, char **argv)
             config_destroy(&config);
             return EXIT_USAGE_ERR;
         }
-    log_level_t level = LOG_INFO;
+    log_level_t level = HLOG_INFO;
     if (config_check(config, err, sizeof err) != 0 ||
         log_level_parse(config_string(config, "log_level"), &level) != 0) {
         fprintf(stderr, "hartslag-broker: %s (see --help and examples/broker.yaml)\n",
@@ -177,7 +177,7 @@ int main(int argc, char **argv)
 
     broker_t *broker = broker_new(&settings, err, sizeof err);
     if (!broker) {
-        log_event(LOG_ERROR, "start_failed", "reason", err, NULL);
+        log_event(HLOG_ERROR, "start_failed", "reason", err, NULL);
         config_destroy(&config);
         return EXIT_CONFIG;
     }

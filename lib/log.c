@@ -8,7 +8,7 @@
 #include <time.h>
 
 static const char *s_prog = "hartslag";
-static log_level_t s_min = LOG_INFO;
+static log_level_t s_min = HLOG_INFO;
 static const char *s_names[] = {"debug", "info", "warn", "error"};
 
 void log_setup(const char *prog, log_level_t min_level)
@@ -63,7 +63,7 @@ static size_t s_put_value(char *line, size_t pos, size_t cap, const char *value)
 
 void log_event(log_level_t level, const char *event, ...)
 {
-    if (level < s_min)
+    if (level < s_min || level > HLOG_ERROR)
         return;
     char line[2048];
     struct timeval tv;

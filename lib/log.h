@@ -12,13 +12,13 @@
 
 #include <stdarg.h>
 
-typedef enum { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 } log_level_t;
+typedef enum { HLOG_DEBUG = 0, HLOG_INFO = 1, HLOG_WARN = 2, HLOG_ERROR = 3 } log_level_t;
 
 /* Program name in every line, and the lowest level written (default info). */
 void log_setup(const char *prog, log_level_t min_level);
 
 /* Writes one event. `pairs` is a NULL-terminated list of key, value strings:
-   log_event(LOG_INFO, "accepted", "sender", org, "id", hex, NULL). */
+   log_event(HLOG_INFO, "accepted", "sender", org, "id", hex, NULL). */
 void log_event(log_level_t level, const char *event, ...) __attribute__((sentinel));
 
 /* Parses "debug", "info", "warn", "error"; -1 when unknown. */
