@@ -1,0 +1,509 @@
+/*  hartslag agreements: the built CLI, run as a privacy officer would:
+    check (valid, invalid with FILE:LINE:COL, --partners, --json), explain
+    (allowed, denied with reasons, --json), diff (an added type, --json),
+    usage errors and --help. Exit codes 0 / 1 / 2.
+
+    Needs HARTSLAG_BIN (directory of the built `hartslag`) and HARTSLAG_SRC
+    (repository root), as `make test` sets them. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* ------------------------------------------------------------- helpers */
+
+static char s_tmp[64];   /* per-test temporary directory */
+static char s_bin[4096]; /* the hartslag binary */
+static char s_src[2048]; /* repository root */
+
+static void s_setup(void)
+{
+    const char *bin = getenv("HARTSLAG_BIN");
+    const char *src = getenv("HARTSLAG_SRC");
+    snprintf(s_bin, sizeof s_bin, "%s/hartslag", bin ? bin : "build");
+    snprintf(s_src, sizeof s_src, "%s", src ? src : ".");
+    snprintf(s_tmp, sizeof s_tmp, "/tmp/hartslag-cli-agreements-XXXXXX");
+    cr_assert_not_null(mkdtemp(s_tmp));
+}
+
+static void s_rmdir(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char child[4096];
+        snprintf(child, sizeof child, "%s/%s", path, e->d_name);
+        struct stat st;
+        if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
+            s_rmdir(child);
+        else
+            unlink(child);
+    }
+    closedir(d);
+    rmdir(path);
+}
+
+static void s_teardown(void)
+{
+    /* only ever our own mkdtemp directory */
+    if (strncmp(s_tmp, "/tmp/hartslag-cli-agreements-", 29) == 0)
+        s_rmdir(s_tmp);
+}
+
+TestSuite(cli_agreements, .init = s_setup, .fini = s_teardown, .timeout = 30);
+
+static char *s_slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            char *grown = realloc(buf, cap);
+            cr_assert_not_null(grown);
+            buf = grown;
+        }
+        memcpy(buf + len, chunk, n);
+        len += n;
+    }
+    fclose(f);
+    if (!buf)
+        buf = calloc(1, 1);
+    else
+        buf[len] = '\0';
+    return buf;
+}
+
+typedef struct {
+    int status; /* exit code, or -1 when killed by a signal */
+    char *out;  /* stdout */
+    char *err;  /* stderr */
+} run_t;
+
+/* Runs `hartslag agreements ARGS...` (NULL-terminated), capturing both streams. */
+static run_t s_run(const char *first, ...)
+{
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = s_bin;
+    argv[argc++] = (char *)"agreements";
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a && argc < 31; a = va_arg(ap, const char *))
+        argv[argc++] = (char *)a;
+    va_end(ap);
+    argv[argc] = NULL;
+
+    char out_path[128], err_path[128];
+    snprintf(out_path, sizeof out_path, "%s/stdout", s_tmp);
+    snprintf(err_path, sizeof err_path, "%s/stderr", s_tmp);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid;
+    int rc = posix_spawn(&pid, s_bin, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    cr_assert_eq(rc, 0, "cannot run %s: %s", s_bin, strerror(rc));
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    run_t r;
+    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = s_slurp(out_path);
+    r.err = s_slurp(err_path);
+    cr_assert_not_null(r.out);
+    cr_assert_not_null(r.err);
+    return r;
+}
+
+static void s_free(run_t *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+static const char *s_path(const char *relative)
+{
+    static char buf[4][2200];
+    static int next;
+    char *p = buf[next++ % 4];
+    snprintf(p, sizeof buf[0], "%s/%s", s_src, relative);
+    return p;
+}
+
+#define EXAMPLE s_path("examples/agreements.yaml")
+#define INVALID s_path("tests/fixtures/agreements/invalid.yaml")
+#define V8 s_path("tests/fixtures/agreements/passart-v8.yaml")
+
+static void s_contains(const char *haystack, const char *needle)
+{
+    cr_assert_not_null(strstr(haystack, needle), "expected '%s' in:\n%s", needle, haystack);
+}
+
+/* A strict JSON checker (RFC 8259 grammar, no extensions): --json must parse. */
+static const char *s_json_value(const char *p, int depth);
+
+static const char *s_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+static const char *s_json_string(const char *p)
+{
+    if (*p++ != '"')
+        return NULL;
+    while (*p && *p != '"') {
+        if ((unsigned char)*p < 0x20)
+            return NULL;
+        if (*p == '\\') {
+            p++;
+            if (*p == 'u') {
+                for (int i = 1; i <= 4; i++)
+                    if (!strchr("0123456789abcdefABCDEF", p[i]) || !p[i])
+                        return NULL;
+                p += 5;
+                continue;
+            }
+            if (!*p || !strchr("\"\\/bfnrt", *p))
+                return NULL;
+        }
+        p++;
+    }
+    return *p == '"' ? p + 1 : NULL;
+}
+
+static const char *s_json_value(const char *p, int depth)
+{
+    if (depth > 64)
+        return NULL;
+    p = s_ws(p);
+    if (*p == '{' || *p == '[') {
+        char close = *p == '{' ? '}' : ']';
+        bool object = *p == '{';
+        p = s_ws(p + 1);
+        if (*p == close)
+            return p + 1;
+        for (;;) {
+            if (object) {
+                p = s_json_string(s_ws(p));
+                if (!p)
+                    return NULL;
+                p = s_ws(p);
+                if (*p++ != ':')
+                    return NULL;
+            }
+            p = s_json_value(p, depth + 1);
+            if (!p)
+                return NULL;
+            p = s_ws(p);
+            if (*p == ',')
+                p++;
+            else if (*p == close)
+                return p + 1;
+            else
+                return NULL;
+        }
+    }
+    if (*p == '"')
+        return s_json_string(p);
+    if (strncmp(p, "true", 4) == 0)
+        return p + 4;
+    if (strncmp(p, "false", 5) == 0)
+        return p + 5;
+    if (strncmp(p, "null", 4) == 0)
+        return p + 4;
+    const char *start = p;
+    if (*p == '-')
+        p++;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return p > start ? p : NULL;
+}
+
+static void s_valid_json(const char *text)
+{
+    cr_assert_eq(text[0], '{', "JSON output must be an object:\n%s", text);
+    const char *end = s_json_value(text, 0);
+    cr_assert_not_null(end, "invalid JSON:\n%s", text);
+    cr_assert_eq(*s_ws(end), '\0', "trailing bytes after JSON:\n%s", text);
+}
+
+/* ---------------------------------------------------------------- check */
+
+Test(cli_agreements, check_valid_example)
+{
+    run_t r = s_run("check", EXAMPLE, NULL);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    s_contains(r.out, "valid: partnership passart-heerlen version 7");
+    s_free(&r);
+}
+
+Test(cli_agreements, check_invalid_shows_line_and_column)
+{
+    run_t r = s_run("check", INVALID, NULL);
+    cr_assert_eq(r.status, 1);
+    s_contains(r.out,
+               "invalid.yaml:13:20: recipient 'woningcorporatie' is not in the partner list");
+    s_contains(r.out, "invalid.yaml:19:18: agreement 'politie-overlast': valid_until 2024-12-31 "
+                      "is before valid_from 2025-01-01");
+    s_contains(r.out, "invalid.yaml:22:5: unknown key 'remarks'");
+    s_contains(r.out, "invalid (3 problems)");
+    s_free(&r);
+}
+
+Test(cli_agreements, check_json)
+{
+    run_t r = s_run("check", EXAMPLE, "--json", NULL);
+    cr_assert_eq(r.status, 0);
+    s_valid_json(r.out);
+    s_contains(r.out, "\"valid\":true");
+    s_contains(r.out, "\"partnership\":\"passart-heerlen\"");
+    s_contains(r.out, "\"errors\":[]");
+    s_free(&r);
+    r = s_run("check", "--json", INVALID, NULL);
+    cr_assert_eq(r.status, 1);
+    s_valid_json(r.out);
+    s_contains(r.out, "\"valid\":false");
+    s_contains(r.out, "{\"line\":13,\"column\":20,\"message\":\"recipient 'woningcorporatie'");
+    s_free(&r);
+}
+
+Test(cli_agreements, check_hostile_and_missing_files)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/empty.yaml", s_tmp);
+    FILE *f = fopen(path, "w");
+    fclose(f);
+    run_t r = s_run("check", path, NULL);
+    cr_assert_eq(r.status, 1);
+    s_contains(r.out, "empty.yaml:1:1: empty file");
+    s_free(&r);
+    r = s_run("check", "/nonexistent.yaml", NULL);
+    cr_assert_eq(r.status, 1);
+    s_contains(r.out, "cannot open");
+    s_free(&r);
+}
+
+static void s_cert(const char *name, const char *org)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/certs/%s", s_tmp, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f,
+            "#   ****  Generated on 2025-01-01 by CZMQ  ****\n"
+            "#   ZeroMQ CURVE Public Certificate\n"
+            "metadata\n"
+            "    org = \"%s\"\n"
+            "    role = \"partner\"\n"
+            "curve\n"
+            "    public-key = \"rq:rM>}U?@Lns47E1%%kR.o@n%%FcmmsL/@{H8]yf7\"\n",
+            org);
+    fclose(f);
+}
+
+Test(cli_agreements, check_partners_directory)
+{
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/certs", s_tmp);
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    s_cert("gemeente.crt", "gemeente");
+    s_cert("politie.crt", "politie");
+    s_cert("welzijn.crt", "welzijn");
+    s_cert("woonpunt.crt", "woonpunt");
+    s_cert("ggd.crt_secret", "ggd"); /* secret files are never read */
+    run_t r = s_run("check", EXAMPLE, "--partners", dir, NULL);
+    cr_assert_eq(r.status, 1, "%s", r.out);
+    s_contains(r.out, "agreements.yaml:31:5: partner 'ggd' has no certificate in");
+    s_free(&r);
+    r = s_run("check", EXAMPLE, "--partners", dir, "--json", NULL);
+    cr_assert_eq(r.status, 1);
+    s_valid_json(r.out);
+    s_contains(r.out, "partner 'ggd' has no certificate");
+    s_free(&r);
+    s_cert("ggd.crt", "ggd");
+    r = s_run("check", EXAMPLE, "--partners", dir, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.out);
+    s_free(&r);
+    r = s_run("check", EXAMPLE, "--partners", "/nonexistent-dir", NULL);
+    cr_assert_eq(r.status, 1);
+    s_contains(r.out, "cannot open directory");
+    s_free(&r);
+}
+
+/* -------------------------------------------------------------- explain */
+
+Test(cli_agreements, explain_allowed)
+{
+    run_t r = s_run("explain", EXAMPLE, "--from", "politie", "--to", "gemeente,welzijn", "--type",
+                    "overlast", "--purpose", "casusoverleg", "--fields",
+                    "adres,datum,categorie,toelichting", "--at", "2026-05-01", NULL);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    s_contains(r.out, "-> gemeente: allowed by agreement politie-overlast-casusoverleg");
+    s_contains(r.out, "-> welzijn: allowed by agreement politie-overlast-casusoverleg");
+    s_contains(r.out, "legal basis: Wpg art. 19; convenant Hartslag Passart art. 4");
+    s_contains(r.out, "retention_days 180, max_queue_days 7");
+    s_contains(r.out, "result: allowed");
+    s_free(&r);
+}
+
+Test(cli_agreements, explain_denied_with_reasons)
+{
+    run_t r = s_run("explain", EXAMPLE, "--from", "politie", "--to", "gemeente,woonpunt,nobody",
+                    "--type", "overlast", "--purpose", "casusoverleg", "--fields", "adres,bsn",
+                    "--at", "2026-05-01", NULL);
+    cr_assert_eq(r.status, 1);
+    s_contains(r.out, "-> gemeente: denied: field_not_allowed:bsn");
+    s_contains(r.out, "closest agreement: politie-overlast-casusoverleg");
+    s_contains(r.out, "-> woonpunt: denied: no_agreement");
+    s_contains(r.out, "-> nobody: denied: unknown_partner");
+    s_contains(r.out, "result: denied");
+    s_free(&r);
+    /* outside the validity, and a sender that may not send */
+    r = s_run("explain", EXAMPLE, "--from", "politie", "--to", "gemeente", "--type", "overlast",
+              "--purpose", "casusoverleg", "--fields", "adres", "--at", "2028-01-01", NULL);
+    cr_assert_eq(r.status, 1);
+    s_contains(r.out, "denied: expired");
+    s_free(&r);
+    r = s_run("explain", EXAMPLE, "--from", "ggd", "--to", "gemeente", "--type", "zorgmelding",
+              "--purpose", "zorgcoordinatie", "--fields", "", "--at", "2026-01-01", NULL);
+    cr_assert_eq(r.status, 1);
+    s_contains(r.out, "denied: role_not_allowed");
+    s_free(&r);
+}
+
+Test(cli_agreements, explain_json)
+{
+    run_t r = s_run("explain", EXAMPLE, "--json", "--from", "politie", "--to", "gemeente,welzijn",
+                    "--type", "overlast", "--purpose", "veiligheidshuis", "--fields", "adres",
+                    "--at", "2026-05-01", NULL);
+    cr_assert_eq(r.status, 1);
+    s_valid_json(r.out);
+    s_contains(r.out, "\"allowed\":false");
+    s_contains(r.out, "\"version\":7");
+    s_contains(r.out, "\"reason\":\"purpose_mismatch\"");
+    s_contains(r.out, "\"recipients\":[");
+    s_free(&r);
+    /* hostile arguments still give valid JSON */
+    r = s_run("explain", EXAMPLE, "--json", "--from", "po\"li\\tie\x01\xff", "--to", "gemeente",
+              "--type", "overlast", "--purpose", "casusoverleg", "--fields", "adres", NULL);
+    cr_assert_eq(r.status, 1);
+    s_valid_json(r.out);
+    s_contains(r.out, "\"reason\":\"unknown_partner\"");
+    s_free(&r);
+}
+
+/* ----------------------------------------------------------------- diff */
+
+Test(cli_agreements, diff_shows_added_type)
+{
+    run_t r = s_run("diff", EXAMPLE, V8, NULL);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    s_contains(r.out, "version 7");
+    s_contains(r.out, "version 8");
+    s_contains(r.out, "politie -> gemeente\n");
+    s_contains(r.out, "+ now allows vandalisme for casusoverleg");
+    s_contains(r.out, "retention_days 180 -> 270");
+    s_free(&r);
+    /* the reverse: the type is taken away */
+    r = s_run("diff", V8, EXAMPLE, NULL);
+    cr_assert_eq(r.status, 0);
+    s_contains(r.out, "- no longer allows vandalisme for casusoverleg");
+    s_free(&r);
+    r = s_run("diff", EXAMPLE, EXAMPLE, NULL);
+    cr_assert_eq(r.status, 0);
+    s_contains(r.out, "0 changes");
+    s_free(&r);
+}
+
+Test(cli_agreements, diff_json)
+{
+    run_t r = s_run("diff", "--json", EXAMPLE, V8, NULL);
+    cr_assert_eq(r.status, 0);
+    s_valid_json(r.out);
+    s_contains(r.out, "\"pairs\":[");
+    s_contains(r.out, "\"added\":[{\"signal_type\":\"vandalisme\"");
+    s_contains(r.out, "\"retention_days\":{\"old\":180,\"new\":270}");
+    s_free(&r);
+}
+
+Test(cli_agreements, diff_of_invalid_file_fails)
+{
+    run_t r = s_run("diff", EXAMPLE, INVALID, NULL);
+    cr_assert_eq(r.status, 1);
+    s_contains(r.err, "invalid.yaml:13:20:");
+    s_free(&r);
+}
+
+/* ---------------------------------------------------------------- usage */
+
+Test(cli_agreements, usage_errors_exit_2)
+{
+    run_t r = s_run(NULL);
+    cr_assert_eq(r.status, 2);
+    s_contains(r.err, "usage:");
+    s_free(&r);
+    const char *cases[][8] = {
+        {"frobnicate", NULL},
+        {"check", NULL},
+        {"check", "a.yaml", "b.yaml", NULL},
+        {"check", "--bogus", "a.yaml", NULL},
+        {"diff", "a.yaml", NULL},
+        {"explain", "a.yaml", "--from", "politie", "--to", "gemeente", NULL},
+        {"explain", "a.yaml", "--from", "politie", "--to", "", "--type", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        r = s_run(cases[i][0], cases[i][1], cases[i][2], cases[i][3], cases[i][4], cases[i][5],
+                  cases[i][6], cases[i][7]);
+        cr_assert_eq(r.status, 2, "case %zu (%s): exit %d", i, cases[i][0], r.status);
+        s_contains(r.err, "usage:");
+        s_free(&r);
+    }
+    r = s_run("explain", EXAMPLE, "--from", "politie", "--to", "gemeente", "--type", "overlast",
+              "--purpose", "casusoverleg", "--fields", "adres", "--at", "2026-02-30", NULL);
+    cr_assert_eq(r.status, 2);
+    s_contains(r.err, "--at must be a date");
+    s_free(&r);
+    r = s_run("explain", EXAMPLE, "--from", "politie", "--to", "gemeente,,welzijn", "--type",
+              "overlast", "--purpose", "casusoverleg", "--fields", "adres", NULL);
+    cr_assert_eq(r.status, 2);
+    s_free(&r);
+}
+
+Test(cli_agreements, help_on_each)
+{
+    const char *subs[] = {"check", "explain", "diff"};
+    for (size_t i = 0; i < 3; i++) {
+        run_t r = s_run(subs[i], "--help", NULL);
+        cr_assert_eq(r.status, 0);
+        s_contains(r.out, "usage: hartslag agreements check FILE");
+        s_contains(r.out, "exit codes");
+        s_free(&r);
+    }
+    run_t r = s_run("--help", NULL);
+    cr_assert_eq(r.status, 0);
+    s_contains(r.out, "usage:");
+    s_free(&r);
+}
