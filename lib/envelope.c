@@ -40,6 +40,8 @@ static const struct {
                                      "content field names differ from the header's fields"},
     [ENVELOPE_ERR_BAD_KEY] = {"bad_key", "unusable peer box public key"},
     [ENVELOPE_ERR_NOMEM] = {"nomem", "out of memory"},
+    [ENVELOPE_ERR_COMMITMENT] = {"key_commitment",
+                                 "content key does not match the sender's signed commitment"},
 };
 
 const char *envelope_strerror(envelope_error_t err)
@@ -274,9 +276,17 @@ static void s_hash_len(crypto_generichash_state *state, size_t len)
     crypto_generichash_update(state, le, sizeof le);
 }
 
+/* The commitment to a content key: BLAKE2b-256 keyed with it. */
+static void s_commitment(const unsigned char key[ENVELOPE_KEYBYTES],
+                         unsigned char out[ENVELOPE_COMMITBYTES])
+{
+    crypto_generichash(out, ENVELOPE_COMMITBYTES, (const unsigned char *)ENVELOPE_COMMIT_TAG,
+                       sizeof ENVELOPE_COMMIT_TAG - 1, key, ENVELOPE_KEYBYTES);
+}
+
 static void s_signed_hash(const uint8_t *header, size_t header_len, const uint8_t *nonce,
-                          size_t nonce_len, const uint8_t *ct, size_t ct_len,
-                          unsigned char hash[ENVELOPE_HASHBYTES])
+                          size_t nonce_len, const uint8_t *ct, size_t ct_len, const uint8_t *commit,
+                          size_t commit_len, unsigned char hash[ENVELOPE_HASHBYTES])
 {
     crypto_generichash_state state;
     crypto_generichash_init(&state, NULL, 0, ENVELOPE_HASHBYTES);
@@ -288,13 +298,15 @@ static void s_signed_hash(const uint8_t *header, size_t header_len, const uint8_
     crypto_generichash_update(&state, nonce, nonce_len);
     s_hash_len(&state, ct_len);
     crypto_generichash_update(&state, ct, ct_len);
+    s_hash_len(&state, commit_len);
+    crypto_generichash_update(&state, commit, commit_len);
     crypto_generichash_final(&state, hash, ENVELOPE_HASHBYTES);
 }
 
 void envelope_signed_hash(const Hartslag__SealedSignal *s, unsigned char hash[ENVELOPE_HASHBYTES])
 {
     s_signed_hash(s->header.data, s->header.len, s->nonce.data, s->nonce.len, s->ciphertext.data,
-                  s->ciphertext.len, hash);
+                  s->ciphertext.len, s->key_commitment.data, s->key_commitment.len, hash);
 }
 
 /* The sizes every check needs before any crypto runs. */
@@ -303,7 +315,8 @@ static envelope_error_t s_check_sizes(const Hartslag__SealedSignal *s)
     if (s->header.len > ENVELOPE_HEADER_MAX || s->ciphertext.len > ENVELOPE_CIPHERTEXT_MAX)
         return ENVELOPE_ERR_TOO_LARGE;
     if (s->header.len == 0 || s->nonce.len != ENVELOPE_NONCEBYTES ||
-        s->ciphertext.len < ENVELOPE_ABYTES || s->signature.len != ENVELOPE_SIGBYTES)
+        s->ciphertext.len < ENVELOPE_ABYTES || s->signature.len != ENVELOPE_SIGBYTES ||
+        s->key_commitment.len != ENVELOPE_COMMITBYTES)
         return ENVELOPE_ERR_MALFORMED;
     return ENVELOPE_OK;
 }
@@ -466,7 +479,10 @@ envelope_error_t envelope_seal(const envelope_draft_t *draft, const envelope_sen
 
     unsigned char hash[ENVELOPE_HASHBYTES];
     unsigned char sig[ENVELOPE_SIGBYTES];
-    s_signed_hash(header_bytes, header_len, nonce, sizeof nonce, ct, (size_t)ct_len, hash);
+    unsigned char commit[ENVELOPE_COMMITBYTES];
+    s_commitment(key, commit);
+    s_signed_hash(header_bytes, header_len, nonce, sizeof nonce, ct, (size_t)ct_len, commit,
+                  sizeof commit, hash);
     crypto_sign_detached(sig, NULL, hash, sizeof hash, sender->sign_sk);
 
     Hartslag__SealedSignal s = HARTSLAG__SEALED_SIGNAL__INIT;
@@ -480,6 +496,8 @@ envelope_error_t envelope_seal(const envelope_draft_t *draft, const envelope_sen
     s.wrapped_keys = wkp;
     s.signature.data = sig;
     s.signature.len = sizeof sig;
+    s.key_commitment.data = commit;
+    s.key_commitment.len = sizeof commit;
     size_t out_len = hartslag__sealed_signal__get_packed_size(&s);
     out = malloc(out_len);
     if (!out)
@@ -619,6 +637,12 @@ envelope_error_t envelope_open(const Hartslag__SealedSignal *s,
         0) {
         sodium_memzero(key, sizeof key);
         return ENVELOPE_ERR_DECRYPT;
+    }
+    unsigned char commit[ENVELOPE_COMMITBYTES];
+    s_commitment(key, commit);
+    if (sodium_memcmp(commit, s->key_commitment.data, ENVELOPE_COMMITBYTES) != 0) {
+        sodium_memzero(key, sizeof key);
+        return ENVELOPE_ERR_COMMITMENT;
     }
     size_t plain_cap = s->ciphertext.len - ENVELOPE_ABYTES;
     uint8_t *plain = malloc(plain_cap ? plain_cap : 1);

@@ -17,7 +17,16 @@
                        LE64(len(header))  || header
                        LE64(len(nonce))   || nonce
                        LE64(len(ciphertext)) || ciphertext
+                       LE64(len(key_commitment)) || key_commitment
                      (LE64 = the length as a 64-bit little-endian integer).
+        key_commitment BLAKE2b-256 keyed with K of ENVELOPE_COMMIT_TAG.
+                     XChaCha20-Poly1305 is not key-committing: without this a
+                     sender could craft one signed ciphertext that opens to
+                     different content under two keys and wrap a different
+                     key for each recipient. A recipient checks that the key
+                     it unwrapped matches the signed commitment
+                     (ENVELOPE_ERR_COMMITMENT), so every recipient of one
+                     signature sees the same content.
     The tag is a fixed constant that every signed message starts with, so
     it needs no length; every variable part has one, so no bytes can slide
     from one part to the next. The wrapped keys are not signed: changing
@@ -77,8 +86,10 @@
 #define ENVELOPE_SUBJECT_BYTES 32   /* SignalHeader.subject */
 #define ENVELOPE_CIPHERTEXT_MAX (ENVELOPE_CONTENT_MAX + ENVELOPE_ABYTES)
 
-#define ENVELOPE_SIGN_TAG "hartslag/signal/v1" /* domain tag, signed first */
-#define ENVELOPE_FREE_TEXT_FIELD "toelichting" /* header field naming the free text */
+#define ENVELOPE_SIGN_TAG "hartslag/signal/v1"           /* domain tag, signed first */
+#define ENVELOPE_COMMIT_TAG "hartslag/key-commitment/v1" /* hashed under the content key */
+#define ENVELOPE_COMMITBYTES 32                          /* key commitment */
+#define ENVELOPE_FREE_TEXT_FIELD "toelichting"           /* header field naming the free text */
 
 /* Largest packed WrappedKey entry inside a SealedSignal: per field one tag
    byte and one length byte, org <= 32 bytes; plus the entry's own tag and
@@ -90,7 +101,8 @@
    (at most 3 bytes for these sizes) plus its largest value. */
 #define ENVELOPE_SEALED_MAX                                                                        \
     ((4 + ENVELOPE_HEADER_MAX) + (4 + ENVELOPE_NONCEBYTES) + (4 + ENVELOPE_CIPHERTEXT_MAX) +       \
-     ENVELOPE_RECIPIENTS_MAX * ENVELOPE_WRAPPED_KEY_PACKED_MAX + (4 + ENVELOPE_SIGBYTES))
+     ENVELOPE_RECIPIENTS_MAX * ENVELOPE_WRAPPED_KEY_PACKED_MAX + (4 + ENVELOPE_SIGBYTES) +         \
+     (4 + ENVELOPE_COMMITBYTES))
 
 /* Outcome of every envelope operation. envelope_strerror gives a human
    text, envelope_error_token a machine-readable reason (for DeliveryAck,
@@ -108,6 +120,7 @@ typedef enum {
     ENVELOPE_ERR_FIELD_MISMATCH,   /* content field names differ from header.fields */
     ENVELOPE_ERR_BAD_KEY,          /* a peer box public key is unusable (low order) */
     ENVELOPE_ERR_NOMEM,            /* out of memory (or keyring full) */
+    ENVELOPE_ERR_COMMITMENT,       /* our content key differs from the signed commitment */
     ENVELOPE_ERR_COUNT_            /* number of values; not an error */
 } envelope_error_t;
 

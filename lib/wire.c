@@ -187,6 +187,8 @@ int wire_check_sealed(const Hartslag__SealedSignal *s, const Hartslag__SignalHea
         return s_fail(reason, "bad_ciphertext");
     if (s->signature.len != ENVELOPE_SIGBYTES)
         return s_fail(reason, "bad_signature_length");
+    if (s->key_commitment.len != ENVELOPE_COMMITBYTES)
+        return s_fail(reason, "bad_key_commitment");
     if (s->n_wrapped_keys != h->n_recipients)
         return s_fail(reason, "wrapped_keys_count");
     for (size_t i = 0; i < s->n_wrapped_keys; i++) {

@@ -253,14 +253,16 @@ Test(envelope, signal_ids_differ)
    ciphertext), must verify against the signature seal produced. */
 static void s_spec_hash(const Hartslag__SealedSignal *s, unsigned char hash[32])
 {
-    const ProtobufCBinaryData *parts[] = {&s->header, &s->nonce, &s->ciphertext};
-    size_t cap = 18 + 3 * 8 + s->header.len + s->nonce.len + s->ciphertext.len;
+    const ProtobufCBinaryData *parts[] = {&s->header, &s->nonce, &s->ciphertext,
+                                          &s->key_commitment};
+    size_t cap =
+        18 + 4 * 8 + s->header.len + s->nonce.len + s->ciphertext.len + s->key_commitment.len;
     unsigned char *msg = malloc(cap);
     cr_assert_not_null(msg);
     size_t o = 0;
     memcpy(msg, "hartslag/signal/v1", 18);
     o = 18;
-    for (size_t p = 0; p < 3; p++) {
+    for (size_t p = 0; p < 4; p++) {
         uint64_t len = parts[p]->len;
         for (size_t i = 0; i < 8; i++)
             msg[o++] = (unsigned char)(len >> (8 * i));
@@ -486,8 +488,19 @@ Test(envelope, header_must_be_the_signed_one)
 /* Seals by hand with libsodium, independently of envelope_seal: header
    fields and content are whatever the test says, the signature is valid.
    Recipient: org-00. `content` is the packed plaintext. */
+static void s_hand_seal_committed(signal_t *sig, char **header_fields, size_t n_header_fields,
+                                  const uint8_t *content, size_t content_len, bool honest);
+
 static void s_hand_seal(signal_t *sig, char **header_fields, size_t n_header_fields,
                         const uint8_t *content, size_t content_len)
+{
+    s_hand_seal_committed(sig, header_fields, n_header_fields, content, content_len, true);
+}
+
+/* `honest` false: the signed commitment is to another key than the one
+   that encrypts and is wrapped (the attack key commitment prevents). */
+static void s_hand_seal_committed(signal_t *sig, char **header_fields, size_t n_header_fields,
+                                  const uint8_t *content, size_t content_len, bool honest)
 {
     uint8_t id[16], subject[32];
     randombytes_buf(id, sizeof id);
@@ -539,6 +552,12 @@ static void s_hand_seal(signal_t *sig, char **header_fields, size_t n_header_fie
     s.ciphertext.len = (size_t)ct_len;
     s.n_wrapped_keys = 1;
     s.wrapped_keys = &wkp;
+    unsigned char commit[32], other[32];
+    crypto_aead_xchacha20poly1305_ietf_keygen(other);
+    crypto_generichash(commit, 32, (const unsigned char *)"hartslag/key-commitment/v1", 26,
+                       honest ? key : other, 32);
+    s.key_commitment.data = commit;
+    s.key_commitment.len = 32;
     s_spec_hash(&s, hash);
     crypto_sign_detached(sigbytes, NULL, hash, 32, s_sender.sign_sk);
     s.signature.data = sigbytes;
@@ -823,6 +842,9 @@ Test(envelope, oversized_refused_before_allocation)
     fake.ciphertext.len = 16;
     fake.signature.data = sig64;
     fake.signature.len = 64;
+    uint8_t commit32[32] = {0};
+    fake.key_commitment.data = commit32;
+    fake.key_commitment.len = 32;
     cr_expect_eq(envelope_verify(&fake, s_sender.sign_pk), ENVELOPE_ERR_TOO_LARGE);
     fake.header.len = 16;
     fake.ciphertext.len = ENVELOPE_CIPHERTEXT_MAX + 1;
@@ -1200,4 +1222,29 @@ Test(envelope, error_texts)
     cr_expect_str_eq(envelope_error_token(ENVELOPE_ERR_FIELD_MISMATCH), "field_mismatch");
     cr_expect_str_eq(envelope_strerror(ENVELOPE_ERR_COUNT_), "unknown envelope error");
     cr_expect_str_eq(envelope_error_token((envelope_error_t)-1), "unknown");
+}
+
+Test(envelope, content_key_must_match_the_signed_commitment)
+{
+    /* Validly signed by the sender, but committing to a different key than
+       the one wrapped for the recipient: refused before decryption. */
+    uint8_t content[64];
+    const char *names[] = {"datum"};
+    size_t len = s_content(content, sizeof content, names, 1, NULL);
+    char *fields[] = {"datum"};
+    signal_t sig = {0};
+    s_hand_seal_committed(&sig, fields, 1, content, len, false);
+    Hartslag__SignalContent *c = NULL;
+    envelope_peer_t peer = s_sender_peer();
+    cr_assert_eq(envelope_open(sig.s, sig.h, &peer, s_parties[0].org, s_parties[0].ring, &c),
+                 ENVELOPE_ERR_COMMITMENT);
+    cr_assert_null(c);
+    cr_assert_str_eq(envelope_error_token(ENVELOPE_ERR_COMMITMENT), "key_commitment");
+    s_signal_free(&sig);
+    /* The same signal with an honest commitment opens. */
+    s_hand_seal(&sig, fields, 1, content, len);
+    cr_assert_eq(envelope_open(sig.s, sig.h, &peer, s_parties[0].org, s_parties[0].ring, &c),
+                 ENVELOPE_OK);
+    envelope_content_destroy(&c);
+    s_signal_free(&sig);
 }

@@ -321,7 +321,7 @@ typedef struct {
     Hartslag__SealedSignal s;
     Hartslag__WrappedKey wk[3];
     Hartslag__WrappedKey *wkp[3];
-    uint8_t nonce[24], ct[64], sig[64], wnonce[3][24], wrapped[3][48];
+    uint8_t nonce[24], ct[64], sig[64], commit[32], wnonce[3][24], wrapped[3][48];
     uint8_t header[16];
 } sealed_t;
 
@@ -337,6 +337,8 @@ static void s_sealed(sealed_t *t, const Hartslag__SignalHeader *h)
     t->s.ciphertext.len = 16;
     t->s.signature.data = t->sig;
     t->s.signature.len = 64;
+    t->s.key_commitment.data = t->commit;
+    t->s.key_commitment.len = 32;
     for (size_t i = 0; i < 3; i++) {
         hartslag__wrapped_key__init(&t->wk[i]);
         t->wk[i].recipient = i < h->n_recipients ? h->recipients[i] : "extra";
@@ -382,6 +384,12 @@ Test(wire, sealed_rules)
     s_sealed(&t, h);
     t.s.signature.len = 63;
     EXPECT_SEALED(&t, h, "bad_signature_length");
+    t.s.signature.len = 64;
+    t.s.key_commitment.len = 31;
+    EXPECT_SEALED(&t, h, "bad_key_commitment");
+    t.s.key_commitment.len = 0;
+    EXPECT_SEALED(&t, h, "bad_key_commitment");
+    t.s.key_commitment.len = 32;
     s_sealed(&t, h);
     t.s.n_wrapped_keys = 1;
     EXPECT_SEALED(&t, h, "wrapped_keys_count");
