@@ -648,8 +648,8 @@ static void s_on_withdraw(broker_t *self, peer_t *peer, zframe_t *routing,
         free(bytes);
         char hex[33];
         s_hex(id, 16, hex, sizeof hex);
-        log_event(HLOG_INFO, "withdrawn", "sender", peer->org, "id", hex, "reason", withdraw->reason,
-                  NULL);
+        log_event(HLOG_INFO, "withdrawn", "sender", peer->org, "id", hex, "reason",
+                  withdraw->reason, NULL);
     }
     s_reply_withdraw_result(self, routing, id, true, NULL);
 }
@@ -898,7 +898,8 @@ static void s_expired_one(void *arg, const uint8_t id[16], const queue_meta_t *m
         sender->notices_due = true;
     char hex[33];
     s_hex(id, 16, hex, sizeof hex);
-    log_event(HLOG_INFO, "expired", "sender", meta->sender, "recipient", recipient, "id", hex, NULL);
+    log_event(HLOG_INFO, "expired", "sender", meta->sender, "recipient", recipient, "id", hex,
+              NULL);
 }
 
 static void s_timers(broker_t *self)
@@ -1167,7 +1168,10 @@ broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
     zsock_set_curve_server(self->router, 1);
     zsock_set_curve_secretkey_bin(self->router, keyfile_curve_secret(self->keys));
     zsock_set_curve_publickey_bin(self->router, keyfile_curve_public(self->keys));
-    zsock_set_maxmsgsize(self->router, (int)WIRE_FRAME_MAX);
+    /* libzmq applies the limit to the CURVE-encrypted message: leave room for
+       its box overhead, so a frame just over WIRE_FRAME_MAX is still read and
+       answered (wire_unpack_frame refuses it) instead of cutting the link. */
+    zsock_set_maxmsgsize(self->router, (int)WIRE_FRAME_MAX + 256);
     zsock_set_router_mandatory(self->router, 1);
     zsock_set_sndhwm(self->router, 100000);
     zsock_set_rcvhwm(self->router, 100000);
