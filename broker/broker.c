@@ -15,6 +15,8 @@
 #include "z85.h"
 
 #include <czmq.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -1141,6 +1143,12 @@ broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
                  config->agreements, first ? first->line : 0, first ? first->column : 0,
                  first ? first->message : "cannot be read");
         agreements_errors_destroy(&errors);
+        goto fail;
+    }
+    /* The state directory holds the queue and the audit log: owner only. */
+    if (mkdir(config->state_dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create state directory %s: %s", config->state_dir,
+                 strerror(errno));
         goto fail;
     }
     char db_path[4096];

@@ -8,7 +8,13 @@
 
 #define EXIT_USAGE 2
 
-int cmd_keys(int argc, char **argv);        /* keys/cmd_keys.c */
-int cmd_agreements(int argc, char **argv);  /* clients/cli/cmd_agreements.c */
+int cmd_keys(int argc, char **argv);       /* keys/cmd_keys.c */
+int cmd_agreements(int argc, char **argv); /* clients/cli/cmd_agreements.c */
+int cmd_send(int argc, char **argv);       /* clients/cli/cmd_send.c */
+int cmd_inbox(int argc, char **argv);      /* clients/cli/cmd_inbox.c */
+int cmd_show(int argc, char **argv);       /* clients/cli/cmd_inbox.c */
+int cmd_watch(int argc, char **argv);      /* clients/cli/cmd_watch.c */
+int cmd_withdraw(int argc, char **argv);   /* clients/cli/cmd_withdraw.c */
+int cmd_status(int argc, char **argv);     /* clients/cli/cmd_status.c */
 
 #endif

@@ -17,10 +17,15 @@ typedef struct {
 static const command_t s_commands[] = {
     {"keys", cmd_keys, "create and inspect keys and certificates"},
     {"agreements", cmd_agreements, "check, explain and diff sharing agreements"},
+    {"send", cmd_send, "seal and send a signal through the local hartslagd"},
+    {"inbox", cmd_inbox, "list the signals (or alerts) this organisation received"},
+    {"show", cmd_show, "show one received or sent signal"},
+    {"watch", cmd_watch, "print new signals as they arrive, until interrupted"},
+    {"withdraw", cmd_withdraw, "withdraw a signal this organisation sent"},
+    {"status", cmd_status, "connection, outbox and inbox of the local hartslagd"},
 };
 
-static void
-s_usage(FILE *out)
+static void s_usage(FILE *out)
 {
     fprintf(out, "usage: hartslag COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
@@ -29,8 +34,7 @@ s_usage(FILE *out)
                  "exit codes: 0 success, 1 failure (or denied/invalid), 2 usage error\n");
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
     if (argc < 2) {
         s_usage(stderr);

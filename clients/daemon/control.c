@@ -1,0 +1,595 @@
+/*  control: the local control socket, ipc://STATE_DIR/control.sock (mode
+    0600, so only the daemon's own user can talk to it). A ROUTER; each
+    request is one multi-part message of strings, a command word followed
+    by key=value options; each answer starts with "ok", "error" or
+    "denied". docs/daemon.md ("Control protocol") is the reference. */
+#include "daemon_internal.h"
+
+#include "dlog.h"
+#include "render.h"
+#include "strbuf.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CONTROL_FRAMES_MAX 200        /* frames in one request */
+#define CONTROL_WAIT_DEFAULT_MS 30000 /* send --wait / withdraw */
+#define CONTROL_WAIT_MAX_MS 600000
+#define CONTROL_SUN_PATH_MAX 107 /* sockaddr_un.sun_path without NUL */
+
+/* A parsed request: args[0] is the command, the rest "key=value". Every
+   string is wiped on release: a send request carries content and the
+   subject's identifier. */
+typedef struct {
+    zframe_t *routing;              /* sender's routing id */
+    char *args[CONTROL_FRAMES_MAX]; /* the strings */
+    size_t n_args;                  /* how many */
+} request_t;
+
+int control_bind(daemon_t *self, char *err, size_t errlen)
+{
+    int n = snprintf(self->control_path, sizeof self->control_path, "%s/control.sock",
+                     self->settings.state_dir);
+    if (n < 0 || (size_t)n > CONTROL_SUN_PATH_MAX) {
+        snprintf(err, errlen,
+                 "state_dir path too long for a control socket (at most %d bytes with "
+                 "'/control.sock'); choose a shorter state_dir",
+                 CONTROL_SUN_PATH_MAX);
+        return -1;
+    }
+    /* We hold the state_dir lock, so a socket file left here is stale. */
+    unlink(self->control_path);
+    self->control = zsock_new(ZMQ_ROUTER);
+    if (!self->control) {
+        snprintf(err, errlen, "cannot create the control socket");
+        return -1;
+    }
+    zsock_set_router_mandatory(self->control, 1);
+    zsock_set_maxmsgsize(self->control, DAEMON_CONTROL_MSG_MAX);
+    zsock_set_linger(self->control, 0);
+    mode_t old = umask(0077);
+    int rc = zsock_bind(self->control, "ipc://%s", self->control_path);
+    umask(old);
+    if (rc != 0 || chmod(self->control_path, 0600) != 0) {
+        snprintf(err, errlen, "cannot bind control socket %s: %s", self->control_path,
+                 zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    return 0;
+}
+
+void control_close(daemon_t *self)
+{
+    for (size_t i = 0; i < DAEMON_WAITERS_MAX; i++)
+        zframe_destroy(&self->waiters[i].routing);
+    for (size_t i = 0; i < DAEMON_WATCHERS_MAX; i++)
+        zframe_destroy(&self->watchers[i].routing);
+    if (self->control) {
+        zsock_destroy(&self->control);
+        unlink(self->control_path);
+    }
+}
+
+/* Sends [routing, frames...] without blocking. 0, or -1 when the peer is
+   gone or not reading. */
+static int s_send(daemon_t *self, zframe_t *routing, const char *const *frames, size_t n)
+{
+    void *sock = zsock_resolve(self->control);
+    if (zmq_send(sock, zframe_data(routing), zframe_size(routing), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (zmq_send(sock, frames[i], strlen(frames[i]), (i + 1 < n ? ZMQ_SNDMORE : 0)) < 0)
+            return -1;
+    return 0;
+}
+
+static void s_error(daemon_t *self, zframe_t *routing, const char *code, const char *message)
+{
+    const char *frames[] = {"error", code, message};
+    (void)s_send(self, routing, frames, 3);
+}
+
+static void s_ok1(daemon_t *self, zframe_t *routing, const char *payload)
+{
+    const char *frames[] = {"ok", payload};
+    (void)s_send(self, routing, frames, payload ? 2 : 1);
+}
+
+/* The value of the first `key=` option, or NULL. */
+static const char *s_opt(const request_t *req, const char *key)
+{
+    size_t klen = strlen(key);
+    for (size_t i = 1; i < req->n_args; i++)
+        if (strncmp(req->args[i], key, klen) == 0 && req->args[i][klen] == '=')
+            return req->args[i] + klen + 1;
+    return NULL;
+}
+
+static bool s_json(const request_t *req)
+{
+    const char *format = s_opt(req, "format");
+    return format && strcmp(format, "json") == 0;
+}
+
+static uint64_t s_uint_opt(const request_t *req, const char *key, uint64_t fallback, uint64_t max)
+{
+    const char *text = s_opt(req, key);
+    if (!text || !*text)
+        return fallback;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || *end || v > max)
+        return fallback;
+    return v;
+}
+
+/* ---- status */
+
+static void s_status(daemon_t *self, const request_t *req)
+{
+    store_counts_t c;
+    if (store_counts(self->store, &c) != 0) {
+        s_error(self, req->routing, "internal", "cannot read the database");
+        return;
+    }
+    uint64_t now = daemon_now_ms();
+    strbuf_t out = {0};
+    if (s_json(req)) {
+        strbuf_puts(&out, "{\"org\":");
+        strbuf_json_string(&out, self->settings.org);
+        strbuf_puts(&out, ",\"broker\":");
+        strbuf_json_string(&out, self->settings.broker);
+        strbuf_printf(&out,
+                      ",\"connected\":%s,\"last_heard_ms\":%llu,\"agreements_version\":%llu,"
+                      "\"broker_agreements_version\":%llu,\"outbox\":{\"pending\":%llu,"
+                      "\"accepted\":%llu,\"denied\":%llu,\"other\":%llu},\"inbox\":%llu,"
+                      "\"hook_pending\":%llu,\"alerts\":%llu,\"uptime_s\":%llu,\"last_error\":",
+                      self->connected ? "true" : "false", (unsigned long long)self->last_heard_ms,
+                      (unsigned long long)agreements_version(self->agreements),
+                      (unsigned long long)self->broker_agreements_version,
+                      (unsigned long long)c.outbox_pending, (unsigned long long)c.outbox_accepted,
+                      (unsigned long long)c.outbox_denied, (unsigned long long)c.outbox_other,
+                      (unsigned long long)c.inbox, (unsigned long long)c.inbox_hook_pending,
+                      (unsigned long long)c.alerts,
+                      (unsigned long long)((now - self->started_ms) / 1000));
+        strbuf_json_string(&out, self->last_error[0] ? self->last_error : NULL);
+        strbuf_puts(&out, "}");
+    } else {
+        char heard[32];
+        render_time(self->last_heard_ms, heard);
+        strbuf_printf(&out, "org          %s\n", self->settings.org);
+        if (self->connected)
+            strbuf_printf(&out, "broker       %s  connected (last heard %llu ms ago)\n",
+                          self->settings.broker, (unsigned long long)(now - self->last_heard_ms));
+        else
+            strbuf_printf(&out, "broker       %s  NOT CONNECTED (last heard: %s)\n",
+                          self->settings.broker, self->last_heard_ms ? heard : "never");
+        strbuf_printf(&out, "agreements   version %llu",
+                      (unsigned long long)agreements_version(self->agreements));
+        if (self->broker_agreements_version)
+            strbuf_printf(&out, " (broker enforces %llu)",
+                          (unsigned long long)self->broker_agreements_version);
+        strbuf_printf(&out,
+                      "\noutbox       %llu pending, %llu accepted, %llu denied, %llu "
+                      "expired/withdrawn\n"
+                      "inbox        %llu signals (%llu waiting for the hook), %llu alerts\n",
+                      (unsigned long long)c.outbox_pending, (unsigned long long)c.outbox_accepted,
+                      (unsigned long long)c.outbox_denied, (unsigned long long)c.outbox_other,
+                      (unsigned long long)c.inbox, (unsigned long long)c.inbox_hook_pending,
+                      (unsigned long long)c.alerts);
+        if (self->last_error[0]) {
+            char when[32];
+            render_time(self->last_error_ms, when);
+            strbuf_printf(&out, "last error   %s (%s)\n", self->last_error, when);
+        }
+    }
+    if (strbuf_ok(&out))
+        s_ok1(self, req->routing, strbuf_text(&out));
+    strbuf_wipe(&out);
+}
+
+/* ---- send */
+
+static void s_send_cmd(daemon_t *self, const request_t *req)
+{
+    send_request_t sr;
+    memset(&sr, 0, sizeof sr);
+    const char *names[WIRE_FIELDS_MAX + 1], *values[WIRE_FIELDS_MAX + 1];
+    sr.to = s_opt(req, "to");
+    sr.signal_type = s_opt(req, "type");
+    sr.purpose = s_opt(req, "purpose");
+    sr.free_text = s_opt(req, "text");
+    sr.user = s_opt(req, "user");
+    sr.urgency = s_opt(req, "urgency");
+    sr.valid_days = (unsigned)s_uint_opt(req, "valid-days", DAEMON_VALID_DAYS_DEFAULT, 100000);
+    static const char *kinds[] = {"bsn", "address", "case"};
+    int subjects = 0;
+    for (size_t k = 0; k < 3; k++) {
+        char key[32];
+        snprintf(key, sizeof key, "subject-%s", kinds[k]);
+        const char *value = s_opt(req, key);
+        if (value) {
+            sr.subject_kind = kinds[k];
+            sr.subject = value;
+            subjects++;
+        }
+    }
+    if (subjects > 1) {
+        s_error(self, req->routing, "usage", "give exactly one subject option");
+        return;
+    }
+    for (size_t i = 1; i < req->n_args; i++) {
+        if (strncmp(req->args[i], "field=", 6) != 0)
+            continue;
+        char *nv = req->args[i] + 6;
+        char *eq = strchr(nv, '=');
+        if (!eq) {
+            s_error(self, req->routing, "usage", "--field needs name=value");
+            return;
+        }
+        if (sr.n_fields == WIRE_FIELDS_MAX) {
+            s_error(self, req->routing, "usage", "too many fields");
+            return;
+        }
+        *eq = '\0';
+        names[sr.n_fields] = nv;
+        values[sr.n_fields] = eq + 1;
+        sr.n_fields++;
+    }
+    sr.field_names = names;
+    sr.field_values = values;
+    send_result_t result;
+    if (outbound_send(self, &sr, &result) == 0) {
+        s_ok1(self, req->routing, result.signal_id);
+        return;
+    }
+    if (strcmp(result.code, "denied") == 0) {
+        const char *frames[] = {"denied", result.message, result.detail};
+        (void)s_send(self, req->routing, frames, 3);
+    } else
+        s_error(self, req->routing, result.code, result.message);
+}
+
+/* ---- wait / withdraw: answers once the outbox entry has moved on */
+
+/* Answers a waiter from the outbox entry; true when answered. */
+static bool s_answer(daemon_t *self, zframe_t *routing, wait_kind_t kind, const char *signal_id,
+                     bool final)
+{
+    store_outbox_t entry;
+    int found = store_outbox_get(self->store, signal_id, &entry);
+    if (found <= 0) {
+        s_error(self, routing, found < 0 ? "internal" : "not_found",
+                found < 0 ? "outbox database error" : "no such signal in the outbox");
+        return true;
+    }
+    bool settled = kind == WAIT_OUTCOME ? strcmp(entry.state, "pending") != 0
+                                        : strcmp(entry.state, "withdrawing") != 0;
+    if (settled || final) {
+        char index[32];
+        snprintf(index, sizeof index, "%llu", (unsigned long long)entry.audit_index);
+        const char *frames[] = {"ok", entry.state, entry.reason ? entry.reason : "",
+                                entry.detail ? entry.detail : "", index};
+        (void)s_send(self, routing, frames, 5);
+    }
+    store_outbox_clear(&entry);
+    return settled || final;
+}
+
+static void s_park(daemon_t *self, const request_t *req, wait_kind_t kind, const char *signal_id)
+{
+    uint64_t timeout = s_uint_opt(req, "timeout-ms", CONTROL_WAIT_DEFAULT_MS, CONTROL_WAIT_MAX_MS);
+    if (s_answer(self, req->routing, kind, signal_id, timeout == 0))
+        return;
+    for (size_t i = 0; i < DAEMON_WAITERS_MAX; i++) {
+        waiter_t *w = &self->waiters[i];
+        if (w->routing)
+            continue;
+        w->routing = zframe_dup(req->routing);
+        w->kind = kind;
+        snprintf(w->signal_id, sizeof w->signal_id, "%s", signal_id);
+        w->deadline_ms = daemon_now_ms() + timeout;
+        return;
+    }
+    (void)s_answer(self, req->routing, kind, signal_id, true);
+}
+
+static const char *s_id_opt(daemon_t *self, const request_t *req)
+{
+    const char *id = s_opt(req, "id");
+    uint8_t bin[WIRE_SIGNAL_ID_BYTES];
+    if (!id || daemon_id_parse(id, bin) != 0) {
+        s_error(self, req->routing, "usage", "a signal id is 32 hex digits");
+        return NULL;
+    }
+    return id;
+}
+
+static void s_wait_cmd(daemon_t *self, const request_t *req)
+{
+    const char *id = s_id_opt(self, req);
+    if (id)
+        s_park(self, req, WAIT_OUTCOME, id);
+}
+
+static void s_withdraw_cmd(daemon_t *self, const request_t *req)
+{
+    const char *id = s_id_opt(self, req);
+    if (!id)
+        return;
+    const char *reason = s_opt(req, "reason");
+    send_result_t result;
+    if (outbound_withdraw(self, id, reason ? reason : "withdrawn", &result) != 0) {
+        s_error(self, req->routing, result.code, result.message);
+        return;
+    }
+    if (!self->connected) {
+        s_error(self, req->routing, "not_connected",
+                "the withdrawal is recorded and will be sent when the broker is reachable "
+                "(see 'hartslag status')");
+        return;
+    }
+    s_park(self, req, WAIT_WITHDRAW, id);
+}
+
+void control_resolve(daemon_t *self, wait_kind_t kind, const char *signal_id)
+{
+    for (size_t i = 0; i < DAEMON_WAITERS_MAX; i++) {
+        waiter_t *w = &self->waiters[i];
+        if (w->routing && w->kind == kind && strcmp(w->signal_id, signal_id) == 0 &&
+            s_answer(self, w->routing, kind, signal_id, false))
+            zframe_destroy(&w->routing);
+    }
+}
+
+/* ---- inbox / show */
+
+typedef struct {
+    daemon_t *self;
+    zframe_t *routing;
+    bool json;
+    bool failed;
+    size_t count;
+} list_ctx_t;
+
+static int s_list_one(void *arg, const store_inbox_t *entry)
+{
+    list_ctx_t *ctx = arg;
+    strbuf_t out = {0};
+    if (ctx->json)
+        render_inbox_json(entry, &out);
+    else
+        render_inbox_line(entry, &out);
+    int rc = 0;
+    if (!strbuf_ok(&out))
+        rc = -1;
+    else {
+        const char *frames[] = {"item", strbuf_text(&out)};
+        rc = s_send(ctx->self, ctx->routing, frames, 2);
+        ctx->count++;
+    }
+    strbuf_wipe(&out);
+    if (rc != 0)
+        ctx->failed = true;
+    return rc;
+}
+
+static int s_alert_one(void *arg, const char *json)
+{
+    list_ctx_t *ctx = arg;
+    const char *frames[] = {"item", json};
+    ctx->count++;
+    if (s_send(ctx->self, ctx->routing, frames, 2) != 0) {
+        ctx->failed = true;
+        return -1;
+    }
+    return 0;
+}
+
+/* Lists are streamed: "item" messages, then one "ok" with the count, so no
+   list is ever held whole in memory. */
+static void s_inbox_cmd(daemon_t *self, const request_t *req)
+{
+    list_ctx_t ctx = {self, req->routing, s_json(req), false, 0};
+    const char *alerts = s_opt(req, "alerts");
+    int rc = alerts && strcmp(alerts, "yes") == 0
+                 ? store_alert_each(self->store, s_alert_one, &ctx)
+                 : store_inbox_each(self->store, (size_t)s_uint_opt(req, "limit", 0, 1000000),
+                                    s_list_one, &ctx);
+    if (ctx.failed)
+        return;
+    if (rc != 0) {
+        s_error(self, req->routing, "internal", "cannot read the inbox database");
+        return;
+    }
+    char count[32];
+    snprintf(count, sizeof count, "%zu", ctx.count);
+    s_ok1(self, req->routing, count);
+}
+
+static void s_show_cmd(daemon_t *self, const request_t *req)
+{
+    const char *id = s_id_opt(self, req);
+    if (!id)
+        return;
+    strbuf_t out = {0};
+    store_inbox_t in;
+    store_outbox_t sent;
+    int found = store_inbox_get(self->store, id, &in);
+    if (found > 0) {
+        if (s_json(req))
+            render_inbox_json(&in, &out);
+        else
+            render_inbox_text(&in, &out);
+        store_inbox_clear(&in);
+    } else if (found == 0 && (found = store_outbox_get(self->store, id, &sent)) > 0) {
+        if (s_json(req))
+            render_outbox_json(&sent, &out);
+        else
+            render_outbox_text(&sent, &out);
+        store_outbox_clear(&sent);
+    }
+    if (found < 0)
+        s_error(self, req->routing, "internal", "cannot read the database");
+    else if (found == 0) {
+        char why[16] = "";
+        int known = store_inbox_known(self->store, id, why);
+        char message[200];
+        if (known == 2)
+            snprintf(message, sizeof message, "signal %s is no longer here (%s)", id, why);
+        else
+            snprintf(message, sizeof message,
+                     "no signal %s in the inbox or outbox (see 'hartslag inbox')", id);
+        s_error(self, req->routing, "not_found", message);
+    } else if (strbuf_ok(&out))
+        s_ok1(self, req->routing, strbuf_text(&out));
+    else
+        s_error(self, req->routing, "internal", "out of memory");
+    strbuf_wipe(&out);
+}
+
+/* ---- watch */
+
+static void s_watch_cmd(daemon_t *self, const request_t *req)
+{
+    watcher_t *slot = NULL;
+    for (size_t i = 0; i < DAEMON_WATCHERS_MAX; i++) {
+        watcher_t *w = &self->watchers[i];
+        if (w->routing && zframe_eq(w->routing, req->routing)) {
+            slot = w;
+            break;
+        }
+        if (!w->routing && !slot)
+            slot = w;
+    }
+    if (!slot) {
+        s_error(self, req->routing, "busy", "too many watchers; try again later");
+        return;
+    }
+    if (!slot->routing)
+        slot->routing = zframe_dup(req->routing);
+    slot->json = s_json(req);
+    slot->seen_ms = daemon_now_ms();
+    s_ok1(self, req->routing, NULL);
+}
+
+static void s_unwatch_cmd(daemon_t *self, const request_t *req)
+{
+    for (size_t i = 0; i < DAEMON_WATCHERS_MAX; i++)
+        if (self->watchers[i].routing && zframe_eq(self->watchers[i].routing, req->routing))
+            zframe_destroy(&self->watchers[i].routing);
+    s_ok1(self, req->routing, NULL);
+}
+
+void control_notify(daemon_t *self, const char *json, const char *text)
+{
+    for (size_t i = 0; i < DAEMON_WATCHERS_MAX; i++) {
+        watcher_t *w = &self->watchers[i];
+        if (!w->routing)
+            continue;
+        const char *frames[] = {"item", w->json ? json : text};
+        if (s_send(self, w->routing, frames, 2) != 0)
+            zframe_destroy(&w->routing); /* gone, or not reading */
+    }
+}
+
+void control_tick(daemon_t *self, uint64_t now_ms)
+{
+    for (size_t i = 0; i < DAEMON_WAITERS_MAX; i++) {
+        waiter_t *w = &self->waiters[i];
+        if (w->routing && now_ms >= w->deadline_ms) {
+            (void)s_answer(self, w->routing, w->kind, w->signal_id, true);
+            zframe_destroy(&w->routing);
+        }
+    }
+    for (size_t i = 0; i < DAEMON_WATCHERS_MAX; i++) {
+        watcher_t *w = &self->watchers[i];
+        if (w->routing && now_ms - w->seen_ms > DAEMON_WATCH_TTL_MS)
+            zframe_destroy(&w->routing);
+    }
+}
+
+/* ---- dispatch */
+
+static void s_request_clear(request_t *req)
+{
+    for (size_t i = 0; i < req->n_args; i++) {
+        sodium_memzero(req->args[i], strlen(req->args[i]));
+        free(req->args[i]);
+    }
+    req->n_args = 0;
+    zframe_destroy(&req->routing);
+}
+
+/* Reads one request; false when there was none or it was refused. */
+static bool s_read(daemon_t *self, request_t *req)
+{
+    memset(req, 0, sizeof *req);
+    if (!(zsock_events(self->control) & ZMQ_POLLIN))
+        return false;
+    zmsg_t *msg = zmsg_recv(self->control);
+    if (!msg)
+        return false;
+    req->routing = zmsg_pop(msg);
+    bool ok = req->routing && zmsg_size(msg) >= 1 && zmsg_size(msg) <= CONTROL_FRAMES_MAX;
+    zframe_t *frame;
+    while (ok && (frame = zmsg_pop(msg)) != NULL) {
+        char *text = zframe_strdup(frame);
+        sodium_memzero(zframe_data(frame), zframe_size(frame));
+        if (!text || strlen(text) != zframe_size(frame))
+            ok = false; /* an embedded NUL: refuse, never truncate silently */
+        if (text && ok)
+            req->args[req->n_args++] = text;
+        else
+            free(text);
+        zframe_destroy(&frame);
+    }
+    /* Wipe what is left (a refused request may still carry content). */
+    while ((frame = zmsg_pop(msg)) != NULL) {
+        sodium_memzero(zframe_data(frame), zframe_size(frame));
+        zframe_destroy(&frame);
+    }
+    zmsg_destroy(&msg);
+    if (!ok) {
+        if (req->routing)
+            s_error(self, req->routing, "malformed", "a request is 1..200 text frames");
+        s_request_clear(req);
+        memset(req, 0, sizeof *req);
+        return true; /* consumed */
+    }
+    return true;
+}
+
+void control_handle(daemon_t *self)
+{
+    for (int turn = 0; turn < 64; turn++) {
+        request_t req;
+        if (!s_read(self, &req))
+            return;
+        if (!req.routing || req.n_args == 0)
+            continue;
+        const char *cmd = req.args[0];
+        if (strcmp(cmd, "status") == 0)
+            s_status(self, &req);
+        else if (strcmp(cmd, "send") == 0)
+            s_send_cmd(self, &req);
+        else if (strcmp(cmd, "wait") == 0)
+            s_wait_cmd(self, &req);
+        else if (strcmp(cmd, "inbox") == 0)
+            s_inbox_cmd(self, &req);
+        else if (strcmp(cmd, "show") == 0)
+            s_show_cmd(self, &req);
+        else if (strcmp(cmd, "watch") == 0)
+            s_watch_cmd(self, &req);
+        else if (strcmp(cmd, "unwatch") == 0)
+            s_unwatch_cmd(self, &req);
+        else if (strcmp(cmd, "withdraw") == 0)
+            s_withdraw_cmd(self, &req);
+        else
+            s_error(self, req.routing, "unknown_command",
+                    "unknown control command (is the CLI newer than the daemon?)");
+        s_request_clear(&req);
+    }
+}

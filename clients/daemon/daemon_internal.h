@@ -1,0 +1,172 @@
+/*  daemon_internal: the daemon's state, shared by its files:
+      daemon.c    life cycle, event loop, timers, reload
+      link.c      the broker connection: frames in and out (docs/protocol.md)
+      inbound.c   a delivered signal: verify, check, open, store, ack
+      outbound.c  a new signal: pseudonymise, pre-check, seal, outbox, submit;
+                  withdrawals
+      control.c   the control socket (docs/daemon.md, "Control protocol")
+      hooks.c     running the hook for stored signals, purging the inbox
+    Not a public interface: only clients/daemon/ includes it.
+*/
+#ifndef HARTSLAG_DAEMON_INTERNAL_H
+#define HARTSLAG_DAEMON_INTERNAL_H
+
+#include "daemon.h"
+#include "hook.h"
+#include "store.h"
+
+#include "agreements.h"
+#include "cert.h"
+#include "envelope.h"
+#include "keyfile.h"
+#include "partners.h"
+#include "wire.h"
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DAEMON_HEARTBEAT_MS 2000            /* protocol Heartbeat to the broker */
+#define DAEMON_HELLO_RETRY_MS 200           /* Hello again while no connection takes it */
+#define DAEMON_SILENCE_MS 6000              /* nothing heard this long: not connected, send Hello */
+#define DAEMON_RESUBMIT_MS 5000             /* resubmit pending outbox entries */
+#define DAEMON_TICK_MS 100                  /* poll timeout; hook reaping granularity */
+#define DAEMON_WAITERS_MAX 64               /* CLI requests waiting for the broker */
+#define DAEMON_WATCHERS_MAX 64              /* `hartslag watch` clients */
+#define DAEMON_WATCH_TTL_MS 35000           /* a watcher that did not renew is dropped */
+#define DAEMON_CONTROL_MSG_MAX (256 * 1024) /* one control request */
+#define DAEMON_HOOK_BACKOFF_MS 2000u        /* first retry of a failed hook */
+#define DAEMON_HOOK_BACKOFF_MAX_MS 3600000u
+#define DAEMON_VALID_DAYS_DEFAULT 90 /* a signal lapses after this unless --valid-days */
+#define DAEMON_VALID_DAYS_MAX 730
+
+typedef enum {
+    WAIT_OUTCOME,  /* `send --wait`: Accepted / Denied */
+    WAIT_WITHDRAW, /* `withdraw`: WithdrawResult */
+} wait_kind_t;
+
+/* A CLI request parked until the broker answers. */
+typedef struct {
+    zframe_t *routing;            /* control socket routing id; NULL = free slot */
+    wait_kind_t kind;             /* what it waits for */
+    char signal_id[STORE_ID_HEX]; /* which signal */
+    uint64_t deadline_ms;         /* answer "timeout" after this */
+} waiter_t;
+
+/* A `hartslag watch` client. */
+typedef struct {
+    zframe_t *routing; /* routing id; NULL = free slot */
+    bool json;         /* JSON lines, else text lines */
+    uint64_t seen_ms;  /* last renewal */
+} watcher_t;
+
+/*  Invariants: keys, keyring, partners, agreements, store, broker and
+    control are always valid while the daemon lives; pseudonym_key is
+    sodium_malloc'd and wiped on destroy; `connected` is true only while
+    something was heard from the broker within DAEMON_SILENCE_MS after a
+    Welcome. */
+struct daemon_t {
+    daemon_settings_t settings;              /* resolved configuration */
+    keyfile_t *keys;                         /* our secret keys */
+    envelope_keyring_t *keyring;             /* box key + shared keys */
+    partners_t *partners;                    /* partner certificates */
+    agreements_t *agreements;                /* our copy of the agreements */
+    unsigned char *pseudonym_key;            /* PSEUDONYM_KEYBYTES, locked memory */
+    cert_t broker_cert;                      /* the broker's certificate */
+    store_t *store;                          /* outbox, inbox, audit */
+    zsock_t *broker;                         /* DEALER to the broker */
+    zsock_t *control;                        /* ROUTER, local control socket */
+    char control_path[DAEMON_PATH_MAX + 32]; /* its file */
+    int lock_fd;                             /* flock on STATE_DIR/hartslagd.lock */
+    hook_t *hook;                            /* hook runner, NULL when no hook */
+
+    bool connected;                     /* see invariant */
+    uint64_t started_ms;                /* daemon start */
+    uint64_t last_heard_ms;             /* last frame from the broker */
+    uint64_t last_hello_ms;             /* last Hello sent */
+    bool hello_sent;                    /* the last Hello left the socket */
+    uint64_t last_heartbeat_ms;         /* last Heartbeat sent */
+    uint64_t last_resubmit_ms;          /* last resubmission pass */
+    uint64_t last_purge_ms;             /* last retention pass */
+    uint64_t next_hook_check_ms;        /* when to look for a due hook again */
+    uint64_t welcome_ms;                /* last Welcome */
+    uint64_t broker_agreements_version; /* what the broker enforces */
+    char last_error[256];               /* last problem worth showing in status */
+    uint64_t last_error_ms;             /* when */
+
+    waiter_t waiters[DAEMON_WAITERS_MAX];    /* parked CLI requests */
+    watcher_t watchers[DAEMON_WATCHERS_MAX]; /* watch clients */
+};
+
+/* daemon.c */
+uint64_t daemon_now_ms(void);
+void daemon_set_error(daemon_t *self, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* link.c */
+int link_connect(daemon_t *self, char *err, size_t errlen);
+int link_send(daemon_t *self, Hartslag__Frame *frame);
+/* Sends Hello; false when the socket had no connection to take it. */
+bool link_send_hello(daemon_t *self);
+void link_send_heartbeat(daemon_t *self);
+void link_handle(daemon_t *self);
+
+/* inbound.c */
+void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver);
+void inbound_withdraw(daemon_t *self, const Hartslag__Withdraw *withdraw);
+void inbound_alert(daemon_t *self, const Hartslag__Alert *alert);
+
+/* outbound.c */
+typedef struct {
+    const char *to;            /* comma-separated orgs */
+    const char *signal_type;   /* token */
+    const char *purpose;       /* token */
+    const char *subject_kind;  /* bsn, address, case */
+    const char *subject;       /* the identifier (never logged) */
+    const char **field_names;  /* content field names */
+    const char **field_values; /* and values */
+    size_t n_fields;           /* number of fields */
+    const char *free_text;     /* or NULL */
+    const char *user;          /* professional id */
+    const char *urgency;       /* routine, priority, urgent */
+    unsigned valid_days;       /* 1..DAEMON_VALID_DAYS_MAX */
+} send_request_t;
+
+/* Outcome of outbound_send for the CLI. */
+typedef struct {
+    char signal_id[STORE_ID_HEX]; /* the new id on success */
+    char code[64];                /* error code: usage, denied, unknown_partner, internal... */
+    char message[1024];           /* human text (never the identifier or content) */
+    char detail[2048];            /* denied: "org=reason org=reason" */
+} send_result_t;
+
+int outbound_send(daemon_t *self, const send_request_t *req, send_result_t *result);
+void outbound_resubmit(daemon_t *self);
+void outbound_accepted(daemon_t *self, const Hartslag__Accepted *accepted);
+void outbound_denied(daemon_t *self, const Hartslag__Denied *denied);
+void outbound_expired(daemon_t *self, const Hartslag__Expired *expired);
+void outbound_withdraw_result(daemon_t *self, const Hartslag__WithdrawResult *result);
+/* Starts a withdrawal: 0, or -1 with code/message set. */
+int outbound_withdraw(daemon_t *self, const char *signal_id, const char *reason,
+                      send_result_t *result);
+
+/* control.c */
+int control_bind(daemon_t *self, char *err, size_t errlen);
+void control_handle(daemon_t *self);
+void control_tick(daemon_t *self, uint64_t now_ms);
+/* Tells parked requests for `signal_id` of `kind` that the broker answered. */
+void control_resolve(daemon_t *self, wait_kind_t kind, const char *signal_id);
+/* Pushes something new (a stored signal, an alert) to every watcher: JSON
+   watchers get `json`, the others `text` (one line each, no newline). */
+void control_notify(daemon_t *self, const char *json, const char *text);
+void control_close(daemon_t *self);
+
+/* hooks.c */
+void hooks_tick(daemon_t *self, uint64_t now_ms);
+void hooks_purge(daemon_t *self, uint64_t now_ms);
+
+/* Hex of a 16-byte id into `out`; "" when the length is wrong. */
+void daemon_id_hex(const uint8_t *id, size_t len, char out[STORE_ID_HEX]);
+/* Parses 32 hex digits; 0 / -1. */
+int daemon_id_parse(const char *hex, uint8_t id[WIRE_SIGNAL_ID_BYTES]);
+
+#endif

@@ -1,0 +1,126 @@
+/*  hooks: the hook for stored signals (one at a time, retried with
+    backoff, never losing the signal) and the inbox purge after retention
+    or lapse. */
+#include "daemon_internal.h"
+
+#include "dlog.h"
+#include "render.h"
+#include "strbuf.h"
+
+#define HOOKS_CHECK_MS 250 /* how often to look for a due hook */
+
+static uint64_t s_backoff(uint32_t attempts)
+{
+    uint64_t delay = DAEMON_HOOK_BACKOFF_MS;
+    for (uint32_t i = 1; i < attempts && delay < DAEMON_HOOK_BACKOFF_MAX_MS; i++)
+        delay *= 2;
+    return delay < DAEMON_HOOK_BACKOFF_MAX_MS ? delay : DAEMON_HOOK_BACKOFF_MAX_MS;
+}
+
+/* Records the outcome of one hook run. */
+static void s_record(daemon_t *self, const char *signal_id, bool ok, const char *why,
+                     uint64_t now_ms)
+{
+    store_inbox_t entry;
+    int found = store_inbox_get(self->store, signal_id, &entry);
+    if (found <= 0)
+        return; /* withdrawn or purged meanwhile */
+    uint32_t attempts = ok ? entry.hook_attempts : entry.hook_attempts + 1;
+    uint64_t next = ok ? 0 : now_ms + s_backoff(attempts);
+    store_audit_t audit = {.event = ok ? "hook_ok" : "hook_failed",
+                           .signal_id = signal_id,
+                           .counterpart = entry.sender,
+                           .signal_type = entry.signal_type,
+                           .purpose = entry.purpose,
+                           .reason = ok ? NULL : why};
+    if (store_begin(self->store) == 0 &&
+        store_inbox_hook_result(self->store, signal_id, ok, attempts, next) == 0 &&
+        store_audit(self->store, &audit) == 0 && store_commit(self->store) == 0) {
+        if (ok)
+            dlog(DLOG_INFO, "event=hook_ok signal=%s", signal_id);
+        else {
+            dlog(DLOG_WARN, "event=hook_failed signal=%s why=%s attempts=%u retry_in_ms=%llu",
+                 signal_id, why, attempts, (unsigned long long)(next - now_ms));
+            daemon_set_error(self, "hook failed for signal %s (%s); it will be retried", signal_id,
+                             why);
+        }
+    } else {
+        store_rollback(self->store);
+        dlog(DLOG_ERROR, "event=store_failed op=hook_result signal=%s", signal_id);
+    }
+    store_inbox_clear(&entry);
+}
+
+void hooks_tick(daemon_t *self, uint64_t now_ms)
+{
+    if (!self->hook)
+        return;
+    if (hook_busy(self->hook)) {
+        bool ok = false;
+        char id[STORE_ID_HEX], why[64];
+        if (hook_poll(self->hook, now_ms, &ok, id, why, sizeof why) == 1) {
+            s_record(self, id, ok, why, now_ms);
+            self->next_hook_check_ms = 0; /* the next one may be due already */
+        }
+        return;
+    }
+    if (now_ms < self->next_hook_check_ms)
+        return;
+    self->next_hook_check_ms = now_ms + HOOKS_CHECK_MS;
+    store_inbox_t entry;
+    if (store_inbox_next_hook(self->store, now_ms, &entry) != 1)
+        return;
+    strbuf_t json = {0};
+    render_inbox_json(&entry, &json);
+    char err[256];
+    if (!strbuf_ok(&json))
+        s_record(self, entry.signal_id, false, "out_of_memory", now_ms);
+    else if (hook_start(self->hook, entry.signal_id, strbuf_text(&json), now_ms, err, sizeof err) !=
+             0) {
+        char q[300];
+        dlog(DLOG_ERROR, "event=hook_start_failed signal=%s reason=%s", entry.signal_id,
+             dlog_quote(err, q, sizeof q));
+        s_record(self, entry.signal_id, false, "start_failed", now_ms);
+    } else
+        dlog(DLOG_DEBUG, "event=hook_started signal=%s", entry.signal_id);
+    strbuf_wipe(&json);
+    store_inbox_clear(&entry);
+}
+
+static int s_collect(void *arg, const store_inbox_t *entry)
+{
+    zlist_t *ids = arg;
+    return zlist_append(ids, (void *)entry->signal_id) == 0 ? 0 : -1; /* autofree copies */
+}
+
+void hooks_purge(daemon_t *self, uint64_t now_ms)
+{
+    self->last_purge_ms = now_ms;
+    zlist_t *ids = zlist_new();
+    if (!ids)
+        return;
+    zlist_autofree(ids);
+    if (store_inbox_each_expired(self->store, now_ms, s_collect, ids) != 0)
+        dlog(DLOG_ERROR, "event=store_failed op=purge_scan");
+    for (char *id = zlist_first(ids); id; id = zlist_next(ids)) {
+        store_inbox_t entry;
+        if (store_inbox_get(self->store, id, &entry) != 1)
+            continue;
+        const char *why = entry.valid_until_ms <= now_ms ? "lapsed" : "retention";
+        store_audit_t audit = {.event = "purged",
+                               .signal_id = id,
+                               .counterpart = entry.sender,
+                               .signal_type = entry.signal_type,
+                               .purpose = entry.purpose,
+                               .reason = why};
+        if (store_begin(self->store) == 0 && store_inbox_remove(self->store, id, "purged") >= 0 &&
+            store_audit(self->store, &audit) == 0 && store_commit(self->store) == 0)
+            dlog(DLOG_INFO, "event=signal_purged signal=%s reason=%s", id, why);
+        else {
+            store_rollback(self->store);
+            dlog(DLOG_ERROR, "event=store_failed op=purge signal=%s", id);
+        }
+        store_inbox_clear(&entry);
+    }
+    zlist_destroy(&ids);
+}

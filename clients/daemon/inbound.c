@@ -1,0 +1,371 @@
+/*  inbound: what arrives for this organisation (docs/protocol.md,
+    "Receiving" and "Withdrawing"). A signal is verified, checked against
+    our own copy of the agreements, decrypted and stored before it is
+    acknowledged; anything else is refused with a reason token. */
+#include "daemon_internal.h"
+
+#include "dlog.h"
+#include "names.h"
+#include "pseudonym.h"
+#include "render.h"
+#include "strbuf.h"
+
+#define DAY_MS (24ull * 60 * 60 * 1000)
+
+static void s_ack(daemon_t *self, ProtobufCBinaryData id, bool stored, const char *reason)
+{
+    Hartslag__DeliveryAck ack = HARTSLAG__DELIVERY_ACK__INIT;
+    ack.signal_id = id;
+    ack.status = stored ? HARTSLAG__ACK_STATUS__ACK_STORED : HARTSLAG__ACK_STATUS__ACK_REJECTED;
+    ack.reason = stored ? NULL : (char *)reason;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_DELIVERY_ACK;
+    frame.delivery_ack = &ack;
+    (void)link_send(self, &frame);
+}
+
+/* Refuses a delivered signal: local audit, log, DeliveryAck(ACK_REJECTED). */
+static void s_reject(daemon_t *self, const Hartslag__SignalHeader *hdr, const char *id,
+                     const char *reason)
+{
+    store_audit_t audit = {.event = "rejected",
+                           .signal_id = id,
+                           .counterpart = hdr->sender,
+                           .actor_user = hdr->sender_user,
+                           .signal_type = hdr->signal_type,
+                           .purpose = hdr->purpose,
+                           .reason = reason};
+    if (store_audit(self->store, &audit) != 0)
+        dlog(DLOG_ERROR, "event=audit_failed signal=%s", id);
+    dlog(DLOG_WARN, "event=signal_rejected signal=%s from=%s type=%s reason=%s", id, hdr->sender,
+         hdr->signal_type, reason);
+    s_ack(self, hdr->signal_id, false, reason);
+}
+
+static const char *s_urgency_name(Hartslag__Urgency urgency)
+{
+    switch (urgency) {
+    case HARTSLAG__URGENCY__URGENCY_PRIORITY:
+        return "priority";
+    case HARTSLAG__URGENCY__URGENCY_URGENT:
+        return "urgent";
+    default:
+        return "routine";
+    }
+}
+
+/* Our own agreements check: may hdr->sender send this to us? On success
+ *agreement is the clause (for retention). Else `reason` says why. */
+static bool s_allowed(daemon_t *self, const Hartslag__SignalHeader *hdr,
+                      const agreements_agreement_t **agreement, char *reason, size_t reasonlen)
+{
+    agreements_str_t me = agreements_str(self->settings.org);
+    agreements_str_t fields[WIRE_FIELDS_MAX];
+    for (size_t i = 0; i < hdr->n_fields && i < WIRE_FIELDS_MAX; i++)
+        fields[i] = agreements_str(hdr->fields[i]);
+    agreements_request_t req = {
+        .sender = agreements_str(hdr->sender),
+        .recipients = &me,
+        .recipient_count = 1,
+        .signal_type = agreements_str(hdr->signal_type),
+        .purpose = agreements_str(hdr->purpose),
+        .fields = fields,
+        .field_count = hdr->n_fields,
+        .at_ms = (int64_t)hdr->created_at_ms,
+    };
+    agreements_decision_t decision;
+    if (agreements_evaluate(self->agreements, &req, &decision) != 0 || decision.count != 1) {
+        snprintf(reason, reasonlen, "malformed");
+        return false;
+    }
+    if (!decision.allowed) {
+        if (agreements_verdict_reason(&decision.recipients[0], reason, reasonlen) != 0)
+            snprintf(reason, reasonlen, "%s",
+                     agreements_reason_name(decision.recipients[0].reason));
+        return false;
+    }
+    *agreement = decision.recipients[0].agreement;
+    return true;
+}
+
+/* The content's fields as a flat JSON object. */
+static void s_fields_json(const Hartslag__SignalContent *content, strbuf_t *out)
+{
+    strbuf_puts(out, "{");
+    for (size_t i = 0; i < content->n_fields; i++) {
+        if (i)
+            strbuf_puts(out, ",");
+        strbuf_json_string(out, content->fields[i]->name);
+        strbuf_puts(out, ":");
+        strbuf_json_string(out, content->fields[i]->value);
+    }
+    strbuf_puts(out, "}");
+}
+
+/* Tells the watchers about a stored signal. */
+static void s_notify(daemon_t *self, const store_inbox_t *entry)
+{
+    strbuf_t json = {0}, line = {0};
+    render_inbox_json(entry, &json);
+    render_inbox_line(entry, &line);
+    if (strbuf_ok(&json) && strbuf_ok(&line)) {
+        /* The line ends in a newline; the control protocol sends lines without. */
+        if (line.len && line.data[line.len - 1] == '\n')
+            line.data[--line.len] = '\0';
+        control_notify(self, strbuf_text(&json), strbuf_text(&line));
+    }
+    strbuf_wipe(&json);
+    strbuf_wipe(&line);
+}
+
+void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver)
+{
+    const Hartslag__SealedSignal *sealed = deliver->signal;
+    Hartslag__SignalHeader *hdr = NULL;
+    const char *why = NULL;
+    if (wire_check_header(sealed->header.data, sealed->header.len, &hdr, &why) != 0) {
+        /* Without a readable header there is no id to answer to. */
+        dlog(DLOG_WARN, "event=signal_rejected reason=%s", why ? why : "malformed");
+        ProtobufCBinaryData none = {0, NULL};
+        s_ack(self, none, false, why ? why : "malformed");
+        return;
+    }
+    char id[STORE_ID_HEX];
+    daemon_id_hex(hdr->signal_id.data, hdr->signal_id.len, id);
+    Hartslag__SignalContent *content = NULL;
+    strbuf_t fields = {0};
+    char reason[128];
+
+    if (wire_check_sealed(sealed, hdr, &why) != 0) {
+        s_reject(self, hdr, id, why ? why : "malformed");
+        goto done;
+    }
+    char gone[16];
+    int known = store_inbox_known(self->store, id, gone);
+    if (known < 0) {
+        /* No ack: the broker redelivers once the store works again. */
+        dlog(DLOG_ERROR, "event=store_failed op=lookup signal=%s", id);
+        daemon_set_error(self, "inbox database error: %s", store_error(self->store));
+        goto done;
+    }
+    if (known > 0) {
+        dlog(DLOG_INFO, "event=signal_redelivered signal=%s from=%s state=%s", id, hdr->sender,
+             known == 1 ? "in_inbox" : gone);
+        s_ack(self, hdr->signal_id, true, NULL);
+        goto done;
+    }
+    const cert_t *cert = partners_by_org(self->partners, hdr->sender);
+    if (!cert) {
+        s_reject(self, hdr, id, "unknown_sender");
+        goto done;
+    }
+    if (envelope_verify(sealed, cert->sign_key) != ENVELOPE_OK) {
+        s_reject(self, hdr, id, "bad_signature");
+        goto done;
+    }
+    const agreements_agreement_t *agreement = NULL;
+    if (!s_allowed(self, hdr, &agreement, reason, sizeof reason)) {
+        s_reject(self, hdr, id, reason);
+        goto done;
+    }
+    uint64_t now = daemon_now_ms();
+    if (hdr->valid_until_ms <= now) {
+        s_reject(self, hdr, id, "lapsed");
+        goto done;
+    }
+    envelope_peer_t peer;
+    memset(&peer, 0, sizeof peer);
+    peer.org = cert->org;
+    memcpy(peer.sign_pk, cert->sign_key, sizeof peer.sign_pk);
+    memcpy(peer.box_pk, cert->box_key, sizeof peer.box_pk);
+    envelope_error_t err =
+        envelope_open(sealed, hdr, &peer, self->settings.org, self->keyring, &content);
+    if (err != ENVELOPE_OK) {
+        s_reject(self, hdr, id, envelope_error_token(err));
+        goto done;
+    }
+    s_fields_json(content, &fields);
+    if (!strbuf_ok(&fields)) {
+        dlog(DLOG_ERROR, "event=out_of_memory signal=%s", id);
+        goto done;
+    }
+    char subject[PSEUDONYM_HEXBYTES];
+    pseudonym_to_hex(hdr->subject.data, subject);
+    uint64_t retain = hdr->created_at_ms + (uint64_t)agreement->retention_days * DAY_MS;
+    if (retain > hdr->valid_until_ms)
+        retain = hdr->valid_until_ms;
+    store_inbox_t entry = {
+        .sender = hdr->sender,
+        .sender_user = hdr->sender_user,
+        .signal_type = hdr->signal_type,
+        .purpose = hdr->purpose,
+        .subject = subject,
+        .fields = fields.data,
+        .free_text = content->free_text,
+        .urgency = (char *)s_urgency_name(hdr->urgency),
+        .agreement_id = (char *)agreement->id,
+        .created_ms = hdr->created_at_ms,
+        .valid_until_ms = hdr->valid_until_ms,
+        .accepted_ms = deliver->accepted_at_ms,
+        .received_ms = now,
+        .retain_until_ms = retain,
+        .hook_state = self->hook ? "pending" : "none",
+        .hook_attempts = 0,
+        .hook_next_ms = 0,
+    };
+    memcpy(entry.signal_id, id, sizeof entry.signal_id);
+    store_audit_t audit = {.event = "received",
+                           .signal_id = id,
+                           .counterpart = hdr->sender,
+                           .actor_user = hdr->sender_user,
+                           .signal_type = hdr->signal_type,
+                           .purpose = hdr->purpose,
+                           .reason = agreement->id};
+    if (store_begin(self->store) != 0 || store_inbox_add(self->store, &entry) != 0 ||
+        store_audit(self->store, &audit) != 0 || store_commit(self->store) != 0) {
+        dlog(DLOG_ERROR, "event=store_failed op=inbox_add signal=%s", id);
+        daemon_set_error(self, "inbox database error: %s", store_error(self->store));
+        store_rollback(self->store);
+        goto done;
+    }
+    /* Committed: now, and only now, the broker may forget it. */
+    s_ack(self, hdr->signal_id, true, NULL);
+    dlog(DLOG_INFO, "event=signal_received signal=%s from=%s type=%s purpose=%s urgency=%s", id,
+         hdr->sender, hdr->signal_type, hdr->purpose, entry.urgency);
+    s_notify(self, &entry);
+done:
+    strbuf_wipe(&fields);
+    envelope_content_destroy(&content);
+    hartslag__signal_header__free_unpacked(hdr, NULL);
+}
+
+void inbound_withdraw(daemon_t *self, const Hartslag__Withdraw *withdraw)
+{
+    char id[STORE_ID_HEX];
+    daemon_id_hex(withdraw->signal_id.data, withdraw->signal_id.len, id);
+    if (!id[0] || !names_is_token(withdraw->reason)) {
+        dlog(DLOG_WARN, "event=withdraw_refused reason=malformed");
+        return;
+    }
+    store_inbox_t entry;
+    int found = store_inbox_get(self->store, id, &entry);
+    if (found < 0) {
+        dlog(DLOG_ERROR, "event=store_failed op=lookup signal=%s", id);
+        return;
+    }
+    store_audit_t audit = {.event = "withdrawn",
+                           .signal_id = id,
+                           .counterpart = found ? entry.sender : NULL,
+                           .actor_user = found ? entry.sender_user : NULL,
+                           .signal_type = found ? entry.signal_type : NULL,
+                           .purpose = found ? entry.purpose : NULL,
+                           .reason = withdraw->reason};
+    int removed = -1;
+    if (store_begin(self->store) == 0 &&
+        (removed = store_inbox_remove(self->store, id, "withdrawn")) >= 0 &&
+        store_audit(self->store, &audit) == 0 && store_commit(self->store) == 0) {
+        dlog(DLOG_INFO, "event=signal_withdrawn signal=%s from=%s reason=%s removed=%s", id,
+             found ? entry.sender : "-", withdraw->reason, removed ? "yes" : "no");
+        Hartslag__WithdrawResult result = HARTSLAG__WITHDRAW_RESULT__INIT;
+        result.signal_id = withdraw->signal_id;
+        result.ok = 1;
+        Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+        frame.body_case = HARTSLAG__FRAME__BODY_WITHDRAW_RESULT;
+        frame.withdraw_result = &result;
+        (void)link_send(self, &frame);
+    } else {
+        store_rollback(self->store);
+        dlog(DLOG_ERROR, "event=store_failed op=withdraw signal=%s", id);
+    }
+    if (found)
+        store_inbox_clear(&entry);
+}
+
+/* An alert participant as JSON; false when a value breaks the wire rules. */
+static bool s_participant_json(const Hartslag__AlertParticipant *p, strbuf_t *out)
+{
+    if (!names_is_org(p->org) || !names_is_text(p->contact, NAMES_TEXT_MAX))
+        return false;
+    strbuf_puts(out, "{\"org\":");
+    strbuf_json_string(out, p->org);
+    strbuf_puts(out, ",\"contact\":");
+    strbuf_json_string(out, p->contact);
+    strbuf_puts(out, ",\"signal_types\":[");
+    for (size_t i = 0; i < p->n_signal_types; i++) {
+        if (!names_is_token(p->signal_types[i]))
+            return false;
+        if (i)
+            strbuf_puts(out, ",");
+        strbuf_json_string(out, p->signal_types[i]);
+    }
+    strbuf_printf(out, "],\"first_at_ms\":%llu,\"last_at_ms\":%llu,\"signal_ids\":[",
+                  (unsigned long long)p->first_at_ms, (unsigned long long)p->last_at_ms);
+    for (size_t i = 0; i < p->n_signal_ids; i++) {
+        char id[STORE_ID_HEX];
+        daemon_id_hex(p->signal_ids[i].data, p->signal_ids[i].len, id);
+        if (!id[0])
+            return false;
+        strbuf_printf(out, "%s\"%s\"", i ? "," : "", id);
+    }
+    strbuf_puts(out, "]}");
+    return true;
+}
+
+void inbound_alert(daemon_t *self, const Hartslag__Alert *alert)
+{
+    char id[STORE_ID_HEX];
+    daemon_id_hex(alert->alert_id.data, alert->alert_id.len, id);
+    if (!id[0] || !names_is_token(alert->rule_id) || alert->subject.len != PSEUDONYM_BYTES ||
+        !names_is_text(alert->legal_basis, NAMES_TEXT_MAX) ||
+        (alert->lead_org && !names_is_org(alert->lead_org)) ||
+        (alert->state && !names_is_token(alert->state)) || alert->n_participants > 64) {
+        dlog(DLOG_WARN, "event=alert_refused reason=malformed");
+        return;
+    }
+    char subject[PSEUDONYM_HEXBYTES];
+    pseudonym_to_hex(alert->subject.data, subject);
+    strbuf_t participants = {0};
+    strbuf_puts(&participants, "[");
+    for (size_t i = 0; i < alert->n_participants; i++) {
+        if (i)
+            strbuf_puts(&participants, ",");
+        if (!s_participant_json(alert->participants[i], &participants)) {
+            dlog(DLOG_WARN, "event=alert_refused reason=bad_participant alert=%s", id);
+            strbuf_wipe(&participants);
+            return;
+        }
+    }
+    strbuf_puts(&participants, "]");
+    store_audit_t audit = {.event = "alert", .signal_id = id, .reason = alert->rule_id};
+    if (!strbuf_ok(&participants) || store_begin(self->store) != 0 ||
+        store_alert_add(self->store, id, alert->rule_id, subject, strbuf_text(&participants),
+                        alert->legal_basis, alert->raised_at_ms, alert->state,
+                        alert->lead_org) != 0 ||
+        store_audit(self->store, &audit) != 0 || store_commit(self->store) != 0) {
+        store_rollback(self->store);
+        dlog(DLOG_ERROR, "event=store_failed op=alert alert=%s", id);
+        strbuf_wipe(&participants);
+        return;
+    }
+    dlog(DLOG_INFO, "event=alert_received alert=%s rule=%s participants=%zu", id, alert->rule_id,
+         alert->n_participants);
+    strbuf_t json = {0}, line = {0};
+    strbuf_puts(&json, "{\"kind\":\"alert\",\"alert_id\":");
+    strbuf_json_string(&json, id);
+    strbuf_puts(&json, ",\"rule_id\":");
+    strbuf_json_string(&json, alert->rule_id);
+    strbuf_puts(&json, ",\"subject\":");
+    strbuf_json_string(&json, subject);
+    strbuf_puts(&json, ",\"participants\":");
+    strbuf_puts(&json, strbuf_text(&participants));
+    strbuf_puts(&json, ",\"legal_basis\":");
+    strbuf_json_string(&json, alert->legal_basis);
+    strbuf_printf(&json, ",\"raised_at_ms\":%llu}", (unsigned long long)alert->raised_at_ms);
+    strbuf_printf(&line, "ALERT %s  rule %s  subject %.16s…  %zu partners", id, alert->rule_id,
+                  subject, alert->n_participants);
+    if (strbuf_ok(&json) && strbuf_ok(&line))
+        control_notify(self, strbuf_text(&json), strbuf_text(&line));
+    strbuf_wipe(&json);
+    strbuf_wipe(&line);
+    strbuf_wipe(&participants);
+}

@@ -1,0 +1,199 @@
+/*  link: the daemon's side of the broker connection (docs/protocol.md). */
+#include "daemon_internal.h"
+
+#include "dlog.h"
+
+#include <errno.h>
+
+#define LINK_RECV_BATCH 256 /* frames handled per loop turn */
+
+int link_connect(daemon_t *self, char *err, size_t errlen)
+{
+    if (!zmq_has("curve")) {
+        snprintf(err, errlen, "this libzmq has no CURVE support; install libzmq with libsodium");
+        return -1;
+    }
+    self->broker = zsock_new(ZMQ_DEALER);
+    if (!self->broker) {
+        snprintf(err, errlen, "cannot create the broker socket");
+        return -1;
+    }
+    zsock_set_curve_serverkey_bin(self->broker, self->broker_cert.curve_key);
+    zsock_set_curve_publickey_bin(self->broker, keyfile_curve_public(self->keys));
+    zsock_set_curve_secretkey_bin(self->broker, keyfile_curve_secret(self->keys));
+    zsock_set_heartbeat_ivl(self->broker, 2000);
+    zsock_set_heartbeat_timeout(self->broker, 6000);
+    zsock_set_heartbeat_ttl(self->broker, 6000);
+    zsock_set_reconnect_ivl(self->broker, 100);
+    zsock_set_reconnect_ivl_max(self->broker, 5000);
+    zsock_set_maxmsgsize(self->broker, (int)WIRE_FRAME_MAX);
+    /* Queue nothing while disconnected: the outbox is the queue. */
+    zsock_set_immediate(self->broker, 1);
+    zsock_set_linger(self->broker, 500);
+    if (zsock_connect(self->broker, "%s", self->settings.broker) != 0) {
+        snprintf(err, errlen, "cannot connect to broker endpoint '%s' (expected e.g. %s)",
+                 self->settings.broker, "tcp://127.0.0.1:7455");
+        return -1;
+    }
+    return 0;
+}
+
+int link_send(daemon_t *self, Hartslag__Frame *frame)
+{
+    frame->version = WIRE_VERSION;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (wire_pack_frame(frame, &buf, &len) != 0) {
+        dlog(DLOG_ERROR, "event=pack_failed body=%d", (int)frame->body_case);
+        return -1;
+    }
+    int rc = zmq_send(zsock_resolve(self->broker), buf, len, ZMQ_DONTWAIT);
+    free(buf);
+    if (rc < 0) {
+        dlog(DLOG_DEBUG, "event=send_deferred body=%d errno=%d", (int)frame->body_case, errno);
+        return -1;
+    }
+    return 0;
+}
+
+bool link_send_hello(daemon_t *self)
+{
+    Hartslag__Hello hello = HARTSLAG__HELLO__INIT;
+    hello.org = self->settings.org;
+    hello.software = "hartslagd/" DAEMON_VERSION;
+    hello.has_agreements_version = 1;
+    hello.agreements_version = agreements_version(self->agreements);
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_HELLO;
+    frame.hello = &hello;
+    self->last_hello_ms = daemon_now_ms();
+    if (link_send(self, &frame) != 0)
+        return false; /* not connected yet */
+    dlog(DLOG_DEBUG, "event=hello_sent");
+    return true;
+}
+
+void link_send_heartbeat(daemon_t *self)
+{
+    Hartslag__Heartbeat beat = HARTSLAG__HEARTBEAT__INIT;
+    beat.sent_at_ms = daemon_now_ms();
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_HEARTBEAT;
+    frame.heartbeat = &beat;
+    self->last_heartbeat_ms = beat.sent_at_ms;
+    (void)link_send(self, &frame);
+}
+
+static void s_welcome(daemon_t *self, const Hartslag__Welcome *welcome)
+{
+    bool was = self->connected;
+    self->connected = true;
+    self->welcome_ms = daemon_now_ms();
+    self->broker_agreements_version = welcome->agreements_version;
+    if (strcmp(welcome->org, self->settings.org) != 0)
+        dlog(DLOG_ERROR, "event=identity_mismatch broker_says=%s", welcome->org);
+    if (!was)
+        dlog(DLOG_INFO, "event=connected broker=%s agreements_version=%llu", self->settings.broker,
+             (unsigned long long)welcome->agreements_version);
+    if (welcome->agreements_version != agreements_version(self->agreements))
+        dlog(DLOG_WARN,
+             "event=agreements_version_differs ours=%llu broker=%llu hint=\"update "
+             "agreements.yaml and send SIGHUP\"",
+             (unsigned long long)agreements_version(self->agreements),
+             (unsigned long long)welcome->agreements_version);
+    /* Resubmit at once what is pending: the broker may be new. */
+    outbound_resubmit(self);
+}
+
+static void s_error(daemon_t *self, const Hartslag__Error *error)
+{
+    char qcode[128], qdetail[300];
+    dlog(DLOG_WARN, "event=broker_error code=%s detail=%s",
+         dlog_quote(error->code, qcode, sizeof qcode),
+         dlog_quote(error->detail ? error->detail : "", qdetail, sizeof qdetail));
+    daemon_set_error(self, "broker error %s%s%s", error->code, error->detail ? ": " : "",
+                     error->detail ? error->detail : "");
+    if (strcmp(error->code, "not_authenticated") == 0)
+        self->connected = false;
+}
+
+/* Handles one frame from the broker. */
+static void s_dispatch(daemon_t *self, const Hartslag__Frame *frame)
+{
+    switch (frame->body_case) {
+    case HARTSLAG__FRAME__BODY_WELCOME:
+        s_welcome(self, frame->welcome);
+        break;
+    case HARTSLAG__FRAME__BODY_ACCEPTED:
+        outbound_accepted(self, frame->accepted);
+        break;
+    case HARTSLAG__FRAME__BODY_DENIED:
+        outbound_denied(self, frame->denied);
+        break;
+    case HARTSLAG__FRAME__BODY_DELIVER:
+        inbound_deliver(self, frame->deliver);
+        break;
+    case HARTSLAG__FRAME__BODY_WITHDRAW:
+        inbound_withdraw(self, frame->withdraw);
+        break;
+    case HARTSLAG__FRAME__BODY_WITHDRAW_RESULT:
+        outbound_withdraw_result(self, frame->withdraw_result);
+        break;
+    case HARTSLAG__FRAME__BODY_EXPIRED:
+        outbound_expired(self, frame->expired);
+        break;
+    case HARTSLAG__FRAME__BODY_ALERT:
+        inbound_alert(self, frame->alert);
+        break;
+    case HARTSLAG__FRAME__BODY_HEARTBEAT:
+        /* Never answered: the broker answers ours, so answering its would ping-pong. */
+        break;
+    case HARTSLAG__FRAME__BODY_ERROR:
+        s_error(self, frame->error);
+        break;
+    case HARTSLAG__FRAME__BODY_CHECKPOINT:
+        dlog(DLOG_DEBUG, "event=checkpoint_ignored reason=not_implemented");
+        break;
+    default:
+        dlog(DLOG_WARN, "event=unexpected_frame body=%d", (int)frame->body_case);
+        break;
+    }
+}
+
+void link_handle(daemon_t *self)
+{
+    void *sock = zsock_resolve(self->broker);
+    for (int i = 0; i < LINK_RECV_BATCH; i++) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return;
+        }
+        bool more = zmq_msg_more(&msg);
+        if (more) {
+            /* The broker sends one frame per message; drop a multi-part one whole. */
+            while (more) {
+                zmq_msg_close(&msg);
+                zmq_msg_init(&msg);
+                if (zmq_msg_recv(&msg, sock, 0) < 0)
+                    break;
+                more = zmq_msg_more(&msg);
+            }
+            zmq_msg_close(&msg);
+            dlog(DLOG_WARN, "event=frame_refused reason=multipart");
+            continue;
+        }
+        Hartslag__Frame *frame = NULL;
+        const char *reason = NULL;
+        int rc = wire_unpack_frame(zmq_msg_data(&msg), zmq_msg_size(&msg), &frame, &reason);
+        zmq_msg_close(&msg);
+        if (rc != 0) {
+            dlog(DLOG_WARN, "event=frame_refused reason=%s", reason ? reason : "malformed");
+            continue;
+        }
+        self->last_heard_ms = daemon_now_ms();
+        s_dispatch(self, frame);
+        hartslag__frame__free_unpacked(frame, NULL);
+    }
+}

@@ -1,0 +1,546 @@
+/*  outbound: signals this organisation sends, and their withdrawal
+    (docs/protocol.md, "Sending"). The subject's identifier is turned into
+    its pseudonym here and goes nowhere else: not into the store, not into
+    a log line, not into an error text. */
+#include "daemon_internal.h"
+
+#include "dlog.h"
+#include "names.h"
+#include "pseudonym.h"
+
+#define DAY_MS (24ull * 60 * 60 * 1000)
+#define OUTBOUND_REASON_MAX 128 /* a reason token from the broker */
+
+/* Broker reasons: 1..128 of [a-z0-9_:.-] (e.g. "field_not_allowed:adres"). */
+static bool s_is_reason(const char *text)
+{
+    size_t len = text ? strlen(text) : 0;
+    if (len == 0 || len > OUTBOUND_REASON_MAX)
+        return false;
+    for (const char *p = text; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == ':' ||
+              *p == '-' || *p == '.'))
+            return false;
+    return true;
+}
+
+static void s_fail(send_result_t *result, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void s_fail(send_result_t *result, const char *code, const char *fmt, ...)
+{
+    snprintf(result->code, sizeof result->code, "%s", code);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(result->message, sizeof result->message, fmt, ap);
+    va_end(ap);
+}
+
+static int s_urgency(const char *name, Hartslag__Urgency *out)
+{
+    if (!name || strcmp(name, "routine") == 0)
+        *out = HARTSLAG__URGENCY__URGENCY_ROUTINE;
+    else if (strcmp(name, "priority") == 0)
+        *out = HARTSLAG__URGENCY__URGENCY_PRIORITY;
+    else if (strcmp(name, "urgent") == 0)
+        *out = HARTSLAG__URGENCY__URGENCY_URGENT;
+    else
+        return -1;
+    return 0;
+}
+
+/* Sends one outbox entry's Submit (when the socket takes it). */
+static void s_submit(daemon_t *self, const store_outbox_t *entry)
+{
+    Hartslag__SealedSignal *sealed = NULL;
+    if (!entry->sealed ||
+        envelope_unpack(entry->sealed, entry->sealed_len, &sealed) != ENVELOPE_OK) {
+        dlog(DLOG_ERROR, "event=outbox_corrupt signal=%s", entry->signal_id);
+        return;
+    }
+    Hartslag__Submit submit = HARTSLAG__SUBMIT__INIT;
+    submit.signal = sealed;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_SUBMIT;
+    frame.submit = &submit;
+    if (link_send(self, &frame) == 0) {
+        (void)store_outbox_count_submit(self->store, entry->signal_id);
+        dlog(DLOG_DEBUG, "event=submitted signal=%s", entry->signal_id);
+    }
+    hartslag__sealed_signal__free_unpacked(sealed, NULL);
+}
+
+static void s_send_withdraw(daemon_t *self, const char *signal_id, const char *reason)
+{
+    uint8_t id[WIRE_SIGNAL_ID_BYTES];
+    if (daemon_id_parse(signal_id, id) != 0)
+        return;
+    Hartslag__Withdraw withdraw = HARTSLAG__WITHDRAW__INIT;
+    withdraw.signal_id.data = id;
+    withdraw.signal_id.len = sizeof id;
+    withdraw.reason = (char *)(reason ? reason : "withdrawn");
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_WITHDRAW;
+    frame.withdraw = &withdraw;
+    (void)link_send(self, &frame);
+}
+
+static int s_resubmit_one(void *arg, const store_outbox_t *entry)
+{
+    s_submit(arg, entry);
+    return 0;
+}
+
+static int s_rewithdraw_one(void *arg, const store_outbox_t *entry)
+{
+    s_send_withdraw(arg, entry->signal_id, entry->withdraw_reason);
+    return 0;
+}
+
+void outbound_resubmit(daemon_t *self)
+{
+    self->last_resubmit_ms = daemon_now_ms();
+    if (store_outbox_each(self->store, "pending", s_resubmit_one, self) != 0 ||
+        store_outbox_each(self->store, "withdrawing", s_rewithdraw_one, self) != 0)
+        dlog(DLOG_ERROR, "event=store_failed op=outbox_scan");
+}
+
+/* Splits and checks the recipient list into recipients[] (pointers into
+   `buf`). */
+static int s_recipients(daemon_t *self, const char *to, char *buf, size_t buflen, const char **orgs,
+                        size_t *count, send_result_t *result)
+{
+    if (!to || !*to) {
+        s_fail(result, "usage", "no recipient: give --to ORG[,ORG...]");
+        return -1;
+    }
+    if (strlen(to) >= buflen) {
+        s_fail(result, "usage", "--to is too long");
+        return -1;
+    }
+    snprintf(buf, buflen, "%s", to);
+    *count = 0;
+    char *save = NULL;
+    for (char *org = strtok_r(buf, ",", &save); org; org = strtok_r(NULL, ",", &save)) {
+        if (!names_is_org(org)) {
+            s_fail(result, "usage", "'%s' is not an org id ([a-z0-9-], at most 32)", org);
+            return -1;
+        }
+        if (strcmp(org, self->settings.org) == 0) {
+            s_fail(result, "usage", "cannot send a signal to yourself (%s)", org);
+            return -1;
+        }
+        for (size_t i = 0; i < *count; i++)
+            if (strcmp(orgs[i], org) == 0) {
+                s_fail(result, "usage", "recipient %s is named twice", org);
+                return -1;
+            }
+        if (*count == ENVELOPE_RECIPIENTS_MAX) {
+            s_fail(result, "usage", "at most %d recipients", ENVELOPE_RECIPIENTS_MAX);
+            return -1;
+        }
+        orgs[(*count)++] = org;
+    }
+    if (*count == 0) {
+        s_fail(result, "usage", "no recipient: give --to ORG[,ORG...]");
+        return -1;
+    }
+    return 0;
+}
+
+/* The sender-side check against our copy of the agreements. */
+static int s_precheck(daemon_t *self, const send_request_t *req, const char **orgs, size_t n_orgs,
+                      send_result_t *result)
+{
+    agreements_str_t recipients[ENVELOPE_RECIPIENTS_MAX];
+    agreements_str_t fields[WIRE_FIELDS_MAX + 1];
+    for (size_t i = 0; i < n_orgs; i++)
+        recipients[i] = agreements_str(orgs[i]);
+    size_t n_fields = 0;
+    for (size_t i = 0; i < req->n_fields; i++)
+        fields[n_fields++] = agreements_str(req->field_names[i]);
+    if (req->free_text)
+        fields[n_fields++] = agreements_str(ENVELOPE_FREE_TEXT_FIELD);
+    agreements_request_t areq = {
+        .sender = agreements_str(self->settings.org),
+        .recipients = recipients,
+        .recipient_count = n_orgs,
+        .signal_type = agreements_str(req->signal_type),
+        .purpose = agreements_str(req->purpose),
+        .fields = fields,
+        .field_count = n_fields,
+        .at_ms = (int64_t)daemon_now_ms(),
+    };
+    agreements_decision_t decision;
+    if (agreements_evaluate(self->agreements, &areq, &decision) != 0) {
+        s_fail(result, "usage", "too many recipients or fields");
+        return -1;
+    }
+    if (decision.allowed)
+        return 0;
+    size_t pos = 0;
+    for (size_t i = 0; i < decision.count; i++) {
+        char reason[160];
+        if (agreements_verdict_reason(&decision.recipients[i], reason, sizeof reason) != 0)
+            snprintf(reason, sizeof reason, "%s",
+                     agreements_reason_name(decision.recipients[i].reason));
+        int n = snprintf(result->detail + pos, sizeof result->detail - pos, "%s%s=%s", i ? " " : "",
+                         orgs[i], reason);
+        if (n < 0 || (size_t)n >= sizeof result->detail - pos)
+            break;
+        pos += (size_t)n;
+    }
+    s_fail(result, "denied",
+           "the agreements (version %llu) do not allow this signal; nothing was sent "
+           "(see 'hartslag agreements explain')",
+           (unsigned long long)agreements_version(self->agreements));
+    store_audit_t audit = {.event = "denied",
+                           .counterpart = req->to,
+                           .actor_user = req->user,
+                           .signal_type = req->signal_type,
+                           .purpose = req->purpose,
+                           .reason = "local_precheck"};
+    (void)store_audit(self->store, &audit);
+    dlog(DLOG_INFO,
+         "event=send_refused reason=agreement check=local type=%s purpose=%s detail=\"%s\"",
+         req->signal_type, req->purpose, result->detail);
+    return -1;
+}
+
+int outbound_send(daemon_t *self, const send_request_t *req, send_result_t *result)
+{
+    memset(result, 0, sizeof *result);
+    char tobuf[ENVELOPE_RECIPIENTS_MAX * (NAMES_ORG_MAX + 1) + 1];
+    const char *orgs[ENVELOPE_RECIPIENTS_MAX];
+    size_t n_orgs = 0;
+    if (s_recipients(self, req->to, tobuf, sizeof tobuf, orgs, &n_orgs, result) != 0)
+        return -1;
+    if (!names_is_token(req->signal_type) || !names_is_token(req->purpose)) {
+        s_fail(result, "usage", "--type and --purpose must be tokens ([a-z0-9_-], at most 64)");
+        return -1;
+    }
+    if (!names_is_user(req->user)) {
+        s_fail(result, "usage",
+               "--user must be your organisation's id for you (printable, at most 128)");
+        return -1;
+    }
+    Hartslag__Urgency urgency;
+    if (s_urgency(req->urgency, &urgency) != 0) {
+        s_fail(result, "usage", "--urgency must be routine, priority or urgent");
+        return -1;
+    }
+    if (req->valid_days < 1 || req->valid_days > DAEMON_VALID_DAYS_MAX) {
+        s_fail(result, "usage", "--valid-days must be 1..%d", DAEMON_VALID_DAYS_MAX);
+        return -1;
+    }
+    if (req->n_fields > WIRE_FIELDS_MAX) {
+        s_fail(result, "usage", "at most %d fields", WIRE_FIELDS_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < req->n_fields; i++) {
+        if (!names_is_token(req->field_names[i])) {
+            s_fail(result, "usage", "field name '%s' is not a token ([a-z0-9_-])",
+                   req->field_names[i]);
+            return -1;
+        }
+        if (strcmp(req->field_names[i], ENVELOPE_FREE_TEXT_FIELD) == 0) {
+            s_fail(result, "usage", "give the explanation with --text, not as a field");
+            return -1;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(req->field_names[i], req->field_names[j]) == 0) {
+                s_fail(result, "usage", "field '%s' is given twice", req->field_names[i]);
+                return -1;
+            }
+    }
+    if (req->n_fields == 0 && !req->free_text) {
+        s_fail(result, "usage", "a signal needs at least one --field or --text");
+        return -1;
+    }
+    pseudonym_kind_t kind;
+    if (!req->subject_kind || pseudonym_kind_from_string(req->subject_kind, &kind) != 0 ||
+        !req->subject) {
+        s_fail(result, "usage",
+               "give the subject: --subject-bsn, --subject-address or --subject-case");
+        return -1;
+    }
+    envelope_draft_t draft;
+    memset(&draft, 0, sizeof draft);
+    const char *perr = NULL;
+    if (pseudonym_derive(self->pseudonym_key, kind, req->subject, draft.subject, &perr) != 0) {
+        s_fail(result, "usage", "invalid --subject-%s: %s", req->subject_kind,
+               perr ? perr : "not accepted");
+        return -1;
+    }
+    if (s_precheck(self, req, orgs, n_orgs, result) != 0) {
+        sodium_memzero(draft.subject, sizeof draft.subject);
+        return -1;
+    }
+    envelope_recipient_t recipients[ENVELOPE_RECIPIENTS_MAX];
+    for (size_t i = 0; i < n_orgs; i++) {
+        const cert_t *cert = partners_by_org(self->partners, orgs[i]);
+        if (!cert) {
+            s_fail(result, "unknown_partner",
+                   "no valid certificate for '%s' in %s (ask the coordinator for it, then "
+                   "send hartslagd SIGHUP)",
+                   orgs[i], self->settings.certificates);
+            return -1;
+        }
+        recipients[i].org = orgs[i];
+        memcpy(recipients[i].box_pk, cert->box_key, sizeof recipients[i].box_pk);
+    }
+    envelope_field_t fields[WIRE_FIELDS_MAX];
+    for (size_t i = 0; i < req->n_fields; i++) {
+        fields[i].name = req->field_names[i];
+        fields[i].value = req->field_values[i];
+    }
+    uint64_t now = daemon_now_ms();
+    draft.sender = self->settings.org;
+    draft.sender_user = req->user;
+    draft.signal_type = req->signal_type;
+    draft.purpose = req->purpose;
+    draft.agreements_version = agreements_version(self->agreements);
+    draft.fields = fields;
+    draft.n_fields = req->n_fields;
+    draft.free_text = req->free_text;
+    draft.created_at_ms = now;
+    draft.valid_until_ms = now + (uint64_t)req->valid_days * DAY_MS;
+    draft.urgency = urgency;
+    envelope_sender_t sender = {.sign_sk = keyfile_sign_secret(self->keys),
+                                .keyring = self->keyring};
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    unsigned char id[ENVELOPE_SIGNAL_ID_BYTES];
+    const char *why = NULL;
+    envelope_error_t err =
+        envelope_seal(&draft, &sender, recipients, n_orgs, &sealed, &sealed_len, id, &why);
+    sodium_memzero(draft.subject, sizeof draft.subject);
+    if (err != ENVELOPE_OK) {
+        s_fail(result, err == ENVELOPE_ERR_NOMEM ? "internal" : "invalid", "cannot seal: %s%s%s",
+               envelope_strerror(err), why ? " " : "", why ? why : "");
+        return -1;
+    }
+    char hex[STORE_ID_HEX];
+    daemon_id_hex(id, sizeof id, hex);
+    char joined[sizeof tobuf];
+    size_t pos = 0;
+    for (size_t i = 0; i < n_orgs; i++)
+        pos += (size_t)snprintf(joined + pos, sizeof joined - pos, "%s%s", i ? "," : "", orgs[i]);
+    store_outbox_t entry;
+    memset(&entry, 0, sizeof entry);
+    memcpy(entry.signal_id, hex, sizeof entry.signal_id);
+    entry.sealed = sealed;
+    entry.sealed_len = sealed_len;
+    entry.recipients = joined;
+    entry.signal_type = (char *)req->signal_type;
+    entry.purpose = (char *)req->purpose;
+    entry.sender_user = (char *)req->user;
+    entry.state = "pending";
+    entry.created_ms = now;
+    store_audit_t audit = {.event = "sent",
+                           .signal_id = hex,
+                           .counterpart = joined,
+                           .actor_user = req->user,
+                           .signal_type = req->signal_type,
+                           .purpose = req->purpose};
+    if (store_begin(self->store) != 0 || store_outbox_add(self->store, &entry) != 0 ||
+        store_audit(self->store, &audit) != 0 || store_commit(self->store) != 0) {
+        store_rollback(self->store);
+        s_fail(result, "internal", "cannot store the signal in the outbox: %s",
+               store_error(self->store));
+        free(sealed);
+        return -1;
+    }
+    dlog(DLOG_INFO, "event=signal_sent signal=%s to=%s type=%s purpose=%s fields=%zu", hex, joined,
+         req->signal_type, req->purpose, req->n_fields + (req->free_text ? 1 : 0));
+    if (self->connected)
+        s_submit(self, &entry);
+    free(sealed);
+    memcpy(result->signal_id, hex, sizeof result->signal_id);
+    return 0;
+}
+
+/* Loads the outbox entry of a broker answer; 1 found, 0 not (logged). */
+static int s_entry(daemon_t *self, const ProtobufCBinaryData *sid, char id[STORE_ID_HEX],
+                   store_outbox_t *entry, const char *what)
+{
+    daemon_id_hex(sid->data, sid->len, id);
+    if (!id[0]) {
+        dlog(DLOG_WARN, "event=%s_refused reason=bad_signal_id", what);
+        return 0;
+    }
+    int found = store_outbox_get(self->store, id, entry);
+    if (found <= 0)
+        dlog(found < 0 ? DLOG_ERROR : DLOG_WARN, "event=%s_unknown signal=%s", what, id);
+    return found > 0;
+}
+
+void outbound_accepted(daemon_t *self, const Hartslag__Accepted *accepted)
+{
+    char id[STORE_ID_HEX];
+    store_outbox_t entry;
+    if (!s_entry(self, &accepted->signal_id, id, &entry, "accepted"))
+        return;
+    if (strcmp(entry.state, "pending") == 0) {
+        store_audit_t audit = {.event = "accepted",
+                               .signal_id = id,
+                               .counterpart = entry.recipients,
+                               .actor_user = entry.sender_user,
+                               .signal_type = entry.signal_type,
+                               .purpose = entry.purpose};
+        if (store_begin(self->store) == 0 &&
+            store_outbox_set_accepted(self->store, id, accepted->accepted_at_ms,
+                                      accepted->audit_index) == 0 &&
+            store_audit(self->store, &audit) == 0 && store_commit(self->store) == 0)
+            dlog(DLOG_INFO, "event=signal_accepted signal=%s audit_index=%llu", id,
+                 (unsigned long long)accepted->audit_index);
+        else {
+            store_rollback(self->store);
+            dlog(DLOG_ERROR, "event=store_failed op=accepted signal=%s", id);
+        }
+    }
+    store_outbox_clear(&entry);
+    control_resolve(self, WAIT_OUTCOME, id);
+}
+
+void outbound_denied(daemon_t *self, const Hartslag__Denied *denied)
+{
+    char id[STORE_ID_HEX];
+    store_outbox_t entry;
+    if (!s_entry(self, &denied->signal_id, id, &entry, "denied"))
+        return;
+    const char *reason = s_is_reason(denied->reason) ? denied->reason : "unreadable_reason";
+    char detail[2048] = "";
+    size_t pos = 0;
+    for (size_t i = 0; i < denied->n_recipients && i < ENVELOPE_RECIPIENTS_MAX; i++) {
+        const Hartslag__RecipientDenial *r = denied->recipients[i];
+        if (!names_is_org(r->recipient) || !s_is_reason(r->reason))
+            continue;
+        int n = snprintf(detail + pos, sizeof detail - pos, "%s%s=%s", pos ? " " : "", r->recipient,
+                         r->reason);
+        if (n < 0 || (size_t)n >= sizeof detail - pos)
+            break;
+        pos += (size_t)n;
+    }
+    if (strcmp(entry.state, "pending") == 0) {
+        store_audit_t audit = {.event = "denied",
+                               .signal_id = id,
+                               .counterpart = entry.recipients,
+                               .actor_user = entry.sender_user,
+                               .signal_type = entry.signal_type,
+                               .purpose = entry.purpose,
+                               .reason = reason};
+        if (store_begin(self->store) == 0 &&
+            store_outbox_set_state(self->store, id, "denied", reason, pos ? detail : NULL, true) ==
+                0 &&
+            store_audit(self->store, &audit) == 0 && store_commit(self->store) == 0)
+            dlog(DLOG_INFO, "event=signal_denied signal=%s reason=%s detail=\"%s\"", id, reason,
+                 detail);
+        else {
+            store_rollback(self->store);
+            dlog(DLOG_ERROR, "event=store_failed op=denied signal=%s", id);
+        }
+    }
+    store_outbox_clear(&entry);
+    control_resolve(self, WAIT_OUTCOME, id);
+}
+
+void outbound_expired(daemon_t *self, const Hartslag__Expired *expired)
+{
+    char id[STORE_ID_HEX];
+    store_outbox_t entry;
+    if (!s_entry(self, &expired->signal_id, id, &entry, "expired"))
+        return;
+    if (!names_is_org(expired->recipient)) {
+        store_outbox_clear(&entry);
+        return;
+    }
+    char detail[2048];
+    snprintf(detail, sizeof detail, "%s%s%s=expired", entry.detail ? entry.detail : "",
+             entry.detail ? " " : "", expired->recipient);
+    store_audit_t audit = {.event = "expired",
+                           .signal_id = id,
+                           .counterpart = expired->recipient,
+                           .actor_user = entry.sender_user,
+                           .signal_type = entry.signal_type,
+                           .purpose = entry.purpose,
+                           .reason = "max_queue_days"};
+    if (store_begin(self->store) == 0 &&
+        store_outbox_set_state(self->store, id, "expired", "not_delivered", detail, true) == 0 &&
+        store_audit(self->store, &audit) == 0 && store_commit(self->store) == 0)
+        dlog(DLOG_WARN, "event=signal_expired signal=%s recipient=%s", id, expired->recipient);
+    else {
+        store_rollback(self->store);
+        dlog(DLOG_ERROR, "event=store_failed op=expired signal=%s", id);
+    }
+    store_outbox_clear(&entry);
+}
+
+int outbound_withdraw(daemon_t *self, const char *signal_id, const char *reason,
+                      send_result_t *result)
+{
+    memset(result, 0, sizeof *result);
+    if (!names_is_token(reason)) {
+        s_fail(result, "usage", "--reason must be a token, e.g. unjustified or resolved");
+        return -1;
+    }
+    store_outbox_t entry;
+    int found = store_outbox_get(self->store, signal_id, &entry);
+    if (found <= 0) {
+        s_fail(result, found < 0 ? "internal" : "not_found",
+               found < 0 ? "outbox database error"
+                         : "no signal %s in the outbox (only the "
+                           "sender can withdraw a signal)",
+               signal_id);
+        return -1;
+    }
+    int rc = -1;
+    if (strcmp(entry.state, "denied") == 0)
+        s_fail(result, "invalid", "signal %s was denied; there is nothing to withdraw", signal_id);
+    else if (strcmp(entry.state, "withdrawn") == 0)
+        s_fail(result, "invalid", "signal %s is already withdrawn", signal_id);
+    else if (store_outbox_set_withdrawing(self->store, signal_id, reason) != 0)
+        s_fail(result, "internal", "outbox database error: %s", store_error(self->store));
+    else {
+        dlog(DLOG_INFO, "event=withdraw_requested signal=%s reason=%s", signal_id, reason);
+        s_send_withdraw(self, signal_id, reason);
+        memcpy(result->signal_id, signal_id, sizeof result->signal_id);
+        rc = 0;
+    }
+    store_outbox_clear(&entry);
+    return rc;
+}
+
+void outbound_withdraw_result(daemon_t *self, const Hartslag__WithdrawResult *wr)
+{
+    char id[STORE_ID_HEX];
+    store_outbox_t entry;
+    if (!s_entry(self, &wr->signal_id, id, &entry, "withdraw_result"))
+        return;
+    if (strcmp(entry.state, "withdrawing") == 0) {
+        const char *reason = wr->reason && s_is_reason(wr->reason) ? wr->reason : NULL;
+        store_audit_t audit = {.event = wr->ok ? "withdrawn" : "withdraw_refused",
+                               .signal_id = id,
+                               .counterpart = entry.recipients,
+                               .actor_user = entry.sender_user,
+                               .signal_type = entry.signal_type,
+                               .purpose = entry.purpose,
+                               .reason = wr->ok ? entry.withdraw_reason : reason};
+        char refused[160];
+        snprintf(refused, sizeof refused, "withdraw_refused:%s", reason ? reason : "unknown");
+        const char *state = wr->ok ? "withdrawn" : entry.accepted_ms ? "accepted" : "pending";
+        if (store_begin(self->store) == 0 &&
+            store_outbox_set_state(self->store, id, state, wr->ok ? NULL : refused, NULL, wr->ok) ==
+                0 &&
+            store_audit(self->store, &audit) == 0 && store_commit(self->store) == 0)
+            dlog(wr->ok ? DLOG_INFO : DLOG_WARN, "event=%s signal=%s%s%s",
+                 wr->ok ? "signal_withdrawn" : "withdraw_refused", id,
+                 wr->ok ? "" : " reason=", wr->ok ? "" : (reason ? reason : "unknown"));
+        else {
+            store_rollback(self->store);
+            dlog(DLOG_ERROR, "event=store_failed op=withdraw_result signal=%s", id);
+        }
+    }
+    store_outbox_clear(&entry);
+    control_resolve(self, WAIT_WITHDRAW, id);
+}

@@ -1,0 +1,210 @@
+/*  render: see render.h. */
+#include "render.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void render_time(uint64_t ms, char out[32])
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&secs, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out, 32, "?");
+}
+
+static void s_json_time(strbuf_t *out, const char *name, uint64_t ms)
+{
+    char text[32];
+    render_time(ms, text);
+    strbuf_printf(out, ",\"%s\":\"%s\",\"%s_ms\":%llu", name, text, name, (unsigned long long)ms);
+}
+
+void render_inbox_json(const store_inbox_t *e, strbuf_t *out)
+{
+    strbuf_puts(out, "{\"kind\":\"signal\",\"signal_id\":");
+    strbuf_json_string(out, e->signal_id);
+    strbuf_puts(out, ",\"sender\":");
+    strbuf_json_string(out, e->sender);
+    strbuf_puts(out, ",\"sender_user\":");
+    strbuf_json_string(out, e->sender_user);
+    strbuf_puts(out, ",\"type\":");
+    strbuf_json_string(out, e->signal_type);
+    strbuf_puts(out, ",\"purpose\":");
+    strbuf_json_string(out, e->purpose);
+    strbuf_puts(out, ",\"subject\":");
+    strbuf_json_string(out, e->subject);
+    strbuf_puts(out, ",\"urgency\":");
+    strbuf_json_string(out, e->urgency);
+    s_json_time(out, "created_at", e->created_ms);
+    s_json_time(out, "valid_until", e->valid_until_ms);
+    s_json_time(out, "accepted_at", e->accepted_ms);
+    s_json_time(out, "received_at", e->received_ms);
+    s_json_time(out, "retain_until", e->retain_until_ms);
+    strbuf_puts(out, ",\"agreement\":");
+    strbuf_json_string(out, e->agreement_id);
+    /* e->fields is a JSON object we wrote ourselves when the signal arrived. */
+    strbuf_puts(out, ",\"fields\":");
+    strbuf_puts(out, e->fields);
+    strbuf_puts(out, ",\"free_text\":");
+    strbuf_json_string(out, e->free_text);
+    strbuf_puts(out, ",\"hook_state\":");
+    strbuf_json_string(out, e->hook_state);
+    strbuf_puts(out, "}");
+}
+
+void render_inbox_line(const store_inbox_t *e, strbuf_t *out)
+{
+    char received[32];
+    render_time(e->received_ms, received);
+    strbuf_printf(out, "%s  %s  %-12s %-16s %-16s %-8s", e->signal_id, received, e->sender,
+                  e->signal_type, e->purpose, e->urgency);
+    /* Field names only: a list is often shown on a shared screen. */
+    size_t pos = 0;
+    char *name, *value;
+    const char *sep = "  fields: ";
+    while (json_flat_next(e->fields, &pos, &name, &value) == 1) {
+        strbuf_printf(out, "%s%s", sep, name);
+        sep = ",";
+        free(name);
+        sodium_memzero(value, strlen(value));
+        free(value);
+    }
+    if (e->free_text)
+        strbuf_printf(out, "%s%s", sep, "toelichting");
+    strbuf_puts(out, "\n");
+}
+
+/* Writes `text` indented, each line prefixed with `indent`. */
+static void s_indented(strbuf_t *out, const char *indent, const char *text)
+{
+    strbuf_puts(out, indent);
+    for (const char *p = text; *p; p++) {
+        strbuf_append(out, p, 1);
+        if (*p == '\n' && p[1])
+            strbuf_puts(out, indent);
+    }
+    strbuf_puts(out, "\n");
+}
+
+void render_inbox_text(const store_inbox_t *e, strbuf_t *out)
+{
+    char created[32], valid[32], received[32], retain[32];
+    render_time(e->created_ms, created);
+    render_time(e->valid_until_ms, valid);
+    render_time(e->received_ms, received);
+    render_time(e->retain_until_ms, retain);
+    strbuf_printf(out,
+                  "signal       %s\n"
+                  "from         %s (%s)\n"
+                  "type         %s\n"
+                  "purpose      %s\n"
+                  "urgency      %s\n"
+                  "subject      %s\n"
+                  "created      %s\n"
+                  "valid until  %s\n"
+                  "received     %s\n"
+                  "kept until   %s (agreement %s)\n"
+                  "hook         %s\n",
+                  e->signal_id, e->sender, e->sender_user, e->signal_type, e->purpose, e->urgency,
+                  e->subject, created, valid, received, retain,
+                  e->agreement_id ? e->agreement_id : "?", e->hook_state);
+    strbuf_puts(out, "fields\n");
+    size_t pos = 0;
+    char *name, *value;
+    while (json_flat_next(e->fields, &pos, &name, &value) == 1) {
+        strbuf_printf(out, "  %-11s ", name);
+        if (strchr(value, '\n')) {
+            strbuf_puts(out, "\n");
+            s_indented(out, "      ", value);
+        } else
+            strbuf_printf(out, "%s\n", value);
+        free(name);
+        sodium_memzero(value, strlen(value));
+        free(value);
+    }
+    if (e->free_text) {
+        strbuf_puts(out, "toelichting\n");
+        s_indented(out, "  ", e->free_text);
+    }
+}
+
+void render_outbox_json(const store_outbox_t *e, strbuf_t *out)
+{
+    strbuf_puts(out, "{\"kind\":\"sent\",\"signal_id\":");
+    strbuf_json_string(out, e->signal_id);
+    strbuf_puts(out, ",\"to\":[");
+    const char *p = e->recipients;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        strbuf_puts(out, p == e->recipients ? "\"" : ",\"");
+        strbuf_append(out, p, len);
+        strbuf_puts(out, "\"");
+        p += len + (comma ? 1 : 0);
+    }
+    strbuf_puts(out, "],\"type\":");
+    strbuf_json_string(out, e->signal_type);
+    strbuf_puts(out, ",\"purpose\":");
+    strbuf_json_string(out, e->purpose);
+    strbuf_puts(out, ",\"sender_user\":");
+    strbuf_json_string(out, e->sender_user);
+    strbuf_puts(out, ",\"state\":");
+    strbuf_json_string(out, e->state);
+    strbuf_puts(out, ",\"reason\":");
+    strbuf_json_string(out, e->reason);
+    strbuf_puts(out, ",\"recipients\":{");
+    /* detail is "org=reason org=reason" (tokens only). */
+    if (e->detail) {
+        const char *q = e->detail;
+        bool first = true;
+        while (*q) {
+            const char *space = strchr(q, ' ');
+            size_t len = space ? (size_t)(space - q) : strlen(q);
+            const char *eq = memchr(q, '=', len);
+            if (eq) {
+                strbuf_puts(out, first ? "\"" : ",\"");
+                strbuf_append(out, q, (size_t)(eq - q));
+                strbuf_puts(out, "\":\"");
+                strbuf_append(out, eq + 1, len - (size_t)(eq - q) - 1);
+                strbuf_puts(out, "\"");
+                first = false;
+            }
+            q += len + (space ? 1 : 0);
+        }
+    }
+    strbuf_puts(out, "}");
+    s_json_time(out, "created_at", e->created_ms);
+    if (e->accepted_ms)
+        s_json_time(out, "accepted_at", e->accepted_ms);
+    strbuf_printf(out, ",\"audit_index\":%llu,\"submits\":%u}", (unsigned long long)e->audit_index,
+                  e->submits);
+}
+
+void render_outbox_text(const store_outbox_t *e, strbuf_t *out)
+{
+    char created[32];
+    render_time(e->created_ms, created);
+    strbuf_printf(out,
+                  "signal       %s (sent)\n"
+                  "to           %s\n"
+                  "type         %s\n"
+                  "purpose      %s\n"
+                  "by           %s\n"
+                  "created      %s\n"
+                  "state        %s\n",
+                  e->signal_id, e->recipients, e->signal_type, e->purpose, e->sender_user, created,
+                  e->state);
+    if (e->reason)
+        strbuf_printf(out, "reason       %s\n", e->reason);
+    if (e->detail)
+        strbuf_printf(out, "recipients   %s\n", e->detail);
+    if (e->accepted_ms) {
+        char accepted[32];
+        render_time(e->accepted_ms, accepted);
+        strbuf_printf(out, "accepted     %s (broker audit index %llu)\n", accepted,
+                      (unsigned long long)e->audit_index);
+    }
+}

@@ -1,0 +1,31 @@
+/*  render: inbox and outbox entries as JSON (one line each: hook stdin,
+    `inbox --json`, `show --json`, `watch`) and as text for people.
+    The JSON of a signal is documented in docs/daemon.md ("Signal JSON").
+*/
+#ifndef HARTSLAG_DAEMON_RENDER_H
+#define HARTSLAG_DAEMON_RENDER_H
+
+#include "store.h"
+#include "strbuf.h"
+
+#include <stdint.h>
+
+/* "2026-03-01T10:00:00Z" (UTC) into `out` (at least 21 bytes). */
+void render_time(uint64_t ms, char out[32]);
+
+/* The signal as one JSON object (no newline). */
+void render_inbox_json(const store_inbox_t *entry, strbuf_t *out);
+
+/* One summary line (with newline) for `hartslag inbox`; no content values. */
+void render_inbox_line(const store_inbox_t *entry, strbuf_t *out);
+
+/* The full signal, several lines, for `hartslag show`. */
+void render_inbox_text(const store_inbox_t *entry, strbuf_t *out);
+
+/* An outbox entry as one JSON object (no newline). */
+void render_outbox_json(const store_outbox_t *entry, strbuf_t *out);
+
+/* An outbox entry, several lines, for `hartslag show` of a sent signal. */
+void render_outbox_text(const store_outbox_t *entry, strbuf_t *out);
+
+#endif

@@ -1,0 +1,715 @@
+/*  store: see store.h. All SQL of the daemon lives here. */
+#include "store.h"
+
+#include "strbuf.h"
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#define STORE_SCHEMA_VERSION "1"
+
+/*  Invariant: db is open, in WAL mode with synchronous=FULL. */
+struct store_t {
+    sqlite3 *db; /* the database connection */
+};
+
+static const char *s_schema =
+    "CREATE TABLE IF NOT EXISTS meta ("
+    "  key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS outbox ("
+    "  signal_id TEXT PRIMARY KEY, sealed BLOB, recipients TEXT NOT NULL,"
+    "  signal_type TEXT NOT NULL, purpose TEXT NOT NULL, sender_user TEXT NOT NULL,"
+    "  state TEXT NOT NULL, reason TEXT, detail TEXT, withdraw_reason TEXT,"
+    "  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    "  accepted_ms INTEGER NOT NULL DEFAULT 0, audit_index INTEGER NOT NULL DEFAULT 0,"
+    "  submits INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, created_ms);"
+    "CREATE TABLE IF NOT EXISTS inbox ("
+    "  signal_id TEXT PRIMARY KEY, sender TEXT NOT NULL, sender_user TEXT NOT NULL,"
+    "  signal_type TEXT NOT NULL, purpose TEXT NOT NULL, subject TEXT NOT NULL,"
+    "  fields TEXT NOT NULL, free_text TEXT, urgency TEXT NOT NULL, agreement_id TEXT,"
+    "  created_ms INTEGER NOT NULL, valid_until_ms INTEGER NOT NULL,"
+    "  accepted_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL,"
+    "  retain_until_ms INTEGER NOT NULL, hook_state TEXT NOT NULL,"
+    "  hook_attempts INTEGER NOT NULL DEFAULT 0, hook_next_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS inbox_retain ON inbox (retain_until_ms);"
+    "CREATE INDEX IF NOT EXISTS inbox_hook ON inbox (hook_state, hook_next_ms);"
+    "CREATE TABLE IF NOT EXISTS gone ("
+    "  signal_id TEXT PRIMARY KEY, why TEXT NOT NULL, at_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS alerts ("
+    "  alert_id TEXT PRIMARY KEY, rule_id TEXT NOT NULL, subject TEXT NOT NULL,"
+    "  participants TEXT NOT NULL, legal_basis TEXT NOT NULL, raised_ms INTEGER NOT NULL,"
+    "  received_ms INTEGER NOT NULL, state TEXT, lead_org TEXT);"
+    "CREATE TABLE IF NOT EXISTS audit ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL, event TEXT NOT NULL,"
+    "  signal_id TEXT, counterpart TEXT, actor_user TEXT, signal_type TEXT, purpose TEXT,"
+    "  reason TEXT);";
+
+static uint64_t s_now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+}
+
+store_t *store_open(const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/hartslagd.db", dir) >= sizeof path) {
+        snprintf(err, errlen, "state directory path too long");
+        return NULL;
+    }
+    store_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (sqlite3_open_v2(path, &self->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s (check the state_dir permissions)", path,
+                 self->db ? sqlite3_errmsg(self->db) : "out of memory");
+        store_destroy(&self);
+        return NULL;
+    }
+    sqlite3_busy_timeout(self->db, 5000);
+    char *msg = NULL;
+    if (sqlite3_exec(self->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                     "PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON;",
+                     NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(self->db, s_schema, NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(
+            self->db,
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '" STORE_SCHEMA_VERSION
+            "');",
+            NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot set up %s: %s", path, msg ? msg : "unknown error");
+        sqlite3_free(msg);
+        store_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void store_destroy(store_t **self_p)
+{
+    if (self_p && *self_p) {
+        sqlite3_close((*self_p)->db);
+        free(*self_p);
+        *self_p = NULL;
+    }
+}
+
+static int s_exec(store_t *self, const char *sql)
+{
+    return sqlite3_exec(self->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+int store_begin(store_t *self)
+{
+    return s_exec(self, "BEGIN IMMEDIATE");
+}
+
+int store_commit(store_t *self)
+{
+    return s_exec(self, "COMMIT");
+}
+
+void store_rollback(store_t *self)
+{
+    if (!sqlite3_get_autocommit(self->db))
+        (void)s_exec(self, "ROLLBACK");
+}
+
+const char *store_error(const store_t *self)
+{
+    return sqlite3_errmsg(self->db);
+}
+
+/* Prepares `sql`; NULL on error. */
+static sqlite3_stmt *s_prepare(store_t *self, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        return NULL;
+    return stmt;
+}
+
+static void s_text(sqlite3_stmt *stmt, int index, const char *text)
+{
+    if (text)
+        sqlite3_bind_text(stmt, index, text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(stmt, index);
+}
+
+static void s_int(sqlite3_stmt *stmt, int index, uint64_t value)
+{
+    sqlite3_bind_int64(stmt, index, (sqlite3_int64)value);
+}
+
+/* Steps a statement that returns no rows, finalizes it. 0 / -1. */
+static int s_done(sqlite3_stmt *stmt)
+{
+    if (!stmt)
+        return -1;
+    int rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static char *s_col_text(sqlite3_stmt *stmt, int col)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    return text ? strdup((const char *)text) : NULL;
+}
+
+static uint64_t s_col_int(sqlite3_stmt *stmt, int col)
+{
+    return (uint64_t)sqlite3_column_int64(stmt, col);
+}
+
+static void s_col_id(sqlite3_stmt *stmt, int col, char out[STORE_ID_HEX])
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    snprintf(out, STORE_ID_HEX, "%s", text ? (const char *)text : "");
+}
+
+int store_audit(store_t *self, const store_audit_t *e)
+{
+    sqlite3_stmt *stmt =
+        s_prepare(self, "INSERT INTO audit (time_ms, event, signal_id, counterpart, actor_user,"
+                        " signal_type, purpose, reason) VALUES (?,?,?,?,?,?,?,?)");
+    if (!stmt)
+        return -1;
+    s_int(stmt, 1, s_now_ms());
+    s_text(stmt, 2, e->event);
+    s_text(stmt, 3, e->signal_id);
+    s_text(stmt, 4, e->counterpart);
+    s_text(stmt, 5, e->actor_user);
+    s_text(stmt, 6, e->signal_type);
+    s_text(stmt, 7, e->purpose);
+    s_text(stmt, 8, e->reason);
+    return s_done(stmt);
+}
+
+/* ---- outbox */
+
+int store_outbox_add(store_t *self, const store_outbox_t *e)
+{
+    sqlite3_stmt *stmt =
+        s_prepare(self, "INSERT INTO outbox (signal_id, sealed, recipients, signal_type, purpose,"
+                        " sender_user, state, created_ms, updated_ms) VALUES (?,?,?,?,?,?,?,?,?)");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, e->signal_id);
+    sqlite3_bind_blob(stmt, 2, e->sealed, (int)e->sealed_len, SQLITE_TRANSIENT);
+    s_text(stmt, 3, e->recipients);
+    s_text(stmt, 4, e->signal_type);
+    s_text(stmt, 5, e->purpose);
+    s_text(stmt, 6, e->sender_user);
+    s_text(stmt, 7, e->state);
+    s_int(stmt, 8, e->created_ms);
+    s_int(stmt, 9, e->created_ms);
+    return s_done(stmt);
+}
+
+#define OUTBOX_COLS                                                                                \
+    "signal_id, sealed, recipients, signal_type, purpose, sender_user, state, reason, detail,"     \
+    " withdraw_reason, created_ms, updated_ms, accepted_ms, audit_index, submits"
+
+static int s_outbox_row(sqlite3_stmt *stmt, store_outbox_t *out)
+{
+    memset(out, 0, sizeof *out);
+    s_col_id(stmt, 0, out->signal_id);
+    const void *blob = sqlite3_column_blob(stmt, 1);
+    int blen = sqlite3_column_bytes(stmt, 1);
+    if (blob && blen > 0) {
+        out->sealed = malloc((size_t)blen);
+        if (!out->sealed)
+            return -1;
+        memcpy(out->sealed, blob, (size_t)blen);
+        out->sealed_len = (size_t)blen;
+    }
+    out->recipients = s_col_text(stmt, 2);
+    out->signal_type = s_col_text(stmt, 3);
+    out->purpose = s_col_text(stmt, 4);
+    out->sender_user = s_col_text(stmt, 5);
+    out->state = s_col_text(stmt, 6);
+    out->reason = s_col_text(stmt, 7);
+    out->detail = s_col_text(stmt, 8);
+    out->withdraw_reason = s_col_text(stmt, 9);
+    out->created_ms = s_col_int(stmt, 10);
+    out->updated_ms = s_col_int(stmt, 11);
+    out->accepted_ms = s_col_int(stmt, 12);
+    out->audit_index = s_col_int(stmt, 13);
+    out->submits = (uint32_t)s_col_int(stmt, 14);
+    if (!out->recipients || !out->signal_type || !out->purpose || !out->sender_user ||
+        !out->state) {
+        store_outbox_clear(out);
+        return -1;
+    }
+    return 0;
+}
+
+int store_outbox_get(store_t *self, const char *signal_id, store_outbox_t *out)
+{
+    sqlite3_stmt *stmt = s_prepare(self, "SELECT " OUTBOX_COLS " FROM outbox WHERE signal_id = ?");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, signal_id);
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_ROW    ? (s_outbox_row(stmt, out) == 0 ? 1 : -1)
+                 : rc == SQLITE_DONE ? 0
+                                     : -1;
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+int store_outbox_set_state(store_t *self, const char *signal_id, const char *state,
+                           const char *reason, const char *detail, bool drop_sealed)
+{
+    sqlite3_stmt *stmt =
+        s_prepare(self, "UPDATE outbox SET state = ?, reason = COALESCE(?, reason),"
+                        " detail = COALESCE(?, detail), updated_ms = ?,"
+                        " sealed = CASE WHEN ? THEN NULL ELSE sealed END WHERE signal_id = ?");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, state);
+    s_text(stmt, 2, reason);
+    s_text(stmt, 3, detail);
+    s_int(stmt, 4, s_now_ms());
+    s_int(stmt, 5, drop_sealed ? 1 : 0);
+    s_text(stmt, 6, signal_id);
+    return s_done(stmt);
+}
+
+int store_outbox_set_accepted(store_t *self, const char *signal_id, uint64_t accepted_ms,
+                              uint64_t audit_index)
+{
+    sqlite3_stmt *stmt =
+        s_prepare(self, "UPDATE outbox SET state = 'accepted', accepted_ms = ?, audit_index = ?,"
+                        " updated_ms = ?, sealed = NULL WHERE signal_id = ?");
+    if (!stmt)
+        return -1;
+    s_int(stmt, 1, accepted_ms);
+    s_int(stmt, 2, audit_index);
+    s_int(stmt, 3, s_now_ms());
+    s_text(stmt, 4, signal_id);
+    return s_done(stmt);
+}
+
+int store_outbox_set_withdrawing(store_t *self, const char *signal_id, const char *reason)
+{
+    sqlite3_stmt *stmt =
+        s_prepare(self, "UPDATE outbox SET state = 'withdrawing', withdraw_reason = ?,"
+                        " updated_ms = ? WHERE signal_id = ?");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, reason);
+    s_int(stmt, 2, s_now_ms());
+    s_text(stmt, 3, signal_id);
+    return s_done(stmt);
+}
+
+int store_outbox_count_submit(store_t *self, const char *signal_id)
+{
+    sqlite3_stmt *stmt =
+        s_prepare(self, "UPDATE outbox SET submits = submits + 1 WHERE signal_id = ?");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, signal_id);
+    return s_done(stmt);
+}
+
+int store_outbox_each(store_t *self, const char *state, store_outbox_fn *fn, void *arg)
+{
+    sqlite3_stmt *stmt =
+        s_prepare(self, "SELECT " OUTBOX_COLS " FROM outbox WHERE state = ? ORDER BY created_ms");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, state);
+    int result = 0, rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        store_outbox_t entry;
+        if (s_outbox_row(stmt, &entry) != 0) {
+            result = -1;
+            break;
+        }
+        int stop = fn(arg, &entry);
+        store_outbox_clear(&entry);
+        if (stop)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        result = -1;
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+void store_outbox_clear(store_outbox_t *e)
+{
+    free(e->sealed);
+    free(e->recipients);
+    free(e->signal_type);
+    free(e->purpose);
+    free(e->sender_user);
+    free(e->state);
+    free(e->reason);
+    free(e->detail);
+    free(e->withdraw_reason);
+    memset(e, 0, sizeof *e);
+}
+
+/* ---- inbox */
+
+int store_inbox_known(store_t *self, const char *signal_id, char why[16])
+{
+    sqlite3_stmt *stmt = s_prepare(self, "SELECT 1, NULL FROM inbox WHERE signal_id = ?1"
+                                         " UNION ALL SELECT 2, why FROM gone WHERE signal_id = ?1");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, signal_id);
+    int rc = sqlite3_step(stmt);
+    int result = 0;
+    if (rc == SQLITE_ROW) {
+        result = sqlite3_column_int(stmt, 0);
+        if (why) {
+            const unsigned char *text = sqlite3_column_text(stmt, 1);
+            snprintf(why, 16, "%s", text ? (const char *)text : "");
+        }
+    } else if (rc != SQLITE_DONE)
+        result = -1;
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+int store_inbox_add(store_t *self, const store_inbox_t *e)
+{
+    sqlite3_stmt *stmt = s_prepare(
+        self, "INSERT INTO inbox (signal_id, sender, sender_user, signal_type, purpose, subject,"
+              " fields, free_text, urgency, agreement_id, created_ms, valid_until_ms,"
+              " accepted_ms, received_ms, retain_until_ms, hook_state, hook_attempts,"
+              " hook_next_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, e->signal_id);
+    s_text(stmt, 2, e->sender);
+    s_text(stmt, 3, e->sender_user);
+    s_text(stmt, 4, e->signal_type);
+    s_text(stmt, 5, e->purpose);
+    s_text(stmt, 6, e->subject);
+    s_text(stmt, 7, e->fields);
+    s_text(stmt, 8, e->free_text);
+    s_text(stmt, 9, e->urgency);
+    s_text(stmt, 10, e->agreement_id);
+    s_int(stmt, 11, e->created_ms);
+    s_int(stmt, 12, e->valid_until_ms);
+    s_int(stmt, 13, e->accepted_ms);
+    s_int(stmt, 14, e->received_ms);
+    s_int(stmt, 15, e->retain_until_ms);
+    s_text(stmt, 16, e->hook_state);
+    s_int(stmt, 17, e->hook_attempts);
+    s_int(stmt, 18, e->hook_next_ms);
+    return s_done(stmt);
+}
+
+#define INBOX_COLS                                                                                 \
+    "signal_id, sender, sender_user, signal_type, purpose, subject, fields, free_text, urgency,"   \
+    " agreement_id, created_ms, valid_until_ms, accepted_ms, received_ms, retain_until_ms,"        \
+    " hook_state, hook_attempts, hook_next_ms"
+
+static int s_inbox_row(sqlite3_stmt *stmt, store_inbox_t *out)
+{
+    memset(out, 0, sizeof *out);
+    s_col_id(stmt, 0, out->signal_id);
+    out->sender = s_col_text(stmt, 1);
+    out->sender_user = s_col_text(stmt, 2);
+    out->signal_type = s_col_text(stmt, 3);
+    out->purpose = s_col_text(stmt, 4);
+    out->subject = s_col_text(stmt, 5);
+    out->fields = s_col_text(stmt, 6);
+    out->free_text = s_col_text(stmt, 7);
+    out->urgency = s_col_text(stmt, 8);
+    out->agreement_id = s_col_text(stmt, 9);
+    out->created_ms = s_col_int(stmt, 10);
+    out->valid_until_ms = s_col_int(stmt, 11);
+    out->accepted_ms = s_col_int(stmt, 12);
+    out->received_ms = s_col_int(stmt, 13);
+    out->retain_until_ms = s_col_int(stmt, 14);
+    out->hook_state = s_col_text(stmt, 15);
+    out->hook_attempts = (uint32_t)s_col_int(stmt, 16);
+    out->hook_next_ms = s_col_int(stmt, 17);
+    if (!out->sender || !out->sender_user || !out->signal_type || !out->purpose || !out->subject ||
+        !out->fields || !out->urgency || !out->hook_state) {
+        store_inbox_clear(out);
+        return -1;
+    }
+    return 0;
+}
+
+int store_inbox_get(store_t *self, const char *signal_id, store_inbox_t *out)
+{
+    sqlite3_stmt *stmt = s_prepare(self, "SELECT " INBOX_COLS " FROM inbox WHERE signal_id = ?");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, signal_id);
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_ROW    ? (s_inbox_row(stmt, out) == 0 ? 1 : -1)
+                 : rc == SQLITE_DONE ? 0
+                                     : -1;
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+int store_inbox_remove(store_t *self, const char *signal_id, const char *why)
+{
+    sqlite3_stmt *stmt = s_prepare(self, "DELETE FROM inbox WHERE signal_id = ?");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, signal_id);
+    if (s_done(stmt) != 0)
+        return -1;
+    int removed = sqlite3_changes(self->db) > 0;
+    stmt = s_prepare(self, "INSERT OR REPLACE INTO gone (signal_id, why, at_ms) VALUES (?,?,?)");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, signal_id);
+    s_text(stmt, 2, why);
+    s_int(stmt, 3, s_now_ms());
+    if (s_done(stmt) != 0)
+        return -1;
+    return removed;
+}
+
+static int s_inbox_query(store_t *self, sqlite3_stmt *stmt, store_inbox_fn *fn, void *arg)
+{
+    (void)self;
+    if (!stmt)
+        return -1;
+    int result = 0, rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        store_inbox_t entry;
+        if (s_inbox_row(stmt, &entry) != 0) {
+            result = -1;
+            break;
+        }
+        int stop = fn(arg, &entry);
+        store_inbox_clear(&entry);
+        if (stop)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        result = -1;
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+int store_inbox_each(store_t *self, size_t limit, store_inbox_fn *fn, void *arg)
+{
+    sqlite3_stmt *stmt = s_prepare(
+        self, "SELECT " INBOX_COLS " FROM inbox ORDER BY received_ms DESC, signal_id LIMIT ?");
+    if (stmt)
+        sqlite3_bind_int64(stmt, 1, limit ? (sqlite3_int64)limit : -1);
+    return s_inbox_query(self, stmt, fn, arg);
+}
+
+int store_inbox_each_expired(store_t *self, uint64_t now_ms, store_inbox_fn *fn, void *arg)
+{
+    sqlite3_stmt *stmt = s_prepare(self, "SELECT " INBOX_COLS " FROM inbox"
+                                         " WHERE retain_until_ms <= ?1 OR valid_until_ms <= ?1");
+    if (stmt)
+        s_int(stmt, 1, now_ms);
+    return s_inbox_query(self, stmt, fn, arg);
+}
+
+int store_inbox_next_hook(store_t *self, uint64_t now_ms, store_inbox_t *out)
+{
+    sqlite3_stmt *stmt = s_prepare(self, "SELECT " INBOX_COLS " FROM inbox"
+                                         " WHERE hook_state = 'pending' AND hook_next_ms <= ?"
+                                         " ORDER BY hook_next_ms, received_ms LIMIT 1");
+    if (!stmt)
+        return -1;
+    s_int(stmt, 1, now_ms);
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_ROW    ? (s_inbox_row(stmt, out) == 0 ? 1 : -1)
+                 : rc == SQLITE_DONE ? 0
+                                     : -1;
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+int store_inbox_hook_result(store_t *self, const char *signal_id, bool ok, uint32_t attempts,
+                            uint64_t next_ms)
+{
+    sqlite3_stmt *stmt =
+        s_prepare(self, "UPDATE inbox SET hook_state = ?, hook_attempts = ?, hook_next_ms = ?"
+                        " WHERE signal_id = ?");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, ok ? "done" : "pending");
+    s_int(stmt, 2, attempts);
+    s_int(stmt, 3, next_ms);
+    s_text(stmt, 4, signal_id);
+    return s_done(stmt);
+}
+
+static void s_free_wiped(char *text)
+{
+    if (text) {
+        sodium_memzero(text, strlen(text));
+        free(text);
+    }
+}
+
+void store_inbox_clear(store_inbox_t *e)
+{
+    free(e->sender);
+    free(e->sender_user);
+    free(e->signal_type);
+    free(e->purpose);
+    free(e->subject);
+    s_free_wiped(e->fields);
+    s_free_wiped(e->free_text);
+    free(e->urgency);
+    free(e->agreement_id);
+    free(e->hook_state);
+    memset(e, 0, sizeof *e);
+}
+
+/* ---- alerts */
+
+int store_alert_add(store_t *self, const char *alert_id, const char *rule_id, const char *subject,
+                    const char *participants_json, const char *legal_basis, uint64_t raised_ms,
+                    const char *state, const char *lead_org)
+{
+    sqlite3_stmt *stmt = s_prepare(
+        self, "INSERT OR REPLACE INTO alerts (alert_id, rule_id, subject, participants,"
+              " legal_basis, raised_ms, received_ms, state, lead_org) VALUES (?,?,?,?,?,?,?,?,?)");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, alert_id);
+    s_text(stmt, 2, rule_id);
+    s_text(stmt, 3, subject);
+    s_text(stmt, 4, participants_json);
+    s_text(stmt, 5, legal_basis);
+    s_int(stmt, 6, raised_ms);
+    s_int(stmt, 7, s_now_ms());
+    s_text(stmt, 8, state);
+    s_text(stmt, 9, lead_org);
+    return s_done(stmt);
+}
+
+int store_alert_each(store_t *self, store_json_fn *fn, void *arg)
+{
+    sqlite3_stmt *stmt = s_prepare(self, "SELECT alert_id, rule_id, subject, participants,"
+                                         " legal_basis, raised_ms, received_ms, state, lead_org"
+                                         " FROM alerts ORDER BY received_ms DESC");
+    if (!stmt)
+        return -1;
+    int rc, result = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        strbuf_t json = {0};
+        strbuf_puts(&json, "{\"kind\":\"alert\",\"alert_id\":");
+        strbuf_json_string(&json, (const char *)sqlite3_column_text(stmt, 0));
+        strbuf_puts(&json, ",\"rule_id\":");
+        strbuf_json_string(&json, (const char *)sqlite3_column_text(stmt, 1));
+        strbuf_puts(&json, ",\"subject\":");
+        strbuf_json_string(&json, (const char *)sqlite3_column_text(stmt, 2));
+        strbuf_puts(&json, ",\"participants\":");
+        const unsigned char *participants = sqlite3_column_text(stmt, 3);
+        strbuf_puts(&json, participants ? (const char *)participants : "[]");
+        strbuf_puts(&json, ",\"legal_basis\":");
+        strbuf_json_string(&json, (const char *)sqlite3_column_text(stmt, 4));
+        strbuf_printf(&json, ",\"raised_at_ms\":%llu,\"received_at_ms\":%llu,\"state\":",
+                      (unsigned long long)s_col_int(stmt, 5),
+                      (unsigned long long)s_col_int(stmt, 6));
+        strbuf_json_string(&json, (const char *)sqlite3_column_text(stmt, 7));
+        strbuf_puts(&json, ",\"lead_org\":");
+        strbuf_json_string(&json, (const char *)sqlite3_column_text(stmt, 8));
+        strbuf_puts(&json, "}");
+        int stop = strbuf_ok(&json) ? fn(arg, strbuf_text(&json)) : -1;
+        strbuf_wipe(&json);
+        if (stop) {
+            result = stop < 0 ? -1 : 0;
+            break;
+        }
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        result = -1;
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+static int s_count(store_t *self, const char *sql, uint64_t *out)
+{
+    sqlite3_stmt *stmt = s_prepare(self, sql);
+    if (!stmt)
+        return -1;
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *out = s_col_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int store_counts(store_t *self, store_counts_t *c)
+{
+    memset(c, 0, sizeof *c);
+    int rc = 0;
+    rc |= s_count(self, "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'withdrawing')",
+                  &c->outbox_pending);
+    rc |=
+        s_count(self, "SELECT COUNT(*) FROM outbox WHERE state = 'accepted'", &c->outbox_accepted);
+    rc |= s_count(self, "SELECT COUNT(*) FROM outbox WHERE state = 'denied'", &c->outbox_denied);
+    rc |= s_count(self, "SELECT COUNT(*) FROM outbox WHERE state IN ('expired', 'withdrawn')",
+                  &c->outbox_other);
+    rc |= s_count(self, "SELECT COUNT(*) FROM inbox", &c->inbox);
+    rc |= s_count(self, "SELECT COUNT(*) FROM inbox WHERE hook_state = 'pending'",
+                  &c->inbox_hook_pending);
+    rc |= s_count(self, "SELECT COUNT(*) FROM alerts", &c->alerts);
+    return rc ? -1 : 0;
+}
+
+int store_audit_each(store_t *self, size_t limit, store_json_fn *fn, void *arg)
+{
+    sqlite3_stmt *stmt =
+        s_prepare(self, "SELECT seq, time_ms, event, signal_id, counterpart, actor_user,"
+                        " signal_type, purpose, reason FROM audit ORDER BY seq DESC LIMIT ?");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, limit ? (sqlite3_int64)limit : -1);
+    static const char *names[] = {"seq",         "time_ms",     "event",
+                                  "signal_id",   "counterpart", "actor_user",
+                                  "signal_type", "purpose",     "reason"};
+    int rc, result = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        strbuf_t json = {0};
+        strbuf_printf(&json, "{\"seq\":%llu,\"time_ms\":%llu",
+                      (unsigned long long)s_col_int(stmt, 0),
+                      (unsigned long long)s_col_int(stmt, 1));
+        for (int col = 2; col < 9; col++) {
+            const unsigned char *text = sqlite3_column_text(stmt, col);
+            if (!text)
+                continue;
+            strbuf_printf(&json, ",\"%s\":", names[col]);
+            strbuf_json_string(&json, (const char *)text);
+        }
+        strbuf_puts(&json, "}");
+        int stop = strbuf_ok(&json) ? fn(arg, strbuf_text(&json)) : -1;
+        strbuf_wipe(&json);
+        if (stop) {
+            result = stop < 0 ? -1 : 0;
+            break;
+        }
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        result = -1;
+    sqlite3_finalize(stmt);
+    return result;
+}

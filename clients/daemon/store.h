@@ -1,0 +1,162 @@
+/*  store: the daemon's durable state, one SQLite database (WAL,
+    synchronous=FULL) at STATE_DIR/hartslagd.db:
+
+      outbox  signals this organisation sent, with the sealed bytes until
+              the broker has decided; state pending -> accepted | denied,
+              accepted -> expired (a recipient never took it), and
+              withdrawing -> withdrawn after `hartslag withdraw`
+      inbox   signals received, decrypted (this is the partner's own case
+              store), unique on signal_id; hook state per signal
+      gone    tombstones of withdrawn and purged signals, so a redelivery
+              is acknowledged but never stored again
+      alerts  multi-agency alerts from the broker (metadata only)
+      audit   the local audit trail: metadata only, never content or BSN
+
+    Invariants: a signal_id is in at most one of inbox and gone; every
+    change to inbox or outbox is committed together with its audit row.
+    Signal ids are 32 lower-case hex digits throughout.
+*/
+#ifndef HARTSLAG_DAEMON_STORE_H
+#define HARTSLAG_DAEMON_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_ID_HEX 33 /* 32 hex digits + NUL */
+
+typedef struct store_t store_t;
+
+/* One outbox entry. Strings are owned by the struct (store_outbox_clear). */
+typedef struct {
+    char signal_id[STORE_ID_HEX]; /* hex id */
+    uint8_t *sealed;              /* packed SealedSignal; NULL once decided */
+    size_t sealed_len;            /* its length */
+    char *recipients;             /* comma-separated orgs */
+    char *signal_type;            /* token */
+    char *purpose;                /* token */
+    char *sender_user;            /* professional who sent it */
+    char *state;                  /* pending, accepted, denied, expired, withdrawing, withdrawn */
+    char *reason;                 /* broker's reason (denied, expired, withdraw refused) */
+    char *detail;                 /* per-recipient reasons, "org=reason org=reason" */
+    char *withdraw_reason;        /* reason given to `hartslag withdraw` */
+    uint64_t created_ms;          /* when sealed */
+    uint64_t updated_ms;          /* last state change */
+    uint64_t accepted_ms;         /* broker time of acceptance, 0 before */
+    uint64_t audit_index;         /* broker audit index of 'accepted' */
+    uint32_t submits;             /* how often it was sent to the broker */
+} store_outbox_t;
+
+/* One inbox entry (a received, decrypted signal). Owned strings. */
+typedef struct {
+    char signal_id[STORE_ID_HEX]; /* hex id */
+    char *sender;                 /* sending org */
+    char *sender_user;            /* professional at the sender */
+    char *signal_type;            /* token */
+    char *purpose;                /* token */
+    char *subject;                /* pseudonym, 64 hex digits */
+    char *fields;                 /* content fields as a flat JSON object {"name":"value"} */
+    char *free_text;              /* free text, or NULL */
+    char *urgency;                /* routine, priority, urgent */
+    char *agreement_id;           /* the agreement that allowed it here */
+    uint64_t created_ms;          /* sender's clock */
+    uint64_t valid_until_ms;      /* when the signal lapses */
+    uint64_t accepted_ms;         /* broker's acceptance */
+    uint64_t received_ms;         /* when we stored it */
+    uint64_t retain_until_ms;     /* purge deadline */
+    char *hook_state;             /* none, pending, done */
+    uint32_t hook_attempts;       /* failed hook runs so far */
+    uint64_t hook_next_ms;        /* earliest next hook run */
+} store_inbox_t;
+
+/* A local audit event (metadata only). NULL strings are stored as NULL. */
+typedef struct {
+    const char *event;       /* sent, accepted, denied, received, rejected, ... */
+    const char *signal_id;   /* hex id, or NULL */
+    const char *counterpart; /* the other org(s), or NULL */
+    const char *actor_user;  /* the professional, or NULL */
+    const char *signal_type; /* or NULL */
+    const char *purpose;     /* or NULL */
+    const char *reason;      /* machine-readable reason, or NULL */
+} store_audit_t;
+
+/* Counts for `hartslag status`. */
+typedef struct {
+    uint64_t outbox_pending;     /* pending + withdrawing */
+    uint64_t outbox_accepted;    /* accepted */
+    uint64_t outbox_denied;      /* denied */
+    uint64_t outbox_other;       /* expired, withdrawn */
+    uint64_t inbox;              /* live inbox entries */
+    uint64_t inbox_hook_pending; /* entries whose hook has not succeeded yet */
+    uint64_t alerts;             /* alerts received */
+} store_counts_t;
+
+/* Opens (creating when needed) the database in `dir`. NULL with the reason. */
+store_t *store_open(const char *dir, char *err, size_t errlen);
+void store_destroy(store_t **self_p);
+
+/* Transactions (IMMEDIATE). 0 / -1. */
+int store_begin(store_t *self);
+int store_commit(store_t *self);
+void store_rollback(store_t *self);
+
+/* The last SQLite error text (for logs; never holds content). */
+const char *store_error(const store_t *self);
+
+/* Appends an audit row with the current time. */
+int store_audit(store_t *self, const store_audit_t *event);
+
+/* ---- outbox */
+int store_outbox_add(store_t *self, const store_outbox_t *entry);
+/* Loads one entry: 1 found, 0 not found, -1 error. */
+int store_outbox_get(store_t *self, const char *signal_id, store_outbox_t *out);
+/* Sets state, reason and detail (NULL leaves reason/detail as they are).
+   When `drop_sealed`, forgets the sealed bytes. */
+int store_outbox_set_state(store_t *self, const char *signal_id, const char *state,
+                           const char *reason, const char *detail, bool drop_sealed);
+int store_outbox_set_accepted(store_t *self, const char *signal_id, uint64_t accepted_ms,
+                              uint64_t audit_index);
+int store_outbox_set_withdrawing(store_t *self, const char *signal_id, const char *reason);
+int store_outbox_count_submit(store_t *self, const char *signal_id);
+/* Calls `fn` for every entry in `state` (oldest first) until it returns
+   non-zero. */
+typedef int(store_outbox_fn)(void *arg, const store_outbox_t *entry);
+int store_outbox_each(store_t *self, const char *state, store_outbox_fn *fn, void *arg);
+void store_outbox_clear(store_outbox_t *entry);
+
+/* ---- inbox */
+/* 0 unknown, 1 in the inbox, 2 gone (withdrawn or purged), -1 error.
+   `why` (when not NULL, 16 bytes) receives the tombstone reason. */
+int store_inbox_known(store_t *self, const char *signal_id, char why[16]);
+int store_inbox_add(store_t *self, const store_inbox_t *entry);
+/* 1 found, 0 not, -1 error. */
+int store_inbox_get(store_t *self, const char *signal_id, store_inbox_t *out);
+/* Removes an entry and leaves a tombstone `why` ("withdrawn", "purged").
+   Returns 1 when an entry was removed, 0 when there was none (a tombstone
+   is written anyway), -1 on error. */
+int store_inbox_remove(store_t *self, const char *signal_id, const char *why);
+/* Every entry, newest first (`limit` 0 = all). */
+typedef int(store_inbox_fn)(void *arg, const store_inbox_t *entry);
+int store_inbox_each(store_t *self, size_t limit, store_inbox_fn *fn, void *arg);
+/* Entries whose retention or validity ended at `now_ms`. */
+int store_inbox_each_expired(store_t *self, uint64_t now_ms, store_inbox_fn *fn, void *arg);
+/* The oldest entry whose hook is due at `now_ms`: 1 found, 0 none. */
+int store_inbox_next_hook(store_t *self, uint64_t now_ms, store_inbox_t *out);
+int store_inbox_hook_result(store_t *self, const char *signal_id, bool ok, uint32_t attempts,
+                            uint64_t next_ms);
+void store_inbox_clear(store_inbox_t *entry);
+
+/* ---- alerts */
+int store_alert_add(store_t *self, const char *alert_id, const char *rule_id, const char *subject,
+                    const char *participants_json, const char *legal_basis, uint64_t raised_ms,
+                    const char *state, const char *lead_org);
+/* Calls fn with each alert as a JSON object, newest first. */
+typedef int(store_json_fn)(void *arg, const char *json);
+int store_alert_each(store_t *self, store_json_fn *fn, void *arg);
+
+int store_counts(store_t *self, store_counts_t *counts);
+
+/* Audit rows as JSON objects, newest first, at most `limit`. */
+int store_audit_each(store_t *self, size_t limit, store_json_fn *fn, void *arg);
+
+#endif

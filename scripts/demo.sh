@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Hartslag demo: a whole partnership on loopback, from nothing, in a
+# temporary directory. Called by `make demo` as `scripts/demo.sh BUILD_DIR`.
+#
+#   1. keys for the broker and four partners, and the pseudonym key
+#   2. the example configurations (examples/*.yaml) on a free port
+#   3. the broker and three daemons; welzijn stays offline for now
+#   4. realistic signals: allowed ones, a denied one (with its reason), and
+#      signals for welzijn that wait at the broker until welzijn starts
+#   5. the inboxes, a withdrawal, the status of each daemon
+#   6. everything stopped cleanly (also on Ctrl-C or failure)
+#
+# KEEP=1 keeps the temporary directory for a look afterwards.
+set -euo pipefail
+
+BIN=${1:-"$(cd "$(dirname "$0")/.." && pwd)/build"}
+SRC="$(cd "$(dirname "$0")/.." && pwd)"
+H="$BIN/hartslag"
+for b in hartslag hartslagd hartslag-broker; do
+    [ -x "$BIN/$b" ] || { echo "demo: $BIN/$b is missing; run 'make' first" >&2; exit 1; }
+done
+
+DIR=$(mktemp -d /tmp/hartslag-demo.XXXXXX)
+PIDS=()
+
+cleanup() {
+    local rc=$?
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [ "${KEEP:-0}" = 1 ]; then echo "demo: kept $DIR"; else rm -rf "$DIR"; fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Prints a command the way one would type it, then runs it.
+run() {
+    local line='$' a
+    for a in "$@"; do
+        a=${a#"$BIN/"}
+        if [[ $a =~ [^A-Za-z0-9_./=:,@-] ]]; then line+=" '${a//\'/\'\\\'\'}'"; else line+=" $a"; fi
+    done
+    printf '%s\n' "$line"
+    "$@"
+}
+
+# Waits until FILE contains TEXT (timeout in tenths of a second).
+wait_for() {
+    local file=$1 text=$2 tenths=${3:-100}
+    for _ in $(seq "$tenths"); do
+        grep -q -- "$text" "$file" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "demo: timed out waiting for '$text' in $file" >&2
+    tail -n 20 "$file" >&2 || true
+    return 1
+}
+
+step "1. Keys: the broker, four partners, the partnership's pseudonym key"
+cd "$DIR"
+mkdir -p keys certificates state/broker
+cp "$SRC/examples/"*.yaml .
+"$H" keys broker --out keys >/dev/null
+declare -A NAMES=(
+    [gemeente]="Gemeente Heerlen, team Wijkregie Passart"
+    [politie]="Politie Limburg, basisteam Heerlen"
+    [welzijn]="Alcander (welzijnswerk)"
+    [woonpunt]="Woonpunt (woningcorporatie)"
+)
+for org in gemeente politie welzijn woonpunt; do
+    role=partner; [ "$org" = gemeente ] && role=coordinator
+    "$H" keys init --org "$org" --name "${NAMES[$org]}" --role "$role" \
+        --contact "hartslag@$org.example" --out keys >/dev/null
+    mv "keys/$org.cert" certificates/
+done
+"$H" keys pseudonym-key --out keys/pseudonym.key >/dev/null
+ls keys certificates | sed 's/^/  /'
+
+step "2. The broker, on a free port on 127.0.0.1"
+"$BIN/hartslag-broker" --config broker.yaml --bind 'tcp://127.0.0.1:*' 2>state/broker.log &
+PIDS+=($!)
+wait_for state/broker.log "event=started"
+ENDPOINT=$(grep -o 'event=started endpoint=[^ ]*' state/broker.log | head -n1 | sed 's/.*endpoint=//')
+echo "broker listens on $ENDPOINT"
+for org in gemeente politie welzijn woonpunt; do
+    sed -i "s#^broker: .*#broker: $ENDPOINT#" "$org.yaml"
+done
+
+start_daemon() {
+    local org=$1
+    "$BIN/hartslagd" --config "$org.yaml" 2>"state/$org.log" &
+    PIDS+=($!)
+    wait_for "state/$org.log" "event=connected"
+    echo "hartslagd $org is connected"
+}
+
+step "3. Daemons for gemeente, politie and woonpunt (welzijn is offline)"
+for org in gemeente politie woonpunt; do start_daemon "$org"; done
+
+
+step "4a. Politie reports nuisance around an address to gemeente and welzijn"
+run "$H" send --config politie.yaml --user agent-4711 \
+    --to gemeente,welzijn --type overlast --purpose casusoverleg \
+    --subject-address "6411 AB 12a" \
+    --field adres="Voorbeeldstraat 12a, 6411 AB Heerlen" --field datum=2026-03-02 \
+    --field categorie=geluidsoverlast \
+    --text "Derde melding deze maand; buren melden nachtelijk lawaai en bezoek." \
+    --urgency priority --wait
+
+step "4b. Woonpunt reports rent arrears at the same address"
+run "$H" send --config woonpunt.yaml --user medewerker-23 \
+    --to gemeente,welzijn --type huurachterstand --purpose casusoverleg \
+    --subject-address "6411AB 12 A" \
+    --field adres="Voorbeeldstraat 12a, 6411 AB Heerlen" --field datum=2026-03-03 \
+    --field categorie=huurachterstand-3-maanden --wait
+
+step "4c. Politie asks the Veiligheidshuis (gemeente) to take up a person (BSN via stdin)"
+echo 111222333 | run "$H" send --config politie.yaml --user agent-4711 \
+    --to gemeente --type zorgmelding --purpose veiligheidshuis --subject-bsn - \
+    --field bsn=111222333 --field datum=2026-03-04 --field categorie=verward-gedrag \
+    --text "Betrokkene verward aangetroffen, geen acuut gevaar; graag contact via Veiligheidshuis." \
+    --wait
+
+step "4d. Politie tries to send nuisance details to woonpunt: no agreement allows it"
+if run "$H" send --config politie.yaml --user agent-4711 \
+    --to woonpunt,gemeente --type overlast --purpose casusoverleg \
+    --subject-address "6411 AB 12a" --field adres="Voorbeeldstraat 12a" \
+    --field datum=2026-03-02; then
+    echo "demo: this signal should have been denied" >&2; exit 1
+else
+    echo "(denied as expected: nothing left the politie daemon)"
+fi
+
+step "4e. The gemeente's inbox (the hook has handed each signal to its case system)"
+sleep 1
+run "$H" inbox --config gemeente.yaml
+echo
+echo "hook output (state/gemeente/zaaksysteem-import.jsonl): $(wc -l < state/gemeente/zaaksysteem-import.jsonl 2>/dev/null || echo 0) signals as JSON"
+FIRST=$("$H" inbox --config gemeente.yaml --json | grep '"type":"zorgmelding"' | head -n1 \
+    | sed 's/.*"signal_id":"\([0-9a-f]*\)".*/\1/')
+if [ -n "$FIRST" ]; then run "$H" show --config gemeente.yaml "$FIRST"; fi
+
+if "$H" inbox --config gemeente.yaml --alerts 2>/dev/null | grep -q alert; then
+    step "4f. The broker matched two partners signalling about one address: an alert for the coordinator"
+    run "$H" inbox --config gemeente.yaml --alerts
+fi
+
+step "5. Welzijn comes online and receives what waited for it at the broker"
+start_daemon welzijn
+for _ in $(seq 50); do
+    n=$("$H" inbox --config welzijn.yaml --json | grep -c '"kind":"signal"' || true)
+    [ "$n" -ge 2 ] && break
+    sleep 0.1
+done
+run "$H" inbox --config welzijn.yaml
+
+step "6. Politie withdraws its nuisance report; the recipients delete it"
+SID=$("$H" inbox --config welzijn.yaml --json | grep '"type":"overlast"' | head -n1 \
+    | sed 's/.*"signal_id":"\([0-9a-f]*\)".*/\1/')
+run "$H" withdraw --config politie.yaml "$SID" --reason resolved
+sleep 0.5
+run "$H" inbox --config welzijn.yaml
+
+step "7. Status of each daemon"
+for org in gemeente politie welzijn woonpunt; do
+    run "$H" status --config "$org.yaml" || true
+    echo
+done
+
+step "8. What the broker saw: metadata only"
+if grep -rqa -e "111222333" -e "Voorbeeldstraat" -e "nachtelijk" state/broker state/broker.log; then
+    echo "demo: the broker's files hold content or a BSN!" >&2; exit 1
+fi
+echo "no BSN, address or content in the broker's state directory or log"
+
+if "$H" audit --help >/dev/null 2>&1; then
+    step "9. Audit verification"
+    run "$H" audit verify --config gemeente.yaml || true
+fi
+
+step "Done: stopping the daemons and the broker"

@@ -1,0 +1,253 @@
+/*  hartslagd as a recipient, against a fake broker (the broker's CURVE
+    keys, no policy): redelivery is stored once and acknowledged again;
+    what the daemon's own agreements forbid, a bad signature and a signal
+    for someone else are refused with a reason; the hook gets the signal as
+    JSON, and a failing or hanging hook never loses it. */
+#include "daemon_harness.h"
+#include "envelope.h"
+#include "testutil.h"
+#include "wire.h"
+
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define VERSION 3 /* bh_default_agreements */
+
+static bh_t *s_bh;
+static fb_t *s_fb;
+static dh_t *s_gemeente;
+static bh_client_t *s_politie; /* only its keys are used, to seal */
+
+static void s_setup(void)
+{
+    const char *orgs[] = {"gemeente", "politie", "welzijn", "woonpunt"};
+    s_bh = bh_new(orgs, 4, bh_default_agreements);
+    cr_assert_not_null(s_bh);
+    s_fb = fb_new(s_bh);
+    cr_assert_not_null(s_fb);
+    /* The client only seals; it connects to the fake broker and never sends. */
+    snprintf(s_bh->endpoint, sizeof s_bh->endpoint, "%s", s_fb->endpoint);
+    s_politie = bh_client_new(s_bh, "politie", false);
+    cr_assert_not_null(s_politie);
+}
+
+static void s_teardown(void)
+{
+    dh_destroy(&s_gemeente);
+    bh_client_destroy(&s_politie);
+    fb_destroy(&s_fb);
+    bh_destroy(&s_bh);
+}
+
+TestSuite(recipient, .init = s_setup, .fini = s_teardown, .timeout = 90);
+
+static void s_start(const char *extra_config)
+{
+    if (!s_gemeente)
+        s_gemeente = dh_new(s_bh, "gemeente", s_fb->endpoint, extra_config);
+    cr_assert_not_null(s_gemeente);
+    cr_assert_eq(dh_start(s_gemeente), 0, "%s", dh_log(s_gemeente));
+    cr_assert_eq(fb_wait_hello(s_fb, 10000, VERSION), 0, "no Hello:\n%s", dh_log(s_gemeente));
+}
+
+/* Waits for the DeliveryAck of `id`. */
+static Hartslag__Frame *s_ack(const uint8_t id[16])
+{
+    for (int i = 0; i < 10; i++) {
+        Hartslag__Frame *frame = fb_recv(s_fb, 5000, VERSION);
+        cr_assert_not_null(frame, "no DeliveryAck:\n%s", dh_log(s_gemeente));
+        if (frame->body_case == HARTSLAG__FRAME__BODY_DELIVERY_ACK &&
+            frame->delivery_ack->signal_id.len == 16 &&
+            memcmp(frame->delivery_ack->signal_id.data, id, 16) == 0)
+            return frame;
+        hartslag__frame__free_unpacked(frame, NULL);
+    }
+    cr_assert_fail("no DeliveryAck for the signal");
+    return NULL;
+}
+
+static void s_expect_ack(const uint8_t id[16], bool stored, const char *reason)
+{
+    Hartslag__Frame *frame = s_ack(id);
+    Hartslag__DeliveryAck *ack = frame->delivery_ack;
+    cr_assert_eq(ack->status,
+                 stored ? HARTSLAG__ACK_STATUS__ACK_STORED : HARTSLAG__ACK_STATUS__ACK_REJECTED,
+                 "ack status %d reason %s", ack->status, ack->reason ? ack->reason : "-");
+    if (reason)
+        cr_assert(ack->reason && strcmp(ack->reason, reason) == 0, "reason %s, expected %s",
+                  ack->reason ? ack->reason : "(none)", reason);
+    hartslag__frame__free_unpacked(frame, NULL);
+}
+
+static void s_seal(const char *to, const char *type, const char *purpose, const char *fields,
+                   const char *canary, uint8_t **sealed, size_t *len, uint8_t id[16])
+{
+    cr_assert_eq(bh_seal(s_bh, s_politie, to, type, purpose, fields, canary, sealed, len, id), 0);
+}
+
+Test(recipient, redelivery_is_acknowledged_and_stored_once)
+{
+    s_start(NULL);
+    uint8_t *sealed = NULL, id[16];
+    size_t len = 0;
+    s_seal("gemeente,welzijn", "overlast", "casusoverleg", "adres,datum", NULL, &sealed, &len, id);
+    cr_assert_eq(fb_deliver(s_fb, sealed, len), 0);
+    s_expect_ack(id, true, NULL);
+    cr_assert_eq(fb_deliver(s_fb, sealed, len), 0);
+    s_expect_ack(id, true, NULL);
+    cr_assert_eq(dh_inbox_count(s_gemeente), 1);
+
+    /* Also across a hard restart of the daemon. */
+    dh_stop(s_gemeente, SIGKILL);
+    s_start(NULL);
+    cr_assert_eq(fb_deliver(s_fb, sealed, len), 0);
+    s_expect_ack(id, true, NULL);
+    cr_assert_eq(dh_inbox_count(s_gemeente), 1);
+    cr_assert_eq(dh_log_count(s_gemeente, "event=signal_received"), 1);
+    cr_assert_eq(dh_log_count(s_gemeente, "event=signal_redelivered"), 2);
+    free(sealed);
+}
+
+Test(recipient, refuses_what_its_own_agreements_forbid)
+{
+    s_start(NULL);
+    uint8_t *sealed = NULL, id[16];
+    size_t len = 0;
+    /* politie -> gemeente zorgmelding: no agreement covers it. */
+    s_seal("gemeente", "zorgmelding", "zorgcoordinatie", "datum", NULL, &sealed, &len, id);
+    cr_assert_eq(fb_deliver(s_fb, sealed, len), 0);
+    s_expect_ack(id, false, "type_not_allowed");
+    free(sealed);
+    /* A field the agreement does not allow. */
+    s_seal("gemeente", "overlast", "casusoverleg", "adres,bsn", NULL, &sealed, &len, id);
+    cr_assert_eq(fb_deliver(s_fb, sealed, len), 0);
+    s_expect_ack(id, false, "field_not_allowed:bsn");
+    free(sealed);
+    cr_assert_eq(dh_inbox_count(s_gemeente), 0);
+    cr_assert(dh_wait_log(s_gemeente, "event=signal_rejected", 1000));
+}
+
+Test(recipient, refuses_a_bad_signature_and_a_signal_for_someone_else)
+{
+    s_start(NULL);
+    uint8_t *sealed = NULL, id[16];
+    size_t len = 0;
+    s_seal("gemeente", "overlast", "casusoverleg", "adres", NULL, &sealed, &len, id);
+    Hartslag__SealedSignal *signal = NULL;
+    cr_assert_eq(envelope_unpack(sealed, len, &signal), ENVELOPE_OK);
+    signal->ciphertext.data[0] ^= 1;
+    Hartslag__Deliver deliver = HARTSLAG__DELIVER__INIT;
+    deliver.signal = signal;
+    deliver.accepted_at_ms = wire_now_ms();
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_DELIVER;
+    frame.deliver = &deliver;
+    cr_assert_eq(fb_send(s_fb, &frame), 0);
+    s_expect_ack(id, false, "bad_signature");
+    hartslag__sealed_signal__free_unpacked(signal, NULL);
+    free(sealed);
+
+    s_seal("welzijn", "overlast", "casusoverleg", "adres", NULL, &sealed, &len, id);
+    cr_assert_eq(fb_deliver(s_fb, sealed, len), 0);
+    s_expect_ack(id, false, NULL);
+    free(sealed);
+    cr_assert_eq(dh_inbox_count(s_gemeente), 0);
+}
+
+Test(recipient, withdraw_from_the_broker_deletes_and_is_confirmed)
+{
+    s_start(NULL);
+    uint8_t *sealed = NULL, id[16];
+    size_t len = 0;
+    s_seal("gemeente", "overlast", "casusoverleg", "adres", NULL, &sealed, &len, id);
+    cr_assert_eq(fb_deliver(s_fb, sealed, len), 0);
+    s_expect_ack(id, true, NULL);
+    Hartslag__Withdraw withdraw = HARTSLAG__WITHDRAW__INIT;
+    withdraw.signal_id.data = id;
+    withdraw.signal_id.len = 16;
+    withdraw.reason = "resolved";
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_WITHDRAW;
+    frame.withdraw = &withdraw;
+    cr_assert_eq(fb_send(s_fb, &frame), 0);
+    Hartslag__Frame *reply = fb_recv(s_fb, 5000, VERSION);
+    cr_assert_not_null(reply);
+    cr_assert_eq(reply->body_case, HARTSLAG__FRAME__BODY_WITHDRAW_RESULT);
+    cr_assert(reply->withdraw_result->ok);
+    hartslag__frame__free_unpacked(reply, NULL);
+    cr_assert_eq(dh_inbox_count(s_gemeente), 0);
+    /* A late redelivery does not bring it back. */
+    cr_assert_eq(fb_deliver(s_fb, sealed, len), 0);
+    s_expect_ack(id, true, NULL);
+    cr_assert_eq(dh_inbox_count(s_gemeente), 0);
+    free(sealed);
+}
+
+Test(recipient, hook_gets_the_signal_as_json)
+{
+    s_start("hook: \"cat > hook-$HARTSLAG_SIGNAL_ID.json\"\n");
+    uint8_t *sealed = NULL, id[16];
+    size_t len = 0;
+    s_seal("gemeente", "overlast", "casusoverleg", "adres,categorie", "a \"quoted\" canary\\",
+           &sealed, &len, id);
+    cr_assert_eq(fb_deliver(s_fb, sealed, len), 0);
+    s_expect_ack(id, true, NULL);
+    cr_assert(dh_wait_log(s_gemeente, "event=hook_ok", 10000), "%s", dh_log(s_gemeente));
+    char hex[33], path[4800];
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", id[i]);
+    snprintf(path, sizeof path, "%s/hook-%s.json", s_gemeente->state, hex);
+    char *json = tu_read_file(path, NULL);
+    cr_assert_not_null(json, "the hook wrote nothing");
+    cr_assert(strstr(json, "\"signal_id\":\"") && strstr(json, hex), "%s", json);
+    cr_assert(strstr(json, "\"sender\":\"politie\"") && strstr(json, "\"type\":\"overlast\""));
+    cr_assert(strstr(json, "\"fields\":{\"adres\":\"a \\\"quoted\\\" canary\\\\\","), "%s", json);
+    cr_assert(strstr(json, "\"subject\":\"") && strstr(json, "\"created_at\":\""));
+    cr_assert_eq(json[strlen(json) - 1], '\n');
+    free(json);
+    free(sealed);
+}
+
+Test(recipient, a_failing_hook_is_retried_and_never_loses_the_signal)
+{
+    s_start("hook: \"if [ -e tried ]; then cat > got.json; else touch tried; exit 3; fi\"\n");
+    uint8_t *sealed = NULL, id[16];
+    size_t len = 0;
+    s_seal("gemeente", "overlast", "casusoverleg", "adres", NULL, &sealed, &len, id);
+    cr_assert_eq(fb_deliver(s_fb, sealed, len), 0);
+    s_expect_ack(id, true, NULL);
+    cr_assert(dh_wait_log(s_gemeente, "event=hook_failed", 10000));
+    cr_assert(dh_wait_log(s_gemeente, "why=exit:3", 100));
+    cr_assert_eq(dh_inbox_count(s_gemeente), 1);
+    cr_assert(dh_wait_log(s_gemeente, "event=hook_ok", 15000), "%s", dh_log(s_gemeente));
+    char path[4700];
+    snprintf(path, sizeof path, "%s/got.json", s_gemeente->state);
+    char *json = tu_read_file(path, NULL);
+    cr_assert(json && strstr(json, "\"kind\":\"signal\""));
+    free(json);
+    cr_assert_eq(dh_inbox_count(s_gemeente), 1);
+    free(sealed);
+}
+
+Test(recipient, a_hanging_hook_is_killed_and_retried_after_a_restart)
+{
+    s_start("hook: \"sleep 60\"\nhook_timeout: 1\n");
+    uint8_t *sealed = NULL, id[16];
+    size_t len = 0;
+    s_seal("gemeente", "overlast", "casusoverleg", "adres", NULL, &sealed, &len, id);
+    cr_assert_eq(fb_deliver(s_fb, sealed, len), 0);
+    s_expect_ack(id, true, NULL);
+    cr_assert(dh_wait_log(s_gemeente, "why=timeout", 10000), "%s", dh_log(s_gemeente));
+    /* The hook state survives a restart: still pending, still in the inbox. */
+    dh_stop(s_gemeente, SIGTERM);
+    s_start(NULL);
+    char *out = NULL;
+    cr_assert_eq(dh_cli(s_gemeente, NULL, &out, NULL, "inbox", "--json", (char *)NULL), 0);
+    cr_assert(strstr(out, "\"hook_state\":\"pending\""), "%s", out);
+    free(out);
+    free(sealed);
+}
