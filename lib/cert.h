@@ -35,15 +35,15 @@ typedef enum {
 } cert_role_t;
 
 typedef struct {
-    char org[NAMES_ORG_MAX + 1];         /* short id, [a-z0-9-]{1,32} */
-    char name[NAMES_TEXT_MAX + 1];       /* organisation's display name */
-    char contact[NAMES_TEXT_MAX + 1];    /* functional mailbox or phone line */
-    cert_role_t role;                    /* what the holder may do */
-    uint8_t curve_key[CERT_KEYBYTES];    /* CURVE transport public key */
-    uint8_t sign_key[CERT_KEYBYTES];     /* Ed25519: signals (partner) or checkpoints (broker) */
-    uint8_t box_key[CERT_KEYBYTES];      /* X25519 content-key box key; zero for the broker */
-    int64_t valid_from;                  /* first valid day, days since 1970-01-01 (UTC) */
-    int64_t valid_until;                 /* last valid day, inclusive */
+    char org[NAMES_ORG_MAX + 1];      /* short id, [a-z0-9-]{1,32} */
+    char name[NAMES_TEXT_MAX + 1];    /* organisation's display name */
+    char contact[NAMES_TEXT_MAX + 1]; /* functional mailbox or phone line */
+    cert_role_t role;                 /* what the holder may do */
+    uint8_t curve_key[CERT_KEYBYTES]; /* CURVE transport public key */
+    uint8_t sign_key[CERT_KEYBYTES];  /* Ed25519: signals (partner) or checkpoints (broker) */
+    uint8_t box_key[CERT_KEYBYTES];   /* X25519 content-key box key; zero for the broker */
+    int64_t valid_from;               /* first valid day, days since 1970-01-01 (UTC) */
+    int64_t valid_until;              /* last valid day, inclusive */
 } cert_t;
 
 /* Parses certificate text. 0, or -1 with the reason in `err`. */

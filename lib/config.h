@@ -33,10 +33,10 @@ typedef enum {
 } config_type_t;
 
 typedef struct {
-    const char *key;         /* key name in the file */
-    config_type_t type;      /* expected value type */
-    bool required;           /* must be present after load + flags */
-    const char *fallback;    /* default value, or NULL */
+    const char *key;      /* key name in the file */
+    config_type_t type;   /* expected value type */
+    bool required;        /* must be present after load + flags */
+    const char *fallback; /* default value, or NULL */
 } config_key_t;
 
 typedef struct config_t config_t;

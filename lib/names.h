@@ -10,10 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define NAMES_ORG_MAX 32     /* partner org id: [a-z0-9-]{1,32} */
-#define NAMES_TOKEN_MAX 64   /* signal type, field, purpose, reason: [a-z0-9_-]{1,64} */
-#define NAMES_USER_MAX 128   /* sender_user: printable ASCII, no spaces at the ends */
-#define NAMES_TEXT_MAX 256   /* legal basis, display name, contact: UTF-8 without control chars */
+#define NAMES_ORG_MAX 32   /* partner org id: [a-z0-9-]{1,32} */
+#define NAMES_TOKEN_MAX 64 /* signal type, field, purpose, reason: [a-z0-9_-]{1,64} */
+#define NAMES_USER_MAX 128 /* sender_user: printable ASCII, no spaces at the ends */
+#define NAMES_TEXT_MAX 256 /* legal basis, display name, contact: UTF-8 without control chars */
 
 /* True when `name` is a valid org id: 1..32 of [a-z0-9-], not starting with '-'. */
 bool names_is_org(const char *name);

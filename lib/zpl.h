@@ -19,10 +19,10 @@
 
 #include <stddef.h>
 
-#define ZPL_TEXT_MAX 16384  /* a certificate is well under 1 KiB */
-#define ZPL_ENTRIES_MAX 32  /* section/key pairs */
-#define ZPL_NAME_MAX 32     /* section or key name */
-#define ZPL_VALUE_MAX 256   /* one value, in bytes */
+#define ZPL_TEXT_MAX 16384 /* a certificate is well under 1 KiB */
+#define ZPL_ENTRIES_MAX 32 /* section/key pairs */
+#define ZPL_NAME_MAX 32    /* section or key name */
+#define ZPL_VALUE_MAX 256  /* one value, in bytes */
 
 typedef struct zpl_t zpl_t;
 

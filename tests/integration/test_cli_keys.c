@@ -13,15 +13,13 @@
 
 static char *s_dir;
 
-static void
-s_setup(void)
+static void s_setup(void)
 {
     cr_assert(sodium_init() >= 0);
     s_dir = tu_tmpdir();
 }
 
-static void
-s_teardown(void)
+static void s_teardown(void)
 {
     tu_rmtree(s_dir);
     free(s_dir);
@@ -30,8 +28,7 @@ s_teardown(void)
 TestSuite(cli_keys, .init = s_setup, .fini = s_teardown, .timeout = 30);
 
 /* Runs `hartslag ARGS... NULL`; returns the exit code, output in *out / *err. */
-static int
-s_hartslag(char **out, char **err, ...)
+static int s_hartslag(char **out, char **err, ...)
 {
     char *argv[32] = {(char *)tu_bin("hartslag")};
     va_list args;
@@ -44,8 +41,7 @@ s_hartslag(char **out, char **err, ...)
 
 #define HARTSLAG(out, err, ...) s_hartslag(out, err, __VA_ARGS__, (char *)NULL)
 
-static void
-s_init(const char *org, const char *role)
+static void s_init(const char *org, const char *role)
 {
     char *out = NULL, *err = NULL;
     int rc = HARTSLAG(&out, &err, "keys", "init", "--org", org, "--name", "Gemeente Heerlen",
@@ -56,8 +52,7 @@ s_init(const char *org, const char *role)
     free(err);
 }
 
-static char *
-s_path(const char *name)
+static char *s_path(const char *name)
 {
     static char path[4][4096];
     static int next;
