@@ -3,6 +3,8 @@
 #include "broker.h"
 
 #include "agreements.h"
+#include "audit_log.h"
+#include "checkpoint.h"
 #include "cert.h"
 #include "deliver_frame.h"
 #include "envelope.h"
@@ -23,10 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TICK_MS 200            /* poll timeout: how often timers are looked at */
-#define EXPIRY_EVERY_MS 1000   /* expiry scan */
-#define PRUNE_EVERY_MS 60000   /* lapsed-id cleanup */
-#define AUDIT_RECORD_MAX 16384 /* a packed audit record: header metadata at most */
+#define TICK_MS 200                   /* poll timeout: how often timers are looked at */
+#define EXPIRY_EVERY_MS 1000          /* expiry scan */
+#define PRUNE_EVERY_MS 60000          /* lapsed-id cleanup */
+#define CHECKPOINT_EVERY_MS 1000      /* a checkpoint at least this often... */
+#define CHECKPOINT_EVERY_RECORDS 1000 /* ...or after this many records */
 #define DAY_MS 86400000LL
 
 static volatile sig_atomic_t s_stop;
@@ -51,16 +54,19 @@ typedef struct {
     int64_t sent_upto;           /* highest delivery seq sent on this connection */
     bool dirty;                  /* has work to pump this turn */
     bool notices_due;            /* pending notices must be sent this turn */
+    bool checkpoint_due;         /* send it the latest checkpoint this turn */
+    uint64_t checkpoint_size;    /* largest checkpoint it holds (Hello, Cosignature) */
     double tokens;               /* rate limiter bucket */
     int64_t tokens_at_ms;        /* when the bucket was last filled */
 } peer_t;
 
 typedef enum {
-    REPLY_PLAIN,     /* sent whatever happens (Welcome, Heartbeat, Error) */
-    REPLY_ACCEPTED,  /* becomes Denied{storage_unavailable} if the turn fails */
-    REPLY_DENIED,    /* same on failure: the denial's audit record was lost */
-    REPLY_WITHDRAWN, /* becomes WithdrawResult{ok=false} if the turn fails */
-    REPLY_DELIVER,   /* dropped if the turn fails (redelivered later) */
+    REPLY_PLAIN,      /* sent whatever happens (Welcome, Heartbeat, Error) */
+    REPLY_ACCEPTED,   /* becomes Denied{storage_unavailable} if the turn fails */
+    REPLY_DENIED,     /* same on failure: the denial's audit record was lost */
+    REPLY_WITHDRAWN,  /* becomes WithdrawResult{ok=false} if the turn fails */
+    REPLY_DELIVER,    /* dropped if the turn fails (redelivered later) */
+    REPLY_CHECKPOINT, /* dropped if the turn fails (its checkpoint was not stored) */
 } reply_kind_t;
 
 typedef struct {
@@ -72,16 +78,19 @@ typedef struct {
 } reply_t;
 
 struct broker_t {
-    broker_config_t config;   /* copied; strings borrowed from the caller */
-    char endpoint[256];       /* bound endpoint */
-    zactor_t *auth;           /* zauth: ZAP over the certificate directory */
-    zsock_t *router;          /* the one ROUTER socket */
-    keyfile_t *keys;          /* broker CURVE + audit signing keys */
-    partners_t *partners;     /* live partner table */
-    agreements_t *agreements; /* live agreements */
-    queue_t *queue;           /* durable store */
-    zhashx_t *peers;          /* org -> peer_t */
-    reply_t *replies;         /* answers of the current turn */
+    broker_config_t config;     /* copied; strings borrowed from the caller */
+    char endpoint[256];         /* bound endpoint */
+    zactor_t *auth;             /* zauth: ZAP over the certificate directory */
+    zsock_t *router;            /* the one ROUTER socket */
+    keyfile_t *keys;            /* broker CURVE + audit signing keys */
+    partners_t *partners;       /* live partner table */
+    agreements_t *agreements;   /* live agreements */
+    queue_t *queue;             /* durable store */
+    audit_log_t *audit;         /* transparency log, in the store's database */
+    bool checkpoint_made;       /* this turn signed a new checkpoint */
+    int64_t next_checkpoint_ms; /* when a checkpoint is due by time */
+    zhashx_t *peers;            /* org -> peer_t */
+    reply_t *replies;           /* answers of the current turn */
     size_t n_replies, cap_replies;
     bool turn_failed;           /* a store write failed this turn: fail closed */
     int64_t now_ms;             /* clock at the start of the turn */
@@ -241,16 +250,11 @@ static int64_t s_audit(broker_t *self, const audit_entry_t *entry)
     record.legal_basis = (char *)entry->legal_basis;
     record.outcome = (char *)(entry->outcome ? entry->outcome : "ok");
     record.reason = (char *)entry->reason;
-    uint8_t buf[AUDIT_RECORD_MAX];
-    size_t len = hartslag__audit_record__get_packed_size(&record);
-    int64_t index = -1;
-    if (len <= sizeof buf) {
-        hartslag__audit_record__pack(&record, buf);
-        index = queue_audit_append(self->queue, buf, len);
-    }
+    int64_t index = audit_log_append(self->audit, &record);
     if (index < 0) {
         if (!self->turn_failed)
-            log_event(HLOG_ERROR, "audit_write_failed", "error", queue_error(self->queue), NULL);
+            log_event(HLOG_ERROR, "audit_write_failed", "error", queue_error(self->queue), "effect",
+                      "failing closed: nothing of this batch is accepted or delivered", NULL);
         self->turn_failed = true;
     }
     return index;
@@ -685,10 +689,107 @@ static void s_on_hello(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag
     frame.welcome = &welcome;
     s_reply_frame(self, routing, &frame, REPLY_PLAIN, NULL);
     /* A Hello means the daemon may have lost what was in flight. */
+    peer->checkpoint_size = hello->has_checkpoint_size ? hello->checkpoint_size : 0;
+    peer->checkpoint_due = true;
     peer->inflight = 0;
     peer->sent_upto = 0;
     peer->dirty = true;
     peer->notices_due = true;
+}
+
+/* ------------------------------------------------------------------------
+   Checkpoints and cosignatures (DESIGN §9) */
+
+/* Verifies and stores a partner's cosignature of one of our checkpoints. */
+static void s_on_cosignature(broker_t *self, peer_t *peer, zframe_t *routing,
+                             Hartslag__Cosignature *cosig)
+{
+    char note[CHECKPOINT_NOTE_MAX + 1];
+    size_t note_len = 0;
+    checkpoint_t cp;
+    const cert_t *cert = partners_by_org(self->partners, peer->org);
+    char line[CHECKPOINT_LINE_MAX + 1];
+    if (!cert || cosig->signature.len == 0 || cosig->signature.len > CHECKPOINT_LINE_MAX ||
+        audit_log_note_at(self->audit, cosig->tree_size, note, &note_len) != 0 ||
+        checkpoint_open(note, note_len, audit_log_origin(self->audit),
+                        keyfile_sign_public(self->keys), &cp) != CHECKPOINT_OK ||
+        checkpoint_cosignature_verify(&cp, (const char *)cosig->signature.data,
+                                      cosig->signature.len, peer->org, cert->sign_key,
+                                      NULL) != CHECKPOINT_OK) {
+        log_event(HLOG_WARN, "cosignature_refused", "org", peer->org, NULL);
+        s_reply_error(self, routing, "bad_cosignature",
+                      "the cosignature does not verify against a checkpoint of this broker");
+        return;
+    }
+    memcpy(line, cosig->signature.data, cosig->signature.len);
+    line[cosig->signature.len] = '\0';
+    if (audit_log_store_cosignature(self->audit, cosig->tree_size, peer->org, line, self->now_ms) !=
+        0)
+        self->turn_failed = true;
+    if (cosig->tree_size > peer->checkpoint_size)
+        peer->checkpoint_size = cosig->tree_size;
+}
+
+/* Signs a checkpoint when one is due (every second or every
+   CHECKPOINT_EVERY_RECORDS records, and at shutdown). */
+static void s_maybe_checkpoint(broker_t *self, bool force)
+{
+    uint64_t size = audit_log_size(self->audit);
+    uint64_t signed_size = audit_log_checkpoint_size(self->audit);
+    if (size == signed_size)
+        return;
+    if (!force && size - signed_size < CHECKPOINT_EVERY_RECORDS &&
+        self->now_ms < self->next_checkpoint_ms)
+        return;
+    self->next_checkpoint_ms = self->now_ms + CHECKPOINT_EVERY_MS;
+    if (audit_log_checkpoint(self->audit, keyfile_sign_secret(self->keys), self->now_ms) != 0) {
+        self->turn_failed = true;
+        return;
+    }
+    self->checkpoint_made = true;
+    for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers))
+        peer->checkpoint_due = true;
+}
+
+/* Queues the latest checkpoint, with a consistency proof from what the
+   partner holds, for every connected partner that is due one. */
+static void s_send_checkpoints(broker_t *self)
+{
+    char note[CHECKPOINT_NOTE_MAX + 1];
+    size_t note_len = 0;
+    uint64_t size = 0;
+    bool have = audit_log_latest_note(self->audit, note, &note_len, &size) == 0;
+    for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers)) {
+        if (!peer->routing)
+            peer->checkpoint_due = false;
+        if (!peer->checkpoint_due || !have)
+            continue;
+        peer->checkpoint_due = false;
+        if (peer->checkpoint_size == size)
+            continue;
+        unsigned char proof[MERKLE_PROOF_MAX][MERKLE_HASHBYTES];
+        size_t proof_len = 0;
+        uint64_t from = peer->checkpoint_size;
+        if (from > size || (from > 0 && audit_log_consistency_proof(self->audit, from, size, proof,
+                                                                    &proof_len) != 0)) {
+            proof_len = 0; /* the daemon sees the log shrank: it keeps the evidence */
+        }
+        ProtobufCBinaryData items[MERKLE_PROOF_MAX];
+        for (size_t i = 0; i < proof_len; i++) {
+            items[i].data = proof[i];
+            items[i].len = MERKLE_HASHBYTES;
+        }
+        Hartslag__Checkpoint checkpoint = HARTSLAG__CHECKPOINT__INIT;
+        checkpoint.note.data = (uint8_t *)note;
+        checkpoint.note.len = note_len;
+        checkpoint.from_size = from;
+        checkpoint.consistency_proof = items;
+        checkpoint.n_consistency_proof = proof_len;
+        Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+        frame.body_case = HARTSLAG__FRAME__BODY_CHECKPOINT;
+        frame.checkpoint = &checkpoint;
+        s_reply_frame(self, peer->routing, &frame, REPLY_CHECKPOINT, NULL);
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -733,6 +834,7 @@ static void s_handle(broker_t *self, zmsg_t *msg)
         peer->routing = zframe_dup(routing);
         peer->dirty = true;
         peer->notices_due = true;
+        peer->checkpoint_due = true;
         log_event(HLOG_INFO, "connected", "org", peer->org, NULL);
     }
     Hartslag__Frame *frame = NULL;
@@ -768,6 +870,8 @@ static void s_handle(broker_t *self, zmsg_t *msg)
         break;
     }
     case HARTSLAG__FRAME__BODY_COSIGNATURE:
+        s_on_cosignature(self, peer, routing, frame->cosignature);
+        break;
     case HARTSLAG__FRAME__BODY_ALERT_ACK:
         s_reply_error(self, routing, "unsupported", "this broker does not handle that yet");
         break;
@@ -1034,7 +1138,7 @@ static void s_rewrite_failed(reply_t *reply)
         reply->bytes = NULL;
         if (wire_pack_frame(&frame, &reply->bytes, &reply->len) != 0)
             reply->bytes = NULL;
-    } else if (reply->kind == REPLY_DELIVER) {
+    } else if (reply->kind == REPLY_DELIVER || reply->kind == REPLY_CHECKPOINT) {
         free(reply->bytes);
         reply->bytes = NULL;
     }
@@ -1048,7 +1152,7 @@ static peer_t *s_peer_by_routing(broker_t *self, zframe_t *routing)
     return NULL;
 }
 
-static int s_turn(broker_t *self, bool readable)
+static int s_turn(broker_t *self, bool readable, bool final)
 {
     self->now_ms = (int64_t)wire_now_ms();
     self->turn_failed = queue_begin(self->queue) != 0;
@@ -1067,9 +1171,14 @@ static int s_turn(broker_t *self, bool readable)
     }
     s_timers(self);
     s_pump(self);
+    s_maybe_checkpoint(self, final);
+    s_send_checkpoints(self);
     bool committed = !self->turn_failed && queue_commit(self->queue) == 0;
-    if (!committed) {
+    if (committed)
+        audit_log_commit(self->audit);
+    else {
         queue_rollback(self->queue);
+        audit_log_rollback(self->audit);
         log_event(HLOG_ERROR, "turn_failed", "error", queue_error(self->queue), "effect",
                   "nothing of this batch was accepted; senders told storage_unavailable", NULL);
         for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers)) {
@@ -1159,6 +1268,13 @@ broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
                  config->state_dir);
         goto fail;
     }
+    char origin[CHECKPOINT_NAME_MAX + 1];
+    audit_log_origin_for(agreements_partnership(self->agreements), origin, sizeof origin);
+    self->audit = audit_log_open(queue_db(self->queue), origin, true, why, sizeof why);
+    if (!self->audit) {
+        snprintf(err, errlen, "audit log in %s: %s", db_path, why);
+        goto fail;
+    }
     /* ZAP first: without a handler libzmq would admit any CURVE client. */
     self->auth = zactor_new(zauth, NULL);
     if (!self->auth) {
@@ -1208,6 +1324,7 @@ void broker_destroy(broker_t **self_p)
         zsock_destroy(&self->router);
         zactor_destroy(&self->auth);
         zhashx_destroy(&self->peers);
+        audit_log_destroy(&self->audit);
         queue_destroy(&self->queue);
         agreements_destroy(&self->agreements);
         partners_destroy(&self->partners);
@@ -1241,14 +1358,14 @@ int broker_run(broker_t *self)
         void *which = zpoller_wait(poller, TICK_MS);
         if (s_stop)
             break;
-        if (s_turn(self, which != NULL) == 0)
+        if (s_turn(self, which != NULL, false) == 0)
             failures = 0;
         else if (++failures > 0)
             zclock_sleep(failures < 10 ? 10 * failures : 100); /* let the disk recover */
     }
     /* Finish the batch in hand: whatever is already read is committed above;
        one last turn answers what arrived meanwhile without blocking. */
-    s_turn(self, true);
+    s_turn(self, true, true);
     zpoller_destroy(&poller);
     log_event(HLOG_INFO, "stopped", NULL);
     return 0;

@@ -36,10 +36,7 @@ static const char *s_schema =
     "  kind INTEGER NOT NULL,"
     "  signal_id BLOB NOT NULL,"
     "  frame BLOB NOT NULL,"
-    "  UNIQUE(org, kind, signal_id));"
-    "CREATE TABLE IF NOT EXISTS audit("
-    "  idx INTEGER PRIMARY KEY,"
-    "  record BLOB NOT NULL);";
+    "  UNIQUE(org, kind, signal_id));";
 
 enum {
     ST_BEGIN,
@@ -63,8 +60,6 @@ enum {
     ST_NOTICE_ADD,
     ST_NOTICES,
     ST_NOTICE_REMOVE,
-    ST_AUDIT_APPEND,
-    ST_AUDIT_SIZE,
     ST_COUNT_
 };
 
@@ -103,18 +98,13 @@ static const char *s_sql[ST_COUNT_] = {
                       "VALUES(?1,?2,?3,?4)",
     [ST_NOTICES] = "SELECT kind, signal_id, frame FROM notices WHERE org=?1 ORDER BY seq",
     [ST_NOTICE_REMOVE] = "DELETE FROM notices WHERE org=?1 AND kind=?2 AND signal_id=?3",
-    [ST_AUDIT_APPEND] = "INSERT INTO audit(idx, record) VALUES(?1, ?2)",
-    [ST_AUDIT_SIZE] = "SELECT count(*) FROM audit",
 };
 
 /*  Invariant: every statement in `st` is prepared against `db` and reset
-    after each use; audit_size is the number of rows in `audit` as of the
-    last commit, plus what this transaction appended. */
+    after each use. */
 struct queue_t {
     sqlite3 *db;                  /* the database */
     sqlite3_stmt *st[ST_COUNT_];  /* prepared once at open */
-    int64_t audit_size;           /* next audit index */
-    int64_t audit_size_committed; /* audit_size at the last commit */
 };
 
 const char *queue_error(const queue_t *self)
@@ -181,11 +171,6 @@ queue_t *queue_open(const char *path, char *err, size_t errlen)
             queue_destroy(&self);
             return NULL;
         }
-    self->audit_size = self->audit_size_committed = s_scalar(self, ST_AUDIT_SIZE);
-    if (self->audit_size < 0) {
-        snprintf(err, errlen, "cannot read the audit log: %s", sqlite3_errmsg(self->db));
-        queue_destroy(&self);
-    }
     return self;
 }
 
@@ -207,7 +192,6 @@ int queue_commit(queue_t *self)
 {
     if (s_done(self, ST_COMMIT) != 0)
         return -1;
-    self->audit_size_committed = self->audit_size;
     return 0;
 }
 
@@ -215,7 +199,6 @@ void queue_rollback(queue_t *self)
 {
     if (!sqlite3_get_autocommit(self->db))
         s_done(self, ST_ROLLBACK);
-    self->audit_size = self->audit_size_committed;
 }
 
 int queue_find_signal(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], queue_signal_t *out)
@@ -439,17 +422,7 @@ int queue_notice_remove(queue_t *self, const char *org, notice_kind_t kind,
     return s_done(self, ST_NOTICE_REMOVE);
 }
 
-int64_t queue_audit_append(queue_t *self, const uint8_t *record, size_t len)
+struct sqlite3 *queue_db(queue_t *self)
 {
-    sqlite3_stmt *stmt = self->st[ST_AUDIT_APPEND];
-    sqlite3_bind_int64(stmt, 1, self->audit_size);
-    sqlite3_bind_blob(stmt, 2, record, (int)len, SQLITE_STATIC);
-    if (s_done(self, ST_AUDIT_APPEND) != 0)
-        return -1;
-    return self->audit_size++;
-}
-
-int64_t queue_audit_size(queue_t *self)
-{
-    return self->audit_size;
+    return self->db;
 }

@@ -1,6 +1,8 @@
 /*  queue: the broker's durable state in one SQLite database (WAL):
     the signals it accepted, one delivery per (signal, recipient), pending
-    notices for offline partners (withdrawals, expiries), and the audit log.
+    notices for offline partners (withdrawals, expiries). The audit log
+    (lib/audit_log) lives in the same database, so one commit makes a signal
+    and its audit records durable together.
 
     All writes of one event-loop turn happen inside one transaction
     (queue_begin .. queue_commit): the group commit of DESIGN §8. Nothing a
@@ -122,10 +124,8 @@ int queue_notices(queue_t *self, const char *org, queue_notice_fn *fn, void *arg
 int queue_notice_remove(queue_t *self, const char *org, notice_kind_t kind,
                         const uint8_t id[QUEUE_ID_BYTES]);
 
-/* Appends a packed audit record; returns its index (0-based), or -1. */
-int64_t queue_audit_append(queue_t *self, const uint8_t *record, size_t len);
-
-/* Number of audit records. */
-int64_t queue_audit_size(queue_t *self);
+/* The database handle, for the audit log that shares it. Borrowed. */
+struct sqlite3;
+struct sqlite3 *queue_db(queue_t *self);
 
 #endif

@@ -263,7 +263,7 @@ int bh_send_raw(bh_client_t *client, const void *bytes, size_t len, int parts)
     return 0;
 }
 
-Hartslag__Frame *bh_recv(bh_client_t *client, int timeout_ms)
+static Hartslag__Frame *s_recv(bh_client_t *client, int timeout_ms, bool skip_checkpoints)
 {
     int64_t deadline = zclock_mono() + timeout_ms;
     zpoller_t *poller = zpoller_new(client->dealer, NULL);
@@ -278,13 +278,29 @@ Hartslag__Frame *bh_recv(bh_client_t *client, int timeout_ms)
         frame = hartslag__frame__unpack(NULL, zframe_size(payload), zframe_data(payload));
         zframe_destroy(&payload);
         if (frame && (frame->body_case == HARTSLAG__FRAME__BODY_HEARTBEAT ||
-                      frame->body_case == HARTSLAG__FRAME__BODY_WELCOME)) {
+                      frame->body_case == HARTSLAG__FRAME__BODY_WELCOME ||
+                      (frame->body_case == HARTSLAG__FRAME__BODY_CHECKPOINT && skip_checkpoints))) {
             hartslag__frame__free_unpacked(frame, NULL);
             frame = NULL;
         }
     }
     zpoller_destroy(&poller);
     return frame;
+}
+
+Hartslag__Frame *bh_recv(bh_client_t *client, int timeout_ms)
+{
+    return s_recv(client, timeout_ms, true);
+}
+
+Hartslag__Frame *bh_recv_checkpoint(bh_client_t *client, int timeout_ms)
+{
+    for (;;) {
+        Hartslag__Frame *frame = s_recv(client, timeout_ms, false);
+        if (!frame || frame->body_case == HARTSLAG__FRAME__BODY_CHECKPOINT)
+            return frame;
+        hartslag__frame__free_unpacked(frame, NULL);
+    }
 }
 
 int bh_hello(bh_client_t *client)

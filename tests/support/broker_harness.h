@@ -64,7 +64,10 @@ int bh_send(bh_client_t *client, Hartslag__Frame *frame);
 /* Sends raw bytes as one frame (or `parts` frames of them). */
 int bh_send_raw(bh_client_t *client, const void *bytes, size_t len, int parts);
 
-/* Receives one frame within `timeout_ms`, skipping Heartbeat and Welcome.
+/* Receives the next Checkpoint within `timeout_ms`, dropping other frames. */
+Hartslag__Frame *bh_recv_checkpoint(bh_client_t *client, int timeout_ms);
+
+/* Receives one frame within `timeout_ms`, skipping Heartbeat, Welcome and Checkpoint.
    NULL on timeout. Free with hartslag__frame__free_unpacked(f, NULL). */
 Hartslag__Frame *bh_recv(bh_client_t *client, int timeout_ms);
 

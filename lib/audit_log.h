@@ -1,0 +1,100 @@
+/*  audit_log: the broker's audit transparency log (DESIGN §9) in SQLite.
+
+    Every record is a packed AuditRecord, stored exactly as hashed. The
+    records are the leaves of an RFC 6962 Merkle tree (lib/merkle): leaf
+    hash H(0x00 || record), node hash H(0x01 || left || right). Each record
+    also carries its own index and the leaf hash of the record before it (a
+    hash chain), so a verifier can name the first bad record, not only say
+    that the root is wrong (lib/audit_verify).
+
+    Tables (created on first open; the database handle is the caller's, so
+    records are written in the caller's transaction — audit before forward):
+
+        audit(idx, record, leaf)           one row per record
+        audit_nodes(level, idx, hash)      perfect subtree roots: O(log n) proofs
+        audit_meta(key, value)             the log's origin
+        checkpoints(size, note, made_ms)   signed tree heads (C2SP signed notes)
+        cosignatures(size, org, line, ms)  partners' cosignatures of them
+
+    The in-memory tree follows the transaction: call audit_log_commit after
+    the caller's COMMIT and audit_log_rollback after a ROLLBACK.
+
+    Ownership: audit_log_t owns its prepared statements and tree, not `db`.
+*/
+#ifndef HARTSLAG_AUDIT_LOG_H
+#define HARTSLAG_AUDIT_LOG_H
+
+#include "checkpoint.h"
+#include "hartslag.pb-c.h"
+#include "merkle.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AUDIT_RECORD_MAX 16384 /* a packed record: metadata of one event */
+
+typedef struct audit_log_t audit_log_t;
+
+/* Opens the log in `db` (creating its tables when `writable`). `origin` is
+   the checkpoint origin ("hartslag.<partnership>/audit"); a log created
+   under another origin is refused. NULL with the reason in `err`. */
+audit_log_t *audit_log_open(sqlite3 *db, const char *origin, bool writable, char *err,
+                            size_t errlen);
+
+void audit_log_destroy(audit_log_t **self_p);
+
+/* Appends `record` (its index and prev_hash are set here). Returns the
+   record's index, or -1 when it could not be packed or written (then the
+   caller's transaction must be rolled back). */
+int64_t audit_log_append(audit_log_t *self, Hartslag__AuditRecord *record)
+    __attribute__((warn_unused_result));
+
+/* The caller's transaction committed / rolled back. */
+void audit_log_commit(audit_log_t *self);
+void audit_log_rollback(audit_log_t *self);
+
+uint64_t audit_log_size(const audit_log_t *self);
+void audit_log_root(const audit_log_t *self, unsigned char root[MERKLE_HASHBYTES]);
+const char *audit_log_origin(const audit_log_t *self);
+
+/* Size of the latest stored checkpoint (0 when none). */
+uint64_t audit_log_checkpoint_size(const audit_log_t *self);
+
+/* Signs a checkpoint of the current size with the log key and stores it
+   (in the caller's transaction). 0, or -1. */
+int audit_log_checkpoint(audit_log_t *self, const unsigned char sign_sk[CHECKPOINT_SECRETKEYBYTES],
+                         int64_t now_ms) __attribute__((warn_unused_result));
+
+/* The latest stored checkpoint note (NUL-terminated) and its size. 0, or -1
+   when there is none. */
+int audit_log_latest_note(audit_log_t *self, char note[CHECKPOINT_NOTE_MAX + 1], size_t *len,
+                          uint64_t *size);
+
+/* The stored checkpoint note of exactly `size`. 0, or -1. */
+int audit_log_note_at(audit_log_t *self, uint64_t size, char note[CHECKPOINT_NOTE_MAX + 1],
+                      size_t *len);
+
+/* Proofs over the stored log (node cache: O(log n) lookups). 0, or -1. */
+int audit_log_inclusion_proof(audit_log_t *self, uint64_t index, uint64_t size,
+                              unsigned char proof[MERKLE_PROOF_MAX][MERKLE_HASHBYTES], size_t *len);
+int audit_log_consistency_proof(audit_log_t *self, uint64_t old_size, uint64_t new_size,
+                                unsigned char proof[MERKLE_PROOF_MAX][MERKLE_HASHBYTES],
+                                size_t *len);
+
+/* Root of the tree of the first `size` records. 0, or -1. */
+int audit_log_root_at(audit_log_t *self, uint64_t size, unsigned char root[MERKLE_HASHBYTES]);
+
+/* Stores a partner's cosignature line of checkpoint `size` (verified by
+   the caller). 0, or -1. */
+int audit_log_store_cosignature(audit_log_t *self, uint64_t size, const char *org, const char *line,
+                                int64_t now_ms);
+
+/* Record `index` as stored: a new buffer (caller frees) and its length. 0, or -1. */
+int audit_log_record(audit_log_t *self, uint64_t index, uint8_t **bytes, size_t *len);
+
+/* The origin for a partnership id: "hartslag.<partnership>/audit". */
+void audit_log_origin_for(const char *partnership, char *out, size_t outlen);
+
+#endif

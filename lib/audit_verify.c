@@ -1,0 +1,373 @@
+/*  audit_verify: see audit_verify.h. */
+#include "audit_verify.h"
+
+#include "audit_log.h"
+#include "hartslag.pb-c.h"
+#include "merkle.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *s_names[] = {
+    [AUDIT_OK] = "ok",
+    [AUDIT_MODIFIED] = "modified",
+    [AUDIT_MISSING] = "missing",
+    [AUDIT_REORDERED] = "reordered",
+    [AUDIT_DUPLICATED] = "duplicated",
+    [AUDIT_TRUNCATED] = "truncated",
+    [AUDIT_REWRITTEN] = "rewritten",
+    [AUDIT_FORKED] = "forked",
+    [AUDIT_BAD_SIGNATURE] = "bad_signature",
+    [AUDIT_UNREADABLE] = "unreadable",
+};
+
+const char *audit_fault_name(audit_fault_kind_t kind)
+{
+    return (unsigned)kind <= AUDIT_UNREADABLE ? s_names[kind] : "unknown";
+}
+
+typedef struct {
+    uint64_t size; /* tree size it vouches for */
+    unsigned char root[MERKLE_HASHBYTES];
+    char holder[64]; /* "store" or the partner holding it */
+} anchor_t;
+
+static int s_anchor_cmp(const void *a, const void *b)
+{
+    const anchor_t *x = a, *y = b;
+    return x->size < y->size ? -1 : x->size > y->size;
+}
+
+static int s_fault(audit_report_t *report, audit_fault_kind_t kind, int64_t first_bad,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int s_fault(audit_report_t *report, audit_fault_kind_t kind, int64_t first_bad,
+                   const char *fmt, ...)
+{
+    report->kind = kind;
+    report->first_bad = first_bad;
+    if (report->range_end < first_bad + 1)
+        report->range_end = first_bad + 1;
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(report->detail, sizeof report->detail, fmt, args);
+    va_end(args);
+    return 1;
+}
+
+/* One row as read: position, unpacked record (or NULL), its leaf hash. */
+typedef struct {
+    bool present;                                /* a row was read */
+    int64_t idx;                                 /* the idx column */
+    Hartslag__AuditRecord *record;               /* NULL when it does not unpack */
+    unsigned char leaf[MERKLE_HASHBYTES];        /* hash of the bytes as stored */
+    unsigned char stored_leaf[MERKLE_HASHBYTES]; /* the leaf column (untrusted) */
+    uint8_t *bytes;                              /* the record bytes */
+    size_t len;
+} row_t;
+
+static void s_row_clear(row_t *row)
+{
+    if (row->record)
+        hartslag__audit_record__free_unpacked(row->record, NULL);
+    free(row->bytes);
+    memset(row, 0, sizeof *row);
+}
+
+/* Steps `stmt` (SELECT idx, record, leaf ... ORDER BY idx) into `row`. 1 read, 0 end, -1 error. */
+static int s_row_next(sqlite3_stmt *stmt, row_t *row)
+{
+    s_row_clear(row);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return -1;
+    row->present = true;
+    row->idx = sqlite3_column_int64(stmt, 0);
+    int n = sqlite3_column_bytes(stmt, 1);
+    const void *blob = sqlite3_column_blob(stmt, 1);
+    row->len = n > 0 ? (size_t)n : 0;
+    row->bytes = malloc(row->len ? row->len : 1);
+    if (!row->bytes)
+        return -1;
+    if (row->len)
+        memcpy(row->bytes, blob, row->len);
+    merkle_leaf_hash(row->bytes, row->len, row->leaf);
+    if (sqlite3_column_bytes(stmt, 2) == MERKLE_HASHBYTES)
+        memcpy(row->stored_leaf, sqlite3_column_blob(stmt, 2), MERKLE_HASHBYTES);
+    if (row->len <= AUDIT_RECORD_MAX)
+        row->record = hartslag__audit_record__unpack(NULL, row->len, row->bytes);
+    return 1;
+}
+
+static bool s_links_to(const row_t *row, const unsigned char prev[MERKLE_HASHBYTES])
+{
+    return row->record && row->record->prev_hash.len == MERKLE_HASHBYTES &&
+           memcmp(row->record->prev_hash.data, prev, MERKLE_HASHBYTES) == 0;
+}
+
+/* Names the fault at position p, the first row that is not consistent. */
+static int s_classify(sqlite3 *db, sqlite3_stmt *stmt, row_t *row, uint64_t p,
+                      const unsigned char prev_leaf[MERKLE_HASHBYTES], audit_report_t *report)
+{
+    int64_t pos = (int64_t)p;
+    if (!row->record)
+        return s_fault(report, AUDIT_MODIFIED, pos,
+                       "record %lld does not unpack: its bytes were changed", (long long)pos);
+    uint64_t claimed = row->record->index;
+    bool linked = s_links_to(row, prev_leaf);
+    if (claimed == p) {
+        /* Its link is wrong: either the record before it changed (then this
+           record is intact and the next one links to it) or this one did. */
+        row_t next = {0};
+        int more = s_row_next(stmt, &next);
+        bool next_links = more == 1 && s_links_to(&next, row->leaf);
+        s_row_clear(&next);
+        if (next_links && pos > 0)
+            return s_fault(report, AUDIT_MODIFIED, pos - 1,
+                           "record %lld was changed: record %lld no longer links to it",
+                           (long long)(pos - 1), (long long)pos);
+        return s_fault(report, AUDIT_MODIFIED, pos,
+                       "record %lld was changed: its link to the record before it is wrong",
+                       (long long)pos);
+    }
+    if (linked)
+        return s_fault(report, AUDIT_MODIFIED, pos, "record %lld was changed: it claims index %llu",
+                       (long long)pos, (unsigned long long)claimed);
+    if (claimed < p) {
+        /* An earlier record again: a copy, or one moved here. */
+        sqlite3_stmt *at = NULL;
+        bool same = false;
+        if (sqlite3_prepare_v2(db, "SELECT record FROM audit ORDER BY idx LIMIT 1 OFFSET ?1", -1,
+                               &at, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(at, 1, (int64_t)claimed);
+            if (sqlite3_step(at) == SQLITE_ROW)
+                same = (size_t)sqlite3_column_bytes(at, 0) == row->len &&
+                       memcmp(sqlite3_column_blob(at, 0), row->bytes, row->len) == 0;
+        }
+        sqlite3_finalize(at);
+        if (same)
+            return s_fault(report, AUDIT_DUPLICATED, pos, "record %lld is a copy of record %llu",
+                           (long long)pos, (unsigned long long)claimed);
+        return s_fault(report, AUDIT_REORDERED, pos,
+                       "record %llu stands at position %lld: records were moved",
+                       (unsigned long long)claimed, (long long)pos);
+    }
+    /* A later record here: is the one that belongs here further on? */
+    row_t ahead = {0};
+    bool found = false;
+    while (!found && s_row_next(stmt, &ahead) == 1)
+        found = ahead.record && ahead.record->index == p;
+    s_row_clear(&ahead);
+    if (found)
+        return s_fault(report, AUDIT_REORDERED, pos,
+                       "record %llu stands at position %lld and record %lld further on: records "
+                       "were moved",
+                       (unsigned long long)claimed, (long long)pos, (long long)pos);
+    report->range_end = (int64_t)claimed;
+    return s_fault(report, AUDIT_MISSING, pos, "records %lld to %llu are missing", (long long)pos,
+                   (unsigned long long)claimed - 1);
+}
+
+/* Reads the store's origin. */
+static int s_origin(sqlite3 *db, char *origin, size_t len)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM audit_meta WHERE key='origin'", -1, &stmt,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0)) {
+        snprintf(origin, len, "%s", (const char *)sqlite3_column_text(stmt, 0));
+        rc = 0;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* Adds a verified note to the anchors; a note that does not verify is a fault. */
+static int s_add_anchor(anchor_t **anchors, size_t *n, size_t *cap, const char *note, size_t len,
+                        const char *origin, const unsigned char log_pk[32], const char *holder,
+                        int64_t expected_size, audit_report_t *report)
+{
+    checkpoint_t cp;
+    checkpoint_err_t err = checkpoint_open(note, len, origin, log_pk, &cp);
+    if (err != CHECKPOINT_OK || (expected_size >= 0 && cp.size != (uint64_t)expected_size))
+        return s_fault(report, AUDIT_BAD_SIGNATURE, -1,
+                       "checkpoint held by %s (size %lld) does not verify: %s", holder,
+                       (long long)expected_size,
+                       err != CHECKPOINT_OK ? checkpoint_strerror(err) : "size differs");
+    if (*n == *cap) {
+        size_t grow = *cap ? *cap * 2 : 64;
+        anchor_t *more = realloc(*anchors, grow * sizeof *more);
+        if (!more)
+            return -1;
+        *anchors = more;
+        *cap = grow;
+    }
+    anchor_t *anchor = &(*anchors)[(*n)++];
+    anchor->size = cp.size;
+    memcpy(anchor->root, cp.root, MERKLE_HASHBYTES);
+    snprintf(anchor->holder, sizeof anchor->holder, "%s", holder);
+    report->checkpoints++;
+    if (cp.size > report->anchored_size)
+        report->anchored_size = cp.size;
+    return 0;
+}
+
+/* REWRITTEN (or MODIFIED, when the stored leaf hashes still point at one
+   record) between the last matching anchor and the first that differs. */
+static int s_rewritten(sqlite3 *db, uint64_t from, const anchor_t *bad, audit_report_t *report)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t hint = -1;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT idx, record, leaf FROM audit ORDER BY idx LIMIT ?2 OFFSET ?1",
+                           -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(stmt, 1, (int64_t)from);
+        sqlite3_bind_int64(stmt, 2, (int64_t)(bad->size - from));
+        row_t row = {0};
+        for (uint64_t p = from; hint < 0 && s_row_next(stmt, &row) == 1; p++)
+            if (memcmp(row.leaf, row.stored_leaf, MERKLE_HASHBYTES) != 0)
+                hint = (int64_t)p;
+        s_row_clear(&row);
+    }
+    sqlite3_finalize(stmt);
+    report->range_end = (int64_t)bad->size;
+    if (hint >= 0)
+        return s_fault(report, AUDIT_MODIFIED, hint,
+                       "record %lld was changed: the log no longer has the root that checkpoint "
+                       "%llu (held by %s) signed",
+                       (long long)hint, (unsigned long long)bad->size, bad->holder);
+    report->range_end = (int64_t)bad->size;
+    return s_fault(report, AUDIT_REWRITTEN, (int64_t)from,
+                   "history rewritten: records %llu to %llu are not what checkpoint %llu (held by "
+                   "%s) signed",
+                   (unsigned long long)from, (unsigned long long)bad->size - 1,
+                   (unsigned long long)bad->size, bad->holder);
+}
+
+int audit_verify(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
+                 const audit_anchor_t *external, size_t n_external, audit_report_t *report)
+{
+    memset(report, 0, sizeof *report);
+    report->first_bad = -1;
+    char origin[CHECKPOINT_NAME_MAX + 1];
+    if (s_origin(db, origin, sizeof origin) != 0) {
+        s_fault(report, AUDIT_UNREADABLE, -1, "not an audit store (no origin)");
+        return -1;
+    }
+    anchor_t *anchors = NULL;
+    size_t n = 0, cap = 0;
+    int result = 0;
+    sqlite3_stmt *stmt = NULL;
+    merkle_tree_t *tree = NULL;
+    row_t row = {0};
+
+    /* 1. The store's own checkpoints must all be signed by the log key. */
+    if (sqlite3_prepare_v2(db, "SELECT size, note FROM checkpoints ORDER BY size", -1, &stmt,
+                           NULL) != SQLITE_OK) {
+        result = -1;
+        s_fault(report, AUDIT_UNREADABLE, -1, "no checkpoints table: %s", sqlite3_errmsg(db));
+        goto done;
+    }
+    while (result == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
+        const char *note = (const char *)sqlite3_column_text(stmt, 1);
+        result = s_add_anchor(&anchors, &n, &cap, note ? note : "",
+                              (size_t)sqlite3_column_bytes(stmt, 1), origin, log_pk, "the store",
+                              sqlite3_column_int64(stmt, 0), report);
+    }
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    for (size_t i = 0; result == 0 && i < n_external; i++)
+        result = s_add_anchor(&anchors, &n, &cap, external[i].note, external[i].len, origin, log_pk,
+                              external[i].holder, -1, report);
+    if (result != 0)
+        goto done;
+
+    /* 2. Signed checkpoints of one size must agree. */
+    if (n > 1)
+        qsort(anchors, n, sizeof *anchors, s_anchor_cmp);
+    for (size_t i = 1; i < n; i++)
+        if (anchors[i].size == anchors[i - 1].size &&
+            memcmp(anchors[i].root, anchors[i - 1].root, MERKLE_HASHBYTES) != 0) {
+            result = s_fault(report, AUDIT_FORKED, -1,
+                             "forked: %s and %s hold signed checkpoints of size %llu with "
+                             "different roots: they were shown different histories",
+                             anchors[i - 1].holder, anchors[i].holder,
+                             (unsigned long long)anchors[i].size);
+            goto done;
+        }
+
+    /* 3. Every record, in order, against its index and its link. */
+    tree = merkle_tree_new();
+    if (!tree || sqlite3_prepare_v2(db, "SELECT idx, record, leaf FROM audit ORDER BY idx", -1,
+                                    &stmt, NULL) != SQLITE_OK) {
+        result = -1;
+        s_fault(report, AUDIT_UNREADABLE, -1, "cannot read the records: %s", sqlite3_errmsg(db));
+        goto done;
+    }
+    unsigned char prev[MERKLE_HASHBYTES] = {0};
+    size_t next_anchor = 0;
+    uint64_t matched_size = 0;       /* largest anchor size whose root matched */
+    const anchor_t *mismatch = NULL; /* first anchor whose root did not */
+    uint64_t p = 0;
+    int rc;
+    while ((rc = s_row_next(stmt, &row)) == 1) {
+        if (!row.record || row.record->index != p || !s_links_to(&row, prev)) {
+            result = s_classify(db, stmt, &row, p, prev, report);
+            goto done;
+        }
+        if (merkle_tree_append(tree, row.leaf) != 0) {
+            result = -1;
+            goto done;
+        }
+        memcpy(prev, row.leaf, MERKLE_HASHBYTES);
+        p++;
+        while (next_anchor < n && anchors[next_anchor].size <= p) {
+            const anchor_t *anchor = &anchors[next_anchor++];
+            if (anchor->size < p)
+                continue; /* size 0 */
+            unsigned char root[MERKLE_HASHBYTES];
+            merkle_tree_root(tree, root);
+            if (memcmp(root, anchor->root, MERKLE_HASHBYTES) == 0) {
+                if (!mismatch)
+                    matched_size = anchor->size;
+            } else if (!mismatch)
+                mismatch = anchor;
+        }
+    }
+    if (rc < 0) {
+        result = -1;
+        s_fault(report, AUDIT_UNREADABLE, -1, "cannot read the records: %s", sqlite3_errmsg(db));
+        goto done;
+    }
+    report->records = p;
+
+    /* 4. Long enough, and the history the checkpoints signed. */
+    if (n > 0 && anchors[n - 1].size > p) {
+        report->range_end = (int64_t)anchors[n - 1].size;
+        result = s_fault(report, AUDIT_TRUNCATED, (int64_t)p,
+                         "truncated: the log ends at %llu records, but %s holds a signed "
+                         "checkpoint of %llu",
+                         (unsigned long long)p, anchors[n - 1].holder,
+                         (unsigned long long)anchors[n - 1].size);
+        goto done;
+    }
+    if (mismatch) {
+        result = s_rewritten(db, matched_size, mismatch, report);
+        goto done;
+    }
+    snprintf(report->detail, sizeof report->detail,
+             "%llu records verified; %llu signed checkpoints agree (largest: %llu)",
+             (unsigned long long)p, (unsigned long long)report->checkpoints,
+             (unsigned long long)report->anchored_size);
+done:
+    s_row_clear(&row);
+    sqlite3_finalize(stmt);
+    merkle_tree_destroy(&tree);
+    free(anchors);
+    return result;
+}

@@ -1,0 +1,79 @@
+/*  audit_verify: checks an audit store (lib/audit_log) from its bytes up,
+    trusting nothing in it but what the broker's audit key signed and what
+    the partners hold.
+
+    What is checked, in order:
+    1. Every stored checkpoint note carries a valid signature of the log key
+       (a forged or altered note: BAD_SIGNATURE).
+    2. Anchors — checkpoints from the store and from partner daemons' stores —
+       agree with each other: two validly signed checkpoints of one size with
+       different roots mean the broker showed different histories (FORKED).
+    3. Every record, in index order: it unpacks, carries its own index, and
+       carries the leaf hash of the record before it. The first record that
+       breaks this names the fault and the first bad index:
+         MODIFIED    bytes of a record changed
+         MISSING     a record is gone (the next one carries a later index)
+         REORDERED   a record stands at another record's place
+         DUPLICATED  a copy of an earlier record was inserted
+    4. The log is at least as long as every anchor (else TRUNCATED at the
+       log's end), and the tree over the records has each anchor's root at
+       its size (else REWRITTEN: history differs from a signed checkpoint
+       although the records are consistent among themselves — a
+       truncate-and-continue, or a rewrite of the tail after the last link).
+
+    A rewritten history can only be placed between the largest anchor that
+    still matches and the smallest that does not: nothing trusted exists
+    for the records in between. The stored leaf hashes (untrusted) are used
+    as a hint to name the exact record when they still point at it.
+*/
+#ifndef HARTSLAG_AUDIT_VERIFY_H
+#define HARTSLAG_AUDIT_VERIFY_H
+
+#include "checkpoint.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    AUDIT_OK = 0,
+    AUDIT_MODIFIED,      /* a record's bytes changed */
+    AUDIT_MISSING,       /* records were removed */
+    AUDIT_REORDERED,     /* records were moved */
+    AUDIT_DUPLICATED,    /* a record was copied */
+    AUDIT_TRUNCATED,     /* the log ends before a signed checkpoint's size */
+    AUDIT_REWRITTEN,     /* consistent records, but not the history a checkpoint signed */
+    AUDIT_FORKED,        /* two signed checkpoints of one size disagree */
+    AUDIT_BAD_SIGNATURE, /* a stored checkpoint's signature does not verify */
+    AUDIT_UNREADABLE,    /* the store cannot be read as an audit store */
+} audit_fault_kind_t;
+
+/* A checkpoint note held outside the store (a partner daemon's copy). */
+typedef struct {
+    const char *holder; /* who holds it, for the report (e.g. "politie") */
+    const char *note;   /* the note text */
+    size_t len;         /* its length */
+} audit_anchor_t;
+
+typedef struct {
+    audit_fault_kind_t kind; /* AUDIT_OK when everything holds */
+    int64_t first_bad;       /* first bad record index, -1 when not about a record */
+    int64_t range_end;       /* REWRITTEN: the bad record is in [first_bad, range_end) */
+    uint64_t records;        /* records read */
+    uint64_t checkpoints;    /* validly signed checkpoints (store + anchors) */
+    uint64_t anchored_size;  /* largest size a signed checkpoint vouches for */
+    char detail[512];        /* one line for the privacy officer */
+} audit_report_t;
+
+/* "modified", "missing", ... */
+const char *audit_fault_name(audit_fault_kind_t kind);
+
+/* Verifies the audit store in `db` (opened read-only is fine) against the
+   log key `log_pk` and `n_anchors` external checkpoint notes. Returns 0
+   when the log verifies, 1 when a fault was found (see report), -1 when
+   the store cannot be read. */
+int audit_verify(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
+                 const audit_anchor_t *anchors, size_t n_anchors, audit_report_t *report);
+
+#endif
