@@ -57,23 +57,84 @@ static int s_fault(audit_report_t *report, audit_fault_kind_t kind, int64_t firs
     return 1;
 }
 
-/* One row as read: position, unpacked record (or NULL), its leaf hash. */
+/* One row as read. The bytes are borrowed from SQLite: valid until the
+   statement steps again. */
 typedef struct {
     bool present;                                /* a row was read */
     int64_t idx;                                 /* the idx column */
-    Hartslag__AuditRecord *record;               /* NULL when it does not unpack */
+    bool parsed;                                 /* the bytes are a well-formed record */
+    uint64_t index;                              /* its index field */
+    const uint8_t *prev;                         /* its prev_hash field (32 bytes) */
     unsigned char leaf[MERKLE_HASHBYTES];        /* hash of the bytes as stored */
     unsigned char stored_leaf[MERKLE_HASHBYTES]; /* the leaf column (untrusted) */
-    uint8_t *bytes;                              /* the record bytes */
+    const uint8_t *bytes;                        /* the record bytes */
     size_t len;
 } row_t;
 
 static void s_row_clear(row_t *row)
 {
-    if (row->record)
-        hartslag__audit_record__free_unpacked(row->record, NULL);
-    free(row->bytes);
     memset(row, 0, sizeof *row);
+}
+
+/* Reads a varint at *p (below end). 0, or -1 when truncated or too long. */
+static int s_varint(const uint8_t **p, const uint8_t *end, uint64_t *value)
+{
+    *value = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t byte = *(*p)++;
+        *value |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80))
+            return 0;
+    }
+    return -1;
+}
+
+/* Walks the protobuf wire format of an AuditRecord without allocating:
+   every field well-formed and in bounds, the required fields present with
+   their wire types, and index (17) and prev_hash (18) taken out. The full
+   unpack (protobuf-c) is for readers; verification needs only these. */
+static bool s_scan(row_t *row)
+{
+    const uint8_t *p = row->bytes, *end = row->bytes + row->len;
+    uint32_t seen = 0;
+    while (p < end) {
+        uint64_t key, value;
+        if (s_varint(&p, end, &key) != 0 || key >> 3 == 0 || key >> 3 > 536870911)
+            return false;
+        uint64_t field = key >> 3, type = key & 7;
+        if (type == 0) {
+            if (s_varint(&p, end, &value) != 0)
+                return false;
+            if (field == 17)
+                row->index = value;
+        } else if (type == 2) {
+            if (s_varint(&p, end, &value) != 0 || value > (uint64_t)(end - p))
+                return false;
+            if (field == 18) {
+                if (value != MERKLE_HASHBYTES)
+                    return false;
+                row->prev = p;
+            }
+            p += value;
+        } else if (type == 1 || type == 5) {
+            size_t skip = type == 1 ? 8 : 4;
+            if ((size_t)(end - p) < skip)
+                return false;
+            p += skip;
+        } else
+            return false;
+        /* Required fields and the wire type their schema gives them. */
+        static const struct {
+            uint64_t field, type;
+        } required[] = {{1, 0}, {2, 2}, {3, 2}, {14, 2}, {17, 0}, {18, 2}};
+        for (size_t i = 0; i < sizeof required / sizeof *required; i++)
+            if (field == required[i].field) {
+                if (type != required[i].type)
+                    return false;
+                seen |= 1u << i;
+            }
+    }
+    return seen == 0x3f;
 }
 
 /* Steps `stmt` (SELECT idx, record, leaf ... ORDER BY idx) into `row`. 1 read, 0 end, -1 error. */
@@ -87,37 +148,33 @@ static int s_row_next(sqlite3_stmt *stmt, row_t *row)
         return -1;
     row->present = true;
     row->idx = sqlite3_column_int64(stmt, 0);
+    row->bytes = sqlite3_column_blob(stmt, 1);
     int n = sqlite3_column_bytes(stmt, 1);
-    const void *blob = sqlite3_column_blob(stmt, 1);
-    row->len = n > 0 ? (size_t)n : 0;
-    row->bytes = malloc(row->len ? row->len : 1);
+    row->len = n > 0 && row->bytes ? (size_t)n : 0;
     if (!row->bytes)
-        return -1;
-    if (row->len)
-        memcpy(row->bytes, blob, row->len);
+        row->bytes = (const uint8_t *)"";
     merkle_leaf_hash(row->bytes, row->len, row->leaf);
     if (sqlite3_column_bytes(stmt, 2) == MERKLE_HASHBYTES)
         memcpy(row->stored_leaf, sqlite3_column_blob(stmt, 2), MERKLE_HASHBYTES);
-    if (row->len <= AUDIT_RECORD_MAX)
-        row->record = hartslag__audit_record__unpack(NULL, row->len, row->bytes);
+    row->parsed = row->len <= AUDIT_RECORD_MAX && s_scan(row);
     return 1;
 }
 
 static bool s_links_to(const row_t *row, const unsigned char prev[MERKLE_HASHBYTES])
 {
-    return row->record && row->record->prev_hash.len == MERKLE_HASHBYTES &&
-           memcmp(row->record->prev_hash.data, prev, MERKLE_HASHBYTES) == 0;
+    return row->parsed && row->prev && memcmp(row->prev, prev, MERKLE_HASHBYTES) == 0;
 }
 
 /* Names the fault at position p, the first row that is not consistent. */
 static int s_classify(sqlite3 *db, sqlite3_stmt *stmt, row_t *row, uint64_t p,
-                      const unsigned char prev_leaf[MERKLE_HASHBYTES], audit_report_t *report)
+                      const unsigned char prev_leaf[MERKLE_HASHBYTES],
+                      const unsigned char prev_stored[MERKLE_HASHBYTES], audit_report_t *report)
 {
     int64_t pos = (int64_t)p;
-    if (!row->record)
+    if (!row->parsed)
         return s_fault(report, AUDIT_MODIFIED, pos,
                        "record %lld does not unpack: its bytes were changed", (long long)pos);
-    uint64_t claimed = row->record->index;
+    uint64_t claimed = row->index;
     bool linked = s_links_to(row, prev_leaf);
     if (claimed == p) {
         /* Its link is wrong: either the record before it changed (then this
@@ -126,6 +183,10 @@ static int s_classify(sqlite3 *db, sqlite3_stmt *stmt, row_t *row, uint64_t p,
         int more = s_row_next(stmt, &next);
         bool next_links = more == 1 && s_links_to(&next, row->leaf);
         s_row_clear(&next);
+        /* No record after it: the stored leaf hashes (untrusted) still say
+           which of the two changed after it was written. */
+        if (more == 0 && pos > 0)
+            next_links = memcmp(prev_leaf, prev_stored, MERKLE_HASHBYTES) != 0;
         if (next_links && pos > 0)
             return s_fault(report, AUDIT_MODIFIED, pos - 1,
                            "record %lld was changed: record %lld no longer links to it",
@@ -160,7 +221,7 @@ static int s_classify(sqlite3 *db, sqlite3_stmt *stmt, row_t *row, uint64_t p,
     row_t ahead = {0};
     bool found = false;
     while (!found && s_row_next(stmt, &ahead) == 1)
-        found = ahead.record && ahead.record->index == p;
+        found = ahead.parsed && ahead.index == p;
     s_row_clear(&ahead);
     if (found)
         return s_fault(report, AUDIT_REORDERED, pos,
@@ -310,14 +371,15 @@ int audit_verify(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYT
         goto done;
     }
     unsigned char prev[MERKLE_HASHBYTES] = {0};
+    unsigned char prev_stored[MERKLE_HASHBYTES] = {0};
     size_t next_anchor = 0;
     uint64_t matched_size = 0;       /* largest anchor size whose root matched */
     const anchor_t *mismatch = NULL; /* first anchor whose root did not */
     uint64_t p = 0;
     int rc;
     while ((rc = s_row_next(stmt, &row)) == 1) {
-        if (!row.record || row.record->index != p || !s_links_to(&row, prev)) {
-            result = s_classify(db, stmt, &row, p, prev, report);
+        if (!row.parsed || row.index != p || !s_links_to(&row, prev)) {
+            result = s_classify(db, stmt, &row, p, prev, prev_stored, report);
             goto done;
         }
         if (merkle_tree_append(tree, row.leaf) != 0) {
@@ -325,6 +387,7 @@ int audit_verify(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYT
             goto done;
         }
         memcpy(prev, row.leaf, MERKLE_HASHBYTES);
+        memcpy(prev_stored, row.stored_leaf, MERKLE_HASHBYTES);
         p++;
         while (next_anchor < n && anchors[next_anchor].size <= p) {
             const anchor_t *anchor = &anchors[next_anchor++];

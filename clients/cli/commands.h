@@ -16,5 +16,6 @@ int cmd_show(int argc, char **argv);       /* clients/cli/cmd_inbox.c */
 int cmd_watch(int argc, char **argv);      /* clients/cli/cmd_watch.c */
 int cmd_withdraw(int argc, char **argv);   /* clients/cli/cmd_withdraw.c */
 int cmd_status(int argc, char **argv);     /* clients/cli/cmd_status.c */
+int cmd_audit(int argc, char **argv);      /* clients/cli/cmd_audit.c */
 
 #endif
