@@ -145,14 +145,16 @@ static void s_status(daemon_t *self, const request_t *req)
                       ",\"connected\":%s,\"last_heard_ms\":%llu,\"agreements_version\":%llu,"
                       "\"broker_agreements_version\":%llu,\"outbox\":{\"pending\":%llu,"
                       "\"accepted\":%llu,\"denied\":%llu,\"other\":%llu},\"inbox\":%llu,"
-                      "\"hook_pending\":%llu,\"alerts\":%llu,\"uptime_s\":%llu,\"last_error\":",
+                      "\"hook_pending\":%llu,\"alerts\":%llu,\"checkpoint_size\":%llu,"
+                      "\"checkpoint_evidence\":%llu,\"uptime_s\":%llu,\"last_error\":",
                       self->connected ? "true" : "false", (unsigned long long)self->last_heard_ms,
                       (unsigned long long)agreements_version(self->agreements),
                       (unsigned long long)self->broker_agreements_version,
                       (unsigned long long)c.outbox_pending, (unsigned long long)c.outbox_accepted,
                       (unsigned long long)c.outbox_denied, (unsigned long long)c.outbox_other,
                       (unsigned long long)c.inbox, (unsigned long long)c.inbox_hook_pending,
-                      (unsigned long long)c.alerts,
+                      (unsigned long long)c.alerts, (unsigned long long)c.checkpoint_size,
+                      (unsigned long long)c.checkpoint_evidence,
                       (unsigned long long)((now - self->started_ms) / 1000));
         strbuf_json_string(&out, self->last_error[0] ? self->last_error : NULL);
         strbuf_puts(&out, "}");
@@ -179,6 +181,11 @@ static void s_status(daemon_t *self, const request_t *req)
                       (unsigned long long)c.outbox_denied, (unsigned long long)c.outbox_other,
                       (unsigned long long)c.inbox, (unsigned long long)c.inbox_hook_pending,
                       (unsigned long long)c.alerts);
+        strbuf_printf(&out, "audit        checkpoint %llu held and cosigned%s\n",
+                      (unsigned long long)c.checkpoint_size,
+                      c.checkpoint_evidence ? "; INCONSISTENT CHECKPOINTS REFUSED (evidence kept: "
+                                              "tell the privacy officers)"
+                                            : "");
         if (self->last_error[0]) {
             char when[32];
             render_time(self->last_error_ms, when);

@@ -6,6 +6,7 @@
                   withdrawals
       control.c   the control socket (docs/daemon.md, "Control protocol")
       hooks.c     running the hook for stored signals, purging the inbox
+      checkpoints.c  audit checkpoints: verify, keep, cosign (or keep evidence)
     Not a public interface: only clients/daemon/ includes it.
 */
 #ifndef HARTSLAG_DAEMON_INTERNAL_H
@@ -109,6 +110,9 @@ int link_send(daemon_t *self, Hartslag__Frame *frame);
 bool link_send_hello(daemon_t *self);
 void link_send_heartbeat(daemon_t *self);
 void link_handle(daemon_t *self);
+
+/* checkpoints.c */
+void checkpoints_handle(daemon_t *self, const Hartslag__Checkpoint *message);
 
 /* inbound.c */
 void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver);

@@ -63,6 +63,12 @@ bool link_send_hello(daemon_t *self)
     hello.software = "hartslagd/" DAEMON_VERSION;
     hello.has_agreements_version = 1;
     hello.agreements_version = agreements_version(self->agreements);
+    uint64_t held = 0;
+    unsigned char root[32];
+    if (store_checkpoint_latest(self->store, &held, root) == 1) {
+        hello.has_checkpoint_size = 1;
+        hello.checkpoint_size = held;
+    }
     Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
     frame.body_case = HARTSLAG__FRAME__BODY_HELLO;
     frame.hello = &hello;
@@ -152,7 +158,7 @@ static void s_dispatch(daemon_t *self, const Hartslag__Frame *frame)
         s_error(self, frame->error);
         break;
     case HARTSLAG__FRAME__BODY_CHECKPOINT:
-        dlog(DLOG_DEBUG, "event=checkpoint_ignored reason=not_implemented");
+        checkpoints_handle(self, frame->checkpoint);
         break;
     default:
         dlog(DLOG_WARN, "event=unexpected_frame body=%d", (int)frame->body_case);

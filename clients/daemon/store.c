@@ -47,7 +47,14 @@ static const char *s_schema =
     "CREATE TABLE IF NOT EXISTS audit ("
     "  seq INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL, event TEXT NOT NULL,"
     "  signal_id TEXT, counterpart TEXT, actor_user TEXT, signal_type TEXT, purpose TEXT,"
-    "  reason TEXT);";
+    "  reason TEXT);"
+    "CREATE TABLE IF NOT EXISTS checkpoints ("
+    "  size INTEGER PRIMARY KEY, note TEXT NOT NULL, root BLOB NOT NULL,"
+    "  received_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS checkpoint_evidence ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT, received_ms INTEGER NOT NULL, kind TEXT NOT NULL,"
+    "  held_size INTEGER NOT NULL, new_size INTEGER NOT NULL, note TEXT NOT NULL,"
+    "  proof BLOB);";
 
 static uint64_t s_now_ms(void)
 {
@@ -673,6 +680,8 @@ int store_counts(store_t *self, store_counts_t *c)
     rc |= s_count(self, "SELECT COUNT(*) FROM inbox WHERE hook_state = 'pending'",
                   &c->inbox_hook_pending);
     rc |= s_count(self, "SELECT COUNT(*) FROM alerts", &c->alerts);
+    rc |= s_count(self, "SELECT COALESCE(MAX(size), 0) FROM checkpoints", &c->checkpoint_size);
+    rc |= s_count(self, "SELECT COUNT(*) FROM checkpoint_evidence", &c->checkpoint_evidence);
     return rc ? -1 : 0;
 }
 
@@ -712,4 +721,61 @@ int store_audit_each(store_t *self, size_t limit, store_json_fn *fn, void *arg)
         result = -1;
     sqlite3_finalize(stmt);
     return result;
+}
+
+int store_checkpoint_latest(store_t *self, uint64_t *size, unsigned char root[32])
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT size, root FROM checkpoints ORDER BY size DESC LIMIT 1", -1,
+                           &stmt, NULL) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_DONE ? 0 : -1;
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(stmt, 1) == 32) {
+        *size = (uint64_t)sqlite3_column_int64(stmt, 0);
+        memcpy(root, sqlite3_column_blob(stmt, 1), 32);
+        result = 1;
+    }
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+int store_checkpoint_add(store_t *self, uint64_t size, const char *note, size_t note_len,
+                         const unsigned char root[32])
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "INSERT OR IGNORE INTO checkpoints (size, note, root, received_ms) "
+                           "VALUES (?1, ?2, ?3, ?4)",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, (int64_t)size);
+    sqlite3_bind_text(stmt, 2, note, (int)note_len, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 3, root, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 4, (int64_t)s_now_ms());
+    int rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_checkpoint_evidence(store_t *self, const char *kind, uint64_t held_size,
+                              uint64_t new_size, const char *note, size_t note_len,
+                              const void *proof, size_t proof_len)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "INSERT INTO checkpoint_evidence (received_ms, kind, held_size, "
+                           "new_size, note, proof) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, (int64_t)s_now_ms());
+    sqlite3_bind_text(stmt, 2, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, (int64_t)held_size);
+    sqlite3_bind_int64(stmt, 4, (int64_t)new_size);
+    sqlite3_bind_text(stmt, 5, note, (int)note_len, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 6, proof, (int)proof_len, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -82,13 +82,15 @@ typedef struct {
 
 /* Counts for `hartslag status`. */
 typedef struct {
-    uint64_t outbox_pending;     /* pending + withdrawing */
-    uint64_t outbox_accepted;    /* accepted */
-    uint64_t outbox_denied;      /* denied */
-    uint64_t outbox_other;       /* expired, withdrawn */
-    uint64_t inbox;              /* live inbox entries */
-    uint64_t inbox_hook_pending; /* entries whose hook has not succeeded yet */
-    uint64_t alerts;             /* alerts received */
+    uint64_t outbox_pending;      /* pending + withdrawing */
+    uint64_t outbox_accepted;     /* accepted */
+    uint64_t outbox_denied;       /* denied */
+    uint64_t outbox_other;        /* expired, withdrawn */
+    uint64_t inbox;               /* live inbox entries */
+    uint64_t inbox_hook_pending;  /* entries whose hook has not succeeded yet */
+    uint64_t alerts;              /* alerts received */
+    uint64_t checkpoint_size;     /* largest audit checkpoint held (verified, cosigned) */
+    uint64_t checkpoint_evidence; /* inconsistent checkpoints refused and kept as evidence */
 } store_counts_t;
 
 /* Opens (creating when needed) the database in `dir`. NULL with the reason. */
@@ -155,6 +157,16 @@ typedef int(store_json_fn)(void *arg, const char *json);
 int store_alert_each(store_t *self, store_json_fn *fn, void *arg);
 
 int store_counts(store_t *self, store_counts_t *counts);
+
+/* Audit checkpoints (DESIGN §9). The latest held: 1 found (size, root
+   filled), 0 none, -1 error. */
+int store_checkpoint_latest(store_t *self, uint64_t *size, unsigned char root[32]);
+int store_checkpoint_add(store_t *self, uint64_t size, const char *note, size_t note_len,
+                         const unsigned char root[32]);
+/* Keeps a refused checkpoint and what it was checked against. */
+int store_checkpoint_evidence(store_t *self, const char *kind, uint64_t held_size,
+                              uint64_t new_size, const char *note, size_t note_len,
+                              const void *proof, size_t proof_len);
 
 /* Audit rows as JSON objects, newest first, at most `limit`. */
 int store_audit_each(store_t *self, size_t limit, store_json_fn *fn, void *arg);

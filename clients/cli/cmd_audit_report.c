@@ -1,0 +1,1046 @@
+/*  hartslag audit report | stats: overviews of a copy of the broker's audit
+    store for the privacy officers.
+
+    report  one self-contained HTML page: no scripts, no network (a
+            Content-Security-Policy forbids both), inline CSS and SVG
+            charts drawn here. Every text from the store is HTML-escaped.
+            It shows no subject pseudonyms and no employee names.
+    stats   counts per month for publication: counts of 1..4 are shown as
+            "<5", with a second cell suppressed where one hidden count
+            could otherwise be worked out from the month's total. */
+#include "audit_read.h"
+#include "cmd_audit.h"
+#include "commands.h"
+#include "partners.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DAY_MS 86400000LL
+#define REPORT_BUCKETS_MAX 400     /* time buckets in one chart */
+#define REPORT_SERIES_MAX 9        /* coloured series; the rest is "other" */
+#define REPORT_LIST_MAX 200        /* latest alerts / administrative events listed */
+#define REPORT_WEEKS_SPAN_DAYS 120 /* up to this span: weeks, else months */
+#define STATS_THRESHOLD 5          /* counts below this are suppressed */
+#define KEY_MAX AUDIT_COUNTER_KEY_MAX
+
+static int64_t s_ms(uint64_t t)
+{
+    return t > INT64_MAX ? INT64_MAX : (int64_t)t;
+}
+
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "politie -> gemeente": the sender and the recipient of an exchange. */
+static void s_pair(const Hartslag__AuditRecord *r, char *out, size_t len)
+{
+    const char *from = r->on_behalf_of ? r->on_behalf_of : r->actor_org;
+    char a[100], b[100];
+    audit_clean_text(from ? from : "?", a, sizeof a);
+    audit_clean_text(r->counterpart_org ? r->counterpart_org : "?", b, sizeof b);
+    snprintf(out, len, "%s -> %s", a, b);
+}
+
+/* A record's text cleaned for use in a counter key (no tabs, no controls). */
+static const char *s_clean(const char *text, char *out, size_t len)
+{
+    audit_clean_text(text ? text : "?", out, len);
+    return out;
+}
+
+/* ------------------------------------------------------------------------
+   Report: aggregation */
+
+/* One record kept for a list in the report. */
+typedef struct {
+    int64_t time_ms;      /* when */
+    char event[32];       /* event name */
+    char actor[64];       /* actor org */
+    char counterpart[64]; /* counterpart org */
+    char type[128];       /* signal type */
+    char reason[256];     /* reason / rule */
+} report_item_t;
+
+/* The latest REPORT_LIST_MAX items (a ring). */
+typedef struct {
+    report_item_t items[REPORT_LIST_MAX]; /* ring storage */
+    size_t next;                          /* where the next goes */
+    uint64_t total;                       /* all ever added */
+} report_list_t;
+
+static void s_list_add(report_list_t *list, const Hartslag__AuditRecord *r)
+{
+    report_item_t *it = &list->items[list->next];
+    list->next = (list->next + 1) % REPORT_LIST_MAX;
+    list->total++;
+    it->time_ms = s_ms(r->time_ms);
+    audit_clean_text(r->event, it->event, sizeof it->event);
+    audit_clean_text(r->actor_org, it->actor, sizeof it->actor);
+    audit_clean_text(r->counterpart_org, it->counterpart, sizeof it->counterpart);
+    audit_clean_text(r->signal_type, it->type, sizeof it->type);
+    audit_clean_text(r->reason, it->reason, sizeof it->reason);
+}
+
+/* Everything the report shows that comes from the records. */
+typedef struct {
+    bool weekly;               /* buckets are weeks (else months) */
+    int64_t min_ms, max_ms;    /* time span of all records */
+    uint64_t records;          /* records read */
+    audit_counter_t *events;   /* event -> count */
+    audit_counter_t *pairs;    /* "bucket\tpair" and "\tpair" (total) */
+    audit_counter_t *purposes; /* "bucket\tpurpose" and "\tpurpose" */
+    audit_counter_t *denials;  /* reason -> count */
+    audit_counter_t *ends;     /* "bucket\twithdrawn|expired|rejected_by_recipient" */
+    report_list_t alerts;      /* alert and alert_handled */
+    report_list_t admin;       /* auth_failed, partner_*, agreements_loaded, recovered, purged */
+    bool failed;               /* out of memory */
+} report_data_t;
+
+static void s_bucket(const report_data_t *d, int64_t ms, char out[16])
+{
+    if (d->weekly) {
+        int64_t day = audit_day_of(ms);
+        int64_t monday = day - (((day + 3) % 7) + 7) % 7;
+        audit_format_date(monday * DAY_MS, out);
+    } else {
+        int y, m;
+        audit_month_of(ms, &y, &m);
+        snprintf(out, 16, "%04d-%02d", y % 10000, m);
+    }
+}
+
+static int s_span(void *arg, uint64_t index, const Hartslag__AuditRecord *r)
+{
+    (void)index;
+    report_data_t *d = arg;
+    int64_t t = s_ms(r->time_ms);
+    if (d->records == 0 || t < d->min_ms)
+        d->min_ms = t;
+    if (d->records == 0 || t > d->max_ms)
+        d->max_ms = t;
+    d->records++;
+    return 0;
+}
+
+static void s_add2(report_data_t *d, audit_counter_t *c, const char *bucket, const char *value)
+{
+    char key[KEY_MAX], clean[KEY_MAX / 2];
+    value = s_clean(value, clean, sizeof clean);
+    snprintf(key, sizeof key, "%s\t%s", bucket, value);
+    if (audit_counter_add(c, key, 1) != 0)
+        d->failed = true;
+    snprintf(key, sizeof key, "\t%s", value);
+    if (audit_counter_add(c, key, 1) != 0)
+        d->failed = true;
+}
+
+static int s_gather(void *arg, uint64_t index, const Hartslag__AuditRecord *r)
+{
+    (void)index;
+    report_data_t *d = arg;
+    const char *ev = r->event;
+    char bucket[16], pair[256];
+    s_bucket(d, s_ms(r->time_ms), bucket);
+    char clean[KEY_MAX / 2];
+    if (audit_counter_add(d->events, s_clean(ev, clean, sizeof clean), 1) != 0)
+        d->failed = true;
+    if (strcmp(ev, "accepted") == 0) {
+        s_pair(r, pair, sizeof pair);
+        s_add2(d, d->pairs, bucket, pair);
+        s_add2(d, d->purposes, bucket, r->purpose ? r->purpose : "?");
+    } else if (strcmp(ev, "denied") == 0) {
+        if (audit_counter_add(d->denials, s_clean(r->reason, clean, sizeof clean), 1) != 0)
+            d->failed = true;
+    } else if (strcmp(ev, "withdrawn") == 0 || strcmp(ev, "expired") == 0 ||
+               strcmp(ev, "rejected_by_recipient") == 0) {
+        s_add2(d, d->ends, bucket, ev);
+    } else if (strcmp(ev, "alert") == 0 || strcmp(ev, "alert_handled") == 0) {
+        s_list_add(&d->alerts, r);
+    } else if (strcmp(ev, "auth_failed") == 0 || strcmp(ev, "partner_added") == 0 ||
+               strcmp(ev, "partner_revoked") == 0 || strcmp(ev, "agreements_loaded") == 0 ||
+               strcmp(ev, "recovered") == 0 || strcmp(ev, "purged") == 0) {
+        s_list_add(&d->admin, r);
+    }
+    return d->failed ? -1 : 0;
+}
+
+/* The bucket labels from the first to the last record, without gaps. */
+static size_t s_buckets(const report_data_t *d, char labels[][16], size_t max)
+{
+    if (d->records == 0)
+        return 0;
+    size_t n = 0;
+    if (d->weekly) {
+        int64_t first = audit_day_of(d->min_ms), last = audit_day_of(d->max_ms);
+        first -= ((first + 3) % 7 + 7) % 7;
+        for (int64_t day = first; day <= last && n < max; day += 7)
+            audit_format_date(day * DAY_MS, labels[n++]);
+    } else {
+        int y, m, y1, m1;
+        audit_month_of(d->min_ms, &y, &m);
+        audit_month_of(d->max_ms, &y1, &m1);
+        while ((y < y1 || (y == y1 && m <= m1)) && n < max) {
+            snprintf(labels[n++], 16, "%04d-%02d", y % 10000, m);
+            if (++m > 12) {
+                m = 1;
+                y++;
+            }
+        }
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------------
+   Report: SVG charts */
+
+static const char *s_colours[] = {"#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9",
+                                  "#d55e00", "#b59f00", "#332288", "#882255", "#999999"};
+
+/* A "nice" step (1, 2 or 5 times a power of ten) so that 4 steps cover max. */
+static uint64_t s_nice_step(uint64_t max)
+{
+    uint64_t raw = (max + 3) / 4;
+    uint64_t p = 1;
+    while (p * 10 <= raw)
+        p *= 10;
+    if (raw <= p)
+        return p;
+    if (raw <= 2 * p)
+        return 2 * p;
+    if (raw <= 5 * p)
+        return 5 * p;
+    return 10 * p;
+}
+
+/* A stacked bar chart: counts[s * nb + b] for series s in bucket b. */
+static void s_chart_stacked(FILE *f, const char *label, size_t nb, char labels[][16], size_t ns,
+                            char names[][KEY_MAX], const uint64_t *counts)
+{
+    const double W = 960, H = 300, left = 56, right = 12, top = 16, bottom = 74;
+    double pw = W - left - right, ph = H - top - bottom;
+    uint64_t max = 0;
+    for (size_t b = 0; b < nb; b++) {
+        uint64_t sum = 0;
+        for (size_t s = 0; s < ns; s++)
+            sum += counts[s * nb + b];
+        if (sum > max)
+            max = sum;
+    }
+    uint64_t step = s_nice_step(max ? max : 1);
+    uint64_t top_value = step * 4;
+    fprintf(f, "<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"", W, H);
+    audit_html_text(f, label);
+    fprintf(f, "\">\n");
+    for (int i = 0; i <= 4; i++) {
+        double y = top + ph - ph * i / 4.0;
+        fprintf(f,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\" class=\"ylab\">%" PRIu64 "</text>\n",
+                left, y, W - right, y, left - 6, y + 4, step * (uint64_t)i);
+    }
+    double bw = pw / (double)(nb ? nb : 1);
+    size_t every = nb > 24 ? (nb + 23) / 24 : 1;
+    for (size_t b = 0; b < nb; b++) {
+        double x = left + bw * (double)b;
+        double y = top + ph;
+        for (size_t s = 0; s < ns; s++) {
+            uint64_t c = counts[s * nb + b];
+            if (c == 0)
+                continue;
+            double h = ph * (double)c / (double)top_value;
+            y -= h;
+            fprintf(f,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\">"
+                    "<title>",
+                    x + bw * 0.1, y, bw * 0.8, h, s_colours[s % 10]);
+            audit_html_text(f, names[s]);
+            fprintf(f, ", %s: %" PRIu64 "</title></rect>\n", labels[b], c);
+        }
+        if (b % every == 0)
+            fprintf(
+                f,
+                "<text class=\"xlab\" transform=\"translate(%.1f %.1f) rotate(-45)\">%s</text>\n",
+                x + bw / 2, top + ph + 12, labels[b]);
+    }
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"axis\"/>\n", left,
+            top + ph, W - right, top + ph);
+    fprintf(f, "</svg>\n<ul class=\"legend\">\n");
+    for (size_t s = 0; s < ns; s++) {
+        fprintf(f, "<li><span class=\"swatch\" style=\"background:%s\"></span>", s_colours[s % 10]);
+        audit_html_text(f, names[s]);
+        fprintf(f, "</li>\n");
+    }
+    fprintf(f, "</ul>\n");
+}
+
+/* A horizontal bar chart of (label, count) pairs. */
+static void s_chart_bars(FILE *f, const char *label, const audit_count_t *items, size_t n)
+{
+    const double W = 960, row = 24, lw = 380, right = 60;
+    double H = row * (double)n + 10;
+    uint64_t max = 1;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].count > max)
+            max = items[i].count;
+    fprintf(f, "<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"", W, H);
+    audit_html_text(f, label);
+    fprintf(f, "\">\n");
+    for (size_t i = 0; i < n; i++) {
+        double y = 5 + row * (double)i;
+        double w = (W - lw - right) * (double)items[i].count / (double)max;
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" class=\"blab\">", lw - 8, y + row * 0.65);
+        audit_html_text(f, items[i].key);
+        fprintf(f,
+                "</text><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\">"
+                "<title>",
+                lw, y + 3, w < 1 ? 1 : w, row - 6, s_colours[5]);
+        audit_html_text(f, items[i].key);
+        fprintf(f,
+                ": %" PRIu64 "</title></rect><text x=\"%.1f\" y=\"%.1f\" class=\"bval\">%" PRIu64
+                "</text>\n",
+                items[i].count, lw + (w < 1 ? 1 : w) + 6, y + row * 0.65, items[i].count);
+    }
+    fprintf(f, "</svg>\n");
+}
+
+static int s_count_desc(const void *a, const void *b)
+{
+    const audit_count_t *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count < y->count ? 1 : -1;
+    return strcmp(x->key, y->key);
+}
+
+/* Chart and table of one "bucket\tvalue" counter: the biggest series get a
+   colour each, the rest is summed as "other". */
+static int s_time_section(FILE *f, audit_counter_t *c, size_t nb, char labels[][16],
+                          const char *what, const char *column)
+{
+    size_t n_all = 0;
+    const audit_count_t *all = audit_counter_sorted(c, &n_all);
+    /* totals are the keys starting with a tab */
+    audit_count_t *totals = calloc(n_all ? n_all : 1, sizeof *totals);
+    if (!totals)
+        return -1;
+    size_t nt = 0;
+    for (size_t i = 0; i < n_all; i++)
+        if (all[i].key[0] == '\t')
+            totals[nt++] = (audit_count_t){all[i].key + 1, all[i].count};
+    if (nt == 0) {
+        fprintf(f, "<p class=\"empty\">Geen gegevens in deze periode (no data).</p>\n");
+        free(totals);
+        return 0;
+    }
+    qsort(totals, nt, sizeof *totals, s_count_desc);
+    size_t ns = nt > REPORT_SERIES_MAX + 1 ? REPORT_SERIES_MAX + 1 : nt;
+    char(*names)[KEY_MAX] = calloc(ns, sizeof *names);
+    uint64_t *counts = calloc(ns * (nb ? nb : 1), sizeof *counts);
+    if (!names || !counts) {
+        free(names);
+        free(counts);
+        free(totals);
+        return -1;
+    }
+    for (size_t s = 0; s < ns; s++)
+        snprintf(names[s], KEY_MAX, "%s",
+                 s == REPORT_SERIES_MAX && nt > ns ? "overige (other)" : totals[s].key);
+    for (size_t t = 0; t < nt; t++) {
+        size_t s = t < ns ? t : ns - 1;
+        for (size_t b = 0; b < nb; b++) {
+            char key[KEY_MAX];
+            snprintf(key, sizeof key, "%s\t%s", labels[b], totals[t].key);
+            counts[s * nb + b] += audit_counter_get(c, key);
+        }
+    }
+    s_chart_stacked(f, what, nb, labels, ns, names, counts);
+    fprintf(f, "<table><thead><tr><th>");
+    audit_html_text(f, column);
+    fprintf(f, "</th><th class=\"num\">Totaal (total)</th></tr></thead><tbody>\n");
+    for (size_t t = 0; t < nt; t++) {
+        fprintf(f, "<tr><td>");
+        audit_html_text(f, totals[t].key);
+        fprintf(f, "</td><td class=\"num\">%" PRIu64 "</td></tr>\n", totals[t].count);
+    }
+    fprintf(f, "</tbody></table>\n");
+    free(names);
+    free(counts);
+    free(totals);
+    return 0;
+}
+
+static void s_list_table(FILE *f, const report_list_t *list, bool with_type)
+{
+    if (list->total == 0) {
+        fprintf(f, "<p class=\"empty\">Geen (none).</p>\n");
+        return;
+    }
+    size_t n = list->total < REPORT_LIST_MAX ? (size_t)list->total : REPORT_LIST_MAX;
+    if (list->total > n)
+        fprintf(f, "<p>De laatste %zu van %" PRIu64 " (the latest %zu of %" PRIu64 ").</p>\n", n,
+                list->total, n, list->total);
+    fprintf(f,
+            "<table><thead><tr><th>Tijd (UTC)</th><th>Gebeurtenis (event)</th><th>Door "
+            "(actor)</th><th>Betreft (counterpart)</th>%s<th>Reden / regel (reason)</th>"
+            "</tr></thead><tbody>\n",
+            with_type ? "<th>Soort (type)</th>" : "");
+    /* newest first */
+    for (size_t i = 0; i < n; i++) {
+        size_t at = (list->next + REPORT_LIST_MAX - 1 - i) % REPORT_LIST_MAX;
+        const report_item_t *it = &list->items[at];
+        char when[AUDIT_READ_TIME_MAX];
+        audit_format_time(it->time_ms, when);
+        fprintf(f, "<tr><td>%s</td><td>", when);
+        audit_html_text(f, it->event);
+        fprintf(f, "</td><td>");
+        audit_html_text(f, it->actor);
+        fprintf(f, "</td><td>");
+        audit_html_text(f, it->counterpart);
+        if (with_type) {
+            fprintf(f, "</td><td>");
+            audit_html_text(f, it->type);
+        }
+        fprintf(f, "</td><td>");
+        audit_html_text(f, it->reason);
+        fprintf(f, "</td></tr>\n");
+    }
+    fprintf(f, "</tbody></table>\n");
+}
+
+/* ------------------------------------------------------------------------
+   Report: checkpoints and cosignatures (read from their tables) */
+
+static void s_checkpoints(FILE *f, sqlite3 *db, const partners_t *partners)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t log_size = 0;
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(idx) + 1, 0) FROM audit", -1, &st, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        log_size = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    int64_t n_cp = 0, cp_size = -1, cp_ms = 0;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM checkpoints", -1, &st, NULL) != SQLITE_OK) {
+        fprintf(f, "<p class=\"bad\">Deze kopie bevat geen checkpoint-tabel (no checkpoints "
+                   "table).</p>\n");
+        sqlite3_finalize(st);
+        return;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n_cp = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT size, made_ms FROM checkpoints ORDER BY size DESC LIMIT 1",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        cp_size = sqlite3_column_int64(st, 0);
+        cp_ms = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    fprintf(f, "<table class=\"kv\"><tbody>\n");
+    fprintf(f,
+            "<tr><th>Records in het logboek (log size)</th><td id=\"log-size\">%" PRId64
+            "</td></tr>\n",
+            log_size);
+    fprintf(f, "<tr><th>Checkpoints opgeslagen (stored)</th><td>%" PRId64 "</td></tr>\n", n_cp);
+    if (cp_size >= 0) {
+        char when[AUDIT_READ_TIME_MAX];
+        audit_format_time(cp_ms, when);
+        fprintf(f,
+                "<tr><th>Laatste checkpoint (latest)</th><td id=\"latest-checkpoint\">grootte "
+                "(size) %" PRId64 ", %s</td></tr>\n",
+                cp_size, when);
+        fprintf(f,
+                "<tr><th>Records na het laatste checkpoint (not yet covered)</th><td>%" PRId64
+                "</td></tr>\n",
+                log_size > cp_size ? log_size - cp_size : 0);
+    } else
+        fprintf(f, "<tr><th>Laatste checkpoint (latest)</th><td class=\"bad\">geen (none)</td>"
+                   "</tr>\n");
+    fprintf(f, "</tbody></table>\n");
+    if (cp_size < 0)
+        return;
+    fprintf(f, "<h3>Medeondertekeningen van het laatste checkpoint (cosignatures of the latest "
+               "checkpoint)</h3>\n");
+    fprintf(f, "<table id=\"cosigners\"><thead><tr><th>Partner</th><th>Ontvangen "
+               "(received, UTC)</th></tr></thead><tbody>\n");
+    size_t cosigned = 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT org, received_ms FROM cosignatures WHERE size = ?1 ORDER BY org",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, cp_size);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *org = (const char *)sqlite3_column_text(st, 0);
+            char when[AUDIT_READ_TIME_MAX];
+            audit_format_time(sqlite3_column_int64(st, 1), when);
+            fprintf(f, "<tr class=\"cosigned\"><td>");
+            const cert_t *cert = partners && org ? partners_by_org(partners, org) : NULL;
+            if (cert) {
+                audit_html_text(f, cert->name);
+                fprintf(f, " (");
+            }
+            audit_html_text(f, org);
+            fprintf(f, "%s</td><td>%s</td></tr>\n", cert ? ")" : "", when);
+            cosigned++;
+        }
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    /* Partners that have not cosigned it (only known with --partners). */
+    for (size_t i = 0; partners && i < partners_count(partners); i++) {
+        const cert_t *cert = partners_at(partners, i);
+        if (cert->role == CERT_ROLE_BROKER)
+            continue;
+        bool found = false;
+        if (sqlite3_prepare_v2(db, "SELECT 1 FROM cosignatures WHERE size = ?1 AND org = ?2", -1,
+                               &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, cp_size);
+            sqlite3_bind_text(st, 2, cert->org, -1, SQLITE_STATIC);
+            found = sqlite3_step(st) == SQLITE_ROW;
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+        if (found)
+            continue;
+        fprintf(f, "<tr class=\"missing\"><td>");
+        audit_html_text(f, cert->name);
+        fprintf(f, " (");
+        audit_html_text(f, cert->org);
+        fprintf(f, ")</td><td class=\"bad\">niet medeondertekend (not cosigned)</td></tr>\n");
+    }
+    if (cosigned == 0 && !partners)
+        fprintf(f, "<tr><td colspan=\"2\" class=\"bad\">Geen medeondertekeningen (no "
+                   "cosignatures)</td></tr>\n");
+    fprintf(f, "</tbody></table>\n");
+    fprintf(f, "<h3>Laatst medeondertekend per partner (latest cosigned size per partner)</h3>\n"
+               "<table><thead><tr><th>Partner</th><th class=\"num\">Grootte (size)</th>"
+               "<th>Ontvangen (received, UTC)</th></tr></thead><tbody>\n");
+    if (sqlite3_prepare_v2(db,
+                           "SELECT org, max(size), max(received_ms) FROM cosignatures GROUP BY org "
+                           "ORDER BY org",
+                           -1, &st, NULL) == SQLITE_OK)
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            char when[AUDIT_READ_TIME_MAX];
+            audit_format_time(sqlite3_column_int64(st, 2), when);
+            fprintf(f, "<tr><td>");
+            audit_html_text(f, (const char *)sqlite3_column_text(st, 0));
+            fprintf(f, "</td><td class=\"num\">%" PRId64 "</td><td>%s</td></tr>\n",
+                    (int64_t)sqlite3_column_int64(st, 1), when);
+        }
+    sqlite3_finalize(st);
+    fprintf(f, "</tbody></table>\n<p class=\"note\">Dit rapport toont wat is opgeslagen; de "
+               "handtekeningen en de boom controleert <code>hartslag audit verify</code> "
+               "(this report shows what is stored; <code>hartslag audit verify</code> checks the "
+               "signatures and the tree).</p>\n");
+}
+
+/* ------------------------------------------------------------------------
+   Report: the page */
+
+static const char *s_css =
+    "body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;"
+    "color:#1b1b1b;background:#fafafa}"
+    "header{background:#163a5f;color:#fff;padding:18px 32px}header h1{margin:0 0 4px;"
+    "font-size:24px}header p{margin:2px 0;opacity:.9}"
+    "nav{padding:8px 32px;background:#e8eef4;font-size:14px}nav a{margin-right:14px;"
+    "color:#163a5f}"
+    "main{padding:8px 32px 32px;max-width:1100px}"
+    "section{background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:8px 20px 16px;"
+    "margin:16px 0}"
+    "h2{font-size:19px;color:#163a5f}h3{font-size:16px}"
+    "table{border-collapse:collapse;margin:8px 0;font-size:14px}"
+    "th,td{border-bottom:1px solid #e3e3e3;padding:4px 10px;text-align:left;vertical-align:top}"
+    "th{background:#f1f4f7}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}"
+    "table.kv th{width:340px}"
+    ".chart{width:100%;height:auto;max-width:960px;display:block}"
+    ".chart .grid{stroke:#e3e3e3}.chart .axis{stroke:#555}"
+    ".chart text{font-size:11px;fill:#333}.chart .ylab{text-anchor:end}"
+    ".chart .xlab{text-anchor:end}.chart .blab{text-anchor:end;font-size:12px}"
+    ".legend{list-style:none;padding:0;margin:4px 0 8px;display:flex;flex-wrap:wrap;gap:4px 16px;"
+    "font-size:13px}"
+    ".swatch{display:inline-block;width:12px;height:12px;margin-right:6px;vertical-align:-1px;"
+    "border-radius:2px}"
+    ".empty{color:#666;font-style:italic}.bad{color:#a00000;font-weight:600}"
+    ".note{color:#555;font-size:13px}"
+    "footer{padding:0 32px 24px;color:#666;font-size:12px}";
+
+static int s_write_report(FILE *f, audit_reader_t *reader, report_data_t *d,
+                          const partners_t *partners)
+{
+    char labels[REPORT_BUCKETS_MAX][16];
+    size_t nb = s_buckets(d, labels, REPORT_BUCKETS_MAX);
+    const char *origin = audit_reader_origin(reader);
+    char generated[AUDIT_READ_TIME_MAX], first[AUDIT_READ_TIME_MAX], last[AUDIT_READ_TIME_MAX];
+    audit_format_time(s_now_ms(), generated);
+    audit_format_time(d->min_ms, first);
+    audit_format_time(d->max_ms, last);
+
+    fprintf(f, "<!DOCTYPE html>\n<html lang=\"nl\">\n<head>\n<meta charset=\"utf-8\">\n"
+               "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+               "style-src 'unsafe-inline'\">\n"
+               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+               "<title>Hartslag auditrapport");
+    if (origin[0]) {
+        fprintf(f, " — ");
+        audit_html_text(f, origin);
+    }
+    fprintf(f,
+            "</title>\n<style>%s</style>\n</head>\n<body>\n<header>\n"
+            "<h1>Hartslag auditrapport <small>(audit report)</small></h1>\n",
+            s_css);
+    if (origin[0]) {
+        fprintf(f, "<p>Logboek (log): ");
+        audit_html_text(f, origin);
+        fprintf(f, "</p>\n");
+    }
+    fprintf(f, "<p>%" PRIu64 " records", d->records);
+    if (d->records)
+        fprintf(f, " van %s tot %s (UTC)", first, last);
+    fprintf(f, " · gemaakt (generated) %s · per %s</p>\n</header>\n", generated,
+            d->weekly ? "week (maandag / Monday)" : "maand (month)");
+    fprintf(f, "<nav><a href=\"#summary\">Overzicht</a><a href=\"#exchanges\">Uitwisselingen</a>"
+               "<a href=\"#purposes\">Doelen</a><a href=\"#denials\">Weigeringen</a>"
+               "<a href=\"#withdrawals\">Intrekkingen</a><a href=\"#alerts\">Meldingen</a>"
+               "<a href=\"#checkpoints\">Checkpoints</a><a href=\"#administration\">Beheer</a>"
+               "</nav>\n<main>\n");
+
+    /* Summary: every event. */
+    fprintf(f,
+            "<section id=\"summary\">\n<h2>Overzicht per gebeurtenis (records per event)</h2>\n");
+    size_t ne = 0;
+    const audit_count_t *events = audit_counter_sorted(d->events, &ne);
+    if (ne == 0)
+        fprintf(f, "<p class=\"empty\">Het logboek is leeg (the log is empty).</p>\n");
+    else {
+        fprintf(f, "<table><thead><tr><th>Gebeurtenis (event)</th><th class=\"num\">Aantal "
+                   "(count)</th></tr></thead><tbody>\n");
+        for (size_t i = 0; i < ne; i++) {
+            fprintf(f, "<tr><td>");
+            audit_html_text(f, events[i].key);
+            fprintf(f, "</td><td class=\"num\">%" PRIu64 "</td></tr>\n", events[i].count);
+        }
+        fprintf(f, "</tbody></table>\n");
+    }
+    fprintf(f, "</section>\n");
+
+    fprintf(f,
+            "<section id=\"exchanges\">\n<h2>Uitwisselingen per partnerpaar (exchanges per "
+            "partner pair)</h2>\n<p class=\"note\">Een uitwisseling is een signaal dat de broker "
+            "voor één ontvanger heeft geaccepteerd (event <code>accepted</code>).</p>\n");
+    if (s_time_section(f, d->pairs, nb, labels, "Uitwisselingen per partnerpaar",
+                       "Afzender -> ontvanger (sender -> recipient)") != 0)
+        return -1;
+    fprintf(f, "</section>\n");
+
+    fprintf(f, "<section id=\"purposes\">\n<h2>Uitwisselingen per doel (exchanges per "
+               "purpose)</h2>\n");
+    if (s_time_section(f, d->purposes, nb, labels, "Uitwisselingen per doel", "Doel (purpose)") !=
+        0)
+        return -1;
+    fprintf(f, "</section>\n");
+
+    fprintf(f, "<section id=\"denials\">\n<h2>Weigeringen per reden (denials by reason)</h2>\n");
+    size_t nd = 0;
+    const audit_count_t *denials_sorted = audit_counter_sorted(d->denials, &nd);
+    if (nd == 0)
+        fprintf(f, "<p class=\"empty\">Geen weigeringen (no denials).</p>\n");
+    else {
+        audit_count_t *by_count = malloc(nd * sizeof *by_count);
+        if (!by_count)
+            return -1;
+        memcpy(by_count, denials_sorted, nd * sizeof *by_count);
+        qsort(by_count, nd, sizeof *by_count, s_count_desc);
+        s_chart_bars(f, "Weigeringen per reden", by_count, nd > 30 ? 30 : nd);
+        fprintf(f, "<table><thead><tr><th>Reden (reason)</th><th class=\"num\">Aantal "
+                   "(count)</th></tr></thead><tbody>\n");
+        for (size_t i = 0; i < nd; i++) {
+            fprintf(f, "<tr><td>");
+            audit_html_text(f, by_count[i].key);
+            fprintf(f, "</td><td class=\"num\">%" PRIu64 "</td></tr>\n", by_count[i].count);
+        }
+        fprintf(f, "</tbody></table>\n");
+        free(by_count);
+    }
+    fprintf(f, "</section>\n");
+
+    fprintf(f, "<section id=\"withdrawals\">\n<h2>Intrekkingen, verlopen en geweigerd door de "
+               "ontvanger (withdrawals, expiries, refusals by the recipient)</h2>\n");
+    if (s_time_section(f, d->ends, nb, labels, "Intrekkingen en verlopen", "Gebeurtenis (event)") !=
+        0)
+        return -1;
+    fprintf(f, "</section>\n");
+
+    fprintf(f,
+            "<section id=\"alerts\">\n<h2>Meldingen (alerts)</h2>\n<p>%" PRIu64
+            " meldingen en afhandelingen (alerts and alerts handled).</p>\n",
+            d->alerts.total);
+    s_list_table(f, &d->alerts, true);
+    fprintf(f, "</section>\n");
+
+    fprintf(f, "<section id=\"checkpoints\">\n<h2>Checkpoints en medeondertekeningen (checkpoints "
+               "and cosignatures)</h2>\n");
+    s_checkpoints(f, audit_reader_db(reader), partners);
+    fprintf(f, "</section>\n");
+
+    fprintf(f, "<section id=\"administration\">\n<h2>Beheer en beveiliging (administration and "
+               "security)</h2>\n<p class=\"note\">Mislukte aanmeldingen, partners toegevoegd of "
+               "ingetrokken, nieuwe afspraken, herstel na een crash, opschoning.</p>\n");
+    s_list_table(f, &d->admin, false);
+    fprintf(f, "</section>\n</main>\n<footer>Gemaakt door <code>hartslag audit report</code> uit "
+               "een kopie van broker.db. Bevat geen inhoud van signalen, geen pseudoniemen en "
+               "geen namen van medewerkers.</footer>\n</body>\n</html>\n");
+    return 0;
+}
+
+static int s_report_data_init(report_data_t *d)
+{
+    memset(d, 0, sizeof *d);
+    d->events = audit_counter_new();
+    d->pairs = audit_counter_new();
+    d->purposes = audit_counter_new();
+    d->denials = audit_counter_new();
+    d->ends = audit_counter_new();
+    return d->events && d->pairs && d->purposes && d->denials && d->ends ? 0 : -1;
+}
+
+static void s_report_data_free(report_data_t *d)
+{
+    audit_counter_destroy(&d->events);
+    audit_counter_destroy(&d->pairs);
+    audit_counter_destroy(&d->purposes);
+    audit_counter_destroy(&d->denials);
+    audit_counter_destroy(&d->ends);
+}
+
+int audit_cmd_report(int argc, char **argv)
+{
+    enum { OPT_DB = 1000, OPT_HTML, OPT_PARTNERS };
+    static const struct option options[] = {
+        {"db", required_argument, NULL, OPT_DB},
+        {"html", required_argument, NULL, OPT_HTML},
+        {"partners", required_argument, NULL, OPT_PARTNERS},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *db = NULL, *html = NULL, *dir = NULL;
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (opt == 'h') {
+            printf("usage: hartslag audit report --db FILE --html OUT.html [--partners DIR]\n\n"
+                   "Writes one self-contained HTML page (no scripts, no network) with charts\n"
+                   "and tables: exchanges per partner pair and per purpose over time, denials\n"
+                   "by reason, withdrawals and expiries, alerts, checkpoint and cosignature\n"
+                   "status, administrative events. Shows no pseudonyms and no employee names.\n\n"
+                   "  --db FILE       a copy of the broker's state_dir/broker.db\n"
+                   "  --html OUT      the page to write (replaced if it exists)\n"
+                   "  --partners DIR  partner certificates: organisation names, and which\n"
+                   "                  partners have not cosigned the latest checkpoint\n\n"
+                   "exit codes: 0 written, 1 failure, 2 usage error\n");
+            return 0;
+        } else if (opt == OPT_DB)
+            db = optarg;
+        else if (opt == OPT_HTML)
+            html = optarg;
+        else if (opt == OPT_PARTNERS)
+            dir = optarg;
+        else {
+            fprintf(stderr, "try 'hartslag audit report --help'\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "hartslag audit report: unexpected argument (options start with --)\n");
+        return EXIT_USAGE;
+    }
+    if (!db || !html) {
+        fprintf(stderr, "hartslag audit report: give --db FILE (%s) and --html OUT.html\n",
+                AUDIT_READ_DB_HINT);
+        return EXIT_USAGE;
+    }
+    char err[AUDIT_READ_ERR_MAX];
+    partners_t *partners = NULL;
+    if (dir) {
+        partners = partners_load(dir, s_now_ms(), NULL, NULL, err, sizeof err);
+        if (!partners) {
+            fprintf(stderr,
+                    "hartslag audit report: cannot load the partner certificates in %s: %s\n", dir,
+                    err);
+            return 1;
+        }
+    }
+    audit_reader_t *reader = audit_reader_open(db, err, sizeof err);
+    if (!reader) {
+        audit_read_report_error("report", err);
+        partners_destroy(&partners);
+        return 1;
+    }
+    int rc = 1;
+    report_data_t d;
+    char tmp[4200];
+    FILE *f = NULL;
+    if (s_report_data_init(&d) != 0) {
+        fprintf(stderr, "hartslag audit report: out of memory\n");
+        goto done;
+    }
+    uint64_t unreadable = 0, purged = 0;
+    if (audit_reader_each(reader, NULL, s_span, &d, NULL, NULL, err, sizeof err) < 0) {
+        audit_read_report_error("report", err);
+        goto done;
+    }
+    d.weekly = d.records && (d.max_ms - d.min_ms) <= REPORT_WEEKS_SPAN_DAYS * DAY_MS;
+    if (audit_reader_each(reader, NULL, s_gather, &d, &unreadable, &purged, err, sizeof err) < 0) {
+        audit_read_report_error("report", d.failed ? "out of memory" : err);
+        goto done;
+    }
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", html) >= sizeof tmp) {
+        fprintf(stderr, "hartslag audit report: --html path too long\n");
+        goto done;
+    }
+    f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "hartslag audit report: cannot write %s: %s\n", tmp, strerror(errno));
+        goto done;
+    }
+    if (s_write_report(f, reader, &d, partners) != 0) {
+        fprintf(stderr, "hartslag audit report: out of memory\n");
+        goto done;
+    }
+    if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) {
+        fprintf(stderr, "hartslag audit report: cannot write %s: %s\n", tmp, strerror(errno));
+        goto done;
+    }
+    fclose(f);
+    f = NULL;
+    if (rename(tmp, html) != 0) {
+        fprintf(stderr, "hartslag audit report: cannot write %s: %s\n", html, strerror(errno));
+        goto done;
+    }
+    if (unreadable)
+        fprintf(stderr,
+                "hartslag audit report: warning: %" PRIu64 " record(s) could not be read and are "
+                "not counted — run 'hartslag audit verify'\n",
+                unreadable);
+    printf("wrote %s (%" PRIu64 " records)\n", html, d.records);
+    rc = 0;
+done:
+    if (f) {
+        fclose(f);
+        unlink(tmp);
+    }
+    s_report_data_free(&d);
+    audit_reader_destroy(&reader);
+    partners_destroy(&partners);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+   Stats: "month\tdimension\tvalue" -> count */
+
+static int s_stats_gather(void *arg, uint64_t index, const Hartslag__AuditRecord *r)
+{
+    (void)index;
+    audit_counter_t *c = arg;
+    int y, m;
+    audit_month_of(s_ms(r->time_ms), &y, &m);
+    char key[KEY_MAX], pair[200];
+    int rc = 0;
+    char clean[KEY_MAX / 2];
+    snprintf(key, sizeof key, "%04d-%02d\tevent\t%s", y % 10000, m,
+             s_clean(r->event, clean, sizeof clean));
+    rc |= audit_counter_add(c, key, 1);
+    if (strcmp(r->event, "accepted") == 0) {
+        snprintf(key, sizeof key, "%04d-%02d\ttype\t%s", y % 10000, m,
+                 s_clean(r->signal_type, clean, sizeof clean));
+        rc |= audit_counter_add(c, key, 1);
+        snprintf(key, sizeof key, "%04d-%02d\tpurpose\t%s", y % 10000, m,
+                 s_clean(r->purpose, clean, sizeof clean));
+        rc |= audit_counter_add(c, key, 1);
+        s_pair(r, pair, sizeof pair);
+        snprintf(key, sizeof key, "%04d-%02d\tpair\t%s", y % 10000, m, pair);
+        rc |= audit_counter_add(c, key, 1);
+    }
+    return rc ? -1 : 0;
+}
+
+typedef enum { CELL_SHOWN = 0, CELL_SMALL, CELL_COMPLEMENT } cell_t;
+
+/* Length of the "month\tdimension\t" prefix of a key. */
+static size_t s_group_len(const char *key)
+{
+    const char *tab = strchr(key, '\t');
+    tab = tab ? strchr(tab + 1, '\t') : NULL;
+    return tab ? (size_t)(tab - key) + 1 : strlen(key);
+}
+
+/* Primary suppression of 1..4, then, in each (month, dimension) group whose
+   sum is published elsewhere (type, purpose and pair add up to the month's
+   "accepted" count), a second cell when only one is hidden. */
+static void s_suppress(const audit_count_t *items, size_t n, cell_t *cells)
+{
+    for (size_t i = 0; i < n; i++)
+        cells[i] = items[i].count > 0 && items[i].count < STATS_THRESHOLD ? CELL_SMALL : CELL_SHOWN;
+    for (size_t start = 0; start < n;) {
+        size_t glen = s_group_len(items[start].key), end = start + 1;
+        while (end < n && strncmp(items[end].key, items[start].key, glen) == 0 &&
+               s_group_len(items[end].key) == glen)
+            end++;
+        bool is_event = strstr(items[start].key, "\tevent\t") != NULL;
+        size_t hidden = 0;
+        for (size_t i = start; i < end; i++)
+            hidden += cells[i] != CELL_SHOWN;
+        if (!is_event && hidden == 1) {
+            size_t pick = n;
+            for (size_t i = start; i < end; i++)
+                if (cells[i] == CELL_SHOWN && (pick == n || items[i].count < items[pick].count))
+                    pick = i;
+            if (pick < n)
+                cells[pick] = CELL_COMPLEMENT;
+        }
+        start = end;
+    }
+}
+
+int audit_cmd_stats(int argc, char **argv)
+{
+    enum { OPT_DB = 1000, OPT_BY, OPT_JSON };
+    static const struct option options[] = {
+        {"db", required_argument, NULL, OPT_DB},
+        {"by", required_argument, NULL, OPT_BY},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *db = NULL, *by = "month";
+    bool json = false;
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (opt == 'h') {
+            printf("usage: hartslag audit stats --db FILE [--by month] [--json]\n\n"
+                   "Counts per month, for the partnership's evaluation and for publication:\n"
+                   "  event    records per event\n"
+                   "  type     exchanges (accepted, one per recipient) per signal type\n"
+                   "  purpose  exchanges per purpose\n"
+                   "  pair     exchanges per partner pair (sender -> recipient)\n"
+                   "Counts of 1 to 4 are shown as \"<5\". Where one hidden count could be\n"
+                   "worked out from the month's accepted total, a second count in that group\n"
+                   "is hidden too (shown as \"x\"). Months are UTC calendar months.\n\n"
+                   "  --db FILE   a copy of the broker's state_dir/broker.db\n"
+                   "  --by month  the period (only month for now)\n"
+                   "  --json      {\"by\":\"month\",\"rows\":[{month, dimension, value, "
+                   "count}]}; a hidden count is the string \"<5\" or \"x\"\n\n"
+                   "exit codes: 0 ok, 1 failure, 2 usage error\n");
+            return 0;
+        } else if (opt == OPT_DB)
+            db = optarg;
+        else if (opt == OPT_BY)
+            by = optarg;
+        else if (opt == OPT_JSON)
+            json = true;
+        else {
+            fprintf(stderr, "try 'hartslag audit stats --help'\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "hartslag audit stats: unexpected argument (options start with --)\n");
+        return EXIT_USAGE;
+    }
+    if (strcmp(by, "month") != 0) {
+        fprintf(stderr, "hartslag audit stats: --by supports month only\n");
+        return EXIT_USAGE;
+    }
+    if (!db) {
+        fprintf(stderr, "hartslag audit stats: give --db FILE (%s)\n", AUDIT_READ_DB_HINT);
+        return EXIT_USAGE;
+    }
+    char err[AUDIT_READ_ERR_MAX];
+    audit_reader_t *reader = audit_reader_open(db, err, sizeof err);
+    if (!reader) {
+        audit_read_report_error("stats", err);
+        return 1;
+    }
+    audit_counter_t *c = audit_counter_new();
+    uint64_t unreadable = 0;
+    int64_t n =
+        c ? audit_reader_each(reader, NULL, s_stats_gather, c, &unreadable, NULL, err, sizeof err)
+          : -1;
+    audit_reader_destroy(&reader);
+    if (n < 0) {
+        audit_read_report_error("stats", c ? err : "out of memory");
+        audit_counter_destroy(&c);
+        return 1;
+    }
+    size_t count = 0;
+    const audit_count_t *items = audit_counter_sorted(c, &count);
+    cell_t *cells = calloc(count ? count : 1, sizeof *cells);
+    if (!cells || (count && !items)) {
+        fprintf(stderr, "hartslag audit stats: out of memory\n");
+        free(cells);
+        audit_counter_destroy(&c);
+        return 1;
+    }
+    s_suppress(items, count, cells);
+    if (json)
+        printf("{\"by\":\"month\",\"threshold\":%d,\"rows\":[", STATS_THRESHOLD);
+    else
+        printf("Audit counts per month (UTC). Counts below %d shown as \"<%d\"; \"x\" hides a "
+               "count that would reveal one.\n%-8s %-8s %-40s %s\n",
+               STATS_THRESHOLD, STATS_THRESHOLD, "MONTH", "WHAT", "VALUE", "COUNT");
+    for (size_t i = 0; i < count; i++) {
+        char month[16] = "", dim[16] = "", value[KEY_MAX] = "";
+        const char *k = items[i].key, *t1 = strchr(k, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+        if (!t1 || !t2)
+            continue;
+        snprintf(month, sizeof month, "%.*s", (int)(t1 - k), k);
+        snprintf(dim, sizeof dim, "%.*s", (int)(t2 - t1 - 1), t1 + 1);
+        snprintf(value, sizeof value, "%s", t2 + 1);
+        char shown[32];
+        if (cells[i] == CELL_SMALL)
+            snprintf(shown, sizeof shown, "<%d", STATS_THRESHOLD);
+        else if (cells[i] == CELL_COMPLEMENT)
+            snprintf(shown, sizeof shown, "x");
+        else
+            snprintf(shown, sizeof shown, "%" PRIu64, items[i].count);
+        if (json) {
+            printf("%s\n{\"month\":\"%s\",\"dimension\":\"%s\",\"value\":", i ? "," : "", month,
+                   dim);
+            audit_json_string(stdout, value);
+            if (cells[i] == CELL_SHOWN)
+                printf(",\"count\":%s}", shown);
+            else
+                printf(",\"count\":\"%s\"}", shown);
+        } else {
+            printf("%-8s %-8s ", month, dim);
+            audit_term_text(stdout, value, 40);
+            printf(" %s\n", shown);
+        }
+    }
+    if (json)
+        printf("\n]}\n");
+    free(cells);
+    audit_counter_destroy(&c);
+    if (unreadable)
+        fprintf(stderr,
+                "hartslag audit stats: warning: %" PRIu64 " record(s) could not be read and are "
+                "not counted — run 'hartslag audit verify'\n",
+                unreadable);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "hartslag audit stats: cannot write the output\n");
+        return 1;
+    }
+    return 0;
+}

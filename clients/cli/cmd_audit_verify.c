@@ -1,0 +1,597 @@
+/*  hartslag audit verify | prove | verify-proof: checking the broker's audit
+    log and producing proofs a privacy officer can check offline.
+
+    A proof file is line-based text (one "key value" a line):
+
+        hartslag-proof v1
+        kind inclusion                      (or: consistency)
+        origin hartslag.passart-heerlen/audit
+        index 42                            (inclusion)
+        record <base64 of the record as stored>
+        old-size 1000                       (consistency)
+        old-checkpoint <base64 of a signed note>
+        checkpoint <base64 of the signed note the proof leads to>
+        hash <hex>                          (one line per proof hash, in order)
+
+    verify-proof checks the notes' signatures with the broker's public
+    certificate, then the Merkle proof; nothing in the file is trusted. */
+#include "cmd_audit.h"
+#include "commands.h"
+
+#include "audit_log.h"
+#include "audit_verify.h"
+#include "cert.h"
+#include "checkpoint.h"
+#include "fileio.h"
+#include "merkle.h"
+
+#include <getopt.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROOF_FILE_MAX (64 * 1024)
+#define ANCHORS_MAX 64
+
+static int s_open_db(const char *path, sqlite3 **db)
+{
+    if (sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        fprintf(stderr,
+                "hartslag audit: cannot open %s: %s — give a copy of the broker's "
+                "state_dir/broker.db\n",
+                path, *db ? sqlite3_errmsg(*db) : "out of memory");
+        sqlite3_close(*db);
+        *db = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int s_broker_key(const char *path, unsigned char pk[32])
+{
+    cert_t cert;
+    char err[600];
+    if (!path) {
+        fprintf(stderr, "hartslag audit: --broker-cert FILE is required (the broker's public "
+                        "certificate: its sign-key checks the checkpoints)\n");
+        return -1;
+    }
+    if (cert_load(path, &cert, err, sizeof err) != 0) {
+        fprintf(stderr, "hartslag audit: %s\n", err);
+        return -1;
+    }
+    if (cert.role != CERT_ROLE_BROKER) {
+        fprintf(stderr, "hartslag audit: %s is not the broker's certificate (role %s)\n", path,
+                cert_role_name(cert.role));
+        return -1;
+    }
+    memcpy(pk, cert.sign_key, 32);
+    return 0;
+}
+
+/* Appends every checkpoint note a daemon's store holds to `anchors`. */
+static int s_daemon_anchors(const char *path, audit_anchor_t *anchors, size_t *n, char **texts,
+                            size_t *n_texts)
+{
+    sqlite3 *db = NULL;
+    if (s_open_db(path, &db) != 0)
+        return -1;
+    sqlite3_stmt *stmt = NULL;
+    char org[64] = "a daemon";
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='org'", -1, &stmt, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0))
+        snprintf(org, sizeof org, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT note FROM checkpoints ORDER BY size", -1, &stmt, NULL) !=
+        SQLITE_OK) {
+        fprintf(stderr, "hartslag audit: %s holds no checkpoints table (not a daemon store?)\n",
+                path);
+        sqlite3_close(db);
+        return -1;
+    }
+    while (sqlite3_step(stmt) == SQLITE_ROW && *n < ANCHORS_MAX) {
+        size_t len = (size_t)sqlite3_column_bytes(stmt, 0);
+        char *note = malloc(len + 1 + strlen(org) + 1);
+        if (!note)
+            break;
+        memcpy(note, sqlite3_column_text(stmt, 0), len);
+        note[len] = '\0';
+        char *holder = note + len + 1;
+        memcpy(holder, org, strlen(org) + 1);
+        texts[(*n_texts)++] = note;
+        anchors[*n].holder = holder;
+        anchors[*n].note = note;
+        anchors[*n].len = len;
+        (*n)++;
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return 0;
+}
+
+static void s_verify_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: hartslag audit verify --db BROKER_DB --broker-cert FILE\n"
+            "                             [--daemon-db FILE]... [--json]\n\n"
+            "Checks every record of the broker's audit log (index, hash chain, Merkle tree),\n"
+            "every stored checkpoint's signature, and — with --daemon-db, a copy of a partner\n"
+            "daemon's state_dir/hartslagd.db — that the log is the history the partners were\n"
+            "shown. Names the first bad record and the kind of fault (modified, missing,\n"
+            "reordered, duplicated, truncated, rewritten, forked, bad_signature).\n"
+            "exit codes: 0 verified, 1 fault found or unreadable, 2 usage error\n");
+}
+
+int audit_cmd_verify(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"db", required_argument, NULL, 'd'},
+        {"broker-cert", required_argument, NULL, 'b'},
+        {"daemon-db", required_argument, NULL, 'D'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *db_path = NULL, *broker_cert = NULL;
+    const char *daemon_dbs[16];
+    size_t n_daemon = 0;
+    int json = 0, opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+        case 'd':
+            db_path = optarg;
+            break;
+        case 'b':
+            broker_cert = optarg;
+            break;
+        case 'D':
+            if (n_daemon < 16)
+                daemon_dbs[n_daemon++] = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            s_verify_usage(stdout);
+            return 0;
+        default:
+            s_verify_usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!db_path || optind != argc) {
+        s_verify_usage(stderr);
+        return EXIT_USAGE;
+    }
+    unsigned char pk[32];
+    if (s_broker_key(broker_cert, pk) != 0)
+        return EXIT_USAGE;
+    audit_anchor_t anchors[ANCHORS_MAX];
+    char *texts[ANCHORS_MAX];
+    size_t n_anchors = 0, n_texts = 0;
+    int rc = 1;
+    for (size_t i = 0; i < n_daemon; i++)
+        if (s_daemon_anchors(daemon_dbs[i], anchors, &n_anchors, texts, &n_texts) != 0)
+            goto done;
+    sqlite3 *db = NULL;
+    if (s_open_db(db_path, &db) != 0)
+        goto done;
+    audit_report_t report;
+    int result = audit_verify(db, pk, anchors, n_anchors, &report);
+    sqlite3_close(db);
+    if (json)
+        printf("{\"ok\":%s,\"fault\":\"%s\",\"first_bad\":%lld,\"range_end\":%lld,"
+               "\"records\":%llu,\"checkpoints\":%llu,\"anchored_size\":%llu}\n",
+               result == 0 ? "true" : "false", audit_fault_name(report.kind),
+               (long long)report.first_bad, (long long)report.range_end,
+               (unsigned long long)report.records, (unsigned long long)report.checkpoints,
+               (unsigned long long)report.anchored_size);
+    else if (result == 0)
+        printf("OK: %s\n", report.detail);
+    else
+        printf("FAULT (%s): %s\n", audit_fault_name(report.kind), report.detail);
+    rc = result == 0 ? 0 : 1;
+done:
+    for (size_t i = 0; i < n_texts; i++)
+        free(texts[i]);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+   prove */
+
+static void s_put_base64(FILE *out, const char *key, const void *bytes, size_t len)
+{
+    size_t cap = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+    char *text = malloc(cap);
+    if (!text)
+        return;
+    sodium_bin2base64(text, cap, bytes, len, sodium_base64_VARIANT_ORIGINAL);
+    fprintf(out, "%s %s\n", key, text);
+    free(text);
+}
+
+static void s_put_hashes(FILE *out, unsigned char proof[MERKLE_PROOF_MAX][MERKLE_HASHBYTES],
+                         size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char hex[65];
+        sodium_bin2hex(hex, sizeof hex, proof[i], MERKLE_HASHBYTES);
+        fprintf(out, "hash %s\n", hex);
+    }
+}
+
+/* The index of the first record about signal `hex` (an 'accepted' one if any). */
+static int64_t s_find_signal(sqlite3 *db, audit_log_t *log, const char *hex)
+{
+    uint8_t id[16];
+    if (sodium_hex2bin(id, sizeof id, hex, strlen(hex), NULL, NULL, NULL) != 0 || strlen(hex) != 32)
+        return -2;
+    int64_t found = -1;
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT idx FROM audit ORDER BY idx", -1, &stmt, NULL) != SQLITE_OK)
+        return -1;
+    while (found < 0 && sqlite3_step(stmt) == SQLITE_ROW) {
+        int64_t idx = sqlite3_column_int64(stmt, 0);
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        if (audit_log_record(log, (uint64_t)idx, &bytes, &len) != 0)
+            continue;
+        Hartslag__AuditRecord *record =
+            len <= AUDIT_RECORD_MAX ? hartslag__audit_record__unpack(NULL, len, bytes) : NULL;
+        if (record && record->has_signal_id && record->signal_id.len == 16 &&
+            memcmp(record->signal_id.data, id, 16) == 0 && strcmp(record->event, "accepted") == 0)
+            found = idx;
+        if (record)
+            hartslag__audit_record__free_unpacked(record, NULL);
+        free(bytes);
+    }
+    sqlite3_finalize(stmt);
+    return found;
+}
+
+static void s_prove_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: hartslag audit prove --db BROKER_DB (--record N | --signal HEX) [--size S]\n"
+            "                            [--out FILE]\n"
+            "       hartslag audit prove --db BROKER_DB --from OLD_SIZE [--to NEW_SIZE] [--out "
+            "FILE]\n\n"
+            "Writes an inclusion proof of one record (by index, or the 'accepted' record of a\n"
+            "signal) in the checkpoint of size S (default: the latest), or a consistency\n"
+            "proof between two checkpoints. Check it anywhere with 'hartslag audit\n"
+            "verify-proof --broker-cert FILE PROOF'.\n"
+            "exit codes: 0 written, 1 not possible (no such record or checkpoint), 2 usage\n");
+}
+
+int audit_cmd_prove(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"db", required_argument, NULL, 'd'},
+        {"record", required_argument, NULL, 'r'},
+        {"signal", required_argument, NULL, 's'},
+        {"size", required_argument, NULL, 'S'},
+        {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},
+        {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *db_path = NULL, *signal = NULL, *out_path = NULL;
+    int64_t record = -1, size = -1, from = -1, to = -1;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        char *end = NULL;
+        long long value = 0;
+        if (opt == 'r' || opt == 'S' || opt == 'f' || opt == 't') {
+            value = strtoll(optarg, &end, 10);
+            if (!end || *end || value < 0) {
+                fprintf(stderr, "hartslag audit prove: '%s' is not a number\n", optarg);
+                return EXIT_USAGE;
+            }
+        }
+        switch (opt) {
+        case 'd':
+            db_path = optarg;
+            break;
+        case 'r':
+            record = value;
+            break;
+        case 's':
+            signal = optarg;
+            break;
+        case 'S':
+            size = value;
+            break;
+        case 'f':
+            from = value;
+            break;
+        case 't':
+            to = value;
+            break;
+        case 'o':
+            out_path = optarg;
+            break;
+        case 'h':
+            s_prove_usage(stdout);
+            return 0;
+        default:
+            s_prove_usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    bool inclusion = record >= 0 || signal;
+    if (!db_path || optind != argc || inclusion == (from >= 0)) {
+        s_prove_usage(stderr);
+        return EXIT_USAGE;
+    }
+    sqlite3 *db = NULL;
+    if (s_open_db(db_path, &db) != 0)
+        return 1;
+    char err[600];
+    audit_log_t *log = audit_log_open(db, NULL, false, err, sizeof err);
+    int rc = 1;
+    FILE *out = NULL;
+    char note[CHECKPOINT_NOTE_MAX + 1], old_note[CHECKPOINT_NOTE_MAX + 1];
+    size_t note_len = 0, old_len = 0;
+    uint64_t latest = 0;
+    if (!log) {
+        fprintf(stderr, "hartslag audit prove: %s\n", err);
+        goto done;
+    }
+    if (audit_log_latest_note(log, note, &note_len, &latest) != 0) {
+        fprintf(stderr, "hartslag audit prove: the log has no checkpoint yet\n");
+        goto done;
+    }
+    uint64_t target =
+        inclusion ? (size >= 0 ? (uint64_t)size : latest) : (to >= 0 ? (uint64_t)to : latest);
+    if (audit_log_note_at(log, target, note, &note_len) != 0) {
+        fprintf(stderr, "hartslag audit prove: no checkpoint of size %llu in the store\n",
+                (unsigned long long)target);
+        goto done;
+    }
+    if (signal) {
+        record = s_find_signal(db, log, signal);
+        if (record < 0) {
+            fprintf(stderr, "hartslag audit prove: %s\n",
+                    record == -2 ? "--signal needs the 32 hex digits of a signal id"
+                                 : "no 'accepted' record of that signal");
+            goto done;
+        }
+    }
+    unsigned char proof[MERKLE_PROOF_MAX][MERKLE_HASHBYTES];
+    size_t proof_len = 0;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    if (inclusion) {
+        if ((uint64_t)record >= target ||
+            audit_log_inclusion_proof(log, (uint64_t)record, target, proof, &proof_len) != 0 ||
+            audit_log_record(log, (uint64_t)record, &bytes, &len) != 0) {
+            fprintf(stderr, "hartslag audit prove: record %lld is not in checkpoint %llu\n",
+                    (long long)record, (unsigned long long)target);
+            goto done;
+        }
+    } else if ((uint64_t)from > target ||
+               audit_log_note_at(log, (uint64_t)from, old_note, &old_len) != 0 ||
+               audit_log_consistency_proof(log, (uint64_t)from, target, proof, &proof_len) != 0) {
+        fprintf(stderr, "hartslag audit prove: no checkpoint of size %lld at or below %llu\n",
+                (long long)from, (unsigned long long)target);
+        goto done;
+    }
+    out = out_path ? fopen(out_path, "w") : stdout;
+    if (!out) {
+        fprintf(stderr, "hartslag audit prove: cannot write %s\n", out_path);
+        free(bytes);
+        goto done;
+    }
+    fprintf(out, "hartslag-proof v1\nkind %s\norigin %s\n", inclusion ? "inclusion" : "consistency",
+            audit_log_origin(log));
+    if (inclusion) {
+        fprintf(out, "index %lld\n", (long long)record);
+        s_put_base64(out, "record", bytes, len);
+    } else {
+        fprintf(out, "old-size %lld\n", (long long)from);
+        s_put_base64(out, "old-checkpoint", old_note, old_len);
+    }
+    s_put_base64(out, "checkpoint", note, note_len);
+    s_put_hashes(out, proof, proof_len);
+    free(bytes);
+    rc = 0;
+done:
+    if (out && out != stdout)
+        fclose(out);
+    audit_log_destroy(&log);
+    sqlite3_close(db);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+   verify-proof */
+
+typedef struct {
+    char kind[16];                        /* inclusion / consistency */
+    char origin[CHECKPOINT_NAME_MAX + 1]; /* the log's origin */
+    int64_t index;                        /* inclusion: the record */
+    int64_t old_size;                     /* consistency: from */
+    uint8_t *record;                      /* inclusion: record bytes */
+    size_t record_len;
+    char *checkpoint, *old_checkpoint; /* notes */
+    size_t checkpoint_len, old_len;
+    unsigned char hashes[MERKLE_PROOF_MAX][MERKLE_HASHBYTES];
+    size_t n_hashes;
+} proof_t;
+
+static void s_proof_free(proof_t *proof)
+{
+    free(proof->record);
+    free(proof->checkpoint);
+    free(proof->old_checkpoint);
+}
+
+static int s_base64(const char *text, size_t max, uint8_t **out, size_t *len)
+{
+    size_t cap = strlen(text);
+    if (cap > max * 2)
+        return -1;
+    *out = malloc(cap + 1);
+    if (!*out || sodium_base642bin(*out, cap, text, strlen(text), NULL, len, NULL,
+                                   sodium_base64_VARIANT_ORIGINAL) != 0)
+        return -1;
+    (*out)[*len] = 0;
+    return 0;
+}
+
+static int s_parse_proof(char *text, proof_t *proof, const char **why)
+{
+    memset(proof, 0, sizeof *proof);
+    proof->index = proof->old_size = -1;
+    char *save = NULL;
+    int line_no = 0;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        line_no++;
+        if (line_no == 1) {
+            if (strcmp(line, "hartslag-proof v1") != 0)
+                return (*why = "not a hartslag proof file (first line)"), -1;
+            continue;
+        }
+        char *value = strchr(line, ' ');
+        if (!value)
+            return (*why = "a line without a value"), -1;
+        *value++ = '\0';
+        char *end = NULL;
+        if (strcmp(line, "kind") == 0)
+            snprintf(proof->kind, sizeof proof->kind, "%s", value);
+        else if (strcmp(line, "origin") == 0)
+            snprintf(proof->origin, sizeof proof->origin, "%s", value);
+        else if (strcmp(line, "index") == 0 || strcmp(line, "old-size") == 0) {
+            long long number = strtoll(value, &end, 10);
+            if (!end || *end || number < 0)
+                return (*why = "a bad number"), -1;
+            *(strcmp(line, "index") == 0 ? &proof->index : &proof->old_size) = number;
+        } else if (strcmp(line, "record") == 0) {
+            if (proof->record ||
+                s_base64(value, AUDIT_RECORD_MAX, &proof->record, &proof->record_len) != 0)
+                return (*why = "a bad record"), -1;
+        } else if (strcmp(line, "checkpoint") == 0 || strcmp(line, "old-checkpoint") == 0) {
+            bool old = strcmp(line, "old-checkpoint") == 0;
+            uint8_t **slot = (uint8_t **)(old ? &proof->old_checkpoint : &proof->checkpoint);
+            if (*slot || s_base64(value, CHECKPOINT_NOTE_MAX, slot,
+                                  old ? &proof->old_len : &proof->checkpoint_len) != 0)
+                return (*why = "a bad checkpoint"), -1;
+        } else if (strcmp(line, "hash") == 0) {
+            if (proof->n_hashes == MERKLE_PROOF_MAX || strlen(value) != 64 ||
+                sodium_hex2bin(proof->hashes[proof->n_hashes], MERKLE_HASHBYTES, value, 64, NULL,
+                               NULL, NULL) != 0)
+                return (*why = "a bad hash"), -1;
+            proof->n_hashes++;
+        } else
+            return (*why = "an unknown line"), -1;
+    }
+    if (!proof->checkpoint || !proof->origin[0])
+        return (*why = "no checkpoint or origin"), -1;
+    return 0;
+}
+
+int audit_cmd_verify_proof(int argc, char **argv)
+{
+    const char *broker_cert = NULL, *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--broker-cert") == 0 && i + 1 < argc)
+            broker_cert = argv[++i];
+        else if (strcmp(argv[i], "--help") == 0) {
+            printf("usage: hartslag audit verify-proof --broker-cert FILE PROOF\n\n"
+                   "Checks a proof from 'hartslag audit prove' offline: the checkpoints'\n"
+                   "signatures with the broker's public certificate, then the Merkle proof.\n"
+                   "exit codes: 0 the proof holds, 1 it does not, 2 usage error\n");
+            return 0;
+        } else if (!path && argv[i][0] != '-')
+            path = argv[i];
+        else {
+            fprintf(stderr, "usage: hartslag audit verify-proof --broker-cert FILE PROOF\n");
+            return EXIT_USAGE;
+        }
+    }
+    unsigned char pk[32];
+    if (!path || s_broker_key(broker_cert, pk) != 0) {
+        fprintf(stderr, "usage: hartslag audit verify-proof --broker-cert FILE PROOF\n");
+        return EXIT_USAGE;
+    }
+    char *text = NULL, err[600];
+    size_t len = 0;
+    if (fileio_read(path, PROOF_FILE_MAX, &text, &len, err, sizeof err) != 0) {
+        fprintf(stderr, "hartslag audit verify-proof: %s\n", err);
+        return 1;
+    }
+    proof_t proof;
+    const char *why = NULL;
+    int rc = 1;
+    checkpoint_t cp, old_cp;
+    if (s_parse_proof(text, &proof, &why) != 0) {
+        printf("INVALID: %s: %s\n", path, why);
+        goto done;
+    }
+    checkpoint_err_t cerr =
+        checkpoint_open(proof.checkpoint, proof.checkpoint_len, proof.origin, pk, &cp);
+    if (cerr != CHECKPOINT_OK) {
+        printf("INVALID: the checkpoint is not signed by this broker: %s\n",
+               checkpoint_strerror(cerr));
+        goto done;
+    }
+    if (strcmp(proof.kind, "inclusion") == 0 && proof.record && proof.index >= 0) {
+        unsigned char leaf[MERKLE_HASHBYTES];
+        merkle_leaf_hash(proof.record, proof.record_len, leaf);
+        if (merkle_verify_inclusion(leaf, (uint64_t)proof.index, cp.size,
+                                    (const unsigned char(*)[MERKLE_HASHBYTES])proof.hashes,
+                                    proof.n_hashes, cp.root) != 0) {
+            printf("INVALID: record %lld is not in the log of size %llu\n", (long long)proof.index,
+                   (unsigned long long)cp.size);
+            goto done;
+        }
+        Hartslag__AuditRecord *record =
+            hartslag__audit_record__unpack(NULL, proof.record_len, proof.record);
+        printf("OK: record %lld is in the audit log of size %llu signed by the broker\n",
+               (long long)proof.index, (unsigned long long)cp.size);
+        if (record) {
+            char id[33] = "-";
+            if (record->has_signal_id && record->signal_id.len == 16)
+                sodium_bin2hex(id, sizeof id, record->signal_id.data, 16);
+            printf("  event %s by %s%s%s, signal %s, type %s, purpose %s, legal basis %s\n",
+                   record->event, record->actor_org, record->counterpart_org ? " to " : "",
+                   record->counterpart_org ? record->counterpart_org : "", id,
+                   record->signal_type ? record->signal_type : "-",
+                   record->purpose ? record->purpose : "-",
+                   record->legal_basis ? record->legal_basis : "-");
+            hartslag__audit_record__free_unpacked(record, NULL);
+        }
+        rc = 0;
+    } else if (strcmp(proof.kind, "consistency") == 0 && proof.old_checkpoint &&
+               proof.old_size >= 0) {
+        cerr = checkpoint_open(proof.old_checkpoint, proof.old_len, proof.origin, pk, &old_cp);
+        if (cerr != CHECKPOINT_OK || old_cp.size != (uint64_t)proof.old_size) {
+            printf("INVALID: the old checkpoint is not signed by this broker\n");
+            goto done;
+        }
+        if (merkle_verify_consistency(old_cp.size, cp.size, old_cp.root, cp.root,
+                                      (const unsigned char(*)[MERKLE_HASHBYTES])proof.hashes,
+                                      proof.n_hashes) != 0) {
+            printf("INVALID: the log of size %llu is not an extension of the log of size %llu\n",
+                   (unsigned long long)cp.size, (unsigned long long)old_cp.size);
+            goto done;
+        }
+        printf("OK: the log of size %llu extends the log of size %llu (both signed by the "
+               "broker)\n",
+               (unsigned long long)cp.size, (unsigned long long)old_cp.size);
+        rc = 0;
+    } else
+        printf("INVALID: incomplete proof\n");
+done:
+    s_proof_free(&proof);
+    free(text);
+    return rc;
+}
