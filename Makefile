@@ -5,6 +5,7 @@
 #   make demo         broker + partner daemons on loopback, signals exchanged
 #   make coverage     line coverage of lib/ (build/cov/)
 #   make bench        benchmarks (figures, never pass/fail)
+#   make fuzz         each libFuzzer target FUZZ_SECONDS (default 300); tests/fuzz/README.md
 #   make format / format-check / clean
 #
 # BUILD selects the output directory; SAN=1 builds with sanitizers; COV=1
@@ -141,7 +142,8 @@ check: deps-ok lint format-check
 	$(MAKE) test
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  HARTSLAG_TAMPER_SCALE=5 $(MAKE) BUILD=build/asan SAN=1 test
-	@echo "make check: all tests passed (plain and ASan+UBSan)"
+	$(MAKE) fuzz-regress fuzz-smoke
+	@echo "make check: all tests passed (plain, ASan+UBSan, fuzz regressions and smoke)"
 
 coverage: deps-ok
 	rm -rf build/cov
@@ -169,5 +171,7 @@ format-check:
 
 clean:
 	rm -rf build
+
+include tests/fuzz/fuzz.mk
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

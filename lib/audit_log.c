@@ -52,8 +52,8 @@ static const char *s_sql[ST_COUNT_] = {
     [ST_CP_PUT] = "INSERT OR REPLACE INTO checkpoints(size, note, made_ms) VALUES(?1, ?2, ?3)",
     [ST_CP_LATEST] = "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1",
     [ST_CP_AT] = "SELECT note FROM checkpoints WHERE size=?1",
-    [ST_COSIG_PUT] = "INSERT OR REPLACE INTO cosignatures(size, org, line, received_ms) "
-                     "VALUES(?1, ?2, ?3, ?4)",
+    [ST_COSIG_PUT] = ("INSERT OR REPLACE INTO cosignatures(size, org, line, received_ms) "
+                      "VALUES(?1, ?2, ?3, ?4)"),
 };
 
 /*  Invariant: tree holds exactly the leaves of rows 0..size-1 of `audit`

@@ -566,3 +566,22 @@ Test(wire, now_ms)
     cr_expect_gt(now, WIRE_TIME_MIN_MS);
     cr_expect_lt(now, WIRE_TIME_MAX_MS);
 }
+
+Test(wire, unknown_fields_inside_the_body_are_refused)
+{
+    /* Found by fuzz_frame: a Heartbeat carrying field 0 in an overlong
+       encoding; protobuf-c keeps it but would pack bytes it cannot read. */
+    const uint8_t frame[] = {0x08, 0x01, 0x82, 0x01, 0x07, 0x80,
+                             0x00, 0x04, 0x08, 0x80, 0xa5, 0x32};
+    Hartslag__Frame *out = NULL;
+    const char *reason = NULL;
+    cr_assert_eq(wire_unpack_frame(frame, sizeof frame, &out, &reason), -1);
+    cr_assert_null(out);
+    cr_assert_str_eq(reason, "unknown_field");
+    /* A Deliver whose nested SealedSignal has an unknown field (99). */
+    const uint8_t nested[] = {0x08, 0x01, 0x3a, 0x07, 0x0a, 0x03, 0x98, 0x06, 0x01, 0x10, 0x01};
+    reason = NULL;
+    cr_assert_eq(wire_unpack_frame(nested, sizeof nested, &out, &reason), -1);
+    cr_assert(reason && (strcmp(reason, "unknown_field") == 0 || strcmp(reason, "malformed") == 0),
+              "%s", reason ? reason : "-");
+}
