@@ -103,8 +103,8 @@ static const char *s_sql[ST_COUNT_] = {
 /*  Invariant: every statement in `st` is prepared against `db` and reset
     after each use. */
 struct queue_t {
-    sqlite3 *db;                  /* the database */
-    sqlite3_stmt *st[ST_COUNT_];  /* prepared once at open */
+    sqlite3 *db;                 /* the database */
+    sqlite3_stmt *st[ST_COUNT_]; /* prepared once at open */
 };
 
 const char *queue_error(const queue_t *self)

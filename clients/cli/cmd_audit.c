@@ -22,8 +22,7 @@ static const audit_command_t s_commands[] = {
     {"stats", audit_cmd_stats, "counts per month for evaluation (small counts suppressed)"},
 };
 
-static void
-s_usage(FILE *out)
+static void s_usage(FILE *out)
 {
     fprintf(out, "usage: hartslag audit COMMAND [OPTIONS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof s_commands / sizeof *s_commands; i++)
@@ -32,8 +31,7 @@ s_usage(FILE *out)
                  "exit codes: 0 ok, 1 fault found or failure, 2 usage error\n");
 }
 
-int
-cmd_audit(int argc, char **argv)
+int cmd_audit(int argc, char **argv)
 {
     if (argc < 2) {
         s_usage(stderr);

@@ -855,7 +855,7 @@ static int s_stats_gather(void *arg, uint64_t index, const Hartslag__AuditRecord
     audit_counter_t *c = arg;
     int y, m;
     audit_month_of(s_ms(r->time_ms), &y, &m);
-    char key[KEY_MAX], pair[200];
+    char key[KEY_MAX], pair[256];
     int rc = 0;
     char clean[KEY_MAX / 2];
     snprintf(key, sizeof key, "%04d-%02d\tevent\t%s", y % 10000, m,

@@ -18,8 +18,7 @@ static bh_t *s_bh;
 static dh_t *s_politie, *s_gemeente;
 static const char *s_orgs[] = {"gemeente", "politie", "welzijn"};
 
-static void
-s_setup(void)
+static void s_setup(void)
 {
     s_bh = bh_new(s_orgs, 3, bh_default_agreements);
     cr_assert_not_null(s_bh);
@@ -31,8 +30,7 @@ s_setup(void)
     cr_assert_eq(dh_start(s_gemeente), 0);
 }
 
-static void
-s_teardown(void)
+static void s_teardown(void)
 {
     dh_destroy(&s_politie);
     dh_destroy(&s_gemeente);
@@ -42,8 +40,7 @@ s_teardown(void)
 TestSuite(audit_e2e, .init = s_setup, .fini = s_teardown, .timeout = 120);
 
 /* Runs `hartslag ARGS... NULL`; output in *out. */
-static int
-s_hartslag(char **out, ...)
+static int s_hartslag(char **out, ...)
 {
     char *argv[32] = {(char *)tu_bin("hartslag")};
     va_list args;
@@ -66,8 +63,7 @@ s_hartslag(char **out, ...)
 }
 
 /* The daemon's held checkpoint size, from `hartslag status --json`. */
-static long long
-s_held(dh_t *daemon)
+static long long s_held(dh_t *daemon)
 {
     char *out = NULL;
     if (dh_cli(daemon, NULL, &out, NULL, "status", "--json", NULL) != 0) {
@@ -80,8 +76,7 @@ s_held(dh_t *daemon)
     return size;
 }
 
-static bool
-s_wait_held(dh_t *daemon, long long at_least)
+static bool s_wait_held(dh_t *daemon, long long at_least)
 {
     for (int i = 0; i < 100; i++) {
         if (s_held(daemon) >= at_least)
@@ -92,8 +87,7 @@ s_wait_held(dh_t *daemon, long long at_least)
 }
 
 /* Copies a SQLite database consistently (sqlite3 .backup). */
-static void
-s_copy_db(const char *from, const char *to)
+static void s_copy_db(const char *from, const char *to)
 {
     char command[9000];
     snprintf(command, sizeof command, ".backup '%s'", to);
@@ -101,8 +95,7 @@ s_copy_db(const char *from, const char *to)
     cr_assert_eq(tu_run(argv, NULL, NULL, NULL), 0, "backup of %s", from);
 }
 
-static void
-s_sql(const char *db, const char *sql)
+static void s_sql(const char *db, const char *sql)
 {
     char *argv[] = {"/usr/bin/sqlite3", (char *)db, (char *)sql, NULL};
     char *err = NULL;
@@ -138,8 +131,8 @@ Test(audit_e2e, daemons_cosign_and_verify_passes_and_proofs_hold)
 
     /* The broker's store holds the partners' cosignatures. */
     char *out = NULL;
-    char *argv[] = {"/usr/bin/sqlite3", broker_db,
-                    "SELECT count(DISTINCT org) FROM cosignatures;", NULL};
+    char *argv[] = {"/usr/bin/sqlite3", broker_db, "SELECT count(DISTINCT org) FROM cosignatures;",
+                    NULL};
     cr_assert_eq(tu_run(argv, NULL, &out, NULL), 0);
     cr_assert_eq(strtol(out, NULL, 10), 2, "cosigners: %s", out);
     free(out);
@@ -152,9 +145,9 @@ Test(audit_e2e, daemons_cosign_and_verify_passes_and_proofs_hold)
     free(out);
 
     /* An inclusion proof of the exchange, checked offline. */
-    cr_assert_eq(s_hartslag(&out, "audit", "prove", "--db", broker_db, "--signal", id, "--out",
-                            proof, NULL),
-                 0, "%s", out);
+    cr_assert_eq(
+        s_hartslag(&out, "audit", "prove", "--db", broker_db, "--signal", id, "--out", proof, NULL),
+        0, "%s", out);
     free(out);
     cr_assert_eq(
         s_hartslag(&out, "audit", "verify-proof", "--broker-cert", broker_cert, proof, NULL), 0,
@@ -171,8 +164,8 @@ Test(audit_e2e, daemons_cosign_and_verify_passes_and_proofs_hold)
         remove(proof);
         cr_assert_eq(tu_write_file(proof, text, 0644), 0);
         cr_assert_eq(
-            s_hartslag(&out, "audit", "verify-proof", "--broker-cert", broker_cert, proof, NULL),
-            1, "%s", out);
+            s_hartslag(&out, "audit", "verify-proof", "--broker-cert", broker_cert, proof, NULL), 1,
+            "%s", out);
         cr_assert(strstr(out, "INVALID"), "%s", out);
         free(out);
     }
@@ -184,9 +177,9 @@ Test(audit_e2e, daemons_cosign_and_verify_passes_and_proofs_hold)
     char from[32];
     snprintf(from, sizeof from, "%ld", strtol(out, NULL, 10));
     free(out);
-    cr_assert_eq(s_hartslag(&out, "audit", "prove", "--db", broker_db, "--from", from, "--out",
-                            proof, NULL),
-                 0, "%s", out);
+    cr_assert_eq(
+        s_hartslag(&out, "audit", "prove", "--db", broker_db, "--from", from, "--out", proof, NULL),
+        0, "%s", out);
     free(out);
     cr_assert_eq(
         s_hartslag(&out, "audit", "verify-proof", "--broker-cert", broker_cert, proof, NULL), 0,
@@ -209,8 +202,8 @@ Test(audit_e2e, a_broker_that_truncates_its_log_is_caught_by_the_daemons)
     const char *fields[] = {"datum=2026-11-28", NULL};
     char id[33];
     for (int i = 0; i < 3; i++)
-        cr_assert_eq(dh_send(s_politie, "gemeente", "overlast", "casusoverleg", "111222333",
-                             fields, NULL, true, id),
+        cr_assert_eq(dh_send(s_politie, "gemeente", "overlast", "casusoverleg", "111222333", fields,
+                             NULL, true, id),
                      0);
     cr_assert(dh_wait_inbox(s_gemeente, 3, 10000));
     usleep(1500000);
