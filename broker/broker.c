@@ -88,6 +88,7 @@ struct broker_t {
     queue_t *queue;             /* durable store */
     audit_log_t *audit;         /* transparency log, in the store's database */
     bool checkpoint_made;       /* this turn signed a new checkpoint */
+    bool started;               /* the first turn (startup audit) has run */
     int64_t next_checkpoint_ms; /* when a checkpoint is due by time */
     zhashx_t *peers;            /* org -> peer_t */
     reply_t *replies;           /* answers of the current turn */
@@ -369,6 +370,20 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, Hartsla
         return;
     }
     const uint8_t *id = header->signal_id.data;
+    audit_entry_t submitted = {
+        .event = "submitted",
+        .actor = peer->org,
+        .actor_user = header->sender_user,
+        .signal_id = id,
+        .signal_type = header->signal_type,
+        .purpose = header->purpose,
+        .subject = header->subject.data,
+        .fields = header->fields,
+        .n_fields = header->n_fields,
+        .agreements_version = header->agreements_version,
+        .outcome = "ok",
+    };
+    s_audit(self, &submitted);
     if (wire_check_sealed(sealed, header, &why) != 0) {
         snprintf(reason, sizeof reason, "bad_signal:%s", why);
         s_deny(self, peer, routing, header, reason, NULL, 0);
@@ -1032,6 +1047,78 @@ static void s_report_cert(void *arg, const char *file, bool is_error, const char
               message, NULL);
 }
 
+static void s_partner_changed(void *arg, const char *org, bool added)
+{
+    broker_t *self = arg;
+    audit_entry_t entry = {.event = added ? "partner_added" : "partner_revoked",
+                           .actor = "broker",
+                           .counterpart = org,
+                           .outcome = "ok"};
+    s_audit(self, &entry);
+    log_event(HLOG_INFO, added ? "partner_added" : "partner_revoked", "org", org, NULL);
+    peer_t *peer = added ? NULL : zhashx_lookup(self->peers, org);
+    if (peer)
+        s_peer_disconnect(peer);
+}
+
+/* Audits the partners added and revoked since the table was last seen
+   (at start: since the last run). */
+static void s_sync_partners(broker_t *self)
+{
+    size_t n = partners_count(self->partners);
+    uint8_t(*keys)[32] = calloc(n ? n : 1, sizeof *keys);
+    const char **orgs = calloc(n ? n : 1, sizeof *orgs);
+    if (!keys || !orgs) {
+        self->turn_failed = true;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            memcpy(keys[i], partners_at(self->partners, i)->curve_key, 32);
+            orgs[i] = partners_at(self->partners, i)->org;
+        }
+        if (queue_partners_sync(self->queue, (const uint8_t(*)[32])keys, orgs, n, s_partner_changed,
+                                self) != 0)
+            self->turn_failed = true;
+    }
+    free(keys);
+    free(orgs);
+}
+
+static void s_agreements_loaded(broker_t *self)
+{
+    char version[24];
+    snprintf(version, sizeof version, "%llu",
+             (unsigned long long)agreements_version(self->agreements));
+    audit_entry_t entry = {.event = "agreements_loaded",
+                           .actor = "broker",
+                           .agreements_version = agreements_version(self->agreements),
+                           .outcome = "ok"};
+    s_audit(self, &entry);
+    log_event(HLOG_INFO, "agreements_loaded", "version", version, NULL);
+}
+
+/* The first turn: was the last run cut short, which agreements and
+   partners are in force. */
+static void s_startup(broker_t *self)
+{
+    char clean[8] = "";
+    int found = queue_meta_get(self->queue, "clean_shutdown", clean, sizeof clean);
+    if (found < 0)
+        self->turn_failed = true;
+    else if (audit_log_size(self->audit) > 0 && !(found == 1 && strcmp(clean, "1") == 0)) {
+        audit_entry_t entry = {
+            .event = "recovered", .actor = "broker", .outcome = "ok", .reason = "unclean_shutdown"};
+        s_audit(self, &entry);
+        log_event(HLOG_WARN, "recovered", "reason", "unclean_shutdown", "effect",
+                  "every committed signal and audit record is kept; the rest was never "
+                  "acknowledged",
+                  NULL);
+    }
+    if (queue_meta_set(self->queue, "clean_shutdown", "0") != 0)
+        self->turn_failed = true;
+    s_agreements_loaded(self);
+    s_sync_partners(self);
+}
+
 static void s_reload_all(broker_t *self)
 {
     char err[4800];
@@ -1040,34 +1127,9 @@ static void s_reload_all(broker_t *self)
     if (!fresh) {
         log_event(HLOG_ERROR, "reload_refused", "what", "certificates", "reason", err, NULL);
     } else {
-        for (size_t i = 0; i < partners_count(self->partners); i++) {
-            const cert_t *old = partners_at(self->partners, i);
-            const cert_t *now = partners_by_curve_key(fresh, old->curve_key);
-            if (!now) {
-                audit_entry_t entry = {.event = "partner_revoked",
-                                       .actor = "broker",
-                                       .counterpart = old->org,
-                                       .outcome = "ok"};
-                s_audit(self, &entry);
-                log_event(HLOG_INFO, "partner_revoked", "org", old->org, NULL);
-                peer_t *peer = zhashx_lookup(self->peers, old->org);
-                if (peer)
-                    s_peer_disconnect(peer);
-            }
-        }
-        for (size_t i = 0; i < partners_count(fresh); i++) {
-            const cert_t *cert = partners_at(fresh, i);
-            if (!partners_by_curve_key(self->partners, cert->curve_key)) {
-                audit_entry_t entry = {.event = "partner_added",
-                                       .actor = "broker",
-                                       .counterpart = cert->org,
-                                       .outcome = "ok"};
-                s_audit(self, &entry);
-                log_event(HLOG_INFO, "partner_added", "org", cert->org, NULL);
-            }
-        }
         partners_destroy(&self->partners);
         self->partners = fresh;
+        s_sync_partners(self);
         /* New handshakes are checked against the new directory too. */
         zstr_sendx(self->auth, "CURVE", self->config.certificates, NULL);
         zsock_wait(self->auth);
@@ -1082,17 +1144,9 @@ static void s_reload_all(broker_t *self)
                   first ? first->message : "unreadable", NULL);
         agreements_errors_destroy(&errors);
     } else {
-        char version[24];
-        snprintf(version, sizeof version, "%llu",
-                 (unsigned long long)agreements_version(agreements));
-        audit_entry_t entry = {.event = "agreements_loaded",
-                               .actor = "broker",
-                               .agreements_version = agreements_version(agreements),
-                               .outcome = "ok"};
-        s_audit(self, &entry);
-        log_event(HLOG_INFO, "agreements_loaded", "version", version, NULL);
         agreements_destroy(&self->agreements);
         self->agreements = agreements;
+        s_agreements_loaded(self);
     }
 }
 
@@ -1158,6 +1212,10 @@ static int s_turn(broker_t *self, bool readable, bool final)
     self->turn_failed = queue_begin(self->queue) != 0;
     if (self->turn_failed)
         log_event(HLOG_ERROR, "store_unavailable", "error", queue_error(self->queue), NULL);
+    if (!self->started) {
+        self->started = true;
+        s_startup(self);
+    }
     if (s_reload) {
         s_reload = 0;
         s_reload_all(self);
@@ -1171,6 +1229,8 @@ static int s_turn(broker_t *self, bool readable, bool final)
     }
     s_timers(self);
     s_pump(self);
+    if (final && queue_meta_set(self->queue, "clean_shutdown", "1") != 0)
+        self->turn_failed = true;
     s_maybe_checkpoint(self, final);
     s_send_checkpoints(self);
     bool committed = !self->turn_failed && queue_commit(self->queue) == 0;

@@ -36,7 +36,13 @@ static const char *s_schema =
     "  kind INTEGER NOT NULL,"
     "  signal_id BLOB NOT NULL,"
     "  frame BLOB NOT NULL,"
-    "  UNIQUE(org, kind, signal_id));";
+    "  UNIQUE(org, kind, signal_id));"
+    "CREATE TABLE IF NOT EXISTS broker_meta("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS partners_seen("
+    "  curve_key BLOB PRIMARY KEY,"
+    "  org TEXT NOT NULL) WITHOUT ROWID;";
 
 enum {
     ST_BEGIN,
@@ -425,4 +431,108 @@ int queue_notice_remove(queue_t *self, const char *org, notice_kind_t kind,
 struct sqlite3 *queue_db(queue_t *self)
 {
     return self->db;
+}
+
+int queue_meta_get(queue_t *self, const char *key, char *value, size_t len)
+{
+    sqlite3_stmt *stmt = NULL;
+    int result = -1;
+    if (sqlite3_prepare_v2(self->db, "SELECT value FROM broker_meta WHERE key=?1", -1, &stmt,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW) {
+            snprintf(value, len, "%s", (const char *)sqlite3_column_text(stmt, 0));
+            result = 1;
+        } else if (rc == SQLITE_DONE)
+            result = 0;
+    }
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+int queue_meta_set(queue_t *self, const char *key, const char *value)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = SQLITE_ERROR;
+    if (sqlite3_prepare_v2(self->db,
+                           "INSERT OR REPLACE INTO broker_meta(key, value) VALUES(?1, ?2)", -1,
+                           &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
+        rc = sqlite3_step(stmt);
+    }
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int queue_partners_sync(queue_t *self, const uint8_t (*keys)[32], const char *const *orgs, size_t n,
+                        queue_partner_fn *fn, void *arg)
+{
+    /* Revoked: seen before, not in the table now. */
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(self->db, "SELECT curve_key, org FROM partners_seen", -1, &stmt, NULL) !=
+        SQLITE_OK)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const uint8_t *key = sqlite3_column_blob(stmt, 0);
+        bool present = false;
+        for (size_t i = 0; key && sqlite3_column_bytes(stmt, 0) == 32 && i < n && !present; i++)
+            present = memcmp(keys[i], key, 32) == 0;
+        if (!present)
+            fn(arg, (const char *)sqlite3_column_text(stmt, 1), false);
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE)
+        return -1;
+    /* Added: in the table now, not seen before. */
+    for (size_t i = 0; i < n; i++) {
+        if (sqlite3_prepare_v2(self->db,
+                               "INSERT OR IGNORE INTO partners_seen(curve_key, org) VALUES(?1, ?2)",
+                               -1, &stmt, NULL) != SQLITE_OK)
+            return -1;
+        sqlite3_bind_blob(stmt, 1, keys[i], 32, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, orgs[i], -1, SQLITE_STATIC);
+        rc = sqlite3_step(stmt);
+        sqlite3_finalize(stmt);
+        if (rc != SQLITE_DONE)
+            return -1;
+        if (sqlite3_changes(self->db) > 0)
+            fn(arg, orgs[i], true);
+    }
+    /* Forget the revoked ones, so a returning key is "added" again. */
+    if (sqlite3_prepare_v2(self->db, "SELECT curve_key FROM partners_seen", -1, &stmt, NULL) !=
+        SQLITE_OK)
+        return -1;
+    uint8_t(*gone)[32] = NULL;
+    size_t n_gone = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const uint8_t *key = sqlite3_column_blob(stmt, 0);
+        bool present = false;
+        for (size_t i = 0; key && i < n && !present; i++)
+            present = memcmp(keys[i], key, 32) == 0;
+        if (!present && key && sqlite3_column_bytes(stmt, 0) == 32) {
+            uint8_t(*more)[32] = realloc(gone, (n_gone + 1) * sizeof *gone);
+            if (!more)
+                break;
+            gone = more;
+            memcpy(gone[n_gone++], key, 32);
+        }
+    }
+    sqlite3_finalize(stmt);
+    int result = 0;
+    for (size_t i = 0; i < n_gone && result == 0; i++) {
+        if (sqlite3_prepare_v2(self->db, "DELETE FROM partners_seen WHERE curve_key=?1", -1, &stmt,
+                               NULL) != SQLITE_OK) {
+            result = -1;
+            break;
+        }
+        sqlite3_bind_blob(stmt, 1, gone[i], 32, SQLITE_STATIC);
+        if (sqlite3_step(stmt) != SQLITE_DONE)
+            result = -1;
+        sqlite3_finalize(stmt);
+    }
+    free(gone);
+    return result;
 }

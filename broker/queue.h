@@ -124,6 +124,18 @@ int queue_notices(queue_t *self, const char *org, queue_notice_fn *fn, void *arg
 int queue_notice_remove(queue_t *self, const char *org, notice_kind_t kind,
                         const uint8_t id[QUEUE_ID_BYTES]);
 
+/* A small key/value table for the broker's own state (e.g. whether the
+   last run stopped cleanly). get: 1 found, 0 not, -1 error. */
+int queue_meta_get(queue_t *self, const char *key, char *value, size_t len);
+int queue_meta_set(queue_t *self, const char *key, const char *value);
+
+/* Compares the partner table (n CURVE keys and their orgs) with the keys
+   seen before, calls `fn` for each added (true) and revoked (false)
+   partner, and remembers the new table. */
+typedef void(queue_partner_fn)(void *arg, const char *org, bool added);
+int queue_partners_sync(queue_t *self, const uint8_t (*keys)[32], const char *const *orgs, size_t n,
+                        queue_partner_fn *fn, void *arg);
+
 /* The database handle, for the audit log that shares it. Borrowed. */
 struct sqlite3;
 struct sqlite3 *queue_db(queue_t *self);
