@@ -1,0 +1,784 @@
+/*  hartslag audit query | export | subject | stats | report: the privacy
+    officer's read-side tools, run as real processes over audit stores
+    written with lib/audit_log (a known story) and by a real broker. */
+#include "audit_log.h"
+#include "broker_harness.h"
+#include "cert.h"
+#include "envelope.h"
+#include "keyfile.h"
+#include "pseudonym.h"
+#include "testutil.h"
+#include "wire.h"
+
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BSN_1 "111222333" /* the citizen who asks (passes the elfproef) */
+#define BSN_2 "123456782" /* another citizen */
+#define ADDRESS_1 "6411 AB 12a"
+#define LEGAL_TRICKY "Wpg art. 19, lid 1 \"b\"" /* a comma and quotes for CSV/JSON */
+#define T_MARCH 1772323200000LL                 /* 2026-03-01T00:00:00Z */
+#define T_FEB 1769904000000LL                   /* 2026-02-01T00:00:00Z */
+#define HOUR 3600000LL
+
+static char *s_dir;
+static char s_db[4200], s_key[4200], s_key_open[4200], s_partners[4200];
+static uint8_t s_p1[32], s_p2[32], s_paddr[32];
+static char s_p1_hex[65], s_p2_hex[65];
+
+/* Signal ids of the story: A, B, D about BSN_1; C about BSN_2. */
+static const uint8_t ID_A[16] = {0xa1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+static const uint8_t ID_B[16] = {0xb2, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+static const uint8_t ID_C[16] = {0xc3, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+static const uint8_t ID_D[16] = {0xd4, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+static const uint8_t ID_E[16] = {0xe5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+static char *s_hex16(const uint8_t id[16])
+{
+    static char out[4][33];
+    static int next;
+    char *slot = out[next++ % 4];
+    for (int i = 0; i < 16; i++)
+        snprintf(slot + 2 * i, 3, "%02x", id[i]);
+    return slot;
+}
+
+/* Runs `hartslag ARGS... NULL` with optional stdin. */
+static int s_hartslag_in(const char *in, char **out, char **err, ...)
+{
+    char *argv[40] = {(char *)tu_bin("hartslag")};
+    va_list args;
+    va_start(args, err);
+    for (int i = 1; i < 39 && (argv[i] = va_arg(args, char *)) != NULL; i++)
+        ;
+    va_end(args);
+    return tu_run(argv, in, out, err);
+}
+
+#define HARTSLAG(out, err, ...) s_hartslag_in(NULL, out, err, __VA_ARGS__, (char *)NULL)
+#define HARTSLAG_IN(in, out, err, ...) s_hartslag_in(in, out, err, __VA_ARGS__, (char *)NULL)
+
+/* Runs python3 -c SCRIPT with `input` on stdin; returns its stdout (caller frees). */
+static char *s_python(const char *script, const char *input)
+{
+    char *argv[] = {"/usr/bin/python3", "-c", (char *)script, NULL};
+    char *out = NULL, *err = NULL;
+    int rc = tu_run(argv, input, &out, &err);
+    cr_assert_eq(rc, 0, "python3 failed: %s", err ? err : "");
+    free(err);
+    return out;
+}
+
+static size_t s_count(const char *haystack, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = haystack; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* ------------------------------------------------------------------------
+   A story written straight into an audit log. */
+
+typedef struct {
+    const char *event;
+    int64_t time_ms;
+    const char *actor, *user, *counterpart, *on_behalf_of;
+    const uint8_t *id;
+    const char *type, *purpose;
+    const uint8_t *subject;
+    const char *fields; /* comma-separated */
+    const char *agreement, *legal_basis, *outcome, *reason;
+} rec_t;
+
+static void s_append(audit_log_t *log, const rec_t *r)
+{
+    Hartslag__AuditRecord record = HARTSLAG__AUDIT_RECORD__INIT;
+    record.time_ms = (uint64_t)r->time_ms;
+    record.event = (char *)r->event;
+    record.actor_org = (char *)r->actor;
+    record.actor_user = (char *)r->user;
+    record.counterpart_org = (char *)r->counterpart;
+    record.on_behalf_of = (char *)r->on_behalf_of;
+    if (r->id) {
+        record.has_signal_id = 1;
+        record.signal_id.data = (uint8_t *)r->id;
+        record.signal_id.len = 16;
+    }
+    record.signal_type = (char *)r->type;
+    record.purpose = (char *)r->purpose;
+    if (r->subject) {
+        record.has_subject = 1;
+        record.subject.data = (uint8_t *)r->subject;
+        record.subject.len = 32;
+    }
+    char fields[256], *names[16];
+    size_t n = 0;
+    if (r->fields) {
+        snprintf(fields, sizeof fields, "%s", r->fields);
+        for (char *save = NULL, *f = strtok_r(fields, ",", &save); f && n < 16;
+             f = strtok_r(NULL, ",", &save))
+            names[n++] = f;
+    }
+    record.fields = names;
+    record.n_fields = n;
+    record.agreement_id = (char *)r->agreement;
+    if (r->agreement) {
+        record.has_agreements_version = 1;
+        record.agreements_version = 3;
+    }
+    record.legal_basis = (char *)r->legal_basis;
+    record.outcome = (char *)(r->outcome ? r->outcome : "ok");
+    record.reason = (char *)r->reason;
+    cr_assert_geq(audit_log_append(log, &record), 0);
+}
+
+static void s_write_story(void)
+{
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(s_db, &db), SQLITE_OK);
+    char err[512];
+    audit_log_t *log = audit_log_open(db, "hartslag.test/audit", true, err, sizeof err);
+    cr_assert_not_null(log, "%s", err);
+    cr_assert_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    int64_t t = T_MARCH + 9 * HOUR;
+    const rec_t story[] = {
+        /* A: politie -> gemeente about BSN_1, acked, later withdrawn. */
+        {"accepted", t, "politie", "agent Jansen", "gemeente", NULL, ID_A, "overlast",
+         "casusoverleg", s_p1, "adres,datum", "politie-overlast", LEGAL_TRICKY, "ok", NULL},
+        {"delivered", t + 1000, "broker", NULL, "gemeente", "politie", ID_A, "overlast",
+         "casusoverleg", s_p1, NULL, NULL, NULL, "ok", NULL},
+        {"acked", t + 2000, "gemeente", "medewerker Pietersen", "politie", NULL, ID_A, "overlast",
+         "casusoverleg", s_p1, NULL, NULL, NULL, "ok", NULL},
+        /* B: gemeente -> welzijn about BSN_1, expired. */
+        {"accepted", t + HOUR, "gemeente", "regisseur Bakker", "welzijn", NULL, ID_B, "zorgmelding",
+         "zorgcoordinatie", s_p1, "datum,toelichting", "gemeente-zorg", "Wmo 2015 art. 5.2.1", "ok",
+         NULL},
+        /* C: politie -> welzijn about BSN_2. */
+        {"accepted", t + 2 * HOUR, "politie", "agent De Vries", "welzijn", NULL, ID_C, "overlast",
+         "casusoverleg", s_p2, "adres", "politie-overlast", "Wpg art. 19", "ok", NULL},
+        {"delivered", t + 2 * HOUR + 1000, "broker", NULL, "welzijn", "politie", ID_C, "overlast",
+         "casusoverleg", s_p2, NULL, NULL, NULL, "ok", NULL},
+        {"acked", t + 2 * HOUR + 2000, "welzijn", "medewerker Smit", "politie", NULL, ID_C,
+         "overlast", "casusoverleg", s_p2, NULL, NULL, NULL, "ok", NULL},
+        /* D: politie -> woonpunt about BSN_1, denied. */
+        {"denied", t + 3 * HOUR, "politie", "agent Jansen", "woonpunt", NULL, ID_D, "overlast",
+         "casusoverleg", s_p1, "adres", NULL, NULL, "refused", "agreement:no_agreement"},
+        /* An alert about BSN_1. */
+        {"alert", t + 3 * HOUR + 5000, "broker", NULL, "gemeente", NULL, NULL, NULL, NULL, s_p1,
+         NULL, NULL, NULL, "ok", "twee-afzenders"},
+        /* E: about the address of BSN_1's home. */
+        {"accepted", t + 4 * HOUR, "welzijn", "hulpverlener Claes", "gemeente", NULL, ID_E,
+         "zorgmelding", "zorgcoordinatie", s_paddr, "datum", "welzijn-zorg", "Wmo 2015", "ok",
+         NULL},
+        /* Day 2: withdrawal of A, expiry of B; administration. */
+        {"withdrawn", t + 24 * HOUR, "politie", NULL, "gemeente", NULL, ID_A, "overlast",
+         "casusoverleg", s_p1, NULL, NULL, NULL, "ok", "unjustified"},
+        {"expired", t + 25 * HOUR, "broker", NULL, "welzijn", "gemeente", ID_B, "zorgmelding",
+         "zorgcoordinatie", s_p1, NULL, NULL, NULL, "refused", "max_queue_days"},
+        {"auth_failed", t + 26 * HOUR, "broker", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+         NULL, NULL, "refused", "unknown_key <script>alert(1)</script>"},
+        {"partner_added", t + 27 * HOUR, "broker", NULL, "woonpunt", NULL, NULL, NULL, NULL, NULL,
+         NULL, NULL, NULL, "ok", NULL},
+    };
+    for (size_t i = 0; i < sizeof story / sizeof *story; i++)
+        s_append(log, &story[i]);
+    /* February, for stats: 7 politie -> gemeente overlast, 2 gemeente -> politie zorgmelding. */
+    for (int i = 0; i < 9; i++) {
+        uint8_t id[16], subject[32];
+        randombytes_buf(id, sizeof id);
+        randombytes_buf(subject, sizeof subject);
+        bool zorg = i >= 7;
+        rec_t r = {"accepted",
+                   T_FEB + i * HOUR,
+                   zorg ? "gemeente" : "politie",
+                   "someone",
+                   zorg ? "politie" : "gemeente",
+                   NULL,
+                   id,
+                   zorg ? "zorgmelding" : "overlast",
+                   zorg ? "zorgcoordinatie" : "casusoverleg",
+                   subject,
+                   "datum",
+                   "x",
+                   "y",
+                   "ok",
+                   NULL};
+        s_append(log, &r);
+    }
+    cr_assert_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    audit_log_commit(log);
+    /* A checkpoint, cosigned by politie only. */
+    uint8_t pk[32], sk[64];
+    crypto_sign_keypair(pk, sk);
+    cr_assert_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    cr_assert_eq(audit_log_checkpoint(log, sk, T_MARCH + 30 * HOUR), 0);
+    cr_assert_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    audit_log_commit(log);
+    cr_assert_eq(audit_log_store_cosignature(log, audit_log_size(log), "politie",
+                                             "\xe2\x80\x94 politie AAAA", T_MARCH + 31 * HOUR),
+                 0);
+    audit_log_destroy(&log);
+    sqlite3_close(db);
+}
+
+static void s_setup(void)
+{
+    cr_assert(sodium_init() >= 0);
+    s_dir = tu_tmpdir();
+    cr_assert_not_null(s_dir);
+    snprintf(s_db, sizeof s_db, "%s/broker.db", s_dir);
+    snprintf(s_key, sizeof s_key, "%s/pseudonym.key", s_dir);
+    snprintf(s_key_open, sizeof s_key_open, "%s/pseudonym-open.key", s_dir);
+    snprintf(s_partners, sizeof s_partners, "%s/certs", s_dir);
+    char err[512];
+    cr_assert_eq(keyfile_pseudonym_generate(s_key, err, sizeof err), 0, "%s", err);
+    uint8_t key[32];
+    cr_assert_eq(keyfile_pseudonym_load(s_key, key, err, sizeof err), 0, "%s", err);
+    const char *why = NULL;
+    cr_assert_eq(pseudonym_derive(key, PSEUDONYM_BSN, BSN_1, s_p1, &why), 0);
+    cr_assert_eq(pseudonym_derive(key, PSEUDONYM_BSN, BSN_2, s_p2, &why), 0);
+    cr_assert_eq(pseudonym_derive(key, PSEUDONYM_ADDRESS, ADDRESS_1, s_paddr, &why), 0);
+    sodium_memzero(key, sizeof key);
+    pseudonym_to_hex(s_p1, s_p1_hex);
+    pseudonym_to_hex(s_p2, s_p2_hex);
+    /* A copy of the key that others can read: must be refused. */
+    size_t len = 0;
+    char *text = tu_read_file(s_key, &len);
+    cr_assert_not_null(text);
+    cr_assert_eq(tu_write_file(s_key_open, text, 0644), 0);
+    chmod(s_key_open, 0644);
+    free(text);
+    s_write_story();
+}
+
+static void s_teardown(void)
+{
+    tu_rmtree(s_dir);
+    free(s_dir);
+}
+
+TestSuite(audit_read, .init = s_setup, .fini = s_teardown, .timeout = 60);
+
+/* query --json and the number of records in it. */
+static size_t s_query_count(const char *opt1, const char *val1, const char *opt2, const char *val2,
+                            char **json)
+{
+    char *out = NULL, *err = NULL;
+    int rc = HARTSLAG(&out, &err, "audit", "query", "--db", s_db, "--json", opt1, val1,
+                      opt2 ? opt2 : "--limit", opt2 ? val2 : "1000");
+    size_t n = s_count(out, "{\"index\":");
+    cr_assert_eq(rc, n > 0 ? 0 : 1, "rc %d for %s %s: %s", rc, opt1, val1, err);
+    if (json)
+        *json = out;
+    else
+        free(out);
+    free(err);
+    return n;
+}
+
+Test(audit_read, query_filters_by_event_org_type_purpose_and_signal)
+{
+    char *json = NULL;
+    cr_assert_eq(s_query_count("--event", "denied", NULL, NULL, &json), 1);
+    cr_assert(strstr(json, s_hex16(ID_D)), "%s", json);
+    cr_assert(strstr(json, "\"reason\":\"agreement:no_agreement\""));
+    free(json);
+    cr_assert_eq(s_query_count("--event", "accepted", NULL, NULL, NULL), 4 + 9);
+    /* welzijn: B accepted/expired, C accepted/delivered/acked, E accepted. */
+    cr_assert_eq(s_query_count("--org", "welzijn", NULL, NULL, NULL), 6);
+    /* on_behalf_of counts too: politie in A(3) C(3) D withdrawn(A) + 7 Feb + 2 Feb (recipient). */
+    cr_assert_eq(s_query_count("--org", "politie", NULL, NULL, NULL), 3 + 3 + 1 + 1 + 9);
+    cr_assert_eq(s_query_count("--type", "zorgmelding", NULL, NULL, NULL), 3 + 2);
+    cr_assert_eq(s_query_count("--purpose", "casusoverleg", "--event", "acked", NULL), 2);
+    cr_assert_eq(s_query_count("--signal", s_hex16(ID_A), NULL, NULL, &json), 4);
+    cr_assert_eq(s_count(json, s_hex16(ID_A)), 4);
+    free(json);
+    cr_assert_eq(s_query_count("--event", "nothing_like_this", NULL, NULL, NULL), 0);
+    cr_assert_eq(s_query_count("--event", "accepted", "--limit", "3", NULL), 3);
+}
+
+Test(audit_read, query_filters_by_time)
+{
+    /* March 1st only: A(3) B(1) C(3) D(1) alert(1) E(1). */
+    cr_assert_eq(s_query_count("--from", "2026-03-01", "--to", "2026-03-01", NULL), 10);
+    cr_assert_eq(s_query_count("--from", "2026-03-02", NULL, NULL, NULL), 4);
+    cr_assert_eq(s_query_count("--to", "2026-02-28", NULL, NULL, NULL), 9);
+    /* ISO with a zone: 10:00+01:00 is 09:00Z, A's accepted. */
+    cr_assert_eq(
+        s_query_count("--from", "2026-03-01T10:00:00+01:00", "--to", "2026-03-01T09:00:01Z", NULL),
+        1);
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(HARTSLAG(&out, &err, "audit", "query", "--db", s_db, "--from", "yesterday"), 2);
+    cr_assert(strstr(err, "--from wants a date"), "%s", err);
+    free(out);
+    free(err);
+}
+
+Test(audit_read, query_by_subject_hex_and_by_bsn_never_prints_the_bsn)
+{
+    char *json = NULL;
+    /* BSN_1: A(3) B(1) D(1) withdrawn(1) expired(1) alert(1) = 8. */
+    cr_assert_eq(s_query_count("--subject", s_p1_hex, NULL, NULL, &json), 8);
+    cr_assert_null(strstr(json, s_p2_hex));
+    free(json);
+    cr_assert_eq(s_query_count("--bsn", BSN_1, "--pseudonym-key", s_key, &json), 8);
+    cr_assert_null(strstr(json, BSN_1));
+    free(json);
+    /* Spaces and dots in the BSN are fine; from stdin too. */
+    cr_assert_eq(s_query_count("--bsn", "111.222.333", "--pseudonym-key", s_key, NULL), 8);
+    char *out = NULL, *err = NULL;
+    int rc = HARTSLAG_IN(BSN_2 "\n", &out, &err, "audit", "query", "--db", s_db, "--bsn", "-",
+                         "--pseudonym-key", s_key, "--json");
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_eq(s_count(out, "{\"index\":"), 3);
+    cr_assert(strstr(out, s_p2_hex));
+    cr_assert_null(strstr(out, BSN_2));
+    free(out);
+    free(err);
+    /* The address form. */
+    cr_assert_eq(s_query_count("--address", "6411ab 12-A", "--pseudonym-key", s_key, NULL), 1);
+    /* Table output does not print the BSN either. */
+    rc = HARTSLAG(&out, &err, "audit", "query", "--db", s_db, "--bsn", BSN_1, "--pseudonym-key",
+                  s_key);
+    cr_assert_eq(rc, 0);
+    cr_assert(strstr(out, "8 records"), "%s", out);
+    cr_assert_null(strstr(out, BSN_1));
+    cr_assert_null(strstr(err, BSN_1));
+    free(out);
+    free(err);
+    /* An invalid BSN: a usage error that does not echo it. */
+    rc = HARTSLAG(&out, &err, "audit", "query", "--db", s_db, "--bsn", "111222334",
+                  "--pseudonym-key", s_key);
+    cr_assert_eq(rc, 2);
+    cr_assert_null(strstr(err, "111222334"), "%s", err);
+    cr_assert_null(strstr(out, "111222334"));
+    free(out);
+    free(err);
+    /* A key file others can read is refused; the BSN is not in the message. */
+    rc = HARTSLAG(&out, &err, "audit", "query", "--db", s_db, "--bsn", BSN_1, "--pseudonym-key",
+                  s_key_open);
+    cr_assert_eq(rc, 1);
+    cr_assert_null(strstr(err, BSN_1));
+    cr_assert(strlen(err) > 0);
+    free(out);
+    free(err);
+    /* --bsn without a key is a usage error. */
+    rc = HARTSLAG(&out, &err, "audit", "query", "--db", s_db, "--bsn", BSN_1);
+    cr_assert_eq(rc, 2);
+    cr_assert(strstr(err, "--pseudonym-key"), "%s", err);
+    cr_assert_null(strstr(err, BSN_1));
+    free(out);
+    free(err);
+}
+
+Test(audit_read, export_csv_is_rfc4180_and_json_parses)
+{
+    char *out = NULL, *err = NULL;
+    int rc = HARTSLAG(&out, &err, "audit", "export", "--db", s_db, "--csv");
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(strstr(out, "\"Wpg art. 19, lid 1 \"\"b\"\"\""), "CSV quoting: %s", out);
+    char *py = s_python("import csv,sys\n"
+                        "rows=list(csv.DictReader(sys.stdin, lineterminator='\\r\\n'))\n"
+                        "a=[r for r in rows if r['event']=='accepted' and "
+                        "r['signal_id'].startswith('a1')][0]\n"
+                        "print(len(rows))\n"
+                        "print(a['legal_basis'])\n"
+                        "print(a['fields'])\n"
+                        "print(a['actor_user'])\n"
+                        "print(len(a['prev_hash']), a['time'])\n",
+                        out);
+    cr_assert_str_eq(py,
+                     "23\n" LEGAL_TRICKY "\nadres;datum\nagent Jansen\n64 "
+                     "2026-03-01T09:00:00Z\n",
+                     "%s", py);
+    free(py);
+    free(out);
+    free(err);
+    rc = HARTSLAG(&out, &err, "audit", "export", "--db", s_db, "--json", "--org", "woonpunt");
+    cr_assert_eq(rc, 0, "%s", err);
+    py = s_python("import json,sys\n"
+                  "rows=json.load(sys.stdin)\n"
+                  "print(len(rows))\n"
+                  "print(rows[0]['event'], rows[0]['subject'], rows[0]['fields'])\n"
+                  "print(rows[1]['event'], rows[1]['signal_id'], rows[1]['subject'])\n",
+                  out);
+    char expect[512];
+    snprintf(expect, sizeof expect, "2\ndenied %s ['adres']\npartner_added None None\n", s_p1_hex);
+    cr_assert_str_eq(py, expect);
+    free(py);
+    free(out);
+    free(err);
+    /* The tricky legal basis in JSON, and the hostile reason escaped. */
+    rc = HARTSLAG(&out, &err, "audit", "export", "--db", s_db, "--json");
+    cr_assert_eq(rc, 0);
+    py = s_python("import json,sys\n"
+                  "rows=json.load(sys.stdin)\n"
+                  "print(len(rows))\n"
+                  "print([r['legal_basis'] for r in rows if r['index']==0][0])\n",
+                  out);
+    cr_assert_str_eq(py, "23\n" LEGAL_TRICKY "\n");
+    free(py);
+    free(out);
+    free(err);
+    /* Empty export is still valid output. */
+    rc = HARTSLAG(&out, &err, "audit", "export", "--db", s_db, "--json", "--event", "none");
+    cr_assert_eq(rc, 0);
+    cr_assert_str_eq(out, "[]\n");
+    free(out);
+    free(err);
+    rc = HARTSLAG(&out, &err, "audit", "export", "--db", s_db);
+    cr_assert_eq(rc, 2);
+    cr_assert(strstr(err, "--csv or --json"));
+    free(out);
+    free(err);
+}
+
+Test(audit_read, subject_lists_exactly_this_persons_exchanges_without_employee_names)
+{
+    char *out = NULL, *err = NULL;
+    int rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--bsn", BSN_1,
+                      "--pseudonym-key", s_key);
+    cr_assert_eq(rc, 0, "%s", err);
+    /* Dutch by default. */
+    cr_assert(strstr(out, "AVG artikel 15"), "%s", out);
+    cr_assert(strstr(out, "Verstuurd door:"));
+    cr_assert(strstr(out, LEGAL_TRICKY));
+    cr_assert(strstr(out, "Wmo 2015 art. 5.2.1"));
+    cr_assert(strstr(out, "ingetrokken door de afzender op 2 maart 2026"), "%s", out);
+    cr_assert(strstr(out, "verlopen zonder aflevering op 2 maart 2026"));
+    cr_assert(strstr(out, "geweigerd door de broker"));
+    cr_assert(strstr(out, "twee-afzenders"));
+    cr_assert(strstr(out, s_hex16(ID_A)));
+    cr_assert(strstr(out, s_hex16(ID_B)));
+    cr_assert(strstr(out, s_hex16(ID_D)));
+    /* Not: another citizen's signal, the address-only signal, employees, the BSN. */
+    cr_assert_null(strstr(out, s_hex16(ID_C)));
+    cr_assert_null(strstr(out, s_hex16(ID_E)));
+    const char *never[] = {"Jansen", "Pietersen", "Bakker", "De Vries",
+                           "Smit",   "Claes",     BSN_1,    s_p2_hex};
+    for (size_t i = 0; i < sizeof never / sizeof *never; i++) {
+        cr_assert_null(strstr(out, never[i]), "'%s' in the answer:\n%s", never[i], out);
+        cr_assert_null(strstr(err, never[i]));
+    }
+    free(out);
+    free(err);
+
+    /* JSON, English, parsed. */
+    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--bsn", BSN_1, "--pseudonym-key",
+                  s_key, "--json");
+    cr_assert_eq(rc, 0, "%s", err);
+    for (size_t i = 0; i < sizeof never / sizeof *never; i++)
+        cr_assert_null(strstr(out, never[i]), "'%s' in the JSON answer", never[i]);
+    char *py = s_python(
+        "import json,sys\n"
+        "a=json.load(sys.stdin)\n"
+        "print(len(a['signals']), len(a['alerts']))\n"
+        "for s in a['signals']:\n"
+        "  r=s['recipients'][0]\n"
+        "  print(s['signal_id'][:2], s['sender'], r['org'], s['signal_type'], s['purpose'],\n"
+        "        r['legal_basis'], r['withdrawn'], r['expired'], r['denied_reason'], "
+        "s['fields'])\n",
+        out);
+    cr_assert_str_eq(py,
+                     "3 1\n"
+                     "a1 politie gemeente overlast casusoverleg " LEGAL_TRICKY
+                     " 2026-03-02T09:00:00Z None None ['adres', 'datum']\n"
+                     "b2 gemeente welzijn zorgmelding zorgcoordinatie Wmo 2015 art. 5.2.1 None "
+                     "2026-03-02T10:00:00Z None ['datum', 'toelichting']\n"
+                     "d4 politie woonpunt overlast casusoverleg None None None "
+                     "agreement:no_agreement ['adres']\n",
+                     "%s", py);
+    free(py);
+    free(out);
+    free(err);
+
+    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--subject", s_p1_hex, "--lang",
+                  "en");
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(strstr(out, "GDPR article 15"));
+    cr_assert(strstr(out, "withdrawn by the sender on 2 March 2026"), "%s", out);
+    free(out);
+    free(err);
+
+    /* The address finds only E. */
+    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--address", ADDRESS_1,
+                  "--pseudonym-key", s_key, "--lang", "en");
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(strstr(out, s_hex16(ID_E)));
+    cr_assert_null(strstr(out, "Claes"));
+    cr_assert_null(strstr(out, "6411"));
+    free(out);
+    free(err);
+
+    /* Nobody: exit 1 with a clear answer. */
+    uint8_t nobody[32] = {0};
+    char nobody_hex[65];
+    pseudonym_to_hex(nobody, nobody_hex);
+    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--subject", nobody_hex);
+    cr_assert_eq(rc, 1);
+    cr_assert(strstr(out, "geen signalen over u"), "%s", out);
+    free(out);
+    free(err);
+}
+
+Test(audit_read, subject_uses_partner_names_when_given)
+{
+    cr_assert_eq(mkdir(s_partners, 0700), 0);
+    char *out = NULL, *err = NULL;
+    int rc = HARTSLAG(&out, &err, "keys", "init", "--org", "politie", "--name",
+                      "Politie Limburg <basisteam>", "--role", "partner", "--contact",
+                      "p@politie.example", "--out", s_partners);
+    cr_assert_eq(rc, 0, "%s", err);
+    free(out);
+    free(err);
+    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--subject", s_p1_hex, "--partners",
+                  s_partners);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(strstr(out, "Politie Limburg <basisteam> (politie)"), "%s", out);
+    cr_assert(strstr(out, "gemeente"));
+    free(out);
+    free(err);
+}
+
+Test(audit_read, stats_suppresses_small_counts)
+{
+    char *out = NULL, *err = NULL;
+    int rc = HARTSLAG(&out, &err, "audit", "stats", "--db", s_db, "--by", "month", "--json");
+    cr_assert_eq(rc, 0, "%s", err);
+    char *py = s_python("import json,sys\n"
+                        "d=json.load(sys.stdin)\n"
+                        "c={(r['month'],r['dimension'],r['value']):r['count'] for r in d['rows']}\n"
+                        "for k in [('2026-02','event','accepted'),('2026-02','type','overlast'),\n"
+                        "          ('2026-02','type','zorgmelding'),('2026-02','pair','politie -> "
+                        "gemeente'),\n"
+                        "          ('2026-03','event','accepted'),('2026-03','event','denied')]:\n"
+                        "  print(c.get(k))\n"
+                        "print(all(v=='<5' or v=='x' or v>=5 for v in c.values()))\n",
+                        out);
+    cr_assert_str_eq(py, "9\nx\n<5\nx\n<5\n<5\nTrue\n", "%s", py);
+    free(py);
+    free(out);
+    free(err);
+    rc = HARTSLAG(&out, &err, "audit", "stats", "--db", s_db, "--by", "month");
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(strstr(out, "2026-02  event    accepted"), "%s", out);
+    cr_assert(strstr(out, "<5"));
+    free(out);
+    free(err);
+    rc = HARTSLAG(&out, &err, "audit", "stats", "--db", s_db, "--by", "year");
+    cr_assert_eq(rc, 2);
+    free(out);
+    free(err);
+}
+
+Test(audit_read, report_is_self_contained_and_escaped)
+{
+    char html[4300];
+    snprintf(html, sizeof html, "%s/report.html", s_dir);
+    char *out = NULL, *err = NULL;
+    int rc = HARTSLAG(&out, &err, "audit", "report", "--db", s_db, "--html", html);
+    cr_assert_eq(rc, 0, "%s", err);
+    free(out);
+    free(err);
+    char *page = tu_read_file(html, NULL);
+    cr_assert_not_null(page);
+    const char *ids[] = {"id=\"exchanges\"",   "id=\"purposes\"", "id=\"denials\"",
+                         "id=\"withdrawals\"", "id=\"alerts\"",   "id=\"checkpoints\""};
+    for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
+        cr_assert(strstr(page, ids[i]), "missing %s", ids[i]);
+    cr_assert(strstr(page, "<svg"));
+    cr_assert_null(strstr(page, "<script"));
+    cr_assert_null(strstr(page, "http://"));
+    cr_assert_null(strstr(page, "https://"));
+    cr_assert(strstr(page, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+    cr_assert(strstr(page, "politie -&gt; gemeente"));
+    cr_assert(strstr(page, "agreement:no_agreement"));
+    cr_assert_null(strstr(page, "Jansen"));
+    cr_assert_null(strstr(page, s_p1_hex));
+    cr_assert(strstr(page, "class=\"cosigned\"><td>politie"), "cosigner row");
+    free(page);
+}
+
+Test(audit_read, errors_are_clear_and_exit_codes_hold)
+{
+    const char *commands[] = {"query", "export", "subject", "report", "stats"};
+    for (size_t i = 0; i < 5; i++) {
+        char *out = NULL, *err = NULL;
+        cr_assert_eq(HARTSLAG(&out, &err, "audit", commands[i], "--help"), 0);
+        cr_assert(strstr(out, "usage: hartslag audit"), "%s", out);
+        free(out);
+        free(err);
+        cr_assert_eq(HARTSLAG(&out, &err, "audit", commands[i], "--no-such-option"), 2);
+        free(out);
+        free(err);
+    }
+    char missing[4300], html[4300];
+    snprintf(missing, sizeof missing, "%s/nope.db", s_dir);
+    snprintf(html, sizeof html, "%s/r.html", s_dir);
+    char *out = NULL, *err = NULL;
+    int rc = HARTSLAG(&out, &err, "audit", "query", "--db", missing);
+    cr_assert_eq(rc, 1);
+    cr_assert(strstr(err, "cannot open"), "%s", err);
+    cr_assert(strstr(err, "state_dir/broker.db"), "%s", err);
+    free(out);
+    free(err);
+    /* Not a database at all. */
+    cr_assert_eq(tu_write_file(missing, "hello, I am not SQLite\n", 0600), 0);
+    const char *cmds[][8] = {
+        {"audit", "query", "--db", missing, NULL},
+        {"audit", "export", "--csv", "--db", missing, NULL},
+        {"audit", "subject", "--subject", s_p1_hex, "--db", missing, NULL},
+        {"audit", "report", "--html", html, "--db", missing, NULL},
+        {"audit", "stats", "--db", missing, NULL},
+    };
+    for (size_t i = 0; i < 5; i++) {
+        char *argv[10] = {(char *)tu_bin("hartslag")};
+        for (int j = 0; cmds[i][j]; j++)
+            argv[j + 1] = (char *)cmds[i][j];
+        rc = tu_run(argv, NULL, &out, &err);
+        cr_assert_eq(rc, 1, "%s: rc %d", cmds[i][1], rc);
+        cr_assert(strstr(err, "cannot open"), "%s", err);
+        free(out);
+        free(err);
+    }
+    cr_assert_eq(access(html, F_OK), -1, "no report from a bad store");
+    /* The store is never written: its bytes are unchanged after every tool. */
+    size_t before_len = 0, after_len = 0;
+    char *before = tu_read_file(s_db, &before_len);
+    rc = HARTSLAG(&out, &err, "audit", "query", "--db", s_db);
+    free(out);
+    free(err);
+    char *after = tu_read_file(s_db, &after_len);
+    cr_assert_eq(before_len, after_len);
+    cr_assert_eq(memcmp(before, after, before_len), 0);
+    free(before);
+    free(after);
+    /* No --db */
+    cr_assert_eq(HARTSLAG(&out, &err, "audit", "query"), 2);
+    cr_assert(strstr(err, "--db"));
+    free(out);
+    free(err);
+}
+
+/* ------------------------------------------------------------------------
+   A real broker: records of a signal about a known BSN, found by query. */
+
+static bh_t *s_bh;
+
+static void s_broker_setup(void)
+{
+    s_setup();
+    const char *orgs[] = {"gemeente", "politie", "welzijn", "woonpunt"};
+    s_bh = bh_new(orgs, 4, bh_default_agreements);
+    cr_assert_not_null(s_bh);
+    cr_assert_eq(bh_start(s_bh, NULL), 0, "broker did not start");
+}
+
+static void s_broker_teardown(void)
+{
+    bh_destroy(&s_bh);
+    s_teardown();
+}
+
+TestSuite(audit_broker, .init = s_broker_setup, .fini = s_broker_teardown, .timeout = 60);
+
+/* Seals a signal from `client` to `to` about `subject` (bh_seal uses a
+   random subject). */
+static void s_seal_about(bh_client_t *client, const char *to, const char *type, const char *purpose,
+                         const uint8_t subject[32], uint8_t **sealed, size_t *len, uint8_t id[16])
+{
+    char path[8600], err[600];
+    snprintf(path, sizeof path, "%s/%s.cert", s_bh->certs, to);
+    cert_t cert;
+    cr_assert_eq(cert_load(path, &cert, err, sizeof err), 0, "%s", err);
+    envelope_recipient_t recipient = {.org = to};
+    memcpy(recipient.box_pk, cert.box_key, 32);
+    envelope_field_t fields[] = {{"datum", "2026-03-01"}};
+    envelope_draft_t draft;
+    memset(&draft, 0, sizeof draft);
+    draft.sender = client->org;
+    draft.sender_user = "agent Jansen";
+    draft.signal_type = type;
+    draft.purpose = purpose;
+    draft.agreements_version = 3;
+    memcpy(draft.subject, subject, 32);
+    draft.fields = fields;
+    draft.n_fields = 1;
+    draft.valid_until_ms = wire_now_ms() + 86400000ull * 30;
+    draft.urgency = HARTSLAG__URGENCY__URGENCY_ROUTINE;
+    envelope_keyring_t *ring = envelope_keyring_new(client->box_sk);
+    envelope_sender_t sender = {client->sign_sk, ring};
+    cr_assert_eq(envelope_seal(&draft, &sender, &recipient, 1, sealed, len, id, NULL), ENVELOPE_OK);
+    envelope_keyring_destroy(&ring);
+}
+
+Test(audit_broker, query_finds_a_real_brokers_records_by_bsn)
+{
+    bh_client_t *politie = bh_client_new(s_bh, "politie", false);
+    bh_client_t *gemeente = bh_client_new(s_bh, "gemeente", false);
+    cr_assert_eq(bh_hello(politie), 0);
+    cr_assert_eq(bh_hello(gemeente), 0);
+    uint8_t *sealed = NULL, id[16];
+    size_t len = 0;
+    s_seal_about(politie, "gemeente", "overlast", "casusoverleg", s_p1, &sealed, &len, id);
+    Hartslag__Frame *answer = bh_submit(politie, sealed, len, 5000);
+    free(sealed);
+    cr_assert_not_null(answer);
+    cr_assert_eq(answer->body_case, HARTSLAG__FRAME__BODY_ACCEPTED);
+    hartslag__frame__free_unpacked(answer, NULL);
+    Hartslag__Frame *deliver = bh_recv(gemeente, 5000);
+    cr_assert_not_null(deliver);
+    cr_assert_eq(deliver->body_case, HARTSLAG__FRAME__BODY_DELIVER);
+    hartslag__frame__free_unpacked(deliver, NULL);
+    cr_assert_eq(bh_ack(gemeente, id, true, NULL), 0);
+    /* Another citizen, denied (no agreement politie -> woonpunt). */
+    s_seal_about(politie, "woonpunt", "overlast", "casusoverleg", s_p2, &sealed, &len, id + 0);
+    answer = bh_submit(politie, sealed, len, 5000);
+    free(sealed);
+    cr_assert_not_null(answer);
+    cr_assert_eq(answer->body_case, HARTSLAG__FRAME__BODY_DENIED);
+    hartslag__frame__free_unpacked(answer, NULL);
+    usleep(500000);
+    bh_client_destroy(&politie);
+    bh_client_destroy(&gemeente);
+    bh_stop(s_bh, SIGTERM);
+
+    char db[4300];
+    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
+    char *out = NULL, *err = NULL;
+    int rc = HARTSLAG(&out, &err, "audit", "query", "--db", db, "--bsn", BSN_1, "--pseudonym-key",
+                      s_key, "--json");
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_eq(s_count(out, "\"event\":\"accepted\""), 1, "%s", out);
+    cr_assert_eq(s_count(out, "\"event\":\"delivered\""), 1, "%s", out);
+    cr_assert_eq(s_count(out, "\"event\":\"acked\""), 1, "%s", out);
+    cr_assert(strstr(out, "\"legal_basis\":\"Wpg art. 19\""));
+    cr_assert_null(strstr(out, "\"event\":\"denied\""));
+    free(out);
+    free(err);
+    rc = HARTSLAG(&out, &err, "audit", "query", "--db", db, "--event", "denied", "--org",
+                  "woonpunt", "--json");
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_eq(s_count(out, "{\"index\":"), 1, "%s", out);
+    cr_assert(strstr(out, s_p2_hex));
+    free(out);
+    free(err);
+    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", db, "--bsn", BSN_1, "--pseudonym-key",
+                  s_key, "--partners", s_bh->certs);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(strstr(out, "Wpg art. 19"), "%s", out);
+    cr_assert(strstr(out, "ontvangen en opgeslagen op"), "%s", out);
+    cr_assert_null(strstr(out, "Jansen"));
+    cr_assert_null(strstr(out, "woonpunt"), "%s", out);
+    free(out);
+    free(err);
+}
