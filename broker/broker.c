@@ -27,6 +27,7 @@
 
 #define TICK_MS 200                   /* poll timeout: how often timers are looked at */
 #define EXPIRY_EVERY_MS 1000          /* expiry scan */
+#define PURGE_EVERY_MS 3600000        /* audit retention purge, hourly */
 #define PRUNE_EVERY_MS 60000          /* lapsed-id cleanup */
 #define CHECKPOINT_EVERY_MS 1000      /* a checkpoint at least this often... */
 #define CHECKPOINT_EVERY_RECORDS 1000 /* ...or after this many records */
@@ -97,6 +98,7 @@ struct broker_t {
     int64_t now_ms;             /* clock at the start of the turn */
     int64_t next_expiry_ms;     /* next expiry scan */
     int64_t next_prune_ms;      /* next prune */
+    int64_t next_purge_ms;      /* next audit retention purge */
     int64_t last_auth_audit_ms; /* auth_failed audit records are rate limited */
     uint8_t *frame_buf;         /* scratch for packing deliveries and sealed signals */
     size_t frame_cap;
@@ -1029,6 +1031,28 @@ static void s_timers(broker_t *self)
         self->next_expiry_ms = self->now_ms + EXPIRY_EVERY_MS;
         if (queue_expire(self->queue, self->now_ms, s_expired_one, self) < 0)
             self->turn_failed = true;
+    }
+    if (self->now_ms >= self->next_purge_ms && self->config.audit_retention_days > 0) {
+        self->next_purge_ms = self->now_ms + PURGE_EVERY_MS;
+        uint64_t purged_before = 0;
+        int64_t cutoff = self->now_ms - (int64_t)self->config.audit_retention_days * DAY_MS;
+        if (audit_log_purge(self->audit, cutoff, &purged_before) != 0)
+            self->turn_failed = true;
+        else if (purged_before > 0) {
+            Hartslag__AuditRecord record = HARTSLAG__AUDIT_RECORD__INIT;
+            record.time_ms = (uint64_t)self->now_ms;
+            record.event = "purged";
+            record.actor_org = "broker";
+            record.outcome = "ok";
+            record.reason = "retention";
+            record.has_purged_before = 1;
+            record.purged_before = purged_before;
+            if (audit_log_append(self->audit, &record) < 0)
+                self->turn_failed = true;
+            char count[24];
+            snprintf(count, sizeof count, "%llu", (unsigned long long)purged_before);
+            log_event(HLOG_INFO, "audit_purged", "before_index", count, NULL);
+        }
     }
     if (self->now_ms >= self->next_prune_ms) {
         self->next_prune_ms = self->now_ms + PRUNE_EVERY_MS;

@@ -20,16 +20,17 @@
 #define BROKER_DEFAULT_BIND "tcp://127.0.0.1:7455"
 
 typedef struct {
-    const char *bind;         /* endpoint to bind, e.g. tcp://127.0.0.1:7455 */
-    const char *state_dir;    /* broker.db lives here */
-    const char *certificates; /* partner certificate directory */
-    const char *keys;         /* broker secret key file */
-    const char *agreements;   /* agreements.yaml */
-    uint32_t max_batch;       /* messages per loop turn (group commit size) */
-    uint32_t delivery_window; /* unacknowledged deliveries per partner */
-    uint32_t rate_limit;      /* submits per second per partner; 0 = unlimited */
-    uint32_t rate_burst;      /* bucket size of the rate limiter */
-    uint32_t clock_skew_s;    /* how far ahead a sender's clock may be */
+    const char *bind;              /* endpoint to bind, e.g. tcp://127.0.0.1:7455 */
+    const char *state_dir;         /* broker.db lives here */
+    const char *certificates;      /* partner certificate directory */
+    const char *keys;              /* broker secret key file */
+    const char *agreements;        /* agreements.yaml */
+    uint32_t max_batch;            /* messages per loop turn (group commit size) */
+    uint32_t delivery_window;      /* unacknowledged deliveries per partner */
+    uint32_t rate_limit;           /* submits per second per partner; 0 = unlimited */
+    uint32_t rate_burst;           /* bucket size of the rate limiter */
+    uint32_t clock_skew_s;         /* how far ahead a sender's clock may be */
+    uint32_t audit_retention_days; /* older audit records lose their bytes (NEN 7513) */
 } broker_config_t;
 
 typedef struct broker_t broker_t;

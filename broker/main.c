@@ -17,11 +17,17 @@
 enum { EXIT_OK = 0, EXIT_FAILURE_RUN = 1, EXIT_USAGE_ERR = 2, EXIT_CONFIG = 3 };
 
 static const config_key_t s_schema[] = {
-    {"bind", CONFIG_STRING, true, BROKER_DEFAULT_BIND}, {"state_dir", CONFIG_STRING, true, NULL},
-    {"certificates", CONFIG_STRING, true, NULL},        {"keys", CONFIG_STRING, true, NULL},
-    {"agreements", CONFIG_STRING, true, NULL},          {"max_batch", CONFIG_UINT, false, "1024"},
-    {"delivery_window", CONFIG_UINT, false, "256"},     {"rate_limit", CONFIG_UINT, false, "2000"},
-    {"rate_burst", CONFIG_UINT, false, "4000"},         {"clock_skew", CONFIG_UINT, false, "300"},
+    {"bind", CONFIG_STRING, true, BROKER_DEFAULT_BIND},
+    {"state_dir", CONFIG_STRING, true, NULL},
+    {"certificates", CONFIG_STRING, true, NULL},
+    {"keys", CONFIG_STRING, true, NULL},
+    {"agreements", CONFIG_STRING, true, NULL},
+    {"max_batch", CONFIG_UINT, false, "1024"},
+    {"delivery_window", CONFIG_UINT, false, "256"},
+    {"rate_limit", CONFIG_UINT, false, "2000"},
+    {"rate_burst", CONFIG_UINT, false, "4000"},
+    {"clock_skew", CONFIG_UINT, false, "300"},
+    {"audit_retention_days", CONFIG_UINT, false, "1826"},
     {"log_level", CONFIG_STRING, false, "info"},
 };
 #define N_KEYS (sizeof s_schema / sizeof s_schema[0])
@@ -35,7 +41,8 @@ static void s_usage(FILE *out)
             "Routes sealed signals between Hartslag partner daemons, enforcing the\n"
             "sharing agreements. Flags override the configuration file; --set sets any\n"
             "configuration key (max_batch, delivery_window, rate_limit, rate_burst,\n"
-            "clock_skew, log_level). Default bind: %s.\n\n"
+            "clock_skew, audit_retention_days (default 1826: five years), log_level).\n"
+            "Default bind: %s.\n\n"
             "signals: SIGTERM/SIGINT stop cleanly; SIGHUP reloads certificates and agreements\n"
             "exit codes: 0 clean stop, 1 runtime failure, 2 usage error, 3 configuration error\n",
             BROKER_DEFAULT_BIND);
@@ -158,6 +165,7 @@ int main(int argc, char **argv)
         .rate_limit = (uint32_t)config_uint(config, "rate_limit"),
         .rate_burst = (uint32_t)config_uint(config, "rate_burst"),
         .clock_skew_s = (uint32_t)config_uint(config, "clock_skew"),
+        .audit_retention_days = (uint32_t)config_uint(config, "audit_retention_days"),
     };
     if (settings.max_batch == 0 || settings.delivery_window == 0) {
         fprintf(stderr, "hartslag-broker: max_batch and delivery_window must be at least 1\n");

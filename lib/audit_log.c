@@ -441,3 +441,53 @@ int audit_log_record(audit_log_t *self, uint64_t index, uint8_t **bytes, size_t 
     s_reset(stmt);
     return result;
 }
+
+int audit_log_purge(audit_log_t *self, int64_t cutoff_ms, uint64_t *purged_before)
+{
+    *purged_before = 0;
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(self->db, "SELECT idx, record FROM audit ORDER BY idx", -1, &stmt,
+                           NULL) != SQLITE_OK)
+        return -1;
+    /* Records are appended in time order: purge the prefix before cutoff. */
+    uint64_t end = 0;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int n = sqlite3_column_bytes(stmt, 1);
+        if (n == 0) {
+            end = (uint64_t)sqlite3_column_int64(stmt, 0) + 1;
+            continue; /* purged before */
+        }
+        Hartslag__AuditRecord *record =
+            n <= AUDIT_RECORD_MAX
+                ? hartslag__audit_record__unpack(NULL, (size_t)n, sqlite3_column_blob(stmt, 1))
+                : NULL;
+        bool old = record && (int64_t)record->time_ms < cutoff_ms;
+        if (record)
+            hartslag__audit_record__free_unpacked(record, NULL);
+        if (!old)
+            break;
+        end = (uint64_t)sqlite3_column_int64(stmt, 0) + 1;
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return -1;
+    /* The newest record is never purged: it is the chain head. */
+    if (end >= merkle_tree_size(self->tree))
+        end = merkle_tree_size(self->tree) ? merkle_tree_size(self->tree) - 1 : 0;
+    if (end == 0)
+        return 0;
+    if (sqlite3_prepare_v2(self->db,
+                           "UPDATE audit SET record = zeroblob(0) WHERE idx < ?1 AND "
+                           "length(record) > 0",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, (int64_t)end);
+    rc = sqlite3_step(stmt);
+    int changed = sqlite3_changes(self->db);
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE)
+        return -1;
+    *purged_before = changed > 0 ? end : 0;
+    return 0;
+}

@@ -94,6 +94,14 @@ int audit_log_store_cosignature(audit_log_t *self, uint64_t size, const char *or
 /* Record `index` as stored: a new buffer (caller frees) and its length. 0, or -1. */
 int audit_log_record(audit_log_t *self, uint64_t index, uint8_t **bytes, size_t *len);
 
+/* Retention (NEN 7513): removes the bytes of the records older than
+   `cutoff_ms` (a prefix of the log), keeping their leaf hashes so the tree
+   and every checkpoint still verify. *purged_before receives the index
+   below which records are now purged (0 when nothing was); the caller then
+   appends a "purged" record that declares it (audit_verify refuses emptied
+   records no purge record accounts for). In the caller's transaction. */
+int audit_log_purge(audit_log_t *self, int64_t cutoff_ms, uint64_t *purged_before);
+
 /* The origin for a partnership id: "hartslag.<partnership>/audit". */
 void audit_log_origin_for(const char *partnership, char *out, size_t outlen);
 

@@ -64,6 +64,7 @@ typedef struct {
     int64_t idx;                                 /* the idx column */
     bool parsed;                                 /* the bytes are a well-formed record */
     uint64_t index;                              /* its index field */
+    uint64_t purged_before;                      /* its purged_before field (0: none) */
     const uint8_t *prev;                         /* its prev_hash field (32 bytes) */
     unsigned char leaf[MERKLE_HASHBYTES];        /* hash of the bytes as stored */
     unsigned char stored_leaf[MERKLE_HASHBYTES]; /* the leaf column (untrusted) */
@@ -107,6 +108,8 @@ static bool s_scan(row_t *row)
                 return false;
             if (field == 17)
                 row->index = value;
+            else if (field == 19)
+                row->purged_before = value;
         } else if (type == 2) {
             if (s_varint(&p, end, &value) != 0 || value > (uint64_t)(end - p))
                 return false;
@@ -377,8 +380,20 @@ int audit_verify(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYT
     const anchor_t *mismatch = NULL; /* first anchor whose root did not */
     uint64_t p = 0;
     int rc;
+    uint64_t emptied = 0;  /* rows at the start whose bytes a purge removed */
+    uint64_t declared = 0; /* the largest purged_before any purge record declares */
     while ((rc = s_row_next(stmt, &row)) == 1) {
-        if (!row.parsed || row.index != p || !s_links_to(&row, prev)) {
+        if (row.len == 0 && row.idx == (int64_t)p && emptied == p) {
+            /* Purged by retention: only its leaf hash is left, and only a
+               purge record further on may account for it. */
+            memcpy(row.leaf, row.stored_leaf, MERKLE_HASHBYTES);
+            emptied++;
+        } else if (row.len == 0 && row.idx == (int64_t)p) {
+            result = s_fault(report, AUDIT_MODIFIED, (int64_t)p,
+                             "record %llu was emptied, but purges only remove the oldest records",
+                             (unsigned long long)p);
+            goto done;
+        } else if (!row.parsed || row.index != p || !s_links_to(&row, prev)) {
             result = s_classify(db, stmt, &row, p, prev, prev_stored, report);
             goto done;
         }
@@ -386,6 +401,8 @@ int audit_verify(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYT
             result = -1;
             goto done;
         }
+        if (row.purged_before > declared)
+            declared = row.purged_before;
         memcpy(prev, row.leaf, MERKLE_HASHBYTES);
         memcpy(prev_stored, row.stored_leaf, MERKLE_HASHBYTES);
         p++;
@@ -408,6 +425,12 @@ int audit_verify(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYT
         goto done;
     }
     report->records = p;
+    if (emptied > declared) {
+        result = s_fault(report, AUDIT_MODIFIED, (int64_t)declared,
+                         "records %llu to %llu were emptied without a purge record",
+                         (unsigned long long)declared, (unsigned long long)emptied - 1);
+        goto done;
+    }
 
     /* 4. Long enough, and the history the checkpoints signed. */
     if (n > 0 && anchors[n - 1].size > p) {

@@ -418,3 +418,58 @@ Test(tamper, fork_between_two_daemons)
     audit_log_destroy(&other_log);
     sqlite3_close(other);
 }
+
+Test(audit_log, retention_purge_keeps_the_tree_verifiable)
+{
+    audit_log_t *log = NULL;
+    sqlite3 *db = s_build(500, 100, &log); /* times 1764400000000 + i */
+    char note[CHECKPOINT_NOTE_MAX + 1];
+    size_t len;
+    audit_anchor_t anchor = s_anchor(log, note, &len);
+    /* Purge the 300 oldest records, and record the purge. */
+    uint64_t purged_before = 0;
+    s_exec(db, "BEGIN");
+    cr_assert_eq(audit_log_purge(log, 1764400000000ll + 300, &purged_before), 0);
+    cr_assert_eq(purged_before, 300);
+    Hartslag__AuditRecord record = HARTSLAG__AUDIT_RECORD__INIT;
+    record.time_ms = 1764400009999ull;
+    record.event = "purged";
+    record.actor_org = "broker";
+    record.outcome = "ok";
+    record.has_purged_before = 1;
+    record.purged_before = purged_before;
+    cr_assert_eq(audit_log_append(log, &record), 500);
+    cr_assert_eq(audit_log_checkpoint(log, s_sk, 0), 0);
+    s_exec(db, "COMMIT");
+    audit_log_commit(log);
+    /* The bytes are gone; the old checkpoint and the new still verify. */
+    sqlite3_stmt *stmt;
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit WHERE length(record)=0", -1,
+                                    &stmt, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_step(stmt), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(stmt, 0), 300);
+    sqlite3_finalize(stmt);
+    s_expect(db, &anchor, 1, AUDIT_OK, -1, "after a purge");
+    /* A second purge with nothing old enough does nothing. */
+    s_exec(db, "BEGIN");
+    cr_assert_eq(audit_log_purge(log, 1764400000000ll + 300, &purged_before), 0);
+    cr_assert_eq(purged_before, 0);
+    s_exec(db, "ROLLBACK");
+    audit_log_rollback(log);
+    /* Emptying records beyond the declared purge is tampering. */
+    s_exec(db, "SAVEPOINT t; UPDATE audit SET record=zeroblob(0) WHERE idx < 320");
+    s_expect(db, &anchor, 1, AUDIT_MODIFIED, 300, "emptied beyond the purge");
+    s_exec(db, "ROLLBACK TO t; RELEASE t");
+    /* So is emptying a record in the middle. */
+    s_exec(db, "SAVEPOINT t; UPDATE audit SET record=zeroblob(0) WHERE idx = 400");
+    s_expect(db, &anchor, 1, AUDIT_MODIFIED, 400, "emptied in the middle");
+    s_exec(db, "ROLLBACK TO t; RELEASE t");
+    /* And a purge without its record. */
+    s_exec(db, "SAVEPOINT t; DELETE FROM audit WHERE idx = 500; DELETE FROM checkpoints WHERE "
+               "size = 501");
+    s_expect(db, &anchor, 1, AUDIT_MODIFIED, 0, "purge not recorded");
+    s_exec(db, "ROLLBACK TO t; RELEASE t");
+    audit_log_destroy(&log);
+    sqlite3_close(db);
+}
