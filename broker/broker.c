@@ -10,6 +10,7 @@
 #include "envelope.h"
 #include "keyfile.h"
 #include "log.h"
+#include "match.h"
 #include "names.h"
 #include "partners.h"
 #include "queue.h"
@@ -88,6 +89,7 @@ struct broker_t {
     agreements_t *agreements;   /* live agreements */
     queue_t *queue;             /* durable store */
     audit_log_t *audit;         /* transparency log, in the store's database */
+    match_t *match;             /* blind multi-agency match index (DESIGN §10) */
     bool checkpoint_made;       /* this turn signed a new checkpoint */
     bool started;               /* the first turn (startup audit) has run */
     int64_t next_checkpoint_ms; /* when a checkpoint is due by time */
@@ -357,6 +359,165 @@ static bool s_rate_ok(broker_t *self, peer_t *peer)
 }
 
 /* ------------------------------------------------------------------------
+   Alerts (DESIGN §10) */
+
+/* Packs the Alert frame for `alert` in `state` ("open" or "handled"). */
+static int s_alert_frame(broker_t *self, const match_alert_t *alert, const char *state,
+                         const char *lead, uint8_t **bytes, size_t *len)
+{
+    Hartslag__AlertParticipant items[MATCH_PARTICIPANTS_MAX];
+    Hartslag__AlertParticipant *item_ptrs[MATCH_PARTICIPANTS_MAX];
+    char *types[MATCH_PARTICIPANTS_MAX][MATCH_TYPES_MAX];
+    ProtobufCBinaryData ids[MATCH_PARTICIPANTS_MAX][MATCH_IDS_MAX];
+    for (size_t i = 0; i < alert->n_participants; i++) {
+        const match_participant_t *p = &alert->participants[i];
+        const cert_t *cert = partners_by_org(self->partners, p->org);
+        hartslag__alert_participant__init(&items[i]);
+        items[i].org = (char *)p->org;
+        items[i].contact = cert ? (char *)cert->contact : "-";
+        for (size_t t = 0; t < p->n_types; t++)
+            types[i][t] = (char *)p->types[t];
+        items[i].signal_types = types[i];
+        items[i].n_signal_types = p->n_types;
+        items[i].first_at_ms = (uint64_t)p->first_ms;
+        items[i].last_at_ms = (uint64_t)p->last_ms;
+        for (size_t k = 0; k < p->n_ids; k++) {
+            ids[i][k].data = (uint8_t *)p->ids[k];
+            ids[i][k].len = 16;
+        }
+        items[i].signal_ids = ids[i];
+        items[i].n_signal_ids = p->n_ids;
+        item_ptrs[i] = &items[i];
+    }
+    Hartslag__Alert message = HARTSLAG__ALERT__INIT;
+    message.alert_id.data = (uint8_t *)alert->alert_id;
+    message.alert_id.len = 16;
+    message.rule_id = (char *)alert->rule->id;
+    message.subject.data = (uint8_t *)alert->subject;
+    message.subject.len = 32;
+    message.participants = item_ptrs;
+    message.n_participants = alert->n_participants;
+    message.legal_basis = (char *)alert->rule->legal_basis;
+    message.raised_at_ms = (uint64_t)alert->raised_ms;
+    message.state = (char *)state;
+    message.lead_org = (char *)lead;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.version = WIRE_VERSION;
+    frame.body_case = HARTSLAG__FRAME__BODY_ALERT;
+    frame.alert = &message;
+    return wire_pack_frame(&frame, bytes, len);
+}
+
+/* The partners an alert goes to: the rule's `notify`, and with
+   `notify_senders` the partners in the match. Only live partners; each
+   once. Returns the count. */
+static size_t s_alert_recipients(broker_t *self, const match_alert_t *alert, const char **out)
+{
+    size_t n = 0;
+    const agreements_alert_rule_t *rule = alert->rule;
+    size_t candidates = rule->notify_count + (rule->notify_senders ? alert->n_participants : 0);
+    for (size_t i = 0; i < candidates && n < MATCH_PARTICIPANTS_MAX + 8; i++) {
+        const char *org = i < rule->notify_count ? rule->notify[i]
+                                                 : alert->participants[i - rule->notify_count].org;
+        const cert_t *cert = partners_by_org(self->partners, org);
+        if (!cert || !cert_valid_at(cert, self->now_ms))
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = strcmp(out[k], org) == 0;
+        if (!seen)
+            out[n++] = org;
+    }
+    return n;
+}
+
+/* Sends (durably, as notices) and audits an alert or its update. */
+static void s_alert_out(broker_t *self, const match_alert_t *alert, const char *event,
+                        const char *actor, const char *state, const char *lead)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    if (s_alert_frame(self, alert, state, lead, &bytes, &len) != 0) {
+        self->turn_failed = true;
+        return;
+    }
+    const char *recipients[MATCH_PARTICIPANTS_MAX + 8];
+    size_t n = s_alert_recipients(self, alert, recipients);
+    char reason[96];
+    snprintf(reason, sizeof reason, "%s%s", lead ? "lead:" : "joined:",
+             lead            ? lead
+             : alert->joined ? alert->joined
+                             : "-");
+    for (size_t i = 0; i < n; i++) {
+        audit_entry_t entry = {
+            .event = event,
+            .actor = actor,
+            .counterpart = recipients[i],
+            .signal_id = alert->alert_id,
+            .subject = alert->subject,
+            .agreement_id = alert->rule->id,
+            .agreements_version = agreements_version(self->agreements),
+            .legal_basis = alert->rule->legal_basis,
+            .outcome = "ok",
+            .reason = reason,
+        };
+        s_audit(self, &entry);
+        if (queue_notice_add(self->queue, recipients[i], NOTICE_ALERT, alert->alert_id, bytes,
+                             len) != 0)
+            self->turn_failed = true;
+        peer_t *peer = s_peer(self, recipients[i]);
+        if (peer)
+            peer->notices_due = true;
+    }
+    free(bytes);
+    char hex[33], count[12], targets[12];
+    s_hex(alert->alert_id, 16, hex, sizeof hex);
+    snprintf(count, sizeof count, "%zu", alert->n_participants);
+    snprintf(targets, sizeof targets, "%zu", n);
+    log_event(HLOG_INFO, event, "alert", hex, "rule", alert->rule->id, "participants", count,
+              "recipients", targets, NULL);
+}
+
+static void s_raise_alert(void *arg, const match_alert_t *alert)
+{
+    s_alert_out(arg, alert, "alert", "broker", "open", NULL);
+}
+
+/* The coordinator marks a match handled and names the partner that leads. */
+static void s_on_alert_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__AlertAck *ack)
+{
+    const char *coordinator = agreements_coordinator(self->agreements);
+    if (!coordinator || strcmp(coordinator, peer->org) != 0) {
+        s_reply_error(self, routing, "not_coordinator", "only the coordinator handles alerts");
+        return;
+    }
+    if (ack->alert_id.len != 16 || !names_is_org(ack->lead_org)) {
+        s_reply_error(self, routing, "malformed", "alert ack needs a 16-byte id and a lead org");
+        return;
+    }
+    match_alert_t *alert = calloc(1, sizeof *alert);
+    if (!alert)
+        return;
+    int found =
+        match_lookup(self->match, self->agreements, ack->alert_id.data, self->now_ms, alert);
+    bool lead_ok = strcmp(ack->lead_org, coordinator) == 0;
+    for (size_t i = 0; found == 1 && i < alert->n_participants && !lead_ok; i++)
+        lead_ok = strcmp(alert->participants[i].org, ack->lead_org) == 0;
+    if (found < 0)
+        self->turn_failed = true;
+    else if (found == 0)
+        s_reply_error(self, routing, "unknown_alert", "no such alert under the current rules");
+    else if (!lead_ok)
+        s_reply_error(self, routing, "lead_not_in_match",
+                      "the lead must be a partner in the match or the coordinator");
+    else if (match_mark_handled(self->match, ack->alert_id.data, ack->lead_org, self->now_ms) != 0)
+        self->turn_failed = true;
+    else
+        s_alert_out(self, alert, "alert_handled", peer->org, "handled", ack->lead_org);
+    free(alert);
+}
+
+/* ------------------------------------------------------------------------
    Submit */
 
 static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__Submit *submit)
@@ -532,6 +693,11 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, Hartsla
     }
     char hex[33];
     s_hex(id, 16, hex, sizeof hex);
+    if (!self->turn_failed &&
+        match_signal(self->match, self->agreements, id, header->subject.data, peer->org,
+                     header->signal_type, self->now_ms, (int64_t)header->valid_until_ms,
+                     s_raise_alert, self) != 0)
+        self->turn_failed = true;
     char n_rec[12];
     snprintf(n_rec, sizeof n_rec, "%zu", header->n_recipients);
     log_event(HLOG_INFO, "accepted", "sender", peer->org, "id", hex, "type", header->signal_type,
@@ -556,6 +722,12 @@ static void s_on_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__
         reason = ack->reason && names_is_token(ack->reason) ? ack->reason : "unspecified";
     queue_signal_t known;
     int found = queue_find_signal(self->queue, ack->signal_id.data, &known);
+    if (found == 0) {
+        /* Not a signal: the daemon confirms it stored an alert. */
+        if (queue_notice_remove(self->queue, peer->org, NOTICE_ALERT, ack->signal_id.data) != 0)
+            self->turn_failed = true;
+        return;
+    }
     int changed = found == 1 ? queue_settle(self->queue, ack->signal_id.data, peer->org,
                                             stored ? DELIVERY_ACKED : DELIVERY_REJECTED)
                              : found;
@@ -665,6 +837,8 @@ static void s_on_withdraw(broker_t *self, peer_t *peer, zframe_t *routing,
             s_reply_withdraw_result(self, routing, id, false, "internal");
             return;
         }
+        if (match_withdraw(self->match, id) != 0)
+            self->turn_failed = true;
         withdraw_ctx_t ctx = {self, id, &known, withdraw->reason, bytes, len};
         if (queue_withdraw(self->queue, id, s_withdraw_recipient, &ctx) != 0)
             self->turn_failed = true;
@@ -890,7 +1064,7 @@ static void s_handle(broker_t *self, zmsg_t *msg)
         s_on_cosignature(self, peer, routing, frame->cosignature);
         break;
     case HARTSLAG__FRAME__BODY_ALERT_ACK:
-        s_reply_error(self, routing, "unsupported", "this broker does not handle that yet");
+        s_on_alert_ack(self, peer, routing, frame->alert_ack);
         break;
     default:
         s_reply_error(self, routing, "unexpected", "daemons may not send that message");
@@ -1056,7 +1230,8 @@ static void s_timers(broker_t *self)
     }
     if (self->now_ms >= self->next_prune_ms) {
         self->next_prune_ms = self->now_ms + PRUNE_EVERY_MS;
-        if (queue_prune(self->queue, self->now_ms) < 0)
+        if (queue_prune(self->queue, self->now_ms) < 0 ||
+            match_prune(self->match, self->agreements, self->now_ms) != 0)
             self->turn_failed = true;
     }
 }
@@ -1359,6 +1534,11 @@ broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
         snprintf(err, errlen, "audit log in %s: %s", db_path, why);
         goto fail;
     }
+    self->match = match_open(queue_db(self->queue), why, sizeof why);
+    if (!self->match) {
+        snprintf(err, errlen, "match index in %s: %s", db_path, why);
+        goto fail;
+    }
     /* ZAP first: without a handler libzmq would admit any CURVE client. */
     self->auth = zactor_new(zauth, NULL);
     if (!self->auth) {
@@ -1408,6 +1588,7 @@ void broker_destroy(broker_t **self_p)
         zsock_destroy(&self->router);
         zactor_destroy(&self->auth);
         zhashx_destroy(&self->peers);
+        match_destroy(&self->match);
         audit_log_destroy(&self->audit);
         queue_destroy(&self->queue);
         agreements_destroy(&self->agreements);

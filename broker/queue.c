@@ -100,7 +100,7 @@ static const char *s_sql[ST_COUNT_] = {
     [ST_WITHDRAW_CANCEL] = "UPDATE deliveries SET state=4 WHERE signal_id=?1 AND state=0",
     [ST_PRUNE] = "DELETE FROM signals WHERE valid_until<?1 AND NOT EXISTS (SELECT 1 FROM "
                  "deliveries d WHERE d.signal_id=signals.signal_id AND d.state=0)",
-    [ST_NOTICE_ADD] = "INSERT OR IGNORE INTO notices(org, kind, signal_id, frame) "
+    [ST_NOTICE_ADD] = "INSERT OR REPLACE INTO notices(org, kind, signal_id, frame) "
                       "VALUES(?1,?2,?3,?4)",
     [ST_NOTICES] = "SELECT kind, signal_id, frame FROM notices WHERE org=?1 ORDER BY seq",
     [ST_NOTICE_REMOVE] = "DELETE FROM notices WHERE org=?1 AND kind=?2 AND signal_id=?3",

@@ -38,6 +38,7 @@ typedef enum {
 typedef enum {
     NOTICE_WITHDRAW = 1, /* forward a withdrawal to a recipient; kept until it answers */
     NOTICE_EXPIRED = 2,  /* tell a sender a delivery expired; dropped once sent */
+    NOTICE_ALERT = 3,    /* an alert (or its update); kept until the daemon acks it */
 } notice_kind_t;
 
 /* The routing metadata of a signal the queue keeps for audit records
@@ -115,7 +116,7 @@ int queue_withdraw(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], queue_recipi
 int queue_prune(queue_t *self, int64_t now_ms);
 
 /* Notices for a partner that may be offline. Adding an existing (org, kind,
-   id) is a no-op. */
+   id) replaces its frame (an alert's later state wins). */
 int queue_notice_add(queue_t *self, const char *org, notice_kind_t kind,
                      const uint8_t id[QUEUE_ID_BYTES], const uint8_t *frame, size_t len);
 typedef void(queue_notice_fn)(void *arg, notice_kind_t kind, const uint8_t id[QUEUE_ID_BYTES],

@@ -268,8 +268,8 @@ int match_prune(match_t *self, const agreements_t *agreements, int64_t now_ms)
     return s_done(self, ST_PRUNE);
 }
 
-int match_handle(match_t *self, const agreements_t *agreements, const uint8_t alert_id[16],
-                 const char *lead, int64_t now_ms, match_alert_t *alert)
+int match_lookup(match_t *self, const agreements_t *agreements, const uint8_t alert_id[16],
+                 int64_t now_ms, match_alert_t *alert)
 {
     sqlite3_stmt *get = self->st[ST_ALERT_GET];
     sqlite3_bind_blob(get, 1, alert_id, 16, SQLITE_STATIC);
@@ -290,13 +290,16 @@ int match_handle(match_t *self, const agreements_t *agreements, const uint8_t al
     s_reset(get);
     if (!alert->rule)
         return 0; /* the rule is gone from the agreements: nothing to coordinate under */
-    if (s_gather(self, alert->rule, alert->subject, now_ms, alert) != 0)
-        return -1;
+    return s_gather(self, alert->rule, alert->subject, now_ms, alert) == 0 ? 1 : -1;
+}
+
+int match_mark_handled(match_t *self, const uint8_t alert_id[16], const char *lead, int64_t now_ms)
+{
     sqlite3_stmt *set = self->st[ST_ALERT_HANDLE];
     sqlite3_bind_blob(set, 1, alert_id, 16, SQLITE_STATIC);
     sqlite3_bind_text(set, 2, lead, -1, SQLITE_STATIC);
     sqlite3_bind_int64(set, 3, now_ms);
-    return s_done(self, ST_ALERT_HANDLE) == 0 ? 1 : -1;
+    return s_done(self, ST_ALERT_HANDLE);
 }
 
 int64_t match_index_size(match_t *self)

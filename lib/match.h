@@ -72,12 +72,15 @@ int match_withdraw(match_t *self, const uint8_t signal_id[16]);
 /* Drops lapsed signals and those older than the largest window. 0, or -1. */
 int match_prune(match_t *self, const agreements_t *agreements, int64_t now_ms);
 
-/* The coordinator marks an alert handled with `lead` leading. Returns 1 and
-   fills *alert (participants as the match stands now) when the alert
-   exists and was open or is handled again, 0 when there is no such alert,
-   -1 on error. */
-int match_handle(match_t *self, const agreements_t *agreements, const uint8_t alert_id[16],
-                 const char *lead, int64_t now_ms, match_alert_t *alert);
+/* An alert as the match stands now (participants gathered at now_ms).
+   1 and *alert filled when it exists and its rule still does, 0 when not,
+   -1 on error. *handled and lead (33 bytes) receive its state. */
+int match_lookup(match_t *self, const agreements_t *agreements, const uint8_t alert_id[16],
+                 int64_t now_ms, match_alert_t *alert);
+
+/* The coordinator marks the alert handled with `lead` leading. 0, or -1. */
+int match_mark_handled(match_t *self, const uint8_t alert_id[16], const char *lead,
+                       int64_t now_ms);
 
 /* Number of signals in the index (for status and tests). */
 int64_t match_index_size(match_t *self);

@@ -23,6 +23,7 @@ static const command_t s_commands[] = {
     {"watch", cmd_watch, "print new signals as they arrive, until interrupted"},
     {"withdraw", cmd_withdraw, "withdraw a signal this organisation sent"},
     {"status", cmd_status, "connection, outbox and inbox of the local hartslagd"},
+    {"alerts", cmd_alerts, "multi-agency alerts; the coordinator marks them handled"},
     {"audit", cmd_audit, "verify, prove, query and report on the audit log (privacy officers)"},
 };
 

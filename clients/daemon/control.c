@@ -341,6 +341,50 @@ static void s_withdraw_cmd(daemon_t *self, const request_t *req)
     s_park(self, req, WAIT_WITHDRAW, id);
 }
 
+/* ---- alert-ack: the coordinator marks a match handled and names the lead */
+
+static void s_alert_ack_cmd(daemon_t *self, const request_t *req)
+{
+    const char *id = s_opt(req, "id");
+    const char *lead = s_opt(req, "lead");
+    uint8_t alert_id[16];
+    if (!id || strlen(id) != 32 ||
+        sodium_hex2bin(alert_id, sizeof alert_id, id, 32, NULL, NULL, NULL) != 0) {
+        s_error(self, req->routing, "usage", "give the alert id: 32 hex digits");
+        return;
+    }
+    if (!lead || !names_is_org(lead)) {
+        s_error(self, req->routing, "usage", "--lead must be a partner org id");
+        return;
+    }
+    if (strcmp(self->settings.org, agreements_coordinator(self->agreements)) != 0) {
+        s_error(self, req->routing, "not_coordinator",
+                "only the coordinator marks alerts handled (agreements.yaml: coordinator)");
+        return;
+    }
+    if (!self->connected) {
+        s_error(self, req->routing, "not_connected",
+                "not connected to the broker; try again when 'hartslag status' says connected");
+        return;
+    }
+    Hartslag__AlertAck ack = HARTSLAG__ALERT_ACK__INIT;
+    ack.alert_id.data = alert_id;
+    ack.alert_id.len = sizeof alert_id;
+    ack.lead_org = (char *)lead;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_ALERT_ACK;
+    frame.alert_ack = &ack;
+    if (link_send(self, &frame) != 0) {
+        s_error(self, req->routing, "not_connected", "the broker connection is not ready");
+        return;
+    }
+    store_audit_t audit = {.event = "alert_ack_sent", .signal_id = id, .counterpart = lead};
+    if (store_audit(self->store, &audit) != 0)
+        dlog(DLOG_ERROR, "event=audit_failed op=alert_ack");
+    dlog(DLOG_INFO, "event=alert_ack_sent alert=%s lead=%s", id, lead);
+    s_ok1(self, req->routing, "sent");
+}
+
 void control_resolve(daemon_t *self, wait_kind_t kind, const char *signal_id)
 {
     for (size_t i = 0; i < DAEMON_WAITERS_MAX; i++) {
@@ -594,6 +638,8 @@ void control_handle(daemon_t *self)
             s_unwatch_cmd(self, &req);
         else if (strcmp(cmd, "withdraw") == 0)
             s_withdraw_cmd(self, &req);
+        else if (strcmp(cmd, "alert-ack") == 0)
+            s_alert_ack_cmd(self, &req);
         else
             s_error(self, req.routing, "unknown_command",
                     "unknown control command (is the CLI newer than the daemon?)");

@@ -80,6 +80,7 @@ struct daemon_t {
     char control_path[DAEMON_PATH_MAX + 32]; /* its file */
     int lock_fd;                             /* flock on STATE_DIR/hartslagd.lock */
     hook_t *hook;                            /* hook runner, NULL when no hook */
+    bool hook_for_alert;                     /* the running hook is for an alert */
 
     bool connected;                     /* see invariant */
     uint64_t started_ms;                /* daemon start */

@@ -7,6 +7,10 @@
 #include "render.h"
 #include "strbuf.h"
 
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
 #define HOOKS_CHECK_MS 250 /* how often to look for a due hook */
 
 static uint64_t s_backoff(uint32_t attempts)
@@ -51,6 +55,53 @@ static void s_record(daemon_t *self, const char *signal_id, bool ok, const char 
     store_inbox_clear(&entry);
 }
 
+/* Records the outcome of a hook run for an alert. */
+static void s_record_alert(daemon_t *self, const char *alert_id, bool ok, const char *why,
+                           uint64_t now_ms)
+{
+    char id[STORE_ID_HEX];
+    char *json = NULL;
+    uint32_t attempts = 0;
+    /* The attempts so far: the alert is still the one due (or was). */
+    if (store_alert_next_hook(self->store, UINT64_MAX, id, &json, &attempts) != 1 ||
+        strcmp(id, alert_id) != 0)
+        attempts = 0;
+    free(json);
+    attempts = ok ? attempts : attempts + 1;
+    uint64_t next = ok ? 0 : now_ms + s_backoff(attempts);
+    store_audit_t audit = {.event = ok ? "hook_ok" : "hook_failed",
+                           .signal_id = alert_id,
+                           .reason = ok ? "alert" : why};
+    if (store_begin(self->store) == 0 &&
+        store_alert_hook_result(self->store, alert_id, ok, attempts, next) == 0 &&
+        store_audit(self->store, &audit) == 0 && store_commit(self->store) == 0)
+        dlog(ok ? DLOG_INFO : DLOG_WARN, "event=%s alert=%s", ok ? "hook_ok" : "hook_failed",
+             alert_id);
+    else {
+        store_rollback(self->store);
+        dlog(DLOG_ERROR, "event=store_failed op=hook_result alert=%s", alert_id);
+    }
+}
+
+/* Starts the hook for the next due alert, if any. */
+static void s_start_alert_hook(daemon_t *self, uint64_t now_ms)
+{
+    char id[STORE_ID_HEX], err[256];
+    char *json = NULL;
+    uint32_t attempts = 0;
+    if (store_alert_next_hook(self->store, now_ms, id, &json, &attempts) != 1)
+        return;
+    self->hook_for_alert = true;
+    if (hook_start(self->hook, id, json, now_ms, err, sizeof err) != 0) {
+        char q[300];
+        dlog(DLOG_ERROR, "event=hook_start_failed alert=%s reason=%s", id,
+             dlog_quote(err, q, sizeof q));
+        s_record_alert(self, id, false, "start_failed", now_ms);
+    } else
+        dlog(DLOG_DEBUG, "event=hook_started alert=%s", id);
+    free(json);
+}
+
 void hooks_tick(daemon_t *self, uint64_t now_ms)
 {
     if (!self->hook)
@@ -59,7 +110,10 @@ void hooks_tick(daemon_t *self, uint64_t now_ms)
         bool ok = false;
         char id[STORE_ID_HEX], why[64];
         if (hook_poll(self->hook, now_ms, &ok, id, why, sizeof why) == 1) {
-            s_record(self, id, ok, why, now_ms);
+            if (self->hook_for_alert)
+                s_record_alert(self, id, ok, why, now_ms);
+            else
+                s_record(self, id, ok, why, now_ms);
             self->next_hook_check_ms = 0; /* the next one may be due already */
         }
         return;
@@ -68,8 +122,13 @@ void hooks_tick(daemon_t *self, uint64_t now_ms)
         return;
     self->next_hook_check_ms = now_ms + HOOKS_CHECK_MS;
     store_inbox_t entry;
-    if (store_inbox_next_hook(self->store, now_ms, &entry) != 1)
+    int due = store_inbox_next_hook(self->store, now_ms, &entry);
+    if (due != 1) {
+        if (due == 0)
+            s_start_alert_hook(self, now_ms);
         return;
+    }
+    self->hook_for_alert = false;
     strbuf_t json = {0};
     render_inbox_json(&entry, &json);
     char err[256];

@@ -336,19 +336,6 @@ void inbound_alert(daemon_t *self, const Hartslag__Alert *alert)
         }
     }
     strbuf_puts(&participants, "]");
-    store_audit_t audit = {.event = "alert", .signal_id = id, .reason = alert->rule_id};
-    if (!strbuf_ok(&participants) || store_begin(self->store) != 0 ||
-        store_alert_add(self->store, id, alert->rule_id, subject, strbuf_text(&participants),
-                        alert->legal_basis, alert->raised_at_ms, alert->state,
-                        alert->lead_org) != 0 ||
-        store_audit(self->store, &audit) != 0 || store_commit(self->store) != 0) {
-        store_rollback(self->store);
-        dlog(DLOG_ERROR, "event=store_failed op=alert alert=%s", id);
-        strbuf_wipe(&participants);
-        return;
-    }
-    dlog(DLOG_INFO, "event=alert_received alert=%s rule=%s participants=%zu", id, alert->rule_id,
-         alert->n_participants);
     strbuf_t json = {0}, line = {0};
     strbuf_puts(&json, "{\"kind\":\"alert\",\"alert_id\":");
     strbuf_json_string(&json, id);
@@ -360,11 +347,37 @@ void inbound_alert(daemon_t *self, const Hartslag__Alert *alert)
     strbuf_puts(&json, strbuf_text(&participants));
     strbuf_puts(&json, ",\"legal_basis\":");
     strbuf_json_string(&json, alert->legal_basis);
+    strbuf_puts(&json, ",\"state\":");
+    strbuf_json_string(&json, alert->state ? alert->state : "open");
+    strbuf_puts(&json, ",\"lead_org\":");
+    strbuf_json_string(&json, alert->lead_org);
     strbuf_printf(&json, ",\"raised_at_ms\":%llu}", (unsigned long long)alert->raised_at_ms);
-    strbuf_printf(&line, "ALERT %s  rule %s  subject %.16s…  %zu partners", id, alert->rule_id,
-                  subject, alert->n_participants);
+    store_audit_t audit = {
+        .event = alert->state && strcmp(alert->state, "handled") == 0 ? "alert_handled" : "alert",
+        .signal_id = id,
+        .counterpart = alert->lead_org,
+        .reason = alert->rule_id};
+    if (!strbuf_ok(&participants) || !strbuf_ok(&json) || store_begin(self->store) != 0 ||
+        store_alert_add(self->store, id, alert->rule_id, subject, strbuf_text(&participants),
+                        alert->legal_basis, alert->raised_at_ms, alert->state, alert->lead_org,
+                        self->hook ? strbuf_text(&json) : NULL) != 0 ||
+        store_audit(self->store, &audit) != 0 || store_commit(self->store) != 0) {
+        store_rollback(self->store);
+        dlog(DLOG_ERROR, "event=store_failed op=alert alert=%s", id);
+        strbuf_wipe(&participants);
+        strbuf_wipe(&json);
+        return;
+    }
+    /* Stored: the broker may forget its copy. */
+    s_ack(self, alert->alert_id, true, NULL);
+    dlog(DLOG_INFO, "event=alert_received alert=%s rule=%s participants=%zu state=%s", id,
+         alert->rule_id, alert->n_participants, alert->state ? alert->state : "open");
+    strbuf_printf(&line, "ALERT %s  rule %s  subject %.16s…  %zu partners%s%s", id, alert->rule_id,
+                  subject, alert->n_participants, alert->lead_org ? "  handled, lead " : "",
+                  alert->lead_org ? alert->lead_org : "");
     if (strbuf_ok(&json) && strbuf_ok(&line))
         control_notify(self, strbuf_text(&json), strbuf_text(&line));
+    self->next_hook_check_ms = 0;
     strbuf_wipe(&json);
     strbuf_wipe(&line);
     strbuf_wipe(&participants);

@@ -43,7 +43,9 @@ static const char *s_schema =
     "CREATE TABLE IF NOT EXISTS alerts ("
     "  alert_id TEXT PRIMARY KEY, rule_id TEXT NOT NULL, subject TEXT NOT NULL,"
     "  participants TEXT NOT NULL, legal_basis TEXT NOT NULL, raised_ms INTEGER NOT NULL,"
-    "  received_ms INTEGER NOT NULL, state TEXT, lead_org TEXT);"
+    "  received_ms INTEGER NOT NULL, state TEXT, lead_org TEXT, hook_json TEXT,"
+    "  hook_state TEXT NOT NULL DEFAULT 'none', hook_attempts INTEGER NOT NULL DEFAULT 0,"
+    "  hook_next_ms INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS audit ("
     "  seq INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL, event TEXT NOT NULL,"
     "  signal_id TEXT, counterpart TEXT, actor_user TEXT, signal_type TEXT, purpose TEXT,"
@@ -593,11 +595,12 @@ void store_inbox_clear(store_inbox_t *e)
 
 int store_alert_add(store_t *self, const char *alert_id, const char *rule_id, const char *subject,
                     const char *participants_json, const char *legal_basis, uint64_t raised_ms,
-                    const char *state, const char *lead_org)
+                    const char *state, const char *lead_org, const char *hook_json)
 {
     sqlite3_stmt *stmt = s_prepare(
         self, "INSERT OR REPLACE INTO alerts (alert_id, rule_id, subject, participants,"
-              " legal_basis, raised_ms, received_ms, state, lead_org) VALUES (?,?,?,?,?,?,?,?,?)");
+              " legal_basis, raised_ms, received_ms, state, lead_org, hook_json, hook_state)"
+              " VALUES (?,?,?,?,?,?,?,?,?,?,?)");
     if (!stmt)
         return -1;
     s_text(stmt, 1, alert_id);
@@ -609,6 +612,44 @@ int store_alert_add(store_t *self, const char *alert_id, const char *rule_id, co
     s_int(stmt, 7, s_now_ms());
     s_text(stmt, 8, state);
     s_text(stmt, 9, lead_org);
+    s_text(stmt, 10, hook_json);
+    s_text(stmt, 11, hook_json ? "pending" : "none");
+    return s_done(stmt);
+}
+
+int store_alert_next_hook(store_t *self, uint64_t now_ms, char id[STORE_ID_HEX], char **json,
+                          uint32_t *attempts)
+{
+    sqlite3_stmt *stmt = s_prepare(self, "SELECT alert_id, hook_json, hook_attempts FROM alerts"
+                                         " WHERE hook_state = 'pending' AND hook_next_ms <= ?"
+                                         " ORDER BY hook_next_ms, received_ms LIMIT 1");
+    if (!stmt)
+        return -1;
+    s_int(stmt, 1, now_ms);
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_DONE ? 0 : -1;
+    if (rc == SQLITE_ROW && sqlite3_column_text(stmt, 0) && sqlite3_column_text(stmt, 1)) {
+        snprintf(id, STORE_ID_HEX, "%s", (const char *)sqlite3_column_text(stmt, 0));
+        *json = strdup((const char *)sqlite3_column_text(stmt, 1));
+        *attempts = (uint32_t)sqlite3_column_int(stmt, 2);
+        result = *json ? 1 : -1;
+    }
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+int store_alert_hook_result(store_t *self, const char *alert_id, bool ok, uint32_t attempts,
+                            uint64_t next_ms)
+{
+    sqlite3_stmt *stmt =
+        s_prepare(self, "UPDATE alerts SET hook_state = ?, hook_attempts = ?, hook_next_ms = ?"
+                        " WHERE alert_id = ?");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, ok ? "done" : "pending");
+    s_int(stmt, 2, attempts);
+    s_int(stmt, 3, next_ms);
+    s_text(stmt, 4, alert_id);
     return s_done(stmt);
 }
 

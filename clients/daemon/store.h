@@ -151,7 +151,13 @@ void store_inbox_clear(store_inbox_t *entry);
 /* ---- alerts */
 int store_alert_add(store_t *self, const char *alert_id, const char *rule_id, const char *subject,
                     const char *participants_json, const char *legal_basis, uint64_t raised_ms,
-                    const char *state, const char *lead_org);
+                    const char *state, const char *lead_org, const char *hook_json);
+/* The next alert whose hook is due: 1 (id and a new JSON string the caller
+   frees, attempts), 0 none, -1 error. */
+int store_alert_next_hook(store_t *self, uint64_t now_ms, char id[STORE_ID_HEX], char **json,
+                          uint32_t *attempts);
+int store_alert_hook_result(store_t *self, const char *alert_id, bool ok, uint32_t attempts,
+                            uint64_t next_ms);
 /* Calls fn with each alert as a JSON object, newest first. */
 typedef int(store_json_fn)(void *arg, const char *json);
 int store_alert_each(store_t *self, store_json_fn *fn, void *arg);

@@ -228,12 +228,12 @@ Test(match, handled_alerts_and_state_survive_a_reopen)
     s_signal("politie", "overlast", 2 * DAY, NULL);
     cr_assert_eq(s_alerts, 1, "no second alert for the same members after a reopen");
     match_alert_t handled;
-    cr_assert_eq(match_handle(s_match, s_agreements, alert_id, "welzijn", T0 + 3 * DAY, &handled),
-                 1);
+    cr_assert_eq(match_lookup(s_match, s_agreements, alert_id, T0 + 3 * DAY, &handled), 1);
+    cr_assert_eq(match_mark_handled(s_match, alert_id, "welzijn", T0 + 3 * DAY), 0);
     cr_assert_eq(handled.n_participants, 2);
     cr_assert_str_eq(handled.rule->id, "pair");
     uint8_t unknown[16] = {0};
-    cr_assert_eq(match_handle(s_match, s_agreements, unknown, "welzijn", T0, &handled), 0);
+    cr_assert_eq(match_lookup(s_match, s_agreements, unknown, T0, &handled), 0);
     sqlite3_stmt *stmt;
     cr_assert_eq(sqlite3_prepare_v2(s_db, "SELECT state, lead_org FROM alerts", -1, &stmt, NULL),
                  SQLITE_OK);
