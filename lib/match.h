@@ -79,8 +79,7 @@ int match_lookup(match_t *self, const agreements_t *agreements, const uint8_t al
                  int64_t now_ms, match_alert_t *alert);
 
 /* The coordinator marks the alert handled with `lead` leading. 0, or -1. */
-int match_mark_handled(match_t *self, const uint8_t alert_id[16], const char *lead,
-                       int64_t now_ms);
+int match_mark_handled(match_t *self, const uint8_t alert_id[16], const char *lead, int64_t now_ms);
 
 /* Number of signals in the index (for status and tests). */
 int64_t match_index_size(match_t *self);

@@ -141,10 +141,9 @@ FIRST=$("$H" inbox --config gemeente.yaml --json | grep '"type":"zorgmelding"' |
     | sed 's/.*"signal_id":"\([0-9a-f]*\)".*/\1/')
 if [ -n "$FIRST" ]; then run "$H" show --config gemeente.yaml "$FIRST"; fi
 
-if "$H" inbox --config gemeente.yaml --alerts 2>/dev/null | grep -q alert; then
-    step "4f. The broker matched two partners signalling about one address: an alert for the coordinator"
-    run "$H" inbox --config gemeente.yaml --alerts
-fi
+step "4f. The broker matched politie and woonpunt signalling about one address: an alert"
+echo "(the broker matched two pseudonyms; it never learned the address)"
+run "$H" alerts --config gemeente.yaml
 
 step "5. Welzijn comes online and receives what waited for it at the broker"
 start_daemon welzijn
@@ -154,6 +153,28 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 run "$H" inbox --config welzijn.yaml
+
+step "5b. Welzijn signals about the same person as politie did in 4c (same BSN)"
+echo 111222333 | run "$H" send --config welzijn.yaml --user jeugdwerker-7 \
+    --to gemeente --type zorgmelding --purpose zorgcoordinatie --subject-bsn - \
+    --field bsn=111222333 --field datum=2026-03-05 \
+    --text "Zorgen over thuissituatie; betrokkene wil hulp." --wait
+ALERT=""
+for _ in $(seq 50); do
+    ALERT=$("$H" alerts --config gemeente.yaml --json | grep '"org":"welzijn"' \
+        | grep '"org":"politie"' | head -n1 | sed 's/.*"alert_id":"\([0-9a-f]*\)".*/\1/')
+    [ -n "$ALERT" ] && break
+    sleep 0.1
+done
+if [ -z "$ALERT" ]; then
+    echo "demo: the gemeente received no alert naming politie and welzijn" >&2; exit 1
+fi
+echo "The gemeente (regie) received one alert naming both politie and welzijn:"
+run "$H" alerts --config gemeente.yaml
+step "5c. The gemeente puts it on the case meeting's agenda: handled, welzijn leads"
+run "$H" alerts ack --config gemeente.yaml "$ALERT" --lead welzijn
+sleep 0.5
+run "$H" alerts --config welzijn.yaml
 
 step "6. Politie withdraws its nuisance report; the recipients delete it"
 SID=$("$H" inbox --config welzijn.yaml --json | grep '"type":"overlast"' | head -n1 \
@@ -174,9 +195,16 @@ if grep -rqa -e "111222333" -e "Voorbeeldstraat" -e "nachtelijk" state/broker st
 fi
 echo "no BSN, address or content in the broker's state directory or log"
 
-if "$H" audit --help >/dev/null 2>&1; then
-    step "9. Audit verification"
-    run "$H" audit verify --config gemeente.yaml || true
-fi
+step "9. The privacy officer verifies the audit log against the partners' checkpoints"
+sleep 1.5 # the broker signs a checkpoint every second; the daemons cosign it
+mkdir -p audit
+sqlite3 state/broker/broker.db ".backup audit/broker.db"
+for org in gemeente politie; do sqlite3 "state/$org/hartslagd.db" ".backup audit/$org.db"; done
+run "$H" audit verify --db audit/broker.db --broker-cert keys/broker.cert \
+    --daemon-db audit/gemeente.db --daemon-db audit/politie.db
+echo
+echo "The citizen with BSN 111222333 asks who shared what about them (AVG art. 15):"
+echo 111222333 | run "$H" audit subject --db audit/broker.db --bsn - \
+    --pseudonym-key keys/pseudonym.key --partners certificates
 
 step "Done: stopping the daemons and the broker"

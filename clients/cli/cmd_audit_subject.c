@@ -145,7 +145,9 @@ static int s_collect(void *arg, uint64_t index, const Hartslag__AuditRecord *r)
     subject_answer_t *a = arg;
     const char *ev = r->event;
     int64_t t = s_ms(r->time_ms);
-    bool is_signal = r->has_signal_id && r->signal_id.len == AUDIT_READ_SIGNAL_BYTES;
+    /* Alert records carry the alert's id where signals carry theirs. */
+    bool is_alert = strcmp(ev, "alert") == 0 || strcmp(ev, "alert_handled") == 0;
+    bool is_signal = !is_alert && r->has_signal_id && r->signal_id.len == AUDIT_READ_SIGNAL_BYTES;
     if (!is_signal) {
         if (a->n_others == a->cap_others) {
             size_t cap = a->cap_others ? a->cap_others * 2 : 8;
@@ -161,7 +163,8 @@ static int s_collect(void *arg, uint64_t index, const Hartslag__AuditRecord *r)
         o->time_ms = t;
         s_copy(o->event, sizeof o->event, ev);
         s_copy(o->org, sizeof o->org, r->counterpart_org ? r->counterpart_org : r->actor_org);
-        s_copy(o->reason, sizeof o->reason, r->reason);
+        /* The rule: the agreement_id of an alert record (older logs: reason). */
+        s_copy(o->reason, sizeof o->reason, r->agreement_id ? r->agreement_id : r->reason);
         return 0;
     }
     subject_signal_t *s = s_signal_for(a, r);
@@ -376,9 +379,10 @@ static void s_print_text(const lang_t *lang, const subject_answer_t *a, const pa
             char when[96], name[SUBJECT_TEXT_MAX + SUBJECT_ORG_MAX + 4];
             s_when(lang, o->time_ms, when, sizeof when);
             s_org_name(partners, o->org, name, sizeof name);
-            const char *what = strcmp(o->event, "alert_handled") == 0
-                                   ? (en ? "alert handled by" : "melding afgehandeld door")
-                                   : (en ? "alert sent to" : "melding verstuurd aan");
+            const char *what =
+                strcmp(o->event, "alert_handled") == 0
+                    ? (en ? "alert marked handled; told to" : "melding afgestemd; bericht aan")
+                    : (en ? "alert sent to" : "melding verstuurd aan");
             printf("  - %s: %s %s", when, what, name);
             if (o->reason[0])
                 printf(" (%s %s)", en ? "rule" : "regel", o->reason);
