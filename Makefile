@@ -6,6 +6,7 @@
 #   make coverage     line coverage of lib/ (build/cov/)
 #   make bench        benchmarks (figures, never pass/fail)
 #   make fuzz         each libFuzzer target FUZZ_SECONDS (default 300); tests/fuzz/README.md
+#   make install      PREFIX (default /usr/local) and DESTDIR; mk/install.mk
 #   make format / format-check / clean
 #
 # BUILD selects the output directory; SAN=1 builds with sanitizers; COV=1
@@ -173,5 +174,6 @@ clean:
 	rm -rf build
 
 include tests/fuzz/fuzz.mk
+include mk/install.mk
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -410,6 +410,14 @@ void outbound_denied(daemon_t *self, const Hartslag__Denied *denied)
     if (!s_entry(self, &denied->signal_id, id, &entry, "denied"))
         return;
     const char *reason = s_is_reason(denied->reason) ? denied->reason : "unreadable_reason";
+    /* Not a verdict on the signal: the broker is busy or its disk failed.
+       The entry stays pending and is submitted again. */
+    if (strcmp(reason, "rate_limited") == 0 || strcmp(reason, "storage_unavailable") == 0) {
+        dlog(DLOG_WARN, "event=submit_deferred signal=%s reason=%s retry_in_ms=%d", id, reason,
+             DAEMON_RESUBMIT_MS);
+        store_outbox_clear(&entry);
+        return;
+    }
     char detail[2048] = "";
     size_t pos = 0;
     for (size_t i = 0; i < denied->n_recipients && i < ENVELOPE_RECIPIENTS_MAX; i++) {

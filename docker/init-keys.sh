@@ -1,0 +1,149 @@
+#!/bin/sh
+# hartslag-init-keys: the one-shot key and configuration service of
+# docker/compose.yaml. Idempotent: what exists is kept, what is missing is
+# created, so it runs at every `docker compose up` and changes nothing the
+# second time.
+#
+# It creates, in the volumes compose mounts:
+#   $SECRETS/broker/broker.cert_secret        the broker's keys (broker only)
+#   $SECRETS/ORG/ORG.cert_secret              each partner's keys
+#   $SECRETS/ORG/pseudonym.key                the partnership's pseudonym key
+#                                             (the same file for every partner,
+#                                             never in the broker's volume)
+#   $ETC/broker.cert                          the broker's public certificate
+#   $ETC/certificates/ORG.cert                the partnership's trust list
+#   $ETC/agreements.yaml                      a copy of the example agreements
+#   $ETC/broker.yaml, $ETC/ORG.yaml           configurations for the containers
+#   $ETC/keys/                                empty: where each container mounts
+#                                             its own secret volume
+#
+# Every setting below can be overridden from the environment (the test
+# tests/integration/test_docker_refs.c runs this script outside Docker).
+set -eu
+
+ETC=${HARTSLAG_ETC:-/etc/hartslag}                  # the shared, public volume
+SECRETS=${HARTSLAG_SECRETS:-/secrets}               # one secret volume per service under it
+STATE=${HARTSLAG_STATE:-/var/lib/hartslag}          # where each container mounts its state
+EXAMPLES=${HARTSLAG_EXAMPLES:-/usr/local/share/hartslag/examples}
+ORGS=${HARTSLAG_ORGS:-gemeente politie welzijn}
+COORDINATOR=${HARTSLAG_COORDINATOR:-gemeente}
+BROKER_ENDPOINT=${HARTSLAG_BROKER_ENDPOINT:-tcp://broker:7455}
+BROKER_BIND=${HARTSLAG_BROKER_BIND:-tcp://0.0.0.0:7455}
+OWNER=${HARTSLAG_OWNER:-10001:10001}                # uid:gid of the image's hartslag user
+HARTSLAG=${HARTSLAG_CLI:-hartslag}
+
+say() { printf 'hartslag-init-keys: %s\n' "$*" >&2; }
+die() {
+    say "$*"
+    exit 1
+}
+
+umask 077
+[ -d "$EXAMPLES" ] || die "no example configurations in $EXAMPLES (set HARTSLAG_EXAMPLES)"
+mkdir -p "$ETC/certificates" "$ETC/keys" "$SECRETS/broker"
+chmod 0755 "$ETC" "$ETC/certificates" "$ETC/keys"
+
+# Writes FILE from stdin unless it exists (an operator's edit is kept).
+write_once() {
+    if [ -e "$1" ]; then
+        cat >/dev/null
+        say "kept $1"
+    else
+        cat >"$1"
+        chmod 0644 "$1"
+        say "wrote $1"
+    fi
+}
+
+# 1. The broker's keys (CURVE and Ed25519; it has no box key).
+if [ ! -e "$SECRETS/broker/broker.cert_secret" ]; then
+    "$HARTSLAG" keys broker --out "$SECRETS/broker" --name "Hartslag broker" >/dev/null
+    say "created the broker's keys"
+fi
+cp "$SECRETS/broker/broker.cert" "$ETC/broker.cert"
+chmod 0644 "$ETC/broker.cert"
+
+# 2. Each partner's keys; its public certificate goes into the trust list.
+for org in $ORGS; do
+    dir="$SECRETS/$org"
+    mkdir -p "$dir"
+    if [ ! -e "$dir/$org.cert_secret" ]; then
+        role=partner
+        [ "$org" = "$COORDINATOR" ] && role=coordinator
+        "$HARTSLAG" keys init --org "$org" --name "$org (Hartslag compose)" --role "$role" \
+            --contact "hartslag@$org.example" --out "$dir" >/dev/null
+        say "created the keys of $org ($role)"
+    fi
+    cp "$dir/$org.cert" "$ETC/certificates/$org.cert"
+    chmod 0644 "$ETC/certificates/$org.cert"
+done
+
+# 3. One pseudonym key for all partners: reuse the first one found.
+shared=""
+for org in $ORGS; do
+    if [ -e "$SECRETS/$org/pseudonym.key" ]; then
+        if [ -z "$shared" ]; then
+            shared="$SECRETS/$org/pseudonym.key"
+        elif ! cmp -s "$shared" "$SECRETS/$org/pseudonym.key"; then
+            die "$SECRETS/$org/pseudonym.key differs from $shared: the partners must share one key"
+        fi
+    fi
+done
+if [ -z "$shared" ]; then
+    # shellcheck disable=SC2086  # ORGS is a word list
+    set -- $ORGS
+    shared="$SECRETS/$1/pseudonym.key"
+    "$HARTSLAG" keys pseudonym-key --out "$shared" >/dev/null
+    say "created the partnership's pseudonym key"
+fi
+for org in $ORGS; do
+    [ -e "$SECRETS/$org/pseudonym.key" ] || cp "$shared" "$SECRETS/$org/pseudonym.key"
+done
+
+# 4. The agreements and the configurations. Relative paths resolve against
+#    the configuration file's directory ($ETC), where each container mounts
+#    its own secret volume at keys/.
+[ -e "$ETC/agreements.yaml" ] || { cp "$EXAMPLES/agreements.yaml" "$ETC/agreements.yaml" &&
+    chmod 0644 "$ETC/agreements.yaml" && say "wrote $ETC/agreements.yaml"; }
+
+write_once "$ETC/broker.yaml" <<EOF
+# hartslag-broker in docker/compose.yaml (written by hartslag-init-keys).
+# Inside the compose network the broker must listen on every interface:
+# the partner containers reach it as "broker". Publish the port only
+# towards the partners' networks.
+bind: $BROKER_BIND
+state_dir: $STATE/broker
+certificates: certificates
+keys: keys/broker.cert_secret
+agreements: agreements.yaml
+log_level: info
+EOF
+
+for org in $ORGS; do
+    write_once "$ETC/$org.yaml" <<EOF
+# hartslagd of $org in docker/compose.yaml (written by hartslag-init-keys).
+org: $org
+keys: keys/$org.cert_secret
+broker: $BROKER_ENDPOINT
+broker_cert: broker.cert
+certificates: certificates
+agreements: agreements.yaml
+pseudonym_key: keys/pseudonym.key
+state_dir: $STATE/$org
+log_level: info
+EOF
+done
+
+# 5. Check what we made, then hand it to the unprivileged user.
+"$HARTSLAG" keys verify "$ETC/certificates" >/dev/null ||
+    die "the certificate directory $ETC/certificates has problems: run 'hartslag keys verify'"
+"$HARTSLAG" agreements check "$ETC/agreements.yaml" >/dev/null ||
+    die "$ETC/agreements.yaml is invalid: run 'hartslag agreements check'"
+chmod 0700 "$SECRETS"/*
+chmod 0600 "$SECRETS"/*/*_secret "$SECRETS"/*/pseudonym.key
+if [ "$(id -u)" = 0 ]; then
+    chown -R "$OWNER" "$SECRETS"/* "$ETC"
+fi
+# shellcheck disable=SC2086  # ORGS is a word list
+set -- $ORGS
+say "ready: $# partners and the broker"

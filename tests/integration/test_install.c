@@ -1,0 +1,305 @@
+/*  make install (mk/install.mk): a staged install into a temporary DESTDIR,
+    the demo scenario run from the installed binaries and example
+    configurations, the help texts of the installed binaries, the layout for
+    other prefixes, uninstall, and `systemd-analyze verify` of the installed
+    unit files. */
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAKE "/usr/bin/make"
+
+static char *s_tmp;
+
+static void s_setup(void)
+{
+    s_tmp = tu_tmpdir();
+    cr_assert_not_null(s_tmp);
+}
+
+static void s_teardown(void)
+{
+    tu_rmtree(s_tmp);
+    free(s_tmp);
+}
+
+TestSuite(install, .init = s_setup, .fini = s_teardown, .timeout = 240);
+
+/* A path under the temporary directory (rotating static buffers). */
+static const char *s_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *s_path(const char *fmt, ...)
+{
+    static char slots[8][4096];
+    static int next;
+    char *slot = slots[next++ % 8];
+    int n = snprintf(slot, 4096, "%s/", s_tmp);
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(slot + n, 4096 - (size_t)n, fmt, args);
+    va_end(args);
+    return slot;
+}
+
+static bool s_is_file(const char *path, mode_t mode)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == mode;
+}
+
+/* Runs `make install`-style TARGET with DESTDIR and PREFIX (NOBUILD: the
+   binaries under test are HARTSLAG_BIN; nothing is rebuilt). Uses plain
+   `make` once the top-level Makefile includes mk/install.mk, else adds the
+   fragment with -f. Returns make's exit code; its stderr in *err. */
+static int s_make(const char *target, const char *destdir, const char *prefix, const char *build,
+                  char **err)
+{
+    char dest_arg[4200], prefix_arg[4200], build_arg[4200];
+    snprintf(dest_arg, sizeof dest_arg, "DESTDIR=%s", destdir);
+    snprintf(prefix_arg, sizeof prefix_arg, "PREFIX=%s", prefix);
+    snprintf(build_arg, sizeof build_arg, "BUILD=%s", build ? build : tu_bin(""));
+    char *probe[] = {MAKE, "-s", "-C", (char *)tu_src(), "-n", "NOBUILD=1", "install", NULL};
+    bool included = tu_run(probe, NULL, NULL, NULL) == 0;
+    char *with_include[] = {MAKE,           "-s",       "-C",     (char *)tu_src(),
+                            "-f",           "Makefile", "-f",     "mk/install.mk",
+                            "NOBUILD=1",    build_arg,  dest_arg, prefix_arg,
+                            (char *)target, NULL};
+    char *plain[] = {MAKE,      "-s",     "-C",       (char *)tu_src(), "NOBUILD=1",
+                     build_arg, dest_arg, prefix_arg, (char *)target,   NULL};
+    return tu_run(included ? plain : with_include, NULL, NULL, err);
+}
+
+static void s_install(const char *destdir, const char *prefix)
+{
+    char *err = NULL;
+    int rc = s_make("install", destdir, prefix, NULL, &err);
+    cr_assert_eq(rc, 0, "make install DESTDIR=%s PREFIX=%s failed: %s", destdir, prefix, err);
+    free(err);
+}
+
+Test(install, layout_for_prefix_usr)
+{
+    const char *root = s_path("root");
+    s_install(root, "/usr");
+    const char *bins[] = {"hartslag", "hartslagd", "hartslag-broker"};
+    for (size_t i = 0; i < 3; i++)
+        cr_assert(s_is_file(s_path("root/usr/bin/%s", bins[i]), 0755), "bin/%s", bins[i]);
+    const char *examples[] = {"agreements", "broker", "gemeente", "politie", "welzijn", "woonpunt"};
+    for (size_t i = 0; i < 6; i++)
+        cr_assert(s_is_file(s_path("root/usr/share/hartslag/examples/%s.yaml", examples[i]), 0644),
+                  "examples/%s.yaml", examples[i]);
+    cr_assert(s_is_file(s_path("root/usr/share/hartslag/demo.sh"), 0755));
+    cr_assert(s_is_file(s_path("root/usr/share/hartslag/scripts/demo.sh"), 0755));
+    const char *docs[] = {"README.md",     "keys.md",       "daemon.md", "protocol.md",
+                          "agreements.md", "operations.md", "docker.md"};
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
+        cr_assert(s_is_file(s_path("root/usr/share/doc/hartslag/%s", docs[i]), 0644), "doc %s",
+                  docs[i]);
+    for (size_t i = 0; i < 3; i++)
+        cr_assert(s_is_file(s_path("root/usr/share/man/man1/%s.1", bins[i]), 0644), "man %s",
+                  bins[i]);
+    /* PREFIX=/usr: Debian's systemdsystemunitdir, ExecStart in /usr/bin. */
+    char *unit = tu_read_file(s_path("root/lib/systemd/system/hartslag-broker.service"), NULL);
+    cr_assert_not_null(unit);
+    cr_assert(
+        strstr(unit, "\nExecStart=/usr/bin/hartslag-broker --config /etc/hartslag/broker.yaml"));
+    cr_assert_null(strstr(unit, "/usr/local/"), "a /usr/local path left in the unit");
+    free(unit);
+    unit = tu_read_file(s_path("root/lib/systemd/system/hartslagd@.service"), NULL);
+    cr_assert_not_null(unit);
+    cr_assert(strstr(unit, "\nExecStart=/usr/bin/hartslagd --config /etc/hartslag/%i.yaml"));
+    free(unit);
+    /* Nothing outside PREFIX and the unit directory: /etc and /var are the
+       operator's (docs/operations.md). */
+    struct stat st;
+    cr_assert_neq(stat(s_path("root/etc"), &st), 0);
+    cr_assert_neq(stat(s_path("root/var"), &st), 0);
+}
+
+Test(install, other_prefix_and_uninstall)
+{
+    const char *root = s_path("root");
+    s_install(root, "/opt/hartslag");
+    cr_assert(s_is_file(s_path("root/opt/hartslag/bin/hartslagd"), 0755));
+    char *unit =
+        tu_read_file(s_path("root/opt/hartslag/lib/systemd/system/hartslagd@.service"), NULL);
+    cr_assert_not_null(unit, "units go to PREFIX/lib/systemd/system unless PREFIX is /usr");
+    cr_assert(strstr(unit, "\nExecStart=/opt/hartslag/bin/hartslagd --config"));
+    free(unit);
+    char *err = NULL;
+    cr_assert_eq(s_make("uninstall", root, "/opt/hartslag", NULL, &err), 0, "%s", err);
+    free(err);
+    char *out = NULL;
+    char *find[] = {"/usr/bin/find", (char *)root, "-type", "f", NULL};
+    cr_assert_eq(tu_run(find, NULL, &out, NULL), 0);
+    cr_assert_str_empty(out, "left behind by make uninstall: %s", out);
+    free(out);
+}
+
+Test(install, missing_binaries_are_reported)
+{
+    char *err = NULL;
+    int rc = s_make("install-bin", s_path("root"), "/usr", s_path("nothing-built"), &err);
+    cr_assert_neq(rc, 0);
+    cr_assert(strstr(err, "is missing: run 'make' first"), "%s", err);
+    free(err);
+}
+
+/* The acceptance test: the demo scenario (scripts/demo.sh: keys, broker,
+   daemons, signals, a denial, an offline partner, a withdrawal) from the
+   installed binaries and the installed example configurations. */
+Test(install, demo_runs_from_the_installed_tree)
+{
+    const char *root = s_path("root");
+    s_install(root, "/usr");
+    char *argv[] = {(char *)s_path("root/usr/share/hartslag/demo.sh"), NULL};
+    char *out = NULL, *err = NULL;
+    int rc = tu_run(argv, NULL, &out, &err);
+    cr_assert_eq(rc, 0, "installed demo failed (%d):\n%s\n%s", rc, out, err);
+    cr_assert(strstr(out, "1. Keys"), "%s", out);
+    cr_assert(strstr(out, "denied as expected"), "%s", out);
+    cr_assert(strstr(out, "Welzijn comes online"), "%s", out);
+    cr_assert(strstr(out, "no BSN, address or content"), "%s", out);
+    cr_assert(strstr(out, "Done: stopping"), "%s", out);
+    free(out);
+    free(err);
+}
+
+/* Every installed binary: --help and --version exit 0, --help documents the
+   exit codes, an unknown flag is a usage error (2). */
+Test(install, installed_binaries_document_themselves)
+{
+    const char *root = s_path("root");
+    s_install(root, "/usr");
+    const char *bins[] = {"hartslag", "hartslagd", "hartslag-broker"};
+    for (size_t i = 0; i < 3; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/usr/bin/%s", root, bins[i]);
+        char *out = NULL;
+        char *help[] = {path, "--help", NULL};
+        cr_assert_eq(tu_run(help, NULL, &out, NULL), 0, "%s --help", bins[i]);
+        cr_assert(strstr(out, "exit codes:"), "%s --help does not list its exit codes", bins[i]);
+        free(out);
+        char *version[] = {path, "--version", NULL};
+        cr_assert_eq(tu_run(version, NULL, &out, NULL), 0, "%s --version", bins[i]);
+        cr_assert(strncmp(out, bins[i], strlen(bins[i])) == 0, "%s --version: %s", bins[i], out);
+        free(out);
+        char *bad[] = {path, "--no-such-flag", NULL};
+        cr_assert_eq(tu_run(bad, NULL, NULL, NULL), 2, "%s --no-such-flag", bins[i]);
+    }
+}
+
+/* True when a line of `text` mentions `needle`. */
+static bool s_mentions(const char *text, const char *needle)
+{
+    return text && strstr(text, needle) != NULL;
+}
+
+/* systemd-analyze verify on the installed units, in the DESTDIR as root
+   directory. The fake root gets what the units need from the host: the
+   system's own units (targets) and /bin/kill (ExecReload). verify exits 0
+   even for an unknown directive, so any message about our units fails. */
+Test(install, systemd_analyze_verifies_the_units)
+{
+    const char *root = s_path("root");
+    s_install(root, "/usr");
+    cr_assert_eq(access("/usr/bin/systemd-analyze", X_OK), 0,
+                 "systemd-analyze missing: run scripts/deps.sh (Debian package systemd)");
+    char *mk[] = {"/bin/mkdir", "-p", (char *)s_path("root/usr/lib/systemd"),
+                  (char *)s_path("root/bin"), NULL};
+    cr_assert_eq(tu_run(mk, NULL, NULL, NULL), 0);
+    char *cp_units[] = {"/bin/cp", "-r", "/lib/systemd/system",
+                        (char *)s_path("root/usr/lib/systemd/"), NULL};
+    cr_assert_eq(tu_run(cp_units, NULL, NULL, NULL), 0);
+    char *cp_kill[] = {"/bin/cp", "/bin/kill", (char *)s_path("root/bin/kill"), NULL};
+    cr_assert_eq(tu_run(cp_kill, NULL, NULL, NULL), 0);
+
+    char root_arg[4200];
+    snprintf(root_arg, sizeof root_arg, "--root=%s", root);
+    char *verify[] = {"/usr/bin/systemd-analyze",
+                      "verify",
+                      "--man=no",
+                      root_arg,
+                      "/lib/systemd/system/hartslag-broker.service",
+                      "/lib/systemd/system/hartslagd@politie.service",
+                      NULL};
+    char *out = NULL, *err = NULL;
+    int rc = tu_run(verify, NULL, &out, &err);
+    cr_assert_eq(rc, 0, "systemd-analyze verify failed:\n%s%s", out, err);
+    cr_assert(!s_mentions(err, "hartslag") && !s_mentions(out, "hartslag"),
+              "systemd-analyze verify complains:\n%s%s", out, err);
+    free(out);
+    free(err);
+
+    /* The same check catches a misspelt directive and a missing binary. */
+    char *unit = tu_read_file(s_path("root/lib/systemd/system/hartslag-broker.service"), NULL);
+    cr_assert_not_null(unit);
+    size_t len = strlen(unit) + 64;
+    char *broken = malloc(len);
+    cr_assert_not_null(broken);
+    char *at = strstr(unit, "[Service]\n");
+    cr_assert_not_null(at);
+    at += strlen("[Service]\n");
+    snprintf(broken, len, "%.*sProtectSystm=strict\n%s", (int)(at - unit), unit, at);
+    cr_assert_eq(
+        tu_write_file(s_path("root/lib/systemd/system/hartslag-typo.service"), broken, 0644), 0);
+    free(broken);
+    free(unit);
+    char *verify_typo[] = {"/usr/bin/systemd-analyze",
+                           "verify",
+                           "--man=no",
+                           root_arg,
+                           "/lib/systemd/system/hartslag-typo.service",
+                           NULL};
+    rc = tu_run(verify_typo, NULL, &out, &err);
+    cr_assert(s_mentions(err, "ProtectSystm"), "a typo went unnoticed (rc %d): %s", rc, err);
+    free(out);
+    free(err);
+    cr_assert_eq(unlink(s_path("root/usr/bin/hartslag-broker")), 0);
+    char *verify_nobin[] = {"/usr/bin/systemd-analyze",
+                            "verify",
+                            "--man=no",
+                            root_arg,
+                            "/lib/systemd/system/hartslag-broker.service",
+                            NULL};
+    rc = tu_run(verify_nobin, NULL, &out, &err);
+    cr_assert(rc != 0 || s_mentions(err, "hartslag-broker"), "a missing binary went unnoticed");
+    free(out);
+    free(err);
+}
+
+/* docs/operations.md explains every log event the broker and the daemon
+   can write (log_event(…, "NAME", …) in broker/, "event=NAME" in
+   clients/daemon/): an operator must be able to look up any line. */
+Test(install, operations_guide_documents_every_log_event)
+{
+    char script[1024];
+    snprintf(script, sizeof script,
+             "cd '%s' && { perl -0777 -ne 'while (/log_event\\(\\s*[^,]+?,\\s*\"([a-z_]+)\"/sg) "
+             "{ print \"$1\\n\" }' broker/*.c; "
+             "grep -ohE '\"(partner_added|partner_revoked)\"' broker/*.c | tr -d '\"'; "
+             "grep -ohE 'event=[a-z_]+' clients/daemon/*.c | sed 's/^event=//'; } | sort -u",
+             tu_src());
+    char *argv[] = {"/bin/sh", "-c", script, NULL};
+    char *out = NULL;
+    cr_assert_eq(tu_run(argv, NULL, &out, NULL), 0);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/docs/operations.md", tu_src());
+    char *doc = tu_read_file(path, NULL);
+    cr_assert_not_null(doc);
+    size_t events = 0;
+    for (char *save = NULL, *e = strtok_r(out, "\n", &save); e; e = strtok_r(NULL, "\n", &save)) {
+        char needle[128];
+        snprintf(needle, sizeof needle, "`%s`", e);
+        cr_expect(strstr(doc, needle), "docs/operations.md does not explain the log event %s", e);
+        events++;
+    }
+    cr_assert_gt(events, 40, "found only %zu events in the sources", events);
+    free(doc);
+    free(out);
+}
