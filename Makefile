@@ -4,7 +4,8 @@
 #   make check        all tests, then the same tests under ASan+UBSan (build/asan/)
 #   make demo         broker + partner daemons on loopback, signals exchanged
 #   make coverage     line coverage of lib/ (build/cov/)
-#   make bench        benchmarks (figures, never pass/fail)
+#   make bench        broker vs raw ZeroMQ ceiling vs mosquitto (figures, never pass/fail)
+#   make bench-scale  1,000 partners, 1M queued signals, 10M audit records
 #   make fuzz         each libFuzzer target FUZZ_SECONDS (default 300); tests/fuzz/README.md
 #   make install      PREFIX (default /usr/local) and DESTDIR; mk/install.mk
 #   make format / format-check / clean
@@ -152,8 +153,10 @@ coverage: deps-ok
 	gcovr --root . --filter 'lib/' --object-directory build/cov/obj --print-summary \
 	  --fail-under-line 85 build/cov/obj
 
-bench: all $(BENCH_BINS)
-	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+# make bench: broker capacity and end-to-end latency with both baselines
+# (bench/bench.mk); make bench-micro: the per-module micro benchmarks;
+# make bench-scale: 1,000 partners, 1M queued, a 10M-record audit log.
+bench: bench-all
 
 demo: all
 	scripts/demo.sh $(abspath $(BUILD))
@@ -175,5 +178,6 @@ clean:
 
 include tests/fuzz/fuzz.mk
 include mk/install.mk
+include bench/bench.mk
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,229 @@
+/*  hartslag-load: `make bench` (parts 1 and 2 with both baselines, one
+    table) and `make bench-scale` (part 3). See bench/README.md.
+
+      hartslag-load [all]     capacity (saturation and 1,000/s) on Hartslag,
+                              the raw CURVE forwarder and mosquitto, then
+                              end-to-end latency through hartslagd
+      hartslag-load scale     part 3 (long)
+      hartslag-load forwarder SECRET_HEX ENDPOINT_FILE   (internal)
+
+    Environment: BENCH_K, BENCH_M (senders, recipients; 4, 4), BENCH_N
+    (signals in Hartslag's saturation run; 30000), BENCH_NB (in the baselines'; 100000), BENCH_RATE
+   (1000), BENCH_RATE_S (seconds at the offered rate; 5), BENCH_E2E_S (10), BENCH_E2E_LOW (a second
+   e2e run at this rate for 5 s; 300, 0 = skip), BENCH_LOG_LEVEL (broker log level; info, the
+   shipped default), BENCH_ONLY (comma list of hartslag, forwarder, mosquitto, e2e), BENCH_PERF (a
+   perf.data path: `perf record -g` on the broker during its saturation run), BENCH_PERF_RATE (the
+   same during its run at the offered rate). */
+#define _GNU_SOURCE
+#include "load.h"
+
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static size_t s_env_size(const char *name, size_t fallback)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return fallback;
+    char *end = NULL;
+    unsigned long long n = strtoull(v, &end, 10);
+    return end && *end == '\0' ? (size_t)n : fallback;
+}
+
+static bool s_wanted(const char *what)
+{
+    const char *only = getenv("BENCH_ONLY");
+    if (!only || !*only)
+        return true;
+    char list[256];
+    snprintf(list, sizeof list, ",%s,", only);
+    char needle[64];
+    snprintf(needle, sizeof needle, ",%s,", what);
+    return strstr(list, needle) != NULL;
+}
+
+static void s_machine(void)
+{
+    char model[256] = "unknown";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        char line[512];
+        while (fgets(line, sizeof line, f))
+            if (strncmp(line, "model name", 10) == 0) {
+                const char *colon = strchr(line, ':');
+                snprintf(model, sizeof model, "%.200s", colon ? colon + 2 : line);
+                model[strcspn(model, "\n")] = '\0';
+                break;
+            }
+        fclose(f);
+    }
+    double load[3] = {0, 0, 0};
+    getloadavg(load, 3);
+    time_t now = time(NULL);
+    char when[64];
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", localtime(&now));
+    printf("machine: %ld cores (%s), load average before the run %.2f %.2f %.2f, %s\n",
+           sysconf(_SC_NPROCESSORS_ONLN), model, load[0], load[1], load[2], when);
+}
+
+static void s_row(const char *system, const result_t *r, bool ok)
+{
+    char offered[32];
+    if (r->offered > 0)
+        snprintf(offered, sizeof offered, "%.0f/s", r->offered);
+    else
+        snprintf(offered, sizeof offered, "max");
+    if (!ok) {
+        printf("%-34s %8s  %12s\n", system, offered, "FAILED");
+        return;
+    }
+    printf("%-34s %8s  %12.0f  %10.1f  %9.1f  %7.2f  %6zu\n", system, offered, r->per_s, r->cpu_us,
+           (double)r->rss_kib / 1024.0, r->seconds, r->n);
+}
+
+static int s_all(void)
+{
+    size_t k = s_env_size("BENCH_K", 4), m = s_env_size("BENCH_M", 4);
+    size_t n = s_env_size("BENCH_N", 30000);
+    size_t nb = s_env_size("BENCH_NB", 100000); /* the baselines are 5-10x faster */
+    size_t top = n > nb ? n : nb;
+    double rate = (double)s_env_size("BENCH_RATE", 1000);
+    size_t rate_n = (size_t)(rate * (double)s_env_size("BENCH_RATE_S", 5));
+    double e2e_s = (double)s_env_size("BENCH_E2E_S", 10);
+    const char *level = getenv("BENCH_LOG_LEVEL") ? getenv("BENCH_LOG_LEVEL") : "info";
+    if (m < 2 || m % 2)
+        m = 4;
+    uint64_t t_start = load_now_ns();
+    s_machine();
+    party_t *party = party_new(k, m, 0);
+    if (!party || party_start_broker(party, level) != 0 || party_connect_senders(party) != 0) {
+        fprintf(stderr, "hartslag-load: cannot set up the partnership or start the broker\n");
+        party_destroy(&party);
+        return 1;
+    }
+    uint64_t t_seal = load_now_ns();
+    sealed_t *sigs = load_seal(party, top + rate_n, 2, 0, 2);
+    if (!sigs) {
+        fprintf(stderr, "hartslag-load: sealing failed\n");
+        party_destroy(&party);
+        return 1;
+    }
+    double seal_s = (double)(load_now_ns() - t_seal) / 1e9;
+    size_t sealed_bytes = sigs[0].len;
+    printf("setup: %zu senders, %zu recipients, %zu signals of %zu bytes sealed in %.1f s "
+           "(outside the timed part); broker log_level %s\n\n",
+           k, m, top + rate_n, sealed_bytes, seal_s, level);
+    result_t hs = {0}, fs = {0}, ms = {0}, hr = {0}, fr = {0}, mr = {0};
+    bool hs_ok = false, fs_ok = false, ms_ok = false, hr_ok = false, fr_ok = false, mr_ok = false;
+    const char *perf_out = getenv("BENCH_PERF");
+    if (s_wanted("hartslag")) {
+        pid_t perf = perf_out && *perf_out ? load_perf_start(party->bh->pid, perf_out) : 0;
+        hs_ok = bench_hartslag_capacity(party, sigs, n, 0, &hs) == 0;
+        load_perf_stop(perf);
+    }
+    if (s_wanted("forwarder"))
+        fs_ok = bench_forwarder_capacity(party, sigs, nb, 0, &fs) == 0;
+    if (s_wanted("mosquitto"))
+        ms_ok = bench_mosquitto_capacity(party, sigs, nb, 0, &ms) == 0;
+    if (s_wanted("hartslag")) {
+        const char *perf_rate = getenv("BENCH_PERF_RATE");
+        pid_t perf = perf_rate && *perf_rate ? load_perf_start(party->bh->pid, perf_rate) : 0;
+        hr_ok = bench_hartslag_capacity(party, sigs + top, rate_n, rate, &hr) == 0;
+        load_perf_stop(perf);
+    }
+    if (s_wanted("forwarder"))
+        fr_ok = bench_forwarder_capacity(party, sigs + top, rate_n, rate, &fr) == 0;
+    if (s_wanted("mosquitto"))
+        mr_ok = bench_mosquitto_capacity(party, sigs + top, rate_n, rate, &mr) == 0;
+    uint64_t broker_rss = load_rss_kib(party->bh->pid);
+    bh_stop(party->bh, SIGTERM);
+    load_sealed_free(sigs, top + rate_n);
+    party_destroy(&party);
+
+    latency_t lat;
+    memset(&lat, 0, sizeof lat);
+    bool lat_ok = s_wanted("e2e") && bench_e2e(rate, e2e_s, &lat) == 0;
+    /* The same at a rate this machine sustains, to separate the pipeline's
+       latency from queueing behind a saturated stage. */
+    double low = (double)s_env_size("BENCH_E2E_LOW", 300);
+    latency_t lat_low;
+    memset(&lat_low, 0, sizeof lat_low);
+    bool low_ok = low > 0 && s_wanted("e2e") && bench_e2e(low, 5, &lat_low) == 0;
+
+    printf("Part 1: capacity, %zu senders -> %zu recipients, 2 recipients per signal, every "
+           "delivery stored by the recipient and acknowledged\n",
+           k, m);
+    printf("%-34s %8s  %12s  %10s  %9s  %7s  %6s\n", "system", "offered", "signals/s", "CPU us/sig",
+           "RSS MiB", "seconds", "n");
+    s_row("hartslag broker", &hs, hs_ok);
+    s_row("ceiling: raw ZeroMQ CURVE fwd", &fs, fs_ok);
+    s_row("mosquitto QoS1 persistence", &ms, ms_ok);
+    s_row("hartslag broker", &hr, hr_ok);
+    s_row("ceiling: raw ZeroMQ CURVE fwd", &fr, fr_ok);
+    s_row("mosquitto QoS1 persistence", &mr, mr_ok);
+    if (hs_ok && fs_ok)
+        printf("ratio hartslag / ceiling   (saturation): %.3f   (CPU per signal: %.1fx)\n",
+               hs.per_s / fs.per_s, fs.cpu_us > 0 ? hs.cpu_us / fs.cpu_us : 0);
+    if (hs_ok && ms_ok)
+        printf("ratio hartslag / mosquitto (saturation): %.3f   (CPU per signal: %.1fx)\n",
+               hs.per_s / ms.per_s, ms.cpu_us > 0 ? hs.cpu_us / ms.cpu_us : 0);
+    printf("broker RSS after part 1: %.1f MiB\n", (double)broker_rss / 1024.0);
+    printf("\nPart 2: end-to-end latency, hartslagd s1 -> broker -> hartslagd r1 + r2 "
+           "(send request -> both inboxes committed and acked)\n");
+    if (lat_ok || lat.received > 0)
+        printf("offered %.0f/s for %.0f s: %zu of %zu arrived, p50 %.2f ms, p99 %.2f ms, "
+               "p99.9 %.2f ms, max %.2f ms%s\n",
+               lat.offered, e2e_s, lat.received, lat.sent, lat.p50_ms, lat.p99_ms, lat.p999_ms,
+               lat.max_ms, lat_ok ? "" : "  (INCOMPLETE)");
+    if (lat.received > 0)
+        printf("  achieved %.0f/s; CPU per signal: sender daemon %.0f us, each recipient daemon "
+               "%.0f us, broker %.0f us\n",
+               lat.achieved, lat.cpu_sender_us, lat.cpu_recipient_us, lat.cpu_broker_us);
+    else if (s_wanted("e2e"))
+        printf("FAILED\n");
+    if (low_ok)
+        printf("offered %.0f/s for 5 s: %zu of %zu arrived, p50 %.2f ms, p99 %.2f ms, p99.9 %.2f "
+               "ms, max %.2f ms\n  achieved %.0f/s; CPU per signal: sender daemon %.0f us, each "
+               "recipient daemon %.0f us, broker %.0f us\n",
+               lat_low.offered, lat_low.received, lat_low.sent, lat_low.p50_ms, lat_low.p99_ms,
+               lat_low.p999_ms, lat_low.max_ms, lat_low.achieved, lat_low.cpu_sender_us,
+               lat_low.cpu_recipient_us, lat_low.cpu_broker_us);
+    printf("\nTargets: capacity >= 10000/s (%s), >= 0.5x mosquitto (%s), e2e p50 <= 2 ms (%s), "
+           "p99 <= 5 ms (%s)\n",
+           hs_ok ? (hs.per_s >= 10000 ? "met" : "NOT met") : "n/a",
+           hs_ok && ms_ok ? (hs.per_s >= 0.5 * ms.per_s ? "met" : "NOT met") : "n/a",
+           lat_ok ? (lat.p50_ms <= 2 ? "met" : "NOT met") : "n/a",
+           lat_ok ? (lat.p99_ms <= 5 ? "met" : "NOT met") : "n/a");
+    printf("total run time %.0f s\n", (double)(load_now_ns() - t_start) / 1e9);
+    return hs_ok && fs_ok && ms_ok && hr_ok && fr_ok && mr_ok && lat_ok ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "forwarder") == 0)
+        return forwarder_main(argc, argv);
+    if (sodium_init() < 0)
+        return 1;
+    zsys_set_max_sockets(0);
+    zsys_set_linger(0);
+    zsys_handler_set(NULL);
+    signal(SIGPIPE, SIG_IGN);
+    /* The harness finds hartslag-broker and hartslagd here. */
+    if (!getenv("HARTSLAG_BIN"))
+        setenv("HARTSLAG_BIN", "build", 0);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc >= 2 && strcmp(argv[1], "scale") == 0)
+        return bench_scale();
+    if (argc >= 2 && strcmp(argv[1], "all") != 0) {
+        fprintf(stderr, "usage: hartslag-load [all|scale]\n");
+        return 2;
+    }
+    return s_all();
+}
