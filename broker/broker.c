@@ -55,6 +55,7 @@ typedef struct {
     uint32_t inflight;           /* deliveries sent and not yet acknowledged */
     int64_t sent_upto;           /* highest delivery seq sent on this connection */
     bool dirty;                  /* has work to pump this turn */
+    bool backlog;                /* pending deliveries may exist beyond sent_upto */
     bool notices_due;            /* pending notices must be sent this turn */
     bool checkpoint_due;         /* send it the latest checkpoint this turn */
     uint64_t checkpoint_size;    /* largest checkpoint it holds (Hello, Cosignature) */
@@ -137,6 +138,7 @@ static peer_t *s_peer(broker_t *self, const char *org)
         if (!peer)
             return NULL;
         snprintf(peer->org, sizeof peer->org, "%s", org);
+        peer->backlog = true;
         peer->tokens = self->config.rate_burst;
         peer->tokens_at_ms = self->now_ms;
         zhashx_insert(self->peers, org, peer);
@@ -147,6 +149,7 @@ static peer_t *s_peer(broker_t *self, const char *org)
 static void s_peer_disconnect(peer_t *peer)
 {
     zframe_destroy(&peer->routing);
+    peer->backlog = true;
     peer->inflight = 0;
     peer->sent_upto = 0;
 }
@@ -357,6 +360,15 @@ static bool s_rate_ok(broker_t *self, peer_t *peer)
     peer->tokens -= 1.0;
     return true;
 }
+
+/* A delivery being handed to one partner (see s_pump_one). */
+typedef struct {
+    broker_t *self;
+    peer_t *peer;
+} pump_ctx_t;
+
+static int s_pump_one(void *arg, int64_t seq, const uint8_t id[16], const queue_meta_t *meta,
+                      const uint8_t *sealed, size_t sealed_len, int64_t accepted_at_ms);
 
 /* ------------------------------------------------------------------------
    Alerts (DESIGN §10) */
@@ -685,10 +697,20 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, Hartsla
     for (size_t i = 0; i < header->n_recipients && !self->turn_failed; i++) {
         const agreements_agreement_t *clause = decision.recipients[i].agreement;
         int64_t expires = self->now_ms + (int64_t)(clause ? clause->max_queue_days : 1) * DAY_MS;
-        if (queue_insert_delivery(self->queue, id, header->recipients[i], expires) != 0)
+        int64_t seq = queue_insert_delivery(self->queue, id, header->recipients[i], expires);
+        if (seq < 0)
             self->turn_failed = true;
         peer_t *recipient = s_peer(self, header->recipients[i]);
-        if (recipient)
+        if (!recipient)
+            continue;
+        /* A connected recipient with nothing older waiting gets it straight
+           from the bytes in hand, not read back from the store. */
+        if (seq >= 0 && recipient->routing && !recipient->backlog &&
+            recipient->inflight < self->config.delivery_window) {
+            pump_ctx_t ctx = {self, recipient};
+            if (s_pump_one(&ctx, seq, id, &meta, packed, sealed_len, self->now_ms) != 0)
+                recipient->dirty = true;
+        } else
             recipient->dirty = true;
     }
     char hex[33];
@@ -880,6 +902,7 @@ static void s_on_hello(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag
     frame.welcome = &welcome;
     s_reply_frame(self, routing, &frame, REPLY_PLAIN, NULL);
     /* A Hello means the daemon may have lost what was in flight. */
+    peer->backlog = true;
     peer->checkpoint_size = hello->has_checkpoint_size ? hello->checkpoint_size : 0;
     peer->checkpoint_due = true;
     peer->inflight = 0;
@@ -1076,11 +1099,6 @@ static void s_handle(broker_t *self, zmsg_t *msg)
 /* ------------------------------------------------------------------------
    Pumping deliveries and notices (inside the turn's transaction) */
 
-typedef struct {
-    broker_t *self;
-    peer_t *peer;
-} pump_ctx_t;
-
 static int s_pump_one(void *arg, int64_t seq, const uint8_t id[16], const queue_meta_t *meta,
                       const uint8_t *sealed, size_t sealed_len, int64_t accepted_at_ms)
 {
@@ -1147,9 +1165,13 @@ static void s_pump(broker_t *self)
         }
         if (peer->dirty && peer->inflight < self->config.delivery_window) {
             pump_ctx_t ctx = {self, peer};
-            if (queue_pending(self->queue, peer->org, peer->sent_upto,
-                              self->config.delivery_window - peer->inflight, s_pump_one, &ctx) < 0)
+            uint32_t room = self->config.delivery_window - peer->inflight;
+            int got =
+                queue_pending(self->queue, peer->org, peer->sent_upto, room, s_pump_one, &ctx);
+            if (got < 0)
                 self->turn_failed = true;
+            else if ((uint32_t)got < room)
+                peer->backlog = false; /* all caught up: new signals can go out directly */
         }
         peer->dirty = false;
     }

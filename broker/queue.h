@@ -78,8 +78,9 @@ int queue_insert_signal(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const q
                         size_t sealed_len, int64_t accepted_at_ms, int64_t valid_until_ms,
                         int64_t audit_index);
 
-int queue_insert_delivery(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
-                          int64_t expires_at_ms);
+/* Returns the delivery's seq (its place in the recipient's queue), or -1. */
+int64_t queue_insert_delivery(queue_t *self, const uint8_t id[QUEUE_ID_BYTES],
+                              const char *recipient, int64_t expires_at_ms);
 
 /* Calls `fn` for up to `limit` pending deliveries of `recipient` with
    seq > after_seq, in seq order. The sealed bytes are borrowed for the call.

@@ -48,7 +48,7 @@ static const char *s_sql[ST_COUNT_] = {
     [ST_NODE_GET] = "SELECT hash FROM audit_nodes WHERE level=?1 AND idx=?2",
     [ST_LEAF_GET] = "SELECT leaf FROM audit WHERE idx=?1",
     [ST_RECORD_GET] = "SELECT record FROM audit WHERE idx=?1",
-    [ST_COUNT_ROWS] = "SELECT count(*) FROM audit",
+    [ST_COUNT_ROWS] = "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit",
     [ST_CP_PUT] = "INSERT OR REPLACE INTO checkpoints(size, note, made_ms) VALUES(?1, ?2, ?3)",
     [ST_CP_LATEST] = "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1",
     [ST_CP_AT] = "SELECT note FROM checkpoints WHERE size=?1",
