@@ -3,6 +3,7 @@
 #   make              libhartslag and every binary into build/
 #   make check        all tests, then the same tests under ASan+UBSan (build/asan/)
 #   make demo         broker + partner daemons on loopback, signals exchanged
+#   make chaos        the long crash loop: 1,000,000 signals, 100 kills
 #   make coverage     line coverage of lib/ (build/cov/)
 #   make bench        broker vs raw ZeroMQ ceiling vs mosquitto (figures, never pass/fail)
 #   make bench-scale  1,000 partners, 1M queued signals, 10M audit records
@@ -76,7 +77,7 @@ TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(TEST_SUPPORT))
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all check test unit integration asan coverage bench demo format format-check clean deps lint
+.PHONY: all check test unit integration asan coverage bench demo chaos format format-check clean deps lint
 .DELETE_ON_ERROR:
 
 all: deps-ok $(LIBHARTSLAG) $(BINS)
@@ -143,7 +144,8 @@ unit: all $(UNIT_BINS)
 check: deps-ok lint format-check
 	$(MAKE) test
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  HARTSLAG_TAMPER_SCALE=5 $(MAKE) BUILD=build/asan SAN=1 test
+	  HARTSLAG_TAMPER_SCALE=5 HARTSLAG_CHAOS_SIGNALS=3000 HARTSLAG_CHAOS_KILLS=6 \
+	  $(MAKE) BUILD=build/asan SAN=1 test
 	$(MAKE) fuzz-regress fuzz-smoke
 	@echo "make check: all tests passed (plain, ASan+UBSan, fuzz regressions and smoke)"
 
@@ -160,6 +162,12 @@ bench: bench-all
 
 demo: all
 	scripts/demo.sh $(abspath $(BUILD))
+
+# The long crash loop (issue 6): 1,000,000 signals, 100 kills of the broker
+# and, in a second run, of the recipient daemon. make check runs 20,000 / 20.
+chaos: all $(BUILD)/tests/integration/test_chaos
+	HARTSLAG_BIN=$(abspath $(BUILD)) HARTSLAG_SRC=$(CURDIR) HARTSLAG_CHAOS_SIGNALS=1000000 \
+	  HARTSLAG_CHAOS_KILLS=100 $(BUILD)/tests/integration/test_chaos --jobs 1
 
 # Banned functions (curl's habit): each has a bounded or safer alternative.
 lint:
