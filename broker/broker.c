@@ -709,9 +709,12 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, Hartsla
             recipient->inflight < self->config.delivery_window) {
             pump_ctx_t ctx = {self, recipient};
             if (s_pump_one(&ctx, seq, id, &meta, packed, sealed_len, self->now_ms) != 0)
-                recipient->dirty = true;
-        } else
+                recipient->dirty = recipient->backlog = true;
+        } else {
+            /* It waits in the store: anything newer must wait behind it. */
             recipient->dirty = true;
+            recipient->backlog = true;
+        }
     }
     char hex[33];
     s_hex(id, 16, hex, sizeof hex);
