@@ -197,7 +197,61 @@ static void s_status(daemon_t *self, const request_t *req)
     strbuf_wipe(&out);
 }
 
-/* ---- send */
+/* ---- send: every answer waits for the turn transaction (in order) */
+
+/* Queues an answer to a `send`; an "ok" one (needs_commit) is only sent if
+   the turn transaction commits. */
+static void s_queue_reply(daemon_t *self, zframe_t *routing, const char *const *frames, size_t n,
+                          bool needs_commit)
+{
+    if (self->n_replies == DAEMON_SENDS_MAX)
+        daemon_flush(self);
+    pending_reply_t *reply = &self->replies[self->n_replies];
+    memset(reply, 0, sizeof *reply);
+    reply->routing = zframe_dup(routing);
+    for (size_t i = 0; i < n && i < 3; i++) {
+        reply->frames[i] = strdup(frames[i]);
+        if (reply->frames[i])
+            reply->n_frames++;
+    }
+    if (!reply->routing || reply->n_frames != n) {
+        for (size_t i = 0; i < 3; i++)
+            free(reply->frames[i]);
+        zframe_destroy(&reply->routing);
+        if (needs_commit)
+            dlog(DLOG_ERROR, "event=out_of_memory op=send_answer");
+        return;
+    }
+    reply->needs_commit = needs_commit;
+    self->n_replies++;
+}
+
+static void s_queue_error(daemon_t *self, zframe_t *routing, const char *code, const char *message)
+{
+    const char *frames[] = {"error", code, message};
+    s_queue_reply(self, routing, frames, 3, false);
+}
+
+void control_flush(daemon_t *self, bool committed)
+{
+    size_t n = self->n_replies;
+    self->n_replies = 0;
+    char message[400];
+    snprintf(message, sizeof message, "cannot store the signal in the outbox: %s", self->txn_error);
+    for (size_t i = 0; i < n; i++) {
+        pending_reply_t *reply = &self->replies[i];
+        if (self->control) {
+            if (reply->needs_commit && !committed)
+                s_error(self, reply->routing, "internal", message);
+            else
+                (void)s_send(self, reply->routing, (const char *const *)reply->frames,
+                             reply->n_frames);
+        }
+        for (size_t f = 0; f < reply->n_frames; f++)
+            free(reply->frames[f]);
+        zframe_destroy(&reply->routing);
+    }
+}
 
 static void s_send_cmd(daemon_t *self, const request_t *req)
 {
@@ -224,7 +278,7 @@ static void s_send_cmd(daemon_t *self, const request_t *req)
         }
     }
     if (subjects > 1) {
-        s_error(self, req->routing, "usage", "give exactly one subject option");
+        s_queue_error(self, req->routing, "usage", "give exactly one subject option");
         return;
     }
     for (size_t i = 1; i < req->n_args; i++) {
@@ -233,11 +287,11 @@ static void s_send_cmd(daemon_t *self, const request_t *req)
         char *nv = req->args[i] + 6;
         char *eq = strchr(nv, '=');
         if (!eq) {
-            s_error(self, req->routing, "usage", "--field needs name=value");
+            s_queue_error(self, req->routing, "usage", "--field needs name=value");
             return;
         }
         if (sr.n_fields == WIRE_FIELDS_MAX) {
-            s_error(self, req->routing, "usage", "too many fields");
+            s_queue_error(self, req->routing, "usage", "too many fields");
             return;
         }
         *eq = '\0';
@@ -249,14 +303,15 @@ static void s_send_cmd(daemon_t *self, const request_t *req)
     sr.field_values = values;
     send_result_t result;
     if (outbound_send(self, &sr, &result) == 0) {
-        s_ok1(self, req->routing, result.signal_id);
-        return;
-    }
-    if (strcmp(result.code, "denied") == 0) {
+        const char *frames[] = {"ok", result.signal_id};
+        s_queue_reply(self, req->routing, frames, 2, true);
+    } else if (strcmp(result.code, "denied") == 0) {
         const char *frames[] = {"denied", result.message, result.detail};
-        (void)s_send(self, req->routing, frames, 3);
-    } else
-        s_error(self, req->routing, result.code, result.message);
+        s_queue_reply(self, req->routing, frames, 3, false);
+    } else {
+        const char *frames[] = {"error", result.code, result.message};
+        s_queue_reply(self, req->routing, frames, 3, false);
+    }
 }
 
 /* ---- wait / withdraw: answers once the outbox entry has moved on */
@@ -604,6 +659,7 @@ static bool s_read(daemon_t *self, request_t *req)
     }
     zmsg_destroy(&msg);
     if (!ok) {
+        daemon_flush(self); /* answers leave in request order */
         if (req->routing)
             s_error(self, req->routing, "malformed", "a request is 1..200 text frames");
         s_request_clear(req);
@@ -622,6 +678,10 @@ void control_handle(daemon_t *self)
         if (!req.routing || req.n_args == 0)
             continue;
         const char *cmd = req.args[0];
+        /* A run of `send`s shares the turn transaction; anything else sees
+           it committed and is answered after them. */
+        if (strcmp(cmd, "send") != 0)
+            daemon_flush(self);
         if (strcmp(cmd, "status") == 0)
             s_status(self, &req);
         else if (strcmp(cmd, "send") == 0)

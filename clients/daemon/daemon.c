@@ -40,6 +40,74 @@ void daemon_set_error(daemon_t *self, const char *fmt, ...)
     self->last_error_ms = daemon_now_ms();
 }
 
+/* Everything waiting for the turn transaction is settled: sent when
+   `committed`, else dropped or answered with an error. */
+static void s_settle(daemon_t *self, bool committed)
+{
+    inbound_flush(self, committed);
+    outbound_flush(self, committed);
+    control_flush(self, committed);
+}
+
+/* SQLite ended the turn transaction by itself (or its commit failed). */
+static void s_txn_lost(daemon_t *self, const char *op)
+{
+    char q[300];
+    snprintf(self->txn_error, sizeof self->txn_error, "%s", store_error(self->store));
+    dlog(DLOG_ERROR, "event=store_failed op=%s error=%s", op,
+         dlog_quote(self->txn_error, q, sizeof q));
+    daemon_set_error(self, "database error: %s", self->txn_error);
+    store_rollback(self->store);
+    self->txn_open = false;
+    s_settle(self, false);
+}
+
+int daemon_item_begin(daemon_t *self)
+{
+    if (self->txn_open && !store_in_transaction(self->store))
+        s_txn_lost(self, "transaction");
+    if (!self->txn_open) {
+        if (store_begin(self->store) != 0) {
+            snprintf(self->txn_error, sizeof self->txn_error, "%s", store_error(self->store));
+            store_rollback(self->store);
+            return -1;
+        }
+        self->txn_open = true;
+    }
+    if (store_savepoint(self->store) != 0) {
+        snprintf(self->txn_error, sizeof self->txn_error, "%s", store_error(self->store));
+        if (!store_in_transaction(self->store))
+            s_txn_lost(self, "savepoint");
+        return -1;
+    }
+    return 0;
+}
+
+bool daemon_item_end(daemon_t *self, bool ok)
+{
+    if (ok && store_release(self->store) == 0)
+        return true;
+    snprintf(self->txn_error, sizeof self->txn_error, "%s", store_error(self->store));
+    if (store_in_transaction(self->store))
+        store_rollback_to(self->store);
+    else
+        s_txn_lost(self, "transaction");
+    return false;
+}
+
+void daemon_flush(daemon_t *self)
+{
+    if (self->txn_open) {
+        if (store_commit(self->store) != 0) {
+            s_txn_lost(self, "commit");
+            return;
+        }
+        self->txn_open = false;
+    }
+    if (self->n_acks || self->n_accepts || self->n_submits || self->n_replies)
+        s_settle(self, true);
+}
+
 void daemon_id_hex(const uint8_t *id, size_t len, char out[STORE_ID_HEX])
 {
     out[0] = '\0';
@@ -203,6 +271,17 @@ void daemon_destroy(daemon_t **self_p)
     if (!self_p || !*self_p)
         return;
     daemon_t *self = *self_p;
+    if (self->store && self->txn_open) {
+        store_rollback(self->store);
+        self->txn_open = false;
+    }
+    /* Nothing waits here once the loop ended (it flushes every turn); what
+       might is dropped unsent. */
+    zsock_t *broker = self->broker, *control = self->control;
+    self->broker = self->control = NULL;
+    s_settle(self, false);
+    self->broker = broker;
+    self->control = control;
     hook_destroy(&self->hook);
     control_close(self);
     zsock_destroy(&self->broker);
@@ -306,6 +385,9 @@ int daemon_run(daemon_t *self)
             link_handle(self);
         if (items[1].revents & ZMQ_POLLIN)
             control_handle(self);
+        /* One commit for the turn's Deliver, Accepted and send; then the
+           acks, answers and Submits that waited for it. */
+        daemon_flush(self);
         s_timers(self);
     }
     dlog(DLOG_INFO, "event=stopping");

@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "hook.h"
 #include "store.h"
+#include "strbuf.h"
 
 #include "agreements.h"
 #include "cert.h"
@@ -40,6 +41,8 @@
 #define DAEMON_HOOK_BACKOFF_MAX_MS 3600000u
 #define DAEMON_VALID_DAYS_DEFAULT 90 /* a signal lapses after this unless --valid-days */
 #define DAEMON_VALID_DAYS_MAX 730
+#define DAEMON_BATCH_MAX 256 /* Deliver / Accepted frames held for one commit */
+#define DAEMON_SENDS_MAX 64  /* control `send` requests held for one commit */
 
 typedef enum {
     WAIT_OUTCOME,  /* `send --wait`: Accepted / Denied */
@@ -53,6 +56,50 @@ typedef struct {
     char signal_id[STORE_ID_HEX]; /* which signal */
     uint64_t deadline_ms;         /* answer "timeout" after this */
 } waiter_t;
+
+/*  The turn transaction (daemon.c). The frames and requests of one loop
+    turn that write to the store (Deliver, Accepted, control `send`) share
+    one transaction, each in its own savepoint, and one commit (one fsync)
+    at daemon_flush. What may only happen once their rows are durable waits
+    in the queues below until then: DeliveryAcks (DESIGN §8), watcher
+    events, "ok ID" answers and Submits. A failed commit sends no ack and
+    answers every waiting `send` with an error. */
+
+/* A DeliveryAck (and what follows it) waiting for the commit. */
+typedef struct {
+    uint8_t id[WIRE_SIGNAL_ID_BYTES]; /* the signal id */
+    bool has_id;                      /* false: the header was unreadable */
+    bool stored;                      /* ACK_STORED, else ACK_REJECTED */
+    char reason[128];                 /* ACK_REJECTED: the reason token */
+    bool received;                    /* a new inbox row: log it, tell the watchers */
+    char signal_id[STORE_ID_HEX];     /* hex id, for the log */
+    strbuf_t log;                     /* the rest of the signal_received log line */
+    strbuf_t json, line;              /* the watcher event (content: wiped) */
+} pending_ack_t;
+
+/* An Accepted from the broker, answered to `send --wait` after the commit. */
+typedef struct {
+    char signal_id[STORE_ID_HEX]; /* hex id */
+    bool updated;                 /* the outbox entry moved to accepted */
+    uint64_t audit_index;         /* the broker's audit index */
+} pending_accept_t;
+
+/* A new outbox entry, submitted once committed. */
+typedef struct {
+    char signal_id[STORE_ID_HEX]; /* hex id */
+    uint8_t *sealed;              /* packed SealedSignal (owned) */
+    size_t sealed_len;            /* its length */
+    strbuf_t log;                 /* the rest of the signal_sent log line */
+} pending_submit_t;
+
+/* A control answer to a `send`, held so that answers leave in request
+   order and "ok ID" only after the commit. */
+typedef struct {
+    zframe_t *routing; /* the client */
+    char *frames[3];   /* the answer (owned) */
+    size_t n_frames;   /* how many */
+    bool needs_commit; /* "ok ID": becomes an error when the commit fails */
+} pending_reply_t;
 
 /* A `hartslag watch` client. */
 typedef struct {
@@ -98,11 +145,33 @@ struct daemon_t {
 
     waiter_t waiters[DAEMON_WAITERS_MAX];    /* parked CLI requests */
     watcher_t watchers[DAEMON_WATCHERS_MAX]; /* watch clients */
+
+    bool txn_open;                              /* the turn transaction is open */
+    char txn_error[256];                        /* why the last one failed */
+    pending_ack_t acks[DAEMON_BATCH_MAX];       /* inbound.c */
+    size_t n_acks;                              /* used */
+    pending_accept_t accepts[DAEMON_BATCH_MAX]; /* outbound.c */
+    size_t n_accepts;                           /* used */
+    pending_submit_t submits[DAEMON_SENDS_MAX]; /* outbound.c */
+    size_t n_submits;                           /* used */
+    pending_reply_t replies[DAEMON_SENDS_MAX];  /* control.c */
+    size_t n_replies;                           /* used */
 };
 
 /* daemon.c */
 uint64_t daemon_now_ms(void);
 void daemon_set_error(daemon_t *self, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Starts one item of the turn transaction (opening it when needed): 0, or
+   -1 when the store failed (nothing of the item is written). */
+int daemon_item_begin(daemon_t *self);
+/* Ends the item: `ok` keeps its writes, else they are undone. True when
+   they are kept (to become durable at daemon_flush). If SQLite ended the
+   whole transaction, everything waiting is treated as not committed. */
+bool daemon_item_end(daemon_t *self, bool ok);
+/* Commits the turn transaction, then sends what waited for it (or, when
+   the commit failed, no ack and an error answer). Call before anything
+   that must see, or must follow, the turn's writes. */
+void daemon_flush(daemon_t *self);
 
 /* link.c */
 int link_connect(daemon_t *self, char *err, size_t errlen);
@@ -119,6 +188,9 @@ void checkpoints_handle(daemon_t *self, const Hartslag__Checkpoint *message);
 void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver);
 void inbound_withdraw(daemon_t *self, const Hartslag__Withdraw *withdraw);
 void inbound_alert(daemon_t *self, const Hartslag__Alert *alert);
+/* Sends the waiting DeliveryAcks and watcher events (`committed`), or drops
+   them (the broker redelivers). */
+void inbound_flush(daemon_t *self, bool committed);
 
 /* outbound.c */
 typedef struct {
@@ -150,6 +222,9 @@ void outbound_accepted(daemon_t *self, const Hartslag__Accepted *accepted);
 void outbound_denied(daemon_t *self, const Hartslag__Denied *denied);
 void outbound_expired(daemon_t *self, const Hartslag__Expired *expired);
 void outbound_withdraw_result(daemon_t *self, const Hartslag__WithdrawResult *result);
+/* Submits the new entries and answers `send --wait` waiters (`committed`),
+   or forgets them. */
+void outbound_flush(daemon_t *self, bool committed);
 /* Starts a withdrawal: 0, or -1 with code/message set. */
 int outbound_withdraw(daemon_t *self, const char *signal_id, const char *reason,
                       send_result_t *result);
@@ -164,6 +239,9 @@ void control_resolve(daemon_t *self, wait_kind_t kind, const char *signal_id);
    watchers get `json`, the others `text` (one line each, no newline). */
 void control_notify(daemon_t *self, const char *json, const char *text);
 void control_close(daemon_t *self);
+/* Sends the waiting `send` answers; "ok ID" becomes an error unless
+   `committed`. */
+void control_flush(daemon_t *self, bool committed);
 
 /* hooks.c */
 void hooks_tick(daemon_t *self, uint64_t now_ms);

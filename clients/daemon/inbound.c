@@ -24,6 +24,21 @@ static void s_ack(daemon_t *self, ProtobufCBinaryData id, bool stored, const cha
     (void)link_send(self, &frame);
 }
 
+/* Queues a DeliveryAck until the turn transaction has committed (it may
+   acknowledge a row written in it). NULL when the header had no id. */
+static pending_ack_t *s_queue_ack(daemon_t *self, const ProtobufCBinaryData *id, bool stored,
+                                  const char *reason)
+{
+    pending_ack_t *ack = &self->acks[self->n_acks++];
+    ack->has_id = id && id->len == sizeof ack->id;
+    if (ack->has_id)
+        memcpy(ack->id, id->data, sizeof ack->id);
+    ack->stored = stored;
+    snprintf(ack->reason, sizeof ack->reason, "%s", stored ? "" : reason);
+    ack->received = false;
+    return ack;
+}
+
 /* Refuses a delivered signal: local audit, log, DeliveryAck(ACK_REJECTED). */
 static void s_reject(daemon_t *self, const Hartslag__SignalHeader *hdr, const char *id,
                      const char *reason)
@@ -35,11 +50,12 @@ static void s_reject(daemon_t *self, const Hartslag__SignalHeader *hdr, const ch
                            .signal_type = hdr->signal_type,
                            .purpose = hdr->purpose,
                            .reason = reason};
-    if (store_audit(self->store, &audit) != 0)
+    bool begun = daemon_item_begin(self) == 0;
+    if (!begun || !daemon_item_end(self, store_audit(self->store, &audit) == 0))
         dlog(DLOG_ERROR, "event=audit_failed signal=%s", id);
     dlog(DLOG_WARN, "event=signal_rejected signal=%s from=%s type=%s reason=%s", id, hdr->sender,
          hdr->signal_type, reason);
-    s_ack(self, hdr->signal_id, false, reason);
+    (void)s_queue_ack(self, &hdr->signal_id, false, reason);
 }
 
 static const char *s_urgency_name(Hartslag__Urgency urgency)
@@ -102,32 +118,66 @@ static void s_fields_json(const Hartslag__SignalContent *content, strbuf_t *out)
     strbuf_puts(out, "}");
 }
 
-/* Tells the watchers about a stored signal. */
-static void s_notify(daemon_t *self, const store_inbox_t *entry)
+static bool s_watched(const daemon_t *self)
 {
-    strbuf_t json = {0}, line = {0};
-    render_inbox_json(entry, &json);
-    render_inbox_line(entry, &line);
-    if (strbuf_ok(&json) && strbuf_ok(&line)) {
-        /* The line ends in a newline; the control protocol sends lines without. */
-        if (line.len && line.data[line.len - 1] == '\n')
-            line.data[--line.len] = '\0';
-        control_notify(self, strbuf_text(&json), strbuf_text(&line));
+    for (size_t i = 0; i < DAEMON_WATCHERS_MAX; i++)
+        if (self->watchers[i].routing)
+            return true;
+    return false;
+}
+
+/* Renders the watcher event of a stored signal into `ack`, for after the
+   commit (the entry's strings are gone by then). */
+static void s_render_event(daemon_t *self, pending_ack_t *ack, const store_inbox_t *entry)
+{
+    if (!s_watched(self))
+        return;
+    render_inbox_json(entry, &ack->json);
+    render_inbox_line(entry, &ack->line);
+    /* The line ends in a newline; the control protocol sends lines without. */
+    if (strbuf_ok(&ack->line) && ack->line.len && ack->line.data[ack->line.len - 1] == '\n')
+        ack->line.data[--ack->line.len] = '\0';
+}
+
+void inbound_flush(daemon_t *self, bool committed)
+{
+    size_t n = self->n_acks;
+    self->n_acks = 0;
+    if (committed && self->broker) {
+        /* Committed: now, and only now, the broker may forget them. */
+        for (size_t i = 0; i < n; i++) {
+            pending_ack_t *ack = &self->acks[i];
+            ProtobufCBinaryData id = {ack->has_id ? sizeof ack->id : 0,
+                                      ack->has_id ? ack->id : NULL};
+            s_ack(self, id, ack->stored, ack->reason);
+        }
+    } else if (n)
+        dlog(DLOG_WARN, "event=acks_withheld count=%zu reason=not_committed", n);
+    for (size_t i = 0; i < n; i++) {
+        pending_ack_t *ack = &self->acks[i];
+        if (committed && ack->received) {
+            dlog(DLOG_INFO, "event=signal_received signal=%s %s", ack->signal_id,
+                 strbuf_text(&ack->log));
+            if (self->control && strbuf_ok(&ack->json) && strbuf_ok(&ack->line) && ack->json.len)
+                control_notify(self, strbuf_text(&ack->json), strbuf_text(&ack->line));
+        }
+        strbuf_wipe(&ack->log);
+        strbuf_wipe(&ack->json);
+        strbuf_wipe(&ack->line);
     }
-    strbuf_wipe(&json);
-    strbuf_wipe(&line);
 }
 
 void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver)
 {
+    if (self->n_acks == DAEMON_BATCH_MAX)
+        daemon_flush(self);
     const Hartslag__SealedSignal *sealed = deliver->signal;
     Hartslag__SignalHeader *hdr = NULL;
     const char *why = NULL;
     if (wire_check_header(sealed->header.data, sealed->header.len, &hdr, &why) != 0) {
         /* Without a readable header there is no id to answer to. */
         dlog(DLOG_WARN, "event=signal_rejected reason=%s", why ? why : "malformed");
-        ProtobufCBinaryData none = {0, NULL};
-        s_ack(self, none, false, why ? why : "malformed");
+        (void)s_queue_ack(self, NULL, false, why ? why : "malformed");
         return;
     }
     char id[STORE_ID_HEX];
@@ -149,9 +199,10 @@ void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver)
         goto done;
     }
     if (known > 0) {
+        /* Acked after the commit too: the row may be this turn's. */
         dlog(DLOG_INFO, "event=signal_redelivered signal=%s from=%s state=%s", id, hdr->sender,
              known == 1 ? "in_inbox" : gone);
-        s_ack(self, hdr->signal_id, true, NULL);
+        (void)s_queue_ack(self, &hdr->signal_id, true, NULL);
         goto done;
     }
     const cert_t *cert = partners_by_org(self->partners, hdr->sender);
@@ -221,18 +272,21 @@ void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver)
                            .signal_type = hdr->signal_type,
                            .purpose = hdr->purpose,
                            .reason = agreement->id};
-    if (store_begin(self->store) != 0 || store_inbox_add(self->store, &entry) != 0 ||
-        store_audit(self->store, &audit) != 0 || store_commit(self->store) != 0) {
+    if (daemon_item_begin(self) != 0 ||
+        !daemon_item_end(self, store_inbox_add(self->store, &entry) == 0 &&
+                                   store_audit(self->store, &audit) == 0)) {
+        /* No ack: the broker redelivers once the store works again. */
         dlog(DLOG_ERROR, "event=store_failed op=inbox_add signal=%s", id);
-        daemon_set_error(self, "inbox database error: %s", store_error(self->store));
-        store_rollback(self->store);
+        daemon_set_error(self, "inbox database error: %s", self->txn_error);
         goto done;
     }
-    /* Committed: now, and only now, the broker may forget it. */
-    s_ack(self, hdr->signal_id, true, NULL);
-    dlog(DLOG_INFO, "event=signal_received signal=%s from=%s type=%s purpose=%s urgency=%s", id,
-         hdr->sender, hdr->signal_type, hdr->purpose, entry.urgency);
-    s_notify(self, &entry);
+    /* In the turn transaction: acked, logged and shown once it commits. */
+    pending_ack_t *ack = s_queue_ack(self, &hdr->signal_id, true, NULL);
+    ack->received = true;
+    memcpy(ack->signal_id, id, sizeof ack->signal_id);
+    strbuf_printf(&ack->log, "from=%s type=%s purpose=%s urgency=%s", hdr->sender, hdr->signal_type,
+                  hdr->purpose, entry.urgency);
+    s_render_event(self, ack, &entry);
 done:
     strbuf_wipe(&fields);
     envelope_content_destroy(&content);

@@ -123,9 +123,21 @@ static void s_error(daemon_t *self, const Hartslag__Error *error)
         self->connected = false;
 }
 
+/* Deliver and Accepted join the turn transaction (and Heartbeat touches
+   nothing); every other frame is handled after it has been committed, so
+   that frames take effect in the order they came. */
+static bool s_batched(const Hartslag__Frame *frame)
+{
+    return frame->body_case == HARTSLAG__FRAME__BODY_DELIVER ||
+           frame->body_case == HARTSLAG__FRAME__BODY_ACCEPTED ||
+           frame->body_case == HARTSLAG__FRAME__BODY_HEARTBEAT;
+}
+
 /* Handles one frame from the broker. */
 static void s_dispatch(daemon_t *self, const Hartslag__Frame *frame)
 {
+    if (!s_batched(frame))
+        daemon_flush(self);
     switch (frame->body_case) {
     case HARTSLAG__FRAME__BODY_WELCOME:
         s_welcome(self, frame->welcome);

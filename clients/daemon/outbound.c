@@ -200,7 +200,8 @@ static int s_precheck(daemon_t *self, const send_request_t *req, const char **or
                            .signal_type = req->signal_type,
                            .purpose = req->purpose,
                            .reason = "local_precheck"};
-    (void)store_audit(self->store, &audit);
+    if (daemon_item_begin(self) == 0)
+        (void)daemon_item_end(self, store_audit(self->store, &audit) == 0);
     dlog(DLOG_INFO,
          "event=send_refused reason=agreement check=local type=%s purpose=%s detail=\"%s\"",
          req->signal_type, req->purpose, result->detail);
@@ -210,6 +211,8 @@ static int s_precheck(daemon_t *self, const send_request_t *req, const char **or
 int outbound_send(daemon_t *self, const send_request_t *req, send_result_t *result)
 {
     memset(result, 0, sizeof *result);
+    if (self->n_submits == DAEMON_SENDS_MAX)
+        daemon_flush(self);
     char tobuf[ENVELOPE_RECIPIENTS_MAX * (NAMES_ORG_MAX + 1) + 1];
     const char *orgs[ENVELOPE_RECIPIENTS_MAX];
     size_t n_orgs = 0;
@@ -343,21 +346,62 @@ int outbound_send(daemon_t *self, const send_request_t *req, send_result_t *resu
                            .actor_user = req->user,
                            .signal_type = req->signal_type,
                            .purpose = req->purpose};
-    if (store_begin(self->store) != 0 || store_outbox_add(self->store, &entry) != 0 ||
-        store_audit(self->store, &audit) != 0 || store_commit(self->store) != 0) {
-        store_rollback(self->store);
-        s_fail(result, "internal", "cannot store the signal in the outbox: %s",
-               store_error(self->store));
+    if (daemon_item_begin(self) != 0 ||
+        !daemon_item_end(self, store_outbox_add(self->store, &entry) == 0 &&
+                                   store_audit(self->store, &audit) == 0)) {
+        s_fail(result, "internal", "cannot store the signal in the outbox: %s", self->txn_error);
         free(sealed);
         return -1;
     }
-    dlog(DLOG_INFO, "event=signal_sent signal=%s to=%s type=%s purpose=%s fields=%zu", hex, joined,
-         req->signal_type, req->purpose, req->n_fields + (req->free_text ? 1 : 0));
-    if (self->connected)
-        s_submit(self, &entry);
-    free(sealed);
+    /* In the turn transaction: submitted (and answered, control.c) once it
+       commits; never before, so the broker never holds a signal our outbox
+       could lose. */
+    pending_submit_t *pending = &self->submits[self->n_submits++];
+    memcpy(pending->signal_id, hex, sizeof pending->signal_id);
+    pending->sealed = sealed;
+    pending->sealed_len = sealed_len;
+    strbuf_printf(&pending->log, "to=%s type=%s purpose=%s fields=%zu", joined, req->signal_type,
+                  req->purpose, req->n_fields + (req->free_text ? 1 : 0));
     memcpy(result->signal_id, hex, sizeof result->signal_id);
     return 0;
+}
+
+void outbound_flush(daemon_t *self, bool committed)
+{
+    size_t n = self->n_submits;
+    self->n_submits = 0;
+    for (size_t i = 0; i < n; i++) {
+        pending_submit_t *p = &self->submits[i];
+        if (committed) {
+            dlog(DLOG_INFO, "event=signal_sent signal=%s %s", p->signal_id, strbuf_text(&p->log));
+            if (self->connected && self->broker) {
+                store_outbox_t entry;
+                memset(&entry, 0, sizeof entry);
+                memcpy(entry.signal_id, p->signal_id, sizeof entry.signal_id);
+                entry.sealed = p->sealed;
+                entry.sealed_len = p->sealed_len;
+                s_submit(self, &entry);
+            }
+        }
+        free(p->sealed);
+        p->sealed = NULL;
+        strbuf_wipe(&p->log);
+    }
+    n = self->n_accepts;
+    self->n_accepts = 0;
+    for (size_t i = 0; i < n; i++) {
+        pending_accept_t *a = &self->accepts[i];
+        if (!committed) {
+            if (a->updated)
+                dlog(DLOG_ERROR, "event=store_failed op=accepted signal=%s", a->signal_id);
+            continue; /* still pending: resubmitted, accepted again */
+        }
+        if (a->updated)
+            dlog(DLOG_INFO, "event=signal_accepted signal=%s audit_index=%llu", a->signal_id,
+                 (unsigned long long)a->audit_index);
+        if (self->control)
+            control_resolve(self, WAIT_OUTCOME, a->signal_id);
+    }
 }
 
 /* Loads the outbox entry of a broker answer; 1 found, 0 not (logged). */
@@ -377,10 +421,13 @@ static int s_entry(daemon_t *self, const ProtobufCBinaryData *sid, char id[STORE
 
 void outbound_accepted(daemon_t *self, const Hartslag__Accepted *accepted)
 {
+    if (self->n_accepts == DAEMON_BATCH_MAX)
+        daemon_flush(self);
     char id[STORE_ID_HEX];
     store_outbox_t entry;
     if (!s_entry(self, &accepted->signal_id, id, &entry, "accepted"))
         return;
+    bool updated = false;
     if (strcmp(entry.state, "pending") == 0) {
         store_audit_t audit = {.event = "accepted",
                                .signal_id = id,
@@ -388,19 +435,20 @@ void outbound_accepted(daemon_t *self, const Hartslag__Accepted *accepted)
                                .actor_user = entry.sender_user,
                                .signal_type = entry.signal_type,
                                .purpose = entry.purpose};
-        if (store_begin(self->store) == 0 &&
-            store_outbox_set_accepted(self->store, id, accepted->accepted_at_ms,
-                                      accepted->audit_index) == 0 &&
-            store_audit(self->store, &audit) == 0 && store_commit(self->store) == 0)
-            dlog(DLOG_INFO, "event=signal_accepted signal=%s audit_index=%llu", id,
-                 (unsigned long long)accepted->audit_index);
-        else {
-            store_rollback(self->store);
+        updated = daemon_item_begin(self) == 0 &&
+                  daemon_item_end(self, store_outbox_set_accepted(self->store, id,
+                                                                  accepted->accepted_at_ms,
+                                                                  accepted->audit_index) == 0 &&
+                                            store_audit(self->store, &audit) == 0);
+        if (!updated)
             dlog(DLOG_ERROR, "event=store_failed op=accepted signal=%s", id);
-        }
     }
     store_outbox_clear(&entry);
-    control_resolve(self, WAIT_OUTCOME, id);
+    /* Logged and told to `send --wait` once the turn transaction commits. */
+    pending_accept_t *a = &self->accepts[self->n_accepts++];
+    memcpy(a->signal_id, id, sizeof a->signal_id);
+    a->updated = updated;
+    a->audit_index = accepted->audit_index;
 }
 
 void outbound_denied(daemon_t *self, const Hartslag__Denied *denied)

@@ -12,9 +12,64 @@
 
 #define STORE_SCHEMA_VERSION "1"
 
-/*  Invariant: db is open, in WAL mode with synchronous=FULL. */
+/* The statements of the daemon, each kept in store_t and prepared
+   once, on first use; the SQL stays at the call site. */
+typedef enum {
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_ROLLBACK,
+    Q_SAVEPOINT,
+    Q_RELEASE,
+    Q_ROLLBACK_TO,
+    Q_AUDIT,
+    Q_OUTBOX_ADD,
+    Q_OUTBOX_GET,
+    Q_OUTBOX_STATE,
+    Q_OUTBOX_ACCEPTED,
+    Q_OUTBOX_WITHDRAWING,
+    Q_OUTBOX_SUBMIT,
+    Q_OUTBOX_EACH,
+    Q_INBOX_KNOWN,
+    Q_INBOX_ADD,
+    Q_INBOX_GET,
+    Q_INBOX_DELETE,
+    Q_GONE_ADD,
+    Q_INBOX_EACH,
+    Q_INBOX_EXPIRED,
+    Q_INBOX_NEXT_HOOK,
+    Q_INBOX_HOOK_RESULT,
+    Q_ALERT_ADD,
+    Q_ALERT_NEXT_HOOK,
+    Q_ALERT_HOOK_RESULT,
+    Q_ALERT_EACH,
+    Q_COUNT_OUTBOX_PENDING,
+    Q_COUNT_OUTBOX_ACCEPTED,
+    Q_COUNT_OUTBOX_DENIED,
+    Q_COUNT_OUTBOX_OTHER,
+    Q_COUNT_INBOX,
+    Q_COUNT_INBOX_HOOK,
+    Q_COUNT_ALERTS,
+    Q_COUNT_CHECKPOINT,
+    Q_COUNT_EVIDENCE,
+    Q_AUDIT_EACH,
+    Q_CHECKPOINT_LATEST,
+    Q_CHECKPOINT_ADD,
+    Q_CHECKPOINT_EVIDENCE,
+    Q_COUNT /* number of statements */
+} query_t;
+
+#define STORE_SUBMIT_NOTES_MAX 1024 /* submits noted in memory before they are written */
+
+/*  Invariant: db is open, in WAL mode with synchronous=FULL. stmts[q] is
+    NULL or statement q, prepared once and reset after every use (a busy
+    one is never handed out twice: a nested use is given its own statement).
+    notes[0..n_notes) are submits not yet counted in the outbox (see
+    store_outbox_count_submit). */
 struct store_t {
-    sqlite3 *db; /* the database connection */
+    sqlite3 *db;                  /* the database connection */
+    sqlite3_stmt *stmts[Q_COUNT]; /* prepared statements */
+    char (*notes)[STORE_ID_HEX];  /* submitted signal ids, STORE_SUBMIT_NOTES_MAX */
+    size_t n_notes;               /* how many */
 };
 
 static const char *s_schema =
@@ -105,48 +160,118 @@ store_t *store_open(const char *dir, char *err, size_t errlen)
     return self;
 }
 
+static int s_flush_notes(store_t *self);
+static uint32_t s_noted(const store_t *self, const char *signal_id);
+
 void store_destroy(store_t **self_p)
 {
     if (self_p && *self_p) {
-        sqlite3_close((*self_p)->db);
-        free(*self_p);
+        store_t *self = *self_p;
+        if (self->db && self->n_notes && !store_in_transaction(self) && store_begin(self) == 0) {
+            /* Best effort: the submit counter is not a guarantee. */
+            if (s_flush_notes(self) != 0 || store_commit(self) != 0)
+                store_rollback(self);
+        }
+        for (size_t q = 0; q < Q_COUNT; q++)
+            sqlite3_finalize(self->stmts[q]);
+        sqlite3_close(self->db);
+        free(self->notes);
+        free(self);
         *self_p = NULL;
     }
 }
 
-static int s_exec(store_t *self, const char *sql)
+/* Statement q: the prepared one, or (when that one is in use further up
+   the stack) a new one that s_end finalizes. NULL on error. */
+static sqlite3_stmt *s_stmt(store_t *self, query_t q, const char *sql)
 {
-    return sqlite3_exec(self->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    sqlite3_stmt *cached = self->stmts[q];
+    if (cached && !sqlite3_stmt_busy(cached))
+        return cached;
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v3(self->db, sql, -1, cached ? 0 : SQLITE_PREPARE_PERSISTENT, &stmt,
+                           NULL) != SQLITE_OK) {
+        sqlite3_finalize(stmt);
+        return NULL;
+    }
+    if (!cached)
+        self->stmts[q] = stmt;
+    return stmt;
+}
+
+/* Done with a statement from s_stmt: resets the prepared one (and drops
+   its bindings: content must not linger), finalizes any other. */
+static void s_end(store_t *self, query_t q, sqlite3_stmt *stmt)
+{
+    if (!stmt)
+        return;
+    if (stmt == self->stmts[q]) {
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+    } else
+        sqlite3_finalize(stmt);
+}
+
+/* Runs a statement without parameters or rows. 0 / -1. */
+static int s_run(store_t *self, query_t q, const char *sql)
+{
+    sqlite3_stmt *stmt = s_stmt(self, q, sql);
+    if (!stmt)
+        return -1;
+    int rc = sqlite3_step(stmt);
+    s_end(self, q, stmt);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+bool store_in_transaction(const store_t *self)
+{
+    return !sqlite3_get_autocommit(self->db);
 }
 
 int store_begin(store_t *self)
 {
-    return s_exec(self, "BEGIN IMMEDIATE");
+    return s_run(self, Q_BEGIN, "BEGIN IMMEDIATE");
 }
 
 int store_commit(store_t *self)
 {
-    return s_exec(self, "COMMIT");
+    /* Submits noted outside a transaction are counted with this one; if
+       that fails the counter is a little low, never the transaction lost. */
+    size_t noted = self->n_notes;
+    if (noted && store_in_transaction(self))
+        (void)s_flush_notes(self);
+    if (s_run(self, Q_COMMIT, "COMMIT") != 0) {
+        self->n_notes = noted;
+        return -1;
+    }
+    return 0;
 }
 
 void store_rollback(store_t *self)
 {
-    if (!sqlite3_get_autocommit(self->db))
-        (void)s_exec(self, "ROLLBACK");
+    if (store_in_transaction(self))
+        (void)s_run(self, Q_ROLLBACK, "ROLLBACK");
+}
+
+int store_savepoint(store_t *self)
+{
+    return s_run(self, Q_SAVEPOINT, "SAVEPOINT item");
+}
+
+int store_release(store_t *self)
+{
+    return s_run(self, Q_RELEASE, "RELEASE item");
+}
+
+void store_rollback_to(store_t *self)
+{
+    if (store_in_transaction(self) && s_run(self, Q_ROLLBACK_TO, "ROLLBACK TO item") == 0)
+        (void)s_run(self, Q_RELEASE, "RELEASE item");
 }
 
 const char *store_error(const store_t *self)
 {
     return sqlite3_errmsg(self->db);
-}
-
-/* Prepares `sql`; NULL on error. */
-static sqlite3_stmt *s_prepare(store_t *self, const char *sql)
-{
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL) != SQLITE_OK)
-        return NULL;
-    return stmt;
 }
 
 static void s_text(sqlite3_stmt *stmt, int index, const char *text)
@@ -162,13 +287,13 @@ static void s_int(sqlite3_stmt *stmt, int index, uint64_t value)
     sqlite3_bind_int64(stmt, index, (sqlite3_int64)value);
 }
 
-/* Steps a statement that returns no rows, finalizes it. 0 / -1. */
-static int s_done(sqlite3_stmt *stmt)
+/* Steps statement q (bound) that returns no rows, then s_end. 0 / -1. */
+static int s_done(store_t *self, query_t q, sqlite3_stmt *stmt)
 {
     if (!stmt)
         return -1;
     int rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
+    s_end(self, q, stmt);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -192,8 +317,9 @@ static void s_col_id(sqlite3_stmt *stmt, int col, char out[STORE_ID_HEX])
 int store_audit(store_t *self, const store_audit_t *e)
 {
     sqlite3_stmt *stmt =
-        s_prepare(self, "INSERT INTO audit (time_ms, event, signal_id, counterpart, actor_user,"
-                        " signal_type, purpose, reason) VALUES (?,?,?,?,?,?,?,?)");
+        s_stmt(self, Q_AUDIT,
+               "INSERT INTO audit (time_ms, event, signal_id, counterpart, actor_user,"
+               " signal_type, purpose, reason) VALUES (?,?,?,?,?,?,?,?)");
     if (!stmt)
         return -1;
     s_int(stmt, 1, s_now_ms());
@@ -204,7 +330,7 @@ int store_audit(store_t *self, const store_audit_t *e)
     s_text(stmt, 6, e->signal_type);
     s_text(stmt, 7, e->purpose);
     s_text(stmt, 8, e->reason);
-    return s_done(stmt);
+    return s_done(self, Q_AUDIT, stmt);
 }
 
 /* ---- outbox */
@@ -212,8 +338,9 @@ int store_audit(store_t *self, const store_audit_t *e)
 int store_outbox_add(store_t *self, const store_outbox_t *e)
 {
     sqlite3_stmt *stmt =
-        s_prepare(self, "INSERT INTO outbox (signal_id, sealed, recipients, signal_type, purpose,"
-                        " sender_user, state, created_ms, updated_ms) VALUES (?,?,?,?,?,?,?,?,?)");
+        s_stmt(self, Q_OUTBOX_ADD,
+               "INSERT INTO outbox (signal_id, sealed, recipients, signal_type, purpose,"
+               " sender_user, state, created_ms, updated_ms) VALUES (?,?,?,?,?,?,?,?,?)");
     if (!stmt)
         return -1;
     s_text(stmt, 1, e->signal_id);
@@ -225,7 +352,7 @@ int store_outbox_add(store_t *self, const store_outbox_t *e)
     s_text(stmt, 7, e->state);
     s_int(stmt, 8, e->created_ms);
     s_int(stmt, 9, e->created_ms);
-    return s_done(stmt);
+    return s_done(self, Q_OUTBOX_ADD, stmt);
 }
 
 #define OUTBOX_COLS                                                                                \
@@ -268,7 +395,8 @@ static int s_outbox_row(sqlite3_stmt *stmt, store_outbox_t *out)
 
 int store_outbox_get(store_t *self, const char *signal_id, store_outbox_t *out)
 {
-    sqlite3_stmt *stmt = s_prepare(self, "SELECT " OUTBOX_COLS " FROM outbox WHERE signal_id = ?");
+    sqlite3_stmt *stmt =
+        s_stmt(self, Q_OUTBOX_GET, "SELECT " OUTBOX_COLS " FROM outbox WHERE signal_id = ?");
     if (!stmt)
         return -1;
     s_text(stmt, 1, signal_id);
@@ -276,7 +404,9 @@ int store_outbox_get(store_t *self, const char *signal_id, store_outbox_t *out)
     int result = rc == SQLITE_ROW    ? (s_outbox_row(stmt, out) == 0 ? 1 : -1)
                  : rc == SQLITE_DONE ? 0
                                      : -1;
-    sqlite3_finalize(stmt);
+    s_end(self, Q_OUTBOX_GET, stmt);
+    if (result == 1)
+        out->submits += s_noted(self, out->signal_id);
     return result;
 }
 
@@ -284,9 +414,10 @@ int store_outbox_set_state(store_t *self, const char *signal_id, const char *sta
                            const char *reason, const char *detail, bool drop_sealed)
 {
     sqlite3_stmt *stmt =
-        s_prepare(self, "UPDATE outbox SET state = ?, reason = COALESCE(?, reason),"
-                        " detail = COALESCE(?, detail), updated_ms = ?,"
-                        " sealed = CASE WHEN ? THEN NULL ELSE sealed END WHERE signal_id = ?");
+        s_stmt(self, Q_OUTBOX_STATE,
+               "UPDATE outbox SET state = ?, reason = COALESCE(?, reason),"
+               " detail = COALESCE(?, detail), updated_ms = ?,"
+               " sealed = CASE WHEN ? THEN NULL ELSE sealed END WHERE signal_id = ?");
     if (!stmt)
         return -1;
     s_text(stmt, 1, state);
@@ -295,51 +426,99 @@ int store_outbox_set_state(store_t *self, const char *signal_id, const char *sta
     s_int(stmt, 4, s_now_ms());
     s_int(stmt, 5, drop_sealed ? 1 : 0);
     s_text(stmt, 6, signal_id);
-    return s_done(stmt);
+    return s_done(self, Q_OUTBOX_STATE, stmt);
 }
 
 int store_outbox_set_accepted(store_t *self, const char *signal_id, uint64_t accepted_ms,
                               uint64_t audit_index)
 {
     sqlite3_stmt *stmt =
-        s_prepare(self, "UPDATE outbox SET state = 'accepted', accepted_ms = ?, audit_index = ?,"
-                        " updated_ms = ?, sealed = NULL WHERE signal_id = ?");
+        s_stmt(self, Q_OUTBOX_ACCEPTED,
+               "UPDATE outbox SET state = 'accepted', accepted_ms = ?, audit_index = ?,"
+               " updated_ms = ?, sealed = NULL WHERE signal_id = ?");
     if (!stmt)
         return -1;
     s_int(stmt, 1, accepted_ms);
     s_int(stmt, 2, audit_index);
     s_int(stmt, 3, s_now_ms());
     s_text(stmt, 4, signal_id);
-    return s_done(stmt);
+    return s_done(self, Q_OUTBOX_ACCEPTED, stmt);
 }
 
 int store_outbox_set_withdrawing(store_t *self, const char *signal_id, const char *reason)
 {
-    sqlite3_stmt *stmt =
-        s_prepare(self, "UPDATE outbox SET state = 'withdrawing', withdraw_reason = ?,"
-                        " updated_ms = ? WHERE signal_id = ?");
+    sqlite3_stmt *stmt = s_stmt(self, Q_OUTBOX_WITHDRAWING,
+                                "UPDATE outbox SET state = 'withdrawing', withdraw_reason = ?,"
+                                " updated_ms = ? WHERE signal_id = ?");
     if (!stmt)
         return -1;
     s_text(stmt, 1, reason);
     s_int(stmt, 2, s_now_ms());
     s_text(stmt, 3, signal_id);
-    return s_done(stmt);
+    return s_done(self, Q_OUTBOX_WITHDRAWING, stmt);
+}
+
+static int s_count_submit(store_t *self, const char *signal_id)
+{
+    sqlite3_stmt *stmt = s_stmt(self, Q_OUTBOX_SUBMIT,
+                                "UPDATE outbox SET submits = submits + 1 WHERE signal_id = ?");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, signal_id);
+    return s_done(self, Q_OUTBOX_SUBMIT, stmt);
+}
+
+/* Writes the noted submits into the open transaction. 0 / -1 (the notes
+   are dropped either way; store_commit restores them if it fails). */
+static int s_flush_notes(store_t *self)
+{
+    int rc = 0;
+    for (size_t i = 0; i < self->n_notes; i++)
+        if (s_count_submit(self, self->notes[i]) != 0)
+            rc = -1;
+    self->n_notes = 0;
+    return rc;
 }
 
 int store_outbox_count_submit(store_t *self, const char *signal_id)
 {
-    sqlite3_stmt *stmt =
-        s_prepare(self, "UPDATE outbox SET submits = submits + 1 WHERE signal_id = ?");
-    if (!stmt)
-        return -1;
-    s_text(stmt, 1, signal_id);
-    return s_done(stmt);
+    if (store_in_transaction(self))
+        return s_count_submit(self, signal_id);
+    /* Not worth a commit (and an fsync) of its own: noted, and counted
+       with the next transaction. A crash before that loses the count. */
+    if (!self->notes) {
+        self->notes = calloc(STORE_SUBMIT_NOTES_MAX, sizeof *self->notes);
+        if (!self->notes)
+            return -1;
+    }
+    if (self->n_notes == STORE_SUBMIT_NOTES_MAX) {
+        if (store_begin(self) != 0)
+            return -1;
+        if (s_flush_notes(self) != 0 || store_commit(self) != 0) {
+            store_rollback(self);
+            self->n_notes = 0;
+            return -1;
+        }
+    }
+    snprintf(self->notes[self->n_notes++], STORE_ID_HEX, "%s", signal_id);
+    return 0;
+}
+
+/* Submits of `signal_id` noted but not yet written. */
+static uint32_t s_noted(const store_t *self, const char *signal_id)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < self->n_notes; i++)
+        if (strcmp(self->notes[i], signal_id) == 0)
+            n++;
+    return n;
 }
 
 int store_outbox_each(store_t *self, const char *state, store_outbox_fn *fn, void *arg)
 {
     sqlite3_stmt *stmt =
-        s_prepare(self, "SELECT " OUTBOX_COLS " FROM outbox WHERE state = ? ORDER BY created_ms");
+        s_stmt(self, Q_OUTBOX_EACH,
+               "SELECT " OUTBOX_COLS " FROM outbox WHERE state = ? ORDER BY created_ms");
     if (!stmt)
         return -1;
     s_text(stmt, 1, state);
@@ -350,6 +529,7 @@ int store_outbox_each(store_t *self, const char *state, store_outbox_fn *fn, voi
             result = -1;
             break;
         }
+        entry.submits += s_noted(self, entry.signal_id);
         int stop = fn(arg, &entry);
         store_outbox_clear(&entry);
         if (stop)
@@ -357,7 +537,7 @@ int store_outbox_each(store_t *self, const char *state, store_outbox_fn *fn, voi
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         result = -1;
-    sqlite3_finalize(stmt);
+    s_end(self, Q_OUTBOX_EACH, stmt);
     return result;
 }
 
@@ -379,8 +559,9 @@ void store_outbox_clear(store_outbox_t *e)
 
 int store_inbox_known(store_t *self, const char *signal_id, char why[16])
 {
-    sqlite3_stmt *stmt = s_prepare(self, "SELECT 1, NULL FROM inbox WHERE signal_id = ?1"
-                                         " UNION ALL SELECT 2, why FROM gone WHERE signal_id = ?1");
+    sqlite3_stmt *stmt = s_stmt(self, Q_INBOX_KNOWN,
+                                "SELECT 1, NULL FROM inbox WHERE signal_id = ?1"
+                                " UNION ALL SELECT 2, why FROM gone WHERE signal_id = ?1");
     if (!stmt)
         return -1;
     s_text(stmt, 1, signal_id);
@@ -394,17 +575,18 @@ int store_inbox_known(store_t *self, const char *signal_id, char why[16])
         }
     } else if (rc != SQLITE_DONE)
         result = -1;
-    sqlite3_finalize(stmt);
+    s_end(self, Q_INBOX_KNOWN, stmt);
     return result;
 }
 
 int store_inbox_add(store_t *self, const store_inbox_t *e)
 {
-    sqlite3_stmt *stmt = s_prepare(
-        self, "INSERT INTO inbox (signal_id, sender, sender_user, signal_type, purpose, subject,"
-              " fields, free_text, urgency, agreement_id, created_ms, valid_until_ms,"
-              " accepted_ms, received_ms, retain_until_ms, hook_state, hook_attempts,"
-              " hook_next_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    sqlite3_stmt *stmt =
+        s_stmt(self, Q_INBOX_ADD,
+               "INSERT INTO inbox (signal_id, sender, sender_user, signal_type, purpose, subject,"
+               " fields, free_text, urgency, agreement_id, created_ms, valid_until_ms,"
+               " accepted_ms, received_ms, retain_until_ms, hook_state, hook_attempts,"
+               " hook_next_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     if (!stmt)
         return -1;
     s_text(stmt, 1, e->signal_id);
@@ -425,7 +607,7 @@ int store_inbox_add(store_t *self, const store_inbox_t *e)
     s_text(stmt, 16, e->hook_state);
     s_int(stmt, 17, e->hook_attempts);
     s_int(stmt, 18, e->hook_next_ms);
-    return s_done(stmt);
+    return s_done(self, Q_INBOX_ADD, stmt);
 }
 
 #define INBOX_COLS                                                                                 \
@@ -464,7 +646,8 @@ static int s_inbox_row(sqlite3_stmt *stmt, store_inbox_t *out)
 
 int store_inbox_get(store_t *self, const char *signal_id, store_inbox_t *out)
 {
-    sqlite3_stmt *stmt = s_prepare(self, "SELECT " INBOX_COLS " FROM inbox WHERE signal_id = ?");
+    sqlite3_stmt *stmt =
+        s_stmt(self, Q_INBOX_GET, "SELECT " INBOX_COLS " FROM inbox WHERE signal_id = ?");
     if (!stmt)
         return -1;
     s_text(stmt, 1, signal_id);
@@ -472,33 +655,34 @@ int store_inbox_get(store_t *self, const char *signal_id, store_inbox_t *out)
     int result = rc == SQLITE_ROW    ? (s_inbox_row(stmt, out) == 0 ? 1 : -1)
                  : rc == SQLITE_DONE ? 0
                                      : -1;
-    sqlite3_finalize(stmt);
+    s_end(self, Q_INBOX_GET, stmt);
     return result;
 }
 
 int store_inbox_remove(store_t *self, const char *signal_id, const char *why)
 {
-    sqlite3_stmt *stmt = s_prepare(self, "DELETE FROM inbox WHERE signal_id = ?");
+    sqlite3_stmt *stmt = s_stmt(self, Q_INBOX_DELETE, "DELETE FROM inbox WHERE signal_id = ?");
     if (!stmt)
         return -1;
     s_text(stmt, 1, signal_id);
-    if (s_done(stmt) != 0)
+    if (s_done(self, Q_INBOX_DELETE, stmt) != 0)
         return -1;
     int removed = sqlite3_changes(self->db) > 0;
-    stmt = s_prepare(self, "INSERT OR REPLACE INTO gone (signal_id, why, at_ms) VALUES (?,?,?)");
+    stmt = s_stmt(self, Q_GONE_ADD,
+                  "INSERT OR REPLACE INTO gone (signal_id, why, at_ms) VALUES (?,?,?)");
     if (!stmt)
         return -1;
     s_text(stmt, 1, signal_id);
     s_text(stmt, 2, why);
     s_int(stmt, 3, s_now_ms());
-    if (s_done(stmt) != 0)
+    if (s_done(self, Q_GONE_ADD, stmt) != 0)
         return -1;
     return removed;
 }
 
-static int s_inbox_query(store_t *self, sqlite3_stmt *stmt, store_inbox_fn *fn, void *arg)
+static int s_inbox_query(store_t *self, query_t q, sqlite3_stmt *stmt, store_inbox_fn *fn,
+                         void *arg)
 {
-    (void)self;
     if (!stmt)
         return -1;
     int result = 0, rc;
@@ -515,33 +699,36 @@ static int s_inbox_query(store_t *self, sqlite3_stmt *stmt, store_inbox_fn *fn, 
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         result = -1;
-    sqlite3_finalize(stmt);
+    s_end(self, q, stmt);
     return result;
 }
 
 int store_inbox_each(store_t *self, size_t limit, store_inbox_fn *fn, void *arg)
 {
-    sqlite3_stmt *stmt = s_prepare(
-        self, "SELECT " INBOX_COLS " FROM inbox ORDER BY received_ms DESC, signal_id LIMIT ?");
+    sqlite3_stmt *stmt =
+        s_stmt(self, Q_INBOX_EACH,
+               "SELECT " INBOX_COLS " FROM inbox ORDER BY received_ms DESC, signal_id LIMIT ?");
     if (stmt)
         sqlite3_bind_int64(stmt, 1, limit ? (sqlite3_int64)limit : -1);
-    return s_inbox_query(self, stmt, fn, arg);
+    return s_inbox_query(self, Q_INBOX_EACH, stmt, fn, arg);
 }
 
 int store_inbox_each_expired(store_t *self, uint64_t now_ms, store_inbox_fn *fn, void *arg)
 {
-    sqlite3_stmt *stmt = s_prepare(self, "SELECT " INBOX_COLS " FROM inbox"
-                                         " WHERE retain_until_ms <= ?1 OR valid_until_ms <= ?1");
+    sqlite3_stmt *stmt = s_stmt(self, Q_INBOX_EXPIRED,
+                                "SELECT " INBOX_COLS " FROM inbox"
+                                " WHERE retain_until_ms <= ?1 OR valid_until_ms <= ?1");
     if (stmt)
         s_int(stmt, 1, now_ms);
-    return s_inbox_query(self, stmt, fn, arg);
+    return s_inbox_query(self, Q_INBOX_EXPIRED, stmt, fn, arg);
 }
 
 int store_inbox_next_hook(store_t *self, uint64_t now_ms, store_inbox_t *out)
 {
-    sqlite3_stmt *stmt = s_prepare(self, "SELECT " INBOX_COLS " FROM inbox"
-                                         " WHERE hook_state = 'pending' AND hook_next_ms <= ?"
-                                         " ORDER BY hook_next_ms, received_ms LIMIT 1");
+    sqlite3_stmt *stmt = s_stmt(self, Q_INBOX_NEXT_HOOK,
+                                "SELECT " INBOX_COLS " FROM inbox"
+                                " WHERE hook_state = 'pending' AND hook_next_ms <= ?"
+                                " ORDER BY hook_next_ms, received_ms LIMIT 1");
     if (!stmt)
         return -1;
     s_int(stmt, 1, now_ms);
@@ -549,7 +736,7 @@ int store_inbox_next_hook(store_t *self, uint64_t now_ms, store_inbox_t *out)
     int result = rc == SQLITE_ROW    ? (s_inbox_row(stmt, out) == 0 ? 1 : -1)
                  : rc == SQLITE_DONE ? 0
                                      : -1;
-    sqlite3_finalize(stmt);
+    s_end(self, Q_INBOX_NEXT_HOOK, stmt);
     return result;
 }
 
@@ -557,15 +744,16 @@ int store_inbox_hook_result(store_t *self, const char *signal_id, bool ok, uint3
                             uint64_t next_ms)
 {
     sqlite3_stmt *stmt =
-        s_prepare(self, "UPDATE inbox SET hook_state = ?, hook_attempts = ?, hook_next_ms = ?"
-                        " WHERE signal_id = ?");
+        s_stmt(self, Q_INBOX_HOOK_RESULT,
+               "UPDATE inbox SET hook_state = ?, hook_attempts = ?, hook_next_ms = ?"
+               " WHERE signal_id = ?");
     if (!stmt)
         return -1;
     s_text(stmt, 1, ok ? "done" : "pending");
     s_int(stmt, 2, attempts);
     s_int(stmt, 3, next_ms);
     s_text(stmt, 4, signal_id);
-    return s_done(stmt);
+    return s_done(self, Q_INBOX_HOOK_RESULT, stmt);
 }
 
 static void s_free_wiped(char *text)
@@ -597,10 +785,11 @@ int store_alert_add(store_t *self, const char *alert_id, const char *rule_id, co
                     const char *participants_json, const char *legal_basis, uint64_t raised_ms,
                     const char *state, const char *lead_org, const char *hook_json)
 {
-    sqlite3_stmt *stmt = s_prepare(
-        self, "INSERT OR REPLACE INTO alerts (alert_id, rule_id, subject, participants,"
-              " legal_basis, raised_ms, received_ms, state, lead_org, hook_json, hook_state)"
-              " VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+    sqlite3_stmt *stmt =
+        s_stmt(self, Q_ALERT_ADD,
+               "INSERT OR REPLACE INTO alerts (alert_id, rule_id, subject, participants,"
+               " legal_basis, raised_ms, received_ms, state, lead_org, hook_json, hook_state)"
+               " VALUES (?,?,?,?,?,?,?,?,?,?,?)");
     if (!stmt)
         return -1;
     s_text(stmt, 1, alert_id);
@@ -614,15 +803,16 @@ int store_alert_add(store_t *self, const char *alert_id, const char *rule_id, co
     s_text(stmt, 9, lead_org);
     s_text(stmt, 10, hook_json);
     s_text(stmt, 11, hook_json ? "pending" : "none");
-    return s_done(stmt);
+    return s_done(self, Q_ALERT_ADD, stmt);
 }
 
 int store_alert_next_hook(store_t *self, uint64_t now_ms, char id[STORE_ID_HEX], char **json,
                           uint32_t *attempts)
 {
-    sqlite3_stmt *stmt = s_prepare(self, "SELECT alert_id, hook_json, hook_attempts FROM alerts"
-                                         " WHERE hook_state = 'pending' AND hook_next_ms <= ?"
-                                         " ORDER BY hook_next_ms, received_ms LIMIT 1");
+    sqlite3_stmt *stmt = s_stmt(self, Q_ALERT_NEXT_HOOK,
+                                "SELECT alert_id, hook_json, hook_attempts FROM alerts"
+                                " WHERE hook_state = 'pending' AND hook_next_ms <= ?"
+                                " ORDER BY hook_next_ms, received_ms LIMIT 1");
     if (!stmt)
         return -1;
     s_int(stmt, 1, now_ms);
@@ -634,7 +824,7 @@ int store_alert_next_hook(store_t *self, uint64_t now_ms, char id[STORE_ID_HEX],
         *attempts = (uint32_t)sqlite3_column_int(stmt, 2);
         result = *json ? 1 : -1;
     }
-    sqlite3_finalize(stmt);
+    s_end(self, Q_ALERT_NEXT_HOOK, stmt);
     return result;
 }
 
@@ -642,22 +832,24 @@ int store_alert_hook_result(store_t *self, const char *alert_id, bool ok, uint32
                             uint64_t next_ms)
 {
     sqlite3_stmt *stmt =
-        s_prepare(self, "UPDATE alerts SET hook_state = ?, hook_attempts = ?, hook_next_ms = ?"
-                        " WHERE alert_id = ?");
+        s_stmt(self, Q_ALERT_HOOK_RESULT,
+               "UPDATE alerts SET hook_state = ?, hook_attempts = ?, hook_next_ms = ?"
+               " WHERE alert_id = ?");
     if (!stmt)
         return -1;
     s_text(stmt, 1, ok ? "done" : "pending");
     s_int(stmt, 2, attempts);
     s_int(stmt, 3, next_ms);
     s_text(stmt, 4, alert_id);
-    return s_done(stmt);
+    return s_done(self, Q_ALERT_HOOK_RESULT, stmt);
 }
 
 int store_alert_each(store_t *self, store_json_fn *fn, void *arg)
 {
-    sqlite3_stmt *stmt = s_prepare(self, "SELECT alert_id, rule_id, subject, participants,"
-                                         " legal_basis, raised_ms, received_ms, state, lead_org"
-                                         " FROM alerts ORDER BY received_ms DESC");
+    sqlite3_stmt *stmt = s_stmt(self, Q_ALERT_EACH,
+                                "SELECT alert_id, rule_id, subject, participants,"
+                                " legal_basis, raised_ms, received_ms, state, lead_org"
+                                " FROM alerts ORDER BY received_ms DESC");
     if (!stmt)
         return -1;
     int rc, result = 0;
@@ -690,19 +882,19 @@ int store_alert_each(store_t *self, store_json_fn *fn, void *arg)
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         result = -1;
-    sqlite3_finalize(stmt);
+    s_end(self, Q_ALERT_EACH, stmt);
     return result;
 }
 
-static int s_count(store_t *self, const char *sql, uint64_t *out)
+static int s_count(store_t *self, query_t q, const char *sql, uint64_t *out)
 {
-    sqlite3_stmt *stmt = s_prepare(self, sql);
+    sqlite3_stmt *stmt = s_stmt(self, q, sql);
     if (!stmt)
         return -1;
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW)
         *out = s_col_int(stmt, 0);
-    sqlite3_finalize(stmt);
+    s_end(self, q, stmt);
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
@@ -710,27 +902,34 @@ int store_counts(store_t *self, store_counts_t *c)
 {
     memset(c, 0, sizeof *c);
     int rc = 0;
-    rc |= s_count(self, "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'withdrawing')",
+    rc |= s_count(self, Q_COUNT_OUTBOX_PENDING,
+                  "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'withdrawing')",
                   &c->outbox_pending);
-    rc |=
-        s_count(self, "SELECT COUNT(*) FROM outbox WHERE state = 'accepted'", &c->outbox_accepted);
-    rc |= s_count(self, "SELECT COUNT(*) FROM outbox WHERE state = 'denied'", &c->outbox_denied);
-    rc |= s_count(self, "SELECT COUNT(*) FROM outbox WHERE state IN ('expired', 'withdrawn')",
+    rc |= s_count(self, Q_COUNT_OUTBOX_ACCEPTED,
+                  "SELECT COUNT(*) FROM outbox WHERE state = 'accepted'", &c->outbox_accepted);
+    rc |= s_count(self, Q_COUNT_OUTBOX_DENIED, "SELECT COUNT(*) FROM outbox WHERE state = 'denied'",
+                  &c->outbox_denied);
+    rc |= s_count(self, Q_COUNT_OUTBOX_OTHER,
+                  "SELECT COUNT(*) FROM outbox WHERE state IN ('expired', 'withdrawn')",
                   &c->outbox_other);
-    rc |= s_count(self, "SELECT COUNT(*) FROM inbox", &c->inbox);
-    rc |= s_count(self, "SELECT COUNT(*) FROM inbox WHERE hook_state = 'pending'",
-                  &c->inbox_hook_pending);
-    rc |= s_count(self, "SELECT COUNT(*) FROM alerts", &c->alerts);
-    rc |= s_count(self, "SELECT COALESCE(MAX(size), 0) FROM checkpoints", &c->checkpoint_size);
-    rc |= s_count(self, "SELECT COUNT(*) FROM checkpoint_evidence", &c->checkpoint_evidence);
+    rc |= s_count(self, Q_COUNT_INBOX, "SELECT COUNT(*) FROM inbox", &c->inbox);
+    rc |=
+        s_count(self, Q_COUNT_INBOX_HOOK, "SELECT COUNT(*) FROM inbox WHERE hook_state = 'pending'",
+                &c->inbox_hook_pending);
+    rc |= s_count(self, Q_COUNT_ALERTS, "SELECT COUNT(*) FROM alerts", &c->alerts);
+    rc |= s_count(self, Q_COUNT_CHECKPOINT, "SELECT COALESCE(MAX(size), 0) FROM checkpoints",
+                  &c->checkpoint_size);
+    rc |= s_count(self, Q_COUNT_EVIDENCE, "SELECT COUNT(*) FROM checkpoint_evidence",
+                  &c->checkpoint_evidence);
     return rc ? -1 : 0;
 }
 
 int store_audit_each(store_t *self, size_t limit, store_json_fn *fn, void *arg)
 {
     sqlite3_stmt *stmt =
-        s_prepare(self, "SELECT seq, time_ms, event, signal_id, counterpart, actor_user,"
-                        " signal_type, purpose, reason FROM audit ORDER BY seq DESC LIMIT ?");
+        s_stmt(self, Q_AUDIT_EACH,
+               "SELECT seq, time_ms, event, signal_id, counterpart, actor_user,"
+               " signal_type, purpose, reason FROM audit ORDER BY seq DESC LIMIT ?");
     if (!stmt)
         return -1;
     sqlite3_bind_int64(stmt, 1, limit ? (sqlite3_int64)limit : -1);
@@ -760,16 +959,15 @@ int store_audit_each(store_t *self, size_t limit, store_json_fn *fn, void *arg)
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         result = -1;
-    sqlite3_finalize(stmt);
+    s_end(self, Q_AUDIT_EACH, stmt);
     return result;
 }
 
 int store_checkpoint_latest(store_t *self, uint64_t *size, unsigned char root[32])
 {
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "SELECT size, root FROM checkpoints ORDER BY size DESC LIMIT 1", -1,
-                           &stmt, NULL) != SQLITE_OK)
+    sqlite3_stmt *stmt = s_stmt(self, Q_CHECKPOINT_LATEST,
+                                "SELECT size, root FROM checkpoints ORDER BY size DESC LIMIT 1");
+    if (!stmt)
         return -1;
     int rc = sqlite3_step(stmt);
     int result = rc == SQLITE_DONE ? 0 : -1;
@@ -778,37 +976,33 @@ int store_checkpoint_latest(store_t *self, uint64_t *size, unsigned char root[32
         memcpy(root, sqlite3_column_blob(stmt, 1), 32);
         result = 1;
     }
-    sqlite3_finalize(stmt);
+    s_end(self, Q_CHECKPOINT_LATEST, stmt);
     return result;
 }
 
 int store_checkpoint_add(store_t *self, uint64_t size, const char *note, size_t note_len,
                          const unsigned char root[32])
 {
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "INSERT OR IGNORE INTO checkpoints (size, note, root, received_ms) "
-                           "VALUES (?1, ?2, ?3, ?4)",
-                           -1, &stmt, NULL) != SQLITE_OK)
+    sqlite3_stmt *stmt = s_stmt(self, Q_CHECKPOINT_ADD,
+                                "INSERT OR IGNORE INTO checkpoints (size, note, root, received_ms) "
+                                "VALUES (?1, ?2, ?3, ?4)");
+    if (!stmt)
         return -1;
     sqlite3_bind_int64(stmt, 1, (int64_t)size);
     sqlite3_bind_text(stmt, 2, note, (int)note_len, SQLITE_STATIC);
     sqlite3_bind_blob(stmt, 3, root, 32, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 4, (int64_t)s_now_ms());
-    int rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return s_done(self, Q_CHECKPOINT_ADD, stmt);
 }
 
 int store_checkpoint_evidence(store_t *self, const char *kind, uint64_t held_size,
                               uint64_t new_size, const char *note, size_t note_len,
                               const void *proof, size_t proof_len)
 {
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "INSERT INTO checkpoint_evidence (received_ms, kind, held_size, "
-                           "new_size, note, proof) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                           -1, &stmt, NULL) != SQLITE_OK)
+    sqlite3_stmt *stmt = s_stmt(self, Q_CHECKPOINT_EVIDENCE,
+                                "INSERT INTO checkpoint_evidence (received_ms, kind, held_size, "
+                                "new_size, note, proof) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!stmt)
         return -1;
     sqlite3_bind_int64(stmt, 1, (int64_t)s_now_ms());
     sqlite3_bind_text(stmt, 2, kind, -1, SQLITE_STATIC);
@@ -816,7 +1010,5 @@ int store_checkpoint_evidence(store_t *self, const char *kind, uint64_t held_siz
     sqlite3_bind_int64(stmt, 4, (int64_t)new_size);
     sqlite3_bind_text(stmt, 5, note, (int)note_len, SQLITE_STATIC);
     sqlite3_bind_blob(stmt, 6, proof, (int)proof_len, SQLITE_STATIC);
-    int rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return s_done(self, Q_CHECKPOINT_EVIDENCE, stmt);
 }

@@ -101,6 +101,14 @@ void store_destroy(store_t **self_p);
 int store_begin(store_t *self);
 int store_commit(store_t *self);
 void store_rollback(store_t *self);
+/* True while a transaction is open (SQLite may end one by itself after
+   some errors: disk full, I/O error). */
+bool store_in_transaction(const store_t *self);
+/* One item of a larger transaction: store_savepoint, then store_release
+   to keep its writes or store_rollback_to to undo only them. 0 / -1. */
+int store_savepoint(store_t *self);
+int store_release(store_t *self);
+void store_rollback_to(store_t *self);
 
 /* The last SQLite error text (for logs; never holds content). */
 const char *store_error(const store_t *self);
@@ -119,6 +127,10 @@ int store_outbox_set_state(store_t *self, const char *signal_id, const char *sta
 int store_outbox_set_accepted(store_t *self, const char *signal_id, uint64_t accepted_ms,
                               uint64_t audit_index);
 int store_outbox_set_withdrawing(store_t *self, const char *signal_id, const char *reason);
+/* Counts one more Submit of the entry. Inside a transaction it is written
+   there; outside it is kept in memory and written with the next commit
+   (never a commit of its own: the counter is informational, and a crash
+   may lose the last few counts). store_outbox_get/each include it. */
 int store_outbox_count_submit(store_t *self, const char *signal_id);
 /* Calls `fn` for every entry in `state` (oldest first) until it returns
    non-zero. */
