@@ -187,5 +187,6 @@ clean:
 include tests/fuzz/fuzz.mk
 include mk/install.mk
 include bench/bench.mk
+include mk/faults.mk
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -28,6 +28,7 @@
 
 #define TICK_MS 200                   /* poll timeout: how often timers are looked at */
 #define EXPIRY_EVERY_MS 1000          /* expiry scan */
+#define REDELIVER_AFTER_MS 10000      /* deliveries unacknowledged this long are sent again */
 #define PURGE_EVERY_MS 3600000        /* audit retention purge, hourly */
 #define PRUNE_EVERY_MS 60000          /* lapsed-id cleanup */
 #define CHECKPOINT_EVERY_MS 1000      /* a checkpoint at least this often... */
@@ -56,6 +57,7 @@ typedef struct {
     int64_t sent_upto;           /* highest delivery seq sent on this connection */
     bool dirty;                  /* has work to pump this turn */
     bool backlog;                /* pending deliveries may exist beyond sent_upto */
+    int64_t progress_ms;         /* last ack, or when the first of those in flight left */
     bool notices_due;            /* pending notices must be sent this turn */
     bool checkpoint_due;         /* send it the latest checkpoint this turn */
     uint64_t checkpoint_size;    /* largest checkpoint it holds (Hello, Cosignature) */
@@ -762,6 +764,7 @@ static void s_on_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__
     }
     if (peer->inflight > 0)
         peer->inflight--;
+    peer->progress_ms = self->now_ms;
     peer->dirty = true;
     if (changed == 0)
         return; /* a duplicate or late ack: already settled */
@@ -1129,6 +1132,8 @@ static int s_pump_one(void *arg, int64_t seq, const uint8_t id[16], const queue_
         return 1;
     }
     s_reply(self, ctx->peer->routing, bytes, len, REPLY_DELIVER, id);
+    if (ctx->peer->inflight == 0)
+        ctx->peer->progress_ms = self->now_ms;
     ctx->peer->inflight++;
     ctx->peer->sent_upto = seq;
     return 0;
@@ -1228,6 +1233,22 @@ static void s_timers(broker_t *self)
 {
     if (self->now_ms >= self->next_expiry_ms) {
         self->next_expiry_ms = self->now_ms + EXPIRY_EVERY_MS;
+        /* A recipient that stopped acknowledging without disconnecting (its
+           disk failed, say) gets everything unacknowledged again: it drops
+           what it already stored. */
+        for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers))
+            if (peer->routing && peer->inflight > 0 &&
+                self->now_ms - peer->progress_ms > REDELIVER_AFTER_MS) {
+                char count[12];
+                snprintf(count, sizeof count, "%u", peer->inflight);
+                log_event(HLOG_WARN, "redelivering", "org", peer->org, "unacknowledged", count,
+                          NULL);
+                peer->inflight = 0;
+                peer->sent_upto = 0;
+                peer->backlog = true;
+                peer->dirty = true;
+                peer->progress_ms = self->now_ms;
+            }
         if (queue_expire(self->queue, self->now_ms, s_expired_one, self) < 0)
             self->turn_failed = true;
     }

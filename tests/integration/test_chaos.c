@@ -42,8 +42,7 @@ static const char *s_yaml =
 
 #define WINDOW 64 /* sends in flight per daemon */
 
-static long
-s_env(const char *name, long fallback)
+static long s_env(const char *name, long fallback)
 {
     const char *value = getenv(name);
     long n = value ? strtol(value, NULL, 10) : 0;
@@ -56,8 +55,7 @@ typedef struct {
     long in_flight;
 } control_t;
 
-static void
-s_control_open(control_t *control, dh_t *daemon)
+static void s_control_open(control_t *control, dh_t *daemon)
 {
     control->dealer = zsock_new(ZMQ_DEALER);
     cr_assert_not_null(control->dealer);
@@ -66,20 +64,18 @@ s_control_open(control_t *control, dh_t *daemon)
     control->in_flight = 0;
 }
 
-static void
-s_control_send(control_t *control, long number)
+static void s_control_send(control_t *control, long number)
 {
     char subject[48], field[48];
     snprintf(subject, sizeof subject, "subject-case=CHAOS-%ld", number);
     snprintf(field, sizeof field, "field=nummer=%ld", number);
-    zstr_sendx(control->dealer, "send", "to=gemeente", "type=chaos", "purpose=test", subject,
-               field, "user=chaos", NULL);
+    zstr_sendx(control->dealer, "send", "to=gemeente", "type=chaos", "purpose=test", subject, field,
+               "user=chaos", NULL);
     control->in_flight++;
 }
 
 /* Takes one reply; returns 1 for "ok ID", 0 for anything else, -1 on timeout. */
-static int
-s_control_reply(control_t *control, int timeout_ms)
+static int s_control_reply(control_t *control, int timeout_ms)
 {
     zpoller_t *poller = zpoller_new(control->dealer, NULL);
     void *which = zpoller_wait(poller, timeout_ms);
@@ -96,8 +92,7 @@ s_control_reply(control_t *control, int timeout_ms)
 }
 
 /* Signal ids of a daemon's store matching `sql`. */
-static zhashx_t *
-s_ids(dh_t *daemon, const char *sql)
+static zhashx_t *s_ids(dh_t *daemon, const char *sql)
 {
     char path[4600];
     snprintf(path, sizeof path, "%s/hartslagd.db", daemon->state);
@@ -114,8 +109,7 @@ s_ids(dh_t *daemon, const char *sql)
     return ids;
 }
 
-static long
-s_pending(dh_t *daemon)
+static long s_pending(dh_t *daemon)
 {
     zhashx_t *ids = s_ids(daemon, "SELECT signal_id FROM outbox WHERE state != 'accepted'");
     long n = (long)zhashx_size(ids);
@@ -123,8 +117,7 @@ s_pending(dh_t *daemon)
     return n;
 }
 
-static void
-s_run(bool kill_recipient)
+static void s_run(bool kill_recipient)
 {
     long target = s_env("HARTSLAG_CHAOS_SIGNALS", 20000);
     long kills_wanted = s_env("HARTSLAG_CHAOS_KILLS", 20);
@@ -144,9 +137,8 @@ s_run(bool kill_recipient)
 
     long sent = 0, refused = 0, kills = 0, number = 0;
     long next_kill = target / (kills_wanted + 1);
-    while (number < target || controls[0].in_flight + controls[1].in_flight +
-                                      controls[2].in_flight >
-                                  0) {
+    while (number < target ||
+           controls[0].in_flight + controls[1].in_flight + controls[2].in_flight > 0) {
         for (int i = 0; i < 3; i++) {
             while (number < target && controls[i].in_flight < WINDOW)
                 s_control_send(&controls[i], number++);
@@ -159,7 +151,10 @@ s_run(bool kill_recipient)
         }
         if (number >= next_kill && kills < kills_wanted) {
             kills++;
-            next_kill = number + (long)randombytes_uniform((uint32_t)(2 * target / (kills_wanted + 1))) + 1;
+            /* The next kill at a random point of the next stretch: every kill
+               happens while signals are still being sent. */
+            long stretch = target / (kills_wanted + 1);
+            next_kill = (kills + 1) * stretch + (long)randombytes_uniform((uint32_t)stretch) / 2;
             if (kill_recipient) {
                 dh_stop(daemons[0], SIGKILL);
                 usleep(randombytes_uniform(200000));
@@ -217,8 +212,8 @@ s_run(bool kill_recipient)
     zhashx_destroy(&seen);
     printf("chaos (%s killed): sent %ld, accepted %zu, delivered %zu, lost after acceptance %ld, "
            "duplicates %ld, unexpected %ld, kills %ld\n",
-           kill_recipient ? "recipient" : "broker", sent, zhashx_size(accepted),
-           zhashx_size(inbox), lost, duplicates, unexpected, kills);
+           kill_recipient ? "recipient" : "broker", sent, zhashx_size(accepted), zhashx_size(inbox),
+           lost, duplicates, unexpected, kills);
     cr_assert_eq((long)zhashx_size(accepted), sent, "not everything sent was accepted");
     cr_assert_eq(lost, 0);
     cr_assert_eq(duplicates, 0);
