@@ -127,7 +127,9 @@ Test(alerts, two_partners_about_one_person_alert_the_coordinator_once)
     cr_assert_eq(s_count(out, "\"alert_id\""), 0, "woonpunt is in no rule: %s", out);
     free(out);
     /* The alert went to the coordinator's hook as JSON. */
-    for (int i = 0; i < 50 && !tu_dir_contains(s_bh->root, "\"kind\":\"alert\"", strlen("\"kind\":\"alert\"")); i++)
+    for (int i = 0;
+         i < 50 && !tu_dir_contains(s_bh->root, "\"kind\":\"alert\"", strlen("\"kind\":\"alert\""));
+         i++)
         usleep(100000);
     char *hook = tu_read_file(s_hook_out, NULL);
     cr_assert_not_null(hook, "the hook never ran");
