@@ -302,7 +302,11 @@ static void *s_seal_thread(void *arg)
         draft.signal_type = "overlast";
         draft.purpose = "casusoverleg";
         draft.agreements_version = 3;
-        randombytes_buf(draft.subject, sizeof draft.subject);
+        /* Subjects from a pool of 5,000, so that with alert rules on several
+           partners signal about one subject and the matching really works. */
+        uint32_t pool = randombytes_uniform(5000);
+        memset(draft.subject, 0x5a, sizeof draft.subject);
+        memcpy(draft.subject, &pool, sizeof pool);
         draft.fields = fields;
         draft.n_fields = 3;
         draft.free_text = text;
@@ -458,4 +462,36 @@ void thin_store_close(thin_store_t **self_p)
         free(*self_p);
         *self_p = NULL;
     }
+}
+
+int party_enable_alerts(party_t *self)
+{
+    FILE *file = fopen(self->bh->agreements, "a");
+    if (!file)
+        return -1;
+    fprintf(file,
+            "alerts:\n  - id: bench-match\n    distinct_senders: 2\n    window_days: 90\n"
+            "    notify: [%s]\n    notify_senders: false\n    legal_basis: \"bench\"\n",
+            self->senders[0]);
+    fclose(file);
+    char *before = bh_log(self->bh);
+    int loaded_before = 0;
+    for (const char *p = before; (p = strstr(p, "event=agreements_loaded")) != NULL; p++)
+        loaded_before++;
+    free(before);
+    bh_signal(self->bh, SIGHUP);
+    for (int i = 0; i < 200; i++) {
+        usleep(25000);
+        char *log = bh_log(self->bh);
+        int loaded = 0;
+        for (const char *p = log; (p = strstr(p, "event=agreements_loaded")) != NULL; p++)
+            loaded++;
+        bool refused = strstr(log, "what=agreements") != NULL;
+        free(log);
+        if (refused)
+            return -1;
+        if (loaded > loaded_before)
+            return 0;
+    }
+    return -1;
 }

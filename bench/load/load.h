@@ -51,6 +51,10 @@ void party_destroy(party_t **self_p);
    `log_level`). 0 or -1. */
 int party_start_broker(party_t *self, const char *log_level);
 
+/* Adds an alert rule counting every signal (notify: the coordinator) to
+   the running broker's agreements and reloads them (SIGHUP). 0 or -1. */
+int party_enable_alerts(party_t *self);
+
 /* Connects the senders' DEALERs (bh_client_new + Hello). 0 or -1. */
 int party_connect_senders(party_t *self);
 

@@ -109,7 +109,8 @@ static int s_all(void)
         return 1;
     }
     uint64_t t_seal = load_now_ns();
-    sealed_t *sigs = load_seal(party, top + rate_n, 2, 0, 2);
+    size_t n_alerts = s_wanted("alerts") ? n : 0; /* the same run with alert rules on */
+    sealed_t *sigs = load_seal(party, top + rate_n + n_alerts, 2, 0, 2);
     if (!sigs) {
         fprintf(stderr, "hartslag-load: sealing failed\n");
         party_destroy(&party);
@@ -119,7 +120,7 @@ static int s_all(void)
     size_t sealed_bytes = sigs[0].len;
     printf("setup: %zu senders, %zu recipients, %zu signals of %zu bytes sealed in %.1f s "
            "(outside the timed part); broker log_level %s\n\n",
-           k, m, top + rate_n, sealed_bytes, seal_s, level);
+           k, m, top + rate_n + n_alerts, sealed_bytes, seal_s, level);
     result_t hs = {0}, fs = {0}, ms = {0}, hr = {0}, fr = {0}, mr = {0};
     bool hs_ok = false, fs_ok = false, ms_ok = false, hr_ok = false, fr_ok = false, mr_ok = false;
     const char *perf_out = getenv("BENCH_PERF");
@@ -128,6 +129,12 @@ static int s_all(void)
         hs_ok = bench_hartslag_capacity(party, sigs, n, 0, &hs) == 0;
         load_perf_stop(perf);
     }
+    /* Alert rules on (SIGHUP with a rule counting every signal): matching
+       must cost O(1) per signal, the ratio on/off >= 0.9 (issue 7). */
+    result_t ha = {0};
+    bool ha_ok = false;
+    if (n_alerts && party_enable_alerts(party) == 0)
+        ha_ok = bench_hartslag_capacity(party, sigs + top + rate_n, n_alerts, 0, &ha) == 0;
     if (s_wanted("forwarder"))
         fs_ok = bench_forwarder_capacity(party, sigs, nb, 0, &fs) == 0;
     if (s_wanted("mosquitto"))
@@ -144,7 +151,7 @@ static int s_all(void)
         mr_ok = bench_mosquitto_capacity(party, sigs + top, rate_n, rate, &mr) == 0;
     uint64_t broker_rss = load_rss_kib(party->bh->pid);
     bh_stop(party->bh, SIGTERM);
-    load_sealed_free(sigs, top + rate_n);
+    load_sealed_free(sigs, top + rate_n + n_alerts);
     party_destroy(&party);
 
     latency_t lat;
@@ -163,11 +170,16 @@ static int s_all(void)
     printf("%-34s %8s  %12s  %10s  %9s  %7s  %6s\n", "system", "offered", "signals/s", "CPU us/sig",
            "RSS MiB", "seconds", "n");
     s_row("hartslag broker", &hs, hs_ok);
+    if (n_alerts)
+        s_row("hartslag broker, alert rules on", &ha, ha_ok);
     s_row("ceiling: raw ZeroMQ CURVE fwd", &fs, fs_ok);
     s_row("mosquitto QoS1 persistence", &ms, ms_ok);
     s_row("hartslag broker", &hr, hr_ok);
     s_row("ceiling: raw ZeroMQ CURVE fwd", &fr, fr_ok);
     s_row("mosquitto QoS1 persistence", &mr, mr_ok);
+    if (hs_ok && ha_ok)
+        printf("ratio alert rules on / off (saturation): %.3f   (target >= 0.9)\n",
+               ha.per_s / hs.per_s);
     if (hs_ok && fs_ok)
         printf("ratio hartslag / ceiling   (saturation): %.3f   (CPU per signal: %.1fx)\n",
                hs.per_s / fs.per_s, fs.cpu_us > 0 ? hs.cpu_us / fs.cpu_us : 0);
