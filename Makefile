@@ -3,7 +3,7 @@
 #   make              libhartslag and every binary into build/
 #   make check        all tests, then the same tests under ASan+UBSan (build/asan/)
 #   make demo         broker + partner daemons on loopback, signals exchanged
-#   make chaos        the long crash loop: 1,000,000 signals, 100 kills
+#   make chaos        the long crash loop (1,000,000 signals, 100 kills), 100,000 queued offline
 #   make coverage     line coverage of lib/ (build/cov/)
 #   make bench        broker vs raw ZeroMQ ceiling vs mosquitto (figures, never pass/fail)
 #   make bench-scale  1,000 partners, 1M queued signals, 10M audit records
@@ -165,9 +165,11 @@ demo: all
 
 # The long crash loop (issue 6): 1,000,000 signals, 100 kills of the broker
 # and, in a second run, of the recipient daemon. make check runs 20,000 / 20.
-chaos: all $(BUILD)/tests/integration/test_chaos
+chaos: all $(BUILD)/tests/integration/test_chaos $(BUILD)/tests/integration/test_offline_partner
 	HARTSLAG_BIN=$(abspath $(BUILD)) HARTSLAG_SRC=$(CURDIR) HARTSLAG_CHAOS_SIGNALS=1000000 \
 	  HARTSLAG_CHAOS_KILLS=100 $(BUILD)/tests/integration/test_chaos --jobs 1
+	HARTSLAG_BIN=$(abspath $(BUILD)) HARTSLAG_OFFLINE_SIGNALS=100000 \
+	  $(BUILD)/tests/integration/test_offline_partner --jobs 1
 
 # Banned functions (curl's habit): each has a bounded or safer alternative.
 lint:
