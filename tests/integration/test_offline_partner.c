@@ -154,7 +154,14 @@ Test(offline, signals_queue_for_an_offline_partner_and_arrive_exactly_once)
     long rss_kib = s_peak_rss_kib();
     printf("offline: %ld signals queued for welzijn; broker peak RSS %.1f MiB\n", n,
            (double)rss_kib / 1024.0);
-    cr_assert_lt(rss_kib, 256 * 1024, "the broker's memory grew with the queue: %ld KiB", rss_kib);
+    /* A bound far below what holding the queue in memory would take
+       (~1 KiB a signal); the sanitizer build carries its own overhead. */
+#ifdef __SANITIZE_ADDRESS__
+    long limit_kib = 1024 * 1024;
+#else
+    long limit_kib = 256 * 1024;
+#endif
+    cr_assert_lt(rss_kib, limit_kib, "the broker's memory grew with the queue: %ld KiB", rss_kib);
 
     /* Welzijn comes back: everything, once. */
     s_welzijn = bh_client_new(s_bh, "welzijn", false);
