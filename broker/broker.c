@@ -59,6 +59,7 @@ typedef struct {
     bool backlog;                /* pending deliveries may exist beyond sent_upto */
     int64_t progress_ms;         /* last ack, or when the first of those in flight left */
     bool notices_due;            /* pending notices must be sent this turn */
+    int64_t notice_upto;         /* highest notice seq sent on this connection */
     bool checkpoint_due;         /* send it the latest checkpoint this turn */
     uint64_t checkpoint_size;    /* largest checkpoint it holds (Hello, Cosignature) */
     double tokens;               /* rate limiter bucket */
@@ -151,6 +152,7 @@ static peer_t *s_peer(broker_t *self, const char *org)
 static void s_peer_disconnect(peer_t *peer)
 {
     zframe_destroy(&peer->routing);
+    peer->notice_upto = 0;
     peer->backlog = true;
     peer->inflight = 0;
     peer->sent_upto = 0;
@@ -910,6 +912,7 @@ static void s_on_hello(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag
     /* A Hello means the daemon may have lost what was in flight. */
     peer->backlog = true;
     peer->checkpoint_size = hello->has_checkpoint_size ? hello->checkpoint_size : 0;
+    peer->notice_upto = 0; /* it may have lost them: everything unconfirmed again */
     peer->checkpoint_due = true;
     peer->inflight = 0;
     peer->sent_upto = 0;
@@ -1144,10 +1147,11 @@ typedef struct {
     peer_t *peer;
 } notice_ctx_t;
 
-static void s_notice_one(void *arg, notice_kind_t kind, const uint8_t id[16], const uint8_t *frame,
-                         size_t len)
+static void s_notice_one(void *arg, int64_t seq, notice_kind_t kind, const uint8_t id[16],
+                         const uint8_t *frame, size_t len)
 {
     notice_ctx_t *ctx = arg;
+    ctx->peer->notice_upto = seq;
     uint8_t *bytes = malloc(len);
     if (!bytes)
         return;
@@ -1167,7 +1171,7 @@ static void s_pump(broker_t *self)
         }
         if (peer->notices_due) {
             notice_ctx_t ctx = {self, peer};
-            if (queue_notices(self->queue, peer->org, s_notice_one, &ctx) < 0)
+            if (queue_notices(self->queue, peer->org, peer->notice_upto, s_notice_one, &ctx) < 0)
                 self->turn_failed = true;
             peer->notices_due = false;
         }

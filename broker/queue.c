@@ -108,7 +108,8 @@ static const char *s_sql[ST_COUNT_] = {
                  "deliveries d WHERE d.signal_id=signals.signal_id AND d.state=0)",
     [ST_NOTICE_ADD] = "INSERT OR REPLACE INTO notices(org, kind, signal_id, frame) "
                       "VALUES(?1,?2,?3,?4)",
-    [ST_NOTICES] = "SELECT kind, signal_id, frame FROM notices WHERE org=?1 ORDER BY seq",
+    [ST_NOTICES] = "SELECT seq, kind, signal_id, frame FROM notices WHERE org=?1 AND seq>?2 "
+                   "ORDER BY seq",
     [ST_NOTICE_REMOVE] = "DELETE FROM notices WHERE org=?1 AND kind=?2 AND signal_id=?3",
 };
 
@@ -409,16 +410,18 @@ int queue_notice_add(queue_t *self, const char *org, notice_kind_t kind,
     return s_done(self, ST_NOTICE_ADD);
 }
 
-int queue_notices(queue_t *self, const char *org, queue_notice_fn *fn, void *arg)
+int queue_notices(queue_t *self, const char *org, int64_t after_seq, queue_notice_fn *fn, void *arg)
 {
     sqlite3_stmt *stmt = self->st[ST_NOTICES];
     sqlite3_bind_text(stmt, 1, org, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, after_seq);
     int rc, n = 0;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(stmt, 1) != QUEUE_ID_BYTES)
+        if (sqlite3_column_bytes(stmt, 2) != QUEUE_ID_BYTES)
             continue;
-        fn(arg, (notice_kind_t)sqlite3_column_int(stmt, 0), sqlite3_column_blob(stmt, 1),
-           sqlite3_column_blob(stmt, 2), (size_t)sqlite3_column_bytes(stmt, 2));
+        fn(arg, sqlite3_column_int64(stmt, 0), (notice_kind_t)sqlite3_column_int(stmt, 1),
+           sqlite3_column_blob(stmt, 2), sqlite3_column_blob(stmt, 3),
+           (size_t)sqlite3_column_bytes(stmt, 3));
         n++;
     }
     sqlite3_reset(stmt);

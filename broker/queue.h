@@ -120,9 +120,11 @@ int queue_prune(queue_t *self, int64_t now_ms);
    id) replaces its frame (an alert's later state wins). */
 int queue_notice_add(queue_t *self, const char *org, notice_kind_t kind,
                      const uint8_t id[QUEUE_ID_BYTES], const uint8_t *frame, size_t len);
-typedef void(queue_notice_fn)(void *arg, notice_kind_t kind, const uint8_t id[QUEUE_ID_BYTES],
-                              const uint8_t *frame, size_t len);
-int queue_notices(queue_t *self, const char *org, queue_notice_fn *fn, void *arg);
+/* Calls `fn` for each of `org`'s notices with seq > after_seq, in order. */
+typedef void(queue_notice_fn)(void *arg, int64_t seq, notice_kind_t kind,
+                              const uint8_t id[QUEUE_ID_BYTES], const uint8_t *frame, size_t len);
+int queue_notices(queue_t *self, const char *org, int64_t after_seq, queue_notice_fn *fn,
+                  void *arg);
 int queue_notice_remove(queue_t *self, const char *org, notice_kind_t kind,
                         const uint8_t id[QUEUE_ID_BYTES]);
 
