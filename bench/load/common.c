@@ -302,9 +302,15 @@ static void *s_seal_thread(void *arg)
         draft.signal_type = "overlast";
         draft.purpose = "casusoverleg";
         draft.agreements_version = 3;
-        /* Subjects from a pool of 5,000, so that with alert rules on several
-           partners signal about one subject and the matching really works. */
-        uint32_t pool = randombytes_uniform(5000);
+        /* Subjects from a pool (BENCH_SUBJECTS, default 10,000,000): some
+           subjects get signals from several partners, so with alert rules on
+           the matching really works and now and then raises an alert, as in
+           a partnership. A small pool (e.g. 5000) makes most signals raise
+           one: that measures alerting, not matching. */
+        const char *env = getenv("BENCH_SUBJECTS");
+        uint32_t subjects =
+            env && strtoul(env, NULL, 10) > 0 ? (uint32_t)strtoul(env, NULL, 10) : 10000000u;
+        uint32_t pool = randombytes_uniform(subjects);
         memset(draft.subject, 0x5a, sizeof draft.subject);
         memcpy(draft.subject, &pool, sizeof pool);
         draft.fields = fields;
