@@ -867,7 +867,7 @@ static void s_on_withdraw(broker_t *self, peer_t *peer, zframe_t *routing,
             s_reply_withdraw_result(self, routing, id, false, "internal");
             return;
         }
-        if (match_withdraw(self->match, id) != 0)
+        if (match_withdraw(self->match, id, known.meta.subject) != 0)
             self->turn_failed = true;
         withdraw_ctx_t ctx = {self, id, &known, withdraw->reason, bytes, len};
         if (queue_withdraw(self->queue, id, s_withdraw_recipient, &ctx) != 0)

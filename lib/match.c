@@ -10,13 +10,15 @@
 #define MEMBERS_MAX (MATCH_PARTICIPANTS_MAX * 34)
 
 static const char *s_schema =
+    /* A rowid table: appending is cheap, and the one index is the one the
+       matching reads. A withdrawal finds its row through the subject. */
     "CREATE TABLE IF NOT EXISTS match_index("
-    "  signal_id BLOB PRIMARY KEY,"
+    "  signal_id BLOB NOT NULL,"
     "  subject BLOB NOT NULL,"
     "  sender TEXT NOT NULL,"
     "  signal_type TEXT NOT NULL,"
     "  at_ms INTEGER NOT NULL,"
-    "  valid_until INTEGER NOT NULL) WITHOUT ROWID;"
+    "  valid_until INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS match_by_subject ON match_index(subject, at_ms);"
     "CREATE TABLE IF NOT EXISTS match_state("
     "  rule_id TEXT NOT NULL,"
@@ -47,7 +49,7 @@ enum {
 };
 
 static const char *s_sql[ST_COUNT_] = {
-    [ST_INDEX_PUT] = "INSERT OR IGNORE INTO match_index(signal_id, subject, sender, signal_type, "
+    [ST_INDEX_PUT] = "INSERT INTO match_index(signal_id, subject, sender, signal_type, "
                      "at_ms, valid_until) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_WINDOW] = "SELECT sender, signal_type, at_ms, signal_id FROM match_index "
                   "WHERE subject=?1 AND at_ms>=?2 AND valid_until>?3 ORDER BY at_ms DESC",
@@ -59,7 +61,7 @@ static const char *s_sql[ST_COUNT_] = {
     [ST_ALERT_GET] = "SELECT rule_id, subject, raised_ms FROM alerts WHERE alert_id=?1",
     [ST_ALERT_HANDLE] = "UPDATE alerts SET state='handled', lead_org=?2, handled_ms=?3 "
                         "WHERE alert_id=?1",
-    [ST_WITHDRAW] = "DELETE FROM match_index WHERE signal_id=?1",
+    [ST_WITHDRAW] = "DELETE FROM match_index WHERE subject=?2 AND signal_id=?1",
     [ST_PRUNE] = "DELETE FROM match_index WHERE valid_until<=?1 OR at_ms<?2",
     [ST_COUNT] = "SELECT count(*) FROM match_index",
 };
@@ -251,9 +253,10 @@ int match_signal(match_t *self, const agreements_t *agreements, const uint8_t si
     return result;
 }
 
-int match_withdraw(match_t *self, const uint8_t signal_id[16])
+int match_withdraw(match_t *self, const uint8_t signal_id[16], const uint8_t subject[32])
 {
     sqlite3_bind_blob(self->st[ST_WITHDRAW], 1, signal_id, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(self->st[ST_WITHDRAW], 2, subject, 32, SQLITE_STATIC);
     return s_done(self, ST_WITHDRAW);
 }
 

@@ -67,7 +67,7 @@ int match_signal(match_t *self, const agreements_t *agreements, const uint8_t si
                  int64_t at_ms, int64_t valid_until_ms, match_alert_fn *fn, void *arg);
 
 /* A withdrawn signal no longer counts. 0, or -1. */
-int match_withdraw(match_t *self, const uint8_t signal_id[16]);
+int match_withdraw(match_t *self, const uint8_t signal_id[16], const uint8_t subject[32]);
 
 /* Drops lapsed signals and those older than the largest window. 0, or -1. */
 int match_prune(match_t *self, const agreements_t *agreements, int64_t now_ms);

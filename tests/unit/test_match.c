@@ -161,7 +161,7 @@ Test(match, a_withdrawn_signal_no_longer_counts)
 {
     uint8_t id[16];
     s_signal("politie", "overlast", 0, id);
-    cr_assert_eq(match_withdraw(s_match, id), 0);
+    cr_assert_eq(match_withdraw(s_match, id, s_subject), 0);
     s_signal("welzijn", "zorg", DAY, NULL);
     cr_assert_eq(s_alerts, 0);
 }
