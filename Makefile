@@ -151,7 +151,8 @@ check: deps-ok lint format-check
 
 coverage: deps-ok
 	rm -rf build/cov
-	$(MAKE) BUILD=build/cov COV=1 test
+	HARTSLAG_TAMPER_SCALE=10 HARTSLAG_CHAOS_SIGNALS=3000 HARTSLAG_CHAOS_KILLS=6 \
+	  $(MAKE) BUILD=build/cov COV=1 test
 	gcovr --root . --filter 'lib/' --object-directory build/cov/obj --print-summary \
 	  --fail-under-line 85 build/cov/obj
 
