@@ -14,6 +14,7 @@
 #include "names.h"
 #include "partners.h"
 #include "queue.h"
+#include "verifier.h"
 #include "wire.h"
 #include "z85.h"
 
@@ -83,6 +84,16 @@ typedef struct {
     uint8_t signal_id[16]; /* for rewriting on a failed turn */
 } reply_t;
 
+/* One message of the turn, read (and its signature check queued) before
+   the turn handles the first one. */
+typedef struct {
+    zmsg_t *msg;
+    const cert_t *cert;     /* the partner the CURVE key names; NULL if none */
+    Hartslag__Frame *frame; /* NULL if unreadable (why) or not read (no partner) */
+    const char *why;        /* why the frame could not be read */
+    int verify_job;         /* verifier job of a Submit, -1 if none */
+} inbound_t;
+
 struct broker_t {
     broker_config_t config;     /* copied; strings borrowed from the caller */
     char endpoint[256];         /* bound endpoint */
@@ -108,6 +119,10 @@ struct broker_t {
     int64_t last_auth_audit_ms; /* auth_failed audit records are rate limited */
     uint8_t *frame_buf;         /* scratch for packing deliveries and sealed signals */
     size_t frame_cap;
+    verifier_t *verifier;      /* signature checks of the turn, ahead of the loop */
+    inbound_t *inbound;        /* the messages of the turn, read before any is handled */
+    const cert_t *submit_cert; /* key the Submit in hand was queued for verification with */
+    int submit_job;            /* its verifier job, -1 if none */
 };
 
 /* ------------------------------------------------------------------------
@@ -536,6 +551,16 @@ static void s_on_alert_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hart
 /* ------------------------------------------------------------------------
    Submit */
 
+/* Verified exactly once: by a worker when the check was queued with this
+   very key, here otherwise. */
+static envelope_error_t s_check_signature(broker_t *self, const Hartslag__SealedSignal *sealed,
+                                          const cert_t *sender_cert)
+{
+    if (self->submit_job >= 0 && self->submit_cert == sender_cert)
+        return verifier_result(self->verifier, self->submit_job);
+    return envelope_verify(sealed, sender_cert->sign_key);
+}
+
 static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__Submit *submit)
 {
     Hartslag__SealedSignal *sealed = submit->signal;
@@ -631,7 +656,7 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, Hartsla
         goto done;
     }
     const cert_t *sender_cert = partners_by_org(self->partners, peer->org);
-    if (!sender_cert || envelope_verify(sealed, sender_cert->sign_key) != ENVELOPE_OK) {
+    if (!sender_cert || s_check_signature(self, sealed, sender_cert) != ENVELOPE_OK) {
         s_deny(self, peer, routing, header, "bad_signature", NULL, 0);
         goto done;
     }
@@ -1018,22 +1043,46 @@ static void s_send_checkpoints(broker_t *self)
 /* ------------------------------------------------------------------------
    One message */
 
-static void s_handle(broker_t *self, zmsg_t *msg)
+/* The pure part of reading a message: who sent it (the CURVE key, looked
+   up in the live table) and its frame. A Submit's signature check is
+   queued here so the workers can start before the loop reaches it. */
+static void s_read(broker_t *self, inbound_t *in)
 {
-    zframe_t *routing = zmsg_first(msg);
-    zframe_t *payload = zmsg_next(msg);
+    in->cert = NULL;
+    in->frame = NULL;
+    in->why = NULL;
+    in->verify_job = -1;
+    zframe_t *routing = zmsg_first(in->msg);
+    zframe_t *payload = zmsg_next(in->msg);
+    if (!routing || !payload || zmsg_size(in->msg) != 2)
+        return;
+    const char *user_id = zframe_meta(payload, "User-Id");
+    uint8_t key[32];
+    if (user_id && z85_decode(key, sizeof key, user_id) == 0)
+        in->cert = partners_by_curve_key(self->partners, key);
+    if (!in->cert || !cert_valid_at(in->cert, self->now_ms))
+        return;
+    if (wire_unpack_frame(zframe_data(payload), zframe_size(payload), &in->frame, &in->why) != 0) {
+        in->frame = NULL;
+        return;
+    }
+    if (in->frame->body_case == HARTSLAG__FRAME__BODY_SUBMIT && in->frame->submit->signal)
+        in->verify_job =
+            verifier_add(self->verifier, in->frame->submit->signal, in->cert->sign_key);
+}
+
+static void s_handle(broker_t *self, inbound_t *in)
+{
+    zframe_t *routing = zmsg_first(in->msg);
+    zframe_t *payload = zmsg_next(in->msg);
     if (!routing)
         return;
-    if (!payload || zmsg_size(msg) != 2) {
+    if (!payload || zmsg_size(in->msg) != 2) {
         s_reply_error(self, routing, "malformed", "send exactly one frame per message");
         return;
     }
     /* Identity: the CURVE key from the handshake, looked up in the live table. */
-    const char *user_id = zframe_meta(payload, "User-Id");
-    uint8_t key[32];
-    const cert_t *cert = NULL;
-    if (user_id && z85_decode(key, sizeof key, user_id) == 0)
-        cert = partners_by_curve_key(self->partners, key);
+    const cert_t *cert = in->cert;
     if (!cert || !cert_valid_at(cert, self->now_ms)) {
         if (self->now_ms - self->last_auth_audit_ms >= 1000) {
             self->last_auth_audit_ms = self->now_ms;
@@ -1060,9 +1109,9 @@ static void s_handle(broker_t *self, zmsg_t *msg)
         peer->checkpoint_due = true;
         log_event(HLOG_INFO, "connected", "org", peer->org, NULL);
     }
-    Hartslag__Frame *frame = NULL;
-    const char *why = NULL;
-    if (wire_unpack_frame(zframe_data(payload), zframe_size(payload), &frame, &why) != 0) {
+    Hartslag__Frame *frame = in->frame;
+    if (!frame) {
+        const char *why = in->why;
         log_event(HLOG_WARN, "bad_frame", "org", peer->org, "reason", why, NULL);
         s_reply_error(self, routing, why ? why : "malformed", "the frame could not be read");
         return;
@@ -1072,7 +1121,10 @@ static void s_handle(broker_t *self, zmsg_t *msg)
         s_on_hello(self, peer, routing, frame->hello);
         break;
     case HARTSLAG__FRAME__BODY_SUBMIT:
+        self->submit_cert = cert;
+        self->submit_job = in->verify_job;
         s_on_submit(self, peer, routing, frame->submit);
+        self->submit_job = -1;
         break;
     case HARTSLAG__FRAME__BODY_DELIVERY_ACK:
         s_on_ack(self, peer, routing, frame->delivery_ack);
@@ -1102,7 +1154,6 @@ static void s_handle(broker_t *self, zmsg_t *msg)
         s_reply_error(self, routing, "unexpected", "daemons may not send that message");
         break;
     }
-    hartslag__frame__free_unpacked(frame, NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -1469,12 +1520,22 @@ static int s_turn(broker_t *self, bool readable, bool final)
         s_reload = 0;
         s_reload_all(self);
     }
-    for (uint32_t i = 0; readable && i < self->config.max_batch; i++) {
-        zmsg_t *msg = zmsg_recv(self->router);
-        if (!msg)
+    size_t n_inbound = 0;
+    for (; readable && n_inbound < self->config.max_batch; n_inbound++) {
+        inbound_t *in = &self->inbound[n_inbound];
+        in->msg = zmsg_recv(self->router);
+        if (!in->msg)
             break;
-        s_handle(self, msg);
-        zmsg_destroy(&msg);
+        s_read(self, in);
+    }
+    verifier_start(self->verifier);
+    for (size_t i = 0; i < n_inbound; i++)
+        s_handle(self, &self->inbound[i]);
+    verifier_finish(self->verifier);
+    for (size_t i = 0; i < n_inbound; i++) {
+        if (self->inbound[i].frame)
+            hartslag__frame__free_unpacked(self->inbound[i].frame, NULL);
+        zmsg_destroy(&self->inbound[i].msg);
     }
     s_timers(self);
     s_pump(self);
@@ -1540,6 +1601,14 @@ broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
     zhashx_set_destructor(self->peers, s_peer_destroy);
     self->frame_cap = WIRE_FRAME_MAX;
     self->frame_buf = malloc(self->frame_cap);
+    self->inbound = calloc(config->max_batch ? config->max_batch : 1, sizeof *self->inbound);
+    self->submit_job = -1;
+    self->verifier = verifier_new(config->verify_threads, config->max_batch);
+    if (!self->frame_buf || !self->inbound || !self->verifier) {
+        snprintf(err, errlen, "out of memory (or cannot start %u verifier threads)",
+                 config->verify_threads);
+        goto fail;
+    }
     char why[4800];
     self->keys = keyfile_load(config->keys, why, sizeof why);
     if (!self->keys) {
@@ -1649,6 +1718,8 @@ void broker_destroy(broker_t **self_p)
             zframe_destroy(&self->replies[i].routing);
         }
         free(self->replies);
+        verifier_destroy(&self->verifier);
+        free(self->inbound);
         free(self->frame_buf);
         free(self);
         *self_p = NULL;

@@ -1,7 +1,8 @@
 /*  broker: the Hartslag broker's event loop (DESIGN §4, §8).
 
     One ROUTER socket (CURVE server, zauth over the partner certificate
-    directory started before the bind), one thread. Each loop turn takes up
+    directory started before the bind), one loop thread, and a few threads
+    that check the turn's signatures ahead of it (verifier.h). Each loop turn takes up
     to `max_batch` messages from the socket, handles them inside one store
     transaction, commits (group commit), and only then sends the answers and
     deliveries that the turn produced. If the commit fails nothing of the
@@ -31,6 +32,7 @@ typedef struct {
     uint32_t rate_burst;           /* bucket size of the rate limiter */
     uint32_t clock_skew_s;         /* how far ahead a sender's clock may be */
     uint32_t audit_retention_days; /* older audit records lose their bytes (NEN 7513) */
+    uint32_t verify_threads;       /* signature-checking threads; 0 = on the loop thread */
 } broker_config_t;
 
 typedef struct broker_t broker_t;

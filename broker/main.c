@@ -1,5 +1,6 @@
 /*  hartslag-broker: routes sealed signals between partner daemons. */
 #include "broker.h"
+#include "verifier.h"
 
 #include "config.h"
 #include "log.h"
@@ -8,6 +9,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef HARTSLAG_VERSION
@@ -29,6 +31,7 @@ static const config_key_t s_schema[] = {
     {"clock_skew", CONFIG_UINT, false, "300"},
     {"audit_retention_days", CONFIG_UINT, false, "1826"},
     {"log_level", CONFIG_STRING, false, "info"},
+    {"verify_threads", CONFIG_STRING, false, "auto"},
 };
 #define N_KEYS (sizeof s_schema / sizeof s_schema[0])
 
@@ -41,7 +44,8 @@ static void s_usage(FILE *out)
             "Routes sealed signals between Hartslag partner daemons, enforcing the\n"
             "sharing agreements. Flags override the configuration file; --set sets any\n"
             "configuration key (max_batch, delivery_window, rate_limit, rate_burst,\n"
-            "clock_skew, audit_retention_days (default 1826: five years), log_level).\n"
+            "clock_skew, audit_retention_days (default 1826: five years), log_level,\n"
+            "verify_threads (default auto: one per core but the loop's, at most 4)).\n"
             "Default bind: %s.\n\n"
             "signals: SIGTERM/SIGINT stop cleanly; SIGHUP reloads certificates and agreements\n"
             "exit codes: 0 clean stop, 1 runtime failure, 2 usage error, 3 configuration error\n",
@@ -167,6 +171,18 @@ int main(int argc, char **argv)
         .clock_skew_s = (uint32_t)config_uint(config, "clock_skew"),
         .audit_retention_days = (uint32_t)config_uint(config, "audit_retention_days"),
     };
+    const char *verify_threads = config_string(config, "verify_threads");
+    char *end = NULL;
+    unsigned long threads = strtoul(verify_threads, &end, 10);
+    if (strcmp(verify_threads, "auto") == 0)
+        settings.verify_threads = (uint32_t)verifier_default_threads();
+    else if (end != verify_threads && *end == '\0' && threads <= 64 && verify_threads[0] != '-')
+        settings.verify_threads = (uint32_t)threads;
+    else {
+        fprintf(stderr, "hartslag-broker: verify_threads must be auto or a number from 0 to 64\n");
+        config_destroy(&config);
+        return EXIT_CONFIG;
+    }
     if (settings.max_batch == 0 || settings.delivery_window == 0) {
         fprintf(stderr, "hartslag-broker: max_batch and delivery_window must be at least 1\n");
         config_destroy(&config);

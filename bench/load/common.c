@@ -36,10 +36,25 @@ void load_sleep_until_ns(uint64_t t)
     }
 }
 
+static uint64_t s_stat_cpu_us(const char *path);
+
 uint64_t load_cpu_us(pid_t pid)
 {
-    char path[64], buf[2048];
+    char path[64];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    return s_stat_cpu_us(path);
+}
+
+uint64_t load_main_thread_cpu_us(pid_t pid)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)pid);
+    return s_stat_cpu_us(path);
+}
+
+static uint64_t s_stat_cpu_us(const char *path)
+{
+    char buf[2048];
     FILE *f = fopen(path, "r");
     if (!f)
         return 0;

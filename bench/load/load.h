@@ -22,7 +22,10 @@
 
 /* ---- clocks and /proc */
 uint64_t load_now_ns(void);
-uint64_t load_cpu_us(pid_t pid);  /* utime + stime of the whole process */
+uint64_t load_cpu_us(pid_t pid); /* utime + stime of the whole process */
+/* The same for its main thread only: the broker's loop, whose share per
+   signal bounds its capacity when the other threads have cores to run on. */
+uint64_t load_main_thread_cpu_us(pid_t pid);
 uint64_t load_rss_kib(pid_t pid); /* VmRSS */
 uint64_t load_hwm_kib(pid_t pid); /* VmHWM (peak RSS) */
 void load_sleep_until_ns(uint64_t t);
@@ -98,6 +101,7 @@ typedef struct {
     double seconds;   /* first send .. last ack processed */
     double per_s;     /* signals/s fully acknowledged */
     double cpu_us;    /* server CPU per signal */
+    double main_us;   /* of which its main (loop) thread */
     double offered;   /* offered rate (0 = saturation) */
     size_t n;         /* signals */
     size_t answered;  /* Accepted / PUBACK / forwarder answers */

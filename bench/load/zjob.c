@@ -212,6 +212,7 @@ int zjob_run(const zjob_t *job, result_t *out)
     pthread_create(&rt, NULL, s_recipients, &rctx);
     usleep(20000);
     uint64_t cpu0 = load_cpu_us(job->server);
+    uint64_t main0 = load_main_thread_cpu_us(job->server);
     sctx.t0_ns = load_now_ns();
     pthread_create(&st, NULL, s_sender, &sctx);
     pthread_join(st, NULL);
@@ -233,6 +234,7 @@ int zjob_run(const zjob_t *job, result_t *out)
         usleep(500);
     }
     uint64_t cpu1 = load_cpu_us(job->server);
+    uint64_t main1 = load_main_thread_cpu_us(job->server);
     atomic_store(&rctx.stop, true);
     pthread_join(rt, NULL);
     out->n = job->n;
@@ -246,6 +248,7 @@ int zjob_run(const zjob_t *job, result_t *out)
         out->seconds = (double)(t_end - sctx.t0_ns) / 1e9;
         out->per_s = (double)(job->n - sctx.refused) / out->seconds;
         out->cpu_us = (double)(cpu1 - cpu0) / (double)job->n;
+        out->main_us = (double)(main1 - main0) / (double)job->n;
     }
     return rc | rctx.rc;
 }
