@@ -35,6 +35,10 @@
 #define CHECKPOINT_EVERY_MS 1000      /* a checkpoint at least this often... */
 #define CHECKPOINT_EVERY_RECORDS 1000 /* ...or after this many records */
 #define DAY_MS 86400000LL
+/* A turn that only settled acks announces nothing, so its commit may wait
+   this long for the next turn's: a lost ack only means a redelivery that
+   the recipient recognises, and the loop saves an fsync per ack. */
+#define ACK_COMMIT_DELAY_MS 5
 
 static volatile sig_atomic_t s_stop;
 static volatile sig_atomic_t s_reload;
@@ -65,7 +69,16 @@ typedef struct {
     uint64_t checkpoint_size;    /* largest checkpoint it holds (Hello, Cosignature) */
     double tokens;               /* rate limiter bucket */
     int64_t tokens_at_ms;        /* when the bucket was last filled */
+    zhashx_t *sent;              /* hex signal id -> sent_t, on this connection */
 } peer_t;
+
+/* A delivery in flight, remembered so its ack needs no lookup in the store
+   (the audit record of the ack names the signal's sender, type, purpose
+   and subject). Forgotten on ack, disconnect or a failed turn. */
+typedef struct {
+    int64_t seq;
+    queue_meta_t meta;
+} sent_t;
 
 typedef enum {
     REPLY_PLAIN,      /* sent whatever happens (Welcome, Heartbeat, Error) */
@@ -123,6 +136,8 @@ struct broker_t {
     inbound_t *inbound;        /* the messages of the turn, read before any is handled */
     const cert_t *submit_cert; /* key the Submit in hand was queued for verification with */
     int submit_job;            /* its verifier job, -1 if none */
+    bool in_transaction;       /* a turn's transaction waits for the next turn's commit */
+    int64_t transaction_ms;    /* when that transaction began */
 };
 
 /* ------------------------------------------------------------------------
@@ -138,11 +153,18 @@ static void s_hex(const uint8_t *bytes, size_t len, char *out, size_t outlen)
     sodium_bin2hex(out, outlen, bytes, len);
 }
 
+static void s_sent_destroy(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
 static void s_peer_destroy(void **item)
 {
     peer_t *peer = *item;
     if (peer) {
         zframe_destroy(&peer->routing);
+        zhashx_destroy(&peer->sent);
         free(peer);
         *item = NULL;
     }
@@ -156,6 +178,12 @@ static peer_t *s_peer(broker_t *self, const char *org)
         if (!peer)
             return NULL;
         snprintf(peer->org, sizeof peer->org, "%s", org);
+        peer->sent = zhashx_new();
+        if (!peer->sent) {
+            free(peer);
+            return NULL;
+        }
+        zhashx_set_destructor(peer->sent, s_sent_destroy);
         peer->backlog = true;
         peer->tokens = self->config.rate_burst;
         peer->tokens_at_ms = self->now_ms;
@@ -171,6 +199,7 @@ static void s_peer_disconnect(peer_t *peer)
     peer->backlog = true;
     peer->inflight = 0;
     peer->sent_upto = 0;
+    zhashx_purge(peer->sent);
 }
 
 /* Queues a packed frame for after the commit; takes ownership of bytes. */
@@ -774,17 +803,27 @@ static void s_on_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__
     const char *reason = NULL;
     if (!stored)
         reason = ack->reason && names_is_token(ack->reason) ? ack->reason : "unspecified";
+    delivery_state_t settled = stored ? DELIVERY_ACKED : DELIVERY_REJECTED;
     queue_signal_t known;
-    int found = queue_find_signal(self->queue, ack->signal_id.data, &known);
-    if (found == 0) {
-        /* Not a signal: the daemon confirms it stored an alert. */
-        if (queue_notice_remove(self->queue, peer->org, NOTICE_ALERT, ack->signal_id.data) != 0)
-            self->turn_failed = true;
-        return;
+    int changed;
+    char hex[33];
+    s_hex(ack->signal_id.data, 16, hex, sizeof hex);
+    sent_t *sent = zhashx_lookup(peer->sent, hex);
+    if (sent) {
+        known.meta = sent->meta;
+        changed = queue_settle_seq(self->queue, sent->seq, ack->signal_id.data, peer->org, settled);
+        zhashx_delete(peer->sent, hex);
+    } else {
+        int found = queue_find_signal(self->queue, ack->signal_id.data, &known);
+        if (found == 0) {
+            /* Not a signal: the daemon confirms it stored an alert. */
+            if (queue_notice_remove(self->queue, peer->org, NOTICE_ALERT, ack->signal_id.data) != 0)
+                self->turn_failed = true;
+            return;
+        }
+        changed =
+            found == 1 ? queue_settle(self->queue, ack->signal_id.data, peer->org, settled) : found;
     }
-    int changed = found == 1 ? queue_settle(self->queue, ack->signal_id.data, peer->org,
-                                            stored ? DELIVERY_ACKED : DELIVERY_REJECTED)
-                             : found;
     if (changed < 0) {
         self->turn_failed = true;
         return;
@@ -792,7 +831,8 @@ static void s_on_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__
     if (peer->inflight > 0)
         peer->inflight--;
     peer->progress_ms = self->now_ms;
-    peer->dirty = true;
+    if (peer->backlog)
+        peer->dirty = true; /* room in the window for what waits in the store */
     if (changed == 0)
         return; /* a duplicate or late ack: already settled */
     audit_entry_t entry = {
@@ -808,8 +848,6 @@ static void s_on_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__
     };
     s_audit(self, &entry);
     if (!stored) {
-        char hex[33];
-        s_hex(ack->signal_id.data, 16, hex, sizeof hex);
         log_event(HLOG_WARN, "rejected_by_recipient", "recipient", peer->org, "id", hex, "reason",
                   reason, NULL);
     }
@@ -1186,6 +1224,14 @@ static int s_pump_one(void *arg, int64_t seq, const uint8_t id[16], const queue_
         return 1;
     }
     s_reply(self, ctx->peer->routing, bytes, len, REPLY_DELIVER, id);
+    sent_t *sent = malloc(sizeof *sent);
+    if (sent) {
+        char hex[33];
+        s_hex(id, 16, hex, sizeof hex);
+        sent->seq = seq;
+        sent->meta = *meta;
+        zhashx_update(ctx->peer->sent, hex, sent);
+    }
     if (ctx->peer->inflight == 0)
         ctx->peer->progress_ms = self->now_ms;
     ctx->peer->inflight++;
@@ -1509,9 +1555,12 @@ static peer_t *s_peer_by_routing(broker_t *self, zframe_t *routing)
 static int s_turn(broker_t *self, bool readable, bool final)
 {
     self->now_ms = (int64_t)wire_now_ms();
-    self->turn_failed = queue_begin(self->queue) != 0;
-    if (self->turn_failed)
-        log_event(HLOG_ERROR, "store_unavailable", "error", queue_error(self->queue), NULL);
+    if (!self->in_transaction) {
+        self->turn_failed = queue_begin(self->queue) != 0;
+        if (self->turn_failed)
+            log_event(HLOG_ERROR, "store_unavailable", "error", queue_error(self->queue), NULL);
+        self->transaction_ms = self->now_ms;
+    }
     if (!self->started) {
         self->started = true;
         s_startup(self);
@@ -1529,8 +1578,13 @@ static int s_turn(broker_t *self, bool readable, bool final)
         s_read(self, in);
     }
     verifier_start(self->verifier);
-    for (size_t i = 0; i < n_inbound; i++)
+    bool acks_only = n_inbound > 0;
+    for (size_t i = 0; i < n_inbound; i++) {
+        const Hartslag__Frame *frame = self->inbound[i].frame;
+        if (!frame || frame->body_case != HARTSLAG__FRAME__BODY_DELIVERY_ACK)
+            acks_only = false;
         s_handle(self, &self->inbound[i]);
+    }
     verifier_finish(self->verifier);
     for (size_t i = 0; i < n_inbound; i++) {
         if (self->inbound[i].frame)
@@ -1543,6 +1597,10 @@ static int s_turn(broker_t *self, bool readable, bool final)
         self->turn_failed = true;
     s_maybe_checkpoint(self, final);
     s_send_checkpoints(self);
+    self->in_transaction = !self->turn_failed && !final && acks_only && self->n_replies == 0 &&
+                           self->now_ms - self->transaction_ms < ACK_COMMIT_DELAY_MS;
+    if (self->in_transaction)
+        return 0;
     bool committed = !self->turn_failed && queue_commit(self->queue) == 0;
     if (committed)
         audit_log_commit(self->audit);
@@ -1554,6 +1612,7 @@ static int s_turn(broker_t *self, bool readable, bool final)
         for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers)) {
             peer->inflight = 0;
             peer->sent_upto = 0;
+            zhashx_purge(peer->sent);
         }
     }
     for (size_t i = 0; i < self->n_replies; i++) {
@@ -1741,7 +1800,9 @@ int broker_run(broker_t *self)
     log_event(HLOG_INFO, "started", "endpoint", self->endpoint, "partners", partners, NULL);
     int failures = 0;
     while (!s_stop) {
-        void *which = zpoller_wait(poller, TICK_MS);
+        /* A transaction left open by an acks-only turn is committed by the
+           next turn, at the latest ACK_COMMIT_DELAY_MS later. */
+        void *which = zpoller_wait(poller, self->in_transaction ? ACK_COMMIT_DELAY_MS : TICK_MS);
         if (s_stop)
             break;
         if (s_turn(self, which != NULL, false) == 0)

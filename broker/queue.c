@@ -61,6 +61,7 @@ enum {
     ST_PENDING_COUNT,
     ST_PENDING_COUNT_ALL,
     ST_SETTLE,
+    ST_SETTLE_SEQ,
     ST_REMAINING,
     ST_DROP_SEALED,
     ST_EXPIRE_SELECT,
@@ -93,6 +94,8 @@ static const char *s_sql[ST_COUNT_] = {
     [ST_PENDING_COUNT] = "SELECT count(*) FROM deliveries WHERE recipient=?1 AND state=0",
     [ST_PENDING_COUNT_ALL] = "SELECT count(*) FROM deliveries WHERE state=0",
     [ST_SETTLE] = "UPDATE deliveries SET state=?3 WHERE signal_id=?1 AND recipient=?2 AND state=0",
+    [ST_SETTLE_SEQ] = "UPDATE deliveries SET state=?3 WHERE seq=?4 AND signal_id=?1 AND "
+                      "recipient=?2 AND state=0",
     [ST_REMAINING] = "SELECT count(*) FROM deliveries WHERE signal_id=?1 AND state=0",
     [ST_DROP_SEALED] = "UPDATE signals SET sealed=NULL WHERE signal_id=?1",
     [ST_EXPIRE_SELECT] = "SELECT d.signal_id, d.recipient, s.sender, s.signal_type, s.purpose, "
@@ -324,6 +327,21 @@ int queue_settle(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *re
     sqlite3_bind_text(stmt, 2, recipient, -1, SQLITE_STATIC);
     sqlite3_bind_int(stmt, 3, (int)state);
     if (s_done(self, ST_SETTLE) != 0)
+        return -1;
+    if (sqlite3_changes(self->db) == 0)
+        return 0;
+    return s_drop_if_settled(self, id) == 0 ? 1 : -1;
+}
+
+int queue_settle_seq(queue_t *self, int64_t seq, const uint8_t id[QUEUE_ID_BYTES],
+                     const char *recipient, delivery_state_t state)
+{
+    sqlite3_stmt *stmt = self->st[ST_SETTLE_SEQ];
+    sqlite3_bind_blob(stmt, 1, id, QUEUE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, recipient, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 3, (int)state);
+    sqlite3_bind_int64(stmt, 4, seq);
+    if (s_done(self, ST_SETTLE_SEQ) != 0)
         return -1;
     if (sqlite3_changes(self->db) == 0)
         return 0;

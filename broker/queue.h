@@ -101,6 +101,12 @@ int64_t queue_pending_count(queue_t *self, const char *recipient);
 int queue_settle(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
                  delivery_state_t state);
 
+/* The same for the delivery the caller knows by its seq (the loop remembers
+   what it sent): a rowid lookup instead of an index search. The id and
+   recipient must match too, so a stale seq settles nothing. */
+int queue_settle_seq(queue_t *self, int64_t seq, const uint8_t id[QUEUE_ID_BYTES],
+                     const char *recipient, delivery_state_t state);
+
 /* Expires every pending delivery whose deadline is <= now; calls `fn` for each. */
 typedef void(queue_expired_fn)(void *arg, const uint8_t id[QUEUE_ID_BYTES],
                                const queue_meta_t *meta, const char *recipient);

@@ -27,10 +27,10 @@ struct verifier_t {
     job_t *jobs;
     size_t capacity;
     size_t n_jobs;
-    bool started;            /* this turn's jobs were handed out */
-    atomic_size_t cursor;    /* next job a worker looks at */
-    atomic_bool cancel;      /* the turn is over: take no more jobs */
-    atomic_bool loop_waits;  /* the loop sleeps on done_cond */
+    bool started;           /* this turn's jobs were handed out */
+    atomic_size_t cursor;   /* next job a worker looks at */
+    atomic_bool cancel;     /* the turn is over: take no more jobs */
+    atomic_bool loop_waits; /* the loop sleeps on done_cond */
     pthread_mutex_t lock;
     pthread_cond_t work_cond; /* a new turn (generation) or stopping */
     pthread_cond_t idle_cond; /* the last worker left the turn */

@@ -202,6 +202,39 @@ Test(audit_log, append_proofs_and_reopen)
     sqlite3_close(db);
 }
 
+/* The node cache keeps subtrees of 16 leaves and up; proofs that need the
+   smaller ones (every record of a 100-record log) recompute them. */
+Test(audit_log, node_cache_holds_large_subtrees_only)
+{
+    audit_log_t *log = NULL;
+    sqlite3 *db = s_build(100, 100, &log);
+    sqlite3_stmt *stmt;
+    cr_assert_eq(
+        sqlite3_prepare_v2(db, "SELECT min(level), count(*) FROM audit_nodes", -1, &stmt, NULL),
+        SQLITE_OK);
+    cr_assert_eq(sqlite3_step(stmt), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(stmt, 0), 4, "the smallest cached subtree has 16 leaves");
+    cr_assert_eq(sqlite3_column_int(stmt, 1), 6 + 3 + 1, "levels 4, 5, 6 of 100 leaves");
+    sqlite3_finalize(stmt);
+    unsigned char root[32];
+    audit_log_root(log, root);
+    for (uint64_t i = 0; i < 100; i++) {
+        unsigned char proof[MERKLE_PROOF_MAX][MERKLE_HASHBYTES], leaf[32];
+        size_t n;
+        uint8_t *bytes;
+        size_t blen;
+        cr_assert_eq(audit_log_inclusion_proof(log, i, 100, proof, &n), 0);
+        cr_assert_eq(audit_log_record(log, i, &bytes, &blen), 0);
+        merkle_leaf_hash(bytes, blen, leaf);
+        cr_assert_eq(
+            merkle_verify_inclusion(leaf, i, 100, (const unsigned char(*)[32])proof, n, root), 0,
+            "record %llu", (unsigned long long)i);
+        free(bytes);
+    }
+    audit_log_destroy(&log);
+    sqlite3_close(db);
+}
+
 Test(audit_log, no_false_alarm_on_intact_logs, .timeout = 300)
 {
     int logs = s_scale(100);

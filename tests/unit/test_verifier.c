@@ -24,8 +24,8 @@ typedef struct {
 
 static party_t s_alice, s_bob, s_recipient;
 static Hartslag__SealedSignal *s_signals[SIGNALS];
-static const unsigned char *s_keys[SIGNALS];      /* the key each job is checked with */
-static envelope_error_t s_expected[SIGNALS];      /* envelope_verify's answer */
+static const unsigned char *s_keys[SIGNALS]; /* the key each job is checked with */
+static envelope_error_t s_expected[SIGNALS]; /* envelope_verify's answer */
 
 static void s_party(party_t *p)
 {
@@ -177,6 +177,6 @@ Test(verifier, default_threads_leave_a_core_for_the_loop)
     if (cores <= 1)
         cr_assert_eq(threads, 0);
     else
-        cr_assert(threads >= 1 && threads <= 4 && (long)threads <= cores - 1, "%zu of %ld",
-                  threads, cores);
+        cr_assert(threads >= 1 && threads <= 4 && (long)threads <= cores - 1, "%zu of %ld", threads,
+                  cores);
 }
