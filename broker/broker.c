@@ -39,6 +39,10 @@
    this long for the next turn's: a lost ack only means a redelivery that
    the recipient recognises, and the loop saves an fsync per ack. */
 #define ACK_COMMIT_DELAY_MS 5
+/* A turn holds every message it read until its commit: stop reading at
+   this many bytes, so large frames cannot multiply the memory a turn
+   needs by max_batch. */
+#define TURN_BYTES_MAX (8u << 20)
 
 static volatile sig_atomic_t s_stop;
 static volatile sig_atomic_t s_reload;
@@ -1569,13 +1573,15 @@ static int s_turn(broker_t *self, bool readable, bool final)
         s_reload = 0;
         s_reload_all(self);
     }
-    size_t n_inbound = 0;
-    for (; readable && n_inbound < self->config.max_batch; n_inbound++) {
+    size_t n_inbound = 0, turn_bytes = 0;
+    while (readable && n_inbound < self->config.max_batch && turn_bytes < TURN_BYTES_MAX) {
         inbound_t *in = &self->inbound[n_inbound];
         in->msg = zmsg_recv(self->router);
         if (!in->msg)
             break;
+        turn_bytes += zmsg_content_size(in->msg);
         s_read(self, in);
+        n_inbound++;
     }
     verifier_start(self->verifier);
     bool acks_only = n_inbound > 0;

@@ -368,8 +368,15 @@ envelope_error_t envelope_seal(const envelope_draft_t *draft, const envelope_sen
             return s_fail(reason, "invalid_argument", ENVELOPE_ERR_INVALID_ARGUMENT);
 
     /* The header, validated by the same rules the broker applies. */
+    /* Time-ordered: the creation time (48 bits, milliseconds, big-endian)
+       and then 80 random bits. The indexes on signal ids (broker store,
+       inboxes, outboxes) then grow at one end instead of dirtying a random
+       page per signal (bench/RESULTS.md); the time is in the header anyway. */
+    uint64_t created_at_ms = draft->created_at_ms ? draft->created_at_ms : wire_now_ms();
     unsigned char id[ENVELOPE_SIGNAL_ID_BYTES];
-    randombytes_buf(id, sizeof id);
+    for (int i = 0; i < 6; i++)
+        id[i] = (unsigned char)(created_at_ms >> (40 - 8 * i));
+    randombytes_buf(id + 6, sizeof id - 6);
     char *names[WIRE_FIELDS_MAX];
     for (size_t i = 0; i < draft->n_fields; i++)
         names[i] = (char *)draft->fields[i].name;
@@ -394,7 +401,7 @@ envelope_error_t envelope_seal(const envelope_draft_t *draft, const envelope_sen
     header.subject.len = ENVELOPE_SUBJECT_BYTES;
     header.n_fields = n_names;
     header.fields = names;
-    header.created_at_ms = draft->created_at_ms ? draft->created_at_ms : wire_now_ms();
+    header.created_at_ms = created_at_ms;
     header.valid_until_ms = draft->valid_until_ms;
     header.urgency = draft->urgency;
     const char *why = NULL;

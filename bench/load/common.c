@@ -52,6 +52,21 @@ uint64_t load_main_thread_cpu_us(pid_t pid)
     return s_stat_cpu_us(path);
 }
 
+uint64_t load_write_bytes(pid_t pid)
+{
+    char path[64], line[128];
+    snprintf(path, sizeof path, "/proc/%d/io", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    unsigned long long bytes = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "write_bytes: %llu", &bytes) == 1)
+            break;
+    fclose(f);
+    return bytes;
+}
+
 static uint64_t s_stat_cpu_us(const char *path)
 {
     char buf[2048];

@@ -26,6 +26,8 @@ uint64_t load_cpu_us(pid_t pid); /* utime + stime of the whole process */
 /* The same for its main thread only: the broker's loop, whose share per
    signal bounds its capacity when the other threads have cores to run on. */
 uint64_t load_main_thread_cpu_us(pid_t pid);
+/* Bytes it caused to be written to storage (/proc/PID/io write_bytes). */
+uint64_t load_write_bytes(pid_t pid);
 uint64_t load_rss_kib(pid_t pid); /* VmRSS */
 uint64_t load_hwm_kib(pid_t pid); /* VmHWM (peak RSS) */
 void load_sleep_until_ns(uint64_t t);
@@ -102,6 +104,7 @@ typedef struct {
     double per_s;     /* signals/s fully acknowledged */
     double cpu_us;    /* server CPU per signal */
     double main_us;   /* of which its main (loop) thread */
+    double write_kib; /* storage writes per signal, KiB */
     double offered;   /* offered rate (0 = saturation) */
     size_t n;         /* signals */
     size_t answered;  /* Accepted / PUBACK / forwarder answers */

@@ -84,8 +84,9 @@ static void s_row(const char *system, const result_t *r, bool ok, bool wanted)
         printf("%-34s %8s  %12s\n", system, offered, wanted ? "FAILED" : "skipped");
         return;
     }
-    printf("%-34s %8s  %12.0f  %10.1f  %11.1f  %9.1f  %7.2f  %6zu\n", system, offered, r->per_s,
-           r->cpu_us, r->main_us, (double)r->rss_kib / 1024.0, r->seconds, r->n);
+    printf("%-34s %8s  %12.0f  %10.1f  %11.1f  %9.1f  %9.1f  %7.2f  %6zu\n", system, offered,
+           r->per_s, r->cpu_us, r->main_us, r->write_kib, (double)r->rss_kib / 1024.0, r->seconds,
+           r->n);
 }
 
 static int s_all(void)
@@ -181,8 +182,8 @@ static int s_all(void)
     printf("Part 1: capacity, %zu senders -> %zu recipients, 2 recipients per signal, every "
            "delivery stored by the recipient and acknowledged\n",
            k, m);
-    printf("%-34s %8s  %12s  %10s  %11s  %9s  %7s  %6s\n", "system", "offered", "signals/s",
-           "CPU us/sig", "main thread", "RSS MiB", "seconds", "n");
+    printf("%-34s %8s  %12s  %10s  %11s  %9s  %9s  %7s  %6s\n", "system", "offered", "signals/s",
+           "CPU us/sig", "main thread", "KiB w/sig", "RSS MiB", "seconds", "n");
     bool want_h = s_wanted("hartslag"), want_f = s_wanted("forwarder"),
          want_m = s_wanted("mosquitto");
     s_row("hartslag broker", &hs, hs_ok, want_h);

@@ -213,6 +213,7 @@ int zjob_run(const zjob_t *job, result_t *out)
     usleep(20000);
     uint64_t cpu0 = load_cpu_us(job->server);
     uint64_t main0 = load_main_thread_cpu_us(job->server);
+    uint64_t written0 = load_write_bytes(job->server);
     sctx.t0_ns = load_now_ns();
     pthread_create(&st, NULL, s_sender, &sctx);
     pthread_join(st, NULL);
@@ -235,6 +236,7 @@ int zjob_run(const zjob_t *job, result_t *out)
     }
     uint64_t cpu1 = load_cpu_us(job->server);
     uint64_t main1 = load_main_thread_cpu_us(job->server);
+    uint64_t written1 = load_write_bytes(job->server);
     atomic_store(&rctx.stop, true);
     pthread_join(rt, NULL);
     out->n = job->n;
@@ -249,6 +251,7 @@ int zjob_run(const zjob_t *job, result_t *out)
         out->per_s = (double)(job->n - sctx.refused) / out->seconds;
         out->cpu_us = (double)(cpu1 - cpu0) / (double)job->n;
         out->main_us = (double)(main1 - main0) / (double)job->n;
+        out->write_kib = (double)(written1 - written0) / 1024.0 / (double)job->n;
     }
     return rc | rctx.rc;
 }

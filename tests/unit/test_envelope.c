@@ -198,6 +198,29 @@ static void s_round_trip(size_t n)
     s_signal_free(&sig);
 }
 
+/* Ids sort by creation time and differ in their random part. */
+Test(envelope, signal_ids_are_time_ordered_and_unique)
+{
+    envelope_draft_t d = s_draft();
+    signal_t a = {0}, b = {0}, c = {0};
+    s_seal(&a, &d, 1);
+    s_seal(&b, &d, 1);
+    d.created_at_ms += 1;
+    s_seal(&c, &d, 1);
+    uint64_t ms = 0;
+    for (int i = 0; i < 6; i++)
+        ms = ms << 8 | a.id[i];
+    cr_assert_eq(ms, T0, "the first 6 bytes are the creation time");
+    cr_assert_eq(memcmp(a.id, b.id, 6), 0);
+    cr_assert_neq(memcmp(a.id + 6, b.id + 6, 10), 0, "same millisecond, different ids");
+    cr_assert_lt(memcmp(a.id, c.id, 16), 0, "a later signal sorts after");
+    cr_assert_lt(memcmp(b.id, c.id, 16), 0);
+    cr_assert_eq(memcmp(a.id, a.h->signal_id.data, 16), 0, "the header carries the same id");
+    s_signal_free(&a);
+    s_signal_free(&b);
+    s_signal_free(&c);
+}
+
 Test(envelope, round_trip_1)
 {
     s_round_trip(1);
