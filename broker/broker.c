@@ -3,6 +3,7 @@
 #include "broker.h"
 
 #include "agreements.h"
+#include "arena.h"
 #include "audit_log.h"
 #include "checkpoint.h"
 #include "cert.h"
@@ -137,6 +138,7 @@ struct broker_t {
     uint8_t *frame_buf;         /* scratch for packing deliveries and sealed signals */
     size_t frame_cap;
     verifier_t *verifier;      /* signature checks of the turn, ahead of the loop */
+    arena_t arena;             /* the turn's unpacked frames, taken back after the turn */
     inbound_t *inbound;        /* the messages of the turn, read before any is handled */
     const cert_t *submit_cert; /* key the Submit in hand was queued for verification with */
     int submit_job;            /* its verifier job, -1 if none */
@@ -1104,7 +1106,8 @@ static void s_read(broker_t *self, inbound_t *in)
         in->cert = partners_by_curve_key(self->partners, key);
     if (!in->cert || !cert_valid_at(in->cert, self->now_ms))
         return;
-    if (wire_unpack_frame(zframe_data(payload), zframe_size(payload), &in->frame, &in->why) != 0) {
+    if (wire_unpack_frame_with(zframe_data(payload), zframe_size(payload),
+                               arena_allocator(&self->arena), &in->frame, &in->why) != 0) {
         in->frame = NULL;
         return;
     }
@@ -1592,11 +1595,9 @@ static int s_turn(broker_t *self, bool readable, bool final)
         s_handle(self, &self->inbound[i]);
     }
     verifier_finish(self->verifier);
-    for (size_t i = 0; i < n_inbound; i++) {
-        if (self->inbound[i].frame)
-            hartslag__frame__free_unpacked(self->inbound[i].frame, NULL);
+    for (size_t i = 0; i < n_inbound; i++)
         zmsg_destroy(&self->inbound[i].msg);
-    }
+    arena_reset(&self->arena);
     s_timers(self);
     s_pump(self);
     if (final && queue_meta_set(self->queue, "clean_shutdown", "1") != 0)
@@ -1784,6 +1785,7 @@ void broker_destroy(broker_t **self_p)
         }
         free(self->replies);
         verifier_destroy(&self->verifier);
+        arena_free(&self->arena);
         free(self->inbound);
         free(self->frame_buf);
         free(self);

@@ -6,21 +6,12 @@
 #define HARTSLAG_AGREEMENTS_INTERNAL_H
 
 #include "agreements.h"
+#include "arena.h"
 
 #include <stdarg.h>
 
-/*  A bump allocator: memory is handed out in chunks that never move and is
-    freed all at once. Everything an agreements_t points to lives in its
-    arena, so the model is one object with one lifetime. */
-typedef struct arena_chunk_t arena_chunk_t;
-typedef struct {
-    arena_chunk_t *head; /* newest chunk first; NULL when nothing allocated */
-    size_t total;        /* bytes allocated so far, all chunks */
-} arena_t;
-
-void *arena_alloc(arena_t *arena, size_t size); /* zeroed, 16-aligned; NULL on OOM */
-char *arena_strndup(arena_t *arena, const char *s, size_t len);
-void arena_free(arena_t *arena);
+/* Everything an agreements_t points to lives in its arena (arena.h), so
+   the model is one object with one lifetime. */
 
 /*  Interning: name -> small integer, by open addressing.
     Invariants: ids are 0..count-1 in insertion order; names[id] is a
