@@ -1,5 +1,6 @@
 /*  hartslag keys: create and inspect keys and certificates (keys/README.md
     documents the on-disk layout). Secret material is never printed. */
+#include "date.h"
 #include "../clients/cli/commands.h"
 
 #include "cert.h"
@@ -166,8 +167,8 @@ static int s_init(int argc, char **argv, bool broker)
     }
     cert.valid_from = s_today();
     cert.valid_until = cert.valid_from + DEFAULT_VALID_DAYS;
-    if ((from && cert_date_parse(from, &cert.valid_from) != 0) ||
-        (until && cert_date_parse(until, &cert.valid_until) != 0) ||
+    if ((from && date_parse_cstr(from, &cert.valid_from) != 0) ||
+        (until && date_parse_cstr(until, &cert.valid_until) != 0) ||
         cert.valid_until < cert.valid_from) {
         fprintf(stderr, "hartslag keys: --valid-from/--valid-until must be dates YYYY-MM-DD, "
                         "in order\n");
@@ -218,8 +219,8 @@ static void s_print_key(const char *label, const uint8_t key[32])
 static void s_print_cert(const cert_t *cert)
 {
     char from[11], until[11], fp[40];
-    cert_date_format(cert->valid_from, from);
-    cert_date_format(cert->valid_until, until);
+    date_format(cert->valid_from, from);
+    date_format(cert->valid_until, until);
     s_fingerprint(cert, fp);
     printf("org:          %s\nname:         %s\nrole:         %s\ncontact:      %s\n"
            "valid:        %s to %s\n",
@@ -312,7 +313,7 @@ static int s_verify(int argc, char **argv)
     for (size_t i = 0; i < partners_count(partners); i++) {
         const cert_t *cert = partners_at(partners, i);
         char until[11], fp[40];
-        cert_date_format(cert->valid_until, until);
+        date_format(cert->valid_until, until);
         s_fingerprint(cert, fp);
         printf("ok: %-16s %-11s valid until %s  %s\n", cert->org, cert_role_name(cert->role), until,
                fp);

@@ -214,10 +214,6 @@ const char *agreements_reason_name(agreements_reason_t reason);
 int agreements_verdict_reason(const agreements_verdict_t *verdict, char *buf, size_t size);
 
 /* Dates. A day is a count of days since 1970-01-01; dates are in UTC. */
-/* Parses strict YYYY-MM-DD (a real calendar date, year 1970..9999). Returns 0 or -1. */
-AGREEMENTS_WUR int agreements_date_parse(const char *text, size_t len, int32_t *day);
-/* Writes YYYY-MM-DD and a NUL into buf. */
-void agreements_date_format(int32_t day, char buf[11]);
 /* The UTC day of a unix time in milliseconds (floor division, also before 1970). */
 int32_t agreements_day_from_ms(int64_t ms);
 

@@ -9,6 +9,7 @@
     when there is no error at all.
 */
 #include "agreements_internal.h"
+#include "date.h"
 #include "names.h"
 
 #include <errno.h>
@@ -467,12 +468,14 @@ static bool s_date(ctx_t *ctx, const node_t *node, const char *what, int32_t *ou
 {
     if (!s_scalar(ctx, node, what))
         return false;
-    if (agreements_date_parse(node->value, node->len, out) != 0) {
+    int64_t day;
+    if (date_parse(node->value, node->len, &day) != 0) {
         char shown[48];
         s_error_at(ctx, node, "%s must be a date YYYY-MM-DD (1970 or later), not %s", what,
                    s_show(node, shown));
         return false;
     }
+    *out = (int32_t)day; /* at most 9999-12-31: fits */
     return true;
 }
 

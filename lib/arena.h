@@ -20,9 +20,9 @@
 
 typedef struct arena_chunk_t arena_chunk_t;
 typedef struct {
-    arena_chunk_t *head;           /* newest chunk first; NULL when nothing allocated */
-    size_t total;                  /* bytes in all chunks */
-    ProtobufCAllocator allocator;  /* set up by arena_allocator */
+    arena_chunk_t *head;          /* newest chunk first; NULL when nothing allocated */
+    size_t total;                 /* bytes in all chunks */
+    ProtobufCAllocator allocator; /* set up by arena_allocator */
 } arena_t;
 
 /* `size` bytes, zeroed, 16-aligned; NULL when out of memory or impossible. */

@@ -1,5 +1,6 @@
 /*  cert: partner and broker public certificates; see cert.h. */
 #include "cert.h"
+#include "date.h"
 
 #include "fileio.h"
 #include "z85.h"
@@ -25,47 +26,6 @@ int cert_role_parse(const char *text, cert_role_t *role)
             return 0;
         }
     return -1;
-}
-
-/* Howard Hinnant's days_from_civil: proleptic Gregorian, no time zone. */
-static int64_t s_days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-int cert_date_parse(const char *text, int64_t *day)
-{
-    if (!text || strlen(text) != 10 || text[4] != '-' || text[7] != '-')
-        return -1;
-    int parts[3] = {0, 0, 0};
-    const int starts[3] = {0, 5, 8}, lens[3] = {4, 2, 2};
-    for (int p = 0; p < 3; p++)
-        for (int k = 0; k < lens[p]; k++) {
-            char c = text[starts[p] + k];
-            if (c < '0' || c > '9')
-                return -1;
-            parts[p] = parts[p] * 10 + (c - '0');
-        }
-    int y = parts[0], m = parts[1], d = parts[2];
-    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap))
-        return -1;
-    *day = s_days_from_civil(y, m, d);
-    return 0;
-}
-
-void cert_date_format(int64_t day, char out[11])
-{
-    time_t t = (time_t)(day * 86400);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
 bool cert_valid_at(const cert_t *cert, int64_t unix_ms)
@@ -156,8 +116,8 @@ int cert_parse(const char *text, size_t len, cert_t *cert, char *err, size_t err
     if (cert->role != CERT_ROLE_BROKER &&
         s_key(zpl, "metadata", "box-key", cert->box_key, err, errlen) != 0)
         goto done;
-    if (cert_date_parse(zpl_get(zpl, "metadata", "valid-from"), &cert->valid_from) != 0 ||
-        cert_date_parse(zpl_get(zpl, "metadata", "valid-until"), &cert->valid_until) != 0) {
+    if (date_parse_cstr(zpl_get(zpl, "metadata", "valid-from"), &cert->valid_from) != 0 ||
+        date_parse_cstr(zpl_get(zpl, "metadata", "valid-until"), &cert->valid_until) != 0) {
         snprintf(err, errlen, "metadata/valid-from and valid-until must be dates YYYY-MM-DD");
         goto done;
     }
@@ -192,8 +152,8 @@ int cert_save(const cert_t *cert, const char *path, char *err, size_t errlen)
     z85_encode(curve, cert->curve_key, CERT_KEYBYTES);
     z85_encode(sign, cert->sign_key, CERT_KEYBYTES);
     z85_encode(box, cert->box_key, CERT_KEYBYTES);
-    cert_date_format(cert->valid_from, from);
-    cert_date_format(cert->valid_until, until);
+    date_format(cert->valid_from, from);
+    date_format(cert->valid_until, until);
     if (strchr(cert->name, '"') || strchr(cert->contact, '"')) {
         snprintf(err, errlen, "name and contact may not contain '\"'");
         return -1;

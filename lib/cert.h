@@ -62,8 +62,4 @@ bool cert_valid_at(const cert_t *cert, int64_t unix_ms);
 const char *cert_role_name(cert_role_t role);
 int cert_role_parse(const char *text, cert_role_t *role);
 
-/* YYYY-MM-DD (a real calendar date, 1970..9999) to days since 1970-01-01, and back. */
-int cert_date_parse(const char *text, int64_t *day);
-void cert_date_format(int64_t day, char out[11]);
-
 #endif

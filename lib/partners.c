@@ -1,4 +1,5 @@
 /*  partners: the trust list; see partners.h. */
+#include "date.h"
 #include "partners.h"
 
 #include <dirent.h>
@@ -244,8 +245,8 @@ partners_t *partners_load(const char *dir, int64_t now_ms, partners_report_fn *r
         ok[i] = true;
         if (!cert_valid_at(&all[i], now_ms)) {
             char from[11], until[11];
-            cert_date_format(all[i].valid_from, from);
-            cert_date_format(all[i].valid_until, until);
+            date_format(all[i].valid_from, from);
+            date_format(all[i].valid_until, until);
             PROBLEM(false, "certificate of '%s' is not valid today (valid %s to %s), skipped",
                     all[i].org, from, until);
             continue;

@@ -1,4 +1,5 @@
 /*  audit_read: read-only access to a copy of the audit store; see audit_read.h. */
+#include "date.h"
 #include "audit_read.h"
 
 #include "cert.h"
@@ -275,7 +276,7 @@ int audit_parse_time(const char *text, bool end_of_day, int64_t *ms)
     memcpy(date, text, 10);
     date[10] = '\0';
     int64_t day;
-    if (cert_date_parse(date, &day) != 0)
+    if (date_parse_cstr(date, &day) != 0)
         return -1;
     const char *p = text + 10;
     if (*p == '\0') {

@@ -10,6 +10,7 @@
     Human output by default, --json for machines. Exit 0 valid / allowed,
     1 invalid / denied, 2 usage error.
 */
+#include "date.h"
 #include "agreements.h"
 #include "commands.h"
 #include "names.h"
@@ -88,7 +89,7 @@ static void s_json_cstr(FILE *out, const char *s)
 static void s_json_date(FILE *out, int32_t day)
 {
     char buf[11];
-    agreements_date_format(day, buf);
+    date_format(day, buf);
     fprintf(out, "\"%s\"", buf);
 }
 
@@ -453,8 +454,8 @@ static void s_explain_human(const agreements_request_t *req, const agreements_de
         s_print_arg(stdout, reason, strlen(reason));
         if (a) {
             char from[11], until[11];
-            agreements_date_format(a->valid_from, from);
-            agreements_date_format(a->valid_until, until);
+            date_format(a->valid_from, from);
+            date_format(a->valid_until, until);
             printf("\n       closest agreement: %s (line %u): ", a->id, a->line);
             switch (v->reason) {
             case AGREEMENTS_TYPE_NOT_ALLOWED:
@@ -591,14 +592,14 @@ static int s_explain(int argc, char **argv)
     int nfields = s_split(fields, field_list, AGREEMENTS_FIELDS_MAX);
     if (nfields < 0)
         return s_usage(stderr, "explain: --fields needs comma-separated names (at most 256)");
-    int32_t day;
+    int64_t day;
     if (at) {
-        if (agreements_date_parse(at, strlen(at), &day) != 0)
+        if (date_parse_cstr(at, &day) != 0)
             return s_usage(stderr, "explain: --at must be a date YYYY-MM-DD");
     } else
         day = agreements_day_from_ms((int64_t)time(NULL) * 1000);
     char at_text[11];
-    agreements_date_format(day, at_text);
+    date_format(day, at_text);
 
     agreements_errors_t *errors = NULL;
     agreements_t *agreements = agreements_load(file, &errors);
@@ -790,8 +791,8 @@ static bool s_grant_changed(const grant_t *a, const grant_t *b)
 static void s_human_grant(const grant_t *g)
 {
     char from[11], until[11];
-    agreements_date_format(g->valid_from, from);
-    agreements_date_format(g->valid_until, until);
+    date_format(g->valid_from, from);
+    date_format(g->valid_until, until);
     printf("%s for %s (fields ", g->type, g->purpose);
     for (size_t i = 0; i < g->field_count; i++)
         printf("%s%s", i ? ", " : "", g->fields[i]);
@@ -847,10 +848,10 @@ static void s_human_change(const change_t *c, const char **scratch)
     }
     if (o->valid_from != n->valid_from || o->valid_until != n->valid_until) {
         char a[11], b[11], c2[11], d[11];
-        agreements_date_format(o->valid_from, a);
-        agreements_date_format(o->valid_until, b);
-        agreements_date_format(n->valid_from, c2);
-        agreements_date_format(n->valid_until, d);
+        date_format(o->valid_from, a);
+        date_format(o->valid_until, b);
+        date_format(n->valid_from, c2);
+        date_format(n->valid_until, d);
         printf("%svalid %s..%s -> %s..%s", sep, a, b, c2, d);
         sep = "; ";
     }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "date.h"
 #include "agreements.h"
 #include "fuzz_common.h"
 
@@ -182,14 +183,14 @@ static void s_evaluate(const agreements_t *a, uint64_t seed)
 /* A strict date formats back to exactly its text. */
 static void s_check_date(const uint8_t *data, size_t size)
 {
-    int32_t day = 0;
-    if (agreements_date_parse((const char *)data, size, &day) != 0)
+    int64_t day = 0;
+    if (date_parse((const char *)data, size, &day) != 0)
         return;
     char buf[11];
-    agreements_date_format(day, buf);
+    date_format(day, buf);
     FUZZ_CHECK(size == 10 && memcmp(buf, data, 10) == 0);
-    int32_t again = 0;
-    FUZZ_CHECK(agreements_date_parse(buf, 10, &again) == 0 && again == day);
+    int64_t again = 0;
+    FUZZ_CHECK(date_parse(buf, 10, &again) == 0 && again == day);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "date.h"
 #include "cert.h"
 #include "fuzz_common.h"
 #include "names.h"
@@ -119,9 +120,9 @@ static void s_check_short(const uint8_t *data, size_t size)
         FUZZ_CHECK(strcmp(back, text) == 0);
     }
     int64_t day = 0;
-    if (cert_date_parse(text, &day) == 0) {
+    if (date_parse_cstr(text, &day) == 0) {
         char back[11];
-        cert_date_format(day, back);
+        date_format(day, back);
         FUZZ_CHECK(strcmp(back, text) == 0);
     }
     cert_role_t role;
