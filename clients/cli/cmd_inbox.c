@@ -112,34 +112,18 @@ int cmd_inbox(int argc, char **argv)
 
 int cmd_show(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        CONTROL_CLIENT_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
-    const char *config = NULL, *state_dir = NULL;
-    bool json = false;
-    optind = 1;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        if (opt == 'j')
-            json = true;
-        else if (opt == 'h') {
-            printf("usage: hartslag show ID [--json] [--config FILE | --state-dir DIR]\n\n"
-                   "Shows one signal: a received one with its content, or a sent one with\n"
-                   "its state at the broker.\n" CONTROL_CLIENT_USAGE
-                   "exit codes: 0 success, 1 not found or failure, 2 usage error\n");
-            return 0;
-        } else if (opt == CONTROL_CLIENT_OPT_CONFIG)
-            config = optarg;
-        else if (opt == CONTROL_CLIENT_OPT_STATE_DIR)
-            state_dir = optarg;
-        else {
-            fprintf(stderr, "try 'hartslag show --help'\n");
-            return EXIT_USAGE;
-        }
-    }
+    control_options_t o;
+    int done = control_client_options(
+        argc, argv, "show",
+        "usage: hartslag show ID [--json] [--config FILE | --state-dir DIR]\n\n"
+        "Shows one signal: a received one with its content, or a sent one with\n"
+        "its state at the broker.\n" CONTROL_CLIENT_USAGE
+        "exit codes: 0 success, 1 not found or failure, 2 usage error\n",
+        &o);
+    if (done >= 0)
+        return done;
+    const char *config = o.config, *state_dir = o.state_dir;
+    bool json = o.json;
     if (optind + 1 != argc) {
         fprintf(stderr, "hartslag show: give exactly one signal id (see 'hartslag inbox')\n");
         return EXIT_USAGE;

@@ -10,35 +10,19 @@
 
 int cmd_status(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        CONTROL_CLIENT_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
-    const char *config = NULL, *state_dir = NULL;
-    bool json = false;
-    optind = 1;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        if (opt == 'j')
-            json = true;
-        else if (opt == 'h') {
-            printf("usage: hartslag status [--json] [--config FILE | --state-dir DIR]\n\n"
-                   "Connection to the broker, outbox and inbox counts, last "
-                   "error.\n" CONTROL_CLIENT_USAGE
-                   "exit codes: 0 running and connected, 1 not running or not connected,\n"
-                   "2 usage error\n");
-            return 0;
-        } else if (opt == CONTROL_CLIENT_OPT_CONFIG)
-            config = optarg;
-        else if (opt == CONTROL_CLIENT_OPT_STATE_DIR)
-            state_dir = optarg;
-        else {
-            fprintf(stderr, "try 'hartslag status --help'\n");
-            return EXIT_USAGE;
-        }
-    }
+    control_options_t o;
+    int done = control_client_options(
+        argc, argv, "status",
+        "usage: hartslag status [--json] [--config FILE | --state-dir DIR]\n\n"
+        "Connection to the broker, outbox and inbox counts, last "
+        "error.\n" CONTROL_CLIENT_USAGE
+        "exit codes: 0 running and connected, 1 not running or not connected,\n"
+        "2 usage error\n",
+        &o);
+    if (done >= 0)
+        return done;
+    const char *config = o.config, *state_dir = o.state_dir;
+    bool json = o.json;
     if (optind < argc) {
         fprintf(stderr, "hartslag status: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;

@@ -32,34 +32,18 @@ static uint64_t s_now_ms(void)
 
 int cmd_watch(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        CONTROL_CLIENT_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
-    const char *config = NULL, *state_dir = NULL;
-    bool json = false;
-    optind = 1;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        if (opt == 'j')
-            json = true;
-        else if (opt == 'h') {
-            printf("usage: hartslag watch [--json] [--config FILE | --state-dir DIR]\n\n"
-                   "Prints each new signal as it arrives (one line; one JSON object per line\n"
-                   "with --json) until interrupted (Ctrl-C).\n" CONTROL_CLIENT_USAGE
-                   "exit codes: 0 interrupted, 1 the daemon went away, 2 usage error\n");
-            return 0;
-        } else if (opt == CONTROL_CLIENT_OPT_CONFIG)
-            config = optarg;
-        else if (opt == CONTROL_CLIENT_OPT_STATE_DIR)
-            state_dir = optarg;
-        else {
-            fprintf(stderr, "try 'hartslag watch --help'\n");
-            return EXIT_USAGE;
-        }
-    }
+    control_options_t o;
+    int done = control_client_options(
+        argc, argv, "watch",
+        "usage: hartslag watch [--json] [--config FILE | --state-dir DIR]\n\n"
+        "Prints each new signal as it arrives (one line; one JSON object per line\n"
+        "with --json) until interrupted (Ctrl-C).\n" CONTROL_CLIENT_USAGE
+        "exit codes: 0 interrupted, 1 the daemon went away, 2 usage error\n",
+        &o);
+    if (done >= 0)
+        return done;
+    const char *config = o.config, *state_dir = o.state_dir;
+    bool json = o.json;
     if (optind < argc) {
         fprintf(stderr, "hartslag watch: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;

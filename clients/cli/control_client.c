@@ -1,6 +1,8 @@
 /*  control_client: see control_client.h. */
 #include "control_client.h"
 
+#include <getopt.h>
+
 #include "../daemon/config_schema.h"
 #include "commands.h"
 
@@ -209,4 +211,34 @@ zmsg_t *control_client_request(control_client_t *self, const control_args_t *arg
         return NULL;
     }
     return control_client_call(self, (const char *const *)args->items, args->n, timeout_ms);
+}
+
+int control_client_options(int argc, char **argv, const char *cmd, const char *usage,
+                           control_options_t *out)
+{
+    static const struct option options[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        CONTROL_CLIENT_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    memset(out, 0, sizeof *out);
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (opt == 'j')
+            out->json = true;
+        else if (opt == 'h') {
+            fputs(usage, stdout);
+            return 0;
+        } else if (opt == CONTROL_CLIENT_OPT_CONFIG)
+            out->config = optarg;
+        else if (opt == CONTROL_CLIENT_OPT_STATE_DIR)
+            out->state_dir = optarg;
+        else {
+            fprintf(stderr, "try 'hartslag %s --help'\n", cmd);
+            return EXIT_USAGE;
+        }
+    }
+    return -1;
 }

@@ -75,6 +75,22 @@ zmsg_t *control_client_request(control_client_t *self, const control_args_t *arg
         "state-dir", required_argument, NULL, CONTROL_CLIENT_OPT_STATE_DIR                         \
     }
 
+/* What the plain daemon commands take (alerts, show, status, watch):
+   --json, --help, --config FILE, --state-dir DIR. */
+typedef struct {
+    const char *config;    /* --config, or NULL */
+    const char *state_dir; /* --state-dir, or NULL */
+    bool json;             /* --json */
+} control_options_t;
+
+/* Parses those options of `argv` (getopt_long from the start; optind is
+   left at the first operand). --help prints `usage` on stdout; a bad option
+   prints "try 'hartslag CMD --help'" on stderr. Returns -1 to go on, else
+   the exit code the command must return (0 after --help, 2 after a bad
+   option). */
+int control_client_options(int argc, char **argv, const char *cmd, const char *usage,
+                           control_options_t *out);
+
 #define CONTROL_CLIENT_USAGE                                                                       \
     "  --config FILE      the daemon's configuration (or $HARTSLAG_CONFIG)\n"                      \
     "  --state-dir DIR    the daemon's state_dir (or $HARTSLAG_STATE_DIR)\n"
