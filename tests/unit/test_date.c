@@ -16,9 +16,9 @@ Test(date, strict_calendar_dates)
     cr_assert_eq(day, 20089);
     cr_assert_eq(date_parse_cstr("2024-02-29", &day), 0);
     cr_assert_eq(date_parse_cstr("2000-02-29", &day), 0);
-    const char *bad[] = {"2025-02-29", "1900-02-29", "2100-02-29", "2025-04-31", "2025-13-01",
-                         "2025-00-10", "2025-01-00", "2025-1-01",  "2025/01/01", "1969-12-31",
-                         "2025-01-01T", "2026-01-0x", "", " 2025-01-01"};
+    const char *bad[] = {"2025-02-29",  "1900-02-29", "2100-02-29", "2025-04-31", "2025-13-01",
+                         "2025-00-10",  "2025-01-00", "2025-1-01",  "2025/01/01", "1969-12-31",
+                         "2025-01-01T", "2026-01-0x", "",           " 2025-01-01"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_assert_eq(date_parse_cstr(bad[i], &day), -1, "%s must be refused", bad[i]);
     cr_assert_eq(date_parse("2025-01-01T", 10, &day), 0, "len bounds the text");
