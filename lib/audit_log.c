@@ -60,7 +60,9 @@ static const char *s_sql[ST_COUNT_] = {
     [ST_CP_AT] = "SELECT note FROM checkpoints WHERE size=?1",
     [ST_COSIG_PUT] = ("INSERT OR REPLACE INTO cosignatures(size, org, line, received_ms) "
                       "VALUES(?1, ?2, ?3, ?4)"),
-    [ST_SUBJECT_PUT] = "INSERT INTO audit_subjects(tag, idx) VALUES(?1, ?2)",
+    /* OR REPLACE: a row left behind by a truncated log (an operator's edit)
+       must not stop the broker; audit_verify reports such rows. */
+    [ST_SUBJECT_PUT] = "INSERT OR REPLACE INTO audit_subjects(tag, idx) VALUES(?1, ?2)",
     [ST_SUBJECT_DEL] = "DELETE FROM audit_subjects WHERE tag=?1 AND idx=?2",
 };
 

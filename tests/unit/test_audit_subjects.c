@@ -338,8 +338,7 @@ Test(subjects, an_older_store_is_backfilled_on_open)
     audit_log_t *log = s_open_log(db);
     s_append_random(db, log, LOG_SIZE);
     int64_t rows = s_int(db, "SELECT count(*) FROM audit_subjects");
-    int64_t digest =
-        s_int(db, "SELECT sum((tag % 1000003) * 7 + idx * 13) FROM audit_subjects");
+    int64_t digest = s_int(db, "SELECT sum((tag % 1000003) * 7 + idx * 13) FROM audit_subjects");
     audit_log_destroy(&log);
     sqlite3_close(db);
 
@@ -408,6 +407,30 @@ Test(subjects, purge_removes_the_rows_of_purged_records)
              (long long)audit_subject_tag(s_subjects[0]));
     s_exec(db, sql);
     s_expect_verify(db, AUDIT_INDEX, 10);
+    audit_log_destroy(&log);
+    sqlite3_close(db);
+}
+
+Test(subjects, rows_left_by_a_truncated_log_do_not_stop_appends)
+{
+    /* An operator truncates the log but not the index: the broker must go
+       on appending (the rows are overwritten or reported by verify, never
+       a reason to refuse signals). */
+    s_make_subjects();
+    sqlite3 *db = s_open_db(":memory:");
+    audit_log_t *log = s_open_log(db);
+    s_append_random(db, log, 500);
+    audit_log_destroy(&log);
+    s_exec(db, "DELETE FROM audit WHERE idx >= 100; DELETE FROM checkpoints; "
+               "DELETE FROM audit_nodes");
+    log = s_open_log(db);
+    s_append_random(db, log, 400);
+    cr_assert_eq(audit_log_size(log), 500);
+    /* Rows for records now about someone else are named. */
+    audit_report_t report;
+    cr_assert_eq(audit_verify(db, s_pk, NULL, 0, &report), 1, "%s", report.detail);
+    cr_assert_eq(report.kind, AUDIT_INDEX, "%s", report.detail);
+    cr_assert_geq(report.first_bad, 100, "%s", report.detail);
     audit_log_destroy(&log);
     sqlite3_close(db);
 }
