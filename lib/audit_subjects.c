@@ -107,8 +107,8 @@ int audit_subjects_create(sqlite3 *db, uint64_t *rows)
                           "FROM audit) WHERE tag IS NOT NULL ORDER BY tag, idx",
                           NULL, NULL, NULL);
     int changed = sqlite3_changes(db);
-    sqlite3_create_function(db, "hartslag_subject_tag", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                            NULL, NULL, NULL, NULL);
+    sqlite3_create_function(db, "hartslag_subject_tag", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                            NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return -1;
     *rows = (uint64_t)changed;
