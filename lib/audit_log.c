@@ -1,9 +1,13 @@
 /*  audit_log: the audit transparency log in SQLite; see audit_log.h. */
 #include "audit_log.h"
 
+#include "audit_subjects.h"
+#include "log.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The node cache keeps perfect subtrees of 2^4 = 16 leaves and up. */
 #define AUDIT_NODE_MIN_LEVEL 4
@@ -42,6 +46,8 @@ enum {
     ST_CP_LATEST,
     ST_CP_AT,
     ST_COSIG_PUT,
+    ST_SUBJECT_PUT, /* writable only: an older store may lack the table */
+    ST_SUBJECT_DEL,
     ST_COUNT_
 };
 
@@ -57,6 +63,10 @@ static const char *s_sql[ST_COUNT_] = {
     [ST_CP_AT] = "SELECT note FROM checkpoints WHERE size=?1",
     [ST_COSIG_PUT] = ("INSERT OR REPLACE INTO cosignatures(size, org, line, received_ms) "
                       "VALUES(?1, ?2, ?3, ?4)"),
+    /* OR REPLACE: a row left behind by a truncated log (an operator's edit)
+       must not stop the broker; audit_verify reports such rows. */
+    [ST_SUBJECT_PUT] = "INSERT OR REPLACE INTO audit_subjects(tag, idx) VALUES(?1, ?2)",
+    [ST_SUBJECT_DEL] = "DELETE FROM audit_subjects WHERE tag=?1 AND idx=?2",
 };
 
 /*  Invariant: tree holds exactly the leaves of rows 0..size-1 of `audit`
@@ -195,6 +205,45 @@ static int s_origin(audit_log_t *self, const char *origin, bool writable, char *
     return result;
 }
 
+/* A store written before the subject index: build it now, all or nothing
+   (a savepoint is a transaction of its own, or part of the caller's). */
+static int s_subjects_backfill(sqlite3 *db, char *err, size_t errlen)
+{
+    if (sqlite3_exec(db, "SAVEPOINT audit_subjects_backfill", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot build the subject index: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t rows = 0;
+    if (audit_subjects_create(db, &rows) != 0) {
+        snprintf(err, errlen, "cannot build the subject index: %s", sqlite3_errmsg(db));
+        sqlite3_exec(db, "ROLLBACK TO audit_subjects_backfill; RELEASE audit_subjects_backfill",
+                     NULL, NULL, NULL);
+        return -1;
+    }
+    if (sqlite3_exec(db, "RELEASE audit_subjects_backfill", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot build the subject index: %s", sqlite3_errmsg(db));
+        sqlite3_exec(db, "ROLLBACK TO audit_subjects_backfill; RELEASE audit_subjects_backfill",
+                     NULL, NULL, NULL);
+        return -1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    sqlite3_stmt *any = NULL;
+    bool empty =
+        sqlite3_prepare_v2(db, "SELECT 1 FROM audit LIMIT 1", -1, &any, NULL) == SQLITE_OK &&
+        sqlite3_step(any) == SQLITE_DONE;
+    sqlite3_finalize(any);
+    if (empty)
+        return 0; /* a new store: nothing was built, nothing to tell */
+    char n[24], ms[24];
+    snprintf(n, sizeof n, "%llu", (unsigned long long)rows);
+    snprintf(ms, sizeof ms, "%lld",
+             (long long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+    log_event(HLOG_INFO, "audit_subject_index_built", "rows", n, "ms", ms, NULL);
+    return 0;
+}
+
 audit_log_t *audit_log_open(sqlite3 *db, const char *origin, bool writable, char *err,
                             size_t errlen)
 {
@@ -209,9 +258,12 @@ audit_log_t *audit_log_open(sqlite3 *db, const char *origin, bool writable, char
         snprintf(err, errlen, "cannot create the audit tables: %s", sqlite3_errmsg(db));
         goto fail;
     }
+    if (writable && !audit_subjects_exists(db) && s_subjects_backfill(db, err, errlen) != 0)
+        goto fail;
     for (int i = 0; i < ST_COUNT_; i++)
-        if (sqlite3_prepare_v3(db, s_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &self->st[i], NULL) !=
-            SQLITE_OK) {
+        if ((writable || (i != ST_SUBJECT_PUT && i != ST_SUBJECT_DEL)) &&
+            sqlite3_prepare_v3(db, s_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &self->st[i], NULL) !=
+                SQLITE_OK) {
             snprintf(err, errlen, "not an audit store: %s", sqlite3_errmsg(db));
             goto fail;
         }
@@ -305,6 +357,17 @@ int64_t audit_log_append(audit_log_t *self, Hartslag__AuditRecord *record)
     s_reset(stmt);
     record->prev_hash.data = NULL;
     record->prev_hash.len = 0;
+    if (rc == SQLITE_DONE && record->has_subject && record->subject.len == AUDIT_SUBJECT_BYTES) {
+        /* The subject index, in the same transaction: an access request's
+           answer must be complete. */
+        stmt = self->st[ST_SUBJECT_PUT];
+        if (!stmt)
+            return -1;
+        sqlite3_bind_int64(stmt, 1, audit_subject_tag(record->subject.data));
+        sqlite3_bind_int64(stmt, 2, (int64_t)index);
+        rc = sqlite3_step(stmt);
+        s_reset(stmt);
+    }
     if (rc != SQLITE_DONE || merkle_tree_append(self->tree, leaf) != 0)
         return -1;
     memcpy(self->last_leaf, leaf, MERKLE_HASHBYTES);
@@ -450,6 +513,36 @@ int audit_log_record(audit_log_t *self, uint64_t index, uint8_t **bytes, size_t 
     return result;
 }
 
+/* Removes the subject index rows of the records below `end` that still
+   have their bytes: once purged, nothing may lead to the subject. */
+static int s_purge_subjects(audit_log_t *self, uint64_t end)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT idx, record FROM audit WHERE idx < ?1 AND length(record) > 0",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, (int64_t)end);
+    sqlite3_stmt *del = self->st[ST_SUBJECT_DEL];
+    int rc, result = del ? 0 : -1;
+    while (result == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const uint8_t *subject = NULL;
+        int n = sqlite3_column_bytes(stmt, 1);
+        const uint8_t *bytes = sqlite3_column_blob(stmt, 1);
+        if (!bytes || audit_record_subject(bytes, (size_t)n, &subject) != 1)
+            continue;
+        sqlite3_bind_int64(del, 1, audit_subject_tag(subject));
+        sqlite3_bind_int64(del, 2, sqlite3_column_int64(stmt, 0));
+        if (sqlite3_step(del) != SQLITE_DONE)
+            result = -1;
+        s_reset(del);
+    }
+    if (result == 0 && rc != SQLITE_DONE)
+        result = -1;
+    sqlite3_finalize(stmt);
+    return result;
+}
+
 int audit_log_purge(audit_log_t *self, int64_t cutoff_ms, uint64_t *purged_before)
 {
     *purged_before = 0;
@@ -485,6 +578,8 @@ int audit_log_purge(audit_log_t *self, int64_t cutoff_ms, uint64_t *purged_befor
         end = merkle_tree_size(self->tree) ? merkle_tree_size(self->tree) - 1 : 0;
     if (end == 0)
         return 0;
+    if (s_purge_subjects(self, end) != 0)
+        return -1;
     if (sqlite3_prepare_v2(self->db,
                            "UPDATE audit SET record = zeroblob(0) WHERE idx < ?1 AND "
                            "length(record) > 0",

@@ -15,6 +15,11 @@
         audit_meta(key, value)             the log's origin
         checkpoints(size, note, made_ms)   signed tree heads (C2SP signed notes)
         cosignatures(size, org, line, ms)  partners' cosignatures of them
+        audit_subjects(tag, idx)           subject index (lib/audit_subjects.h):
+                                           a row per record with a subject
+
+    A writable open of a store written before the subject index builds it
+    (one transaction, logged as audit_subject_index_built).
 
     The in-memory tree follows the transaction: call audit_log_commit after
     the caller's COMMIT and audit_log_rollback after a ROLLBACK.
@@ -45,9 +50,10 @@ audit_log_t *audit_log_open(sqlite3 *db, const char *origin, bool writable, char
 
 void audit_log_destroy(audit_log_t **self_p);
 
-/* Appends `record` (its index and prev_hash are set here). Returns the
-   record's index, or -1 when it could not be packed or written (then the
-   caller's transaction must be rolled back). */
+/* Appends `record` (its index and prev_hash are set here), and its subject
+   index row when it has a 32-byte subject. Returns the record's index, or
+   -1 when it could not be packed or written (then the caller's transaction
+   must be rolled back). Needs a writable open. */
 int64_t audit_log_append(audit_log_t *self, Hartslag__AuditRecord *record)
     __attribute__((warn_unused_result));
 
@@ -97,9 +103,10 @@ int audit_log_record(audit_log_t *self, uint64_t index, uint8_t **bytes, size_t 
 /* Retention (NEN 7513): removes the bytes of the records older than
    `cutoff_ms` (a prefix of the log), keeping their leaf hashes so the tree
    and every checkpoint still verify. *purged_before receives the index
-   below which records are now purged (0 when nothing was); the caller then
-   appends a "purged" record that declares it (audit_verify refuses emptied
-   records no purge record accounts for). In the caller's transaction. */
+   below which records are now purged (0 when nothing was); their subject
+   index rows are removed with them. The caller then appends a "purged"
+   record that declares it (audit_verify refuses emptied records no purge
+   record accounts for). In the caller's transaction. */
 int audit_log_purge(audit_log_t *self, int64_t cutoff_ms, uint64_t *purged_before);
 
 /* The origin for a partnership id: "hartslag.<partnership>/audit". */

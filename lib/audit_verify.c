@@ -2,9 +2,11 @@
 #include "audit_verify.h"
 
 #include "audit_log.h"
+#include "audit_subjects.h"
 #include "hartslag.pb-c.h"
 #include "merkle.h"
 
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +23,12 @@ static const char *s_names[] = {
     [AUDIT_FORKED] = "forked",
     [AUDIT_BAD_SIGNATURE] = "bad_signature",
     [AUDIT_UNREADABLE] = "unreadable",
+    [AUDIT_INDEX] = "index",
 };
 
 const char *audit_fault_name(audit_fault_kind_t kind)
 {
-    return (unsigned)kind <= AUDIT_UNREADABLE ? s_names[kind] : "unknown";
+    return (unsigned)kind <= AUDIT_INDEX ? s_names[kind] : "unknown";
 }
 
 typedef struct {
@@ -60,12 +63,14 @@ static int s_fault(audit_report_t *report, audit_fault_kind_t kind, int64_t firs
 /* One row as read. The bytes are borrowed from SQLite: valid until the
    statement steps again. */
 typedef struct {
-    bool present;                                /* a row was read */
-    int64_t idx;                                 /* the idx column */
-    bool parsed;                                 /* the bytes are a well-formed record */
-    uint64_t index;                              /* its index field */
-    uint64_t purged_before;                      /* its purged_before field (0: none) */
-    const uint8_t *prev;                         /* its prev_hash field (32 bytes) */
+    bool present;           /* a row was read */
+    int64_t idx;            /* the idx column */
+    bool parsed;            /* the bytes are a well-formed record */
+    uint64_t index;         /* its index field */
+    uint64_t purged_before; /* its purged_before field (0: none) */
+    const uint8_t *prev;    /* its prev_hash field (32 bytes) */
+    const uint8_t *subject; /* its subject field (last one), or NULL */
+    size_t subject_len;
     unsigned char leaf[MERKLE_HASHBYTES];        /* hash of the bytes as stored */
     unsigned char stored_leaf[MERKLE_HASHBYTES]; /* the leaf column (untrusted) */
     const uint8_t *bytes;                        /* the record bytes */
@@ -117,6 +122,9 @@ static bool s_scan(row_t *row)
                 if (value != MERKLE_HASHBYTES)
                     return false;
                 row->prev = p;
+            } else if (field == 9) {
+                row->subject = p;
+                row->subject_len = (size_t)value;
             }
             p += value;
         } else if (type == 1 || type == 5) {
@@ -313,6 +321,143 @@ static int s_rewritten(sqlite3 *db, uint64_t from, const anchor_t *bad, audit_re
                    (unsigned long long)bad->size, bad->holder);
 }
 
+/* An order-free digest of a set of (tag, idx) pairs: the sum of their
+   SipHash values under a key drawn for this run, in two 64-bit lanes, and
+   their count. Whoever edited the store cannot know the key, so two
+   different sets give equal digests with probability about 2^-128. */
+typedef struct {
+    unsigned char key[crypto_shorthash_siphashx24_KEYBYTES];
+    uint64_t sum[2];
+    uint64_t count;
+} pairset_t;
+
+static void s_pair_add(pairset_t *set, int64_t tag, int64_t idx)
+{
+    unsigned char in[16], out[crypto_shorthash_siphashx24_BYTES];
+    memcpy(in, &tag, 8);
+    memcpy(in + 8, &idx, 8);
+    crypto_shorthash_siphashx24(out, in, sizeof in, set->key);
+    uint64_t lane[2];
+    memcpy(lane, out, sizeof lane);
+    set->sum[0] += lane[0];
+    set->sum[1] += lane[1];
+    set->count++;
+}
+
+/* The subject of the record at `idx` as stored: 1 (its tag in *tag), 0 no
+   subject, 2 purged, 3 no such record, -1 error. */
+static int s_subject_at(sqlite3_stmt *at, int64_t idx, int64_t *tag)
+{
+    sqlite3_reset(at);
+    sqlite3_bind_int64(at, 1, idx);
+    int rc = sqlite3_step(at);
+    if (rc == SQLITE_DONE)
+        return 3;
+    if (rc != SQLITE_ROW)
+        return -1;
+    int n = sqlite3_column_bytes(at, 0);
+    const uint8_t *bytes = sqlite3_column_blob(at, 0);
+    if (!bytes || n <= 0)
+        return 2;
+    const uint8_t *subject = NULL;
+    if (audit_record_subject(bytes, (size_t)n, &subject) != 1)
+        return 0;
+    *tag = audit_subject_tag(subject);
+    return 1;
+}
+
+/* The digests differ: names the lowest record at fault, looking the rows
+   up one by one (only ever run on a faulty store). */
+static int s_index_fault(sqlite3 *db, const pairset_t *records, uint64_t rows,
+                         audit_report_t *report)
+{
+    sqlite3_stmt *walk = NULL, *has = NULL, *at = NULL;
+    int64_t missing = -1, stray = -1;
+    int stray_kind = 0;
+    if (sqlite3_prepare_v2(db, "SELECT idx, record FROM audit ORDER BY idx", -1, &walk, NULL) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT 1 FROM audit_subjects WHERE tag=?1 AND idx=?2", -1, &has,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT record FROM audit WHERE idx=?1", -1, &at, NULL) != SQLITE_OK)
+        goto done;
+    /* A record with a subject and no row: a query by subject misses it. */
+    while (missing < 0 && sqlite3_step(walk) == SQLITE_ROW) {
+        int n = sqlite3_column_bytes(walk, 1);
+        const uint8_t *bytes = sqlite3_column_blob(walk, 1), *subject = NULL;
+        if (!bytes || n <= 0 || audit_record_subject(bytes, (size_t)n, &subject) != 1)
+            continue;
+        sqlite3_reset(has);
+        sqlite3_bind_int64(has, 1, audit_subject_tag(subject));
+        sqlite3_bind_int64(has, 2, sqlite3_column_int64(walk, 0));
+        if (sqlite3_step(has) != SQLITE_ROW)
+            missing = sqlite3_column_int64(walk, 0);
+    }
+    sqlite3_finalize(walk);
+    walk = NULL;
+    /* A row that leads to no record of that subject. */
+    if (sqlite3_prepare_v2(db, "SELECT tag, idx FROM audit_subjects ORDER BY idx, tag", -1, &walk,
+                           NULL) != SQLITE_OK)
+        goto done;
+    while (stray < 0 && sqlite3_step(walk) == SQLITE_ROW) {
+        int64_t tag = sqlite3_column_int64(walk, 0), idx = sqlite3_column_int64(walk, 1),
+                actual = 0;
+        int kind = s_subject_at(at, idx, &actual);
+        if (kind != 1 || actual != tag) {
+            stray = idx;
+            stray_kind = kind;
+        }
+    }
+done:
+    sqlite3_finalize(walk);
+    sqlite3_finalize(has);
+    sqlite3_finalize(at);
+    if (missing >= 0 && (stray < 0 || missing <= stray))
+        return s_fault(report, AUDIT_INDEX, missing,
+                       "record %lld has a subject but no row in the subject index: a query by "
+                       "subject (an access request's answer) would leave it out",
+                       (long long)missing);
+    if (stray >= 0)
+        return s_fault(report, AUDIT_INDEX, stray,
+                       "the subject index has a row for record %lld, which %s", (long long)stray,
+                       stray_kind == 1   ? "has another subject"
+                       : stray_kind == 2 ? "was purged (its row should have gone with it)"
+                       : stray_kind == 3 ? "does not exist"
+                       : stray_kind == 0 ? "has no subject"
+                                         : "cannot be read");
+    return s_fault(report, AUDIT_INDEX, -1,
+                   "the subject index does not match the records: %llu rows for %llu records "
+                   "with a subject",
+                   (unsigned long long)rows, (unsigned long long)records->count);
+}
+
+/* 5. The subject index against the digest of the records read in step 3. */
+static int s_check_index(sqlite3 *db, pairset_t *records, audit_report_t *report)
+{
+    pairset_t rows;
+    memset(&rows, 0, sizeof rows);
+    memcpy(rows.key, records->key, sizeof rows.key);
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT tag, idx FROM audit_subjects", -1, &stmt, NULL) !=
+        SQLITE_OK) {
+        s_fault(report, AUDIT_UNREADABLE, -1, "cannot read the subject index: %s",
+                sqlite3_errmsg(db));
+        return -1;
+    }
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        s_pair_add(&rows, sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1));
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) {
+        s_fault(report, AUDIT_UNREADABLE, -1, "cannot read the subject index: %s",
+                sqlite3_errmsg(db));
+        return -1;
+    }
+    if (rows.count == records->count && rows.sum[0] == records->sum[0] &&
+        rows.sum[1] == records->sum[1])
+        return 0;
+    return s_index_fault(db, records, rows.count, report);
+}
+
 int audit_verify(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
                  const audit_anchor_t *external, size_t n_external, audit_report_t *report)
 {
@@ -380,6 +525,9 @@ int audit_verify(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYT
     const anchor_t *mismatch = NULL; /* first anchor whose root did not */
     uint64_t p = 0;
     int rc;
+    pairset_t subjects; /* (tag, idx) of every record with a subject */
+    memset(&subjects, 0, sizeof subjects);
+    randombytes_buf(subjects.key, sizeof subjects.key);
     uint64_t emptied = 0;  /* rows at the start whose bytes a purge removed */
     uint64_t declared = 0; /* the largest purged_before any purge record declares */
     while ((rc = s_row_next(stmt, &row)) == 1) {
@@ -401,6 +549,8 @@ int audit_verify(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYT
             result = -1;
             goto done;
         }
+        if (row.len > 0 && row.subject && row.subject_len == AUDIT_SUBJECT_BYTES)
+            s_pair_add(&subjects, audit_subject_tag(row.subject), (int64_t)p);
         if (row.purged_before > declared)
             declared = row.purged_before;
         memcpy(prev, row.leaf, MERKLE_HASHBYTES);
@@ -446,10 +596,18 @@ int audit_verify(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYT
         result = s_rewritten(db, matched_size, mismatch, report);
         goto done;
     }
+
+    /* 5. The subject index, against what step 3 read. */
+    report->indexed = audit_subjects_exists(db);
+    if (report->indexed && (result = s_check_index(db, &subjects, report)) != 0)
+        goto done;
     snprintf(report->detail, sizeof report->detail,
-             "%llu records verified; %llu signed checkpoints agree (largest: %llu)",
+             "%llu records verified; %llu signed checkpoints agree (largest: %llu); %s",
              (unsigned long long)p, (unsigned long long)report->checkpoints,
-             (unsigned long long)report->anchored_size);
+             (unsigned long long)report->anchored_size,
+             report->indexed ? "subject index complete"
+                             : "no subject index (an older store: queries by subject read "
+                               "every record)");
 done:
     s_row_clear(&row);
     sqlite3_finalize(stmt);

@@ -21,6 +21,15 @@
        although the records are consistent among themselves — a
        truncate-and-continue, or a rewrite of the tail after the last link).
 
+    5. The subject index (lib/audit_subjects.h) holds exactly one row for
+       every record with a subject and no other rows (else INDEX, naming
+       the record): an access request's answer is read through it, so a
+       missing row would silently leave a record out. Checked in the same
+       pass: each side is summed under a per-run random SipHash key, and
+       only when the sums differ are the rows looked up one by one. A store
+       without the table (written before it) passes with a note: readers
+       then walk every record.
+
     A rewritten history can only be placed between the largest anchor that
     still matches and the smallest that does not: nothing trusted exists
     for the records in between. The stored leaf hashes (untrusted) are used
@@ -47,6 +56,7 @@ typedef enum {
     AUDIT_FORKED,        /* two signed checkpoints of one size disagree */
     AUDIT_BAD_SIGNATURE, /* a stored checkpoint's signature does not verify */
     AUDIT_UNREADABLE,    /* the store cannot be read as an audit store */
+    AUDIT_INDEX,         /* the subject index does not match the records */
 } audit_fault_kind_t;
 
 /* A checkpoint note held outside the store (a partner daemon's copy). */
@@ -63,6 +73,7 @@ typedef struct {
     uint64_t records;        /* records read */
     uint64_t checkpoints;    /* validly signed checkpoints (store + anchors) */
     uint64_t anchored_size;  /* largest size a signed checkpoint vouches for */
+    bool indexed;            /* the store has a subject index (checked) */
     char detail[512];        /* one line for the privacy officer */
 } audit_report_t;
 

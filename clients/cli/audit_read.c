@@ -2,6 +2,7 @@
 #include "date.h"
 #include "audit_read.h"
 
+#include "audit_subjects.h"
 #include "cert.h"
 #include "keyfile.h"
 
@@ -19,6 +20,7 @@
 struct audit_reader_t {
     sqlite3 *db;             /* read-only handle, owned */
     char origin[ORIGIN_MAX]; /* audit_meta 'origin', or "" */
+    bool indexed;            /* the store has the subject index */
 };
 
 void audit_read_report_error(const char *command, const char *err)
@@ -77,6 +79,7 @@ audit_reader_t *audit_reader_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     self->db = db;
+    self->indexed = audit_subjects_exists(db);
     sqlite3_stmt *st_origin = NULL;
     if (sqlite3_prepare_v2(db, "SELECT value FROM audit_meta WHERE key = 'origin'", -1, &st_origin,
                            NULL) == SQLITE_OK &&
@@ -106,6 +109,61 @@ sqlite3 *audit_reader_db(audit_reader_t *self)
 const char *audit_reader_origin(const audit_reader_t *self)
 {
     return self->origin;
+}
+
+bool audit_reader_indexed(const audit_reader_t *self)
+{
+    return self->indexed;
+}
+
+/* Whether record `idx` is stored with its bytes: 1 yes, 0 purged (or
+   absent), -1 error. length() reads no blob. */
+static int s_has_bytes(sqlite3_stmt *st, uint64_t idx)
+{
+    sqlite3_bind_int64(st, 1, (int64_t)idx);
+    int rc = sqlite3_step(st);
+    int result = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) > 0 : rc == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(st);
+    return result;
+}
+
+int audit_reader_size(audit_reader_t *self, uint64_t *size, uint64_t *purged, char *err,
+                      size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(self->db, "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit", -1, &st,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (n < 0 || sqlite3_prepare_v2(self->db, "SELECT length(record) FROM audit WHERE idx = ?1", -1,
+                                    &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot read the audit table: %s", sqlite3_errmsg(self->db));
+        sqlite3_finalize(st);
+        return -1;
+    }
+    /* Retention purges a prefix of the log (audit verify checks that):
+       find where the records with bytes begin. */
+    uint64_t lo = 0, hi = (uint64_t)n;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        int has = s_has_bytes(st, mid);
+        if (has < 0) {
+            snprintf(err, errlen, "cannot read the audit table: %s", sqlite3_errmsg(self->db));
+            sqlite3_finalize(st);
+            return -1;
+        }
+        if (has)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    sqlite3_finalize(st);
+    *size = (uint64_t)n;
+    *purged = lo;
+    return 0;
 }
 
 static bool s_str_eq(const char *a, const char *b)
@@ -150,8 +208,20 @@ int64_t audit_reader_each(audit_reader_t *self, const audit_filter_t *filter, au
     uint64_t n_unreadable = 0, n_purged = 0;
     int64_t handed = 0;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db, "SELECT idx, record FROM audit ORDER BY idx", -1, &st, NULL) !=
-        SQLITE_OK) {
+    bool by_subject = filter && filter->has_subject && self->indexed;
+    if (by_subject) {
+        /* Only this subject's records: the index leads to them, the filter
+           below still compares each one's full subject. Purged records have
+           no index rows, so the purged count is the log's (as a full walk
+           would give), taken from its purged prefix. */
+        uint64_t size = 0;
+        if (audit_reader_size(self, &size, &n_purged, err, errlen) != 0)
+            return -1;
+        st = audit_subjects_records(self->db, filter->subject);
+    } else if (sqlite3_prepare_v2(self->db, "SELECT idx, record FROM audit ORDER BY idx", -1, &st,
+                                  NULL) != SQLITE_OK)
+        st = NULL;
+    if (!st) {
         snprintf(err, errlen, "cannot read the audit table: %s", sqlite3_errmsg(self->db));
         return -1;
     }
@@ -161,7 +231,8 @@ int64_t audit_reader_each(audit_reader_t *self, const audit_filter_t *filter, au
         const void *blob = sqlite3_column_blob(st, 1);
         int len = sqlite3_column_bytes(st, 1);
         if (!blob || len <= 0) {
-            n_purged++;
+            if (!by_subject)
+                n_purged++;
             continue;
         }
         if (len > AUDIT_RECORD_MAX) {

@@ -66,13 +66,26 @@ sqlite3 *audit_reader_db(audit_reader_t *self);
 /* The log's origin ("hartslag.<partnership>/audit"), or "" when unknown. */
 const char *audit_reader_origin(const audit_reader_t *self);
 
+/* True when the store has the subject index (lib/audit_subjects.h). Then a
+   walk with a subject filter reads only the records the index leads to;
+   a store written before the index (and not opened by a newer broker
+   since) is walked in full. */
+bool audit_reader_indexed(const audit_reader_t *self);
+
+/* Records in the log (highest index + 1) and how many at its start were
+   purged by retention. 0, or -1 with the reason in `err`. */
+int audit_reader_size(audit_reader_t *self, uint64_t *size, uint64_t *purged, char *err,
+                      size_t errlen);
+
 /* Called for each matching record, in log order. Return 0 to go on, 1 to
    stop (not an error), -1 to fail. */
 typedef int(audit_record_fn)(void *arg, uint64_t index, const Hartslag__AuditRecord *record);
 
 /* Walks the log. Returns the number of records handed on, or -1 with the
    reason in `err`. *unreadable (may be NULL) counts records that could not
-   be unpacked; *purged counts records whose bytes were purged. */
+   be unpacked; *purged counts records whose bytes were purged. With a
+   subject filter on an indexed store, only that subject's records are
+   read: *unreadable then counts unreadable records among them. */
 int64_t audit_reader_each(audit_reader_t *self, const audit_filter_t *filter, audit_record_fn *fn,
                           void *arg, uint64_t *unreadable, uint64_t *purged, char *err,
                           size_t errlen);

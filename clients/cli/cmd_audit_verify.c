@@ -121,8 +121,9 @@ static void s_verify_usage(FILE *out)
             "Checks every record of the broker's audit log (index, hash chain, Merkle tree),\n"
             "every stored checkpoint's signature, and — with --daemon-db, a copy of a partner\n"
             "daemon's state_dir/hartslagd.db — that the log is the history the partners were\n"
-            "shown. Names the first bad record and the kind of fault (modified, missing,\n"
-            "reordered, duplicated, truncated, rewritten, forked, bad_signature).\n"
+            "shown, and that the subject index leads to every record with a subject.\n"
+            "Names the first bad record and the kind of fault (modified, missing,\n"
+            "reordered, duplicated, truncated, rewritten, forked, bad_signature, index).\n"
             "exit codes: 0 verified, 1 fault found or unreadable, 2 usage error\n");
 }
 
@@ -186,11 +187,12 @@ int audit_cmd_verify(int argc, char **argv)
     sqlite3_close(db);
     if (json)
         printf("{\"ok\":%s,\"fault\":\"%s\",\"first_bad\":%lld,\"range_end\":%lld,"
-               "\"records\":%llu,\"checkpoints\":%llu,\"anchored_size\":%llu}\n",
+               "\"records\":%llu,\"checkpoints\":%llu,\"anchored_size\":%llu,"
+               "\"subject_index\":%s}\n",
                result == 0 ? "true" : "false", audit_fault_name(report.kind),
                (long long)report.first_bad, (long long)report.range_end,
                (unsigned long long)report.records, (unsigned long long)report.checkpoints,
-               (unsigned long long)report.anchored_size);
+               (unsigned long long)report.anchored_size, report.indexed ? "true" : "false");
     else if (result == 0)
         printf("OK: %s\n", report.detail);
     else

@@ -142,6 +142,29 @@ Test(audit_e2e, daemons_cosign_and_verify_passes_and_proofs_hold)
                             NULL),
                  0, "%s", out);
     cr_assert(strncmp(out, "OK:", 3) == 0, "%s", out);
+    cr_assert(strstr(out, "subject index complete"), "%s", out);
+    free(out);
+
+    /* A subject index that misses a record's row is a finding: an access
+       request answered through it would leave that record out. */
+    char index_db[9000];
+    snprintf(index_db, sizeof index_db, "%s/copy-index.db", s_bh->root);
+    s_copy_db(broker_db, index_db);
+    argv[1] = index_db;
+    argv[2] = "SELECT max(idx) FROM audit_subjects;";
+    cr_assert_eq(tu_run(argv, NULL, &out, NULL), 0);
+    long dropped = strtol(out, NULL, 10);
+    free(out);
+    argv[1] = broker_db;
+    char drop_sql[200], drop_expect[64];
+    snprintf(drop_sql, sizeof drop_sql, "DELETE FROM audit_subjects WHERE idx = %ld;", dropped);
+    snprintf(drop_expect, sizeof drop_expect, "record %ld has a subject", dropped);
+    s_sql(index_db, drop_sql);
+    cr_assert_eq(
+        s_hartslag(&out, "audit", "verify", "--db", index_db, "--broker-cert", broker_cert, NULL),
+        1, "%s", out);
+    cr_assert(strstr(out, "FAULT (index)"), "%s", out);
+    cr_assert(strstr(out, drop_expect), "%s (want %s)", out, drop_expect);
     free(out);
 
     /* An inclusion proof of the exchange, checked offline. */

@@ -1,0 +1,57 @@
+/*  audit_subjects: the audit log's subject index (table audit_subjects in
+    the broker's store, next to the tables of lib/audit_log.h).
+
+        audit_subjects(tag, idx)   PRIMARY KEY(tag, idx), WITHOUT ROWID
+
+    One row per record whose subject is a 32-byte pseudonym: `tag` is the
+    first 8 bytes of that pseudonym (big-endian, as a signed 64-bit
+    integer), `idx` the record's index. It holds no citizen identifier and
+    no more of the pseudonym than the record itself does.
+
+    Why a tag and not the whole pseudonym: pseudonyms are keyed hashes, so
+    8 bytes tell subjects apart (a collision needs ~4·10^9 subjects) while
+    the rows stay less than half the size — the index is written on the
+    broker's hot path, and a smaller B-tree keeps more of it in the page
+    cache. A reader always compares the record's full subject, so a shared
+    tag only costs one extra record read, never a wrong answer.
+
+    The table is written by audit_log_append in the caller's transaction,
+    pruned by audit_log_purge, created and backfilled by audit_log_open on
+    a store that lacks it, and checked by audit_verify.
+*/
+#ifndef HARTSLAG_AUDIT_SUBJECTS_H
+#define HARTSLAG_AUDIT_SUBJECTS_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AUDIT_SUBJECT_BYTES 32 /* AuditRecord.subject: a pseudonym */
+
+/* The index key of a subject pseudonym. */
+int64_t audit_subject_tag(const uint8_t subject[AUDIT_SUBJECT_BYTES]);
+
+/* The subject of a packed AuditRecord, read from the wire format without
+   unpacking (the last occurrence wins, as in protobuf-c). 1 and *subject
+   points into `bytes` when it is AUDIT_SUBJECT_BYTES long; 0 when there is
+   none (or it has another length: no query can name it); -1 when the
+   bytes are not a well-formed message. */
+int audit_record_subject(const uint8_t *bytes, size_t len, const uint8_t **subject);
+
+/* True when `db` has the audit_subjects table. */
+bool audit_subjects_exists(sqlite3 *db);
+
+/* Creates the table and fills it from the stored records (purged records
+   get no row), in the caller's transaction. *rows receives the number of
+   rows written. 0, or -1. */
+int audit_subjects_create(sqlite3 *db, uint64_t *rows);
+
+/* A statement yielding (idx, record) of the records indexed under
+   `subject`'s tag, in log order — the same columns and order as
+   "SELECT idx, record FROM audit ORDER BY idx", so a reader walks either
+   the same way. The caller compares each record's full subject and
+   finalizes the statement. NULL on error. */
+sqlite3_stmt *audit_subjects_records(sqlite3 *db, const uint8_t subject[AUDIT_SUBJECT_BYTES]);
+
+#endif
