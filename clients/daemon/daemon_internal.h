@@ -77,10 +77,13 @@ typedef struct {
     strbuf_t json, line;              /* the watcher event (content: wiped) */
 } pending_ack_t;
 
-/* An Accepted from the broker, answered to `send --wait` after the commit. */
+/* An Accepted from the broker: written at daemon_flush (outbound_write),
+   answered to `send --wait` after the commit. */
 typedef struct {
     char signal_id[STORE_ID_HEX]; /* hex id */
     bool updated;                 /* the outbox entry moved to accepted */
+    bool known;                   /* the outbox holds the entry */
+    uint64_t accepted_ms;         /* the broker's acceptance time */
     uint64_t audit_index;         /* the broker's audit index */
 } pending_accept_t;
 
@@ -152,6 +155,7 @@ struct daemon_t {
     size_t n_acks;                              /* used */
     pending_accept_t accepts[DAEMON_BATCH_MAX]; /* outbound.c */
     size_t n_accepts;                           /* used */
+    size_t n_accepts_written;                   /* of those, written (outbound_write) */
     pending_submit_t submits[DAEMON_SENDS_MAX]; /* outbound.c */
     size_t n_submits;                           /* used */
     pending_reply_t replies[DAEMON_SENDS_MAX];  /* control.c */
@@ -219,6 +223,11 @@ typedef struct {
 int outbound_send(daemon_t *self, const send_request_t *req, send_result_t *result);
 void outbound_resubmit(daemon_t *self);
 void outbound_accepted(daemon_t *self, const Hartslag__Accepted *accepted);
+/* Writes the turn's Accepted into the turn transaction (daemon_flush);
+   true when there was something to write. */
+bool outbound_write(daemon_t *self);
+/* True when Accepted wait to be written. */
+bool outbound_unwritten(const daemon_t *self);
 void outbound_denied(daemon_t *self, const Hartslag__Denied *denied);
 void outbound_expired(daemon_t *self, const Hartslag__Expired *expired);
 void outbound_withdraw_result(daemon_t *self, const Hartslag__WithdrawResult *result);

@@ -210,18 +210,18 @@ void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver)
         s_reject(self, hdr, id, "unknown_sender");
         goto done;
     }
-    if (envelope_verify(sealed, cert->sign_key) != ENVELOPE_OK) {
-        s_reject(self, hdr, id, "bad_signature");
-        goto done;
-    }
+    /* envelope_open verifies the signature itself, and Ed25519 verify is
+       the dearest step here: a signal we keep is verified once, there. A
+       refusal before it verifies first, so that a bad signature is still
+       the reason given whatever else is wrong with the signal. */
     const agreements_agreement_t *agreement = NULL;
-    if (!s_allowed(self, hdr, &agreement, reason, sizeof reason)) {
-        s_reject(self, hdr, id, reason);
-        goto done;
-    }
     uint64_t now = daemon_now_ms();
-    if (hdr->valid_until_ms <= now) {
-        s_reject(self, hdr, id, "lapsed");
+    bool allowed = s_allowed(self, hdr, &agreement, reason, sizeof reason);
+    if (!allowed || hdr->valid_until_ms <= now) {
+        if (envelope_verify(sealed, cert->sign_key) != ENVELOPE_OK)
+            s_reject(self, hdr, id, "bad_signature");
+        else
+            s_reject(self, hdr, id, allowed ? "lapsed" : reason);
         goto done;
     }
     envelope_peer_t peer;
@@ -232,7 +232,10 @@ void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver)
     envelope_error_t err =
         envelope_open(sealed, hdr, &peer, self->settings.org, self->keyring, &content);
     if (err != ENVELOPE_OK) {
-        s_reject(self, hdr, id, envelope_error_token(err));
+        /* Whatever envelope_open's own verify refused is "bad_signature",
+           as when the daemon verified before opening. */
+        bool signed_ok = envelope_verify(sealed, cert->sign_key) == ENVELOPE_OK;
+        s_reject(self, hdr, id, signed_ok ? envelope_error_token(err) : "bad_signature");
         goto done;
     }
     s_fields_json(content, &fields);

@@ -388,10 +388,11 @@ void outbound_flush(daemon_t *self, bool committed)
         strbuf_wipe(&p->log);
     }
     n = self->n_accepts;
-    self->n_accepts = 0;
+    size_t written = self->n_accepts_written;
+    self->n_accepts = self->n_accepts_written = 0;
     for (size_t i = 0; i < n; i++) {
         pending_accept_t *a = &self->accepts[i];
-        if (!committed) {
+        if (!committed || i >= written) {
             if (a->updated)
                 dlog(DLOG_ERROR, "event=store_failed op=accepted signal=%s", a->signal_id);
             continue; /* still pending: resubmitted, accepted again */
@@ -399,9 +400,45 @@ void outbound_flush(daemon_t *self, bool committed)
         if (a->updated)
             dlog(DLOG_INFO, "event=signal_accepted signal=%s audit_index=%llu", a->signal_id,
                  (unsigned long long)a->audit_index);
-        if (self->control)
+        if (a->known && self->control)
             control_resolve(self, WAIT_OUTCOME, a->signal_id);
     }
+}
+
+bool outbound_unwritten(const daemon_t *self)
+{
+    return self->n_accepts_written < self->n_accepts;
+}
+
+bool outbound_write(daemon_t *self)
+{
+    if (!outbound_unwritten(self))
+        return false;
+    for (size_t i = self->n_accepts_written; i < self->n_accepts; i++) {
+        pending_accept_t *a = &self->accepts[i];
+        int moved = -1;
+        if (daemon_item_begin(self) == 0) {
+            moved = store_outbox_accept(self->store, a->signal_id, a->accepted_ms, a->audit_index);
+            if (!daemon_item_end(self, moved >= 0))
+                moved = -1;
+        }
+        a->updated = moved == 1;
+        a->known = moved != 0;
+        if (moved < 0)
+            dlog(DLOG_ERROR, "event=store_failed op=accepted signal=%s", a->signal_id);
+        else if (moved == 0) {
+            /* Not pending: accepted already (a resubmission), or not ours. */
+            store_outbox_t entry;
+            int found = store_outbox_get(self->store, a->signal_id, &entry);
+            a->known = found != 0;
+            if (found == 0)
+                dlog(DLOG_WARN, "event=accepted_unknown signal=%s", a->signal_id);
+            else if (found > 0)
+                store_outbox_clear(&entry);
+        }
+    }
+    self->n_accepts_written = self->n_accepts;
+    return true;
 }
 
 /* Loads the outbox entry of a broker answer; 1 found, 0 not (logged). */
@@ -424,30 +461,17 @@ void outbound_accepted(daemon_t *self, const Hartslag__Accepted *accepted)
     if (self->n_accepts == DAEMON_BATCH_MAX)
         daemon_flush(self);
     char id[STORE_ID_HEX];
-    store_outbox_t entry;
-    if (!s_entry(self, &accepted->signal_id, id, &entry, "accepted"))
+    daemon_id_hex(accepted->signal_id.data, accepted->signal_id.len, id);
+    if (!id[0]) {
+        dlog(DLOG_WARN, "event=accepted_refused reason=bad_signal_id");
         return;
-    bool updated = false;
-    if (strcmp(entry.state, "pending") == 0) {
-        store_audit_t audit = {.event = "accepted",
-                               .signal_id = id,
-                               .counterpart = entry.recipients,
-                               .actor_user = entry.sender_user,
-                               .signal_type = entry.signal_type,
-                               .purpose = entry.purpose};
-        updated = daemon_item_begin(self) == 0 &&
-                  daemon_item_end(self, store_outbox_set_accepted(self->store, id,
-                                                                  accepted->accepted_at_ms,
-                                                                  accepted->audit_index) == 0 &&
-                                            store_audit(self->store, &audit) == 0);
-        if (!updated)
-            dlog(DLOG_ERROR, "event=store_failed op=accepted signal=%s", id);
     }
-    store_outbox_clear(&entry);
-    /* Logged and told to `send --wait` once the turn transaction commits. */
+    /* Written at daemon_flush (outbound_write), logged and told to
+       `send --wait` once that commit is done. */
     pending_accept_t *a = &self->accepts[self->n_accepts++];
+    memset(a, 0, sizeof *a);
     memcpy(a->signal_id, id, sizeof a->signal_id);
-    a->updated = updated;
+    a->accepted_ms = accepted->accepted_at_ms;
     a->audit_index = accepted->audit_index;
 }
 

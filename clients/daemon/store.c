@@ -26,6 +26,7 @@ typedef enum {
     Q_OUTBOX_GET,
     Q_OUTBOX_STATE,
     Q_OUTBOX_ACCEPTED,
+    Q_AUDIT_ACCEPTED,
     Q_OUTBOX_WITHDRAWING,
     Q_OUTBOX_SUBMIT,
     Q_OUTBOX_EACH,
@@ -59,8 +60,14 @@ typedef enum {
 } query_t;
 
 #define STORE_SUBMIT_NOTES_MAX 1024 /* submits noted in memory before they are written */
+/* WAL pages after which store_checkpoint copies them into the database
+   (SQLite's own automatic checkpoint, which runs inside COMMIT, is off). */
+#define STORE_WAL_CHECKPOINT_PAGES 1000
 
-/*  Invariant: db is open, in WAL mode with synchronous=FULL. stmts[q] is
+/*  Invariant: db is open, in WAL mode with synchronous=FULL, except
+    between store_begin_lazy and the end of its transaction (`lazy`: NORMAL,
+    the commit is not fsynced; any other begin restores FULL first, and
+    fails if it cannot). stmts[q] is
     NULL or statement q, prepared once and reset after every use (a busy
     one is never handed out twice: a nested use is given its own statement).
     notes[0..n_notes) are submits not yet counted in the outbox (see
@@ -70,6 +77,8 @@ struct store_t {
     sqlite3_stmt *stmts[Q_COUNT]; /* prepared statements */
     char (*notes)[STORE_ID_HEX];  /* submitted signal ids, STORE_SUBMIT_NOTES_MAX */
     size_t n_notes;               /* how many */
+    bool lazy;                    /* synchronous=NORMAL is set (see invariant) */
+    int wal_pages;                /* WAL size after the last commit (wal hook) */
 };
 
 static const char *s_schema =
@@ -113,6 +122,15 @@ static const char *s_schema =
     "  held_size INTEGER NOT NULL, new_size INTEGER NOT NULL, note TEXT NOT NULL,"
     "  proof BLOB);";
 
+/* SQLite's WAL hook (after every commit): remembers the WAL's size. */
+static int s_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    ((store_t *)arg)->wal_pages = pages;
+    return SQLITE_OK;
+}
+
 static uint64_t s_now_ms(void)
 {
     struct timeval tv;
@@ -141,6 +159,11 @@ store_t *store_open(const char *dir, char *err, size_t errlen)
         return NULL;
     }
     sqlite3_busy_timeout(self->db, 5000);
+    /* No checkpoint inside COMMIT: it ran before the acks and Submits that
+       wait for the commit, a stall of several ms on their way every few
+       hundred commits. The daemon checkpoints after sending them instead
+       (store_checkpoint). */
+    sqlite3_wal_hook(self->db, s_wal_hook, self);
     char *msg = NULL;
     if (sqlite3_exec(self->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
@@ -228,9 +251,40 @@ bool store_in_transaction(const store_t *self)
     return !sqlite3_get_autocommit(self->db);
 }
 
+/* Sets PRAGMA synchronous (outside a transaction only). A PRAGMA takes
+   effect when prepared, so it is not kept as a prepared statement. */
+static int s_synchronous(store_t *self, bool lazy)
+{
+    if (sqlite3_exec(self->db, lazy ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", NULL,
+                     NULL, NULL) != SQLITE_OK)
+        return -1;
+    self->lazy = lazy;
+    return 0;
+}
+
 int store_begin(store_t *self)
 {
+    if (self->lazy && s_synchronous(self, false) != 0)
+        return -1;
     return s_run(self, Q_BEGIN, "BEGIN IMMEDIATE");
+}
+
+int store_begin_lazy(store_t *self)
+{
+    if (!self->lazy && s_synchronous(self, true) != 0)
+        return -1;
+    return s_run(self, Q_BEGIN, "BEGIN IMMEDIATE");
+}
+
+int store_checkpoint(store_t *self)
+{
+    if (self->wal_pages < STORE_WAL_CHECKPOINT_PAGES || store_in_transaction(self))
+        return 0;
+    /* PASSIVE: never waits for a reader (a `hartslag` CLI reading the
+       database); what it could not copy is copied next time. */
+    int rc = sqlite3_wal_checkpoint_v2(self->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    self->wal_pages = 0;
+    return rc == SQLITE_OK ? 1 : -1;
 }
 
 int store_commit(store_t *self)
@@ -244,6 +298,10 @@ int store_commit(store_t *self)
         self->n_notes = noted;
         return -1;
     }
+    /* Back to FULL at once, so that no autocommit write is lazy; should
+       that fail, the next store_begin tries again. */
+    if (self->lazy)
+        (void)s_synchronous(self, false);
     return 0;
 }
 
@@ -251,6 +309,8 @@ void store_rollback(store_t *self)
 {
     if (store_in_transaction(self))
         (void)s_run(self, Q_ROLLBACK, "ROLLBACK");
+    if (self->lazy)
+        (void)s_synchronous(self, false);
 }
 
 int store_savepoint(store_t *self)
@@ -443,6 +503,27 @@ int store_outbox_set_accepted(store_t *self, const char *signal_id, uint64_t acc
     s_int(stmt, 3, s_now_ms());
     s_text(stmt, 4, signal_id);
     return s_done(self, Q_OUTBOX_ACCEPTED, stmt);
+}
+
+int store_outbox_accept(store_t *self, const char *signal_id, uint64_t accepted_ms,
+                        uint64_t audit_index)
+{
+    /* The audit record is made from the entry itself: nothing to read
+       first, and no record unless the entry was pending. */
+    sqlite3_stmt *stmt = s_stmt(
+        self, Q_AUDIT_ACCEPTED,
+        "INSERT INTO audit (time_ms, event, signal_id, counterpart, actor_user, signal_type,"
+        " purpose, reason) SELECT ?, 'accepted', signal_id, recipients, sender_user, signal_type,"
+        " purpose, NULL FROM outbox WHERE signal_id = ? AND state = 'pending'");
+    if (!stmt)
+        return -1;
+    s_int(stmt, 1, s_now_ms());
+    s_text(stmt, 2, signal_id);
+    if (s_done(self, Q_AUDIT_ACCEPTED, stmt) != 0)
+        return -1;
+    if (sqlite3_changes(self->db) == 0)
+        return 0;
+    return store_outbox_set_accepted(self, signal_id, accepted_ms, audit_index) == 0 ? 1 : -1;
 }
 
 int store_outbox_set_withdrawing(store_t *self, const char *signal_id, const char *reason)

@@ -99,6 +99,17 @@ void store_destroy(store_t **self_p);
 
 /* Transactions (IMMEDIATE). 0 / -1. */
 int store_begin(store_t *self);
+/* A transaction whose commit is not fsynced (synchronous=NORMAL): only for
+   writes that may be lost in a power cut because they are made again
+   anyway (the broker's Accepted: the entry stays pending, is resubmitted
+   and accepted again). WAL keeps the order, so a later durable commit
+   makes it durable too. 0 / -1. */
+int store_begin_lazy(store_t *self);
+/* Copies the WAL into the database once it holds enough pages (a PASSIVE
+   checkpoint; SQLite's automatic one is off). Call outside a transaction,
+   after what waited for the commit has been sent. 1 done, 0 not due,
+   -1 error (tried again later). */
+int store_checkpoint(store_t *self);
 int store_commit(store_t *self);
 void store_rollback(store_t *self);
 /* True while a transaction is open (SQLite may end one by itself after
@@ -126,6 +137,10 @@ int store_outbox_set_state(store_t *self, const char *signal_id, const char *sta
                            const char *reason, const char *detail, bool drop_sealed);
 int store_outbox_set_accepted(store_t *self, const char *signal_id, uint64_t accepted_ms,
                               uint64_t audit_index);
+/* The broker accepted the entry: a pending one becomes accepted, with its
+   "accepted" audit record. 1 done, 0 not pending (or unknown), -1 error. */
+int store_outbox_accept(store_t *self, const char *signal_id, uint64_t accepted_ms,
+                        uint64_t audit_index);
 int store_outbox_set_withdrawing(store_t *self, const char *signal_id, const char *reason);
 /* Counts one more Submit of the entry. Inside a transaction it is written
    there; outside it is kept in memory and written with the next commit

@@ -158,6 +158,35 @@ Test(recipient, refuses_a_bad_signature_and_a_signal_for_someone_else)
     cr_assert_eq(dh_inbox_count(s_gemeente), 0);
 }
 
+/* The daemon verifies the signature once, inside envelope_open, for a
+   signal it keeps; a refusal for another reason must still name a bad
+   signature first (the header's claims are not to be trusted then). */
+Test(recipient, a_bad_signature_is_the_reason_even_when_the_agreements_forbid_it)
+{
+    s_start(NULL);
+    uint8_t *sealed = NULL, id[16];
+    size_t len = 0;
+    /* politie -> gemeente zorgmelding: no agreement covers it. */
+    s_seal("gemeente", "zorgmelding", "zorgcoordinatie", "datum", NULL, &sealed, &len, id);
+    Hartslag__SealedSignal *signal = NULL;
+    cr_assert_eq(envelope_unpack(sealed, len, &signal), ENVELOPE_OK);
+    signal->signature.data[0] ^= 1;
+    Hartslag__Deliver deliver = HARTSLAG__DELIVER__INIT;
+    deliver.signal = signal;
+    deliver.accepted_at_ms = wire_now_ms();
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_DELIVER;
+    frame.deliver = &deliver;
+    cr_assert_eq(fb_send(s_fb, &frame), 0);
+    s_expect_ack(id, false, "bad_signature");
+    /* The same signal, intact: now the agreements are the reason. */
+    cr_assert_eq(fb_deliver(s_fb, sealed, len), 0);
+    s_expect_ack(id, false, "type_not_allowed");
+    hartslag__sealed_signal__free_unpacked(signal, NULL);
+    free(sealed);
+    cr_assert_eq(dh_inbox_count(s_gemeente), 0);
+}
+
 Test(recipient, withdraw_from_the_broker_deletes_and_is_confirmed)
 {
     s_start(NULL);

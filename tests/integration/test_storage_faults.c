@@ -575,8 +575,11 @@ static void s_daemons_up(daemons_t *d, const char *faulty)
 /* The running case; the suite's fini stops it, also after a failure. */
 static daemons_t s_d;
 
+static fb_t *s_fb; /* the fake broker of the lazy-commit case */
+
 static void s_daemons_fini(void)
 {
+    fb_destroy(&s_fb);
     dh_destroy(&s_d.politie);
     dh_destroy(&s_d.gemeente);
     bh_destroy(&s_d.bh);
@@ -724,4 +727,92 @@ Test(daemon_faults, inbox_failed_fsync)
 Test(daemon_faults, inbox_full_disk)
 {
     s_inbox_case("full");
+}
+
+/* One integer from `sql` on the daemon's database. */
+static int64_t s_daemon_scalar(dh_t *dh, const char *sql)
+{
+    sqlite3 *db = s_daemon_db(dh);
+    int64_t value = s_scalar(db, sql, NULL);
+    sqlite3_close(db);
+    return value;
+}
+
+/*  The broker's Accepted alone is committed without an fsync of its own
+    (it is redone by a resubmission if a power cut loses it), so a failing
+    WAL sync does not stop it; a `send` after it still needs the sync and
+    fails. Against a fake broker, so that the fault starts between the
+    Submit and the Accepted. */
+Test(daemon_faults, accepted_alone_needs_no_fsync_but_the_next_send_does)
+{
+    s_need_binary(DAEMON_FAULTS);
+    daemons_t *d = &s_d;
+    memset(d, 0, sizeof *d);
+    d->bh = bh_new(s_orgs, 4, bh_default_agreements);
+    cr_assert_not_null(d->bh);
+    s_fb = fb_new(d->bh);
+    cr_assert_not_null(s_fb);
+    snprintf(d->fault, sizeof d->fault, "%s/fault", d->bh->root);
+    s_fault_set(d->fault, "none");
+    d->politie = dh_new(d->bh, "politie", s_fb->endpoint, NULL);
+    cr_assert_not_null(d->politie);
+    cr_assert_eq(s_daemon_start(d->politie, d->fault), 0, "%s", dh_log(d->politie));
+    cr_assert_eq(fb_wait_hello(s_fb, 10000, 3), 0, "no Hello:\n%s", dh_log(d->politie));
+
+    char hex[33];
+    cr_assert_eq(dh_send(d->politie, "gemeente", "overlast", "casusoverleg", BSN, s_fields, NULL,
+                         false, hex),
+                 0, "%s", dh_log(d->politie));
+    Hartslag__Frame *frame = NULL;
+    for (int i = 0; i < 10 && !frame; i++) {
+        frame = fb_recv(s_fb, 5000, 3);
+        cr_assert_not_null(frame, "no Submit:\n%s", dh_log(d->politie));
+        if (frame->body_case != HARTSLAG__FRAME__BODY_SUBMIT) {
+            hartslag__frame__free_unpacked(frame, NULL);
+            frame = NULL;
+        }
+    }
+    cr_assert_not_null(frame);
+    hartslag__frame__free_unpacked(frame, NULL);
+
+    /* From now on every WAL sync fails. */
+    s_fault_set(d->fault, "commit");
+    uint8_t id[16];
+    cr_assert_eq(sodium_hex2bin(id, sizeof id, hex, 32, NULL, NULL, NULL), 0);
+    Hartslag__Accepted accepted = HARTSLAG__ACCEPTED__INIT;
+    accepted.signal_id.data = id;
+    accepted.signal_id.len = sizeof id;
+    accepted.accepted_at_ms = wire_now_ms();
+    accepted.audit_index = 7;
+    Hartslag__Frame reply = HARTSLAG__FRAME__INIT;
+    reply.body_case = HARTSLAG__FRAME__BODY_ACCEPTED;
+    reply.accepted = &accepted;
+    cr_assert_eq(fb_send(s_fb, &reply), 0);
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM outbox WHERE signal_id='%s' AND state='accepted' AND "
+             "audit_index=7",
+             hex);
+    bool moved = false;
+    for (int i = 0; i < 50 && !moved; i++) {
+        moved = s_daemon_scalar(d->politie, sql) == 1;
+        if (!moved)
+            usleep(100000);
+    }
+    cr_assert(moved, "the Accepted was not committed while WAL syncs fail:\n%s",
+              dh_log(d->politie));
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM audit WHERE signal_id='%s' AND event='accepted'", hex);
+    cr_assert_eq(s_daemon_scalar(d->politie, sql), 1);
+
+    /* A send still waits for a durable commit: with the sync failing it
+       is refused, and nothing of it is stored. */
+    char *out = NULL, *err = NULL;
+    int rc = s_send(d->politie, &out, &err);
+    cr_assert_neq(rc, 0, "send succeeded while WAL syncs fail: %s", out ? out : "");
+    cr_assert(err && strstr(err, "outbox"), "no clear error: '%s'", err ? err : "");
+    free(out);
+    free(err);
+    cr_assert_eq(s_daemon_scalar(d->politie, "SELECT count(*) FROM outbox"), 1);
+    s_fault_set(d->fault, "none");
 }
