@@ -289,7 +289,8 @@ int bench_mosquitto_capacity(party_t *party, sealed_t *sigs, size_t n, double ra
     pthread_create(&st, NULL, s_subscribers, &sctx);
     thread = true;
     usleep(20000);
-    uint64_t cpu0 = load_cpu_us(pid);
+    uint64_t cpu0 = load_cpu_us(pid), main0 = load_main_thread_cpu_us(pid);
+    uint64_t written0 = load_write_bytes(pid);
     uint64_t t0 = load_now_ns();
     uint64_t interval = rate > 0 ? (uint64_t)(1e9 / rate) : 0;
     size_t sent = 0, window = 1024;
@@ -325,7 +326,8 @@ int bench_mosquitto_capacity(party_t *party, sealed_t *sigs, size_t n, double ra
             usleep(500);
     }
     uint64_t t_end = load_now_ns();
-    uint64_t cpu1 = load_cpu_us(pid);
+    uint64_t cpu1 = load_cpu_us(pid), main1 = load_main_thread_cpu_us(pid);
+    uint64_t written1 = load_write_bytes(pid);
     out->n = n;
     out->offered = rate;
     out->answered = acked;
@@ -333,6 +335,8 @@ int bench_mosquitto_capacity(party_t *party, sealed_t *sigs, size_t n, double ra
     out->seconds = (double)(t_end - t0) / 1e9;
     out->per_s = (double)n / out->seconds;
     out->cpu_us = (double)(cpu1 - cpu0) / (double)n;
+    out->main_us = (double)(main1 - main0) / (double)n;
+    out->write_kib = (double)(written1 - written0) / 1024.0 / (double)n;
     out->rss_kib = load_rss_kib(pid);
     rc = 0;
 done:
