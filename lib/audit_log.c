@@ -65,8 +65,10 @@ static const char *s_sql[ST_COUNT_] = {
                       "VALUES(?1, ?2, ?3, ?4)"),
     /* OR REPLACE: a row left behind by a truncated log (an operator's edit)
        must not stop the broker; audit_verify reports such rows. */
-    [ST_SUBJECT_PUT] = "INSERT OR REPLACE INTO audit_subjects(tag, idx) VALUES(?1, ?2)",
-    [ST_SUBJECT_DEL] = "DELETE FROM audit_subjects WHERE tag=?1 AND idx=?2",
+    [ST_SUBJECT_PUT] = "INSERT OR REPLACE INTO audit_subjects(seg, tag, idx) "
+                       "VALUES(" AUDIT_SUBJECT_SEG_SQL ", ?1, ?2)",
+    [ST_SUBJECT_DEL] =
+        "DELETE FROM audit_subjects WHERE seg=" AUDIT_SUBJECT_SEG_SQL " AND tag=?1 AND idx=?2",
 };
 
 /*  Invariant: tree holds exactly the leaves of rows 0..size-1 of `audit`

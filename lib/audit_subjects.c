@@ -4,9 +4,10 @@
 #include <string.h>
 
 static const char *s_schema = "CREATE TABLE IF NOT EXISTS audit_subjects("
+                              "  seg INTEGER NOT NULL,"
                               "  tag INTEGER NOT NULL,"
                               "  idx INTEGER NOT NULL,"
-                              "  PRIMARY KEY(tag, idx)) WITHOUT ROWID;";
+                              "  PRIMARY KEY(seg, tag, idx)) WITHOUT ROWID;";
 
 int64_t audit_subject_tag(const uint8_t subject[AUDIT_SUBJECT_BYTES])
 {
@@ -75,6 +76,14 @@ bool audit_subjects_exists(sqlite3 *db)
                                     -1, &stmt, NULL) == SQLITE_OK &&
                  sqlite3_step(stmt) == SQLITE_ROW;
     sqlite3_finalize(stmt);
+    stmt = NULL;
+    if (found && sqlite3_prepare_v2(db, "SELECT seg FROM audit_subjects LIMIT 0", -1, &stmt,
+                                    NULL) != SQLITE_OK) {
+        /* Keyed by subject alone (a development build): build it again. */
+        found = false;
+        sqlite3_exec(db, "DROP TABLE audit_subjects", NULL, NULL, NULL);
+    }
+    sqlite3_finalize(stmt);
     return found;
 }
 
@@ -102,9 +111,10 @@ int audit_subjects_create(sqlite3 *db, uint64_t *rows)
     /* Sorted first (SQLite's external sorter), so the B-tree is built by
        appending instead of 10^7 inserts at random places. */
     int rc = sqlite3_exec(db,
-                          "INSERT OR IGNORE INTO audit_subjects(tag, idx) "
-                          "SELECT tag, idx FROM (SELECT hartslag_subject_tag(record) AS tag, idx "
-                          "FROM audit) WHERE tag IS NOT NULL ORDER BY tag, idx",
+                          "INSERT OR IGNORE INTO audit_subjects(seg, tag, idx) "
+                          "SELECT idx >> 12, tag, idx FROM (SELECT hartslag_subject_tag(record) "
+                          "AS tag, idx FROM audit) WHERE tag IS NOT NULL ORDER BY idx >> 12, tag, "
+                          "idx",
                           NULL, NULL, NULL);
     int changed = sqlite3_changes(db);
     sqlite3_create_function(db, "hartslag_subject_tag", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
@@ -118,9 +128,14 @@ int audit_subjects_create(sqlite3 *db, uint64_t *rows)
 sqlite3_stmt *audit_subjects_records(sqlite3 *db, const uint8_t subject[AUDIT_SUBJECT_BYTES])
 {
     sqlite3_stmt *stmt = NULL;
+    /* One seek per segment, in segment order (CROSS JOIN keeps the
+       segments outside), so the rows come in log order. */
     if (sqlite3_prepare_v2(db,
-                           "SELECT a.idx, a.record FROM audit_subjects s JOIN audit a "
-                           "ON a.idx = s.idx WHERE s.tag = ?1 ORDER BY s.idx",
+                           "WITH RECURSIVE segs(seg) AS (SELECT 0 UNION ALL SELECT seg + 1 FROM "
+                           "segs WHERE seg < (SELECT ifnull(max(idx), 0) >> 12 FROM audit)) "
+                           "SELECT a.idx, a.record FROM segs CROSS JOIN audit_subjects s "
+                           "CROSS JOIN audit a WHERE s.seg = segs.seg AND s.tag = ?1 AND "
+                           "a.idx = s.idx",
                            -1, &stmt, NULL) != SQLITE_OK ||
         sqlite3_bind_int64(stmt, 1, audit_subject_tag(subject)) != SQLITE_OK) {
         sqlite3_finalize(stmt);

@@ -1,12 +1,20 @@
 /*  audit_subjects: the audit log's subject index (table audit_subjects in
     the broker's store, next to the tables of lib/audit_log.h).
 
-        audit_subjects(tag, idx)   PRIMARY KEY(tag, idx), WITHOUT ROWID
+        audit_subjects(seg, tag, idx)   PRIMARY KEY(seg, tag, idx), WITHOUT ROWID
 
     One row per record whose subject is a 32-byte pseudonym: `tag` is the
     first 8 bytes of that pseudonym (big-endian, as a signed 64-bit
-    integer), `idx` the record's index. It holds no citizen identifier and
-    no more of the pseudonym than the record itself does.
+    integer), `idx` the record's index and `seg` = idx >> 12, the segment of
+    4,096 records it falls in. It holds no citizen identifier and no more of
+    the pseudonym than the record itself does.
+
+    Why segments: pseudonyms are random, so an index keyed by subject alone
+    puts every new row on a random page, and each commit rewrites one page
+    per signal — it cost the broker a fifth of its capacity. Keyed by
+    segment first, new rows land in the current segment's few pages, which
+    one commit writes once for hundreds of signals. A lookup then seeks once
+    per segment (2,442 seeks for 10,000,000 records: milliseconds).
 
     Why a tag and not the whole pseudonym: pseudonyms are keyed hashes, so
     8 bytes tell subjects apart (a collision needs ~4·10^9 subjects) while
@@ -27,7 +35,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUDIT_SUBJECT_BYTES 32 /* AuditRecord.subject: a pseudonym */
+#define AUDIT_SUBJECT_BYTES 32             /* AuditRecord.subject: a pseudonym */
+#define AUDIT_SUBJECT_SEGMENT_SHIFT 12     /* seg = idx >> 12: 4,096 records */
+#define AUDIT_SUBJECT_SEG_SQL "(?2 >> 12)" /* the same, in SQL, of parameter ?2 (idx) */
 
 /* The index key of a subject pseudonym. */
 int64_t audit_subject_tag(const uint8_t subject[AUDIT_SUBJECT_BYTES]);
@@ -39,7 +49,8 @@ int64_t audit_subject_tag(const uint8_t subject[AUDIT_SUBJECT_BYTES]);
    bytes are not a well-formed message. */
 int audit_record_subject(const uint8_t *bytes, size_t len, const uint8_t **subject);
 
-/* True when `db` has the audit_subjects table. */
+/* True when `db` has the audit_subjects table (with its seg column: a
+   table from before segments is dropped, so it is built again). */
 bool audit_subjects_exists(sqlite3 *db);
 
 /* Creates the table and fills it from the stored records (purged records

@@ -376,8 +376,10 @@ static int s_index_fault(sqlite3 *db, const pairset_t *records, uint64_t rows,
     int stray_kind = 0;
     if (sqlite3_prepare_v2(db, "SELECT idx, record FROM audit ORDER BY idx", -1, &walk, NULL) !=
             SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT 1 FROM audit_subjects WHERE tag=?1 AND idx=?2", -1, &has,
-                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "SELECT 1 FROM audit_subjects WHERE seg=" AUDIT_SUBJECT_SEG_SQL
+                           " AND tag=?1 AND idx=?2",
+                           -1, &has, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "SELECT record FROM audit WHERE idx=?1", -1, &at, NULL) != SQLITE_OK)
         goto done;
     /* A record with a subject and no row: a query by subject misses it. */

@@ -302,23 +302,23 @@ Test(subjects, a_stray_or_wrong_row_is_a_verify_finding)
     char sql[300];
     /* A row that points at a record of another subject. */
     s_exec(db, "SAVEPOINT t");
-    snprintf(sql, sizeof sql, "INSERT INTO audit_subjects(tag, idx) VALUES(%lld, %lld)",
-             (long long)audit_subject_tag(s_subjects[3]), (long long)of_4);
+    snprintf(sql, sizeof sql, "INSERT INTO audit_subjects(seg, tag, idx) VALUES(%lld, %lld, %lld)",
+             (long long)of_4 >> 12, (long long)audit_subject_tag(s_subjects[3]), (long long)of_4);
     s_exec(db, sql);
     s_expect_verify(db, AUDIT_INDEX, of_4);
     s_exec(db, "ROLLBACK TO t; RELEASE t");
     /* A row moved to another record: one record loses its row, another
        gains a wrong one; the lower of the two is named. */
     s_exec(db, "SAVEPOINT t");
-    snprintf(sql, sizeof sql, "UPDATE audit_subjects SET idx = %lld WHERE idx = %lld",
-             (long long)of_4, (long long)of_3);
+    snprintf(sql, sizeof sql, "UPDATE audit_subjects SET seg = %lld, idx = %lld WHERE idx = %lld",
+             (long long)of_4 >> 12, (long long)of_4, (long long)of_3);
     s_exec(db, sql);
     s_expect_verify(db, AUDIT_INDEX, of_3 < of_4 ? of_3 : of_4);
     s_exec(db, "ROLLBACK TO t; RELEASE t");
     /* A row beyond the log. */
     s_exec(db, "SAVEPOINT t");
-    snprintf(sql, sizeof sql, "INSERT INTO audit_subjects(tag, idx) VALUES(%lld, %d)",
-             (long long)audit_subject_tag(s_subjects[3]), LOG_SIZE + 5);
+    snprintf(sql, sizeof sql, "INSERT INTO audit_subjects(seg, tag, idx) VALUES(%d, %lld, %d)",
+             (LOG_SIZE + 5) >> 12, (long long)audit_subject_tag(s_subjects[3]), LOG_SIZE + 5);
     s_exec(db, sql);
     s_expect_verify(db, AUDIT_INDEX, LOG_SIZE + 5);
     s_exec(db, "ROLLBACK TO t; RELEASE t");
@@ -403,7 +403,7 @@ Test(subjects, purge_removes_the_rows_of_purged_records)
     /* A row left behind for a purged record is a finding (it still leads
        to the subject after the retention period). */
     char sql[200];
-    snprintf(sql, sizeof sql, "INSERT INTO audit_subjects(tag, idx) VALUES(%lld, 10)",
+    snprintf(sql, sizeof sql, "INSERT INTO audit_subjects(seg, tag, idx) VALUES(0, %lld, 10)",
              (long long)audit_subject_tag(s_subjects[0]));
     s_exec(db, sql);
     s_expect_verify(db, AUDIT_INDEX, 10);
