@@ -1,5 +1,6 @@
 /*  audit_subjects: the audit log's subject index; see audit_subjects.h. */
 #include "audit_subjects.h"
+#include "wire.h"
 
 #include <string.h>
 
@@ -19,19 +20,6 @@ int64_t audit_subject_tag(const uint8_t subject[AUDIT_SUBJECT_BYTES])
     return out;
 }
 
-/* Reads a varint at *p (below end). 0, or -1 when truncated or too long. */
-static int s_varint(const uint8_t **p, const uint8_t *end, uint64_t *value)
-{
-    *value = 0;
-    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t byte = *(*p)++;
-        *value |= (uint64_t)(byte & 0x7f) << shift;
-        if (!(byte & 0x80))
-            return 0;
-    }
-    return -1;
-}
-
 int audit_record_subject(const uint8_t *bytes, size_t len, const uint8_t **subject)
 {
     const uint8_t *p = bytes, *end = bytes + len;
@@ -39,14 +27,14 @@ int audit_record_subject(const uint8_t *bytes, size_t len, const uint8_t **subje
     uint64_t found_len = 0;
     while (p < end) {
         uint64_t key, value;
-        if (s_varint(&p, end, &key) != 0 || key >> 3 == 0)
+        if (wire_varint_read(&p, end, &key) != 0 || key >> 3 == 0)
             return -1;
         uint64_t type = key & 7;
         if (type == 0) {
-            if (s_varint(&p, end, &value) != 0)
+            if (wire_varint_read(&p, end, &value) != 0)
                 return -1;
         } else if (type == 2) {
-            if (s_varint(&p, end, &value) != 0 || value > (uint64_t)(end - p))
+            if (wire_varint_read(&p, end, &value) != 0 || value > (uint64_t)(end - p))
                 return -1;
             if (key >> 3 == 9) {
                 found = p;

@@ -3,6 +3,7 @@
 
 #include "audit_log.h"
 #include "audit_subjects.h"
+#include "wire.h"
 #include "hartslag.pb-c.h"
 #include "merkle.h"
 
@@ -82,19 +83,6 @@ static void s_row_clear(row_t *row)
     memset(row, 0, sizeof *row);
 }
 
-/* Reads a varint at *p (below end). 0, or -1 when truncated or too long. */
-static int s_varint(const uint8_t **p, const uint8_t *end, uint64_t *value)
-{
-    *value = 0;
-    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t byte = *(*p)++;
-        *value |= (uint64_t)(byte & 0x7f) << shift;
-        if (!(byte & 0x80))
-            return 0;
-    }
-    return -1;
-}
-
 /* Walks the protobuf wire format of an AuditRecord without allocating:
    every field well-formed and in bounds, the required fields present with
    their wire types, and index (17) and prev_hash (18) taken out. The full
@@ -105,18 +93,18 @@ static bool s_scan(row_t *row)
     uint32_t seen = 0;
     while (p < end) {
         uint64_t key, value;
-        if (s_varint(&p, end, &key) != 0 || key >> 3 == 0 || key >> 3 > 536870911)
+        if (wire_varint_read(&p, end, &key) != 0 || key >> 3 == 0 || key >> 3 > 536870911)
             return false;
         uint64_t field = key >> 3, type = key & 7;
         if (type == 0) {
-            if (s_varint(&p, end, &value) != 0)
+            if (wire_varint_read(&p, end, &value) != 0)
                 return false;
             if (field == 17)
                 row->index = value;
             else if (field == 19)
                 row->purged_before = value;
         } else if (type == 2) {
-            if (s_varint(&p, end, &value) != 0 || value > (uint64_t)(end - p))
+            if (wire_varint_read(&p, end, &value) != 0 || value > (uint64_t)(end - p))
                 return false;
             if (field == 18) {
                 if (value != MERKLE_HASHBYTES)

@@ -128,4 +128,9 @@ int wire_check_sealed(const Hartslag__SealedSignal *sealed, const Hartslag__Sign
 /* Wall-clock time in milliseconds since the Unix epoch. */
 uint64_t wire_now_ms(void);
 
+/* Reads a protobuf varint at *p (before `end`) and advances *p past it. 0,
+   or -1 when it is cut short by `end` or longer than 64 bits allow. For
+   readers that walk the wire format without unpacking (the audit tools). */
+int wire_varint_read(const uint8_t **p, const uint8_t *end, uint64_t *value);
+
 #endif

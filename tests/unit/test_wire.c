@@ -585,3 +585,27 @@ Test(wire, unknown_fields_inside_the_body_are_refused)
     cr_assert(reason && (strcmp(reason, "unknown_field") == 0 || strcmp(reason, "malformed") == 0),
               "%s", reason ? reason : "-");
 }
+
+/* The varint reader of the audit tools: protobuf-c's encoding round trip,
+   and a cut or overlong varint refused. */
+Test(wire, varint_read)
+{
+    const uint64_t values[] = {0, 1, 127, 128, 300, 16383, 16384, UINT32_MAX, UINT64_MAX};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        Hartslag__Heartbeat beat = HARTSLAG__HEARTBEAT__INIT;
+        beat.sent_at_ms = values[i];
+        uint8_t buf[16];
+        size_t len = hartslag__heartbeat__pack(&beat, buf); /* tag byte, then the varint */
+        const uint8_t *p = buf + 1;
+        uint64_t got = 0;
+        cr_assert_eq(wire_varint_read(&p, buf + len, &got), 0, "value %zu", i);
+        cr_assert_eq(got, values[i]);
+        cr_assert_eq(p, buf + len, "advanced past it");
+        p = buf + 1;
+        cr_assert_eq(wire_varint_read(&p, buf + len - 1, &got), -1, "cut short by one byte");
+    }
+    const uint8_t overlong[11] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
+    const uint8_t *p = overlong;
+    uint64_t got;
+    cr_assert_eq(wire_varint_read(&p, overlong + sizeof overlong, &got), -1);
+}
