@@ -106,14 +106,12 @@ typedef struct {
     size_t n;
 } answer_t;
 
-/* The oracle: every record unpacked, in log order. */
-static void s_full_scan(sqlite3 *db, const uint8_t subject[32], answer_t *a)
+/* The records `stmt` yields (idx, record) whose full subject is `subject`;
+   finalizes it. */
+static void s_collect(sqlite3_stmt *stmt, const uint8_t subject[32], answer_t *a)
 {
     a->n = 0;
-    sqlite3_stmt *stmt = NULL;
-    cr_assert_eq(
-        sqlite3_prepare_v2(db, "SELECT idx, record FROM audit ORDER BY idx", -1, &stmt, NULL),
-        SQLITE_OK);
+    cr_assert_not_null(stmt);
     while (sqlite3_step(stmt) == SQLITE_ROW) {
         int n = sqlite3_column_bytes(stmt, 1);
         if (n <= 0)
@@ -128,25 +126,21 @@ static void s_full_scan(sqlite3 *db, const uint8_t subject[32], answer_t *a)
     sqlite3_finalize(stmt);
 }
 
+/* The oracle: every record unpacked, in log order. */
+static void s_full_scan(sqlite3 *db, const uint8_t subject[32], answer_t *a)
+{
+    sqlite3_stmt *stmt = NULL;
+    cr_assert_eq(
+        sqlite3_prepare_v2(db, "SELECT idx, record FROM audit ORDER BY idx", -1, &stmt, NULL),
+        SQLITE_OK);
+    s_collect(stmt, subject, a);
+}
+
 /* Through the index, as the CLI's reader does: the rows of the tag, each
    record's full subject compared. */
 static void s_by_index(sqlite3 *db, const uint8_t subject[32], answer_t *a)
 {
-    a->n = 0;
-    sqlite3_stmt *stmt = audit_subjects_records(db, subject);
-    cr_assert_not_null(stmt);
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-        int n = sqlite3_column_bytes(stmt, 1);
-        if (n <= 0)
-            continue;
-        Hartslag__AuditRecord *r =
-            hartslag__audit_record__unpack(NULL, (size_t)n, sqlite3_column_blob(stmt, 1));
-        cr_assert_not_null(r);
-        if (r->has_subject && r->subject.len == 32 && memcmp(r->subject.data, subject, 32) == 0)
-            a->idx[a->n++] = sqlite3_column_int64(stmt, 0);
-        hartslag__audit_record__free_unpacked(r, NULL);
-    }
-    sqlite3_finalize(stmt);
+    s_collect(audit_subjects_records(db, subject), subject, a);
 }
 
 /* True when the index answers every subject exactly as the full walk. */
