@@ -109,7 +109,7 @@ typedef struct {
    the turn handles the first one. */
 typedef struct {
     zmsg_t *msg;
-    const cert_t *cert;     /* the partner the CURVE key names; NULL if none */
+    const cert_t *cert;     /* the valid partner the CURVE key names; NULL if none */
     Hartslag__Frame *frame; /* NULL if unreadable (why) or not read (no partner) */
     const char *why;        /* why the frame could not be read */
     int verify_job;         /* verifier job of a Submit, -1 if none */
@@ -140,14 +140,12 @@ struct broker_t {
     int64_t last_auth_audit_ms; /* auth_failed audit records are rate limited */
     uint8_t *frame_buf;         /* scratch for packing deliveries and sealed signals */
     size_t frame_cap;
-    verifier_t *verifier;      /* signature checks of the turn, ahead of the loop */
-    arena_t arena;             /* the turn's unpacked frames, taken back after the turn */
-    wal_checkpointer_t *wal;   /* WAL checkpoints beside the loop, not inside its commits */
-    inbound_t *inbound;        /* the messages of the turn, read before any is handled */
-    const cert_t *submit_cert; /* key the Submit in hand was queued for verification with */
-    int submit_job;            /* its verifier job, -1 if none */
-    bool in_transaction;       /* a turn's transaction waits for the next turn's commit */
-    int64_t transaction_ms;    /* when that transaction began */
+    verifier_t *verifier;    /* signature checks of the turn, ahead of the loop */
+    arena_t arena;           /* the turn's unpacked frames, taken back after the turn */
+    wal_checkpointer_t *wal; /* WAL checkpoints beside the loop, not inside its commits */
+    inbound_t *inbound;      /* the messages of the turn, read before any is handled */
+    bool in_transaction;     /* a turn's transaction waits for the next turn's commit */
+    int64_t transaction_ms;  /* when that transaction began */
 };
 
 /* ------------------------------------------------------------------------
@@ -590,17 +588,19 @@ static void s_on_alert_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hart
 /* ------------------------------------------------------------------------
    Submit */
 
-/* Verified exactly once: by a worker when the check was queued with this
+/* Verified exactly once: by a worker when `in` queued the check with this
    very key, here otherwise. */
-static envelope_error_t s_check_signature(broker_t *self, const Hartslag__SealedSignal *sealed,
+static envelope_error_t s_check_signature(broker_t *self, const inbound_t *in,
+                                          const Hartslag__SealedSignal *sealed,
                                           const cert_t *sender_cert)
 {
-    if (self->submit_job >= 0 && self->submit_cert == sender_cert)
-        return verifier_result(self->verifier, self->submit_job);
+    if (in->verify_job >= 0 && in->cert == sender_cert)
+        return verifier_result(self->verifier, in->verify_job);
     return envelope_verify(sealed, sender_cert->sign_key);
 }
 
-static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__Submit *submit)
+static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, const inbound_t *in,
+                        Hartslag__Submit *submit)
 {
     Hartslag__SealedSignal *sealed = submit->signal;
     Hartslag__SignalHeader *header = NULL;
@@ -695,7 +695,7 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, Hartsla
         goto done;
     }
     const cert_t *sender_cert = partners_by_org(self->partners, peer->org);
-    if (!sender_cert || s_check_signature(self, sealed, sender_cert) != ENVELOPE_OK) {
+    if (!sender_cert || s_check_signature(self, in, sealed, sender_cert) != ENVELOPE_OK) {
         s_deny(self, peer, routing, header, "bad_signature", NULL, 0);
         goto done;
     }
@@ -1106,10 +1106,12 @@ static void s_read(broker_t *self, inbound_t *in)
         return;
     const char *user_id = zframe_meta(payload, "User-Id");
     uint8_t key[32];
+    const cert_t *cert = NULL;
     if (user_id && z85_decode(key, sizeof key, user_id) == 0)
-        in->cert = partners_by_curve_key(self->partners, key);
-    if (!in->cert || !cert_valid_at(in->cert, self->now_ms))
+        cert = partners_by_curve_key(self->partners, key);
+    if (!cert || !cert_valid_at(cert, self->now_ms))
         return;
+    in->cert = cert;
     if (wire_unpack_frame_with(zframe_data(payload), zframe_size(payload),
                                arena_allocator(&self->arena), &in->frame, &in->why) != 0) {
         in->frame = NULL;
@@ -1132,7 +1134,7 @@ static void s_handle(broker_t *self, inbound_t *in)
     }
     /* Identity: the CURVE key from the handshake, looked up in the live table. */
     const cert_t *cert = in->cert;
-    if (!cert || !cert_valid_at(cert, self->now_ms)) {
+    if (!cert) {
         if (self->now_ms - self->last_auth_audit_ms >= 1000) {
             self->last_auth_audit_ms = self->now_ms;
             audit_entry_t entry = {.event = "auth_failed",
@@ -1170,10 +1172,7 @@ static void s_handle(broker_t *self, inbound_t *in)
         s_on_hello(self, peer, routing, frame->hello);
         break;
     case HARTSLAG__FRAME__BODY_SUBMIT:
-        self->submit_cert = cert;
-        self->submit_job = in->verify_job;
-        s_on_submit(self, peer, routing, frame->submit);
-        self->submit_job = -1;
+        s_on_submit(self, peer, routing, in, frame->submit);
         break;
     case HARTSLAG__FRAME__BODY_DELIVERY_ACK:
         s_on_ack(self, peer, routing, frame->delivery_ack);
@@ -1672,7 +1671,6 @@ broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
     self->frame_cap = WIRE_FRAME_MAX;
     self->frame_buf = malloc(self->frame_cap);
     self->inbound = calloc(config->max_batch ? config->max_batch : 1, sizeof *self->inbound);
-    self->submit_job = -1;
     self->verifier = verifier_new(config->verify_threads, config->max_batch);
     if (!self->frame_buf || !self->inbound || !self->verifier) {
         snprintf(err, errlen, "out of memory (or cannot start %u verifier threads)",

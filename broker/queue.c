@@ -2,6 +2,7 @@
 #include "queue.h"
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -495,73 +496,70 @@ int queue_meta_set(queue_t *self, const char *key, const char *value)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+static bool s_key_listed(const uint8_t (*keys)[32], size_t n, const uint8_t *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(keys[i], key, 32) == 0)
+            return true;
+    return false;
+}
+
 int queue_partners_sync(queue_t *self, const uint8_t (*keys)[32], const char *const *orgs, size_t n,
                         queue_partner_fn *fn, void *arg)
 {
-    /* Revoked: seen before, not in the table now. */
+    /* Revoked: seen before, not in the table now. Collected first (the
+       select must be done before its rows are deleted) and forgotten, so a
+       key that returns is "added" again. */
+    uint8_t(*gone)[32] = NULL;
+    size_t n_gone = 0;
+    int result = -1, rc;
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(self->db, "SELECT curve_key, org FROM partners_seen", -1, &stmt, NULL) !=
         SQLITE_OK)
-        return -1;
-    int rc;
+        goto done;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         const uint8_t *key = sqlite3_column_blob(stmt, 0);
-        bool present = false;
-        for (size_t i = 0; key && sqlite3_column_bytes(stmt, 0) == 32 && i < n && !present; i++)
-            present = memcmp(keys[i], key, 32) == 0;
-        if (!present)
-            fn(arg, (const char *)sqlite3_column_text(stmt, 1), false);
+        if (!key || sqlite3_column_bytes(stmt, 0) != 32 || s_key_listed(keys, n, key))
+            continue;
+        uint8_t(*more)[32] = realloc(gone, (n_gone + 1) * sizeof *gone);
+        if (!more)
+            goto done;
+        gone = more;
+        memcpy(gone[n_gone++], key, 32);
+        fn(arg, (const char *)sqlite3_column_text(stmt, 1), false);
     }
     sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE)
-        return -1;
+    stmt = NULL;
+    if (rc != SQLITE_DONE ||
+        sqlite3_prepare_v2(self->db, "DELETE FROM partners_seen WHERE curve_key=?1", -1, &stmt,
+                           NULL) != SQLITE_OK)
+        goto done;
+    for (size_t i = 0; i < n_gone; i++) {
+        sqlite3_bind_blob(stmt, 1, gone[i], 32, SQLITE_STATIC);
+        rc = sqlite3_step(stmt);
+        sqlite3_reset(stmt);
+        if (rc != SQLITE_DONE)
+            goto done;
+    }
+    sqlite3_finalize(stmt);
     /* Added: in the table now, not seen before. */
+    if (sqlite3_prepare_v2(self->db,
+                           "INSERT OR IGNORE INTO partners_seen(curve_key, org) VALUES(?1, ?2)", -1,
+                           &stmt, NULL) != SQLITE_OK)
+        goto done;
     for (size_t i = 0; i < n; i++) {
-        if (sqlite3_prepare_v2(self->db,
-                               "INSERT OR IGNORE INTO partners_seen(curve_key, org) VALUES(?1, ?2)",
-                               -1, &stmt, NULL) != SQLITE_OK)
-            return -1;
         sqlite3_bind_blob(stmt, 1, keys[i], 32, SQLITE_STATIC);
         sqlite3_bind_text(stmt, 2, orgs[i], -1, SQLITE_STATIC);
         rc = sqlite3_step(stmt);
-        sqlite3_finalize(stmt);
+        sqlite3_reset(stmt);
         if (rc != SQLITE_DONE)
-            return -1;
+            goto done;
         if (sqlite3_changes(self->db) > 0)
             fn(arg, orgs[i], true);
     }
-    /* Forget the revoked ones, so a returning key is "added" again. */
-    if (sqlite3_prepare_v2(self->db, "SELECT curve_key FROM partners_seen", -1, &stmt, NULL) !=
-        SQLITE_OK)
-        return -1;
-    uint8_t(*gone)[32] = NULL;
-    size_t n_gone = 0;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const uint8_t *key = sqlite3_column_blob(stmt, 0);
-        bool present = false;
-        for (size_t i = 0; key && i < n && !present; i++)
-            present = memcmp(keys[i], key, 32) == 0;
-        if (!present && key && sqlite3_column_bytes(stmt, 0) == 32) {
-            uint8_t(*more)[32] = realloc(gone, (n_gone + 1) * sizeof *gone);
-            if (!more)
-                break;
-            gone = more;
-            memcpy(gone[n_gone++], key, 32);
-        }
-    }
+    result = 0;
+done:
     sqlite3_finalize(stmt);
-    int result = 0;
-    for (size_t i = 0; i < n_gone && result == 0; i++) {
-        if (sqlite3_prepare_v2(self->db, "DELETE FROM partners_seen WHERE curve_key=?1", -1, &stmt,
-                               NULL) != SQLITE_OK) {
-            result = -1;
-            break;
-        }
-        sqlite3_bind_blob(stmt, 1, gone[i], 32, SQLITE_STATIC);
-        if (sqlite3_step(stmt) != SQLITE_DONE)
-            result = -1;
-        sqlite3_finalize(stmt);
-    }
     free(gone);
     return result;
 }
