@@ -422,6 +422,17 @@ static void s_alert_ack_cmd(daemon_t *self, const request_t *req)
                 "not connected to the broker; try again when 'hartslag status' says connected");
         return;
     }
+    /* Audited before it leaves: the record is committed (with the rest of
+       the turn) first, and without it nothing is sent. */
+    store_audit_t audit = {.event = "alert_ack_sent", .signal_id = id, .counterpart = lead};
+    if (daemon_item_begin(self) != 0 ||
+        !daemon_item_end(self, store_audit(self->store, &audit) == 0) || daemon_flush(self) != 0) {
+        dlog(DLOG_ERROR, "event=audit_failed op=alert_ack alert=%s effect=not_sent", id);
+        s_error(self, req->routing, "storage",
+                "the audit record could not be written, so nothing was sent; see 'hartslag "
+                "status'");
+        return;
+    }
     Hartslag__AlertAck ack = HARTSLAG__ALERT_ACK__INIT;
     ack.alert_id.data = alert_id;
     ack.alert_id.len = sizeof alert_id;
@@ -430,12 +441,11 @@ static void s_alert_ack_cmd(daemon_t *self, const request_t *req)
     frame.body_case = HARTSLAG__FRAME__BODY_ALERT_ACK;
     frame.alert_ack = &ack;
     if (link_send(self, &frame) != 0) {
-        s_error(self, req->routing, "not_connected", "the broker connection is not ready");
+        dlog(DLOG_ERROR, "event=alert_ack_unsent alert=%s reason=not_connected", id);
+        s_error(self, req->routing, "not_connected",
+                "the broker connection is not ready; the attempt is in the audit log");
         return;
     }
-    store_audit_t audit = {.event = "alert_ack_sent", .signal_id = id, .counterpart = lead};
-    if (store_audit(self->store, &audit) != 0)
-        dlog(DLOG_ERROR, "event=audit_failed op=alert_ack");
     dlog(DLOG_INFO, "event=alert_ack_sent alert=%s lead=%s", id, lead);
     s_ok1(self, req->routing, "sent");
 }

@@ -95,7 +95,7 @@ bool daemon_item_end(daemon_t *self, bool ok)
     return false;
 }
 
-void daemon_flush(daemon_t *self)
+int daemon_flush(daemon_t *self)
 {
     /* The turn's Accepted are written last. With a send or a delivery in
        the turn they share its commit; alone they need no fsync of their
@@ -110,7 +110,7 @@ void daemon_flush(daemon_t *self)
     if (self->txn_open) {
         if (store_commit(self->store) != 0) {
             s_txn_lost(self, "commit");
-            return;
+            return -1;
         }
         self->txn_open = false;
     }
@@ -119,6 +119,7 @@ void daemon_flush(daemon_t *self)
     /* Now that the acks and Submits are on their way. */
     if (store_checkpoint(self->store) < 0)
         dlog(DLOG_WARN, "event=wal_checkpoint_failed error=%s", store_error(self->store));
+    return 0;
 }
 
 void daemon_id_hex(const uint8_t *id, size_t len, char out[STORE_ID_HEX])

@@ -131,6 +131,7 @@ struct daemon_t {
     int lock_fd;                             /* flock on STATE_DIR/hartslagd.lock */
     hook_t *hook;                            /* hook runner, NULL when no hook */
     bool hook_for_alert;                     /* the running hook is for an alert */
+    uint32_t hook_alert_attempts;            /* ...which had failed this often before */
 
     bool connected;                     /* see invariant */
     uint64_t started_ms;                /* daemon start */
@@ -174,8 +175,9 @@ int daemon_item_begin(daemon_t *self);
 bool daemon_item_end(daemon_t *self, bool ok);
 /* Commits the turn transaction, then sends what waited for it (or, when
    the commit failed, no ack and an error answer). Call before anything
-   that must see, or must follow, the turn's writes. */
-void daemon_flush(daemon_t *self);
+   that must see, or must follow, the turn's writes. 0 when committed (or
+   nothing was open), -1 when the commit failed. */
+int daemon_flush(daemon_t *self);
 
 /* link.c */
 int link_connect(daemon_t *self, char *err, size_t errlen);

@@ -55,18 +55,11 @@ static void s_record(daemon_t *self, const char *signal_id, bool ok, const char 
     store_inbox_clear(&entry);
 }
 
-/* Records the outcome of a hook run for an alert. */
+/* Records the outcome of a hook run for an alert that had failed
+   `attempts` times before. */
 static void s_record_alert(daemon_t *self, const char *alert_id, bool ok, const char *why,
-                           uint64_t now_ms)
+                           uint32_t attempts, uint64_t now_ms)
 {
-    char id[STORE_ID_HEX];
-    char *json = NULL;
-    uint32_t attempts = 0;
-    /* The attempts so far: the alert is still the one due (or was). */
-    if (store_alert_next_hook(self->store, UINT64_MAX, id, &json, &attempts) != 1 ||
-        strcmp(id, alert_id) != 0)
-        attempts = 0;
-    free(json);
     attempts = ok ? attempts : attempts + 1;
     uint64_t next = ok ? 0 : now_ms + s_backoff(attempts);
     store_audit_t audit = {.event = ok ? "hook_ok" : "hook_failed",
@@ -74,10 +67,16 @@ static void s_record_alert(daemon_t *self, const char *alert_id, bool ok, const 
                            .reason = ok ? "alert" : why};
     if (store_begin(self->store) == 0 &&
         store_alert_hook_result(self->store, alert_id, ok, attempts, next) == 0 &&
-        store_audit(self->store, &audit) == 0 && store_commit(self->store) == 0)
-        dlog(ok ? DLOG_INFO : DLOG_WARN, "event=%s alert=%s", ok ? "hook_ok" : "hook_failed",
-             alert_id);
-    else {
+        store_audit(self->store, &audit) == 0 && store_commit(self->store) == 0) {
+        if (ok)
+            dlog(DLOG_INFO, "event=hook_ok alert=%s", alert_id);
+        else {
+            dlog(DLOG_WARN, "event=hook_failed alert=%s why=%s attempts=%u retry_in_ms=%llu",
+                 alert_id, why, attempts, (unsigned long long)(next - now_ms));
+            daemon_set_error(self, "hook failed for alert %s (%s); it will be retried", alert_id,
+                             why);
+        }
+    } else {
         store_rollback(self->store);
         dlog(DLOG_ERROR, "event=store_failed op=hook_result alert=%s", alert_id);
     }
@@ -92,11 +91,12 @@ static void s_start_alert_hook(daemon_t *self, uint64_t now_ms)
     if (store_alert_next_hook(self->store, now_ms, id, &json, &attempts) != 1)
         return;
     self->hook_for_alert = true;
+    self->hook_alert_attempts = attempts;
     if (hook_start(self->hook, id, json, now_ms, err, sizeof err) != 0) {
         char q[300];
         dlog(DLOG_ERROR, "event=hook_start_failed alert=%s reason=%s", id,
              dlog_quote(err, q, sizeof q));
-        s_record_alert(self, id, false, "start_failed", now_ms);
+        s_record_alert(self, id, false, "start_failed", attempts, now_ms);
     } else
         dlog(DLOG_DEBUG, "event=hook_started alert=%s", id);
     free(json);
@@ -111,7 +111,7 @@ void hooks_tick(daemon_t *self, uint64_t now_ms)
         char id[STORE_ID_HEX], why[64];
         if (hook_poll(self->hook, now_ms, &ok, id, why, sizeof why) == 1) {
             if (self->hook_for_alert)
-                s_record_alert(self, id, ok, why, now_ms);
+                s_record_alert(self, id, ok, why, self->hook_alert_attempts, now_ms);
             else
                 s_record(self, id, ok, why, now_ms);
             self->next_hook_check_ms = 0; /* the next one may be due already */

@@ -51,8 +51,12 @@ static void s_reject(daemon_t *self, const Hartslag__SignalHeader *hdr, const ch
                            .purpose = hdr->purpose,
                            .reason = reason};
     bool begun = daemon_item_begin(self) == 0;
-    if (!begun || !daemon_item_end(self, store_audit(self->store, &audit) == 0))
-        dlog(DLOG_ERROR, "event=audit_failed signal=%s", id);
+    if (!begun || !daemon_item_end(self, store_audit(self->store, &audit) == 0)) {
+        /* Unaudited, it is not refused either: no ack, so the broker sends
+           it again and the refusal is recorded then. */
+        dlog(DLOG_ERROR, "event=audit_failed signal=%s effect=not_acknowledged", id);
+        return;
+    }
     dlog(DLOG_WARN, "event=signal_rejected signal=%s from=%s type=%s reason=%s", id, hdr->sender,
          hdr->signal_type, reason);
     (void)s_queue_ack(self, &hdr->signal_id, false, reason);

@@ -816,3 +816,62 @@ Test(daemon_faults, accepted_alone_needs_no_fsync_but_the_next_send_does)
     cr_assert_eq(s_daemon_scalar(d->politie, "SELECT count(*) FROM outbox"), 1);
     s_fault_set(d->fault, "none");
 }
+
+/*  An alert acknowledgement leaves only after its audit record is
+    committed: with every write failing, `hartslag alerts ack` answers an
+    error and the broker gets nothing; once the disk works, it is sent. */
+Test(daemon_faults, an_alert_ack_is_not_sent_without_its_audit_record)
+{
+    s_need_binary(DAEMON_FAULTS);
+    daemons_t *d = &s_d;
+    memset(d, 0, sizeof *d);
+    d->bh = bh_new(s_orgs, 4, bh_default_agreements);
+    cr_assert_not_null(d->bh);
+    s_fb = fb_new(d->bh);
+    cr_assert_not_null(s_fb);
+    snprintf(d->fault, sizeof d->fault, "%s/fault", d->bh->root);
+    s_fault_set(d->fault, "none");
+    d->gemeente = dh_new(d->bh, "gemeente", s_fb->endpoint, NULL);
+    cr_assert_not_null(d->gemeente);
+    cr_assert_eq(s_daemon_start(d->gemeente, d->fault), 0, "%s", dh_log(d->gemeente));
+    cr_assert_eq(fb_wait_hello(s_fb, 10000, 0), 0, "no Hello:\n%s", dh_log(d->gemeente));
+
+    const char *alert = "0123456789abcdef0123456789abcdef";
+    char *argv[] = {(char *)tu_bin("hartslag"),
+                    "alerts",
+                    "ack",
+                    (char *)alert,
+                    "--lead",
+                    "politie",
+                    "--state-dir",
+                    d->gemeente->state,
+                    NULL};
+    s_fault_set(d->fault, "write");
+    char *out = NULL, *err = NULL;
+    int rc = tu_run(argv, NULL, &out, &err);
+    cr_assert_neq(rc, 0, "acknowledged while every write fails: %s", out ? out : "");
+    cr_assert(err && strstr(err, "audit record"), "no clear error: '%s'", err ? err : "");
+    free(out);
+    free(err);
+    for (Hartslag__Frame *frame; (frame = fb_recv(s_fb, 1000, 0)) != NULL;) {
+        cr_assert_neq(frame->body_case, HARTSLAG__FRAME__BODY_ALERT_ACK,
+                      "an AlertAck left without its audit record");
+        hartslag__frame__free_unpacked(frame, NULL);
+    }
+
+    s_fault_set(d->fault, "none");
+    rc = tu_run(argv, NULL, &out, &err);
+    cr_assert_eq(rc, 0, "%s %s\n%s", out ? out : "", err ? err : "", dh_log(d->gemeente));
+    free(out);
+    free(err);
+    bool sent = false;
+    for (Hartslag__Frame *frame; !sent && (frame = fb_recv(s_fb, 5000, 0)) != NULL;) {
+        sent = frame->body_case == HARTSLAG__FRAME__BODY_ALERT_ACK;
+        hartslag__frame__free_unpacked(frame, NULL);
+    }
+    cr_assert(sent, "no AlertAck once the disk works:\n%s", dh_log(d->gemeente));
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM audit WHERE event='alert_ack_sent' AND signal_id='%s'", alert);
+    cr_assert_eq(s_daemon_scalar(d->gemeente, sql), 1);
+}
