@@ -57,20 +57,11 @@ int audit_record_subject(const uint8_t *bytes, size_t len, const uint8_t **subje
 
 bool audit_subjects_exists(sqlite3 *db)
 {
+    /* With its seg column: a table keyed by subject alone (a development
+       build) counts as missing, and a writable open builds it again. */
     sqlite3_stmt *stmt = NULL;
-    bool found = sqlite3_prepare_v2(db,
-                                    "SELECT 1 FROM sqlite_master WHERE type='table' AND "
-                                    "name='audit_subjects'",
-                                    -1, &stmt, NULL) == SQLITE_OK &&
-                 sqlite3_step(stmt) == SQLITE_ROW;
-    sqlite3_finalize(stmt);
-    stmt = NULL;
-    if (found && sqlite3_prepare_v2(db, "SELECT seg FROM audit_subjects LIMIT 0", -1, &stmt,
-                                    NULL) != SQLITE_OK) {
-        /* Keyed by subject alone (a development build): build it again. */
-        found = false;
-        sqlite3_exec(db, "DROP TABLE audit_subjects", NULL, NULL, NULL);
-    }
+    bool found = sqlite3_prepare_v2(db, "SELECT seg FROM audit_subjects LIMIT 0", -1, &stmt,
+                                    NULL) == SQLITE_OK;
     sqlite3_finalize(stmt);
     return found;
 }
@@ -92,7 +83,8 @@ static void s_tag_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 int audit_subjects_create(sqlite3 *db, uint64_t *rows)
 {
     *rows = 0;
-    if (sqlite3_exec(db, s_schema, NULL, NULL, NULL) != SQLITE_OK ||
+    if (sqlite3_exec(db, "DROP TABLE IF EXISTS audit_subjects", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, s_schema, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_create_function(db, "hartslag_subject_tag", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                 NULL, s_tag_fn, NULL, NULL) != SQLITE_OK)
         return -1;

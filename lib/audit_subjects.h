@@ -49,11 +49,12 @@ int64_t audit_subject_tag(const uint8_t subject[AUDIT_SUBJECT_BYTES]);
    bytes are not a well-formed message. */
 int audit_record_subject(const uint8_t *bytes, size_t len, const uint8_t **subject);
 
-/* True when `db` has the audit_subjects table (with its seg column: a
-   table from before segments is dropped, so it is built again). */
+/* True when `db` has the audit_subjects table with its seg column (an
+   older shape counts as missing). Reads only. */
 bool audit_subjects_exists(sqlite3 *db);
 
-/* Creates the table and fills it from the stored records (purged records
+/* Creates the table (replacing one of an older shape) and fills it from
+   the stored records (purged records
    get no row), in the caller's transaction. *rows receives the number of
    rows written. 0, or -1. */
 int audit_subjects_create(sqlite3 *db, uint64_t *rows);

@@ -11,16 +11,19 @@
 
 #define ALERTS_LIST_TIMEOUT_MS 5000
 
+static const char s_usage_text[] =
+    "usage: hartslag alerts [--json] [--config FILE | --state-dir DIR]\n"
+    "       hartslag alerts ack ID --lead ORG [--config FILE | --state-dir DIR]\n\n"
+    "Lists the alerts raised when several partners signalled about the same subject\n"
+    "(one JSON object per line with --json: rule, subject pseudonym, partners with\n"
+    "their signal types, dates and contact, state and lead). The coordinator marks a\n"
+    "match handled (afgestemd) with 'ack', naming the partner that leads; the broker\n"
+    "records it and tells the partners in the match.\n" CONTROL_CLIENT_USAGE
+    "exit codes: 0 ok, 1 failure, 2 usage error\n";
+
 static void s_usage(FILE *out)
 {
-    fprintf(out, "usage: hartslag alerts [--json] [--config FILE | --state-dir DIR]\n"
-                 "       hartslag alerts ack ID --lead ORG [--config FILE | --state-dir DIR]\n\n"
-                 "Lists the alerts raised when several partners signalled about the same subject\n"
-                 "(one JSON object per line with --json: rule, subject pseudonym, partners with\n"
-                 "their signal types, dates and contact, state and lead). The coordinator marks a\n"
-                 "match handled (afgestemd) with 'ack', naming the partner that leads; the broker\n"
-                 "records it and tells the partners in the match.\n" CONTROL_CLIENT_USAGE
-                 "exit codes: 0 ok, 1 failure, 2 usage error\n");
+    fputs(s_usage_text, out);
 }
 
 /* One alert object as a readable line. */
@@ -50,31 +53,12 @@ static void s_print_line(const char *json)
 
 static int s_list(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        CONTROL_CLIENT_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
-    const char *config = NULL, *state_dir = NULL;
-    bool json = false;
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        if (opt == 'j')
-            json = true;
-        else if (opt == 'h') {
-            s_usage(stdout);
-            return 0;
-        } else if (opt == CONTROL_CLIENT_OPT_CONFIG)
-            config = optarg;
-        else if (opt == CONTROL_CLIENT_OPT_STATE_DIR)
-            state_dir = optarg;
-        else {
-            s_usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
+    control_options_t o;
+    int done = control_client_options(argc, argv, "alerts", s_usage_text, &o);
+    if (done >= 0)
+        return done;
+    const char *config = o.config, *state_dir = o.state_dir;
+    bool json = o.json;
     if (optind != argc) {
         s_usage(stderr);
         return EXIT_USAGE;
