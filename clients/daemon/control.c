@@ -17,6 +17,7 @@
 #define CONTROL_WAIT_DEFAULT_MS 30000 /* send --wait / withdraw */
 #define CONTROL_WAIT_MAX_MS 600000
 #define CONTROL_SUN_PATH_MAX 107 /* sockaddr_un.sun_path without NUL */
+#define CONTROL_ALERT_ACK_WAIT_MS 15000 /* the broker's verdict on an alert ack */
 
 /* A parsed request: args[0] is the command, the rest "key=value". Every
    string is wiped on release: a send request carries content and the
@@ -417,6 +418,32 @@ static void s_alert_ack_cmd(daemon_t *self, const request_t *req)
                 "only the coordinator marks alerts handled (agreements.yaml: coordinator)");
         return;
     }
+    /* What this daemon knows settles the plain mistakes before the broker
+       is asked: the alert must be one we hold, the lead in its match. */
+    char *participants = NULL;
+    int held = store_alert_participants(self->store, id, &participants);
+    char message[300];
+    if (held <= 0) {
+        snprintf(message, sizeof message,
+                 held < 0 ? "cannot read the alerts database"
+                          : "alert %s is not among this organisation's alerts; see 'hartslag "
+                            "alerts' for the ids",
+                 id);
+        s_error(self, req->routing, held < 0 ? "internal" : "unknown_alert", message);
+        return;
+    }
+    char needle[64];
+    snprintf(needle, sizeof needle, "\"org\":\"%s\"", lead);
+    bool lead_ok = strcmp(lead, self->settings.org) == 0 || strstr(participants, needle) != NULL;
+    free(participants);
+    if (!lead_ok) {
+        snprintf(message, sizeof message,
+                 "%s is not a partner in the match of alert %s, nor the coordinator; name one "
+                 "of the partners 'hartslag alerts' lists",
+                 lead, id);
+        s_error(self, req->routing, "lead_not_in_match", message);
+        return;
+    }
     if (!self->connected) {
         s_error(self, req->routing, "not_connected",
                 "not connected to the broker; try again when 'hartslag status' says connected");
@@ -447,7 +474,70 @@ static void s_alert_ack_cmd(daemon_t *self, const request_t *req)
         return;
     }
     dlog(DLOG_INFO, "event=alert_ack_sent alert=%s lead=%s", id, lead);
-    s_ok1(self, req->routing, "sent");
+    /* Answered when the broker's verdict comes (control_alert_verdict). */
+    for (size_t i = 0; i < DAEMON_WAITERS_MAX; i++) {
+        waiter_t *w = &self->waiters[i];
+        if (w->routing)
+            continue;
+        w->routing = zframe_dup(req->routing);
+        w->kind = WAIT_ALERT_ACK;
+        snprintf(w->signal_id, sizeof w->signal_id, "%s", id);
+        w->deadline_ms =
+            daemon_now_ms() +
+            s_uint_opt(req, "timeout-ms", CONTROL_ALERT_ACK_WAIT_MS, CONTROL_WAIT_MAX_MS);
+        return;
+    }
+    s_error(self, req->routing, "no_verdict",
+            "the acknowledgement was sent, but too many requests wait to follow the broker's "
+            "answer; check 'hartslag alerts' for the state");
+}
+
+/* Answers an `alert-ack` waiter: "ok handled", or an error that says why. */
+static void s_alert_answer(daemon_t *self, waiter_t *w, const char *refused, bool timeout)
+{
+    char message[400];
+    if (timeout) {
+        snprintf(message, sizeof message,
+                 "no answer from the broker about alert %s: the acknowledgement was sent, but it "
+                 "is not known whether the broker recorded it; check 'hartslag alerts' (state "
+                 "handled) and 'hartslag status', then try again",
+                 w->signal_id);
+        s_error(self, w->routing, "no_verdict", message);
+    } else if (!refused) {
+        const char *frames[] = {"ok", "handled"};
+        (void)s_send(self, w->routing, frames, 2);
+    } else {
+        if (strcmp(refused, "unknown_alert") == 0)
+            snprintf(message, sizeof message,
+                     "the broker refused: it knows no alert %s under the current rules (it may "
+                     "have lapsed, or the agreements changed)",
+                     w->signal_id);
+        else if (strcmp(refused, "lead_not_in_match") == 0)
+            snprintf(message, sizeof message,
+                     "the broker refused: the lead is not a partner in the match of alert %s, nor "
+                     "the coordinator",
+                     w->signal_id);
+        else
+            snprintf(message, sizeof message, "the broker refused alert %s (%s)", w->signal_id,
+                     refused);
+        s_error(self, w->routing, "refused", message);
+    }
+    zframe_destroy(&w->routing);
+}
+
+void control_alert_verdict(daemon_t *self, const char *alert_id, const char *refused)
+{
+    if (refused)
+        dlog(DLOG_WARN, "event=alert_ack_refused alert=%s reason=%s", alert_id ? alert_id : "-",
+             refused);
+    else
+        dlog(DLOG_INFO, "event=alert_ack_confirmed alert=%s", alert_id);
+    for (size_t i = 0; i < DAEMON_WAITERS_MAX; i++) {
+        waiter_t *w = &self->waiters[i];
+        if (w->routing && w->kind == WAIT_ALERT_ACK &&
+            (!alert_id || strcmp(w->signal_id, alert_id) == 0))
+            s_alert_answer(self, w, refused, false);
+    }
 }
 
 void control_resolve(daemon_t *self, wait_kind_t kind, const char *signal_id)
@@ -615,7 +705,9 @@ void control_tick(daemon_t *self, uint64_t now_ms)
 {
     for (size_t i = 0; i < DAEMON_WAITERS_MAX; i++) {
         waiter_t *w = &self->waiters[i];
-        if (w->routing && now_ms >= w->deadline_ms) {
+        if (w->routing && now_ms >= w->deadline_ms && w->kind == WAIT_ALERT_ACK)
+            s_alert_answer(self, w, NULL, true);
+        else if (w->routing && now_ms >= w->deadline_ms) {
             (void)s_answer(self, w->routing, w->kind, w->signal_id, true);
             zframe_destroy(&w->routing);
         }

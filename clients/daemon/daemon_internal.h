@@ -47,6 +47,7 @@
 typedef enum {
     WAIT_OUTCOME,  /* `send --wait`: Accepted / Denied */
     WAIT_WITHDRAW, /* `withdraw`: WithdrawResult */
+    WAIT_ALERT_ACK, /* `alert-ack`: AlertAckResult (signal_id holds the alert id) */
 } wait_kind_t;
 
 /* A CLI request parked until the broker answers. */
@@ -244,6 +245,10 @@ int outbound_withdraw(daemon_t *self, const char *signal_id, const char *reason,
 int control_bind(daemon_t *self, char *err, size_t errlen);
 void control_handle(daemon_t *self);
 void control_tick(daemon_t *self, uint64_t now_ms);
+/* The broker's verdict on our AlertAck for `alert_id` (NULL: whichever
+   waits): answers the parked `alert-ack` (`refused` NULL: handled; else
+   the reason token). */
+void control_alert_verdict(daemon_t *self, const char *alert_id, const char *refused);
 /* Tells parked requests for `signal_id` of `kind` that the broker answered. */
 void control_resolve(daemon_t *self, wait_kind_t kind, const char *signal_id);
 /* Pushes something new (a stored signal, an alert) to every watcher: JSON

@@ -2,6 +2,7 @@
 #include "daemon_internal.h"
 
 #include "dlog.h"
+#include "names.h"
 
 #include <errno.h>
 
@@ -121,6 +122,22 @@ static void s_error(daemon_t *self, const Hartslag__Error *error)
                      error->detail ? error->detail : "");
     if (strcmp(error->code, "not_authenticated") == 0)
         self->connected = false;
+    /* A broker without AlertAckResult refuses an AlertAck with these
+       (no id): the waiting `alerts ack` hears it all the same. */
+    if (strcmp(error->code, "unknown_alert") == 0 || strcmp(error->code, "lead_not_in_match") == 0)
+        control_alert_verdict(self, NULL, error->code);
+}
+
+/* The broker's verdict on an AlertAck of ours. */
+static void s_alert_ack_result(daemon_t *self, const Hartslag__AlertAckResult *result)
+{
+    char id[STORE_ID_HEX];
+    daemon_id_hex(result->alert_id.data, result->alert_id.len, id);
+    if (!id[0] || (!result->ok && (!result->reason || !names_is_token(result->reason)))) {
+        dlog(DLOG_WARN, "event=frame_refused reason=bad_alert_ack_result");
+        return;
+    }
+    control_alert_verdict(self, id, result->ok ? NULL : result->reason);
 }
 
 /* Deliver and Accepted join the turn transaction (and Heartbeat touches
@@ -171,6 +188,9 @@ static void s_dispatch(daemon_t *self, const Hartslag__Frame *frame)
         break;
     case HARTSLAG__FRAME__BODY_CHECKPOINT:
         checkpoints_handle(self, frame->checkpoint);
+        break;
+    case HARTSLAG__FRAME__BODY_ALERT_ACK_RESULT:
+        s_alert_ack_result(self, frame->alert_ack_result);
         break;
     default:
         dlog(DLOG_WARN, "event=unexpected_frame body=%d", (int)frame->body_case);

@@ -43,6 +43,7 @@ typedef enum {
     Q_ALERT_NEXT_HOOK,
     Q_ALERT_HOOK_RESULT,
     Q_ALERT_EACH,
+    Q_ALERT_PARTICIPANTS,
     Q_COUNT_OUTBOX_PENDING,
     Q_COUNT_OUTBOX_ACCEPTED,
     Q_COUNT_OUTBOX_DENIED,
@@ -964,6 +965,24 @@ int store_alert_each(store_t *self, store_json_fn *fn, void *arg)
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         result = -1;
     s_end(self, Q_ALERT_EACH, stmt);
+    return result;
+}
+
+int store_alert_participants(store_t *self, const char *alert_id, char **json)
+{
+    *json = NULL;
+    sqlite3_stmt *stmt = s_stmt(self, Q_ALERT_PARTICIPANTS,
+                                "SELECT participants FROM alerts WHERE alert_id = ?");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, alert_id);
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_DONE ? 0 : -1;
+    if (rc == SQLITE_ROW && sqlite3_column_text(stmt, 0)) {
+        *json = strdup((const char *)sqlite3_column_text(stmt, 0));
+        result = *json ? 1 : -1;
+    }
+    s_end(self, Q_ALERT_PARTICIPANTS, stmt);
     return result;
 }
 

@@ -185,6 +185,9 @@ int store_alert_next_hook(store_t *self, uint64_t now_ms, char id[STORE_ID_HEX],
                           uint32_t *attempts);
 int store_alert_hook_result(store_t *self, const char *alert_id, bool ok, uint32_t attempts,
                             uint64_t next_ms);
+/* The participants (JSON array, as received) of a held alert: 1 (*json a
+   new string the caller frees), 0 not held, -1 error. */
+int store_alert_participants(store_t *self, const char *alert_id, char **json);
 /* Calls fn with each alert as a JSON object, newest first. */
 typedef int(store_json_fn)(void *arg, const char *json);
 int store_alert_each(store_t *self, store_json_fn *fn, void *arg);
