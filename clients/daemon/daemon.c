@@ -353,6 +353,12 @@ static void s_timers(daemon_t *self)
         link_send_heartbeat(self);
     if (self->connected && now - self->last_resubmit_ms >= DAEMON_RESUBMIT_MS)
         outbound_resubmit(self);
+    if (self->connected && self->notice_retry_ms && now >= self->notice_retry_ms) {
+        /* A Hello makes the broker send every unconfirmed notice again. */
+        self->notice_retry_ms = 0;
+        dlog(DLOG_INFO, "event=notices_requested reason=not_stored");
+        self->hello_sent = link_send_hello(self);
+    }
     if (now - self->last_purge_ms >= (uint64_t)self->settings.retention_check * 1000u)
         hooks_purge(self, now);
     hooks_tick(self, now);

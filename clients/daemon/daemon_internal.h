@@ -32,6 +32,7 @@
 #define DAEMON_HELLO_RETRY_MS 200           /* Hello again while no connection takes it */
 #define DAEMON_SILENCE_MS 6000              /* nothing heard this long: not connected, send Hello */
 #define DAEMON_RESUBMIT_MS 5000             /* resubmit pending outbox entries */
+#define DAEMON_NOTICE_RETRY_MS 5000         /* ask again for a notice we could not store */
 #define DAEMON_TICK_MS 100                  /* poll timeout; hook reaping granularity */
 #define DAEMON_WAITERS_MAX 64               /* CLI requests waiting for the broker */
 #define DAEMON_WATCHERS_MAX 64              /* `hartslag watch` clients */
@@ -144,6 +145,8 @@ struct daemon_t {
     uint64_t last_purge_ms;             /* last retention pass */
     uint64_t next_hook_check_ms;        /* when to look for a due hook again */
     uint64_t welcome_ms;                /* last Welcome */
+    uint64_t notice_retry_ms;           /* a notice (Alert, Withdraw) could not be stored:
+                                           ask the broker again (Hello) at this time; 0 none */
     uint64_t broker_agreements_version; /* what the broker enforces */
     char last_error[256];               /* last problem worth showing in status */
     uint64_t last_error_ms;             /* when */
@@ -192,6 +195,10 @@ void link_handle(daemon_t *self);
 void checkpoints_handle(daemon_t *self, const Hartslag__Checkpoint *message);
 
 /* inbound.c */
+/* A notice (Alert, Withdraw) could not be stored and was not acknowledged.
+   The broker resends notices only after a Hello, so one is sent once the
+   retry delay has passed (daemon.c timers): retried like a signal. */
+void inbound_notice_lost(daemon_t *self);
 void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver);
 void inbound_withdraw(daemon_t *self, const Hartslag__Withdraw *withdraw);
 void inbound_alert(daemon_t *self, const Hartslag__Alert *alert);

@@ -300,6 +300,12 @@ done:
     hartslag__signal_header__free_unpacked(hdr, NULL);
 }
 
+void inbound_notice_lost(daemon_t *self)
+{
+    if (!self->notice_retry_ms)
+        self->notice_retry_ms = daemon_now_ms() + DAEMON_NOTICE_RETRY_MS;
+}
+
 void inbound_withdraw(daemon_t *self, const Hartslag__Withdraw *withdraw)
 {
     char id[STORE_ID_HEX];
@@ -337,6 +343,10 @@ void inbound_withdraw(daemon_t *self, const Hartslag__Withdraw *withdraw)
     } else {
         store_rollback(self->store);
         dlog(DLOG_ERROR, "event=store_failed op=withdraw signal=%s", id);
+        daemon_set_error(self, "database error: the withdrawal of signal %s could not be stored; "
+                               "it will be asked for again",
+                         id);
+        inbound_notice_lost(self);
     }
     if (found)
         store_inbox_clear(&entry);
@@ -425,6 +435,10 @@ void inbound_alert(daemon_t *self, const Hartslag__Alert *alert)
         store_audit(self->store, &audit) != 0 || store_commit(self->store) != 0) {
         store_rollback(self->store);
         dlog(DLOG_ERROR, "event=store_failed op=alert alert=%s", id);
+        daemon_set_error(self, "database error: alert %s could not be stored; it will be asked "
+                               "for again",
+                         id);
+        inbound_notice_lost(self);
         strbuf_wipe(&participants);
         strbuf_wipe(&json);
         return;

@@ -932,3 +932,70 @@ Test(daemon_faults, an_alert_ack_is_not_sent_without_its_audit_record)
              "SELECT count(*) FROM audit WHERE event='alert_ack_sent' AND signal_id='%s'", alert);
     cr_assert_eq(s_daemon_scalar(d->gemeente, sql), 1);
 }
+
+/* Agreements with a multi-agency alert rule that notifies gemeente. */
+static const char *s_alert_yaml =
+    "partnership: faults-test\nversion: 2\ncoordinator: gemeente\n"
+    "partners:\n"
+    "  - {org: gemeente, role: coordinator}\n"
+    "  - {org: politie, role: partner}\n"
+    "  - {org: welzijn, role: partner}\n"
+    "  - {org: woonpunt, role: partner}\n"
+    "agreements:\n"
+    "  - {id: p, from: politie, to: [gemeente], signal_types: [overlast],"
+    "     fields: [adres, datum, categorie], purpose: casusoverleg, legal_basis: \"Wpg art. 19\","
+    "     valid_from: 2025-01-01, valid_until: 2099-12-31, retention_days: 30,"
+    "     max_queue_days: 7}\n"
+    "  - {id: w, from: welzijn, to: [gemeente], signal_types: [overlast],"
+    "     fields: [adres, datum, categorie], purpose: casusoverleg, legal_basis: \"Wmo\","
+    "     valid_from: 2025-01-01, valid_until: 2099-12-31, retention_days: 30,"
+    "     max_queue_days: 7}\n"
+    "alerts:\n"
+    "  - {id: multi-agency-match, distinct_senders: 2, window_days: 90, notify: [gemeente],"
+    "     legal_basis: \"convenant art. 6\"}\n";
+
+/*  Issue 13 C10: an alert the recipient's full disk could not store comes
+    again once the disk works, without a daemon restart (the broker resends
+    notices only after a Hello, so the daemon asks with one). */
+Test(daemon_faults, an_alert_refused_by_a_full_disk_arrives_once_it_clears)
+{
+    s_need_binary(DAEMON_FAULTS);
+    daemons_t *d = &s_d;
+    memset(d, 0, sizeof *d);
+    d->bh = bh_new(s_orgs, 4, s_alert_yaml);
+    cr_assert_not_null(d->bh);
+    cr_assert_eq(bh_start(d->bh, NULL), 0, "broker did not start");
+    snprintf(d->fault, sizeof d->fault, "%s/fault", d->bh->root);
+    s_fault_set(d->fault, "none");
+    d->gemeente = dh_new(d->bh, "gemeente", NULL, NULL);
+    d->politie = dh_new(d->bh, "politie", NULL, NULL);
+    dh_t *welzijn = dh_new(d->bh, "welzijn", NULL, NULL);
+    cr_assert(d->gemeente && d->politie && welzijn);
+    cr_assert_eq(s_daemon_start(d->gemeente, d->fault), 0, "%s", dh_log(d->gemeente));
+    cr_assert_eq(dh_start(d->politie), 0);
+    cr_assert_eq(dh_start(welzijn), 0);
+    cr_assert(dh_wait_log(d->gemeente, "event=connected", 10000), "%s", dh_log(d->gemeente));
+    s_fault_set(d->fault, "full");
+    uint8_t id[16];
+    s_send_ok(d->politie, id);
+    s_send_ok(welzijn, id);
+    bool failed = false;
+    for (int i = 0; i < 150 && !failed; i++) {
+        failed = dh_log_count(d->gemeente, "event=store_failed op=alert") > 0;
+        if (!failed)
+            usleep(100000);
+    }
+    cr_assert(failed, "the alert was not refused by the full disk:\n%s", dh_log(d->gemeente));
+    s_fault_set(d->fault, "none");
+    int64_t held = 0;
+    for (int i = 0; i < 200 && held == 0; i++) {
+        held = s_daemon_scalar(d->gemeente, "SELECT count(*) FROM alerts");
+        if (held == 0)
+            usleep(100000);
+    }
+    char *glog = dh_log(d->gemeente);
+    dh_destroy(&welzijn);
+    cr_assert_eq(held, 1, "the alert did not come again within 20 s of the disk clearing:\n%s",
+                 glog);
+    free(glog);
+}
