@@ -134,6 +134,9 @@ struct daemon_t {
     hook_t *hook;                            /* hook runner, NULL when no hook */
     bool hook_for_alert;                     /* the running hook is for an alert */
     uint32_t hook_alert_attempts;            /* ...which had failed this often before */
+    int64_t hook_event_seq;                  /* the running hook is for this hook event; 0 not */
+    uint32_t hook_event_attempts;            /* ...which had failed this often before */
+    char hook_event_kind[16];                /* ...of this kind (withdrawn, purged) */
 
     bool connected;                     /* see invariant */
     uint64_t started_ms;                /* daemon start */
@@ -269,6 +272,12 @@ void control_flush(daemon_t *self, bool committed);
 /* hooks.c */
 void hooks_tick(daemon_t *self, uint64_t now_ms);
 void hooks_purge(daemon_t *self, uint64_t now_ms);
+/* A signal from `sender` left the inbox (`kind` "withdrawn" or "purged",
+   for `reason`): renders the event for the watchers into `json` / `text`
+   (ids and reasons only, never content) and, with a hook, queues it for
+   the hook in the open transaction. 0, or -1 when the store failed. */
+int hooks_removed(daemon_t *self, const char *kind, const char *signal_id, const char *sender,
+                  const char *reason, strbuf_t *json, strbuf_t *text);
 
 /* Hex of a 16-byte id into `out`; "" when the length is wrong. */
 void daemon_id_hex(const uint8_t *id, size_t len, char out[STORE_ID_HEX]);

@@ -10,6 +10,8 @@
       gone    tombstones of withdrawn and purged signals, so a redelivery
               is acknowledged but never stored again
       alerts  multi-agency alerts from the broker (metadata only)
+      hook_events  what the hook must still be told about signals that
+              left the inbox (withdrawn, purged): ids and reasons only
       audit   the local audit trail: metadata only, never content or BSN
 
     Invariants: a signal_id is in at most one of inbox and gone; every
@@ -191,6 +193,27 @@ int store_alert_participants(store_t *self, const char *alert_id, char **json);
 /* Calls fn with each alert as a JSON object, newest first. */
 typedef int(store_json_fn)(void *arg, const char *json);
 int store_alert_each(store_t *self, store_json_fn *fn, void *arg);
+
+/* ---- hook events: a signal left the inbox (withdrawn, purged) and the
+   hook must tell the case system; ids and reasons only, never content. */
+typedef struct {
+    int64_t seq;                  /* row id */
+    char signal_id[STORE_ID_HEX]; /* the signal it is about */
+    char *json;                   /* the event, one JSON object (owned; free) */
+    uint32_t attempts;            /* failed hook runs so far */
+    char kind[16];                /* withdrawn, purged */
+} store_hook_event_t;
+
+/* Queues an event (in the caller's transaction, with the change it tells). */
+int store_hook_event_add(store_t *self, const char *signal_id, const char *kind,
+                         const char *json);
+/* The oldest event due at `now_ms`: 1 found (free out->json), 0 none, -1 error. */
+int store_hook_event_next(store_t *self, uint64_t now_ms, store_hook_event_t *out);
+/* `ok`: the event is done and removed; else retried from `next_ms`. */
+int store_hook_event_result(store_t *self, int64_t seq, bool ok, uint32_t attempts,
+                            uint64_t next_ms);
+/* Events not yet taken by the hook, and the oldest one's creation time (0 when none). */
+int store_hook_events_pending(store_t *self, uint64_t *count, uint64_t *oldest_ms);
 
 int store_counts(store_t *self, store_counts_t *counts);
 
