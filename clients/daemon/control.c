@@ -136,6 +136,8 @@ static void s_status(daemon_t *self, const request_t *req)
         return;
     }
     uint64_t now = daemon_now_ms();
+    char fix[400];
+    const char *problem = self->connected ? NULL : link_problem_code(self, fix, sizeof fix);
     strbuf_t out = {0};
     if (s_json(req)) {
         strbuf_puts(&out, "{\"org\":");
@@ -158,6 +160,10 @@ static void s_status(daemon_t *self, const request_t *req)
                       (unsigned long long)c.checkpoint_evidence,
                       (unsigned long long)((now - self->started_ms) / 1000));
         strbuf_json_string(&out, self->last_error[0] ? self->last_error : NULL);
+        strbuf_puts(&out, ",\"broker_problem\":");
+        strbuf_json_string(&out, problem);
+        strbuf_puts(&out, ",\"broker_fix\":");
+        strbuf_json_string(&out, problem ? fix : NULL);
         strbuf_puts(&out, "}");
     } else {
         char heard[32];
@@ -169,6 +175,13 @@ static void s_status(daemon_t *self, const request_t *req)
         else
             strbuf_printf(&out, "broker       %s  NOT CONNECTED (last heard: %s)\n",
                           self->settings.broker, self->last_heard_ms ? heard : "never");
+        if (problem) {
+            char since[32];
+            render_time(self->link_problem_ms, since);
+            strbuf_printf(&out, "             why: %s (since %s)\n             fix: %s\n", problem,
+                          since, fix);
+        } else if (!self->connected)
+            strbuf_puts(&out, "             why: not known yet (connecting; see the daemon log)\n");
         strbuf_printf(&out, "agreements   version %llu",
                       (unsigned long long)agreements_version(self->agreements));
         if (self->broker_agreements_version)

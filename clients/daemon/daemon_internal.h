@@ -45,6 +45,17 @@
 #define DAEMON_BATCH_MAX 256 /* Deliver / Accepted frames held for one commit */
 #define DAEMON_SENDS_MAX 64  /* control `send` requests held for one commit */
 
+#define DAEMON_WELCOME_WAIT_MS 5000 /* handshake done, no Welcome this long: say so */
+
+/* Why the broker link is down, as the socket monitor tells it (link.c). */
+typedef enum {
+    LINK_OK,               /* no problem known */
+    LINK_UNREACHABLE,      /* TCP connect refused or timed out: broker down, wrong endpoint */
+    LINK_KEY_REFUSED,      /* the broker's ZAP refused our CURVE key: it does not know us */
+    LINK_HANDSHAKE_FAILED, /* the CURVE handshake failed: wrong broker_cert, or not a broker */
+    LINK_NO_WELCOME,       /* handshake done, but no Welcome to our Hello */
+} link_problem_t;
+
 typedef enum {
     WAIT_OUTCOME,  /* `send --wait`: Accepted / Denied */
     WAIT_WITHDRAW, /* `withdraw`: WithdrawResult */
@@ -128,6 +139,11 @@ struct daemon_t {
     cert_t broker_cert;                      /* the broker's certificate */
     store_t *store;                          /* outbox, inbox, audit */
     zsock_t *broker;                         /* DEALER to the broker */
+    zsock_t *monitor;                        /* PAIR: the DEALER's socket monitor events */
+    link_problem_t link_problem;             /* why the link is down, LINK_OK when unknown */
+    uint64_t link_problem_ms;                /* since when */
+    uint64_t handshake_ms;                   /* last handshake not yet answered by Welcome; 0 none */
+    bool link_tcp_up;                        /* a TCP connection was made since the last retry */
     zsock_t *control;                        /* ROUTER, local control socket */
     char control_path[DAEMON_PATH_MAX + 32]; /* its file */
     int lock_fd;                             /* flock on STATE_DIR/hartslagd.lock */
@@ -188,6 +204,14 @@ int daemon_flush(daemon_t *self);
 
 /* link.c */
 int link_connect(daemon_t *self, char *err, size_t errlen);
+/* Reads the broker socket's monitor events: connection refused, handshake
+   refused or failed, and logs each change of problem once. */
+void link_monitor(daemon_t *self);
+/* Time-based link checks (no Welcome after a handshake). */
+void link_tick(daemon_t *self, uint64_t now_ms);
+/* The link problem as a code ("broker_unreachable", ...; NULL for none)
+   and a one-line fix into `fix`. */
+const char *link_problem_code(const daemon_t *self, char *fix, size_t fixlen);
 int link_send(daemon_t *self, Hartslag__Frame *frame);
 /* Sends Hello; false when the socket had no connection to take it. */
 bool link_send_hello(daemon_t *self);

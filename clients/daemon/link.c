@@ -19,6 +19,22 @@ int link_connect(daemon_t *self, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create the broker socket");
         return -1;
     }
+    /* The monitor sees what the socket hides from zmq_send: a refused TCP
+       connect, a refused key, a failed handshake (docs/daemon.md,
+       "Connection"). It is attached before connect so no event is lost. */
+    char monitor[64];
+    snprintf(monitor, sizeof monitor, "inproc://hartslagd-link-monitor-%p", (void *)self);
+    if (zmq_socket_monitor(zsock_resolve(self->broker), monitor,
+                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
+                               ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
+        !(self->monitor = zsock_new(ZMQ_PAIR)) ||
+        zsock_connect(self->monitor, "%s", monitor) != 0) {
+        snprintf(err, errlen, "cannot monitor the broker socket: %s", zmq_strerror(zmq_errno()));
+        return -1;
+    }
     zsock_set_curve_serverkey_bin(self->broker, self->broker_cert.curve_key);
     zsock_set_curve_publickey_bin(self->broker, keyfile_curve_public(self->keys));
     zsock_set_curve_secretkey_bin(self->broker, keyfile_curve_secret(self->keys));
@@ -37,6 +53,113 @@ int link_connect(daemon_t *self, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+/* Sets the link problem; logs and records it when it changed. */
+static void s_problem(daemon_t *self, link_problem_t problem, uint32_t value)
+{
+    if (problem == self->link_problem)
+        return;
+    self->link_problem = problem;
+    self->link_problem_ms = daemon_now_ms();
+    if (problem == LINK_OK)
+        return;
+    char fix[400], q[500];
+    const char *code = link_problem_code(self, fix, sizeof fix);
+    dlog(DLOG_ERROR, "event=broker_link_failed problem=%s broker=%s detail=%u fix=%s", code,
+         self->settings.broker, value, dlog_quote(fix, q, sizeof q));
+    daemon_set_error(self, "%s: %s", code, fix);
+}
+
+const char *link_problem_code(const daemon_t *self, char *fix, size_t fixlen)
+{
+    switch (self->link_problem) {
+    case LINK_UNREACHABLE:
+        snprintf(fix, fixlen,
+                 "nothing answers at %s: check that hartslag-broker runs there and that 'broker:' "
+                 "in the configuration is right (host, port, firewall)",
+                 self->settings.broker);
+        return "broker_unreachable";
+    case LINK_KEY_REFUSED:
+        snprintf(fix, fixlen,
+                 "the broker refused this daemon's key: give %s.cert (see 'hartslag keys show') "
+                 "to the broker's operator for its certificates directory and a reload, or check "
+                 "'keys:' points at the current secret file",
+                 self->settings.org);
+        return "key_refused";
+    case LINK_HANDSHAKE_FAILED:
+        snprintf(fix, fixlen,
+                 "the encrypted handshake with %s failed: check that broker_cert (%s) is the "
+                 "certificate of that broker (compare 'hartslag keys show' fingerprints)",
+                 self->settings.broker, self->settings.broker_cert);
+        return "handshake_failed";
+    case LINK_NO_WELCOME:
+        snprintf(fix, fixlen,
+                 "the broker took the connection but did not answer Hello within %d s: check "
+                 "the broker's log for this org",
+                 DAEMON_WELCOME_WAIT_MS / 1000);
+        return "no_welcome";
+    case LINK_OK:
+        break;
+    }
+    if (fixlen)
+        fix[0] = '\0';
+    return NULL;
+}
+
+void link_monitor(daemon_t *self)
+{
+    for (int i = 0; i < 64; i++) {
+        zmsg_t *msg = zmsg_recv_nowait(self->monitor);
+        if (!msg)
+            return;
+        zframe_t *head = zmsg_first(msg);
+        if (!head || zframe_size(head) != 6) {
+            zmsg_destroy(&msg);
+            continue;
+        }
+        uint16_t event;
+        uint32_t value;
+        memcpy(&event, zframe_data(head), 2);
+        memcpy(&value, zframe_data(head) + 2, 4);
+        zmsg_destroy(&msg);
+        dlog(DLOG_DEBUG, "event=broker_socket socket_event=0x%x value=%u", event, value);
+        switch (event) {
+        case ZMQ_EVENT_CONNECT_RETRIED:
+            /* After a refused key or handshake, libzmq reconnects too: keep
+               the better reason while a TCP connection was made. */
+            if (!self->link_tcp_up)
+                s_problem(self, LINK_UNREACHABLE, value);
+            self->link_tcp_up = false;
+            break;
+        case ZMQ_EVENT_CONNECTED:
+            self->link_tcp_up = true;
+            if (self->link_problem == LINK_UNREACHABLE)
+                s_problem(self, LINK_OK, 0);
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+            s_problem(self, LINK_KEY_REFUSED, value);
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            s_problem(self, LINK_HANDSHAKE_FAILED, value);
+            break;
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            self->handshake_ms = daemon_now_ms();
+            if (self->link_problem != LINK_NO_WELCOME)
+                s_problem(self, LINK_OK, 0);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+void link_tick(daemon_t *self, uint64_t now_ms)
+{
+    if (self->handshake_ms && !self->connected &&
+        now_ms - self->handshake_ms > DAEMON_WELCOME_WAIT_MS)
+        s_problem(self, LINK_NO_WELCOME, 0);
 }
 
 int link_send(daemon_t *self, Hartslag__Frame *frame)
@@ -95,6 +218,8 @@ static void s_welcome(daemon_t *self, const Hartslag__Welcome *welcome)
 {
     bool was = self->connected;
     self->connected = true;
+    self->handshake_ms = 0;
+    s_problem(self, LINK_OK, 0);
     self->welcome_ms = daemon_now_ms();
     self->broker_agreements_version = welcome->agreements_version;
     if (strcmp(welcome->org, self->settings.org) != 0)
