@@ -18,6 +18,9 @@
 #define CONTROL_WAIT_MAX_MS 600000
 #define CONTROL_SUN_PATH_MAX 107 /* sockaddr_un.sun_path without NUL */
 #define CONTROL_ALERT_ACK_WAIT_MS 15000 /* the broker's verdict on an alert ack */
+#define HEALTH_HOOK_BACKLOG_MAX 100     /* this many waiting for the hook: unhealthy */
+#define HEALTH_HOOK_FAILURES 4          /* one item's hook failed this often in a row: unhealthy */
+#define HEALTH_PROBLEMS_MAX 5           /* kinds of problem status can name */
 
 /* A parsed request: args[0] is the command, the rest "key=value". Every
    string is wiped on release: a send request carries content and the
@@ -128,6 +131,62 @@ static uint64_t s_uint_opt(const request_t *req, const char *key, uint64_t fallb
 
 /* ---- status */
 
+/* One reason the daemon is unhealthy: a code and plain words. */
+typedef struct {
+    const char *code; /* not_connected, store_failing, hook_backlog, hook_failing, checkpoint_refused */
+    char text[1024];  /* what is wrong and what to do */
+} health_problem_t;
+
+/* What makes the daemon unhealthy now (`hartslag status` exits 1). */
+static size_t s_health(daemon_t *self, const store_counts_t *c,
+                       health_problem_t problems[HEALTH_PROBLEMS_MAX])
+{
+    size_t n = 0;
+    if (!self->connected) {
+        problems[n].code = "not_connected";
+        snprintf(problems[n].text, sizeof problems[n].text, "not connected to the broker at %.256s",
+                 self->settings.broker);
+        n++;
+    }
+    char err[200];
+    if (store_probe(self->store, err, sizeof err) != 0) {
+        problems[n].code = "store_failing";
+        snprintf(problems[n].text, sizeof problems[n].text,
+                 "the database cannot write (%s): nothing new is stored or acknowledged; free "
+                 "space or fix the disk under %.256s",
+                 err, self->settings.state_dir);
+        n++;
+    }
+    uint64_t waiting = 0;
+    uint32_t failures = 0;
+    if (self->hook && store_hook_backlog(self->store, &waiting, &failures) == 0) {
+        if (failures >= HEALTH_HOOK_FAILURES) {
+            problems[n].code = "hook_failing";
+            snprintf(problems[n].text, sizeof problems[n].text,
+                     "the hook failed %u times in a row (see event=hook_failed in the log); "
+                     "%llu item(s) wait for it: fix the hook or the case system",
+                     failures, (unsigned long long)waiting);
+            n++;
+        } else if (waiting >= HEALTH_HOOK_BACKLOG_MAX) {
+            problems[n].code = "hook_backlog";
+            snprintf(problems[n].text, sizeof problems[n].text,
+                     "%llu items wait for the hook (at most %d is healthy): is the hook too "
+                     "slow?",
+                     (unsigned long long)waiting, HEALTH_HOOK_BACKLOG_MAX);
+            n++;
+        }
+    }
+    if (c->checkpoint_evidence) {
+        problems[n].code = "checkpoint_refused";
+        snprintf(problems[n].text, sizeof problems[n].text,
+                 "%llu inconsistent audit checkpoint(s) from the broker were refused (evidence "
+                 "kept in hartslagd.db): tell the privacy officers",
+                 (unsigned long long)c->checkpoint_evidence);
+        n++;
+    }
+    return n;
+}
+
 static void s_status(daemon_t *self, const request_t *req)
 {
     store_counts_t c;
@@ -135,6 +194,8 @@ static void s_status(daemon_t *self, const request_t *req)
         s_error(self, req->routing, "internal", "cannot read the database");
         return;
     }
+    health_problem_t problems[HEALTH_PROBLEMS_MAX];
+    size_t n_problems = s_health(self, &c, problems);
     uint64_t now = daemon_now_ms();
     char fix[400];
     const char *problem = self->connected ? NULL : link_problem_code(self, fix, sizeof fix);
@@ -164,7 +225,15 @@ static void s_status(daemon_t *self, const request_t *req)
         strbuf_json_string(&out, problem);
         strbuf_puts(&out, ",\"broker_fix\":");
         strbuf_json_string(&out, problem ? fix : NULL);
-        strbuf_puts(&out, "}");
+        strbuf_printf(&out, ",\"healthy\":%s,\"problems\":[", n_problems ? "false" : "true");
+        for (size_t i = 0; i < n_problems; i++) {
+            strbuf_puts(&out, i ? ",{\"code\":" : "{\"code\":");
+            strbuf_json_string(&out, problems[i].code);
+            strbuf_puts(&out, ",\"text\":");
+            strbuf_json_string(&out, problems[i].text);
+            strbuf_puts(&out, "}");
+        }
+        strbuf_puts(&out, "]}");
     } else {
         char heard[32];
         render_time(self->last_heard_ms, heard);
@@ -204,6 +273,13 @@ static void s_status(daemon_t *self, const request_t *req)
             char when[32];
             render_time(self->last_error_ms, when);
             strbuf_printf(&out, "last error   %s (%s)\n", self->last_error, when);
+        }
+        if (!n_problems)
+            strbuf_puts(&out, "health       ok\n");
+        else {
+            strbuf_puts(&out, "health       UNHEALTHY\n");
+            for (size_t i = 0; i < n_problems; i++)
+                strbuf_printf(&out, "             %s: %s\n", problems[i].code, problems[i].text);
         }
     }
     if (strbuf_ok(&out))

@@ -49,6 +49,8 @@ typedef enum {
     Q_HOOK_EVENT_DONE,
     Q_HOOK_EVENT_RETRY,
     Q_HOOK_EVENT_COUNT,
+    Q_HEALTH_PROBE,
+    Q_HOOK_BACKLOG,
     Q_COUNT_OUTBOX_PENDING,
     Q_COUNT_OUTBOX_ACCEPTED,
     Q_COUNT_OUTBOX_DENIED,
@@ -1072,6 +1074,48 @@ int store_hook_events_pending(store_t *self, uint64_t *count, uint64_t *oldest_m
             *oldest_ms = s_col_int(stmt, 1);
     }
     s_end(self, Q_HOOK_EVENT_COUNT, stmt);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* ---- health (hartslag status) */
+
+int store_probe(store_t *self, char *err, size_t errlen)
+{
+    if (store_in_transaction(self)) {
+        snprintf(err, errlen, "a transaction is open");
+        return -1;
+    }
+    sqlite3_stmt *stmt = NULL;
+    if (store_begin(self) == 0 &&
+        (stmt = s_stmt(self, Q_HEALTH_PROBE,
+                       "INSERT OR REPLACE INTO meta (key, value) VALUES ('health_probe', ?)"))) {
+        char now[24];
+        snprintf(now, sizeof now, "%llu", (unsigned long long)s_now_ms());
+        s_text(stmt, 1, now);
+        if (s_done(self, Q_HEALTH_PROBE, stmt) == 0 && store_commit(self) == 0)
+            return 0;
+    }
+    snprintf(err, errlen, "%s", sqlite3_errmsg(self->db));
+    store_rollback(self);
+    return -1;
+}
+
+int store_hook_backlog(store_t *self, uint64_t *pending, uint32_t *max_attempts)
+{
+    sqlite3_stmt *stmt =
+        s_stmt(self, Q_HOOK_BACKLOG,
+               "SELECT COUNT(*), COALESCE(MAX(a), 0) FROM ("
+               " SELECT hook_attempts AS a FROM inbox WHERE hook_state = 'pending'"
+               " UNION ALL SELECT hook_attempts FROM alerts WHERE hook_state = 'pending'"
+               " UNION ALL SELECT attempts FROM hook_events)");
+    if (!stmt)
+        return -1;
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *pending = s_col_int(stmt, 0);
+        *max_attempts = (uint32_t)s_col_int(stmt, 1);
+    }
+    s_end(self, Q_HOOK_BACKLOG, stmt);
     return rc == SQLITE_ROW ? 0 : -1;
 }
 

@@ -215,6 +215,14 @@ int store_hook_event_result(store_t *self, int64_t seq, bool ok, uint32_t attemp
 /* Events not yet taken by the hook, and the oldest one's creation time (0 when none). */
 int store_hook_events_pending(store_t *self, uint64_t *count, uint64_t *oldest_ms);
 
+/* Health (hartslag status): a small durable write (a row in `meta`), so a
+   full disk or a failing fsync shows now rather than at the next signal.
+   Call outside a transaction. 0, or -1 with SQLite's reason in `err`. */
+int store_probe(store_t *self, char *err, size_t errlen);
+/* What waits for the hook (signals, alerts, hook events) and the most
+   failed runs of any of them. */
+int store_hook_backlog(store_t *self, uint64_t *pending, uint32_t *max_attempts);
+
 int store_counts(store_t *self, store_counts_t *counts);
 
 /* Audit checkpoints (DESIGN §9). The latest held: 1 found (size, root

@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <sqlite3.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -137,5 +138,65 @@ Test(diagnostics, a_connected_daemon_names_no_problem)
     char *out = NULL;
     cr_assert_eq(dh_cli(s_daemon, NULL, &out, NULL, "status", "--json", NULL), 0);
     cr_assert(strstr(out, "\"broker_problem\":null"), "%s", out);
+    free(out);
+}
+
+/* Issue 13 C8: a hook that keeps failing makes the daemon unhealthy. */
+Test(diagnostics, a_failing_hook_makes_status_unhealthy)
+{
+    dh_t *gemeente = dh_new(s_bh, "gemeente", NULL, "hook: \"exit 3\"\n");
+    cr_assert_not_null(gemeente);
+    cr_assert_eq(dh_start(gemeente), 0);
+    cr_assert_eq(dh_start(s_daemon), 0);
+    cr_assert(dh_wait_log(gemeente, "event=connected", 10000), "%s", dh_log(gemeente));
+    cr_assert(dh_wait_log(s_daemon, "event=connected", 10000), "%s", dh_log(s_daemon));
+    char *out = NULL;
+    int rc = dh_cli(gemeente, NULL, &out, NULL, "status", NULL);
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    const char *fields[] = {"datum=2026-03-01", NULL};
+    char id[33];
+    cr_assert_eq(dh_send(s_daemon, "gemeente", "overlast", "casusoverleg", "123456782", fields,
+                         NULL, true, id),
+                 0, "%s", dh_log(s_daemon));
+    bool unhealthy = false;
+    out = NULL;
+    for (int i = 0; i < 400 && !unhealthy; i++) {
+        free(out);
+        out = NULL;
+        rc = dh_cli(gemeente, NULL, &out, NULL, "status", "--json", NULL);
+        unhealthy = rc == 1 && out && strstr(out, "\"code\":\"hook_failing\"");
+        if (!unhealthy)
+            usleep(100000);
+    }
+    char *log = dh_log(gemeente);
+    dh_destroy(&gemeente);
+    cr_assert(unhealthy, "status never named the failing hook (rc %d): %s\n%s", rc, out, log);
+    free(out);
+    free(log);
+}
+
+/* Issue 13 C8: a refused (inconsistent) checkpoint makes the daemon unhealthy. */
+Test(diagnostics, a_refused_checkpoint_makes_status_unhealthy)
+{
+    cr_assert_eq(dh_start(s_daemon), 0);
+    cr_assert(dh_wait_log(s_daemon, "event=connected", 10000), "%s", dh_log(s_daemon));
+    char *out = NULL;
+    cr_assert_eq(dh_cli(s_daemon, NULL, &out, NULL, "status", NULL), 0, "%s", out);
+    free(out);
+    char db_path[4700];
+    snprintf(db_path, sizeof db_path, "%s/hartslagd.db", s_daemon->state);
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    cr_assert_eq(sqlite3_exec(db,
+                              "INSERT INTO checkpoint_evidence (received_ms, kind, held_size,"
+                              " new_size, note) VALUES (1, 'inconsistent', 5, 3, 'note')",
+                              NULL, NULL, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    int rc = dh_cli(s_daemon, NULL, &out, NULL, "status", NULL);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "checkpoint_refused") && strstr(out, "privacy officers"), "%s", out);
     free(out);
 }

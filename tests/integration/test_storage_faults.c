@@ -999,3 +999,40 @@ Test(daemon_faults, an_alert_refused_by_a_full_disk_arrives_once_it_clears)
                  glog);
     free(glog);
 }
+
+/* `hartslag status [--json]` of `dh`: exit code, output into *out. */
+static int s_status(dh_t *dh, bool json, char **out)
+{
+    /* dh_cli adds --state-dir itself. */
+    return json ? dh_cli(dh, NULL, out, NULL, "status", "--json", NULL)
+                : dh_cli(dh, NULL, out, NULL, "status", NULL);
+}
+
+/*  Issue 13 C8: `hartslag status` is a health check: with the daemon's
+    disk full it exits 1 and says so; cleared, it exits 0 again. */
+Test(daemon_faults, status_is_unhealthy_while_the_store_cannot_write)
+{
+    daemons_t *d = &s_d;
+    s_daemons_up(d, "gemeente");
+    char *out = NULL;
+    cr_assert_eq(s_status(d->gemeente, false, &out), 0, "%s", out);
+    cr_assert(strstr(out, "health       ok"), "%s", out);
+    free(out);
+    s_fault_set(d->fault, "full");
+    int rc = s_status(d->gemeente, false, &out);
+    cr_assert_eq(rc, 1, "status exits %d with a full disk:\n%s", rc, out);
+    cr_assert(strstr(out, "UNHEALTHY") && strstr(out, "store_failing") &&
+                  strstr(out, "cannot write"),
+              "%s", out);
+    free(out);
+    rc = s_status(d->gemeente, true, &out);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "\"healthy\":false") && strstr(out, "\"code\":\"store_failing\""), "%s",
+              out);
+    free(out);
+    s_fault_set(d->fault, "none");
+    rc = s_status(d->gemeente, true, &out);
+    cr_assert_eq(rc, 0, "still unhealthy once the disk works: %s", out);
+    cr_assert(strstr(out, "\"healthy\":true"), "%s", out);
+    free(out);
+}
