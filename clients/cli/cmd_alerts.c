@@ -10,7 +10,7 @@
 #include <string.h>
 
 #define ALERTS_LIST_TIMEOUT_MS 5000
-#define ALERTS_ACK_TIMEOUT_MS 20000 /* the daemon answers within 15 s, with or without a verdict */
+#define ALERTS_ACK_TIMEOUT_MS 20000 /* the daemon answers within 15 s, verdict or not */
 
 static const char s_usage_text[] =
     "usage: hartslag alerts [--json] [--config FILE | --state-dir DIR]\n"

@@ -47,8 +47,9 @@ int cmd_status(int argc, char **argv)
                 /* A daemon older than this CLI says nothing about health:
                    then being connected is the test, as before. */
                 if (json)
-                    rc = strstr(text, "\"healthy\":") ? (strstr(text, "\"healthy\":true") ? 0 : 1)
-                                                      : (strstr(text, "\"connected\":true") ? 0 : 1);
+                    rc = strstr(text, "\"healthy\":")
+                             ? (strstr(text, "\"healthy\":true") ? 0 : 1)
+                             : (strstr(text, "\"connected\":true") ? 0 : 1);
                 else
                     rc = strstr(text, "\nhealth       ")
                              ? (strstr(text, "\nhealth       ok\n") ? 0 : 1)

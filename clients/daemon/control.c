@@ -16,7 +16,7 @@
 #define CONTROL_FRAMES_MAX 200        /* frames in one request */
 #define CONTROL_WAIT_DEFAULT_MS 30000 /* send --wait / withdraw */
 #define CONTROL_WAIT_MAX_MS 600000
-#define CONTROL_SUN_PATH_MAX 107 /* sockaddr_un.sun_path without NUL */
+#define CONTROL_SUN_PATH_MAX 107        /* sockaddr_un.sun_path without NUL */
 #define CONTROL_ALERT_ACK_WAIT_MS 15000 /* the broker's verdict on an alert ack */
 #define HEALTH_HOOK_BACKLOG_MAX 100     /* this many waiting for the hook: unhealthy */
 #define HEALTH_HOOK_FAILURES 4          /* one item's hook failed this often in a row: unhealthy */
@@ -133,8 +133,9 @@ static uint64_t s_uint_opt(const request_t *req, const char *key, uint64_t fallb
 
 /* One reason the daemon is unhealthy: a code and plain words. */
 typedef struct {
-    const char *code; /* not_connected, store_failing, hook_backlog, hook_failing, checkpoint_refused */
-    char text[1024];  /* what is wrong and what to do */
+    const char
+        *code; /* not_connected, store_failing, hook_backlog, hook_failing, checkpoint_refused */
+    char text[1024]; /* what is wrong and what to do */
 } health_problem_t;
 
 /* What makes the daemon unhealthy now (`hartslag status` exits 1). */
@@ -571,9 +572,8 @@ static void s_alert_ack_cmd(daemon_t *self, const request_t *req)
         w->routing = zframe_dup(req->routing);
         w->kind = WAIT_ALERT_ACK;
         snprintf(w->signal_id, sizeof w->signal_id, "%s", id);
-        w->deadline_ms =
-            daemon_now_ms() +
-            s_uint_opt(req, "timeout-ms", CONTROL_ALERT_ACK_WAIT_MS, CONTROL_WAIT_MAX_MS);
+        w->deadline_ms = daemon_now_ms() + s_uint_opt(req, "timeout-ms", CONTROL_ALERT_ACK_WAIT_MS,
+                                                      CONTROL_WAIT_MAX_MS);
         return;
     }
     s_error(self, req->routing, "no_verdict",

@@ -57,8 +57,8 @@ typedef enum {
 } link_problem_t;
 
 typedef enum {
-    WAIT_OUTCOME,  /* `send --wait`: Accepted / Denied */
-    WAIT_WITHDRAW, /* `withdraw`: WithdrawResult */
+    WAIT_OUTCOME,   /* `send --wait`: Accepted / Denied */
+    WAIT_WITHDRAW,  /* `withdraw`: WithdrawResult */
     WAIT_ALERT_ACK, /* `alert-ack`: AlertAckResult (signal_id holds the alert id) */
 } wait_kind_t;
 
@@ -139,20 +139,12 @@ struct daemon_t {
     cert_t broker_cert;                      /* the broker's certificate */
     store_t *store;                          /* outbox, inbox, audit */
     zsock_t *broker;                         /* DEALER to the broker */
-    zsock_t *monitor;                        /* PAIR: the DEALER's socket monitor events */
-    link_problem_t link_problem;             /* why the link is down, LINK_OK when unknown */
-    uint64_t link_problem_ms;                /* since when */
-    uint64_t handshake_ms;                   /* last handshake not yet answered by Welcome; 0 none */
-    bool link_tcp_up;                        /* a TCP connection was made since the last retry */
     zsock_t *control;                        /* ROUTER, local control socket */
     char control_path[DAEMON_PATH_MAX + 32]; /* its file */
     int lock_fd;                             /* flock on STATE_DIR/hartslagd.lock */
     hook_t *hook;                            /* hook runner, NULL when no hook */
     bool hook_for_alert;                     /* the running hook is for an alert */
     uint32_t hook_alert_attempts;            /* ...which had failed this often before */
-    int64_t hook_event_seq;                  /* the running hook is for this hook event; 0 not */
-    uint32_t hook_event_attempts;            /* ...which had failed this often before */
-    char hook_event_kind[16];                /* ...of this kind (withdrawn, purged) */
 
     bool connected;                     /* see invariant */
     uint64_t started_ms;                /* daemon start */
@@ -164,11 +156,19 @@ struct daemon_t {
     uint64_t last_purge_ms;             /* last retention pass */
     uint64_t next_hook_check_ms;        /* when to look for a due hook again */
     uint64_t welcome_ms;                /* last Welcome */
-    uint64_t notice_retry_ms;           /* a notice (Alert, Withdraw) could not be stored:
-                                           ask the broker again (Hello) at this time; 0 none */
     uint64_t broker_agreements_version; /* what the broker enforces */
     char last_error[256];               /* last problem worth showing in status */
     uint64_t last_error_ms;             /* when */
+
+    zsock_t *monitor;             /* PAIR: the broker DEALER's socket monitor events */
+    link_problem_t link_problem;  /* why the link is down; LINK_OK when not known */
+    uint64_t link_problem_ms;     /* since when */
+    uint64_t handshake_ms;        /* a handshake not yet answered by Welcome; 0 none */
+    bool link_tcp_up;             /* TCP was connected since the last connect retry */
+    uint64_t notice_retry_ms;     /* send Hello then: a notice was not stored; 0 none */
+    int64_t hook_event_seq;       /* the running hook is for this hook event; 0 not */
+    uint32_t hook_event_attempts; /* ...which had failed this often before */
+    char hook_event_kind[16];     /* ...of this kind (withdrawn, purged) */
 
     waiter_t waiters[DAEMON_WAITERS_MAX];    /* parked CLI requests */
     watcher_t watchers[DAEMON_WATCHERS_MAX]; /* watch clients */

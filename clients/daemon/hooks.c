@@ -97,8 +97,9 @@ int hooks_removed(daemon_t *self, const char *kind, const char *signal_id, const
     strbuf_puts(json, ",\"reason\":");
     strbuf_json_string(json, reason);
     strbuf_printf(json, ",\"at\":\"%s\",\"at_ms\":%llu}", at, (unsigned long long)now);
-    strbuf_printf(text, "%s %s  from %s  reason %s", strcmp(kind, "withdrawn") == 0 ? "WITHDRAWN" : "PURGED",
-                  signal_id, sender, reason);
+    strbuf_printf(text, "%s %s  from %s  reason %s",
+                  strcmp(kind, "withdrawn") == 0 ? "WITHDRAWN" : "PURGED", signal_id, sender,
+                  reason);
     if (!strbuf_ok(json) || !strbuf_ok(text))
         return -1;
     if (self->hook && store_hook_event_add(self->store, signal_id, kind, strbuf_text(json)) != 0)
@@ -126,8 +127,9 @@ static void s_record_event(daemon_t *self, const char *signal_id, bool ok, const
                  "event=hook_failed signal=%s kind=%s why=%s attempts=%u retry_in_ms=%llu",
                  signal_id, self->hook_event_kind, why, attempts,
                  (unsigned long long)(next - now_ms));
-            daemon_set_error(self, "hook failed for the %s event of signal %s (%s); it will be "
-                                   "retried",
+            daemon_set_error(self,
+                             "hook failed for the %s event of signal %s (%s); it will be "
+                             "retried",
                              self->hook_event_kind, signal_id, why);
         }
     } else {

@@ -351,8 +351,9 @@ void inbound_withdraw(daemon_t *self, const Hartslag__Withdraw *withdraw)
     } else {
         store_rollback(self->store);
         dlog(DLOG_ERROR, "event=store_failed op=withdraw signal=%s", id);
-        daemon_set_error(self, "database error: the withdrawal of signal %s could not be stored; "
-                               "it will be asked for again",
+        daemon_set_error(self,
+                         "database error: the withdrawal of signal %s could not be stored; "
+                         "it will be asked for again",
                          id);
         inbound_notice_lost(self);
     }
@@ -445,8 +446,9 @@ void inbound_alert(daemon_t *self, const Hartslag__Alert *alert)
         store_audit(self->store, &audit) != 0 || store_commit(self->store) != 0) {
         store_rollback(self->store);
         dlog(DLOG_ERROR, "event=store_failed op=alert alert=%s", id);
-        daemon_set_error(self, "database error: alert %s could not be stored; it will be asked "
-                               "for again",
+        daemon_set_error(self,
+                         "database error: alert %s could not be stored; it will be asked "
+                         "for again",
                          id);
         inbound_notice_lost(self);
         strbuf_wipe(&participants);

@@ -24,12 +24,11 @@ int link_connect(daemon_t *self, char *err, size_t errlen)
        "Connection"). It is attached before connect so no event is lost. */
     char monitor[64];
     snprintf(monitor, sizeof monitor, "inproc://hartslagd-link-monitor-%p", (void *)self);
-    if (zmq_socket_monitor(zsock_resolve(self->broker), monitor,
-                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
-                               ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
+    if (zmq_socket_monitor(
+            zsock_resolve(self->broker), monitor,
+            ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED |
+                ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
         !(self->monitor = zsock_new(ZMQ_PAIR)) ||
         zsock_connect(self->monitor, "%s", monitor) != 0) {
         snprintf(err, errlen, "cannot monitor the broker socket: %s", zmq_strerror(zmq_errno()));

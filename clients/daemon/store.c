@@ -988,8 +988,8 @@ int store_alert_each(store_t *self, store_json_fn *fn, void *arg)
 int store_alert_participants(store_t *self, const char *alert_id, char **json)
 {
     *json = NULL;
-    sqlite3_stmt *stmt = s_stmt(self, Q_ALERT_PARTICIPANTS,
-                                "SELECT participants FROM alerts WHERE alert_id = ?");
+    sqlite3_stmt *stmt =
+        s_stmt(self, Q_ALERT_PARTICIPANTS, "SELECT participants FROM alerts WHERE alert_id = ?");
     if (!stmt)
         return -1;
     s_text(stmt, 1, alert_id);

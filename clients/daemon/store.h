@@ -205,8 +205,7 @@ typedef struct {
 } store_hook_event_t;
 
 /* Queues an event (in the caller's transaction, with the change it tells). */
-int store_hook_event_add(store_t *self, const char *signal_id, const char *kind,
-                         const char *json);
+int store_hook_event_add(store_t *self, const char *signal_id, const char *kind, const char *json);
 /* The oldest event due at `now_ms`: 1 found (free out->json), 0 none, -1 error. */
 int store_hook_event_next(store_t *self, uint64_t now_ms, store_hook_event_t *out);
 /* `ok`: the event is done and removed; else retried from `next_ms`. */

@@ -244,8 +244,8 @@ Test(alerts, an_ack_the_daemon_or_the_broker_refuses_fails_in_plain_words)
     char *out = NULL, *err = NULL;
     /* An id this daemon never received. */
     const char *unknown = "00112233445566778899aabbccddeeff";
-    int rc = dh_cli(s_daemons[0], NULL, &out, &err, "alerts", "ack", unknown, "--lead", "politie",
-                    NULL);
+    int rc =
+        dh_cli(s_daemons[0], NULL, &out, &err, "alerts", "ack", unknown, "--lead", "politie", NULL);
     cr_assert_eq(rc, 1, "rc %d: %s %s", rc, out, err);
     cr_assert_null(strstr(out, "marked handled"), "%s", out);
     cr_assert(strstr(err, "not among this organisation's alerts"), "%s", err);
@@ -271,8 +271,8 @@ Test(alerts, an_ack_the_daemon_or_the_broker_refuses_fails_in_plain_words)
              unknown, 0);
     cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
     sqlite3_close(db);
-    rc = dh_cli(s_daemons[0], NULL, &out, &err, "alerts", "ack", unknown, "--lead", "politie",
-                NULL);
+    rc =
+        dh_cli(s_daemons[0], NULL, &out, &err, "alerts", "ack", unknown, "--lead", "politie", NULL);
     cr_assert_eq(rc, 1, "rc %d: %s %s", rc, out, err);
     cr_assert_null(strstr(out, "marked handled"), "%s", out);
     cr_assert(strstr(err, "the broker refused") && strstr(err, "knows no alert"), "%s", err);

@@ -55,8 +55,7 @@ static void s_setup(void)
     cr_assert(s_gemeente && s_politie);
     dh_t *both[] = {s_gemeente, s_politie};
     for (int i = 0; i < 2; i++) {
-        cr_assert_eq(dh_start(both[i]), 0, "%s did not start:\n%s", both[i]->org,
-                     dh_log(both[i]));
+        cr_assert_eq(dh_start(both[i]), 0, "%s did not start:\n%s", both[i]->org, dh_log(both[i]));
         cr_assert(dh_wait_log(both[i], "event=connected", 10000), "%s did not connect:\n%s",
                   both[i]->org, dh_log(both[i]));
     }
@@ -100,9 +99,9 @@ static bool s_wait_file(const char *name, const char *needle, const char *gone)
 /* A signal from politie, stored by gemeente and handed to its case system. */
 static void s_delivered(char id[33])
 {
-    cr_assert_eq(dh_send(s_politie, "gemeente", "overlast", "casusoverleg", BSN, s_fields, NULL,
-                         true, id),
-                 0, "send failed:\n%s", dh_log(s_politie));
+    cr_assert_eq(
+        dh_send(s_politie, "gemeente", "overlast", "casusoverleg", BSN, s_fields, NULL, true, id),
+        0, "send failed:\n%s", dh_log(s_politie));
     cr_assert(s_wait_file("zaaksysteem-import.jsonl", id, NULL),
               "the hook did not import the signal:\n%s", dh_log(s_gemeente));
 }
@@ -115,8 +114,8 @@ Test(removals, a_withdrawal_reaches_the_hook_and_watch)
     if (pid == 0) {
         FILE *out = freopen(path, "w", stdout);
         (void)out;
-        execl(tu_bin("hartslag"), "hartslag", "watch", "--json", "--state-dir",
-              s_gemeente->state, (char *)NULL);
+        execl(tu_bin("hartslag"), "hartslag", "watch", "--json", "--state-dir", s_gemeente->state,
+              (char *)NULL);
         _exit(127);
     }
     char id[33];
@@ -144,7 +143,8 @@ Test(removals, a_withdrawal_reaches_the_hook_and_watch)
     cr_assert(removed, "the hook never heard of the withdrawal:\n%s", dh_log(s_gemeente));
     cr_assert(import && !strstr(import, id), "the signal is still in the case system: %s",
               import ? import : "");
-    cr_assert(strstr(note, "\"kind\":\"withdrawn\"") && strstr(note, "\"reason\":\"unjustified\"") &&
+    cr_assert(strstr(note, "\"kind\":\"withdrawn\"") &&
+                  strstr(note, "\"reason\":\"unjustified\"") &&
                   strstr(note, "\"sender\":\"politie\""),
               "%s", note);
     cr_assert_null(strstr(note, CANARY), "content in a withdrawal event: %s", note);

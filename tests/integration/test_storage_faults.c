@@ -853,8 +853,7 @@ static void s_fb_alert(dh_t *daemon, const char *alert_id)
     snprintf(sql, sizeof sql, "SELECT count(*) FROM alerts WHERE alert_id='%s'", alert_id);
     for (int i = 0; i < 100 && s_daemon_scalar(daemon, sql) != 1; i++)
         usleep(100000);
-    cr_assert_eq(s_daemon_scalar(daemon, sql), 1, "the alert was not stored:\n%s",
-                 dh_log(daemon));
+    cr_assert_eq(s_daemon_scalar(daemon, sql), 1, "the alert was not stored:\n%s", dh_log(daemon));
 }
 
 /*  An alert acknowledgement leaves only after its audit record is
@@ -925,8 +924,10 @@ Test(daemon_faults, an_alert_ack_is_not_sent_without_its_audit_record)
     cr_assert_eq(fb_send(s_fb, &verdict), 0);
     int status = 0;
     cr_assert_eq(waitpid(child, &status, 0), child);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "alerts ack failed after the "
-              "broker confirmed:\n%s", dh_log(d->gemeente));
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "alerts ack failed after the "
+              "broker confirmed:\n%s",
+              dh_log(d->gemeente));
     char sql[200];
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM audit WHERE event='alert_ack_sent' AND signal_id='%s'", alert);
