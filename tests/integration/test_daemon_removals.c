@@ -176,3 +176,51 @@ Test(removals, a_retention_purge_reaches_the_hook)
     cr_assert(import && !strstr(import, id), "the purged signal is still in the case system");
     free(import);
 }
+
+/* The hook's news of a withdrawal survives a failing hook and a restart:
+   it is kept in the database and retried until the hook takes it. */
+Test(removals, a_failed_withdrawal_event_is_retried_after_a_restart)
+{
+    /* welzijn's hook fails on removals until the file "ok" exists. */
+    dh_t *welzijn = dh_new(s_bh, "welzijn", NULL,
+                           "hook: |\n"
+                           "  line=$(cat)\n"
+                           "  case \"$line\" in\n"
+                           "  '{\"kind\":\"withdrawn\"'*) [ -f ok ] || exit 4 ;;\n"
+                           "  esac\n"
+                           "  printf '%s\\n' \"$line\" >> events.jsonl\n");
+    cr_assert_not_null(welzijn);
+    cr_assert_eq(dh_start(welzijn), 0, "%s", dh_log(welzijn));
+    cr_assert(dh_wait_log(welzijn, "event=connected", 10000), "%s", dh_log(welzijn));
+    char id[33];
+    cr_assert_eq(
+        dh_send(s_politie, "welzijn", "overlast", "casusoverleg", BSN, s_fields, NULL, true, id), 0,
+        "send failed:\n%s", dh_log(s_politie));
+    cr_assert(dh_wait_inbox(welzijn, 1, 10000), "%s", dh_log(welzijn));
+    char *err = NULL;
+    cr_assert_eq(
+        dh_cli(s_politie, NULL, NULL, &err, "withdraw", id, "--reason", "resolved", (char *)NULL),
+        0, "%s", err);
+    free(err);
+    cr_assert(dh_wait_log(welzijn, "event=hook_failed", 10000), "%s", dh_log(welzijn));
+    cr_assert(dh_log_count(welzijn, "kind=withdrawn why=exit:4") >= 1, "%s", dh_log(welzijn));
+    dh_stop(welzijn, SIGTERM);
+    char ok[4700], events[4700];
+    snprintf(ok, sizeof ok, "%s/ok", welzijn->state);
+    snprintf(events, sizeof events, "%s/events.jsonl", welzijn->state);
+    cr_assert_eq(tu_write_file(ok, "", 0600), 0);
+    cr_assert_eq(dh_start(welzijn), 0, "%s", dh_log(welzijn));
+    bool told = false;
+    for (int i = 0; i < 150 && !told; i++) {
+        char *text = tu_read_file(events, NULL);
+        told = text && strstr(text, "\"kind\":\"withdrawn\"") && strstr(text, id) &&
+               strstr(text, "\"reason\":\"resolved\"");
+        free(text);
+        if (!told)
+            usleep(100000);
+    }
+    char *log = dh_log(welzijn);
+    dh_destroy(&welzijn);
+    cr_assert(told, "the withdrawal never reached the hook after the restart:\n%s", log);
+    free(log);
+}
