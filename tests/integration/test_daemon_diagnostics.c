@@ -200,3 +200,15 @@ Test(diagnostics, a_refused_checkpoint_makes_status_unhealthy)
     cr_assert(strstr(out, "checkpoint_refused") && strstr(out, "privacy officers"), "%s", out);
     free(out);
 }
+
+Test(diagnostics, a_peer_that_never_answers_hello)
+{
+    /* The fake broker has the broker's keys (the handshake succeeds) but
+       nobody reads its socket, so no Welcome comes. */
+    fb_t *fb = fb_new(s_bh);
+    cr_assert_not_null(fb);
+    s_config_set("broker", fb->endpoint);
+    s_expect_problem("no_welcome");
+    dh_stop(s_daemon, SIGTERM);
+    fb_destroy(&fb);
+}
