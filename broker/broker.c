@@ -551,6 +551,23 @@ static void s_raise_alert(void *arg, const match_alert_t *alert)
     s_alert_out(arg, alert, "alert", "broker", "open", NULL);
 }
 
+/* Tells the coordinator the verdict on its AlertAck (AlertAckResult). A
+   success is dropped if the turn fails (like a checkpoint: nothing was
+   stored); the daemon then reports that no verdict came. */
+static void s_alert_ack_result(broker_t *self, zframe_t *routing, const uint8_t *alert_id,
+                               const char *refused)
+{
+    Hartslag__AlertAckResult result = HARTSLAG__ALERT_ACK_RESULT__INIT;
+    result.alert_id.data = (uint8_t *)alert_id;
+    result.alert_id.len = 16;
+    result.ok = refused == NULL;
+    result.reason = (char *)refused;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_ALERT_ACK_RESULT;
+    frame.alert_ack_result = &result;
+    s_reply_frame(self, routing, &frame, refused ? REPLY_PLAIN : REPLY_CHECKPOINT, NULL);
+}
+
 /* The coordinator marks a match handled and names the partner that leads. */
 static void s_on_alert_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__AlertAck *ack)
 {
@@ -574,14 +591,15 @@ static void s_on_alert_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hart
     if (found < 0)
         self->turn_failed = true;
     else if (found == 0)
-        s_reply_error(self, routing, "unknown_alert", "no such alert under the current rules");
+        s_alert_ack_result(self, routing, ack->alert_id.data, "unknown_alert");
     else if (!lead_ok)
-        s_reply_error(self, routing, "lead_not_in_match",
-                      "the lead must be a partner in the match or the coordinator");
+        s_alert_ack_result(self, routing, ack->alert_id.data, "lead_not_in_match");
     else if (match_mark_handled(self->match, ack->alert_id.data, ack->lead_org, self->now_ms) != 0)
         self->turn_failed = true;
-    else
+    else {
         s_alert_out(self, alert, "alert_handled", peer->org, "handled", ack->lead_org);
+        s_alert_ack_result(self, routing, ack->alert_id.data, NULL);
+    }
     free(alert);
 }
 

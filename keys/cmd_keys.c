@@ -9,6 +9,9 @@
 #include "partners.h"
 #include "z85.h"
 #include "zpl.h"
+#include "../clients/cli/audit_read.h"
+
+#include <czmq.h>
 
 #include <getopt.h>
 #include <sodium.h>
@@ -34,8 +37,10 @@ static void s_usage(FILE *out)
             "        new pseudonym key (0600), shared by the partner daemons, never the broker\n"
             "  show FILE\n"
             "        public information of a certificate or secret file (never secrets)\n"
-            "  verify DIR\n"
-            "        check a certificate directory; report every problem\n\n"
+            "  verify [--json] DIR\n"
+            "        check a certificate directory; report every problem: exit 1 when a\n"
+            "        certificate is malformed, expired or not yet valid (unless it is the\n"
+            "        successor of a valid one), a warning when one expires within 30 days\n\n"
             "exit codes: 0 success, 1 failure, 2 usage error\n");
 }
 
@@ -277,51 +282,232 @@ static int s_show(int argc, char **argv)
     return 0;
 }
 
+#define VERIFY_EXPIRY_WARN_DAYS 30 /* warn when a certificate ends within this */
+
 typedef struct {
     size_t errors;   /* problems that fail the directory */
     size_t warnings; /* certificates skipped */
+    bool json;       /* --json: problems go into the JSON object, not lines */
+    zlist_t *lines;  /* --json: the problem messages, "error: ..." / "warning: ..." */
 } verify_tally_t;
 
 static void s_report(void *arg, const char *file, bool is_error, const char *message)
 {
     verify_tally_t *tally = arg;
-    printf("%s: %s: %s\n", is_error ? "error" : "warning", file, message);
+    /* The expiry pass below reports validity itself, as an error when it
+       leaves an org without a certificate. */
+    if (!is_error && strstr(message, "is not valid today"))
+        return;
+    if (tally->json) {
+        char line[5000];
+        snprintf(line, sizeof line, "%s: %s: %s", is_error ? "error" : "warning", file, message);
+        zlist_append(tally->lines, line);
+    } else
+        printf("%s: %s: %s\n", is_error ? "error" : "warning", file, message);
     if (is_error)
         tally->errors++;
     else
         tally->warnings++;
 }
 
+/* Validity of one certificate today, in words for `verify`. */
+typedef enum {
+    VALIDITY_OK,        /* valid, not ending soon */
+    VALIDITY_EXPIRING,  /* valid, ends within VERIFY_EXPIRY_WARN_DAYS */
+    VALIDITY_SUCCESSOR, /* not yet valid, but its org has a valid one today (a rotation) */
+    VALIDITY_FUTURE,    /* not yet valid, and its org has none valid today */
+    VALIDITY_EXPIRED,   /* valid_until has passed */
+} validity_t;
+
+static const char *s_validity_name(validity_t v)
+{
+    static const char *names[] = {"valid", "expiring", "successor", "not_yet_valid", "expired"};
+    return names[v];
+}
+
+/* One certificate file of the directory, as `verify` judges its dates. */
+typedef struct {
+    char file[300];      /* file name inside the directory */
+    cert_t cert;         /* its contents */
+    validity_t validity; /* today */
+    int64_t days_left;   /* days until valid_until (negative: expired) */
+} verify_cert_t;
+
+/* Reads every certificate of `dir` and judges its dates against `today`;
+   malformed files are left to partners_load. Returns the list (caller
+   frees) and its length in *n. */
+static verify_cert_t *s_read_dates(const char *dir, int64_t today, size_t *n)
+{
+    *n = 0;
+    zdir_t *zdir = zdir_new(dir, "-");
+    if (!zdir)
+        return NULL;
+    zlist_t *files = zdir_list(zdir);
+    verify_cert_t *certs = calloc(zlist_size(files) + 1, sizeof *certs);
+    for (zfile_t *f = zlist_first(files); certs && f; f = zlist_next(files)) {
+        const char *name = strrchr(zfile_filename(f, NULL), '/');
+        name = name ? name + 1 : zfile_filename(f, NULL);
+        size_t len = strlen(name);
+        if (name[0] == '.' || (len >= 7 && strcmp(name + len - 7, "_secret") == 0))
+            continue; /* as partners_load: hidden and secret files are not certificates */
+        verify_cert_t *c = &certs[*n];
+        char err[400];
+        if (cert_load(zfile_filename(f, NULL), &c->cert, err, sizeof err) != 0 ||
+            c->cert.role == CERT_ROLE_BROKER)
+            continue;
+        snprintf(c->file, sizeof c->file, "%s", name);
+        c->days_left = c->cert.valid_until - today;
+        (*n)++;
+    }
+    for (size_t i = 0; certs && i < *n; i++) {
+        verify_cert_t *c = &certs[i];
+        if (c->cert.valid_until < today)
+            c->validity = VALIDITY_EXPIRED;
+        else if (c->cert.valid_from > today) {
+            c->validity = VALIDITY_FUTURE;
+            for (size_t j = 0; j < *n; j++)
+                if (j != i && strcmp(certs[j].cert.org, c->cert.org) == 0 &&
+                    certs[j].cert.valid_from <= today && today <= certs[j].cert.valid_until)
+                    c->validity = VALIDITY_SUCCESSOR;
+        } else if (c->days_left < VERIFY_EXPIRY_WARN_DAYS)
+            c->validity = VALIDITY_EXPIRING;
+        else
+            c->validity = VALIDITY_OK;
+    }
+    zlist_destroy(&files);
+    zdir_destroy(&zdir);
+    return certs;
+}
+
+/* The line `verify` prints for one certificate. */
+static void s_print_validity(const char *dir, const verify_cert_t *c)
+{
+    char from[11], until[11], fp[40];
+    date_format(c->cert.valid_from, from);
+    date_format(c->cert.valid_until, until);
+    s_fingerprint(&c->cert, fp);
+    switch (c->validity) {
+    case VALIDITY_OK:
+        printf("ok: %-16s %-11s valid until %s  %s\n", c->cert.org, cert_role_name(c->cert.role),
+               until, fp);
+        break;
+    case VALIDITY_EXPIRING:
+        printf("warning: %s/%s: certificate of '%s' expires on %s, in %lld day(s): rotate it "
+               "now (docs/operations.md, \"Rotating keys\")\n",
+               dir, c->file, c->cert.org, until, (long long)c->days_left);
+        break;
+    case VALIDITY_SUCCESSOR:
+        printf("ok: %-16s %-11s not yet valid (from %s to %s): the next certificate, kept "
+               "beside the current one  %s\n",
+               c->cert.org, cert_role_name(c->cert.role), from, until, fp);
+        break;
+    case VALIDITY_FUTURE:
+        printf("error: %s/%s: certificate of '%s' is not yet valid (from %s) and '%s' has no "
+               "other valid certificate: it cannot connect until then\n",
+               dir, c->file, c->cert.org, from, c->cert.org);
+        break;
+    case VALIDITY_EXPIRED:
+        printf("error: %s/%s: certificate of '%s' expired on %s: the broker refuses it; "
+               "install its successor and remove this file\n",
+               dir, c->file, c->cert.org, until);
+        break;
+    }
+}
+
+static void s_json_cert(const verify_cert_t *c, bool first)
+{
+    char from[11], until[11], fp[40];
+    date_format(c->cert.valid_from, from);
+    date_format(c->cert.valid_until, until);
+    s_fingerprint(&c->cert, fp);
+    printf("%s{\"file\":", first ? "" : ",");
+    audit_json_string(stdout, c->file);
+    printf(",\"org\":");
+    audit_json_string(stdout, c->cert.org);
+    printf(",\"role\":\"%s\",\"valid_from\":\"%s\",\"valid_until\":\"%s\",\"days_left\":%lld,"
+           "\"state\":\"%s\",\"expires_within_30_days\":%s,\"fingerprint\":\"%s\"}",
+           cert_role_name(c->cert.role), from, until, (long long)c->days_left,
+           s_validity_name(c->validity),
+           c->days_left >= 0 && c->days_left < VERIFY_EXPIRY_WARN_DAYS ? "true" : "false", fp);
+}
+
 static int s_verify(int argc, char **argv)
 {
-    if (argc != 2) {
+    bool json = false;
+    const char *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (!dir && argv[i][0] != '-')
+            dir = argv[i];
+        else {
+            s_usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!dir) {
         s_usage(stderr);
         return EXIT_USAGE;
     }
-    verify_tally_t tally = {0, 0};
+    verify_tally_t tally = {0, 0, json, zlist_new()};
+    if (!tally.lines)
+        return 1;
+    zlist_autofree(tally.lines);
     char err[4800];
     int64_t now_ms = (int64_t)time(NULL) * 1000;
-    partners_t *partners = partners_load(argv[1], now_ms, s_report, &tally, err, sizeof err);
-    if (!partners) {
-        if (tally.errors == 0)
-            printf("error: %s\n", err);
+    partners_t *partners = partners_load(dir, now_ms, s_report, &tally, err, sizeof err);
+    if (!partners && tally.errors == 0) {
+        tally.errors = 1;
+        char line[5000];
+        snprintf(line, sizeof line, "error: %s", err);
+        if (json)
+            zlist_append(tally.lines, line);
+        else
+            printf("%s\n", line);
+    }
+    size_t n = 0;
+    verify_cert_t *certs = partners ? s_read_dates(dir, s_today(), &n) : NULL;
+    size_t valid = 0, expiring = 0;
+    for (size_t i = 0; i < n; i++) {
+        validity_t v = certs[i].validity;
+        if (v == VALIDITY_EXPIRED || v == VALIDITY_FUTURE)
+            tally.errors++;
+        else if (v == VALIDITY_EXPIRING) {
+            tally.warnings++;
+            expiring++;
+        }
+        if (v == VALIDITY_OK || v == VALIDITY_EXPIRING)
+            valid++;
+        if (!json)
+            s_print_validity(dir, &certs[i]);
+    }
+    if (json) {
+        printf("{\"directory\":");
+        audit_json_string(stdout, dir);
+        printf(",\"usable\":%s,\"errors\":%zu,\"warnings\":%zu,\"valid\":%zu,"
+               "\"expiring_within_30_days\":%zu,\"certificates\":[",
+               tally.errors ? "false" : "true", tally.errors, tally.warnings, valid, expiring);
+        for (size_t i = 0; i < n; i++)
+            s_json_cert(&certs[i], i == 0);
+        printf("],\"problems\":[");
+        bool first = true;
+        for (char *line = zlist_first(tally.lines); line; line = zlist_next(tally.lines)) {
+            printf("%s", first ? "" : ",");
+            audit_json_string(stdout, line);
+            first = false;
+        }
+        printf("]}\n");
+    } else if (tally.errors)
         printf("%s: NOT usable (%zu error(s), %zu warning(s)); fix the errors, then run "
                "'hartslag keys verify %s' again\n",
-               argv[1], tally.errors ? tally.errors : 1, tally.warnings, argv[1]);
-        return 1;
-    }
-    for (size_t i = 0; i < partners_count(partners); i++) {
-        const cert_t *cert = partners_at(partners, i);
-        char until[11], fp[40];
-        date_format(cert->valid_until, until);
-        s_fingerprint(cert, fp);
-        printf("ok: %-16s %-11s valid until %s  %s\n", cert->org, cert_role_name(cert->role), until,
-               fp);
-    }
-    printf("%s: %zu valid certificate(s), %zu warning(s)\n", argv[1], partners_count(partners),
-           tally.warnings);
+               dir, tally.errors, tally.warnings, dir);
+    else
+        printf("%s: %zu valid certificate(s), %zu warning(s)%s\n", dir, valid, tally.warnings,
+               expiring ? "; rotate the expiring ones now" : "");
+    free(certs);
     partners_destroy(&partners);
-    return 0;
+    zlist_destroy(&tally.lines);
+    return tally.errors ? 1 : 0;
 }
 
 int cmd_keys(int argc, char **argv)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #define ALERTS_LIST_TIMEOUT_MS 5000
+#define ALERTS_ACK_TIMEOUT_MS 20000 /* the daemon answers within 15 s, verdict or not */
 
 static const char s_usage_text[] =
     "usage: hartslag alerts [--json] [--config FILE | --state-dir DIR]\n"
@@ -18,8 +19,10 @@ static const char s_usage_text[] =
     "(one JSON object per line with --json: rule, subject pseudonym, partners with\n"
     "their signal types, dates and contact, state and lead). The coordinator marks a\n"
     "match handled (afgestemd) with 'ack', naming the partner that leads; the broker\n"
-    "records it and tells the partners in the match.\n" CONTROL_CLIENT_USAGE
-    "exit codes: 0 ok, 1 failure, 2 usage error\n";
+    "records it and tells the partners in the match; 'ack' waits for the broker's\n"
+    "verdict and reports a refusal (unknown alert, lead not in the match) or no\n"
+    "answer within 15 s as a failure.\n" CONTROL_CLIENT_USAGE
+    "exit codes: 0 ok (ack: the broker confirmed), 1 failure or refusal, 2 usage error\n";
 
 static void s_usage(FILE *out)
 {
@@ -145,19 +148,28 @@ static int s_ack(int argc, char **argv)
     control_args_add(&args, "alert-ack", NULL);
     control_args_add(&args, "id", argv[optind]);
     control_args_add(&args, "lead", lead);
-    zmsg_t *reply = control_client_request(client, &args, 10000);
+    /* The daemon answers once the broker has given its verdict. */
+    zmsg_t *reply = control_client_request(client, &args, ALERTS_ACK_TIMEOUT_MS);
     control_args_clear(&args);
     int rc = 1;
     if (reply) {
         char *status = zmsg_popstr(reply);
-        if (status && strcmp(status, "ok") == 0) {
-            printf("%s: marked handled, %s leads; the broker tells the partners in the match\n",
+        char *what = status && strcmp(status, "ok") == 0 ? zmsg_popstr(reply) : NULL;
+        if (what && strcmp(what, "handled") == 0) {
+            printf("%s: marked handled, %s leads; the broker recorded it and tells the partners "
+                   "in the match\n",
                    argv[optind], lead);
             rc = 0;
+        } else if (status && strcmp(status, "ok") == 0) {
+            fprintf(stderr,
+                    "hartslag alerts: hartslagd sent the acknowledgement but did not wait for "
+                    "the broker's verdict (is hartslagd older than this CLI?); check 'hartslag "
+                    "alerts' for the state\n");
         } else {
             zmsg_pushstr(reply, status ? status : "error");
             rc = control_client_print_error(client, reply);
         }
+        free(what);
         free(status);
         zmsg_destroy(&reply);
     }

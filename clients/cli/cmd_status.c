@@ -1,6 +1,7 @@
 /*  hartslag status: the local hartslagd's connection to the broker, its
-    outbox and inbox. Exit 0 when the daemon runs and is connected, 1 when
-    it is not running or not connected. */
+    outbox and inbox, and its health. Exit 0 when the daemon runs and is
+    healthy (connected, its database writes, its hook keeps up, no refused
+    checkpoint), 1 otherwise: a health check. */
 #include "commands.h"
 #include "control_client.h"
 
@@ -14,10 +15,12 @@ int cmd_status(int argc, char **argv)
     int done = control_client_options(
         argc, argv, "status",
         "usage: hartslag status [--json] [--config FILE | --state-dir DIR]\n\n"
-        "Connection to the broker, outbox and inbox counts, last "
-        "error.\n" CONTROL_CLIENT_USAGE
-        "exit codes: 0 running and connected, 1 not running or not connected,\n"
-        "2 usage error\n",
+        "Connection to the broker, outbox and inbox counts, last error, health.\n"
+        "Unhealthy: not connected to the broker, the database cannot write (disk\n"
+        "full), the hook failing or too far behind, an inconsistent audit checkpoint\n"
+        "refused.\n" CONTROL_CLIENT_USAGE
+        "exit codes: 0 running and healthy, 1 not running or unhealthy (the reasons\n"
+        "are printed), 2 usage error\n",
         &o);
     if (done >= 0)
         return done;
@@ -41,8 +44,16 @@ int cmd_status(int argc, char **argv)
                 fputs(text, stdout);
                 if (json)
                     fputs("\n", stdout);
-                rc = json ? (strstr(text, "\"connected\":true") ? 0 : 1)
-                          : (strstr(text, "NOT CONNECTED") ? 1 : 0);
+                /* A daemon older than this CLI says nothing about health:
+                   then being connected is the test, as before. */
+                if (json)
+                    rc = strstr(text, "\"healthy\":")
+                             ? (strstr(text, "\"healthy\":true") ? 0 : 1)
+                             : (strstr(text, "\"connected\":true") ? 0 : 1);
+                else
+                    rc = strstr(text, "\nhealth       ")
+                             ? (strstr(text, "\nhealth       ok\n") ? 0 : 1)
+                             : (strstr(text, "NOT CONNECTED") ? 1 : 0);
             }
             free(text);
         } else {

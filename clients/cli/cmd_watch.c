@@ -1,5 +1,6 @@
-/*  hartslag watch: prints each new signal (and alert) as it arrives, one
-    line each (JSON with --json), until interrupted. The watch is renewed
+/*  hartslag watch: prints each new signal (and alert) as it arrives, and
+    each signal withdrawn or purged from the inbox, one line each (JSON
+    with --json), until interrupted. The watch is renewed
     every few seconds, so a restarted daemon picks the watcher up again. */
 #include "commands.h"
 #include "control_client.h"
@@ -36,8 +37,10 @@ int cmd_watch(int argc, char **argv)
     int done = control_client_options(
         argc, argv, "watch",
         "usage: hartslag watch [--json] [--config FILE | --state-dir DIR]\n\n"
-        "Prints each new signal as it arrives (one line; one JSON object per line\n"
-        "with --json) until interrupted (Ctrl-C).\n" CONTROL_CLIENT_USAGE
+        "Prints each new signal (and alert) as it arrives, and each signal withdrawn\n"
+        "or purged from the inbox ({\"kind\":\"withdrawn\"|\"purged\",...}: ids and\n"
+        "reasons only), one line each (one JSON object per line with --json), until\n"
+        "interrupted (Ctrl-C).\n" CONTROL_CLIENT_USAGE
         "exit codes: 0 interrupted, 1 the daemon went away, 2 usage error\n",
         &o);
     if (done >= 0)

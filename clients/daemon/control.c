@@ -16,7 +16,11 @@
 #define CONTROL_FRAMES_MAX 200        /* frames in one request */
 #define CONTROL_WAIT_DEFAULT_MS 30000 /* send --wait / withdraw */
 #define CONTROL_WAIT_MAX_MS 600000
-#define CONTROL_SUN_PATH_MAX 107 /* sockaddr_un.sun_path without NUL */
+#define CONTROL_SUN_PATH_MAX 107        /* sockaddr_un.sun_path without NUL */
+#define CONTROL_ALERT_ACK_WAIT_MS 15000 /* the broker's verdict on an alert ack */
+#define HEALTH_HOOK_BACKLOG_MAX 100     /* this many waiting for the hook: unhealthy */
+#define HEALTH_HOOK_FAILURES 4          /* one item's hook failed this often in a row: unhealthy */
+#define HEALTH_PROBLEMS_MAX 5           /* kinds of problem status can name */
 
 /* A parsed request: args[0] is the command, the rest "key=value". Every
    string is wiped on release: a send request carries content and the
@@ -127,6 +131,63 @@ static uint64_t s_uint_opt(const request_t *req, const char *key, uint64_t fallb
 
 /* ---- status */
 
+/* One reason the daemon is unhealthy: a code and plain words. */
+typedef struct {
+    const char
+        *code; /* not_connected, store_failing, hook_backlog, hook_failing, checkpoint_refused */
+    char text[1024]; /* what is wrong and what to do */
+} health_problem_t;
+
+/* What makes the daemon unhealthy now (`hartslag status` exits 1). */
+static size_t s_health(daemon_t *self, const store_counts_t *c,
+                       health_problem_t problems[HEALTH_PROBLEMS_MAX])
+{
+    size_t n = 0;
+    if (!self->connected) {
+        problems[n].code = "not_connected";
+        snprintf(problems[n].text, sizeof problems[n].text, "not connected to the broker at %.256s",
+                 self->settings.broker);
+        n++;
+    }
+    char err[200];
+    if (store_probe(self->store, err, sizeof err) != 0) {
+        problems[n].code = "store_failing";
+        snprintf(problems[n].text, sizeof problems[n].text,
+                 "the database cannot write (%s): nothing new is stored or acknowledged; free "
+                 "space or fix the disk under %.256s",
+                 err, self->settings.state_dir);
+        n++;
+    }
+    uint64_t waiting = 0;
+    uint32_t failures = 0;
+    if (self->hook && store_hook_backlog(self->store, &waiting, &failures) == 0) {
+        if (failures >= HEALTH_HOOK_FAILURES) {
+            problems[n].code = "hook_failing";
+            snprintf(problems[n].text, sizeof problems[n].text,
+                     "the hook failed %u times in a row (see event=hook_failed in the log); "
+                     "%llu item(s) wait for it: fix the hook or the case system",
+                     failures, (unsigned long long)waiting);
+            n++;
+        } else if (waiting >= HEALTH_HOOK_BACKLOG_MAX) {
+            problems[n].code = "hook_backlog";
+            snprintf(problems[n].text, sizeof problems[n].text,
+                     "%llu items wait for the hook (at most %d is healthy): is the hook too "
+                     "slow?",
+                     (unsigned long long)waiting, HEALTH_HOOK_BACKLOG_MAX);
+            n++;
+        }
+    }
+    if (c->checkpoint_evidence) {
+        problems[n].code = "checkpoint_refused";
+        snprintf(problems[n].text, sizeof problems[n].text,
+                 "%llu inconsistent audit checkpoint(s) from the broker were refused (evidence "
+                 "kept in hartslagd.db): tell the privacy officers",
+                 (unsigned long long)c->checkpoint_evidence);
+        n++;
+    }
+    return n;
+}
+
 static void s_status(daemon_t *self, const request_t *req)
 {
     store_counts_t c;
@@ -134,7 +195,11 @@ static void s_status(daemon_t *self, const request_t *req)
         s_error(self, req->routing, "internal", "cannot read the database");
         return;
     }
+    health_problem_t problems[HEALTH_PROBLEMS_MAX];
+    size_t n_problems = s_health(self, &c, problems);
     uint64_t now = daemon_now_ms();
+    char fix[400];
+    const char *problem = self->connected ? NULL : link_problem_code(self, fix, sizeof fix);
     strbuf_t out = {0};
     if (s_json(req)) {
         strbuf_puts(&out, "{\"org\":");
@@ -157,7 +222,19 @@ static void s_status(daemon_t *self, const request_t *req)
                       (unsigned long long)c.checkpoint_evidence,
                       (unsigned long long)((now - self->started_ms) / 1000));
         strbuf_json_string(&out, self->last_error[0] ? self->last_error : NULL);
-        strbuf_puts(&out, "}");
+        strbuf_puts(&out, ",\"broker_problem\":");
+        strbuf_json_string(&out, problem);
+        strbuf_puts(&out, ",\"broker_fix\":");
+        strbuf_json_string(&out, problem ? fix : NULL);
+        strbuf_printf(&out, ",\"healthy\":%s,\"problems\":[", n_problems ? "false" : "true");
+        for (size_t i = 0; i < n_problems; i++) {
+            strbuf_puts(&out, i ? ",{\"code\":" : "{\"code\":");
+            strbuf_json_string(&out, problems[i].code);
+            strbuf_puts(&out, ",\"text\":");
+            strbuf_json_string(&out, problems[i].text);
+            strbuf_puts(&out, "}");
+        }
+        strbuf_puts(&out, "]}");
     } else {
         char heard[32];
         render_time(self->last_heard_ms, heard);
@@ -168,6 +245,13 @@ static void s_status(daemon_t *self, const request_t *req)
         else
             strbuf_printf(&out, "broker       %s  NOT CONNECTED (last heard: %s)\n",
                           self->settings.broker, self->last_heard_ms ? heard : "never");
+        if (problem) {
+            char since[32];
+            render_time(self->link_problem_ms, since);
+            strbuf_printf(&out, "             why: %s (since %s)\n             fix: %s\n", problem,
+                          since, fix);
+        } else if (!self->connected)
+            strbuf_puts(&out, "             why: not known yet (connecting; see the daemon log)\n");
         strbuf_printf(&out, "agreements   version %llu",
                       (unsigned long long)agreements_version(self->agreements));
         if (self->broker_agreements_version)
@@ -190,6 +274,13 @@ static void s_status(daemon_t *self, const request_t *req)
             char when[32];
             render_time(self->last_error_ms, when);
             strbuf_printf(&out, "last error   %s (%s)\n", self->last_error, when);
+        }
+        if (!n_problems)
+            strbuf_puts(&out, "health       ok\n");
+        else {
+            strbuf_puts(&out, "health       UNHEALTHY\n");
+            for (size_t i = 0; i < n_problems; i++)
+                strbuf_printf(&out, "             %s: %s\n", problems[i].code, problems[i].text);
         }
     }
     if (strbuf_ok(&out))
@@ -417,6 +508,32 @@ static void s_alert_ack_cmd(daemon_t *self, const request_t *req)
                 "only the coordinator marks alerts handled (agreements.yaml: coordinator)");
         return;
     }
+    /* What this daemon knows settles the plain mistakes before the broker
+       is asked: the alert must be one we hold, the lead in its match. */
+    char *participants = NULL;
+    int held = store_alert_participants(self->store, id, &participants);
+    char message[300];
+    if (held <= 0) {
+        snprintf(message, sizeof message,
+                 held < 0 ? "cannot read the alerts database"
+                          : "alert %s is not among this organisation's alerts; see 'hartslag "
+                            "alerts' for the ids",
+                 id);
+        s_error(self, req->routing, held < 0 ? "internal" : "unknown_alert", message);
+        return;
+    }
+    char needle[64];
+    snprintf(needle, sizeof needle, "\"org\":\"%s\"", lead);
+    bool lead_ok = strcmp(lead, self->settings.org) == 0 || strstr(participants, needle) != NULL;
+    free(participants);
+    if (!lead_ok) {
+        snprintf(message, sizeof message,
+                 "%s is not a partner in the match of alert %s, nor the coordinator; name one "
+                 "of the partners 'hartslag alerts' lists",
+                 lead, id);
+        s_error(self, req->routing, "lead_not_in_match", message);
+        return;
+    }
     if (!self->connected) {
         s_error(self, req->routing, "not_connected",
                 "not connected to the broker; try again when 'hartslag status' says connected");
@@ -447,7 +564,69 @@ static void s_alert_ack_cmd(daemon_t *self, const request_t *req)
         return;
     }
     dlog(DLOG_INFO, "event=alert_ack_sent alert=%s lead=%s", id, lead);
-    s_ok1(self, req->routing, "sent");
+    /* Answered when the broker's verdict comes (control_alert_verdict). */
+    for (size_t i = 0; i < DAEMON_WAITERS_MAX; i++) {
+        waiter_t *w = &self->waiters[i];
+        if (w->routing)
+            continue;
+        w->routing = zframe_dup(req->routing);
+        w->kind = WAIT_ALERT_ACK;
+        snprintf(w->signal_id, sizeof w->signal_id, "%s", id);
+        w->deadline_ms = daemon_now_ms() + s_uint_opt(req, "timeout-ms", CONTROL_ALERT_ACK_WAIT_MS,
+                                                      CONTROL_WAIT_MAX_MS);
+        return;
+    }
+    s_error(self, req->routing, "no_verdict",
+            "the acknowledgement was sent, but too many requests wait to follow the broker's "
+            "answer; check 'hartslag alerts' for the state");
+}
+
+/* Answers an `alert-ack` waiter: "ok handled", or an error that says why. */
+static void s_alert_answer(daemon_t *self, waiter_t *w, const char *refused, bool timeout)
+{
+    char message[400];
+    if (timeout) {
+        snprintf(message, sizeof message,
+                 "no answer from the broker about alert %s: the acknowledgement was sent, but it "
+                 "is not known whether the broker recorded it; check 'hartslag alerts' (state "
+                 "handled) and 'hartslag status', then try again",
+                 w->signal_id);
+        s_error(self, w->routing, "no_verdict", message);
+    } else if (!refused) {
+        const char *frames[] = {"ok", "handled"};
+        (void)s_send(self, w->routing, frames, 2);
+    } else {
+        if (strcmp(refused, "unknown_alert") == 0)
+            snprintf(message, sizeof message,
+                     "the broker refused: it knows no alert %s under the current rules (it may "
+                     "have lapsed, or the agreements changed)",
+                     w->signal_id);
+        else if (strcmp(refused, "lead_not_in_match") == 0)
+            snprintf(message, sizeof message,
+                     "the broker refused: the lead is not a partner in the match of alert %s, nor "
+                     "the coordinator",
+                     w->signal_id);
+        else
+            snprintf(message, sizeof message, "the broker refused alert %s (%s)", w->signal_id,
+                     refused);
+        s_error(self, w->routing, "refused", message);
+    }
+    zframe_destroy(&w->routing);
+}
+
+void control_alert_verdict(daemon_t *self, const char *alert_id, const char *refused)
+{
+    if (refused)
+        dlog(DLOG_WARN, "event=alert_ack_refused alert=%s reason=%s", alert_id ? alert_id : "-",
+             refused);
+    else
+        dlog(DLOG_INFO, "event=alert_ack_confirmed alert=%s", alert_id);
+    for (size_t i = 0; i < DAEMON_WAITERS_MAX; i++) {
+        waiter_t *w = &self->waiters[i];
+        if (w->routing && w->kind == WAIT_ALERT_ACK &&
+            (!alert_id || strcmp(w->signal_id, alert_id) == 0))
+            s_alert_answer(self, w, refused, false);
+    }
 }
 
 void control_resolve(daemon_t *self, wait_kind_t kind, const char *signal_id)
@@ -615,7 +794,9 @@ void control_tick(daemon_t *self, uint64_t now_ms)
 {
     for (size_t i = 0; i < DAEMON_WAITERS_MAX; i++) {
         waiter_t *w = &self->waiters[i];
-        if (w->routing && now_ms >= w->deadline_ms) {
+        if (w->routing && now_ms >= w->deadline_ms && w->kind == WAIT_ALERT_ACK)
+            s_alert_answer(self, w, NULL, true);
+        else if (w->routing && now_ms >= w->deadline_ms) {
             (void)s_answer(self, w->routing, w->kind, w->signal_id, true);
             zframe_destroy(&w->routing);
         }

@@ -299,6 +299,7 @@ void daemon_destroy(daemon_t **self_p)
     hook_destroy(&self->hook);
     control_close(self);
     zsock_destroy(&self->broker);
+    zsock_destroy(&self->monitor);
     store_destroy(&self->store);
     if (self->pseudonym_key)
         sodium_free(self->pseudonym_key);
@@ -353,8 +354,15 @@ static void s_timers(daemon_t *self)
         link_send_heartbeat(self);
     if (self->connected && now - self->last_resubmit_ms >= DAEMON_RESUBMIT_MS)
         outbound_resubmit(self);
+    if (self->connected && self->notice_retry_ms && now >= self->notice_retry_ms) {
+        /* A Hello makes the broker send every unconfirmed notice again. */
+        self->notice_retry_ms = 0;
+        dlog(DLOG_INFO, "event=notices_requested reason=not_stored");
+        self->hello_sent = link_send_hello(self);
+    }
     if (now - self->last_purge_ms >= (uint64_t)self->settings.retention_check * 1000u)
         hooks_purge(self, now);
+    link_tick(self, now);
     hooks_tick(self, now);
     control_tick(self, now);
 }
@@ -380,6 +388,7 @@ int daemon_run(daemon_t *self)
     zmq_pollitem_t items[] = {
         {zsock_resolve(self->broker), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(self->control), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve(self->monitor), 0, ZMQ_POLLIN, 0},
     };
     int result = 0;
     while (!s_stop) {
@@ -387,7 +396,7 @@ int daemon_run(daemon_t *self)
             s_reload = 0;
             s_reload_files(self);
         }
-        int rc = zmq_poll(items, 2, DAEMON_TICK_MS);
+        int rc = zmq_poll(items, 3, DAEMON_TICK_MS);
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
@@ -399,6 +408,8 @@ int daemon_run(daemon_t *self)
             link_handle(self);
         if (items[1].revents & ZMQ_POLLIN)
             control_handle(self);
+        if (items[2].revents & ZMQ_POLLIN)
+            link_monitor(self);
         /* One commit for the turn's Deliver, Accepted and send; then the
            acks, answers and Submits that waited for it. */
         daemon_flush(self);

@@ -32,6 +32,7 @@
 #define DAEMON_HELLO_RETRY_MS 200           /* Hello again while no connection takes it */
 #define DAEMON_SILENCE_MS 6000              /* nothing heard this long: not connected, send Hello */
 #define DAEMON_RESUBMIT_MS 5000             /* resubmit pending outbox entries */
+#define DAEMON_NOTICE_RETRY_MS 5000         /* ask again for a notice we could not store */
 #define DAEMON_TICK_MS 100                  /* poll timeout; hook reaping granularity */
 #define DAEMON_WAITERS_MAX 64               /* CLI requests waiting for the broker */
 #define DAEMON_WATCHERS_MAX 64              /* `hartslag watch` clients */
@@ -44,9 +45,21 @@
 #define DAEMON_BATCH_MAX 256 /* Deliver / Accepted frames held for one commit */
 #define DAEMON_SENDS_MAX 64  /* control `send` requests held for one commit */
 
+#define DAEMON_WELCOME_WAIT_MS 5000 /* handshake done, no Welcome this long: say so */
+
+/* Why the broker link is down, as the socket monitor tells it (link.c). */
 typedef enum {
-    WAIT_OUTCOME,  /* `send --wait`: Accepted / Denied */
-    WAIT_WITHDRAW, /* `withdraw`: WithdrawResult */
+    LINK_OK,               /* no problem known */
+    LINK_UNREACHABLE,      /* TCP connect refused or timed out: broker down, wrong endpoint */
+    LINK_KEY_REFUSED,      /* the broker's ZAP refused our CURVE key: it does not know us */
+    LINK_HANDSHAKE_FAILED, /* the CURVE handshake failed: wrong broker_cert, or not a broker */
+    LINK_NO_WELCOME,       /* handshake done, but no Welcome to our Hello */
+} link_problem_t;
+
+typedef enum {
+    WAIT_OUTCOME,   /* `send --wait`: Accepted / Denied */
+    WAIT_WITHDRAW,  /* `withdraw`: WithdrawResult */
+    WAIT_ALERT_ACK, /* `alert-ack`: AlertAckResult (signal_id holds the alert id) */
 } wait_kind_t;
 
 /* A CLI request parked until the broker answers. */
@@ -147,6 +160,16 @@ struct daemon_t {
     char last_error[256];               /* last problem worth showing in status */
     uint64_t last_error_ms;             /* when */
 
+    zsock_t *monitor;             /* PAIR: the broker DEALER's socket monitor events */
+    link_problem_t link_problem;  /* why the link is down; LINK_OK when not known */
+    uint64_t link_problem_ms;     /* since when */
+    uint64_t handshake_ms;        /* a handshake not yet answered by Welcome; 0 none */
+    bool link_tcp_up;             /* TCP was connected since the last connect retry */
+    uint64_t notice_retry_ms;     /* send Hello then: a notice was not stored; 0 none */
+    int64_t hook_event_seq;       /* the running hook is for this hook event; 0 not */
+    uint32_t hook_event_attempts; /* ...which had failed this often before */
+    char hook_event_kind[16];     /* ...of this kind (withdrawn, purged) */
+
     waiter_t waiters[DAEMON_WAITERS_MAX];    /* parked CLI requests */
     watcher_t watchers[DAEMON_WATCHERS_MAX]; /* watch clients */
 
@@ -181,6 +204,14 @@ int daemon_flush(daemon_t *self);
 
 /* link.c */
 int link_connect(daemon_t *self, char *err, size_t errlen);
+/* Reads the broker socket's monitor events: connection refused, handshake
+   refused or failed, and logs each change of problem once. */
+void link_monitor(daemon_t *self);
+/* Time-based link checks (no Welcome after a handshake). */
+void link_tick(daemon_t *self, uint64_t now_ms);
+/* The link problem as a code ("broker_unreachable", ...; NULL for none)
+   and a one-line fix into `fix`. */
+const char *link_problem_code(const daemon_t *self, char *fix, size_t fixlen);
 int link_send(daemon_t *self, Hartslag__Frame *frame);
 /* Sends Hello; false when the socket had no connection to take it. */
 bool link_send_hello(daemon_t *self);
@@ -191,6 +222,10 @@ void link_handle(daemon_t *self);
 void checkpoints_handle(daemon_t *self, const Hartslag__Checkpoint *message);
 
 /* inbound.c */
+/* A notice (Alert, Withdraw) could not be stored and was not acknowledged.
+   The broker resends notices only after a Hello, so one is sent once the
+   retry delay has passed (daemon.c timers): retried like a signal. */
+void inbound_notice_lost(daemon_t *self);
 void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver);
 void inbound_withdraw(daemon_t *self, const Hartslag__Withdraw *withdraw);
 void inbound_alert(daemon_t *self, const Hartslag__Alert *alert);
@@ -244,6 +279,10 @@ int outbound_withdraw(daemon_t *self, const char *signal_id, const char *reason,
 int control_bind(daemon_t *self, char *err, size_t errlen);
 void control_handle(daemon_t *self);
 void control_tick(daemon_t *self, uint64_t now_ms);
+/* The broker's verdict on our AlertAck for `alert_id` (NULL: whichever
+   waits): answers the parked `alert-ack` (`refused` NULL: handled; else
+   the reason token). */
+void control_alert_verdict(daemon_t *self, const char *alert_id, const char *refused);
 /* Tells parked requests for `signal_id` of `kind` that the broker answered. */
 void control_resolve(daemon_t *self, wait_kind_t kind, const char *signal_id);
 /* Pushes something new (a stored signal, an alert) to every watcher: JSON
@@ -257,6 +296,12 @@ void control_flush(daemon_t *self, bool committed);
 /* hooks.c */
 void hooks_tick(daemon_t *self, uint64_t now_ms);
 void hooks_purge(daemon_t *self, uint64_t now_ms);
+/* A signal from `sender` left the inbox (`kind` "withdrawn" or "purged",
+   for `reason`): renders the event for the watchers into `json` / `text`
+   (ids and reasons only, never content) and, with a hook, queues it for
+   the hook in the open transaction. 0, or -1 when the store failed. */
+int hooks_removed(daemon_t *self, const char *kind, const char *signal_id, const char *sender,
+                  const char *reason, strbuf_t *json, strbuf_t *text);
 
 /* Hex of a 16-byte id into `out`; "" when the length is wrong. */
 void daemon_id_hex(const uint8_t *id, size_t len, char out[STORE_ID_HEX]);

@@ -300,6 +300,12 @@ done:
     hartslag__signal_header__free_unpacked(hdr, NULL);
 }
 
+void inbound_notice_lost(daemon_t *self)
+{
+    if (!self->notice_retry_ms)
+        self->notice_retry_ms = daemon_now_ms() + DAEMON_NOTICE_RETRY_MS;
+}
+
 void inbound_withdraw(daemon_t *self, const Hartslag__Withdraw *withdraw)
 {
     char id[STORE_ID_HEX];
@@ -322,11 +328,19 @@ void inbound_withdraw(daemon_t *self, const Hartslag__Withdraw *withdraw)
                            .purpose = found ? entry.purpose : NULL,
                            .reason = withdraw->reason};
     int removed = -1;
+    strbuf_t json = {0}, text = {0};
+    /* Only a signal that was in the inbox can be in the case system: tell
+       the hook and the watchers about that one (in the same transaction). */
     if (store_begin(self->store) == 0 &&
         (removed = store_inbox_remove(self->store, id, "withdrawn")) >= 0 &&
-        store_audit(self->store, &audit) == 0 && store_commit(self->store) == 0) {
+        store_audit(self->store, &audit) == 0 &&
+        (removed == 0 ||
+         hooks_removed(self, "withdrawn", id, entry.sender, withdraw->reason, &json, &text) == 0) &&
+        store_commit(self->store) == 0) {
         dlog(DLOG_INFO, "event=signal_withdrawn signal=%s from=%s reason=%s removed=%s", id,
              found ? entry.sender : "-", withdraw->reason, removed ? "yes" : "no");
+        if (removed == 1)
+            control_notify(self, strbuf_text(&json), strbuf_text(&text));
         Hartslag__WithdrawResult result = HARTSLAG__WITHDRAW_RESULT__INIT;
         result.signal_id = withdraw->signal_id;
         result.ok = 1;
@@ -337,7 +351,14 @@ void inbound_withdraw(daemon_t *self, const Hartslag__Withdraw *withdraw)
     } else {
         store_rollback(self->store);
         dlog(DLOG_ERROR, "event=store_failed op=withdraw signal=%s", id);
+        daemon_set_error(self,
+                         "database error: the withdrawal of signal %s could not be stored; "
+                         "it will be asked for again",
+                         id);
+        inbound_notice_lost(self);
     }
+    strbuf_wipe(&json);
+    strbuf_wipe(&text);
     if (found)
         store_inbox_clear(&entry);
 }
@@ -425,6 +446,11 @@ void inbound_alert(daemon_t *self, const Hartslag__Alert *alert)
         store_audit(self->store, &audit) != 0 || store_commit(self->store) != 0) {
         store_rollback(self->store);
         dlog(DLOG_ERROR, "event=store_failed op=alert alert=%s", id);
+        daemon_set_error(self,
+                         "database error: alert %s could not be stored; it will be asked "
+                         "for again",
+                         id);
+        inbound_notice_lost(self);
         strbuf_wipe(&participants);
         strbuf_wipe(&json);
         return;

@@ -2,6 +2,7 @@
 #include "daemon_internal.h"
 
 #include "dlog.h"
+#include "names.h"
 
 #include <errno.h>
 
@@ -16,6 +17,21 @@ int link_connect(daemon_t *self, char *err, size_t errlen)
     self->broker = zsock_new(ZMQ_DEALER);
     if (!self->broker) {
         snprintf(err, errlen, "cannot create the broker socket");
+        return -1;
+    }
+    /* The monitor sees what the socket hides from zmq_send: a refused TCP
+       connect, a refused key, a failed handshake (docs/daemon.md,
+       "Connection"). It is attached before connect so no event is lost. */
+    char monitor[64];
+    snprintf(monitor, sizeof monitor, "inproc://hartslagd-link-monitor-%p", (void *)self);
+    if (zmq_socket_monitor(
+            zsock_resolve(self->broker), monitor,
+            ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED |
+                ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
+        !(self->monitor = zsock_new(ZMQ_PAIR)) ||
+        zsock_connect(self->monitor, "%s", monitor) != 0) {
+        snprintf(err, errlen, "cannot monitor the broker socket: %s", zmq_strerror(zmq_errno()));
         return -1;
     }
     zsock_set_curve_serverkey_bin(self->broker, self->broker_cert.curve_key);
@@ -36,6 +52,113 @@ int link_connect(daemon_t *self, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+/* Sets the link problem; logs and records it when it changed. */
+static void s_problem(daemon_t *self, link_problem_t problem, uint32_t value)
+{
+    if (problem == self->link_problem)
+        return;
+    self->link_problem = problem;
+    self->link_problem_ms = daemon_now_ms();
+    if (problem == LINK_OK)
+        return;
+    char fix[400], q[500];
+    const char *code = link_problem_code(self, fix, sizeof fix);
+    dlog(DLOG_ERROR, "event=broker_link_failed problem=%s broker=%s detail=%u fix=%s", code,
+         self->settings.broker, value, dlog_quote(fix, q, sizeof q));
+    daemon_set_error(self, "%s: %s", code, fix);
+}
+
+const char *link_problem_code(const daemon_t *self, char *fix, size_t fixlen)
+{
+    switch (self->link_problem) {
+    case LINK_UNREACHABLE:
+        snprintf(fix, fixlen,
+                 "nothing answers at %s: check that hartslag-broker runs there and that 'broker:' "
+                 "in the configuration is right (host, port, firewall)",
+                 self->settings.broker);
+        return "broker_unreachable";
+    case LINK_KEY_REFUSED:
+        snprintf(fix, fixlen,
+                 "the broker refused this daemon's key: give %s.cert (see 'hartslag keys show') "
+                 "to the broker's operator for its certificates directory and a reload, or check "
+                 "'keys:' points at the current secret file",
+                 self->settings.org);
+        return "key_refused";
+    case LINK_HANDSHAKE_FAILED:
+        snprintf(fix, fixlen,
+                 "the encrypted handshake with %s failed: check that broker_cert (%s) is the "
+                 "certificate of that broker (compare 'hartslag keys show' fingerprints)",
+                 self->settings.broker, self->settings.broker_cert);
+        return "handshake_failed";
+    case LINK_NO_WELCOME:
+        snprintf(fix, fixlen,
+                 "the broker took the connection but did not answer Hello within %d s: check "
+                 "the broker's log for this org",
+                 DAEMON_WELCOME_WAIT_MS / 1000);
+        return "no_welcome";
+    case LINK_OK:
+        break;
+    }
+    if (fixlen)
+        fix[0] = '\0';
+    return NULL;
+}
+
+void link_monitor(daemon_t *self)
+{
+    for (int i = 0; i < 64; i++) {
+        zmsg_t *msg = zmsg_recv_nowait(self->monitor);
+        if (!msg)
+            return;
+        zframe_t *head = zmsg_first(msg);
+        if (!head || zframe_size(head) != 6) {
+            zmsg_destroy(&msg);
+            continue;
+        }
+        uint16_t event;
+        uint32_t value;
+        memcpy(&event, zframe_data(head), 2);
+        memcpy(&value, zframe_data(head) + 2, 4);
+        zmsg_destroy(&msg);
+        dlog(DLOG_DEBUG, "event=broker_socket socket_event=0x%x value=%u", event, value);
+        switch (event) {
+        case ZMQ_EVENT_CONNECT_RETRIED:
+            /* After a refused key or handshake, libzmq reconnects too: keep
+               the better reason while a TCP connection was made. */
+            if (!self->link_tcp_up)
+                s_problem(self, LINK_UNREACHABLE, value);
+            self->link_tcp_up = false;
+            break;
+        case ZMQ_EVENT_CONNECTED:
+            self->link_tcp_up = true;
+            if (self->link_problem == LINK_UNREACHABLE)
+                s_problem(self, LINK_OK, 0);
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+            s_problem(self, LINK_KEY_REFUSED, value);
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            s_problem(self, LINK_HANDSHAKE_FAILED, value);
+            break;
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            self->handshake_ms = daemon_now_ms();
+            if (self->link_problem != LINK_NO_WELCOME)
+                s_problem(self, LINK_OK, 0);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+void link_tick(daemon_t *self, uint64_t now_ms)
+{
+    if (self->handshake_ms && !self->connected &&
+        now_ms - self->handshake_ms > DAEMON_WELCOME_WAIT_MS)
+        s_problem(self, LINK_NO_WELCOME, 0);
 }
 
 int link_send(daemon_t *self, Hartslag__Frame *frame)
@@ -94,6 +217,8 @@ static void s_welcome(daemon_t *self, const Hartslag__Welcome *welcome)
 {
     bool was = self->connected;
     self->connected = true;
+    self->handshake_ms = 0;
+    s_problem(self, LINK_OK, 0);
     self->welcome_ms = daemon_now_ms();
     self->broker_agreements_version = welcome->agreements_version;
     if (strcmp(welcome->org, self->settings.org) != 0)
@@ -121,6 +246,22 @@ static void s_error(daemon_t *self, const Hartslag__Error *error)
                      error->detail ? error->detail : "");
     if (strcmp(error->code, "not_authenticated") == 0)
         self->connected = false;
+    /* A broker without AlertAckResult refuses an AlertAck with these
+       (no id): the waiting `alerts ack` hears it all the same. */
+    if (strcmp(error->code, "unknown_alert") == 0 || strcmp(error->code, "lead_not_in_match") == 0)
+        control_alert_verdict(self, NULL, error->code);
+}
+
+/* The broker's verdict on an AlertAck of ours. */
+static void s_alert_ack_result(daemon_t *self, const Hartslag__AlertAckResult *result)
+{
+    char id[STORE_ID_HEX];
+    daemon_id_hex(result->alert_id.data, result->alert_id.len, id);
+    if (!id[0] || (!result->ok && (!result->reason || !names_is_token(result->reason)))) {
+        dlog(DLOG_WARN, "event=frame_refused reason=bad_alert_ack_result");
+        return;
+    }
+    control_alert_verdict(self, id, result->ok ? NULL : result->reason);
 }
 
 /* Deliver and Accepted join the turn transaction (and Heartbeat touches
@@ -171,6 +312,9 @@ static void s_dispatch(daemon_t *self, const Hartslag__Frame *frame)
         break;
     case HARTSLAG__FRAME__BODY_CHECKPOINT:
         checkpoints_handle(self, frame->checkpoint);
+        break;
+    case HARTSLAG__FRAME__BODY_ALERT_ACK_RESULT:
+        s_alert_ack_result(self, frame->alert_ack_result);
         break;
     default:
         dlog(DLOG_WARN, "event=unexpected_frame body=%d", (int)frame->body_case);

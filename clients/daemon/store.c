@@ -43,6 +43,14 @@ typedef enum {
     Q_ALERT_NEXT_HOOK,
     Q_ALERT_HOOK_RESULT,
     Q_ALERT_EACH,
+    Q_ALERT_PARTICIPANTS,
+    Q_HOOK_EVENT_ADD,
+    Q_HOOK_EVENT_NEXT,
+    Q_HOOK_EVENT_DONE,
+    Q_HOOK_EVENT_RETRY,
+    Q_HOOK_EVENT_COUNT,
+    Q_HEALTH_PROBE,
+    Q_HOOK_BACKLOG,
     Q_COUNT_OUTBOX_PENDING,
     Q_COUNT_OUTBOX_ACCEPTED,
     Q_COUNT_OUTBOX_DENIED,
@@ -122,6 +130,15 @@ static const char *s_schema =
     "  held_size INTEGER NOT NULL, new_size INTEGER NOT NULL, note TEXT NOT NULL,"
     "  proof BLOB);";
 
+/* The hook's events about signals that left the inbox (withdrawn, purged),
+   kept until the hook took them: a table of their own (store_hook_event_*). */
+static const char *s_hook_events_schema =
+    "CREATE TABLE IF NOT EXISTS hook_events ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT, signal_id TEXT NOT NULL, kind TEXT NOT NULL,"
+    "  json TEXT NOT NULL, created_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS hook_events_next ON hook_events (next_ms, seq);";
+
 /* SQLite's WAL hook (after every commit): remembers the WAL's size. */
 static int s_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
@@ -170,6 +187,7 @@ store_t *store_open(const char *dir, char *err, size_t errlen)
                      "PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON;",
                      NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(self->db, s_schema, NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(self->db, s_hook_events_schema, NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(
             self->db,
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '" STORE_SCHEMA_VERSION
@@ -965,6 +983,140 @@ int store_alert_each(store_t *self, store_json_fn *fn, void *arg)
         result = -1;
     s_end(self, Q_ALERT_EACH, stmt);
     return result;
+}
+
+int store_alert_participants(store_t *self, const char *alert_id, char **json)
+{
+    *json = NULL;
+    sqlite3_stmt *stmt =
+        s_stmt(self, Q_ALERT_PARTICIPANTS, "SELECT participants FROM alerts WHERE alert_id = ?");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, alert_id);
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_DONE ? 0 : -1;
+    if (rc == SQLITE_ROW && sqlite3_column_text(stmt, 0)) {
+        *json = strdup((const char *)sqlite3_column_text(stmt, 0));
+        result = *json ? 1 : -1;
+    }
+    s_end(self, Q_ALERT_PARTICIPANTS, stmt);
+    return result;
+}
+
+/* ---- hook events */
+
+int store_hook_event_add(store_t *self, const char *signal_id, const char *kind, const char *json)
+{
+    sqlite3_stmt *stmt = s_stmt(self, Q_HOOK_EVENT_ADD,
+                                "INSERT INTO hook_events (signal_id, kind, json, created_ms)"
+                                " VALUES (?,?,?,?)");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, signal_id);
+    s_text(stmt, 2, kind);
+    s_text(stmt, 3, json);
+    s_int(stmt, 4, s_now_ms());
+    return s_done(self, Q_HOOK_EVENT_ADD, stmt);
+}
+
+int store_hook_event_next(store_t *self, uint64_t now_ms, store_hook_event_t *out)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *stmt = s_stmt(self, Q_HOOK_EVENT_NEXT,
+                                "SELECT seq, signal_id, json, attempts, kind FROM hook_events"
+                                " WHERE next_ms <= ? ORDER BY next_ms, seq LIMIT 1");
+    if (!stmt)
+        return -1;
+    s_int(stmt, 1, now_ms);
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_DONE ? 0 : -1;
+    if (rc == SQLITE_ROW && sqlite3_column_text(stmt, 1) && sqlite3_column_text(stmt, 2)) {
+        out->seq = sqlite3_column_int64(stmt, 0);
+        snprintf(out->signal_id, sizeof out->signal_id, "%s",
+                 (const char *)sqlite3_column_text(stmt, 1));
+        out->json = strdup((const char *)sqlite3_column_text(stmt, 2));
+        out->attempts = (uint32_t)sqlite3_column_int(stmt, 3);
+        const unsigned char *kind = sqlite3_column_text(stmt, 4);
+        snprintf(out->kind, sizeof out->kind, "%s", kind ? (const char *)kind : "");
+        result = out->json ? 1 : -1;
+    }
+    s_end(self, Q_HOOK_EVENT_NEXT, stmt);
+    return result;
+}
+
+int store_hook_event_result(store_t *self, int64_t seq, bool ok, uint32_t attempts,
+                            uint64_t next_ms)
+{
+    sqlite3_stmt *stmt =
+        ok ? s_stmt(self, Q_HOOK_EVENT_DONE, "DELETE FROM hook_events WHERE seq = ?1")
+           : s_stmt(self, Q_HOOK_EVENT_RETRY,
+                    "UPDATE hook_events SET attempts = ?2, next_ms = ?3 WHERE seq = ?1");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, seq);
+    if (!ok) {
+        s_int(stmt, 2, attempts);
+        s_int(stmt, 3, next_ms);
+    }
+    return s_done(self, ok ? Q_HOOK_EVENT_DONE : Q_HOOK_EVENT_RETRY, stmt);
+}
+
+int store_hook_events_pending(store_t *self, uint64_t *count, uint64_t *oldest_ms)
+{
+    sqlite3_stmt *stmt = s_stmt(self, Q_HOOK_EVENT_COUNT,
+                                "SELECT COUNT(*), COALESCE(MIN(created_ms), 0) FROM hook_events");
+    if (!stmt)
+        return -1;
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *count = s_col_int(stmt, 0);
+        if (oldest_ms)
+            *oldest_ms = s_col_int(stmt, 1);
+    }
+    s_end(self, Q_HOOK_EVENT_COUNT, stmt);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* ---- health (hartslag status) */
+
+int store_probe(store_t *self, char *err, size_t errlen)
+{
+    if (store_in_transaction(self)) {
+        snprintf(err, errlen, "a transaction is open");
+        return -1;
+    }
+    sqlite3_stmt *stmt = NULL;
+    if (store_begin(self) == 0 &&
+        (stmt = s_stmt(self, Q_HEALTH_PROBE,
+                       "INSERT OR REPLACE INTO meta (key, value) VALUES ('health_probe', ?)"))) {
+        char now[24];
+        snprintf(now, sizeof now, "%llu", (unsigned long long)s_now_ms());
+        s_text(stmt, 1, now);
+        if (s_done(self, Q_HEALTH_PROBE, stmt) == 0 && store_commit(self) == 0)
+            return 0;
+    }
+    snprintf(err, errlen, "%s", sqlite3_errmsg(self->db));
+    store_rollback(self);
+    return -1;
+}
+
+int store_hook_backlog(store_t *self, uint64_t *pending, uint32_t *max_attempts)
+{
+    sqlite3_stmt *stmt =
+        s_stmt(self, Q_HOOK_BACKLOG,
+               "SELECT COUNT(*), COALESCE(MAX(a), 0) FROM ("
+               " SELECT hook_attempts AS a FROM inbox WHERE hook_state = 'pending'"
+               " UNION ALL SELECT hook_attempts FROM alerts WHERE hook_state = 'pending'"
+               " UNION ALL SELECT attempts FROM hook_events)");
+    if (!stmt)
+        return -1;
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *pending = s_col_int(stmt, 0);
+        *max_attempts = (uint32_t)s_col_int(stmt, 1);
+    }
+    s_end(self, Q_HOOK_BACKLOG, stmt);
+    return rc == SQLITE_ROW ? 0 : -1;
 }
 
 static int s_count(store_t *self, query_t q, const char *sql, uint64_t *out)

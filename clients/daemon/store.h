@@ -10,6 +10,8 @@
       gone    tombstones of withdrawn and purged signals, so a redelivery
               is acknowledged but never stored again
       alerts  multi-agency alerts from the broker (metadata only)
+      hook_events  what the hook must still be told about signals that
+              left the inbox (withdrawn, purged): ids and reasons only
       audit   the local audit trail: metadata only, never content or BSN
 
     Invariants: a signal_id is in at most one of inbox and gone; every
@@ -185,9 +187,40 @@ int store_alert_next_hook(store_t *self, uint64_t now_ms, char id[STORE_ID_HEX],
                           uint32_t *attempts);
 int store_alert_hook_result(store_t *self, const char *alert_id, bool ok, uint32_t attempts,
                             uint64_t next_ms);
+/* The participants (JSON array, as received) of a held alert: 1 (*json a
+   new string the caller frees), 0 not held, -1 error. */
+int store_alert_participants(store_t *self, const char *alert_id, char **json);
 /* Calls fn with each alert as a JSON object, newest first. */
 typedef int(store_json_fn)(void *arg, const char *json);
 int store_alert_each(store_t *self, store_json_fn *fn, void *arg);
+
+/* ---- hook events: a signal left the inbox (withdrawn, purged) and the
+   hook must tell the case system; ids and reasons only, never content. */
+typedef struct {
+    int64_t seq;                  /* row id */
+    char signal_id[STORE_ID_HEX]; /* the signal it is about */
+    char *json;                   /* the event, one JSON object (owned; free) */
+    uint32_t attempts;            /* failed hook runs so far */
+    char kind[16];                /* withdrawn, purged */
+} store_hook_event_t;
+
+/* Queues an event (in the caller's transaction, with the change it tells). */
+int store_hook_event_add(store_t *self, const char *signal_id, const char *kind, const char *json);
+/* The oldest event due at `now_ms`: 1 found (free out->json), 0 none, -1 error. */
+int store_hook_event_next(store_t *self, uint64_t now_ms, store_hook_event_t *out);
+/* `ok`: the event is done and removed; else retried from `next_ms`. */
+int store_hook_event_result(store_t *self, int64_t seq, bool ok, uint32_t attempts,
+                            uint64_t next_ms);
+/* Events not yet taken by the hook, and the oldest one's creation time (0 when none). */
+int store_hook_events_pending(store_t *self, uint64_t *count, uint64_t *oldest_ms);
+
+/* Health (hartslag status): a small durable write (a row in `meta`), so a
+   full disk or a failing fsync shows now rather than at the next signal.
+   Call outside a transaction. 0, or -1 with SQLite's reason in `err`. */
+int store_probe(store_t *self, char *err, size_t errlen);
+/* What waits for the hook (signals, alerts, hook events) and the most
+   failed runs of any of them. */
+int store_hook_backlog(store_t *self, uint64_t *pending, uint32_t *max_attempts);
 
 int store_counts(store_t *self, store_counts_t *counts);
 

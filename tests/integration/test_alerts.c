@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <sqlite3.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,4 +220,68 @@ Test(alerts, the_coordinator_marks_a_match_handled_and_the_partners_hear_it)
         (char *)tu_bin("hartslag"), "audit", "query", "--db", db, "--event", "alert", NULL};
     cr_assert_eq(tu_run(argv2, NULL, &out, NULL), 0, "%s", out);
     free(out);
+}
+
+/* The id of the first alert `daemon` holds (32 hex + NUL into `id`). */
+static void s_first_alert_id(dh_t *daemon, char id[33])
+{
+    char *out = s_alerts(daemon);
+    const char *at = strstr(out, "\"alert_id\":\"");
+    cr_assert_not_null(at, "%s", out);
+    memcpy(id, at + 12, 32);
+    id[32] = '\0';
+    free(out);
+}
+
+/* Issue 13 B6: `alerts ack` reports success only on the broker's word. */
+Test(alerts, an_ack_the_daemon_or_the_broker_refuses_fails_in_plain_words)
+{
+    s_send(1, "overlast");
+    s_send(2, "zorgsignaal");
+    cr_assert(s_wait_alerts(s_daemons[0], 1));
+    char id[33];
+    s_first_alert_id(s_daemons[0], id);
+    char *out = NULL, *err = NULL;
+    /* An id this daemon never received. */
+    const char *unknown = "00112233445566778899aabbccddeeff";
+    int rc =
+        dh_cli(s_daemons[0], NULL, &out, &err, "alerts", "ack", unknown, "--lead", "politie", NULL);
+    cr_assert_eq(rc, 1, "rc %d: %s %s", rc, out, err);
+    cr_assert_null(strstr(out, "marked handled"), "%s", out);
+    cr_assert(strstr(err, "not among this organisation's alerts"), "%s", err);
+    free(out);
+    free(err);
+    /* A lead outside the match (woonpunt did not signal). */
+    rc = dh_cli(s_daemons[0], NULL, &out, &err, "alerts", "ack", id, "--lead", "woonpunt", NULL);
+    cr_assert_eq(rc, 1, "rc %d: %s %s", rc, out, err);
+    cr_assert(strstr(err, "woonpunt is not a partner in the match"), "%s", err);
+    free(out);
+    free(err);
+    /* An alert the daemon holds but the broker does not know: the broker's
+       refusal reaches the CLI. The row is planted in the daemon's store. */
+    char db_path[4600], sql[600];
+    snprintf(db_path, sizeof db_path, "%s/hartslagd.db", s_daemons[0]->state);
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO alerts (alert_id, rule_id, subject, participants, legal_basis,"
+             " raised_ms, received_ms) VALUES ('%s', 'multi-agency-match', '%064d',"
+             " '[{\"org\":\"politie\"},{\"org\":\"welzijn\"}]', 'x', 1, 1)",
+             unknown, 0);
+    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    rc =
+        dh_cli(s_daemons[0], NULL, &out, &err, "alerts", "ack", unknown, "--lead", "politie", NULL);
+    cr_assert_eq(rc, 1, "rc %d: %s %s", rc, out, err);
+    cr_assert_null(strstr(out, "marked handled"), "%s", out);
+    cr_assert(strstr(err, "the broker refused") && strstr(err, "knows no alert"), "%s", err);
+    free(out);
+    free(err);
+    /* The real alert with a lead in the match: the broker confirms. */
+    rc = dh_cli(s_daemons[0], NULL, &out, &err, "alerts", "ack", id, "--lead", "welzijn", NULL);
+    cr_assert_eq(rc, 0, "rc %d: %s %s", rc, out, err);
+    cr_assert(strstr(out, "the broker recorded it"), "%s", out);
+    free(out);
+    free(err);
 }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 static char *s_dir;
 
@@ -196,6 +198,87 @@ Test(cli_keys, usage_errors_exit_2)
     free(err);
     cr_assert_eq(HARTSLAG(&out, &err, "--version"), 0);
     cr_assert(strstr(out, "hartslag "));
+    free(out);
+    free(err);
+}
+
+/* Keys for `org` with the given validity (dates YYYY-MM-DD). */
+static void s_init_dated(const char *org, const char *from, const char *until)
+{
+    char *out = NULL, *err = NULL;
+    int rc = HARTSLAG(&out, &err, "keys", "init", "--org", org, "--name", "Test", "--role",
+                      "partner", "--contact", "c@example.org", "--valid-from", from,
+                      "--valid-until", until, "--out", s_dir);
+    cr_assert_eq(rc, 0, "keys init failed: %s", err);
+    free(out);
+    free(err);
+}
+
+/* A date `days` from today, YYYY-MM-DD (UTC, as certificates count). */
+static const char *s_date(int days)
+{
+    static char buf[4][16];
+    static int next;
+    char *slot = buf[next++ % 4];
+    time_t t = time(NULL) + (time_t)days * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(slot, 16, "%Y-%m-%d", &tm);
+    return slot;
+}
+
+/* Issue 13 C9: an expired certificate fails verify, one ending soon warns. */
+Test(cli_keys, verify_fails_on_an_expired_certificate)
+{
+    s_init("gemeente", "coordinator");
+    s_init_dated("politie", "2020-01-01", "2020-12-31");
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(HARTSLAG(&out, &err, "keys", "verify", s_dir), 1, "%s%s", out, err);
+    cr_assert(strstr(out, "expired on 2020-12-31"), "%s", out);
+    cr_assert(strstr(out, "NOT usable"), "%s", out);
+    free(out);
+    free(err);
+    cr_assert_eq(HARTSLAG(&out, &err, "keys", "verify", "--json", s_dir), 1, "%s%s", out, err);
+    cr_assert(strstr(out, "\"usable\":false"), "%s", out);
+    cr_assert(strstr(out, "\"state\":\"expired\""), "%s", out);
+    free(out);
+    free(err);
+}
+
+Test(cli_keys, verify_fails_on_a_certificate_not_yet_valid_unless_it_is_a_successor)
+{
+    s_init("gemeente", "coordinator");
+    s_init_dated("politie", s_date(10), s_date(400));
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(HARTSLAG(&out, &err, "keys", "verify", s_dir), 1, "%s%s", out, err);
+    cr_assert(strstr(out, "not yet valid"), "%s", out);
+    free(out);
+    free(err);
+    /* A rotation: the current certificate beside its successor is fine. */
+    char mv[4096];
+    snprintf(mv, sizeof mv, "%s/politie-next.cert", s_dir);
+    cr_assert_eq(rename(s_path("politie.cert"), mv), 0);
+    cr_assert_eq(unlink(s_path("politie.cert_secret")), 0);
+    s_init_dated("politie", s_date(-100), s_date(9));
+    cr_assert_eq(HARTSLAG(&out, &err, "keys", "verify", s_dir), 0, "%s%s", out, err);
+    free(out);
+    free(err);
+}
+
+Test(cli_keys, verify_warns_about_a_certificate_expiring_within_30_days)
+{
+    s_init("gemeente", "coordinator");
+    s_init_dated("politie", s_date(-300), s_date(18));
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(HARTSLAG(&out, &err, "keys", "verify", s_dir), 0, "%s%s", out, err);
+    cr_assert(strstr(out, "warning:") && strstr(out, "in 18 day(s)"), "%s", out);
+    cr_assert(strstr(out, "1 warning(s)"), "%s", out);
+    free(out);
+    free(err);
+    cr_assert_eq(HARTSLAG(&out, &err, "keys", "verify", "--json", s_dir), 0, "%s%s", out, err);
+    cr_assert(strstr(out, "\"expiring_within_30_days\":1"), "%s", out);
+    cr_assert(strstr(out, "\"expires_within_30_days\":true"), "%s", out);
+    cr_assert(strstr(out, "\"days_left\":18"), "%s", out);
     free(out);
     free(err);
 }

@@ -817,9 +817,49 @@ Test(daemon_faults, accepted_alone_needs_no_fsync_but_the_next_send_does)
     s_fault_set(d->fault, "none");
 }
 
+/* The fake broker sends `daemon` an open alert `alert_id` (hex) naming
+   politie and welzijn, and waits until the daemon holds it. */
+static void s_fb_alert(dh_t *daemon, const char *alert_id)
+{
+    uint8_t id[16], subject[32] = {0};
+    cr_assert_eq(sodium_hex2bin(id, 16, alert_id, 32, NULL, NULL, NULL), 0);
+    Hartslag__AlertParticipant parts[2];
+    Hartslag__AlertParticipant *pp[2] = {&parts[0], &parts[1]};
+    char *types[] = {"overlast"};
+    const char *orgs[] = {"politie", "welzijn"};
+    for (int i = 0; i < 2; i++) {
+        hartslag__alert_participant__init(&parts[i]);
+        parts[i].org = (char *)orgs[i];
+        parts[i].contact = "test@example.org";
+        parts[i].n_signal_types = 1;
+        parts[i].signal_types = types;
+        parts[i].first_at_ms = parts[i].last_at_ms = 1;
+    }
+    Hartslag__Alert alert = HARTSLAG__ALERT__INIT;
+    alert.alert_id.data = id;
+    alert.alert_id.len = 16;
+    alert.rule_id = "multi-agency-match";
+    alert.subject.data = subject;
+    alert.subject.len = 32;
+    alert.n_participants = 2;
+    alert.participants = pp;
+    alert.legal_basis = "convenant art. 6";
+    alert.raised_at_ms = 1;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_ALERT;
+    frame.alert = &alert;
+    cr_assert_eq(fb_send(s_fb, &frame), 0);
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM alerts WHERE alert_id='%s'", alert_id);
+    for (int i = 0; i < 100 && s_daemon_scalar(daemon, sql) != 1; i++)
+        usleep(100000);
+    cr_assert_eq(s_daemon_scalar(daemon, sql), 1, "the alert was not stored:\n%s", dh_log(daemon));
+}
+
 /*  An alert acknowledgement leaves only after its audit record is
     committed: with every write failing, `hartslag alerts ack` answers an
-    error and the broker gets nothing; once the disk works, it is sent. */
+    error and the broker gets nothing; once the disk works, it is sent, and
+    the CLI reports success only on the broker's AlertAckResult. */
 Test(daemon_faults, an_alert_ack_is_not_sent_without_its_audit_record)
 {
     s_need_binary(DAEMON_FAULTS);
@@ -837,6 +877,7 @@ Test(daemon_faults, an_alert_ack_is_not_sent_without_its_audit_record)
     cr_assert_eq(fb_wait_hello(s_fb, 10000, 0), 0, "no Hello:\n%s", dh_log(d->gemeente));
 
     const char *alert = "0123456789abcdef0123456789abcdef";
+    s_fb_alert(d->gemeente, alert);
     char *argv[] = {(char *)tu_bin("hartslag"),
                     "alerts",
                     "ack",
@@ -860,18 +901,139 @@ Test(daemon_faults, an_alert_ack_is_not_sent_without_its_audit_record)
     }
 
     s_fault_set(d->fault, "none");
-    rc = tu_run(argv, NULL, &out, &err);
-    cr_assert_eq(rc, 0, "%s %s\n%s", out ? out : "", err ? err : "", dh_log(d->gemeente));
-    free(out);
-    free(err);
+    /* The CLI waits for the broker's verdict: run it aside and answer. */
+    pid_t child = fork();
+    cr_assert_geq(child, 0);
+    if (child == 0)
+        _exit(tu_run(argv, NULL, NULL, NULL));
     bool sent = false;
     for (Hartslag__Frame *frame; !sent && (frame = fb_recv(s_fb, 5000, 0)) != NULL;) {
         sent = frame->body_case == HARTSLAG__FRAME__BODY_ALERT_ACK;
         hartslag__frame__free_unpacked(frame, NULL);
     }
     cr_assert(sent, "no AlertAck once the disk works:\n%s", dh_log(d->gemeente));
+    uint8_t alert_bin[16];
+    cr_assert_eq(sodium_hex2bin(alert_bin, 16, alert, 32, NULL, NULL, NULL), 0);
+    Hartslag__AlertAckResult result = HARTSLAG__ALERT_ACK_RESULT__INIT;
+    result.alert_id.data = alert_bin;
+    result.alert_id.len = 16;
+    result.ok = 1;
+    Hartslag__Frame verdict = HARTSLAG__FRAME__INIT;
+    verdict.body_case = HARTSLAG__FRAME__BODY_ALERT_ACK_RESULT;
+    verdict.alert_ack_result = &result;
+    cr_assert_eq(fb_send(s_fb, &verdict), 0);
+    int status = 0;
+    cr_assert_eq(waitpid(child, &status, 0), child);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "alerts ack failed after the "
+              "broker confirmed:\n%s",
+              dh_log(d->gemeente));
     char sql[200];
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM audit WHERE event='alert_ack_sent' AND signal_id='%s'", alert);
     cr_assert_eq(s_daemon_scalar(d->gemeente, sql), 1);
+}
+
+/* Agreements with a multi-agency alert rule that notifies gemeente. */
+static const char *s_alert_yaml =
+    "partnership: faults-test\nversion: 2\ncoordinator: gemeente\n"
+    "partners:\n"
+    "  - {org: gemeente, role: coordinator}\n"
+    "  - {org: politie, role: partner}\n"
+    "  - {org: welzijn, role: partner}\n"
+    "  - {org: woonpunt, role: partner}\n"
+    "agreements:\n"
+    "  - {id: p, from: politie, to: [gemeente], signal_types: [overlast],"
+    "     fields: [adres, datum, categorie], purpose: casusoverleg, legal_basis: \"Wpg art. 19\","
+    "     valid_from: 2025-01-01, valid_until: 2099-12-31, retention_days: 30,"
+    "     max_queue_days: 7}\n"
+    "  - {id: w, from: welzijn, to: [gemeente], signal_types: [overlast],"
+    "     fields: [adres, datum, categorie], purpose: casusoverleg, legal_basis: \"Wmo\","
+    "     valid_from: 2025-01-01, valid_until: 2099-12-31, retention_days: 30,"
+    "     max_queue_days: 7}\n"
+    "alerts:\n"
+    "  - {id: multi-agency-match, distinct_senders: 2, window_days: 90, notify: [gemeente],"
+    "     legal_basis: \"convenant art. 6\"}\n";
+
+/*  Issue 13 C10: an alert the recipient's full disk could not store comes
+    again once the disk works, without a daemon restart (the broker resends
+    notices only after a Hello, so the daemon asks with one). */
+Test(daemon_faults, an_alert_refused_by_a_full_disk_arrives_once_it_clears)
+{
+    s_need_binary(DAEMON_FAULTS);
+    daemons_t *d = &s_d;
+    memset(d, 0, sizeof *d);
+    d->bh = bh_new(s_orgs, 4, s_alert_yaml);
+    cr_assert_not_null(d->bh);
+    cr_assert_eq(bh_start(d->bh, NULL), 0, "broker did not start");
+    snprintf(d->fault, sizeof d->fault, "%s/fault", d->bh->root);
+    s_fault_set(d->fault, "none");
+    d->gemeente = dh_new(d->bh, "gemeente", NULL, NULL);
+    d->politie = dh_new(d->bh, "politie", NULL, NULL);
+    dh_t *welzijn = dh_new(d->bh, "welzijn", NULL, NULL);
+    cr_assert(d->gemeente && d->politie && welzijn);
+    cr_assert_eq(s_daemon_start(d->gemeente, d->fault), 0, "%s", dh_log(d->gemeente));
+    cr_assert_eq(dh_start(d->politie), 0);
+    cr_assert_eq(dh_start(welzijn), 0);
+    cr_assert(dh_wait_log(d->gemeente, "event=connected", 10000), "%s", dh_log(d->gemeente));
+    s_fault_set(d->fault, "full");
+    uint8_t id[16];
+    s_send_ok(d->politie, id);
+    s_send_ok(welzijn, id);
+    bool failed = false;
+    for (int i = 0; i < 150 && !failed; i++) {
+        failed = dh_log_count(d->gemeente, "event=store_failed op=alert") > 0;
+        if (!failed)
+            usleep(100000);
+    }
+    cr_assert(failed, "the alert was not refused by the full disk:\n%s", dh_log(d->gemeente));
+    s_fault_set(d->fault, "none");
+    int64_t held = 0;
+    for (int i = 0; i < 200 && held == 0; i++) {
+        held = s_daemon_scalar(d->gemeente, "SELECT count(*) FROM alerts");
+        if (held == 0)
+            usleep(100000);
+    }
+    char *glog = dh_log(d->gemeente);
+    dh_destroy(&welzijn);
+    cr_assert_eq(held, 1, "the alert did not come again within 20 s of the disk clearing:\n%s",
+                 glog);
+    free(glog);
+}
+
+/* `hartslag status [--json]` of `dh`: exit code, output into *out. */
+static int s_status(dh_t *dh, bool json, char **out)
+{
+    /* dh_cli adds --state-dir itself. */
+    return json ? dh_cli(dh, NULL, out, NULL, "status", "--json", NULL)
+                : dh_cli(dh, NULL, out, NULL, "status", NULL);
+}
+
+/*  Issue 13 C8: `hartslag status` is a health check: with the daemon's
+    disk full it exits 1 and says so; cleared, it exits 0 again. */
+Test(daemon_faults, status_is_unhealthy_while_the_store_cannot_write)
+{
+    daemons_t *d = &s_d;
+    s_daemons_up(d, "gemeente");
+    char *out = NULL;
+    cr_assert_eq(s_status(d->gemeente, false, &out), 0, "%s", out);
+    cr_assert(strstr(out, "health       ok"), "%s", out);
+    free(out);
+    s_fault_set(d->fault, "full");
+    int rc = s_status(d->gemeente, false, &out);
+    cr_assert_eq(rc, 1, "status exits %d with a full disk:\n%s", rc, out);
+    cr_assert(strstr(out, "UNHEALTHY") && strstr(out, "store_failing") &&
+                  strstr(out, "cannot write"),
+              "%s", out);
+    free(out);
+    rc = s_status(d->gemeente, true, &out);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "\"healthy\":false") && strstr(out, "\"code\":\"store_failing\""), "%s",
+              out);
+    free(out);
+    s_fault_set(d->fault, "none");
+    rc = s_status(d->gemeente, true, &out);
+    cr_assert_eq(rc, 0, "still unhealthy once the disk works: %s", out);
+    cr_assert(strstr(out, "\"healthy\":true"), "%s", out);
+    free(out);
 }
