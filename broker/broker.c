@@ -1,6 +1,7 @@
 /*  broker: the event loop, the protocol handlers and the group commit;
     see broker.h, docs/protocol.md. */
 #include "broker.h"
+#include "check.h"
 
 #include "agreements.h"
 #include "arena.h"
@@ -1708,6 +1709,8 @@ broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
                  why, config->certificates);
         goto fail;
     }
+    if (broker_keys_check(self->keys, config->keys, self->partners, err, errlen) != 0)
+        goto fail;
     agreements_errors_t *errors = NULL;
     self->agreements = agreements_load(config->agreements, &errors);
     if (!self->agreements) {

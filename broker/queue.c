@@ -1,6 +1,9 @@
 /*  queue: the broker's SQLite store; see queue.h. */
 #include "queue.h"
 
+#include "fileio.h"
+#include "log.h"
+
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -171,6 +174,13 @@ queue_t *queue_open(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    bool narrowed = false;
+    if (fileio_private_db(path, &narrowed, err, errlen) != 0) {
+        queue_destroy(&self);
+        return NULL;
+    }
+    if (narrowed)
+        log_event(HLOG_WARN, "state_file_narrowed", "file", path, "mode", "0600", NULL);
     if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
             SQLITE_OK ||
         sqlite3_exec(self->db, s_schema, NULL, NULL, NULL) != SQLITE_OK) {

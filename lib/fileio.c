@@ -125,3 +125,48 @@ fail:
     unlink(path);
     return -1;
 }
+
+/* Opens (creating 0600 when `create`) and narrows one file; ENOENT without
+   `create` is not an error. */
+static int s_private(const char *path, bool create, bool *narrowed, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
+    if (fd < 0) {
+        if (!create && errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "cannot open %s: %s%s", path, strerror(errno),
+                 errno == ELOOP ? " (a symbolic link: point the state directory at the file "
+                                  "itself)"
+                                : "");
+        return -1;
+    }
+    struct stat st;
+    int rc = fstat(fd, &st);
+    if (rc == 0 && (st.st_mode & 077)) {
+        rc = fchmod(fd, 0600);
+        *narrowed = true;
+    }
+    if (rc != 0)
+        snprintf(err, errlen, "cannot make %s private (0600): %s", path, strerror(errno));
+    close(fd);
+    return rc == 0 ? 0 : -1;
+}
+
+int fileio_private_db(const char *path, bool *narrowed, char *err, size_t errlen)
+{
+    *narrowed = false;
+    if (s_private(path, true, narrowed, err, errlen) != 0)
+        return -1;
+    static const char *const companions[] = {"-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof companions / sizeof companions[0]; i++) {
+        char companion[4200];
+        if ((size_t)snprintf(companion, sizeof companion, "%s%s", path, companions[i]) >=
+            sizeof companion) {
+            snprintf(err, errlen, "path too long: %s", path);
+            return -1;
+        }
+        if (s_private(companion, false, narrowed, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}

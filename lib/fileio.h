@@ -24,4 +24,12 @@ int fileio_read_secret(const char *path, size_t max, char **text, size_t *len, c
 int fileio_write_new(const char *path, const void *bytes, size_t len, int mode, char *err,
                      size_t errlen);
 
+/* Makes a database file and its SQLite companions ("-wal", "-shm",
+   "-journal") private before SQLite opens them: creates `path` 0600 when it
+   does not exist (SQLite would create it 0644 less the umask, and gives the
+   companions the database's mode), and narrows an existing one to 0600.
+   Refuses a symbolic link. Sets `*narrowed` when an existing file was open
+   to group or others (the caller logs it). 0, or -1 with the reason. */
+int fileio_private_db(const char *path, bool *narrowed, char *err, size_t errlen);
+
 #endif

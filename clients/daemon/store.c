@@ -1,7 +1,10 @@
 /*  store: see store.h. All SQL of the daemon lives here. */
 #include "store.h"
 
+#include "dlog.h"
 #include "strbuf.h"
+
+#include "fileio.h"
 
 #include <sodium.h>
 #include <sqlite3.h>
@@ -167,6 +170,13 @@ store_t *store_open(const char *dir, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    bool narrowed = false;
+    if (fileio_private_db(path, &narrowed, err, errlen) != 0) {
+        store_destroy(&self);
+        return NULL;
+    }
+    if (narrowed)
+        dlog(DLOG_WARN, "state_file_narrowed file=%s mode=0600", path);
     if (sqlite3_open_v2(path, &self->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
