@@ -176,7 +176,7 @@ store_t *store_open(const char *dir, char *err, size_t errlen)
         return NULL;
     }
     if (narrowed)
-        dlog(DLOG_WARN, "state_file_narrowed file=%s mode=0600", path);
+        dlog(DLOG_WARN, "event=state_file_narrowed file=%s mode=0600", path);
     if (sqlite3_open_v2(path, &self->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
