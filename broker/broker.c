@@ -30,9 +30,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TICK_MS 200                   /* poll timeout: how often timers are looked at */
-#define EXPIRY_EVERY_MS 1000          /* expiry scan */
-#define REDELIVER_AFTER_MS 10000      /* deliveries unacknowledged this long are sent again */
+#define TICK_MS 200              /* poll timeout: how often timers are looked at */
+#define EXPIRY_EVERY_MS 1000     /* expiry scan */
+#define REDELIVER_AFTER_MS 10000 /* deliveries unacknowledged this long are sent again */
+/* A daemon sends a Heartbeat every 2 s (docs/protocol.md); three missed
+   ones and the broker stops counting it as connected. */
+#define PEER_SILENT_MS 6000
 #define PURGE_EVERY_MS 3600000        /* audit retention purge, hourly */
 #define PRUNE_EVERY_MS 60000          /* lapsed-id cleanup */
 #define CHECKPOINT_EVERY_MS 1000      /* a checkpoint at least this often... */
@@ -72,6 +75,7 @@ typedef struct {
     bool dirty;                  /* has work to pump this turn */
     bool backlog;                /* pending deliveries may exist beyond sent_upto */
     int64_t progress_ms;         /* last ack, or when the first of those in flight left */
+    int64_t heard_ms;            /* when it last sent anything */
     bool notices_due;            /* pending notices must be sent this turn */
     int64_t notice_upto;         /* highest notice seq sent on this connection */
     bool checkpoint_due;         /* send it the latest checkpoint this turn */
@@ -334,11 +338,13 @@ typedef struct {
 } denial_t;
 
 /* Audits and queues a Denied. `header` may be NULL when it was unreadable. */
-static void s_deny(broker_t *self, peer_t *peer, zframe_t *routing,
-                   const Hartslag__SignalHeader *header, const char *reason,
-                   const denial_t *denials, size_t n_denials)
+/* `unread_id` names the signal when its header was refused unread (NULL
+   when not even the id could be read); otherwise the header's id counts. */
+static void s_deny_as(broker_t *self, peer_t *peer, zframe_t *routing,
+                      const Hartslag__SignalHeader *header, const uint8_t *unread_id,
+                      const char *reason, const denial_t *denials, size_t n_denials)
 {
-    const uint8_t *id = header && header->signal_id.len == 16 ? header->signal_id.data : NULL;
+    const uint8_t *id = header && header->signal_id.len == 16 ? header->signal_id.data : unread_id;
     audit_entry_t entry = {
         .event = "denied",
         .actor = peer->org,
@@ -386,6 +392,13 @@ static void s_deny(broker_t *self, peer_t *peer, zframe_t *routing,
     frame.body_case = HARTSLAG__FRAME__BODY_DENIED;
     frame.denied = &denied;
     s_reply_frame(self, routing, &frame, REPLY_DENIED, id);
+}
+
+static void s_deny(broker_t *self, peer_t *peer, zframe_t *routing,
+                   const Hartslag__SignalHeader *header, const char *reason,
+                   const denial_t *denials, size_t n_denials)
+{
+    s_deny_as(self, peer, routing, header, NULL, reason, denials, n_denials);
 }
 
 static void s_reply_accepted(broker_t *self, zframe_t *routing, const uint8_t *id,
@@ -628,7 +641,11 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, const i
     if (!sealed || !sealed->header.data ||
         wire_check_header(sealed->header.data, sealed->header.len, &header, &why) != 0) {
         snprintf(reason, sizeof reason, "bad_header:%s", why ? why : "missing");
-        s_deny(self, peer, routing, NULL, reason, NULL, 0);
+        uint8_t unread_id[16];
+        bool readable =
+            sealed && sealed->header.data &&
+            wire_peek_signal_id(sealed->header.data, sealed->header.len, unread_id) == 0;
+        s_deny_as(self, peer, routing, NULL, readable ? unread_id : NULL, reason, NULL, 0);
         return;
     }
     const uint8_t *id = header->signal_id.data;
@@ -864,6 +881,21 @@ static void s_on_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__
         peer->dirty = true; /* room in the window for what waits in the store */
     if (changed == 0)
         return; /* a duplicate or late ack: already settled */
+    /* The recipient's answer is the proof of the hand-over: one `delivered`
+       per signal and recipient, timed when it was certainly in the
+       recipient's hands. */
+    audit_entry_t handed = {
+        .event = "delivered",
+        .actor = "broker",
+        .counterpart = peer->org,
+        .on_behalf_of = known.meta.sender,
+        .signal_id = ack->signal_id.data,
+        .signal_type = known.meta.signal_type,
+        .purpose = known.meta.purpose,
+        .subject = known.meta.subject,
+        .outcome = "ok",
+    };
+    s_audit(self, &handed);
     audit_entry_t entry = {
         .event = stored ? "acked" : "rejected_by_recipient",
         .actor = peer->org,
@@ -1179,6 +1211,7 @@ static void s_handle(broker_t *self, inbound_t *in)
         peer->checkpoint_due = true;
         log_event(HLOG_INFO, "connected", "org", peer->org, NULL);
     }
+    peer->heard_ms = self->now_ms;
     Hartslag__Frame *frame = in->frame;
     if (!frame) {
         const char *why = in->why;
@@ -1231,19 +1264,9 @@ static int s_pump_one(void *arg, int64_t seq, const uint8_t id[16], const queue_
 {
     pump_ctx_t *ctx = arg;
     broker_t *self = ctx->self;
-    audit_entry_t entry = {
-        .event = "delivered",
-        .actor = "broker",
-        .counterpart = ctx->peer->org,
-        .on_behalf_of = meta->sender,
-        .signal_id = id,
-        .signal_type = meta->signal_type,
-        .purpose = meta->purpose,
-        .subject = meta->subject,
-        .outcome = "ok",
-    };
-    if (s_audit(self, &entry) < 0)
-        return 1;
+    /* No audit record here: a frame handed to ZeroMQ may never reach a
+       daemon that just went away. `delivered` is written when the
+       recipient answers (s_on_ack). */
     size_t cap = sealed_len + DELIVER_FRAME_OVERHEAD;
     uint8_t *bytes = malloc(cap);
     size_t len =
@@ -1361,6 +1384,13 @@ static void s_expired_one(void *arg, const uint8_t id[16], const queue_meta_t *m
 
 static void s_timers(broker_t *self)
 {
+    for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers))
+        if (peer->routing && self->now_ms - peer->heard_ms > PEER_SILENT_MS) {
+            /* ZMTP heartbeats close the connection too, but the loop would
+               only learn of it from a failed send. */
+            log_event(HLOG_INFO, "disconnected", "org", peer->org, "reason", "silent", NULL);
+            s_peer_disconnect(peer);
+        }
     if (self->now_ms >= self->next_expiry_ms) {
         self->next_expiry_ms = self->now_ms + EXPIRY_EVERY_MS;
         /* A recipient that stopped acknowledging without disconnecting (its
@@ -1652,7 +1682,8 @@ static int s_turn(broker_t *self, bool readable, bool final)
             /* Gone or full: it stays pending and is sent again on reconnect. */
             peer_t *peer = s_peer_by_routing(self, reply->routing);
             if (peer) {
-                log_event(HLOG_INFO, "disconnected", "org", peer->org, NULL);
+                log_event(HLOG_INFO, "disconnected", "org", peer->org, "reason", "send_failed",
+                          NULL);
                 s_peer_disconnect(peer);
             }
         }

@@ -207,6 +207,22 @@ int wire_check_header(const uint8_t *header_bytes, size_t len, Hartslag__SignalH
     return 0;
 }
 
+int wire_peek_signal_id(const uint8_t *header_bytes, size_t len, uint8_t id[16])
+{
+    if (!header_bytes || len == 0 || len > ENVELOPE_HEADER_MAX)
+        return -1;
+    Hartslag__SignalHeader *h = hartslag__signal_header__unpack(NULL, len, header_bytes);
+    if (!h)
+        return -1;
+    int rc = -1;
+    if (h->signal_id.len == WIRE_SIGNAL_ID_BYTES) {
+        memcpy(id, h->signal_id.data, WIRE_SIGNAL_ID_BYTES);
+        rc = 0;
+    }
+    hartslag__signal_header__free_unpacked(h, NULL);
+    return rc;
+}
+
 int wire_check_sealed(const Hartslag__SealedSignal *s, const Hartslag__SignalHeader *h,
                       const char **reason)
 {

@@ -85,6 +85,11 @@ int wire_pack_frame(const Hartslag__Frame *frame, uint8_t **out, size_t *len)
 int wire_check_header(const uint8_t *header_bytes, size_t len, Hartslag__SignalHeader **out,
                       const char **reason) __attribute__((warn_unused_result));
 
+/* The signal id of a header that wire_check_header refused, when one can
+   still be read (the header unpacks and its id is 16 bytes): so that a
+   Denied names the signal its sender means. 0 with id[16] filled, or -1. */
+int wire_peek_signal_id(const uint8_t *header_bytes, size_t len, uint8_t id[16]);
+
 /* The rules for a SignalHeader's values, used on what arrives
    (wire_check_header) and on what is about to be sealed (envelope_seal):
      signal_id exactly 16 bytes ........................ bad_signal_id

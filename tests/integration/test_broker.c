@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,27 @@ Test(broker, hostile_frames_then_a_valid_signal_is_delivered)
     cr_assert_eq(answer->body_case, HARTSLAG__FRAME__BODY_DENIED);
     cr_assert(strncmp(answer->denied->reason, "bad_header:", 11) == 0, "%s",
               answer->denied->reason);
+    cr_assert_eq(answer->denied->signal_id.len, 0, "no id can be read from junk");
+    hartslag__frame__free_unpacked(answer, NULL);
+    /* A header that reads but breaks a rule (no type, no purpose): the
+       denial names the signal, so the sender knows which one (issue 13 A3). */
+    uint8_t readable_id[16];
+    randombytes_buf(readable_id, sizeof readable_id);
+    Hartslag__SignalHeader header = HARTSLAG__SIGNAL_HEADER__INIT;
+    header.signal_id.data = readable_id;
+    header.signal_id.len = sizeof readable_id;
+    header.sender = "politie";
+    uint8_t header_bytes[256];
+    sealed.header.len = hartslag__signal_header__pack(&header, header_bytes);
+    sealed.header.data = header_bytes;
+    bh_send(politie, &frame);
+    answer = bh_recv(politie, 3000);
+    cr_assert_not_null(answer);
+    cr_assert_eq(answer->body_case, HARTSLAG__FRAME__BODY_DENIED);
+    cr_assert(strncmp(answer->denied->reason, "bad_header:", 11) == 0, "%s",
+              answer->denied->reason);
+    cr_assert_eq(answer->denied->signal_id.len, 16, "Denied.signal_id is empty");
+    cr_assert_eq(memcmp(answer->denied->signal_id.data, readable_id, 16), 0);
     hartslag__frame__free_unpacked(answer, NULL);
     /* An oversized frame: libzmq drops the connection; the DEALER reconnects. */
     size_t big = 1 << 20;
