@@ -839,6 +839,47 @@ done:
 /* ------------------------------------------------------------------------
    Acks, withdrawals, hello */
 
+/* Queues, for the signal's sender, what `recipient` did with it (issue 13
+   B5). The notice id is derived from signal and recipient so that the
+   notice table holds one per pair and the sender can acknowledge it. */
+static void s_outcome_notice(broker_t *self, const queue_meta_t *meta, const uint8_t id[16],
+                             const char *recipient, bool stored, const char *reason)
+{
+    static const char tag[] = "hartslag/outcome-notice/v1";
+    uint8_t notice_id[16];
+    crypto_generichash_state state;
+    crypto_generichash_init(&state, NULL, 0, sizeof notice_id);
+    crypto_generichash_update(&state, (const uint8_t *)tag, sizeof tag);
+    crypto_generichash_update(&state, id, 16);
+    crypto_generichash_update(&state, (const uint8_t *)recipient, strlen(recipient) + 1);
+    crypto_generichash_final(&state, notice_id, sizeof notice_id);
+    Hartslag__DeliveryOutcome outcome = HARTSLAG__DELIVERY_OUTCOME__INIT;
+    outcome.signal_id.data = (uint8_t *)id;
+    outcome.signal_id.len = 16;
+    outcome.recipient = (char *)recipient;
+    outcome.stored = stored;
+    outcome.reason = stored ? NULL : (char *)reason;
+    outcome.at_ms = (uint64_t)self->now_ms;
+    outcome.notice_id.data = notice_id;
+    outcome.notice_id.len = sizeof notice_id;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.version = WIRE_VERSION;
+    frame.body_case = HARTSLAG__FRAME__BODY_DELIVERY_OUTCOME;
+    frame.delivery_outcome = &outcome;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    if (wire_pack_frame(&frame, &bytes, &len) != 0) {
+        self->turn_failed = true;
+        return;
+    }
+    if (queue_notice_add(self->queue, meta->sender, NOTICE_OUTCOME, notice_id, bytes, len) != 0)
+        self->turn_failed = true;
+    free(bytes);
+    peer_t *sender = s_peer(self, meta->sender);
+    if (sender)
+        sender->notices_due = true;
+}
+
 static void s_on_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__DeliveryAck *ack)
 {
     if (ack->signal_id.len != 16) {
@@ -862,8 +903,12 @@ static void s_on_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__
     } else {
         int found = queue_find_signal(self->queue, ack->signal_id.data, &known);
         if (found == 0) {
-            /* Not a signal: the daemon confirms it stored an alert. */
-            if (queue_notice_remove(self->queue, peer->org, NOTICE_ALERT, ack->signal_id.data) != 0)
+            /* Not a signal: the daemon confirms it stored an alert or a
+               delivery outcome (whose notice id it acknowledges). */
+            if (queue_notice_remove(self->queue, peer->org, NOTICE_ALERT, ack->signal_id.data) !=
+                    0 ||
+                queue_notice_remove(self->queue, peer->org, NOTICE_OUTCOME, ack->signal_id.data) !=
+                    0)
                 self->turn_failed = true;
             return;
         }
@@ -908,6 +953,7 @@ static void s_on_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__
         .reason = reason,
     };
     s_audit(self, &entry);
+    s_outcome_notice(self, &known.meta, ack->signal_id.data, peer->org, stored, reason);
     if (!stored) {
         log_event(HLOG_WARN, "rejected_by_recipient", "recipient", peer->org, "id", hex, "reason",
                   reason, NULL);

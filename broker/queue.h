@@ -39,6 +39,7 @@ typedef enum {
     NOTICE_WITHDRAW = 1, /* forward a withdrawal to a recipient; kept until it answers */
     NOTICE_EXPIRED = 2,  /* tell a sender a delivery expired; dropped once sent */
     NOTICE_ALERT = 3,    /* an alert (or its update); kept until the daemon acks it */
+    NOTICE_OUTCOME = 4,  /* tell a sender what a recipient did; kept until the sender acks it */
 } notice_kind_t;
 
 /* The routing metadata of a signal the queue keeps for audit records

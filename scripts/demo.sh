@@ -7,8 +7,12 @@
 #   3. the broker and three daemons; welzijn stays offline for now
 #   4. realistic signals: allowed ones, a denied one (with its reason), and
 #      signals for welzijn that wait at the broker until welzijn starts
-#   5. the inboxes, a withdrawal, the status of each daemon
+#   5. the inboxes, multi-agency alerts, a recipient that refuses a signal
+#      (its agreements are out of date) and the sender seeing it, a
+#      withdrawal reaching the gemeente's case system, the status of each
+#      daemon, the audit log verified and a citizen's access request
 #   6. everything stopped cleanly (also on Ctrl-C or failure)
+# Headings are bold only on a terminal and without NO_COLOR.
 #
 # KEEP=1 keeps the temporary directory for a look afterwards.
 set -euo pipefail
@@ -33,7 +37,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Bold headings only on a terminal, and never with NO_COLOR (no-color.org).
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+    step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+    step() { printf '\n== %s\n' "$*"; }
+fi
 # Prints a command the way one would type it, then runs it.
 run() {
     local line='$' a
@@ -76,6 +85,12 @@ for org in gemeente politie welzijn woonpunt; do
 done
 "$H" keys pseudonym-key --out keys/pseudonym.key >/dev/null
 ls keys certificates | sed 's/^/  /'
+# Woonpunt has not installed this month's agreements yet: its copy is
+# version 6, in which the gemeente's case feedback did not go to woonpunt.
+sed -e 's/^version: 7 /version: 6 /' \
+    -e 's/to: \[politie, welzijn, woonpunt, ggd\]/to: [politie, welzijn, ggd]/' \
+    agreements.yaml > agreements-woonpunt-v6.yaml
+sed -i 's#^agreements: .*#agreements: agreements-woonpunt-v6.yaml#' woonpunt.yaml
 
 step "2. The broker, on a free port on 127.0.0.1"
 "$BIN/hartslag-broker" --config broker.yaml --bind 'tcp://127.0.0.1:*' 2>state/broker.log &
@@ -136,7 +151,14 @@ step "4e. The gemeente's inbox (the hook has handed each signal to its case syst
 sleep 1
 run "$H" inbox --config gemeente.yaml
 echo
-echo "hook output (state/gemeente/zaaksysteem-import.jsonl): $(wc -l < state/gemeente/zaaksysteem-import.jsonl 2>/dev/null || echo 0) signals as JSON"
+IMPORTED=state/gemeente/zaaksysteem-import.jsonl
+# "1 signal", "3 signals": COUNT WORD FILE KIND
+count() {
+    local n
+    n=$(grep -c "\"kind\":\"$3\"" "$2" 2>/dev/null || true)
+    if [ "${n:-0}" = 1 ]; then echo "1 $1"; else echo "${n:-0} $1s"; fi
+}
+echo "hook output ($IMPORTED): $(count signal "$IMPORTED" signal) and $(count alert "$IMPORTED" alert) as JSON"
 FIRST=$("$H" inbox --config gemeente.yaml --json | grep '"type":"zorgmelding"' | head -n1 \
     | sed 's/.*"signal_id":"\([0-9a-f]*\)".*/\1/')
 if [ -n "$FIRST" ]; then run "$H" show --config gemeente.yaml "$FIRST"; fi
@@ -176,12 +198,36 @@ run "$H" alerts ack --config gemeente.yaml "$ALERT" --lead welzijn
 sleep 0.5
 run "$H" alerts --config welzijn.yaml
 
+step "5d. The gemeente tells politie and woonpunt it opened a case; woonpunt refuses it"
+echo "(woonpunt still runs last month's agreements, version 6, without this feedback)"
+OUT=$(run "$H" send --config gemeente.yaml --user regisseur-passart \
+    --to politie,woonpunt --type casus-geopend --purpose casusoverleg \
+    --subject-address "6411 AB 12a" --field datum=2026-03-06 \
+    --field contactpersoon="wijkregisseur Passart, 045-000 0000" --wait)
+echo "$OUT"
+CASE=$(printf '%s\n' "$OUT" | tail -n1 | cut -d' ' -f1)
+for _ in $(seq 50); do
+    "$H" show --config gemeente.yaml "$CASE" --json | grep -q '"woonpunt":{"state":"refused"' && break
+    sleep 0.1
+done
+echo "The gemeente sees, per recipient, what became of it:"
+run "$H" show --config gemeente.yaml "$CASE"
+if ! "$H" show --config gemeente.yaml "$CASE" --json | grep -q '"woonpunt":{"state":"refused"'; then
+    echo "demo: the gemeente was not told that woonpunt refused the signal" >&2; exit 1
+fi
+
 step "6. Politie withdraws its nuisance report; the recipients delete it"
 SID=$("$H" inbox --config welzijn.yaml --json | grep '"type":"overlast"' | head -n1 \
     | sed 's/.*"signal_id":"\([0-9a-f]*\)".*/\1/')
 run "$H" withdraw --config politie.yaml "$SID" --reason resolved
 sleep 0.5
 run "$H" inbox --config welzijn.yaml
+wait_for state/gemeente/zaaksysteem-removed.jsonl "$SID" 100
+echo "The gemeente's case system was told, through its hook, and removed it:"
+echo "  state/gemeente/zaaksysteem-removed.jsonl: $(grep "$SID" state/gemeente/zaaksysteem-removed.jsonl)"
+if grep -q "\"signal_id\":\"$SID\"" "$IMPORTED"; then
+    echo "demo: the withdrawn signal is still in the gemeente's case system" >&2; exit 1
+fi
 
 step "7. Status of each daemon"
 for org in gemeente politie welzijn woonpunt; do

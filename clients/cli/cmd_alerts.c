@@ -47,11 +47,22 @@ static void s_print_line(const char *json)
         }
         values[i][n] = '\0';
     }
-    size_t partners = 0;
-    for (const char *p = strstr(json, "\"participants\""); p && (p = strstr(p, "\"org\":")); p++)
-        partners++;
-    printf("%-32s  %-24s  %-8s  %zu partners%s%s\n", values[0], values[1],
-           values[2][0] ? values[2] : "open", partners, values[3][0] ? "  lead " : "", values[3]);
+    /* The partners by name: "2 partners" leaves the coordinator to look up
+       who they are. Org ids are tokens, so they need no unescaping. */
+    char names[600] = "";
+    size_t used = 0;
+    for (const char *p = strstr(json, "\"participants\""); p && (p = strstr(p, "\"org\":\""));) {
+        p += 7;
+        size_t n = strcspn(p, "\"");
+        if (used + n + 3 < sizeof names) {
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%.*s", used ? ", " : "",
+                                     (int)n, p);
+        }
+        p += n;
+    }
+    printf("%-32s  %-24s  %-8s  partners %s%s%s\n", values[0], values[1],
+           values[2][0] ? values[2] : "open", names[0] ? names : "-", values[3][0] ? "  lead " : "",
+           values[3]);
 }
 
 static int s_list(int argc, char **argv)

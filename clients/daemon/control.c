@@ -206,21 +206,24 @@ static void s_status(daemon_t *self, const request_t *req)
         strbuf_json_string(&out, self->settings.org);
         strbuf_puts(&out, ",\"broker\":");
         strbuf_json_string(&out, self->settings.broker);
-        strbuf_printf(&out,
-                      ",\"connected\":%s,\"last_heard_ms\":%llu,\"agreements_version\":%llu,"
-                      "\"broker_agreements_version\":%llu,\"outbox\":{\"pending\":%llu,"
-                      "\"accepted\":%llu,\"denied\":%llu,\"other\":%llu},\"inbox\":%llu,"
-                      "\"hook_pending\":%llu,\"alerts\":%llu,\"checkpoint_size\":%llu,"
-                      "\"checkpoint_evidence\":%llu,\"uptime_s\":%llu,\"last_error\":",
-                      self->connected ? "true" : "false", (unsigned long long)self->last_heard_ms,
-                      (unsigned long long)agreements_version(self->agreements),
-                      (unsigned long long)self->broker_agreements_version,
-                      (unsigned long long)c.outbox_pending, (unsigned long long)c.outbox_accepted,
-                      (unsigned long long)c.outbox_denied, (unsigned long long)c.outbox_other,
-                      (unsigned long long)c.inbox, (unsigned long long)c.inbox_hook_pending,
-                      (unsigned long long)c.alerts, (unsigned long long)c.checkpoint_size,
-                      (unsigned long long)c.checkpoint_evidence,
-                      (unsigned long long)((now - self->started_ms) / 1000));
+        strbuf_printf(
+            &out,
+            ",\"connected\":%s,\"last_heard_ms\":%llu,\"agreements_version\":%llu,"
+            "\"broker_agreements_version\":%llu,\"outbox\":{\"pending\":%llu,"
+            "\"accepted\":%llu,\"denied\":%llu,\"other\":%llu},\"recipients\":{\"queued\":%llu,"
+            "\"stored\":%llu,\"refused\":%llu},\"inbox\":%llu,"
+            "\"hook_pending\":%llu,\"alerts\":%llu,\"checkpoint_size\":%llu,"
+            "\"checkpoint_evidence\":%llu,\"uptime_s\":%llu,\"last_error\":",
+            self->connected ? "true" : "false", (unsigned long long)self->last_heard_ms,
+            (unsigned long long)agreements_version(self->agreements),
+            (unsigned long long)self->broker_agreements_version,
+            (unsigned long long)c.outbox_pending, (unsigned long long)c.outbox_accepted,
+            (unsigned long long)c.outbox_denied, (unsigned long long)c.outbox_other,
+            (unsigned long long)c.recipients_queued, (unsigned long long)c.recipients_stored,
+            (unsigned long long)c.recipients_refused, (unsigned long long)c.inbox,
+            (unsigned long long)c.inbox_hook_pending, (unsigned long long)c.alerts,
+            (unsigned long long)c.checkpoint_size, (unsigned long long)c.checkpoint_evidence,
+            (unsigned long long)((now - self->started_ms) / 1000));
         strbuf_json_string(&out, self->last_error[0] ? self->last_error : NULL);
         strbuf_puts(&out, ",\"broker_problem\":");
         strbuf_json_string(&out, problem);
@@ -260,11 +263,14 @@ static void s_status(daemon_t *self, const request_t *req)
         strbuf_printf(&out,
                       "\noutbox       %llu pending, %llu accepted, %llu denied, %llu "
                       "expired/withdrawn\n"
+                      "recipients   %llu queued, %llu stored, %llu refused\n"
                       "inbox        %llu signals (%llu waiting for the hook), %llu alerts\n",
                       (unsigned long long)c.outbox_pending, (unsigned long long)c.outbox_accepted,
                       (unsigned long long)c.outbox_denied, (unsigned long long)c.outbox_other,
-                      (unsigned long long)c.inbox, (unsigned long long)c.inbox_hook_pending,
-                      (unsigned long long)c.alerts);
+                      (unsigned long long)c.recipients_queued,
+                      (unsigned long long)c.recipients_stored,
+                      (unsigned long long)c.recipients_refused, (unsigned long long)c.inbox,
+                      (unsigned long long)c.inbox_hook_pending, (unsigned long long)c.alerts);
         strbuf_printf(&out, "audit        checkpoint %llu held and cosigned%s\n",
                       (unsigned long long)c.checkpoint_size,
                       c.checkpoint_evidence ? "; INCONSISTENT CHECKPOINTS REFUSED (evidence kept: "

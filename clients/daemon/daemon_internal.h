@@ -267,6 +267,9 @@ bool outbound_write(daemon_t *self);
 bool outbound_unwritten(const daemon_t *self);
 void outbound_denied(daemon_t *self, const Hartslag__Denied *denied);
 void outbound_expired(daemon_t *self, const Hartslag__Expired *expired);
+/* Records what a recipient did with a signal we sent, then acknowledges
+   the broker's notice (not when the store failed: it comes again). */
+void outbound_outcome(daemon_t *self, const Hartslag__DeliveryOutcome *outcome);
 void outbound_withdraw_result(daemon_t *self, const Hartslag__WithdrawResult *result);
 /* Submits the new entries and answers `send --wait` waiters (`committed`),
    or forgets them. */

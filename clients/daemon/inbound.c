@@ -459,8 +459,11 @@ void inbound_alert(daemon_t *self, const Hartslag__Alert *alert)
     s_ack(self, alert->alert_id, true, NULL);
     dlog(DLOG_INFO, "event=alert_received alert=%s rule=%s participants=%zu state=%s", id,
          alert->rule_id, alert->n_participants, alert->state ? alert->state : "open");
-    strbuf_printf(&line, "ALERT %s  rule %s  subject %.16s…  %zu partners%s%s", id, alert->rule_id,
-                  subject, alert->n_participants, alert->lead_org ? "  handled, lead " : "",
+    strbuf_printf(&line, "ALERT %s  rule %s  subject %.16s…  partners", id, alert->rule_id,
+                  subject);
+    for (size_t i = 0; i < alert->n_participants; i++)
+        strbuf_printf(&line, "%s%s", i ? ", " : " ", alert->participants[i]->org);
+    strbuf_printf(&line, "%s%s", alert->lead_org ? "  handled, lead " : "",
                   alert->lead_org ? alert->lead_org : "");
     if (strbuf_ok(&json) && strbuf_ok(&line))
         control_notify(self, strbuf_text(&json), strbuf_text(&line));

@@ -301,6 +301,9 @@ static void s_dispatch(daemon_t *self, const Hartslag__Frame *frame)
     case HARTSLAG__FRAME__BODY_EXPIRED:
         outbound_expired(self, frame->expired);
         break;
+    case HARTSLAG__FRAME__BODY_DELIVERY_OUTCOME:
+        outbound_outcome(self, frame->delivery_outcome);
+        break;
     case HARTSLAG__FRAME__BODY_ALERT:
         inbound_alert(self, frame->alert);
         break;

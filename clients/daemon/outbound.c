@@ -556,6 +556,67 @@ void outbound_expired(daemon_t *self, const Hartslag__Expired *expired)
     store_outbox_clear(&entry);
 }
 
+void outbound_outcome(daemon_t *self, const Hartslag__DeliveryOutcome *outcome)
+{
+    if (outcome->notice_id.len != 16 || !names_is_org(outcome->recipient) ||
+        (!outcome->stored && outcome->reason && !s_is_reason(outcome->reason))) {
+        dlog(DLOG_WARN, "event=frame_refused reason=bad_delivery_outcome");
+        return;
+    }
+    char id[STORE_ID_HEX];
+    daemon_id_hex(outcome->signal_id.data, outcome->signal_id.len, id);
+    if (!id[0]) {
+        dlog(DLOG_WARN, "event=frame_refused reason=bad_delivery_outcome");
+        return;
+    }
+    store_outbox_t entry;
+    int found = store_outbox_get(self->store, id, &entry);
+    if (found < 0) {
+        dlog(DLOG_ERROR, "event=store_failed op=outcome signal=%s", id);
+        return; /* not acknowledged: the broker sends it again */
+    }
+    if (found == 0)
+        dlog(DLOG_WARN, "event=outcome_unknown signal=%s", id);
+    else {
+        const char *reason = outcome->stored   ? NULL
+                             : outcome->reason ? outcome->reason
+                                               : "unspecified";
+        store_audit_t audit = {.event = outcome->stored ? "delivered" : "rejected_by_recipient",
+                               .signal_id = id,
+                               .counterpart = outcome->recipient,
+                               .actor_user = entry.sender_user,
+                               .signal_type = entry.signal_type,
+                               .purpose = entry.purpose,
+                               .reason = reason};
+        int added = -1;
+        if (store_begin(self->store) == 0 &&
+            (added = store_outcome_add(self->store, id, outcome->recipient, outcome->stored, reason,
+                                       outcome->at_ms)) >= 0 &&
+            (added == 0 || store_audit(self->store, &audit) == 0) &&
+            store_commit(self->store) == 0) {
+            if (added == 1)
+                dlog(outcome->stored ? DLOG_INFO : DLOG_WARN, "event=%s signal=%s recipient=%s%s%s",
+                     outcome->stored ? "recipient_stored" : "recipient_refused", id,
+                     outcome->recipient, reason ? " reason=" : "", reason ? reason : "");
+        } else {
+            store_rollback(self->store);
+            store_outbox_clear(&entry);
+            dlog(DLOG_ERROR, "event=store_failed op=outcome signal=%s", id);
+            return; /* not acknowledged: the broker sends it again */
+        }
+        store_outbox_clear(&entry);
+    }
+    /* Acknowledged also when the signal is unknown here (an outbox lost
+       with a restored backup): the broker keeps a notice until it is. */
+    Hartslag__DeliveryAck ack = HARTSLAG__DELIVERY_ACK__INIT;
+    ack.signal_id = outcome->notice_id;
+    ack.status = HARTSLAG__ACK_STATUS__ACK_STORED;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_DELIVERY_ACK;
+    frame.delivery_ack = &ack;
+    (void)link_send(self, &frame);
+}
+
 int outbound_withdraw(daemon_t *self, const char *signal_id, const char *reason,
                       send_result_t *result)
 {

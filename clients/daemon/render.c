@@ -131,6 +131,59 @@ void render_inbox_text(const store_inbox_t *e, strbuf_t *out)
     }
 }
 
+/* The value of `org`'s entry in a "org=value org=value" list, into out;
+   false when it has none. */
+static bool s_lookup(const char *list, const char *org, char *out, size_t cap)
+{
+    size_t org_len = strlen(org);
+    for (const char *q = list; q && *q;) {
+        const char *space = strchr(q, ' ');
+        size_t len = space ? (size_t)(space - q) : strlen(q);
+        if (len > org_len && strncmp(q, org, org_len) == 0 && q[org_len] == '=') {
+            snprintf(out, cap, "%.*s", (int)(len - org_len - 1), q + org_len + 1);
+            return true;
+        }
+        q += len + (space ? 1 : 0);
+    }
+    return false;
+}
+
+void render_recipient_state(const store_outbox_t *e, const char *org, recipient_state_t *rs)
+{
+    memset(rs, 0, sizeof *rs);
+    char value[128];
+    bool answered = s_lookup(e->outcomes, org, value, sizeof value);
+    if (answered) {
+        char *at = strrchr(value, '@');
+        if (at) {
+            *at = '\0';
+            rs->at_ms = strtoull(at + 1, NULL, 10);
+        }
+    }
+    if (answered && strncmp(value, "refused:", 8) == 0) {
+        snprintf(rs->state, sizeof rs->state, "refused");
+        snprintf(rs->reason, sizeof rs->reason, "%s", value + 8);
+    } else if (strcmp(e->state, "withdrawn") == 0) {
+        /* Withdrawn removes a stored copy too: that is what the sender
+           must know now. */
+        snprintf(rs->state, sizeof rs->state, "withdrawn");
+    } else if (answered) {
+        snprintf(rs->state, sizeof rs->state, "stored");
+    } else if (s_lookup(e->detail, org, value, sizeof value)) {
+        bool expired = strcmp(value, "expired") == 0;
+        snprintf(rs->state, sizeof rs->state, "%s", expired ? "expired" : "denied");
+        if (!expired)
+            snprintf(rs->reason, sizeof rs->reason, "%s", value);
+    } else if (strcmp(e->state, "denied") == 0) {
+        snprintf(rs->state, sizeof rs->state, "denied");
+        snprintf(rs->reason, sizeof rs->reason, "%s", e->reason ? e->reason : "");
+    } else if (strcmp(e->state, "pending") == 0 || strcmp(e->state, "withdrawing") == 0) {
+        snprintf(rs->state, sizeof rs->state, "%s", e->accepted_ms ? "queued" : "pending");
+    } else {
+        snprintf(rs->state, sizeof rs->state, "queued");
+    }
+}
+
 void render_outbox_json(const store_outbox_t *e, strbuf_t *out)
 {
     strbuf_puts(out, "{\"kind\":\"sent\",\"signal_id\":");
@@ -156,24 +209,23 @@ void render_outbox_json(const store_outbox_t *e, strbuf_t *out)
     strbuf_puts(out, ",\"reason\":");
     strbuf_json_string(out, e->reason);
     strbuf_puts(out, ",\"recipients\":{");
-    /* detail is "org=reason org=reason" (tokens only). */
-    if (e->detail) {
-        const char *q = e->detail;
-        bool first = true;
-        while (*q) {
-            const char *space = strchr(q, ' ');
-            size_t len = space ? (size_t)(space - q) : strlen(q);
-            const char *eq = memchr(q, '=', len);
-            if (eq) {
-                strbuf_puts(out, first ? "\"" : ",\"");
-                strbuf_append(out, q, (size_t)(eq - q));
-                strbuf_puts(out, "\":\"");
-                strbuf_append(out, eq + 1, len - (size_t)(eq - q) - 1);
-                strbuf_puts(out, "\"");
-                first = false;
-            }
-            q += len + (space ? 1 : 0);
-        }
+    p = e->recipients;
+    bool first = true;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char org[64];
+        snprintf(org, sizeof org, "%.*s", (int)(len < 63 ? len : 63), p);
+        recipient_state_t rs;
+        render_recipient_state(e, org, &rs);
+        strbuf_printf(out, "%s\"%s\":{\"state\":\"%s\",\"reason\":", first ? "" : ",", org,
+                      rs.state);
+        strbuf_json_string(out, rs.reason[0] ? rs.reason : NULL);
+        if (rs.at_ms)
+            s_json_time(out, "at", rs.at_ms);
+        strbuf_puts(out, "}");
+        first = false;
+        p += len + (comma ? 1 : 0);
     }
     strbuf_puts(out, "}");
     s_json_time(out, "created_at", e->created_ms);
@@ -199,8 +251,25 @@ void render_outbox_text(const store_outbox_t *e, strbuf_t *out)
                   e->state);
     if (e->reason)
         strbuf_printf(out, "reason       %s\n", e->reason);
-    if (e->detail)
-        strbuf_printf(out, "recipients   %s\n", e->detail);
+    strbuf_puts(out, "recipients\n");
+    for (const char *p = e->recipients; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char org[64];
+        snprintf(org, sizeof org, "%.*s", (int)(len < 63 ? len : 63), p);
+        recipient_state_t rs;
+        render_recipient_state(e, org, &rs);
+        strbuf_printf(out, "  %-16s %-9s", org, rs.state);
+        if (rs.at_ms) {
+            char at[32];
+            render_time(rs.at_ms, at);
+            strbuf_printf(out, " %s", at);
+        }
+        if (rs.reason[0])
+            strbuf_printf(out, " (%s)", rs.reason);
+        strbuf_puts(out, "\n");
+        p += len + (comma ? 1 : 0);
+    }
     if (e->accepted_ms) {
         char accepted[32];
         render_time(e->accepted_ms, accepted);

@@ -23,6 +23,18 @@ void render_inbox_line(const store_inbox_t *entry, strbuf_t *out);
 void render_inbox_text(const store_inbox_t *entry, strbuf_t *out);
 
 /* An outbox entry as one JSON object (no newline). */
+/* Where one recipient's copy of a signal we sent stands: pending (not yet
+   accepted), queued (accepted, the recipient has not answered), stored,
+   refused (by the recipient, reason), denied (by the broker, reason),
+   expired, withdrawn; at_ms is the broker's time of the recipient's answer
+   (0 when none). */
+typedef struct {
+    char state[16];
+    char reason[128];
+    uint64_t at_ms;
+} recipient_state_t;
+void render_recipient_state(const store_outbox_t *entry, const char *org, recipient_state_t *rs);
+
 void render_outbox_json(const store_outbox_t *entry, strbuf_t *out);
 
 /* An outbox entry, several lines, for `hartslag show` of a sent signal. */

@@ -67,6 +67,10 @@ typedef enum {
     Q_CHECKPOINT_LATEST,
     Q_CHECKPOINT_ADD,
     Q_CHECKPOINT_EVIDENCE,
+    Q_OUTCOME_ADD,
+    Q_COUNT_STORED,
+    Q_COUNT_REFUSED,
+    Q_COUNT_QUEUED,
     Q_COUNT /* number of statements */
 } query_t;
 
@@ -113,6 +117,9 @@ static const char *s_schema =
     "  hook_attempts INTEGER NOT NULL DEFAULT 0, hook_next_ms INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS inbox_retain ON inbox (retain_until_ms);"
     "CREATE INDEX IF NOT EXISTS inbox_hook ON inbox (hook_state, hook_next_ms);"
+    "CREATE TABLE IF NOT EXISTS outcomes ("
+    "  signal_id TEXT NOT NULL, recipient TEXT NOT NULL, stored INTEGER NOT NULL,"
+    "  reason TEXT, at_ms INTEGER NOT NULL, PRIMARY KEY (signal_id, recipient)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS gone ("
     "  signal_id TEXT PRIMARY KEY, why TEXT NOT NULL, at_ms INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS alerts ("
@@ -445,7 +452,10 @@ int store_outbox_add(store_t *self, const store_outbox_t *e)
 
 #define OUTBOX_COLS                                                                                \
     "signal_id, sealed, recipients, signal_type, purpose, sender_user, state, reason, detail,"     \
-    " withdraw_reason, created_ms, updated_ms, accepted_ms, audit_index, submits"
+    " withdraw_reason, created_ms, updated_ms, accepted_ms, audit_index, submits,"                 \
+    " (SELECT group_concat(o.recipient || '=' || CASE WHEN o.stored THEN 'stored'"                 \
+    "   ELSE 'refused:' || COALESCE(o.reason, 'unspecified') END || '@' || o.at_ms, ' ')"          \
+    "  FROM outcomes o WHERE o.signal_id = outbox.signal_id)"
 
 static int s_outbox_row(sqlite3_stmt *stmt, store_outbox_t *out)
 {
@@ -473,6 +483,7 @@ static int s_outbox_row(sqlite3_stmt *stmt, store_outbox_t *out)
     out->accepted_ms = s_col_int(stmt, 12);
     out->audit_index = s_col_int(stmt, 13);
     out->submits = (uint32_t)s_col_int(stmt, 14);
+    out->outcomes = s_col_text(stmt, 15);
     if (!out->recipients || !out->signal_type || !out->purpose || !out->sender_user ||
         !out->state) {
         store_outbox_clear(out);
@@ -661,6 +672,7 @@ void store_outbox_clear(store_outbox_t *e)
     free(e->reason);
     free(e->detail);
     free(e->withdraw_reason);
+    free(e->outcomes);
     memset(e, 0, sizeof *e);
 }
 
@@ -1155,6 +1167,17 @@ int store_counts(store_t *self, store_counts_t *c)
     rc |= s_count(self, Q_COUNT_OUTBOX_OTHER,
                   "SELECT COUNT(*) FROM outbox WHERE state IN ('expired', 'withdrawn')",
                   &c->outbox_other);
+    rc |= s_count(self, Q_COUNT_STORED, "SELECT COUNT(*) FROM outcomes WHERE stored",
+                  &c->recipients_stored);
+    rc |= s_count(self, Q_COUNT_REFUSED, "SELECT COUNT(*) FROM outcomes WHERE NOT stored",
+                  &c->recipients_refused);
+    /* Recipients of accepted signals that have not answered yet. */
+    rc |= s_count(self, Q_COUNT_QUEUED,
+                  "SELECT MAX(0, COALESCE(SUM(length(recipients) -"
+                  " length(replace(recipients, ',', '')) + 1), 0) - (SELECT COUNT(*) FROM"
+                  " outcomes o JOIN outbox b ON b.signal_id = o.signal_id"
+                  " WHERE b.state = 'accepted')) FROM outbox WHERE state = 'accepted'",
+                  &c->recipients_queued);
     rc |= s_count(self, Q_COUNT_INBOX, "SELECT COUNT(*) FROM inbox", &c->inbox);
     rc |=
         s_count(self, Q_COUNT_INBOX_HOOK, "SELECT COUNT(*) FROM inbox WHERE hook_state = 'pending'",
@@ -1165,6 +1188,24 @@ int store_counts(store_t *self, store_counts_t *c)
     rc |= s_count(self, Q_COUNT_EVIDENCE, "SELECT COUNT(*) FROM checkpoint_evidence",
                   &c->checkpoint_evidence);
     return rc ? -1 : 0;
+}
+
+int store_outcome_add(store_t *self, const char *signal_id, const char *recipient, bool stored,
+                      const char *reason, uint64_t at_ms)
+{
+    sqlite3_stmt *stmt = s_stmt(self, Q_OUTCOME_ADD,
+                                "INSERT OR IGNORE INTO outcomes (signal_id, recipient, stored,"
+                                " reason, at_ms) VALUES (?, ?, ?, ?, ?)");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, signal_id);
+    s_text(stmt, 2, recipient);
+    s_int(stmt, 3, stored ? 1 : 0);
+    s_text(stmt, 4, stored ? NULL : reason);
+    s_int(stmt, 5, at_ms);
+    if (s_done(self, Q_OUTCOME_ADD, stmt) != 0)
+        return -1;
+    return sqlite3_changes(self->db) > 0 ? 1 : 0;
 }
 
 int store_audit_each(store_t *self, size_t limit, store_json_fn *fn, void *arg)

@@ -47,6 +47,8 @@ typedef struct {
     uint64_t accepted_ms;         /* broker time of acceptance, 0 before */
     uint64_t audit_index;         /* broker audit index of 'accepted' */
     uint32_t submits;             /* how often it was sent to the broker */
+    char *outcomes;               /* what recipients did, "org=stored@MS org=refused:REASON@MS"
+                                     (broker time); NULL while none answered */
 } store_outbox_t;
 
 /* One inbox entry (a received, decrypted signal). Owned strings. */
@@ -88,6 +90,9 @@ typedef struct {
     uint64_t outbox_accepted;     /* accepted */
     uint64_t outbox_denied;       /* denied */
     uint64_t outbox_other;        /* expired, withdrawn */
+    uint64_t recipients_queued;   /* recipients of accepted signals that did not answer yet */
+    uint64_t recipients_stored;   /* recipients that stored a signal we sent */
+    uint64_t recipients_refused;  /* recipients that refused one */
     uint64_t inbox;               /* live inbox entries */
     uint64_t inbox_hook_pending;  /* entries whose hook has not succeeded yet */
     uint64_t alerts;              /* alerts received */
@@ -151,6 +156,12 @@ int store_outbox_set_withdrawing(store_t *self, const char *signal_id, const cha
 int store_outbox_count_submit(store_t *self, const char *signal_id);
 /* Calls `fn` for every entry in `state` (oldest first) until it returns
    non-zero. */
+/* Records that `recipient` stored (or refused, `reason`) signal_id, at
+   broker time at_ms. 1 when new, 0 when already known (a repeated notice),
+   -1 on error. */
+int store_outcome_add(store_t *self, const char *signal_id, const char *recipient, bool stored,
+                      const char *reason, uint64_t at_ms);
+
 typedef int(store_outbox_fn)(void *arg, const store_outbox_t *entry);
 int store_outbox_each(store_t *self, const char *state, store_outbox_fn *fn, void *arg);
 void store_outbox_clear(store_outbox_t *entry);

@@ -121,6 +121,11 @@ Test(alerts, two_partners_about_one_person_alert_the_coordinator_once)
     cr_assert_null(strstr(out, BSN));
     cr_assert_null(strstr(out, CANARY), "no content in an alert");
     free(out);
+    /* The table names the partners, not just how many (issue 13 F21). */
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, NULL, "alerts", NULL), 0);
+    cr_assert(strstr(out, "partners politie, welzijn") || strstr(out, "partners welzijn, politie"),
+              "%s", out);
+    free(out);
     /* notify_senders: the two senders hear it too; woonpunt does not. */
     cr_assert(s_wait_alerts(s_daemons[1], 1));
     cr_assert(s_wait_alerts(s_daemons[2], 1));

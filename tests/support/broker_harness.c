@@ -279,7 +279,9 @@ static Hartslag__Frame *s_recv(bh_client_t *client, int timeout_ms, bool skip_ch
         zframe_destroy(&payload);
         if (frame && (frame->body_case == HARTSLAG__FRAME__BODY_HEARTBEAT ||
                       frame->body_case == HARTSLAG__FRAME__BODY_WELCOME ||
-                      (frame->body_case == HARTSLAG__FRAME__BODY_CHECKPOINT && skip_checkpoints))) {
+                      ((frame->body_case == HARTSLAG__FRAME__BODY_CHECKPOINT ||
+                        frame->body_case == HARTSLAG__FRAME__BODY_DELIVERY_OUTCOME) &&
+                       skip_checkpoints))) {
             hartslag__frame__free_unpacked(frame, NULL);
             frame = NULL;
         }

@@ -67,7 +67,8 @@ int bh_send_raw(bh_client_t *client, const void *bytes, size_t len, int parts);
 /* Receives the next Checkpoint within `timeout_ms`, dropping other frames. */
 Hartslag__Frame *bh_recv_checkpoint(bh_client_t *client, int timeout_ms);
 
-/* Receives one frame within `timeout_ms`, skipping Heartbeat, Welcome and Checkpoint.
+/* Receives one frame within `timeout_ms`, skipping Heartbeat, Welcome,
+   Checkpoint and DeliveryOutcome (notices that come at any time).
    NULL on timeout. Free with hartslag__frame__free_unpacked(f, NULL). */
 Hartslag__Frame *bh_recv(bh_client_t *client, int timeout_ms);
 
