@@ -8,7 +8,8 @@
 #   DESTDIR         empty; staged installs (packages, tests) set it
 #   BINDIR          $(PREFIX)/bin                 hartslag, hartslagd, hartslag-broker
 #   DATADIR         $(PREFIX)/share/hartslag      examples/, demo.sh, scripts/demo.sh
-#   DOCDIR          $(PREFIX)/share/doc/hartslag  README.md, keys.md, docs/*.md
+#   DOCDIR          $(PREFIX)/share/doc/hartslag  README.md, keys.md, docker.md,
+#                   bench-results.md, docs/*.md (links rewritten to match)
 #   MANDIR          $(PREFIX)/share/man           man1/*.1
 #   SYSTEMDUNITDIR  /lib/systemd/system when PREFIX is /usr (Debian's
 #                   systemdsystemunitdir), else $(PREFIX)/lib/systemd/system
@@ -75,12 +76,26 @@ install-examples:
 	$(INSTALL) -m 0755 scripts/demo.sh $(DESTDIR)$(DATADIR)/scripts/demo.sh
 	$(INSTALL) -m 0755 mk/demo-installed.sh $(DESTDIR)$(DATADIR)/demo.sh
 
+# Installed, the docs sit side by side in DOCDIR (keys/README.md becomes
+# keys.md, docker/README.md docker.md): their links are rewritten to match,
+# and links to files that are not installed point to the installed copy
+# (examples) or lose their target.
+DOC_LINKS := -e 's|](\.\./keys/README\.md|](keys.md|g' -e 's|](keys/README\.md|](keys.md|g' \
+	-e 's|](\.\./docker/README\.md|](docker.md|g' -e 's|](docker/README\.md|](docker.md|g' \
+	-e 's|](\.\./README\.md|](README.md|g' -e 's|](docs/|](|g' \
+	-e 's|](bench/RESULTS\.md|](bench-results.md|g' -e 's|](\.\./bench/RESULTS\.md|](bench-results.md|g' \
+	-e 's|](\.\./examples/|]($(DATADIR)/examples/|g' -e 's|](examples/|]($(DATADIR)/examples/|g'
+
 install-doc:
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(DOCDIR)
-	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
-	$(INSTALL) -m 0644 keys/README.md $(DESTDIR)$(DOCDIR)/keys.md
-	$(INSTALL) -m 0644 $(INSTALL_DOCS) $(DESTDIR)$(DOCDIR)/
-	$(INSTALL) -m 0644 docker/README.md $(DESTDIR)$(DOCDIR)/docker.md
+	@for f in README.md keys/README.md docker/README.md bench/RESULTS.md $(INSTALL_DOCS); do \
+	  case $$f in keys/README.md) to=keys.md ;; docker/README.md) to=docker.md ;; \
+	    bench/RESULTS.md) to=bench-results.md ;; \
+	    *) to=$$(basename $$f) ;; esac; \
+	  sed $(DOC_LINKS) "$$f" > "$(DESTDIR)$(DOCDIR)/$$to.tmp" && \
+	  chmod 0644 "$(DESTDIR)$(DOCDIR)/$$to.tmp" && \
+	  mv "$(DESTDIR)$(DOCDIR)/$$to.tmp" "$(DESTDIR)$(DOCDIR)/$$to" || exit 1; \
+	done
 
 install-man:
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(MANDIR)/man1

@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,50 @@ Test(install, layout_for_prefix_usr)
     struct stat st;
     cr_assert_neq(stat(s_path("root/etc"), &st), 0);
     cr_assert_neq(stat(s_path("root/var"), &st), 0);
+}
+
+/* Every link in an installed doc leads somewhere: relative ones to a file
+   beside it, absolute ones into the installed tree (issue 13 F20: the
+   installed operations.md pointed to ../keys/README.md). */
+Test(install, installed_docs_link_only_to_installed_files)
+{
+    const char *root = s_path("links");
+    s_install(root, "/usr");
+    const char *docdir = s_path("links/usr/share/doc/hartslag");
+    DIR *dir = opendir(docdir);
+    cr_assert_not_null(dir);
+    int links = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        size_t n = strlen(entry->d_name);
+        if (n < 4 || strcmp(entry->d_name + n - 3, ".md") != 0)
+            continue;
+        char path[8300];
+        snprintf(path, sizeof path, "%s/%s", docdir, entry->d_name);
+        char *text = tu_read_file(path, NULL);
+        cr_assert_not_null(text);
+        for (const char *p = text; (p = strstr(p, "](")) != NULL;) {
+            p += 2;
+            size_t len = strcspn(p, ")# \n");
+            char target[1024];
+            snprintf(target, sizeof target, "%.*s", (int)(len < 1000 ? len : 1000), p);
+            p += len;
+            if (!target[0] || strstr(target, "://") || strncmp(target, "mailto:", 7) == 0)
+                continue;
+            char resolved[9400];
+            if (target[0] == '/')
+                snprintf(resolved, sizeof resolved, "%s%s", root, target);
+            else
+                snprintf(resolved, sizeof resolved, "%s/%s", docdir, target);
+            struct stat st;
+            cr_assert_eq(stat(resolved, &st), 0, "%s links to %s, which is not installed",
+                         entry->d_name, target);
+            links++;
+        }
+        free(text);
+    }
+    closedir(dir);
+    cr_assert_gt(links, 10, "only %d links checked", links);
 }
 
 Test(install, other_prefix_and_uninstall)
