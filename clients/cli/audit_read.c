@@ -593,9 +593,16 @@ void audit_csv_field(FILE *out, const char *text)
 {
     if (!text)
         return;
-    bool quote = strpbrk(text, ",\"\r\n") != NULL;
+    /* OWASP's rule against CSV injection: a cell starting with = + - @ tab
+       or CR is a formula to a spreadsheet; a leading ' makes it text (and
+       the cell is quoted). Old logs may hold such values: sender_user is
+       restricted only since issue 13. */
+    bool formula = text[0] && strchr("=+-@\t\r", text[0]) != NULL;
+    bool quote = formula || strpbrk(text, ",\"\r\n") != NULL;
     if (quote)
         fputc('"', out);
+    if (formula)
+        fputc('\'', out);
     for (const unsigned char *p = (const unsigned char *)text; *p;) {
         unsigned c = *p;
         if (c < 0x80) {

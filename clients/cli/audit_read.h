@@ -128,7 +128,9 @@ int audit_subject_resolve(const char *bsn, const char *address, const char *hex,
 /* Writes `text` (may be NULL: null) as a JSON string. */
 void audit_json_string(FILE *out, const char *text);
 
-/* Writes `text` (NULL: empty) as one RFC 4180 field, quoted when needed. */
+/* Writes `text` (NULL: empty) as one RFC 4180 field, quoted when needed. A
+   text starting with = + - @ tab or CR gets a leading ' (OWASP: it is then
+   never run as a spreadsheet formula). */
 void audit_csv_field(FILE *out, const char *text);
 
 /* Writes `text` (NULL: nothing) HTML-escaped. */

@@ -351,8 +351,9 @@ int audit_cmd_export(int argc, char **argv)
                 "          joined with ';'; binary fields (signal_id, subject, prev_hash)\n"
                 "          as hex; times as UTC and as Unix milliseconds\n"
                 "  --json  one JSON array of records (UTF-8)\n"
-                "Values are exported exactly as recorded: a spreadsheet may treat a text\n"
-                "starting with '=' as a formula, so import CSV as text.\n\n" FILTER_USAGE
+                "Values are exported as recorded, except that a CSV cell starting with\n"
+                "= + - @ tab or CR gets a leading ' so that no spreadsheet runs it as a\n"
+                "formula (OWASP); JSON is exact.\n\n" FILTER_USAGE
                 "\nexit codes: 0 written (also when nothing matched), 1 failure, 2 usage "
                 "error\n");
             return 0;

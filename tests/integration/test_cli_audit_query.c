@@ -443,6 +443,56 @@ Test(audit_read, export_csv_is_rfc4180_and_json_parses)
     free(err);
 }
 
+/* Issue 13 E19: a formula in a recorded text (an old log, before sender_user
+   was restricted) is exported as text, and `send` refuses one. */
+Test(audit_read, csv_export_neutralises_formulas_and_send_refuses_them)
+{
+    char db_path[4400];
+    snprintf(db_path, sizeof db_path, "%s/formula.db", s_dir);
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    char err[512];
+    audit_log_t *log = audit_log_open(db, "hartslag.test/audit", true, err, sizeof err);
+    cr_assert_not_null(log, "%s", err);
+    const char *formula = "=HYPERLINK(\"http://evil.example\",\"klik\")";
+    rec_t r = {"accepted",  T_MARCH,    "politie",      formula, "gemeente", NULL,
+               ID_A,        "overlast", "casusoverleg", s_p1,    "adres",    "politie-overlast",
+               "+31 lid 2", "ok",       "@SUM(1)"};
+    cr_assert_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    s_append(log, &r);
+    cr_assert_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    audit_log_commit(log);
+    audit_log_destroy(&log);
+    sqlite3_close(db);
+    char *out = NULL, *errtext = NULL;
+    int rc = HARTSLAG(&out, &errtext, "audit", "export", "--db", db_path, "--csv");
+    cr_assert_eq(rc, 0, "%s", errtext);
+    char *py = s_python("import csv,sys\n"
+                        "r=list(csv.DictReader(sys.stdin))[0]\n"
+                        "print(r['actor_user']); print(r['legal_basis']); print(r['reason'])\n",
+                        out);
+    cr_assert_str_eq(py, "'=HYPERLINK(\"http://evil.example\",\"klik\")\n'+31 lid 2\n'@SUM(1)\n",
+                     "%s", py);
+    free(py);
+    free(out);
+    free(errtext);
+    /* JSON stays exact. */
+    rc = HARTSLAG(&out, &errtext, "audit", "export", "--db", db_path, "--json");
+    cr_assert_eq(rc, 0);
+    cr_assert(strstr(out, "\"actor_user\":\"=HYPERLINK("), "%s", out);
+    free(out);
+    free(errtext);
+    /* The sender refuses such a user id before anything is sent. */
+    rc = HARTSLAG(&out, &errtext, "send", "--to", "gemeente", "--type", "overlast", "--purpose",
+                  "casusoverleg", "--subject-bsn", BSN_1, "--field", "adres=x", "--user", formula,
+                  "--state-dir", s_dir);
+    cr_assert_eq(rc, 2, "%s", errtext);
+    cr_assert(strstr(errtext, "starting with a letter or a digit"), "%s", errtext);
+    cr_assert_null(strstr(errtext, "HYPERLINK"), "the value is not echoed: %s", errtext);
+    free(out);
+    free(errtext);
+}
+
 /* A copy of the story's store, with `sql` run on it. */
 static void s_copy_with(const char *path, const char *sql)
 {
