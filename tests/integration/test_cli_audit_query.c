@@ -303,8 +303,47 @@ Test(audit_read, query_filters_by_event_org_type_purpose_and_signal)
     cr_assert_eq(s_query_count("--signal", s_hex16(ID_A), NULL, NULL, &json), 4);
     cr_assert_eq(s_count(json, s_hex16(ID_A)), 4);
     free(json);
-    cr_assert_eq(s_query_count("--event", "nothing_like_this", NULL, NULL, NULL), 0);
+    /* Known values that match nothing together: "no records match". */
+    cr_assert_eq(s_query_count("--event", "purged", "--org", "politie", NULL), 0);
     cr_assert_eq(s_query_count("--event", "accepted", "--limit", "3", NULL), 3);
+}
+
+/* Issue 13 E18: a typo in a filter is a usage error that names the nearest
+   known value, not an empty answer. */
+Test(audit_read, a_typo_in_a_filter_is_a_usage_error_with_did_you_mean)
+{
+    static const struct {
+        const char *cmd, *opt, *value, *expect;
+    } typos[] = {
+        {"query", "--event", "acepted", "did you mean 'accepted'?"},
+        {"query", "--event", "nothing_like_this", "unknown event 'nothing_like_this'"},
+        {"query", "--type", "overlats", "did you mean 'overlast'?"},
+        {"query", "--purpose", "casusoverlag", "did you mean 'casusoverleg'?"},
+        {"query", "--org", "politei", "did you mean 'politie'?"},
+        {"export", "--event", "withdrawm", "did you mean 'withdrawn'?"},
+        {"export", "--org", "wijkteam", "'wijkteam' does not occur in this log"},
+    };
+    for (size_t i = 0; i < sizeof typos / sizeof *typos; i++) {
+        char *out = NULL, *err = NULL;
+        int rc = strcmp(typos[i].cmd, "export") == 0
+                     ? HARTSLAG(&out, &err, "audit", "export", "--db", s_db, "--csv", typos[i].opt,
+                                typos[i].value)
+                     : HARTSLAG(&out, &err, "audit", "query", "--db", s_db, typos[i].opt,
+                                typos[i].value);
+        cr_assert_eq(rc, 2, "%s %s: rc %d, %s", typos[i].opt, typos[i].value, rc, err);
+        cr_assert(strstr(err, typos[i].expect), "%s", err);
+        cr_assert_str_eq(out, "", "nothing on stdout for a usage error: %s", out);
+        free(out);
+        free(err);
+    }
+    /* Every value is known, the combination matches nothing. */
+    char *out = NULL, *err = NULL;
+    int rc = HARTSLAG(&out, &err, "audit", "query", "--db", s_db, "--type", "zorgmelding", "--org",
+                      "woonpunt");
+    cr_assert_eq(rc, 1, "%s", err);
+    cr_assert(strstr(out, "no records match"), "%s", out);
+    free(out);
+    free(err);
 }
 
 Test(audit_read, query_filters_by_time)
@@ -431,7 +470,7 @@ Test(audit_read, export_csv_is_rfc4180_and_json_parses)
     free(out);
     free(err);
     /* Empty export is still valid output. */
-    rc = HARTSLAG(&out, &err, "audit", "export", "--db", s_db, "--json", "--event", "none");
+    rc = HARTSLAG(&out, &err, "audit", "export", "--db", s_db, "--json", "--event", "purged");
     cr_assert_eq(rc, 0);
     cr_assert_str_eq(out, "[]\n");
     free(out);
