@@ -15,8 +15,7 @@ static const audit_event_t s_events[] = {
     {"rejected_by_recipient", "geweigerd door de ontvanger", "refused by the recipient"},
     {"withdrawn", "ingetrokken door de afzender", "withdrawn by the sender"},
     {"expired", "verlopen zonder aflevering", "expired undelivered"},
-    {"alert", "melding: meerdere partners deden een signaal",
-     "alert: several partners signalled"},
+    {"alert", "melding: meerdere partners deden een signaal", "alert: several partners signalled"},
     {"alert_handled", "melding afgehandeld", "alert handled"},
     {"auth_failed", "mislukte aanmelding", "failed sign-in"},
     {"partner_added", "partner toegevoegd", "partner added"},
@@ -65,8 +64,9 @@ typedef struct {
 } reason_t;
 
 static const reason_t s_reasons[] = {
-    {"allowed", false, "deze ontvanger was toegestaan, maar een andere ontvanger van hetzelfde "
-                       "signaal niet; daarom is het signaal aan niemand verstuurd",
+    {"allowed", false,
+     "deze ontvanger was toegestaan, maar een andere ontvanger van hetzelfde "
+     "signaal niet; daarom is het signaal aan niemand verstuurd",
      "this recipient was allowed, but another recipient of the same signal was not, so the "
      "signal was sent to no one"},
     {"no_agreement", false, "er is geen afspraak tussen afzender en ontvanger",
@@ -93,8 +93,7 @@ static const reason_t s_reasons[] = {
     {"storage_unavailable", false, "opslag niet beschikbaar", "storage unavailable"},
     {"key_not_in_partner_table", false, "onbekende sleutel", "unknown key"},
     {"unknown_key", false, "onbekende sleutel", "unknown key"},
-    {"org_mismatch", false, "afzender klopt niet met de sleutel",
-     "sender does not match the key"},
+    {"org_mismatch", false, "afzender klopt niet met de sleutel", "sender does not match the key"},
     {"sender_mismatch", false, "afzender klopt niet met de sleutel",
      "sender does not match the key"},
     {"lapsed", false, "het signaal was al vervallen", "the signal had already lapsed"},
@@ -108,8 +107,8 @@ static void s_token_copy(const char *text, char *out, size_t len)
     size_t o = 0;
     for (const char *p = text; *p && o + 1 < len; p++) {
         char c = *p;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == ':' ||
-                  c == '-';
+        bool ok =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == ':' || c == '-';
         out[o++] = ok ? c : '?';
     }
     out[o] = '\0';
