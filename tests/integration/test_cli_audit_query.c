@@ -769,7 +769,7 @@ Test(audit_read, subject_lists_exactly_this_persons_exchanges_without_employee_n
     cr_assert(strstr(out, "Wmo 2015 art. 5.2.1"));
     cr_assert(strstr(out, "ingetrokken door de afzender op 2 maart 2026"), "%s", out);
     cr_assert(strstr(out, "verlopen zonder aflevering op 2 maart 2026"));
-    cr_assert(strstr(out, "geweigerd door de broker"));
+    cr_assert(strstr(out, "niet verstuurd, geweigerd op"), "%s", out);
     cr_assert(strstr(out, "twee-afzenders"));
     cr_assert(strstr(out, s_hex16(ID_A)));
     cr_assert(strstr(out, s_hex16(ID_B)));
@@ -840,6 +840,121 @@ Test(audit_read, subject_lists_exactly_this_persons_exchanges_without_employee_n
     rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--subject", nobody_hex);
     cr_assert_eq(rc, 1);
     cr_assert(strstr(out, "geen signalen over u"), "%s", out);
+    free(out);
+    free(err);
+}
+
+/* Issue 13 E17: the art. 15 letter is complete, in words, in local time. */
+Test(audit_read, subject_letter_is_complete_and_warns)
+{
+    char agreements[4400];
+    snprintf(agreements, sizeof agreements, "%s/agreements.yaml", s_dir);
+    cr_assert_eq(tu_write_file(agreements, bh_default_agreements, 0600), 0);
+    cr_assert_eq(mkdir(s_partners, 0700), 0);
+    const char *certs[][3] = {{"politie", "Politie Limburg", "p@politie.example"},
+                              {"gemeente", "Gemeente Heerlen", "fg@gemeente.example"}};
+    char *out = NULL, *err = NULL;
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert_eq(HARTSLAG(&out, &err, "keys", "init", "--org", certs[i][0], "--name",
+                              certs[i][1], "--role", "partner", "--contact", certs[i][2], "--out",
+                              s_partners),
+                     0, "%s", err);
+        free(out);
+        free(err);
+    }
+    int rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--bsn", BSN_1,
+                      "--pseudonym-key", s_key, "--partners", s_partners, "--agreements",
+                      agreements, "--broker-cert", s_broker_cert);
+    cr_assert_eq(rc, 0, "%s", err);
+    const char *want[] = {
+        "Er zijn 3 signalen over u vastgelegd; 2 keer",
+        "bewaartermijn: de ontvanger bewaart het ten hoogste 180 dagen",
+        "bewaartermijn: de ontvanger bewaart het ten hoogste 90 dagen",
+        "  - Politie Limburg (politie): p@politie.example",
+        "  - Gemeente Heerlen (gemeente): fg@gemeente.example",
+        "  - woonpunt: (hier niet bekend",
+        "ingetrokken door de afzender op 2 maart 2026, 10:00 (reden: onterecht verstuurd)",
+        "(reden: er is geen afspraak tussen afzender en ontvanger)",
+        "doorgegeven via het uitwisselsysteem op 1 maart 2026, 10:00",
+        "rectificatie, AVG art. 16",
+        "te wissen (art. 17)",
+        "te beperken (art. 18)",
+        "Autoriteit Persoonsgegevens",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        cr_assert(strstr(out, want[i]), "missing '%s' in:\n%s", want[i], out);
+    const char *never[] = {"UTC",    "agreement:", "unjustified", "broker", "signaal/signalen",
+                           "LET OP", "CONTROLEER"};
+    for (size_t i = 0; i < sizeof never / sizeof *never; i++)
+        cr_assert_null(strstr(out, never[i]), "'%s' in:\n%s", never[i], out);
+    free(out);
+    free(err);
+
+    /* English. */
+    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--subject", s_p1_hex, "--lang",
+                  "en", "--partners", s_partners, "--agreements", agreements, "--broker-cert",
+                  s_broker_cert);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(strstr(out, "3 signals about you were recorded; they were passed on to a partner "
+                          "2 times"),
+              "%s", out);
+    cr_assert(strstr(out, "retention: the recipient keeps it at most 180 days"));
+    cr_assert(strstr(out, "withdrawn by the sender on 2 March 2026, 10:00 (reason: sent without "
+                          "justification)"),
+              "%s", out);
+    cr_assert(strstr(out, "Dutch Data Protection Authority (Autoriteit Persoonsgegevens"));
+    free(out);
+    free(err);
+
+    /* One signal: singular. */
+    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--subject", s_p2_hex,
+                  "--broker-cert", s_broker_cert);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(strstr(out, "Er is 1 signaal over u vastgelegd; 1 keer"), "%s", out);
+    cr_assert(strstr(out, "bewaartermijn: hier niet bekend"), "no --agreements: %s", out);
+    cr_assert(strstr(err, "no --agreements"), "%s", err);
+    free(out);
+    free(err);
+
+    /* Nobody: no "genoemde organisaties", but the rights. */
+    uint8_t nobody[32] = {0};
+    char nobody_hex[65];
+    pseudonym_to_hex(nobody, nobody_hex);
+    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--subject", nobody_hex,
+                  "--broker-cert", s_broker_cert);
+    cr_assert_eq(rc, 1);
+    cr_assert_null(strstr(out, "genoemde organisaties"), "%s", out);
+    cr_assert(strstr(out, "Autoriteit Persoonsgegevens"));
+    free(out);
+    free(err);
+
+    /* Not verified, or a truncated copy: said in the letter itself. */
+    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--subject", s_p1_hex);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(strstr(out, "LET OP: het logboek is niet gecontroleerd"), "%s", out);
+    free(out);
+    free(err);
+    char cut[4400];
+    snprintf(cut, sizeof cut, "%s/cut.db", s_dir);
+    s_copy_with(cut,
+                "DELETE FROM audit WHERE idx >= 20; DELETE FROM audit_subjects WHERE idx >= 20");
+    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", cut, "--subject", s_p1_hex,
+                  "--broker-cert", s_broker_cert);
+    cr_assert(strstr(out, "LET OP: de kopie van het logboek waaruit dit antwoord is gemaakt is "
+                          "onvolledig (er ontbreken 3 regels)"),
+              "%s", out);
+    cr_assert(strstr(out, "LET OP: het logboek klopt niet bij controle (truncated)"), "%s", out);
+    free(out);
+    free(err);
+
+    /* By address: the officer is told to check every entry. */
+    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--address", ADDRESS_1,
+                  "--pseudonym-key", s_key, "--broker-cert", s_broker_cert);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(strstr(out, "CONTROLEER VOOR VERZENDING"), "%s", out);
+    cr_assert(strstr(out, "medebewoners of eerdere bewoners"));
+    cr_assert(strstr(err, "co-residents or earlier residents"), "%s", err);
+    cr_assert_null(strstr(out, "6411"));
     free(out);
     free(err);
 }
