@@ -49,26 +49,6 @@ static int64_t s_today(void)
     return (int64_t)time(NULL) / 86400;
 }
 
-/* First 16 bytes of SHA-256 over the public keys, as hex in groups of 4. */
-static void s_fingerprint(const cert_t *cert, char out[40])
-{
-    uint8_t digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, cert->curve_key, CERT_KEYBYTES);
-    crypto_hash_sha256_update(&st, cert->sign_key, CERT_KEYBYTES);
-    crypto_hash_sha256_update(&st, cert->box_key, CERT_KEYBYTES);
-    crypto_hash_sha256_final(&st, digest);
-    size_t pos = 0;
-    for (int i = 0; i < 16; i++) {
-        snprintf(out + pos, 3, "%02x", digest[i]);
-        pos += 2;
-        if (i % 2 == 1 && i < 15)
-            out[pos++] = ':';
-    }
-    out[pos] = '\0';
-}
-
 /* Writes the public certificate and the secret file of a new key set. */
 static int s_write_pair(const cert_t *cert, keyfile_t *keys, const char *dir)
 {
@@ -92,7 +72,7 @@ static int s_write_pair(const cert_t *cert, keyfile_t *keys, const char *dir)
         return 1;
     }
     char fp[40];
-    s_fingerprint(cert, fp);
+    cert_key_fingerprint(cert, fp);
     printf("public certificate: %s\nsecret keys:        %s (mode 0600)\nfingerprint:        %s\n",
            cert_path, secret_path, fp);
     return 0;
@@ -226,7 +206,7 @@ static void s_print_cert(const cert_t *cert)
     char from[11], until[11], fp[40];
     date_format(cert->valid_from, from);
     date_format(cert->valid_until, until);
-    s_fingerprint(cert, fp);
+    cert_key_fingerprint(cert, fp);
     printf("org:          %s\nname:         %s\nrole:         %s\ncontact:      %s\n"
            "valid:        %s to %s\n",
            cert->org, cert->name, cert_role_name(cert->role), cert->contact, from, until);
@@ -385,7 +365,7 @@ static void s_print_validity(const char *dir, const verify_cert_t *c)
     char from[11], until[11], fp[40];
     date_format(c->cert.valid_from, from);
     date_format(c->cert.valid_until, until);
-    s_fingerprint(&c->cert, fp);
+    cert_key_fingerprint(&c->cert, fp);
     switch (c->validity) {
     case VALIDITY_OK:
         printf("ok: %-16s %-11s valid until %s  %s\n", c->cert.org, cert_role_name(c->cert.role),
@@ -419,7 +399,7 @@ static void s_json_cert(const verify_cert_t *c, bool first)
     char from[11], until[11], fp[40];
     date_format(c->cert.valid_from, from);
     date_format(c->cert.valid_until, until);
-    s_fingerprint(&c->cert, fp);
+    cert_key_fingerprint(&c->cert, fp);
     printf("%s{\"file\":", first ? "" : ",");
     audit_json_string(stdout, c->file);
     printf(",\"org\":");

@@ -6,6 +6,7 @@
 #include "z85.h"
 #include "zpl.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,26 @@ int cert_role_parse(const char *text, cert_role_t *role)
             return 0;
         }
     return -1;
+}
+
+void cert_key_fingerprint(const cert_t *cert, char out[CERT_FINGERPRINT_MAX])
+{
+    uint8_t digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, cert->curve_key, CERT_KEYBYTES);
+    crypto_hash_sha256_update(&st, cert->sign_key, CERT_KEYBYTES);
+    crypto_hash_sha256_update(&st, cert->box_key, CERT_KEYBYTES);
+    crypto_hash_sha256_final(&st, digest);
+    static const char hex[] = "0123456789abcdef";
+    size_t pos = 0;
+    for (int i = 0; i < 16; i++) {
+        out[pos++] = hex[digest[i] >> 4];
+        out[pos++] = hex[digest[i] & 15];
+        if (i % 2 == 1 && i < 15)
+            out[pos++] = ':';
+    }
+    out[pos] = '\0';
 }
 
 bool cert_valid_at(const cert_t *cert, int64_t unix_ms)

@@ -58,6 +58,13 @@ int cert_save(const cert_t *cert, const char *path, char *err, size_t errlen);
 /* True when `unix_ms` falls on a day in [valid_from, valid_until]. */
 bool cert_valid_at(const cert_t *cert, int64_t unix_ms);
 
+/* The certificate's fingerprint, shown the same way by every tool
+   (`hartslag keys`, the audit report): the first 16 bytes of SHA-256 over
+   the CURVE, sign and box public keys, as lower-case hex in groups of four
+   ("1a2b:3c4d:..."): 39 characters and a NUL. */
+#define CERT_FINGERPRINT_MAX 40
+void cert_key_fingerprint(const cert_t *cert, char out[CERT_FINGERPRINT_MAX]);
+
 /* "partner", "coordinator", "broker"; and back (-1 when unknown). */
 const char *cert_role_name(cert_role_t role);
 int cert_role_parse(const char *text, cert_role_t *role);

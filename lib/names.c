@@ -48,11 +48,13 @@ bool names_is_user(const char *user)
     if (!user)
         return false;
     size_t len = strnlen(user, NAMES_USER_MAX + 1);
-    if (len == 0 || len > NAMES_USER_MAX || user[0] == ' ' || user[len - 1] == ' ')
+    if (len == 0 || len > NAMES_USER_MAX || user[len - 1] == ' ')
         return false;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)user[i];
-        if (c < 0x20 || c > 0x7e)
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        /* strchr would also match the terminating NUL: c is never 0 here. */
+        if (!alnum && (i == 0 || !strchr(" ._@()/-", c)))
             return false;
     }
     return true;

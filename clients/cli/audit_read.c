@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define DAY_MS 86400000LL
 #define ORIGIN_MAX 256 /* CHECKPOINT_NAME_MAX with NUL */
@@ -315,6 +316,32 @@ void audit_format_date(int64_t ms, char out[11])
     out[10] = '\0';
 }
 
+#define AUDIT_TZ_FILE "/usr/share/zoneinfo/Europe/Amsterdam"
+#define AUDIT_TZ_RULE "CET-1CEST,M3.5.0,M10.5.0/3"
+
+void audit_local_tm(int64_t ms, struct tm *tm)
+{
+    static bool set;
+    if (!set) {
+        /* The CLI is one short-lived, single-threaded process: setting TZ
+           for it is how localtime_r learns the zone. */
+        setenv("TZ", access(AUDIT_TZ_FILE, R_OK) == 0 ? "Europe/Amsterdam" : AUDIT_TZ_RULE, 1);
+        tzset();
+        set = true;
+    }
+    time_t t = (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
+    if (!localtime_r(&t, tm))
+        memset(tm, 0, sizeof *tm);
+}
+
+void audit_format_local(int64_t ms, char out[AUDIT_READ_LOCAL_MAX])
+{
+    struct tm tm;
+    audit_local_tm(ms, &tm);
+    if (strftime(out, AUDIT_READ_LOCAL_MAX, "%Y-%m-%d %H:%M %Z", &tm) == 0)
+        snprintf(out, AUDIT_READ_LOCAL_MAX, "?");
+}
+
 void audit_format_time(int64_t ms, char out[AUDIT_READ_TIME_MAX])
 {
     int64_t day = audit_day_of(ms);
@@ -593,9 +620,16 @@ void audit_csv_field(FILE *out, const char *text)
 {
     if (!text)
         return;
-    bool quote = strpbrk(text, ",\"\r\n") != NULL;
+    /* OWASP's rule against CSV injection: a cell starting with = + - @ tab
+       or CR is a formula to a spreadsheet; a leading ' makes it text (and
+       the cell is quoted). Old logs may hold such values: sender_user is
+       restricted only since issue 13. */
+    bool formula = text[0] && strchr("=+-@\t\r", text[0]) != NULL;
+    bool quote = formula || strpbrk(text, ",\"\r\n") != NULL;
     if (quote)
         fputc('"', out);
+    if (formula)
+        fputc('\'', out);
     for (const unsigned char *p = (const unsigned char *)text; *p;) {
         unsigned c = *p;
         if (c < 0x80) {
@@ -971,4 +1005,45 @@ const audit_count_t *audit_counter_sorted(audit_counter_t *self, size_t *n)
     }
     *n = self->used;
     return self->sorted;
+}
+
+/* ------------------------------------------------------------------------
+   Check */
+
+int audit_read_check(audit_reader_t *self, const char *broker_cert, audit_check_t *out, char *err,
+                     size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->checkpoint_size = -1;
+    uint64_t purged = 0;
+    if (audit_reader_size(self, &out->log_size, &purged, err, errlen) != 0)
+        return -1;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db, "SELECT max(size) FROM checkpoints", -1, &st, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        out->checkpoint_size = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (out->checkpoint_size > 0 && (uint64_t)out->checkpoint_size > out->log_size) {
+        out->truncated = true;
+        out->missing = (uint64_t)out->checkpoint_size - out->log_size;
+    }
+    if (!broker_cert)
+        return 0;
+    cert_t cert;
+    char why[AUDIT_READ_ERR_MAX];
+    if (cert_load(broker_cert, &cert, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s", why);
+        return -1;
+    }
+    if (cert.role != CERT_ROLE_BROKER) {
+        snprintf(err, errlen, "%s is not the broker's certificate (role %s)", broker_cert,
+                 cert_role_name(cert.role));
+        return -1;
+    }
+    out->has_cert = true;
+    cert_key_fingerprint(&cert, out->fingerprint);
+    int rc = audit_verify(self->db, cert.sign_key, NULL, 0, &out->report);
+    out->state = rc == 0 ? AUDIT_CHECK_OK : AUDIT_CHECK_FAULT;
+    return 0;
 }

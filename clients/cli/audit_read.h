@@ -19,6 +19,8 @@
 #define HARTSLAG_AUDIT_READ_H
 
 #include "audit_log.h"
+#include "audit_verify.h"
+#include "cert.h"
 #include "hartslag.pb-c.h"
 #include "pseudonym.h"
 
@@ -27,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #define AUDIT_READ_SIGNAL_BYTES 16  /* AuditRecord.signal_id */
 #define AUDIT_READ_SUBJECT_BYTES 32 /* AuditRecord.subject */
@@ -102,6 +105,16 @@ int audit_parse_time(const char *text, bool end_of_day, int64_t *ms);
 /* "2026-03-01T12:00:00Z" (UTC; milliseconds dropped). */
 void audit_format_time(int64_t ms, char out[AUDIT_READ_TIME_MAX]);
 
+/* Officer- and citizen-facing times are in the partnership's local time,
+   Europe/Amsterdam (from tzdata when installed, else the same rule as a
+   POSIX TZ string: CET, CEST from the last Sunday of March to the last of
+   October). "2026-03-01 10:00 CET". */
+#define AUDIT_READ_LOCAL_MAX 40
+void audit_format_local(int64_t ms, char out[AUDIT_READ_LOCAL_MAX]);
+
+/* The broken-down local time of `ms` (see above). */
+void audit_local_tm(int64_t ms, struct tm *tm);
+
 /* "2026-03-01" (UTC). */
 void audit_format_date(int64_t ms, char out[11]);
 
@@ -128,7 +141,9 @@ int audit_subject_resolve(const char *bsn, const char *address, const char *hex,
 /* Writes `text` (may be NULL: null) as a JSON string. */
 void audit_json_string(FILE *out, const char *text);
 
-/* Writes `text` (NULL: empty) as one RFC 4180 field, quoted when needed. */
+/* Writes `text` (NULL: empty) as one RFC 4180 field, quoted when needed. A
+   text starting with = + - @ tab or CR gets a leading ' (OWASP: it is then
+   never run as a spreadsheet formula). */
 void audit_csv_field(FILE *out, const char *text);
 
 /* Writes `text` (NULL: nothing) HTML-escaped. */
@@ -176,6 +191,34 @@ uint64_t audit_counter_get(const audit_counter_t *self, const char *key);
 /* Every entry, sorted by key (strcmp); valid until the next add or
    destroy. *n is the number of entries. NULL when empty or out of memory. */
 const audit_count_t *audit_counter_sorted(audit_counter_t *self, size_t *n);
+
+/* ------------------------------------------------------------------------
+   Check: can the reader trust this copy? Runs lib/audit_verify with the
+   broker's certificate when one is given, and — with or without it — looks
+   whether the copy is shorter than a checkpoint stored in it (a truncated
+   copy). Shared by report and subject, which put the verdict at the top. */
+typedef enum {
+    AUDIT_CHECK_UNVERIFIED = 0, /* no broker certificate: not verified */
+    AUDIT_CHECK_OK,             /* verified */
+    AUDIT_CHECK_FAULT,          /* verify found a fault (see report) */
+} audit_check_state_t;
+
+typedef struct {
+    audit_check_state_t state;              /* the verdict */
+    audit_report_t report;                  /* verify's report (OK / FAULT) */
+    bool has_cert;                          /* a broker certificate was given */
+    char fingerprint[CERT_FINGERPRINT_MAX]; /* its fingerprint (cert_key_fingerprint) */
+    uint64_t log_size;                      /* records in the copy (highest index + 1) */
+    int64_t checkpoint_size;                /* largest stored checkpoint, -1 when none */
+    bool truncated;                         /* log_size < checkpoint_size */
+    uint64_t missing;                       /* checkpoint_size - log_size when truncated */
+} audit_check_t;
+
+/* Fills `out` for the store of `self`; `broker_cert` may be NULL. 0, or -1
+   with the reason in `err` (the certificate cannot be read, or is not the
+   broker's). */
+int audit_read_check(audit_reader_t *self, const char *broker_cert, audit_check_t *out, char *err,
+                     size_t errlen);
 
 /* The "cannot open" wording shared by every subcommand. */
 void audit_read_report_error(const char *command, const char *err);

@@ -1,9 +1,11 @@
 /*  hartslag audit query | export: find records in a copy of the broker's
     audit store, as a table, JSON or CSV. A BSN or address given to find a
     subject is pseudonymised here with the pseudonym key and never printed. */
+#include "audit_events.h"
 #include "audit_read.h"
 #include "cmd_audit.h"
 #include "commands.h"
+#include "suggest.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -215,8 +217,10 @@ static void s_table_header(void)
 static int s_print_record(void *arg, uint64_t index, const Hartslag__AuditRecord *r)
 {
     out_ctx_t *ctx = arg;
+    if (ctx->count == 0 && ctx->format == OUT_CSV)
+        audit_record_csv_header(stdout);
     if (ctx->format == OUT_JSON) {
-        fputs(ctx->count ? ",\n" : "\n", stdout);
+        fputs(ctx->count ? ",\n" : "[\n", stdout);
         audit_record_json(stdout, index, r);
     } else if (ctx->format == OUT_CSV)
         audit_record_csv(stdout, index, r);
@@ -256,9 +260,120 @@ static int s_print_record(void *arg, uint64_t index, const Hartslag__AuditRecord
     return 0;
 }
 
+/* Checks --event against the table of event names (lib/audit_events): an
+   unknown name is a typo, not an empty result. 0, or 2 (message printed). */
+static int s_check_event(const char *command, const char *event)
+{
+    if (!event || audit_event_find(event))
+        return 0;
+    const char *names[64];
+    size_t n = 0;
+    for (size_t i = 0; i < audit_event_count() && n < 64; i++)
+        names[n++] = audit_event_at(i)->name;
+    const char *near = suggest_nearest(event, names, n);
+    fprintf(stderr, "hartslag audit %s: unknown event '", command);
+    audit_term_text(stderr, event, 0);
+    if (near)
+        fprintf(stderr, "'; did you mean '%s'?\n", near);
+    else
+        fprintf(stderr, "' (see --help for the events)\n");
+    return EXIT_USAGE;
+}
+
+/* The values of one filter dimension that occur in the log. */
+typedef struct {
+    const audit_filter_t *filter; /* what was asked */
+    audit_counter_t *seen;        /* "o\tORG", "t\tTYPE", "p\tPURPOSE" */
+    bool failed;                  /* out of memory */
+} known_ctx_t;
+
+static void s_seen(known_ctx_t *k, char dim, const char *value)
+{
+    if (!value)
+        return;
+    char key[AUDIT_COUNTER_KEY_MAX], clean[AUDIT_COUNTER_KEY_MAX - 8];
+    audit_clean_text(value, clean, sizeof clean);
+    snprintf(key, sizeof key, "%c\t%s", dim, clean);
+    if (audit_counter_add(k->seen, key, 1) != 0)
+        k->failed = true;
+}
+
+static int s_collect_known(void *arg, uint64_t index, const Hartslag__AuditRecord *r)
+{
+    (void)index;
+    known_ctx_t *k = arg;
+    if (k->filter->org) {
+        s_seen(k, 'o', r->actor_org);
+        s_seen(k, 'o', r->counterpart_org);
+        s_seen(k, 'o', r->on_behalf_of);
+    }
+    if (k->filter->type)
+        s_seen(k, 't', r->signal_type);
+    if (k->filter->purpose)
+        s_seen(k, 'p', r->purpose);
+    return k->failed ? -1 : 0;
+}
+
+/* Nothing matched: is one of --org, --type, --purpose a value the log has
+   never held (a typo)? Then a usage error naming the nearest value. Costs
+   one more walk, only when nothing matched. 0 (they all occur: the answer
+   is "no records match"), 2 (message printed) or 1 (failure). */
+static int s_check_values(const char *command, audit_reader_t *reader, const audit_filter_t *f)
+{
+    if (!f->org && !f->type && !f->purpose)
+        return 0;
+    known_ctx_t k = {f, audit_counter_new(), false};
+    char err[AUDIT_READ_ERR_MAX];
+    if (!k.seen ||
+        audit_reader_each(reader, NULL, s_collect_known, &k, NULL, NULL, err, sizeof err) < 0) {
+        audit_read_report_error(command, k.seen && !k.failed ? err : "out of memory");
+        audit_counter_destroy(&k.seen);
+        return 1;
+    }
+    const struct {
+        char dim;
+        const char *value, *option;
+    } asked[] = {{'o', f->org, "--org"}, {'t', f->type, "--type"}, {'p', f->purpose, "--purpose"}};
+    size_t n = 0;
+    const audit_count_t *all = audit_counter_sorted(k.seen, &n);
+    const char **names = calloc(n ? n : 1, sizeof *names);
+    int rc = names ? 0 : 1;
+    for (size_t a = 0; names && a < sizeof asked / sizeof *asked && rc == 0; a++) {
+        if (!asked[a].value)
+            continue;
+        char key[AUDIT_COUNTER_KEY_MAX];
+        snprintf(key, sizeof key, "%c\t%s", asked[a].dim, asked[a].value);
+        if (audit_counter_get(k.seen, key) > 0)
+            continue;
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (all[i].key[0] == asked[a].dim)
+                names[m++] = all[i].key + 2;
+        const char *near = suggest_nearest(asked[a].value, names, m);
+        fprintf(stderr, "hartslag audit %s: %s '", command, asked[a].option);
+        audit_term_text(stderr, asked[a].value, 0);
+        fprintf(stderr, "' does not occur in this log");
+        if (near) {
+            fprintf(stderr, "; did you mean '");
+            audit_term_text(stderr, near, 0);
+            fprintf(stderr, "'?\n");
+        } else
+            fprintf(stderr, "\n");
+        rc = EXIT_USAGE;
+    }
+    if (!names)
+        fprintf(stderr, "hartslag audit %s: out of memory\n", command);
+    free(names);
+    audit_counter_destroy(&k.seen);
+    return rc;
+}
+
 /* Runs the filter over the store and prints. Returns the exit code. */
 static int s_run(const char *command, filter_args_t *args, out_format_t format, bool empty_is_ok)
 {
+    int rc = s_check_event(command, args->filter.event);
+    if (rc != 0)
+        return rc;
     char err[AUDIT_READ_ERR_MAX];
     audit_reader_t *reader = audit_reader_open(args->db, err, sizeof err);
     if (!reader) {
@@ -266,16 +381,18 @@ static int s_run(const char *command, filter_args_t *args, out_format_t format, 
         return 1;
     }
     out_ctx_t ctx = {format, 0};
-    if (format == OUT_JSON)
-        fputs("[", stdout);
-    else if (format == OUT_CSV)
-        audit_record_csv_header(stdout);
     uint64_t unreadable = 0, purged = 0;
     int64_t n = audit_reader_each(reader, &args->filter, s_print_record, &ctx, &unreadable, &purged,
                                   err, sizeof err);
+    if (n == 0 && (rc = s_check_values(command, reader, &args->filter)) != 0) {
+        audit_reader_destroy(&reader);
+        return rc;
+    }
     audit_reader_destroy(&reader);
     if (format == OUT_JSON)
-        fputs(ctx.count ? "\n]\n" : "]\n", stdout);
+        fputs(ctx.count ? "\n]\n" : "[]\n", stdout);
+    else if (format == OUT_CSV && ctx.count == 0)
+        audit_record_csv_header(stdout);
     if (n < 0) {
         audit_read_report_error(command, err);
         return 1;
@@ -312,6 +429,8 @@ int audit_cmd_query(int argc, char **argv)
                    "Lists the audit records that match every filter given, oldest first.\n"
                    "Times are shown in UTC.\n\n" FILTER_USAGE
                    "  --json                one JSON array of records (binary fields as hex)\n\n"
+                   "An unknown --event, or an --org, --type or --purpose that occurs nowhere\n"
+                   "in the log, is a usage error with the nearest known value (a typo).\n\n"
                    "exit codes: 0 records found, 1 none found or failure, 2 usage error\n");
             return 0;
         }
@@ -351,9 +470,12 @@ int audit_cmd_export(int argc, char **argv)
                 "          joined with ';'; binary fields (signal_id, subject, prev_hash)\n"
                 "          as hex; times as UTC and as Unix milliseconds\n"
                 "  --json  one JSON array of records (UTF-8)\n"
-                "Values are exported exactly as recorded: a spreadsheet may treat a text\n"
-                "starting with '=' as a formula, so import CSV as text.\n\n" FILTER_USAGE
-                "\nexit codes: 0 written (also when nothing matched), 1 failure, 2 usage "
+                "Values are exported as recorded, except that a CSV cell starting with\n"
+                "= + - @ tab or CR gets a leading ' so that no spreadsheet runs it as a\n"
+                "formula (OWASP); JSON is exact.\n\n" FILTER_USAGE
+                "\nAn unknown --event, or an --org, --type or --purpose that occurs nowhere in\n"
+                "the log, is a usage error with the nearest known value (a typo).\n"
+                "exit codes: 0 written (also when nothing matched), 1 failure, 2 usage "
                 "error\n");
             return 0;
         }

@@ -8,6 +8,7 @@
     stats   counts per month for publication: counts of 1..4 are shown as
             "<5", with a second cell suppressed where one hidden count
             could otherwise be worked out from the month's total. */
+#include "audit_events.h"
 #include "audit_read.h"
 #include "cmd_audit.h"
 #include "commands.h"
@@ -69,7 +70,10 @@ typedef struct {
     char actor[64];       /* actor org */
     char counterpart[64]; /* counterpart org */
     char type[128];       /* signal type */
-    char reason[256];     /* reason / rule */
+    char reason[256];     /* reason, in words */
+    char rule[128];       /* agreement_id (an alert's rule) */
+    bool has_version;     /* agreements_version is set */
+    uint64_t version;     /* agreements_version (agreements_loaded) */
 } report_item_t;
 
 /* The latest REPORT_LIST_MAX items (a ring). */
@@ -89,7 +93,22 @@ static void s_list_add(report_list_t *list, const Hartslag__AuditRecord *r)
     audit_clean_text(r->actor_org, it->actor, sizeof it->actor);
     audit_clean_text(r->counterpart_org, it->counterpart, sizeof it->counterpart);
     audit_clean_text(r->signal_type, it->type, sizeof it->type);
-    audit_clean_text(r->reason, it->reason, sizeof it->reason);
+    /* Alerts carry their rule as agreement_id and "joined:ORG"/"lead:ORG"
+       as reason; older logs carried the rule as reason. */
+    bool token = r->reason && (strncmp(r->reason, "joined:", 7) == 0 ||
+                               strncmp(r->reason, "lead:", 5) == 0 || !r->agreement_id);
+    if (strcmp(it->event, "alert") == 0 || strcmp(it->event, "alert_handled") == 0) {
+        audit_clean_text(r->agreement_id ? r->agreement_id : r->reason, it->rule, sizeof it->rule);
+        if (r->agreement_id && token)
+            audit_reason_describe(r->reason, false, it->reason, sizeof it->reason);
+        else
+            it->reason[0] = '\0';
+    } else {
+        audit_clean_text(r->agreement_id, it->rule, sizeof it->rule);
+        audit_reason_describe(r->reason, false, it->reason, sizeof it->reason);
+    }
+    it->has_version = r->has_agreements_version;
+    it->version = r->agreements_version;
 }
 
 /* Everything the report shows that comes from the records. */
@@ -100,7 +119,9 @@ typedef struct {
     audit_counter_t *events;   /* event -> count */
     audit_counter_t *pairs;    /* "bucket\tpair" and "\tpair" (total) */
     audit_counter_t *purposes; /* "bucket\tpurpose" and "\tpurpose" */
-    audit_counter_t *denials;  /* reason -> count */
+    audit_counter_t *denials;  /* reason -> count (not agreement:allowed) */
+    audit_counter_t *bases;    /* "agreement\tlegal basis" of accepted -> count */
+    uint64_t other_denied;     /* denied only because another recipient was not allowed */
     audit_counter_t *ends;     /* "bucket\twithdrawn|expired|rejected_by_recipient" */
     report_list_t alerts;      /* alert and alert_handled */
     report_list_t admin;       /* auth_failed, partner_*, agreements_loaded, recovered, purged */
@@ -159,8 +180,15 @@ static int s_gather(void *arg, uint64_t index, const Hartslag__AuditRecord *r)
         s_pair(r, pair, sizeof pair);
         s_add2(d, d->pairs, bucket, pair);
         s_add2(d, d->purposes, bucket, r->purpose ? r->purpose : "?");
+        char key[KEY_MAX], basis[KEY_MAX / 2];
+        snprintf(key, sizeof key, "%s\t%s", s_clean(r->agreement_id, clean, sizeof clean),
+                 s_clean(r->legal_basis, basis, sizeof basis));
+        if (audit_counter_add(d->bases, key, 1) != 0)
+            d->failed = true;
     } else if (strcmp(ev, "denied") == 0) {
-        if (audit_counter_add(d->denials, s_clean(r->reason, clean, sizeof clean), 1) != 0)
+        if (audit_reason_is_other_recipient(r->reason))
+            d->other_denied++;
+        else if (audit_counter_add(d->denials, s_clean(r->reason, clean, sizeof clean), 1) != 0)
             d->failed = true;
     } else if (strcmp(ev, "withdrawn") == 0 || strcmp(ev, "expired") == 0 ||
                strcmp(ev, "rejected_by_recipient") == 0) {
@@ -390,18 +418,19 @@ static void s_list_table(FILE *f, const report_list_t *list, bool with_type)
         fprintf(f, "<p>De laatste %zu van %" PRIu64 " (the latest %zu of %" PRIu64 ").</p>\n", n,
                 list->total, n, list->total);
     fprintf(f,
-            "<table><thead><tr><th>Tijd (UTC)</th><th>Gebeurtenis (event)</th><th>Door "
-            "(actor)</th><th>Betreft (counterpart)</th>%s<th>Reden / regel (reason)</th>"
-            "</tr></thead><tbody>\n",
-            with_type ? "<th>Soort (type)</th>" : "");
+            "<table><thead><tr><th>Tijd (local time)</th><th>Gebeurtenis (event)</th><th>Door "
+            "(actor)</th><th>Betreft (counterpart)</th>%s<th>%s</th><th>Toelichting "
+            "(details)</th></tr></thead><tbody>\n",
+            with_type ? "<th>Soort (type)</th>" : "",
+            with_type ? "Regel (rule)" : "Afspraak / versie (agreement / version)");
     /* newest first */
     for (size_t i = 0; i < n; i++) {
         size_t at = (list->next + REPORT_LIST_MAX - 1 - i) % REPORT_LIST_MAX;
         const report_item_t *it = &list->items[at];
-        char when[AUDIT_READ_TIME_MAX];
-        audit_format_time(it->time_ms, when);
+        char when[AUDIT_READ_LOCAL_MAX];
+        audit_format_local(it->time_ms, when);
         fprintf(f, "<tr><td>%s</td><td>", when);
-        audit_html_text(f, it->event);
+        audit_html_text(f, audit_event_describe(it->event, false));
         fprintf(f, "</td><td>");
         audit_html_text(f, it->actor);
         fprintf(f, "</td><td>");
@@ -410,6 +439,10 @@ static void s_list_table(FILE *f, const report_list_t *list, bool with_type)
             fprintf(f, "</td><td>");
             audit_html_text(f, it->type);
         }
+        fprintf(f, "</td><td>");
+        audit_html_text(f, it->rule);
+        if (!with_type && it->has_version)
+            fprintf(f, "%sversie (version) %" PRIu64, it->rule[0] ? ", " : "", it->version);
         fprintf(f, "</td><td>");
         audit_html_text(f, it->reason);
         fprintf(f, "</td></tr>\n");
@@ -456,16 +489,24 @@ static void s_checkpoints(FILE *f, sqlite3 *db, const partners_t *partners)
             log_size);
     fprintf(f, "<tr><th>Checkpoints opgeslagen (stored)</th><td>%" PRId64 "</td></tr>\n", n_cp);
     if (cp_size >= 0) {
-        char when[AUDIT_READ_TIME_MAX];
-        audit_format_time(cp_ms, when);
+        char when[AUDIT_READ_LOCAL_MAX];
+        audit_format_local(cp_ms, when);
         fprintf(f,
                 "<tr><th>Laatste checkpoint (latest)</th><td id=\"latest-checkpoint\">grootte "
                 "(size) %" PRId64 ", %s</td></tr>\n",
                 cp_size, when);
-        fprintf(f,
-                "<tr><th>Records na het laatste checkpoint (not yet covered)</th><td>%" PRId64
-                "</td></tr>\n",
-                log_size > cp_size ? log_size - cp_size : 0);
+        if (log_size < cp_size)
+            fprintf(f,
+                    "<tr><th>Records na het laatste checkpoint (not yet covered)</th>"
+                    "<td class=\"bad\" id=\"truncated\">ONVOLLEDIG: deze kopie eindigt %" PRId64
+                    " records vóór het laatste checkpoint (INCOMPLETE: this copy ends %" PRId64
+                    " records before the latest checkpoint)</td></tr>\n",
+                    cp_size - log_size, cp_size - log_size);
+        else
+            fprintf(f,
+                    "<tr><th>Records na het laatste checkpoint (not yet covered)</th><td>%" PRId64
+                    "</td></tr>\n",
+                    log_size - cp_size);
     } else
         fprintf(f, "<tr><th>Laatste checkpoint (latest)</th><td class=\"bad\">geen (none)</td>"
                    "</tr>\n");
@@ -475,7 +516,7 @@ static void s_checkpoints(FILE *f, sqlite3 *db, const partners_t *partners)
     fprintf(f, "<h3>Medeondertekeningen van het laatste checkpoint (cosignatures of the latest "
                "checkpoint)</h3>\n");
     fprintf(f, "<table id=\"cosigners\"><thead><tr><th>Partner</th><th>Ontvangen "
-               "(received, UTC)</th></tr></thead><tbody>\n");
+               "(received, local time)</th></tr></thead><tbody>\n");
     size_t cosigned = 0;
     if (sqlite3_prepare_v2(db,
                            "SELECT org, received_ms FROM cosignatures WHERE size = ?1 ORDER BY org",
@@ -483,8 +524,8 @@ static void s_checkpoints(FILE *f, sqlite3 *db, const partners_t *partners)
         sqlite3_bind_int64(st, 1, cp_size);
         while (sqlite3_step(st) == SQLITE_ROW) {
             const char *org = (const char *)sqlite3_column_text(st, 0);
-            char when[AUDIT_READ_TIME_MAX];
-            audit_format_time(sqlite3_column_int64(st, 1), when);
+            char when[AUDIT_READ_LOCAL_MAX];
+            audit_format_local(sqlite3_column_int64(st, 1), when);
             fprintf(f, "<tr class=\"cosigned\"><td>");
             const cert_t *cert = partners && org ? partners_by_org(partners, org) : NULL;
             if (cert) {
@@ -526,14 +567,14 @@ static void s_checkpoints(FILE *f, sqlite3 *db, const partners_t *partners)
     fprintf(f, "</tbody></table>\n");
     fprintf(f, "<h3>Laatst medeondertekend per partner (latest cosigned size per partner)</h3>\n"
                "<table><thead><tr><th>Partner</th><th class=\"num\">Grootte (size)</th>"
-               "<th>Ontvangen (received, UTC)</th></tr></thead><tbody>\n");
+               "<th>Ontvangen (received, local time)</th></tr></thead><tbody>\n");
     if (sqlite3_prepare_v2(db,
                            "SELECT org, max(size), max(received_ms) FROM cosignatures GROUP BY org "
                            "ORDER BY org",
                            -1, &st, NULL) == SQLITE_OK)
         while (sqlite3_step(st) == SQLITE_ROW) {
-            char when[AUDIT_READ_TIME_MAX];
-            audit_format_time(sqlite3_column_int64(st, 2), when);
+            char when[AUDIT_READ_LOCAL_MAX];
+            audit_format_local(sqlite3_column_int64(st, 2), when);
             fprintf(f, "<tr><td>");
             audit_html_text(f, (const char *)sqlite3_column_text(st, 0));
             fprintf(f, "</td><td class=\"num\">%" PRId64 "</td><td>%s</td></tr>\n",
@@ -573,19 +614,89 @@ static const char *s_css =
     ".swatch{display:inline-block;width:12px;height:12px;margin-right:6px;vertical-align:-1px;"
     "border-radius:2px}"
     ".empty{color:#666;font-style:italic}.bad{color:#a00000;font-weight:600}"
-    ".note{color:#555;font-size:13px}"
+    ".note{color:#555;font-size:13px}.good{color:#006400;font-weight:600}.big{font-size:18px}"
+    ".verdict.warn{border:3px solid #a00000}.verdict.ok{border:2px solid #006400}"
     "footer{padding:0 32px 24px;color:#666;font-size:12px}";
 
+/* The verdict at the top: may this report be relied on? */
+static void s_verdict(FILE *f, const audit_check_t *check)
+{
+    fprintf(f,
+            "<section id=\"verdict\" class=\"verdict %s\">\n<h2>Controle van het logboek "
+            "(verification)</h2>\n",
+            check->state == AUDIT_CHECK_OK && !check->truncated ? "ok" : "warn");
+    if (check->truncated)
+        fprintf(f,
+                "<p class=\"bad big\" id=\"verdict-truncated\">WAARSCHUWING: deze kopie is "
+                "ONVOLLEDIG — er ontbreken %" PRIu64 " records die een ondertekend checkpoint "
+                "wel bevat. Dit rapport is niet volledig; vraag een nieuwe kopie (WARNING: this "
+                "copy is INCOMPLETE — %" PRIu64 " records that a signed checkpoint covers are "
+                "missing).</p>\n",
+                check->missing, check->missing);
+    if (check->state == AUDIT_CHECK_OK)
+        fprintf(f, "<p class=\"good big\" id=\"verdict-ok\">GOED: het logboek is gecontroleerd "
+                   "en klopt (OK: the log verifies).</p>\n");
+    else if (check->state == AUDIT_CHECK_FAULT) {
+        fprintf(f, "<p class=\"bad big\" id=\"verdict-fault\">FOUT: het logboek klopt niet "
+                   "(FAULT: ");
+        audit_html_text(f, audit_fault_name(check->report.kind));
+        fprintf(f, "). Dit rapport kan onjuist zijn.</p>\n");
+    } else
+        fprintf(f, "<p class=\"bad big\" id=\"verdict-unverified\">NIET GECONTROLEERD: geef "
+                   "<code>--broker-cert</code> om het logboek te controleren (NOT VERIFIED: give "
+                   "the broker's certificate).</p>\n");
+    fprintf(f, "<table class=\"kv\"><tbody>\n");
+    if (check->state != AUDIT_CHECK_UNVERIFIED) {
+        fprintf(f, "<tr><th>Uitkomst (result)</th><td>");
+        audit_html_text(f, check->report.detail);
+        fprintf(f, "</td></tr>\n");
+    }
+    if (check->has_cert)
+        fprintf(f,
+                "<tr><th>Vingerafdruk sleutel broker (broker key fingerprint)</th>"
+                "<td id=\"fingerprint\"><code>%s</code> — vergelijk met <code>hartslag keys "
+                "show broker.cert</code></td></tr>\n",
+                check->fingerprint);
+    fprintf(f, "</tbody></table>\n</section>\n");
+}
+
+/* Records per agreement and legal basis (accepted records). */
+static void s_bases(FILE *f, audit_counter_t *bases)
+{
+    size_t n = 0;
+    const audit_count_t *rows = audit_counter_sorted(bases, &n);
+    if (n == 0) {
+        fprintf(f, "<p class=\"empty\">Geen uitwisselingen (no exchanges).</p>\n");
+        return;
+    }
+    fprintf(f, "<table id=\"bases-table\"><thead><tr><th>Afspraak (agreement)</th><th>Wettelijke "
+               "grondslag (legal basis)</th><th class=\"num\">Uitwisselingen (exchanges)</th>"
+               "</tr></thead><tbody>\n");
+    for (size_t i = 0; i < n; i++) {
+        const char *tab = strchr(rows[i].key, '\t');
+        fprintf(f, "<tr><td>");
+        char agreement[KEY_MAX];
+        snprintf(agreement, sizeof agreement, "%.*s",
+                 (int)(tab ? (size_t)(tab - rows[i].key) : strlen(rows[i].key)), rows[i].key);
+        audit_html_text(f, agreement);
+        fprintf(f, "</td><td>");
+        audit_html_text(f, tab ? tab + 1 : "");
+        fprintf(f, "</td><td class=\"num\">%" PRIu64 "</td></tr>\n", rows[i].count);
+    }
+    fprintf(f, "</tbody></table>\n");
+}
+
 static int s_write_report(FILE *f, audit_reader_t *reader, report_data_t *d,
-                          const partners_t *partners)
+                          const partners_t *partners, const audit_check_t *check,
+                          const audit_filter_t *period)
 {
     char labels[REPORT_BUCKETS_MAX][16];
     size_t nb = s_buckets(d, labels, REPORT_BUCKETS_MAX);
     const char *origin = audit_reader_origin(reader);
-    char generated[AUDIT_READ_TIME_MAX], first[AUDIT_READ_TIME_MAX], last[AUDIT_READ_TIME_MAX];
-    audit_format_time(s_now_ms(), generated);
-    audit_format_time(d->min_ms, first);
-    audit_format_time(d->max_ms, last);
+    char generated[AUDIT_READ_LOCAL_MAX], first[AUDIT_READ_LOCAL_MAX], last[AUDIT_READ_LOCAL_MAX];
+    audit_format_local(s_now_ms(), generated);
+    audit_format_local(d->min_ms, first);
+    audit_format_local(d->max_ms, last);
 
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"nl\">\n<head>\n<meta charset=\"utf-8\">\n"
                "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
@@ -605,16 +716,30 @@ static int s_write_report(FILE *f, audit_reader_t *reader, report_data_t *d,
         audit_html_text(f, origin);
         fprintf(f, "</p>\n");
     }
-    fprintf(f, "<p>%" PRIu64 " records", d->records);
+    fprintf(f, "<p id=\"period\">Periode (period): ");
+    if (period->has_from || period->has_to) {
+        char from[AUDIT_READ_LOCAL_MAX] = "het begin (the start)", to[AUDIT_READ_LOCAL_MAX] = "nu";
+        if (period->has_from)
+            audit_format_local(period->from_ms, from);
+        if (period->has_to)
+            audit_format_local(period->to_ms, to);
+        fprintf(f, "vanaf %s tot %s", from, to);
+    } else
+        fprintf(f, "het hele logboek (the whole log)");
+    fprintf(f, "</p>\n<p>%" PRIu64 " records", d->records);
     if (d->records)
-        fprintf(f, " van %s tot %s (UTC)", first, last);
-    fprintf(f, " · gemaakt (generated) %s · per %s</p>\n</header>\n", generated,
-            d->weekly ? "week (maandag / Monday)" : "maand (month)");
-    fprintf(f, "<nav><a href=\"#summary\">Overzicht</a><a href=\"#exchanges\">Uitwisselingen</a>"
+        fprintf(f, " van %s tot %s", first, last);
+    fprintf(f,
+            " · gemaakt (generated) %s · per %s · tijden in Nederlandse tijd (times in local "
+            "time, Europe/Amsterdam)</p>\n</header>\n",
+            generated, d->weekly ? "week (maandag / Monday)" : "maand (month)");
+    fprintf(f, "<nav><a href=\"#verdict\">Controle</a><a href=\"#summary\">Overzicht</a><a "
+               "href=\"#exchanges\">Uitwisselingen</a>"
                "<a href=\"#purposes\">Doelen</a><a href=\"#denials\">Weigeringen</a>"
                "<a href=\"#withdrawals\">Intrekkingen</a><a href=\"#alerts\">Meldingen</a>"
                "<a href=\"#checkpoints\">Checkpoints</a><a href=\"#administration\">Beheer</a>"
                "</nav>\n<main>\n");
+    s_verdict(f, check);
 
     /* Summary: every event. */
     fprintf(f,
@@ -624,11 +749,13 @@ static int s_write_report(FILE *f, audit_reader_t *reader, report_data_t *d,
     if (ne == 0)
         fprintf(f, "<p class=\"empty\">Het logboek is leeg (the log is empty).</p>\n");
     else {
-        fprintf(f, "<table><thead><tr><th>Gebeurtenis (event)</th><th class=\"num\">Aantal "
-                   "(count)</th></tr></thead><tbody>\n");
+        fprintf(f, "<table><thead><tr><th>Gebeurtenis (event)</th><th>Betekenis (meaning)</th>"
+                   "<th class=\"num\">Aantal (count)</th></tr></thead><tbody>\n");
         for (size_t i = 0; i < ne; i++) {
-            fprintf(f, "<tr><td>");
+            fprintf(f, "<tr><td><code>");
             audit_html_text(f, events[i].key);
+            fprintf(f, "</code></td><td>");
+            audit_html_text(f, audit_event_describe(events[i].key, false));
             fprintf(f, "</td><td class=\"num\">%" PRIu64 "</td></tr>\n", events[i].count);
         }
         fprintf(f, "</tbody></table>\n");
@@ -644,6 +771,11 @@ static int s_write_report(FILE *f, audit_reader_t *reader, report_data_t *d,
         return -1;
     fprintf(f, "</section>\n");
 
+    fprintf(f, "<section id=\"bases\">\n<h2>Uitwisselingen per afspraak en wettelijke grondslag "
+               "(exchanges per agreement and legal basis)</h2>\n");
+    s_bases(f, d->bases);
+    fprintf(f, "</section>\n");
+
     fprintf(f, "<section id=\"purposes\">\n<h2>Uitwisselingen per doel (exchanges per "
                "purpose)</h2>\n");
     if (s_time_section(f, d->purposes, nb, labels, "Uitwisselingen per doel", "Doel (purpose)") !=
@@ -654,23 +786,49 @@ static int s_write_report(FILE *f, audit_reader_t *reader, report_data_t *d,
     fprintf(f, "<section id=\"denials\">\n<h2>Weigeringen per reden (denials by reason)</h2>\n");
     size_t nd = 0;
     const audit_count_t *denials_sorted = audit_counter_sorted(d->denials, &nd);
+    if (d->other_denied)
+        fprintf(f,
+                "<p class=\"note\" id=\"other-denied\">Daarnaast %" PRIu64 " keer een "
+                "ontvanger die wél was toegestaan, maar het signaal werd aan niemand verstuurd "
+                "omdat een andere ontvanger niet was toegestaan (besides, %" PRIu64 " allowed "
+                "recipients of signals refused because of another recipient).</p>\n",
+                d->other_denied, d->other_denied);
     if (nd == 0)
         fprintf(f, "<p class=\"empty\">Geen weigeringen (no denials).</p>\n");
     else {
         audit_count_t *by_count = malloc(nd * sizeof *by_count);
         if (!by_count)
             return -1;
+        char(*words)[KEY_MAX] = calloc(nd, sizeof *words);
+        if (!words) {
+            free(by_count);
+            return -1;
+        }
         memcpy(by_count, denials_sorted, nd * sizeof *by_count);
         qsort(by_count, nd, sizeof *by_count, s_count_desc);
-        s_chart_bars(f, "Weigeringen per reden", by_count, nd > 30 ? 30 : nd);
-        fprintf(f, "<table><thead><tr><th>Reden (reason)</th><th class=\"num\">Aantal "
-                   "(count)</th></tr></thead><tbody>\n");
+        audit_count_t *labelled = malloc(nd * sizeof *labelled);
+        if (!labelled) {
+            free(words);
+            free(by_count);
+            return -1;
+        }
+        for (size_t i = 0; i < nd; i++) {
+            audit_reason_describe(by_count[i].key, false, words[i], KEY_MAX);
+            labelled[i] = (audit_count_t){words[i], by_count[i].count};
+        }
+        s_chart_bars(f, "Weigeringen per reden", labelled, nd > 30 ? 30 : nd);
+        fprintf(f, "<table id=\"denials-table\"><thead><tr><th>Reden (reason)</th><th>Code</th>"
+                   "<th class=\"num\">Aantal (count)</th></tr></thead><tbody>\n");
         for (size_t i = 0; i < nd; i++) {
             fprintf(f, "<tr><td>");
+            audit_html_text(f, words[i]);
+            fprintf(f, "</td><td><code>");
             audit_html_text(f, by_count[i].key);
-            fprintf(f, "</td><td class=\"num\">%" PRIu64 "</td></tr>\n", by_count[i].count);
+            fprintf(f, "</code></td><td class=\"num\">%" PRIu64 "</td></tr>\n", by_count[i].count);
         }
         fprintf(f, "</tbody></table>\n");
+        free(labelled);
+        free(words);
         free(by_count);
     }
     fprintf(f, "</section>\n");
@@ -712,7 +870,8 @@ static int s_report_data_init(report_data_t *d)
     d->purposes = audit_counter_new();
     d->denials = audit_counter_new();
     d->ends = audit_counter_new();
-    return d->events && d->pairs && d->purposes && d->denials && d->ends ? 0 : -1;
+    d->bases = audit_counter_new();
+    return d->events && d->pairs && d->purposes && d->denials && d->ends && d->bases ? 0 : -1;
 }
 
 static void s_report_data_free(report_data_t *d)
@@ -722,32 +881,73 @@ static void s_report_data_free(report_data_t *d)
     audit_counter_destroy(&d->purposes);
     audit_counter_destroy(&d->denials);
     audit_counter_destroy(&d->ends);
+    audit_counter_destroy(&d->bases);
+}
+
+/* --from / --to into `period`. 0, or 2 (message printed). */
+static int s_period_option(const char *command, bool to, const char *arg, audit_filter_t *period)
+{
+    int64_t ms;
+    if (audit_parse_time(arg, to, &ms) != 0) {
+        fprintf(stderr,
+                "hartslag audit %s: %s wants a date (2026-03-01) or a time "
+                "(2026-03-01T14:00:00+01:00), not '",
+                command, to ? "--to" : "--from");
+        audit_term_text(stderr, arg, 0);
+        fprintf(stderr, "'\n");
+        return EXIT_USAGE;
+    }
+    if (to) {
+        period->has_to = true;
+        period->to_ms = ms;
+    } else {
+        period->has_from = true;
+        period->from_ms = ms;
+    }
+    if (period->has_from && period->has_to && period->from_ms >= period->to_ms) {
+        fprintf(stderr, "hartslag audit %s: --from must be before --to\n", command);
+        return EXIT_USAGE;
+    }
+    return 0;
 }
 
 int audit_cmd_report(int argc, char **argv)
 {
-    enum { OPT_DB = 1000, OPT_HTML, OPT_PARTNERS };
+    enum { OPT_DB = 1000, OPT_HTML, OPT_PARTNERS, OPT_CERT, OPT_FROM, OPT_TO };
     static const struct option options[] = {
         {"db", required_argument, NULL, OPT_DB},
         {"html", required_argument, NULL, OPT_HTML},
         {"partners", required_argument, NULL, OPT_PARTNERS},
+        {"broker-cert", required_argument, NULL, OPT_CERT},
+        {"from", required_argument, NULL, OPT_FROM},
+        {"to", required_argument, NULL, OPT_TO},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *db = NULL, *html = NULL, *dir = NULL;
+    const char *db = NULL, *html = NULL, *dir = NULL, *broker_cert = NULL;
+    audit_filter_t period;
+    memset(&period, 0, sizeof period);
     optind = 1;
     int opt;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         if (opt == 'h') {
-            printf("usage: hartslag audit report --db FILE --html OUT.html [--partners DIR]\n\n"
-                   "Writes one self-contained HTML page (no scripts, no network) with charts\n"
-                   "and tables: exchanges per partner pair and per purpose over time, denials\n"
-                   "by reason, withdrawals and expiries, alerts, checkpoint and cosignature\n"
-                   "status, administrative events. Shows no pseudonyms and no employee names.\n\n"
-                   "  --db FILE       a copy of the broker's state_dir/broker.db\n"
-                   "  --html OUT      the page to write (replaced if it exists)\n"
-                   "  --partners DIR  partner certificates: organisation names, and which\n"
-                   "                  partners have not cosigned the latest checkpoint\n\n"
+            printf("usage: hartslag audit report --db FILE --html OUT.html --broker-cert FILE\n"
+                   "                             [--partners DIR] [--from DATE] [--to DATE]\n\n"
+                   "Writes one self-contained HTML page (no scripts, no network) for the\n"
+                   "partnership and the supervisory authority: the verification verdict and\n"
+                   "the broker key's fingerprint at the top, then exchanges per partner pair,\n"
+                   "per agreement and legal basis and per purpose, denials by reason,\n"
+                   "withdrawals and expiries, alerts, checkpoint and cosignature status,\n"
+                   "administrative events. Times in local time (Europe/Amsterdam). Shows no\n"
+                   "pseudonyms and no employee names.\n\n"
+                   "  --db FILE           a copy of the broker's state_dir/broker.db\n"
+                   "  --html OUT          the page to write (replaced if it exists)\n"
+                   "  --broker-cert FILE  the broker's public certificate: the log is verified\n"
+                   "                      with it (without it the page says NOT VERIFIED)\n"
+                   "  --partners DIR      partner certificates: organisation names, and which\n"
+                   "                      partners have not cosigned the latest checkpoint\n"
+                   "  --from, --to        the period (as in 'audit query'; --to DATE includes\n"
+                   "                      that day); default the whole log\n\n"
                    "exit codes: 0 written, 1 failure, 2 usage error\n");
             return 0;
         } else if (opt == OPT_DB)
@@ -756,7 +956,13 @@ int audit_cmd_report(int argc, char **argv)
             html = optarg;
         else if (opt == OPT_PARTNERS)
             dir = optarg;
-        else {
+        else if (opt == OPT_CERT)
+            broker_cert = optarg;
+        else if (opt == OPT_FROM || opt == OPT_TO) {
+            int rc = s_period_option("report", opt == OPT_TO, optarg, &period);
+            if (rc != 0)
+                return rc;
+        } else {
             fprintf(stderr, "try 'hartslag audit report --help'\n");
             return EXIT_USAGE;
         }
@@ -795,13 +1001,19 @@ int audit_cmd_report(int argc, char **argv)
         fprintf(stderr, "hartslag audit report: out of memory\n");
         goto done;
     }
+    audit_check_t check;
+    if (audit_read_check(reader, broker_cert, &check, err, sizeof err) != 0) {
+        audit_read_report_error("report", err);
+        goto done;
+    }
     uint64_t unreadable = 0, purged = 0;
-    if (audit_reader_each(reader, NULL, s_span, &d, NULL, NULL, err, sizeof err) < 0) {
+    if (audit_reader_each(reader, &period, s_span, &d, NULL, NULL, err, sizeof err) < 0) {
         audit_read_report_error("report", err);
         goto done;
     }
     d.weekly = d.records && (d.max_ms - d.min_ms) <= REPORT_WEEKS_SPAN_DAYS * DAY_MS;
-    if (audit_reader_each(reader, NULL, s_gather, &d, &unreadable, &purged, err, sizeof err) < 0) {
+    if (audit_reader_each(reader, &period, s_gather, &d, &unreadable, &purged, err, sizeof err) <
+        0) {
         audit_read_report_error("report", d.failed ? "out of memory" : err);
         goto done;
     }
@@ -814,7 +1026,7 @@ int audit_cmd_report(int argc, char **argv)
         fprintf(stderr, "hartslag audit report: cannot write %s: %s\n", tmp, strerror(errno));
         goto done;
     }
-    if (s_write_report(f, reader, &d, partners) != 0) {
+    if (s_write_report(f, reader, &d, partners, &check, &period) != 0) {
         fprintf(stderr, "hartslag audit report: out of memory\n");
         goto done;
     }
@@ -834,6 +1046,16 @@ int audit_cmd_report(int argc, char **argv)
                 "not counted — run 'hartslag audit verify'\n",
                 unreadable);
     printf("wrote %s (%" PRIu64 " records)\n", html, d.records);
+    if (check.truncated)
+        fprintf(stderr,
+                "hartslag audit report: WARNING: the copy is incomplete: %" PRIu64 " records "
+                "that a signed checkpoint covers are missing\n",
+                check.missing);
+    if (check.state == AUDIT_CHECK_FAULT)
+        fprintf(stderr, "hartslag audit report: WARNING: the log does not verify (%s): %s\n",
+                audit_fault_name(check.report.kind), check.report.detail);
+    else if (check.state == AUDIT_CHECK_UNVERIFIED)
+        fprintf(stderr, "hartslag audit report: warning: not verified (give --broker-cert)\n");
     rc = 0;
 done:
     if (f) {
@@ -915,9 +1137,11 @@ static void s_suppress(const audit_count_t *items, size_t n, cell_t *cells)
 
 int audit_cmd_stats(int argc, char **argv)
 {
-    enum { OPT_DB = 1000, OPT_BY, OPT_JSON };
+    enum { OPT_DB = 1000, OPT_BY, OPT_JSON, OPT_FROM, OPT_TO };
     static const struct option options[] = {
         {"db", required_argument, NULL, OPT_DB},
+        {"from", required_argument, NULL, OPT_FROM},
+        {"to", required_argument, NULL, OPT_TO},
         {"by", required_argument, NULL, OPT_BY},
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
@@ -925,11 +1149,14 @@ int audit_cmd_stats(int argc, char **argv)
     };
     const char *db = NULL, *by = "month";
     bool json = false;
+    audit_filter_t period;
+    memset(&period, 0, sizeof period);
     optind = 1;
     int opt;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         if (opt == 'h') {
-            printf("usage: hartslag audit stats --db FILE [--by month] [--json]\n\n"
+            printf("usage: hartslag audit stats --db FILE [--by month] [--from DATE] [--to DATE] "
+                   "[--json]\n\n"
                    "Counts per month, for the partnership's evaluation and for publication:\n"
                    "  event    records per event\n"
                    "  type     exchanges (accepted, one per recipient) per signal type\n"
@@ -940,6 +1167,7 @@ int audit_cmd_stats(int argc, char **argv)
                    "is hidden too (shown as \"x\"). Months are UTC calendar months.\n\n"
                    "  --db FILE   a copy of the broker's state_dir/broker.db\n"
                    "  --by month  the period (only month for now)\n"
+                   "  --from, --to  only records in this period (as in 'audit query')\n"
                    "  --json      {\"by\":\"month\",\"rows\":[{month, dimension, value, "
                    "count}]}; a hidden count is the string \"<5\" or \"x\"\n\n"
                    "exit codes: 0 ok, 1 failure, 2 usage error\n");
@@ -950,7 +1178,11 @@ int audit_cmd_stats(int argc, char **argv)
             by = optarg;
         else if (opt == OPT_JSON)
             json = true;
-        else {
+        else if (opt == OPT_FROM || opt == OPT_TO) {
+            int rc = s_period_option("stats", opt == OPT_TO, optarg, &period);
+            if (rc != 0)
+                return rc;
+        } else {
             fprintf(stderr, "try 'hartslag audit stats --help'\n");
             return EXIT_USAGE;
         }
@@ -975,9 +1207,9 @@ int audit_cmd_stats(int argc, char **argv)
     }
     audit_counter_t *c = audit_counter_new();
     uint64_t unreadable = 0;
-    int64_t n =
-        c ? audit_reader_each(reader, NULL, s_stats_gather, c, &unreadable, NULL, err, sizeof err)
-          : -1;
+    int64_t n = c ? audit_reader_each(reader, &period, s_stats_gather, c, &unreadable, NULL, err,
+                                      sizeof err)
+                  : -1;
     audit_reader_destroy(&reader);
     if (n < 0) {
         audit_read_report_error("stats", c ? err : "out of memory");

@@ -7,6 +7,8 @@
     - no employee names: actor_user is never copied out of a record;
     - the BSN or address is pseudonymised here and never printed;
     - no signal content (the log holds none), only the kinds of data. */
+#include "agreements.h"
+#include "audit_events.h"
 #include "audit_read.h"
 #include "cmd_audit.h"
 #include "commands.h"
@@ -256,17 +258,22 @@ static const char *s_month_en[] = {"January",   "February", "March",    "April",
                                    "May",       "June",     "July",     "August",
                                    "September", "October",  "November", "December"};
 
-/* "3 maart 2026, 14:05 UTC" */
+/* What the letter needs besides the records. */
+typedef struct {
+    const partners_t *partners;     /* certificates: names and contacts, or NULL */
+    const agreements_t *agreements; /* retention per agreement, or NULL */
+    const audit_check_t *check;     /* verification verdict */
+    bool by_address;                /* looked up by address: others may appear */
+} letter_t;
+
+/* "3 maart 2026, 10:05" in local time (Europe/Amsterdam). */
 static void s_when(const lang_t *lang, int64_t ms, char *out, size_t len)
 {
-    char iso[AUDIT_READ_TIME_MAX];
-    audit_format_time(ms, iso);
-    int y = 0, m = 1, d = 1;
-    int hh = 0, mm = 0;
-    if (sscanf(iso, "%4d-%2d-%2dT%2d:%2d", &y, &m, &d, &hh, &mm) != 5 || m < 1 || m > 12)
-        m = 1;
-    snprintf(out, len, "%d %s %d, %02d:%02d UTC", d,
-             lang->en ? s_month_en[m - 1] : s_month_nl[m - 1], y, hh, mm);
+    struct tm tm;
+    audit_local_tm(ms, &tm);
+    int m = tm.tm_mon >= 0 && tm.tm_mon < 12 ? tm.tm_mon : 0;
+    snprintf(out, len, "%d %s %d, %02d:%02d", tm.tm_mday, lang->en ? s_month_en[m] : s_month_nl[m],
+             tm.tm_year + 1900, tm.tm_hour, tm.tm_min);
 }
 
 /* An organisation as the citizen should read it: "Name (org)" or "org". */
@@ -281,25 +288,84 @@ static void s_org_name(const partners_t *partners, const char *org, char *out, s
         snprintf(out, len, "%s", org && org[0] ? org : "?");
 }
 
+/* The retention period of an agreement in days, or 0 when unknown. */
+static uint32_t s_retention(const agreements_t *agreements, const char *id)
+{
+    for (size_t i = 0; agreements && id && id[0] && i < agreements_count(agreements); i++)
+        if (strcmp(agreements_at(agreements, i)->id, id) == 0)
+            return agreements_at(agreements, i)->retention_days;
+    return 0;
+}
+
 static void s_status_line(const lang_t *lang, const char *label_nl, const char *label_en,
-                          int64_t ms, const char *extra)
+                          int64_t ms, const char *reason)
 {
     if (ms == 0)
         return;
-    char when[96];
+    char when[96], words[SUBJECT_TEXT_MAX];
     s_when(lang, ms, when, sizeof when);
     printf("        %s %s", lang->en ? label_en : label_nl, when);
-    if (extra && extra[0])
-        printf(" (%s %s)", lang->en ? "reason:" : "reden:", extra);
+    audit_reason_describe(reason, lang->en, words, sizeof words);
+    if (words[0])
+        printf(" (%s %s)", lang->en ? "reason:" : "reden:", words);
     printf("\n");
 }
 
-static void s_print_text(const lang_t *lang, const subject_answer_t *a, const partners_t *partners,
+/* "1 signaal" / "2 signalen". */
+static const char *s_plural(size_t n, const char *one, const char *more)
+{
+    return n == 1 ? one : more;
+}
+
+static void s_warnings(const lang_t *lang, const letter_t *letter, uint64_t unreadable)
+{
+    bool en = lang->en;
+    const audit_check_t *c = letter->check;
+    if (c->truncated)
+        printf(en ? "WARNING: the copy of the log this answer was made from is incomplete "
+                    "(%" PRIu64 " records are missing). This answer may be incomplete.\n"
+                  : "LET OP: de kopie van het logboek waaruit dit antwoord is gemaakt is "
+                    "onvolledig (er ontbreken %" PRIu64 " regels). Dit antwoord is mogelijk "
+                    "onvolledig.\n",
+               c->missing);
+    if (c->state == AUDIT_CHECK_FAULT)
+        printf(en ? "WARNING: the log does not verify (%s). This answer may be incomplete or "
+                    "wrong.\n"
+                  : "LET OP: het logboek klopt niet bij controle (%s). Dit antwoord is "
+                    "mogelijk onvolledig of onjuist.\n",
+               audit_fault_name(c->report.kind));
+    else if (c->state == AUDIT_CHECK_UNVERIFIED)
+        printf("%s\n", en ? "WARNING: the log was not verified before this answer was made."
+                          : "LET OP: het logboek is niet gecontroleerd voordat dit antwoord is "
+                            "gemaakt.");
+    if (unreadable)
+        printf("%s\n", en ? "WARNING: some audit records could not be read; this answer may "
+                            "be incomplete."
+                          : "LET OP: een deel van het logboek kon niet worden gelezen; dit "
+                            "overzicht is mogelijk onvolledig.");
+}
+
+static void s_print_text(const lang_t *lang, const subject_answer_t *a, const letter_t *letter,
                          const char *origin, int64_t searched, uint64_t unreadable)
 {
     bool en = lang->en;
+    const partners_t *partners = letter->partners;
+    if (letter->by_address)
+        printf("%s\n\n",
+               en ? "CHECK BEFORE SENDING (for the privacy officer, remove this paragraph): this "
+                    "answer was found by address. Signals about an address can concern "
+                    "co-residents or earlier residents. Check every entry below and remove "
+                    "what is not about the person who asked."
+                  : "CONTROLEER VOOR VERZENDING (voor de functionaris gegevensbescherming, "
+                    "verwijder deze alinea): dit antwoord is op adres gezocht. Signalen over "
+                    "een adres kunnen over medebewoners of eerdere bewoners gaan. Controleer "
+                    "elk onderdeel hieronder en haal weg wat niet over de aanvrager gaat.");
     printf("%s\n\n", en ? "Access request (GDPR article 15): exchanges of signals about you"
                         : "Inzageverzoek (AVG artikel 15): uitwisseling van signalen over u");
+    if (letter->check->truncated || letter->check->state != AUDIT_CHECK_OK || unreadable) {
+        s_warnings(lang, letter, unreadable);
+        printf("\n");
+    }
     if (origin[0])
         printf("%s %s\n",
                en ? "Partnership log:" : "Logboek van het samenwerkingsverband:", origin);
@@ -307,23 +373,29 @@ static void s_print_text(const lang_t *lang, const subject_answer_t *a, const pa
            en ? "Audit records searched:" : "Doorzochte auditregels:", searched);
     printf("%s\n\n",
            en ? "You were looked up by a pseudonym derived from your identifier; the log never "
-                "holds your BSN or address."
+                "holds your BSN or address. Times are Dutch local time."
               : "U bent gezocht op een pseudoniem dat van uw gegevens is afgeleid; het logboek "
-                "bevat nooit uw BSN of adres.");
+                "bevat nooit uw BSN of adres. Tijden zijn Nederlandse tijd.");
     size_t sent = 0;
     for (size_t i = 0; i < a->n_signals; i++)
         for (size_t j = 0; j < a->signals[i].n_recipients; j++)
             if (a->signals[i].recipients[j].accepted_ms)
                 sent++;
     if (a->n_signals == 0)
-        printf("%s\n", en ? "No signals about you were exchanged through the broker."
-                          : "Er zijn via de broker geen signalen over u uitgewisseld.");
+        printf("%s\n", en ? "No signals about you were exchanged through the exchange system of "
+                            "the partnership."
+                          : "Er zijn via het uitwisselsysteem van het samenwerkingsverband geen "
+                            "signalen over u uitgewisseld.");
+    else if (en)
+        printf("%zu %s about you %s recorded; %s passed on to a partner %zu %s.\n", a->n_signals,
+               s_plural(a->n_signals, "signal", "signals"), s_plural(a->n_signals, "was", "were"),
+               s_plural(a->n_signals, "it was", "they were"), sent,
+               s_plural(sent, "time", "times"));
     else
-        printf(en ? "%zu signal(s) about you were recorded; %zu time(s) one was passed on to a "
-                    "partner.\n"
-                  : "Er zijn %zu signaal/signalen over u vastgelegd; %zu keer is er een aan een "
-                    "partner doorgegeven.\n",
-               a->n_signals, sent);
+        printf("Er %s %zu %s over u vastgelegd; %zu keer is er een aan een partner "
+               "doorgegeven.\n",
+               s_plural(a->n_signals, "is", "zijn"), a->n_signals,
+               s_plural(a->n_signals, "signaal", "signalen"), sent);
     for (size_t i = 0; i < a->n_signals; i++) {
         const subject_signal_t *s = &a->signals[i];
         char when[96], sender[SUBJECT_TEXT_MAX + SUBJECT_ORG_MAX + 4];
@@ -356,8 +428,21 @@ static void s_print_text(const lang_t *lang, const subject_answer_t *a, const pa
                     printf(" (%s %s)", en ? "agreement" : "afspraak", r->agreement_id);
                 printf("\n");
             }
-            s_status_line(lang, "doorgegeven door de broker op", "passed on by the broker on",
-                          r->accepted_ms, NULL);
+            if (r->accepted_ms) {
+                uint32_t days = s_retention(letter->agreements, r->agreement_id);
+                if (days)
+                    printf(en ? "        retention: the recipient keeps it at most %u %s\n"
+                              : "        bewaartermijn: de ontvanger bewaart het ten hoogste %u "
+                                "%s\n",
+                           days,
+                           en ? s_plural(days, "day", "days") : s_plural(days, "dag", "dagen"));
+                else
+                    printf("        %s\n", en ? "retention: unknown here; ask the recipient"
+                                              : "bewaartermijn: hier niet bekend; vraag het de "
+                                                "ontvanger");
+            }
+            s_status_line(lang, "doorgegeven via het uitwisselsysteem op",
+                          "passed on through the exchange system on", r->accepted_ms, NULL);
             s_status_line(lang, "afgeleverd op", "delivered on", r->delivered_ms, NULL);
             s_status_line(lang, "ontvangen en opgeslagen op", "received and stored on", r->acked_ms,
                           NULL);
@@ -367,8 +452,8 @@ static void s_print_text(const lang_t *lang, const subject_answer_t *a, const pa
                           r->withdrawn_ms, r->withdrawn_reason);
             s_status_line(lang, "verlopen zonder aflevering op", "expired undelivered on",
                           r->expired_ms, NULL);
-            s_status_line(lang, "geweigerd door de broker (niet verstuurd) op",
-                          "refused by the broker (not sent) on", r->denied_ms, r->denied_reason);
+            s_status_line(lang, "niet verstuurd, geweigerd op", "not sent, refused on",
+                          r->denied_ms, r->denied_reason);
         }
     }
     if (a->n_others) {
@@ -389,17 +474,63 @@ static void s_print_text(const lang_t *lang, const subject_answer_t *a, const pa
             printf("\n");
         }
     }
+    /* Who to contact: every organisation in the answer, with its address. */
+    if (a->n_signals || a->n_others) {
+        printf("\n%s\n", en ? "Contact addresses of the organisations named above:"
+                            : "Contactadressen van de genoemde organisaties:");
+        const char *orgs[256];
+        size_t n_orgs = 0;
+        for (size_t i = 0; i < a->n_signals; i++) {
+            const char *cands[1 + 64];
+            size_t nc = 0;
+            cands[nc++] = a->signals[i].sender;
+            for (size_t j = 0; j < a->signals[i].n_recipients && nc < 65; j++)
+                cands[nc++] = a->signals[i].recipients[j].org;
+            for (size_t k = 0; k < nc; k++) {
+                bool seen = !cands[k][0];
+                for (size_t m = 0; m < n_orgs && !seen; m++)
+                    seen = strcmp(orgs[m], cands[k]) == 0;
+                if (!seen && n_orgs < 256)
+                    orgs[n_orgs++] = cands[k];
+            }
+        }
+        for (size_t i = 0; i < a->n_others; i++) {
+            bool seen = !a->others[i].org[0];
+            for (size_t m = 0; m < n_orgs && !seen; m++)
+                seen = strcmp(orgs[m], a->others[i].org) == 0;
+            if (!seen && n_orgs < 256)
+                orgs[n_orgs++] = a->others[i].org;
+        }
+        for (size_t i = 0; i < n_orgs; i++) {
+            char name[SUBJECT_TEXT_MAX + SUBJECT_ORG_MAX + 4], contact[SUBJECT_TEXT_MAX];
+            s_org_name(partners, orgs[i], name, sizeof name);
+            const cert_t *cert = partners ? partners_by_org(partners, orgs[i]) : NULL;
+            if (cert)
+                audit_clean_text(cert->contact, contact, sizeof contact);
+            printf("  - %s: %s\n", name,
+                   cert ? contact
+                        : (en ? "(not known here; ask the privacy officer)"
+                              : "(hier niet bekend; vraag het de functionaris "
+                                "gegevensbescherming)"));
+        }
+        printf("\n%s\n",
+               en ? "This overview names no employees and no other persons. The content of the "
+                    "signals is not in this log: ask the organisations named above for it."
+                  : "Dit overzicht noemt geen medewerkers en geen andere personen. De inhoud van "
+                    "de signalen staat niet in dit logboek: die kunt u opvragen bij de genoemde "
+                    "organisaties.");
+    }
     printf("\n%s\n",
-           en ? "This overview names no employees and no other persons. The content of the "
-                "signals is not in this log: ask the organisations named above for it."
-              : "Dit overzicht noemt geen medewerkers en geen andere personen. De inhoud van de "
-                "signalen staat niet in dit logboek: die kunt u opvragen bij de genoemde "
-                "organisaties.");
-    if (unreadable)
-        printf("\n%s\n", en ? "WARNING: some audit records could not be read; this answer may "
-                              "be incomplete."
-                            : "LET OP: een deel van het logboek kon niet worden gelezen; dit "
-                              "overzicht is mogelijk onvolledig.");
+           en ? "Your rights: you may ask each organisation to correct data about you "
+                "(rectification, GDPR art. 16), to erase it (art. 17) or to restrict its use "
+                "(art. 18). If you disagree with how your data are handled, you may complain "
+                "to the Dutch Data Protection Authority (Autoriteit Persoonsgegevens, "
+                "art. 77)."
+              : "Uw rechten: u kunt elke organisatie vragen gegevens over u te verbeteren "
+                "(rectificatie, AVG art. 16), te wissen (art. 17) of het gebruik ervan te "
+                "beperken (art. 18). Bent u het niet eens met hoe met uw gegevens wordt "
+                "omgegaan, dan kunt u een klacht indienen bij de Autoriteit "
+                "Persoonsgegevens (art. 77).");
 }
 
 static void s_json_time(int64_t ms)
@@ -420,6 +551,8 @@ static void s_json_org(const partners_t *partners, const char *key, const char *
     printf(",\"%s_name\":", key);
     const cert_t *cert = partners && org && org[0] ? partners_by_org(partners, org) : NULL;
     audit_json_string(stdout, cert ? cert->name : NULL);
+    printf(",\"%s_contact\":", key);
+    audit_json_string(stdout, cert ? cert->contact : NULL);
 }
 
 static const char *s_nonempty(const char *text)
@@ -427,13 +560,18 @@ static const char *s_nonempty(const char *text)
     return text && text[0] ? text : NULL;
 }
 
-static void s_print_json(const subject_answer_t *a, const partners_t *partners,
+static void s_print_json(const subject_answer_t *a, const letter_t *letter,
                          const uint8_t subject[AUDIT_READ_SUBJECT_BYTES], const char *origin,
                          int64_t searched, uint64_t unreadable)
 {
+    const partners_t *partners = letter->partners;
     char hex[PSEUDONYM_HEXBYTES];
     pseudonym_to_hex(subject, hex);
-    printf("{\"subject\":\"%s\",\"origin\":", hex);
+    static const char *states[] = {"unverified", "ok", "fault"};
+    printf("{\"subject\":\"%s\",\"verified\":\"%s\",\"truncated\":%s,\"by_address\":%s,"
+           "\"origin\":",
+           hex, states[letter->check->state], letter->check->truncated ? "true" : "false",
+           letter->by_address ? "true" : "false");
     audit_json_string(stdout, s_nonempty(origin));
     printf(",\"records_searched\":%" PRId64 ",\"unreadable_records\":%" PRIu64 ",\"signals\":[",
            searched, unreadable);
@@ -473,6 +611,11 @@ static void s_print_json(const subject_answer_t *a, const partners_t *partners,
             audit_json_string(stdout, s_nonempty(r->agreement_id));
             fputs(",\"legal_basis\":", stdout);
             audit_json_string(stdout, s_nonempty(r->legal_basis));
+            uint32_t days = s_retention(letter->agreements, r->agreement_id);
+            if (days)
+                printf(",\"retention_days\":%u", days);
+            else
+                fputs(",\"retention_days\":null", stdout);
             const struct {
                 const char *key;
                 int64_t ms;
@@ -525,7 +668,9 @@ int audit_cmd_subject(int argc, char **argv)
         OPT_KEY,
         OPT_LANG,
         OPT_JSON,
-        OPT_PARTNERS
+        OPT_PARTNERS,
+        OPT_AGREEMENTS,
+        OPT_CERT
     };
     static const struct option options[] = {
         {"db", required_argument, NULL, OPT_DB},
@@ -536,10 +681,13 @@ int audit_cmd_subject(int argc, char **argv)
         {"lang", required_argument, NULL, OPT_LANG},
         {"json", no_argument, NULL, OPT_JSON},
         {"partners", required_argument, NULL, OPT_PARTNERS},
+        {"agreements", required_argument, NULL, OPT_AGREEMENTS},
+        {"broker-cert", required_argument, NULL, OPT_CERT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *bsn = NULL, *address = NULL, *hex = NULL, *key = NULL, *dir = NULL;
+    const char *agreements_path = NULL, *broker_cert = NULL;
     lang_t lang = {false};
     bool json = false;
     optind = 1;
@@ -549,19 +697,26 @@ int audit_cmd_subject(int argc, char **argv)
         case 'h':
             printf("usage: hartslag audit subject --db FILE (--bsn N | --address \"6411 AB 12a\" "
                    "| --subject HEX)\n"
-                   "                              --pseudonym-key FILE [--partners DIR] "
-                   "[--lang nl|en] [--json]\n\n"
+                   "                              --pseudonym-key FILE --partners DIR "
+                   "--agreements FILE\n"
+                   "                              --broker-cert FILE [--lang nl|en] [--json]\n\n"
                    "The answer to a citizen's access request (GDPR art. 15): which partners\n"
                    "exchanged which kind of signal about this person, when, for which purpose\n"
-                   "and on which legal basis, and whether it was withdrawn or expired. It names\n"
-                   "no employees and no other citizen, and holds no content.\n\n"
+                   "and on which legal basis, how long the recipient keeps it, whom to contact,\n"
+                   "whether it was withdrawn or expired, and the citizen's rights. It names no\n"
+                   "employees and no other citizen, and holds no content. Times are Dutch\n"
+                   "local time. An answer found by --address may hold signals about\n"
+                   "co-residents or earlier residents: check every entry before sending.\n\n"
                    "  --db FILE             a copy of the broker's state_dir/broker.db\n"
                    "  --bsn N               the citizen's BSN ('-': read it from standard input)\n"
                    "  --address A           the citizen's address ('-': from standard input)\n"
                    "  --subject HEX         a subject pseudonym (64 hex digits) instead\n"
                    "  --pseudonym-key FILE  the partnership's pseudonym key (for --bsn, "
                    "--address)\n"
-                   "  --partners DIR        partner certificates, to show organisation names\n"
+                   "  --partners DIR        partner certificates: organisation names and contact\n"
+                   "                        addresses\n"
+                   "  --agreements FILE     the agreements (agreements.yaml): retention periods\n"
+                   "  --broker-cert FILE    the broker's certificate: the log is verified first\n"
                    "  --lang nl|en          language of the answer (default nl: Dutch)\n"
                    "  --json                machine-readable answer\n\n"
                    "The BSN or address is pseudonymised on this machine and never printed.\n"
@@ -584,6 +739,12 @@ int audit_cmd_subject(int argc, char **argv)
             break;
         case OPT_PARTNERS:
             dir = optarg;
+            break;
+        case OPT_AGREEMENTS:
+            agreements_path = optarg;
+            break;
+        case OPT_CERT:
+            broker_cert = optarg;
             break;
         case OPT_JSON:
             json = true;
@@ -630,10 +791,28 @@ int audit_cmd_subject(int argc, char **argv)
             return 1;
         }
     }
+    agreements_t *agreements = NULL;
+    if (agreements_path) {
+        agreements_errors_t *errors = NULL;
+        agreements = agreements_load(agreements_path, &errors);
+        if (!agreements) {
+            fprintf(stderr, "hartslag audit subject: cannot use the agreements in %s:\n",
+                    agreements_path);
+            if (errors)
+                agreements_errors_print(errors, stderr);
+            agreements_errors_destroy(&errors);
+            partners_destroy(&partners);
+            return 1;
+        }
+    }
     audit_reader_t *reader = audit_reader_open(db, err, sizeof err);
+    audit_check_t check;
+    if (reader && audit_read_check(reader, broker_cert, &check, err, sizeof err) != 0)
+        audit_reader_destroy(&reader);
     if (!reader) {
         audit_read_report_error("subject", err);
         partners_destroy(&partners);
+        agreements_destroy(&agreements);
         return 1;
     }
     subject_answer_t answer;
@@ -656,12 +835,35 @@ int audit_cmd_subject(int argc, char **argv)
         audit_read_report_error("subject", answer.failed ? "out of memory" : err);
         s_answer_free(&answer);
         partners_destroy(&partners);
+        agreements_destroy(&agreements);
         return 1;
     }
+    letter_t letter = {partners, agreements, &check, address != NULL};
     if (json)
-        s_print_json(&answer, partners, filter.subject, origin, searched, unreadable);
+        s_print_json(&answer, &letter, filter.subject, origin, searched, unreadable);
     else
-        s_print_text(&lang, &answer, partners, origin, searched, unreadable);
+        s_print_text(&lang, &answer, &letter, origin, searched, unreadable);
+    if (address)
+        fprintf(stderr, "hartslag audit subject: found by address — signals about co-residents "
+                        "or earlier residents may be included; check every entry before "
+                        "sending\n");
+    if (check.truncated)
+        fprintf(stderr,
+                "hartslag audit subject: WARNING: the copy is incomplete (%" PRIu64 " records "
+                "missing); the answer may be incomplete\n",
+                check.missing);
+    if (check.state == AUDIT_CHECK_FAULT)
+        fprintf(stderr, "hartslag audit subject: WARNING: the log does not verify (%s): %s\n",
+                audit_fault_name(check.report.kind), check.report.detail);
+    else if (check.state == AUDIT_CHECK_UNVERIFIED)
+        fprintf(stderr, "hartslag audit subject: warning: the log was not verified (give "
+                        "--broker-cert)\n");
+    if (!partners)
+        fprintf(stderr, "hartslag audit subject: warning: no --partners: the answer lacks "
+                        "organisation names and contact addresses\n");
+    if (!agreements)
+        fprintf(stderr, "hartslag audit subject: warning: no --agreements: the answer lacks "
+                        "retention periods\n");
     if (unreadable)
         fprintf(stderr,
                 "hartslag audit subject: warning: %" PRIu64 " record(s) could not be read — the "
@@ -674,6 +876,7 @@ int audit_cmd_subject(int argc, char **argv)
                 purged);
     s_answer_free(&answer);
     partners_destroy(&partners);
+    agreements_destroy(&agreements);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "hartslag audit subject: cannot write the output\n");
         return 1;

@@ -4,6 +4,7 @@
     with --wait, the broker's decision). */
 #include "commands.h"
 #include "control_client.h"
+#include "names.h"
 
 #include <getopt.h>
 #include <sodium.h>
@@ -246,6 +247,13 @@ int cmd_send(int argc, char **argv)
     if (!user || !*user) {
         fprintf(stderr, "hartslag send: --user is required (your organisation's id for you; "
                         "the audit records who sent a signal), or set HARTSLAG_USER\n");
+        goto done;
+    }
+    if (!names_is_user(user)) {
+        /* The daemon and the broker refuse it too (lib/names): say it here,
+           before anything is sent. The value is not echoed. */
+        fprintf(stderr, "hartslag send: --user must be your organisation's id for you: %s\n",
+                NAMES_USER_RULE);
         goto done;
     }
     if (strcmp(subject, "-") == 0) {

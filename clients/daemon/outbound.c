@@ -223,8 +223,7 @@ int outbound_send(daemon_t *self, const send_request_t *req, send_result_t *resu
         return -1;
     }
     if (!names_is_user(req->user)) {
-        s_fail(result, "usage",
-               "--user must be your organisation's id for you (printable, at most 128)");
+        s_fail(result, "usage", "--user must be your organisation's id for you: " NAMES_USER_RULE);
         return -1;
     }
     Hartslag__Urgency urgency;

@@ -44,6 +44,23 @@ Test(names, user)
     cr_assert_not(names_is_user("tab\there"));
     cr_assert_not(names_is_user("caf\xc3\xa9"));
     cr_assert_not(names_is_user(""));
+    cr_assert(names_is_user("u12345 (wijkteam)"));
+    cr_assert(names_is_user("agent-4711/team.b_2"));
+    /* CSV injection (issue 13 E19): nothing a spreadsheet reads as a formula. */
+    const char *formulas[] = {"=HYPERLINK(\"http://x\",\"y\")",
+                              "+31",
+                              "-1",
+                              "@SUM(A1)",
+                              "\tx",
+                              "\rx",
+                              "a=b",
+                              "a;b",
+                              "a,b",
+                              "a\"b",
+                              "a<b>",
+                              "a'b"};
+    for (size_t i = 0; i < sizeof formulas / sizeof *formulas; i++)
+        cr_assert_not(names_is_user(formulas[i]), "%s", formulas[i]);
 }
 
 Test(names, text_utf8)

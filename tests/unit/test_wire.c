@@ -156,6 +156,9 @@ Test(wire, bad_sender_user)
     EXPECT_REASON(&t, "bad_sender_user");
     t.h.sender_user = "tab\there";
     EXPECT_REASON(&t, "bad_sender_user");
+    /* A spreadsheet formula: the broker refuses it (issue 13 E19). */
+    t.h.sender_user = "=HYPERLINK(\"http://evil.example\",\"klik\")";
+    EXPECT_REASON(&t, "bad_sender_user");
     t.h.sender_user = "";
     EXPECT_REASON(&t, "bad_sender_user");
 }
