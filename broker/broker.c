@@ -76,6 +76,7 @@ typedef struct {
     bool backlog;                /* pending deliveries may exist beyond sent_upto */
     int64_t progress_ms;         /* last ack, or when the first of those in flight left */
     int64_t heard_ms;            /* when it last sent anything */
+    uint8_t curve_key[32];       /* the key it connected with (its certificate's) */
     bool notices_due;            /* pending notices must be sent this turn */
     int64_t notice_upto;         /* highest notice seq sent on this connection */
     bool checkpoint_due;         /* send it the latest checkpoint this turn */
@@ -115,6 +116,7 @@ typedef struct {
 typedef struct {
     zmsg_t *msg;
     const cert_t *cert;     /* the valid partner the CURVE key names; NULL if none */
+    const cert_t *expired;  /* the partner the key names when its certificate is not valid now */
     Hartslag__Frame *frame; /* NULL if unreadable (why) or not read (no partner) */
     const char *why;        /* why the frame could not be read */
     int verify_job;         /* verifier job of a Submit, -1 if none */
@@ -684,6 +686,14 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, const i
         s_deny(self, peer, routing, header, "clock_skew", NULL, 0);
         goto done;
     }
+    /* A signal sealed longer ago than a daemon may reasonably have been
+       offline is backdated: its creation time would move the recipient's
+       clocks (issue 18 A5). */
+    if ((int64_t)header->created_at_ms < self->now_ms - (int64_t)self->config.clock_skew_s * 1000 -
+                                             (int64_t)self->config.max_submit_age_s * 1000) {
+        s_deny(self, peer, routing, header, "backdated", NULL, 0);
+        goto done;
+    }
 
     /* The sealed signal as stored and delivered: packed once, canonical. */
     size_t sealed_len = hartslag__sealed_signal__get_packed_size(sealed);
@@ -1196,6 +1206,7 @@ static void s_read(broker_t *self, inbound_t *in)
     in->cert = NULL;
     in->frame = NULL;
     in->why = NULL;
+    in->expired = NULL;
     in->verify_job = -1;
     zframe_t *routing = zmsg_first(in->msg);
     zframe_t *payload = zmsg_next(in->msg);
@@ -1206,6 +1217,8 @@ static void s_read(broker_t *self, inbound_t *in)
     const cert_t *cert = NULL;
     if (user_id && z85_decode(key, sizeof key, user_id) == 0)
         cert = partners_by_curve_key(self->partners, key);
+    if (cert && !cert_valid_at(cert, self->now_ms))
+        in->expired = cert;
     if (!cert || !cert_valid_at(cert, self->now_ms))
         return;
     in->cert = cert;
@@ -1232,17 +1245,25 @@ static void s_handle(broker_t *self, inbound_t *in)
     /* Identity: the CURVE key from the handshake, looked up in the live table. */
     const cert_t *cert = in->cert;
     if (!cert) {
+        /* A known key whose certificate is outside its validity is not an
+           unknown key: say which partner, so its operator can renew. */
+        const char *expired = in->expired ? in->expired->org : NULL;
+        const char *reason = expired ? "certificate_not_valid" : "key_not_in_partner_table";
         if (self->now_ms - self->last_auth_audit_ms >= 1000) {
             self->last_auth_audit_ms = self->now_ms;
             audit_entry_t entry = {.event = "auth_failed",
                                    .actor = "unknown",
+                                   .counterpart = expired,
                                    .outcome = "refused",
-                                   .reason = "key_not_in_partner_table"};
+                                   .reason = reason};
             s_audit(self, &entry);
-            log_event(HLOG_WARN, "auth_failed", "reason", "key_not_in_partner_table", NULL);
+            log_event(HLOG_WARN, "auth_failed", "reason", reason, "org", expired ? expired : "-",
+                      NULL);
         }
         s_reply_error(self, routing, "not_authenticated",
-                      "your key is not (or no longer) a partner of this broker");
+                      expired ? "your certificate is not valid today: ask the coordinator for a "
+                                "renewed one"
+                              : "your key is not (or no longer) a partner of this broker");
         return;
     }
     peer_t *peer = s_peer(self, cert->org);
@@ -1252,6 +1273,7 @@ static void s_handle(broker_t *self, inbound_t *in)
         /* A new connection (or the broker restarted): start delivering. */
         s_peer_disconnect(peer);
         peer->routing = zframe_dup(routing);
+        memcpy(peer->curve_key, cert->curve_key, sizeof peer->curve_key);
         peer->dirty = true;
         peer->notices_due = true;
         peer->checkpoint_due = true;
@@ -1428,8 +1450,35 @@ static void s_expired_one(void *arg, const uint8_t id[16], const queue_meta_t *m
               NULL);
 }
 
+/* Every turn, before anything is sent: a connected partner whose
+   certificate has passed its validity (or no longer exists) is cut off,
+   so that nothing more is pushed to it (issue 18 A4). */
+static void s_drop_invalid_peers(broker_t *self)
+{
+    for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers)) {
+        if (!peer->routing)
+            continue;
+        const cert_t *cert = partners_by_curve_key(self->partners, peer->curve_key);
+        if (cert && cert_valid_at(cert, self->now_ms))
+            continue;
+        if (!cert) { /* revoked: s_partner_changed audits that */
+            s_peer_disconnect(peer);
+            continue;
+        }
+        audit_entry_t entry = {.event = "partner_expired",
+                               .actor = "broker",
+                               .counterpart = peer->org,
+                               .outcome = "ok",
+                               .reason = "certificate_not_valid"};
+        s_audit(self, &entry);
+        log_event(HLOG_WARN, "partner_expired", "org", peer->org, "reason", entry.reason, NULL);
+        s_peer_disconnect(peer);
+    }
+}
+
 static void s_timers(broker_t *self)
 {
+    s_drop_invalid_peers(self);
     for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers))
         if (peer->routing && self->now_ms - peer->heard_ms > PEER_SILENT_MS) {
             /* ZMTP heartbeats close the connection too, but the loop would

@@ -31,6 +31,8 @@ typedef struct {
     uint32_t rate_limit;           /* submits per second per partner; 0 = unlimited */
     uint32_t rate_burst;           /* bucket size of the rate limiter */
     uint32_t clock_skew_s;         /* how far ahead a sender's clock may be */
+    uint32_t max_submit_age_s;     /* how long before its submit a signal may be sealed
+                                      (a daemon that was offline resubmits), plus clock_skew */
     uint32_t audit_retention_days; /* older audit records lose their bytes (NEN 7513) */
     uint32_t verify_threads;       /* signature-checking threads; 0 = on the loop thread */
 } broker_config_t;

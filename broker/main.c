@@ -32,6 +32,7 @@ static const config_key_t s_schema[] = {
     {"rate_limit", CONFIG_UINT, false, "2000"},
     {"rate_burst", CONFIG_UINT, false, "4000"},
     {"clock_skew", CONFIG_UINT, false, "300"},
+    {"max_submit_age", CONFIG_UINT, false, "259200"},
     {"audit_retention_days", CONFIG_UINT, false, "1826"},
     {"log_level", CONFIG_STRING, false, "info"},
     {"verify_threads", CONFIG_STRING, false, "auto"},
@@ -47,7 +48,8 @@ static void s_usage(FILE *out)
             "Routes sealed signals between Hartslag partner daemons, enforcing the\n"
             "sharing agreements. Flags override the configuration file; --set sets any\n"
             "configuration key (max_batch, delivery_window, rate_limit, rate_burst,\n"
-            "clock_skew, audit_retention_days (default 1826: five years), log_level,\n"
+            "clock_skew, max_submit_age (default 259200: three days), audit_retention_days "
+            "(default 1826: five years), log_level,\n"
             "verify_threads (default auto: one per core but the loop's, at most 4)).\n"
             "Default bind: %s.\n"
             "--check loads the configuration, keys, certificates and agreements, prints one\n"
@@ -184,6 +186,7 @@ int main(int argc, char **argv)
         .rate_limit = (uint32_t)config_uint(config, "rate_limit"),
         .rate_burst = (uint32_t)config_uint(config, "rate_burst"),
         .clock_skew_s = (uint32_t)config_uint(config, "clock_skew"),
+        .max_submit_age_s = (uint32_t)config_uint(config, "max_submit_age"),
         .audit_retention_days = (uint32_t)config_uint(config, "audit_retention_days"),
     };
     const char *verify_threads = config_string(config, "verify_threads");

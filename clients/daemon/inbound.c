@@ -91,7 +91,9 @@ static bool s_allowed(daemon_t *self, const Hartslag__SignalHeader *hdr,
         .purpose = agreements_str(hdr->purpose),
         .fields = fields,
         .field_count = hdr->n_fields,
-        .at_ms = (int64_t)hdr->created_at_ms,
+        /* Now, not the sender's created_at: a backdated signal must not
+           be judged by an agreement that has since ended (issue 18 A5). */
+        .at_ms = (int64_t)daemon_now_ms(),
     };
     agreements_decision_t decision;
     if (agreements_evaluate(self->agreements, &req, &decision) != 0 || decision.count != 1) {
@@ -214,6 +216,12 @@ void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver)
         s_reject(self, hdr, id, "unknown_sender");
         goto done;
     }
+    /* Loaded while valid, but a daemon runs for months: the sender's
+       certificate must be valid now, when its signal enters our systems. */
+    if (!cert_valid_at(cert, (int64_t)daemon_now_ms())) {
+        s_reject(self, hdr, id, "sender_certificate_not_valid");
+        goto done;
+    }
     /* envelope_open verifies the signature itself, and Ed25519 verify is
        the dearest step here: a signal we keep is verified once, there. A
        refusal before it verifies first, so that a bad signature is still
@@ -249,7 +257,9 @@ void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver)
     }
     char subject[PSEUDONYM_HEXBYTES];
     pseudonym_to_hex(hdr->subject.data, subject);
-    uint64_t retain = hdr->created_at_ms + (uint64_t)agreement->retention_days * DAY_MS;
+    /* Retention runs from when we received it: a sender's clock (or a
+       backdated created_at) must not make us purge it early. */
+    uint64_t retain = now + (uint64_t)agreement->retention_days * DAY_MS;
     if (retain > hdr->valid_until_ms)
         retain = hdr->valid_until_ms;
     store_inbox_t entry = {

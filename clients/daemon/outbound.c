@@ -281,6 +281,13 @@ int outbound_send(daemon_t *self, const send_request_t *req, send_result_t *resu
     envelope_recipient_t recipients[ENVELOPE_RECIPIENTS_MAX];
     for (size_t i = 0; i < n_orgs; i++) {
         const cert_t *cert = partners_by_org(self->partners, orgs[i]);
+        if (cert && !cert_valid_at(cert, (int64_t)daemon_now_ms())) {
+            s_fail(result, "unknown_partner",
+                   "the certificate of '%s' is no longer valid (ask the coordinator for its "
+                   "renewed one, then send hartslagd SIGHUP)",
+                   orgs[i]);
+            return -1;
+        }
         if (!cert) {
             s_fail(result, "unknown_partner",
                    "no valid certificate for '%s' in %s (ask the coordinator for it, then "

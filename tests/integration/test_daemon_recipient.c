@@ -279,3 +279,45 @@ Test(recipient, a_hanging_hook_is_killed_and_retried_after_a_restart)
     free(out);
     free(sealed);
 }
+
+/* A sender that backdates created_at cannot move the recipient's clocks:
+   retention runs from receipt (issue 18 A5). Here 200 days back: counted
+   from created_at, the agreement's 180-day retention would already be
+   over and the next purge run would delete it. */
+Test(recipient, a_backdated_signal_is_judged_and_kept_from_now)
+{
+    s_start(NULL);
+    uint64_t now = wire_now_ms();
+    s_politie->created_at_ms = now - 200ull * 86400000ull;
+    uint8_t *sealed = NULL, id[16];
+    size_t len = 0;
+    s_seal("gemeente", "overlast", "casusoverleg", "adres,datum", NULL, &sealed, &len, id);
+    s_politie->created_at_ms = 0;
+    cr_assert_eq(fb_deliver(s_fb, sealed, len), 0);
+    s_expect_ack(id, true, NULL);
+    free(sealed);
+    char hex[33], *out = NULL;
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", id[i]);
+    cr_assert_eq(dh_cli(s_gemeente, NULL, &out, NULL, "show", hex, "--json", NULL), 0, "%s", out);
+    const char *at = strstr(out, "\"retain_until_ms\":");
+    cr_assert(at, "%s", out);
+    uint64_t retain = strtoull(at + 18, NULL, 10);
+    /* From receipt: 180 days, capped by the signal's own validity (30
+       days from now), never in the past. */
+    cr_assert_geq(retain, now + 29ull * 86400000ull, "retention counted from created_at: %s", out);
+    free(out);
+    /* Dated before the agreement began (valid_from 2025-01-01): judged by
+       the agreement in force now, not refused as not yet valid. */
+    uint64_t valid_from = 1735689600000ull; /* 2025-01-01T00:00:00Z */
+    s_politie->created_at_ms = valid_from - 86400000ull;
+    s_politie->valid_until_ms = now + 86400000ull;
+    cr_assert_lt(s_politie->valid_until_ms - s_politie->created_at_ms, 731ull * 86400000ull,
+                 "this test needs a new date for its backdated signal");
+    s_seal("gemeente", "overlast", "casusoverleg", "adres,datum", NULL, &sealed, &len, id);
+    cr_assert_eq(fb_deliver(s_fb, sealed, len), 0);
+    s_expect_ack(id, true, NULL);
+    free(sealed);
+    s_politie->created_at_ms = 0;
+    s_politie->valid_until_ms = 0;
+}

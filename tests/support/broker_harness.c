@@ -374,7 +374,9 @@ int bh_seal(bh_t *self, bh_client_t *client, const char *to, const char *type, c
     randombytes_buf(draft.subject, sizeof draft.subject);
     draft.fields = items;
     draft.n_fields = n_fields;
-    draft.valid_until_ms = wire_now_ms() + 86400000ull * 30;
+    draft.valid_until_ms =
+        client->valid_until_ms ? client->valid_until_ms : wire_now_ms() + 86400000ull * 30;
+    draft.created_at_ms = client->created_at_ms;
     draft.urgency = HARTSLAG__URGENCY__URGENCY_ROUTINE;
     envelope_keyring_t *ring = envelope_keyring_new(client->box_sk);
     envelope_sender_t sender = {client->sign_sk, ring};

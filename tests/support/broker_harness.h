@@ -47,10 +47,12 @@ char *bh_log(const bh_t *self);
 
 /* A raw partner client. */
 typedef struct {
-    zsock_t *dealer;     /* CURVE client socket */
-    char org[33];        /* whose keys it uses */
-    uint8_t sign_sk[64]; /* its Ed25519 secret key */
-    uint8_t box_sk[32];  /* its box secret key */
+    zsock_t *dealer;         /* CURVE client socket */
+    char org[33];            /* whose keys it uses */
+    uint8_t sign_sk[64];     /* its Ed25519 secret key */
+    uint8_t box_sk[32];      /* its box secret key */
+    uint64_t created_at_ms;  /* bh_seal's SignalHeader.created_at_ms; 0 = now */
+    uint64_t valid_until_ms; /* bh_seal's valid_until_ms; 0 = 30 days from now */
 } bh_client_t;
 
 /* Connects as `org` (its keys); `random_key` connects with a fresh key the
