@@ -36,6 +36,9 @@
 /* A daemon sends a Heartbeat every 2 s (docs/protocol.md); three missed
    ones and the broker stops counting it as connected. */
 #define PEER_SILENT_MS 6000
+#define LIMIT_LOG_EVERY_MS 10000      /* a partner's refused frames are logged this often at most */
+#define MISMATCH_AUDIT_EVERY_MS 60000 /* one org_mismatch record per partner per minute */
+#define HELLO_RESET_EVERY_MS 10000    /* a Hello resends what is in flight this often at most */
 #define PURGE_EVERY_MS 3600000        /* audit retention purge, hourly */
 #define PRUNE_EVERY_MS 60000          /* lapsed-id cleanup */
 #define CHECKPOINT_EVERY_MS 1000      /* a checkpoint at least this often... */
@@ -77,6 +80,10 @@ typedef struct {
     int64_t progress_ms;         /* last ack, or when the first of those in flight left */
     int64_t heard_ms;            /* when it last sent anything */
     uint8_t curve_key[32];       /* the key it connected with (its certificate's) */
+    uint64_t limited;            /* frames refused by its budget since last logged */
+    int64_t limited_logged_ms;   /* when that was last logged */
+    int64_t mismatch_audit_ms;   /* last org_mismatch audit record */
+    int64_t hello_reset_ms;      /* last Hello that resent what was in flight */
     bool notices_due;            /* pending notices must be sent this turn */
     int64_t notice_upto;         /* highest notice seq sent on this connection */
     bool checkpoint_due;         /* send it the latest checkpoint this turn */
@@ -433,6 +440,48 @@ static bool s_rate_ok(broker_t *self, peer_t *peer)
     return true;
 }
 
+/* One budget per partner for every frame that can make the broker write an
+   audit record or answer with work, checked before anything is audited
+   (issue 18 B6). Acknowledgements and heartbeats are outside it: an ack
+   settles at most one delivery the broker chose to send, a heartbeat
+   writes nothing. A refused Submit gets Denied{rate_limited} (the daemon
+   submits it again later), anything else Error{rate_limited}; neither is
+   audited, and the refusals are logged at most every 10 s per partner. */
+static bool s_within_budget(broker_t *self, peer_t *peer, zframe_t *routing,
+                            const Hartslag__Frame *frame)
+{
+    if ((frame && (frame->body_case == HARTSLAG__FRAME__BODY_DELIVERY_ACK ||
+                   frame->body_case == HARTSLAG__FRAME__BODY_HEARTBEAT)) ||
+        s_rate_ok(self, peer))
+        return true;
+    peer->limited++;
+    if (peer->limited_logged_ms == 0 ||
+        self->now_ms - peer->limited_logged_ms >= LIMIT_LOG_EVERY_MS) {
+        char count[24];
+        snprintf(count, sizeof count, "%llu", (unsigned long long)peer->limited);
+        log_event(HLOG_WARN, "rate_limited", "org", peer->org, "refused", count, NULL);
+        peer->limited_logged_ms = self->now_ms;
+        peer->limited = 0;
+    }
+    if (frame && frame->body_case == HARTSLAG__FRAME__BODY_SUBMIT) {
+        uint8_t id[16];
+        const Hartslag__SealedSignal *sealed = frame->submit ? frame->submit->signal : NULL;
+        bool readable = sealed && sealed->header.data &&
+                        wire_peek_signal_id(sealed->header.data, sealed->header.len, id) == 0;
+        Hartslag__Denied denied = HARTSLAG__DENIED__INIT;
+        denied.signal_id.data = readable ? id : NULL;
+        denied.signal_id.len = readable ? 16 : 0;
+        denied.reason = "rate_limited";
+        Hartslag__Frame reply = HARTSLAG__FRAME__INIT;
+        reply.body_case = HARTSLAG__FRAME__BODY_DENIED;
+        reply.denied = &denied;
+        s_reply_frame(self, routing, &reply, REPLY_PLAIN, NULL);
+    } else
+        s_reply_error(self, routing, "rate_limited",
+                      "too many messages from your organisation; slow down");
+    return false;
+}
+
 /* A delivery being handed to one partner (see s_pump_one). */
 typedef struct {
     broker_t *self;
@@ -672,10 +721,6 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, const i
     }
     if (strcmp(header->sender, peer->org) != 0) {
         s_deny(self, peer, routing, header, "sender_mismatch", NULL, 0);
-        goto done;
-    }
-    if (!s_rate_ok(self, peer)) {
-        s_deny(self, peer, routing, header, "rate_limited", NULL, 0);
         goto done;
     }
     if ((int64_t)header->valid_until_ms <= self->now_ms) {
@@ -1071,12 +1116,18 @@ static void s_on_withdraw_result(broker_t *self, peer_t *peer, Hartslag__Withdra
 static void s_on_hello(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__Hello *hello)
 {
     if (!hello->org || strcmp(hello->org, peer->org) != 0) {
-        audit_entry_t entry = {.event = "auth_failed",
-                               .actor = peer->org,
-                               .outcome = "refused",
-                               .reason = "org_mismatch"};
-        s_audit(self, &entry);
-        log_event(HLOG_WARN, "org_mismatch", "org", peer->org, NULL);
+        /* A misconfigured daemon says it again every few seconds: one
+           record a minute tells the story without flooding the log. */
+        if (peer->mismatch_audit_ms == 0 ||
+            self->now_ms - peer->mismatch_audit_ms >= MISMATCH_AUDIT_EVERY_MS) {
+            peer->mismatch_audit_ms = self->now_ms;
+            audit_entry_t entry = {.event = "auth_failed",
+                                   .actor = peer->org,
+                                   .outcome = "refused",
+                                   .reason = "org_mismatch"};
+            s_audit(self, &entry);
+            log_event(HLOG_WARN, "org_mismatch", "org", peer->org, NULL);
+        }
         s_reply_error(self, routing, "org_mismatch",
                       "Hello.org differs from the org of your CURVE key");
         return;
@@ -1089,11 +1140,17 @@ static void s_on_hello(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag
     frame.body_case = HARTSLAG__FRAME__BODY_WELCOME;
     frame.welcome = &welcome;
     s_reply_frame(self, routing, &frame, REPLY_PLAIN, NULL);
-    /* A Hello means the daemon may have lost what was in flight. */
-    peer->backlog = true;
     peer->checkpoint_size = hello->has_checkpoint_size ? hello->checkpoint_size : 0;
-    peer->notice_upto = 0; /* it may have lost them: everything unconfirmed again */
     peer->checkpoint_due = true;
+    /* A Hello means the daemon may have lost what was in flight: send it
+       again, but not more often than the redelivery timer would, so that a
+       stream of Hellos cannot make the broker resend its window over and
+       over (issue 18 B6). */
+    if (peer->hello_reset_ms != 0 && self->now_ms - peer->hello_reset_ms < HELLO_RESET_EVERY_MS)
+        return;
+    peer->hello_reset_ms = self->now_ms;
+    peer->backlog = true;
+    peer->notice_upto = 0; /* it may have lost them: everything unconfirmed again */
     peer->inflight = 0;
     peer->sent_upto = 0;
     peer->dirty = true;
@@ -1281,6 +1338,8 @@ static void s_handle(broker_t *self, inbound_t *in)
     }
     peer->heard_ms = self->now_ms;
     Hartslag__Frame *frame = in->frame;
+    if (!s_within_budget(self, peer, routing, frame))
+        return;
     if (!frame) {
         const char *why = in->why;
         log_event(HLOG_WARN, "bad_frame", "org", peer->org, "reason", why, NULL);

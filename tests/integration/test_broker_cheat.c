@@ -9,6 +9,7 @@
 
 #include <criterion/criterion.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,8 +132,8 @@ Test(broker_cheat, a_partner_whose_certificate_expires_is_cut_off)
        broker would send it again after 10 s. */
     uint8_t *sealed = NULL, id[16];
     size_t len = 0;
-    cr_assert_eq(bh_seal(s_bh, gemeente, "politie", "zorgmelding", "zorgcoordinatie", "datum",
-                         NULL, &sealed, &len, id),
+    cr_assert_eq(bh_seal(s_bh, gemeente, "politie", "zorgmelding", "zorgcoordinatie", "datum", NULL,
+                         &sealed, &len, id),
                  0);
     Hartslag__Frame *answer = bh_submit(gemeente, sealed, len, 5000);
     free(sealed);
@@ -188,10 +189,120 @@ Test(broker_cheat, a_partner_whose_certificate_expires_is_cut_off)
     bh_stop(s_bh, SIGTERM);
     char db[4300];
     snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
-    char *argv[] = {(char *)tu_bin("hartslag"), "audit", "query", "--db", db, "--event",
-                    "partner_expired", "--json", NULL};
+    char *argv[] = {(char *)tu_bin("hartslag"), "audit",  "query", "--db", db, "--event",
+                    "partner_expired",          "--json", NULL};
     char *out = NULL;
     cr_assert_eq(tu_run(argv, NULL, &out, NULL), 0, "no partner_expired record: %s", out);
     cr_assert(strstr(out, "\"politie\""), "%s", out);
     free(out);
+}
+
+static long long s_audit_records(void)
+{
+    char db[4300];
+    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
+    sqlite3 *handle = NULL;
+    long long n = -1;
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_open_v2(db, &handle, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(handle, "SELECT COUNT(*) FROM audit", -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        n = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(handle);
+    return n;
+}
+
+/* Sends `n` copies of `frame` from `client` as fast as it can and reads
+   whatever comes back. */
+static void s_flood(bh_client_t *client, Hartslag__Frame *frame, int n)
+{
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(bh_send(client, frame), 0);
+    Hartslag__Frame *answer;
+    while ((answer = bh_recv(client, 300)) != NULL)
+        hartslag__frame__free_unpacked(answer, NULL);
+}
+
+Test(broker_cheat, one_partner_cannot_flood_the_audit_log)
+{
+    /* 10 frames a second, a burst of 20: the budget every frame type of one
+       partner shares. */
+    bh_stop(s_bh, SIGTERM);
+    cr_assert_eq(bh_start(s_bh, "rate_limit: 10\nrate_burst: 20\n"), 0);
+    bh_client_t *politie = s_connect("politie");
+    usleep(300000);
+    long long before = s_audit_records();
+    cr_assert_geq(before, 0);
+    int64_t started = zclock_mono();
+
+    /* Submits: every one a valid signal. */
+    for (int i = 0; i < 300; i++) {
+        uint8_t *sealed = NULL, id[16];
+        size_t len = 0;
+        cr_assert_eq(bh_seal(s_bh, politie, "gemeente", "overlast", "casusoverleg", "datum", NULL,
+                             &sealed, &len, id),
+                     0);
+        Hartslag__SealedSignal *signal = hartslag__sealed_signal__unpack(NULL, len, sealed);
+        cr_assert_not_null(signal);
+        Hartslag__Submit submit = HARTSLAG__SUBMIT__INIT;
+        submit.signal = signal;
+        Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+        frame.body_case = HARTSLAG__FRAME__BODY_SUBMIT;
+        frame.submit = &submit;
+        cr_assert_eq(bh_send(politie, &frame), 0);
+        hartslag__sealed_signal__free_unpacked(signal, NULL);
+        free(sealed);
+    }
+    /* Hellos that claim another org. */
+    Hartslag__Hello hello = HARTSLAG__HELLO__INIT;
+    hello.org = "gemeente";
+    Hartslag__Frame wrong_hello = HARTSLAG__FRAME__INIT;
+    wrong_hello.body_case = HARTSLAG__FRAME__BODY_HELLO;
+    wrong_hello.hello = &hello;
+    s_flood(politie, &wrong_hello, 300);
+    /* Withdrawals of signals that do not exist. */
+    uint8_t nothing[16] = {0};
+    Hartslag__Withdraw withdraw = HARTSLAG__WITHDRAW__INIT;
+    withdraw.signal_id.data = nothing;
+    withdraw.signal_id.len = sizeof nothing;
+    withdraw.reason = "unjustified";
+    Hartslag__Frame withdraw_frame = HARTSLAG__FRAME__INIT;
+    withdraw_frame.body_case = HARTSLAG__FRAME__BODY_WITHDRAW;
+    withdraw_frame.withdraw = &withdraw;
+    s_flood(politie, &withdraw_frame, 300);
+    /* Alert acks from a partner that is not the coordinator. */
+    Hartslag__AlertAck ack = HARTSLAG__ALERT_ACK__INIT;
+    ack.alert_id.data = nothing;
+    ack.alert_id.len = sizeof nothing;
+    ack.lead_org = "politie";
+    Hartslag__Frame ack_frame = HARTSLAG__FRAME__INIT;
+    ack_frame.body_case = HARTSLAG__FRAME__BODY_ALERT_ACK;
+    ack_frame.alert_ack = &ack;
+    s_flood(politie, &ack_frame, 300);
+    /* Cosignatures of nothing, and frames that do not unpack. */
+    Hartslag__Cosignature cosignature = HARTSLAG__COSIGNATURE__INIT;
+    cosignature.tree_size = 1;
+    cosignature.signature.data = (uint8_t *)"junk";
+    cosignature.signature.len = 4;
+    Hartslag__Frame cosig_frame = HARTSLAG__FRAME__INIT;
+    cosig_frame.body_case = HARTSLAG__FRAME__BODY_COSIGNATURE;
+    cosig_frame.cosignature = &cosignature;
+    s_flood(politie, &cosig_frame, 300);
+    for (int i = 0; i < 300; i++)
+        cr_assert_eq(bh_send_raw(politie, "\x08\x01\x9a", 3, 1), 0);
+    /* Correct Hellos: each would resend the delivery window. */
+    hello.org = "politie";
+    s_flood(politie, &wrong_hello, 300);
+    usleep(1500000);
+
+    double seconds = (double)(zclock_mono() - started) / 1000.0;
+    long long grown = s_audit_records() - before;
+    /* At most the budget: 20 + 10 per second frames, each at most two
+       records (a Submit: submitted + accepted for its one recipient). */
+    long long budget = 2 * (20 + (long long)(10 * seconds + 1));
+    cr_assert_leq(grown, budget, "%lld records in %.1f s from one partner (budget %lld)", grown,
+                  seconds, budget);
+    cr_assert(s_wait_log("event=rate_limited org=politie", 1000), "refusals not logged");
+    bh_client_destroy(&politie);
 }
