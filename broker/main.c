@@ -72,11 +72,16 @@ static void s_on_hup(int sig)
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"config", required_argument, NULL, 'c'},    {"bind", required_argument, NULL, 'b'},
-        {"state-dir", required_argument, NULL, 's'}, {"certificates", required_argument, NULL, 'C'},
-        {"keys", required_argument, NULL, 'k'},      {"agreements", required_argument, NULL, 'a'},
-        {"set", required_argument, NULL, 'S'},       {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},         {"check", no_argument, NULL, 'K'},
+        {"config", required_argument, NULL, 'c'},
+        {"bind", required_argument, NULL, 'b'},
+        {"state-dir", required_argument, NULL, 's'},
+        {"certificates", required_argument, NULL, 'C'},
+        {"keys", required_argument, NULL, 'k'},
+        {"agreements", required_argument, NULL, 'a'},
+        {"set", required_argument, NULL, 'S'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"check", no_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
     const char *config_file = NULL;

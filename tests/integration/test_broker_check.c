@@ -38,8 +38,13 @@ TestSuite(broker_check, .init = s_setup, .fini = s_teardown, .timeout = 60);
 /* Runs hartslag-broker with `extra` arguments after --config; exit code. */
 static int s_broker(char **out, char **err, const char *a1, const char *a2, const char *a3)
 {
-    char *argv[] = {(char *)tu_bin("hartslag-broker"), "--config", s_bh->config, (char *)a1,
-                    (char *)a2, (char *)a3, NULL};
+    char *argv[] = {(char *)tu_bin("hartslag-broker"),
+                    "--config",
+                    s_bh->config,
+                    (char *)a1,
+                    (char *)a2,
+                    (char *)a3,
+                    NULL};
     return tu_run(argv, NULL, out, err);
 }
 
