@@ -81,8 +81,8 @@ static void s_text(zframe_t *frame, char *out, size_t outlen)
     out[len] = '\0';
 }
 
-static void s_reply(auth_gate_t *self, zframe_t *request_id, const char *status,
-                    const char *text, const char *user_id)
+static void s_reply(auth_gate_t *self, zframe_t *request_id, const char *status, const char *text,
+                    const char *user_id)
 {
     zmsg_t *reply = zmsg_new();
     zmsg_addstr(reply, ZAP_VERSION);

@@ -26,8 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUTH_GATE_KEYBYTES 32         /* a CURVE public key */
-#define AUTH_GATE_ADDRESS_MAX 63      /* a peer address as ZAP gives it */
+#define AUTH_GATE_KEYBYTES 32    /* a CURVE public key */
+#define AUTH_GATE_ADDRESS_MAX 63 /* a peer address as ZAP gives it */
 
 typedef struct auth_gate_t auth_gate_t;
 

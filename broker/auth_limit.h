@@ -19,9 +19,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define AUTH_LIMIT_KEYS_MAX 64      /* records a minute, over all keys */
-#define AUTH_LIMIT_WINDOW_MS 60000  /* one record per key per this */
-#define AUTH_LIMIT_KEYBYTES 32      /* a CURVE public key */
+#define AUTH_LIMIT_KEYS_MAX 64     /* records a minute, over all keys */
+#define AUTH_LIMIT_WINDOW_MS 60000 /* one record per key per this */
+#define AUTH_LIMIT_KEYBYTES 32     /* a CURVE public key */
 
 typedef struct auth_limit_t auth_limit_t;
 

@@ -4,6 +4,8 @@
 #include "auth_gate.h"
 #include "auth_limit.h"
 #include "check.h"
+#include "control.h"
+#include "status.h"
 
 #include "agreements.h"
 #include "arena.h"
@@ -81,6 +83,7 @@ typedef struct {
     double tokens;               /* rate limiter bucket */
     int64_t tokens_at_ms;        /* when the bucket was last filled */
     zhashx_t *sent;              /* hex signal id -> sent_t, on this connection */
+    int64_t connected_ms;        /* when routing was set (broker status) */
 } peer_t;
 
 /* A delivery in flight, remembered so its ack needs no lookup in the store
@@ -123,6 +126,8 @@ struct broker_t {
     char endpoint[256];         /* bound endpoint */
     auth_gate_t *gate;          /* ZAP handler: admits partners, reports refusals */
     auth_limit_t *auth_limit;   /* auth_failed records: one per key per minute */
+    broker_control_t *control;  /* local control socket (hartslag broker status) */
+    int64_t started_ms;         /* when broker_new ran */
     zsock_t *router;            /* the one ROUTER socket */
     keyfile_t *keys;            /* broker CURVE + audit signing keys */
     partners_t *partners;       /* live partner table */
@@ -1213,6 +1218,7 @@ static void s_handle(broker_t *self, inbound_t *in)
         /* A new connection (or the broker restarted): start delivering. */
         s_peer_disconnect(peer);
         peer->routing = zframe_dup(routing);
+        peer->connected_ms = self->now_ms;
         peer->dirty = true;
         peer->notices_due = true;
         peer->checkpoint_due = true;
@@ -1702,6 +1708,38 @@ static int s_turn(broker_t *self, bool readable, bool final)
 }
 
 /* ------------------------------------------------------------------------
+   hartslag broker status (status.h), between turns */
+
+static char *s_status(void *arg, bool json, char *err, size_t errlen)
+{
+    broker_t *self = arg;
+    size_t n = partners_count(self->partners);
+    status_partner_t *partners = calloc(n ? n : 1, sizeof *partners);
+    if (!partners) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *org = partners_at(self->partners, i)->org;
+        peer_t *peer = zhashx_lookup(self->peers, org);
+        snprintf(partners[i].org, sizeof partners[i].org, "%s", org);
+        partners[i].connected = peer && peer->routing;
+        partners[i].connected_ms = partners[i].connected ? peer->connected_ms : 0;
+        partners[i].inflight = peer ? peer->inflight : 0;
+    }
+    status_snapshot_t snap = {.now_ms = (int64_t)wire_now_ms(),
+                              .started_ms = self->started_ms,
+                              .endpoint = self->endpoint,
+                              .agreements_version = agreements_version(self->agreements),
+                              .audit_records = audit_log_size(self->audit),
+                              .partners = partners,
+                              .n_partners = n};
+    char *text = status_render(queue_db(self->queue), &snap, json, err, errlen);
+    free(partners);
+    return text;
+}
+
+/* ------------------------------------------------------------------------
    Life cycle */
 
 broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
@@ -1827,6 +1865,10 @@ broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
     char *endpoint = zsock_last_endpoint(self->router);
     snprintf(self->endpoint, sizeof self->endpoint, "%s", endpoint ? endpoint : config->bind);
     free(endpoint);
+    self->control = broker_control_new(config->state_dir, err, errlen);
+    if (!self->control)
+        goto fail;
+    self->started_ms = self->now_ms;
     return self;
 fail:
     broker_destroy(&self);
@@ -1837,6 +1879,7 @@ void broker_destroy(broker_t **self_p)
 {
     if (self_p && *self_p) {
         broker_t *self = *self_p;
+        broker_control_destroy(&self->control);
         zsock_destroy(&self->router);
         auth_gate_destroy(&self->gate); /* after the router: it may still ask */
         auth_limit_destroy(&self->auth_limit);
@@ -1870,7 +1913,8 @@ const char *broker_endpoint(const broker_t *self)
 int broker_run(broker_t *self)
 {
     zpoller_t *poller =
-        zpoller_new(self->router, auth_gate_zap(self->gate), auth_gate_monitor(self->gate), NULL);
+        zpoller_new(self->router, auth_gate_zap(self->gate), auth_gate_monitor(self->gate),
+                    broker_control_socket(self->control), NULL);
     if (!poller)
         return -1;
     char partners[12];
@@ -1887,6 +1931,7 @@ int broker_run(broker_t *self)
             failures = 0;
         else if (++failures > 0)
             zclock_sleep(failures < 10 ? 10 * failures : 100); /* let the disk recover */
+        broker_control_serve(self->control, s_status, self);
     }
     /* Finish the batch in hand: whatever is already read is committed above;
        one last turn answers what arrived meanwhile without blocking. */

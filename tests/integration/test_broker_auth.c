@@ -120,8 +120,15 @@ static char *s_query_auth_failed(void)
 {
     char db[4300];
     snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
-    char *argv[] = {(char *)tu_bin("hartslag"), "audit", "query", "--db", db, "--event",
-                    "auth_failed",              "--json", NULL};
+    char *argv[] = {(char *)tu_bin("hartslag"),
+                    "audit",
+                    "query",
+                    "--db",
+                    db,
+                    "--event",
+                    "auth_failed",
+                    "--json",
+                    NULL};
     char *out = NULL, *err = NULL;
     int rc = tu_run(argv, NULL, &out, &err);
     cr_assert_eq(rc, 0, "audit query: %s %s", out, err);
@@ -195,8 +202,7 @@ Test(broker_auth, partner_public_key_with_a_wrong_secret_is_logged_without_a_key
     crypto_box_keypair(wrong_pk, wrong_sk);
     for (int i = 0; i < 3; i++)
         cr_assert(s_attempt(pk, wrong_sk), "a wrong secret was admitted");
-    cr_assert_eq(s_log_count("reason=handshake_failed detail=cryptographic key=unknown", 1500),
-                 1);
+    cr_assert_eq(s_log_count("reason=handshake_failed detail=cryptographic key=unknown", 1500), 1);
     char *log = bh_log(s_bh);
     char secret[41];
     zmq_z85_encode(secret, wrong_sk, 32);
