@@ -1,7 +1,11 @@
 /*  broker: the event loop, the protocol handlers and the group commit;
     see broker.h, docs/protocol.md. */
 #include "broker.h"
+#include "auth_gate.h"
+#include "auth_limit.h"
 #include "check.h"
+#include "control.h"
+#include "status.h"
 
 #include "agreements.h"
 #include "arena.h"
@@ -91,6 +95,7 @@ typedef struct {
     double tokens;               /* rate limiter bucket */
     int64_t tokens_at_ms;        /* when the bucket was last filled */
     zhashx_t *sent;              /* hex signal id -> sent_t, on this connection */
+    int64_t connected_ms;        /* when routing was set (broker status) */
 } peer_t;
 
 /* A delivery in flight, remembered so its ack needs no lookup in the store
@@ -132,7 +137,10 @@ typedef struct {
 struct broker_t {
     broker_config_t config;     /* copied; strings borrowed from the caller */
     char endpoint[256];         /* bound endpoint */
-    zactor_t *auth;             /* zauth: ZAP over the certificate directory */
+    auth_gate_t *gate;          /* ZAP handler: admits partners, reports refusals */
+    auth_limit_t *auth_limit;   /* auth_failed records: one per key per minute */
+    broker_control_t *control;  /* local control socket (hartslag broker status) */
+    int64_t started_ms;         /* when broker_new ran */
     zsock_t *router;            /* the one ROUTER socket */
     keyfile_t *keys;            /* broker CURVE + audit signing keys */
     partners_t *partners;       /* live partner table */
@@ -146,13 +154,12 @@ struct broker_t {
     zhashx_t *peers;            /* org -> peer_t */
     reply_t *replies;           /* answers of the current turn */
     size_t n_replies, cap_replies;
-    bool turn_failed;           /* a store write failed this turn: fail closed */
-    int64_t now_ms;             /* clock at the start of the turn */
-    int64_t next_expiry_ms;     /* next expiry scan */
-    int64_t next_prune_ms;      /* next prune */
-    int64_t next_purge_ms;      /* next audit retention purge */
-    int64_t last_auth_audit_ms; /* auth_failed audit records are rate limited */
-    uint8_t *frame_buf;         /* scratch for packing deliveries and sealed signals */
+    bool turn_failed;       /* a store write failed this turn: fail closed */
+    int64_t now_ms;         /* clock at the start of the turn */
+    int64_t next_expiry_ms; /* next expiry scan */
+    int64_t next_prune_ms;  /* next prune */
+    int64_t next_purge_ms;  /* next audit retention purge */
+    uint8_t *frame_buf;     /* scratch for packing deliveries and sealed signals */
     size_t frame_cap;
     verifier_t *verifier;    /* signature checks of the turn, ahead of the loop */
     arena_t arena;           /* the turn's unpacked frames, taken back after the turn */
@@ -1253,6 +1260,52 @@ static void s_send_checkpoints(broker_t *self)
 }
 
 /* ------------------------------------------------------------------------
+   Refused keys (auth_gate.h): logged and audited, one record per key per
+   minute (auth_limit.h) */
+
+/* Logs and audits a refused connection when the limiter says it is due. */
+static void s_auth_failed(broker_t *self, const uint8_t *key, const char *address,
+                          const char *reason, const char *detail)
+{
+    auth_limit_count_t count;
+    if (!auth_limit_note(self->auth_limit, key, (int64_t)wire_now_ms(), &count))
+        return;
+    char fingerprint[CERT_CURVE_FINGERPRINT_SIZE] = "unknown";
+    if (key)
+        cert_curve_fingerprint(key, fingerprint);
+    char attempts[24], others[24], why[256];
+    snprintf(attempts, sizeof attempts, "%llu", (unsigned long long)count.attempts);
+    snprintf(others, sizeof others, "%llu", (unsigned long long)count.others);
+    /* The record's reason says what the log line says (audit.md). */
+    snprintf(why, sizeof why, "%s%s%s key=%s peer=%s attempts=%s", reason, detail ? ":" : "",
+             detail ? detail : "", fingerprint, address ? address : "unknown", attempts);
+    audit_entry_t entry = {
+        .event = "auth_failed", .actor = "broker", .outcome = "refused", .reason = why};
+    s_audit(self, &entry);
+    log_event(HLOG_WARN, "auth_failed", "reason", reason, "detail", detail ? detail : "-", "key",
+              fingerprint, "peer", address ? address : "unknown", "attempts", attempts,
+              "unrecorded_other_keys", others, NULL);
+}
+
+static bool s_admit(void *arg, const uint8_t key[AUTH_GATE_KEYBYTES])
+{
+    broker_t *self = arg;
+    const cert_t *cert = partners_by_curve_key(self->partners, key);
+    return cert && cert_valid_at(cert, (int64_t)wire_now_ms());
+}
+
+static void s_refused(void *arg, const uint8_t *key, const char *address, const char *reason,
+                      const char *detail)
+{
+    broker_t *self = arg;
+    /* A partner's key refused because its certificate is out of date is not
+       an unknown key: the operator must renew it, not hunt a probe. */
+    if (key && strcmp(reason, "unknown_key") == 0 && partners_by_curve_key(self->partners, key))
+        reason = "certificate_not_valid";
+    s_auth_failed(arg, key, address, reason, detail);
+}
+
+/* ------------------------------------------------------------------------
    One message */
 
 /* The pure part of reading a message: who sent it (the CURVE key, looked
@@ -1302,21 +1355,15 @@ static void s_handle(broker_t *self, inbound_t *in)
     /* Identity: the CURVE key from the handshake, looked up in the live table. */
     const cert_t *cert = in->cert;
     if (!cert) {
-        /* A known key whose certificate is outside its validity is not an
-           unknown key: say which partner, so its operator can renew. */
+        /* Admitted at the handshake, revoked or expired since. A known key
+           whose certificate is outside its validity is not an unknown key:
+           say which partner, so its operator can renew. */
         const char *expired = in->expired ? in->expired->org : NULL;
-        const char *reason = expired ? "certificate_not_valid" : "key_not_in_partner_table";
-        if (self->now_ms - self->last_auth_audit_ms >= 1000) {
-            self->last_auth_audit_ms = self->now_ms;
-            audit_entry_t entry = {.event = "auth_failed",
-                                   .actor = "unknown",
-                                   .counterpart = expired,
-                                   .outcome = "refused",
-                                   .reason = reason};
-            s_audit(self, &entry);
-            log_event(HLOG_WARN, "auth_failed", "reason", reason, "org", expired ? expired : "-",
-                      NULL);
-        }
+        const char *user_id = zframe_meta(payload, "User-Id");
+        uint8_t key[32];
+        bool known = user_id && z85_decode(key, sizeof key, user_id) == 0;
+        s_auth_failed(self, known ? key : NULL, NULL,
+                      expired ? "certificate_not_valid" : "key_not_in_partner_table", NULL);
         s_reply_error(self, routing, "not_authenticated",
                       expired ? "your certificate is not valid today: ask the coordinator for a "
                                 "renewed one"
@@ -1331,6 +1378,7 @@ static void s_handle(broker_t *self, inbound_t *in)
         s_peer_disconnect(peer);
         peer->routing = zframe_dup(routing);
         memcpy(peer->curve_key, cert->curve_key, sizeof peer->curve_key);
+        peer->connected_ms = self->now_ms;
         peer->dirty = true;
         peer->notices_due = true;
         peer->checkpoint_due = true;
@@ -1688,10 +1736,7 @@ static void s_reload_all(broker_t *self)
     } else {
         partners_destroy(&self->partners);
         self->partners = fresh;
-        s_sync_partners(self);
-        /* New handshakes are checked against the new directory too. */
-        zstr_sendx(self->auth, "CURVE", self->config.certificates, NULL);
-        zsock_wait(self->auth);
+        s_sync_partners(self); /* the next handshake is checked against it (s_admit) */
     }
     agreements_errors_t *errors = NULL;
     agreements_t *agreements = agreements_load(self->config.agreements, &errors);
@@ -1782,6 +1827,8 @@ static int s_turn(broker_t *self, bool readable, bool final)
         s_reload = 0;
         s_reload_all(self);
     }
+    /* Handshakes first: they wait for nothing but the partner table. */
+    auth_gate_serve(self->gate, s_admit, s_refused, self);
     size_t n_inbound = 0, turn_bytes = 0;
     while (readable && n_inbound < self->config.max_batch && turn_bytes < TURN_BYTES_MAX) {
         inbound_t *in = &self->inbound[n_inbound];
@@ -1846,6 +1893,38 @@ static int s_turn(broker_t *self, bool readable, bool final)
     }
     self->n_replies = 0;
     return committed ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------------
+   hartslag broker status (status.h), between turns */
+
+static char *s_status(void *arg, bool json, char *err, size_t errlen)
+{
+    broker_t *self = arg;
+    size_t n = partners_count(self->partners);
+    status_partner_t *partners = calloc(n ? n : 1, sizeof *partners);
+    if (!partners) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *org = partners_at(self->partners, i)->org;
+        peer_t *peer = zhashx_lookup(self->peers, org);
+        snprintf(partners[i].org, sizeof partners[i].org, "%s", org);
+        partners[i].connected = peer && peer->routing;
+        partners[i].connected_ms = partners[i].connected ? peer->connected_ms : 0;
+        partners[i].inflight = peer ? peer->inflight : 0;
+    }
+    status_snapshot_t snap = {.now_ms = (int64_t)wire_now_ms(),
+                              .started_ms = self->started_ms,
+                              .endpoint = self->endpoint,
+                              .agreements_version = agreements_version(self->agreements),
+                              .audit_records = audit_log_size(self->audit),
+                              .partners = partners,
+                              .n_partners = n};
+    char *text = status_render(queue_db(self->queue), &snap, json, err, errlen);
+    free(partners);
+    return text;
 }
 
 /* ------------------------------------------------------------------------
@@ -1938,17 +2017,17 @@ broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
         snprintf(err, errlen, "match index in %s: %s", db_path, why);
         goto fail;
     }
-    /* ZAP first: without a handler libzmq would admit any CURVE client. */
-    self->auth = zactor_new(zauth, NULL);
-    if (!self->auth) {
-        snprintf(err, errlen, "cannot start the ZAP authenticator");
+    self->router = zsock_new(ZMQ_ROUTER);
+    self->auth_limit = auth_limit_new();
+    if (!self->router || !self->auth_limit) {
+        snprintf(err, errlen, "cannot create the broker socket");
         goto fail;
     }
-    zstr_sendx(self->auth, "CURVE", config->certificates, NULL);
-    zsock_wait(self->auth);
-    self->router = zsock_new(ZMQ_ROUTER);
-    if (!self->router) {
-        snprintf(err, errlen, "cannot create the broker socket");
+    /* ZAP before the bind: without a handler libzmq would admit any CURVE
+       client. The gate also watches the handshakes that fail before ZAP. */
+    self->gate = auth_gate_new(self->router, "hartslag", why, sizeof why);
+    if (!self->gate) {
+        snprintf(err, errlen, "%s", why);
         goto fail;
     }
     zsock_set_zap_domain(self->router, "hartslag");
@@ -1974,6 +2053,10 @@ broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
     char *endpoint = zsock_last_endpoint(self->router);
     snprintf(self->endpoint, sizeof self->endpoint, "%s", endpoint ? endpoint : config->bind);
     free(endpoint);
+    self->control = broker_control_new(config->state_dir, err, errlen);
+    if (!self->control)
+        goto fail;
+    self->started_ms = self->now_ms;
     return self;
 fail:
     broker_destroy(&self);
@@ -1984,8 +2067,10 @@ void broker_destroy(broker_t **self_p)
 {
     if (self_p && *self_p) {
         broker_t *self = *self_p;
+        broker_control_destroy(&self->control);
         zsock_destroy(&self->router);
-        zactor_destroy(&self->auth);
+        auth_gate_destroy(&self->gate); /* after the router: it may still ask */
+        auth_limit_destroy(&self->auth_limit);
         zhashx_destroy(&self->peers);
         wal_checkpointer_destroy(&self->wal);
         match_destroy(&self->match);
@@ -2015,7 +2100,9 @@ const char *broker_endpoint(const broker_t *self)
 
 int broker_run(broker_t *self)
 {
-    zpoller_t *poller = zpoller_new(self->router, NULL);
+    zpoller_t *poller =
+        zpoller_new(self->router, auth_gate_zap(self->gate), auth_gate_monitor(self->gate),
+                    broker_control_socket(self->control), NULL);
     if (!poller)
         return -1;
     char partners[12];
@@ -2032,6 +2119,7 @@ int broker_run(broker_t *self)
             failures = 0;
         else if (++failures > 0)
             zclock_sleep(failures < 10 ? 10 * failures : 100); /* let the disk recover */
+        broker_control_serve(self->control, s_status, self);
     }
     /* Finish the batch in hand: whatever is already read is committed above;
        one last turn answers what arrived meanwhile without blocking. */

@@ -1,14 +1,14 @@
 /*  broker: the Hartslag broker's event loop (DESIGN §4, §8).
 
-    One ROUTER socket (CURVE server, zauth over the partner certificate
-    directory started before the bind), one loop thread, and a few threads
+    One ROUTER socket (CURVE server; the broker's own ZAP handler, served
+    by the loop, admits the partners' keys: auth_gate.h), one loop thread, and a few threads
     that check the turn's signatures ahead of it (verifier.h). Each loop turn takes up
     to `max_batch` messages from the socket, handles them inside one store
     transaction, commits (group commit), and only then sends the answers and
     deliveries that the turn produced. If the commit fails nothing of the
     turn is announced: Accepted becomes Denied{storage_unavailable}.
 
-    Ownership: broker_t owns its sockets, the auth actor, the store, the
+    Ownership: broker_t owns its sockets, the ZAP handler, the store, the
     partner table, the agreements and the broker's keys.
 */
 #ifndef HARTSLAG_BROKER_H
@@ -39,7 +39,7 @@ typedef struct {
 
 typedef struct broker_t broker_t;
 
-/* Loads keys, certificates and agreements, opens the store, starts zauth,
+/* Loads keys, certificates and agreements, opens the store, starts the ZAP handler,
    binds. NULL with the reason in `err` (which tells the operator what to do). */
 broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen);
 void broker_destroy(broker_t **self_p);

@@ -1,6 +1,7 @@
 /*  hartslag-broker: routes sealed signals between partner daemons. */
 #include "broker.h"
 #include "check.h"
+#include "config_schema.h"
 #include "verifier.h"
 
 #include "config.h"
@@ -20,24 +21,6 @@
 #endif
 
 enum { EXIT_OK = 0, EXIT_FAILURE_RUN = 1, EXIT_USAGE_ERR = 2, EXIT_CONFIG = 3 };
-
-static const config_key_t s_schema[] = {
-    {"bind", CONFIG_STRING, true, BROKER_DEFAULT_BIND},
-    {"state_dir", CONFIG_STRING, true, NULL},
-    {"certificates", CONFIG_STRING, true, NULL},
-    {"keys", CONFIG_STRING, true, NULL},
-    {"agreements", CONFIG_STRING, true, NULL},
-    {"max_batch", CONFIG_UINT, false, "1024"},
-    {"delivery_window", CONFIG_UINT, false, "256"},
-    {"rate_limit", CONFIG_UINT, false, "2000"},
-    {"rate_burst", CONFIG_UINT, false, "4000"},
-    {"clock_skew", CONFIG_UINT, false, "300"},
-    {"max_submit_age", CONFIG_UINT, false, "259200"},
-    {"audit_retention_days", CONFIG_UINT, false, "1826"},
-    {"log_level", CONFIG_STRING, false, "info"},
-    {"verify_threads", CONFIG_STRING, false, "auto"},
-};
-#define N_KEYS (sizeof s_schema / sizeof s_schema[0])
 
 static void s_usage(FILE *out)
 {
@@ -151,8 +134,9 @@ int main(int argc, char **argv)
         return EXIT_USAGE_ERR;
     }
     char err[4800];
-    config_t *config = config_file ? config_load(config_file, s_schema, N_KEYS, err, sizeof err)
-                                   : config_new(s_schema, N_KEYS);
+    config_t *config = config_file ? config_load(config_file, broker_config_schema,
+                                                 BROKER_CONFIG_KEYS, err, sizeof err)
+                                   : config_new(broker_config_schema, BROKER_CONFIG_KEYS);
     if (!config) {
         fprintf(stderr, "hartslag-broker: %s\n", err);
         return EXIT_CONFIG;

@@ -211,6 +211,9 @@ static void s_print_cert(const cert_t *cert)
            "valid:        %s to %s\n",
            cert->org, cert->name, cert_role_name(cert->role), cert->contact, from, until);
     s_print_key("curve key:", cert->curve_key);
+    char curve_fp[CERT_CURVE_FINGERPRINT_SIZE];
+    cert_curve_fingerprint(cert->curve_key, curve_fp);
+    printf("curve key fp: %s (as the broker's auth_failed lines name it)\n", curve_fp);
     s_print_key("sign key:", cert->sign_key);
     if (cert->role != CERT_ROLE_BROKER)
         s_print_key("box key:", cert->box_key);
@@ -246,6 +249,9 @@ static int s_show(int argc, char **argv)
         }
         printf("%s: SECRET key file of '%s' (only public keys shown)\n", path, keyfile_org(keys));
         s_print_key("curve key:", keyfile_curve_public(keys));
+        char curve_fp[CERT_CURVE_FINGERPRINT_SIZE];
+        cert_curve_fingerprint(keyfile_curve_public(keys), curve_fp);
+        printf("curve key fp: %s (as the broker's auth_failed lines name it)\n", curve_fp);
         s_print_key("sign key:", keyfile_sign_public(keys));
         if (keyfile_has_box(keys))
             s_print_key("box key:", keyfile_box_public(keys));

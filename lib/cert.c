@@ -207,3 +207,17 @@ int cert_save(const cert_t *cert, const char *path, char *err, size_t errlen)
     }
     return fileio_write_new(path, text, (size_t)n, 0644, err, errlen);
 }
+
+void cert_curve_fingerprint(const uint8_t key[CERT_KEYBYTES], char out[CERT_CURVE_FINGERPRINT_SIZE])
+{
+    uint8_t digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, key, CERT_KEYBYTES);
+    size_t pos = 0;
+    for (int i = 0; i < 8; i++) {
+        snprintf(out + pos, 3, "%02x", digest[i]);
+        pos += 2;
+        if (i % 2 == 1 && i < 7)
+            out[pos++] = ':';
+    }
+    out[pos] = '\0';
+}

@@ -55,6 +55,14 @@ int cert_load(const char *path, cert_t *cert, char *err, size_t errlen);
 /* Writes `cert` as a zcert-compatible public file. Refuses to overwrite. */
 int cert_save(const cert_t *cert, const char *path, char *err, size_t errlen);
 
+#define CERT_CURVE_FINGERPRINT_SIZE 20 /* "xxxx:xxxx:xxxx:xxxx" and NUL */
+
+/* The fingerprint of one CURVE public key, as the broker's auth_failed log
+   lines and audit records and `hartslag keys show` print it: the first 8
+   bytes of its SHA-256, in hex, in groups of 4. */
+void cert_curve_fingerprint(const uint8_t key[CERT_KEYBYTES],
+                            char out[CERT_CURVE_FINGERPRINT_SIZE]);
+
 /* True when `unix_ms` falls on a day in [valid_from, valid_until]. */
 bool cert_valid_at(const cert_t *cert, int64_t unix_ms);
 

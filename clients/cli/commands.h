@@ -18,5 +18,6 @@ int cmd_withdraw(int argc, char **argv);   /* clients/cli/cmd_withdraw.c */
 int cmd_status(int argc, char **argv);     /* clients/cli/cmd_status.c */
 int cmd_audit(int argc, char **argv);      /* clients/cli/cmd_audit.c */
 int cmd_alerts(int argc, char **argv);     /* clients/cli/cmd_alerts.c */
+int cmd_broker(int argc, char **argv);     /* clients/cli/cmd_broker.c */
 
 #endif

@@ -17,6 +17,7 @@
 struct control_client_t {
     zsock_t *sock;                      /* DEALER to the daemon */
     char cmd[32];                       /* CLI subcommand, for messages */
+    char program[32];                   /* who serves the socket, for messages */
     char path[CONTROL_CLIENT_PATH_MAX]; /* control socket file */
 };
 
@@ -68,10 +69,16 @@ control_client_t *control_client_open(const char *cmd, const char *config, const
     char dir[CONTROL_CLIENT_PATH_MAX];
     if (s_state_dir(cmd, config, state_dir, dir, sizeof dir) != 0)
         return NULL;
+    return control_client_open_dir(cmd, dir, "hartslagd");
+}
+
+control_client_t *control_client_open_dir(const char *cmd, const char *dir, const char *program)
+{
     control_client_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     snprintf(self->cmd, sizeof self->cmd, "%s", cmd);
+    snprintf(self->program, sizeof self->program, "%s", program);
     if ((size_t)snprintf(self->path, sizeof self->path, "%s/control.sock", dir) >=
         sizeof self->path) {
         fprintf(stderr, "hartslag %s: state_dir path too long\n", cmd);
@@ -81,17 +88,17 @@ control_client_t *control_client_open(const char *cmd, const char *config, const
     struct stat st;
     if (stat(self->path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
         fprintf(stderr,
-                "hartslag %s: hartslagd is not running for state_dir %s (no control socket "
-                "there); start it with 'hartslagd --config FILE'\n",
-                cmd, dir);
+                "hartslag %s: %s is not running for state_dir %s (no control socket "
+                "there); start it with '%s --config FILE'\n",
+                cmd, program, dir, program);
         control_client_destroy(&self);
         return NULL;
     }
     if (access(self->path, R_OK | W_OK) != 0) {
         fprintf(stderr,
                 "hartslag %s: no permission to use %s (%s); run as the user that runs "
-                "hartslagd\n",
-                cmd, self->path, strerror(errno));
+                "%s\n",
+                cmd, self->path, strerror(errno), program);
         control_client_destroy(&self);
         return NULL;
     }
@@ -145,9 +152,9 @@ zmsg_t *control_client_call(control_client_t *self, const char *const *argv, siz
     zmsg_t *reply = control_client_recv(self, timeout_ms);
     if (!reply)
         fprintf(stderr,
-                "hartslag %s: hartslagd did not answer on %s within %d s; check that it is "
-                "running ('hartslag status') and look at its log\n",
-                self->cmd, self->path, timeout_ms / 1000);
+                "hartslag %s: %s did not answer on %s within %d s; check that it is "
+                "running and look at its log\n",
+                self->cmd, self->program, self->path, timeout_ms / 1000);
     return reply;
 }
 
@@ -157,7 +164,7 @@ int control_client_print_error(control_client_t *self, zmsg_t *reply)
     char *code = zmsg_popstr(reply);
     char *message = zmsg_popstr(reply);
     fprintf(stderr, "hartslag %s: %s\n", self->cmd,
-            message ? message : (code ? code : "unexpected answer from hartslagd"));
+            message ? message : (code ? code : "unexpected answer"));
     int rc = code && strcmp(code, "usage") == 0 ? EXIT_USAGE : 1;
     free(status);
     free(code);

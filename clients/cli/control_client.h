@@ -23,6 +23,10 @@ typedef struct control_client_t control_client_t;
    "hartslag CMD: ", and returns NULL when it cannot. */
 control_client_t *control_client_open(const char *cmd, const char *config, const char *state_dir);
 
+/* Connects to the control socket in state directory `dir` of `program`
+   (hartslagd, hartslag-broker: named in the messages). As above. */
+control_client_t *control_client_open_dir(const char *cmd, const char *dir, const char *program);
+
 void control_client_destroy(control_client_t **self_p);
 
 /* Sends a request: `argv` is the command word and options, `argc` of them.

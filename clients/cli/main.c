@@ -25,6 +25,7 @@ static const command_t s_commands[] = {
     {"status", cmd_status, "connection, outbox and inbox of the local hartslagd"},
     {"alerts", cmd_alerts, "multi-agency alerts; the coordinator marks them handled"},
     {"audit", cmd_audit, "verify, prove, query and report on the audit log (privacy officers)"},
+    {"broker", cmd_broker, "status: what the running broker does now (its operator)"},
 };
 
 static void s_usage(FILE *out)

@@ -1,0 +1,227 @@
+/*  status: the operator's view of the running broker; see status.h. */
+#include "status.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+
+/* Per partner, from the database. */
+typedef struct {
+    int64_t queued;           /* pending deliveries */
+    int64_t oldest_ms;        /* acceptance time of the oldest, 0 when none */
+    int64_t last_cosigned;    /* size of the latest checkpoint it cosigned, -1 when none */
+    bool cosigned_latest;     /* it cosigned the latest checkpoint */
+} partner_db_t;
+
+/* What the database says beyond the partners. */
+typedef struct {
+    int64_t alerts_open;        /* alerts not yet handled */
+    int64_t checkpoint_size;    /* latest checkpoint, -1 when none */
+    int64_t checkpoint_ms;      /* when it was made */
+} broker_db_t;
+
+static void s_time(int64_t ms, char out[32])
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    if (ms <= 0 || !gmtime_r(&secs, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out, 32, "-");
+}
+
+/* Runs `sql` with `org` bound to ?1 (when not NULL) and gives each row to
+   `row`. 0, or -1 with the reason in err. */
+typedef void(row_fn)(void *arg, sqlite3_stmt *stmt);
+static int s_query(sqlite3 *db, const char *sql, const char *text, int64_t number, row_fn *row,
+                   void *arg, char *err, size_t errlen)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot read the broker's database: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    if (text)
+        sqlite3_bind_text(stmt, 1, text, -1, SQLITE_STATIC);
+    else if (number >= 0)
+        sqlite3_bind_int64(stmt, 1, number);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        row(arg, stmt);
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "cannot read the broker's database: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    return 0;
+}
+
+static void s_int_row(void *arg, sqlite3_stmt *stmt)
+{
+    int64_t *out = arg;
+    out[0] = sqlite3_column_type(stmt, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(stmt, 0);
+    if (sqlite3_column_count(stmt) > 1)
+        out[1] = sqlite3_column_type(stmt, 1) == SQLITE_NULL ? 0 : sqlite3_column_int64(stmt, 1);
+}
+
+static int s_read(sqlite3 *db, const status_snapshot_t *snap, partner_db_t *parts,
+                  broker_db_t *broker, char *err, size_t errlen)
+{
+    int64_t pair[2] = {-1, 0};
+    if (s_query(db, "SELECT count(*) FROM alerts WHERE state='open'", NULL, -1, s_int_row, pair,
+                err, errlen) != 0)
+        return -1;
+    broker->alerts_open = pair[0];
+    pair[0] = -1;
+    pair[1] = 0;
+    if (s_query(db, "SELECT size, made_ms FROM checkpoints ORDER BY size DESC LIMIT 1", NULL, -1,
+                s_int_row, pair, err, errlen) != 0)
+        return -1;
+    broker->checkpoint_size = pair[0];
+    broker->checkpoint_ms = pair[1];
+    for (size_t i = 0; i < snap->n_partners; i++) {
+        const char *org = snap->partners[i].org;
+        pair[0] = 0;
+        pair[1] = 0;
+        /* The oldest pending delivery is the one with the lowest seq. */
+        if (s_query(db,
+                    "SELECT count(*), (SELECT s.accepted_at FROM deliveries d JOIN signals s "
+                    "ON s.signal_id = d.signal_id WHERE d.recipient=?1 AND d.state=0 "
+                    "ORDER BY d.seq LIMIT 1) FROM deliveries WHERE recipient=?1 AND state=0",
+                    org, -1, s_int_row, pair, err, errlen) != 0)
+            return -1;
+        parts[i].queued = pair[0];
+        parts[i].oldest_ms = pair[1];
+        pair[0] = -1;
+        if (s_query(db, "SELECT max(size) FROM cosignatures WHERE org=?1", org, -1, s_int_row,
+                    pair, err, errlen) != 0)
+            return -1;
+        parts[i].last_cosigned = pair[0];
+        parts[i].cosigned_latest =
+            broker->checkpoint_size >= 0 && pair[0] == broker->checkpoint_size;
+    }
+    return 0;
+}
+
+static void s_json(FILE *out, const status_snapshot_t *snap, const partner_db_t *parts,
+                   const broker_db_t *broker)
+{
+    char t[32];
+    s_time(snap->started_ms, t);
+    /* Orgs are [a-z0-9-] (names.h) and the endpoint a ZeroMQ endpoint:
+       nothing in them needs escaping but a quote or backslash, refused
+       by the config reader. */
+    fprintf(out, "{\"running\":true,\"endpoint\":\"%s\",\"started_at\":\"%s\",", snap->endpoint, t);
+    fprintf(out, "\"agreements_version\":%llu,\"audit_records\":%llu,\"alerts_open\":%lld,",
+            (unsigned long long)snap->agreements_version, (unsigned long long)snap->audit_records,
+            (long long)broker->alerts_open);
+    if (broker->checkpoint_size < 0) {
+        fprintf(out, "\"checkpoint\":null,");
+    } else {
+        s_time(broker->checkpoint_ms, t);
+        fprintf(out, "\"checkpoint\":{\"size\":%lld,\"made_at\":\"%s\",\"cosigned_by\":[",
+                (long long)broker->checkpoint_size, t);
+        bool first = true;
+        for (size_t i = 0; i < snap->n_partners; i++)
+            if (parts[i].cosigned_latest) {
+                fprintf(out, "%s\"%s\"", first ? "" : ",", snap->partners[i].org);
+                first = false;
+            }
+        fprintf(out, "]},");
+    }
+    fprintf(out, "\"partners\":[");
+    for (size_t i = 0; i < snap->n_partners; i++) {
+        const status_partner_t *p = &snap->partners[i];
+        fprintf(out, "%s{\"org\":\"%s\",\"connected\":%s,", i ? "," : "", p->org,
+                p->connected ? "true" : "false");
+        if (p->connected) {
+            s_time(p->connected_ms, t);
+            fprintf(out, "\"connected_since\":\"%s\",", t);
+        } else
+            fprintf(out, "\"connected_since\":null,");
+        fprintf(out, "\"queued\":%lld,\"unacknowledged\":%u,", (long long)parts[i].queued,
+                p->inflight);
+        if (parts[i].queued > 0) {
+            s_time(parts[i].oldest_ms, t);
+            fprintf(out, "\"oldest_queued_at\":\"%s\",", t);
+        } else
+            fprintf(out, "\"oldest_queued_at\":null,");
+        if (parts[i].last_cosigned >= 0)
+            fprintf(out, "\"last_cosigned_size\":%lld}", (long long)parts[i].last_cosigned);
+        else
+            fprintf(out, "\"last_cosigned_size\":null}");
+    }
+    fprintf(out, "]}");
+}
+
+static void s_text(FILE *out, const status_snapshot_t *snap, const partner_db_t *parts,
+                   const broker_db_t *broker)
+{
+    char t[32];
+    s_time(snap->started_ms, t);
+    fprintf(out, "broker       running on %s since %s\n", snap->endpoint, t);
+    fprintf(out, "agreements   version %llu\n", (unsigned long long)snap->agreements_version);
+    fprintf(out, "alerts open  %lld\n", (long long)broker->alerts_open);
+    if (broker->checkpoint_size < 0) {
+        fprintf(out, "checkpoint   none yet (%llu audit records)\n",
+                (unsigned long long)snap->audit_records);
+    } else {
+        s_time(broker->checkpoint_ms, t);
+        fprintf(out, "checkpoint   %lld records, made %s, cosigned by:",
+                (long long)broker->checkpoint_size, t);
+        size_t n = 0;
+        for (size_t i = 0; i < snap->n_partners; i++)
+            if (parts[i].cosigned_latest) {
+                fprintf(out, " %s", snap->partners[i].org);
+                n++;
+            }
+        fprintf(out, "%s\n", n ? "" : " nobody yet");
+    }
+    fprintf(out, "partners     %zu\n", snap->n_partners);
+    for (size_t i = 0; i < snap->n_partners; i++) {
+        const status_partner_t *p = &snap->partners[i];
+        if (p->connected) {
+            s_time(p->connected_ms, t);
+            fprintf(out, "  %-24s connected since %s", p->org, t);
+        } else
+            fprintf(out, "  %-24s NOT CONNECTED", p->org);
+        fprintf(out, ", %lld queued", (long long)parts[i].queued);
+        if (parts[i].queued > 0) {
+            s_time(parts[i].oldest_ms, t);
+            fprintf(out, " (oldest %s)", t);
+        }
+        if (p->inflight)
+            fprintf(out, ", %u unacknowledged", p->inflight);
+        fprintf(out, "\n");
+    }
+}
+
+char *status_render(sqlite3 *db, const status_snapshot_t *snap, bool json, char *err,
+                    size_t errlen)
+{
+    partner_db_t *parts = calloc(snap->n_partners ? snap->n_partners : 1, sizeof *parts);
+    broker_db_t broker = {0};
+    if (!parts) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (s_read(db, snap, parts, &broker, err, errlen) != 0) {
+        free(parts);
+        return NULL;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (!out) {
+        free(parts);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (json)
+        s_json(out, snap, parts, &broker);
+    else
+        s_text(out, snap, parts, &broker);
+    fclose(out);
+    free(parts);
+    return text;
+}

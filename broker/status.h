@@ -1,0 +1,46 @@
+/*  status: what `hartslag broker status` shows (issue 13 D13): the
+    partners, whether and since when each is connected, the deliveries
+    queued for each and the oldest of them, open alerts, the latest audit
+    checkpoint and who cosigned it, the agreements version in force.
+
+    The loop hands over what only it knows (status_snapshot_t: who is
+    connected); the rest is read from the broker's database with read-only
+    queries here, in the loop's connection between turns. Times are shown
+    in UTC (ISO 8601), as `hartslag status` shows the daemon's.
+*/
+#ifndef HARTSLAG_BROKER_STATUS_H
+#define HARTSLAG_BROKER_STATUS_H
+
+#include "names.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One partner of the live partner table. */
+typedef struct {
+    char org[NAMES_ORG_MAX + 1]; /* its org id */
+    bool connected;              /* its daemon is connected now */
+    int64_t connected_ms;        /* since when (0 when not connected) */
+    uint32_t inflight;           /* deliveries sent to it and not yet acknowledged */
+} status_partner_t;
+
+/* What the loop knows. Borrowed for one render. */
+typedef struct {
+    int64_t now_ms;              /* the clock now */
+    int64_t started_ms;          /* when the broker started */
+    const char *endpoint;        /* where it listens */
+    uint64_t agreements_version; /* the agreements in force */
+    uint64_t audit_records;      /* the audit log's size */
+    const status_partner_t *partners;
+    size_t n_partners;
+} status_snapshot_t;
+
+/* The status as text (json false) or one JSON object: a new string
+   (caller frees), or NULL with the reason in `err` (the database could not
+   be read). */
+char *status_render(sqlite3 *db, const status_snapshot_t *snap, bool json, char *err,
+                    size_t errlen);
+
+#endif
