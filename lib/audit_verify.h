@@ -5,9 +5,9 @@
     What is checked, in order:
     1. Every stored checkpoint note carries a valid signature of the log key
        (a forged or altered note: BAD_SIGNATURE).
-    2. Anchors — checkpoints from the store and from partner daemons' stores —
-       agree with each other: two validly signed checkpoints of one size with
-       different roots mean the broker showed different histories (FORKED).
+    2. Anchors — checkpoints from the store and from partner daemons' stores
+       or witness files, every one of them — agree with each other: two validly signed checkpoints
+   of one size with different roots mean the broker showed different histories (FORKED).
     3. Every record, in index order: it unpacks, carries its own index, and
        carries the leaf hash of the record before it. The first record that
        breaks this names the fault and the first bad index:
@@ -29,6 +29,13 @@
        only when the sums differ are the rows looked up one by one. A store
        without the table (written before it) passes with a note: readers
        then walk every record.
+
+    External checkpoints are read one at a time from a source (a callback)
+    and kept as (size, root, holder) only; identical ones from several
+    holders are kept once. Memory grows with the number of distinct
+    checkpoints, as it does for the store's own, not with the number of
+    copies; none is left out. The report says how many were given and how
+    many were checked.
 
     A rewritten history can only be placed between the largest anchor that
     still matches and the smallest that does not: nothing trusted exists
@@ -66,12 +73,19 @@ typedef struct {
     size_t len;         /* its length */
 } audit_anchor_t;
 
+/* A source of external checkpoint notes: fills *anchor with the next one
+   (its strings valid until the next call) and returns 1; 0 at the end; -1
+   when it cannot read (then the source says why, on its own channel). */
+typedef int(audit_anchor_next_fn)(void *arg, audit_anchor_t *anchor);
+
 typedef struct {
     audit_fault_kind_t kind; /* AUDIT_OK when everything holds */
     int64_t first_bad;       /* first bad record index, -1 when not about a record */
     int64_t range_end;       /* REWRITTEN: the bad record is in [first_bad, range_end) */
     uint64_t records;        /* records read */
     uint64_t checkpoints;    /* validly signed checkpoints (store + anchors) */
+    uint64_t given;          /* external checkpoint notes the source gave */
+    uint64_t checked;        /* of them, signature checked and compared */
     uint64_t anchored_size;  /* largest size a signed checkpoint vouches for */
     bool indexed;            /* the store has a subject index (checked) */
     char detail[512];        /* one line for the privacy officer */
@@ -86,5 +100,11 @@ const char *audit_fault_name(audit_fault_kind_t kind);
    the store cannot be read. */
 int audit_verify(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
                  const audit_anchor_t *anchors, size_t n_anchors, audit_report_t *report);
+
+/* The same, with the external notes read from `next` (NULL: none). When a
+   fault stops the check, the source is still read to its end, so that
+   report->given counts every note. */
+int audit_verify_from(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
+                      audit_anchor_next_fn *next, void *arg, audit_report_t *report);
 
 #endif

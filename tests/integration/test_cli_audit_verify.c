@@ -1,0 +1,223 @@
+/*  hartslag audit verify | checkpoints: the partners' checkpoints, every one
+    of them, from copies of their stores or from witness files; the
+    cosignatures the broker keeps; the checkpoint list for `prove --from`.
+    Run as real processes over stores written with lib/audit_log and a
+    daemon-shaped store written here (issue 13 3a, 3b, 15, 18). */
+#include "audit_log.h"
+#include "cert.h"
+#include "checkpoint.h"
+#include "date.h"
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define RECORDS 200         /* records in the log, one checkpoint after each */
+#define FORK_AT 150         /* a size only recent checkpoints reach */
+#define SENTINEL "999888777" /* an inbox value that must never leave the daemon */
+
+static char *s_dir;
+static char s_broker_db[4200], s_broker_cert[4200], s_daemon_db[4200], s_origin[300];
+static unsigned char s_pk[32], s_sk[64];
+
+/* Runs `hartslag ARGS... NULL`; stdout and stderr together in *out. */
+static int s_hartslag(char **out, ...)
+{
+    char *argv[40] = {(char *)tu_bin("hartslag")};
+    va_list args;
+    va_start(args, out);
+    for (int i = 1; i < 39 && (argv[i] = va_arg(args, char *)) != NULL; i++)
+        ;
+    va_end(args);
+    char *err = NULL;
+    int rc = tu_run(argv, NULL, out, &err);
+    if (out && *out && err && *err) {
+        size_t a = strlen(*out), b = strlen(err);
+        char *both = realloc(*out, a + b + 1);
+        if (both) {
+            memcpy(both + a, err, b + 1);
+            *out = both;
+        }
+    }
+    free(err);
+    return rc;
+}
+
+static void s_exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &msg), SQLITE_OK, "%s: %s", sql, msg ? msg : "");
+}
+
+/* A broker store: RECORDS records, a checkpoint after each. */
+static void s_build_broker(void)
+{
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(s_broker_db, &db), SQLITE_OK);
+    char err[512];
+    audit_log_t *log = audit_log_open(db, s_origin, true, err, sizeof err);
+    cr_assert_not_null(log, "%s", err);
+    s_exec(db, "BEGIN");
+    uint8_t id[16];
+    for (int i = 0; i < RECORDS; i++) {
+        Hartslag__AuditRecord record = HARTSLAG__AUDIT_RECORD__INIT;
+        randombytes_buf(id, sizeof id);
+        record.time_ms = 1772323200000ull + (uint64_t)i * 1000; /* from 2026-03-01 */
+        record.event = "accepted";
+        record.actor_org = "politie";
+        record.counterpart_org = "gemeente";
+        record.has_signal_id = 1;
+        record.signal_id.data = id;
+        record.signal_id.len = 16;
+        record.outcome = "ok";
+        cr_assert_eq(audit_log_append(log, &record), i);
+        cr_assert_eq(audit_log_checkpoint(log, s_sk, 1772323200000LL + i * 1000), 0);
+    }
+    s_exec(db, "COMMIT");
+    audit_log_commit(log);
+    audit_log_destroy(&log);
+    sqlite3_close(db);
+}
+
+/* A daemon-shaped store holding every checkpoint of the broker store (as
+   the daemon's checkpoints table does), and an inbox with a citizen's
+   number in it. */
+static void s_build_daemon(const char *path)
+{
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    s_exec(db, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+               "CREATE TABLE inbox (id TEXT, bsn TEXT, text TEXT);"
+               "INSERT INTO inbox VALUES ('a', '" SENTINEL "', 'vrije tekst');"
+               "CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL, "
+               "  root BLOB NOT NULL, received_ms INTEGER NOT NULL);"
+               "CREATE TABLE checkpoint_evidence (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+               "  received_ms INTEGER NOT NULL, kind TEXT NOT NULL, held_size INTEGER NOT NULL, "
+               "  new_size INTEGER NOT NULL, note TEXT NOT NULL, proof BLOB);");
+    char sql[4200 + 200];
+    snprintf(sql, sizeof sql,
+             "ATTACH '%s' AS broker;"
+             "INSERT INTO checkpoints SELECT size, note, x'00', made_ms FROM broker.checkpoints;"
+             "DETACH broker;",
+             s_broker_db);
+    s_exec(db, sql);
+    sqlite3_close(db);
+}
+
+/* Replaces the daemon's checkpoint of `size` with one of another history
+   that the broker's key signed: the broker showed this daemon a fork. */
+static void s_fork_daemon(const char *path, uint64_t size)
+{
+    checkpoint_t cp;
+    memset(&cp, 0, sizeof cp);
+    snprintf(cp.origin, sizeof cp.origin, "%.200s", s_origin);
+    cp.size = size;
+    randombytes_buf(cp.root, sizeof cp.root);
+    char note[CHECKPOINT_NOTE_MAX + 1];
+    size_t len = 0;
+    cr_assert_eq(checkpoint_sign(&cp, s_sk, note, sizeof note, &len), CHECKPOINT_OK);
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *stmt = NULL;
+    cr_assert_eq(
+        sqlite3_prepare_v2(db, "UPDATE checkpoints SET note = ?1 WHERE size = ?2", -1, &stmt, NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(stmt, 1, note, (int)len, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(stmt, 2, (int64_t)size);
+    cr_assert_eq(sqlite3_step(stmt), SQLITE_DONE);
+    cr_assert_eq(sqlite3_changes(db), 1);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+}
+
+static void s_setup(void)
+{
+    cr_assert(sodium_init() >= 0);
+    s_dir = tu_tmpdir();
+    cr_assert_not_null(s_dir);
+    crypto_sign_keypair(s_pk, s_sk);
+    audit_log_origin_for("test", s_origin, sizeof s_origin);
+    snprintf(s_broker_db, sizeof s_broker_db, "%s/broker.db", s_dir);
+    snprintf(s_broker_cert, sizeof s_broker_cert, "%s/broker.cert", s_dir);
+    snprintf(s_daemon_db, sizeof s_daemon_db, "%s/politie.db", s_dir);
+    cert_t cert;
+    memset(&cert, 0, sizeof cert);
+    snprintf(cert.org, sizeof cert.org, "broker");
+    snprintf(cert.name, sizeof cert.name, "Test broker");
+    snprintf(cert.contact, sizeof cert.contact, "beheer@example.org");
+    cert.role = CERT_ROLE_BROKER;
+    randombytes_buf(cert.curve_key, sizeof cert.curve_key);
+    memcpy(cert.sign_key, s_pk, 32);
+    cert.valid_from = 20000;
+    cert.valid_until = 30000;
+    char err[600];
+    cr_assert_eq(cert_save(&cert, s_broker_cert, err, sizeof err), 0, "%s", err);
+    s_build_broker();
+    s_build_daemon(s_daemon_db);
+}
+
+static void s_teardown(void)
+{
+    tu_rmtree(s_dir);
+    free(s_dir);
+}
+
+TestSuite(audit_verify_cli, .init = s_setup, .fini = s_teardown, .timeout = 60);
+
+/* Issue 13 3a: verify read at most 64 daemon checkpoints, smallest first, so
+   a fork shown only in recent checkpoints went unseen. */
+Test(audit_verify_cli, every_daemon_checkpoint_is_checked_and_counted)
+{
+    char *out = NULL;
+    cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", s_broker_db, "--broker-cert",
+                            s_broker_cert, "--daemon-db", s_daemon_db, NULL),
+                 0, "%s", out);
+    char want[128];
+    snprintf(want, sizeof want, "of the partners': %d given, %d checked", RECORDS, RECORDS);
+    cr_assert(strstr(out, want), "%s (want %s)", out, want);
+    free(out);
+    cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", s_broker_db, "--broker-cert",
+                            s_broker_cert, "--daemon-db", s_daemon_db, "--json", NULL),
+                 0, "%s", out);
+    snprintf(want, sizeof want,
+             "\"partner_checkpoints_given\":%d,\"partner_checkpoints_checked\":%d", RECORDS,
+             RECORDS);
+    cr_assert(strstr(out, want), "%s (want %s)", out, want);
+    free(out);
+
+    /* The broker showed this daemon another history at a recent size. */
+    s_fork_daemon(s_daemon_db, FORK_AT);
+    cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", s_broker_db, "--broker-cert",
+                            s_broker_cert, "--daemon-db", s_daemon_db, NULL),
+                 1, "%s", out);
+    cr_assert(strstr(out, "FAULT (forked)"), "%s", out);
+    snprintf(want, sizeof want, "size %d", FORK_AT);
+    cr_assert(strstr(out, want), "%s (want %s)", out, want);
+    free(out);
+}
+
+/* A checkpoint that does not verify stops the check, and the counts still
+   say how many there were. */
+Test(audit_verify_cli, a_bad_note_is_a_fault_and_the_counts_are_given)
+{
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(s_daemon_db, &db), SQLITE_OK);
+    s_exec(db, "UPDATE checkpoints SET note = replace(note, '/audit\n1', '/audit\n2') "
+               "WHERE size = 10");
+    sqlite3_close(db);
+    char *out = NULL;
+    cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", s_broker_db, "--broker-cert",
+                            s_broker_cert, "--daemon-db", s_daemon_db, NULL),
+                 1, "%s", out);
+    cr_assert(strstr(out, "FAULT (bad_signature)"), "%s", out);
+    char want[128];
+    snprintf(want, sizeof want, "Partners' checkpoints: %d given, 9 checked", RECORDS);
+    cr_assert(strstr(out, want), "%s (want %s)", out, want);
+    free(out);
+}
