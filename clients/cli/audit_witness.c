@@ -151,6 +151,12 @@ static int s_read_line(audit_witness_t *self, const char *path)
     }
     self->line_no++;
     size_t len = strlen(self->line);
+    if (self->line_no == 1 &&
+        strncmp(self->line, AUDIT_WITNESS_MAGIC "\n", sizeof AUDIT_WITNESS_MAGIC) != 0) {
+        snprintf(self->err, sizeof self->err, "%s is not a witness file (first line is not \"%s\")",
+                 path, AUDIT_WITNESS_MAGIC);
+        return -1;
+    }
     if (len == 0 || self->line[len - 1] != '\n') {
         snprintf(self->err, sizeof self->err,
                  "witness file %s, line %llu: too long, or no newline at its end", path,
@@ -174,15 +180,8 @@ static int s_file_next(audit_witness_t *self, const char *path, audit_anchor_t *
             return rc;
         }
         char *line = self->line;
-        if (self->line_no == 1) {
-            if (strcmp(line, AUDIT_WITNESS_MAGIC) != 0) {
-                snprintf(self->err, sizeof self->err,
-                         "%s is not a witness file (first line is not \"%s\")", path,
-                         AUDIT_WITNESS_MAGIC);
-                return -1;
-            }
-            continue;
-        }
+        if (self->line_no == 1)
+            continue; /* the magic, checked by s_read_line */
         const char *b64 = NULL;
         const char *kind = NULL;
         if (strncmp(line, "org ", 4) == 0) {
@@ -200,9 +199,9 @@ static int s_file_next(audit_witness_t *self, const char *path, audit_anchor_t *
         }
         size_t len = 0;
         const char *end = NULL;
-        if (!b64 || sodium_base642bin((unsigned char *)self->note, CHECKPOINT_OPEN_MAX, b64,
-                                      strlen(b64), NULL, &len, &end,
-                                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        if (!b64 ||
+            sodium_base642bin((unsigned char *)self->note, CHECKPOINT_OPEN_MAX, b64, strlen(b64),
+                              NULL, &len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
             *end != '\0') {
             snprintf(self->err, sizeof self->err, "witness file %s, line %llu: not understood",
                      path, (unsigned long long)self->line_no);

@@ -18,8 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define RECORDS 200         /* records in the log, one checkpoint after each */
-#define FORK_AT 150         /* a size only recent checkpoints reach */
+#define RECORDS 200          /* records in the log, one checkpoint after each */
+#define FORK_AT 150          /* a size only recent checkpoints reach */
 #define SENTINEL "999888777" /* an inbox value that must never leave the daemon */
 
 static char *s_dir;
@@ -219,5 +219,139 @@ Test(audit_verify_cli, a_bad_note_is_a_fault_and_the_counts_are_given)
     char want[128];
     snprintf(want, sizeof want, "Partners' checkpoints: %d given, 9 checked", RECORDS);
     cr_assert(strstr(out, want), "%s (want %s)", out, want);
+    free(out);
+}
+
+/* A daemon configuration whose state_dir holds `db` as hartslagd.db. */
+static void s_daemon_config(const char *db, char *config, size_t len)
+{
+    char state[4300], target[4400], text[9000];
+    snprintf(state, sizeof state, "%s/state-politie", s_dir);
+    cr_assert_eq(mkdir(state, 0700), 0);
+    snprintf(target, sizeof target, "%s/hartslagd.db", state);
+    size_t n = 0;
+    char *bytes = tu_read_file(db, &n);
+    cr_assert_not_null(bytes);
+    FILE *f = fopen(target, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(bytes, 1, n, f), n);
+    fclose(f);
+    free(bytes);
+    snprintf(config, len, "%s/hartslagd.yaml", s_dir);
+    snprintf(text, sizeof text,
+             "org: politie\nkeys: politie.cert_secret\nbroker_cert: broker.cert\n"
+             "certificates: certs\nagreements: agreements.yaml\n"
+             "pseudonym_key: pseudonym.key\nstate_dir: %s\n",
+             state);
+    cr_assert_eq(tu_write_file(config, text, 0600), 0);
+}
+
+/* Issue 13 item 15: a partner hands over its checkpoints, not its inbox. */
+Test(audit_verify_cli, a_witness_file_carries_only_checkpoints_and_verify_uses_it)
+{
+    char config[4300], witness[4300];
+    s_fork_daemon(s_daemon_db, FORK_AT);
+    s_daemon_config(s_daemon_db, config, sizeof config);
+    snprintf(witness, sizeof witness, "%s/politie.witness", s_dir);
+    char *out = NULL;
+    cr_assert_eq(
+        s_hartslag(&out, "audit", "checkpoints", "--config", config, "--out", witness, NULL), 0,
+        "%s", out);
+    char want[64];
+    snprintf(want, sizeof want, "%d checkpoint(s) of politie", RECORDS);
+    cr_assert(strstr(out, want), "%s", out);
+    free(out);
+    struct stat st;
+    cr_assert_eq(stat(witness, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
+    /* Nothing of the inbox, and no SQLite file. */
+    size_t len = 0;
+    char *text = tu_read_file(witness, &len);
+    cr_assert_not_null(text);
+    cr_assert(strncmp(text, "hartslag-witness v1\norg politie\ncheckpoint ", 43) == 0, "%.80s",
+              text);
+    cr_assert_null(strstr(text, SENTINEL));
+    cr_assert_null(strstr(text, "vrije tekst"));
+    cr_assert_null(strstr(text, "SQLite"));
+    free(text);
+    /* Not overwritten. */
+    cr_assert_eq(
+        s_hartslag(&out, "audit", "checkpoints", "--config", config, "--out", witness, NULL), 1,
+        "%s", out);
+    cr_assert(strstr(out, "not overwritten"), "%s", out);
+    free(out);
+    /* verify --witness sees the fork the daemon was shown. */
+    cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", s_broker_db, "--broker-cert",
+                            s_broker_cert, "--witness", witness, NULL),
+                 1, "%s", out);
+    cr_assert(strstr(out, "FAULT (forked)"), "%s", out);
+    cr_assert(strstr(out, "politie"), "%s", out);
+    snprintf(want, sizeof want, "%d given", RECORDS);
+    cr_assert(strstr(out, want), "%s", out);
+    free(out);
+    /* A witness file that was tampered with is refused, not skipped. */
+    text = tu_read_file(witness, &len);
+    char *at = strstr(text, "\ncheckpoint ");
+    cr_assert_not_null(at);
+    at[12] = at[12] == 'A' ? 'B' : 'A';
+    char edited[4400];
+    snprintf(edited, sizeof edited, "%s/edited.witness", s_dir);
+    cr_assert_eq(tu_write_file(edited, text, 0600), 0);
+    free(text);
+    cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", s_broker_db, "--broker-cert",
+                            s_broker_cert, "--witness", edited, NULL),
+                 1, "%s", out);
+    cr_assert(strstr(out, "FAULT ("), "%s", out);
+    free(out);
+}
+
+/* A witness file and a daemon store side by side, both counted. */
+Test(audit_verify_cli, witness_and_daemon_db_together)
+{
+    char config[4300], witness[4300];
+    s_daemon_config(s_daemon_db, config, sizeof config);
+    snprintf(witness, sizeof witness, "%s/politie.witness", s_dir);
+    char *out = NULL;
+    cr_assert_eq(
+        s_hartslag(&out, "audit", "checkpoints", "--config", config, "--out", witness, NULL), 0,
+        "%s", out);
+    free(out);
+    cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", s_broker_db, "--broker-cert",
+                            s_broker_cert, "--witness", witness, "--daemon-db", s_daemon_db, NULL),
+                 0, "%s", out);
+    char want[128];
+    snprintf(want, sizeof want, "%d given, %d checked", 2 * RECORDS, 2 * RECORDS);
+    cr_assert(strstr(out, want), "%s (want %s)", out, want);
+    free(out);
+    cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", s_broker_db, "--broker-cert",
+                            s_broker_cert, "--witness", s_broker_db, NULL),
+                 1, "%s", out);
+    cr_assert(strstr(out, "is not a witness file"), "%s", out);
+    free(out);
+}
+
+/* Issue 13 item 18: the sizes `prove --from` accepts, in local time. */
+Test(audit_verify_cli, checkpoints_list_shows_sizes_in_amsterdam_time)
+{
+    char *out = NULL;
+    cr_assert_eq(s_hartslag(&out, "audit", "checkpoints", "--list", "--db", s_broker_db, NULL), 0,
+                 "%s", out);
+    /* Record 0 was checkpointed at 2026-03-01T00:00:00Z: 01:00 CET. */
+    cr_assert(strstr(out, "2026-03-01 01:00:00 CET"), "%s", out);
+    char want[64];
+    snprintf(want, sizeof want, "%d checkpoint(s)", RECORDS);
+    cr_assert(strstr(out, want), "%s", out);
+    free(out);
+    cr_assert_eq(
+        s_hartslag(&out, "audit", "checkpoints", "--list", "--db", s_broker_db, "--json", NULL), 0,
+        "%s", out);
+    cr_assert(strstr(out, "[{\"size\":1,\"signed_ms\":1772323200000,"), "%s", out);
+    char last[64];
+    snprintf(last, sizeof last, "{\"size\":%d,", RECORDS);
+    cr_assert(strstr(out, last), "%s", out);
+    free(out);
+    /* Every size listed is one prove --from takes. */
+    cr_assert_eq(s_hartslag(&out, "audit", "prove", "--db", s_broker_db, "--from", "37", NULL), 0,
+                 "%s", out);
     free(out);
 }
