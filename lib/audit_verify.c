@@ -25,11 +25,12 @@ static const char *s_names[] = {
     [AUDIT_BAD_SIGNATURE] = "bad_signature",
     [AUDIT_UNREADABLE] = "unreadable",
     [AUDIT_INDEX] = "index",
+    [AUDIT_BAD_COSIGNATURE] = "bad_cosignature",
 };
 
 const char *audit_fault_name(audit_fault_kind_t kind)
 {
-    return (unsigned)kind <= AUDIT_INDEX ? s_names[kind] : "unknown";
+    return (unsigned)kind <= AUDIT_BAD_COSIGNATURE ? s_names[kind] : "unknown";
 }
 
 /* A validly signed checkpoint: what it vouches for and who holds it. */
@@ -714,5 +715,68 @@ done:
     sqlite3_finalize(stmt);
     merkle_tree_destroy(&tree);
     s_anchors_free(&a);
+    return result;
+}
+
+int audit_verify_cosignatures(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
+                              const audit_cosigner_t *keys, size_t n_keys, audit_report_t *report)
+{
+    char origin[CHECKPOINT_NAME_MAX + 1];
+    sqlite3_stmt *stmt = NULL;
+    if (s_origin(db, origin, sizeof origin) != 0 ||
+        sqlite3_prepare_v2(db,
+                           "SELECT c.size, c.org, c.line, k.note FROM cosignatures c "
+                           "LEFT JOIN checkpoints k ON k.size = c.size ORDER BY c.size, c.org",
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        s_fault(report, AUDIT_UNREADABLE, -1, "cannot read the cosignatures: %s",
+                sqlite3_errmsg(db));
+        return -1;
+    }
+    int result = 0, step = SQLITE_DONE;
+    while (result == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        report->cosignatures++;
+        uint64_t size = (uint64_t)sqlite3_column_int64(stmt, 0);
+        const char *org = (const char *)sqlite3_column_text(stmt, 1);
+        const char *line = (const char *)sqlite3_column_text(stmt, 2);
+        const char *note = (const char *)sqlite3_column_text(stmt, 3);
+        size_t line_len = (size_t)sqlite3_column_bytes(stmt, 2);
+        size_t note_len = (size_t)sqlite3_column_bytes(stmt, 3);
+        if (!org)
+            org = "";
+        bool known = false;
+        for (size_t i = 0; !known && i < n_keys; i++)
+            known = strcmp(keys[i].name, org) == 0;
+        if (!known) {
+            report->cosigs_unknown++;
+            continue;
+        }
+        checkpoint_t cp;
+        checkpoint_err_t err = CHECKPOINT_ERR_NOT_SIGNED;
+        if (!note || checkpoint_open(note, note_len, origin, log_pk, &cp) != CHECKPOINT_OK) {
+            result = s_fault(report, AUDIT_BAD_COSIGNATURE, -1,
+                             "the cosignature of %.64s on checkpoint %llu has no valid checkpoint "
+                             "of that size in the store",
+                             org, (unsigned long long)size);
+            break;
+        }
+        for (size_t i = 0; err != CHECKPOINT_OK && i < n_keys; i++)
+            if (strcmp(keys[i].name, org) == 0)
+                err = checkpoint_cosignature_verify(&cp, line ? line : "", line ? line_len : 0, org,
+                                                    keys[i].pk, NULL);
+        if (err != CHECKPOINT_OK) {
+            result = s_fault(report, AUDIT_BAD_COSIGNATURE, -1,
+                             "the cosignature of %.64s on checkpoint %llu does not verify with "
+                             "its certificate: %s",
+                             org, (unsigned long long)size, checkpoint_strerror(err));
+            break;
+        }
+        report->cosigs_checked++;
+    }
+    if (result == 0 && step != SQLITE_DONE) {
+        s_fault(report, AUDIT_UNREADABLE, -1, "cannot read the cosignatures: %s",
+                sqlite3_errmsg(db));
+        result = -1;
+    }
+    sqlite3_finalize(stmt);
     return result;
 }

@@ -30,17 +30,16 @@
 
 static void s_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: hartslag audit checkpoints --config DAEMON.yaml --out FILE\n"
-            "       hartslag audit checkpoints --list --db BROKER_DB [--json]\n\n"
-            "--out writes a witness file: only the audit checkpoints the partner's daemon\n"
-            "holds and the ones it refused, nothing of its inbox. Give it to the privacy\n"
-            "officer for 'hartslag audit verify --witness FILE'. The file is created with\n"
-            "mode 0600; an existing file is not overwritten.\n"
-            "--list shows the checkpoints of a copy of the broker's broker.db: their sizes\n"
-            "(what 'hartslag audit prove --from SIZE' accepts) and when they were signed\n"
-            "(local time, " S_ZONE ").\n"
-            "exit codes: 0 done, 1 failure, 2 usage error\n");
+    fprintf(out, "usage: hartslag audit checkpoints --config DAEMON.yaml --out FILE\n"
+                 "       hartslag audit checkpoints --list --db BROKER_DB [--json]\n\n"
+                 "--out writes a witness file: only the audit checkpoints the partner's daemon\n"
+                 "holds and the ones it refused, nothing of its inbox. Give it to the privacy\n"
+                 "officer for 'hartslag audit verify --witness FILE'. The file is created with\n"
+                 "mode 0600; an existing file is not overwritten.\n"
+                 "--list shows the checkpoints of a copy of the broker's broker.db: their sizes\n"
+                 "(what 'hartslag audit prove --from SIZE' accepts) and when they were signed\n"
+                 "(local time, " S_ZONE ").\n"
+                 "exit codes: 0 done, 1 failure, 2 usage error\n");
 }
 
 /* "2026-03-01 13:00:00 CET" in S_ZONE (UTC when the zone is not installed). */
@@ -71,8 +70,9 @@ static int s_list(const char *db_path, bool json)
         goto done;
     }
     if (!zone)
-        fprintf(stderr, "hartslag audit checkpoints: time zone %s is not installed: times are "
-                        "in UTC\n",
+        fprintf(stderr,
+                "hartslag audit checkpoints: time zone %s is not installed: times are "
+                "in UTC\n",
                 S_ZONE);
     if (json)
         printf("[");
@@ -139,9 +139,12 @@ static int s_export(const char *config_file, const char *out_path)
 int audit_cmd_checkpoints(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"config", required_argument, NULL, 'c'}, {"out", required_argument, NULL, 'o'},
-        {"list", no_argument, NULL, 'l'},         {"db", required_argument, NULL, 'd'},
-        {"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},
+        {"out", required_argument, NULL, 'o'},
+        {"list", no_argument, NULL, 'l'},
+        {"db", required_argument, NULL, 'd'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *out = NULL, *db = NULL;

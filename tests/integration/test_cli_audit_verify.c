@@ -355,3 +355,84 @@ Test(audit_verify_cli, checkpoints_list_shows_sizes_in_amsterdam_time)
                  "%s", out);
     free(out);
 }
+
+/* Cosignatures of politie on every 10th checkpoint, kept as the broker
+   keeps them; politie's certificate in `partners`. */
+static void s_cosign(const char *partners, unsigned char sk[64])
+{
+    unsigned char pk[32];
+    crypto_sign_keypair(pk, sk);
+    cr_assert_eq(mkdir(partners, 0700), 0);
+    cert_t cert;
+    memset(&cert, 0, sizeof cert);
+    snprintf(cert.org, sizeof cert.org, "politie");
+    snprintf(cert.name, sizeof cert.name, "Politie");
+    snprintf(cert.contact, sizeof cert.contact, "fg@politie.example");
+    cert.role = CERT_ROLE_PARTNER;
+    randombytes_buf(cert.curve_key, sizeof cert.curve_key);
+    randombytes_buf(cert.box_key, sizeof cert.box_key);
+    memcpy(cert.sign_key, pk, 32);
+    cert.valid_from = 20000;
+    cert.valid_until = 30000;
+    char path[4400], err[600];
+    snprintf(path, sizeof path, "%s/politie.cert", partners);
+    cr_assert_eq(cert_save(&cert, path, err, sizeof err), 0, "%s", err);
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(s_broker_db, &db), SQLITE_OK);
+    audit_log_t *log = audit_log_open(db, s_origin, true, err, sizeof err);
+    cr_assert_not_null(log, "%s", err);
+    for (uint64_t size = 10; size <= RECORDS; size += 10) {
+        char note[CHECKPOINT_NOTE_MAX + 1], line[CHECKPOINT_LINE_MAX + 1];
+        size_t len = 0;
+        checkpoint_t cp;
+        cr_assert_eq(audit_log_note_at(log, size, note, &len), 0);
+        cr_assert_eq(checkpoint_open(note, len, s_origin, s_pk, &cp), CHECKPOINT_OK);
+        cr_assert_eq(
+            checkpoint_cosign(&cp, "politie", sk, 1772323200 + size, line, sizeof line, &len),
+            CHECKPOINT_OK);
+        cr_assert_eq(audit_log_store_cosignature(log, size, "politie", line, 0), 0);
+    }
+    audit_log_destroy(&log);
+    sqlite3_close(db);
+}
+
+/* Issue 13 3b: the stored cosignatures are re-checked against the
+   partners' certificates; a bad one is a fault. */
+Test(audit_verify_cli, stored_cosignatures_are_checked_with_the_partners_certificates)
+{
+    char partners[4300];
+    snprintf(partners, sizeof partners, "%s/certs", s_dir);
+    unsigned char sk[64];
+    s_cosign(partners, sk);
+    const int stored = RECORDS / 10;
+    char *out = NULL, want[160];
+    cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", s_broker_db, "--broker-cert",
+                            s_broker_cert, "--partners", partners, NULL),
+                 0, "%s", out);
+    snprintf(want, sizeof want, "Cosignatures: %d stored, %d checked.", stored, stored);
+    cr_assert(strstr(out, want), "%s (want %s)", out, want);
+    free(out);
+    /* Without the certificates nothing is checked, and it says so. */
+    cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", s_broker_db, "--broker-cert",
+                            s_broker_cert, NULL),
+                 0, "%s", out);
+    snprintf(want, sizeof want, "Cosignatures: %d stored, 0 checked (give --partners DIR", stored);
+    cr_assert(strstr(out, want), "%s (want %s)", out, want);
+    free(out);
+    /* The operator moves a cosignature to another checkpoint. */
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(s_broker_db, &db), SQLITE_OK);
+    s_exec(db, "UPDATE cosignatures SET size = 55 WHERE size = 50");
+    sqlite3_close(db);
+    cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", s_broker_db, "--broker-cert",
+                            s_broker_cert, "--partners", partners, "--json", NULL),
+                 1, "%s", out);
+    cr_assert(strstr(out, "\"fault\":\"bad_cosignature\""), "%s", out);
+    free(out);
+    cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", s_broker_db, "--broker-cert",
+                            s_broker_cert, "--partners", partners, NULL),
+                 1, "%s", out);
+    cr_assert(strstr(out, "FAULT (bad_cosignature): the cosignature of politie on checkpoint 55"),
+              "%s", out);
+    free(out);
+}
