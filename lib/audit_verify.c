@@ -25,23 +25,88 @@ static const char *s_names[] = {
     [AUDIT_BAD_SIGNATURE] = "bad_signature",
     [AUDIT_UNREADABLE] = "unreadable",
     [AUDIT_INDEX] = "index",
+    [AUDIT_BAD_COSIGNATURE] = "bad_cosignature",
 };
 
 const char *audit_fault_name(audit_fault_kind_t kind)
 {
-    return (unsigned)kind <= AUDIT_INDEX ? s_names[kind] : "unknown";
+    return (unsigned)kind <= AUDIT_BAD_COSIGNATURE ? s_names[kind] : "unknown";
 }
 
+/* A validly signed checkpoint: what it vouches for and who holds it. */
 typedef struct {
-    uint64_t size; /* tree size it vouches for */
-    unsigned char root[MERKLE_HASHBYTES];
-    char holder[64]; /* "store" or the partner holding it */
+    uint64_t size;                        /* tree size it vouches for */
+    unsigned char root[MERKLE_HASHBYTES]; /* root at that size */
+    uint32_t holder;                      /* index into anchors_t.holders */
 } anchor_t;
+
+/*  The checkpoints to check the records against. Invariant: every entry
+    of v was verified with the log key; holders[i] is a NUL-terminated
+    copy of a holder's name; after s_anchors_compact, v is sorted by
+    (size, root) and holds no two equal (size, root) pairs. */
+typedef struct {
+    anchor_t *v;    /* the checkpoints */
+    size_t n, cap;  /* in use, allocated */
+    char **holders; /* names of those who hold them */
+    size_t n_holders, cap_holders;
+} anchors_t;
 
 static int s_anchor_cmp(const void *a, const void *b)
 {
     const anchor_t *x = a, *y = b;
-    return x->size < y->size ? -1 : x->size > y->size;
+    if (x->size != y->size)
+        return x->size < y->size ? -1 : 1;
+    return memcmp(x->root, y->root, MERKLE_HASHBYTES);
+}
+
+/* Sorts and drops copies of one (size, root), keeping the first holder. */
+static void s_anchors_compact(anchors_t *a)
+{
+    if (a->n < 2)
+        return;
+    qsort(a->v, a->n, sizeof *a->v, s_anchor_cmp);
+    size_t kept = 1;
+    for (size_t i = 1; i < a->n; i++)
+        if (s_anchor_cmp(&a->v[i], &a->v[kept - 1]) != 0)
+            a->v[kept++] = a->v[i];
+    a->n = kept;
+}
+
+static void s_anchors_free(anchors_t *a)
+{
+    for (size_t i = 0; i < a->n_holders; i++)
+        free(a->holders[i]);
+    free(a->holders);
+    free(a->v);
+    memset(a, 0, sizeof *a);
+}
+
+static const char *s_holder(const anchors_t *a, const anchor_t *anchor)
+{
+    return a->holders[anchor->holder];
+}
+
+/* The index of `name` among the holders, added when new. -1 out of memory. */
+static int64_t s_holder_index(anchors_t *a, const char *name)
+{
+    for (size_t i = a->n_holders; i-- > 0;)
+        if (strcmp(a->holders[i], name) == 0)
+            return (int64_t)i;
+    if (a->n_holders == UINT32_MAX)
+        return -1;
+    if (a->n_holders == a->cap_holders) {
+        size_t grow = a->cap_holders ? a->cap_holders * 2 : 8;
+        char **more = realloc(a->holders, grow * sizeof *more);
+        if (!more)
+            return -1;
+        a->holders = more;
+        a->cap_holders = grow;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        return -1;
+    a->holders[a->n_holders] = copy;
+    return (int64_t)a->n_holders++;
 }
 
 static int s_fault(audit_report_t *report, audit_fault_kind_t kind, int64_t first_bad,
@@ -248,9 +313,9 @@ static int s_origin(sqlite3 *db, char *origin, size_t len)
 }
 
 /* Adds a verified note to the anchors; a note that does not verify is a fault. */
-static int s_add_anchor(anchor_t **anchors, size_t *n, size_t *cap, const char *note, size_t len,
-                        const char *origin, const unsigned char log_pk[32], const char *holder,
-                        int64_t expected_size, audit_report_t *report)
+static int s_add_anchor(anchors_t *a, const char *note, size_t len, const char *origin,
+                        const unsigned char log_pk[32], const char *holder, int64_t expected_size,
+                        audit_report_t *report)
 {
     checkpoint_t cp;
     checkpoint_err_t err = checkpoint_open(note, len, origin, log_pk, &cp);
@@ -259,18 +324,26 @@ static int s_add_anchor(anchor_t **anchors, size_t *n, size_t *cap, const char *
                        "checkpoint held by %s (size %lld) does not verify: %s", holder,
                        (long long)expected_size,
                        err != CHECKPOINT_OK ? checkpoint_strerror(err) : "size differs");
-    if (*n == *cap) {
-        size_t grow = *cap ? *cap * 2 : 64;
-        anchor_t *more = realloc(*anchors, grow * sizeof *more);
-        if (!more)
-            return -1;
-        *anchors = more;
-        *cap = grow;
+    int64_t who = s_holder_index(a, holder);
+    if (who < 0)
+        return -1;
+    if (a->n == a->cap) {
+        /* Copies of one checkpoint (every daemon holds the same ones) are
+           dropped before the array grows. */
+        s_anchors_compact(a);
+        if (a->n > a->cap / 2 || a->cap == 0) {
+            size_t grow = a->cap ? a->cap * 2 : 1024;
+            anchor_t *more = realloc(a->v, grow * sizeof *more);
+            if (!more)
+                return -1;
+            a->v = more;
+            a->cap = grow;
+        }
     }
-    anchor_t *anchor = &(*anchors)[(*n)++];
+    anchor_t *anchor = &a->v[a->n++];
     anchor->size = cp.size;
     memcpy(anchor->root, cp.root, MERKLE_HASHBYTES);
-    snprintf(anchor->holder, sizeof anchor->holder, "%s", holder);
+    anchor->holder = (uint32_t)who;
     report->checkpoints++;
     if (cp.size > report->anchored_size)
         report->anchored_size = cp.size;
@@ -279,7 +352,8 @@ static int s_add_anchor(anchor_t **anchors, size_t *n, size_t *cap, const char *
 
 /* REWRITTEN (or MODIFIED, when the stored leaf hashes still point at one
    record) between the last matching anchor and the first that differs. */
-static int s_rewritten(sqlite3 *db, uint64_t from, const anchor_t *bad, audit_report_t *report)
+static int s_rewritten(sqlite3 *db, uint64_t from, const anchor_t *bad, const char *holder,
+                       audit_report_t *report)
 {
     sqlite3_stmt *stmt = NULL;
     int64_t hint = -1;
@@ -300,13 +374,13 @@ static int s_rewritten(sqlite3 *db, uint64_t from, const anchor_t *bad, audit_re
         return s_fault(report, AUDIT_MODIFIED, hint,
                        "record %lld was changed: the log no longer has the root that checkpoint "
                        "%llu (held by %s) signed",
-                       (long long)hint, (unsigned long long)bad->size, bad->holder);
+                       (long long)hint, (unsigned long long)bad->size, holder);
     report->range_end = (int64_t)bad->size;
     return s_fault(report, AUDIT_REWRITTEN, (int64_t)from,
                    "history rewritten: records %llu to %llu are not what checkpoint %llu (held by "
                    "%s) signed",
                    (unsigned long long)from, (unsigned long long)bad->size - 1,
-                   (unsigned long long)bad->size, bad->holder);
+                   (unsigned long long)bad->size, holder);
 }
 
 /* An order-free digest of a set of (tag, idx) pairs: the sum of their
@@ -448,8 +522,30 @@ static int s_check_index(sqlite3 *db, pairset_t *records, audit_report_t *report
     return s_index_fault(db, records, rows.count, report);
 }
 
+/* An array of notes as a source. */
+typedef struct {
+    const audit_anchor_t *v; /* the notes */
+    size_t n, at;            /* how many, the next one */
+} s_array_t;
+
+static int s_array_next(void *arg, audit_anchor_t *anchor)
+{
+    s_array_t *array = arg;
+    if (array->at == array->n)
+        return 0;
+    *anchor = array->v[array->at++];
+    return 1;
+}
+
 int audit_verify(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
                  const audit_anchor_t *external, size_t n_external, audit_report_t *report)
+{
+    s_array_t array = {external, external ? n_external : 0, 0};
+    return audit_verify_from(db, log_pk, s_array_next, &array, report);
+}
+
+int audit_verify_from(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
+                      audit_anchor_next_fn *next, void *arg, audit_report_t *report)
 {
     memset(report, 0, sizeof *report);
     report->first_bad = -1;
@@ -458,8 +554,8 @@ int audit_verify(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYT
         s_fault(report, AUDIT_UNREADABLE, -1, "not an audit store (no origin)");
         return -1;
     }
-    anchor_t *anchors = NULL;
-    size_t n = 0, cap = 0;
+    anchors_t a;
+    memset(&a, 0, sizeof a);
     int result = 0;
     sqlite3_stmt *stmt = NULL;
     merkle_tree_t *tree = NULL;
@@ -474,28 +570,42 @@ int audit_verify(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYT
     }
     while (result == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
         const char *note = (const char *)sqlite3_column_text(stmt, 1);
-        result = s_add_anchor(&anchors, &n, &cap, note ? note : "",
-                              (size_t)sqlite3_column_bytes(stmt, 1), origin, log_pk, "the store",
-                              sqlite3_column_int64(stmt, 0), report);
+        result = s_add_anchor(&a, note ? note : "", (size_t)sqlite3_column_bytes(stmt, 1), origin,
+                              log_pk, "the store", sqlite3_column_int64(stmt, 0), report);
     }
     sqlite3_finalize(stmt);
     stmt = NULL;
-    for (size_t i = 0; result == 0 && i < n_external; i++)
-        result = s_add_anchor(&anchors, &n, &cap, external[i].note, external[i].len, origin, log_pk,
-                              external[i].holder, -1, report);
-    if (result != 0)
+    /* The partners' notes, every one of them. */
+    audit_anchor_t ext;
+    int got = 0;
+    while (result == 0 && next && (got = next(arg, &ext)) == 1) {
+        report->given++;
+        result = s_add_anchor(&a, ext.note ? ext.note : "", ext.note ? ext.len : 0, origin, log_pk,
+                              ext.holder ? ext.holder : "a partner", -1, report);
+        if (result == 0)
+            report->checked++;
+    }
+    if (result == 0 && got < 0) {
+        result = -1;
+        s_fault(report, AUDIT_UNREADABLE, -1, "cannot read the partners' checkpoints");
+    }
+    if (result != 0) {
+        /* Count what was given even so. */
+        while (next && got >= 0 && (got = next(arg, &ext)) == 1)
+            report->given++;
         goto done;
+    }
 
     /* 2. Signed checkpoints of one size must agree. */
-    if (n > 1)
-        qsort(anchors, n, sizeof *anchors, s_anchor_cmp);
+    s_anchors_compact(&a);
+    const anchor_t *anchors = a.v;
+    size_t n = a.n;
     for (size_t i = 1; i < n; i++)
-        if (anchors[i].size == anchors[i - 1].size &&
-            memcmp(anchors[i].root, anchors[i - 1].root, MERKLE_HASHBYTES) != 0) {
+        if (anchors[i].size == anchors[i - 1].size) {
             result = s_fault(report, AUDIT_FORKED, -1,
                              "forked: %s and %s hold signed checkpoints of size %llu with "
                              "different roots: they were shown different histories",
-                             anchors[i - 1].holder, anchors[i].holder,
+                             s_holder(&a, &anchors[i - 1]), s_holder(&a, &anchors[i]),
                              (unsigned long long)anchors[i].size);
             goto done;
         }
@@ -578,12 +688,12 @@ int audit_verify(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYT
         result = s_fault(report, AUDIT_TRUNCATED, (int64_t)p,
                          "truncated: the log ends at %llu records, but %s holds a signed "
                          "checkpoint of %llu",
-                         (unsigned long long)p, anchors[n - 1].holder,
+                         (unsigned long long)p, s_holder(&a, &anchors[n - 1]),
                          (unsigned long long)anchors[n - 1].size);
         goto done;
     }
     if (mismatch) {
-        result = s_rewritten(db, matched_size, mismatch, report);
+        result = s_rewritten(db, matched_size, mismatch, s_holder(&a, mismatch), report);
         goto done;
     }
 
@@ -592,9 +702,11 @@ int audit_verify(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYT
     if (report->indexed && (result = s_check_index(db, &subjects, report)) != 0)
         goto done;
     snprintf(report->detail, sizeof report->detail,
-             "%llu records verified; %llu signed checkpoints agree (largest: %llu); %s",
+             "%llu records verified; %llu signed checkpoints agree (largest: %llu; of the "
+             "partners': %llu given, %llu checked); %s",
              (unsigned long long)p, (unsigned long long)report->checkpoints,
-             (unsigned long long)report->anchored_size,
+             (unsigned long long)report->anchored_size, (unsigned long long)report->given,
+             (unsigned long long)report->checked,
              report->indexed ? "subject index complete"
                              : "no subject index (an older store: queries by subject read "
                                "every record)");
@@ -602,6 +714,69 @@ done:
     s_row_clear(&row);
     sqlite3_finalize(stmt);
     merkle_tree_destroy(&tree);
-    free(anchors);
+    s_anchors_free(&a);
+    return result;
+}
+
+int audit_verify_cosignatures(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
+                              const audit_cosigner_t *keys, size_t n_keys, audit_report_t *report)
+{
+    char origin[CHECKPOINT_NAME_MAX + 1];
+    sqlite3_stmt *stmt = NULL;
+    if (s_origin(db, origin, sizeof origin) != 0 ||
+        sqlite3_prepare_v2(db,
+                           "SELECT c.size, c.org, c.line, k.note FROM cosignatures c "
+                           "LEFT JOIN checkpoints k ON k.size = c.size ORDER BY c.size, c.org",
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        s_fault(report, AUDIT_UNREADABLE, -1, "cannot read the cosignatures: %s",
+                sqlite3_errmsg(db));
+        return -1;
+    }
+    int result = 0, step = SQLITE_DONE;
+    while (result == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        report->cosignatures++;
+        uint64_t size = (uint64_t)sqlite3_column_int64(stmt, 0);
+        const char *org = (const char *)sqlite3_column_text(stmt, 1);
+        const char *line = (const char *)sqlite3_column_text(stmt, 2);
+        const char *note = (const char *)sqlite3_column_text(stmt, 3);
+        size_t line_len = (size_t)sqlite3_column_bytes(stmt, 2);
+        size_t note_len = (size_t)sqlite3_column_bytes(stmt, 3);
+        if (!org)
+            org = "";
+        bool known = false;
+        for (size_t i = 0; !known && i < n_keys; i++)
+            known = strcmp(keys[i].name, org) == 0;
+        if (!known) {
+            report->cosigs_unknown++;
+            continue;
+        }
+        checkpoint_t cp;
+        checkpoint_err_t err = CHECKPOINT_ERR_NOT_SIGNED;
+        if (!note || checkpoint_open(note, note_len, origin, log_pk, &cp) != CHECKPOINT_OK) {
+            result = s_fault(report, AUDIT_BAD_COSIGNATURE, -1,
+                             "the cosignature of %.64s on checkpoint %llu has no valid checkpoint "
+                             "of that size in the store",
+                             org, (unsigned long long)size);
+            break;
+        }
+        for (size_t i = 0; err != CHECKPOINT_OK && i < n_keys; i++)
+            if (strcmp(keys[i].name, org) == 0)
+                err = checkpoint_cosignature_verify(&cp, line ? line : "", line ? line_len : 0, org,
+                                                    keys[i].pk, NULL);
+        if (err != CHECKPOINT_OK) {
+            result = s_fault(report, AUDIT_BAD_COSIGNATURE, -1,
+                             "the cosignature of %.64s on checkpoint %llu does not verify with "
+                             "its certificate: %s",
+                             org, (unsigned long long)size, checkpoint_strerror(err));
+            break;
+        }
+        report->cosigs_checked++;
+    }
+    if (result == 0 && step != SQLITE_DONE) {
+        s_fault(report, AUDIT_UNREADABLE, -1, "cannot read the cosignatures: %s",
+                sqlite3_errmsg(db));
+        result = -1;
+    }
+    sqlite3_finalize(stmt);
     return result;
 }

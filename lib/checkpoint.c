@@ -26,7 +26,7 @@ static const char *const s_errors[CHECKPOINT_ERR_COUNT_] = {
     [CHECKPOINT_OK] = "ok",
     [CHECKPOINT_ERR_ARGS] = "invalid argument",
     [CHECKPOINT_ERR_TOO_LARGE] = "note or signature line too large",
-    [CHECKPOINT_ERR_ENCODING] = "forbidden byte in note (control, NUL or non-ASCII character)",
+    [CHECKPOINT_ERR_ENCODING] = "invalid UTF-8 or a control character in the note",
     [CHECKPOINT_ERR_NO_SEPARATOR] = "note has no single blank line before its signatures",
     [CHECKPOINT_ERR_BODY] = "malformed checkpoint body (origin, tree size or root hash)",
     [CHECKPOINT_ERR_SIGNATURE_LINE] = "malformed signature line",
@@ -55,34 +55,90 @@ typedef struct {
     size_t sig_len;                          /* decoded length after the key ID, may exceed sig */
 } s_line_t;
 
-/* A syntactically valid note. */
+/* A syntactically valid note. Its lines are read again one at a time with
+   s_take_line (no array of lines: a note may carry CHECKPOINT_SIGS_MAX). */
 typedef struct {
-    size_t body_len;                     /* note text, final newline included */
-    s_line_t lines[CHECKPOINT_SIGS_MAX]; /* its signature lines, in order */
-    size_t count;                        /* lines in use */
+    size_t body_len; /* note text, final newline included */
+    size_t sigs_at;  /* offset of the first signature line */
+    size_t count;    /* signature lines */
 } s_note_t;
 
 /* ---- Syntax ---------------------------------------------------------- */
 
-/* Printable ASCII and newline only, except an em dash opening a line. */
+/* Decodes the UTF-8 sequence at p (at most len bytes): the code point, or
+   -1 for an invalid sequence (overlong, surrogate, above U+10FFFF,
+   truncated). *size receives its length. */
+static long s_utf8_next(const unsigned char *p, size_t len, size_t *size)
+{
+    unsigned char c = p[0];
+    size_t n;
+    long cp, min;
+    if (c < 0x80) {
+        *size = 1;
+        return c;
+    }
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2, cp = c & 0x1F, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3, cp = c & 0x0F, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4, cp = c & 0x07, min = 0x10000;
+    else
+        return -1;
+    if (len < n)
+        return -1;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return -1;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return -1;
+    *size = n;
+    return cp;
+}
+
+/* signed-note: valid UTF-8 and no ASCII control character but newline. */
 static bool s_bytes_ok(const char *p, size_t len)
 {
     const unsigned char *u = (const unsigned char *)p;
-    for (size_t i = 0; i < len; i++) {
-        if (u[i] == '\n' || (u[i] >= 0x20 && u[i] <= 0x7e))
-            continue;
-        if ((i == 0 || u[i - 1] == '\n') && len - i >= S_EM_DASH_LEN &&
-            memcmp(u + i, S_EM_DASH, S_EM_DASH_LEN) == 0) {
-            i += S_EM_DASH_LEN - 1;
-            continue;
-        }
-        return false;
+    for (size_t i = 0; i < len;) {
+        size_t size = 0;
+        long cp = s_utf8_next(u + i, len - i, &size);
+        if (cp < 0 || (cp < 0x20 && cp != '\n'))
+            return false;
+        i += size;
     }
     return true;
 }
 
-/* Origins and key names: 1..CHECKPOINT_NAME_MAX of printable ASCII other
-   than space and '+'. */
+/* Unicode White_Space (what Go's unicode.IsSpace says), outside ASCII. */
+static bool s_unicode_space(long cp)
+{
+    return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
+           cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
+/* signed-note key names in signature lines: non-empty, no Unicode space,
+   no '+' (the note is already known to be valid UTF-8 without controls).
+   Lines from unknown keys may use any such name. */
+static bool s_spec_name_ok(const char *p, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    if (len == 0)
+        return false;
+    for (size_t i = 0; i < len;) {
+        size_t size = 0;
+        long cp = s_utf8_next(u + i, len - i, &size);
+        if (cp < 0 || cp <= 0x20 || cp == '+' || s_unicode_space(cp))
+            return false;
+        i += size;
+    }
+    return true;
+}
+
+/* Hartslag's origins and the names it asks about: 1..CHECKPOINT_NAME_MAX
+   of printable ASCII other than space and '+'. */
 static bool s_name_ok(const char *p, size_t len)
 {
     if (len == 0 || len > CHECKPOINT_NAME_MAX)
@@ -105,30 +161,53 @@ static size_t s_cname_len(const char *name)
     return s_name_ok(name, len) ? len : 0;
 }
 
-/* Decodes canonical padded base64 (RFC 4648 §4) of b64_len characters
-   into bin (bin_max bytes). Returns the decoded length, or -1. */
-static long s_b64_decode(const char *b64, size_t b64_len, unsigned char *bin, size_t bin_max)
+/* The value of a base64 character (RFC 4648 §4 alphabet), or -1. */
+static int s_b64_value(char c)
 {
-    size_t bin_len = 0;
-    const char *end = NULL;
-    if (b64_len == 0 || b64_len % 4 != 0)
-        return -1;
-    if (sodium_base642bin(bin, bin_max, b64, b64_len, NULL, &bin_len, &end,
-                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
-        end != b64 + b64_len)
-        return -1;
-    /* Re-encode: refuses non-zero padding bits, so each value has one
-       encoding. */
-    char again[CHECKPOINT_NOTE_MAX + 4];
-    if (sodium_base64_ENCODED_LEN(bin_len, sodium_base64_VARIANT_ORIGINAL) != b64_len + 1)
-        return -1;
-    sodium_bin2base64(again, sizeof again, bin, bin_len, sodium_base64_VARIANT_ORIGINAL);
-    if (memcmp(again, b64, b64_len) != 0)
-        return -1;
-    return (long)bin_len;
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
-/* Parses one signature line (without its newline). */
+/* Checks that b64 (b64_len characters) is canonical padded base64 (RFC
+   4648 §4: whole groups, padding only at the end, zero padding bits) and
+   decodes its first min(decoded length, max) bytes into out, without a
+   buffer of the whole: a signature line may be long. Returns the decoded
+   length of the whole, or -1. */
+static long s_b64_decode(const char *b64, size_t b64_len, unsigned char *out, size_t max)
+{
+    if (b64_len == 0 || b64_len % 4 != 0)
+        return -1;
+    size_t pad = b64[b64_len - 1] == '=' ? (b64[b64_len - 2] == '=' ? 2 : 1) : 0;
+    size_t data = b64_len - pad;
+    uint32_t acc = 0;
+    size_t bits = 0, got = 0;
+    for (size_t i = 0; i < data; i++) {
+        int v = s_b64_value(b64[i]);
+        if (v < 0)
+            return -1;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (got < max)
+                out[got] = (unsigned char)(acc >> bits);
+            got++;
+            acc &= (1u << bits) - 1;
+        }
+    }
+    /* What is left are the padding bits: they must be zero. */
+    if (acc != 0)
+        return -1;
+    return (long)got;
+}
+
+/* Parses one signature line (without its newline) by the signed-note
+   rules. */
 static checkpoint_err_t s_parse_line(const char *p, size_t len, s_line_t *out)
 {
     if (len < S_EM_DASH_LEN + 1 || memcmp(p, S_EM_DASH " ", S_EM_DASH_LEN + 1) != 0)
@@ -139,11 +218,11 @@ static checkpoint_err_t s_parse_line(const char *p, size_t len, s_line_t *out)
     if (!sp)
         return CHECKPOINT_ERR_SIGNATURE_LINE;
     size_t name_len = (size_t)(sp - p);
-    if (!s_name_ok(p, name_len))
+    if (!s_spec_name_ok(p, name_len))
         return CHECKPOINT_ERR_SIGNATURE_LINE;
     const char *b64 = sp + 1;
     size_t b64_len = len - name_len - 1;
-    unsigned char bin[CHECKPOINT_NOTE_MAX];
+    unsigned char bin[CHECKPOINT_KEYIDBYTES + S_COSIG_BLOB];
     long n = s_b64_decode(b64, b64_len, bin, sizeof bin);
     if (n < CHECKPOINT_KEYIDBYTES + 1)
         return CHECKPOINT_ERR_SIGNATURE_LINE;
@@ -198,46 +277,54 @@ static checkpoint_err_t s_parse_body(const char *p, size_t len, checkpoint_t *cp
     return CHECKPOINT_OK;
 }
 
-/* Splits and parses a whole note. */
+/* Takes the signature line at *at (the note is known to end in a newline)
+   and moves *at past it. */
+static checkpoint_err_t s_take_line(const char *note, size_t len, size_t *at, s_line_t *line)
+{
+    const char *nl = memchr(note + *at, '\n', len - *at);
+    /* nl != NULL: the note ends in a newline */
+    size_t line_len = (size_t)(nl - (note + *at));
+    checkpoint_err_t rc = s_parse_line(note + *at, line_len, line);
+    *at += line_len + 1;
+    return rc;
+}
+
+/* Splits and parses a whole note: the text ends at the last blank line
+   (signed-note), and must be a Hartslag checkpoint body. */
 static checkpoint_err_t s_parse_note(const char *note, size_t len, s_note_t *out, checkpoint_t *cp)
 {
     if (!note || len == 0)
         return CHECKPOINT_ERR_ARGS;
-    if (len > CHECKPOINT_NOTE_MAX)
+    if (len > CHECKPOINT_OPEN_MAX)
         return CHECKPOINT_ERR_TOO_LARGE;
     if (!s_bytes_ok(note, len))
         return CHECKPOINT_ERR_ENCODING;
-    /* The one blank line: the first "\n\n", and no other after it. */
-    size_t sep = 0;
-    bool found = false;
-    for (size_t i = 0; i + 1 < len; i++)
-        if (note[i] == '\n' && note[i + 1] == '\n') {
-            if (found)
-                return CHECKPOINT_ERR_NO_SEPARATOR;
-            found = true;
-            sep = i;
+    size_t sep = len;
+    for (size_t i = len - 1; i > 0; i--)
+        if (note[i] == '\n' && note[i - 1] == '\n') {
+            sep = i - 1;
+            break;
         }
-    if (!found)
+    /* none, or nothing after it: no signatures */
+    if (sep == len || sep + 2 >= len)
         return CHECKPOINT_ERR_NO_SEPARATOR;
     out->body_len = sep + 1;
     checkpoint_err_t rc = s_parse_body(note, out->body_len, cp);
     if (rc != CHECKPOINT_OK)
         return rc;
-    size_t at = sep + 2;
-    if (at >= len || note[len - 1] != '\n')
+    if (note[len - 1] != '\n')
         return CHECKPOINT_ERR_SIGNATURE_LINE;
+    out->sigs_at = sep + 2;
     out->count = 0;
+    size_t at = out->sigs_at;
     while (at < len) {
-        const char *nl = memchr(note + at, '\n', len - at);
-        /* nl != NULL: the note ends in a newline */
-        size_t line_len = (size_t)(nl - (note + at));
         if (out->count == CHECKPOINT_SIGS_MAX)
             return CHECKPOINT_ERR_TOO_MANY;
-        rc = s_parse_line(note + at, line_len, &out->lines[out->count]);
+        s_line_t line;
+        rc = s_take_line(note, len, &at, &line);
         if (rc != CHECKPOINT_OK)
             return rc;
         out->count++;
-        at += line_len + 1;
     }
     return CHECKPOINT_OK;
 }
@@ -247,7 +334,7 @@ static checkpoint_err_t s_parse_lone_line(const char *line, size_t len, s_line_t
 {
     if (!line || len == 0)
         return CHECKPOINT_ERR_ARGS;
-    if (len > CHECKPOINT_NOTE_MAX)
+    if (len > CHECKPOINT_OPEN_MAX)
         return CHECKPOINT_ERR_TOO_LARGE;
     if (!s_bytes_ok(line, len))
         return CHECKPOINT_ERR_ENCODING;
@@ -389,14 +476,16 @@ checkpoint_err_t checkpoint_open(const char *note, size_t note_len, const char *
     unsigned char id[CHECKPOINT_KEYIDBYTES];
     s_key_id(origin, olen, CHECKPOINT_TYPE_ED25519, pk, id);
     size_t matched = 0;
-    for (size_t i = 0; i < parsed.count; i++) {
-        const s_line_t *l = &parsed.lines[i];
-        if (!s_line_is(l, origin, olen, id))
+    for (size_t at = parsed.sigs_at; at < note_len;) {
+        s_line_t l;
+        if (s_take_line(note, note_len, &at, &l) != CHECKPOINT_OK)
+            return CHECKPOINT_ERR_SIGNATURE_LINE; /* not reached: parsed above */
+        if (!s_line_is(&l, origin, olen, id))
             continue;
         if (++matched > 1)
             return CHECKPOINT_ERR_DUPLICATE;
-        if (l->sig_len != S_SIG_BYTES ||
-            crypto_sign_verify_detached(l->sig, (const unsigned char *)note, parsed.body_len, pk) !=
+        if (l.sig_len != S_SIG_BYTES ||
+            crypto_sign_verify_detached(l.sig, (const unsigned char *)note, parsed.body_len, pk) !=
                 0)
             return CHECKPOINT_ERR_BAD_SIGNATURE;
     }
@@ -515,17 +604,22 @@ checkpoint_err_t checkpoint_cosigned(const char *note, size_t note_len, const ch
         return rc;
     unsigned char id[CHECKPOINT_KEYIDBYTES];
     s_key_id(name, nlen, CHECKPOINT_TYPE_COSIGNATURE, pk, id);
-    const s_line_t *found = NULL;
-    for (size_t i = 0; i < parsed.count; i++) {
-        if (!s_line_is(&parsed.lines[i], name, nlen, id))
+    s_line_t found;
+    bool have = false;
+    for (size_t at = parsed.sigs_at; at < note_len;) {
+        s_line_t l;
+        if (s_take_line(note, note_len, &at, &l) != CHECKPOINT_OK)
+            return CHECKPOINT_ERR_SIGNATURE_LINE; /* not reached: parsed above */
+        if (!s_line_is(&l, name, nlen, id))
             continue;
-        if (found)
+        if (have)
             return CHECKPOINT_ERR_DUPLICATE;
-        found = &parsed.lines[i];
+        found = l;
+        have = true;
     }
-    if (!found)
+    if (!have)
         return CHECKPOINT_ERR_NOT_SIGNED;
-    return s_cosig_check(found, note, parsed.body_len, pk, timestamp);
+    return s_cosig_check(&found, note, parsed.body_len, pk, timestamp);
 }
 
 checkpoint_err_t checkpoint_add_signature(const char *note, size_t note_len, const char *line,
@@ -543,12 +637,16 @@ checkpoint_err_t checkpoint_add_signature(const char *note, size_t note_len, con
     rc = s_parse_lone_line(line, line_len, &l);
     if (rc != CHECKPOINT_OK)
         return rc;
-    for (size_t i = 0; i < parsed.count; i++)
-        if (s_line_is(&parsed.lines[i], l.name, l.name_len, l.id))
+    for (size_t at = parsed.sigs_at; at < note_len;) {
+        s_line_t held;
+        if (s_take_line(note, note_len, &at, &held) != CHECKPOINT_OK)
+            return CHECKPOINT_ERR_SIGNATURE_LINE; /* not reached: parsed above */
+        if (s_line_is(&held, l.name, l.name_len, l.id))
             return CHECKPOINT_ERR_DUPLICATE;
+    }
     if (parsed.count == CHECKPOINT_SIGS_MAX)
         return CHECKPOINT_ERR_TOO_MANY;
-    if (line_len > CHECKPOINT_NOTE_MAX - note_len)
+    if (line_len > CHECKPOINT_OPEN_MAX - note_len)
         return CHECKPOINT_ERR_TOO_LARGE;
     size_t total = note_len + line_len;
     if (total + 1 > out_max)

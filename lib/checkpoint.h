@@ -28,23 +28,31 @@
 
         "cosignature/v1\ntime <unix seconds>\n" || body
 
-    Hartslag's strict profile (what parsing refuses, beyond the specs):
-    - a note is at most CHECKPOINT_NOTE_MAX bytes and carries at most
-      CHECKPOINT_SIGS_MAX signature lines (the spec's minimum to accept);
-    - the only non-ASCII bytes allowed are the em dash (U+2014) opening a
-      signature line; no control characters but newline; no NUL;
-    - the body has exactly three lines: no extension lines (we never write
-      any, and they are not auditable);
-    - origins and key names: 1..CHECKPOINT_NAME_MAX printable ASCII bytes,
-      no space, no '+';
-    - tree size without leading zeros, at most 2^64 - 1; root hash and
-      signatures in canonical padded base64 (RFC 4648 §4);
-    - exactly one blank line, ending the body; the note ends in a newline;
+    Parsing follows c2sp.org/signed-note, so that notes cosigned by public
+    witnesses open as they do in other implementations (Go's
+    golang.org/x/mod/sumdb/note):
+    - a note is valid UTF-8 with no control character but newline, at most
+      CHECKPOINT_OPEN_MAX bytes, with at most CHECKPOINT_SIGS_MAX signature
+      lines (the spec asks for at least 16; Go accepts 100). A signature
+      line has no cap of its own: post-quantum signatures are some 5 kB;
+    - the text ends at the last blank line; the note ends in a newline;
+    - key names in signature lines: non-empty, no Unicode space, no '+'
+      (any other UTF-8: a witness's name is not ours to choose);
+    - signatures in padded base64 (RFC 4648 §4), decoding to the 4-byte key
+      ID and at least one byte; canonical (zero padding bits).
+    Hartslag's profile of what it signs and checks, beyond the spec:
+    - the text is exactly three lines, a checkpoint body: no extension
+      lines (we never write any, and they are not auditable);
+    - origins and the key names Hartslag checks: 1..CHECKPOINT_NAME_MAX
+      printable ASCII bytes, no space, no '+';
+    - tree size without leading zeros, at most 2^64 - 1; root hash in
+      canonical padded base64;
     - a note with two lines from the same key (name and key ID) is
       refused when that key is checked, or when adding a line.
     Lines from keys the caller did not ask about are checked for syntax only
     and otherwise ignored (signed-note: "verifiers MUST ignore signatures
     from unknown keys"). Every line from the asked-about key must verify.
+    Parsing uses a fixed, small amount of stack whatever the note's size.
 
     All outputs are written only on success. Texts written are
     NUL-terminated; lengths exclude the NUL.
@@ -55,12 +63,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CHECKPOINT_NOTE_MAX 4096     /* whole note, bytes */
-#define CHECKPOINT_SIGS_MAX 16       /* signature lines per note */
-#define CHECKPOINT_NAME_MAX 255      /* origin / key name, bytes */
-#define CHECKPOINT_HASHBYTES 32      /* root hash */
-#define CHECKPOINT_PUBLICKEYBYTES 32 /* Ed25519 public key */
-#define CHECKPOINT_SECRETKEYBYTES 64 /* Ed25519 secret key, libsodium layout */
+#define CHECKPOINT_NOTE_MAX 4096         /* a note Hartslag signs and stores, bytes */
+#define CHECKPOINT_OPEN_MAX (256 * 1024) /* a note read (opened, cosigned), bytes */
+#define CHECKPOINT_SIGS_MAX 100          /* signature lines per note read */
+#define CHECKPOINT_NAME_MAX 255          /* origin / key name, bytes */
+#define CHECKPOINT_HASHBYTES 32          /* root hash */
+#define CHECKPOINT_PUBLICKEYBYTES 32     /* Ed25519 public key */
+#define CHECKPOINT_SECRETKEYBYTES 64     /* Ed25519 secret key, libsodium layout */
 #define CHECKPOINT_KEYIDBYTES 4
 #define CHECKPOINT_TYPE_ED25519 0x01     /* signed-note Ed25519 (the log) */
 #define CHECKPOINT_TYPE_COSIGNATURE 0x04 /* tlog-cosignature v1, timestamped Ed25519 */
@@ -75,7 +84,7 @@ typedef enum {
     CHECKPOINT_OK = 0,
     CHECKPOINT_ERR_ARGS,           /* NULL or invalid argument */
     CHECKPOINT_ERR_TOO_LARGE,      /* note or line over its cap */
-    CHECKPOINT_ERR_ENCODING,       /* forbidden byte (control, NUL, non-ASCII) */
+    CHECKPOINT_ERR_ENCODING,       /* invalid UTF-8, or a control character (NUL, CR...) */
     CHECKPOINT_ERR_NO_SEPARATOR,   /* no single blank line between body and signatures */
     CHECKPOINT_ERR_BODY,           /* malformed origin, size or root */
     CHECKPOINT_ERR_SIGNATURE_LINE, /* malformed signature line */
@@ -150,9 +159,10 @@ checkpoint_err_t checkpoint_cosigned(const char *note, size_t note_len, const ch
                                      const unsigned char pk[CHECKPOINT_PUBLICKEYBYTES],
                                      uint64_t *timestamp) __attribute__((warn_unused_result));
 
-/* Broker: writes `note` with signature line `line` appended into `out`.
+/* Writes `note` with signature line `line` appended into `out`.
    Both are checked for syntax (not signatures: verify the line first);
-   refused when the result would exceed the caps or the note already has a
+   refused when the result would exceed CHECKPOINT_OPEN_MAX or
+   CHECKPOINT_SIGS_MAX or the note already has a
    line from the same key name and key ID. `out` must not overlap `note`. */
 checkpoint_err_t checkpoint_add_signature(const char *note, size_t note_len, const char *line,
                                           size_t line_len, char *out, size_t out_max,

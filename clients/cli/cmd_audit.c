@@ -15,6 +15,7 @@ static const audit_command_t s_commands[] = {
     {"verify", audit_cmd_verify, "verify the log, its checkpoints, and partners' copies of them"},
     {"prove", audit_cmd_prove, "inclusion proof of one record, consistency between checkpoints"},
     {"verify-proof", audit_cmd_verify_proof, "check a proof offline"},
+    {"checkpoints", audit_cmd_checkpoints, "a partner's witness file (--out); the sizes (--list)"},
     {"query", audit_cmd_query, "find records by time, org, event, type, purpose, signal, subject"},
     {"export", audit_cmd_export, "export records as CSV or JSON"},
     {"subject", audit_cmd_subject, "the GDPR art. 15 answer for one citizen"},

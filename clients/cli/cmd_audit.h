@@ -9,6 +9,7 @@
 int audit_cmd_verify(int argc, char **argv);       /* cmd_audit_verify.c */
 int audit_cmd_prove(int argc, char **argv);        /* cmd_audit_verify.c */
 int audit_cmd_verify_proof(int argc, char **argv); /* cmd_audit_verify.c */
+int audit_cmd_checkpoints(int argc, char **argv);  /* cmd_audit_checkpoints.c */
 int audit_cmd_query(int argc, char **argv);        /* cmd_audit_query.c */
 int audit_cmd_export(int argc, char **argv);       /* cmd_audit_query.c */
 int audit_cmd_subject(int argc, char **argv);      /* cmd_audit_subject.c */

@@ -20,11 +20,14 @@
 
 #include "audit_log.h"
 #include "audit_verify.h"
+#include "audit_witness.h"
 #include "cert.h"
 #include "checkpoint.h"
 #include "fileio.h"
 #include "merkle.h"
+#include "partners.h"
 
+#include <dirent.h>
 #include <getopt.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -33,7 +36,6 @@
 #include <string.h>
 
 #define PROOF_FILE_MAX (64 * 1024)
-#define ANCHORS_MAX 64
 
 static int s_open_db(const char *path, sqlite3 **db)
 {
@@ -71,45 +73,57 @@ static int s_broker_key(const char *path, unsigned char pk[32])
     return 0;
 }
 
-/* Appends every checkpoint note a daemon's store holds to `anchors`. */
-static int s_daemon_anchors(const char *path, audit_anchor_t *anchors, size_t *n, char **texts,
-                            size_t *n_texts)
+/* Every partner certificate in `dir`, whatever its validity today: a
+   cosignature made while a key was valid stays valid. Caller frees *keys
+   and *certs. 0, or -1 (printed). */
+static int s_cosigners(const char *dir, cert_t **certs, audit_cosigner_t **keys, size_t *n)
 {
-    sqlite3 *db = NULL;
-    if (s_open_db(path, &db) != 0)
-        return -1;
-    sqlite3_stmt *stmt = NULL;
-    char org[64] = "a daemon";
-    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='org'", -1, &stmt, NULL) ==
-            SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0))
-        snprintf(org, sizeof org, "%s", (const char *)sqlite3_column_text(stmt, 0));
-    sqlite3_finalize(stmt);
-    stmt = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT note FROM checkpoints ORDER BY size", -1, &stmt, NULL) !=
-        SQLITE_OK) {
-        fprintf(stderr, "hartslag audit: %s holds no checkpoints table (not a daemon store?)\n",
-                path);
-        sqlite3_close(db);
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "hartslag audit verify: cannot open --partners %s\n", dir);
         return -1;
     }
-    while (sqlite3_step(stmt) == SQLITE_ROW && *n < ANCHORS_MAX) {
-        size_t len = (size_t)sqlite3_column_bytes(stmt, 0);
-        char *note = malloc(len + 1 + strlen(org) + 1);
-        if (!note)
-            break;
-        memcpy(note, sqlite3_column_text(stmt, 0), len);
-        note[len] = '\0';
-        char *holder = note + len + 1;
-        memcpy(holder, org, strlen(org) + 1);
-        texts[(*n_texts)++] = note;
-        anchors[*n].holder = holder;
-        anchors[*n].note = note;
-        anchors[*n].len = len;
-        (*n)++;
+    size_t cap = 0;
+    *n = 0;
+    *certs = NULL;
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (e->d_name[0] == '.' || (len >= 7 && strcmp(e->d_name + len - 7, "_secret") == 0))
+            continue;
+        char path[8192], err[600];
+        cert_t cert;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (cert_load(path, &cert, err, sizeof err) != 0) {
+            fprintf(stderr, "hartslag audit verify: skipped %s: %s\n", path, err);
+            continue;
+        }
+        if (cert.role == CERT_ROLE_BROKER || *n >= PARTNERS_MAX)
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            cert_t *more = realloc(*certs, cap * sizeof *more);
+            if (!more) {
+                rc = -1;
+                break;
+            }
+            *certs = more;
+        }
+        (*certs)[(*n)++] = cert;
     }
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
+    closedir(d);
+    *keys = rc == 0 && *n ? calloc(*n, sizeof **keys) : NULL;
+    if (rc != 0 || (*n && !*keys)) {
+        fprintf(stderr, "hartslag audit verify: out of memory\n");
+        free(*certs);
+        *certs = NULL;
+        return -1;
+    }
+    for (size_t i = 0; i < *n; i++) {
+        (*keys)[i].name = (*certs)[i].org;
+        memcpy((*keys)[i].pk, (*certs)[i].sign_key, CHECKPOINT_PUBLICKEYBYTES);
+    }
     return 0;
 }
 
@@ -117,13 +131,18 @@ static void s_verify_usage(FILE *out)
 {
     fprintf(out,
             "usage: hartslag audit verify --db BROKER_DB --broker-cert FILE\n"
-            "                             [--daemon-db FILE]... [--json]\n\n"
+            "                             [--witness FILE]... [--daemon-db FILE]...\n"
+            "                             [--partners DIR] [--json]\n\n"
             "Checks every record of the broker's audit log (index, hash chain, Merkle tree),\n"
-            "every stored checkpoint's signature, and — with --daemon-db, a copy of a partner\n"
-            "daemon's state_dir/hartslagd.db — that the log is the history the partners were\n"
-            "shown, and that the subject index leads to every record with a subject.\n"
+            "every stored checkpoint's signature, and — with --witness (a partner's export\n"
+            "from 'hartslag audit checkpoints --config DAEMON.yaml --out FILE') or\n"
+            "--daemon-db (a copy of its state_dir/hartslagd.db) — that the log is the history\n"
+            "the partners were shown, with every checkpoint they hold; and that the subject\n"
+            "index leads to every record with a subject. With --partners (the partners'\n"
+            "certificates) every cosignature the broker stored is checked too.\n"
             "Names the first bad record and the kind of fault (modified, missing,\n"
             "reordered, duplicated, truncated, rewritten, forked, bad_signature, index).\n"
+            "Says how many of the partners' checkpoints were given and how many checked.\n"
             "exit codes: 0 verified, 1 fault found or unreadable, 2 usage error\n");
 }
 
@@ -133,14 +152,22 @@ int audit_cmd_verify(int argc, char **argv)
         {"db", required_argument, NULL, 'd'},
         {"broker-cert", required_argument, NULL, 'b'},
         {"daemon-db", required_argument, NULL, 'D'},
+        {"witness", required_argument, NULL, 'w'},
+        {"partners", required_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *db_path = NULL, *broker_cert = NULL;
-    const char *daemon_dbs[16];
-    size_t n_daemon = 0;
-    int json = 0, opt;
+    const char *db_path = NULL, *broker_cert = NULL, *partners = NULL;
+    int json = 0, opt, rc = 1;
+    cert_t *certs = NULL;
+    audit_cosigner_t *keys = NULL;
+    size_t n_keys = 0;
+    audit_witness_t *witness = audit_witness_new();
+    if (!witness) {
+        fprintf(stderr, "hartslag audit verify: out of memory\n");
+        return 1;
+    }
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (opt) {
@@ -151,56 +178,85 @@ int audit_cmd_verify(int argc, char **argv)
             broker_cert = optarg;
             break;
         case 'D':
-            if (n_daemon < 16)
-                daemon_dbs[n_daemon++] = optarg;
+        case 'w':
+            if ((opt == 'D' ? audit_witness_add_db(witness, optarg)
+                            : audit_witness_add_file(witness, optarg)) != 0) {
+                fprintf(stderr, "hartslag audit verify: out of memory\n");
+                goto done;
+            }
+            break;
+        case 'p':
+            partners = optarg;
             break;
         case 'j':
             json = 1;
             break;
         case 'h':
             s_verify_usage(stdout);
-            return 0;
+            rc = 0;
+            goto done;
         default:
             s_verify_usage(stderr);
-            return EXIT_USAGE;
+            rc = EXIT_USAGE;
+            goto done;
         }
     }
     if (!db_path || optind != argc) {
         s_verify_usage(stderr);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto done;
     }
     unsigned char pk[32];
-    if (s_broker_key(broker_cert, pk) != 0)
-        return EXIT_USAGE;
-    audit_anchor_t anchors[ANCHORS_MAX];
-    char *texts[ANCHORS_MAX];
-    size_t n_anchors = 0, n_texts = 0;
-    int rc = 1;
-    for (size_t i = 0; i < n_daemon; i++)
-        if (s_daemon_anchors(daemon_dbs[i], anchors, &n_anchors, texts, &n_texts) != 0)
-            goto done;
+    if (s_broker_key(broker_cert, pk) != 0) {
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    if (partners && s_cosigners(partners, &certs, &keys, &n_keys) != 0)
+        goto done;
     sqlite3 *db = NULL;
     if (s_open_db(db_path, &db) != 0)
         goto done;
     audit_report_t report;
-    int result = audit_verify(db, pk, anchors, n_anchors, &report);
+    int result = audit_verify_from(db, pk, audit_witness_next, witness, &report);
+    if (result == 0)
+        result = audit_verify_cosignatures(db, pk, keys, n_keys, &report);
     sqlite3_close(db);
-    if (json)
+    const char *why = audit_witness_error(witness);
+    if (json) {
         printf("{\"ok\":%s,\"fault\":\"%s\",\"first_bad\":%lld,\"range_end\":%lld,"
                "\"records\":%llu,\"checkpoints\":%llu,\"anchored_size\":%llu,"
-               "\"subject_index\":%s}\n",
+               "\"partner_checkpoints_given\":%llu,\"partner_checkpoints_checked\":%llu,"
+               "\"cosignatures\":%llu,\"cosignatures_checked\":%llu,"
+               "\"cosignatures_unchecked\":%llu,\"subject_index\":%s}\n",
                result == 0 ? "true" : "false", audit_fault_name(report.kind),
                (long long)report.first_bad, (long long)report.range_end,
                (unsigned long long)report.records, (unsigned long long)report.checkpoints,
-               (unsigned long long)report.anchored_size, report.indexed ? "true" : "false");
-    else if (result == 0)
+               (unsigned long long)report.anchored_size, (unsigned long long)report.given,
+               (unsigned long long)report.checked, (unsigned long long)report.cosignatures,
+               (unsigned long long)report.cosigs_checked, (unsigned long long)report.cosigs_unknown,
+               report.indexed ? "true" : "false");
+    } else if (result == 0) {
         printf("OK: %s\n", report.detail);
-    else
+        printf("Cosignatures: %llu stored, %llu checked", (unsigned long long)report.cosignatures,
+               (unsigned long long)report.cosigs_checked);
+        if (report.cosigs_unknown && !partners)
+            printf(" (give --partners DIR with the partners' certificates to check them)");
+        else if (report.cosigs_unknown)
+            printf("; WARNING: %llu of partners without a certificate in %s, not checked",
+                   (unsigned long long)report.cosigs_unknown, partners);
+        printf(".\n");
+    } else {
         printf("FAULT (%s): %s\n", audit_fault_name(report.kind), report.detail);
+        printf("Partners' checkpoints: %llu given, %llu checked.\n",
+               (unsigned long long)report.given, (unsigned long long)report.checked);
+    }
+    if (why[0])
+        fprintf(stderr, "hartslag audit verify: %s\n", why);
     rc = result == 0 ? 0 : 1;
 done:
-    for (size_t i = 0; i < n_texts; i++)
-        free(texts[i]);
+    audit_witness_destroy(&witness);
+    free(keys);
+    free(certs);
     return rc;
 }
 

@@ -276,7 +276,7 @@ static void s_note_mode(const uint8_t *data, size_t size)
     size_t out_len = 0;
     rc = checkpoint_add_signature(note, size, s_line, s_line_len, out, sizeof out, &out_len);
     if (rc == CHECKPOINT_OK) {
-        FUZZ_CHECK(out_len == size + s_line_len && out_len <= CHECKPOINT_NOTE_MAX);
+        FUZZ_CHECK(out_len == size + s_line_len && out_len <= CHECKPOINT_OPEN_MAX);
         FUZZ_CHECK(memcmp(out, note, size) == 0 && out[out_len] == '\0');
     }
 }
@@ -294,7 +294,7 @@ static void s_line_mode(const uint8_t *data, size_t size)
     size_t out_len = 0;
     rc = checkpoint_add_signature(s_note, s_note_len, line, size, out, sizeof out, &out_len);
     if (rc == CHECKPOINT_OK) {
-        FUZZ_CHECK(out_len == s_note_len + size && out_len <= CHECKPOINT_NOTE_MAX);
+        FUZZ_CHECK(out_len == s_note_len + size && out_len <= CHECKPOINT_OPEN_MAX);
         /* Adding a line keeps the log's signature and the cosignature valid. */
         checkpoint_t cp;
         FUZZ_CHECK(checkpoint_open(out, out_len, ORIGIN, s_log_pk, &cp) == CHECKPOINT_OK);

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "checkpoint.h"
@@ -115,9 +116,12 @@ static checkpoint_t s_kat_cp(void)
 static size_t s_make_line(char *out, size_t max, const char *name, const unsigned char *blob,
                           size_t blob_len)
 {
-    char b64[CHECKPOINT_NOTE_MAX];
-    sodium_bin2base64(b64, sizeof b64, blob, blob_len, sodium_base64_VARIANT_ORIGINAL);
+    size_t b64_size = sodium_base64_ENCODED_LEN(blob_len, sodium_base64_VARIANT_ORIGINAL);
+    char *b64 = malloc(b64_size);
+    cr_assert_not_null(b64);
+    sodium_bin2base64(b64, b64_size, blob, blob_len, sodium_base64_VARIANT_ORIGINAL);
     int n = snprintf(out, max, "\xE2\x80\x94 %s %s\n", name, b64);
+    free(b64);
     cr_assert(n > 0 && (size_t)n < max);
     return (size_t)n;
 }
@@ -391,15 +395,15 @@ Test(checkpoint, malformed_notes_refused)
     /* no blank line */
     snprintf(note, sizeof note, "%.*s%s", (int)body_len, s_kat_note, sig);
     cr_assert_eq(s_open_str(note), CHECKPOINT_ERR_NO_SEPARATOR);
-    /* two blank lines */
+    /* two blank lines: the text ends at the last, so it has an empty line */
     snprintf(note, sizeof note, "%.*s\n\n%s", (int)body_len, s_kat_note, sig);
-    cr_assert_eq(s_open_str(note), CHECKPOINT_ERR_NO_SEPARATOR);
+    cr_assert_eq(s_open_str(note), CHECKPOINT_ERR_BODY);
     /* blank line at the end */
     s_note_plus(note, sizeof note, "\n");
     cr_assert_eq(s_open_str(note), CHECKPOINT_ERR_NO_SEPARATOR);
     /* no signature at all */
     snprintf(note, sizeof note, "%.*s\n", (int)body_len, s_kat_note);
-    cr_assert_eq(s_open_str(note), CHECKPOINT_ERR_SIGNATURE_LINE);
+    cr_assert_eq(s_open_str(note), CHECKPOINT_ERR_NO_SEPARATOR);
     /* missing final newline */
     snprintf(note, sizeof note, "%s", s_kat_note);
     note[strlen(note) - 1] = '\0';
@@ -414,7 +418,7 @@ Test(checkpoint, malformed_notes_refused)
         "-- ",     "- ", "\xE2\x80\x93 ", "\xE2\x80\x94", "\xE2\x80\x94\t", "\xE2\x80\x94  ",
         "\xE2\x80"};
     const checkpoint_err_t dash_err[] = {
-        CHECKPOINT_ERR_SIGNATURE_LINE, CHECKPOINT_ERR_SIGNATURE_LINE, CHECKPOINT_ERR_ENCODING,
+        CHECKPOINT_ERR_SIGNATURE_LINE, CHECKPOINT_ERR_SIGNATURE_LINE, CHECKPOINT_ERR_SIGNATURE_LINE,
         CHECKPOINT_ERR_SIGNATURE_LINE, CHECKPOINT_ERR_ENCODING,       CHECKPOINT_ERR_SIGNATURE_LINE,
         CHECKPOINT_ERR_ENCODING};
     for (size_t d = 0; d < 7; d++) {
@@ -423,17 +427,21 @@ Test(checkpoint, malformed_notes_refused)
         cr_assert_eq(s_open_str(note), dash_err[d], "dash %zu: %s", d,
                      checkpoint_strerror(s_open_str(note)));
     }
-    /* em dash elsewhere than a line start */
+    /* a broken UTF-8 sequence */
     s_note_plus(note, sizeof note, "");
     note[2] = '\xE2';
     cr_assert_eq(s_open_str(note), CHECKPOINT_ERR_ENCODING);
-    /* a whole em dash inside the origin, and inside a signature line */
+    /* overlong, surrogate, above U+10FFFF, stray continuation byte */
+    const char *invalid[] = {"\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\x80"};
+    for (size_t i = 0; i < 4; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "\xE2\x80\x94 a%sb AAAAAAAA\n", invalid[i]);
+        s_note_plus(note, sizeof note, line);
+        cr_assert_eq(s_open_str(note), CHECKPOINT_ERR_ENCODING, "sequence %zu", i);
+    }
+    /* a whole em dash inside the origin: valid UTF-8, not a Hartslag origin */
     snprintf(note, sizeof note, "hartslag\xE2\x80\x94%s", s_kat_note + 8);
-    cr_assert_eq(s_open_str(note), CHECKPOINT_ERR_ENCODING);
-    s_note_plus(note, sizeof note,
-                "\xE2\x80\x94 a\xE2\x80\x94"
-                "b AAAAAAAA\n");
-    cr_assert_eq(s_open_str(note), CHECKPOINT_ERR_ENCODING);
+    cr_assert_eq(s_open_str(note), CHECKPOINT_ERR_BODY);
     /* NUL bytes: in the body, in the signature line, at the end */
     size_t len = s_note_plus(note, sizeof note, "");
     note[5] = '\0';
@@ -452,7 +460,7 @@ Test(checkpoint, malformed_notes_refused)
     /* empty, NULL, oversize */
     cr_assert_eq(s_open("", 0), CHECKPOINT_ERR_ARGS);
     cr_assert_eq(s_open(NULL, 10), CHECKPOINT_ERR_ARGS);
-    static char big[CHECKPOINT_NOTE_MAX + 1];
+    static char big[CHECKPOINT_OPEN_MAX + 1];
     memset(big, 'a', sizeof big);
     cr_assert_eq(s_open(big, sizeof big), CHECKPOINT_ERR_TOO_LARGE);
 }
@@ -499,10 +507,7 @@ Test(checkpoint, malformed_bodies_refused)
         s_make_line(line, sizeof line, ORIGIN, blob, sizeof blob);
         snprintf(note, sizeof note, "%s\n%s", body, line);
         checkpoint_err_t rc = s_open_str(note);
-        /* an empty size line makes a second blank line */
-        checkpoint_err_t want =
-            cases[c].size[0] ? CHECKPOINT_ERR_BODY : CHECKPOINT_ERR_NO_SEPARATOR;
-        cr_assert_eq(rc, want, "case %zu: %s", c, checkpoint_strerror(rc));
+        cr_assert_eq(rc, CHECKPOINT_ERR_BODY, "case %zu: %s", c, checkpoint_strerror(rc));
     }
     /* a body of fewer than three lines */
     cr_assert_eq(s_open_str(ORIGIN "\n1000\n\n\xE2\x80\x94 a AAAAAAAA\n"), CHECKPOINT_ERR_BODY);
@@ -530,47 +535,139 @@ Test(checkpoint, malformed_signature_lines_refused)
         size_t len = s_note_plus(note, sizeof note, bad[c]);
         cr_assert_eq(s_open(note, len), CHECKPOINT_ERR_SIGNATURE_LINE, "case %zu", c);
     }
-    /* a name of CHECKPOINT_NAME_MAX is fine, one more is not */
+    /* names of unknown keys: any length within the note, any UTF-8 but
+       Unicode spaces and '+' */
     char line[600], name[CHECKPOINT_NAME_MAX + 2];
-    memset(name, 'n', CHECKPOINT_NAME_MAX);
-    name[CHECKPOINT_NAME_MAX] = '\0';
-    snprintf(line, sizeof line, "\xE2\x80\x94 %s AAAAAAAA\n", name);
-    size_t len = s_note_plus(note, sizeof note, line);
-    cr_assert_eq(s_open(note, len), CHECKPOINT_OK);
     memset(name, 'n', CHECKPOINT_NAME_MAX + 1);
     name[CHECKPOINT_NAME_MAX + 1] = '\0';
     snprintf(line, sizeof line, "\xE2\x80\x94 %s AAAAAAAA\n", name);
-    len = s_note_plus(note, sizeof note, line);
-    cr_assert_eq(s_open(note, len), CHECKPOINT_ERR_SIGNATURE_LINE);
+    size_t len = s_note_plus(note, sizeof note, line);
+    cr_assert_eq(s_open(note, len), CHECKPOINT_OK);
+    const char *spaces[] = {"\xC2\xA0",     "\xC2\x85",     "\xE1\x9A\x80", "\xE2\x80\x80",
+                            "\xE2\x80\x8A", "\xE2\x80\xA8", "\xE2\x80\xAF", "\xE3\x80\x80"};
+    for (size_t i = 0; i < sizeof spaces / sizeof *spaces; i++) {
+        snprintf(line, sizeof line, "\xE2\x80\x94 a%sb AAAAAAAA\n", spaces[i]);
+        len = s_note_plus(note, sizeof note, line);
+        cr_assert_eq(s_open(note, len), CHECKPOINT_ERR_SIGNATURE_LINE, "space %zu", i);
+    }
 }
 
 Test(checkpoint, signature_count_cap)
 {
-    /* the log's line plus 15 unknown ones: 16, accepted; 17 refused */
-    char note[CHECKPOINT_NOTE_MAX + 200];
-    size_t len = s_note_plus(note, sizeof note, "");
-    for (int i = 0; i < 15; i++)
-        len += (size_t)snprintf(note + len, sizeof note - len,
-                                "\xE2\x80\x94 w%d.example AAAAAAAAAAAA\n", i);
+    /* the log's line plus 99 unknown ones: 100, accepted; 101 refused */
+    size_t cap = CHECKPOINT_NOTE_MAX * 4, len;
+    char *note = malloc(cap);
+    cr_assert_not_null(note);
+    len = s_note_plus(note, cap, "");
+    for (int i = 0; i < CHECKPOINT_SIGS_MAX - 1; i++)
+        len +=
+            (size_t)snprintf(note + len, cap - len, "\xE2\x80\x94 w%d.example AAAAAAAAAAAA\n", i);
     cr_assert_eq(s_open(note, len), CHECKPOINT_OK);
-    len += (size_t)snprintf(note + len, sizeof note - len, "\xE2\x80\x94 w.example AAAAAAAA\n");
+    len += (size_t)snprintf(note + len, cap - len, "\xE2\x80\x94 w.example AAAAAAAA\n");
     cr_assert_eq(s_open(note, len), CHECKPOINT_ERR_TOO_MANY);
     /* one more than that is refused as too many as well, not overrun */
-    len += (size_t)snprintf(note + len, sizeof note - len, "\xE2\x80\x94 v.example AAAAAAAA\n");
+    len += (size_t)snprintf(note + len, cap - len, "\xE2\x80\x94 v.example AAAAAAAA\n");
     cr_assert_eq(s_open(note, len), CHECKPOINT_ERR_TOO_MANY);
-    /* unknown lines with long signatures (e.g. post-quantum) are fine
-       within the size cap */
-    unsigned char blob[2424];
-    memset(blob, 0x42, sizeof blob);
-    char line[CHECKPOINT_NOTE_MAX];
-    s_make_line(line, sizeof line, "pq.example", blob, sizeof blob);
-    len = s_note_plus(note, sizeof note, line);
-    cr_assert_lt(len, (size_t)CHECKPOINT_NOTE_MAX);
+    free(note);
+}
+
+/* A note of CHECKPOINT_OPEN_MAX bytes opens; one byte more does not. */
+Test(checkpoint, note_size_cap)
+{
+    char *note = malloc(CHECKPOINT_OPEN_MAX + 2);
+    cr_assert_not_null(note);
+    size_t len = s_note_plus(note, CHECKPOINT_OPEN_MAX + 2, "");
+    /* one unknown line that fills the note up to the cap */
+    const char *head = "\xE2\x80\x94 big.example ";
+    size_t head_len = strlen(head), b64 = CHECKPOINT_OPEN_MAX - len - head_len - 1;
+    b64 -= b64 % 4;
+    memcpy(note + len, head, head_len);
+    memset(note + len + head_len, 'A', b64);
+    len += head_len + b64;
+    note[len++] = '\n';
+    cr_assert_leq(len, (size_t)CHECKPOINT_OPEN_MAX);
+    cr_assert_gt(len, (size_t)CHECKPOINT_OPEN_MAX - 8);
     cr_assert_eq(s_open(note, len), CHECKPOINT_OK);
-    s_make_line(line, sizeof line, "pq.example", blob, 2424 + 1000 - 424);
-    len = s_note_plus(note, sizeof note, line);
+    /* grow it past the cap */
+    size_t grow = CHECKPOINT_OPEN_MAX + 1 - len + 3;
+    grow -= grow % 4;
+    grow += 4;
+    char *bigger = malloc(len + grow + 1);
+    cr_assert_not_null(bigger);
+    memcpy(bigger, note, len - 1);
+    memset(bigger + len - 1, 'A', grow);
+    bigger[len - 1 + grow] = '\n';
+    cr_assert_gt(len + grow, (size_t)CHECKPOINT_OPEN_MAX);
+    cr_assert_eq(s_open(bigger, len + grow), CHECKPOINT_ERR_TOO_LARGE);
+    free(bigger);
+    free(note);
+}
+
+/* What an independent implementation (Go's golang.org/x/mod/sumdb/note)
+   opens and Hartslag refused before issue 13 3c: 17 signature lines, lines
+   over 4,096 bytes (post-quantum cosignatures are about 5 kB), and lines
+   from unknown keys with non-ASCII names. Public witnesses can cosign. */
+Test(checkpoint, witness_cosigned_notes_open_as_the_spec_says)
+{
+    keys_t lk = s_log_keys(), ck = s_cos_keys();
+    checkpoint_t cp = s_kat_cp();
+    size_t cap = 64 * 1024, len;
+    char *note = malloc(cap);
+    cr_assert_not_null(note);
+    len = s_note_plus(note, cap, "");
+    /* 16 cosignatures from witnesses, one of them ours */
+    for (int i = 0; i < 15; i++) {
+        char name[64], line[CHECKPOINT_LINE_MAX + 1];
+        size_t llen;
+        snprintf(name, sizeof name, "witness%d.example/w", i);
+        keys_t wk = s_random_keys();
+        cr_assert_eq(checkpoint_cosign(&cp, name, wk.sk, 1700000000u + (unsigned)i, line,
+                                       sizeof line, &llen),
+                     CHECKPOINT_OK);
+        memcpy(note + len, line, llen);
+        len += llen;
+    }
+    memcpy(note + len, s_kat_cosig, strlen(s_kat_cosig));
+    len += strlen(s_kat_cosig);
+    checkpoint_t got;
+    cr_assert_eq(checkpoint_open(note, len, ORIGIN, lk.pk, &got), CHECKPOINT_OK);
+    uint64_t t = 0;
+    cr_assert_eq(checkpoint_cosigned(note, len, COSIGNER, ck.pk, &t), CHECKPOINT_OK);
+    cr_assert_eq(t, KAT_TIME);
+    /* a post-quantum-sized line (ML-DSA-87: 4,627 bytes) from an unknown key
+       whose name is UTF-8: the note is now over 4,096 bytes */
+    unsigned char pq[4 + 4627];
+    randombytes_buf(pq, sizeof pq);
+    char *line = malloc(8192);
+    cr_assert_not_null(line);
+    size_t llen =
+        s_make_line(line, 8192, "t\xC3\xA9moin.example/\xE6\xB5\x8B\xE8\xAF\x95", pq, sizeof pq);
+    cr_assert_gt(llen, (size_t)4096);
+    memcpy(note + len, line, llen);
+    len += llen;
     cr_assert_gt(len, (size_t)CHECKPOINT_NOTE_MAX);
-    cr_assert_eq(s_open(note, len), CHECKPOINT_ERR_TOO_LARGE);
+    cr_assert_eq(checkpoint_open(note, len, ORIGIN, lk.pk, &got), CHECKPOINT_OK);
+    cr_assert_eq(got.size, cp.size);
+    cr_assert_eq(checkpoint_cosigned(note, len, COSIGNER, ck.pk, &t), CHECKPOINT_OK);
+    /* and a line can be added to such a note */
+    char *out = malloc(len + CHECKPOINT_LINE_MAX + 1);
+    cr_assert_not_null(out);
+    char cosig[CHECKPOINT_LINE_MAX + 1];
+    size_t clen, olen;
+    keys_t other = s_random_keys();
+    cr_assert_eq(checkpoint_cosign(&cp, "late.example", other.sk, 1, cosig, sizeof cosig, &clen),
+                 CHECKPOINT_OK);
+    cr_assert_eq(
+        checkpoint_add_signature(note, len, cosig, clen, out, len + CHECKPOINT_LINE_MAX + 1, &olen),
+        CHECKPOINT_OK);
+    cr_assert_eq(checkpoint_cosigned(out, olen, "late.example", other.pk, NULL), CHECKPOINT_OK);
+    /* a bad line from a known key still sinks the note */
+    cr_assert_eq(
+        checkpoint_add_signature(out, olen, s_kat_cosig, strlen(s_kat_cosig), note, cap, &len),
+        CHECKPOINT_ERR_DUPLICATE);
+    free(out);
+    free(line);
+    free(note);
 }
 
 /* ---- Cosignatures ------------------------------------------------------ */
@@ -663,7 +760,7 @@ Test(checkpoint, cosignature_tampering)
                  CHECKPOINT_ERR_ARGS);
     cr_assert_eq(checkpoint_cosignature_verify(&cp, line, 0, COSIGNER, ck.pk, NULL),
                  CHECKPOINT_ERR_ARGS);
-    static char big[CHECKPOINT_NOTE_MAX + 1];
+    static char big[CHECKPOINT_OPEN_MAX + 1];
     memset(big, 'a', sizeof big);
     cr_assert_eq(checkpoint_cosignature_verify(&cp, big, sizeof big, COSIGNER, ck.pk, NULL),
                  CHECKPOINT_ERR_TOO_LARGE);
@@ -719,16 +816,18 @@ Test(checkpoint, add_signature_caps)
 {
     keys_t ck = s_cos_keys();
     checkpoint_t cp = s_kat_cp();
-    char note[CHECKPOINT_NOTE_MAX + 1], out[CHECKPOINT_NOTE_MAX + 1];
-    size_t len = s_note_plus(note, sizeof note, ""), olen = 0;
-    /* fill to 16 lines with distinct cosigners */
-    for (int i = 0; i < 15; i++) {
+    size_t cap = CHECKPOINT_SIGS_MAX * (CHECKPOINT_LINE_MAX + 1) + CHECKPOINT_NOTE_MAX;
+    char *note = malloc(cap), *out = malloc(cap);
+    cr_assert(note && out);
+    size_t len = s_note_plus(note, cap, ""), olen = 0;
+    /* fill to CHECKPOINT_SIGS_MAX lines with distinct cosigners */
+    for (int i = 0; i < CHECKPOINT_SIGS_MAX - 1; i++) {
         char name[32], line[CHECKPOINT_LINE_MAX + 1];
         size_t llen;
         snprintf(name, sizeof name, "w%d.example", i);
         cr_assert_eq(checkpoint_cosign(&cp, name, ck.sk, 1, line, sizeof line, &llen),
                      CHECKPOINT_OK);
-        cr_assert_eq(checkpoint_add_signature(note, len, line, llen, out, sizeof out, &olen),
+        cr_assert_eq(checkpoint_add_signature(note, len, line, llen, out, cap, &olen),
                      CHECKPOINT_OK);
         memcpy(note, out, olen + 1);
         len = olen;
@@ -739,45 +838,53 @@ Test(checkpoint, add_signature_caps)
     size_t llen;
     cr_assert_eq(checkpoint_cosign(&cp, COSIGNER, ck.sk, 1, line, sizeof line, &llen),
                  CHECKPOINT_OK);
-    cr_assert_eq(checkpoint_add_signature(note, len, line, llen, out, sizeof out, &olen),
+    cr_assert_eq(checkpoint_add_signature(note, len, line, llen, out, cap, &olen),
                  CHECKPOINT_ERR_TOO_MANY);
-    /* size cap: a big unknown line */
-    unsigned char blob[2300];
-    memset(blob, 1, sizeof blob);
-    char big[CHECKPOINT_NOTE_MAX];
-    size_t blen = s_make_line(big, sizeof big, "pq.example", blob, sizeof blob);
+    free(note);
+    free(out);
+    /* size cap: a note near CHECKPOINT_OPEN_MAX takes no line that would
+       pass it */
     size_t klen = strlen(s_kat_note);
-    cr_assert_gt(klen + blen, (size_t)CHECKPOINT_NOTE_MAX - 1000);
-    char bigout[CHECKPOINT_NOTE_MAX + 1];
-    cr_assert_eq(
-        checkpoint_add_signature(s_kat_note, klen, big, blen, bigout, sizeof bigout, &olen),
-        CHECKPOINT_OK);
-    cr_assert_eq(checkpoint_add_signature(bigout, olen, line, llen, out, sizeof out, &olen),
+    size_t blen = CHECKPOINT_OPEN_MAX - klen - llen + 1; /* one byte too many */
+    char *big = malloc(blen + 1), *bigout = malloc(CHECKPOINT_OPEN_MAX + 1);
+    cr_assert(big && bigout);
+    const char *head = "\xE2\x80\x94 pq.example ";
+    size_t head_len = strlen(head), b64 = blen - head_len - 1;
+    b64 += (4 - b64 % 4) % 4;
+    blen = head_len + b64 + 1;
+    big = realloc(big, blen + 1);
+    cr_assert_not_null(big);
+    memcpy(big, head, head_len);
+    memset(big + head_len, 'A', b64);
+    big[blen - 1] = '\n';
+    cr_assert_eq(checkpoint_add_signature(s_kat_note, klen, big, blen, bigout,
+                                          CHECKPOINT_OPEN_MAX + 1, &olen),
                  CHECKPOINT_OK);
-    char again[CHECKPOINT_NOTE_MAX + 1];
-    size_t alen;
-    unsigned char blob2[700];
-    memset(blob2, 2, sizeof blob2);
-    char big2[1024];
-    size_t b2len = s_make_line(big2, sizeof big2, "pq2.example", blob2, sizeof blob2);
-    cr_assert_eq(checkpoint_add_signature(out, olen, big2, b2len, again, sizeof again, &alen),
+    cr_assert_gt(olen + llen, (size_t)CHECKPOINT_OPEN_MAX);
+    cr_assert_leq(olen + llen, (size_t)CHECKPOINT_OPEN_MAX + 4);
+    size_t unused = 0;
+    cr_assert_eq(checkpoint_add_signature(bigout, olen, line, llen, big, blen + 1, &unused),
                  CHECKPOINT_ERR_TOO_LARGE);
+    free(big);
+    free(bigout);
+    char out2[CHECKPOINT_NOTE_MAX + 1];
     /* small buffer: nothing written */
-    memset(out, 'Z', sizeof out);
-    cr_assert_eq(checkpoint_add_signature(s_kat_note, klen, line, llen, out, klen + llen, &olen),
+    memset(out2, 'Z', sizeof out2);
+    cr_assert_eq(checkpoint_add_signature(s_kat_note, klen, line, llen, out2, klen + llen, &olen),
                  CHECKPOINT_ERR_BUFFER);
-    cr_assert_eq(out[0], 'Z');
+    cr_assert_eq(out2[0], 'Z');
     cr_assert_eq(
-        checkpoint_add_signature(s_kat_note, klen, line, llen, out, klen + llen + 1, &olen),
+        checkpoint_add_signature(s_kat_note, klen, line, llen, out2, klen + llen + 1, &olen),
         CHECKPOINT_OK);
     /* bad inputs */
-    cr_assert_eq(checkpoint_add_signature(s_kat_note, klen, line, llen - 1, out, sizeof out, &olen),
-                 CHECKPOINT_ERR_SIGNATURE_LINE);
-    cr_assert_eq(checkpoint_add_signature("bad", 3, line, llen, out, sizeof out, &olen),
+    cr_assert_eq(
+        checkpoint_add_signature(s_kat_note, klen, line, llen - 1, out2, sizeof out2, &olen),
+        CHECKPOINT_ERR_SIGNATURE_LINE);
+    cr_assert_eq(checkpoint_add_signature("bad", 3, line, llen, out2, sizeof out2, &olen),
                  CHECKPOINT_ERR_NO_SEPARATOR);
-    cr_assert_eq(checkpoint_add_signature(s_kat_note, klen, line, llen, NULL, sizeof out, &olen),
+    cr_assert_eq(checkpoint_add_signature(s_kat_note, klen, line, llen, NULL, sizeof out2, &olen),
                  CHECKPOINT_ERR_ARGS);
-    cr_assert_eq(checkpoint_add_signature(s_kat_note, klen, line, llen, out, sizeof out, NULL),
+    cr_assert_eq(checkpoint_add_signature(s_kat_note, klen, line, llen, out2, sizeof out2, NULL),
                  CHECKPOINT_ERR_ARGS);
 }
 

@@ -1,0 +1,189 @@
+/*  hartslag audit checkpoints: the checkpoints, without anything else.
+
+    --config DAEMON.yaml --out FILE   at a partner: a witness file of the
+                                      checkpoints its daemon holds (and
+                                      refused), for `audit verify --witness`,
+                                      instead of a copy of hartslagd.db
+                                      (which holds the decrypted inbox)
+    --list --db BROKER_DB [--json]    the checkpoint sizes the broker stored:
+                                      what `audit prove --from` accepts
+
+    The witness format is in audit_witness.h and docs/audit-format.md. */
+#include "audit_witness.h"
+#include "cmd_audit.h"
+#include "commands.h"
+
+#include "../daemon/config_schema.h"
+#include "config.h"
+
+#include <getopt.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define S_ZONE "Europe/Amsterdam"
+#define S_ZONE_FILE "/usr/share/zoneinfo/" S_ZONE
+#define S_PATH_MAX 4096
+
+static void s_usage(FILE *out)
+{
+    fprintf(out, "usage: hartslag audit checkpoints --config DAEMON.yaml --out FILE\n"
+                 "       hartslag audit checkpoints --list --db BROKER_DB [--json]\n\n"
+                 "--out writes a witness file: only the audit checkpoints the partner's daemon\n"
+                 "holds and the ones it refused, nothing of its inbox. Give it to the privacy\n"
+                 "officer for 'hartslag audit verify --witness FILE'. The file is created with\n"
+                 "mode 0600; an existing file is not overwritten.\n"
+                 "--list shows the checkpoints of a copy of the broker's broker.db: their sizes\n"
+                 "(what 'hartslag audit prove --from SIZE' accepts) and when they were signed\n"
+                 "(local time, " S_ZONE ").\n"
+                 "exit codes: 0 done, 1 failure, 2 usage error\n");
+}
+
+/* "2026-03-01 13:00:00 CET" in S_ZONE (UTC when the zone is not installed). */
+static void s_local_time(int64_t ms, char *out, size_t outlen)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!localtime_r(&t, &tm) || strftime(out, outlen, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+        snprintf(out, outlen, "?");
+}
+
+static int s_list(const char *db_path, bool json)
+{
+    struct stat st;
+    bool zone = stat(S_ZONE_FILE, &st) == 0;
+    setenv("TZ", zone ? S_ZONE : "UTC", 1);
+    tzset();
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    int rc = 1;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT size, made_ms FROM checkpoints ORDER BY size", -1, &stmt,
+                           NULL) != SQLITE_OK) {
+        fprintf(stderr,
+                "hartslag audit checkpoints: cannot read checkpoints from %s: %s — give a copy "
+                "of the broker's state_dir/broker.db\n",
+                db_path, db ? sqlite3_errmsg(db) : "out of memory");
+        goto done;
+    }
+    if (!zone)
+        fprintf(stderr,
+                "hartslag audit checkpoints: time zone %s is not installed: times are "
+                "in UTC\n",
+                S_ZONE);
+    if (json)
+        printf("[");
+    else
+        printf("%-12s %s\n", "size", "signed");
+    uint64_t n = 0;
+    int step;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int64_t size = sqlite3_column_int64(stmt, 0), ms = sqlite3_column_int64(stmt, 1);
+        char when[64];
+        s_local_time(ms, when, sizeof when);
+        if (json)
+            printf("%s{\"size\":%lld,\"signed_ms\":%lld,\"signed\":\"%s\"}", n ? "," : "",
+                   (long long)size, (long long)ms, when);
+        else
+            printf("%-12lld %s\n", (long long)size, when);
+        n++;
+    }
+    if (json)
+        printf("]\n");
+    if (step != SQLITE_DONE) {
+        fprintf(stderr, "hartslag audit checkpoints: cannot read %s: %s\n", db_path,
+                sqlite3_errmsg(db));
+        goto done;
+    }
+    if (!json)
+        fprintf(stderr, "%llu checkpoint(s)\n", (unsigned long long)n);
+    rc = 0;
+done:
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return rc;
+}
+
+static int s_export(const char *config_file, const char *out_path)
+{
+    char err[AUDIT_WITNESS_ERR_MAX], state[S_PATH_MAX], db_path[S_PATH_MAX + 32];
+    config_t *conf =
+        config_load(config_file, daemon_config_schema, DAEMON_CONFIG_KEYS, err, sizeof err);
+    if (!conf) {
+        fprintf(stderr, "hartslag audit checkpoints: %s\n", err);
+        return 1;
+    }
+    const char *dir = config_path(conf, "state_dir", state, sizeof state);
+    char org[128];
+    snprintf(org, sizeof org, "%s", config_string(conf, "org") ? config_string(conf, "org") : "");
+    config_destroy(&conf);
+    if (!dir) {
+        fprintf(stderr, "hartslag audit checkpoints: %s has no state_dir\n", config_file);
+        return 1;
+    }
+    snprintf(db_path, sizeof db_path, "%s/hartslagd.db", state);
+    uint64_t count = 0;
+    if (audit_witness_export(db_path, org, out_path, &count, err, sizeof err) != 0) {
+        fprintf(stderr, "hartslag audit checkpoints: %s\n", err);
+        return 1;
+    }
+    printf("%llu checkpoint(s) of %s written to %s (mode 0600); give it to the privacy "
+           "officer for 'hartslag audit verify --witness'\n",
+           (unsigned long long)count, org, out_path);
+    return 0;
+}
+
+int audit_cmd_checkpoints(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"out", required_argument, NULL, 'o'},
+        {"list", no_argument, NULL, 'l'},
+        {"db", required_argument, NULL, 'd'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL, *out = NULL, *db = NULL;
+    bool list = false, json = false;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            config = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'l':
+            list = true;
+            break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'h':
+            s_usage(stdout);
+            return 0;
+        default:
+            s_usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        s_usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (list && db && !config && !out)
+        return s_list(db, json);
+    if (!list && config && out && !db && !json)
+        return s_export(config, out);
+    s_usage(stderr);
+    return EXIT_USAGE;
+}
