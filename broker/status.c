@@ -6,20 +6,19 @@
 #include <string.h>
 #include <time.h>
 
-
 /* Per partner, from the database. */
 typedef struct {
-    int64_t queued;           /* pending deliveries */
-    int64_t oldest_ms;        /* acceptance time of the oldest, 0 when none */
-    int64_t last_cosigned;    /* size of the latest checkpoint it cosigned, -1 when none */
-    bool cosigned_latest;     /* it cosigned the latest checkpoint */
+    int64_t queued;        /* pending deliveries */
+    int64_t oldest_ms;     /* acceptance time of the oldest, 0 when none */
+    int64_t last_cosigned; /* size of the latest checkpoint it cosigned, -1 when none */
+    bool cosigned_latest;  /* it cosigned the latest checkpoint */
 } partner_db_t;
 
 /* What the database says beyond the partners. */
 typedef struct {
-    int64_t alerts_open;        /* alerts not yet handled */
-    int64_t checkpoint_size;    /* latest checkpoint, -1 when none */
-    int64_t checkpoint_ms;      /* when it was made */
+    int64_t alerts_open;     /* alerts not yet handled */
+    int64_t checkpoint_size; /* latest checkpoint, -1 when none */
+    int64_t checkpoint_ms;   /* when it was made */
 } broker_db_t;
 
 static void s_time(int64_t ms, char out[32])
@@ -93,8 +92,8 @@ static int s_read(sqlite3 *db, const status_snapshot_t *snap, partner_db_t *part
         parts[i].queued = pair[0];
         parts[i].oldest_ms = pair[1];
         pair[0] = -1;
-        if (s_query(db, "SELECT max(size) FROM cosignatures WHERE org=?1", org, -1, s_int_row,
-                    pair, err, errlen) != 0)
+        if (s_query(db, "SELECT max(size) FROM cosignatures WHERE org=?1", org, -1, s_int_row, pair,
+                    err, errlen) != 0)
             return -1;
         parts[i].last_cosigned = pair[0];
         parts[i].cosigned_latest =
@@ -196,8 +195,7 @@ static void s_text(FILE *out, const status_snapshot_t *snap, const partner_db_t 
     }
 }
 
-char *status_render(sqlite3 *db, const status_snapshot_t *snap, bool json, char *err,
-                    size_t errlen)
+char *status_render(sqlite3 *db, const status_snapshot_t *snap, bool json, char *err, size_t errlen)
 {
     partner_db_t *parts = calloc(snap->n_partners ? snap->n_partners : 1, sizeof *parts);
     broker_db_t broker = {0};

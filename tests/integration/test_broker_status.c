@@ -43,8 +43,8 @@ TestSuite(broker_status, .init = s_setup, .fini = s_teardown, .timeout = 120);
 /* `hartslag broker status ARGS... ` (NULL-terminated); output in *out. */
 static int s_status(char **out, char **err, const char *a, const char *b, const char *c)
 {
-    char *argv[] = {(char *)tu_bin("hartslag"), "broker", "status", (char *)a, (char *)b,
-                    (char *)c, NULL};
+    char *argv[] = {
+        (char *)tu_bin("hartslag"), "broker", "status", (char *)a, (char *)b, (char *)c, NULL};
     return tu_run(argv, NULL, out, err);
 }
 
@@ -88,8 +88,8 @@ Test(broker_status, shows_partners_queues_checkpoint_and_agreements)
     const char *welzijn = strstr(out, "\"org\":\"welzijn\"");
     cr_assert(strstr(welzijn, "\"oldest_queued_at\":\"20"), "%s", out);
     const char *gemeente = strstr(out, "\"org\":\"gemeente\"");
-    cr_assert(strstr(gemeente, "\"queued\":0,\"unacknowledged\":0,\"oldest_queued_at\":null"),
-              "%s", out);
+    cr_assert(strstr(gemeente, "\"queued\":0,\"unacknowledged\":0,\"oldest_queued_at\":null"), "%s",
+              out);
     /* The agreements version the broker logged at start. */
     char *log = bh_log(s_bh);
     const char *v = strstr(log, "event=agreements_loaded version=");
