@@ -243,14 +243,22 @@ echo "no BSN, address or content in the broker's state directory or log"
 
 step "9. The privacy officer verifies the audit log against the partners' checkpoints"
 sleep 1.5 # the broker signs a checkpoint every second; the daemons cosign it
-mkdir -p audit
+mkdir -p -m 0700 audit
+# The broker's operator hands over a copy of broker.db; each partner hands
+# over a witness file: only the checkpoints its daemon holds, none of its
+# inbox (a copy of hartslagd.db would carry citizens' data).
 sqlite3 state/broker/broker.db ".backup audit/broker.db"
-for org in gemeente politie; do sqlite3 "state/$org/hartslagd.db" ".backup audit/$org.db"; done
+chmod 0600 audit/broker.db # sqlite3's .backup writes 0644
+for org in gemeente politie welzijn woonpunt; do
+    run "$H" audit checkpoints --config "$org.yaml" --out "audit/$org.witness"
+done
 run "$H" audit verify --db audit/broker.db --broker-cert keys/broker.cert \
-    --daemon-db audit/gemeente.db --daemon-db audit/politie.db
+    --partners certificates --witness audit/gemeente.witness --witness audit/politie.witness \
+    --witness audit/welzijn.witness --witness audit/woonpunt.witness
 echo
 echo "The citizen with BSN 111222333 asks who shared what about them (AVG art. 15):"
 echo 111222333 | run "$H" audit subject --db audit/broker.db --bsn - \
-    --pseudonym-key keys/pseudonym.key --partners certificates
+    --pseudonym-key keys/pseudonym.key --partners certificates \
+    --agreements agreements.yaml --broker-cert keys/broker.cert
 
 step "Done: stopping the daemons and the broker"

@@ -99,7 +99,7 @@ static int s_list(const char *db_path, bool json)
         goto done;
     }
     if (!json)
-        fprintf(stderr, "%llu checkpoint(s)\n", (unsigned long long)n);
+        fprintf(stderr, "%llu checkpoint%s\n", (unsigned long long)n, n == 1 ? "" : "s");
     rc = 0;
 done:
     sqlite3_finalize(stmt);
@@ -130,9 +130,9 @@ static int s_export(const char *config_file, const char *out_path)
         fprintf(stderr, "hartslag audit checkpoints: %s\n", err);
         return 1;
     }
-    printf("%llu checkpoint(s) of %s written to %s (mode 0600); give it to the privacy "
+    printf("%llu checkpoint%s of %s written to %s (mode 0600); give it to the privacy "
            "officer for 'hartslag audit verify --witness'\n",
-           (unsigned long long)count, org, out_path);
+           (unsigned long long)count, count == 1 ? "" : "s", org, out_path);
     return 0;
 }
 

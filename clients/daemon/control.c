@@ -180,9 +180,10 @@ static size_t s_health(daemon_t *self, const store_counts_t *c,
     if (c->checkpoint_evidence) {
         problems[n].code = "checkpoint_refused";
         snprintf(problems[n].text, sizeof problems[n].text,
-                 "%llu inconsistent audit checkpoint(s) from the broker were refused (evidence "
+                 "%llu inconsistent audit checkpoint%s from the broker %s refused (evidence "
                  "kept in hartslagd.db): tell the privacy officers",
-                 (unsigned long long)c->checkpoint_evidence);
+                 (unsigned long long)c->checkpoint_evidence, c->checkpoint_evidence == 1 ? "" : "s",
+                 c->checkpoint_evidence == 1 ? "was" : "were");
         n++;
     }
     return n;

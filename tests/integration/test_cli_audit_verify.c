@@ -258,7 +258,7 @@ Test(audit_verify_cli, a_witness_file_carries_only_checkpoints_and_verify_uses_i
         s_hartslag(&out, "audit", "checkpoints", "--config", config, "--out", witness, NULL), 0,
         "%s", out);
     char want[64];
-    snprintf(want, sizeof want, "%d checkpoint(s) of politie", RECORDS);
+    snprintf(want, sizeof want, "%d checkpoints of politie", RECORDS);
     cr_assert(strstr(out, want), "%s", out);
     free(out);
     struct stat st;
@@ -339,7 +339,7 @@ Test(audit_verify_cli, checkpoints_list_shows_sizes_in_amsterdam_time)
     /* Record 0 was checkpointed at 2026-03-01T00:00:00Z: 01:00 CET. */
     cr_assert(strstr(out, "2026-03-01 01:00:00 CET"), "%s", out);
     char want[64];
-    snprintf(want, sizeof want, "%d checkpoint(s)", RECORDS);
+    snprintf(want, sizeof want, "%d checkpoints", RECORDS);
     cr_assert(strstr(out, want), "%s", out);
     free(out);
     cr_assert_eq(

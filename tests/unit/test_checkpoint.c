@@ -25,7 +25,7 @@
    log_sk, log_pk = key(bytes.fromhex(
        "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))  # RFC 8032 test 1
    cos_sk, cos_pk = key(bytes(range(32)))
-   origin = "hartslag.passart-heerlen/audit"; cosigner = "hartslag.passart-heerlen/politie"
+   origin = "hartslag.passart-heerlen/audit"; cosigner = "politie"
    root = hashlib.sha256(b"\x00hartslag").digest()
    body = f"{origin}\n1000\n{base64.b64encode(root).decode()}\n".encode()
    print("log key id", kid(origin, 1, log_pk).hex())
@@ -44,7 +44,7 @@
    EOF
 */
 #define ORIGIN "hartslag.passart-heerlen/audit"
-#define COSIGNER "hartslag.passart-heerlen/politie"
+#define COSIGNER "politie" /* a daemon cosigns under its org id */
 #define KAT_TIME 1700000000u
 static const char *const s_log_seed_hex =
     "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
@@ -53,13 +53,13 @@ static const char *const s_log_pk_hex =
 static const char *const s_root_hex =
     "b0bd4793c2ff627afe1c772600d252489813a4b71fd6f0799306cbd4f185315c";
 static const unsigned char s_log_key_id[4] = {0xed, 0x9b, 0x86, 0x85};
-static const unsigned char s_cos_key_id[4] = {0x14, 0x14, 0xec, 0xc1};
+static const unsigned char s_cos_key_id[4] = {0x2a, 0x9d, 0x32, 0x8b};
 static const char s_kat_note[] =
     ORIGIN "\n1000\nsL1Hk8L/Ynr+HHcmANJSSJgTpLcf1vB5kwbL1PGFMVw=\n\n"
            "\xE2\x80\x94 " ORIGIN " 7ZuGhSIM2o8O7AVHsUc6+DSMHZW3kvVny7v+7XEKkM+"
            "VHsjDQDz3481+APCP4hlWY+aMpftRrGdk3P6tguKbT1RyKQ0=\n";
 static const char s_kat_cosig[] =
-    "\xE2\x80\x94 " COSIGNER " FBTswQAAAABlU/EASq1K4bajUDn74KW6zNSd22C/siB/NV0yH5ItdDVZRNHqlj5suYl/"
+    "\xE2\x80\x94 " COSIGNER " Kp0yiwAAAABlU/EASq1K4bajUDn74KW6zNSd22C/siB/NV0yH5ItdDVZRNHqlj5suYl/"
     "SxuLff45GthmEeKDL4v25SG5mLF9GulQBg==\n";
 
 typedef struct {
