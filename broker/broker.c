@@ -1195,6 +1195,10 @@ static void s_on_cosignature(broker_t *self, peer_t *peer, zframe_t *routing,
         self->turn_failed = true;
     if (cosig->tree_size > peer->checkpoint_size)
         peer->checkpoint_size = cosig->tree_size;
+    /* A daemon that cosigns an older checkpoint again is telling us what it
+       holds: send it the latest, with a proof from there. */
+    if (cosig->tree_size < audit_log_checkpoint_size(self->audit))
+        peer->checkpoint_due = true;
 }
 
 /* Signs a checkpoint when one is due (every second or every

@@ -56,6 +56,49 @@ static void s_cosign(daemon_t *self, const checkpoint_t *cp)
     link_send(self, &frame);
 }
 
+/* A newer checkpoint came with a proof from another size than we hold, so
+   it cannot be checked. Once is a race (our cosignature crossed it); a
+   broker that never sends a usable proof withholds it, and that must show
+   (issue 18 A3). We keep the first offer of each such streak as evidence,
+   count them for `status`, and tell the broker the size we hold: by
+   cosigning our checkpoint again when it is behind (no Hello, which would
+   make it resend what is in flight), by a Hello at most every 10 s when it
+   thinks we hold more than we do. */
+static void s_unproven(daemon_t *self, uint64_t held, const unsigned char held_root[32],
+                       const char *origin, const checkpoint_t *cp,
+                       const Hartslag__Checkpoint *message)
+{
+    uint64_t now = daemon_now_ms();
+    if (self->unproven_count++ == 0) {
+        self->unproven_since_ms = now;
+        if (store_checkpoint_evidence(self->store, "unproven", held, cp->size,
+                                      (const char *)message->note.data, message->note.len, NULL,
+                                      0) != 0)
+            dlog(DLOG_ERROR, "event=evidence_not_stored error=\"%s\"", store_error(self->store));
+    }
+    if (self->unproven_logged_ms == 0 || now - self->unproven_logged_ms >= 60000 ||
+        self->unproven_count == 1) {
+        self->unproven_logged_ms = now;
+        dlog(DLOG_WARN,
+             "event=checkpoint_unproven held=%llu offered=%llu proof_from=%llu count=%llu "
+             "since_ms=%llu",
+             (unsigned long long)held, (unsigned long long)cp->size,
+             (unsigned long long)message->from_size, (unsigned long long)self->unproven_count,
+             (unsigned long long)self->unproven_since_ms);
+    }
+    if (message->from_size < held) {
+        checkpoint_t ours;
+        memset(&ours, 0, sizeof ours);
+        snprintf(ours.origin, sizeof ours.origin, "%s", origin);
+        ours.size = held;
+        memcpy(ours.root, held_root, MERKLE_HASHBYTES);
+        s_cosign(self, &ours);
+    } else if (self->unproven_hello_ms == 0 || now - self->unproven_hello_ms >= 10000) {
+        self->unproven_hello_ms = now;
+        link_send_hello(self);
+    }
+}
+
 void checkpoints_handle(daemon_t *self, const Hartslag__Checkpoint *message)
 {
     char origin[CHECKPOINT_NAME_MAX + 1];
@@ -85,10 +128,7 @@ void checkpoints_handle(daemon_t *self, const Hartslag__Checkpoint *message)
             return;
         }
         if (message->from_size != held) {
-            /* A proof from another size than we hold: ask again with ours. */
-            dlog(DLOG_DEBUG, "event=checkpoint_stale_proof from=%llu held=%llu",
-                 (unsigned long long)message->from_size, (unsigned long long)held);
-            link_send_hello(self);
+            s_unproven(self, held, held_root, origin, &cp, message);
             return;
         }
         unsigned char proof[MERKLE_PROOF_MAX][MERKLE_HASHBYTES];
@@ -112,5 +152,10 @@ void checkpoints_handle(daemon_t *self, const Hartslag__Checkpoint *message)
         return;
     }
     dlog(DLOG_DEBUG, "event=checkpoint_cosigned size=%llu", (unsigned long long)cp.size);
+    if (self->unproven_count > 0)
+        dlog(DLOG_INFO, "event=checkpoint_proven size=%llu after_unproven=%llu",
+             (unsigned long long)cp.size, (unsigned long long)self->unproven_count);
+    self->unproven_since_ms = 0;
+    self->unproven_count = 0;
     s_cosign(self, &cp);
 }

@@ -20,7 +20,8 @@
 #define CONTROL_ALERT_ACK_WAIT_MS 15000 /* the broker's verdict on an alert ack */
 #define HEALTH_HOOK_BACKLOG_MAX 100     /* this many waiting for the hook: unhealthy */
 #define HEALTH_HOOK_FAILURES 4          /* one item's hook failed this often in a row: unhealthy */
-#define HEALTH_PROBLEMS_MAX 5           /* kinds of problem status can name */
+#define HEALTH_PROBLEMS_MAX 6           /* kinds of problem status can name */
+#define HEALTH_UNPROVEN_MAX_MS 600000   /* no usable consistency proof this long: unhealthy */
 
 /* A parsed request: args[0] is the command, the rest "key=value". Every
    string is wiped on release: a send request carries content and the
@@ -186,6 +187,17 @@ static size_t s_health(daemon_t *self, const store_counts_t *c,
                  c->checkpoint_evidence == 1 ? "was" : "were");
         n++;
     }
+    uint64_t now = daemon_now_ms();
+    if (self->unproven_since_ms && now - self->unproven_since_ms >= HEALTH_UNPROVEN_MAX_MS) {
+        problems[n].code = "checkpoint_unproven";
+        snprintf(problems[n].text, sizeof problems[n].text,
+                 "no consistency proof for %llu minutes: the broker offered %llu newer audit "
+                 "checkpoint%s without a proof from the one we hold (evidence kept in "
+                 "hartslagd.db): tell the privacy officers",
+                 (unsigned long long)((now - self->unproven_since_ms) / 60000),
+                 (unsigned long long)self->unproven_count, self->unproven_count == 1 ? "" : "s");
+        n++;
+    }
     return n;
 }
 
@@ -214,7 +226,8 @@ static void s_status(daemon_t *self, const request_t *req)
             "\"accepted\":%llu,\"denied\":%llu,\"other\":%llu},\"recipients\":{\"queued\":%llu,"
             "\"stored\":%llu,\"refused\":%llu},\"inbox\":%llu,"
             "\"hook_pending\":%llu,\"alerts\":%llu,\"checkpoint_size\":%llu,"
-            "\"checkpoint_evidence\":%llu,\"uptime_s\":%llu,\"last_error\":",
+            "\"checkpoint_evidence\":%llu,\"unproven_checkpoints\":%llu,"
+            "\"unproven_since_ms\":%llu,\"uptime_s\":%llu,\"last_error\":",
             self->connected ? "true" : "false", (unsigned long long)self->last_heard_ms,
             (unsigned long long)agreements_version(self->agreements),
             (unsigned long long)self->broker_agreements_version,
@@ -224,6 +237,7 @@ static void s_status(daemon_t *self, const request_t *req)
             (unsigned long long)c.recipients_refused, (unsigned long long)c.inbox,
             (unsigned long long)c.inbox_hook_pending, (unsigned long long)c.alerts,
             (unsigned long long)c.checkpoint_size, (unsigned long long)c.checkpoint_evidence,
+            (unsigned long long)self->unproven_count, (unsigned long long)self->unproven_since_ms,
             (unsigned long long)((now - self->started_ms) / 1000));
         strbuf_json_string(&out, self->last_error[0] ? self->last_error : NULL);
         strbuf_puts(&out, ",\"broker_problem\":");
@@ -277,6 +291,13 @@ static void s_status(daemon_t *self, const request_t *req)
                       c.checkpoint_evidence ? "; INCONSISTENT CHECKPOINTS REFUSED (evidence kept: "
                                               "tell the privacy officers)"
                                             : "");
+        if (self->unproven_since_ms)
+            strbuf_printf(&out,
+                          "             no consistency proof for %llu minutes (%llu newer "
+                          "checkpoint%s offered without one; evidence kept)\n",
+                          (unsigned long long)((now - self->unproven_since_ms) / 60000),
+                          (unsigned long long)self->unproven_count,
+                          self->unproven_count == 1 ? "" : "s");
         if (self->last_error[0]) {
             char when[32];
             render_time(self->last_error_ms, when);

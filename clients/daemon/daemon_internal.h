@@ -146,16 +146,20 @@ struct daemon_t {
     bool hook_for_alert;                     /* the running hook is for an alert */
     uint32_t hook_alert_attempts;            /* ...which had failed this often before */
 
-    bool connected;                     /* see invariant */
-    uint64_t started_ms;                /* daemon start */
-    uint64_t last_heard_ms;             /* last frame from the broker */
-    uint64_t last_hello_ms;             /* last Hello sent */
-    bool hello_sent;                    /* the last Hello left the socket */
-    uint64_t last_heartbeat_ms;         /* last Heartbeat sent */
-    uint64_t last_resubmit_ms;          /* last resubmission pass */
-    uint64_t last_purge_ms;             /* last retention pass */
-    uint64_t next_hook_check_ms;        /* when to look for a due hook again */
-    uint64_t welcome_ms;                /* last Welcome */
+    bool connected;              /* see invariant */
+    uint64_t started_ms;         /* daemon start */
+    uint64_t last_heard_ms;      /* last frame from the broker */
+    uint64_t last_hello_ms;      /* last Hello sent */
+    bool hello_sent;             /* the last Hello left the socket */
+    uint64_t last_heartbeat_ms;  /* last Heartbeat sent */
+    uint64_t unproven_since_ms;  /* first newer checkpoint without a usable proof, 0 if none */
+    uint64_t unproven_count;     /* checkpoints offered without one since then */
+    uint64_t unproven_logged_ms; /* last checkpoint_unproven log line */
+    uint64_t unproven_hello_ms;  /* last Hello sent to correct the broker's view */
+    uint64_t last_resubmit_ms;   /* last resubmission pass */
+    uint64_t last_purge_ms;      /* last retention pass */
+    uint64_t next_hook_check_ms; /* when to look for a due hook again */
+    uint64_t welcome_ms;         /* last Welcome */
     uint64_t broker_agreements_version; /* what the broker enforces */
     char last_error[256];               /* last problem worth showing in status */
     uint64_t last_error_ms;             /* when */

@@ -1185,7 +1185,9 @@ int store_counts(store_t *self, store_counts_t *c)
     rc |= s_count(self, Q_COUNT_ALERTS, "SELECT COUNT(*) FROM alerts", &c->alerts);
     rc |= s_count(self, Q_COUNT_CHECKPOINT, "SELECT COALESCE(MAX(size), 0) FROM checkpoints",
                   &c->checkpoint_size);
-    rc |= s_count(self, Q_COUNT_EVIDENCE, "SELECT COUNT(*) FROM checkpoint_evidence",
+    /* An unproven checkpoint is kept too, but it is not an inconsistency. */
+    rc |= s_count(self, Q_COUNT_EVIDENCE,
+                  "SELECT COUNT(*) FROM checkpoint_evidence WHERE kind <> 'unproven'",
                   &c->checkpoint_evidence);
     return rc ? -1 : 0;
 }

@@ -3,13 +3,17 @@
     what the daemon's own agreements forbid, a bad signature and a signal
     for someone else are refused with a reason; the hook gets the signal as
     JSON, and a failing or hanging hook never loses it. */
+#include "audit_log.h"
+#include "checkpoint.h"
 #include "daemon_harness.h"
 #include "envelope.h"
+#include "keyfile.h"
 #include "testutil.h"
 #include "wire.h"
 
 #include <criterion/criterion.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,4 +324,107 @@ Test(recipient, a_backdated_signal_is_judged_and_kept_from_now)
     free(sealed);
     s_politie->created_at_ms = 0;
     s_politie->valid_until_ms = 0;
+}
+
+/* A checkpoint note for `size` with an arbitrary root, signed with the
+   broker's audit key as the real broker would. */
+static void s_checkpoint_note(uint64_t size, uint8_t fill, char *note, size_t cap, size_t *len)
+{
+    char path[4300], why[600];
+    snprintf(path, sizeof path, "%s/broker.cert_secret", s_bh->keys);
+    keyfile_t *keys = keyfile_load(path, why, sizeof why);
+    cr_assert_not_null(keys, "%s", why);
+    checkpoint_t cp;
+    memset(&cp, 0, sizeof cp);
+    audit_log_origin_for("test-partnership", cp.origin, sizeof cp.origin);
+    cp.size = size;
+    memset(cp.root, fill, sizeof cp.root);
+    cr_assert_eq(checkpoint_sign(&cp, keyfile_sign_secret(keys), note, cap, len), CHECKPOINT_OK);
+    keyfile_destroy(&keys);
+}
+
+static void s_send_checkpoint(uint64_t size, uint8_t fill, uint64_t from_size)
+{
+    char note[CHECKPOINT_NOTE_MAX];
+    size_t len = 0;
+    s_checkpoint_note(size, fill, note, sizeof note, &len);
+    Hartslag__Checkpoint message = HARTSLAG__CHECKPOINT__INIT;
+    message.note.data = (uint8_t *)note;
+    message.note.len = len;
+    message.from_size = from_size;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_CHECKPOINT;
+    frame.checkpoint = &message;
+    cr_assert_eq(fb_send(s_fb, &frame), 0);
+}
+
+/* Counts what the daemon sends within `ms`: Hellos, and cosignatures of
+   tree size `size`. */
+static void s_count_frames(int ms, uint64_t size, int *hellos, int *cosignatures)
+{
+    *hellos = *cosignatures = 0;
+    zpoller_t *poller = zpoller_new(s_fb->router, NULL);
+    int64_t until = zclock_mono() + ms;
+    while (zclock_mono() < until) {
+        if (!zpoller_wait(poller, (int)(until - zclock_mono())))
+            continue;
+        zmsg_t *msg = zmsg_recv(s_fb->router);
+        zframe_t *payload = msg ? zmsg_last(msg) : NULL;
+        Hartslag__Frame *frame =
+            payload ? hartslag__frame__unpack(NULL, zframe_size(payload), zframe_data(payload))
+                    : NULL;
+        if (frame && frame->body_case == HARTSLAG__FRAME__BODY_HELLO)
+            (*hellos)++;
+        if (frame && frame->body_case == HARTSLAG__FRAME__BODY_COSIGNATURE &&
+            frame->cosignature->tree_size == size)
+            (*cosignatures)++;
+        if (frame)
+            hartslag__frame__free_unpacked(frame, NULL);
+        zmsg_destroy(&msg);
+    }
+    zpoller_destroy(&poller);
+}
+
+/* A broker that keeps sending newer checkpoints without a proof from the
+   one the daemon holds is withholding it: counted, shown, evidence kept,
+   and answered by cosigning what the daemon holds, not by Hellos that
+   make the broker resend everything in flight (issue 18 A3). */
+Test(recipient, withheld_consistency_proofs_are_counted_and_kept)
+{
+    s_start(NULL);
+    s_send_checkpoint(2, 0xaa, 0); /* the first: nothing held, nothing to prove */
+    int hellos = 0, cosignatures = 0;
+    s_count_frames(1000, 2, &hellos, &cosignatures);
+    cr_assert_eq(cosignatures, 1, "the first checkpoint was not cosigned:\n%s", dh_log(s_gemeente));
+    for (int i = 0; i < 5; i++)
+        s_send_checkpoint(5 + (uint64_t)i, 0xbb, 1); /* a proof from 1, but we hold 2 */
+    s_count_frames(1500, 2, &hellos, &cosignatures);
+    cr_assert_eq(hellos, 0, "the daemon answered withheld proofs with %d Hellos", hellos);
+    cr_assert_eq(cosignatures, 5, "the daemon did not tell the broker what it holds (%d)",
+                 cosignatures);
+    char *out = NULL;
+    cr_assert_eq(dh_cli(s_gemeente, NULL, &out, NULL, "status", "--json", NULL), 0, "%s", out);
+    cr_assert(strstr(out, "\"unproven_checkpoints\":5,"), "%s", out);
+    cr_assert(strstr(out, "\"checkpoint_size\":2,"), "%s", out);
+    free(out);
+    cr_assert_eq(dh_cli(s_gemeente, NULL, &out, NULL, "status", NULL), 0, "%s", out);
+    cr_assert(strstr(out, "no consistency proof for 0 minutes (5 newer checkpoints offered"), "%s",
+              out);
+    free(out);
+    cr_assert(dh_wait_log(s_gemeente, "event=checkpoint_unproven held=2 offered=5", 1000));
+    /* The first offer is kept as evidence, not as an inconsistency. */
+    char db[4600];
+    snprintf(db, sizeof db, "%s/hartslagd.db", s_gemeente->state);
+    sqlite3 *handle = NULL;
+    sqlite3_stmt *stmt = NULL;
+    cr_assert_eq(sqlite3_open_v2(db, &handle, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(handle,
+                                    "SELECT COUNT(*) FROM checkpoint_evidence WHERE kind = "
+                                    "'unproven' AND new_size = 5 AND held_size = 2",
+                                    -1, &stmt, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_step(stmt), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(stmt, 0), 1, "no evidence kept");
+    sqlite3_finalize(stmt);
+    sqlite3_close(handle);
 }
