@@ -226,9 +226,8 @@ partners_t *partners_load(const char *dir, int64_t now_ms, partners_report_fn *r
         if (lstat(path, &st) != 0)
             continue;
         if (S_ISLNK(st.st_mode)) {
-            PROBLEM(false,
-                    "is a symbolic link, not read: copy the certificate itself into the "
-                    "directory");
+            PROBLEM(false, "is a symbolic link, not read: copy the certificate itself into the "
+                           "directory");
             continue;
         }
         if (!S_ISREG(st.st_mode))
