@@ -115,7 +115,10 @@ $(BUILD)/hartslag-broker: $(BROKER_OBJ) $(LIBHARTSLAG)
 
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(TEST_SUPPORT_OBJ) $(LIBHARTSLAG)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TEST_SUPPORT_OBJ) $(LIBHARTSLAG) $(PKG_LIBS) -lcriterion
+	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIBHARTSLAG) $(PKG_LIBS) -lcriterion
+
+# Unit tests of a daemon module link that module's object (no main).
+$(BUILD)/tests/unit/test_daemon_request: $(BUILD)/obj/clients/daemon/request.o
 
 $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(TEST_SUPPORT_OBJ) $(LIBHARTSLAG)
 	@mkdir -p $(dir $@)

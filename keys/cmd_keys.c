@@ -72,7 +72,7 @@ static int s_write_pair(const cert_t *cert, keyfile_t *keys, const char *dir)
         return 1;
     }
     char fp[40];
-    cert_key_fingerprint(cert, fp);
+    cert_fingerprint(cert, fp);
     printf("public certificate: %s\nsecret keys:        %s (mode 0600)\nfingerprint:        %s\n",
            cert_path, secret_path, fp);
     return 0;
@@ -206,7 +206,7 @@ static void s_print_cert(const cert_t *cert)
     char from[11], until[11], fp[40];
     date_format(cert->valid_from, from);
     date_format(cert->valid_until, until);
-    cert_key_fingerprint(cert, fp);
+    cert_fingerprint(cert, fp);
     printf("org:          %s\nname:         %s\nrole:         %s\ncontact:      %s\n"
            "valid:        %s to %s\n",
            cert->org, cert->name, cert_role_name(cert->role), cert->contact, from, until);
@@ -371,7 +371,7 @@ static void s_print_validity(const char *dir, const verify_cert_t *c)
     char from[11], until[11], fp[40];
     date_format(c->cert.valid_from, from);
     date_format(c->cert.valid_until, until);
-    cert_key_fingerprint(&c->cert, fp);
+    cert_fingerprint(&c->cert, fp);
     switch (c->validity) {
     case VALIDITY_OK:
         printf("ok: %-16s %-11s valid until %s  %s\n", c->cert.org, cert_role_name(c->cert.role),
@@ -405,7 +405,7 @@ static void s_json_cert(const verify_cert_t *c, bool first)
     char from[11], until[11], fp[40];
     date_format(c->cert.valid_from, from);
     date_format(c->cert.valid_until, until);
-    cert_key_fingerprint(&c->cert, fp);
+    cert_fingerprint(&c->cert, fp);
     printf("%s{\"file\":", first ? "" : ",");
     audit_json_string(stdout, c->file);
     printf(",\"org\":");

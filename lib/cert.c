@@ -29,14 +29,36 @@ int cert_role_parse(const char *text, cert_role_t *role)
     return -1;
 }
 
-void cert_key_fingerprint(const cert_t *cert, char out[CERT_FINGERPRINT_MAX])
+/* One field of the fingerprinted encoding: LE64(len) || bytes. */
+static void s_fp_field(crypto_hash_sha256_state *st, const void *bytes, size_t len)
 {
+    uint8_t le[8];
+    for (int i = 0; i < 8; i++)
+        le[i] = (uint8_t)((uint64_t)len >> (8 * i));
+    crypto_hash_sha256_update(st, le, sizeof le);
+    crypto_hash_sha256_update(st, bytes, len);
+}
+
+void cert_fingerprint(const cert_t *cert, char out[CERT_FINGERPRINT_MAX])
+{
+    char from[11], until[11];
+    date_format(cert->valid_from, from);
+    date_format(cert->valid_until, until);
+    const char *role = cert_role_name(cert->role);
     uint8_t digest[crypto_hash_sha256_BYTES];
     crypto_hash_sha256_state st;
     crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, cert->curve_key, CERT_KEYBYTES);
-    crypto_hash_sha256_update(&st, cert->sign_key, CERT_KEYBYTES);
-    crypto_hash_sha256_update(&st, cert->box_key, CERT_KEYBYTES);
+    crypto_hash_sha256_update(&st, (const uint8_t *)CERT_FINGERPRINT_TAG,
+                              sizeof CERT_FINGERPRINT_TAG - 1);
+    s_fp_field(&st, cert->org, strlen(cert->org));
+    s_fp_field(&st, cert->name, strlen(cert->name));
+    s_fp_field(&st, role, strlen(role));
+    s_fp_field(&st, cert->contact, strlen(cert->contact));
+    s_fp_field(&st, cert->curve_key, CERT_KEYBYTES);
+    s_fp_field(&st, cert->sign_key, CERT_KEYBYTES);
+    s_fp_field(&st, cert->box_key, CERT_KEYBYTES);
+    s_fp_field(&st, from, strlen(from));
+    s_fp_field(&st, until, strlen(until));
     crypto_hash_sha256_final(&st, digest);
     static const char hex[] = "0123456789abcdef";
     size_t pos = 0;

@@ -66,12 +66,25 @@ void cert_curve_fingerprint(const uint8_t key[CERT_KEYBYTES],
 /* True when `unix_ms` falls on a day in [valid_from, valid_until]. */
 bool cert_valid_at(const cert_t *cert, int64_t unix_ms);
 
-/* The certificate's fingerprint, shown the same way by every tool
-   (`hartslag keys`, the audit report): the first 16 bytes of SHA-256 over
-   the CURVE, sign and box public keys, as lower-case hex in groups of four
-   ("1a2b:3c4d:..."): 39 characters and a NUL. */
+/* The certificate's fingerprint, the one that partners compare by phone
+   before they trust a certificate, shown the same way by every tool
+   (`hartslag keys`, the audit report). It covers every field, so nothing
+   in the certificate can change in transit and keep it: the first 16
+   bytes of
+
+       SHA-256( "hartslag/cert-fingerprint/v1"     (28 bytes, no length, no NUL)
+                || F(org) || F(name) || F(role) || F(contact)
+                || F(curve key) || F(sign key) || F(box key)
+                || F(valid-from) || F(valid-until) )
+
+   where F(x) = LE64(len(x)) || x; texts are the UTF-8 values as in the
+   file (role as "partner", "coordinator" or "broker", dates as
+   "YYYY-MM-DD"), keys the 32 raw bytes (the broker's box key: 32 zeros).
+   Written as lower-case hex in groups of four ("1a2b:3c4d:..."): 39
+   characters and a NUL. */
+#define CERT_FINGERPRINT_TAG "hartslag/cert-fingerprint/v1"
 #define CERT_FINGERPRINT_MAX 40
-void cert_key_fingerprint(const cert_t *cert, char out[CERT_FINGERPRINT_MAX]);
+void cert_fingerprint(const cert_t *cert, char out[CERT_FINGERPRINT_MAX]);
 
 /* "partner", "coordinator", "broker"; and back (-1 when unknown). */
 const char *cert_role_name(cert_role_t role);

@@ -1,5 +1,6 @@
 /*  envelope: seal, sign, verify and open signals; see envelope.h. */
 #include "envelope.h"
+#include "sigdomain.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -490,7 +491,8 @@ envelope_error_t envelope_seal(const envelope_draft_t *draft, const envelope_sen
     s_commitment(key, commit);
     s_signed_hash(header_bytes, header_len, nonce, sizeof nonce, ct, (size_t)ct_len, commit,
                   sizeof commit, hash);
-    crypto_sign_detached(sig, NULL, hash, sizeof hash, sender->sign_sk);
+    if (sigdomain_sign(SIGDOMAIN_SIGNAL, hash, sizeof hash, sender->sign_sk, sig) != 0)
+        goto done; /* cannot happen: a 32-byte payload */
 
     Hartslag__SealedSignal s = HARTSLAG__SEALED_SIGNAL__INIT;
     s.header.data = header_bytes;
@@ -562,7 +564,7 @@ envelope_error_t envelope_verify(const Hartslag__SealedSignal *s,
         return err;
     unsigned char hash[ENVELOPE_HASHBYTES];
     envelope_signed_hash(s, hash);
-    if (crypto_sign_verify_detached(s->signature.data, hash, sizeof hash, sign_pk) != 0)
+    if (sigdomain_verify(SIGDOMAIN_SIGNAL, hash, sizeof hash, s->signature.data, sign_pk) != 0)
         return ENVELOPE_ERR_BAD_SIGNATURE;
     return ENVELOPE_OK;
 }

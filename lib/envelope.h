@@ -11,7 +11,9 @@
                        crypto_box_easy_afternm(K, nonce, shared key) }
                      where the shared key is crypto_box_beforenm(recipient
                      box pk, sender box sk), cached in an envelope_keyring_t
-        signature    Ed25519 (crypto_sign_detached) over the 32-byte
+        signature    Ed25519 (crypto_sign_detached) over the signal's
+                     domain tag line "hartslag/signal/v1\n" (19 bytes;
+                     lib/sigdomain.h) followed by the 32-byte
                      BLAKE2b-256 (crypto_generichash, unkeyed) of
                        "hartslag/signal/v1"          18 bytes, NOT length-prefixed
                        LE64(len(header))  || header
@@ -263,8 +265,9 @@ envelope_error_t envelope_open(const Hartslag__SealedSignal *sealed,
    Safe on NULL and twice. */
 void envelope_content_destroy(Hartslag__SignalContent **content_p);
 
-/* Computes the 32-byte hash that is signed (see top of file). Exposed for
-   tests and for tools that countersign. */
+/* Computes the 32-byte digest whose tagged form is signed (see top of
+   file; sigdomain_sign(SIGDOMAIN_SIGNAL, ...)). Exposed for tests and for
+   tools that countersign. */
 void envelope_signed_hash(const Hartslag__SealedSignal *sealed,
                           unsigned char hash[ENVELOPE_HASHBYTES]);
 

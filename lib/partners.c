@@ -220,8 +220,17 @@ partners_t *partners_load(const char *dir, int64_t now_ms, partners_report_fn *r
     } while (0)
     for (size_t i = 0; i < n; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        /* lstat, not stat: the open refuses links (O_NOFOLLOW), so a link
+           is named and skipped here rather than failing the directory. */
         struct stat st;
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        if (lstat(path, &st) != 0)
+            continue;
+        if (S_ISLNK(st.st_mode)) {
+            PROBLEM(false, "is a symbolic link, not read: copy the certificate itself into the "
+                           "directory");
+            continue;
+        }
+        if (!S_ISREG(st.st_mode))
             continue;
         char reason[400];
         if (cert_load(path, &all[i], reason, sizeof reason) != 0) {

@@ -1042,7 +1042,7 @@ int audit_read_check(audit_reader_t *self, const char *broker_cert, audit_check_
         return -1;
     }
     out->has_cert = true;
-    cert_key_fingerprint(&cert, out->fingerprint);
+    cert_fingerprint(&cert, out->fingerprint);
     int rc = audit_verify(self->db, cert.sign_key, NULL, 0, &out->report);
     out->state = rc == 0 ? AUDIT_CHECK_OK : AUDIT_CHECK_FAULT;
     return 0;

@@ -207,7 +207,7 @@ typedef struct {
     audit_check_state_t state;              /* the verdict */
     audit_report_t report;                  /* verify's report (OK / FAULT) */
     bool has_cert;                          /* a broker certificate was given */
-    char fingerprint[CERT_FINGERPRINT_MAX]; /* its fingerprint (cert_key_fingerprint) */
+    char fingerprint[CERT_FINGERPRINT_MAX]; /* its fingerprint (cert_fingerprint) */
     uint64_t log_size;                      /* records in the copy (highest index + 1) */
     int64_t checkpoint_size;                /* largest stored checkpoint, -1 when none */
     bool truncated;                         /* log_size < checkpoint_size */

@@ -7,13 +7,13 @@
 
 #include "dlog.h"
 #include "render.h"
+#include "request.h"
 #include "strbuf.h"
 
 #include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CONTROL_FRAMES_MAX 200        /* frames in one request */
 #define CONTROL_WAIT_DEFAULT_MS 30000 /* send --wait / withdraw */
 #define CONTROL_WAIT_MAX_MS 600000
 #define CONTROL_SUN_PATH_MAX 107        /* sockaddr_un.sun_path without NUL */
@@ -22,15 +22,6 @@
 #define HEALTH_HOOK_FAILURES 4          /* one item's hook failed this often in a row: unhealthy */
 #define HEALTH_PROBLEMS_MAX 6           /* kinds of problem status can name */
 #define HEALTH_UNPROVEN_MAX_MS 600000   /* no usable consistency proof this long: unhealthy */
-
-/* A parsed request: args[0] is the command, the rest "key=value". Every
-   string is wiped on release: a send request carries content and the
-   subject's identifier. */
-typedef struct {
-    zframe_t *routing;              /* sender's routing id */
-    char *args[CONTROL_FRAMES_MAX]; /* the strings */
-    size_t n_args;                  /* how many */
-} request_t;
 
 int control_bind(daemon_t *self, char *err, size_t errlen)
 {
@@ -838,17 +829,9 @@ void control_tick(daemon_t *self, uint64_t now_ms)
 
 /* ---- dispatch */
 
-static void s_request_clear(request_t *req)
-{
-    for (size_t i = 0; i < req->n_args; i++) {
-        sodium_memzero(req->args[i], strlen(req->args[i]));
-        free(req->args[i]);
-    }
-    req->n_args = 0;
-    zframe_destroy(&req->routing);
-}
-
-/* Reads one request; false when there was none or it was refused. */
+/* Reads one request (request.c wipes the frames and, on release, the
+   whole copy); false when there was none. A refused one is answered here
+   and comes back empty. */
 static bool s_read(daemon_t *self, request_t *req)
 {
     memset(req, 0, sizeof *req);
@@ -857,33 +840,11 @@ static bool s_read(daemon_t *self, request_t *req)
     zmsg_t *msg = zmsg_recv(self->control);
     if (!msg)
         return false;
-    req->routing = zmsg_pop(msg);
-    bool ok = req->routing && zmsg_size(msg) >= 1 && zmsg_size(msg) <= CONTROL_FRAMES_MAX;
-    zframe_t *frame;
-    while (ok && (frame = zmsg_pop(msg)) != NULL) {
-        char *text = zframe_strdup(frame);
-        sodium_memzero(zframe_data(frame), zframe_size(frame));
-        if (!text || strlen(text) != zframe_size(frame))
-            ok = false; /* an embedded NUL: refuse, never truncate silently */
-        if (text && ok)
-            req->args[req->n_args++] = text;
-        else
-            free(text);
-        zframe_destroy(&frame);
-    }
-    /* Wipe what is left (a refused request may still carry content). */
-    while ((frame = zmsg_pop(msg)) != NULL) {
-        sodium_memzero(zframe_data(frame), zframe_size(frame));
-        zframe_destroy(&frame);
-    }
-    zmsg_destroy(&msg);
-    if (!ok) {
+    if (request_parse(req, &msg) != 0) {
         daemon_flush(self); /* answers leave in request order */
         if (req->routing)
             s_error(self, req->routing, "malformed", "a request is 1..200 text frames");
-        s_request_clear(req);
-        memset(req, 0, sizeof *req);
-        return true; /* consumed */
+        request_clear(req);
     }
     return true;
 }
@@ -922,6 +883,6 @@ void control_handle(daemon_t *self)
         else
             s_error(self, req.routing, "unknown_command",
                     "unknown control command (is the CLI newer than the daemon?)");
-        s_request_clear(&req);
+        request_clear(&req);
     }
 }

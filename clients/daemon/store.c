@@ -78,6 +78,9 @@ typedef enum {
 /* WAL pages after which store_checkpoint copies them into the database
    (SQLite's own automatic checkpoint, which runs inside COMMIT, is off). */
 #define STORE_WAL_CHECKPOINT_PAGES 1000
+/* After a checkpoint the WAL file is cut back to at most this size (SQLite
+   keeps it otherwise, with old frames in it). */
+#define STORE_JOURNAL_SIZE_LIMIT "1048576"
 
 /*  Invariant: db is open, in WAL mode with synchronous=FULL, except
     between store_begin_lazy and the end of its transaction (`lazy`: NORMAL,
@@ -86,7 +89,10 @@ typedef enum {
     NULL or statement q, prepared once and reset after every use (a busy
     one is never handed out twice: a nested use is given its own statement).
     notes[0..n_notes) are submits not yet counted in the outbox (see
-    store_outbox_count_submit). */
+    store_outbox_count_submit). When wipe_pending is false, no removed
+    inbox entry's content is left in the WAL file: a commit that removed
+    one ends with a TRUNCATE checkpoint, or sets wipe_pending until one
+    succeeds. */
 struct store_t {
     sqlite3 *db;                  /* the database connection */
     sqlite3_stmt *stmts[Q_COUNT]; /* prepared statements */
@@ -94,6 +100,8 @@ struct store_t {
     size_t n_notes;               /* how many */
     bool lazy;                    /* synchronous=NORMAL is set (see invariant) */
     int wal_pages;                /* WAL size after the last commit (wal hook) */
+    bool removed_in_txn;          /* the open transaction removed an inbox entry */
+    bool wipe_pending;            /* a removal's content may still be in the WAL */
 };
 
 static const char *s_schema =
@@ -201,7 +209,8 @@ store_t *store_open(const char *dir, char *err, size_t errlen)
     char *msg = NULL;
     if (sqlite3_exec(self->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                     "PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON;",
+                     "PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON;"
+                     "PRAGMA journal_size_limit=" STORE_JOURNAL_SIZE_LIMIT ";",
                      NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(self->db, s_schema, NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(self->db, s_hook_events_schema, NULL, NULL, &msg) != SQLITE_OK ||
@@ -215,6 +224,8 @@ store_t *store_open(const char *dir, char *err, size_t errlen)
         store_destroy(&self);
         return NULL;
     }
+    /* A crash may have left a removed signal's content in the WAL. */
+    (void)store_wipe_wal(self);
     return self;
 }
 
@@ -311,8 +322,31 @@ int store_begin_lazy(store_t *self)
     return s_run(self, Q_BEGIN, "BEGIN IMMEDIATE");
 }
 
+int store_wipe_wal(store_t *self)
+{
+    if (store_in_transaction(self)) {
+        self->wipe_pending = true;
+        return 1;
+    }
+    /* No waiting: a reader (the CLI) holding an old snapshot makes it
+       busy; the event loop must not stall for it. Tried again after the
+       next commit. */
+    sqlite3_busy_timeout(self->db, 0);
+    int rc = sqlite3_wal_checkpoint_v2(self->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sqlite3_busy_timeout(self->db, 5000);
+    if (rc == SQLITE_OK) {
+        self->wipe_pending = false;
+        self->wal_pages = 0;
+        return 0;
+    }
+    self->wipe_pending = true;
+    return rc == SQLITE_BUSY ? 1 : -1;
+}
+
 int store_checkpoint(store_t *self)
 {
+    if (self->wipe_pending)
+        return store_wipe_wal(self) < 0 ? -1 : 1;
     if (self->wal_pages < STORE_WAL_CHECKPOINT_PAGES || store_in_transaction(self))
         return 0;
     /* PASSIVE: never waits for a reader (a `hartslag` CLI reading the
@@ -333,6 +367,10 @@ int store_commit(store_t *self)
         self->n_notes = noted;
         return -1;
     }
+    if (self->removed_in_txn) {
+        self->removed_in_txn = false;
+        (void)store_wipe_wal(self); /* busy or failed: wipe_pending stays set */
+    }
     /* Back to FULL at once, so that no autocommit write is lazy; should
        that fail, the next store_begin tries again. */
     if (self->lazy)
@@ -342,6 +380,7 @@ int store_commit(store_t *self)
 
 void store_rollback(store_t *self)
 {
+    self->removed_in_txn = false;
     if (store_in_transaction(self))
         (void)s_run(self, Q_ROLLBACK, "ROLLBACK");
     if (self->lazy)
@@ -789,6 +828,8 @@ int store_inbox_remove(store_t *self, const char *signal_id, const char *why)
     if (s_done(self, Q_INBOX_DELETE, stmt) != 0)
         return -1;
     int removed = sqlite3_changes(self->db) > 0;
+    if (removed)
+        self->removed_in_txn = true;
     stmt = s_stmt(self, Q_GONE_ADD,
                   "INSERT OR REPLACE INTO gone (signal_id, why, at_ms) VALUES (?,?,?)");
     if (!stmt)

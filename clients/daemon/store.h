@@ -117,6 +117,13 @@ int store_begin_lazy(store_t *self);
    after what waited for the commit has been sent. 1 done, 0 not due,
    -1 error (tried again later). */
 int store_checkpoint(store_t *self);
+/* Copies the whole WAL into the database and truncates the WAL file (a
+   TRUNCATE checkpoint), so content deleted with secure_delete is gone from
+   both files. store_commit calls it after a commit that removed an inbox
+   entry (a withdrawal, a purge) and store_new once at start (a crash may
+   have left such a WAL); when a reader or an open transaction blocks it,
+   store_checkpoint retries it. 0 done, 1 pending, -1 error. */
+int store_wipe_wal(store_t *self);
 int store_commit(store_t *self);
 void store_rollback(store_t *self);
 /* True while a transaction is open (SQLite may end one by itself after

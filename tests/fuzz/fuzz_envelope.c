@@ -28,6 +28,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "sigdomain.h"
+
 #include "fuzz_common.h"
 
 enum { MODE_RAW, MODE_XOR, MODE_KEYS, MODE_CONTENT, MODE_COUNT_ };
@@ -161,7 +163,7 @@ static size_t s_seal_by_hand(const uint8_t *header, size_t header_len, const uin
     s.key_commitment.len = sizeof commit;
     unsigned char hash[ENVELOPE_HASHBYTES];
     envelope_signed_hash(&s, hash);
-    crypto_sign_detached(sig, NULL, hash, sizeof hash, s_fx.sender.sign_sk);
+    FUZZ_CHECK(sigdomain_sign(SIGDOMAIN_SIGNAL, hash, sizeof hash, s_fx.sender.sign_sk, sig) == 0);
     size_t len = hartslag__sealed_signal__get_packed_size(&s);
     FUZZ_CHECK(len <= sizeof s_buf);
     FUZZ_CHECK(hartslag__sealed_signal__pack(&s, s_buf) == len);

@@ -4,6 +4,7 @@
     retried like a signal) and `hartslag watch --json` prints it. The hook
     is the example one from examples/gemeente.yaml, so the case system's
     import file loses the signal. Real broker, real daemons. */
+#define _GNU_SOURCE /* memmem */
 #include "daemon_harness.h"
 #include "testutil.h"
 
@@ -106,6 +107,52 @@ static void s_delivered(char id[33])
               "the hook did not import the signal:\n%s", dh_log(s_gemeente));
 }
 
+/* Which of gemeente's database files hold `needle`: bit 0 hartslagd.db,
+   bit 1 hartslagd.db-wal. */
+static int s_db_holds(const char *needle)
+{
+    const char *files[] = {"hartslagd.db", "hartslagd.db-wal"};
+    int found = 0;
+    for (int i = 0; i < 2; i++) {
+        char path[4700];
+        snprintf(path, sizeof path, "%s/%s", s_gemeente->state, files[i]);
+        size_t len = 0;
+        char *bytes = tu_read_file(path, &len);
+        if (bytes && memmem(bytes, len, needle, strlen(needle)))
+            found |= 1 << i;
+        free(bytes);
+    }
+    return found;
+}
+
+/* secure_delete wipes a removed signal from hartslagd.db, but its pages
+   stayed in hartslagd.db-wal while the daemon ran and after a crash
+   (issue 18 item 9). After a withdrawal commits, the WAL is checkpointed
+   and truncated. */
+Test(removals, a_withdrawn_signal_leaves_no_content_in_the_database_or_its_wal)
+{
+    char id[33];
+    s_delivered(id);
+    cr_assert_neq(s_db_holds(CANARY), 0, "positive control: the inbox holds the content");
+    char *err = NULL;
+    int rc = dh_cli(s_politie, NULL, NULL, &err, "withdraw", id, "--reason", "unjustified",
+                    (char *)NULL);
+    cr_assert_eq(rc, 0, "withdraw failed: %s", err);
+    free(err);
+    cr_assert(dh_wait_log(s_gemeente, "event=signal_withdrawn", 10000), "%s", dh_log(s_gemeente));
+    /* The daemon runs on. */
+    int held = 0;
+    for (int i = 0; i < 50 && (held = s_db_holds(CANARY)) != 0; i++)
+        usleep(100000);
+    cr_assert_eq(held, 0, "withdrawn content still in %s while the daemon runs",
+                 held & 2 ? "hartslagd.db-wal" : "hartslagd.db");
+    /* A crash leaves nothing either. */
+    dh_stop(s_gemeente, SIGKILL);
+    held = s_db_holds(CANARY);
+    cr_assert_eq(held, 0, "withdrawn content in %s after a crash",
+                 held & 2 ? "hartslagd.db-wal" : "hartslagd.db");
+}
+
 Test(removals, a_withdrawal_reaches_the_hook_and_watch)
 {
     char path[4700];
@@ -175,6 +222,10 @@ Test(removals, a_retention_purge_reaches_the_hook)
     char *import = s_state_file("zaaksysteem-import.jsonl");
     cr_assert(import && !strstr(import, id), "the purged signal is still in the case system");
     free(import);
+    /* Nor in the database or its WAL (issue 18 item 9). */
+    int held = s_db_holds(CANARY);
+    cr_assert_eq(held, 0, "purged content still in %s",
+                 held & 2 ? "hartslagd.db-wal" : "hartslagd.db");
 }
 
 /* The hook's news of a withdrawal survives a failing hook and a restart:

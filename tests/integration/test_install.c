@@ -107,13 +107,13 @@ Test(install, layout_for_prefix_usr)
     /* PREFIX=/usr: Debian's systemdsystemunitdir, ExecStart in /usr/bin. */
     char *unit = tu_read_file(s_path("root/lib/systemd/system/hartslag-broker.service"), NULL);
     cr_assert_not_null(unit);
-    cr_assert(
-        strstr(unit, "\nExecStart=/usr/bin/hartslag-broker --config /etc/hartslag/broker.yaml"));
+    cr_assert(strstr(
+        unit, "\nExecStart=/usr/bin/hartslag-broker --config /etc/hartslag/broker/broker.yaml"));
     cr_assert_null(strstr(unit, "/usr/local/"), "a /usr/local path left in the unit");
     free(unit);
     unit = tu_read_file(s_path("root/lib/systemd/system/hartslagd@.service"), NULL);
     cr_assert_not_null(unit);
-    cr_assert(strstr(unit, "\nExecStart=/usr/bin/hartslagd --config /etc/hartslag/%i.yaml"));
+    cr_assert(strstr(unit, "\nExecStart=/usr/bin/hartslagd --config /etc/hartslag/%i/%i.yaml"));
     free(unit);
     /* Nothing outside PREFIX and the unit directory: /etc and /var are the
        operator's (docs/operations.md). */
@@ -316,6 +316,138 @@ Test(install, systemd_analyze_verifies_the_units)
     cr_assert(rc != 0 || s_mentions(err, "hartslag-broker"), "a missing binary went unnoticed");
     free(out);
     free(err);
+}
+
+/* The space-separated values of every `key=` line of a unit, one string
+   (" v1 v2 … "), with %i replaced by `instance`. Caller frees. */
+static char *s_unit_values(const char *unit, const char *key, const char *instance)
+{
+    size_t cap = strlen(unit) * 4 + 16;
+    char *out = calloc(1, cap);
+    cr_assert_not_null(out);
+    size_t at = 0;
+    out[at++] = ' ';
+    size_t klen = strlen(key);
+    for (const char *line = unit; line && *line;
+         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (strncmp(line, key, klen) != 0 || line[klen] != '=')
+            continue;
+        for (const char *p = line + klen + 1; *p && *p != '\n'; p++) {
+            if (p[0] == '%' && p[1] == 'i') {
+                at += (size_t)snprintf(out + at, cap - at, "%s", instance);
+                p++;
+            } else
+                out[at++] = *p;
+        }
+        out[at++] = ' ';
+    }
+    out[at] = '\0';
+    return out;
+}
+
+/* True when `path` is `dir` or below it. */
+static bool s_below(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* True when a unit with these settings cannot see `path`: an
+   InaccessiblePaths= entry covers it, or a TemporaryFileSystem= does and
+   no Bind*Paths= entry brings it (or a parent of it) back. */
+static bool s_hidden(const char *inaccessible, const char *tmpfs, const char *binds,
+                     const char *path)
+{
+    char buf[4096], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", inaccessible);
+    for (char *e = strtok_r(buf, " ", &save); e; e = strtok_r(NULL, " ", &save))
+        if (s_below(path, e[0] == '-' ? e + 1 : e))
+            return true;
+    bool covered = false;
+    snprintf(buf, sizeof buf, "%s", tmpfs);
+    for (char *e = strtok_r(buf, " ", &save); e; e = strtok_r(NULL, " ", &save)) {
+        char *colon = strchr(e, ':');
+        if (colon)
+            *colon = '\0';
+        covered = covered || s_below(path, e);
+    }
+    if (!covered)
+        return false;
+    snprintf(buf, sizeof buf, "%s", binds);
+    for (char *e = strtok_r(buf, " ", &save); e; e = strtok_r(NULL, " ", &save)) {
+        char *colon = strchr(e, ':'); /* SOURCE:DEST — the destination counts */
+        const char *dest = colon ? colon + 1 : e;
+        if (dest[0] == '-')
+            dest++;
+        if (s_below(path, dest) || s_below(dest, path))
+            return false;
+    }
+    return true;
+}
+
+/* Issue 18 item 7: the broker and each daemon run as users of their own
+   and neither can see the other's keys, pseudonym key, inbox or control
+   socket, also when both run on one host. */
+Test(install, units_run_broker_and_daemons_as_separate_users_in_separate_directories)
+{
+    const char *root = s_path("root");
+    s_install(root, "/usr");
+    char *broker = tu_read_file(s_path("root/lib/systemd/system/hartslag-broker.service"), NULL);
+    char *daemon = tu_read_file(s_path("root/lib/systemd/system/hartslagd@.service"), NULL);
+    cr_assert(broker && daemon);
+    struct {
+        const char *name, *text, *instance, *user, *own[2], *other[2];
+    } units[] = {
+        {"hartslag-broker.service",
+         broker,
+         "",
+         " hartslag-broker ",
+         {"/etc/hartslag/broker", "/var/lib/hartslag/broker"},
+         {"/etc/hartslag/politie", "/var/lib/hartslag/politie"}},
+        {"hartslagd@politie.service",
+         daemon,
+         "politie",
+         " hartslagd-politie ",
+         {"/etc/hartslag/politie", "/var/lib/hartslag/politie"},
+         {"/etc/hartslag/broker", "/var/lib/hartslag/broker"}},
+    };
+    for (size_t u = 0; u < 2; u++) {
+        char *user = s_unit_values(units[u].text, "User", units[u].instance);
+        char *group = s_unit_values(units[u].text, "Group", units[u].instance);
+        char *dynamic = s_unit_values(units[u].text, "DynamicUser", units[u].instance);
+        cr_assert(strcmp(user, units[u].user) == 0 ||
+                      (strstr(dynamic, "yes") && strcmp(user, " ") == 0),
+                  "%s runs as%s, not as%s", units[u].name, user, units[u].user);
+        cr_assert_str_eq(group, units[u].user, "%s: group%s", units[u].name, group);
+        char *inaccessible = s_unit_values(units[u].text, "InaccessiblePaths", units[u].instance);
+        char *tmpfs = s_unit_values(units[u].text, "TemporaryFileSystem", units[u].instance);
+        char *binds_rw = s_unit_values(units[u].text, "BindPaths", units[u].instance);
+        char *binds_ro = s_unit_values(units[u].text, "BindReadOnlyPaths", units[u].instance);
+        char *state = s_unit_values(units[u].text, "StateDirectory", units[u].instance);
+        char binds[8192];
+        snprintf(binds, sizeof binds, "%s%s", binds_rw, binds_ro);
+        for (int i = 0; i < 2; i++) {
+            cr_assert(s_hidden(inaccessible, tmpfs, binds, units[u].other[i]), "%s can see %s",
+                      units[u].name, units[u].other[i]);
+            cr_assert(s_hidden(inaccessible, tmpfs, binds, "/etc/hartslag/keys"),
+                      "%s can see the old shared keys directory", units[u].name);
+            cr_assert_not(s_hidden(inaccessible, tmpfs, binds, units[u].own[i]),
+                          "%s hides its own %s", units[u].name, units[u].own[i]);
+        }
+        /* Its state directory is the one it writes. */
+        cr_assert(strstr(binds_rw, " /var/lib/hartslag/") || strstr(state, " hartslag/"),
+                  "%s: no state directory", units[u].name);
+        free(user);
+        free(group);
+        free(dynamic);
+        free(inaccessible);
+        free(tmpfs);
+        free(binds_rw);
+        free(binds_ro);
+        free(state);
+    }
+    free(broker);
+    free(daemon);
 }
 
 /* docs/operations.md explains every log event the broker and the daemon

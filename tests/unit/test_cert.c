@@ -114,3 +114,102 @@ Test(cert, refuses_malformed_certificates)
     cr_assert_eq(cert_load("/nonexistent/x.cert", &cert, err, sizeof err), -1);
     cr_assert_str_eq(cert_role_name((cert_role_t)7), "unknown");
 }
+
+/* The fingerprint is what partners compare by phone: changing any one field
+   of the certificate must change it (issue 18 item 8: it covered only the
+   keys, so org, role, contact and the dates could be changed in transit). */
+Test(cert, fingerprint_changes_with_every_field)
+{
+    cr_assert(sodium_init() >= 0);
+    cert_t base = s_sample();
+    char want[CERT_FINGERPRINT_MAX], got[CERT_FINGERPRINT_MAX];
+    cert_fingerprint(&base, want);
+    cr_assert_eq(strlen(want), 39);
+    cert_t same = base;
+    cert_fingerprint(&same, got);
+    cr_assert_str_eq(got, want, "not deterministic");
+    for (int field = 0; field < 9; field++) {
+        cert_t c = base;
+        const char *what = "";
+        switch (field) {
+        case 0:
+            what = "org", c.org[0] = 'x';
+            break;
+        case 1:
+            what = "name", snprintf(c.name, sizeof c.name, "Impuls welzijn Heerlen ");
+            break;
+        case 2:
+            what = "role", c.role = CERT_ROLE_COORDINATOR;
+            break;
+        case 3:
+            what = "contact", snprintf(c.contact, sizeof c.contact, "boef@evil.example");
+            break;
+        case 4:
+            what = "curve key", c.curve_key[31] ^= 1;
+            break;
+        case 5:
+            what = "sign key", c.sign_key[0] ^= 0x80;
+            break;
+        case 6:
+            what = "box key", c.box_key[7] ^= 1;
+            break;
+        case 7:
+            what = "valid-from", c.valid_from -= 1;
+            break;
+        case 8:
+            what = "valid-until", c.valid_until += 365;
+            break;
+        }
+        cert_fingerprint(&c, got);
+        cr_assert_str_neq(got, want, "changing %s kept the fingerprint", what);
+    }
+    /* Lengths are encoded: moving a byte from one text to the next changes it. */
+    cert_t a = base, b = base;
+    snprintf(a.name, sizeof a.name, "ab");
+    snprintf(a.contact, sizeof a.contact, "c");
+    snprintf(b.name, sizeof b.name, "a");
+    snprintf(b.contact, sizeof b.contact, "bc");
+    char fa[CERT_FINGERPRINT_MAX], fb[CERT_FINGERPRINT_MAX];
+    cert_fingerprint(&a, fa);
+    cert_fingerprint(&b, fb);
+    cr_assert_str_neq(fa, fb);
+}
+
+/* Another implementation can reproduce it from the documented bytes
+   (cert.h, keys/README.md). */
+static void s_le64_field(crypto_hash_sha256_state *st, const void *p, size_t len)
+{
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++)
+        le[i] = (unsigned char)((uint64_t)len >> (8 * i));
+    crypto_hash_sha256_update(st, le, 8);
+    crypto_hash_sha256_update(st, p, len);
+}
+
+Test(cert, fingerprint_is_the_documented_encoding)
+{
+    cr_assert(sodium_init() >= 0);
+    cert_t c = s_sample();
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const unsigned char *)"hartslag/cert-fingerprint/v1", 28);
+    const char *texts[] = {"welzijn", "Impuls welzijn Heerlen", "partner",
+                           "signalen@welzijn.example"};
+    for (int i = 0; i < 4; i++)
+        s_le64_field(&st, texts[i], strlen(texts[i]));
+    s_le64_field(&st, c.curve_key, 32);
+    s_le64_field(&st, c.sign_key, 32);
+    s_le64_field(&st, c.box_key, 32);
+    s_le64_field(&st, "2026-01-01", 10);
+    s_le64_field(&st, "2027-12-31", 10);
+    unsigned char digest[32];
+    crypto_hash_sha256_final(&st, digest);
+    char hex[65];
+    sodium_bin2hex(hex, sizeof hex, digest, 16);
+    char want[CERT_FINGERPRINT_MAX];
+    snprintf(want, sizeof want, "%.4s:%.4s:%.4s:%.4s:%.4s:%.4s:%.4s:%.4s", hex, hex + 4, hex + 8,
+             hex + 12, hex + 16, hex + 20, hex + 24, hex + 28);
+    char got[CERT_FINGERPRINT_MAX];
+    cert_fingerprint(&c, got);
+    cr_assert_str_eq(got, want);
+}

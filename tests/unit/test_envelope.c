@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "envelope.h"
+#include "sigdomain.h"
 #include "names.h"
 #include "wire.h"
 
@@ -306,7 +307,18 @@ Test(envelope, signature_construction)
     s_spec_hash(sig.s, spec);
     envelope_signed_hash(sig.s, lib);
     cr_expect_eq(memcmp(spec, lib, 32), 0);
-    cr_expect_eq(crypto_sign_verify_detached(sig.s->signature.data, spec, 32, s_sender.sign_pk), 0);
+    /* The signed bytes: the tag line, then the digest (sigdomain.h). */
+    unsigned char tagged[19 + 32];
+    memcpy(tagged, "hartslag/signal/v1\n", 19);
+    memcpy(tagged + 19, spec, 32);
+    cr_expect_eq(
+        crypto_sign_verify_detached(sig.s->signature.data, tagged, sizeof tagged, s_sender.sign_pk),
+        0);
+    /* The bare digest, as signed before issue 18, no longer verifies. */
+    unsigned char bare[64];
+    crypto_sign_detached(bare, NULL, spec, 32, s_sender.sign_sk);
+    memcpy(sig.s->signature.data, bare, 64);
+    cr_expect_eq(envelope_verify(sig.s, s_sender.sign_pk), ENVELOPE_ERR_BAD_SIGNATURE);
     s_signal_free(&sig);
 }
 
@@ -582,7 +594,7 @@ static void s_hand_seal_committed(signal_t *sig, char **header_fields, size_t n_
     s.key_commitment.data = commit;
     s.key_commitment.len = 32;
     s_spec_hash(&s, hash);
-    crypto_sign_detached(sigbytes, NULL, hash, 32, s_sender.sign_sk);
+    cr_assert_eq(sigdomain_sign(SIGDOMAIN_SIGNAL, hash, 32, s_sender.sign_sk, sigbytes), 0);
     s.signature.data = sigbytes;
     s.signature.len = 64;
     sig->len = hartslag__sealed_signal__get_packed_size(&s);

@@ -7,7 +7,9 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static char *s_dir;
 static int64_t s_now_ms;
@@ -51,14 +53,15 @@ static cert_t s_write(const char *file, const char *org, cert_role_t role, int64
 typedef struct {
     int errors, warnings;
     char last[1024];
+    char last_file[4096];
 } tally_t;
 
 static void s_report(void *arg, const char *file, bool is_error, const char *message)
 {
-    (void)file;
     tally_t *tally = arg;
     is_error ? tally->errors++ : tally->warnings++;
     snprintf(tally->last, sizeof tally->last, "%s", message);
+    snprintf(tally->last_file, sizeof tally->last_file, "%s", file);
 }
 
 Test(partners, loads_and_looks_up_by_org_and_key)
@@ -138,6 +141,42 @@ Test(partners, malformed_or_unknown_role_fails_the_whole_directory)
     cr_assert(strstr(err, "malformed"), "%s", err);
     cr_assert_null(partners_load("/nonexistent-dir", s_now_ms, NULL, NULL, err, sizeof err));
     cr_assert(strstr(err, "cannot open certificate directory"));
+}
+
+/* A symbolic link in the directory (stat follows it, the O_NOFOLLOW open
+   refuses it) is skipped with a line naming it; the rest loads (issue 18
+   13b: it used to fail the whole directory). */
+Test(partners, symlinked_certificate_is_refused_by_name_and_the_rest_loads)
+{
+    s_write("gemeente.cert", "gemeente", CERT_ROLE_COORDINATOR, -10, 700);
+    char store[4096], link[4096], dangling[4096], err[4800];
+    snprintf(store, sizeof store, "%s/store", s_dir);
+    cr_assert_eq(mkdir(store, 0700), 0);
+    s_write("store/politie.cert", "politie", CERT_ROLE_PARTNER, -10, 700);
+    snprintf(store, sizeof store, "%s/store/politie.cert", s_dir);
+    snprintf(link, sizeof link, "%s/politie.cert", s_dir);
+    cr_assert_eq(symlink(store, link), 0);
+    tally_t tally = {0};
+    partners_t *partners = partners_load(s_dir, s_now_ms, s_report, &tally, err, sizeof err);
+    cr_assert_not_null(partners, "one symlink failed the directory: %s", err);
+    cr_assert_eq(partners_count(partners), 1);
+    cr_assert_not_null(partners_by_org(partners, "gemeente"));
+    cr_assert_null(partners_by_org(partners, "politie"), "the link was followed");
+    cr_assert_eq(tally.errors, 0);
+    cr_assert_eq(tally.warnings, 1);
+    cr_assert_str_eq(tally.last_file, link);
+    cr_assert(strstr(tally.last, "symbolic link"), "%s", tally.last);
+    partners_destroy(&partners);
+
+    /* A dangling link is reported the same way. */
+    snprintf(dangling, sizeof dangling, "%s/ggd.cert", s_dir);
+    cr_assert_eq(symlink("/nonexistent/ggd.cert", dangling), 0);
+    memset(&tally, 0, sizeof tally);
+    partners = partners_load(s_dir, s_now_ms, s_report, &tally, err, sizeof err);
+    cr_assert_not_null(partners, "%s", err);
+    cr_assert_eq(partners_count(partners), 1);
+    cr_assert_eq(tally.warnings, 2);
+    partners_destroy(&partners);
 }
 
 Test(partners, duplicate_curve_key_is_an_error)
