@@ -14,6 +14,7 @@
 #include "cert.h"
 #include "deliver_frame.h"
 #include "envelope.h"
+#include "instruction.h"
 #include "keyfile.h"
 #include "log.h"
 #include "match.h"
@@ -503,7 +504,8 @@ static int s_pump_one(void *arg, int64_t seq, const uint8_t id[16], const queue_
 
 /* Packs the Alert frame for `alert` in `state` ("open" or "handled"). */
 static int s_alert_frame(broker_t *self, const match_alert_t *alert, const char *state,
-                         const char *lead, uint8_t **bytes, size_t *len)
+                         const char *lead, const Hartslag__AlertAck *ack, uint8_t **bytes,
+                         size_t *len)
 {
     Hartslag__AlertParticipant items[MATCH_PARTICIPANTS_MAX];
     Hartslag__AlertParticipant *item_ptrs[MATCH_PARTICIPANTS_MAX];
@@ -541,6 +543,12 @@ static int s_alert_frame(broker_t *self, const match_alert_t *alert, const char 
     message.raised_at_ms = (uint64_t)alert->raised_ms;
     message.state = (char *)state;
     message.lead_org = (char *)lead;
+    if (ack) { /* the coordinator's signature, passed on unchanged */
+        message.has_handled_signed_at_ms = 1;
+        message.handled_signed_at_ms = ack->signed_at_ms;
+        message.has_handled_signature = 1;
+        message.handled_signature = ack->signature;
+    }
     Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
     frame.version = WIRE_VERSION;
     frame.body_case = HARTSLAG__FRAME__BODY_ALERT;
@@ -573,11 +581,12 @@ static size_t s_alert_recipients(broker_t *self, const match_alert_t *alert, con
 
 /* Sends (durably, as notices) and audits an alert or its update. */
 static void s_alert_out(broker_t *self, const match_alert_t *alert, const char *event,
-                        const char *actor, const char *state, const char *lead)
+                        const char *actor, const char *state, const char *lead,
+                        const Hartslag__AlertAck *ack)
 {
     uint8_t *bytes = NULL;
     size_t len = 0;
-    if (s_alert_frame(self, alert, state, lead, &bytes, &len) != 0) {
+    if (s_alert_frame(self, alert, state, lead, ack, &bytes, &len) != 0) {
         self->turn_failed = true;
         return;
     }
@@ -620,7 +629,7 @@ static void s_alert_out(broker_t *self, const match_alert_t *alert, const char *
 
 static void s_raise_alert(void *arg, const match_alert_t *alert)
 {
-    s_alert_out(arg, alert, "alert", "broker", "open", NULL);
+    s_alert_out(arg, alert, "alert", "broker", "open", NULL, NULL);
 }
 
 /* Tells the coordinator the verdict on its AlertAck (AlertAckResult). A
@@ -652,6 +661,13 @@ static void s_on_alert_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hart
         s_reply_error(self, routing, "malformed", "alert ack needs a 16-byte id and a lead org");
         return;
     }
+    /* The partners will check the coordinator's signature; refuse a bad
+       one here already, so the coordinator hears it at once. */
+    const cert_t *cert = partners_by_org(self->partners, peer->org);
+    if (!cert || instruction_alert_ack_verify(ack, cert->sign_key) != 0) {
+        s_alert_ack_result(self, routing, ack->alert_id.data, "bad_signature");
+        return;
+    }
     match_alert_t *alert = calloc(1, sizeof *alert);
     if (!alert)
         return;
@@ -669,7 +685,7 @@ static void s_on_alert_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hart
     else if (match_mark_handled(self->match, ack->alert_id.data, ack->lead_org, self->now_ms) != 0)
         self->turn_failed = true;
     else {
-        s_alert_out(self, alert, "alert_handled", peer->org, "handled", ack->lead_org);
+        s_alert_out(self, alert, "alert_handled", peer->org, "handled", ack->lead_org, ack);
         s_alert_ack_result(self, routing, ack->alert_id.data, NULL);
     }
     free(alert);
@@ -1088,7 +1104,15 @@ static void s_on_withdraw(broker_t *self, peer_t *peer, zframe_t *routing,
         s_reply_withdraw_result(self, routing, id, false, found ? "not_sender" : "unknown_signal");
         return;
     }
+    /* The recipients delete on the sender's signature, not on our word:
+       check it here too, so a bad one is refused at once. */
+    const cert_t *cert = partners_by_org(self->partners, peer->org);
+    if (!cert || instruction_withdraw_verify(withdraw, cert->sign_key) != 0) {
+        s_reply_withdraw_result(self, routing, id, false, "bad_signature");
+        return;
+    }
     if (!known.withdrawn) {
+        withdraw->sender = peer->org; /* whose key the recipients check */
         Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
         frame.version = WIRE_VERSION;
         frame.body_case = HARTSLAG__FRAME__BODY_WITHDRAW;
@@ -1115,8 +1139,19 @@ static void s_on_withdraw(broker_t *self, peer_t *peer, zframe_t *routing,
 
 static void s_on_withdraw_result(broker_t *self, peer_t *peer, Hartslag__WithdrawResult *result)
 {
-    if (result->signal_id.len == 16 && result->ok &&
-        queue_notice_remove(self->queue, peer->org, NOTICE_WITHDRAW, result->signal_id.data) != 0)
+    if (result->signal_id.len != 16)
+        return;
+    if (!result->ok) {
+        /* A recipient refused it (its signature did not verify there):
+           sending it again would not change that. */
+        char hex[33];
+        s_hex(result->signal_id.data, 16, hex, sizeof hex);
+        log_event(HLOG_WARN, "withdraw_refused_by_recipient", "recipient", peer->org, "id", hex,
+                  "reason",
+                  result->reason && names_is_token(result->reason) ? result->reason : "unspecified",
+                  NULL);
+    }
+    if (queue_notice_remove(self->queue, peer->org, NOTICE_WITHDRAW, result->signal_id.data) != 0)
         self->turn_failed = true;
 }
 
@@ -1149,19 +1184,21 @@ static void s_on_hello(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag
     s_reply_frame(self, routing, &frame, REPLY_PLAIN, NULL);
     peer->checkpoint_size = hello->has_checkpoint_size ? hello->checkpoint_size : 0;
     peer->checkpoint_due = true;
-    /* A Hello means the daemon may have lost what was in flight: send it
-       again, but not more often than the redelivery timer would, so that a
-       stream of Hellos cannot make the broker resend its window over and
-       over (issue 18 B6). */
+    /* A Hello means the daemon may have lost what was in flight. Notices
+       (alerts, withdrawals, outcomes) go again at once: a daemon asks with
+       a Hello after it failed to store one. Deliveries go again not more
+       often than the redelivery timer would send them, so that a stream
+       of Hellos cannot make the broker resend its window over and over
+       (issue 18 B6). */
+    peer->notice_upto = 0;
+    peer->notices_due = true;
     if (peer->hello_reset_ms != 0 && self->now_ms - peer->hello_reset_ms < HELLO_RESET_EVERY_MS)
         return;
     peer->hello_reset_ms = self->now_ms;
     peer->backlog = true;
-    peer->notice_upto = 0; /* it may have lost them: everything unconfirmed again */
     peer->inflight = 0;
     peer->sent_upto = 0;
     peer->dirty = true;
-    peer->notices_due = true;
 }
 
 /* ------------------------------------------------------------------------

@@ -12,9 +12,9 @@ static const sigdomain_info_t s_table[SIGDOMAIN_COUNT_] = {
     [SIGDOMAIN_SIGNAL] = {"signal", "partner sign key", "hartslag/signal/v1\n", true, false},
     [SIGDOMAIN_CHECKPOINT] = {"checkpoint", "broker sign key", "hartslag.", false, false},
     [SIGDOMAIN_COSIGNATURE] = {"cosignature", "partner sign key", "cosignature/v1\n", false, false},
-    [SIGDOMAIN_WITHDRAW] = {"withdraw", "partner sign key", "hartslag/withdraw/v1\n", true, true},
+    [SIGDOMAIN_WITHDRAW] = {"withdraw", "partner sign key", "hartslag/withdraw/v1\n", true, false},
     [SIGDOMAIN_ALERT_ACK] = {"alert-ack", "coordinator's sign key", "hartslag/alert-ack/v1\n", true,
-                             true},
+                             false},
 };
 
 /* The longest prefix plus the largest payload. */

@@ -13,8 +13,8 @@
                                        "hartslag.<partnership>/audit\n" of a
                                        C2SP signed note, audit_log_origin_for)
       cosignature  partner sign key    "cosignature/v1\n" (C2SP tlog-cosignature)
-      withdraw     partner sign key    "hartslag/withdraw/v1\n"   (reserved)
-      alert-ack    coordinator's key   "hartslag/alert-ack/v1\n"  (reserved)
+      withdraw     partner sign key    "hartslag/withdraw/v1\n"   (lib/instruction)
+      alert-ack    coordinator's key   "hartslag/alert-ack/v1\n"  (lib/instruction)
 
     Checkpoints and cosignatures keep the formats their specs fix
     (lib/checkpoint.c builds them); the Hartslag purposes are signed and
@@ -36,8 +36,8 @@ typedef enum {
     SIGDOMAIN_SIGNAL = 0,  /* a sealed signal (lib/envelope.c) */
     SIGDOMAIN_CHECKPOINT,  /* the broker's audit checkpoint (C2SP signed note) */
     SIGDOMAIN_COSIGNATURE, /* a partner's cosignature of a checkpoint (C2SP) */
-    SIGDOMAIN_WITHDRAW,    /* reserved: a signed withdrawal */
-    SIGDOMAIN_ALERT_ACK,   /* reserved: a signed alert acknowledgement */
+    SIGDOMAIN_WITHDRAW,    /* a sender's withdrawal (lib/instruction) */
+    SIGDOMAIN_ALERT_ACK,   /* the coordinator's alert acknowledgement (lib/instruction) */
     SIGDOMAIN_COUNT_
 } sigdomain_t;
 

@@ -6,6 +6,7 @@
 #include "daemon_internal.h"
 
 #include "dlog.h"
+#include "instruction.h"
 #include "render.h"
 #include "request.h"
 #include "strbuf.h"
@@ -573,6 +574,13 @@ static void s_alert_ack_cmd(daemon_t *self, const request_t *req)
     ack.alert_id.data = alert_id;
     ack.alert_id.len = sizeof alert_id;
     ack.lead_org = (char *)lead;
+    /* Signed: the partners accept "handled, lead X" only from us. */
+    unsigned char sig[INSTRUCTION_SIGBYTES];
+    if (instruction_alert_ack_sign(&ack, daemon_now_ms(), keyfile_sign_secret(self->keys), sig) !=
+        0) {
+        s_error(self, req->routing, "internal", "the acknowledgement could not be signed");
+        return;
+    }
     Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
     frame.body_case = HARTSLAG__FRAME__BODY_ALERT_ACK;
     frame.alert_ack = &ack;

@@ -5,6 +5,7 @@
 #include "daemon_internal.h"
 
 #include "dlog.h"
+#include "instruction.h"
 #include "names.h"
 #include "pseudonym.h"
 #include "render.h"
@@ -330,9 +331,39 @@ void inbound_withdraw(daemon_t *self, const Hartslag__Withdraw *withdraw)
         dlog(DLOG_ERROR, "event=store_failed op=lookup signal=%s", id);
         return;
     }
+    /* Only the signal's sender may withdraw it, and only with its own
+       signature: the broker forwards withdrawals but cannot make one
+       (issue 18 A1). For a signal we do not hold (yet), the broker names
+       the sender whose key must have signed it. */
+    const char *sender = found ? entry.sender : withdraw->sender;
+    const cert_t *cert =
+        sender && names_is_org(sender) ? partners_by_org(self->partners, sender) : NULL;
+    if (!cert || !cert_valid_at(cert, (int64_t)daemon_now_ms()) ||
+        instruction_withdraw_verify(withdraw, cert->sign_key) != 0) {
+        dlog(DLOG_WARN, "event=withdraw_refused signal=%s from=%s reason=bad_signature", id,
+             sender && names_is_org(sender) ? sender : "-");
+        store_audit_t refused = {.event = "withdraw_refused",
+                                 .signal_id = id,
+                                 .counterpart = cert ? sender : NULL,
+                                 .reason = "bad_signature"};
+        if (store_begin(self->store) != 0 || store_audit(self->store, &refused) != 0 ||
+            store_commit(self->store) != 0)
+            store_rollback(self->store);
+        Hartslag__WithdrawResult result = HARTSLAG__WITHDRAW_RESULT__INIT;
+        result.signal_id = withdraw->signal_id;
+        result.ok = 0;
+        result.reason = "bad_signature";
+        Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+        frame.body_case = HARTSLAG__FRAME__BODY_WITHDRAW_RESULT;
+        frame.withdraw_result = &result;
+        (void)link_send(self, &frame);
+        if (found)
+            store_inbox_clear(&entry);
+        return;
+    }
     store_audit_t audit = {.event = "withdrawn",
                            .signal_id = id,
-                           .counterpart = found ? entry.sender : NULL,
+                           .counterpart = found ? entry.sender : sender,
                            .actor_user = found ? entry.sender_user : NULL,
                            .signal_type = found ? entry.signal_type : NULL,
                            .purpose = found ? entry.purpose : NULL,
@@ -413,6 +444,19 @@ void inbound_alert(daemon_t *self, const Hartslag__Alert *alert)
         (alert->state && !names_is_token(alert->state)) || alert->n_participants > 64) {
         dlog(DLOG_WARN, "event=alert_refused reason=malformed");
         return;
+    }
+    /* "Handled, X leads" is the coordinator's word, not the broker's: it
+       must carry the coordinator's signature (issue 18 A1). Refused, it is
+       acknowledged as rejected so that the broker stops resending it. */
+    if (alert->state && strcmp(alert->state, "handled") == 0) {
+        const char *coordinator = agreements_coordinator(self->agreements);
+        const cert_t *cert = coordinator ? partners_by_org(self->partners, coordinator) : NULL;
+        if (!cert || !cert_valid_at(cert, (int64_t)daemon_now_ms()) ||
+            instruction_alert_handled_verify(alert, cert->sign_key) != 0) {
+            dlog(DLOG_WARN, "event=alert_refused reason=bad_signature alert=%s", id);
+            s_ack(self, alert->alert_id, false, "bad_signature");
+            return;
+        }
     }
     char subject[PSEUDONYM_HEXBYTES];
     pseudonym_to_hex(alert->subject.data, subject);

@@ -5,6 +5,7 @@
 #include "daemon_internal.h"
 
 #include "dlog.h"
+#include "instruction.h"
 #include "names.h"
 #include "pseudonym.h"
 
@@ -79,6 +80,13 @@ static void s_send_withdraw(daemon_t *self, const char *signal_id, const char *r
     withdraw.signal_id.data = id;
     withdraw.signal_id.len = sizeof id;
     withdraw.reason = (char *)(reason ? reason : "withdrawn");
+    /* Signed, so that only we can make our recipients delete it. */
+    unsigned char sig[INSTRUCTION_SIGBYTES];
+    if (instruction_withdraw_sign(&withdraw, daemon_now_ms(), keyfile_sign_secret(self->keys),
+                                  sig) != 0) {
+        dlog(DLOG_ERROR, "event=withdraw_not_signed signal=%s", signal_id);
+        return;
+    }
     Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
     frame.body_case = HARTSLAG__FRAME__BODY_WITHDRAW;
     frame.withdraw = &withdraw;

@@ -2,7 +2,9 @@
     authentication, every denial, hostile frames, replay, offline delivery,
     acks, withdrawal, revocation by SIGHUP, and what the broker keeps. */
 #include "broker_harness.h"
+#include "instruction.h"
 #include "testutil.h"
+#include "wire.h"
 
 #include <criterion/criterion.h>
 #include <sodium.h>
@@ -369,6 +371,22 @@ Test(broker, withdrawal_is_forwarded_until_the_recipient_confirms)
     cr_assert_not(answer->withdraw_result->ok);
     cr_assert_str_eq(answer->withdraw_result->reason, "not_sender");
     hartslag__frame__free_unpacked(answer, NULL);
+    /* The sender, but unsigned (or signed by another key): refused. */
+    bh_send(politie, &frame);
+    answer = bh_recv(politie, 3000);
+    cr_assert_not_null(answer);
+    cr_assert_not(answer->withdraw_result->ok, "an unsigned withdrawal was accepted");
+    cr_assert_str_eq(answer->withdraw_result->reason, "bad_signature");
+    hartslag__frame__free_unpacked(answer, NULL);
+    unsigned char sig[INSTRUCTION_SIGBYTES];
+    cr_assert_eq(instruction_withdraw_sign(&withdraw, wire_now_ms(), gemeente->sign_sk, sig), 0);
+    bh_send(politie, &frame);
+    answer = bh_recv(politie, 3000);
+    cr_assert_not_null(answer);
+    cr_assert_not(answer->withdraw_result->ok, "a withdrawal signed by gemeente was accepted");
+    hartslag__frame__free_unpacked(answer, NULL);
+    /* Signed by politie: forwarded with its signature and sender. */
+    cr_assert_eq(instruction_withdraw_sign(&withdraw, wire_now_ms(), politie->sign_sk, sig), 0);
     bh_send(politie, &frame);
     answer = bh_recv(politie, 3000);
     cr_assert_not_null(answer);
@@ -378,6 +396,9 @@ Test(broker, withdrawal_is_forwarded_until_the_recipient_confirms)
     cr_assert_not_null(answer);
     cr_assert_eq(answer->body_case, HARTSLAG__FRAME__BODY_WITHDRAW);
     cr_assert_eq(memcmp(answer->withdraw->signal_id.data, id, 16), 0);
+    cr_assert_str_eq(answer->withdraw->sender, "politie");
+    cr_assert_eq(answer->withdraw->signature.len, 64);
+    cr_assert_eq(memcmp(answer->withdraw->signature.data, sig, 64), 0, "not forwarded unchanged");
     hartslag__frame__free_unpacked(answer, NULL);
     /* Not confirmed: it comes again after a reconnect; confirmed: never again. */
     bh_client_destroy(&gemeente);

@@ -7,6 +7,7 @@
 #include "checkpoint.h"
 #include "daemon_harness.h"
 #include "envelope.h"
+#include "instruction.h"
 #include "keyfile.h"
 #include "testutil.h"
 #include "wire.h"
@@ -190,6 +191,28 @@ Test(recipient, a_bad_signature_is_the_reason_even_when_the_agreements_forbid_it
     cr_assert_eq(dh_inbox_count(s_gemeente), 0);
 }
 
+/* Sends `withdraw` as the (fake) broker and returns whether the daemon
+   confirmed it; *reason gets a refusal's reason (caller frees). */
+static bool s_withdraw(Hartslag__Withdraw *withdraw, char **reason)
+{
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_WITHDRAW;
+    frame.withdraw = withdraw;
+    cr_assert_eq(fb_send(s_fb, &frame), 0);
+    Hartslag__Frame *reply = fb_recv(s_fb, 5000, VERSION);
+    cr_assert_not_null(reply);
+    cr_assert_eq(reply->body_case, HARTSLAG__FRAME__BODY_WITHDRAW_RESULT);
+    bool ok = reply->withdraw_result->ok;
+    if (reason)
+        *reason = reply->withdraw_result->reason ? strdup(reply->withdraw_result->reason) : NULL;
+    hartslag__frame__free_unpacked(reply, NULL);
+    return ok;
+}
+
+/* Only the sender's signature makes a recipient delete a signal: the
+   broker (here a fake one holding the broker's keys) cannot forge a
+   withdrawal, unsigned, signed with its own key, or with the reason
+   changed (issue 18 A1). */
 Test(recipient, withdraw_from_the_broker_deletes_and_is_confirmed)
 {
     s_start(NULL);
@@ -202,15 +225,30 @@ Test(recipient, withdraw_from_the_broker_deletes_and_is_confirmed)
     withdraw.signal_id.data = id;
     withdraw.signal_id.len = 16;
     withdraw.reason = "resolved";
-    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
-    frame.body_case = HARTSLAG__FRAME__BODY_WITHDRAW;
-    frame.withdraw = &withdraw;
-    cr_assert_eq(fb_send(s_fb, &frame), 0);
-    Hartslag__Frame *reply = fb_recv(s_fb, 5000, VERSION);
-    cr_assert_not_null(reply);
-    cr_assert_eq(reply->body_case, HARTSLAG__FRAME__BODY_WITHDRAW_RESULT);
-    cr_assert(reply->withdraw_result->ok);
-    hartslag__frame__free_unpacked(reply, NULL);
+    withdraw.sender = "politie";
+    char *reason = NULL;
+    cr_assert_not(s_withdraw(&withdraw, &reason), "an unsigned withdrawal deleted the signal");
+    cr_assert_str_eq(reason, "bad_signature");
+    free(reason);
+    char path[4300], why[600];
+    snprintf(path, sizeof path, "%s/broker.cert_secret", s_bh->keys);
+    keyfile_t *broker_keys = keyfile_load(path, why, sizeof why);
+    cr_assert_not_null(broker_keys, "%s", why);
+    unsigned char sig[INSTRUCTION_SIGBYTES];
+    cr_assert_eq(
+        instruction_withdraw_sign(&withdraw, wire_now_ms(), keyfile_sign_secret(broker_keys), sig),
+        0);
+    keyfile_destroy(&broker_keys);
+    cr_assert_not(s_withdraw(&withdraw, NULL), "the broker's own signature deleted the signal");
+    cr_assert_eq(instruction_withdraw_sign(&withdraw, wire_now_ms(), s_politie->sign_sk, sig), 0);
+    withdraw.reason = "unjustified";
+    cr_assert_not(s_withdraw(&withdraw, NULL), "a withdrawal with another reason was accepted");
+    cr_assert_eq(dh_inbox_count(s_gemeente), 1);
+    cr_assert(dh_wait_log(s_gemeente, "event=withdraw_refused", 1000));
+    /* The sender's own signature: deleted and confirmed. */
+    withdraw.reason = "resolved";
+    cr_assert(s_withdraw(&withdraw, NULL), "politie's signed withdrawal was refused:\n%s",
+              dh_log(s_gemeente));
     cr_assert_eq(dh_inbox_count(s_gemeente), 0);
     /* A late redelivery does not bring it back. */
     cr_assert_eq(fb_deliver(s_fb, sealed, len), 0);
@@ -427,4 +465,79 @@ Test(recipient, withheld_consistency_proofs_are_counted_and_kept)
     cr_assert_eq(sqlite3_column_int(stmt, 0), 1, "no evidence kept");
     sqlite3_finalize(stmt);
     sqlite3_close(handle);
+}
+
+/* Sends an Alert in state "handled" (lead welzijn), signed with `sk` (NULL:
+   unsigned), and returns the daemon's DeliveryAck status. */
+static bool s_handled_alert(const uint8_t alert_id[16], const unsigned char *sk, char **reason)
+{
+    Hartslag__AlertAck ack = HARTSLAG__ALERT_ACK__INIT;
+    ack.alert_id.data = (uint8_t *)alert_id;
+    ack.alert_id.len = 16;
+    ack.lead_org = "welzijn";
+    unsigned char sig[INSTRUCTION_SIGBYTES];
+    if (sk)
+        cr_assert_eq(instruction_alert_ack_sign(&ack, wire_now_ms(), sk, sig), 0);
+    Hartslag__AlertParticipant p1 = HARTSLAG__ALERT_PARTICIPANT__INIT, p2 = p1;
+    p1.org = "politie";
+    p1.contact = "test@politie.example";
+    p2.org = "welzijn";
+    p2.contact = "test@welzijn.example";
+    Hartslag__AlertParticipant *participants[] = {&p1, &p2};
+    uint8_t subject[32];
+    randombytes_buf(subject, sizeof subject);
+    Hartslag__Alert alert = HARTSLAG__ALERT__INIT;
+    alert.alert_id = ack.alert_id;
+    alert.rule_id = "multi-agency-match";
+    alert.subject.data = subject;
+    alert.subject.len = sizeof subject;
+    alert.participants = participants;
+    alert.n_participants = 2;
+    alert.legal_basis = "test";
+    alert.raised_at_ms = wire_now_ms();
+    alert.state = "handled";
+    alert.lead_org = "welzijn";
+    if (sk) {
+        alert.has_handled_signed_at_ms = 1;
+        alert.handled_signed_at_ms = ack.signed_at_ms;
+        alert.has_handled_signature = 1;
+        alert.handled_signature = ack.signature;
+    }
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_ALERT;
+    frame.alert = &alert;
+    cr_assert_eq(fb_send(s_fb, &frame), 0);
+    Hartslag__Frame *reply = s_ack(alert_id);
+    bool stored = reply->delivery_ack->status == HARTSLAG__ACK_STATUS__ACK_STORED;
+    if (reason)
+        *reason = reply->delivery_ack->reason ? strdup(reply->delivery_ack->reason) : NULL;
+    hartslag__frame__free_unpacked(reply, NULL);
+    return stored;
+}
+
+/* "Handled, welzijn leads" is the coordinator's instruction: a partner
+   takes it only with the coordinator's signature, never on the broker's
+   word or another partner's (issue 18 A1). */
+Test(recipient, a_handled_alert_needs_the_coordinators_signature)
+{
+    s_start(NULL);
+    uint8_t alert_id[16];
+    randombytes_buf(alert_id, sizeof alert_id);
+    char *reason = NULL;
+    cr_assert_not(s_handled_alert(alert_id, NULL, &reason), "an unsigned 'handled' was stored");
+    cr_assert_str_eq(reason, "bad_signature");
+    free(reason);
+    cr_assert_not(s_handled_alert(alert_id, s_politie->sign_sk, NULL),
+                  "a partner's signature passed as the coordinator's");
+    char path[4300], why[600];
+    snprintf(path, sizeof path, "%s/gemeente.cert_secret", s_bh->keys);
+    keyfile_t *coordinator = keyfile_load(path, why, sizeof why);
+    cr_assert_not_null(coordinator, "%s", why);
+    cr_assert(s_handled_alert(alert_id, keyfile_sign_secret(coordinator), NULL),
+              "the coordinator's signed acknowledgement was refused:\n%s", dh_log(s_gemeente));
+    keyfile_destroy(&coordinator);
+    char *out = NULL;
+    cr_assert_eq(dh_cli(s_gemeente, NULL, &out, NULL, "alerts", "--json", NULL), 0);
+    cr_assert(strstr(out, "\"lead_org\":\"welzijn\""), "%s", out);
+    free(out);
 }

@@ -257,6 +257,7 @@ int bh_send(bh_client_t *client, Hartslag__Frame *frame)
 int bh_send_raw(bh_client_t *client, const void *bytes, size_t len, int parts)
 {
     void *socket = zsock_resolve(client->dealer);
+    client->sent_at = zclock_mono();
     for (int i = 0; i < parts; i++)
         if (zmq_send(socket, bytes, len, i + 1 < parts ? ZMQ_SNDMORE : 0) < 0)
             return -1;
@@ -270,8 +271,20 @@ static Hartslag__Frame *s_recv(bh_client_t *client, int timeout_ms, bool skip_ch
     Hartslag__Frame *frame = NULL;
     while (!frame) {
         int64_t left = deadline - zclock_mono();
-        if (left <= 0 || !zpoller_wait(poller, (int)left))
+        if (left <= 0)
             break;
+        if (zclock_mono() - client->sent_at >= 2000) {
+            Hartslag__Heartbeat beat = HARTSLAG__HEARTBEAT__INIT;
+            Hartslag__Frame ping = HARTSLAG__FRAME__INIT;
+            ping.body_case = HARTSLAG__FRAME__BODY_HEARTBEAT;
+            ping.heartbeat = &beat;
+            (void)bh_send(client, &ping);
+        }
+        if (!zpoller_wait(poller, (int)(left < 1000 ? left : 1000))) {
+            if (zpoller_terminated(poller))
+                break;
+            continue;
+        }
         zframe_t *payload = zframe_recv(client->dealer);
         if (!payload)
             break;

@@ -53,6 +53,7 @@ typedef struct {
     uint8_t box_sk[32];      /* its box secret key */
     uint64_t created_at_ms;  /* bh_seal's SignalHeader.created_at_ms; 0 = now */
     uint64_t valid_until_ms; /* bh_seal's valid_until_ms; 0 = 30 days from now */
+    int64_t sent_at;         /* monotonic ms of the last frame sent */
 } bh_client_t;
 
 /* Connects as `org` (its keys); `random_key` connects with a fresh key the
@@ -70,7 +71,9 @@ int bh_send_raw(bh_client_t *client, const void *bytes, size_t len, int parts);
 Hartslag__Frame *bh_recv_checkpoint(bh_client_t *client, int timeout_ms);
 
 /* Receives one frame within `timeout_ms`, skipping Heartbeat, Welcome,
-   Checkpoint and DeliveryOutcome (notices that come at any time).
+   Checkpoint and DeliveryOutcome (notices that come at any time). While
+   it waits it sends a Heartbeat every 2 s, as a daemon does: a partner
+   silent for 6 s counts as gone (docs/protocol.md).
    NULL on timeout. Free with hartslag__frame__free_unpacked(f, NULL). */
 Hartslag__Frame *bh_recv(bh_client_t *client, int timeout_ms);
 
