@@ -4,6 +4,7 @@
     for someone else are refused with a reason; the hook gets the signal as
     JSON, and a failing or hanging hook never loses it. */
 #include "audit_log.h"
+#include "cert.h"
 #include "checkpoint.h"
 #include "daemon_harness.h"
 #include "envelope.h"
@@ -540,4 +541,88 @@ Test(recipient, a_handled_alert_needs_the_coordinators_signature)
     cr_assert_eq(dh_cli(s_gemeente, NULL, &out, NULL, "alerts", "--json", NULL), 0);
     cr_assert(strstr(out, "\"lead_org\":\"welzijn\""), "%s", out);
     free(out);
+}
+
+/* status is the health check: a hook that cannot keep up (100 or more
+   signals waiting for it) makes it exit 1 with hook_backlog (issue 13 C8). */
+Test(recipient, a_hook_backlog_makes_the_daemon_unhealthy)
+{
+    s_start("hook: \"sleep 20\"\nhook_timeout: 60\n");
+    char *out = NULL;
+    cr_assert_eq(dh_cli(s_gemeente, NULL, &out, NULL, "status", "--json", NULL), 0, "%s", out);
+    free(out);
+    for (int i = 0; i < 101; i++) {
+        uint8_t *sealed = NULL, id[16];
+        size_t len = 0;
+        s_seal("gemeente", "overlast", "casusoverleg", "datum", NULL, &sealed, &len, id);
+        cr_assert_eq(fb_deliver(s_fb, sealed, len), 0);
+        s_expect_ack(id, true, NULL);
+        free(sealed);
+    }
+    int rc = dh_cli(s_gemeente, NULL, &out, NULL, "status", "--json", NULL);
+    cr_assert_eq(rc, 1, "status exit %d with 100 signals waiting for the hook: %s", rc, out);
+    cr_assert(strstr(out, "\"code\":\"hook_backlog\""), "%s", out);
+    free(out);
+    dh_stop(s_gemeente, SIGKILL);
+}
+
+/* `alerts ack` reports only what the broker confirmed: no verdict within
+   the daemon's wait is a failure, not "marked handled" (issue 13 B6). The
+   acknowledgement it sent is signed with the coordinator's key (issue 18
+   A1). */
+Test(recipient, alerts_ack_without_a_verdict_fails, .timeout = 60)
+{
+    s_start(NULL);
+    uint8_t alert_id[16], subject[32];
+    randombytes_buf(alert_id, sizeof alert_id);
+    randombytes_buf(subject, sizeof subject);
+    Hartslag__AlertParticipant p1 = HARTSLAG__ALERT_PARTICIPANT__INIT, p2 = p1;
+    p1.org = "politie";
+    p1.contact = "test@politie.example";
+    p2.org = "welzijn";
+    p2.contact = "test@welzijn.example";
+    Hartslag__AlertParticipant *participants[] = {&p1, &p2};
+    Hartslag__Alert alert = HARTSLAG__ALERT__INIT;
+    alert.alert_id.data = alert_id;
+    alert.alert_id.len = sizeof alert_id;
+    alert.rule_id = "multi-agency-match";
+    alert.subject.data = subject;
+    alert.subject.len = sizeof subject;
+    alert.participants = participants;
+    alert.n_participants = 2;
+    alert.legal_basis = "test";
+    alert.raised_at_ms = wire_now_ms();
+    alert.state = "open";
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_ALERT;
+    frame.alert = &alert;
+    cr_assert_eq(fb_send(s_fb, &frame), 0);
+    Hartslag__Frame *reply = s_ack(alert_id);
+    cr_assert_eq(reply->delivery_ack->status, HARTSLAG__ACK_STATUS__ACK_STORED);
+    hartslag__frame__free_unpacked(reply, NULL);
+    char hex[33], *out = NULL, *err = NULL;
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", alert_id[i]);
+    int rc = dh_cli(s_gemeente, NULL, &out, &err, "alerts", "ack", hex, "--lead", "politie", NULL);
+    cr_assert_eq(rc, 1, "no verdict came, yet exit %d: %s%s", rc, out, err);
+    cr_assert_null(strstr(out ? out : "", "marked handled"), "%s", out);
+    free(out);
+    free(err);
+    /* What reached the broker: the coordinator's signed acknowledgement. */
+    Hartslag__Frame *sent = NULL;
+    for (int i = 0; i < 10 && !sent; i++) {
+        sent = fb_recv(s_fb, 2000, VERSION);
+        if (sent && sent->body_case != HARTSLAG__FRAME__BODY_ALERT_ACK) {
+            hartslag__frame__free_unpacked(sent, NULL);
+            sent = NULL;
+        }
+    }
+    cr_assert_not_null(sent, "no AlertAck reached the broker");
+    char path[4300], why[600];
+    snprintf(path, sizeof path, "%s/gemeente.cert", s_bh->certs);
+    cert_t coordinator;
+    cr_assert_eq(cert_load(path, &coordinator, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(instruction_alert_ack_verify(sent->alert_ack, coordinator.sign_key), 0,
+                 "the AlertAck is not signed with the coordinator's key");
+    hartslag__frame__free_unpacked(sent, NULL);
 }
