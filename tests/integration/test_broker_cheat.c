@@ -94,7 +94,20 @@ static void s_restart_before_midnight(int second)
     setenv("FAKETIME", faked, 1);
     setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1", 1);
     setenv("TZ", "UTC", 1);
+    /* Under AddressSanitizer the runtime wants to be the first library;
+       libfaketime only wraps clock calls, so the order does not matter. */
+    const char *asan = getenv("ASAN_OPTIONS");
+    char *saved = asan ? strdup(asan) : NULL;
+    char options[1024];
+    snprintf(options, sizeof options, "%s%sverify_asan_link_order=0", asan ? asan : "",
+             asan && *asan ? ":" : "");
+    setenv("ASAN_OPTIONS", options, 1);
     int rc = bh_start(s_bh, NULL);
+    if (saved)
+        setenv("ASAN_OPTIONS", saved, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+    free(saved);
     unsetenv("LD_PRELOAD");
     unsetenv("FAKETIME");
     unsetenv("FAKETIME_DONT_FAKE_MONOTONIC");
