@@ -138,8 +138,11 @@ static int s_item(audit_log_t *audit, queue_t *queue, const char *org, uint64_t 
     found = queue_delivery_state(queue, item->signal_id.data, org, &state);
     if (found < 0)
         return -1;
-    return found == 1 && state == DELIVERY_PENDING ? HARTSLAG__INCLUSION_STATUS__INCLUSION_PENDING
-                                                   : HARTSLAG__INCLUSION_STATUS__INCLUSION_ABSENT;
+    if (found == 1 && state == DELIVERY_PENDING)
+        return HARTSLAG__INCLUSION_STATUS__INCLUSION_PENDING;
+    if (found == 1 && (state == DELIVERY_WITHDRAWN || state == DELIVERY_EXPIRED))
+        return HARTSLAG__INCLUSION_STATUS__INCLUSION_CANCELLED;
+    return HARTSLAG__INCLUSION_STATUS__INCLUSION_ABSENT;
 }
 
 static int s_refuse(const char **why, const char *token)

@@ -134,7 +134,8 @@ static uint64_t s_uint_opt(const request_t *req, const char *key, uint64_t fallb
 /* One reason the daemon is unhealthy: a code and plain words. */
 typedef struct {
     const char
-        *code; /* not_connected, store_failing, hook_backlog, hook_failing, checkpoint_refused */
+        *code; /* not_connected, store_failing, hook_backlog, hook_failing, records_missing,
+                  checkpoint_refused */
     char text[1024]; /* what is wrong and what to do */
 } health_problem_t;
 
@@ -177,6 +178,17 @@ static size_t s_health(daemon_t *self, const store_counts_t *c,
             n++;
         }
     }
+    uint64_t waiting_records = 0, refused_records = 0;
+    if (inclusion_counts(self, &waiting_records, &refused_records) == 0 && refused_records) {
+        problems[n].code = "records_missing";
+        snprintf(problems[n].text, sizeof problems[n].text,
+                 "%llu record%s of our exchanges %s missing or wrong in the broker's signed audit "
+                 "log; those checkpoints were not cosigned (evidence kept in hartslagd.db): tell "
+                 "the privacy officers",
+                 (unsigned long long)refused_records, refused_records == 1 ? "" : "s",
+                 refused_records == 1 ? "is" : "are");
+        n++;
+    }
     if (c->checkpoint_evidence) {
         problems[n].code = "checkpoint_refused";
         snprintf(problems[n].text, sizeof problems[n].text,
@@ -199,6 +211,8 @@ static void s_status(daemon_t *self, const request_t *req)
     health_problem_t problems[HEALTH_PROBLEMS_MAX];
     size_t n_problems = s_health(self, &c, problems);
     uint64_t now = daemon_now_ms();
+    uint64_t unproven = 0, refused = 0;
+    (void)inclusion_counts(self, &unproven, &refused);
     char fix[400];
     const char *problem = self->connected ? NULL : link_problem_code(self, fix, sizeof fix);
     strbuf_t out = {0};
@@ -226,6 +240,8 @@ static void s_status(daemon_t *self, const request_t *req)
             (unsigned long long)c.checkpoint_size, (unsigned long long)c.checkpoint_evidence,
             (unsigned long long)((now - self->started_ms) / 1000));
         strbuf_json_string(&out, self->last_error[0] ? self->last_error : NULL);
+        strbuf_printf(&out, ",\"records_unproven\":%llu,\"records_refused\":%llu",
+                      (unsigned long long)unproven, (unsigned long long)refused);
         strbuf_puts(&out, ",\"broker_problem\":");
         strbuf_json_string(&out, problem);
         strbuf_puts(&out, ",\"broker_fix\":");
@@ -277,6 +293,11 @@ static void s_status(daemon_t *self, const request_t *req)
                       c.checkpoint_evidence ? "; INCONSISTENT CHECKPOINTS REFUSED (evidence kept: "
                                               "tell the privacy officers)"
                                             : "");
+        strbuf_printf(&out, "records      %llu of our exchanges to be proven in the audit log%s\n",
+                      (unsigned long long)unproven,
+                      refused ? "; RECORDS MISSING FROM THE AUDIT LOG (evidence kept: tell the "
+                                "privacy officers)"
+                              : "");
         if (self->last_error[0]) {
             char when[32];
             render_time(self->last_error_ms, when);
