@@ -16,10 +16,10 @@
 
 /* One answer being built: the record and proof it points into. */
 typedef struct {
-    Hartslag__InclusionAnswer answer;                  /* what is packed */
-    uint8_t *record;                                   /* FOUND: the stored bytes (owned) */
+    Hartslag__InclusionAnswer answer;                        /* what is packed */
+    uint8_t *record;                                         /* FOUND: the stored bytes (owned) */
     unsigned char proof[MERKLE_PROOF_MAX][MERKLE_HASHBYTES]; /* FOUND: the path */
-    ProtobufCBinaryData hashes[MERKLE_PROOF_MAX];      /* pointing into proof */
+    ProtobufCBinaryData hashes[MERKLE_PROOF_MAX];            /* pointing into proof */
 } slot_t;
 
 /* True when the record is about `org`: its actor, counterpart or the org
@@ -63,10 +63,9 @@ static int s_find_delivered(audit_log_t *audit, queue_t *queue, const queue_sign
                 hartslag__audit_record__unpack(NULL, (size_t)len, bytes);
             if (!record)
                 continue;
-            if (record->event && strcmp(record->event, "delivered") == 0 &&
-                record->has_signal_id && record->signal_id.len == 16 &&
-                memcmp(record->signal_id.data, id, 16) == 0 && record->counterpart_org &&
-                strcmp(record->counterpart_org, org) == 0) {
+            if (record->event && strcmp(record->event, "delivered") == 0 && record->has_signal_id &&
+                record->signal_id.len == 16 && memcmp(record->signal_id.data, id, 16) == 0 &&
+                record->counterpart_org && strcmp(record->counterpart_org, org) == 0) {
                 *index = (uint64_t)sqlite3_column_int64(stmt, 0);
                 found = 1;
             }

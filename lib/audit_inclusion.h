@@ -31,14 +31,14 @@
 /* The record a partner expects. NULL strings are not compared (a field
    the partner cannot know); every non-NULL one must match exactly. */
 typedef struct {
-    const char *event;                                     /* accepted, delivered */
-    const char *actor;                                     /* actor_org */
-    const char *counterpart;                               /* counterpart_org, or NULL */
-    const char *on_behalf_of;                              /* on_behalf_of, or NULL */
-    const uint8_t *signal_id;                              /* 16 bytes, required */
-    const char *signal_type;                               /* or NULL */
-    const char *purpose;                                   /* or NULL */
-    const uint8_t *subject;                                /* 32 bytes, or NULL */
+    const char *event;        /* accepted, delivered */
+    const char *actor;        /* actor_org */
+    const char *counterpart;  /* counterpart_org, or NULL */
+    const char *on_behalf_of; /* on_behalf_of, or NULL */
+    const uint8_t *signal_id; /* 16 bytes, required */
+    const char *signal_type;  /* or NULL */
+    const char *purpose;      /* or NULL */
+    const uint8_t *subject;   /* 32 bytes, or NULL */
 } audit_expect_t;
 
 /* 0 when the unpacked `record` is the one `want` describes; -1 with a

@@ -133,10 +133,9 @@ static uint64_t s_uint_opt(const request_t *req, const char *key, uint64_t fallb
 
 /* One reason the daemon is unhealthy: a code and plain words. */
 typedef struct {
-    const char
-        *code; /* not_connected, store_failing, hook_backlog, hook_failing, records_missing,
-                  checkpoint_refused */
-    char text[1024]; /* what is wrong and what to do */
+    const char *code; /* not_connected, store_failing, hook_backlog, hook_failing, records_missing,
+                         checkpoint_refused */
+    char text[1024];  /* what is wrong and what to do */
 } health_problem_t;
 
 /* What makes the daemon unhealthy now (`hartslag status` exits 1). */

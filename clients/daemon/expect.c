@@ -60,8 +60,8 @@ static const char *s_sql[E_COUNT_] = {
 /*  Invariant: every statement in `q` is prepared against `db` (the
     store's connection, borrowed) and reset after each use. */
 struct expect_t {
-    sqlite3 *db;                 /* the store's connection (borrowed) */
-    sqlite3_stmt *q[E_COUNT_];   /* prepared at expect_new */
+    sqlite3 *db;               /* the store's connection (borrowed) */
+    sqlite3_stmt *q[E_COUNT_]; /* prepared at expect_new */
 };
 
 static uint64_t s_now_ms(void)

@@ -48,16 +48,16 @@ typedef struct {
 
 /* What the broker showed for a refused record. */
 typedef struct {
-    const char *kind;        /* missing, not_yours, bad_proof, wrong_event, ... */
-    uint64_t tree_size;      /* the checkpoint it was asked against */
-    const char *note;        /* that checkpoint's note, or NULL */
-    size_t note_len;         /* its length */
-    bool has_index;          /* the broker named an index */
-    uint64_t index;          /* which */
-    const uint8_t *record;   /* the record bytes it sent, or NULL */
-    size_t record_len;       /* their length */
-    const void *proof;       /* the proof hashes it sent, concatenated, or NULL */
-    size_t proof_len;        /* bytes */
+    const char *kind;      /* missing, not_yours, bad_proof, wrong_event, ... */
+    uint64_t tree_size;    /* the checkpoint it was asked against */
+    const char *note;      /* that checkpoint's note, or NULL */
+    size_t note_len;       /* its length */
+    bool has_index;        /* the broker named an index */
+    uint64_t index;        /* which */
+    const uint8_t *record; /* the record bytes it sent, or NULL */
+    size_t record_len;     /* their length */
+    const void *proof;     /* the proof hashes it sent, concatenated, or NULL */
+    size_t proof_len;      /* bytes */
 } expect_evidence_t;
 
 /* Creates the tables when needed and prepares the statements. NULL with

@@ -29,8 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define INCLUSION_ITEMS_MAX 48  /* items per request (the broker's cap) */
-#define INCLUSION_ASK_MAX 1536  /* records checked per checkpoint; more wait for the next */
+#define INCLUSION_ITEMS_MAX 48 /* items per request (the broker's cap) */
+#define INCLUSION_ASK_MAX 1536 /* records checked per checkpoint; more wait for the next */
 #define INCLUSION_BATCHES_MAX ((INCLUSION_ASK_MAX + INCLUSION_ITEMS_MAX - 1) / INCLUSION_ITEMS_MAX)
 
 /*  Invariant: while `waiting`, asked[0..n_asked) are the rows asked for at
@@ -38,17 +38,17 @@
     of INCLUSION_ITEMS_MAX rows each (the last may be shorter);
     answered[b] is true once request first_batch + b was answered. */
 struct inclusion_t {
-    expect_t *expect;                       /* the tables (expect.h) */
-    bool waiting;                           /* answers are due for cp */
-    checkpoint_t cp;                        /* the checkpoint being checked */
-    uint32_t next_batch;                    /* number of the next request */
-    uint32_t first_batch;                   /* the first request for cp */
-    size_t n_batches;                       /* requests sent for cp */
-    size_t n_answered;                      /* of those, answered */
-    bool answered[INCLUSION_BATCHES_MAX];   /* per request */
-    bool failed;                            /* a record was refused: cp is not cosigned */
-    expect_row_t asked[INCLUSION_ASK_MAX];  /* the rows asked for */
-    size_t n_asked;                         /* how many */
+    expect_t *expect;                      /* the tables (expect.h) */
+    bool waiting;                          /* answers are due for cp */
+    checkpoint_t cp;                       /* the checkpoint being checked */
+    uint32_t next_batch;                   /* number of the next request */
+    uint32_t first_batch;                  /* the first request for cp */
+    size_t n_batches;                      /* requests sent for cp */
+    size_t n_answered;                     /* of those, answered */
+    bool answered[INCLUSION_BATCHES_MAX];  /* per request */
+    bool failed;                           /* a record was refused: cp is not cosigned */
+    expect_row_t asked[INCLUSION_ASK_MAX]; /* the rows asked for */
+    size_t n_asked;                        /* how many */
 };
 
 int inclusion_open(daemon_t *self, char *err, size_t errlen)
@@ -93,10 +93,10 @@ int inclusion_expect_sent(daemon_t *self, const uint8_t *sealed, size_t len)
         return -1;
     Hartslag__SignalHeader *hdr =
         hartslag__signal_header__unpack(NULL, signal->header.len, signal->header.data);
-    int rc = hdr && hdr->signal_id.len == EXPECT_ID_BYTES &&
-                     hdr->subject.len == EXPECT_SUBJECT_BYTES
-                 ? 0
-                 : -1;
+    int rc =
+        hdr && hdr->signal_id.len == EXPECT_ID_BYTES && hdr->subject.len == EXPECT_SUBJECT_BYTES
+            ? 0
+            : -1;
     for (size_t i = 0; rc == 0 && hdr && i < hdr->n_recipients; i++) {
         expect_row_t row;
         memset(&row, 0, sizeof row);
@@ -337,8 +337,8 @@ void inclusion_handle(daemon_t *self, const Hartslag__InclusionProof *proof)
         return;
     }
     size_t from = (size_t)b * INCLUSION_ITEMS_MAX;
-    size_t count = inc->n_asked - from < INCLUSION_ITEMS_MAX ? inc->n_asked - from
-                                                             : INCLUSION_ITEMS_MAX;
+    size_t count =
+        inc->n_asked - from < INCLUSION_ITEMS_MAX ? inc->n_asked - from : INCLUSION_ITEMS_MAX;
     /* An answer must be to what we asked, item for item; otherwise it
        counts as none (and the checkpoint waits uncosigned). */
     bool matches = proof->n_items == count;
