@@ -403,8 +403,8 @@ Test(inclusion_real, both_daemons_prove_their_records_then_cosign)
     long long last = s_broker_sql("SELECT max(idx) FROM audit;");
     bool cosigned = false;
     char sql[256];
-    snprintf(sql, sizeof sql,
-             "SELECT count(DISTINCT org) FROM cosignatures WHERE size > %lld;", last);
+    snprintf(sql, sizeof sql, "SELECT count(DISTINCT org) FROM cosignatures WHERE size > %lld;",
+             last);
     for (int i = 0; i < 50 && !cosigned; i++) {
         cosigned = s_broker_sql(sql) == 2;
         if (!cosigned)
