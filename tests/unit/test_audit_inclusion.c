@@ -49,12 +49,12 @@ static void s_setup(void)
     char err[256];
     s_log = audit_log_open(s_db, "hartslag.t/audit", true, err, sizeof err);
     cr_assert_not_null(s_log, "%s", err);
-    (void)s_add("submitted", "politie", NULL, NULL, s_id);                 /* 0 */
-    (void)s_add("accepted", "politie", "gemeente", NULL, s_id);            /* 1 */
-    (void)s_add("accepted", "politie", "welzijn", NULL, s_id);             /* 2 */
-    (void)s_add("accepted", "woonpunt", "gemeente", NULL, s_other_id);     /* 3 */
-    (void)s_add("delivered", "broker", "gemeente", "politie", s_id);       /* 4 */
-    (void)s_add("acked", "gemeente", "politie", NULL, s_id);               /* 5 */
+    (void)s_add("submitted", "politie", NULL, NULL, s_id);             /* 0 */
+    (void)s_add("accepted", "politie", "gemeente", NULL, s_id);        /* 1 */
+    (void)s_add("accepted", "politie", "welzijn", NULL, s_id);         /* 2 */
+    (void)s_add("accepted", "woonpunt", "gemeente", NULL, s_other_id); /* 3 */
+    (void)s_add("delivered", "broker", "gemeente", "politie", s_id);   /* 4 */
+    (void)s_add("acked", "gemeente", "politie", NULL, s_id);           /* 5 */
     audit_log_commit(s_log);
     s_cp.size = audit_log_size(s_log);
     audit_log_root(s_log, s_cp.root);
@@ -187,9 +187,8 @@ Test(audit_inclusion, a_proof_that_does_not_hold_is_refused)
     /* Empty, oversized. */
     cr_assert_eq(audit_inclusion_check(&want, &s_cp, 1, record, 0, NULL, 0, &why), -1);
     cr_assert_str_eq(why, "unreadable_record");
-    cr_assert_eq(audit_inclusion_check(&want, &s_cp, 1, record, AUDIT_RECORD_MAX + 1, NULL, 0,
-                                       &why),
-                 -1);
+    cr_assert_eq(
+        audit_inclusion_check(&want, &s_cp, 1, record, AUDIT_RECORD_MAX + 1, NULL, 0, &why), -1);
     cr_assert_str_eq(why, "unreadable_record");
     free(record);
 }
