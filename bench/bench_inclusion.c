@@ -81,16 +81,17 @@ int main(int argc, char **argv)
     sqlite3 *db = NULL;
     char err[256];
     if (sqlite3_open(path, &db) != SQLITE_OK ||
-        sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;", NULL, NULL, NULL) !=
-            SQLITE_OK)
+        sqlite3_exec(
+            db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;",
+            NULL, NULL, NULL) != SQLITE_OK)
         return 1;
     audit_log_t *log = audit_log_open(db, "hartslag.bench/audit", true, err, sizeof err);
     if (!log) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    uint8_t (*ids)[16] = malloc((size_t)signals * 16);
-    uint8_t (*subjects)[32] = malloc((size_t)signals * 32);
+    uint8_t(*ids)[16] = malloc((size_t)signals * 16);
+    uint8_t(*subjects)[32] = malloc((size_t)signals * 32);
     uint64_t *accepted_at = malloc((size_t)signals * sizeof *accepted_at);
     uint64_t *delivered_at = malloc((size_t)signals * sizeof *delivered_at);
     randombytes_buf(ids, (size_t)signals * 16);
@@ -144,7 +145,7 @@ int main(int argc, char **argv)
                          : (long)randombytes_uniform((uint32_t)signals);
     uint8_t **records = calloc((size_t)reps, sizeof *records);
     size_t *lens = calloc((size_t)reps, sizeof *lens);
-    unsigned char (*proofs)[MERKLE_PROOF_MAX][MERKLE_HASHBYTES] =
+    unsigned char(*proofs)[MERKLE_PROOF_MAX][MERKLE_HASHBYTES] =
         malloc((size_t)reps * sizeof *proofs);
     size_t *plens = calloc((size_t)reps, sizeof *plens);
 
