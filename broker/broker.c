@@ -5,6 +5,7 @@
 #include "auth_limit.h"
 #include "check.h"
 #include "control.h"
+#include "inclusion.h"
 #include "status.h"
 
 #include "agreements.h"
@@ -1466,6 +1467,18 @@ static void s_handle(broker_t *self, inbound_t *in)
     case HARTSLAG__FRAME__BODY_ALERT_ACK:
         s_on_alert_ack(self, peer, routing, frame->alert_ack);
         break;
+    case HARTSLAG__FRAME__BODY_INCLUSION_REQUEST: {
+        /* broker/inclusion.c; sent after the commit, like a checkpoint. */
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        const char *why = NULL;
+        if (inclusion_answer(self->audit, self->queue, peer->org, frame->inclusion_request, &bytes,
+                             &len, &why) == 0)
+            s_reply(self, routing, bytes, len, REPLY_CHECKPOINT, NULL);
+        else
+            s_reply_error(self, routing, why, "the inclusion request could not be answered");
+        break;
+    }
     default:
         s_reply_error(self, routing, "unexpected", "daemons may not send that message");
         break;

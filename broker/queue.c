@@ -77,6 +77,7 @@ enum {
     ST_NOTICE_ADD,
     ST_NOTICES,
     ST_NOTICE_REMOVE,
+    ST_DELIVERY_STATE,
     ST_COUNT_
 };
 
@@ -118,6 +119,7 @@ static const char *s_sql[ST_COUNT_] = {
     [ST_NOTICES] = "SELECT seq, kind, signal_id, frame FROM notices WHERE org=?1 AND seq>?2 "
                    "ORDER BY seq",
     [ST_NOTICE_REMOVE] = "DELETE FROM notices WHERE org=?1 AND kind=?2 AND signal_id=?3",
+    [ST_DELIVERY_STATE] = "SELECT state FROM deliveries WHERE signal_id=?1 AND recipient=?2",
 };
 
 /*  Invariant: every statement in `st` is prepared against `db` and reset
@@ -243,6 +245,21 @@ int queue_find_signal(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], queue_sig
         out->audit_index = sqlite3_column_int64(stmt, 6);
         out->withdrawn = sqlite3_column_int(stmt, 7) != 0;
     }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return result;
+}
+
+int queue_delivery_state(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
+                         delivery_state_t *state)
+{
+    sqlite3_stmt *stmt = self->st[ST_DELIVERY_STATE];
+    sqlite3_bind_blob(stmt, 1, id, QUEUE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, recipient, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    if (result == 1)
+        *state = (delivery_state_t)sqlite3_column_int(stmt, 0);
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
     return result;

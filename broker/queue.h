@@ -74,6 +74,11 @@ void queue_rollback(queue_t *self);
 /* 1 and *out filled when the signal is known, 0 when not, -1 on error. */
 int queue_find_signal(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], queue_signal_t *out);
 
+/* The state of the delivery of signal `id` to `recipient`: 1 and *state
+   set, 0 when there is no such delivery, -1 on error. */
+int queue_delivery_state(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
+                         delivery_state_t *state);
+
 int queue_insert_signal(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const queue_meta_t *meta,
                         const uint8_t digest[QUEUE_DIGEST_BYTES], const uint8_t *sealed,
                         size_t sealed_len, int64_t accepted_at_ms, int64_t valid_until_ms,

@@ -39,7 +39,14 @@ static void s_refuse(daemon_t *self, const char *kind, uint64_t held, const chec
                      (unsigned long long)held, (unsigned long long)(cp ? cp->size : 0));
 }
 
+/* Cosigns once our own records in `cp` are proven (inclusion.c). */
 static void s_cosign(daemon_t *self, const checkpoint_t *cp)
+{
+    if (inclusion_ready(self, cp))
+        checkpoints_cosign(self, cp);
+}
+
+void checkpoints_cosign(daemon_t *self, const checkpoint_t *cp)
 {
     char line[CHECKPOINT_LINE_MAX + 1];
     size_t len = 0;

@@ -21,7 +21,7 @@
 #define CONTROL_ALERT_ACK_WAIT_MS 15000 /* the broker's verdict on an alert ack */
 #define HEALTH_HOOK_BACKLOG_MAX 100     /* this many waiting for the hook: unhealthy */
 #define HEALTH_HOOK_FAILURES 4          /* one item's hook failed this often in a row: unhealthy */
-#define HEALTH_PROBLEMS_MAX 6           /* kinds of problem status can name */
+#define HEALTH_PROBLEMS_MAX 8           /* kinds of problem status can name */
 #define HEALTH_UNPROVEN_MAX_MS 600000   /* no usable consistency proof this long: unhealthy */
 
 int control_bind(daemon_t *self, char *err, size_t errlen)
@@ -126,9 +126,9 @@ static uint64_t s_uint_opt(const request_t *req, const char *key, uint64_t fallb
 
 /* One reason the daemon is unhealthy: a code and plain words. */
 typedef struct {
-    const char
-        *code; /* not_connected, store_failing, hook_backlog, hook_failing, checkpoint_refused */
-    char text[1024]; /* what is wrong and what to do */
+    const char *code; /* not_connected, store_failing, hook_backlog, hook_failing, records_missing,
+                         checkpoint_refused */
+    char text[1024];  /* what is wrong and what to do */
 } health_problem_t;
 
 /* What makes the daemon unhealthy now (`hartslag status` exits 1). */
@@ -170,6 +170,17 @@ static size_t s_health(daemon_t *self, const store_counts_t *c,
             n++;
         }
     }
+    uint64_t waiting_records = 0, refused_records = 0;
+    if (inclusion_counts(self, &waiting_records, &refused_records) == 0 && refused_records) {
+        problems[n].code = "records_missing";
+        snprintf(problems[n].text, sizeof problems[n].text,
+                 "%llu record%s of our exchanges %s missing or wrong in the broker's signed audit "
+                 "log; those checkpoints were not cosigned (evidence kept in hartslagd.db): tell "
+                 "the privacy officers",
+                 (unsigned long long)refused_records, refused_records == 1 ? "" : "s",
+                 refused_records == 1 ? "is" : "are");
+        n++;
+    }
     if (c->checkpoint_evidence) {
         problems[n].code = "checkpoint_refused";
         snprintf(problems[n].text, sizeof problems[n].text,
@@ -203,6 +214,8 @@ static void s_status(daemon_t *self, const request_t *req)
     health_problem_t problems[HEALTH_PROBLEMS_MAX];
     size_t n_problems = s_health(self, &c, problems);
     uint64_t now = daemon_now_ms();
+    uint64_t unproven = 0, refused = 0;
+    (void)inclusion_counts(self, &unproven, &refused);
     char fix[400];
     const char *problem = self->connected ? NULL : link_problem_code(self, fix, sizeof fix);
     strbuf_t out = {0};
@@ -232,6 +245,8 @@ static void s_status(daemon_t *self, const request_t *req)
             (unsigned long long)self->unproven_count, (unsigned long long)self->unproven_since_ms,
             (unsigned long long)((now - self->started_ms) / 1000));
         strbuf_json_string(&out, self->last_error[0] ? self->last_error : NULL);
+        strbuf_printf(&out, ",\"records_unproven\":%llu,\"records_refused\":%llu",
+                      (unsigned long long)unproven, (unsigned long long)refused);
         strbuf_puts(&out, ",\"broker_problem\":");
         strbuf_json_string(&out, problem);
         strbuf_puts(&out, ",\"broker_fix\":");
@@ -290,6 +305,11 @@ static void s_status(daemon_t *self, const request_t *req)
                           (unsigned long long)((now - self->unproven_since_ms) / 60000),
                           (unsigned long long)self->unproven_count,
                           self->unproven_count == 1 ? "" : "s");
+        strbuf_printf(&out, "records      %llu of our exchanges to be proven in the audit log%s\n",
+                      (unsigned long long)unproven,
+                      refused ? "; RECORDS MISSING FROM THE AUDIT LOG (evidence kept: tell the "
+                                "privacy officers)"
+                              : "");
         if (self->last_error[0]) {
             char when[32];
             render_time(self->last_error_ms, when);

@@ -258,7 +258,7 @@ daemon_t *daemon_new(const daemon_settings_t *settings, char *err, size_t errlen
         goto fail;
     }
     self->store = store_open(settings->state_dir, err, errlen);
-    if (!self->store)
+    if (!self->store || inclusion_open(self, err, errlen) != 0)
         goto fail;
     if (settings->hook[0]) {
         self->hook =
@@ -300,6 +300,7 @@ void daemon_destroy(daemon_t **self_p)
     control_close(self);
     zsock_destroy(&self->broker);
     zsock_destroy(&self->monitor);
+    inclusion_close(self);
     store_destroy(&self->store);
     if (self->pseudonym_key)
         sodium_free(self->pseudonym_key);

@@ -7,6 +7,7 @@
       control.c   the control socket (docs/daemon.md, "Control protocol")
       hooks.c     running the hook for stored signals, purging the inbox
       checkpoints.c  audit checkpoints: verify, keep, cosign (or keep evidence)
+      inclusion.c    our records in the broker's log, proven before we cosign
     Not a public interface: only clients/daemon/ includes it.
 */
 #ifndef HARTSLAG_DAEMON_INTERNAL_H
@@ -19,6 +20,7 @@
 
 #include "agreements.h"
 #include "cert.h"
+#include "checkpoint.h"
 #include "envelope.h"
 #include "keyfile.h"
 #include "partners.h"
@@ -188,6 +190,7 @@ struct daemon_t {
     size_t n_submits;                           /* used */
     pending_reply_t replies[DAEMON_SENDS_MAX];  /* control.c */
     size_t n_replies;                           /* used */
+    struct inclusion_t *inclusion;              /* inclusion.c: records to prove */
 };
 
 /* daemon.c */
@@ -224,6 +227,29 @@ void link_handle(daemon_t *self);
 
 /* checkpoints.c */
 void checkpoints_handle(daemon_t *self, const Hartslag__Checkpoint *message);
+/* Sends our cosignature of `cp` (verified, stored, our records proven). */
+void checkpoints_cosign(daemon_t *self, const checkpoint_t *cp);
+
+/* inclusion.c (issue 18 A2) */
+typedef struct inclusion_t inclusion_t;
+int inclusion_open(daemon_t *self, char *err, size_t errlen);
+void inclusion_close(daemon_t *self);
+/* In the item that writes the outbox entry: one expected `accepted` record
+   per recipient of the packed SealedSignal. 0 / -1. */
+int inclusion_expect_sent(daemon_t *self, const uint8_t *sealed, size_t len);
+/* In the item that stores or refuses a delivered signal: the expected
+   `delivered` record. 0 / -1. */
+int inclusion_expect_received(daemon_t *self, const Hartslag__SignalHeader *hdr);
+/* In the item that records the broker's Accepted: the `accepted` records'
+   indexes. 0 / -1. */
+int inclusion_accepted(daemon_t *self, const char *signal_id, uint64_t audit_index);
+/* True when `cp` may be cosigned now: none of our records is due in it.
+   Otherwise asks the broker for them (the cosignature follows their
+   proofs) or, when one was refused at this size, never. */
+bool inclusion_ready(daemon_t *self, const checkpoint_t *cp);
+void inclusion_handle(daemon_t *self, const Hartslag__InclusionProof *proof);
+/* Records still to be proven; records refused (evidence kept). */
+int inclusion_counts(daemon_t *self, uint64_t *waiting, uint64_t *refused);
 
 /* inbound.c */
 /* A notice (Alert, Withdraw) could not be stored and was not acknowledged.

@@ -52,7 +52,8 @@ static void s_reject(daemon_t *self, const Hartslag__SignalHeader *hdr, const ch
                            .purpose = hdr->purpose,
                            .reason = reason};
     bool begun = daemon_item_begin(self) == 0;
-    if (!begun || !daemon_item_end(self, store_audit(self->store, &audit) == 0)) {
+    if (!begun || !daemon_item_end(self, store_audit(self->store, &audit) == 0 &&
+                                             inclusion_expect_received(self, hdr) == 0)) {
         /* Unaudited, it is not refused either: no ack, so the broker sends
            it again and the refusal is recorded then. */
         dlog(DLOG_ERROR, "event=audit_failed signal=%s effect=not_acknowledged", id);
@@ -292,7 +293,8 @@ void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver)
                            .reason = agreement->id};
     if (daemon_item_begin(self) != 0 ||
         !daemon_item_end(self, store_inbox_add(self->store, &entry) == 0 &&
-                                   store_audit(self->store, &audit) == 0)) {
+                                   store_audit(self->store, &audit) == 0 &&
+                                   inclusion_expect_received(self, hdr) == 0)) {
         /* No ack: the broker redelivers once the store works again. */
         dlog(DLOG_ERROR, "event=store_failed op=inbox_add signal=%s", id);
         daemon_set_error(self, "inbox database error: %s", self->txn_error);

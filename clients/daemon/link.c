@@ -319,6 +319,9 @@ static void s_dispatch(daemon_t *self, const Hartslag__Frame *frame)
     case HARTSLAG__FRAME__BODY_ALERT_ACK_RESULT:
         s_alert_ack_result(self, frame->alert_ack_result);
         break;
+    case HARTSLAG__FRAME__BODY_INCLUSION_PROOF:
+        inclusion_handle(self, frame->inclusion_proof);
+        break;
     default:
         dlog(DLOG_WARN, "event=unexpected_frame body=%d", (int)frame->body_case);
         break;

@@ -362,7 +362,8 @@ int outbound_send(daemon_t *self, const send_request_t *req, send_result_t *resu
                            .purpose = req->purpose};
     if (daemon_item_begin(self) != 0 ||
         !daemon_item_end(self, store_outbox_add(self->store, &entry) == 0 &&
-                                   store_audit(self->store, &audit) == 0)) {
+                                   store_audit(self->store, &audit) == 0 &&
+                                   inclusion_expect_sent(self, sealed, sealed_len) == 0)) {
         s_fail(result, "internal", "cannot store the signal in the outbox: %s", self->txn_error);
         free(sealed);
         return -1;
@@ -433,6 +434,8 @@ bool outbound_write(daemon_t *self)
         int moved = -1;
         if (daemon_item_begin(self) == 0) {
             moved = store_outbox_accept(self->store, a->signal_id, a->accepted_ms, a->audit_index);
+            if (moved == 1 && inclusion_accepted(self, a->signal_id, a->audit_index) != 0)
+                moved = -1;
             if (!daemon_item_end(self, moved >= 0))
                 moved = -1;
         }

@@ -1339,3 +1339,8 @@ int store_checkpoint_evidence(store_t *self, const char *kind, uint64_t held_siz
     sqlite3_bind_blob(stmt, 6, proof, (int)proof_len, SQLITE_STATIC);
     return s_done(self, Q_CHECKPOINT_EVIDENCE, stmt);
 }
+
+struct sqlite3 *store_db(store_t *self)
+{
+    return self->db;
+}

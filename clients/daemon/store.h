@@ -252,6 +252,11 @@ int store_checkpoint_evidence(store_t *self, const char *kind, uint64_t held_siz
                               uint64_t new_size, const char *note, size_t note_len,
                               const void *proof, size_t proof_len);
 
+/* The database handle, for the tables of clients/daemon/expect.h that
+   share it (and its transactions). Borrowed. */
+struct sqlite3;
+struct sqlite3 *store_db(store_t *self);
+
 /* Audit rows as JSON objects, newest first, at most `limit`. */
 int store_audit_each(store_t *self, size_t limit, store_json_fn *fn, void *arg);
 
