@@ -456,12 +456,14 @@ Test(install, units_run_broker_and_daemons_as_separate_users_in_separate_directo
 Test(install, operations_guide_documents_every_log_event)
 {
     char script[1024];
-    snprintf(script, sizeof script,
-             "cd '%s' && { perl -0777 -ne 'while (/log_event\\(\\s*[^,]+?,\\s*\"([a-z_]+)\"/sg) "
-             "{ print \"$1\\n\" }' broker/*.c; "
-             "grep -ohE '\"(partner_added|partner_revoked)\"' broker/*.c | tr -d '\"'; "
-             "grep -ohE 'event=[a-z_]+' clients/daemon/*.c | sed 's/^event=//'; } | sort -u",
-             tu_src());
+    snprintf(
+        script, sizeof script,
+        "cd '%s' && { perl -0777 -ne 'while (/log_event\\(\\s*[^,]+?,\\s*\"([a-z_]+)\"/sg) "
+        "{ print \"$1\\n\" }' broker/*.c lib/*.c; "
+        "grep -ohE '\"(partner_added|partner_revoked)\"' broker/*.c | tr -d '\"'; "
+        "grep -ohE 's_alert_out\\([^\"]*\"[a-z_]+\"' broker/*.c | sed 's/.*\"\\(.*\\)\"/\\1/'; "
+        "grep -ohE 'event=[a-z_]+' clients/daemon/*.c | sed 's/^event=//'; } | sort -u",
+        tu_src());
     char *argv[] = {"/bin/sh", "-c", script, NULL};
     char *out = NULL;
     cr_assert_eq(tu_run(argv, NULL, &out, NULL), 0);
