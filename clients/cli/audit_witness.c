@@ -40,7 +40,13 @@ struct audit_witness_t {
     char org[S_HOLDER_MAX];          /* the file's org line */
     char holder[S_HOLDER_MAX];       /* the holder of the note handed out */
     char err[AUDIT_WITNESS_ERR_MAX]; /* why the last call failed */
+    audit_exchanges_t *exchanges;    /* where exchange lines go (borrowed), or NULL */
 };
+
+void audit_witness_collect(audit_witness_t *self, audit_exchanges_t *exchanges)
+{
+    self->exchanges = exchanges;
+}
 
 audit_witness_t *audit_witness_new(void)
 {
@@ -187,6 +193,15 @@ static int s_file_next(audit_witness_t *self, const char *path, audit_anchor_t *
         if (strncmp(line, "org ", 4) == 0) {
             snprintf(self->org, sizeof self->org, "%s", line + 4);
             continue;
+        } else if (strncmp(line, "exchange ", 9) == 0) {
+            if (self->exchanges &&
+                audit_exchanges_add_line(self->exchanges, self->org[0] ? self->org : path, line) !=
+                    0) {
+                snprintf(self->err, sizeof self->err, "witness file %s, line %llu: not understood",
+                         path, (unsigned long long)self->line_no);
+                return -1;
+            }
+            continue;
         } else if (strncmp(line, "checkpoint ", 11) == 0) {
             b64 = line + 11;
         } else if (strncmp(line, "refused ", 8) == 0) {
@@ -285,7 +300,7 @@ static int s_put(FILE *out, const char *key, const char *note, size_t len)
 }
 
 int audit_witness_export(const char *db_path, const char *org, const char *out_path,
-                         uint64_t *count, char *err, size_t errlen)
+                         uint64_t *count, uint64_t *exchanges, char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *stmt = NULL;
@@ -293,6 +308,7 @@ int audit_witness_export(const char *db_path, const char *org, const char *out_p
     int rc = -1;
     bool created = false;
     *count = 0;
+    *exchanges = 0;
     if (s_open_db(db_path, &db, &stmt, err, errlen) != 0)
         goto done;
     int fd = open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -330,6 +346,10 @@ int audit_witness_export(const char *db_path, const char *org, const char *out_p
     }
     if (step != SQLITE_DONE) {
         snprintf(err, errlen, "cannot read %s: %s", db_path, sqlite3_errmsg(db));
+        goto done;
+    }
+    if (audit_exchanges_export(db, org, out, exchanges) != 0) {
+        snprintf(err, errlen, "cannot write the exchanges to %s", out_path);
         goto done;
     }
     if (fflush(out) != 0 || fsync(fileno(out)) != 0) {

@@ -10,7 +10,10 @@
         hartslag-witness v1
         org politie                           the daemon's org
         checkpoint <base64 of a signed note>  held (verified, cosigned)
-        refused <kind> <base64 of a note>     refused: shrunk, forked, inconsistent
+        refused <kind> <base64 of a note>     refused: shrunk, forked, inconsistent,
+                                              unproven
+        exchange <hex id> <event> <org>       what the daemon exchanged
+                                              (audit_exchanges.h)
 
     A daemon does not keep its own cosignature lines (it sends them to the
     broker, which keeps them in its `cosignatures` table): a witness file
@@ -24,6 +27,7 @@
 #ifndef HARTSLAG_CLI_AUDIT_WITNESS_H
 #define HARTSLAG_CLI_AUDIT_WITNESS_H
 
+#include "audit_exchanges.h"
 #include "audit_verify.h"
 #include "checkpoint.h"
 
@@ -47,6 +51,10 @@ void audit_witness_destroy(audit_witness_t **self_p);
 int audit_witness_add_db(audit_witness_t *self, const char *path);
 int audit_witness_add_file(audit_witness_t *self, const char *path);
 
+/* Hands the "exchange" lines of the witness files read from now on to
+   `exchanges` (borrowed; NULL: skip them). */
+void audit_witness_collect(audit_witness_t *self, audit_exchanges_t *exchanges);
+
 /* audit_anchor_next_fn over every queued input in turn (arg: the source). */
 int audit_witness_next(void *arg, audit_anchor_t *anchor);
 
@@ -54,10 +62,11 @@ int audit_witness_next(void *arg, audit_anchor_t *anchor);
 const char *audit_witness_error(const audit_witness_t *self);
 
 /* Writes the witness file `out_path` (mode 0600; refused when it exists)
-   of daemon `org` from its store `db_path`, opened read-only. *count
-   receives the number of notes written. 0, or -1 with the reason in `err`
+   of daemon `org` from its store `db_path`, opened read-only: its notes
+   and its exchanges. *count receives the number of notes written,
+   *exchanges the number of exchange lines. 0, or -1 with the reason in `err`
    (then no file is left behind). */
 int audit_witness_export(const char *db_path, const char *org, const char *out_path,
-                         uint64_t *count, char *err, size_t errlen);
+                         uint64_t *count, uint64_t *exchanges, char *err, size_t errlen);
 
 #endif

@@ -125,14 +125,15 @@ static int s_export(const char *config_file, const char *out_path)
         return 1;
     }
     snprintf(db_path, sizeof db_path, "%s/hartslagd.db", state);
-    uint64_t count = 0;
-    if (audit_witness_export(db_path, org, out_path, &count, err, sizeof err) != 0) {
+    uint64_t count = 0, exchanges = 0;
+    if (audit_witness_export(db_path, org, out_path, &count, &exchanges, err, sizeof err) != 0) {
         fprintf(stderr, "hartslag audit checkpoints: %s\n", err);
         return 1;
     }
-    printf("%llu checkpoint%s of %s written to %s (mode 0600); give it to the privacy "
-           "officer for 'hartslag audit verify --witness'\n",
-           (unsigned long long)count, count == 1 ? "" : "s", org, out_path);
+    printf("%llu checkpoint%s and %llu exchange%s of %s written to %s (mode 0600); give it to "
+           "the privacy officer for 'hartslag audit verify --witness'\n",
+           (unsigned long long)count, count == 1 ? "" : "s", (unsigned long long)exchanges,
+           exchanges == 1 ? "" : "s", org, out_path);
     return 0;
 }
 

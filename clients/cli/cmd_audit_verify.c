@@ -164,10 +164,14 @@ int audit_cmd_verify(int argc, char **argv)
     audit_cosigner_t *keys = NULL;
     size_t n_keys = 0;
     audit_witness_t *witness = audit_witness_new();
-    if (!witness) {
+    audit_exchanges_t *exchanges = audit_exchanges_new();
+    if (!witness || !exchanges) {
         fprintf(stderr, "hartslag audit verify: out of memory\n");
+        audit_witness_destroy(&witness);
+        audit_exchanges_destroy(&exchanges);
         return 1;
     }
+    audit_witness_collect(witness, exchanges);
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (opt) {
@@ -183,6 +187,13 @@ int audit_cmd_verify(int argc, char **argv)
                             : audit_witness_add_file(witness, optarg)) != 0) {
                 fprintf(stderr, "hartslag audit verify: out of memory\n");
                 goto done;
+            }
+            if (opt == 'D') {
+                char why[512];
+                if (audit_exchanges_load_db(exchanges, optarg, optarg, why, sizeof why) != 0) {
+                    fprintf(stderr, "hartslag audit verify: %s\n", why);
+                    goto done;
+                }
             }
             break;
         case 'p':
@@ -221,20 +232,43 @@ int audit_cmd_verify(int argc, char **argv)
     if (result == 0)
         result = audit_verify_cosignatures(db, pk, keys, n_keys, &report);
     sqlite3_close(db);
+    /* The log is intact; is it complete for what the partners exchanged? */
+    audit_exchanges_result_t held;
+    memset(&held, 0, sizeof held);
+    bool incomplete = false;
+    if (result == 0 && audit_exchanges_count(exchanges) > 0) {
+        char why[1024];
+        if (audit_exchanges_check(exchanges, db_path, &held, why, sizeof why) != 0) {
+            fprintf(stderr, "hartslag audit verify: %s\n", why);
+            goto done;
+        }
+        /* Purged records cannot be matched: a missing one may be among them. */
+        incomplete = held.missing > 0 && held.purged == 0;
+        if (incomplete)
+            result = 1;
+    }
     const char *why = audit_witness_error(witness);
     if (json) {
         printf("{\"ok\":%s,\"fault\":\"%s\",\"first_bad\":%lld,\"range_end\":%lld,"
                "\"records\":%llu,\"checkpoints\":%llu,\"anchored_size\":%llu,"
                "\"partner_checkpoints_given\":%llu,\"partner_checkpoints_checked\":%llu,"
                "\"cosignatures\":%llu,\"cosignatures_checked\":%llu,"
-               "\"cosignatures_unchecked\":%llu,\"subject_index\":%s}\n",
+               "\"cosignatures_unchecked\":%llu,\"subject_index\":%s,"
+               "\"exchanges_listed\":%llu,\"exchanges_found\":%llu,\"exchanges_missing\":%llu}\n",
                result == 0 ? "true" : "false", audit_fault_name(report.kind),
                (long long)report.first_bad, (long long)report.range_end,
                (unsigned long long)report.records, (unsigned long long)report.checkpoints,
                (unsigned long long)report.anchored_size, (unsigned long long)report.given,
                (unsigned long long)report.checked, (unsigned long long)report.cosignatures,
                (unsigned long long)report.cosigs_checked, (unsigned long long)report.cosigs_unknown,
-               report.indexed ? "true" : "false");
+               report.indexed ? "true" : "false", (unsigned long long)held.listed,
+               (unsigned long long)held.found, (unsigned long long)held.missing);
+    } else if (incomplete) {
+        printf("FAULT (missing_record): the log verifies, but %s; %llu of %llu exchanges the "
+               "partners listed have no record in the log. The broker left them out: keep "
+               "these files as evidence.\n",
+               held.first_missing, (unsigned long long)held.missing,
+               (unsigned long long)held.listed);
     } else if (result == 0) {
         printf("OK: %s\n", report.detail);
         printf("Cosignatures: %llu stored, %llu checked", (unsigned long long)report.cosignatures,
@@ -245,6 +279,15 @@ int audit_cmd_verify(int argc, char **argv)
             printf("; WARNING: %llu of partners without a certificate in %s, not checked",
                    (unsigned long long)report.cosigs_unknown, partners);
         printf(".\n");
+        if (held.listed > 0) {
+            printf("Partners' exchanges: %llu listed, %llu found in the log",
+                   (unsigned long long)held.listed, (unsigned long long)held.found);
+            if (held.missing > 0)
+                printf("; WARNING: %llu not found, and the log has %llu purged records "
+                       "(older than the retention period) they may be among",
+                       (unsigned long long)held.missing, (unsigned long long)held.purged);
+            printf(".\n");
+        }
     } else {
         printf("FAULT (%s): %s\n", audit_fault_name(report.kind), report.detail);
         printf("Partners' checkpoints: %llu given, %llu checked.\n",
@@ -255,6 +298,7 @@ int audit_cmd_verify(int argc, char **argv)
     rc = result == 0 ? 0 : 1;
 done:
     audit_witness_destroy(&witness);
+    audit_exchanges_destroy(&exchanges);
     free(keys);
     free(certs);
     return rc;

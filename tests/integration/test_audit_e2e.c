@@ -146,6 +146,46 @@ Test(audit_e2e, daemons_cosign_and_verify_passes_and_proofs_hold)
                  0, "%s", out);
     cr_assert(strncmp(out, "OK:", 3) == 0, "%s", out);
     cr_assert(strstr(out, "subject index complete"), "%s", out);
+    /* And complete for what the daemons exchanged (issue 18 A2). */
+    const char *listed = strstr(out, "Partners' exchanges: ");
+    cr_assert(listed, "%s", out);
+    long n_listed = 0, n_found = 0;
+    cr_assert_eq(sscanf(listed, "Partners' exchanges: %ld listed, %ld found", &n_listed, &n_found),
+                 2, "%s", out);
+    cr_assert_gt(n_listed, 0);
+    cr_assert_eq(n_found, n_listed, "%s", out);
+    free(out);
+
+    /* A witness file lists what its daemon exchanged; one the log lacks is a
+       finding even though the log itself verifies. */
+    char witness[9000];
+    snprintf(witness, sizeof witness, "%s/politie.witness", s_bh->root);
+    char *export[] = {(char *)tu_bin("hartslag"), "audit", "checkpoints", "--config",
+                      s_politie->config,          "--out", witness,       NULL};
+    cr_assert_eq(tu_run(export, NULL, &out, NULL), 0, "%s", out);
+    cr_assert(strstr(out, "exchanges of politie"), "%s", out);
+    free(out);
+    char *lines = tu_read_file(witness, NULL);
+    cr_assert(lines && strstr(lines, "\nexchange "), "%s", lines);
+    size_t text_len = strlen(lines);
+    char *forged = malloc(text_len + 128);
+    cr_assert_not_null(forged);
+    snprintf(forged, text_len + 128, "%sexchange %s accepted gemeente\n", lines,
+             "00112233445566778899aabbccddeeff");
+    free(lines);
+    char forged_path[9000];
+    snprintf(forged_path, sizeof forged_path, "%s/forged.witness", s_bh->root);
+    cr_assert_eq(tu_write_file(forged_path, forged, 0600), 0);
+    free(forged);
+    cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", broker_db, "--broker-cert",
+                            broker_cert, "--witness", witness, NULL),
+                 0, "%s", out);
+    free(out);
+    cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", broker_db, "--broker-cert",
+                            broker_cert, "--witness", forged_path, NULL),
+                 1, "%s", out);
+    cr_assert(strstr(out, "FAULT (missing_record)"), "%s", out);
+    cr_assert(strstr(out, "00112233445566778899aabbccddeeff"), "%s", out);
     free(out);
 
     /* A subject index that misses a record's row is a finding: an access

@@ -1,0 +1,251 @@
+/*  audit_exchanges: see audit_exchanges.h. */
+#include "audit_exchanges.h"
+
+#include "audit_read.h"
+#include "names.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    uint8_t id[16];                         /* signal id */
+    char event[16];                         /* accepted, delivered */
+    char counterpart[NAMES_ORG_MAX + 1];    /* "" for any */
+    char holder[AUDIT_EXCHANGES_HOLDER_MAX]; /* who listed it */
+    bool found;                             /* its record is in the log */
+} s_exchange_t;
+
+/*  Invariant: entries[0..n) is sorted by s_cmp (after s_sort) and holds
+    no two equal keys. */
+struct audit_exchanges_t {
+    s_exchange_t *entries;
+    size_t n, cap;
+    bool sorted;
+};
+
+audit_exchanges_t *audit_exchanges_new(void)
+{
+    return calloc(1, sizeof(audit_exchanges_t));
+}
+
+void audit_exchanges_destroy(audit_exchanges_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free((*self_p)->entries);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+size_t audit_exchanges_count(const audit_exchanges_t *self)
+{
+    return self->n;
+}
+
+static int s_cmp(const void *a, const void *b)
+{
+    const s_exchange_t *x = a, *y = b;
+    int c = memcmp(x->id, y->id, 16);
+    if (c == 0)
+        c = strcmp(x->event, y->event);
+    if (c == 0)
+        c = strcmp(x->counterpart, y->counterpart);
+    return c;
+}
+
+static int s_add(audit_exchanges_t *self, const char *holder, const uint8_t id[16],
+                 const char *event, const char *counterpart)
+{
+    if (strcmp(event, "accepted") != 0 && strcmp(event, "delivered") != 0)
+        return -1;
+    if (counterpart && *counterpart && !names_is_org(counterpart))
+        return -1;
+    if (self->n == self->cap) {
+        size_t grow = self->cap ? self->cap * 2 : 256;
+        s_exchange_t *more = realloc(self->entries, grow * sizeof *more);
+        if (!more)
+            return -1;
+        self->entries = more;
+        self->cap = grow;
+    }
+    s_exchange_t *e = &self->entries[self->n++];
+    memset(e, 0, sizeof *e);
+    memcpy(e->id, id, 16);
+    snprintf(e->event, sizeof e->event, "%s", event);
+    snprintf(e->counterpart, sizeof e->counterpart, "%s", counterpart ? counterpart : "");
+    snprintf(e->holder, sizeof e->holder, "%s", holder);
+    self->sorted = false;
+    return 0;
+}
+
+int audit_exchanges_add_line(audit_exchanges_t *self, const char *holder, const char *line)
+{
+    char hex[33], event[16], org[NAMES_ORG_MAX + 1];
+    uint8_t id[16];
+    if (sscanf(line, "exchange %32s %15s %32s", hex, event, org) != 3 ||
+        audit_unhex(hex, id, sizeof id) != 0)
+        return -1;
+    return s_add(self, holder, id, event, org);
+}
+
+/* Runs `sql` on `db` and adds an exchange per row: signal id (hex) in
+   column 0, a comma-separated list of counterparts in column 1 (NULL:
+   any). A table an older store lacks is no error. */
+static int s_load(audit_exchanges_t *self, const char *holder, sqlite3 *db, const char *sql,
+                  const char *event, char *err, size_t errlen)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        return 0;
+    int rc = 0, step;
+    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *hex = (const char *)sqlite3_column_text(stmt, 0);
+        const char *list = (const char *)sqlite3_column_text(stmt, 1);
+        uint8_t id[16];
+        if (!hex || audit_unhex(hex, id, sizeof id) != 0)
+            continue;
+        if (!list) {
+            rc = s_add(self, holder, id, event, NULL);
+            continue;
+        }
+        char orgs[2048];
+        snprintf(orgs, sizeof orgs, "%s", list);
+        for (char *save = NULL, *org = strtok_r(orgs, ",", &save); org && rc == 0;
+             org = strtok_r(NULL, ",", &save))
+            rc = s_add(self, holder, id, event, org);
+    }
+    if (rc != 0)
+        snprintf(err, errlen, "out of memory, or a malformed row in %s", holder);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* What a daemon store says happened: its accepted signals to each
+   recipient, the recipients that told it they stored one, and what it
+   received itself. */
+#define S_SQL_SENT "SELECT signal_id, recipients FROM outbox WHERE accepted_ms > 0"
+#define S_SQL_STORED_AT "SELECT signal_id, recipient FROM outcomes"
+#define S_SQL_RECEIVED "SELECT signal_id, NULL FROM inbox"
+
+int audit_exchanges_load_db(audit_exchanges_t *self, const char *holder, const char *path,
+                            char *err, size_t errlen)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", path,
+                 db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return -1;
+    }
+    int rc = s_load(self, holder, db, S_SQL_SENT, "accepted", err, errlen);
+    if (rc == 0)
+        rc = s_load(self, holder, db, S_SQL_STORED_AT, "delivered", err, errlen);
+    if (rc == 0)
+        rc = s_load(self, holder, db, S_SQL_RECEIVED, "delivered", err, errlen);
+    sqlite3_close(db);
+    return rc;
+}
+
+int audit_exchanges_export(sqlite3 *db, const char *org, FILE *out, uint64_t *count)
+{
+    audit_exchanges_t *self = audit_exchanges_new();
+    if (!self)
+        return -1;
+    char err[256];
+    int rc = s_load(self, org, db, S_SQL_SENT, "accepted", err, sizeof err);
+    if (rc == 0)
+        rc = s_load(self, org, db, S_SQL_STORED_AT, "delivered", err, sizeof err);
+    if (rc == 0)
+        rc = s_load(self, org, db, S_SQL_RECEIVED, "delivered", err, sizeof err);
+    for (size_t i = 0; rc == 0 && i < self->n; i++) {
+        char hex[33];
+        audit_hex(self->entries[i].id, 16, hex);
+        const char *counterpart =
+            self->entries[i].counterpart[0] ? self->entries[i].counterpart : org;
+        if (fprintf(out, "exchange %s %s %s\n", hex, self->entries[i].event, counterpart) < 0)
+            rc = -1;
+        else
+            (*count)++;
+    }
+    audit_exchanges_destroy(&self);
+    return rc;
+}
+
+static void s_sort(audit_exchanges_t *self)
+{
+    if (self->sorted)
+        return;
+    qsort(self->entries, self->n, sizeof *self->entries, s_cmp);
+    size_t kept = 0;
+    for (size_t i = 0; i < self->n; i++)
+        if (kept == 0 || s_cmp(&self->entries[kept - 1], &self->entries[i]) != 0)
+            self->entries[kept++] = self->entries[i];
+    self->n = kept;
+    self->sorted = true;
+}
+
+static void s_mark(audit_exchanges_t *self, const uint8_t id[16], const char *event,
+                   const char *counterpart)
+{
+    s_exchange_t key;
+    memset(&key, 0, sizeof key);
+    memcpy(key.id, id, 16);
+    snprintf(key.event, sizeof key.event, "%s", event);
+    snprintf(key.counterpart, sizeof key.counterpart, "%s", counterpart);
+    s_exchange_t *hit = bsearch(&key, self->entries, self->n, sizeof key, s_cmp);
+    if (hit)
+        hit->found = true;
+    key.counterpart[0] = '\0'; /* an entry for any counterpart */
+    hit = bsearch(&key, self->entries, self->n, sizeof key, s_cmp);
+    if (hit)
+        hit->found = true;
+}
+
+static int s_record(void *arg, uint64_t index, const Hartslag__AuditRecord *record)
+{
+    (void)index;
+    audit_exchanges_t *self = arg;
+    if (record->has_signal_id && record->signal_id.len == 16 && record->event &&
+        (strcmp(record->event, "accepted") == 0 || strcmp(record->event, "delivered") == 0))
+        s_mark(self, record->signal_id.data, record->event,
+               record->counterpart_org ? record->counterpart_org : "");
+    return 0;
+}
+
+int audit_exchanges_check(audit_exchanges_t *self, const char *broker_db,
+                          audit_exchanges_result_t *result, char *err, size_t errlen)
+{
+    memset(result, 0, sizeof *result);
+    s_sort(self);
+    for (size_t i = 0; i < self->n; i++)
+        self->entries[i].found = false;
+    audit_reader_t *reader = audit_reader_open(broker_db, err, errlen);
+    if (!reader)
+        return -1;
+    audit_filter_t all;
+    memset(&all, 0, sizeof all);
+    uint64_t unreadable = 0, purged = 0;
+    int64_t walked =
+        audit_reader_each(reader, &all, s_record, self, &unreadable, &purged, err, errlen);
+    audit_reader_destroy(&reader);
+    if (walked < 0)
+        return -1;
+    result->purged = purged;
+    for (size_t i = 0; i < self->n; i++) {
+        const s_exchange_t *e = &self->entries[i];
+        result->listed++;
+        if (e->found) {
+            result->found++;
+            continue;
+        }
+        if (result->missing++ == 0) {
+            char hex[33];
+            audit_hex(e->id, 16, hex);
+            snprintf(result->first_missing, sizeof result->first_missing,
+                     "no '%s' record of signal %s%s%s, which %s lists", e->event, hex,
+                     e->counterpart[0] ? " for " : "", e->counterpart, e->holder);
+        }
+    }
+    return 0;
+}
