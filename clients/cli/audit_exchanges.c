@@ -9,11 +9,11 @@
 #include <string.h>
 
 typedef struct {
-    uint8_t id[16];                         /* signal id */
-    char event[16];                         /* accepted, delivered */
-    char counterpart[NAMES_ORG_MAX + 1];    /* "" for any */
+    uint8_t id[16];                          /* signal id */
+    char event[16];                          /* accepted, delivered */
+    char counterpart[NAMES_ORG_MAX + 1];     /* "" for any */
     char holder[AUDIT_EXCHANGES_HOLDER_MAX]; /* who listed it */
-    bool found;                             /* its record is in the log */
+    bool found;                              /* its record is in the log */
 } s_exchange_t;
 
 /*  Invariant: entries[0..n) is sorted by s_cmp (after s_sort) and holds

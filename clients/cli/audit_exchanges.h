@@ -29,10 +29,10 @@
 typedef struct audit_exchanges_t audit_exchanges_t;
 
 typedef struct {
-    uint64_t listed;  /* exchanges the partners listed (duplicates once) */
-    uint64_t found;   /* of them, with their record in the log */
-    uint64_t missing; /* of them, without */
-    uint64_t purged;  /* records of the log whose bytes were purged (retention) */
+    uint64_t listed;         /* exchanges the partners listed (duplicates once) */
+    uint64_t found;          /* of them, with their record in the log */
+    uint64_t missing;        /* of them, without */
+    uint64_t purged;         /* records of the log whose bytes were purged (retention) */
     char first_missing[256]; /* the first missing one, in words, for the officer */
 } audit_exchanges_result_t;
 
@@ -57,7 +57,7 @@ int audit_exchanges_check(audit_exchanges_t *self, const char *broker_db,
                           audit_exchanges_result_t *result, char *err, size_t errlen);
 
 /* Writes the "exchange" lines of daemon `org` from its open store `db`.
-   *count receives how many. 0, or -1. */
+ *count receives how many. 0, or -1. */
 int audit_exchanges_export(sqlite3 *db, const char *org, FILE *out, uint64_t *count);
 
 #endif

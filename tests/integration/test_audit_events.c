@@ -3,8 +3,10 @@
     verifies after 100 kill -9 recoveries in the middle of writes. */
 #include "audit_verify.h"
 #include "broker_harness.h"
+#include "instruction.h"
 #include "cert.h"
 #include "testutil.h"
+#include "wire.h"
 
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -97,6 +99,8 @@ Test(audit_events, every_broker_event_is_recorded_and_found_by_query)
     withdraw.signal_id.data = id;
     withdraw.signal_id.len = 16;
     withdraw.reason = "resolved";
+    unsigned char sig[INSTRUCTION_SIGBYTES]; /* only the sender's signature counts */
+    cr_assert_eq(instruction_withdraw_sign(&withdraw, wire_now_ms(), politie->sign_sk, sig), 0);
     Hartslag__Frame request = HARTSLAG__FRAME__INIT;
     request.body_case = HARTSLAG__FRAME__BODY_WITHDRAW;
     request.withdraw = &withdraw;
