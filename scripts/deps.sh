@@ -6,7 +6,8 @@ set -eu
 PACKAGES="build-essential pkg-config libzmq3-dev libczmq-dev libsodium-dev \
 libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev sqlite3 libyaml-dev \
 libcriterion-dev clang libclang-rt-14-dev llvm gcovr python3 clang-format \
-mosquitto mosquitto-clients libmosquitto-dev systemd procps chromium faketime"
+mosquitto mosquitto-clients libmosquitto-dev systemd procps chromium faketime \
+valgrind"
 
 missing=""
 for p in $PACKAGES; do
