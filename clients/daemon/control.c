@@ -826,15 +826,13 @@ static void s_request_clear(request_t *req)
     zframe_destroy(&req->routing);
 }
 
-/* Reads one request; false when there was none or it was refused. */
-static bool s_read(daemon_t *self, request_t *req)
+/* Reads one request message (routing id, then the request's frames) into
+   `req`, wiping and destroying the message. False when it was refused (it
+   was answered "malformed" when it had a routing id); `req` is then empty. */
+static bool s_parse(daemon_t *self, zmsg_t **msg_p, request_t *req)
 {
     memset(req, 0, sizeof *req);
-    if (!(zsock_events(self->control) & ZMQ_POLLIN))
-        return false;
-    zmsg_t *msg = zmsg_recv(self->control);
-    if (!msg)
-        return false;
+    zmsg_t *msg = *msg_p;
     req->routing = zmsg_pop(msg);
     bool ok = req->routing && zmsg_size(msg) >= 1 && zmsg_size(msg) <= CONTROL_FRAMES_MAX;
     zframe_t *frame;
@@ -854,52 +852,59 @@ static bool s_read(daemon_t *self, request_t *req)
         sodium_memzero(zframe_data(frame), zframe_size(frame));
         zframe_destroy(&frame);
     }
-    zmsg_destroy(&msg);
+    zmsg_destroy(msg_p);
     if (!ok) {
         daemon_flush(self); /* answers leave in request order */
         if (req->routing)
             s_error(self, req->routing, "malformed", "a request is 1..200 text frames");
         s_request_clear(req);
         memset(req, 0, sizeof *req);
-        return true; /* consumed */
     }
-    return true;
+    return ok;
+}
+
+void control_request(daemon_t *self, zmsg_t **msg_p)
+{
+    request_t req;
+    if (!msg_p || !*msg_p || !s_parse(self, msg_p, &req))
+        return;
+    const char *cmd = req.args[0];
+    /* A run of `send`s shares the turn transaction; anything else sees
+       it committed and is answered after them. */
+    if (strcmp(cmd, "send") != 0)
+        daemon_flush(self);
+    if (strcmp(cmd, "status") == 0)
+        s_status(self, &req);
+    else if (strcmp(cmd, "send") == 0)
+        s_send_cmd(self, &req);
+    else if (strcmp(cmd, "wait") == 0)
+        s_wait_cmd(self, &req);
+    else if (strcmp(cmd, "inbox") == 0)
+        s_inbox_cmd(self, &req);
+    else if (strcmp(cmd, "show") == 0)
+        s_show_cmd(self, &req);
+    else if (strcmp(cmd, "watch") == 0)
+        s_watch_cmd(self, &req);
+    else if (strcmp(cmd, "unwatch") == 0)
+        s_unwatch_cmd(self, &req);
+    else if (strcmp(cmd, "withdraw") == 0)
+        s_withdraw_cmd(self, &req);
+    else if (strcmp(cmd, "alert-ack") == 0)
+        s_alert_ack_cmd(self, &req);
+    else
+        s_error(self, req.routing, "unknown_command",
+                "unknown control command (is the CLI newer than the daemon?)");
+    s_request_clear(&req);
 }
 
 void control_handle(daemon_t *self)
 {
     for (int turn = 0; turn < 64; turn++) {
-        request_t req;
-        if (!s_read(self, &req))
+        if (!(zsock_events(self->control) & ZMQ_POLLIN))
             return;
-        if (!req.routing || req.n_args == 0)
-            continue;
-        const char *cmd = req.args[0];
-        /* A run of `send`s shares the turn transaction; anything else sees
-           it committed and is answered after them. */
-        if (strcmp(cmd, "send") != 0)
-            daemon_flush(self);
-        if (strcmp(cmd, "status") == 0)
-            s_status(self, &req);
-        else if (strcmp(cmd, "send") == 0)
-            s_send_cmd(self, &req);
-        else if (strcmp(cmd, "wait") == 0)
-            s_wait_cmd(self, &req);
-        else if (strcmp(cmd, "inbox") == 0)
-            s_inbox_cmd(self, &req);
-        else if (strcmp(cmd, "show") == 0)
-            s_show_cmd(self, &req);
-        else if (strcmp(cmd, "watch") == 0)
-            s_watch_cmd(self, &req);
-        else if (strcmp(cmd, "unwatch") == 0)
-            s_unwatch_cmd(self, &req);
-        else if (strcmp(cmd, "withdraw") == 0)
-            s_withdraw_cmd(self, &req);
-        else if (strcmp(cmd, "alert-ack") == 0)
-            s_alert_ack_cmd(self, &req);
-        else
-            s_error(self, req.routing, "unknown_command",
-                    "unknown control command (is the CLI newer than the daemon?)");
-        s_request_clear(&req);
+        zmsg_t *msg = zmsg_recv(self->control);
+        if (!msg)
+            return;
+        control_request(self, &msg);
     }
 }
