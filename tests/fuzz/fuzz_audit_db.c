@@ -278,6 +278,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
             snprintf(name, sizeof name, "edit-%zu", i);
             fuzz_write_seed(dir, name, seeds[i], lens[i]);
         }
+        /* Two chained records with text meant to break out of each format
+           (HTML, CSV formula, terminal escape, invalid UTF-8), then a
+           forged note: a run of edits, and a length that is a multiple
+           of 4 (partners and agreements read). */
+        static const char hostile[] = "\x0c\x00\x48" /* op 12, row 0, 72 bytes */
+                                      "submitted\0politie<script>\0=cmd|' /C calc'!A0\0"
+                                      "\x1b[31mrood\0\xff\xfe\xc3\0x\0gemeente\0ok"
+                                      "\x0c\x01\x16" /* op 12, row 1, 22 bytes */
+                                      "alert_raised\0broker\0\0\0"
+                                      "\x06\x80\x09" /* op 6, a new checkpoint (size 0), 9 bytes */
+                                      "a\n1\n\n\n\n\nx";
+        fuzz_write_seed(dir, "edit-hostile-text", hostile, sizeof hostile - 1);
         exit(0);
     }
     return 0;
