@@ -109,14 +109,20 @@ sqlite3_stmt *audit_subjects_records(sqlite3 *db, const uint8_t subject[AUDIT_SU
 {
     sqlite3_stmt *stmt = NULL;
     /* One seek per segment, in segment order (CROSS JOIN keeps the
-       segments outside), so the rows come in log order. */
-    if (sqlite3_prepare_v2(db,
-                           "WITH RECURSIVE segs(seg) AS (SELECT 0 UNION ALL SELECT seg + 1 FROM "
-                           "segs WHERE seg < (SELECT ifnull(max(idx), 0) >> 12 FROM audit)) "
-                           "SELECT a.idx, a.record FROM segs CROSS JOIN audit_subjects s "
-                           "CROSS JOIN audit a WHERE s.seg = segs.seg AND s.tag = ?1 AND "
-                           "a.idx = s.idx",
-                           -1, &stmt, NULL) != SQLITE_OK ||
+       segments outside), so the rows come in log order. The segments are
+       those the index holds, each found from the last by one seek: never
+       0..max(idx) >> 12, which one record at a huge index in a hostile
+       copy would make 2^51 steps long. */
+    if (sqlite3_prepare_v2(
+            db,
+            "WITH RECURSIVE segs(seg) AS ("
+            "SELECT (SELECT min(seg) FROM audit_subjects) UNION ALL "
+            "SELECT (SELECT min(n.seg) FROM audit_subjects n WHERE n.seg > segs.seg) "
+            "FROM segs WHERE segs.seg IS NOT NULL) "
+            "SELECT a.idx, a.record FROM segs CROSS JOIN audit_subjects s "
+            "CROSS JOIN audit a WHERE s.seg = segs.seg AND s.tag = ?1 AND "
+            "a.idx = s.idx",
+            -1, &stmt, NULL) != SQLITE_OK ||
         sqlite3_bind_int64(stmt, 1, audit_subject_tag(subject)) != SQLITE_OK) {
         sqlite3_finalize(stmt);
         return NULL;

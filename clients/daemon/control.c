@@ -857,60 +857,61 @@ void control_tick(daemon_t *self, uint64_t now_ms)
 
 /* ---- dispatch */
 
-/* Reads one request (request.c wipes the frames and, on release, the
-   whole copy); false when there was none. A refused one is answered here
-   and comes back empty. */
-static bool s_read(daemon_t *self, request_t *req)
+void control_request(daemon_t *self, zmsg_t **msg_p)
 {
-    memset(req, 0, sizeof *req);
-    if (!(zsock_events(self->control) & ZMQ_POLLIN))
-        return false;
-    zmsg_t *msg = zmsg_recv(self->control);
-    if (!msg)
-        return false;
-    if (request_parse(req, &msg) != 0) {
+    request_t req;
+    memset(&req, 0, sizeof req);
+    if (!msg_p || !*msg_p)
+        return;
+    /* request.c wipes the frames and, on release, the whole copy. */
+    if (request_parse(&req, msg_p) != 0) {
         daemon_flush(self); /* answers leave in request order */
-        if (req->routing)
-            s_error(self, req->routing, "malformed", "a request is 1..200 text frames");
-        request_clear(req);
+        if (req.routing)
+            s_error(self, req.routing, "malformed", "a request is 1..200 text frames");
+        request_clear(&req);
+        return;
     }
-    return true;
+    if (!req.routing || req.n_args == 0) {
+        request_clear(&req);
+        return;
+    }
+    const char *cmd = req.args[0];
+    /* A run of `send`s shares the turn transaction; anything else sees
+       it committed and is answered after them. */
+    if (strcmp(cmd, "send") != 0)
+        daemon_flush(self);
+    if (strcmp(cmd, "status") == 0)
+        s_status(self, &req);
+    else if (strcmp(cmd, "send") == 0)
+        s_send_cmd(self, &req);
+    else if (strcmp(cmd, "wait") == 0)
+        s_wait_cmd(self, &req);
+    else if (strcmp(cmd, "inbox") == 0)
+        s_inbox_cmd(self, &req);
+    else if (strcmp(cmd, "show") == 0)
+        s_show_cmd(self, &req);
+    else if (strcmp(cmd, "watch") == 0)
+        s_watch_cmd(self, &req);
+    else if (strcmp(cmd, "unwatch") == 0)
+        s_unwatch_cmd(self, &req);
+    else if (strcmp(cmd, "withdraw") == 0)
+        s_withdraw_cmd(self, &req);
+    else if (strcmp(cmd, "alert-ack") == 0)
+        s_alert_ack_cmd(self, &req);
+    else
+        s_error(self, req.routing, "unknown_command",
+                "unknown control command (is the CLI newer than the daemon?)");
+    request_clear(&req);
 }
 
 void control_handle(daemon_t *self)
 {
     for (int turn = 0; turn < 64; turn++) {
-        request_t req;
-        if (!s_read(self, &req))
+        if (!(zsock_events(self->control) & ZMQ_POLLIN))
             return;
-        if (!req.routing || req.n_args == 0)
-            continue;
-        const char *cmd = req.args[0];
-        /* A run of `send`s shares the turn transaction; anything else sees
-           it committed and is answered after them. */
-        if (strcmp(cmd, "send") != 0)
-            daemon_flush(self);
-        if (strcmp(cmd, "status") == 0)
-            s_status(self, &req);
-        else if (strcmp(cmd, "send") == 0)
-            s_send_cmd(self, &req);
-        else if (strcmp(cmd, "wait") == 0)
-            s_wait_cmd(self, &req);
-        else if (strcmp(cmd, "inbox") == 0)
-            s_inbox_cmd(self, &req);
-        else if (strcmp(cmd, "show") == 0)
-            s_show_cmd(self, &req);
-        else if (strcmp(cmd, "watch") == 0)
-            s_watch_cmd(self, &req);
-        else if (strcmp(cmd, "unwatch") == 0)
-            s_unwatch_cmd(self, &req);
-        else if (strcmp(cmd, "withdraw") == 0)
-            s_withdraw_cmd(self, &req);
-        else if (strcmp(cmd, "alert-ack") == 0)
-            s_alert_ack_cmd(self, &req);
-        else
-            s_error(self, req.routing, "unknown_command",
-                    "unknown control command (is the CLI newer than the daemon?)");
-        request_clear(&req);
+        zmsg_t *msg = zmsg_recv(self->control);
+        if (!msg)
+            return;
+        control_request(self, &msg);
     }
 }

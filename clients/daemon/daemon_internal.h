@@ -223,7 +223,11 @@ int link_send(daemon_t *self, Hartslag__Frame *frame);
 /* Sends Hello; false when the socket had no connection to take it. */
 bool link_send_hello(daemon_t *self);
 void link_send_heartbeat(daemon_t *self);
+/* Receives and handles what the broker sent (link_frame for each frame). */
 void link_handle(daemon_t *self);
+/* Handles the bytes of one frame from the broker: unpack, then dispatch.
+   Also the entry point of tests/fuzz/fuzz_daemon_frame.c. */
+void link_frame(daemon_t *self, const uint8_t *data, size_t size);
 
 /* checkpoints.c */
 void checkpoints_handle(daemon_t *self, const Hartslag__Checkpoint *message);
@@ -310,7 +314,12 @@ int outbound_withdraw(daemon_t *self, const char *signal_id, const char *reason,
 
 /* control.c */
 int control_bind(daemon_t *self, char *err, size_t errlen);
+/* Receives and handles the waiting control requests (control_request). */
 void control_handle(daemon_t *self);
+/* Handles one request message as read from the control socket (routing
+   id, then 1..200 text frames); takes and destroys *msg_p, wiping it.
+   Also the entry point of tests/fuzz/fuzz_control.c. */
+void control_request(daemon_t *self, zmsg_t **msg_p);
 void control_tick(daemon_t *self, uint64_t now_ms);
 /* The broker's verdict on our AlertAck for `alert_id` (NULL: whichever
    waits): answers the parked `alert-ack` (`refused` NULL: handled; else

@@ -328,6 +328,19 @@ static void s_dispatch(daemon_t *self, const Hartslag__Frame *frame)
     }
 }
 
+void link_frame(daemon_t *self, const uint8_t *data, size_t size)
+{
+    Hartslag__Frame *frame = NULL;
+    const char *reason = NULL;
+    if (wire_unpack_frame(data, size, &frame, &reason) != 0) {
+        dlog(DLOG_WARN, "event=frame_refused reason=%s", reason ? reason : "malformed");
+        return;
+    }
+    self->last_heard_ms = daemon_now_ms();
+    s_dispatch(self, frame);
+    hartslag__frame__free_unpacked(frame, NULL);
+}
+
 void link_handle(daemon_t *self)
 {
     void *sock = zsock_resolve(self->broker);
@@ -352,16 +365,7 @@ void link_handle(daemon_t *self)
             dlog(DLOG_WARN, "event=frame_refused reason=multipart");
             continue;
         }
-        Hartslag__Frame *frame = NULL;
-        const char *reason = NULL;
-        int rc = wire_unpack_frame(zmq_msg_data(&msg), zmq_msg_size(&msg), &frame, &reason);
+        link_frame(self, zmq_msg_data(&msg), zmq_msg_size(&msg));
         zmq_msg_close(&msg);
-        if (rc != 0) {
-            dlog(DLOG_WARN, "event=frame_refused reason=%s", reason ? reason : "malformed");
-            continue;
-        }
-        self->last_heard_ms = daemon_now_ms();
-        s_dispatch(self, frame);
-        hartslag__frame__free_unpacked(frame, NULL);
     }
 }

@@ -22,7 +22,7 @@ FUZZ_FLAGS ?=
 FUZZ_TIMEOUT ?= 5
 FUZZ_RSS_MB ?= 2048
 
-FUZZ_PKGS := libsodium libprotobuf-c yaml-0.1
+FUZZ_PKGS := libsodium libprotobuf-c yaml-0.1 libczmq libzmq sqlite3
 FUZZ_PKG_CFLAGS := $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null)
 FUZZ_PKG_LIBS := $(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null)
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -57,13 +57,31 @@ $(FUZZ_OUT)/obj/lib/%.o: lib/%.c $(PB_H)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_LIB_WERROR) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP \
 	  -c $< -o $@
 
+# Targets over the daemon or the CLI link those objects too, built the same
+# way (instrumented) from clients/: FUZZ_OBJS_<target> lists them.
+FUZZ_DAEMON_OBJ := $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(filter-out clients/daemon/main.c,$(wildcard clients/daemon/*.c)))
+FUZZ_OBJS_fuzz_daemon_frame := $(FUZZ_DAEMON_OBJ)
+FUZZ_OBJS_fuzz_control := $(FUZZ_DAEMON_OBJ)
+FUZZ_OBJS_fuzz_json := $(FUZZ_OUT)/obj/clients/daemon/strbuf.o
+FUZZ_OBJS_fuzz_audit_db := $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,clients/cli/audit_read.c \
+  clients/cli/cmd_audit_query.c clients/cli/cmd_audit_report.c clients/cli/cmd_audit_subject.c \
+  clients/cli/cmd_audit_verify.c)
+
+$(FUZZ_OUT)/obj/clients/%.o: clients/%.c $(PB_H)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_LIB_WERROR) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP \
+	  -c $< -o $@
+
 $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(PB_H)
+.SECONDEXPANSION:
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(PB_H) $$(FUZZ_OBJS_fuzz_%) \
+    $(wildcard tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_LIB) $(FUZZ_PKG_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
+	  $(FUZZ_OBJS_fuzz_$*) $(FUZZ_LIB) $(FUZZ_PKG_LIBS)
 
 -include $(shell find $(FUZZ_OUT)/obj -name '*.d' 2>/dev/null)
 

@@ -428,3 +428,35 @@ Test(subjects, rows_left_by_a_truncated_log_do_not_stop_appends)
     audit_log_destroy(&log);
     sqlite3_close(db);
 }
+
+/* A hostile copy moves one record (and its index row) to index 2^62: the
+   lookup visits the segments the index holds, never every segment up to
+   max(idx) >> 12 (2^50 of them: it would never finish). Found by
+   fuzz_audit_db (tests/fuzz/regressions/fuzz_audit_db/). */
+Test(subjects, a_record_at_a_huge_index_does_not_stall_the_lookup, .timeout = 20)
+{
+    s_make_subjects();
+    sqlite3 *db = s_open_db(":memory:");
+    audit_log_t *log = s_open_log(db);
+    s_append_random(db, log, LOG_SIZE);
+    int64_t victim = s_some_record_of(db, 0, 0);
+    cr_assert_geq(victim, 0);
+    const int64_t far = INT64_C(1) << 62;
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE audit SET idx = %lld WHERE idx = %lld", (long long)far,
+             (long long)victim);
+    s_exec(db, sql);
+    snprintf(sql, sizeof sql, "UPDATE audit_subjects SET idx = %lld, seg = %lld WHERE idx = %lld",
+             (long long)far, (long long)(far >> AUDIT_SUBJECT_SEGMENT_SHIFT), (long long)victim);
+    s_exec(db, sql);
+    cr_assert_eq(sqlite3_changes(db), 1);
+    /* The index still leads to every record of every subject, in log
+       order, the moved one last. */
+    cr_assert(s_index_agrees(db));
+    static answer_t a;
+    s_by_index(db, s_subjects[0], &a);
+    cr_assert_gt(a.n, 0);
+    cr_assert_eq(a.idx[a.n - 1], far);
+    audit_log_destroy(&log);
+    sqlite3_close(db);
+}
