@@ -694,6 +694,7 @@ typedef struct {
     bool json;
     bool failed;
     size_t count;
+    size_t limit; /* alerts: at most this many (0: all) */
 } list_ctx_t;
 
 static int s_list_one(void *arg, const store_inbox_t *entry)
@@ -721,6 +722,8 @@ static int s_list_one(void *arg, const store_inbox_t *entry)
 static int s_alert_one(void *arg, const char *json)
 {
     list_ctx_t *ctx = arg;
+    if (ctx->limit && ctx->count >= ctx->limit)
+        return 0; /* newest first: the rest are older */
     const char *frames[] = {"item", json};
     ctx->count++;
     if (s_send(ctx->self, ctx->routing, frames, 2) != 0) {
@@ -734,7 +737,8 @@ static int s_alert_one(void *arg, const char *json)
    list is ever held whole in memory. */
 static void s_inbox_cmd(daemon_t *self, const request_t *req)
 {
-    list_ctx_t ctx = {self, req->routing, s_json(req), false, 0};
+    list_ctx_t ctx = {
+        self, req->routing, s_json(req), false, 0, (size_t)s_uint_opt(req, "limit", 0, 1000000)};
     const char *alerts = s_opt(req, "alerts");
     int rc = alerts && strcmp(alerts, "yes") == 0
                  ? store_alert_each(self->store, s_alert_one, &ctx)

@@ -65,7 +65,7 @@ FUZZ_OBJS_fuzz_control := $(FUZZ_DAEMON_OBJ)
 FUZZ_OBJS_fuzz_json := $(FUZZ_OUT)/obj/clients/daemon/strbuf.o
 FUZZ_OBJS_fuzz_audit_db := $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,clients/cli/audit_read.c \
   clients/cli/cmd_audit_query.c clients/cli/cmd_audit_report.c clients/cli/cmd_audit_subject.c \
-  clients/cli/cmd_audit_verify.c)
+  clients/cli/cmd_audit_verify.c clients/cli/audit_witness.c clients/cli/audit_exchanges.c)
 
 $(FUZZ_OUT)/obj/clients/%.o: clients/%.c $(PB_H)
 	@mkdir -p $(dir $@)

@@ -536,10 +536,22 @@ Test(recipient, a_handled_alert_needs_the_coordinators_signature)
     cr_assert_not_null(coordinator, "%s", why);
     cr_assert(s_handled_alert(alert_id, keyfile_sign_secret(coordinator), NULL),
               "the coordinator's signed acknowledgement was refused:\n%s", dh_log(s_gemeente));
+    uint8_t second[16];
+    randombytes_buf(second, sizeof second);
+    cr_assert(s_handled_alert(second, keyfile_sign_secret(coordinator), NULL));
     keyfile_destroy(&coordinator);
     char *out = NULL;
     cr_assert_eq(dh_cli(s_gemeente, NULL, &out, NULL, "alerts", "--json", NULL), 0);
     cr_assert(strstr(out, "\"lead_org\":\"welzijn\""), "%s", out);
+    free(out);
+    /* --limit holds for alerts too. */
+    cr_assert_eq(
+        dh_cli(s_gemeente, NULL, &out, NULL, "inbox", "--alerts", "--json", "--limit", "1", NULL),
+        0);
+    int alerts = 0;
+    for (const char *p = out; (p = strstr(p, "\"kind\":\"alert\"")) != NULL; p++)
+        alerts++;
+    cr_assert_eq(alerts, 1, "%s", out);
     free(out);
 }
 
