@@ -250,6 +250,7 @@ static inline void fuzz_daemon_reset(fuzz_daemon_t *fd)
 {
     daemon_t *d = fd->daemon;
     s_fd_forget(d);
+    inclusion_close(d); /* it holds statements on the store's connection */
     store_destroy(&d->store);
     char path[1024], err[512];
     const char *names[] = {"hartslagd.db-wal", "hartslagd.db-shm"};
@@ -260,7 +261,7 @@ static inline void fuzz_daemon_reset(fuzz_daemon_t *fd)
     s_fd_path(path, sizeof path, d->settings.state_dir, "hartslagd.db");
     s_fd_write(path, fd->db, fd->db_len);
     d->store = store_open(d->settings.state_dir, err, sizeof err);
-    if (!d->store) {
+    if (!d->store || inclusion_open(d, err, sizeof err) != 0) {
         fprintf(stderr, "fuzz: store_open: %s\n", err);
         abort();
     }
@@ -271,6 +272,7 @@ static inline void s_fd_snapshot(fuzz_daemon_t *fd)
 {
     daemon_t *d = fd->daemon;
     s_fd_forget(d);
+    inclusion_close(d);
     store_destroy(&d->store); /* the last close folds the WAL into the file */
     char path[1024], err[512];
     s_fd_path(path, sizeof path, d->settings.state_dir, "hartslagd.db");
@@ -283,6 +285,7 @@ static inline void s_fd_snapshot(fuzz_daemon_t *fd)
     FUZZ_CHECK(fclose(f) == 0);
     d->store = store_open(d->settings.state_dir, err, sizeof err);
     FUZZ_CHECK(d->store != NULL);
+    FUZZ_CHECK(inclusion_open(d, err, sizeof err) == 0);
 }
 
 static fuzz_daemon_t *s_fd_live; /* what fuzz_daemon_init built, for s_fd_atexit */
