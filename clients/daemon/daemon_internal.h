@@ -304,6 +304,9 @@ void outbound_expired(daemon_t *self, const Hartslag__Expired *expired);
 /* Records what a recipient did with a signal we sent, then acknowledges
    the broker's notice (not when the store failed: it comes again). */
 void outbound_outcome(daemon_t *self, const Hartslag__DeliveryOutcome *outcome);
+/* Queues a DeliveryAck for after the turn's commit (inbound.c). */
+pending_ack_t *inbound_queue_ack(daemon_t *self, const ProtobufCBinaryData *id, bool stored,
+                                 const char *reason);
 void outbound_withdraw_result(daemon_t *self, const Hartslag__WithdrawResult *result);
 /* Submits the new entries and answers `send --wait` waiters (`committed`),
    or forgets them. */

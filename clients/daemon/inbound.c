@@ -25,6 +25,15 @@ static void s_ack(daemon_t *self, ProtobufCBinaryData id, bool stored, const cha
     (void)link_send(self, &frame);
 }
 
+static pending_ack_t *s_queue_ack(daemon_t *self, const ProtobufCBinaryData *id, bool stored,
+                                  const char *reason);
+
+pending_ack_t *inbound_queue_ack(daemon_t *self, const ProtobufCBinaryData *id, bool stored,
+                                 const char *reason)
+{
+    return s_queue_ack(self, id, stored, reason);
+}
+
 /* Queues a DeliveryAck until the turn transaction has committed (it may
    acknowledge a row written in it). NULL when the header had no id. */
 static pending_ack_t *s_queue_ack(daemon_t *self, const ProtobufCBinaryData *id, bool stored,

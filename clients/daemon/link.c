@@ -271,6 +271,7 @@ static bool s_batched(const Hartslag__Frame *frame)
 {
     return frame->body_case == HARTSLAG__FRAME__BODY_DELIVER ||
            frame->body_case == HARTSLAG__FRAME__BODY_ACCEPTED ||
+           frame->body_case == HARTSLAG__FRAME__BODY_DELIVERY_OUTCOME ||
            frame->body_case == HARTSLAG__FRAME__BODY_HEARTBEAT;
 }
 

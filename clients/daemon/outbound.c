@@ -586,6 +586,13 @@ void outbound_outcome(daemon_t *self, const Hartslag__DeliveryOutcome *outcome)
         dlog(DLOG_WARN, "event=frame_refused reason=bad_delivery_outcome");
         return;
     }
+    if (self->n_acks == DAEMON_BATCH_MAX)
+        daemon_flush(self);
+    /* Written in the turn transaction, like deliveries: an fsync per
+       outcome would halve a busy sender's throughput. The broker's notice
+       is acknowledged after the commit (inbound_flush), and also when the
+       signal is unknown here (an outbox restored from an older backup): the
+       broker keeps a notice until it is. */
     store_outbox_t entry;
     int found = store_outbox_get(self->store, id, &entry);
     if (found < 0) {
@@ -606,32 +613,24 @@ void outbound_outcome(daemon_t *self, const Hartslag__DeliveryOutcome *outcome)
                                .purpose = entry.purpose,
                                .reason = reason};
         int added = -1;
-        if (store_begin(self->store) == 0 &&
-            (added = store_outcome_add(self->store, id, outcome->recipient, outcome->stored, reason,
-                                       outcome->at_ms)) >= 0 &&
-            (added == 0 || store_audit(self->store, &audit) == 0) &&
-            store_commit(self->store) == 0) {
-            if (added == 1)
-                dlog(outcome->stored ? DLOG_INFO : DLOG_WARN, "event=%s signal=%s recipient=%s%s%s",
-                     outcome->stored ? "recipient_stored" : "recipient_refused", id,
-                     outcome->recipient, reason ? " reason=" : "", reason ? reason : "");
-        } else {
-            store_rollback(self->store);
-            store_outbox_clear(&entry);
-            dlog(DLOG_ERROR, "event=store_failed op=outcome signal=%s", id);
-            return; /* not acknowledged: the broker sends it again */
-        }
+        bool ok =
+            daemon_item_begin(self) == 0 &&
+            daemon_item_end(
+                self, (added = store_outcome_add(self->store, id, outcome->recipient,
+                                                 outcome->stored, reason, outcome->at_ms)) >= 0 &&
+                          (added == 0 || store_audit(self->store, &audit) == 0));
         store_outbox_clear(&entry);
+        if (!ok) {
+            dlog(DLOG_ERROR, "event=store_failed op=outcome signal=%s", id);
+            inbound_notice_lost(self); /* asked for again with a Hello */
+            return;
+        }
+        if (added == 1)
+            dlog(outcome->stored ? DLOG_INFO : DLOG_WARN, "event=%s signal=%s recipient=%s%s%s",
+                 outcome->stored ? "recipient_stored" : "recipient_refused", id, outcome->recipient,
+                 reason ? " reason=" : "", reason ? reason : "");
     }
-    /* Acknowledged also when the signal is unknown here (an outbox lost
-       with a restored backup): the broker keeps a notice until it is. */
-    Hartslag__DeliveryAck ack = HARTSLAG__DELIVERY_ACK__INIT;
-    ack.signal_id = outcome->notice_id;
-    ack.status = HARTSLAG__ACK_STATUS__ACK_STORED;
-    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
-    frame.body_case = HARTSLAG__FRAME__BODY_DELIVERY_ACK;
-    frame.delivery_ack = &ack;
-    (void)link_send(self, &frame);
+    (void)inbound_queue_ack(self, &outcome->notice_id, true, NULL);
 }
 
 int outbound_withdraw(daemon_t *self, const char *signal_id, const char *reason,
