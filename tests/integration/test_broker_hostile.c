@@ -332,7 +332,8 @@ Test(hostile, rate_limit_answers_rate_limited)
     }
     cr_assert_eq(accepted + limited, 60);
     cr_assert_geq(limited, 30, "limited %d", limited);
-    cr_assert_geq(accepted, 20, "accepted %d", accepted);
+    /* The burst, less the Hello: one budget covers every frame. */
+    cr_assert_geq(accepted, 19, "accepted %d", accepted);
     /* Drain the deliveries of what was accepted. */
     for (int i = 0; i < accepted; i++) {
         Hartslag__Frame *frame = bh_recv(gemeente, 5000);

@@ -125,7 +125,24 @@ char *bh_log(const bh_t *self)
     return text ? text : strdup("");
 }
 
+static int s_start_once(bh_t *self, const char *extra_config, bool *port_taken);
+
+/* A restart binds the port of the run before. On loopback a client that
+   keeps reconnecting can briefly hold it (TCP simultaneous open to
+   itself), so a start refused for that reason is tried again, as a
+   supervisor would. */
 int bh_start(bh_t *self, const char *extra_config)
+{
+    for (int attempt = 0;; attempt++) {
+        bool port_taken = false;
+        int rc = s_start_once(self, extra_config, &port_taken);
+        if (rc == 0 || !port_taken || attempt == 40)
+            return rc;
+        usleep(250000);
+    }
+}
+
+static int s_start_once(bh_t *self, const char *extra_config, bool *port_taken)
 {
     char config[32768];
     snprintf(config, sizeof config,
@@ -164,12 +181,18 @@ int bh_start(bh_t *self, const char *extra_config)
             free(log);
             return 0;
         }
-        free(log);
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
+            /* Read the log once more: the exit may have followed the line. */
+            free(log);
+            log = tu_read_file(self->log, &len);
+            run = log && len > offset ? log + offset : NULL;
+            *port_taken = run && strstr(run, "Address already in use") != NULL;
+            free(log);
             self->pid = 0;
             return -1;
         }
+        free(log);
     }
     return -1;
 }
