@@ -43,6 +43,7 @@ static char s_hook_out[4400];
 
 static void s_setup(void)
 {
+    tu_watchdog(120);
     s_bh = bh_new(s_orgs, 4, s_yaml);
     cr_assert_not_null(s_bh);
     cr_assert_eq(bh_start(s_bh, NULL), 0);
@@ -63,7 +64,7 @@ static void s_teardown(void)
     bh_destroy(&s_bh);
 }
 
-TestSuite(alerts, .init = s_setup, .fini = s_teardown, .timeout = 120);
+TestSuite(alerts, .init = s_setup, .fini = s_teardown);
 
 /* Alerts `daemon` holds, as JSON lines (caller frees). */
 static char *s_alerts(dh_t *daemon)

@@ -20,6 +20,7 @@ static const char *s_orgs[] = {"gemeente", "politie", "welzijn"};
 
 static void s_setup(void)
 {
+    tu_watchdog(120);
     s_bh = bh_new(s_orgs, 3, bh_default_agreements);
     cr_assert_not_null(s_bh);
     cr_assert_eq(bh_start(s_bh, NULL), 0);
@@ -37,7 +38,7 @@ static void s_teardown(void)
     bh_destroy(&s_bh);
 }
 
-TestSuite(audit_e2e, .init = s_setup, .fini = s_teardown, .timeout = 120);
+TestSuite(audit_e2e, .init = s_setup, .fini = s_teardown);
 
 /* Runs `hartslag ARGS... NULL`; output in *out. */
 static int s_hartslag(char **out, ...)

@@ -22,6 +22,7 @@ static const char *s_orgs[] = {"gemeente", "politie", "welzijn"};
 
 static void s_setup(void)
 {
+    tu_watchdog(300);
     s_bh = bh_new(s_orgs, 3, bh_default_agreements);
     cr_assert_not_null(s_bh);
     cr_assert_eq(bh_start(s_bh, NULL), 0);
@@ -32,7 +33,7 @@ static void s_teardown(void)
     bh_destroy(&s_bh);
 }
 
-TestSuite(audit_events, .init = s_setup, .fini = s_teardown, .timeout = 300);
+TestSuite(audit_events, .init = s_setup, .fini = s_teardown);
 
 static void s_sql(const char *sql)
 {

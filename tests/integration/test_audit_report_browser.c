@@ -30,6 +30,7 @@ static char *s_dir;
 
 static void s_setup(void)
 {
+    tu_watchdog(180);
     cr_assert(sodium_init() >= 0);
     s_dir = tu_tmpdir();
     cr_assert_not_null(s_dir);
@@ -41,7 +42,7 @@ static void s_teardown(void)
     free(s_dir);
 }
 
-TestSuite(audit_report_browser, .init = s_setup, .fini = s_teardown, .timeout = 180);
+TestSuite(audit_report_browser, .init = s_setup, .fini = s_teardown);
 
 static void s_add(audit_log_t *log, const char *event, int64_t t, const char *actor,
                   const char *counterpart, const char *on_behalf_of, const char *type,

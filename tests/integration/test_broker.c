@@ -18,6 +18,7 @@ static const char *s_orgs[] = {"gemeente", "politie", "welzijn", "woonpunt"};
 
 static void s_setup(void)
 {
+    tu_watchdog(60);
     s_bh = bh_new(s_orgs, 4, bh_default_agreements);
     cr_assert_not_null(s_bh);
     cr_assert_eq(bh_start(s_bh, NULL), 0, "broker did not start");
@@ -28,7 +29,7 @@ static void s_teardown(void)
     bh_destroy(&s_bh);
 }
 
-TestSuite(broker, .init = s_setup, .fini = s_teardown, .timeout = 60);
+TestSuite(broker, .init = s_setup, .fini = s_teardown);
 
 static bh_client_t *s_connect(const char *org)
 {

@@ -20,6 +20,7 @@ static const char *s_orgs[] = {"gemeente", "politie", "welzijn"};
 
 static void s_setup(void)
 {
+    tu_watchdog(120);
     cr_assert_eq(sodium_init() >= 0, 1);
     s_bh = bh_new(s_orgs, 3, bh_default_agreements);
     cr_assert_not_null(s_bh);
@@ -31,7 +32,7 @@ static void s_teardown(void)
     bh_destroy(&s_bh);
 }
 
-TestSuite(broker_auth, .init = s_setup, .fini = s_teardown, .timeout = 120);
+TestSuite(broker_auth, .init = s_setup, .fini = s_teardown);
 
 /* The fingerprint as docs/operations.md describes it, computed here. */
 static void s_fingerprint(const uint8_t pk[32], char out[20])

@@ -21,6 +21,7 @@ static bh_t *s_bh;
 
 static void s_setup(void)
 {
+    tu_watchdog(90);
     s_bh = bh_new(s_orgs, 3, bh_default_agreements);
     cr_assert_not_null(s_bh);
     cr_assert_eq(bh_start(s_bh, NULL), 0, "broker did not start");
@@ -31,7 +32,7 @@ static void s_teardown(void)
     bh_destroy(&s_bh);
 }
 
-TestSuite(broker_cheat, .init = s_setup, .fini = s_teardown, .timeout = 90);
+TestSuite(broker_cheat, .init = s_setup, .fini = s_teardown);
 
 static bh_client_t *s_connect(const char *org)
 {

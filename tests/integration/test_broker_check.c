@@ -21,6 +21,7 @@ static bh_t *s_bh;
 
 static void s_setup(void)
 {
+    tu_watchdog(60);
     s_bh = bh_new(s_orgs, 3, bh_default_agreements);
     cr_assert(s_bh);
     /* One start writes the configuration the tests run against. */
@@ -33,7 +34,7 @@ static void s_teardown(void)
     bh_destroy(&s_bh);
 }
 
-TestSuite(broker_check, .init = s_setup, .fini = s_teardown, .timeout = 60);
+TestSuite(broker_check, .init = s_setup, .fini = s_teardown);
 
 /* Runs hartslag-broker with `extra` arguments after --config; exit code. */
 static int s_broker(char **out, char **err, const char *a1, const char *a2, const char *a3)

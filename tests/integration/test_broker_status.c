@@ -21,6 +21,7 @@ static const char *s_fields[] = {"datum=2026-03-01", "categorie=geluid", NULL};
 
 static void s_setup(void)
 {
+    tu_watchdog(120);
     s_bh = bh_new(s_orgs, 3, bh_default_agreements);
     cr_assert_not_null(s_bh);
     cr_assert_eq(bh_start(s_bh, NULL), 0, "broker did not start");
@@ -38,7 +39,7 @@ static void s_teardown(void)
     bh_destroy(&s_bh);
 }
 
-TestSuite(broker_status, .init = s_setup, .fini = s_teardown, .timeout = 120);
+TestSuite(broker_status, .init = s_setup, .fini = s_teardown);
 
 /* `hartslag broker status ARGS... ` (NULL-terminated); output in *out. */
 static int s_status(char **out, char **err, const char *a, const char *b, const char *c)

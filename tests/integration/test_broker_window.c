@@ -16,6 +16,7 @@ static bh_client_t *politie, *gemeente;
 /* Set up and torn down by the suite, so a failed assertion leaves no broker behind. */
 static void s_setup(void)
 {
+    tu_watchdog(120);
     const char *orgs[] = {"gemeente", "politie", "welzijn"};
     bh = bh_new(orgs, 3, bh_default_agreements);
     cr_assert_not_null(bh);
@@ -31,7 +32,7 @@ static void s_teardown(void)
     bh_destroy(&bh);
 }
 
-TestSuite(window, .init = s_setup, .fini = s_teardown, .timeout = 120);
+TestSuite(window, .init = s_setup, .fini = s_teardown);
 
 Test(window, a_full_window_never_skips_or_repeats)
 {

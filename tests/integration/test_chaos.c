@@ -245,12 +245,14 @@ static void s_run(bool kill_recipient)
     bh_destroy(&bh);
 }
 
-Test(chaos, broker_killed_at_random, .timeout = 7200)
+Test(chaos, broker_killed_at_random)
 {
+    tu_watchdog(7200);
     s_run(false);
 }
 
-Test(chaos, recipient_daemon_killed_at_random, .timeout = 7200)
+Test(chaos, recipient_daemon_killed_at_random)
 {
+    tu_watchdog(7200);
     s_run(true);
 }

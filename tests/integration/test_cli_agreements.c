@@ -5,6 +5,7 @@
 
     Needs HARTSLAG_BIN (directory of the built `hartslag`) and HARTSLAG_SRC
     (repository root), as `make test` sets them. */
+#include "testutil.h"
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -28,6 +29,7 @@ static char s_src[2048]; /* repository root */
 
 static void s_setup(void)
 {
+    tu_watchdog(30);
     const char *bin = getenv("HARTSLAG_BIN");
     const char *src = getenv("HARTSLAG_SRC");
     snprintf(s_bin, sizeof s_bin, "%s/hartslag", bin ? bin : "build");
@@ -64,7 +66,7 @@ static void s_teardown(void)
         s_rmdir(s_tmp);
 }
 
-TestSuite(cli_agreements, .init = s_setup, .fini = s_teardown, .timeout = 30);
+TestSuite(cli_agreements, .init = s_setup, .fini = s_teardown);
 
 static char *s_slurp(const char *path)
 {

@@ -234,6 +234,7 @@ static void s_write_story(void)
 
 static void s_setup(void)
 {
+    tu_watchdog(60);
     cr_assert(sodium_init() >= 0);
     s_dir = tu_tmpdir();
     cr_assert_not_null(s_dir);
@@ -281,7 +282,7 @@ static void s_teardown(void)
     free(s_dir);
 }
 
-TestSuite(audit_read, .init = s_setup, .fini = s_teardown, .timeout = 60);
+TestSuite(audit_read, .init = s_setup, .fini = s_teardown);
 
 /* query --json and the number of records in it. */
 static size_t s_query_count(const char *opt1, const char *val1, const char *opt2, const char *val2,
@@ -1106,6 +1107,7 @@ static bh_t *s_bh;
 
 static void s_broker_setup(void)
 {
+    tu_watchdog(60);
     s_setup();
     const char *orgs[] = {"gemeente", "politie", "welzijn", "woonpunt"};
     s_bh = bh_new(orgs, 4, bh_default_agreements);
@@ -1119,7 +1121,7 @@ static void s_broker_teardown(void)
     s_teardown();
 }
 
-TestSuite(audit_broker, .init = s_broker_setup, .fini = s_broker_teardown, .timeout = 60);
+TestSuite(audit_broker, .init = s_broker_setup, .fini = s_broker_teardown);
 
 /* Seals a signal from `client` to `to` about `subject` (bh_seal uses a
    random subject). */

@@ -138,6 +138,7 @@ static void s_fork_daemon(const char *path, uint64_t size)
 
 static void s_setup(void)
 {
+    tu_watchdog(60);
     cr_assert(sodium_init() >= 0);
     s_dir = tu_tmpdir();
     cr_assert_not_null(s_dir);
@@ -168,7 +169,7 @@ static void s_teardown(void)
     free(s_dir);
 }
 
-TestSuite(audit_verify_cli, .init = s_setup, .fini = s_teardown, .timeout = 60);
+TestSuite(audit_verify_cli, .init = s_setup, .fini = s_teardown);
 
 /* Issue 13 3a: verify read at most 64 daemon checkpoints, smallest first, so
    a fork shown only in recent checkpoints went unseen. */

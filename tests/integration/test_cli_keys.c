@@ -17,6 +17,7 @@ static char *s_dir;
 
 static void s_setup(void)
 {
+    tu_watchdog(30);
     cr_assert(sodium_init() >= 0);
     s_dir = tu_tmpdir();
 }
@@ -27,7 +28,7 @@ static void s_teardown(void)
     free(s_dir);
 }
 
-TestSuite(cli_keys, .init = s_setup, .fini = s_teardown, .timeout = 30);
+TestSuite(cli_keys, .init = s_setup, .fini = s_teardown);
 
 /* Runs `hartslag ARGS... NULL`; returns the exit code, output in *out / *err. */
 static int s_hartslag(char **out, char **err, ...)

@@ -21,6 +21,7 @@ static dh_t *s_gemeente, *s_politie, *s_welzijn;
 
 static void s_setup(void)
 {
+    tu_watchdog(90);
     const char *orgs[] = {"gemeente", "politie", "welzijn", "woonpunt"};
     s_bh = bh_new(orgs, 4, bh_default_agreements);
     cr_assert_not_null(s_bh);
@@ -39,7 +40,7 @@ static void s_teardown(void)
     bh_destroy(&s_bh);
 }
 
-TestSuite(daemon, .init = s_setup, .fini = s_teardown, .timeout = 90);
+TestSuite(daemon, .init = s_setup, .fini = s_teardown);
 
 static void s_start(dh_t *daemon)
 {

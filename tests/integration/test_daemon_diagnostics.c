@@ -21,6 +21,7 @@ static char *s_spare; /* a directory for keys nobody knows */
 
 static void s_setup(void)
 {
+    tu_watchdog(90);
     const char *orgs[] = {"gemeente", "politie", "welzijn", "woonpunt"};
     s_bh = bh_new(orgs, 4, bh_default_agreements);
     cr_assert_not_null(s_bh);
@@ -38,7 +39,7 @@ static void s_teardown(void)
     free(s_spare);
 }
 
-TestSuite(diagnostics, .init = s_setup, .fini = s_teardown, .timeout = 90);
+TestSuite(diagnostics, .init = s_setup, .fini = s_teardown);
 
 /* Replaces the value of `key:` in the daemon's configuration. */
 static void s_config_set(const char *key, const char *value)

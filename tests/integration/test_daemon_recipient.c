@@ -31,6 +31,7 @@ static bh_client_t *s_politie; /* only its keys are used, to seal */
 
 static void s_setup(void)
 {
+    tu_watchdog(90);
     const char *orgs[] = {"gemeente", "politie", "welzijn", "woonpunt"};
     s_bh = bh_new(orgs, 4, bh_default_agreements);
     cr_assert_not_null(s_bh);
@@ -50,7 +51,7 @@ static void s_teardown(void)
     bh_destroy(&s_bh);
 }
 
-TestSuite(recipient, .init = s_setup, .fini = s_teardown, .timeout = 90);
+TestSuite(recipient, .init = s_setup, .fini = s_teardown);
 
 static void s_start(const char *extra_config)
 {
@@ -604,8 +605,9 @@ Test(recipient, a_hook_backlog_makes_the_daemon_unhealthy)
    the daemon's wait is a failure, not "marked handled" (issue 13 B6). The
    acknowledgement it sent is signed with the coordinator's key (issue 18
    A1). */
-Test(recipient, alerts_ack_without_a_verdict_fails, .timeout = 60)
+Test(recipient, alerts_ack_without_a_verdict_fails)
 {
+    tu_watchdog(60);
     s_start(NULL);
     uint8_t alert_id[16], subject[32];
     randombytes_buf(alert_id, sizeof alert_id);

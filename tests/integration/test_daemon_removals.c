@@ -43,6 +43,7 @@ static char *s_example_hook(void)
 
 static void s_setup(void)
 {
+    tu_watchdog(90);
     const char *orgs[] = {"gemeente", "politie", "welzijn", "woonpunt"};
     s_bh = bh_new(orgs, 4, bh_default_agreements);
     cr_assert_not_null(s_bh);
@@ -69,7 +70,7 @@ static void s_teardown(void)
     bh_destroy(&s_bh);
 }
 
-TestSuite(removals, .init = s_setup, .fini = s_teardown, .timeout = 90);
+TestSuite(removals, .init = s_setup, .fini = s_teardown);
 
 static const char *s_fields[] = {"adres=Kanaalstraat 5, 6411 AB Heerlen", "datum=2026-03-01",
                                  "categorie=" CANARY, NULL};

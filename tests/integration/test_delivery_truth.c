@@ -21,6 +21,7 @@ static dh_t *s_politie, *s_welzijn;
 
 static void s_setup(void)
 {
+    tu_watchdog(120);
     const char *orgs[] = {"gemeente", "politie", "welzijn"};
     s_bh = bh_new(orgs, 3, bh_default_agreements);
     cr_assert_not_null(s_bh);
@@ -43,7 +44,7 @@ static void s_teardown(void)
     bh_destroy(&s_bh);
 }
 
-TestSuite(delivery_truth, .init = s_setup, .fini = s_teardown, .timeout = 120);
+TestSuite(delivery_truth, .init = s_setup, .fini = s_teardown);
 
 static int64_t s_now_ms(void)
 {

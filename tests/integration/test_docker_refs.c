@@ -295,6 +295,7 @@ static size_t s_exec_form(const char *json, char *copy, size_t copylen, char **a
 
 static void s_setup(void)
 {
+    tu_watchdog(120);
     s_tmp = tu_tmpdir();
     cr_assert_not_null(s_tmp);
     cr_assert_eq(s_load(s_src("docker/compose.yaml"), &s_doc), 0,
@@ -311,7 +312,7 @@ static void s_teardown(void)
     free(s_tmp);
 }
 
-TestSuite(docker_refs, .init = s_setup, .fini = s_teardown, .timeout = 120);
+TestSuite(docker_refs, .init = s_setup, .fini = s_teardown);
 
 /* Stages the image's /usr/local exactly as the Dockerfile's build stage
    does: the same make targets and variables, plus its extra installs. */
@@ -685,8 +686,9 @@ static void s_check_config_keys(const char *file, const char *schema)
     yaml_document_delete(&doc);
 }
 
-Test(docker_refs, init_service_writes_working_configurations, .timeout = 120)
+Test(docker_refs, init_service_writes_working_configurations)
 {
+    tu_watchdog(120);
     dockerfile_t df;
     s_dockerfile_load(&df);
     s_stage_image(&df);

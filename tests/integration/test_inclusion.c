@@ -40,6 +40,7 @@ static void s_teardown(void)
 
 static void s_setup_fake(void)
 {
+    tu_watchdog(90);
     const char *orgs[] = {"gemeente", "politie", "welzijn", "woonpunt"};
     s_bh = bh_new(orgs, 4, bh_default_agreements);
     cr_assert_not_null(s_bh);
@@ -48,7 +49,7 @@ static void s_setup_fake(void)
     snprintf(s_bh->endpoint, sizeof s_bh->endpoint, "%s", s_fb->endpoint);
 }
 
-TestSuite(inclusion_fake, .init = s_setup_fake, .fini = s_teardown, .timeout = 90);
+TestSuite(inclusion_fake, .init = s_setup_fake, .fini = s_teardown);
 
 /* The fake broker's log: a real audit log in memory, signed with the
    broker's audit key. */
@@ -332,6 +333,7 @@ static dh_t *s_gemeente;
 
 static void s_setup_real(void)
 {
+    tu_watchdog(90);
     const char *orgs[] = {"gemeente", "politie", "welzijn"};
     s_bh = bh_new(orgs, 3, bh_default_agreements);
     cr_assert_not_null(s_bh);
@@ -349,7 +351,7 @@ static void s_teardown_real(void)
     s_teardown();
 }
 
-TestSuite(inclusion_real, .init = s_setup_real, .fini = s_teardown_real, .timeout = 90);
+TestSuite(inclusion_real, .init = s_setup_real, .fini = s_teardown_real);
 
 /* A number from `hartslag status --json` of `daemon`; -1 when absent. */
 static long long s_status_number(dh_t *daemon, const char *key)

@@ -20,6 +20,7 @@ static char *s_tmp;
 
 static void s_setup(void)
 {
+    tu_watchdog(240);
     s_tmp = tu_tmpdir();
     cr_assert_not_null(s_tmp);
 }
@@ -30,7 +31,7 @@ static void s_teardown(void)
     free(s_tmp);
 }
 
-TestSuite(install, .init = s_setup, .fini = s_teardown, .timeout = 240);
+TestSuite(install, .init = s_setup, .fini = s_teardown);
 
 /* A path under the temporary directory (rotating static buffers). */
 static const char *s_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -398,7 +398,12 @@ static void s_broker_case(const char *mode)
     free(sealed);
 }
 
-TestSuite(broker_faults, .fini = s_broker_fini, .timeout = 90);
+static void s_watchdog_broker_faults(void)
+{
+    tu_watchdog(90);
+}
+
+TestSuite(broker_faults, .fini = s_broker_fini, .init = s_watchdog_broker_faults);
 
 Test(broker_faults, write_error_fails_closed_and_resumes)
 {
@@ -687,7 +692,12 @@ static void s_inbox_case(const char *mode)
     sqlite3_close(db);
 }
 
-TestSuite(daemon_faults, .fini = s_daemons_fini, .timeout = 120);
+static void s_watchdog_daemon_faults(void)
+{
+    tu_watchdog(120);
+}
+
+TestSuite(daemon_faults, .fini = s_daemons_fini, .init = s_watchdog_daemon_faults);
 
 Test(daemon_faults, outbox_write_error)
 {

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -206,4 +207,21 @@ bool tu_dir_contains(const char *dir_path, const void *needle, size_t len)
     }
     closedir(dir);
     return found;
+}
+
+static void s_watchdog_fired(int signum)
+{
+    (void)signum;
+    static const char message[] = "test watchdog: the test ran past its time limit\n";
+    ssize_t written = write(STDERR_FILENO, message, sizeof message - 1);
+    (void)written;
+    _exit(124);
+}
+
+void tu_watchdog(unsigned seconds)
+{
+    struct sigaction action = {.sa_handler = s_watchdog_fired};
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGALRM, &action, NULL);
+    alarm(seconds);
 }

@@ -32,4 +32,11 @@ int tu_write_file(const char *path, const char *text, int mode);
 /* True when `needle` (len bytes) occurs in any regular file under `dir`. */
 bool tu_dir_contains(const char *dir, const void *needle, size_t len);
 
+/* Ends the calling test's process with a message and status 124 when it is
+ * still running `seconds` from now (SIGALRM); a later call re-arms it. Tests
+ * use this instead of Criterion's .timeout, whose runner now and then leaks
+ * an entry of its timeout queue (libcriterion 2.4.1), which LeakSanitizer
+ * then reports as a failure of the whole test binary. */
+void tu_watchdog(unsigned seconds);
+
 #endif

@@ -4,6 +4,7 @@
 #include "date.h"
 #include "agreements.h"
 
+#include "testutil.h"
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -1022,8 +1023,9 @@ static void s_hostile(const char *text, size_t len, const char *needle)
     agreements_errors_destroy(&errors);
 }
 
-Test(agreements_hostile, ten_megabyte_scalar, .timeout = 10)
+Test(agreements_hostile, ten_megabyte_scalar)
 {
+    tu_watchdog(10);
     size_t n = 10 * 1024 * 1024;
     char *text = malloc(n + 32);
     memcpy(text, "partnership: ", 13);
@@ -1051,8 +1053,9 @@ Test(agreements_hostile, ten_megabyte_scalar, .timeout = 10)
     free(text);
 }
 
-Test(agreements_hostile, deep_nesting, .timeout = 10)
+Test(agreements_hostile, deep_nesting)
 {
+    tu_watchdog(10);
     size_t depth = 10000;
     char *text = malloc(2 * depth + 2);
     memset(text, '[', depth);
@@ -1073,8 +1076,9 @@ Test(agreements_hostile, deep_nesting, .timeout = 10)
     free(text);
 }
 
-Test(agreements_hostile, billion_laughs, .timeout = 10)
+Test(agreements_hostile, billion_laughs)
 {
+    tu_watchdog(10);
     const char *text =
         "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
         "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
@@ -1094,8 +1098,9 @@ Test(agreements_hostile, billion_laughs, .timeout = 10)
                    "anchors (&) are not allowed");
 }
 
-Test(agreements_hostile, random_binary, .timeout = 10)
+Test(agreements_hostile, random_binary)
 {
+    tu_watchdog(10);
     unsigned seed = 20250101;
     srand(seed);
     for (int round = 0; round < 50; round++) {
@@ -1120,8 +1125,9 @@ Test(agreements_hostile, random_binary, .timeout = 10)
     s_hostile("partnership: t\n\x00\x01\x02", 18, "NUL byte");
 }
 
-Test(agreements_hostile, empty_file, .timeout = 10)
+Test(agreements_hostile, empty_file)
 {
+    tu_watchdog(10);
     s_hostile("", 0, "empty file");
     s_hostile("# only a comment\n\n", 18, "empty file");
     s_hostile(NULL, 0, "empty file");
@@ -1130,8 +1136,9 @@ Test(agreements_hostile, empty_file, .timeout = 10)
     agreements_errors_destroy(&errors);
 }
 
-Test(agreements_hostile, many_nodes, .timeout = 10)
+Test(agreements_hostile, many_nodes)
 {
+    tu_watchdog(10);
     /* 400k tiny list items fit in 1 MiB but not under the node cap */
     size_t n = 400000;
     char *text = malloc(2 * n + 16);
@@ -1145,8 +1152,9 @@ Test(agreements_hostile, many_nodes, .timeout = 10)
     free(text);
 }
 
-Test(agreements_hostile, long_lists_stay_fast, .timeout = 10)
+Test(agreements_hostile, long_lists_stay_fast)
 {
+    tu_watchdog(10);
     /* 60,000 entries in one list: distinct ones are accepted, repeats are reported
        (and capped), and neither takes quadratic time. */
     size_t n = 60000, cap = n * 12 + 4096;

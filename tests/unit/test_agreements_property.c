@@ -6,6 +6,7 @@
     The seed is fixed and printed; set HARTSLAG_SEED to replay another. */
 #include "agreements.h"
 
+#include "testutil.h"
 #include <criterion/criterion.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -308,8 +309,9 @@ static void s_request(const gen_set_t *set, gen_request_t *rq)
 
 /* ----------------------------------------------------------------- test */
 
-Test(agreements_property, engine_equals_oracle, .timeout = 300)
+Test(agreements_property, engine_equals_oracle)
 {
+    tu_watchdog(300);
     uint64_t seed = 0x4861727473ull; /* "Harts" */
     const char *env = getenv("HARTSLAG_SEED");
     if (env)

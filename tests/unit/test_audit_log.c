@@ -8,6 +8,7 @@
 #include "audit_verify.h"
 #include "checkpoint.h"
 
+#include "testutil.h"
 #include <criterion/criterion.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -235,8 +236,9 @@ Test(audit_log, node_cache_holds_large_subtrees_only)
     sqlite3_close(db);
 }
 
-Test(audit_log, no_false_alarm_on_intact_logs, .timeout = 300)
+Test(audit_log, no_false_alarm_on_intact_logs)
 {
+    tu_watchdog(300);
     int logs = s_scale(100);
     for (int i = 0; i < logs; i++) {
         audit_log_t *log = NULL;
@@ -260,6 +262,7 @@ static audit_anchor_t s_daemon;
 
 static void s_suite_setup(void)
 {
+    tu_watchdog(900);
     s_db = s_build(LOG_SIZE, 1000, &s_log);
     size_t len;
     s_daemon = s_anchor(s_log, s_note, &len);
@@ -271,7 +274,7 @@ static void s_suite_teardown(void)
     sqlite3_close(s_db);
 }
 
-TestSuite(tamper, .init = s_suite_setup, .fini = s_suite_teardown, .timeout = 900);
+TestSuite(tamper, .init = s_suite_setup, .fini = s_suite_teardown);
 
 Test(tamper, single_byte_changes)
 {

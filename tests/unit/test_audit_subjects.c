@@ -7,6 +7,7 @@
 #include "audit_subjects.h"
 #include "audit_verify.h"
 
+#include "testutil.h"
 #include <criterion/criterion.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -176,7 +177,12 @@ static int64_t s_some_record_of(sqlite3 *db, int s, size_t nth)
     return a.n > nth ? a.idx[nth] : -1;
 }
 
-TestSuite(subjects, .timeout = 60);
+static void s_watchdog_subjects(void)
+{
+    tu_watchdog(60);
+}
+
+TestSuite(subjects, .init = s_watchdog_subjects);
 
 Test(subjects, record_subject_reads_the_wire_format)
 {
@@ -433,8 +439,9 @@ Test(subjects, rows_left_by_a_truncated_log_do_not_stop_appends)
    lookup visits the segments the index holds, never every segment up to
    max(idx) >> 12 (2^50 of them: it would never finish). Found by
    fuzz_audit_db (tests/fuzz/regressions/fuzz_audit_db/). */
-Test(subjects, a_record_at_a_huge_index_does_not_stall_the_lookup, .timeout = 20)
+Test(subjects, a_record_at_a_huge_index_does_not_stall_the_lookup)
 {
+    tu_watchdog(20);
     s_make_subjects();
     sqlite3 *db = s_open_db(":memory:");
     audit_log_t *log = s_open_log(db);

@@ -18,6 +18,7 @@ static char s_path[4200];
 
 static void s_setup(void)
 {
+    tu_watchdog(60);
     s_dir = tu_tmpdir();
     cr_assert_not_null(s_dir);
     snprintf(s_path, sizeof s_path, "%s/store.db", s_dir);
@@ -29,7 +30,7 @@ static void s_teardown(void)
     free(s_dir);
 }
 
-TestSuite(wal_checkpointer, .init = s_setup, .fini = s_teardown, .timeout = 60);
+TestSuite(wal_checkpointer, .init = s_setup, .fini = s_teardown);
 
 static off_t s_size(const char *path)
 {
