@@ -136,12 +136,12 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBHARTSLAG)
 # test binary runs even when one fails, and the target fails if any did.
 # Integration tests find the binaries through HARTSLAG_BIN.
 test: all $(UNIT_BINS) $(INTEG_BINS)
-	@fail=0; for t in $(UNIT_BINS) $(INTEG_BINS); do \
+	@failed=""; for t in $(UNIT_BINS) $(INTEG_BINS); do \
 	  echo "== $$t"; \
 	  HARTSLAG_BIN=$(abspath $(BUILD)) HARTSLAG_SRC=$(CURDIR) \
-	    $$t --jobs 2 --short-filename || fail=1; \
+	    $$t --jobs 2 --short-filename || failed="$$failed $$t"; \
 	done; \
-	if [ $$fail -ne 0 ]; then echo "FAILED: some tests failed ($(BUILD))"; exit 1; fi
+	if [ -n "$$failed" ]; then echo "FAILED ($(BUILD)):$$failed"; exit 1; fi
 
 unit: all $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do $$t --jobs 2 --short-filename || exit 1; done

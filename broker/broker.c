@@ -1019,7 +1019,10 @@ static void s_on_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__
         .subject = known.meta.subject,
         .outcome = "ok",
     };
-    s_audit(self, &handed);
+    int64_t handed_index = s_audit(self, &handed);
+    if (handed_index >= 0 &&
+        queue_delivered_set(self->queue, ack->signal_id.data, peer->org, handed_index) != 0)
+        self->turn_failed = true;
     audit_entry_t entry = {
         .event = stored ? "acked" : "rejected_by_recipient",
         .actor = peer->org,

@@ -33,7 +33,10 @@ static bool s_concerns(const Hartslag__AuditRecord *record, const char *org)
 
 /* The `delivered` record of signal `id` to `org`, searched in the records
    of the signal's subject from its first `accepted` record on: 1 and
-   *index, 0 when there is none, -1 on a store error. */
+   *index, 0 when there is none, -1 on a store error. Only for deliveries
+   settled by a broker that did not yet keep the record's index in the
+   queue: the search reads every later record of the subject, which grows
+   quadratically when one subject has thousands of signals in flight. */
 static int s_find_delivered(audit_log_t *audit, queue_t *queue, const queue_signal_t *known,
                             const uint8_t id[16], const char *org, uint64_t *index)
 {
@@ -128,7 +131,12 @@ static int s_item(audit_log_t *audit, queue_t *queue, const char *org, uint64_t 
     if (found <= 0)
         return found < 0 ? -1 : HARTSLAG__INCLUSION_STATUS__INCLUSION_ABSENT;
     uint64_t index = 0;
-    found = s_find_delivered(audit, queue, &known, item->signal_id.data, org, &index);
+    int64_t kept = 0;
+    found = queue_delivered_index(queue, item->signal_id.data, org, &kept);
+    if (found == 1 && kept >= 0)
+        index = (uint64_t)kept;
+    else if (found == 0)
+        found = s_find_delivered(audit, queue, &known, item->signal_id.data, org, &index);
     if (found < 0)
         return -1;
     if (found == 1)

@@ -6,9 +6,10 @@
       - by index ("accepted": Accepted.audit_index plus the recipient's
         place in the header): the record at that index;
       - by signal id ("delivered", whose index the recipient is never
-        told): found through the subject index (lib/audit_subjects.h) from
-        the signal's first `accepted` record on, so a lookup reads the few
-        records of one subject, not the log.
+        told): the index the broker kept in the delivery's queue row when
+        it wrote the record, one lookup; for deliveries settled before the
+        queue kept it, through the subject index (lib/audit_subjects.h)
+        from the signal's first `accepted` record on.
 
     A partner sees only records about itself (as actor, counterpart or the
     org acted for): anything else is answered INCLUSION_NOT_YOURS without

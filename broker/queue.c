@@ -37,6 +37,7 @@ static const char *s_schema =
     "  recipient TEXT NOT NULL,"
     "  state INTEGER NOT NULL,"
     "  expires_at INTEGER NOT NULL,"
+    "  delivered_index INTEGER,"
     "  UNIQUE(signal_id, recipient));"
     "CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(recipient, seq) WHERE state=0;"
     "CREATE INDEX IF NOT EXISTS deliveries_expiry ON deliveries(expires_at) WHERE state=0;"
@@ -78,6 +79,8 @@ enum {
     ST_NOTICES,
     ST_NOTICE_REMOVE,
     ST_DELIVERY_STATE,
+    ST_DELIVERED_SET,
+    ST_DELIVERED_GET,
     ST_COUNT_
 };
 
@@ -120,6 +123,10 @@ static const char *s_sql[ST_COUNT_] = {
                    "ORDER BY seq",
     [ST_NOTICE_REMOVE] = "DELETE FROM notices WHERE org=?1 AND kind=?2 AND signal_id=?3",
     [ST_DELIVERY_STATE] = "SELECT state FROM deliveries WHERE signal_id=?1 AND recipient=?2",
+    [ST_DELIVERED_SET] = "UPDATE deliveries SET delivered_index=?3 WHERE signal_id=?1 AND "
+                         "recipient=?2",
+    [ST_DELIVERED_GET] = "SELECT delivered_index FROM deliveries WHERE signal_id=?1 AND "
+                         "recipient=?2 AND delivered_index IS NOT NULL",
 };
 
 /*  Invariant: every statement in `st` is prepared against `db` and reset
@@ -169,6 +176,23 @@ static int64_t s_scalar(queue_t *self, int st)
     return value;
 }
 
+/* A store written before the `delivered` record's index was kept gets the
+   column; its old deliveries stay without one and are found by the
+   subject-index search (broker/inclusion.c). */
+static int s_migrate(sqlite3 *db)
+{
+    sqlite3_stmt *probe = NULL;
+    int has = sqlite3_prepare_v2(db, "SELECT delivered_index FROM deliveries LIMIT 0", -1, &probe,
+                                 NULL) == SQLITE_OK;
+    sqlite3_finalize(probe);
+    if (has)
+        return 0;
+    return sqlite3_exec(db, "ALTER TABLE deliveries ADD COLUMN delivered_index INTEGER", NULL, NULL,
+                        NULL) == SQLITE_OK
+               ? 0
+               : -1;
+}
+
 queue_t *queue_open(const char *path, char *err, size_t errlen)
 {
     queue_t *self = calloc(1, sizeof *self);
@@ -192,6 +216,11 @@ queue_t *queue_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     sqlite3_busy_timeout(self->db, 5000);
+    if (s_migrate(self->db) != 0) {
+        snprintf(err, errlen, "cannot upgrade broker store %s: %s", path, sqlite3_errmsg(self->db));
+        queue_destroy(&self);
+        return NULL;
+    }
     for (int i = 0; i < ST_COUNT_; i++)
         if (sqlite3_prepare_v3(self->db, s_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &self->st[i],
                                NULL) != SQLITE_OK) {
@@ -260,6 +289,31 @@ int queue_delivery_state(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const 
     int result = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
     if (result == 1)
         *state = (delivery_state_t)sqlite3_column_int(stmt, 0);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return result;
+}
+
+int queue_delivered_set(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
+                        int64_t audit_index)
+{
+    sqlite3_stmt *stmt = self->st[ST_DELIVERED_SET];
+    sqlite3_bind_blob(stmt, 1, id, QUEUE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, recipient, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, audit_index);
+    return s_done(self, ST_DELIVERED_SET);
+}
+
+int queue_delivered_index(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
+                          int64_t *audit_index)
+{
+    sqlite3_stmt *stmt = self->st[ST_DELIVERED_GET];
+    sqlite3_bind_blob(stmt, 1, id, QUEUE_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, recipient, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    if (result == 1)
+        *audit_index = sqlite3_column_int64(stmt, 0);
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
     return result;

@@ -79,6 +79,17 @@ int queue_find_signal(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], queue_sig
 int queue_delivery_state(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
                          delivery_state_t *state);
 
+/* Remembers the index of the `delivered` audit record of signal `id` to
+   `recipient`, so that an inclusion request finds it by one lookup
+   (broker/inclusion.c). 0, or -1 on error. */
+int queue_delivered_set(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
+                        int64_t audit_index);
+
+/* That index: 1 and *audit_index, 0 when none was kept (not delivered yet,
+   or delivered by a broker older than the column), -1 on error. */
+int queue_delivered_index(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
+                          int64_t *audit_index);
+
 int queue_insert_signal(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const queue_meta_t *meta,
                         const uint8_t digest[QUEUE_DIGEST_BYTES], const uint8_t *sealed,
                         size_t sealed_len, int64_t accepted_at_ms, int64_t valid_until_ms,
