@@ -204,7 +204,11 @@ chaos: all $(BUILD)/tests/integration/test_chaos $(BUILD)/tests/integration/test
 	  $(BUILD)/tests/integration/test_offline_partner --jobs 1
 
 # Banned functions (curl's habit): each has a bounded or safer alternative.
-lint:
+# The layering (issue 16): scripts/check-includes.sh, and its self-test
+# that plants one violation per rule and requires a refusal.
+lint: $(PB_H)
+	@BUILD=$(BUILD) scripts/check-includes.sh
+	@scripts/check-includes.sh --self-test
 	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|gets|strncpy)\s*\(' \
 	  $$(git ls-files '*.c' '*.h' 2>/dev/null) || { echo "lint: banned function used"; exit 1; }
 
