@@ -57,7 +57,9 @@ LIBHARTSLAG := $(BUILD)/libhartslag.a
 CLI_SRC := $(wildcard clients/cli/*.c) $(wildcard keys/*.c)
 DAEMON_SRC := $(wildcard clients/daemon/*.c)
 BROKER_SRC := $(wildcard broker/*.c)
-CLI_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
+# The CLI reads a daemon's database through the daemon's store (issue 16).
+CLI_DAEMON_STORE := clients/daemon/store.c clients/daemon/dlog.c clients/daemon/strbuf.c
+CLI_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC) $(CLI_DAEMON_STORE))
 DAEMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(DAEMON_SRC))
 BROKER_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(BROKER_SRC))
 # broker/*.c but main.c, as a library the unit tests link (issue 16).

@@ -68,7 +68,8 @@ FUZZ_OBJS_fuzz_control := $(FUZZ_DAEMON_OBJ) $(FUZZ_FRAME_OBJ)
 FUZZ_OBJS_fuzz_json := $(FUZZ_OUT)/obj/clients/daemon/strbuf.o
 FUZZ_OBJS_fuzz_audit_db := $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,clients/cli/audit_read.c \
   clients/cli/cmd_audit_query.c clients/cli/cmd_audit_report.c clients/cli/cmd_audit_subject.c \
-  clients/cli/cmd_audit_verify.c clients/cli/audit_witness.c clients/cli/audit_exchanges.c)
+  clients/cli/cmd_audit_verify.c clients/cli/audit_witness.c clients/cli/audit_exchanges.c \
+  clients/daemon/store.c clients/daemon/dlog.c clients/daemon/strbuf.c)
 
 $(FUZZ_OUT)/obj/broker/%.o: broker/%.c $(PB_H)
 	@mkdir -p $(dir $@)

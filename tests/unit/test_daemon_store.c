@@ -219,3 +219,98 @@ Test(daemon_store, full_disk_reported)
     cr_assert_eq(store_outbox_get(store, s_id1, &o), 0);
     store_destroy(&store);
 }
+
+typedef struct {
+    int n;             /* rows */
+    char ids[4][33];   /* their signal ids */
+    char lists[4][64]; /* their counterparts, "-" for NULL */
+} rows_t;
+
+static int s_row(void *arg, const char *signal_id, const char *counterparts)
+{
+    rows_t *rows = arg;
+    if (rows->n < 4) {
+        snprintf(rows->ids[rows->n], sizeof rows->ids[0], "%s", signal_id);
+        snprintf(rows->lists[rows->n], sizeof rows->lists[0], "%s",
+                 counterparts ? counterparts : "-");
+    }
+    rows->n++;
+    return 0;
+}
+
+Test(daemon_store, readonly_notes_and_exchanges)
+{
+    store_t *store = s_open();
+    unsigned char r5[32] = {5}, r9[32] = {9};
+    uint8_t sealed[8] = {0};
+    cr_assert_eq(store_begin(store), 0);
+    cr_assert_eq(store_checkpoint_add(store, 5, "five\n", 5, r5), 0);
+    cr_assert_eq(store_checkpoint_add(store, 9, "nine\n", 5, r9), 0);
+    cr_assert_eq(store_checkpoint_evidence(store, "inconsistent", 9, 7, "bad\n", 4, "p", 1), 0);
+    cr_assert_eq(s_outbox_add(store, s_id1, sealed, sizeof sealed), 0);
+    cr_assert_eq(s_outbox_add(store, s_id2, sealed, sizeof sealed), 0);
+    cr_assert_eq(store_outbox_accept(store, s_id1, 5000, 1), 1); /* s_id2 never accepted */
+    cr_assert_eq(store_outcome_add(store, s_id1, "ggd", true, NULL, 6000), 1);
+    cr_assert_eq(s_inbox_add(store, s_id2), 0);
+    cr_assert_eq(store_commit(store), 0);
+    store_destroy(&store);
+
+    char path[4200];
+    snprintf(path, sizeof path, "%s/hartslagd.db", s_dir);
+    store = store_open_readonly(path, s_err, sizeof s_err);
+    cr_assert_not_null(store, "%s", s_err);
+    store_notes_t *notes = store_notes_open(store);
+    cr_assert_not_null(notes, "%s", store_error(store));
+    const char *kind, *note;
+    size_t len;
+    int held = 0, refused = 0;
+    int rc;
+    while ((rc = store_notes_next(notes, &kind, &note, &len)) == 1) {
+        if (strcmp(kind, "checkpoint") == 0) {
+            held++;
+            cr_assert_eq(len, 5);
+        } else {
+            refused++;
+            cr_assert_str_eq(kind, "inconsistent");
+            cr_assert_eq(len, 4);
+            cr_assert_eq(held, 2, "held notes come first");
+        }
+    }
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(held, 2);
+    cr_assert_eq(refused, 1);
+    store_notes_close(&notes);
+    cr_assert_null(notes);
+
+    rows_t sent = {0}, stored = {0}, received = {0};
+    cr_assert_eq(store_exchanges_each(store, STORE_EXCHANGE_SENT, s_row, &sent), 0);
+    cr_assert_eq(sent.n, 1, "only what the broker accepted");
+    cr_assert_str_eq(sent.ids[0], s_id1);
+    cr_assert_str_eq(sent.lists[0], "politie,ggd");
+    cr_assert_eq(store_exchanges_each(store, STORE_EXCHANGE_STORED_AT, s_row, &stored), 0);
+    cr_assert_eq(stored.n, 1);
+    cr_assert_str_eq(stored.lists[0], "ggd");
+    cr_assert_eq(store_exchanges_each(store, STORE_EXCHANGE_RECEIVED, s_row, &received), 0);
+    cr_assert_eq(received.n, 1);
+    cr_assert_str_eq(received.ids[0], s_id2);
+    cr_assert_str_eq(received.lists[0], "-");
+
+    /* read-only: a write is refused */
+    cr_assert_eq(store_begin(store), 0);
+    cr_assert_eq(store_checkpoint_add(store, 11, "x\n", 2, r9), -1);
+    store_rollback(store);
+    store_destroy(&store);
+
+    /* not a daemon store: no checkpoints table; a missing file is refused */
+    snprintf(path, sizeof path, "%s/other.db", s_dir);
+    sqlite3 *other = NULL;
+    cr_assert_eq(sqlite3_open(path, &other), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(other, "CREATE TABLE t(x)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    store = store_open_readonly(path, s_err, sizeof s_err);
+    cr_assert_not_null(store);
+    cr_assert_null(store_notes_open(store));
+    store_destroy(&store);
+    snprintf(path, sizeof path, "%s/missing.db", s_dir);
+    cr_assert_null(store_open_readonly(path, s_err, sizeof s_err));
+}
