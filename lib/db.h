@@ -102,6 +102,13 @@ int db_bind_blob(db_stmt_t *st, int idx, const void *data, size_t len);
 int db_bind_text(db_stmt_t *st, int idx, const char *text);
 int db_bind_null(db_stmt_t *st, int idx);
 
+/* The same without a copy, for the hot path (the broker's sealed bytes):
+   `data` / `text` must stay valid and unchanged until db_run or the last
+   db_step of this execution returns (a backend that queues the write
+   copies it then). 0 or -1. */
+int db_bind_blob_ref(db_stmt_t *st, int idx, const void *data, size_t len);
+int db_bind_text_ref(db_stmt_t *st, int idx, const char *text);
+
 /* Next row. */
 db_step_t db_step(db_stmt_t *st);
 

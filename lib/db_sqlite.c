@@ -315,6 +315,20 @@ int db_bind_text(db_stmt_t *st, int idx, const char *text)
     return s_bound(st, sqlite3_bind_text(st->stmt, idx, text, -1, SQLITE_TRANSIENT));
 }
 
+int db_bind_blob_ref(db_stmt_t *st, int idx, const void *data, size_t len)
+{
+    if (!data)
+        return db_bind_null(st, idx);
+    return s_bound(st, sqlite3_bind_blob64(st->stmt, idx, data, len, SQLITE_STATIC));
+}
+
+int db_bind_text_ref(db_stmt_t *st, int idx, const char *text)
+{
+    if (!text)
+        return db_bind_null(st, idx);
+    return s_bound(st, sqlite3_bind_text(st->stmt, idx, text, -1, SQLITE_STATIC));
+}
+
 int db_bind_null(db_stmt_t *st, int idx)
 {
     return s_bound(st, sqlite3_bind_null(st->stmt, idx));

@@ -266,3 +266,34 @@ Test(db, corrupt_file_is_classified)
     cr_assert_str_eq(db_error_name(DB_ERR_IO), "io");
     db_close(&db);
 }
+
+Test(db, borrowed_bindings)
+{
+    db_t *db = s_open_table();
+    char text[16] = "geleend";
+    unsigned char blob[4] = {4, 3, 2, 1};
+    db_stmt_t *st = db_prepare(db, "INSERT INTO t(k, b, s) VALUES ($1, $2, $3)");
+    cr_assert_eq(db_bind_int64(st, 1, 1), 0);
+    cr_assert_eq(db_bind_blob_ref(st, 2, blob, sizeof blob), 0);
+    cr_assert_eq(db_bind_text_ref(st, 3, text), 0);
+    cr_assert_eq(db_run(st), 0);
+    /* the row holds the values as they were at db_run */
+    memset(text, 'x', sizeof text - 1);
+    blob[0] = 9;
+    st = db_prepare(db, "SELECT b, s FROM t WHERE k = $1");
+    cr_assert_eq(db_bind_int64(st, 1, 1), 0);
+    cr_assert_eq(db_step(st), DB_ROW);
+    size_t len = 0;
+    const unsigned char *b = db_column_blob(st, 0, &len);
+    cr_assert_eq(len, 4);
+    cr_assert_eq(b[0], 4);
+    cr_assert_str_eq(db_column_text(st, 1), "geleend");
+    db_reset(st);
+    st = db_prepare(db, "INSERT INTO t(k, b, s) VALUES ($1, $2, $3)");
+    cr_assert_eq(db_bind_int64(st, 1, 2), 0);
+    cr_assert_eq(db_bind_blob_ref(st, 2, NULL, 0), 0);
+    cr_assert_eq(db_bind_text_ref(st, 3, NULL), 0);
+    cr_assert_eq(db_run(st), 0);
+    cr_assert_eq(s_count(db), 2);
+    db_close(&db);
+}
