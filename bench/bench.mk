@@ -11,12 +11,12 @@ LOAD_BIN := $(BUILD)/bench/hartslag-load
 LOAD_SUPPORT_OBJ := $(BUILD)/obj/tests/support/broker_harness.o \
   $(BUILD)/obj/tests/support/daemon_harness.o $(BUILD)/obj/tests/support/testutil.o
 
-$(BUILD)/obj/bench/%.o: CFLAGS_ALL += -Ibench
-$(BUILD)/obj/bench/load/%.o: CFLAGS_ALL += -Ibench -Ibench/load
+$(BUILD)/obj/bench/%.o: CFLAGS_ALL += -Ibench -Ibroker
+$(BUILD)/obj/bench/load/%.o: CFLAGS_ALL += -Ibench -Ibench/load -Ibroker
 
-$(LOAD_BIN): $(LOAD_OBJ) $(LOAD_SUPPORT_OBJ) $(LIBHARTSLAG)
+$(LOAD_BIN): $(LOAD_OBJ) $(LOAD_SUPPORT_OBJ) $(LIBBROKER) $(LIBHARTSLAG)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(LOAD_OBJ) $(LOAD_SUPPORT_OBJ) $(LIBHARTSLAG) $(PKG_LIBS) \
+	$(CC) $(LDFLAGS_ALL) -o $@ $(LOAD_OBJ) $(LOAD_SUPPORT_OBJ) $(LIBBROKER) $(LIBHARTSLAG) $(PKG_LIBS) \
 	  -lmosquitto -lpthread
 
 .PHONY: bench-all bench-scale bench-micro bench-load

@@ -18,8 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BROKER_DEFAULT_BIND "tcp://127.0.0.1:7455"
-
 typedef struct {
     const char *bind;              /* endpoint to bind, e.g. tcp://127.0.0.1:7455 */
     const char *state_dir;         /* broker.db lives here */

@@ -1,7 +1,7 @@
 /*  hartslag-broker: routes sealed signals between partner daemons. */
 #include "broker.h"
 #include "check.h"
-#include "config_schema.h"
+#include "broker_config_schema.h"
 #include "verifier.h"
 
 #include "config.h"

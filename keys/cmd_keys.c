@@ -1,15 +1,15 @@
 /*  hartslag keys: create and inspect keys and certificates (keys/README.md
     documents the on-disk layout). Secret material is never printed. */
 #include "date.h"
-#include "../clients/cli/commands.h"
+#include "exit_codes.h"
 
 #include "cert.h"
 #include "fileio.h"
+#include "json_out.h"
 #include "keyfile.h"
 #include "partners.h"
 #include "z85.h"
 #include "zpl.h"
-#include "../clients/cli/audit_read.h"
 
 #include <czmq.h>
 
@@ -407,9 +407,9 @@ static void s_json_cert(const verify_cert_t *c, bool first)
     date_format(c->cert.valid_until, until);
     cert_fingerprint(&c->cert, fp);
     printf("%s{\"file\":", first ? "" : ",");
-    audit_json_string(stdout, c->file);
+    json_out_string(stdout, c->file);
     printf(",\"org\":");
-    audit_json_string(stdout, c->cert.org);
+    json_out_string(stdout, c->cert.org);
     printf(",\"role\":\"%s\",\"valid_from\":\"%s\",\"valid_until\":\"%s\",\"days_left\":%lld,"
            "\"state\":\"%s\",\"expires_within_30_days\":%s,\"fingerprint\":\"%s\"}",
            cert_role_name(c->cert.role), from, until, (long long)c->days_left,
@@ -469,7 +469,7 @@ static int s_verify(int argc, char **argv)
     }
     if (json) {
         printf("{\"directory\":");
-        audit_json_string(stdout, dir);
+        json_out_string(stdout, dir);
         printf(",\"usable\":%s,\"errors\":%zu,\"warnings\":%zu,\"valid\":%zu,"
                "\"expiring_within_30_days\":%zu,\"certificates\":[",
                tally.errors ? "false" : "true", tally.errors, tally.warnings, valid, expiring);
@@ -479,7 +479,7 @@ static int s_verify(int argc, char **argv)
         bool first = true;
         for (char *line = zlist_first(tally.lines); line; line = zlist_next(tally.lines)) {
             printf("%s", first ? "" : ",");
-            audit_json_string(stdout, line);
+            json_out_string(stdout, line);
             first = false;
         }
         printf("]}\n");

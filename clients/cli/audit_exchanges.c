@@ -89,75 +89,70 @@ int audit_exchanges_add_line(audit_exchanges_t *self, const char *holder, const 
     return s_add(self, holder, id, event, org);
 }
 
-/* Runs `sql` on `db` and adds an exchange per row: signal id (hex) in
-   column 0, a comma-separated list of counterparts in column 1 (NULL:
-   any). A table an older store lacks is no error. */
-static int s_load(audit_exchanges_t *self, const char *holder, sqlite3 *db, const char *sql,
-                  const char *event, char *err, size_t errlen)
+/* Adds one row of the daemon store: a signal id (hex) and a
+   comma-separated list of counterparts (NULL: any). */
+typedef struct {
+    audit_exchanges_t *self; /* where they go */
+    const char *holder;      /* who listed them */
+    const char *event;       /* accepted, delivered */
+} s_load_t;
+
+static int s_load_row(void *arg, const char *hex, const char *list)
 {
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    s_load_t *load = arg;
+    uint8_t id[16];
+    if (!hex || audit_unhex(hex, id, sizeof id) != 0)
         return 0;
-    int rc = 0, step;
-    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *hex = (const char *)sqlite3_column_text(stmt, 0);
-        const char *list = (const char *)sqlite3_column_text(stmt, 1);
-        uint8_t id[16];
-        if (!hex || audit_unhex(hex, id, sizeof id) != 0)
-            continue;
-        if (!list) {
-            rc = s_add(self, holder, id, event, NULL);
-            continue;
-        }
-        char orgs[2048];
-        snprintf(orgs, sizeof orgs, "%s", list);
-        for (char *save = NULL, *org = strtok_r(orgs, ",", &save); org && rc == 0;
-             org = strtok_r(NULL, ",", &save))
-            rc = s_add(self, holder, id, event, org);
-    }
-    if (rc != 0)
-        snprintf(err, errlen, "out of memory, or a malformed row in %s", holder);
-    sqlite3_finalize(stmt);
+    if (!list)
+        return s_add(load->self, load->holder, id, load->event, NULL);
+    char orgs[2048];
+    snprintf(orgs, sizeof orgs, "%s", list);
+    int rc = 0;
+    for (char *save = NULL, *org = strtok_r(orgs, ",", &save); org && rc == 0;
+         org = strtok_r(NULL, ",", &save))
+        rc = s_add(load->self, load->holder, id, load->event, org);
     return rc;
 }
 
 /* What a daemon store says happened: its accepted signals to each
    recipient, the recipients that told it they stored one, and what it
-   received itself. */
-#define S_SQL_SENT "SELECT signal_id, recipients FROM outbox WHERE accepted_ms > 0"
-#define S_SQL_STORED_AT "SELECT signal_id, recipient FROM outcomes"
-#define S_SQL_RECEIVED "SELECT signal_id, NULL FROM inbox"
+   received itself (through the daemon's store, never SQL of our own). */
+static int s_load(audit_exchanges_t *self, const char *holder, store_t *store, char *err,
+                  size_t errlen)
+{
+    s_load_t load = {self, holder, "accepted"};
+    int rc = store_exchanges_each(store, STORE_EXCHANGE_SENT, s_load_row, &load);
+    load.event = "delivered";
+    if (rc == 0)
+        rc = store_exchanges_each(store, STORE_EXCHANGE_STORED_AT, s_load_row, &load);
+    if (rc == 0)
+        rc = store_exchanges_each(store, STORE_EXCHANGE_RECEIVED, s_load_row, &load);
+    if (rc != 0)
+        snprintf(err, errlen, "out of memory, or a malformed row in %s", holder);
+    return rc;
+}
 
 int audit_exchanges_load_db(audit_exchanges_t *self, const char *holder, const char *path,
                             char *err, size_t errlen)
 {
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open %s: %s", path,
-                 db ? sqlite3_errmsg(db) : "out of memory");
-        sqlite3_close(db);
+    char why[256];
+    store_t *store = store_open_readonly(path, why, sizeof why);
+    if (!store) {
+        snprintf(err, errlen, "cannot open %s: %s", path, why);
         return -1;
     }
-    int rc = s_load(self, holder, db, S_SQL_SENT, "accepted", err, errlen);
-    if (rc == 0)
-        rc = s_load(self, holder, db, S_SQL_STORED_AT, "delivered", err, errlen);
-    if (rc == 0)
-        rc = s_load(self, holder, db, S_SQL_RECEIVED, "delivered", err, errlen);
-    sqlite3_close(db);
+    int rc = s_load(self, holder, store, err, errlen);
+    store_destroy(&store);
     return rc;
 }
 
-int audit_exchanges_export(sqlite3 *db, const char *org, FILE *out, uint64_t *count)
+int audit_exchanges_export(store_t *store, const char *org, FILE *out, uint64_t *count)
 {
     audit_exchanges_t *self = audit_exchanges_new();
     if (!self)
         return -1;
     char err[256];
-    int rc = s_load(self, org, db, S_SQL_SENT, "accepted", err, sizeof err);
-    if (rc == 0)
-        rc = s_load(self, org, db, S_SQL_STORED_AT, "delivered", err, sizeof err);
-    if (rc == 0)
-        rc = s_load(self, org, db, S_SQL_RECEIVED, "delivered", err, sizeof err);
+    int rc = s_load(self, org, store, err, sizeof err);
     for (size_t i = 0; rc == 0 && i < self->n; i++) {
         char hex[33];
         audit_hex(self->entries[i].id, 16, hex);

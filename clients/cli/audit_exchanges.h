@@ -19,7 +19,8 @@
 #ifndef HARTSLAG_CLI_AUDIT_EXCHANGES_H
 #define HARTSLAG_CLI_AUDIT_EXCHANGES_H
 
-#include <sqlite3.h>
+#include "../daemon/store.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,8 +57,8 @@ size_t audit_exchanges_count(const audit_exchanges_t *self);
 int audit_exchanges_check(audit_exchanges_t *self, const char *broker_db,
                           audit_exchanges_result_t *result, char *err, size_t errlen);
 
-/* Writes the "exchange" lines of daemon `org` from its open store `db`.
+/* Writes the "exchange" lines of daemon `org` from its open store.
  *count receives how many. 0, or -1. */
-int audit_exchanges_export(sqlite3 *db, const char *org, FILE *out, uint64_t *count);
+int audit_exchanges_export(store_t *store, const char *org, FILE *out, uint64_t *count);
 
 #endif

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Rows of a daemon store: held checkpoints, then refused ones. An older
-   store without the evidence table is read with the first query alone. */
-#define S_SQL_NOTES                                                                                \
-    "SELECT 'checkpoint', note FROM checkpoints UNION ALL "                                        \
-    "SELECT kind, note FROM checkpoint_evidence"
-#define S_SQL_HELD "SELECT 'checkpoint', note FROM checkpoints"
 #define S_HOLDER_MAX 512
 
 typedef struct {
@@ -31,8 +24,8 @@ typedef struct {
 struct audit_witness_t {
     s_input_t *inputs;               /* queued inputs */
     size_t n, cap, at;               /* how many, allocated, next to open */
-    sqlite3 *db;                     /* the open daemon store, or NULL */
-    sqlite3_stmt *stmt;              /* its notes */
+    store_t *db;                     /* the open daemon store (read-only), or NULL */
+    store_notes_t *stmt;             /* its notes */
     FILE *file;                      /* the open witness file, or NULL */
     uint64_t line_no;                /* its current line */
     char *line;                      /* a witness file line */
@@ -62,10 +55,8 @@ audit_witness_t *audit_witness_new(void)
 
 static void s_close(audit_witness_t *self)
 {
-    sqlite3_finalize(self->stmt);
-    self->stmt = NULL;
-    sqlite3_close(self->db);
-    self->db = NULL;
+    store_notes_close(&self->stmt);
+    store_destroy(&self->db);
     if (self->file)
         fclose(self->file);
     self->file = NULL;
@@ -113,18 +104,20 @@ const char *audit_witness_error(const audit_witness_t *self)
     return self->err;
 }
 
-/* Opens a daemon store read-only and prepares its notes. */
-static int s_open_db(const char *path, sqlite3 **db, sqlite3_stmt **stmt, char *err, size_t errlen)
+/* Opens a daemon store read-only and its notes. */
+static int s_open_db(const char *path, store_t **db, store_notes_t **stmt, char *err, size_t errlen)
 {
-    if (sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    char why[256];
+    *db = store_open_readonly(path, why, sizeof why);
+    if (!*db) {
         snprintf(err, errlen,
                  "cannot open %s: %s — give a witness file ('hartslag audit checkpoints "
                  "--config DAEMON.yaml --out FILE' at the partner) or a copy of its hartslagd.db",
-                 path, *db ? sqlite3_errmsg(*db) : "out of memory");
+                 path, why);
         return -1;
     }
-    if (sqlite3_prepare_v2(*db, S_SQL_NOTES, -1, stmt, NULL) != SQLITE_OK &&
-        sqlite3_prepare_v2(*db, S_SQL_HELD, -1, stmt, NULL) != SQLITE_OK) {
+    *stmt = store_notes_open(*db);
+    if (!*stmt) {
         snprintf(err, errlen, "%s holds no checkpoints table (not a daemon's hartslagd.db?)", path);
         return -1;
     }
@@ -262,26 +255,26 @@ int audit_witness_next(void *arg, audit_anchor_t *anchor)
             s_close(self);
             continue;
         }
-        int rc = sqlite3_step(self->stmt);
-        if (rc == SQLITE_DONE) {
+        const char *kind = NULL, *note = NULL;
+        size_t len = 0;
+        int rc = store_notes_next(self->stmt, &kind, &note, &len);
+        if (rc == 0) {
             s_close(self);
             continue;
         }
-        if (rc != SQLITE_ROW) {
+        if (rc < 0) {
             snprintf(self->err, sizeof self->err, "cannot read %s: %s", path,
-                     sqlite3_errmsg(self->db));
+                     store_error(self->db));
             s_close(self);
             return -1;
         }
-        const char *kind = (const char *)sqlite3_column_text(self->stmt, 0);
-        if (kind && strcmp(kind, "checkpoint") != 0)
+        if (strcmp(kind, "checkpoint") != 0)
             snprintf(self->holder, sizeof self->holder, "%.400s (refused as %.32s)", path, kind);
         else
             snprintf(self->holder, sizeof self->holder, "%s", path);
-        const char *note = (const char *)sqlite3_column_text(self->stmt, 1);
         anchor->holder = self->holder;
-        anchor->note = note ? note : "";
-        anchor->len = note ? (size_t)sqlite3_column_bytes(self->stmt, 1) : 0;
+        anchor->note = note;
+        anchor->len = len;
         return 1;
     }
 }
@@ -302,8 +295,8 @@ static int s_put(FILE *out, const char *key, const char *note, size_t len)
 int audit_witness_export(const char *db_path, const char *org, const char *out_path,
                          uint64_t *count, uint64_t *exchanges, char *err, size_t errlen)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *stmt = NULL;
+    store_t *db = NULL;
+    store_notes_t *stmt = NULL;
     FILE *out = NULL;
     int rc = -1;
     bool created = false;
@@ -325,27 +318,26 @@ int audit_witness_export(const char *db_path, const char *org, const char *out_p
         goto done;
     }
     fprintf(out, "%s\norg %s\n", AUDIT_WITNESS_MAGIC, org);
+    const char *kind = NULL, *note = NULL;
+    size_t len = 0;
     int step;
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *kind = (const char *)sqlite3_column_text(stmt, 0);
-        const char *note = (const char *)sqlite3_column_text(stmt, 1);
-        size_t len = (size_t)sqlite3_column_bytes(stmt, 1);
+    while ((step = store_notes_next(stmt, &kind, &note, &len)) == 1) {
         char key[64];
-        if (!kind || strcmp(kind, "checkpoint") == 0)
+        if (strcmp(kind, "checkpoint") == 0)
             snprintf(key, sizeof key, "checkpoint");
         else
             snprintf(key, sizeof key, "refused %.32s", kind);
         for (char *k = key; *k; k++)
             if (*k < 0x21 && k > key + 7)
                 *k = '_'; /* one word */
-        if (s_put(out, key, note ? note : "", note ? len : 0) != 0) {
+        if (s_put(out, key, note, len) != 0) {
             snprintf(err, errlen, "cannot write %s", out_path);
             goto done;
         }
         (*count)++;
     }
-    if (step != SQLITE_DONE) {
-        snprintf(err, errlen, "cannot read %s: %s", db_path, sqlite3_errmsg(db));
+    if (step != 0) {
+        snprintf(err, errlen, "cannot read %s: %s", db_path, store_error(db));
         goto done;
     }
     if (audit_exchanges_export(db, org, out, exchanges) != 0) {
@@ -364,7 +356,7 @@ done:
     }
     if (rc != 0 && created)
         unlink(out_path);
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
+    store_notes_close(&stmt);
+    store_destroy(&db);
     return rc;
 }

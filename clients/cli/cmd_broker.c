@@ -6,7 +6,7 @@
 #include "commands.h"
 #include "control_client.h"
 
-#include "../../broker/config_schema.h"
+#include "broker_config_schema.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -6,7 +6,7 @@
 #ifndef HARTSLAG_COMMANDS_H
 #define HARTSLAG_COMMANDS_H
 
-#define EXIT_USAGE 2
+#include "exit_codes.h"
 
 int cmd_keys(int argc, char **argv);       /* keys/cmd_keys.c */
 int cmd_agreements(int argc, char **argv); /* clients/cli/cmd_agreements.c */

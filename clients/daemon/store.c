@@ -229,6 +229,95 @@ store_t *store_open(const char *dir, char *err, size_t errlen)
     return self;
 }
 
+store_t *store_open_readonly(const char *path, char *err, size_t errlen)
+{
+    store_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "%s", self->db ? sqlite3_errmsg(self->db) : "out of memory");
+        store_destroy(&self);
+        return NULL;
+    }
+    sqlite3_busy_timeout(self->db, 5000);
+    return self;
+}
+
+/* Held checkpoints, then refused ones. */
+#define S_SQL_NOTES                                                                                \
+    "SELECT 'checkpoint', note FROM checkpoints UNION ALL "                                        \
+    "SELECT kind, note FROM checkpoint_evidence"
+#define S_SQL_HELD "SELECT 'checkpoint', note FROM checkpoints"
+
+/* A cursor over the notes; the statement is its own (not cached). */
+struct store_notes_t {
+    store_t *store;     /* the store it reads (borrowed) */
+    sqlite3_stmt *stmt; /* S_SQL_NOTES or S_SQL_HELD */
+};
+
+store_notes_t *store_notes_open(store_t *self)
+{
+    store_notes_t *notes = calloc(1, sizeof *notes);
+    if (!notes)
+        return NULL;
+    notes->store = self;
+    if (sqlite3_prepare_v2(self->db, S_SQL_NOTES, -1, &notes->stmt, NULL) != SQLITE_OK &&
+        sqlite3_prepare_v2(self->db, S_SQL_HELD, -1, &notes->stmt, NULL) != SQLITE_OK) {
+        store_notes_close(&notes);
+        return NULL;
+    }
+    return notes;
+}
+
+int store_notes_next(store_notes_t *notes, const char **kind, const char **note, size_t *len)
+{
+    int rc = sqlite3_step(notes->stmt);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return -1;
+    const char *k = (const char *)sqlite3_column_text(notes->stmt, 0);
+    const char *n = (const char *)sqlite3_column_text(notes->stmt, 1);
+    *kind = k ? k : "checkpoint";
+    *note = n ? n : "";
+    *len = n ? (size_t)sqlite3_column_bytes(notes->stmt, 1) : 0;
+    return 1;
+}
+
+void store_notes_close(store_notes_t **notes_p)
+{
+    if (!notes_p || !*notes_p)
+        return;
+    sqlite3_finalize((*notes_p)->stmt);
+    free(*notes_p);
+    *notes_p = NULL;
+}
+
+int store_exchanges_each(store_t *self, store_exchange_t kind, store_exchange_fn *fn, void *arg)
+{
+    static const char *const sql[] = {
+        [STORE_EXCHANGE_SENT] = "SELECT signal_id, recipients FROM outbox WHERE accepted_ms > 0",
+        [STORE_EXCHANGE_STORED_AT] = "SELECT signal_id, recipient FROM outcomes",
+        [STORE_EXCHANGE_RECEIVED] = "SELECT signal_id, NULL FROM inbox",
+    };
+    if ((unsigned)kind > STORE_EXCHANGE_RECEIVED)
+        return -1;
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(self->db, sql[kind], -1, &stmt, NULL) != SQLITE_OK)
+        return 0; /* a table an older store lacks */
+    int rc = 0, step;
+    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW)
+        rc = fn(arg, (const char *)sqlite3_column_text(stmt, 0),
+                (const char *)sqlite3_column_text(stmt, 1));
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = -1;
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 static int s_flush_notes(store_t *self);
 static uint32_t s_noted(const store_t *self, const char *signal_id);
 

@@ -257,6 +257,40 @@ int store_checkpoint_evidence(store_t *self, const char *kind, uint64_t held_siz
 struct sqlite3;
 struct sqlite3 *store_db(store_t *self);
 
+/* ---- read-only: the CLI's audit readers (hartslag audit ... --witness
+   DB, audit checkpoints --out) read a daemon's database, or a copy of it,
+   through these and never with SQL of their own (issue 16). */
+
+/* Opens the database file `path` read-only: no schema is created and
+   nothing is written. Only the reading calls below and store_counts /
+   store_checkpoint_latest may be used. NULL with the reason in `err`. */
+store_t *store_open_readonly(const char *path, char *err, size_t errlen);
+
+/* The checkpoint notes held (kind "checkpoint"), then the refused ones
+   kept as evidence (kind: why refused); a store older than the evidence
+   table gives the held ones alone. store_notes_open: NULL when the
+   database holds no checkpoints table (store_error). store_notes_next:
+   1 with *kind, *note, *len borrowed until the next call, 0 at the end,
+   -1 on error. */
+typedef struct store_notes_t store_notes_t;
+store_notes_t *store_notes_open(store_t *self);
+int store_notes_next(store_notes_t *notes, const char **kind, const char **note, size_t *len);
+void store_notes_close(store_notes_t **notes_p);
+
+/* What the daemon says happened, for the officer's completeness check:
+   its signals the broker accepted (counterparts: their recipients,
+   comma-separated), the recipients that told it they stored one (one
+   each), and what it received itself (counterparts NULL). `fn` gets the
+   signal id (hex) and the counterparts; a non-zero return stops. A table
+   an older store lacks gives no rows. 0, fn's return, or -1. */
+typedef enum {
+    STORE_EXCHANGE_SENT,      /* outbox entries accepted by the broker */
+    STORE_EXCHANGE_STORED_AT, /* recipients that stored one of ours */
+    STORE_EXCHANGE_RECEIVED,  /* inbox entries */
+} store_exchange_t;
+typedef int(store_exchange_fn)(void *arg, const char *signal_id, const char *counterparts);
+int store_exchanges_each(store_t *self, store_exchange_t kind, store_exchange_fn *fn, void *arg);
+
 /* Audit rows as JSON objects, newest first, at most `limit`. */
 int store_audit_each(store_t *self, size_t limit, store_json_fn *fn, void *arg);
 

@@ -60,12 +60,21 @@ $(FUZZ_OUT)/obj/lib/%.o: lib/%.c $(PB_H)
 # Targets over the daemon or the CLI link those objects too, built the same
 # way (instrumented) from clients/: FUZZ_OBJS_<target> lists them.
 FUZZ_DAEMON_OBJ := $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(filter-out clients/daemon/main.c,$(wildcard clients/daemon/*.c)))
-FUZZ_OBJS_fuzz_daemon_frame := $(FUZZ_DAEMON_OBJ)
-FUZZ_OBJS_fuzz_control := $(FUZZ_DAEMON_OBJ)
+# The Deliver frame is the broker's (broker/deliver_frame, issue 16).
+FUZZ_FRAME_OBJ := $(FUZZ_OUT)/obj/broker/deliver_frame.o
+FUZZ_OBJS_fuzz_frame := $(FUZZ_FRAME_OBJ)
+FUZZ_OBJS_fuzz_daemon_frame := $(FUZZ_DAEMON_OBJ) $(FUZZ_FRAME_OBJ)
+FUZZ_OBJS_fuzz_control := $(FUZZ_DAEMON_OBJ) $(FUZZ_FRAME_OBJ)
 FUZZ_OBJS_fuzz_json := $(FUZZ_OUT)/obj/clients/daemon/strbuf.o
 FUZZ_OBJS_fuzz_audit_db := $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,clients/cli/audit_read.c \
   clients/cli/cmd_audit_query.c clients/cli/cmd_audit_report.c clients/cli/cmd_audit_subject.c \
-  clients/cli/cmd_audit_verify.c clients/cli/audit_witness.c clients/cli/audit_exchanges.c)
+  clients/cli/cmd_audit_verify.c clients/cli/audit_witness.c clients/cli/audit_exchanges.c \
+  clients/daemon/store.c clients/daemon/dlog.c clients/daemon/strbuf.c)
+
+$(FUZZ_OUT)/obj/broker/%.o: broker/%.c $(PB_H)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_LIB_WERROR) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP \
+	  -c $< -o $@
 
 $(FUZZ_OUT)/obj/clients/%.o: clients/%.c $(PB_H)
 	@mkdir -p $(dir $@)
@@ -80,7 +89,7 @@ $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(PB_H) $$(FUZZ_OBJS_fuzz_%) \
     $(wildcard tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ibroker -Werror -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
 	  $(FUZZ_OBJS_fuzz_$*) $(FUZZ_LIB) $(FUZZ_PKG_LIBS)
 
 -include $(shell find $(FUZZ_OUT)/obj -name '*.d' 2>/dev/null)

@@ -744,7 +744,7 @@ Test(docker_refs, init_service_writes_working_configurations)
     cr_assert_neq(stat(s_tmppath("secrets/broker/pseudonym.key"), &st), 0,
                   "the broker's volume must never hold the pseudonym key");
 
-    char *broker_schema = s_schema_keys(s_src("broker/config_schema.h"));
+    char *broker_schema = s_schema_keys(s_src("lib/broker_config_schema.h"));
     char *daemon_schema = s_schema_keys(s_src("clients/daemon/config_schema.h"));
     s_check_config_keys(s_tmppath("etc/broker.yaml"), broker_schema);
 

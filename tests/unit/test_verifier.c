@@ -1,4 +1,4 @@
-/*  Tests for lib/verifier: every job's answer is envelope_verify's, whoever
+/*  Tests for broker/verifier: every job's answer is envelope_verify's, whoever
     computes it (a worker, or the caller when no worker has taken it); a
     turn may end with jobs nobody asked for; turns follow each other
     without leftovers; a full turn says so; two keys, forged signatures. */

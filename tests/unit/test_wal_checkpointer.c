@@ -1,4 +1,4 @@
-/*  Tests for lib/wal_checkpointer: a WAL that grew past the threshold is
+/*  Tests for broker/wal_checkpointer: a WAL that grew past the threshold is
     copied into the database file by the thread while the owner's
     connection stays open and keeps writing; below the threshold nothing
     runs; a database that does not exist is refused. */

@@ -1,12 +1,14 @@
-/*  config_schema: the keys of a hartslag-broker configuration file. Shared
-    by the broker and by the CLI (`hartslag broker status --config` reads
-    the same file to find the broker's control socket).
+/*  broker_config_schema: the keys of a hartslag-broker configuration file.
+    Shared by the broker and by the CLI (`hartslag broker status --config`
+    reads the same file to find the broker's control socket), so it lives
+    in lib/: broker/ and clients/ never include each other (issue 16).
     docs/man/hartslag-broker.1 documents each key. */
 #ifndef HARTSLAG_BROKER_CONFIG_SCHEMA_H
 #define HARTSLAG_BROKER_CONFIG_SCHEMA_H
 
-#include "broker.h"
 #include "config.h"
+
+#define BROKER_DEFAULT_BIND "tcp://127.0.0.1:7455"
 
 static const config_key_t broker_config_schema[] = {
     {"bind", CONFIG_STRING, true, BROKER_DEFAULT_BIND},

@@ -1,0 +1,143 @@
+/*  db: one database connection, backend-neutral (issue 16, "the seam").
+
+    The stores (broker/store, lib/audit_store) speak SQL through this
+    header and nothing else, so that a second backend (PostgreSQL) can be
+    added behind it without touching them. Today the only implementation
+    is lib/db_sqlite.c.
+
+    Location: "sqlite:PATH" or a bare PATH (SQLite). Placeholders are
+    numbered, `$1, $2, ...`; SQLite accepts them when each number first
+    appears in order (db_prepare refuses a statement where it does not).
+
+    Transactions belong to the caller: db_begin, then statements, then
+    db_commit or db_rollback. A write that returns nothing goes through
+    db_run: a backend may queue it and send it with the next statement
+    that needs an answer or with the commit (pipelining), so its error may
+    be reported by a later call; the transaction then fails as a whole.
+    SQLite runs it at once.
+
+    Statements are prepared once and cached on the connection, keyed by
+    their SQL text: db_prepare returns a borrowed, reset statement with no
+    bindings; it stays valid until db_close. Column values are borrowed
+    until the next db_step or db_reset of that statement.
+
+    Errors: every call that can fail returns -1 (db_step: DB_ERROR) and
+    leaves the reason on the connection: db_error() is the class (busy,
+    full, io, corrupt, ... — the broker fails closed with
+    storage_unavailable on any of them), db_errmsg() the text. Neither ever
+    contains bound values.
+*/
+#ifndef HARTSLAG_DB_H
+#define HARTSLAG_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct db_t db_t;
+typedef struct db_stmt_t db_stmt_t;
+
+/* Open flags. */
+#define DB_READONLY 0x01 /* no writes; the database must exist */
+#define DB_CREATE 0x02   /* create the database when it does not exist */
+
+/* What went wrong, as far as the caller needs to tell. */
+typedef enum {
+    DB_ERR_NONE = 0,   /* no error */
+    DB_ERR_BUSY,       /* locked by another connection past the timeout */
+    DB_ERR_FULL,       /* disk or quota full */
+    DB_ERR_IO,         /* read, write or sync failed; cannot open */
+    DB_ERR_CORRUPT,    /* not a database, or damaged */
+    DB_ERR_CONSTRAINT, /* a unique or other constraint refused the row */
+    DB_ERR_READONLY,   /* a write on a read-only connection or database */
+    DB_ERR_OTHER,      /* SQL error, misuse, out of memory */
+} db_error_t;
+
+/* What db_step found. */
+typedef enum {
+    DB_ERROR = -1, /* see db_error / db_errmsg */
+    DB_DONE = 0,   /* no (more) rows */
+    DB_ROW = 1,    /* a row is available to the column getters */
+} db_step_t;
+
+/* Opens `location` ("sqlite:PATH" or PATH). NULL with the reason in `err`
+   when it cannot be opened. A SQLite connection that can write runs in WAL
+   mode with synchronous=FULL and waits up to 5 s for a lock. */
+db_t *db_open(const char *location, int flags, char *err, size_t errlen);
+
+/* Finalizes the cached statements and closes; rolls back an open
+   transaction. Safe on NULL and twice. */
+void db_close(db_t **self_p);
+
+/* The backend's name, "sqlite". */
+const char *db_backend(const db_t *self);
+
+/* The file behind a SQLite connection (for a checkpointer of its own);
+   NULL for a backend without one. Borrowed. */
+const char *db_path(const db_t *self);
+
+/* Runs SQL text that may hold several statements and returns no rows
+   (schema, settings). 0 or -1. */
+int db_exec(db_t *self, const char *sql);
+
+/* The caller's transaction. db_commit makes everything since db_begin
+   durable or reports -1 (then the caller rolls back). db_rollback is a
+   no-op outside a transaction. */
+int db_begin(db_t *self);
+int db_commit(db_t *self);
+void db_rollback(db_t *self);
+bool db_in_transaction(const db_t *self);
+
+/* Waiting for another connection's lock, in milliseconds (0: fail busy at
+   once). */
+void db_set_busy_timeout(db_t *self, int ms);
+
+/* The cached statement for `sql`, reset with no bindings; NULL (reason on
+   the connection) when it does not prepare. Borrowed. */
+db_stmt_t *db_prepare(db_t *self, const char *sql);
+
+/* Binds parameter $idx (1-based). Text and blobs are copied. 0 or -1. */
+int db_bind_int64(db_stmt_t *st, int idx, int64_t value);
+int db_bind_blob(db_stmt_t *st, int idx, const void *data, size_t len);
+int db_bind_text(db_stmt_t *st, int idx, const char *text);
+int db_bind_null(db_stmt_t *st, int idx);
+
+/* The same without a copy, for the hot path (the broker's sealed bytes):
+   `data` / `text` must stay valid and unchanged until db_run or the last
+   db_step of this execution returns (a backend that queues the write
+   copies it then). 0 or -1. */
+int db_bind_blob_ref(db_stmt_t *st, int idx, const void *data, size_t len);
+int db_bind_text_ref(db_stmt_t *st, int idx, const char *text);
+
+/* Next row. */
+db_step_t db_step(db_stmt_t *st);
+
+/* Runs a statement that returns no rows and resets it (see above: may be
+   queued). 0 or -1. */
+int db_run(db_stmt_t *st);
+
+/* Done with the statement's rows: resets it and clears its bindings. */
+void db_reset(db_stmt_t *st);
+
+/* Rows changed by the last db_run / db_step that finished (not
+   meaningful for a queued write before the next answer). */
+int64_t db_changes(const db_t *self);
+
+/* Column getters (0-based) of the current row. Blob and text are
+   borrowed until the next db_step / db_reset; a NULL column reads as 0,
+   NULL / length 0. */
+int db_column_count(db_stmt_t *st);
+bool db_column_is_null(db_stmt_t *st, int col);
+int64_t db_column_int64(db_stmt_t *st, int col);
+const void *db_column_blob(db_stmt_t *st, int col, size_t *len);
+const char *db_column_text(db_stmt_t *st, int col);
+
+/* The last error on the connection: its class and text. */
+db_error_t db_error(const db_t *self);
+const char *db_errmsg(const db_t *self);
+
+/* A short token for a class: "busy", "full", "io", "corrupt",
+   "constraint", "readonly", "other", "none". */
+const char *db_error_name(db_error_t error);
+
+#endif
