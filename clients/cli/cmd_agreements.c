@@ -12,6 +12,7 @@
 */
 #include "date.h"
 #include "agreements.h"
+#include "agreements_diff.h"
 #include "commands.h"
 #include "names.h"
 
@@ -1050,6 +1051,60 @@ static size_t s_diff_partners_alerts(const agreements_t *old_a, const agreements
     return changes;
 }
 
+/* Prints every attribute change (terraform-plan form) and the affected partners. */
+static void s_diff_attributes(const agreements_diff_t *diff, bool json)
+{
+    size_t n = agreements_diff_count(diff);
+    if (json) {
+        printf(",\"attributes\":[");
+        for (size_t i = 0; i < n; i++) {
+            const agreements_change_t *c = agreements_diff_at(diff, i);
+            char op[2] = {(char)c->op, '\0'};
+            printf("%s{\"op\":", i ? "," : "");
+            s_json_cstr(stdout, op);
+            printf(",\"kind\":");
+            s_json_cstr(stdout, agreements_diff_kind_name(c->kind));
+            printf(",\"id\":");
+            s_json_cstr(stdout, c->id);
+            printf(",\"attribute\":");
+            if (c->attribute)
+                s_json_cstr(stdout, c->attribute);
+            else
+                printf("null");
+            printf(",\"old\":");
+            if (c->old_value)
+                s_json_cstr(stdout, c->old_value);
+            else
+                printf("null");
+            printf(",\"new\":");
+            if (c->new_value)
+                s_json_cstr(stdout, c->new_value);
+            else
+                printf("null");
+            putchar('}');
+        }
+        printf("],\"affected\":[");
+        for (size_t i = 0; i < agreements_diff_affected_count(diff); i++) {
+            printf("%s", i ? "," : "");
+            s_json_cstr(stdout, agreements_diff_affected(diff, i));
+        }
+        putchar(']');
+        return;
+    }
+    printf("changes:\n");
+    for (size_t i = 0; i < n; i++) {
+        printf("  ");
+        agreements_change_print(agreements_diff_at(diff, i), stdout);
+        putchar('\n');
+    }
+    if (n == 0)
+        printf("  (no changes)\n");
+    printf("affected partners:");
+    for (size_t i = 0; i < agreements_diff_affected_count(diff); i++)
+        printf("%s%s", i ? ", " : " ", agreements_diff_affected(diff, i));
+    printf("%s\n", agreements_diff_affected_count(diff) ? "" : " (none)");
+}
+
 static int s_diff(int argc, char **argv)
 {
     const char *files[2] = {NULL, NULL};
@@ -1135,7 +1190,14 @@ static int s_diff(int argc, char **argv)
         if (agreements_version(ag[1]) <= agreements_version(ag[0]))
             printf("warning: the new version number is not higher than the old one\n");
     }
-    size_t total = s_diff_partners_alerts(ag[0], ag[1], json);
+    agreements_diff_t *diff = agreements_diff_new(ag[0], ag[1]);
+    if (!diff)
+        goto done;
+    size_t total = agreements_diff_count(diff);
+    s_diff_attributes(diff, json);
+    agreements_diff_destroy(&diff);
+    if (json)
+        (void)s_diff_partners_alerts(ag[0], ag[1], json);
 
     /* Per pair: changes are sorted by key, so one pair's changes are adjacent. */
     if (json)
@@ -1185,13 +1247,13 @@ static int s_diff(int argc, char **argv)
         }
         k = end;
     }
-    total += nc;
     if (json)
         printf("],\"changes\":%zu}\n", total);
     else {
         if (nc == 0)
             printf("  (no changes)\n");
-        printf("%zu change%s\n", total, total == 1 ? "" : "s");
+        printf("%zu change%s (%zu in what a pair may exchange)\n", total, total == 1 ? "" : "s",
+               nc);
     }
     rc = 0;
 done:

@@ -451,6 +451,58 @@ Test(cli_agreements, diff_json)
     s_free(&r);
 }
 
+/* EXAMPLE with `from` replaced by `to` once; the result is written to NAME in the temp dir. */
+static const char *s_edited(const char *name, const char *from, const char *to)
+{
+    char *text = s_slurp(EXAMPLE);
+    cr_assert_not_null(text);
+    char *at = strstr(text, from);
+    cr_assert_not_null(at, "%s not in the example", from);
+    static char path[4][256];
+    static int next;
+    char *out = path[next++ % 4];
+    snprintf(out, 256, "%s/%s", s_tmp, name);
+    FILE *f = fopen(out, "wb");
+    cr_assert_not_null(f);
+    fwrite(text, 1, (size_t)(at - text), f);
+    fputs(to, f);
+    fputs(at + strlen(from), f);
+    fclose(f);
+    free(text);
+    return out;
+}
+
+Test(cli_agreements, diff_shows_every_attribute)
+{
+    /* only a legal basis: the grants are equal, but the diff must show it */
+    const char *nb = s_edited("basis.yaml", "Wpg art. 19; convenant Hartslag Passart art. 4",
+                              "Wpg art. 20; convenant Hartslag Passart art. 4");
+    run_t r = s_run("diff", EXAMPLE, nb, NULL);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    s_contains(r.out, "~ agreement politie-overlast-casusoverleg: legal_basis "
+                      "\"Wpg art. 19; convenant Hartslag Passart art. 4\" -> "
+                      "\"Wpg art. 20; convenant Hartslag Passart art. 4\"\n");
+    s_contains(r.out, "affected partners: gemeente, politie, welzijn\n");
+    s_contains(r.out, "1 change ");
+    s_free(&r);
+    /* only an id: a rename */
+    const char *nid = s_edited("rename.yaml", "id: woonpunt-signalen", "id: woonpunt-meldingen");
+    r = s_run("diff", EXAMPLE, nid, NULL);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    s_contains(r.out, "~ agreement woonpunt-signalen: renamed to woonpunt-meldingen "
+                      "(no other change)\n");
+    s_free(&r);
+    r = s_run("diff", "--json", EXAMPLE, nid, NULL);
+    cr_assert_eq(r.status, 0);
+    s_valid_json(r.out);
+    s_contains(r.out, "\"attributes\":[{\"op\":\">\",\"kind\":\"agreement\","
+                      "\"id\":\"woonpunt-meldingen\",\"attribute\":null,"
+                      "\"old\":\"woonpunt-signalen\",\"new\":\"woonpunt-meldingen\"}]");
+    s_contains(r.out, "\"affected\":[");
+    s_contains(r.out, "\"changes\":1}");
+    s_free(&r);
+}
+
 Test(cli_agreements, diff_of_invalid_file_fails)
 {
     run_t r = s_run("diff", EXAMPLE, INVALID, NULL);
