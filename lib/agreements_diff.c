@@ -152,8 +152,8 @@ static void s_add(agreements_diff_t *self, agreements_diff_op_t op, agreements_d
     }
     if ((id && !id_copy) || (op == AGREEMENTS_DIFF_CHANGED && (!old_value || !new_value)))
         goto oom;
-    self->changes[self->count++] = (agreements_change_t){op, kind, id_copy, attribute, old_value,
-                                                         new_value};
+    self->changes[self->count++] =
+        (agreements_change_t){op, kind, id_copy, attribute, old_value, new_value};
     return;
 oom:
     self->oom = true;
@@ -260,8 +260,8 @@ static void s_partners(agreements_diff_t *self, const agreements_t *o, const agr
         ch |= s_attr(self, K, p->org, "role", s_printf("%s", s_role(p->role)),
                      s_printf("%s", s_role(q->role)));
         ch |= s_attr(self, K, p->org, "may_send", s_bool(p->may_send), s_bool(q->may_send));
-        ch |= s_attr(self, K, p->org, "may_receive", s_bool(p->may_receive),
-                     s_bool(q->may_receive));
+        ch |=
+            s_attr(self, K, p->org, "may_receive", s_bool(p->may_receive), s_bool(q->may_receive));
         ch |= s_attr(self, K, p->org, "receives_alerts", s_bool(p->receives_alerts),
                      s_bool(q->receives_alerts));
         if (ch)
@@ -281,7 +281,8 @@ static bool s_agreement_body(agreements_diff_t *self, const agreements_agreement
                              const agreements_agreement_t *b)
 {
     if (!self)
-        return s_str_equal(a->from, b->from) && s_list_equal(a->to, a->to_count, b->to, b->to_count) &&
+        return s_str_equal(a->from, b->from) &&
+               s_list_equal(a->to, a->to_count, b->to, b->to_count) &&
                s_list_equal(a->signal_types, a->signal_type_count, b->signal_types,
                             b->signal_type_count) &&
                s_list_equal(a->fields, a->field_count, b->fields, b->field_count) &&
@@ -336,16 +337,16 @@ static bool s_alert_body(agreements_diff_t *self, const agreements_alert_rule_t 
     const agreements_diff_kind_t K = AGREEMENTS_DIFF_ALERT;
     const char *id = b->id;
     bool ch = false;
-    ch |= s_attr(self, K, id, "distinct_senders", s_u(a->distinct_senders),
-                 s_u(b->distinct_senders));
+    ch |=
+        s_attr(self, K, id, "distinct_senders", s_u(a->distinct_senders), s_u(b->distinct_senders));
     ch |= s_attr(self, K, id, "window_days", s_u(a->window_days), s_u(b->window_days));
     ch |= s_attr(self, K, id, "signal_types",
                  s_render_list(a->signal_types, a->signal_type_count, true),
                  s_render_list(b->signal_types, b->signal_type_count, true));
     ch |= s_attr(self, K, id, "notify", s_render_list(a->notify, a->notify_count, false),
                  s_render_list(b->notify, b->notify_count, false));
-    ch |= s_attr(self, K, id, "notify_senders", s_bool(a->notify_senders),
-                 s_bool(b->notify_senders));
+    ch |=
+        s_attr(self, K, id, "notify_senders", s_bool(a->notify_senders), s_bool(b->notify_senders));
     ch |= s_attr(self, K, id, "legal_basis", s_quote(a->legal_basis), s_quote(b->legal_basis));
     return ch;
 }
@@ -391,9 +392,8 @@ static void s_agreements(agreements_diff_t *self, const agreements_t *o, const a
         }
         if (k < nn) {
             used[k] = true;
-            s_add(self, AGREEMENTS_DIFF_RENAMED, AGREEMENTS_DIFF_AGREEMENT,
-                  agreements_at(n, k)->id, NULL, s_printf("%s", a->id),
-                  s_printf("%s", agreements_at(n, k)->id));
+            s_add(self, AGREEMENTS_DIFF_RENAMED, AGREEMENTS_DIFF_AGREEMENT, agreements_at(n, k)->id,
+                  NULL, s_printf("%s", a->id), s_printf("%s", agreements_at(n, k)->id));
         } else
             s_add(self, AGREEMENTS_DIFF_REMOVED, AGREEMENTS_DIFF_AGREEMENT, a->id, NULL, NULL,
                   NULL);
@@ -552,8 +552,7 @@ void agreements_change_print(const agreements_change_t *c, FILE *out)
         break;
     case AGREEMENTS_DIFF_CHANGED:
     default:
-        fprintf(out, "~ %s %s: %s %s -> %s", kind, c->id, c->attribute, c->old_value,
-                c->new_value);
+        fprintf(out, "~ %s %s: %s %s -> %s", kind, c->id, c->attribute, c->old_value, c->new_value);
         break;
     }
 }

@@ -13,6 +13,7 @@
 #include "names.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1010,6 +1011,8 @@ agreements_t *agreements_parse(const char *text, size_t len, const char *name,
                 s_document(&ctx, root);
             if (agreements_errors_count(ctx.errors) == 0 && agreements_index_build(ctx.model) != 0)
                 s_error(&ctx, 0, 0, "out of memory");
+            /* The identity of a version: SHA-256 of the exact bytes. */
+            crypto_hash_sha256(ctx.model->hash, (const unsigned char *)(text ? text : ""), len);
         }
     }
     arena_free(&ctx.tree);

@@ -356,6 +356,9 @@ static int s_check(int argc, char **argv)
                    (unsigned long long)agreements_version(agreements),
                    agreements_partner_count(agreements), agreements_count(agreements),
                    agreements_alert_count(agreements));
+            char hash[AGREEMENTS_HASH_HEX];
+            agreements_hash_hex(agreements, hash);
+            printf(",\"sha256\":\"%s\"", hash);
         }
         printf(",\"errors\":[");
         bool first = true;
@@ -391,6 +394,9 @@ static int s_check(int argc, char **argv)
                    (unsigned long long)agreements_version(agreements),
                    agreements_partner_count(agreements), agreements_count(agreements), alerts,
                    alerts == 1 ? "" : "s");
+            char hash[AGREEMENTS_HASH_HEX];
+            agreements_hash_hex(agreements, hash);
+            printf("%s: sha256 %s\n", file, hash);
         } else
             printf("%s: invalid (%zu problem%s)\n", file,
                    agreements_errors_count(errors) + missing + (dir_err[0] != '\0'),

@@ -7,6 +7,7 @@
     (repository root), as `make test` sets them. */
 #include "testutil.h"
 #include <criterion/criterion.h>
+#include <sodium.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -500,6 +501,29 @@ Test(cli_agreements, diff_shows_every_attribute)
                       "\"old\":\"woonpunt-signalen\",\"new\":\"woonpunt-meldingen\"}]");
     s_contains(r.out, "\"affected\":[");
     s_contains(r.out, "\"changes\":1}");
+    s_free(&r);
+}
+
+Test(cli_agreements, check_prints_the_sha256_of_the_exact_bytes)
+{
+    size_t len = 0;
+    char *text = tu_read_file(EXAMPLE, &len);
+    cr_assert_not_null(text);
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, (const unsigned char *)text, len);
+    free(text);
+    char hex[crypto_hash_sha256_BYTES * 2 + 1], want[120];
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    run_t r = s_run("check", EXAMPLE, NULL);
+    cr_assert_eq(r.status, 0);
+    snprintf(want, sizeof want, ": sha256 %s\n", hex);
+    s_contains(r.out, want);
+    s_free(&r);
+    r = s_run("check", "--json", EXAMPLE, NULL);
+    cr_assert_eq(r.status, 0);
+    s_valid_json(r.out);
+    snprintf(want, sizeof want, "\"sha256\":\"%s\"", hex);
+    s_contains(r.out, want);
     s_free(&r);
 }
 

@@ -6,6 +6,7 @@
 
 #include "testutil.h"
 #include <criterion/criterion.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1192,4 +1193,30 @@ Test(agreements_hostile, long_lists_stay_fast)
         }
     }
     free(text);
+}
+
+/* ------------------------------------------------- identity (issue 14) */
+
+/* The identity of a version is (version, SHA-256 of the exact bytes): the
+   hash is recomputed here with libsodium on the same bytes, and one more
+   comment byte gives the same version another hash. */
+Test(agreements, hash_is_sha256_of_the_exact_bytes)
+{
+    const char *text = HEADER "agreements:\n" AGREEMENT_A1;
+    const char *text2 = HEADER "agreements:\n" AGREEMENT_A1 "# a comment\n";
+    agreements_t *a = agreements_parse(text, strlen(text), "a.yaml", NULL);
+    agreements_t *b = agreements_parse(text2, strlen(text2), "b.yaml", NULL);
+    cr_assert_not_null(a);
+    cr_assert_not_null(b);
+    unsigned char want[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(want, (const unsigned char *)text, strlen(text));
+    cr_assert_eq(memcmp(agreements_hash(a), want, sizeof want), 0);
+    char hex[AGREEMENTS_HASH_HEX], want_hex[sizeof want * 2 + 1];
+    agreements_hash_hex(a, hex);
+    sodium_bin2hex(want_hex, sizeof want_hex, want, sizeof want);
+    cr_assert_str_eq(hex, want_hex);
+    cr_assert_eq(agreements_version(a), agreements_version(b));
+    cr_assert_neq(memcmp(agreements_hash(a), agreements_hash(b), AGREEMENTS_HASH_BYTES), 0);
+    agreements_destroy(&a);
+    agreements_destroy(&b);
 }

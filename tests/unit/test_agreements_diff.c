@@ -75,8 +75,8 @@ Test(agreements_diff, identical_files_have_no_changes)
 
 Test(agreements_diff, legal_basis_in_terraform_form)
 {
-    char *t = s_render(BASE, HEAD("2") "agreements:\n" AG("a1", "[gemeente]", "[adres, datum]",
-                                                          "Wpg art. 20"));
+    char *t = s_render(
+        BASE, HEAD("2") "agreements:\n" AG("a1", "[gemeente]", "[adres, datum]", "Wpg art. 20"));
     cr_assert_str_eq(t, "~ version: 1 -> 2\n"
                         "~ agreement a1: legal_basis \"Wpg art. 19\" -> \"Wpg art. 20\"\n"
                         "affected: gemeente,politie\n");
@@ -85,24 +85,24 @@ Test(agreements_diff, legal_basis_in_terraform_form)
 
 Test(agreements_diff, version_alone_affects_no_one)
 {
-    char *t = s_render(BASE, HEAD("2") "agreements:\n" AG("a1", "[gemeente]", "[adres, datum]",
-                                                          "Wpg art. 19"));
+    char *t = s_render(
+        BASE, HEAD("2") "agreements:\n" AG("a1", "[gemeente]", "[adres, datum]", "Wpg art. 19"));
     cr_assert_str_eq(t, "~ version: 1 -> 2\naffected:\n");
     free(t);
 }
 
 Test(agreements_diff, reordered_list_is_no_change)
 {
-    char *t = s_render(BASE, HEAD("1") "agreements:\n" AG("a1", "[gemeente]", "[datum, adres]",
-                                                          "Wpg art. 19"));
+    char *t = s_render(
+        BASE, HEAD("1") "agreements:\n" AG("a1", "[gemeente]", "[datum, adres]", "Wpg art. 19"));
     cr_assert_str_eq(t, "affected:\n");
     free(t);
 }
 
 Test(agreements_diff, fields_and_recipients)
 {
-    char *t = s_render(BASE, HEAD("1") "agreements:\n" AG("a1", "[gemeente, welzijn]",
-                                                          "[adres]", "Wpg art. 19"));
+    char *t = s_render(
+        BASE, HEAD("1") "agreements:\n" AG("a1", "[gemeente, welzijn]", "[adres]", "Wpg art. 19"));
     cr_assert_str_eq(t, "~ agreement a1: to [gemeente] -> [gemeente, welzijn]\n"
                         "~ agreement a1: fields [adres, datum] -> [adres]\n"
                         "affected: gemeente,politie,welzijn\n");
@@ -120,8 +120,8 @@ Test(agreements_diff, rename_with_equal_body_is_a_rename)
 
 Test(agreements_diff, rename_with_other_body_is_remove_and_add)
 {
-    char *t = s_render(BASE, HEAD("1") "agreements:\n" AG("a2", "[gemeente]", "[adres]",
-                                                          "Wpg art. 19"));
+    char *t =
+        s_render(BASE, HEAD("1") "agreements:\n" AG("a2", "[gemeente]", "[adres]", "Wpg art. 19"));
     cr_assert_str_eq(t, "- agreement a1\n+ agreement a2\naffected: gemeente,politie\n");
     free(t);
 }
