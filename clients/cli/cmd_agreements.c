@@ -13,6 +13,7 @@
 #include "date.h"
 #include "agreements.h"
 #include "agreements_diff.h"
+#include "cmd_agreements_sign.h"
 #include "commands.h"
 #include "names.h"
 
@@ -125,12 +126,19 @@ static const char *s_usage_text =
     "YYYY-MM-DD]\n"
     "                                        [--json]\n"
     "       hartslag agreements diff OLD NEW [--json]\n"
+    "       hartslag agreements sign --config DAEMON.yaml [--against OLD] [--yes] FILE\n"
+    "       hartslag agreements verify FILE --partners DIR [--against OLD]\n"
     "\n"
     "  check    validate an agreements file; every problem is shown as FILE:LINE:COL.\n"
     "           --partners DIR: every partner must also have a certificate in DIR\n"
     "  explain  say, per recipient, which agreement allows a signal or why not\n"
     "           (--fields '' for a signal without fields; --at defaults to today, UTC)\n"
-    "  diff     what NEW allows that OLD did not, and the reverse, per partner pair\n"
+    "  diff     every attribute change, the partners affected, and per partner pair\n"
+    "           what NEW allows that OLD did not, and the reverse\n"
+    "  sign     show the diff against the version in force, then write FILE.sig.d/ORG.sig\n"
+    "           with this partner's sign key (asks first unless --yes)\n"
+    "  verify   who signed FILE, who is missing; exit 0 only when the coordinator and\n"
+    "           every affected partner signed (the first version: every partner)\n"
     "\n"
     "exit codes: 0 valid / allowed, 1 invalid / denied, 2 usage error\n"
     "format reference: docs/agreements.md\n";
@@ -1289,5 +1297,9 @@ int cmd_agreements(int argc, char **argv)
         return s_explain(argc - 1, argv + 1);
     if (strcmp(sub, "diff") == 0)
         return s_diff(argc - 1, argv + 1);
-    return s_usage(stderr, "unknown subcommand (check, explain or diff)");
+    if (strcmp(sub, "sign") == 0)
+        return agreements_cmd_sign(argc - 1, argv + 1);
+    if (strcmp(sub, "verify") == 0)
+        return agreements_cmd_verify(argc - 1, argv + 1);
+    return s_usage(stderr, "unknown subcommand (check, explain, diff, sign or verify)");
 }
