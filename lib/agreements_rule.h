@@ -19,10 +19,10 @@
 #include <stddef.h>
 
 typedef enum {
-    AGREEMENTS_RULE_OK = 0,        /* every required partner signed */
-    AGREEMENTS_RULE_MISSING,       /* some required signatures are missing */
-    AGREEMENTS_RULE_ROLLBACK,      /* lower version, or same version with other bytes */
-    AGREEMENTS_RULE_UNCHANGED      /* the same version and bytes as the one in force */
+    AGREEMENTS_RULE_OK = 0,   /* every required partner signed */
+    AGREEMENTS_RULE_MISSING,  /* some required signatures are missing */
+    AGREEMENTS_RULE_ROLLBACK, /* lower version, or same version with other bytes */
+    AGREEMENTS_RULE_UNCHANGED /* the same version and bytes as the one in force */
 } agreements_rule_result_t;
 
 /* Checks the rule. `in_force` is NULL for the first version; `diff` is

@@ -14,7 +14,8 @@ _Static_assert(AGREEMENTS_HASH_BYTES == crypto_hash_sha256_BYTES, "hash size");
 
 #define S_MAGIC "hartslag-agreements-signature v1"
 
-static int s_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int s_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int s_fail(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen) {
@@ -49,10 +50,10 @@ int agreements_sig_sign(const agreements_t *agreements, const char *signer, cons
     sig.version = agreements_version(agreements);
     memcpy(sig.hash, agreements_hash(agreements), AGREEMENTS_HASH_BYTES);
     char payload[SIGDOMAIN_PAYLOAD_MAX];
-    size_t len = agreements_sig_payload(sig.partnership, sig.version, sig.hash, payload,
-                                        sizeof payload);
-    if (!len || sigdomain_sign(SIGDOMAIN_AGREEMENTS, (const uint8_t *)payload, len, sk,
-                               sig.signature) != 0)
+    size_t len =
+        agreements_sig_payload(sig.partnership, sig.version, sig.hash, payload, sizeof payload);
+    if (!len ||
+        sigdomain_sign(SIGDOMAIN_AGREEMENTS, (const uint8_t *)payload, len, sk, sig.signature) != 0)
         return -1;
     *out = sig;
     return 0;
@@ -165,15 +166,13 @@ int agreements_sig_verify(const agreements_sig_t *sig, const agreements_t *agree
         return s_fail(err, errlen, "signs version %" PRIu64 ", not version %" PRIu64, sig->version,
                       agreements_version(agreements));
     if (sodium_memcmp(sig->hash, agreements_hash(agreements), AGREEMENTS_HASH_BYTES) != 0)
-        return s_fail(err, errlen,
-                      "signs another file of version %" PRIu64 " (its sha256 differs)",
+        return s_fail(err, errlen, "signs another file of version %" PRIu64 " (its sha256 differs)",
                       sig->version);
     char payload[SIGDOMAIN_PAYLOAD_MAX];
     size_t len =
         agreements_sig_payload(sig->partnership, sig->version, sig->hash, payload, sizeof payload);
     if (!len || sigdomain_verify(SIGDOMAIN_AGREEMENTS, (const uint8_t *)payload, len,
                                  sig->signature, pk) != 0)
-        return s_fail(err, errlen, "the signature does not verify with %s's sign key",
-                      sig->signer);
+        return s_fail(err, errlen, "the signature does not verify with %s's sign key", sig->signer);
     return 0;
 }

@@ -38,7 +38,7 @@
 
 /* One parsed signature file. */
 typedef struct {
-    char partnership[NAMES_TOKEN_MAX + 1]; /* as in the agreements file */
+    char partnership[NAMES_TOKEN_MAX + 1];   /* as in the agreements file */
     uint64_t version;                        /* > 0 */
     uint8_t hash[AGREEMENTS_HASH_BYTES];     /* SHA-256 of the signed file */
     char signer[NAMES_ORG_MAX + 1];          /* the signing org */

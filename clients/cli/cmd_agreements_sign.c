@@ -80,8 +80,10 @@ static void s_print_diff(const agreements_t *old_a, const agreements_t *new_a, c
 int agreements_cmd_sign(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"config", required_argument, NULL, 'c'},  {"against", required_argument, NULL, 'a'},
-        {"yes", no_argument, NULL, 'y'},           {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},
+        {"against", required_argument, NULL, 'a'},
+        {"yes", no_argument, NULL, 'y'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config_file = NULL, *against = NULL;
@@ -235,8 +237,7 @@ static int s_check_one(const char *path, const agreements_t *next, const partner
     }
     const cert_t *cert = partners_by_org(partners, sig->signer);
     if (!cert) {
-        snprintf(err, errlen, "no valid certificate of %s in the partners directory",
-                 sig->signer);
+        snprintf(err, errlen, "no valid certificate of %s in the partners directory", sig->signer);
         return -1;
     }
     return agreements_sig_verify(sig, next, cert->sign_key, err, errlen);
