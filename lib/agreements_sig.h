@@ -9,7 +9,7 @@
 
     by the signer's Ed25519 sign key (the key in its certificate). The
     signature file (FILE.sig.d/ORG.sig, docs/agreements.md) is exactly these
-    seven lines, LF-terminated, in this order, at most AGREEMENTS_SIG_FILE_MAX
+    six lines, LF-terminated, in this order, at most AGREEMENTS_SIG_FILE_MAX
     bytes:
 
         hartslag-agreements-signature v1

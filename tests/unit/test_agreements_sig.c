@@ -54,16 +54,16 @@ Test(agreements_sig, signed_bytes_recomputed_by_hand)
     sodium_bin2hex(hex, sizeof hex, h, sizeof h);
     int n = snprintf(msg, sizeof msg,
                      "hartslag/agreements/v1\npartnership p-test\nversion 7\nsha256 %s\n", hex);
-    cr_assert_eq(crypto_sign_verify_detached(sig.signature, (const unsigned char *)msg, (size_t)n,
-                                             pk),
-                 0, "the signature covers exactly the documented bytes");
+    cr_assert_eq(
+        crypto_sign_verify_detached(sig.signature, (const unsigned char *)msg, (size_t)n, pk), 0,
+        "the signature covers exactly the documented bytes");
     /* Ed25519 is deterministic: the library and a hand-made signature agree */
     unsigned char by_hand[64];
     crypto_sign_detached(by_hand, NULL, (const unsigned char *)msg, (size_t)n, sk);
     cr_assert_eq(memcmp(by_hand, sig.signature, 64), 0);
     /* and without the tag (another domain) it does not verify */
-    cr_assert_neq(crypto_sign_verify_detached(sig.signature,
-                                              (const unsigned char *)msg + 23, (size_t)n - 23, pk),
+    cr_assert_neq(crypto_sign_verify_detached(sig.signature, (const unsigned char *)msg + 23,
+                                              (size_t)n - 23, pk),
                   0);
     char err[AGREEMENTS_SIG_ERR_MAX];
     cr_assert_eq(agreements_sig_verify(&sig, ag, pk, err, sizeof err), 0, "%s", err);
@@ -80,16 +80,19 @@ Test(agreements_sig, file_round_trip_and_one_encoding)
     char text[AGREEMENTS_SIG_FILE_MAX], err[AGREEMENTS_SIG_ERR_MAX];
     size_t len = agreements_sig_format(&sig, text, sizeof text);
     cr_assert_gt(len, 0);
-    cr_assert_eq(strncmp(text, "hartslag-agreements-signature v1\npartnership p-test\nversion 7\n",
-                         60),
-                 0, "%s", text);
+    cr_assert_eq(
+        strncmp(text, "hartslag-agreements-signature v1\npartnership p-test\nversion 7\n", 60), 0,
+        "%s", text);
     cr_assert_eq(agreements_sig_parse(text, len, &back, err, sizeof err), 0, "%s", err);
     cr_assert_eq(memcmp(&sig, &back, sizeof sig), 0);
     /* every variation of the encoding is refused */
     const char *mutations[][2] = {
-        {"version 7", "version 07"},   {"signer politie", "signer Politie"},
-        {"\nsigner", "\r\nsigner"},    {"sha256 ", "sha256  "},
-        {"v1\n", "v2\n"},              {"partnership p-test", "partnership"},
+        {"version 7", "version 07"},
+        {"signer politie", "signer Politie"},
+        {"\nsigner", "\r\nsigner"},
+        {"sha256 ", "sha256  "},
+        {"v1\n", "v2\n"},
+        {"partnership p-test", "partnership"},
     };
     for (size_t i = 0; i < sizeof mutations / sizeof mutations[0]; i++) {
         char buf[AGREEMENTS_SIG_FILE_MAX + 16];
@@ -179,8 +182,8 @@ static agreements_rule_result_t s_rule(const agreements_t *old_a, const agreemen
     agreements_diff_t *diff = old_a ? agreements_diff_new(old_a, new_a) : NULL;
     const char *required[16];
     size_t nr = 0;
-    agreements_rule_result_t r = agreements_rule_check(old_a, new_a, diff, signers, n, required,
-                                                       &nr);
+    agreements_rule_result_t r =
+        agreements_rule_check(old_a, new_a, diff, signers, n, required, &nr);
     required_text[0] = '\0';
     for (size_t i = 0; i < nr; i++) {
         strcat(required_text, i ? "," : "");
