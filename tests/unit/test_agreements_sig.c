@@ -184,11 +184,10 @@ static agreements_rule_result_t s_rule(const agreements_t *old_a, const agreemen
     size_t nr = 0;
     agreements_rule_result_t r =
         agreements_rule_check(old_a, new_a, diff, signers, n, required, &nr);
+    size_t o = 0;
     required_text[0] = '\0';
-    for (size_t i = 0; i < nr; i++) {
-        strcat(required_text, i ? "," : "");
-        strcat(required_text, required[i]);
-    }
+    for (size_t i = 0; i < nr; i++)
+        o += (size_t)snprintf(required_text + o, 256 - o, "%s%s", i ? "," : "", required[i]);
     agreements_diff_destroy(&diff);
     return r;
 }
