@@ -1182,6 +1182,9 @@ static void s_on_hello(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag
     welcome.org = peer->org;
     welcome.agreements_version = agreements_version(self->agreements);
     welcome.server_time_ms = (uint64_t)self->now_ms;
+    welcome.has_agreements_hash = 1;
+    welcome.agreements_hash.data = (uint8_t *)agreements_hash(self->agreements);
+    welcome.agreements_hash.len = AGREEMENTS_HASH_BYTES;
     Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
     frame.body_case = HARTSLAG__FRAME__BODY_WELCOME;
     frame.welcome = &welcome;
@@ -1749,15 +1752,16 @@ static void s_sync_partners(broker_t *self)
 
 static void s_agreements_loaded(broker_t *self)
 {
-    char version[24];
+    char version[24], hash[AGREEMENTS_HASH_HEX];
     snprintf(version, sizeof version, "%llu",
              (unsigned long long)agreements_version(self->agreements));
+    agreements_hash_hex(self->agreements, hash);
     audit_entry_t entry = {.event = "agreements_loaded",
                            .actor = "broker",
                            .agreements_version = agreements_version(self->agreements),
                            .outcome = "ok"};
     s_audit(self, &entry);
-    log_event(HLOG_INFO, "agreements_loaded", "version", version, NULL);
+    log_event(HLOG_INFO, "agreements_loaded", "version", version, "sha256", hash, NULL);
 }
 
 /* The first turn: was the last run cut short, which agreements and
@@ -1972,10 +1976,13 @@ static char *s_status(void *arg, bool json, char *err, size_t errlen)
         partners[i].connected_ms = partners[i].connected ? peer->connected_ms : 0;
         partners[i].inflight = peer ? peer->inflight : 0;
     }
+    char hash[AGREEMENTS_HASH_HEX];
+    agreements_hash_hex(self->agreements, hash);
     status_snapshot_t snap = {.now_ms = (int64_t)wire_now_ms(),
                               .started_ms = self->started_ms,
                               .endpoint = self->endpoint,
                               .agreements_version = agreements_version(self->agreements),
+                              .agreements_hash = hash,
                               .audit_records = audit_log_size(self->audit),
                               .partners = partners,
                               .n_partners = n};

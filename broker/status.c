@@ -114,6 +114,11 @@ static void s_json(FILE *out, const status_snapshot_t *snap, const partner_db_t 
     fprintf(out, "\"agreements_version\":%llu,\"audit_records\":%llu,\"alerts_open\":%lld,",
             (unsigned long long)snap->agreements_version, (unsigned long long)snap->audit_records,
             (long long)broker->alerts_open);
+    /* hex digits only */
+    if (snap->agreements_hash)
+        fprintf(out, "\"agreements_hash\":\"%s\",", snap->agreements_hash);
+    else
+        fprintf(out, "\"agreements_hash\":null,");
     if (broker->checkpoint_size < 0) {
         fprintf(out, "\"checkpoint\":null,");
     } else {
@@ -159,7 +164,10 @@ static void s_text(FILE *out, const status_snapshot_t *snap, const partner_db_t 
     char t[32];
     s_time(snap->started_ms, t);
     fprintf(out, "broker       running on %s since %s\n", snap->endpoint, t);
-    fprintf(out, "agreements   version %llu\n", (unsigned long long)snap->agreements_version);
+    fprintf(out, "agreements   version %llu", (unsigned long long)snap->agreements_version);
+    if (snap->agreements_hash)
+        fprintf(out, ", sha256 %s", snap->agreements_hash);
+    fputc('\n', out);
     fprintf(out, "alerts open  %lld\n", (long long)broker->alerts_open);
     if (broker->checkpoint_size < 0) {
         fprintf(out, "checkpoint   none yet (%llu audit records)\n",

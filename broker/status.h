@@ -32,6 +32,7 @@ typedef struct {
     int64_t started_ms;          /* when the broker started */
     const char *endpoint;        /* where it listens */
     uint64_t agreements_version; /* the agreements in force */
+    const char *agreements_hash; /* their SHA-256 in hex, or NULL */
     uint64_t audit_records;      /* the audit log's size */
     const status_partner_t *partners;
     size_t n_partners;

@@ -2,6 +2,8 @@
     Parsing and validation live in agreements_parse.c. */
 #include "agreements_internal.h"
 
+#include <sodium.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -257,6 +259,16 @@ const char *agreements_partnership(const agreements_t *self)
 uint64_t agreements_version(const agreements_t *self)
 {
     return self->version;
+}
+
+const uint8_t *agreements_hash(const agreements_t *self)
+{
+    return self->hash;
+}
+
+void agreements_hash_hex(const agreements_t *self, char out[AGREEMENTS_HASH_HEX])
+{
+    sodium_bin2hex(out, AGREEMENTS_HASH_HEX, self->hash, AGREEMENTS_HASH_BYTES);
 }
 
 const char *agreements_coordinator(const agreements_t *self)

@@ -40,6 +40,10 @@
 #define AGREEMENTS_ERRORS_MAX 100         /* errors collected before giving up */
 #define AGREEMENTS_MESSAGE_MAX 256        /* bytes of one error message */
 
+/* The identity of a version is (version, SHA-256 of the file's exact bytes). */
+#define AGREEMENTS_HASH_BYTES 32
+#define AGREEMENTS_HASH_HEX (AGREEMENTS_HASH_BYTES * 2 + 1) /* hex digits and NUL */
+
 /* Caps on one request. */
 #define AGREEMENTS_RECIPIENTS_MAX 64 /* recipients of one signal */
 #define AGREEMENTS_FIELDS_MAX 256    /* field names of one signal */
@@ -187,6 +191,12 @@ AGREEMENTS_WUR int agreements_evaluate(const agreements_t *self, const agreement
 const char *agreements_partnership(const agreements_t *self);
 uint64_t agreements_version(const agreements_t *self);
 const char *agreements_coordinator(const agreements_t *self);
+
+/* SHA-256 of the exact bytes the version was parsed from (AGREEMENTS_HASH_BYTES),
+   and the same as lowercase hex. Two files are the same version only when
+   both the version number and the hash are equal. */
+const uint8_t *agreements_hash(const agreements_t *self);
+void agreements_hash_hex(const agreements_t *self, char out[AGREEMENTS_HASH_HEX]);
 
 /* Partners, in file order, and lookup by org (NULL when not a partner). */
 size_t agreements_partner_count(const agreements_t *self);

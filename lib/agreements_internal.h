@@ -59,24 +59,25 @@ typedef struct {
     (from, to) of every agreement exactly once per agreement; nothing
     changes until agreements_destroy. */
 struct agreements_t {
-    arena_t arena;                      /* owns every string and array below */
-    const char *partnership;            /* partnership token */
-    uint64_t version;                   /* positive */
-    const char *coordinator;            /* org of the coordinator */
-    agreements_partner_t *partners;     /* file order; index == org id */
-    size_t partner_count;               /* entries in partners */
-    agreements_agreement_t *agreements; /* public views, file order */
-    rule_t *rules;                      /* evaluation form, same order */
-    size_t agreement_count;             /* entries in agreements and rules */
-    agreements_alert_rule_t *alerts;    /* file order */
-    size_t alert_count;                 /* entries in alerts */
-    intern_t orgs;                      /* partner orgs */
-    intern_t types;                     /* signal types named by agreements */
-    intern_t fields;                    /* field names named by agreements */
-    intern_t purposes;                  /* purposes named by agreements */
-    pair_slot_t *pairs;                 /* open-addressing table */
-    uint32_t pair_mask;                 /* pairs slots - 1 */
-    uint32_t *pair_rules;               /* agreement indices grouped by pair */
+    arena_t arena;                       /* owns every string and array below */
+    const char *partnership;             /* partnership token */
+    uint64_t version;                    /* positive */
+    uint8_t hash[AGREEMENTS_HASH_BYTES]; /* SHA-256 of the exact bytes parsed */
+    const char *coordinator;             /* org of the coordinator */
+    agreements_partner_t *partners;      /* file order; index == org id */
+    size_t partner_count;                /* entries in partners */
+    agreements_agreement_t *agreements;  /* public views, file order */
+    rule_t *rules;                       /* evaluation form, same order */
+    size_t agreement_count;              /* entries in agreements and rules */
+    agreements_alert_rule_t *alerts;     /* file order */
+    size_t alert_count;                  /* entries in alerts */
+    intern_t orgs;                       /* partner orgs */
+    intern_t types;                      /* signal types named by agreements */
+    intern_t fields;                     /* field names named by agreements */
+    intern_t purposes;                   /* purposes named by agreements */
+    pair_slot_t *pairs;                  /* open-addressing table */
+    uint32_t pair_mask;                  /* pairs slots - 1 */
+    uint32_t *pair_rules;                /* agreement indices grouped by pair */
 };
 
 /* Builds the pair index once every agreement and rule is in place. 0 / -1 (OOM). */

@@ -11,8 +11,10 @@
 #include "agreements_internal.h"
 #include "date.h"
 #include "names.h"
+#include "suggest.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +135,21 @@ static bool s_refuse_extras(ctx_t *ctx, yaml_mark_t mark, const yaml_char_t *anc
     return bad;
 }
 
+/* libyaml's raw text for the mistakes people make most, in plain words. */
+static const char *s_yaml_plain(const char *problem)
+{
+    if (strstr(problem, "tab"))
+        return "a tab is not allowed for indentation in YAML; use spaces";
+    if (strstr(problem, "mapping values are not allowed"))
+        return "a ':' where no key can start: check this line's indentation, or put the value in "
+               "quotes when it contains ': '";
+    if (strstr(problem, "did not find expected key") ||
+        strstr(problem, "did not find expected '-' indicator"))
+        return "this line is indented differently from the keys above it; indent keys at the same "
+               "level with the same number of spaces";
+    return NULL;
+}
+
 /* Builds the tree of the single document in text. Returns the root, or NULL
    after reporting why (syntax error, hostile input, empty file). */
 static node_t *s_build_tree(ctx_t *ctx, const char *text, size_t len)
@@ -172,7 +189,11 @@ static node_t *s_build_tree(ctx_t *ctx, const char *text, size_t len)
         if (!yaml_parser_parse(&parser, &event)) {
             char problem[160];
             snprintf(problem, sizeof problem, "%s", parser.problem ? parser.problem : "error");
-            if (parser.context)
+            const char *plain = s_yaml_plain(problem);
+            if (plain)
+                s_error(ctx, s_pos(parser.problem_mark.line), s_pos(parser.problem_mark.column),
+                        "YAML syntax error: %s (libyaml: %s)", plain, problem);
+            else if (parser.context)
                 s_error(ctx, s_pos(parser.problem_mark.line), s_pos(parser.problem_mark.column),
                         "YAML syntax error: %s %s", problem, parser.context);
             else
@@ -309,6 +330,7 @@ static bool s_map(ctx_t *ctx, const node_t *map, const char *what, const key_spe
         return false;
     }
     const node_t *seen[16] = {NULL};
+    bool suggested[16] = {false}; /* a misspelt key was reported as "did you mean" this one */
     for (const node_t *key = map->first; key && key->next; key = key->next->next) {
         const node_t *value = key->next;
         if (key->kind == NODE_BAD)
@@ -324,6 +346,20 @@ static bool s_map(ctx_t *ctx, const node_t *map, const char *what, const key_spe
                           memcmp(spec[i].name, key->value, key->len) == 0))
             i++;
         if (i == n) {
+            const char *names[16];
+            size_t n_names = 0;
+            for (size_t k = 0; k < n && k < 16; k++)
+                if (!seen[k] && !suggested[k])
+                    names[n_names++] = spec[k].name;
+            const char *near = suggest_nearest(key->value, names, n_names);
+            if (near) {
+                for (size_t k = 0; k < n && k < 16; k++)
+                    if (spec[k].name == near)
+                        suggested[k] = true;
+                s_error_at(ctx, key, "unknown key %s in %s: did you mean '%s'?", s_show(key, shown),
+                           what, near);
+                continue;
+            }
             char expected[200];
             size_t o = 0;
             for (size_t k = 0; k < n && o < sizeof expected; k++) {
@@ -346,7 +382,7 @@ static bool s_map(ctx_t *ctx, const node_t *map, const char *what, const key_spe
         out[i] = value;
     }
     for (size_t i = 0; i < n; i++)
-        if (spec[i].required && !out[i])
+        if (spec[i].required && !out[i] && !(i < 16 && suggested[i]))
             s_error_at(ctx, map, "%s: missing required key '%s'", what, spec[i].name);
     return true;
 }
@@ -400,8 +436,15 @@ static uint32_t s_partner(ctx_t *ctx, const node_t *node, const char *what)
     if (!org)
         return INTERN_NONE;
     uint32_t id = intern_find(&ctx->model->orgs, node->value, node->len);
-    if (id == INTERN_NONE)
-        s_error_at(ctx, node, "%s '%s' is not in the partner list", what, org);
+    if (id == INTERN_NONE) {
+        const char *near = suggest_nearest(org, (const char *const *)ctx->model->orgs.names,
+                                           ctx->model->orgs.count);
+        if (near)
+            s_error_at(ctx, node, "%s '%s' is not in the partner list: did you mean '%s'?", what,
+                       org, near);
+        else
+            s_error_at(ctx, node, "%s '%s' is not in the partner list", what, org);
+    }
     return id;
 }
 
@@ -1010,6 +1053,8 @@ agreements_t *agreements_parse(const char *text, size_t len, const char *name,
                 s_document(&ctx, root);
             if (agreements_errors_count(ctx.errors) == 0 && agreements_index_build(ctx.model) != 0)
                 s_error(&ctx, 0, 0, "out of memory");
+            /* The identity of a version: SHA-256 of the exact bytes. */
+            crypto_hash_sha256(ctx.model->hash, (const unsigned char *)(text ? text : ""), len);
         }
     }
     arena_free(&ctx.tree);

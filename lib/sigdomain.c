@@ -15,6 +15,8 @@ static const sigdomain_info_t s_table[SIGDOMAIN_COUNT_] = {
     [SIGDOMAIN_WITHDRAW] = {"withdraw", "partner sign key", "hartslag/withdraw/v1\n", true, false},
     [SIGDOMAIN_ALERT_ACK] = {"alert-ack", "coordinator's sign key", "hartslag/alert-ack/v1\n", true,
                              false},
+    [SIGDOMAIN_AGREEMENTS] = {"agreements", "partner sign key", "hartslag/agreements/v1\n", true,
+                              false},
 };
 
 /* The longest prefix plus the largest payload. */

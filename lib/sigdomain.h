@@ -15,6 +15,7 @@
       cosignature  partner sign key    "cosignature/v1\n" (C2SP tlog-cosignature)
       withdraw     partner sign key    "hartslag/withdraw/v1\n"   (lib/instruction)
       alert-ack    coordinator's key   "hartslag/alert-ack/v1\n"  (lib/instruction)
+      agreements   partner sign key    "hartslag/agreements/v1\n" (lib/agreements_sig)
 
     Checkpoints and cosignatures keep the formats their specs fix
     (lib/checkpoint.c builds them); the Hartslag purposes are signed and
@@ -38,6 +39,7 @@ typedef enum {
     SIGDOMAIN_COSIGNATURE, /* a partner's cosignature of a checkpoint (C2SP) */
     SIGDOMAIN_WITHDRAW,    /* a sender's withdrawal (lib/instruction) */
     SIGDOMAIN_ALERT_ACK,   /* the coordinator's alert acknowledgement (lib/instruction) */
+    SIGDOMAIN_AGREEMENTS,  /* a partner's signature of an agreements version (agreements_sig) */
     SIGDOMAIN_COUNT_
 } sigdomain_t;
 

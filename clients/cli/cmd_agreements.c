@@ -12,6 +12,8 @@
 */
 #include "date.h"
 #include "agreements.h"
+#include "agreements_diff.h"
+#include "cmd_agreements_sign.h"
 #include "commands.h"
 #include "names.h"
 
@@ -124,12 +126,19 @@ static const char *s_usage_text =
     "YYYY-MM-DD]\n"
     "                                        [--json]\n"
     "       hartslag agreements diff OLD NEW [--json]\n"
+    "       hartslag agreements sign --config DAEMON.yaml [--against OLD] [--yes] FILE\n"
+    "       hartslag agreements verify FILE --partners DIR [--against OLD]\n"
     "\n"
     "  check    validate an agreements file; every problem is shown as FILE:LINE:COL.\n"
     "           --partners DIR: every partner must also have a certificate in DIR\n"
     "  explain  say, per recipient, which agreement allows a signal or why not\n"
     "           (--fields '' for a signal without fields; --at defaults to today, UTC)\n"
-    "  diff     what NEW allows that OLD did not, and the reverse, per partner pair\n"
+    "  diff     every attribute change, the partners affected, and per partner pair\n"
+    "           what NEW allows that OLD did not, and the reverse\n"
+    "  sign     show the diff against the version in force, then write FILE.sig.d/ORG.sig\n"
+    "           with this partner's sign key (asks first unless --yes)\n"
+    "  verify   who signed FILE, who is missing; exit 0 only when the coordinator and\n"
+    "           every affected partner signed (the first version: every partner)\n"
     "\n"
     "exit codes: 0 valid / allowed, 1 invalid / denied, 2 usage error\n"
     "format reference: docs/agreements.md\n";
@@ -355,6 +364,9 @@ static int s_check(int argc, char **argv)
                    (unsigned long long)agreements_version(agreements),
                    agreements_partner_count(agreements), agreements_count(agreements),
                    agreements_alert_count(agreements));
+            char hash[AGREEMENTS_HASH_HEX];
+            agreements_hash_hex(agreements, hash);
+            printf(",\"sha256\":\"%s\"", hash);
         }
         printf(",\"errors\":[");
         bool first = true;
@@ -390,6 +402,9 @@ static int s_check(int argc, char **argv)
                    (unsigned long long)agreements_version(agreements),
                    agreements_partner_count(agreements), agreements_count(agreements), alerts,
                    alerts == 1 ? "" : "s");
+            char hash[AGREEMENTS_HASH_HEX];
+            agreements_hash_hex(agreements, hash);
+            printf("%s: sha256 %s\n", file, hash);
         } else
             printf("%s: invalid (%zu problem%s)\n", file,
                    agreements_errors_count(errors) + missing + (dir_err[0] != '\0'),
@@ -1050,6 +1065,60 @@ static size_t s_diff_partners_alerts(const agreements_t *old_a, const agreements
     return changes;
 }
 
+/* Prints every attribute change (terraform-plan form) and the affected partners. */
+static void s_diff_attributes(const agreements_diff_t *diff, bool json)
+{
+    size_t n = agreements_diff_count(diff);
+    if (json) {
+        printf(",\"attributes\":[");
+        for (size_t i = 0; i < n; i++) {
+            const agreements_change_t *c = agreements_diff_at(diff, i);
+            char op[2] = {(char)c->op, '\0'};
+            printf("%s{\"op\":", i ? "," : "");
+            s_json_cstr(stdout, op);
+            printf(",\"kind\":");
+            s_json_cstr(stdout, agreements_diff_kind_name(c->kind));
+            printf(",\"id\":");
+            s_json_cstr(stdout, c->id);
+            printf(",\"attribute\":");
+            if (c->attribute)
+                s_json_cstr(stdout, c->attribute);
+            else
+                printf("null");
+            printf(",\"old\":");
+            if (c->old_value)
+                s_json_cstr(stdout, c->old_value);
+            else
+                printf("null");
+            printf(",\"new\":");
+            if (c->new_value)
+                s_json_cstr(stdout, c->new_value);
+            else
+                printf("null");
+            putchar('}');
+        }
+        printf("],\"affected\":[");
+        for (size_t i = 0; i < agreements_diff_affected_count(diff); i++) {
+            printf("%s", i ? "," : "");
+            s_json_cstr(stdout, agreements_diff_affected(diff, i));
+        }
+        putchar(']');
+        return;
+    }
+    printf("changes:\n");
+    for (size_t i = 0; i < n; i++) {
+        printf("  ");
+        agreements_change_print(agreements_diff_at(diff, i), stdout);
+        putchar('\n');
+    }
+    if (n == 0)
+        printf("  (no changes)\n");
+    printf("affected partners:");
+    for (size_t i = 0; i < agreements_diff_affected_count(diff); i++)
+        printf("%s%s", i ? ", " : " ", agreements_diff_affected(diff, i));
+    printf("%s\n", agreements_diff_affected_count(diff) ? "" : " (none)");
+}
+
 static int s_diff(int argc, char **argv)
 {
     const char *files[2] = {NULL, NULL};
@@ -1135,7 +1204,14 @@ static int s_diff(int argc, char **argv)
         if (agreements_version(ag[1]) <= agreements_version(ag[0]))
             printf("warning: the new version number is not higher than the old one\n");
     }
-    size_t total = s_diff_partners_alerts(ag[0], ag[1], json);
+    agreements_diff_t *diff = agreements_diff_new(ag[0], ag[1]);
+    if (!diff)
+        goto done;
+    size_t total = agreements_diff_count(diff);
+    s_diff_attributes(diff, json);
+    agreements_diff_destroy(&diff);
+    if (json)
+        (void)s_diff_partners_alerts(ag[0], ag[1], json);
 
     /* Per pair: changes are sorted by key, so one pair's changes are adjacent. */
     if (json)
@@ -1185,13 +1261,13 @@ static int s_diff(int argc, char **argv)
         }
         k = end;
     }
-    total += nc;
     if (json)
         printf("],\"changes\":%zu}\n", total);
     else {
         if (nc == 0)
             printf("  (no changes)\n");
-        printf("%zu change%s\n", total, total == 1 ? "" : "s");
+        printf("%zu change%s (%zu in what a pair may exchange)\n", total, total == 1 ? "" : "s",
+               nc);
     }
     rc = 0;
 done:
@@ -1221,5 +1297,9 @@ int cmd_agreements(int argc, char **argv)
         return s_explain(argc - 1, argv + 1);
     if (strcmp(sub, "diff") == 0)
         return s_diff(argc - 1, argv + 1);
-    return s_usage(stderr, "unknown subcommand (check, explain or diff)");
+    if (strcmp(sub, "sign") == 0)
+        return agreements_cmd_sign(argc - 1, argv + 1);
+    if (strcmp(sub, "verify") == 0)
+        return agreements_cmd_verify(argc - 1, argv + 1);
+    return s_usage(stderr, "unknown subcommand (check, explain, diff, sign or verify)");
 }

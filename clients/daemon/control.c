@@ -131,6 +131,17 @@ typedef struct {
     char text[1024];  /* what is wrong and what to do */
 } health_problem_t;
 
+/* True when the broker enforces our version number with other bytes. */
+static bool s_hash_differs(const daemon_t *self)
+{
+    if (!self->broker_agreements_hash[0] ||
+        self->broker_agreements_version != agreements_version(self->agreements))
+        return false;
+    char ours[AGREEMENTS_HASH_HEX];
+    agreements_hash_hex(self->agreements, ours);
+    return strcmp(ours, self->broker_agreements_hash) != 0;
+}
+
 /* What makes the daemon unhealthy now (`hartslag status` exits 1). */
 static size_t s_health(daemon_t *self, const store_counts_t *c,
                        health_problem_t problems[HEALTH_PROBLEMS_MAX])
@@ -190,6 +201,18 @@ static size_t s_health(daemon_t *self, const store_counts_t *c,
                  c->checkpoint_evidence == 1 ? "was" : "were");
         n++;
     }
+    if (s_hash_differs(self)) {
+        char ours[AGREEMENTS_HASH_HEX];
+        agreements_hash_hex(self->agreements, ours);
+        problems[n].code = "agreements_differ";
+        snprintf(problems[n].text, sizeof problems[n].text,
+                 "our agreements file is version %llu like the broker's, but other content "
+                 "(sha256 %s here, %s at the broker): get the file the broker enforces from the "
+                 "coordinator, compare it with sha256sum, install it and send SIGHUP",
+                 (unsigned long long)agreements_version(self->agreements), ours,
+                 self->broker_agreements_hash);
+        n++;
+    }
     uint64_t now = daemon_now_ms();
     if (self->unproven_since_ms && now - self->unproven_since_ms >= HEALTH_UNPROVEN_MAX_MS) {
         problems[n].code = "checkpoint_unproven";
@@ -206,6 +229,8 @@ static size_t s_health(daemon_t *self, const store_counts_t *c,
 
 static void s_status(daemon_t *self, const request_t *req)
 {
+    char our_hash[AGREEMENTS_HASH_HEX];
+    agreements_hash_hex(self->agreements, our_hash);
     store_counts_t c;
     if (store_counts(self->store, &c) != 0) {
         s_error(self, req->routing, "internal", "cannot read the database");
@@ -227,14 +252,15 @@ static void s_status(daemon_t *self, const request_t *req)
         strbuf_printf(
             &out,
             ",\"connected\":%s,\"last_heard_ms\":%llu,\"agreements_version\":%llu,"
-            "\"broker_agreements_version\":%llu,\"outbox\":{\"pending\":%llu,"
+            "\"agreements_hash\":\"%s\",\"broker_agreements_version\":%llu,\"outbox\":{\"pending\":"
+            "%llu,"
             "\"accepted\":%llu,\"denied\":%llu,\"other\":%llu},\"recipients\":{\"queued\":%llu,"
             "\"stored\":%llu,\"refused\":%llu},\"inbox\":%llu,"
             "\"hook_pending\":%llu,\"alerts\":%llu,\"checkpoint_size\":%llu,"
             "\"checkpoint_evidence\":%llu,\"unproven_checkpoints\":%llu,"
             "\"unproven_since_ms\":%llu,\"uptime_s\":%llu,\"last_error\":",
             self->connected ? "true" : "false", (unsigned long long)self->last_heard_ms,
-            (unsigned long long)agreements_version(self->agreements),
+            (unsigned long long)agreements_version(self->agreements), our_hash,
             (unsigned long long)self->broker_agreements_version,
             (unsigned long long)c.outbox_pending, (unsigned long long)c.outbox_accepted,
             (unsigned long long)c.outbox_denied, (unsigned long long)c.outbox_other,
@@ -245,6 +271,11 @@ static void s_status(daemon_t *self, const request_t *req)
             (unsigned long long)self->unproven_count, (unsigned long long)self->unproven_since_ms,
             (unsigned long long)((now - self->started_ms) / 1000));
         strbuf_json_string(&out, self->last_error[0] ? self->last_error : NULL);
+        strbuf_puts(&out, ",\"broker_agreements_hash\":");
+        strbuf_json_string(&out,
+                           self->broker_agreements_hash[0] ? self->broker_agreements_hash : NULL);
+        strbuf_printf(&out, ",\"agreements_hash_differs\":%s",
+                      s_hash_differs(self) ? "true" : "false");
         strbuf_printf(&out, ",\"records_unproven\":%llu,\"records_refused\":%llu",
                       (unsigned long long)unproven, (unsigned long long)refused);
         strbuf_puts(&out, ",\"broker_problem\":");
@@ -277,11 +308,24 @@ static void s_status(daemon_t *self, const request_t *req)
                           since, fix);
         } else if (!self->connected)
             strbuf_puts(&out, "             why: not known yet (connecting; see the daemon log)\n");
-        strbuf_printf(&out, "agreements   version %llu",
-                      (unsigned long long)agreements_version(self->agreements));
-        if (self->broker_agreements_version)
-            strbuf_printf(&out, " (broker enforces %llu)",
+        strbuf_printf(&out, "agreements   version %llu, sha256 %s",
+                      (unsigned long long)agreements_version(self->agreements), our_hash);
+        if (self->broker_agreements_version && !self->broker_agreements_hash[0])
+            strbuf_printf(&out, " (broker enforces %llu; it does not tell its sha256)",
                           (unsigned long long)self->broker_agreements_version);
+        else if (self->broker_agreements_version && !s_hash_differs(self))
+            strbuf_printf(&out, " (broker enforces %llu%s)",
+                          (unsigned long long)self->broker_agreements_version,
+                          self->broker_agreements_version == agreements_version(self->agreements)
+                              ? ", the same file"
+                              : "");
+        else if (self->broker_agreements_version)
+            strbuf_printf(&out,
+                          "\n             BROKER ENFORCES OTHER CONTENT under version %llu: "
+                          "sha256 %s\n             fix: get that file from the coordinator, "
+                          "compare it with sha256sum, install it and send SIGHUP",
+                          (unsigned long long)self->broker_agreements_version,
+                          self->broker_agreements_hash);
         strbuf_printf(&out,
                       "\noutbox       %llu pending, %llu accepted, %llu denied, %llu "
                       "expired/withdrawn\n"

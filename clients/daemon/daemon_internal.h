@@ -162,9 +162,10 @@ struct daemon_t {
     uint64_t last_purge_ms;      /* last retention pass */
     uint64_t next_hook_check_ms; /* when to look for a due hook again */
     uint64_t welcome_ms;         /* last Welcome */
-    uint64_t broker_agreements_version; /* what the broker enforces */
-    char last_error[256];               /* last problem worth showing in status */
-    uint64_t last_error_ms;             /* when */
+    uint64_t broker_agreements_version;               /* what the broker enforces */
+    char broker_agreements_hash[AGREEMENTS_HASH_HEX]; /* its SHA-256 in hex; "" when not told */
+    char last_error[256];                             /* last problem worth showing in status */
+    uint64_t last_error_ms;                           /* when */
 
     zsock_t *monitor;             /* PAIR: the broker DEALER's socket monitor events */
     link_problem_t link_problem;  /* why the link is down; LINK_OK when not known */

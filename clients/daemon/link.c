@@ -5,6 +5,7 @@
 #include "names.h"
 
 #include <errno.h>
+#include <sodium.h>
 
 #define LINK_RECV_BATCH 256 /* frames handled per loop turn */
 
@@ -226,12 +227,25 @@ static void s_welcome(daemon_t *self, const Hartslag__Welcome *welcome)
     if (!was)
         dlog(DLOG_INFO, "event=connected broker=%s agreements_version=%llu", self->settings.broker,
              (unsigned long long)welcome->agreements_version);
+    self->broker_agreements_hash[0] = '\0';
+    if (welcome->has_agreements_hash && welcome->agreements_hash.len == AGREEMENTS_HASH_BYTES)
+        sodium_bin2hex(self->broker_agreements_hash, sizeof self->broker_agreements_hash,
+                       welcome->agreements_hash.data, welcome->agreements_hash.len);
+    char ours[AGREEMENTS_HASH_HEX];
+    agreements_hash_hex(self->agreements, ours);
     if (welcome->agreements_version != agreements_version(self->agreements))
         dlog(DLOG_WARN,
              "event=agreements_version_differs ours=%llu broker=%llu hint=\"update "
              "agreements.yaml and send SIGHUP\"",
              (unsigned long long)agreements_version(self->agreements),
              (unsigned long long)welcome->agreements_version);
+    else if (self->broker_agreements_hash[0] && strcmp(ours, self->broker_agreements_hash) != 0)
+        dlog(DLOG_WARN,
+             "event=agreements_hash_differs version=%llu ours=%s broker=%s hint=\"same version "
+             "number, other content: get the file the broker enforces from the coordinator, "
+             "check it with sha256sum, and send SIGHUP\"",
+             (unsigned long long)agreements_version(self->agreements), ours,
+             self->broker_agreements_hash);
     /* Resubmit at once what is pending: the broker may be new. */
     outbound_resubmit(self);
 }

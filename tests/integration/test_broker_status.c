@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,8 +100,21 @@ Test(broker_status, shows_partners_queues_checkpoint_and_agreements)
     char expect[64];
     snprintf(expect, sizeof expect, "\"agreements_version\":%.*s,", (int)strspn(v, "0123456789"),
              v);
+    /* ... and the SHA-256 of the file's exact bytes (issue 14), in the log and in status */
+    size_t flen = 0;
+    char *file = tu_read_file(s_bh->agreements, &flen);
+    cr_assert_not_null(file);
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, (const unsigned char *)file, flen);
+    free(file);
+    char hex[crypto_hash_sha256_BYTES * 2 + 1], want_hash[120];
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    snprintf(want_hash, sizeof want_hash, " sha256=%s", hex);
+    cr_assert(strstr(log, want_hash), "expected %s in %s", want_hash, log);
     free(log);
     cr_assert(strstr(out, expect), "expected %s in %s", expect, out);
+    snprintf(want_hash, sizeof want_hash, "\"agreements_hash\":\"%s\"", hex);
+    cr_assert(strstr(out, want_hash), "expected %s in %s", want_hash, out);
     free(out);
     /* The daemons cosign the broker's checkpoints. */
     const char *cosigned[] = {"\"cosigned_by\":[\"gemeente\",\"politie\"]"};
@@ -127,6 +141,8 @@ Test(broker_status, shows_partners_queues_checkpoint_and_agreements)
     cr_assert(strstr(out, "NOT CONNECTED, 2 queued (oldest 20"), "%s", out);
     cr_assert(strstr(out, "politie                  connected since 20"), "%s", out);
     cr_assert(strstr(out, "cosigned by:"), "%s", out);
+    snprintf(want_hash, sizeof want_hash, ", sha256 %s\n", hex);
+    cr_assert(strstr(out, want_hash), "%s", out);
     free(out);
     free(err);
 }

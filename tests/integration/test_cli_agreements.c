@@ -5,8 +5,11 @@
 
     Needs HARTSLAG_BIN (directory of the built `hartslag`) and HARTSLAG_SRC
     (repository root), as `make test` sets them. */
+#include "broker_harness.h"
+#include "daemon_harness.h"
 #include "testutil.h"
 #include <criterion/criterion.h>
+#include <sodium.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -451,6 +454,81 @@ Test(cli_agreements, diff_json)
     s_free(&r);
 }
 
+/* EXAMPLE with `from` replaced by `to` once; the result is written to NAME in the temp dir. */
+static const char *s_edited(const char *name, const char *from, const char *to)
+{
+    char *text = s_slurp(EXAMPLE);
+    cr_assert_not_null(text);
+    char *at = strstr(text, from);
+    cr_assert_not_null(at, "%s not in the example", from);
+    static char path[4][256];
+    static int next;
+    char *out = path[next++ % 4];
+    snprintf(out, 256, "%s/%s", s_tmp, name);
+    FILE *f = fopen(out, "wb");
+    cr_assert_not_null(f);
+    fwrite(text, 1, (size_t)(at - text), f);
+    fputs(to, f);
+    fputs(at + strlen(from), f);
+    fclose(f);
+    free(text);
+    return out;
+}
+
+Test(cli_agreements, diff_shows_every_attribute)
+{
+    /* only a legal basis: the grants are equal, but the diff must show it */
+    const char *nb = s_edited("basis.yaml", "Wpg art. 19; convenant Hartslag Passart art. 4",
+                              "Wpg art. 20; convenant Hartslag Passart art. 4");
+    run_t r = s_run("diff", EXAMPLE, nb, NULL);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    s_contains(r.out, "~ agreement politie-overlast-casusoverleg: legal_basis "
+                      "\"Wpg art. 19; convenant Hartslag Passart art. 4\" -> "
+                      "\"Wpg art. 20; convenant Hartslag Passart art. 4\"\n");
+    s_contains(r.out, "affected partners: gemeente, politie, welzijn\n");
+    s_contains(r.out, "1 change ");
+    s_free(&r);
+    /* only an id: a rename */
+    const char *nid = s_edited("rename.yaml", "id: woonpunt-signalen", "id: woonpunt-meldingen");
+    r = s_run("diff", EXAMPLE, nid, NULL);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    s_contains(r.out, "~ agreement woonpunt-signalen: renamed to woonpunt-meldingen "
+                      "(no other change)\n");
+    s_free(&r);
+    r = s_run("diff", "--json", EXAMPLE, nid, NULL);
+    cr_assert_eq(r.status, 0);
+    s_valid_json(r.out);
+    s_contains(r.out, "\"attributes\":[{\"op\":\">\",\"kind\":\"agreement\","
+                      "\"id\":\"woonpunt-meldingen\",\"attribute\":null,"
+                      "\"old\":\"woonpunt-signalen\",\"new\":\"woonpunt-meldingen\"}]");
+    s_contains(r.out, "\"affected\":[");
+    s_contains(r.out, "\"changes\":1}");
+    s_free(&r);
+}
+
+Test(cli_agreements, check_prints_the_sha256_of_the_exact_bytes)
+{
+    size_t len = 0;
+    char *text = tu_read_file(EXAMPLE, &len);
+    cr_assert_not_null(text);
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, (const unsigned char *)text, len);
+    free(text);
+    char hex[crypto_hash_sha256_BYTES * 2 + 1], want[120];
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    run_t r = s_run("check", EXAMPLE, NULL);
+    cr_assert_eq(r.status, 0);
+    snprintf(want, sizeof want, ": sha256 %s\n", hex);
+    s_contains(r.out, want);
+    s_free(&r);
+    r = s_run("check", "--json", EXAMPLE, NULL);
+    cr_assert_eq(r.status, 0);
+    s_valid_json(r.out);
+    snprintf(want, sizeof want, "\"sha256\":\"%s\"", hex);
+    s_contains(r.out, want);
+    s_free(&r);
+}
+
 Test(cli_agreements, diff_of_invalid_file_fails)
 {
     run_t r = s_run("diff", EXAMPLE, INVALID, NULL);
@@ -508,4 +586,195 @@ Test(cli_agreements, help_on_each)
     cr_assert_eq(r.status, 0);
     s_contains(r.out, "usage:");
     s_free(&r);
+}
+
+/* ------------------------------------------------ sign / verify (issue 14) */
+
+static bh_t *s_part;       /* keys, certificates and the version in force */
+static dh_t *s_daemons[4]; /* configurations of the four partners (never started) */
+static char s_new[4300];   /* version 4: politie-overlast's legal basis changed */
+static const char *s_part_orgs[4] = {"gemeente", "politie", "welzijn", "woonpunt"};
+
+static void s_sign_setup(void)
+{
+    s_setup();
+    s_part = bh_new(s_part_orgs, 4, bh_default_agreements);
+    cr_assert_not_null(s_part);
+    for (int i = 0; i < 4; i++) {
+        s_daemons[i] = dh_new(s_part, s_part_orgs[i], "tcp://127.0.0.1:9", NULL);
+        cr_assert_not_null(s_daemons[i]);
+    }
+    /* version 4 of the same partnership: one legal basis changed */
+    char text[8000];
+    snprintf(text, sizeof text, "%s", bh_default_agreements);
+    char *v = strstr(text, "version: 3");
+    cr_assert_not_null(v);
+    v[9] = '4';
+    char *lb = strstr(text, "Wpg art. 19");
+    cr_assert_not_null(lb);
+    lb[10] = '8';
+    snprintf(s_new, sizeof s_new, "%s/agreements-v4.yaml", s_tmp);
+    cr_assert_eq(tu_write_file(s_new, text, 0644), 0);
+}
+
+static void s_sign_teardown(void)
+{
+    for (int i = 0; i < 4; i++)
+        dh_destroy(&s_daemons[i]);
+    bh_destroy(&s_part);
+    s_teardown();
+}
+
+TestSuite(cli_agreements_sign, .init = s_sign_setup, .fini = s_sign_teardown);
+
+/* Signs `file` as daemon i with --yes. */
+static void s_sign_as(int i, const char *file)
+{
+    run_t r = s_run("sign", "--config", s_daemons[i]->config, "--yes", file, NULL);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    s_free(&r);
+}
+
+Test(cli_agreements_sign, sign_shows_the_diff_and_verify_applies_the_rule)
+{
+    /* nobody signed: coordinator + the partners the change names are missing */
+    run_t r =
+        s_run("verify", s_new, "--partners", s_part->certs, "--against", s_part->agreements, NULL);
+    cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
+    s_contains(r.out, "signed by: (nobody)\n");
+    s_contains(r.out, "missing: gemeente, politie, welzijn\n");
+    s_free(&r);
+    /* asked, not confirmed: nothing written */
+    char *argv[] = {s_bin,         "agreements", "sign", "--config", s_daemons[1]->config,
+                    (char *)s_new, NULL};
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(tu_run(argv, "no\n", &out, &err), 1, "%s%s", out, err);
+    cr_assert(strstr(out, "~ agreement politie-overlast: legal_basis \"Wpg art. 19\" -> "
+                          "\"Wpg art. 18\""),
+              "the signer sees the diff against the version in force: %s", out);
+    cr_assert(strstr(out, "not signed"), "%s", out);
+    free(out);
+    free(err);
+    char sig[4400];
+    snprintf(sig, sizeof sig, "%s.sig.d/politie.sig", s_new);
+    cr_assert_neq(access(sig, F_OK), 0, "no signature without confirmation");
+    /* confirmed on stdin */
+    cr_assert_eq(tu_run(argv, "yes\n", &out, &err), 0, "%s%s", out, err);
+    cr_assert(strstr(out, "signed: "), "%s", out);
+    free(out);
+    free(err);
+    cr_assert_eq(access(sig, F_OK), 0);
+    r = s_run("verify", s_new, "--partners", s_part->certs, "--against", s_part->agreements, NULL);
+    cr_assert_eq(r.status, 1);
+    s_contains(r.out, "signed by: politie\n");
+    s_contains(r.out, "missing: gemeente, welzijn\n");
+    s_free(&r);
+    s_sign_as(0, s_new);
+    s_sign_as(2, s_new);
+    r = s_run("verify", s_new, "--partners", s_part->certs, "--against", s_part->agreements, NULL);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    s_contains(r.out, "missing: (none)\n");
+    s_contains(r.out, "OK: every required partner signed\n");
+    s_free(&r);
+    /* as a first version, every partner must sign: woonpunt is missing */
+    r = s_run("verify", s_new, "--partners", s_part->certs, NULL);
+    cr_assert_eq(r.status, 1);
+    s_contains(r.out, "missing: woonpunt\n");
+    s_free(&r);
+    /* a downgrade is refused whatever the signatures */
+    r = s_run("verify", s_part->agreements, "--partners", s_part->certs, "--against", s_new, NULL);
+    cr_assert_eq(r.status, 1);
+    s_contains(r.out, "REFUSED: version 3");
+    s_free(&r);
+}
+
+/* Writes `len` bytes as NEW.sig.d/NAME and returns the verify output line about it. */
+static void s_expect_refused(const char *name, const void *bytes, size_t len, const char *reason)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s.sig.d/%s", s_new, name);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(bytes, 1, len, f), len);
+    fclose(f);
+    run_t r =
+        s_run("verify", s_new, "--partners", s_part->certs, "--against", s_part->agreements, NULL);
+    char want[5000];
+    snprintf(want, sizeof want, "%s: refused: %s", path, reason);
+    cr_assert(strstr(r.out, want), "expected '%s' in:\n%s%s", want, r.out, r.err);
+    /* one line per refused file */
+    const char *line = strstr(r.out, want);
+    const char *nl = strchr(line, '\n');
+    cr_assert(nl && !strstr(nl, path), "%s", r.out);
+    s_free(&r);
+    remove(path);
+}
+
+static char *s_replace(const char *text, const char *from, const char *to)
+{
+    const char *at = strstr(text, from);
+    cr_assert_not_null(at);
+    size_t n = strlen(text) - strlen(from) + strlen(to) + 1;
+    char *out = malloc(n);
+    cr_assert_not_null(out);
+    snprintf(out, n, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    return out;
+}
+
+Test(cli_agreements_sign, bad_signature_files_are_refused_one_line_each)
+{
+    s_sign_as(1, s_new);
+    char path[4400];
+    snprintf(path, sizeof path, "%s.sig.d/politie.sig", s_new);
+    size_t len = 0;
+    char *good = tu_read_file(path, &len);
+    cr_assert_not_null(good);
+
+    s_expect_refused("truncated.sig", good, 100, "line 4: truncated");
+    char *wrong_key = s_replace(good, "signer politie", "signer welzijn");
+    s_expect_refused("wrongkey.sig", wrong_key, strlen(wrong_key),
+                     "the signature does not verify with welzijn's sign key");
+    free(wrong_key);
+    char *stranger = s_replace(good, "signer politie", "signer ggd");
+    s_expect_refused("stranger.sig", stranger, strlen(stranger),
+                     "the signer ggd is not a partner in this version");
+    free(stranger);
+    s_expect_refused("x-duplicate.sig", good, len, "a second signature by politie");
+
+    /* a signature of version 3 (the old file) */
+    s_sign_as(1, s_part->agreements);
+    char old_path[4600];
+    snprintf(old_path, sizeof old_path, "%s.sig.d/politie.sig", s_part->agreements);
+    size_t old_len = 0;
+    char *old_sig = tu_read_file(old_path, &old_len);
+    cr_assert_not_null(old_sig);
+    s_expect_refused("old.sig", old_sig, old_len, "signs version 3, not version 4");
+    free(old_sig);
+
+    /* a signature of another partnership */
+    char *text = tu_read_file(s_new, NULL);
+    char *other = s_replace(text, "partnership: test-partnership", "partnership: elders");
+    char other_path[4300];
+    snprintf(other_path, sizeof other_path, "%s/other.yaml", s_tmp);
+    cr_assert_eq(tu_write_file(other_path, other, 0644), 0);
+    free(text);
+    free(other);
+    s_sign_as(1, other_path);
+    snprintf(old_path, sizeof old_path, "%s.sig.d/politie.sig", other_path);
+    char *other_sig = tu_read_file(old_path, &old_len);
+    cr_assert_not_null(other_sig);
+    s_expect_refused("other.sig", other_sig, old_len,
+                     "signs partnership 'elders', not 'test-partnership'");
+    free(other_sig);
+
+    /* 10 MB, and binary garbage */
+    size_t big = 10u * 1024 * 1024;
+    char *huge = malloc(big);
+    cr_assert_not_null(huge);
+    memset(huge, 'a', big);
+    s_expect_refused("huge.sig", huge, big, "too large (10485760 bytes");
+    free(huge);
+    const unsigned char garbage[] = {0x00, 0xff, 0x13, 0x37, 0x8b, 0x1f, 0x00, 0x7f, 0x0a};
+    s_expect_refused("garbage.sig", garbage, sizeof garbage, "not a signature file");
+    free(good);
 }

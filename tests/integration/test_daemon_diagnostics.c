@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -139,6 +140,67 @@ Test(diagnostics, a_connected_daemon_names_no_problem)
     char *out = NULL;
     cr_assert_eq(dh_cli(s_daemon, NULL, &out, NULL, "status", "--json", NULL), 0);
     cr_assert(strstr(out, "\"broker_problem\":null"), "%s", out);
+    free(out);
+}
+
+/* Issue 14 item 1: the identity of a version is (version, SHA-256 of its
+   bytes). The broker tells its hash in the Welcome; a daemon whose file has
+   the same version and other bytes says so in status and in its log. */
+Test(diagnostics, the_same_agreements_file_is_the_same_hash)
+{
+    size_t len = 0;
+    char *text = tu_read_file(s_bh->agreements, &len);
+    cr_assert_not_null(text);
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, (const unsigned char *)text, len);
+    free(text);
+    char hex[crypto_hash_sha256_BYTES * 2 + 1], want[120];
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    cr_assert_eq(dh_start(s_daemon), 0);
+    cr_assert(dh_wait_log(s_daemon, "event=connected", 10000), "%s", dh_log(s_daemon));
+    char *out = NULL;
+    cr_assert_eq(dh_cli(s_daemon, NULL, &out, NULL, "status", "--json", NULL), 0);
+    snprintf(want, sizeof want, "\"agreements_hash\":\"%s\"", hex);
+    cr_assert(strstr(out, want), "%s", out);
+    snprintf(want, sizeof want, "\"broker_agreements_hash\":\"%s\"", hex);
+    cr_assert(strstr(out, want), "%s", out);
+    cr_assert(strstr(out, "\"agreements_hash_differs\":false"), "%s", out);
+    free(out);
+    cr_assert_eq(dh_cli(s_daemon, NULL, &out, NULL, "status", NULL), 0);
+    cr_assert(strstr(out, ", the same file)"), "%s", out);
+    free(out);
+}
+
+Test(diagnostics, same_version_other_bytes_is_named_with_a_fix)
+{
+    /* the broker's file plus one comment: same version number, other bytes */
+    char *text = tu_read_file(s_bh->agreements, NULL);
+    cr_assert_not_null(text);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/agreements-local.yaml", s_spare);
+    size_t n = strlen(text) + 32;
+    char *edited = malloc(n);
+    cr_assert_not_null(edited);
+    snprintf(edited, n, "%s# edited here\n", text);
+    cr_assert_eq(tu_write_file(path, edited, 0644), 0);
+    free(text);
+    free(edited);
+    s_config_set("agreements", path);
+    cr_assert_eq(dh_start(s_daemon), 0);
+    cr_assert(dh_wait_log(s_daemon, "event=agreements_hash_differs", 10000), "%s",
+              dh_log(s_daemon));
+    char *log = dh_log(s_daemon);
+    cr_assert(strstr(log, "sha256sum"), "the log says what to do: %s", log);
+    free(log);
+    char *out = NULL;
+    int rc = dh_cli(s_daemon, NULL, &out, NULL, "status", "--json", NULL);
+    cr_assert_eq(rc, 1, "status exits 1 while unhealthy: %s", out);
+    cr_assert(strstr(out, "\"agreements_hash_differs\":true"), "%s", out);
+    cr_assert(strstr(out, "\"code\":\"agreements_differ\""), "%s", out);
+    free(out);
+    dh_cli(s_daemon, NULL, &out, NULL, "status", NULL);
+    cr_assert(strstr(out, "BROKER ENFORCES OTHER CONTENT"), "%s", out);
+    cr_assert(strstr(out, "send SIGHUP"), "%s", out);
     free(out);
 }
 

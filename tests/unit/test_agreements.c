@@ -6,6 +6,7 @@
 
 #include "testutil.h"
 #include <criterion/criterion.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1192,4 +1193,75 @@ Test(agreements_hostile, long_lists_stay_fast)
         }
     }
     free(text);
+}
+
+/* ------------------------------------------------- identity (issue 14) */
+
+/* The identity of a version is (version, SHA-256 of the exact bytes): the
+   hash is recomputed here with libsodium on the same bytes, and one more
+   comment byte gives the same version another hash. */
+Test(agreements, hash_is_sha256_of_the_exact_bytes)
+{
+    const char *text = HEADER "agreements:\n" AGREEMENT_A1;
+    const char *text2 = HEADER "agreements:\n" AGREEMENT_A1 "# a comment\n";
+    agreements_t *a = agreements_parse(text, strlen(text), "a.yaml", NULL);
+    agreements_t *b = agreements_parse(text2, strlen(text2), "b.yaml", NULL);
+    cr_assert_not_null(a);
+    cr_assert_not_null(b);
+    unsigned char want[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(want, (const unsigned char *)text, strlen(text));
+    cr_assert_eq(memcmp(agreements_hash(a), want, sizeof want), 0);
+    char hex[AGREEMENTS_HASH_HEX], want_hex[sizeof want * 2 + 1];
+    agreements_hash_hex(a, hex);
+    sodium_bin2hex(want_hex, sizeof want_hex, want, sizeof want);
+    cr_assert_str_eq(hex, want_hex);
+    cr_assert_eq(agreements_version(a), agreements_version(b));
+    cr_assert_neq(memcmp(agreements_hash(a), agreements_hash(b), AGREEMENTS_HASH_BYTES), 0);
+    agreements_destroy(&a);
+    agreements_destroy(&b);
+}
+
+/* ---------------------------------------- better messages (issue 14 item 7) */
+
+/* A misspelt key is an unknown key at its own line:column with the nearest
+   name, and its required namesake is not reported missing as well. */
+Test(agreements_validation, misspelt_key_is_named_at_its_own_position)
+{
+    const char *text = HEADER "agreements:\n"
+                              "  - id: a1\n"                            /* 11 */
+                              "    from: politie\n"                     /* 12 */
+                              "    to: [gemeente, welzjin]\n"           /* 13 */
+                              "    signal_types: [overlast, drugs]\n"   /* 14 */
+                              "    fields: [adres, datum, categorie]\n" /* 15 */
+                              "    purpse: casusoverleg\n"              /* 16 */
+                              "    legal_basiss: \"Wpg art. 19\"\n"     /* 17 */
+                              "    valid_from: 2025-01-01\n"            /* 18 */
+                              "    valid_until: 2025-12-31\n"           /* 19 */
+                              "    retention_days: 180\n"               /* 20 */
+                              "    max_queue_days: 7\n";                /* 21 */
+    agreements_errors_t *errors = s_load_bad(text, strlen(text));
+    s_expect(errors, 16, 5, "unknown key 'purpse' in agreement 'a1': did you mean 'purpose'?");
+    s_expect(errors, 17, 5,
+             "unknown key 'legal_basiss' in agreement 'a1': did you mean 'legal_basis'?");
+    s_expect(errors, 13, 20,
+             "recipient 'welzjin' is not in the partner list: did you mean "
+             "'welzijn'?");
+    for (size_t i = 0; i < agreements_errors_count(errors); i++)
+        cr_assert_null(strstr(agreements_errors_at(errors, i)->message, "missing required key"),
+                       "%s", agreements_errors_at(errors, i)->message);
+    cr_assert_eq(agreements_errors_count(errors), 3);
+    agreements_errors_destroy(&errors);
+    /* a key far from every name keeps the list of expected keys */
+    s_expect_error(HEADER "agreements:\n" AGREEMENT_A1 "    remarks: x\n", 22, 5,
+                   "unknown key 'remarks' in agreement 'a1' (expected: id,");
+}
+
+Test(agreements_validation, yaml_mistakes_in_plain_words)
+{
+    s_expect_error("partnership: p\nversion: 1\n\tcoordinator: g\n", 3, 1,
+                   "a tab is not allowed for indentation in YAML; use spaces");
+    s_expect_error("partnership: t\n  version: 1\n", 2, 10, "check this line's indentation");
+    s_expect_error("partnership: p\nversion: 1\ncoordinator: g\npartners:\n  - org: g\n"
+                   "   role: coordinator\n",
+                   6, 4, "indented differently from the keys above it");
 }

@@ -1,0 +1,389 @@
+/*  hartslag agreements sign | verify. See cmd_agreements_sign.h.
+
+    sign    shows the diff against the version in force, asks, and writes
+            FILE.sig.d/ORG.sig with the partner's Ed25519 sign key
+    verify  reads every FILE.sig.d/ORG.sig, checks each against FILE and the
+            partners' certificates, and applies the signing rule
+            (lib/agreements_rule): exit 0 only when it holds
+*/
+#include "cmd_agreements_sign.h"
+
+#include "../daemon/config_schema.h"
+#include "agreements.h"
+#include "agreements_diff.h"
+#include "agreements_rule.h"
+#include "agreements_sig.h"
+#include "fileio.h"
+#include "keyfile.h"
+#include "partners.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define S_PATH_MAX 4096
+#define S_SIGS_MAX 1024 /* signature files read from one directory */
+
+static int s_usage(FILE *out, const char *why)
+{
+    if (why)
+        fprintf(out, "hartslag agreements: %s\n", why);
+    fprintf(out, "usage: hartslag agreements sign --config DAEMON.yaml [--against OLD.yaml] "
+                 "[--yes] FILE\n"
+                 "       hartslag agreements verify FILE --partners DIR [--against OLD.yaml]\n");
+    return why ? 2 : 0;
+}
+
+static agreements_t *s_load(const char *path)
+{
+    agreements_errors_t *errors = NULL;
+    agreements_t *ag = agreements_load(path, &errors);
+    if (!ag) {
+        agreements_errors_print(errors, stderr);
+        fprintf(stderr, "hartslag agreements: %s is invalid; nothing signed or verified\n", path);
+        agreements_errors_destroy(&errors);
+    }
+    return ag;
+}
+
+static void s_print_diff(const agreements_t *old_a, const agreements_t *new_a, const char *old_path)
+{
+    agreements_diff_t *diff = agreements_diff_new(old_a, new_a);
+    if (!diff) {
+        printf("(the diff could not be computed: out of memory)\n");
+        return;
+    }
+    printf("changes against version %llu (%s):\n", (unsigned long long)agreements_version(old_a),
+           old_path);
+    for (size_t i = 0; i < agreements_diff_count(diff); i++) {
+        printf("  ");
+        agreements_change_print(agreements_diff_at(diff, i), stdout);
+        putchar('\n');
+    }
+    if (agreements_diff_count(diff) == 0)
+        printf("  (no changes)\n");
+    printf("affected partners:");
+    for (size_t i = 0; i < agreements_diff_affected_count(diff); i++)
+        printf("%s%s", i ? ", " : " ", agreements_diff_affected(diff, i));
+    printf("%s\n", agreements_diff_affected_count(diff) ? "" : " (none)");
+    agreements_diff_destroy(&diff);
+}
+
+/* ------------------------------------------------------------------ sign */
+
+int agreements_cmd_sign(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"against", required_argument, NULL, 'a'},
+        {"yes", no_argument, NULL, 'y'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_file = NULL, *against = NULL;
+    bool yes = false;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (c == 'c')
+            config_file = optarg;
+        else if (c == 'a')
+            against = optarg;
+        else if (c == 'y')
+            yes = true;
+        else if (c == 'h')
+            return s_usage(stdout, NULL);
+        else
+            return s_usage(stderr, "sign: unknown option");
+    }
+    if (!config_file || optind != argc - 1)
+        return s_usage(stderr, "sign: --config DAEMON.yaml and one FILE are required");
+    const char *file = argv[optind];
+
+    char err[512], keys[S_PATH_MAX], in_force[S_PATH_MAX];
+    config_t *conf =
+        config_load(config_file, daemon_config_schema, DAEMON_CONFIG_KEYS, err, sizeof err);
+    if (!conf) {
+        fprintf(stderr, "hartslag agreements: %s\n", err);
+        return 1;
+    }
+    char org[NAMES_ORG_MAX + 1];
+    snprintf(org, sizeof org, "%s", config_string(conf, "org"));
+    bool have_keys = config_path(conf, "keys", keys, sizeof keys) != NULL;
+    bool have_in_force = config_path(conf, "agreements", in_force, sizeof in_force) != NULL;
+    config_destroy(&conf);
+    if (!have_keys) {
+        fprintf(stderr, "hartslag agreements: %s names no keys file\n", config_file);
+        return 1;
+    }
+    if (!against && have_in_force)
+        against = in_force;
+
+    agreements_t *next = s_load(file);
+    if (!next)
+        return 1;
+    int rc = 1;
+    agreements_t *old_a = NULL;
+    keyfile_t *kf = NULL;
+    if (!agreements_partner_lookup(next, org, strlen(org))) {
+        fprintf(stderr, "hartslag agreements: %s is not a partner in %s; nothing signed\n", org,
+                file);
+        goto done;
+    }
+    char hash[AGREEMENTS_HASH_HEX];
+    agreements_hash_hex(next, hash);
+    printf("agreements %s: partnership %s, version %llu, sha256 %s\n", file,
+           agreements_partnership(next), (unsigned long long)agreements_version(next), hash);
+    if (against) {
+        old_a = s_load(against);
+        if (!old_a)
+            goto done;
+        s_print_diff(old_a, next, against);
+    } else
+        printf("no version in force to compare with: this is the first version\n");
+    if (!yes) {
+        printf("Sign version %llu of %s as %s? Type 'yes' to sign: ",
+               (unsigned long long)agreements_version(next), agreements_partnership(next), org);
+        fflush(stdout);
+        char answer[16] = "";
+        if (!fgets(answer, sizeof answer, stdin) || strcmp(answer, "yes\n") != 0) {
+            printf("\nnot signed\n");
+            goto done;
+        }
+    }
+    kf = keyfile_load(keys, err, sizeof err);
+    if (!kf) {
+        fprintf(stderr, "hartslag agreements: %s\n", err);
+        goto done;
+    }
+    if (strcmp(keyfile_org(kf), org) != 0) {
+        fprintf(stderr, "hartslag agreements: the keys file %s is of %s, not %s; nothing signed\n",
+                keys, keyfile_org(kf), org);
+        goto done;
+    }
+    agreements_sig_t sig;
+    if (agreements_sig_sign(next, org, keyfile_sign_secret(kf), &sig) != 0) {
+        fprintf(stderr, "hartslag agreements: signing failed\n");
+        goto done;
+    }
+    char text[AGREEMENTS_SIG_FILE_MAX], dir[S_PATH_MAX], path[S_PATH_MAX + 64];
+    size_t len = agreements_sig_format(&sig, text, sizeof text);
+    snprintf(dir, sizeof dir, "%s.sig.d", file);
+    snprintf(path, sizeof path, "%s/%s.sig", dir, org);
+    if (len == 0 || (mkdir(dir, 0755) != 0 && errno != EEXIST)) {
+        fprintf(stderr, "hartslag agreements: cannot create %s: %s\n", dir, strerror(errno));
+        goto done;
+    }
+    if (unlink(path) != 0 && errno != ENOENT) {
+        fprintf(stderr, "hartslag agreements: cannot replace %s: %s\n", path, strerror(errno));
+        goto done;
+    }
+    if (fileio_write_new(path, text, len, 0644, err, sizeof err) != 0) {
+        fprintf(stderr, "hartslag agreements: %s\n", err);
+        goto done;
+    }
+    printf("signed: %s\n", path);
+    rc = 0;
+done:
+    keyfile_destroy(&kf);
+    agreements_destroy(&old_a);
+    agreements_destroy(&next);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- verify */
+
+static int s_sig_name(const struct dirent *e)
+{
+    size_t n = strlen(e->d_name);
+    return e->d_name[0] != '.' && n > 4 && strcmp(e->d_name + n - 4, ".sig") == 0;
+}
+
+/* Reads and checks one signature file; 0 and the signer, or -1 with the reason. */
+static int s_check_one(const char *path, const agreements_t *next, const partners_t *partners,
+                       agreements_sig_t *sig, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        snprintf(err, errlen, "cannot read: %s", strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "not a regular file");
+        return -1;
+    }
+    if (st.st_size > AGREEMENTS_SIG_FILE_MAX) {
+        snprintf(err, errlen, "too large (%lld bytes, a signature file has at most %d)",
+                 (long long)st.st_size, AGREEMENTS_SIG_FILE_MAX);
+        return -1;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    if (fileio_read(path, AGREEMENTS_SIG_FILE_MAX, &text, &len, err, errlen) != 0)
+        return -1;
+    int rc = agreements_sig_parse(text, len, sig, err, errlen);
+    free(text);
+    if (rc != 0)
+        return -1;
+    if (!agreements_partner_lookup(next, sig->signer, strlen(sig->signer))) {
+        snprintf(err, errlen, "the signer %s is not a partner in this version", sig->signer);
+        return -1;
+    }
+    const cert_t *cert = partners_by_org(partners, sig->signer);
+    if (!cert) {
+        snprintf(err, errlen, "no valid certificate of %s in the partners directory", sig->signer);
+        return -1;
+    }
+    return agreements_sig_verify(sig, next, cert->sign_key, err, errlen);
+}
+
+static void s_report(void *arg, const char *file, bool is_error, const char *message)
+{
+    (void)arg;
+    fprintf(stderr, "%s: %s: %s\n", file, is_error ? "error" : "warning", message);
+}
+
+int agreements_cmd_verify(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"partners", required_argument, NULL, 'p'},
+        {"against", required_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *dir = NULL, *against = NULL;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (c == 'p')
+            dir = optarg;
+        else if (c == 'a')
+            against = optarg;
+        else if (c == 'h')
+            return s_usage(stdout, NULL);
+        else
+            return s_usage(stderr, "verify: unknown option");
+    }
+    if (!dir || optind != argc - 1)
+        return s_usage(stderr, "verify: one FILE and --partners DIR are required");
+    const char *file = argv[optind];
+    agreements_t *next = s_load(file), *old_a = NULL;
+    if (!next)
+        return 1;
+    char err[512];
+    int rc = 1;
+    partners_t *partners = NULL;
+    agreements_diff_t *diff = NULL;
+    struct dirent **names = NULL;
+    int n_names = 0;
+    const char **signers = NULL, **required = NULL;
+    size_t n_signers = 0, n_required = 0;
+    if (against && !(old_a = s_load(against)))
+        goto done;
+    partners = partners_load(dir, (int64_t)time(NULL) * 1000, s_report, NULL, err, sizeof err);
+    if (!partners) {
+        fprintf(stderr, "hartslag agreements: %s: %s\n", dir, err);
+        goto done;
+    }
+    size_t np = agreements_partner_count(next);
+    signers = calloc(np + 1, sizeof *signers);
+    required = calloc(np + 1, sizeof *required);
+    if (!signers || !required)
+        goto done;
+    char sigdir[S_PATH_MAX];
+    snprintf(sigdir, sizeof sigdir, "%s.sig.d", file);
+    n_names = scandir(sigdir, &names, s_sig_name, alphasort);
+    if (n_names < 0) {
+        if (errno != ENOENT) {
+            fprintf(stderr, "hartslag agreements: %s: %s\n", sigdir, strerror(errno));
+            goto done;
+        }
+        n_names = 0;
+    }
+    char hash[AGREEMENTS_HASH_HEX];
+    agreements_hash_hex(next, hash);
+    printf("agreements %s: partnership %s, version %llu, sha256 %s\n", file,
+           agreements_partnership(next), (unsigned long long)agreements_version(next), hash);
+    size_t refused = 0;
+    for (int i = 0; i < n_names && i < S_SIGS_MAX; i++) {
+        char path[S_PATH_MAX + 300];
+        snprintf(path, sizeof path, "%s/%s", sigdir, names[i]->d_name);
+        agreements_sig_t sig;
+        if (s_check_one(path, next, partners, &sig, err, sizeof err) != 0) {
+            printf("%s: refused: %s\n", path, err);
+            refused++;
+            continue;
+        }
+        bool dup = false;
+        for (size_t k = 0; k < n_signers; k++)
+            dup = dup || strcmp(signers[k], sig.signer) == 0;
+        if (dup) {
+            printf("%s: refused: a second signature by %s\n", path, sig.signer);
+            refused++;
+            continue;
+        }
+        const agreements_partner_t *p =
+            agreements_partner_lookup(next, sig.signer, strlen(sig.signer));
+        signers[n_signers++] = p->org; /* borrowed from next */
+    }
+    if (old_a) {
+        diff = agreements_diff_new(old_a, next);
+        if (!diff)
+            goto done;
+    }
+    agreements_rule_result_t r =
+        agreements_rule_check(old_a, next, diff, signers, n_signers, required, &n_required);
+    printf("signed by:");
+    for (size_t i = 0; i < n_signers; i++)
+        printf("%s%s", i ? ", " : " ", signers[i]);
+    printf("%s\n", n_signers ? "" : " (nobody)");
+    if (r == AGREEMENTS_RULE_ROLLBACK) {
+        printf("REFUSED: version %llu with this sha256 cannot follow version %llu in force (%s): "
+               "a lower version, or the same version with other content\n",
+               (unsigned long long)agreements_version(next),
+               (unsigned long long)agreements_version(old_a), against);
+        goto done;
+    }
+    if (r == AGREEMENTS_RULE_UNCHANGED) {
+        printf("unchanged: this is the version in force (%s)\n", against);
+        rc = 0;
+        goto done;
+    }
+    printf("must sign (%s):", old_a ? "the coordinator and every affected partner"
+                                    : "every partner, as this is the first version");
+    for (size_t i = 0; i < n_required; i++)
+        printf("%s%s", i ? ", " : " ", required[i]);
+    printf("\nmissing:");
+    size_t missing = 0;
+    for (size_t i = 0; i < n_required; i++) {
+        bool have = false;
+        for (size_t k = 0; k < n_signers; k++)
+            have = have || strcmp(signers[k], required[i]) == 0;
+        if (!have)
+            printf("%s%s", missing++ ? ", " : " ", required[i]);
+    }
+    printf("%s\n", missing ? "" : " (none)");
+    if (r == AGREEMENTS_RULE_OK) {
+        printf("OK: every required partner signed%s\n",
+               refused ? " (some signature files were refused, see above)" : "");
+        rc = 0;
+    } else
+        printf("NOT ENOUGH SIGNATURES: this version may not take effect\n");
+done:
+    for (int i = 0; i < n_names; i++)
+        free(names[i]);
+    free(names);
+    free(signers);
+    free(required);
+    agreements_diff_destroy(&diff);
+    partners_destroy(&partners);
+    agreements_destroy(&old_a);
+    agreements_destroy(&next);
+    return rc;
+}

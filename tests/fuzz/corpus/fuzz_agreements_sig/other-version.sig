@@ -1,0 +1,6 @@
+hartslag-agreements-signature v1
+partnership fuzz
+version 4
+sha256 39eaec30560352ce1a049861258b41ee09352b1bba2f1b308ee839847d93f149
+signer politie
+signature 0b0a67aac5bf1ebf1793e3694043239a4f1c0d9c560fbd9b81de9c40c1b28c68d76cb3b80fe169e5841f4eac812726069f95c58075ffbcf9f52a94b5212c280e

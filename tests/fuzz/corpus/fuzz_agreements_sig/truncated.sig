@@ -1,0 +1,4 @@
+hartslag-agreements-signature v1
+partnership fuzz
+version 3
+sha256 39eaec30560352ce1a049861258b41ee09352b1bba2f1b308ee83
