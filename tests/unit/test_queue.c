@@ -150,6 +150,47 @@ Test(queue, redelivered_after_restart)
     queue_destroy(&q);
 }
 
+/* The `delivered` record's index is kept per delivery (an inclusion
+   request finds it without a search), survives a reopen, and a store from
+   before the column gets it on open with its rows intact. */
+Test(queue, delivered_index_is_kept_per_delivery)
+{
+    queue_t *q = s_open();
+    s_enqueue(q, 1, 1000000, 1000000);
+    uint8_t id[QUEUE_ID_BYTES];
+    s_id(id, 1);
+    int64_t index = -1;
+    cr_assert_eq(queue_delivered_index(q, id, "r1", &index), 0, "nothing kept before delivery");
+    cr_assert_eq(queue_begin(q), 0);
+    cr_assert_eq(queue_settle(q, id, "r1", DELIVERY_ACKED), 1);
+    cr_assert_eq(queue_delivered_set(q, id, "r1", 4242), 0, "%s", queue_error(q));
+    cr_assert_eq(queue_commit(q), 0);
+    queue_destroy(&q);
+
+    q = s_open();
+    cr_assert_eq(queue_delivered_index(q, id, "r1", &index), 1);
+    cr_assert_eq(index, 4242);
+    cr_assert_eq(queue_delivered_index(q, id, "r2", &index), 0, "r2 has not had it");
+    queue_destroy(&q);
+
+    /* An older store: the column dropped again, as a broker before it
+       wrote it. */
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(s_path, &db), SQLITE_OK);
+    cr_assert_eq(
+        sqlite3_exec(db, "ALTER TABLE deliveries DROP COLUMN delivered_index", NULL, NULL, NULL),
+        SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    q = s_open();
+    cr_assert_eq(queue_delivered_index(q, id, "r1", &index), 0, "an old delivery has none");
+    delivery_state_t state;
+    cr_assert_eq(queue_delivery_state(q, id, "r1", &state), 1);
+    cr_assert_eq(state, DELIVERY_ACKED, "the old row is intact");
+    seen_t seen = {0};
+    cr_assert_eq(queue_pending(q, "r2", 0, 10, s_seen, &seen), 1, "r2's delivery still waits");
+    queue_destroy(&q);
+}
+
 Test(queue, rollback_leaves_nothing)
 {
     queue_t *q = s_open();
