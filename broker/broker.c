@@ -299,6 +299,7 @@ typedef struct {
     size_t n_fields;
     const char *agreement_id;    /* the clause, or NULL */
     uint64_t agreements_version; /* 0 = not set */
+    bool agreements_in_force;    /* decided under the version in force: its hash is recorded */
     const char *legal_basis;     /* or NULL */
     const char *outcome;         /* "ok" or "refused" */
     const char *reason;          /* or NULL */
@@ -333,6 +334,11 @@ static int64_t s_audit(broker_t *self, const audit_entry_t *entry)
     if (entry->agreements_version) {
         record.has_agreements_version = 1;
         record.agreements_version = entry->agreements_version;
+    }
+    if (entry->agreements_in_force) {
+        record.has_agreements_hash = 1;
+        record.agreements_hash.data = (uint8_t *)agreements_hash(self->agreements);
+        record.agreements_hash.len = AGREEMENTS_HASH_BYTES;
     }
     record.legal_basis = (char *)entry->legal_basis;
     record.outcome = (char *)(entry->outcome ? entry->outcome : "ok");
@@ -374,6 +380,7 @@ static void s_deny_as(broker_t *self, peer_t *peer, zframe_t *routing,
         .fields = header ? header->fields : NULL,
         .n_fields = header ? header->n_fields : 0,
         .agreements_version = agreements_version(self->agreements),
+        .agreements_in_force = true,
         .outcome = "refused",
         .reason = reason,
     };
@@ -607,6 +614,7 @@ static void s_alert_out(broker_t *self, const match_alert_t *alert, const char *
             .subject = alert->subject,
             .agreement_id = alert->rule->id,
             .agreements_version = agreements_version(self->agreements),
+            .agreements_in_force = true,
             .legal_basis = alert->rule->legal_basis,
             .outcome = "ok",
             .reason = reason,
@@ -867,6 +875,7 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, const i
             .n_fields = header->n_fields,
             .agreement_id = clause ? clause->id : NULL,
             .agreements_version = decision.version,
+            .agreements_in_force = true,
             .legal_basis = clause ? clause->legal_basis : NULL,
             .outcome = "ok",
         };
@@ -1159,6 +1168,25 @@ static void s_on_withdraw_result(broker_t *self, peer_t *peer, Hartslag__Withdra
         self->turn_failed = true;
 }
 
+/* Tells `peer` who it is to us and which agreements version (number and
+   hash) is in force: the answer to a Hello, and again to every connected
+   partner after a reload changed the version, so that each daemon's status
+   shows what the broker enforces now (issue 14 item 1). */
+static void s_welcome(broker_t *self, peer_t *peer, zframe_t *routing)
+{
+    Hartslag__Welcome welcome = HARTSLAG__WELCOME__INIT;
+    welcome.org = peer->org;
+    welcome.agreements_version = agreements_version(self->agreements);
+    welcome.server_time_ms = (uint64_t)self->now_ms;
+    welcome.has_agreements_hash = 1;
+    welcome.agreements_hash.data = (uint8_t *)agreements_hash(self->agreements);
+    welcome.agreements_hash.len = AGREEMENTS_HASH_BYTES;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_WELCOME;
+    frame.welcome = &welcome;
+    s_reply_frame(self, routing, &frame, REPLY_PLAIN, NULL);
+}
+
 static void s_on_hello(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__Hello *hello)
 {
     if (!hello->org || strcmp(hello->org, peer->org) != 0) {
@@ -1178,17 +1206,7 @@ static void s_on_hello(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag
                       "Hello.org differs from the org of your CURVE key");
         return;
     }
-    Hartslag__Welcome welcome = HARTSLAG__WELCOME__INIT;
-    welcome.org = peer->org;
-    welcome.agreements_version = agreements_version(self->agreements);
-    welcome.server_time_ms = (uint64_t)self->now_ms;
-    welcome.has_agreements_hash = 1;
-    welcome.agreements_hash.data = (uint8_t *)agreements_hash(self->agreements);
-    welcome.agreements_hash.len = AGREEMENTS_HASH_BYTES;
-    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
-    frame.body_case = HARTSLAG__FRAME__BODY_WELCOME;
-    frame.welcome = &welcome;
-    s_reply_frame(self, routing, &frame, REPLY_PLAIN, NULL);
+    s_welcome(self, peer, routing);
     peer->checkpoint_size = hello->has_checkpoint_size ? hello->checkpoint_size : 0;
     peer->checkpoint_due = true;
     /* A Hello means the daemon may have lost what was in flight. Notices
@@ -1759,6 +1777,7 @@ static void s_agreements_loaded(broker_t *self)
     audit_entry_t entry = {.event = "agreements_loaded",
                            .actor = "broker",
                            .agreements_version = agreements_version(self->agreements),
+                           .agreements_in_force = true,
                            .outcome = "ok"};
     s_audit(self, &entry);
     log_event(HLOG_INFO, "agreements_loaded", "version", version, "sha256", hash, NULL);
@@ -1809,9 +1828,15 @@ static void s_reload_all(broker_t *self)
                   first ? first->message : "unreadable", NULL);
         agreements_errors_destroy(&errors);
     } else {
+        bool changed = memcmp(agreements_hash(agreements), agreements_hash(self->agreements),
+                              AGREEMENTS_HASH_BYTES) != 0;
         agreements_destroy(&self->agreements);
         self->agreements = agreements;
         s_agreements_loaded(self);
+        for (peer_t *peer = zhashx_first(self->peers); changed && peer;
+             peer = zhashx_next(self->peers))
+            if (peer->routing)
+                s_welcome(self, peer, peer->routing);
     }
 }
 

@@ -760,6 +760,8 @@ void audit_record_json(FILE *out, uint64_t index, const Hartslag__AuditRecord *r
         fputs("null", out);
     s_json_key(out, "prev_hash", &first);
     s_json_hex(out, true, r->prev_hash);
+    s_json_key(out, "agreements_sha256", &first);
+    s_json_hex(out, r->has_agreements_hash, r->agreements_hash);
     fputc('}', out);
 }
 
@@ -767,7 +769,7 @@ void audit_record_csv_header(FILE *out)
 {
     fputs("index,time,time_ms,event,actor_org,actor_user,on_behalf_of,counterpart_org,signal_id,"
           "signal_type,purpose,subject,fields,agreement_id,agreements_version,legal_basis,outcome,"
-          "reason,purged_before,prev_hash\r\n",
+          "reason,purged_before,prev_hash,agreements_sha256\r\n",
           out);
 }
 
@@ -833,6 +835,8 @@ void audit_record_csv(FILE *out, uint64_t index, const Hartslag__AuditRecord *r)
         fprintf(out, "%" PRIu64, r->purged_before);
     fputc(',', out);
     s_csv_hex(out, true, r->prev_hash);
+    fputc(',', out);
+    s_csv_hex(out, r->has_agreements_hash, r->agreements_hash);
     fputs("\r\n", out);
 }
 

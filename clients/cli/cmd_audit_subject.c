@@ -16,6 +16,7 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@ typedef struct {
     char org[SUBJECT_ORG_MAX];               /* recipient org id */
     char agreement_id[SUBJECT_TEXT_MAX];     /* the clause that allowed it */
     char legal_basis[SUBJECT_TEXT_MAX];      /* from the accepted record */
+    uint64_t agreements_version;             /* the version it was accepted under, or 0 */
+    char agreements_sha256[65];              /* that version's SHA-256 (hex), or "" */
     int64_t accepted_ms;                     /* broker accepted it for this recipient */
     int64_t delivered_ms;                    /* broker delivered it */
     int64_t acked_ms;                        /* recipient stored it */
@@ -218,6 +221,11 @@ static int s_collect(void *arg, uint64_t index, const Hartslag__AuditRecord *r)
             s_copy(rc->legal_basis, sizeof rc->legal_basis, r->legal_basis);
         if (r->agreement_id)
             s_copy(rc->agreement_id, sizeof rc->agreement_id, r->agreement_id);
+        if (r->has_agreements_version)
+            rc->agreements_version = r->agreements_version;
+        if (r->has_agreements_hash && r->agreements_hash.len == 32)
+            sodium_bin2hex(rc->agreements_sha256, sizeof rc->agreements_sha256,
+                           r->agreements_hash.data, r->agreements_hash.len);
     } else if (strcmp(ev, "delivered") == 0)
         s_set_first(&rc->delivered_ms, t);
     else if (strcmp(ev, "acked") == 0)
@@ -428,6 +436,13 @@ static void s_print_text(const lang_t *lang, const subject_answer_t *a, const le
                     printf(" (%s %s)", en ? "agreement" : "afspraak", r->agreement_id);
                 printf("\n");
             }
+            if (r->agreements_version) {
+                printf("        %s %llu", en ? "agreements version:" : "versie van de afspraken:",
+                       (unsigned long long)r->agreements_version);
+                if (r->agreements_sha256[0])
+                    printf(" (SHA-256 %s)", r->agreements_sha256);
+                printf("\n");
+            }
             if (r->accepted_ms) {
                 uint32_t days = s_retention(letter->agreements, r->agreement_id);
                 if (days)
@@ -611,6 +626,12 @@ static void s_print_json(const subject_answer_t *a, const letter_t *letter,
             audit_json_string(stdout, s_nonempty(r->agreement_id));
             fputs(",\"legal_basis\":", stdout);
             audit_json_string(stdout, s_nonempty(r->legal_basis));
+            if (r->agreements_version)
+                printf(",\"agreements_version\":%llu", (unsigned long long)r->agreements_version);
+            else
+                fputs(",\"agreements_version\":null", stdout);
+            fputs(",\"agreements_sha256\":", stdout);
+            audit_json_string(stdout, s_nonempty(r->agreements_sha256));
             uint32_t days = s_retention(letter->agreements, r->agreement_id);
             if (days)
                 printf(",\"retention_days\":%u", days);

@@ -1,0 +1,221 @@
+/*  Issue 14 item 1: an agreements version is identified by (version,
+    SHA-256 of the file's exact bytes), and the audit log says which one
+    decided each exchange: the `agreements_loaded`, `accepted` and `denied`
+    records carry the hash, `audit query --json` and `audit subject` show
+    it. After the broker reloads a changed file, every connected daemon
+    hears the new version and hash at once (a fresh Welcome), without
+    reconnecting. Real broker, real daemons, the real CLI. */
+#include "daemon_harness.h"
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BSN "123456782" /* passes the elfproef */
+
+static bh_t *s_bh;
+static dh_t *s_politie, *s_gemeente;
+
+static void s_setup(void)
+{
+    tu_watchdog(90);
+    const char *orgs[] = {"gemeente", "politie", "welzijn", "woonpunt"};
+    s_bh = bh_new(orgs, 4, bh_default_agreements);
+    cr_assert_not_null(s_bh);
+    cr_assert_eq(bh_start(s_bh, NULL), 0, "broker did not start");
+    s_politie = dh_new(s_bh, "politie", NULL, NULL);
+    s_gemeente = dh_new(s_bh, "gemeente", NULL, NULL);
+    cr_assert(s_politie && s_gemeente);
+    cr_assert_eq(dh_start(s_politie), 0);
+    cr_assert_eq(dh_start(s_gemeente), 0);
+    cr_assert(dh_wait_log(s_politie, "event=connected", 10000), "%s", dh_log(s_politie));
+    cr_assert(dh_wait_log(s_gemeente, "event=connected", 10000), "%s", dh_log(s_gemeente));
+}
+
+static void s_teardown(void)
+{
+    dh_destroy(&s_politie);
+    dh_destroy(&s_gemeente);
+    bh_destroy(&s_bh);
+}
+
+TestSuite(agreements_identity, .init = s_setup, .fini = s_teardown);
+
+/* The SHA-256 of the broker's agreements file as it is on disk now. */
+static void s_file_hash(char hex[65])
+{
+    size_t len = 0;
+    char *text = tu_read_file(s_bh->agreements, &len);
+    cr_assert_not_null(text);
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, (const unsigned char *)text, len);
+    free(text);
+    sodium_bin2hex(hex, 65, digest, sizeof digest);
+}
+
+/* `hartslag audit query --db broker.db --json --event EVENT`: one JSON
+   object per line (caller frees). */
+static char *s_query(const char *event)
+{
+    char db[4300];
+    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
+    char *argv[] = {(char *)tu_bin("hartslag"),
+                    "audit",
+                    "query",
+                    "--db",
+                    db,
+                    "--json",
+                    "--event",
+                    (char *)event,
+                    NULL};
+    char *out = NULL, *err = NULL;
+    int rc = tu_run(argv, NULL, &out, &err);
+    cr_assert_eq(rc, 0, "audit query: %s", err);
+    free(err);
+    return out;
+}
+
+/* How many lines of `text` contain both needles. */
+static int s_lines_with(const char *text, const char *a, const char *b)
+{
+    int n = 0;
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        char *copy = strndup(line, len);
+        cr_assert_not_null(copy);
+        if (strstr(copy, a) && strstr(copy, b))
+            n++;
+        free(copy);
+        line = end ? end + 1 : NULL;
+    }
+    return n;
+}
+
+/* The daemon's `status --json` (caller frees). */
+static char *s_status(dh_t *dh)
+{
+    char *out = NULL;
+    dh_cli(dh, NULL, &out, NULL, "status", "--json", NULL);
+    cr_assert_not_null(out);
+    return out;
+}
+
+Test(agreements_identity, records_carry_the_hash_and_daemons_hear_a_reload_at_once)
+{
+    char v3[65], want[160];
+    s_file_hash(v3);
+    char id[33];
+    const char *fields[] = {"adres=Passartweg 1", NULL};
+    cr_assert_eq(
+        dh_send(s_politie, "gemeente", "overlast", "casusoverleg", BSN, fields, NULL, true, id), 0,
+        "%s", dh_log(s_politie));
+    cr_assert(dh_wait_inbox(s_gemeente, 1, 20000), "%s", dh_log(s_gemeente));
+
+    snprintf(want, sizeof want, "\"agreements_sha256\":\"%s\"", v3);
+    char *loaded = s_query("agreements_loaded");
+    cr_assert_eq(s_lines_with(loaded, "\"agreements_version\":3", want), 1, "%s", loaded);
+    free(loaded);
+    char *accepted = s_query("accepted");
+    cr_assert_eq(s_lines_with(accepted, id, want), 1, "%s", accepted);
+    free(accepted);
+
+    /* A new version: the same file with the next number. */
+    char *text = tu_read_file(s_bh->agreements, NULL);
+    cr_assert_not_null(text);
+    char *at = strstr(text, "version: 3\n");
+    cr_assert_not_null(at);
+    at[9] = '4';
+    remove(s_bh->agreements);
+    cr_assert_eq(tu_write_file(s_bh->agreements, text, 0644), 0);
+    free(text);
+    char v4[65];
+    s_file_hash(v4);
+    cr_assert_str_neq(v3, v4);
+    bh_signal(s_bh, SIGHUP);
+
+    /* The daemons hear it without reconnecting. */
+    char want_version[80], want_hash[160];
+    snprintf(want_version, sizeof want_version, "\"broker_agreements_version\":4");
+    snprintf(want_hash, sizeof want_hash, "\"broker_agreements_hash\":\"%s\"", v4);
+    char *status = NULL;
+    bool heard = false;
+    for (int i = 0; i < 100 && !heard; i++) {
+        free(status);
+        status = s_status(s_gemeente);
+        heard = strstr(status, want_version) && strstr(status, want_hash);
+        if (!heard)
+            usleep(100000);
+    }
+    cr_assert(heard, "the daemon still shows the old version:\n%s\nbroker:\n%s", status,
+              bh_log(s_bh));
+    free(status);
+    cr_assert_eq(dh_log_count(s_gemeente, "event=connected"), 1, "it did not reconnect for it");
+
+    snprintf(want, sizeof want, "\"agreements_sha256\":\"%s\"", v4);
+    loaded = s_query("agreements_loaded");
+    cr_assert_eq(s_lines_with(loaded, "\"agreements_version\":4", want), 1, "%s", loaded);
+    free(loaded);
+
+    /* What is decided now is decided under version 4, and says so. The
+       daemon still holds version 3; it submits under it. */
+    char id2[33];
+    cr_assert_eq(
+        dh_send(s_politie, "gemeente", "overlast", "casusoverleg", BSN, fields, NULL, true, id2), 0,
+        "%s", dh_log(s_politie));
+    cr_assert(dh_wait_inbox(s_gemeente, 2, 20000), "%s", dh_log(s_gemeente));
+    accepted = s_query("accepted");
+    cr_assert_eq(s_lines_with(accepted, id2, want), 1, "%s", accepted);
+    snprintf(want, sizeof want, "\"agreements_sha256\":\"%s\"", v3);
+    cr_assert_eq(s_lines_with(accepted, id, want), 1, "the first stays under version 3: %s",
+                 accepted);
+    free(accepted);
+
+    /* The officer's answer to the citizen names both versions. */
+    char db[4300], pkey[4300];
+    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
+    snprintf(pkey, sizeof pkey, "%s/pseudonym.key", s_bh->root);
+    char *argv[] = {(char *)tu_bin("hartslag"), "audit", "subject", "--db", db, "--bsn", BSN,
+                    "--pseudonym-key",          pkey,    NULL};
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(tu_run(argv, NULL, &out, &err), 0, "%s", err);
+    snprintf(want, sizeof want, "versie van de afspraken: 3 (SHA-256 %s)", v3);
+    cr_assert(strstr(out, want), "%s", out);
+    snprintf(want, sizeof want, "versie van de afspraken: 4 (SHA-256 %s)", v4);
+    cr_assert(strstr(out, want), "%s", out);
+    free(out);
+    free(err);
+}
+
+/* A refused signal's `denied` record names the version that refused it.
+   A raw client, because a daemon refuses it before it reaches the broker. */
+Test(agreements_identity, a_denied_record_carries_the_hash)
+{
+    char v3[65], want[160], hex[33];
+    s_file_hash(v3);
+    bh_client_t *politie = bh_client_new(s_bh, "politie", false);
+    cr_assert_not_null(politie);
+    cr_assert_eq(bh_hello(politie), 0);
+    uint8_t *sealed = NULL, id[16];
+    size_t len = 0;
+    /* woonpunt may not receive overlast signals under the default agreements */
+    cr_assert_eq(bh_seal(s_bh, politie, "woonpunt", "overlast", "casusoverleg", "adres", NULL,
+                         &sealed, &len, id),
+                 0);
+    Hartslag__Frame *answer = bh_submit(politie, sealed, len, 10000);
+    cr_assert_not_null(answer);
+    cr_assert_eq(answer->body_case, HARTSLAG__FRAME__BODY_DENIED);
+    hartslag__frame__free_unpacked(answer, NULL);
+    free(sealed);
+    bh_client_destroy(&politie);
+    sodium_bin2hex(hex, sizeof hex, id, sizeof id);
+    snprintf(want, sizeof want, "\"agreements_sha256\":\"%s\"", v3);
+    char *denied = s_query("denied");
+    cr_assert_eq(s_lines_with(denied, hex, want), 1, "%s", denied);
+    free(denied);
+}
