@@ -13,11 +13,11 @@
 #include "agreements_diff.h"
 #include "agreements_rule.h"
 #include "agreements_sig.h"
+#include "agreements_sigset.h"
 #include "fileio.h"
 #include "keyfile.h"
 #include "partners.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #define S_PATH_MAX 4096
-#define S_SIGS_MAX 1024 /* signature files read from one directory */
 
 static int s_usage(FILE *out, const char *why)
 {
@@ -199,48 +198,11 @@ done:
 
 /* ---------------------------------------------------------------- verify */
 
-static int s_sig_name(const struct dirent *e)
+/* A refused signature file: one line naming it. */
+static void s_refused(void *arg, const char *path, const char *reason)
 {
-    size_t n = strlen(e->d_name);
-    return e->d_name[0] != '.' && n > 4 && strcmp(e->d_name + n - 4, ".sig") == 0;
-}
-
-/* Reads and checks one signature file; 0 and the signer, or -1 with the reason. */
-static int s_check_one(const char *path, const agreements_t *next, const partners_t *partners,
-                       agreements_sig_t *sig, char *err, size_t errlen)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0) {
-        snprintf(err, errlen, "cannot read: %s", strerror(errno));
-        return -1;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "not a regular file");
-        return -1;
-    }
-    if (st.st_size > AGREEMENTS_SIG_FILE_MAX) {
-        snprintf(err, errlen, "too large (%lld bytes, a signature file has at most %d)",
-                 (long long)st.st_size, AGREEMENTS_SIG_FILE_MAX);
-        return -1;
-    }
-    char *text = NULL;
-    size_t len = 0;
-    if (fileio_read(path, AGREEMENTS_SIG_FILE_MAX, &text, &len, err, errlen) != 0)
-        return -1;
-    int rc = agreements_sig_parse(text, len, sig, err, errlen);
-    free(text);
-    if (rc != 0)
-        return -1;
-    if (!agreements_partner_lookup(next, sig->signer, strlen(sig->signer))) {
-        snprintf(err, errlen, "the signer %s is not a partner in this version", sig->signer);
-        return -1;
-    }
-    const cert_t *cert = partners_by_org(partners, sig->signer);
-    if (!cert) {
-        snprintf(err, errlen, "no valid certificate of %s in the partners directory", sig->signer);
-        return -1;
-    }
-    return agreements_sig_verify(sig, next, cert->sign_key, err, errlen);
+    (void)arg;
+    printf("%s: refused: %s\n", path, reason);
 }
 
 static void s_report(void *arg, const char *file, bool is_error, const char *message)
@@ -280,8 +242,7 @@ int agreements_cmd_verify(int argc, char **argv)
     int rc = 1;
     partners_t *partners = NULL;
     agreements_diff_t *diff = NULL;
-    struct dirent **names = NULL;
-    int n_names = 0;
+    agreements_sigset_t *sigset = NULL;
     const char **signers = NULL, **required = NULL;
     size_t n_signers = 0, n_required = 0;
     if (against && !(old_a = s_load(against)))
@@ -296,41 +257,21 @@ int agreements_cmd_verify(int argc, char **argv)
     required = calloc(np + 1, sizeof *required);
     if (!signers || !required)
         goto done;
-    char sigdir[S_PATH_MAX];
-    snprintf(sigdir, sizeof sigdir, "%s.sig.d", file);
-    n_names = scandir(sigdir, &names, s_sig_name, alphasort);
-    if (n_names < 0) {
-        if (errno != ENOENT) {
-            fprintf(stderr, "hartslag agreements: %s: %s\n", sigdir, strerror(errno));
-            goto done;
-        }
-        n_names = 0;
-    }
     char hash[AGREEMENTS_HASH_HEX];
     agreements_hash_hex(next, hash);
     printf("agreements %s: partnership %s, version %llu, sha256 %s\n", file,
            agreements_partnership(next), (unsigned long long)agreements_version(next), hash);
-    size_t refused = 0;
-    for (int i = 0; i < n_names && i < S_SIGS_MAX; i++) {
-        char path[S_PATH_MAX + 300];
-        snprintf(path, sizeof path, "%s/%s", sigdir, names[i]->d_name);
-        agreements_sig_t sig;
-        if (s_check_one(path, next, partners, &sig, err, sizeof err) != 0) {
-            printf("%s: refused: %s\n", path, err);
-            refused++;
-            continue;
-        }
-        bool dup = false;
-        for (size_t k = 0; k < n_signers; k++)
-            dup = dup || strcmp(signers[k], sig.signer) == 0;
-        if (dup) {
-            printf("%s: refused: a second signature by %s\n", path, sig.signer);
-            refused++;
-            continue;
-        }
-        const agreements_partner_t *p =
-            agreements_partner_lookup(next, sig.signer, strlen(sig.signer));
-        signers[n_signers++] = p->org; /* borrowed from next */
+    fflush(stdout);
+    sigset = agreements_sigset_read(file, next, partners, s_refused, NULL, err, sizeof err);
+    if (!sigset) {
+        fprintf(stderr, "hartslag agreements: %s\n", err);
+        goto done;
+    }
+    size_t refused = agreements_sigset_refused(sigset);
+    for (size_t i = 0; i < agreements_sigset_count(sigset); i++) {
+        const char *signer = agreements_sigset_signer(sigset, i);
+        /* borrowed from next: the set checked that the signer is a partner */
+        signers[n_signers++] = agreements_partner_lookup(next, signer, strlen(signer))->org;
     }
     if (old_a) {
         diff = agreements_diff_new(old_a, next);
@@ -376,9 +317,7 @@ int agreements_cmd_verify(int argc, char **argv)
     } else
         printf("NOT ENOUGH SIGNATURES: this version may not take effect\n");
 done:
-    for (int i = 0; i < n_names; i++)
-        free(names[i]);
-    free(names);
+    agreements_sigset_destroy(&sigset);
     free(signers);
     free(required);
     agreements_diff_destroy(&diff);
