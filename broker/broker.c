@@ -3,6 +3,7 @@
 #include "broker.h"
 #include "auth_gate.h"
 #include "auth_limit.h"
+#include "agreements_history.h"
 #include "check.h"
 #include "control.h"
 #include "inclusion.h"
@@ -137,16 +138,18 @@ typedef struct {
 } inbound_t;
 
 struct broker_t {
-    broker_config_t config;     /* copied; strings borrowed from the caller */
-    char endpoint[256];         /* bound endpoint */
-    auth_gate_t *gate;          /* ZAP handler: admits partners, reports refusals */
-    auth_limit_t *auth_limit;   /* auth_failed records: one per key per minute */
-    broker_control_t *control;  /* local control socket (hartslag broker status) */
-    int64_t started_ms;         /* when broker_new ran */
-    zsock_t *router;            /* the one ROUTER socket */
-    keyfile_t *keys;            /* broker CURVE + audit signing keys */
-    partners_t *partners;       /* live partner table */
-    agreements_t *agreements;   /* live agreements */
+    broker_config_t config;    /* copied; strings borrowed from the caller */
+    char endpoint[256];        /* bound endpoint */
+    auth_gate_t *gate;         /* ZAP handler: admits partners, reports refusals */
+    auth_limit_t *auth_limit;  /* auth_failed records: one per key per minute */
+    broker_control_t *control; /* local control socket (hartslag broker status) */
+    int64_t started_ms;        /* when broker_new ran */
+    zsock_t *router;           /* the one ROUTER socket */
+    keyfile_t *keys;           /* broker CURVE + audit signing keys */
+    partners_t *partners;      /* live partner table */
+    agreements_t *agreements;  /* live agreements */
+    char *agreements_file;     /* the bytes the start read them from, until recorded */
+    size_t agreements_file_len;
     queue_t *queue;             /* durable store */
     audit_log_t *audit;         /* transparency log, in the store's database */
     match_t *match;             /* blind multi-agency match index (DESIGN §10) */
@@ -297,12 +300,12 @@ typedef struct {
     const uint8_t *subject;   /* 32 bytes, or NULL */
     char **fields;            /* field names, or NULL */
     size_t n_fields;
-    const char *agreement_id;    /* the clause, or NULL */
-    uint64_t agreements_version; /* 0 = not set */
-    bool agreements_in_force;    /* decided under the version in force: its hash is recorded */
-    const char *legal_basis;     /* or NULL */
-    const char *outcome;         /* "ok" or "refused" */
-    const char *reason;          /* or NULL */
+    const char *agreement_id;       /* the clause, or NULL */
+    uint64_t agreements_version;    /* 0 = not set */
+    const uint8_t *agreements_hash; /* SHA-256 of that version, or NULL */
+    const char *legal_basis;        /* or NULL */
+    const char *outcome;            /* "ok" or "refused" */
+    const char *reason;             /* or NULL */
 } audit_entry_t;
 
 /* Appends one record in the turn's transaction; returns its index or -1
@@ -335,9 +338,9 @@ static int64_t s_audit(broker_t *self, const audit_entry_t *entry)
         record.has_agreements_version = 1;
         record.agreements_version = entry->agreements_version;
     }
-    if (entry->agreements_in_force) {
+    if (entry->agreements_hash) {
         record.has_agreements_hash = 1;
-        record.agreements_hash.data = (uint8_t *)agreements_hash(self->agreements);
+        record.agreements_hash.data = (uint8_t *)entry->agreements_hash;
         record.agreements_hash.len = AGREEMENTS_HASH_BYTES;
     }
     record.legal_basis = (char *)entry->legal_basis;
@@ -380,7 +383,7 @@ static void s_deny_as(broker_t *self, peer_t *peer, zframe_t *routing,
         .fields = header ? header->fields : NULL,
         .n_fields = header ? header->n_fields : 0,
         .agreements_version = agreements_version(self->agreements),
-        .agreements_in_force = true,
+        .agreements_hash = agreements_hash(self->agreements),
         .outcome = "refused",
         .reason = reason,
     };
@@ -614,7 +617,7 @@ static void s_alert_out(broker_t *self, const match_alert_t *alert, const char *
             .subject = alert->subject,
             .agreement_id = alert->rule->id,
             .agreements_version = agreements_version(self->agreements),
-            .agreements_in_force = true,
+            .agreements_hash = agreements_hash(self->agreements),
             .legal_basis = alert->rule->legal_basis,
             .outcome = "ok",
             .reason = reason,
@@ -875,7 +878,7 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, const i
             .n_fields = header->n_fields,
             .agreement_id = clause ? clause->id : NULL,
             .agreements_version = decision.version,
-            .agreements_in_force = true,
+            .agreements_hash = agreements_hash(self->agreements),
             .legal_basis = clause ? clause->legal_basis : NULL,
             .outcome = "ok",
         };
@@ -1777,10 +1780,103 @@ static void s_agreements_loaded(broker_t *self)
     audit_entry_t entry = {.event = "agreements_loaded",
                            .actor = "broker",
                            .agreements_version = agreements_version(self->agreements),
-                           .agreements_in_force = true,
+                           .agreements_hash = agreements_hash(self->agreements),
                            .outcome = "ok"};
     s_audit(self, &entry);
     log_event(HLOG_INFO, "agreements_loaded", "version", version, "sha256", hash, NULL);
+}
+
+static void s_signature_refused(void *arg, const char *path, const char *reason)
+{
+    (void)arg;
+    log_event(HLOG_WARN, "agreements_signature_refused", "file", path, "reason", reason, NULL);
+}
+
+/* Keeps a version in the history (and its signatures); false on a store
+   error, which fails the turn. */
+static bool s_agreements_keep(broker_t *self, const agreements_t *next, const char *bytes,
+                              size_t len, bool record)
+{
+    size_t n_signers = 0;
+    if (agreements_history_keep(self->queue, next, self->config.agreements, bytes, len,
+                                self->partners, record, self->now_ms, s_signature_refused, NULL,
+                                &n_signers) != 0) {
+        self->turn_failed = true;
+        return false;
+    }
+    if (record) {
+        char count[24];
+        snprintf(count, sizeof count, "%zu", n_signers);
+        log_event(HLOG_INFO, "agreements_recorded", "signature_files", count, NULL);
+    }
+    return true;
+}
+
+/* A version the rollback rule refuses: logged and audited; the version in
+   force stays. */
+static void s_agreements_refused(broker_t *self, const agreements_t *next, const char *reason)
+{
+    char version[24], in_force[24], hash[AGREEMENTS_HASH_HEX];
+    snprintf(version, sizeof version, "%llu", (unsigned long long)agreements_version(next));
+    snprintf(in_force, sizeof in_force, "%llu",
+             (unsigned long long)agreements_version(self->agreements));
+    agreements_hash_hex(next, hash);
+    audit_entry_t entry = {.event = "agreements_refused",
+                           .actor = "broker",
+                           .agreements_version = agreements_version(next),
+                           .agreements_hash = agreements_hash(next),
+                           .outcome = "refused",
+                           .reason = reason};
+    s_audit(self, &entry);
+    log_event(HLOG_ERROR, "agreements_refused", "version", version, "sha256", hash, "reason",
+              reason, "in_force", in_force, "effect",
+              "the version in force stays; a new version needs a higher number", NULL);
+}
+
+/* At start: the file's version against the history. A lower version, or
+   the same number with other bytes, is refused and the version in force
+   is read back from the history, so that a restart with an old file
+   cannot roll the rules back. */
+static void s_agreements_at_start(broker_t *self)
+{
+    uint64_t version = 0;
+    uint8_t hash[AGREEMENTS_HASH_BYTES];
+    char *kept = NULL;
+    size_t kept_len = 0;
+    int found = queue_agreements_in_force(self->queue, &version, hash, &kept, &kept_len);
+    if (found < 0) {
+        log_event(HLOG_ERROR, "agreements_history_unreadable", "error", queue_error(self->queue),
+                  "effect", "no signal is accepted until the history can be read", NULL);
+        self->turn_failed = true;
+        return;
+    }
+    history_verdict_t verdict =
+        agreements_history_judge(found == 1, version, found == 1 ? hash : NULL, self->agreements);
+    const char *refusal = agreements_history_refusal(verdict);
+    if (!refusal) {
+        if (s_agreements_keep(self, self->agreements, self->agreements_file,
+                              self->agreements_file_len, verdict != HISTORY_UNCHANGED)) {
+            free(self->agreements_file);
+            self->agreements_file = NULL;
+        }
+        free(kept);
+        return;
+    }
+    agreements_errors_t *errors = NULL;
+    agreements_t *in_force = agreements_parse(kept, kept_len, "agreements history", &errors);
+    agreements_errors_destroy(&errors);
+    free(kept);
+    if (!in_force) {
+        log_event(HLOG_ERROR, "agreements_history_unreadable", "error",
+                  "the version in force does not parse", NULL);
+        self->turn_failed = true;
+        return;
+    }
+    s_agreements_refused(self, self->agreements, refusal);
+    agreements_destroy(&self->agreements);
+    self->agreements = in_force;
+    free(self->agreements_file);
+    self->agreements_file = NULL;
 }
 
 /* The first turn: was the last run cut short, which agreements and
@@ -1802,6 +1898,7 @@ static void s_startup(broker_t *self)
     }
     if (queue_meta_set(self->queue, "clean_shutdown", "0") != 0)
         self->turn_failed = true;
+    s_agreements_at_start(self);
     s_agreements_loaded(self);
     s_sync_partners(self);
 }
@@ -1819,7 +1916,10 @@ static void s_reload_all(broker_t *self)
         s_sync_partners(self); /* the next handshake is checked against it (s_admit) */
     }
     agreements_errors_t *errors = NULL;
-    agreements_t *agreements = agreements_load(self->config.agreements, &errors);
+    char *bytes = NULL;
+    size_t len = 0;
+    agreements_t *agreements =
+        agreements_history_read(self->config.agreements, &bytes, &len, &errors);
     if (!agreements) {
         const agreements_error_t *first = errors ? agreements_errors_at(errors, 0) : NULL;
         char where[64];
@@ -1827,17 +1927,26 @@ static void s_reload_all(broker_t *self)
         log_event(HLOG_ERROR, "reload_refused", "what", "agreements", "at", where, "reason",
                   first ? first->message : "unreadable", NULL);
         agreements_errors_destroy(&errors);
-    } else {
-        bool changed = memcmp(agreements_hash(agreements), agreements_hash(self->agreements),
-                              AGREEMENTS_HASH_BYTES) != 0;
+        return;
+    }
+    history_verdict_t verdict = agreements_history_judge(
+        true, agreements_version(self->agreements), agreements_hash(self->agreements), agreements);
+    const char *refusal = agreements_history_refusal(verdict);
+    if (refusal)
+        s_agreements_refused(self, agreements, refusal);
+    else if (s_agreements_keep(self, agreements, bytes, len, verdict != HISTORY_UNCHANGED)) {
+        bool changed = verdict != HISTORY_UNCHANGED;
         agreements_destroy(&self->agreements);
         self->agreements = agreements;
+        agreements = NULL;
         s_agreements_loaded(self);
         for (peer_t *peer = zhashx_first(self->peers); changed && peer;
              peer = zhashx_next(self->peers))
             if (peer->routing)
                 s_welcome(self, peer, peer->routing);
     }
+    agreements_destroy(&agreements); /* NULL when it took effect */
+    free(bytes);
 }
 
 /* ------------------------------------------------------------------------
@@ -2065,7 +2174,8 @@ broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
     if (broker_keys_check(self->keys, config->keys, self->partners, err, errlen) != 0)
         goto fail;
     agreements_errors_t *errors = NULL;
-    self->agreements = agreements_load(config->agreements, &errors);
+    self->agreements = agreements_history_read(config->agreements, &self->agreements_file,
+                                               &self->agreements_file_len, &errors);
     if (!self->agreements) {
         const agreements_error_t *first = errors ? agreements_errors_at(errors, 0) : NULL;
         snprintf(err, errlen, "agreements %s:%u:%u: %s (check with 'hartslag agreements check')",
@@ -2166,6 +2276,7 @@ void broker_destroy(broker_t **self_p)
         audit_log_destroy(&self->audit);
         queue_destroy(&self->queue);
         agreements_destroy(&self->agreements);
+        free(self->agreements_file);
         partners_destroy(&self->partners);
         keyfile_destroy(&self->keys);
         for (size_t i = 0; i < self->n_replies; i++) {

@@ -51,6 +51,20 @@ static const char *s_schema =
     "CREATE TABLE IF NOT EXISTS broker_meta("
     "  key TEXT PRIMARY KEY,"
     "  value TEXT NOT NULL);"
+    /* Every agreements version the broker enforced, with the exact bytes
+       and the partners' signature files that verified when it took effect
+       (issue 14 item 4). The last row is the version in force. */
+    "CREATE TABLE IF NOT EXISTS agreements_history("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  version INTEGER NOT NULL,"
+    "  sha256 BLOB NOT NULL UNIQUE,"
+    "  took_effect_at INTEGER NOT NULL,"
+    "  file BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS agreements_signatures("
+    "  sha256 BLOB NOT NULL,"
+    "  signer TEXT NOT NULL,"
+    "  signature BLOB NOT NULL,"
+    "  PRIMARY KEY(sha256, signer)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS partners_seen("
     "  curve_key BLOB PRIMARY KEY,"
     "  org TEXT NOT NULL) WITHOUT ROWID;";
@@ -81,6 +95,9 @@ enum {
     ST_DELIVERY_STATE,
     ST_DELIVERED_SET,
     ST_DELIVERED_GET,
+    ST_AGREEMENTS_IN_FORCE,
+    ST_AGREEMENTS_RECORD,
+    ST_AGREEMENTS_SIGNATURE,
     ST_COUNT_
 };
 
@@ -125,6 +142,12 @@ static const char *s_sql[ST_COUNT_] = {
     [ST_DELIVERY_STATE] = "SELECT state FROM deliveries WHERE signal_id=?1 AND recipient=?2",
     [ST_DELIVERED_SET] = "UPDATE deliveries SET delivered_index=?3 WHERE signal_id=?1 AND "
                          "recipient=?2",
+    [ST_AGREEMENTS_IN_FORCE] = "SELECT version, sha256, file FROM agreements_history "
+                               "ORDER BY seq DESC LIMIT 1",
+    [ST_AGREEMENTS_RECORD] = "INSERT INTO agreements_history(version, sha256, took_effect_at, "
+                             "file) VALUES(?1,?2,?3,?4)",
+    [ST_AGREEMENTS_SIGNATURE] = "INSERT OR IGNORE INTO agreements_signatures(sha256, signer, "
+                                "signature) VALUES(?1,?2,?3)",
     [ST_DELIVERED_GET] = "SELECT delivered_index FROM deliveries WHERE signal_id=?1 AND "
                          "recipient=?2 AND delivered_index IS NOT NULL",
 };
@@ -317,6 +340,53 @@ int queue_delivered_index(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
     return result;
+}
+
+int queue_agreements_in_force(queue_t *self, uint64_t *version,
+                              uint8_t hash[QUEUE_AGREEMENTS_HASH_BYTES], char **file, size_t *len)
+{
+    sqlite3_stmt *stmt = self->st[ST_AGREEMENTS_IN_FORCE];
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    if (result == 1) {
+        const void *sha = sqlite3_column_blob(stmt, 1);
+        const void *bytes = sqlite3_column_blob(stmt, 2);
+        int n = sqlite3_column_bytes(stmt, 2);
+        if (!sha || sqlite3_column_bytes(stmt, 1) != QUEUE_AGREEMENTS_HASH_BYTES || !bytes ||
+            n <= 0 || !(*file = malloc((size_t)n + 1)))
+            result = -1;
+        else {
+            *version = (uint64_t)sqlite3_column_int64(stmt, 0);
+            memcpy(hash, sha, QUEUE_AGREEMENTS_HASH_BYTES);
+            memcpy(*file, bytes, (size_t)n);
+            (*file)[n] = '\0';
+            *len = (size_t)n;
+        }
+    }
+    sqlite3_reset(stmt);
+    return result;
+}
+
+int queue_agreements_record(queue_t *self, uint64_t version,
+                            const uint8_t hash[QUEUE_AGREEMENTS_HASH_BYTES], const char *file,
+                            size_t len, int64_t at_ms)
+{
+    sqlite3_stmt *stmt = self->st[ST_AGREEMENTS_RECORD];
+    sqlite3_bind_int64(stmt, 1, (int64_t)version);
+    sqlite3_bind_blob(stmt, 2, hash, QUEUE_AGREEMENTS_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, at_ms);
+    sqlite3_bind_blob(stmt, 4, file, (int)len, SQLITE_STATIC);
+    return s_done(self, ST_AGREEMENTS_RECORD);
+}
+
+int queue_agreements_signature(queue_t *self, const uint8_t hash[QUEUE_AGREEMENTS_HASH_BYTES],
+                               const char *signer, const char *signature, size_t len)
+{
+    sqlite3_stmt *stmt = self->st[ST_AGREEMENTS_SIGNATURE];
+    sqlite3_bind_blob(stmt, 1, hash, QUEUE_AGREEMENTS_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, signer, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 3, signature, (int)len, SQLITE_STATIC);
+    return s_done(self, ST_AGREEMENTS_SIGNATURE);
 }
 
 int queue_insert_signal(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const queue_meta_t *meta,

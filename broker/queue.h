@@ -90,6 +90,27 @@ int queue_delivered_set(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const c
 int queue_delivered_index(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
                           int64_t *audit_index);
 
+/* The agreements history (issue 14 item 4): every version the broker
+   enforced, with its exact bytes and the signature files that verified. */
+#define QUEUE_AGREEMENTS_HASH_BYTES 32
+
+/* The version in force (the last recorded): 1 with its number, hash and
+   bytes (*file malloc'd, NUL-terminated, caller frees), 0 when none was
+   ever recorded, -1 on error. */
+int queue_agreements_in_force(queue_t *self, uint64_t *version,
+                              uint8_t hash[QUEUE_AGREEMENTS_HASH_BYTES], char **file, size_t *len);
+
+/* Records that a version took effect at `at_ms`. 0 or -1 (also when that
+   hash was recorded before). */
+int queue_agreements_record(queue_t *self, uint64_t version,
+                            const uint8_t hash[QUEUE_AGREEMENTS_HASH_BYTES], const char *file,
+                            size_t len, int64_t at_ms);
+
+/* Keeps a partner's signature file of the version with `hash`; one per
+   signer, the first kept. 0 or -1. */
+int queue_agreements_signature(queue_t *self, const uint8_t hash[QUEUE_AGREEMENTS_HASH_BYTES],
+                               const char *signer, const char *signature, size_t len);
+
 int queue_insert_signal(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const queue_meta_t *meta,
                         const uint8_t digest[QUEUE_DIGEST_BYTES], const uint8_t *sealed,
                         size_t sealed_len, int64_t accepted_at_ms, int64_t valid_until_ms,

@@ -24,6 +24,8 @@ static const audit_event_t s_events[] = {
      "disconnected: the partner's certificate expired"},
     {"agreements_loaded", "nieuwe versie van de afspraken in werking",
      "new version of the agreements in force"},
+    {"agreements_refused", "nieuwe versie van de afspraken geweigerd; de oude blijft in werking",
+     "new version of the agreements refused; the old one stays in force"},
     {"recovered", "hersteld na een onderbreking", "recovered after an interruption"},
     {"purged", "opgeschoond na de bewaartermijn", "purged after the retention period"},
 };
@@ -103,6 +105,11 @@ static const reason_t s_reasons[] = {
      "the signal was made too long ago (backdated)"},
     {"certificate_not_valid", false, "het certificaat van de partner is niet (meer) geldig",
      "the partner's certificate is not (or no longer) valid"},
+    {"lower_version", false, "een lagere versie dan die in werking",
+     "a lower version than the one in force"},
+    {"same_version_other_bytes", false,
+     "hetzelfde versienummer als die in werking, met een andere inhoud",
+     "the same version number as the one in force, with other content"},
     {"joined", true, "%s deed ook een signaal", "%s also signalled"},
     {"lead", true, "%s kreeg de regie", "%s was given the lead"},
 };

@@ -13,6 +13,7 @@
 #include "date.h"
 #include "agreements.h"
 #include "agreements_diff.h"
+#include "cmd_agreements_history.h"
 #include "cmd_agreements_sign.h"
 #include "commands.h"
 #include "names.h"
@@ -128,6 +129,8 @@ static const char *s_usage_text =
     "       hartslag agreements diff OLD NEW [--json]\n"
     "       hartslag agreements sign --config DAEMON.yaml [--against OLD] [--yes] FILE\n"
     "       hartslag agreements verify FILE --partners DIR [--against OLD]\n"
+    "       hartslag agreements history --db BROKER.db [--json]\n"
+    "       hartslag agreements show --db BROKER.db --version N [--signature ORG]\n"
     "\n"
     "  check    validate an agreements file; every problem is shown as FILE:LINE:COL.\n"
     "           --partners DIR: every partner must also have a certificate in DIR\n"
@@ -139,6 +142,9 @@ static const char *s_usage_text =
     "           with this partner's sign key (asks first unless --yes)\n"
     "  verify   who signed FILE, who is missing; exit 0 only when the coordinator and\n"
     "           every affected partner signed (the first version: every partner)\n"
+    "  history  every version a broker enforced: when it took effect, its sha256, who signed\n"
+    "  show     the exact bytes of version N as the broker enforced it (or --signature ORG:\n"
+    "           that partner's signature file)\n"
     "\n"
     "exit codes: 0 valid / allowed, 1 invalid / denied, 2 usage error\n"
     "format reference: docs/agreements.md\n";
@@ -1301,5 +1307,9 @@ int cmd_agreements(int argc, char **argv)
         return agreements_cmd_sign(argc - 1, argv + 1);
     if (strcmp(sub, "verify") == 0)
         return agreements_cmd_verify(argc - 1, argv + 1);
+    if (strcmp(sub, "history") == 0)
+        return agreements_cmd_history(argc - 1, argv + 1);
+    if (strcmp(sub, "show") == 0)
+        return agreements_cmd_show(argc - 1, argv + 1);
     return s_usage(stderr, "unknown subcommand (check, explain, diff, sign or verify)");
 }

@@ -58,7 +58,7 @@ enum {
     "  --event E             submitted, accepted, denied, delivered, acked,\n"                     \
     "                        rejected_by_recipient, withdrawn, expired, alert, alert_handled,\n"   \
     "                        auth_failed, partner_added, partner_revoked, partner_expired,\n"      \
-    "                        agreements_loaded, recovered, purged\n"                               \
+    "                        agreements_loaded, agreements_refused, recovered, purged\n"           \
     "  --type T              signal type (e.g. overlast)\n"                                        \
     "  --purpose P           purpose (e.g. casusoverleg)\n"                                        \
     "  --signal HEX          signal id (32 hex digits)\n"                                          \

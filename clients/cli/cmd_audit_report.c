@@ -197,7 +197,8 @@ static int s_gather(void *arg, uint64_t index, const Hartslag__AuditRecord *r)
         s_list_add(&d->alerts, r);
     } else if (strcmp(ev, "auth_failed") == 0 || strcmp(ev, "partner_added") == 0 ||
                strcmp(ev, "partner_revoked") == 0 || strcmp(ev, "agreements_loaded") == 0 ||
-               strcmp(ev, "recovered") == 0 || strcmp(ev, "purged") == 0) {
+               strcmp(ev, "agreements_refused") == 0 || strcmp(ev, "recovered") == 0 ||
+               strcmp(ev, "purged") == 0) {
         s_list_add(&d->admin, r);
     }
     return d->failed ? -1 : 0;

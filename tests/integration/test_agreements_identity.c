@@ -10,6 +10,7 @@
 
 #include <criterion/criterion.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,4 +219,158 @@ Test(agreements_identity, a_denied_record_carries_the_hash)
     char *denied = s_query("denied");
     cr_assert_eq(s_lines_with(denied, hex, want), 1, "%s", denied);
     free(denied);
+}
+
+/* `hartslag agreements ARGS...` with stdout (caller frees) and the exit code. */
+static int s_agreements(char **out, const char *first, ...)
+{
+    char *argv[24] = {(char *)tu_bin("hartslag"), "agreements", (char *)first};
+    va_list args;
+    va_start(args, first);
+    for (int i = 3; i < 23 && (argv[i] = va_arg(args, char *)) != NULL; i++)
+        ;
+    va_end(args);
+    char *err = NULL;
+    int rc = tu_run(argv, NULL, out, &err);
+    if (rc != 0)
+        cr_log_info("agreements %s: %s", first, err ? err : "");
+    free(err);
+    return rc;
+}
+
+/* Writes `text` as the broker's agreements file. */
+static void s_write_agreements(const char *text)
+{
+    remove(s_bh->agreements);
+    cr_assert_eq(tu_write_file(s_bh->agreements, text, 0644), 0);
+}
+
+/* Waits for the n-th occurrence of `needle` in the broker's log. */
+static bool s_wait_broker_log(const char *needle, int n)
+{
+    for (int i = 0; i < 100; i++) {
+        char *log = bh_log(s_bh);
+        int count = 0;
+        for (const char *at = log; at && (at = strstr(at, needle)); at++)
+            count++;
+        free(log);
+        if (count >= n)
+            return true;
+        usleep(100000);
+    }
+    return false;
+}
+
+/* Issue 14 items 3 (rollback) and 4 (history): the broker keeps every
+   version it enforced, byte for byte, with the signature files that
+   verified; a lower version or the same number with other bytes is
+   refused on SIGHUP and at a restart, audited, and the newer version stays
+   in force. */
+Test(agreements_identity, the_history_keeps_every_version_and_a_rollback_is_refused)
+{
+    char db[4300];
+    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
+    char *v3_text = tu_read_file(s_bh->agreements, NULL);
+    cr_assert_not_null(v3_text);
+    char v3[65], v4[65];
+    s_file_hash(v3);
+
+    char *out = NULL;
+    cr_assert_eq(s_agreements(&out, "history", "--db", db, NULL), 0);
+    cr_assert(strstr(out, v3), "%s", out);
+    cr_assert(strstr(out, "(no signature files)"), "%s", out);
+    free(out);
+    cr_assert_eq(s_agreements(&out, "show", "--db", db, "--version", "3", NULL), 0);
+    cr_assert_str_eq(out, v3_text, "show gives the exact bytes");
+    free(out);
+
+    /* Version 4, signed by politie and gemeente. */
+    size_t n = strlen(v3_text) + 1;
+    char *v4_text = malloc(n);
+    cr_assert_not_null(v4_text);
+    memcpy(v4_text, v3_text, n);
+    char *at = strstr(v4_text, "version: 3\n");
+    cr_assert_not_null(at);
+    at[9] = '4';
+    s_write_agreements(v4_text);
+    s_file_hash(v4);
+    cr_assert_eq(
+        s_agreements(&out, "sign", "--config", s_politie->config, "--yes", s_bh->agreements, NULL),
+        0);
+    free(out);
+    cr_assert_eq(
+        s_agreements(&out, "sign", "--config", s_gemeente->config, "--yes", s_bh->agreements, NULL),
+        0);
+    free(out);
+    bh_signal(s_bh, SIGHUP);
+    cr_assert(s_wait_broker_log("event=agreements_loaded version=4", 1), "%s", bh_log(s_bh));
+    cr_assert_eq(s_agreements(&out, "history", "--db", db, "--json", NULL), 0);
+    char want[200];
+    snprintf(want, sizeof want, "\"version\":4,");
+    cr_assert(strstr(out, want), "%s", out);
+    snprintf(want, sizeof want, "\"sha256\":\"%s\",\"signed_by\":[\"gemeente\",\"politie\"]", v4);
+    cr_assert(strstr(out, want), "%s", out);
+    free(out);
+    char sig_path[4400];
+    snprintf(sig_path, sizeof sig_path, "%s.sig.d/politie.sig", s_bh->agreements);
+    char *sig = tu_read_file(sig_path, NULL);
+    cr_assert_not_null(sig);
+    cr_assert_eq(
+        s_agreements(&out, "show", "--db", db, "--version", "4", "--signature", "politie", NULL),
+        0);
+    cr_assert_str_eq(out, sig, "the kept signature file is the partner's file");
+    free(out);
+    free(sig);
+
+    /* Back to version 3: refused, audited, version 4 stays. */
+    s_write_agreements(v3_text);
+    bh_signal(s_bh, SIGHUP);
+    cr_assert(s_wait_broker_log("event=agreements_refused version=3", 1), "%s", bh_log(s_bh));
+    char *log = bh_log(s_bh);
+    cr_assert(strstr(log, "reason=lower_version"), "%s", log);
+    free(log);
+    /* Version 4 with other bytes: refused too. */
+    size_t m = strlen(v4_text) + 32;
+    char *v4_other = malloc(m);
+    cr_assert_not_null(v4_other);
+    snprintf(v4_other, m, "%s# changed without a new number\n", v4_text);
+    s_write_agreements(v4_other);
+    bh_signal(s_bh, SIGHUP);
+    cr_assert(s_wait_broker_log("event=agreements_refused version=4", 1), "%s", bh_log(s_bh));
+    log = bh_log(s_bh);
+    cr_assert(strstr(log, "reason=same_version_other_bytes"), "%s", log);
+    free(log);
+    char *refused = s_query("agreements_refused");
+    cr_assert_eq(s_lines_with(refused, "\"reason\":\"lower_version\"", v3), 1, "%s", refused);
+    cr_assert_eq(s_lines_with(refused, "\"reason\":\"same_version_other_bytes\"", "\"outcome\""), 1,
+                 "%s", refused);
+    free(refused);
+
+    /* A restart with the old file keeps version 4 in force. */
+    s_write_agreements(v3_text);
+    bh_stop(s_bh, SIGTERM);
+    cr_assert_eq(bh_start(s_bh, NULL), 0);
+    cr_assert(s_wait_broker_log("event=agreements_refused version=3", 2), "%s", bh_log(s_bh));
+    cr_assert(s_wait_broker_log("event=agreements_loaded version=4", 2), "%s", bh_log(s_bh));
+    snprintf(want, sizeof want, "\"broker_agreements_hash\":\"%s\"", v4);
+    char *status = NULL;
+    bool heard = false;
+    for (int i = 0; i < 150 && !heard; i++) {
+        free(status);
+        status = s_status(s_gemeente);
+        heard = strstr(status, "\"broker_agreements_version\":4") && strstr(status, want);
+        if (!heard)
+            usleep(100000);
+    }
+    cr_assert(heard, "after the restart the broker enforces version 4:\n%s", status);
+    free(status);
+    cr_assert_eq(s_agreements(&out, "history", "--db", db, NULL), 0);
+    int versions = 0;
+    for (const char *line = strchr(out, '\n'); line && line[1]; line = strchr(line + 1, '\n'))
+        versions++;
+    cr_assert_eq(versions, 2, "versions 3 and 4, nothing refused:\n%s", out);
+    free(out);
+    free(v4_other);
+    free(v4_text);
+    free(v3_text);
 }
