@@ -12,6 +12,7 @@
 #define HARTSLAG_BROKER_AGREEMENTS_HISTORY_H
 
 #include "agreements.h"
+#include "names.h"
 #include "partners.h"
 #include "queue.h"
 
@@ -37,6 +38,30 @@ history_verdict_t agreements_history_judge(bool in_force, uint64_t version,
    NULL for a verdict that lets the version take effect. */
 const char *agreements_history_refusal(history_verdict_t verdict);
 
+/* Told about each signature file that was refused (path, reason). */
+typedef void(history_refused_fn)(void *arg, const char *path, const char *reason);
+
+/* Whether a version offered may take effect. */
+typedef struct {
+    history_verdict_t verdict; /* against the version in force */
+    const char *refusal;       /* NULL: it takes effect (or is unchanged); else a token:
+                                  lower_version, same_version_other_bytes, missing_signatures */
+    char missing[512];         /* with missing_signatures: the orgs that did not sign, "a, b" */
+    char emergency_org[NAMES_ORG_MAX + 1]; /* non-empty when the coordinator's signature
+                                              alone let a suspension of this org through */
+} history_admission_t;
+
+/* Decides on `next` (read from `path`) after `in_force` (NULL: the first
+   version this broker enforces): the rollback rule, then the signing rule
+   (lib/agreements_rule) over the signature files in `path`.sig.d checked
+   against `partners`: the first version needs every partner's signature,
+   a later one the coordinator's and every affected partner's, or only the
+   coordinator's for an emergency suspension of one partner. 0, or -1 when
+   memory ran out. */
+int agreements_history_admit(const agreements_t *in_force, const agreements_t *next,
+                             const char *path, const partners_t *partners,
+                             history_refused_fn *refused, void *arg, history_admission_t *out);
+
 /* Reads the agreements file at `path` and parses exactly the bytes it
    read, so that the hash, the rules and the recorded bytes are one file.
    NULL on failure, with the problems in *errors as agreements_load does
@@ -44,9 +69,6 @@ const char *agreements_history_refusal(history_verdict_t verdict);
    frees). */
 agreements_t *agreements_history_read(const char *path, char **bytes, size_t *len,
                                       agreements_errors_t **errors);
-
-/* Told about each signature file that was refused (path, reason). */
-typedef void(history_refused_fn)(void *arg, const char *path, const char *reason);
 
 /* Keeps `next` in the history, in the caller's transaction: the version
    (when `record` is true: it takes effect now) and every signature file

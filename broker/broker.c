@@ -150,14 +150,16 @@ struct broker_t {
     agreements_t *agreements;  /* live agreements */
     char *agreements_file;     /* the bytes the start read them from, until recorded */
     size_t agreements_file_len;
-    queue_t *queue;             /* durable store */
-    audit_log_t *audit;         /* transparency log, in the store's database */
-    match_t *match;             /* blind multi-agency match index (DESIGN §10) */
-    bool checkpoint_made;       /* this turn signed a new checkpoint */
-    bool started;               /* the first turn (startup audit) has run */
-    int64_t next_checkpoint_ms; /* when a checkpoint is due by time */
-    zhashx_t *peers;            /* org -> peer_t */
-    reply_t *replies;           /* answers of the current turn */
+    history_admission_t start_admission; /* the start's verdict on the file, for the first turn */
+    agreements_t *start_refused;         /* the file refused at start, for its audit record */
+    queue_t *queue;                      /* durable store */
+    audit_log_t *audit;                  /* transparency log, in the store's database */
+    match_t *match;                      /* blind multi-agency match index (DESIGN §10) */
+    bool checkpoint_made;                /* this turn signed a new checkpoint */
+    bool started;                        /* the first turn (startup audit) has run */
+    int64_t next_checkpoint_ms;          /* when a checkpoint is due by time */
+    zhashx_t *peers;                     /* org -> peer_t */
+    reply_t *replies;                    /* answers of the current turn */
     size_t n_replies, cap_replies;
     bool turn_failed;       /* a store write failed this turn: fail closed */
     int64_t now_ms;         /* clock at the start of the turn */
@@ -1771,19 +1773,31 @@ static void s_sync_partners(broker_t *self)
     free(orgs);
 }
 
-static void s_agreements_loaded(broker_t *self)
+/* The version in force took effect (or was read again). `emergency_org`
+   is non-empty when it took effect on the coordinator's signature alone,
+   suspending that partner (issue 14 rule 3, the emergency path). */
+static void s_agreements_loaded(broker_t *self, const char *emergency_org)
 {
     char version[24], hash[AGREEMENTS_HASH_HEX];
     snprintf(version, sizeof version, "%llu",
              (unsigned long long)agreements_version(self->agreements));
     agreements_hash_hex(self->agreements, hash);
+    bool emergency = emergency_org && emergency_org[0];
     audit_entry_t entry = {.event = "agreements_loaded",
                            .actor = "broker",
+                           .counterpart = emergency ? emergency_org : NULL,
                            .agreements_version = agreements_version(self->agreements),
                            .agreements_hash = agreements_hash(self->agreements),
-                           .outcome = "ok"};
+                           .outcome = "ok",
+                           .reason = emergency ? "emergency_revoke" : NULL};
     s_audit(self, &entry);
     log_event(HLOG_INFO, "agreements_loaded", "version", version, "sha256", hash, NULL);
+    if (emergency)
+        log_event(HLOG_WARN, "agreements_emergency_revoke", "org", emergency_org, "version",
+                  version, "effect",
+                  "signed by the coordinator alone: it only suspends this partner; its "
+                  "traffic is refused from now on",
+                  NULL);
 }
 
 static void s_signature_refused(void *arg, const char *path, const char *reason)
@@ -1812,9 +1826,10 @@ static bool s_agreements_keep(broker_t *self, const agreements_t *next, const ch
     return true;
 }
 
-/* A version the rollback rule refuses: logged and audited; the version in
-   force stays. */
-static void s_agreements_refused(broker_t *self, const agreements_t *next, const char *reason)
+/* A version refused (rollback, or signatures missing): logged and
+   audited; the version in force stays. */
+static void s_agreements_refused(broker_t *self, const agreements_t *next,
+                                 const history_admission_t *admission)
 {
     char version[24], in_force[24], hash[AGREEMENTS_HASH_HEX];
     snprintf(version, sizeof version, "%llu", (unsigned long long)agreements_version(next));
@@ -1826,18 +1841,26 @@ static void s_agreements_refused(broker_t *self, const agreements_t *next, const
                            .agreements_version = agreements_version(next),
                            .agreements_hash = agreements_hash(next),
                            .outcome = "refused",
-                           .reason = reason};
+                           .reason = admission->refusal};
     s_audit(self, &entry);
+    bool unsigned_ = strcmp(admission->refusal, "missing_signatures") == 0;
     log_event(HLOG_ERROR, "agreements_refused", "version", version, "sha256", hash, "reason",
-              reason, "in_force", in_force, "effect",
-              "the version in force stays; a new version needs a higher number", NULL);
+              admission->refusal, "missing", unsigned_ ? admission->missing : "-", "in_force",
+              in_force, "effect",
+              unsigned_ ? "the version in force stays; the partners named must sign this version "
+                          "(hartslag agreements sign), then reload"
+                        : "the version in force stays; a new version needs a higher number",
+              NULL);
 }
 
-/* At start: the file's version against the history. A lower version, or
-   the same number with other bytes, is refused and the version in force
-   is read back from the history, so that a restart with an old file
-   cannot roll the rules back. */
-static void s_agreements_at_start(broker_t *self)
+/* At start, before the loop: the file's version against the history in
+   the store. The first version a broker enforces must be signed by every
+   partner, or the broker does not start. A later file that the rules
+   refuse (lower, same number with other bytes, signatures missing) leaves
+   the version in force, read back from the store, so that a restart with
+   an old or unsigned file cannot change the rules; the refusal is audited
+   in the first turn. 0, or -1 with the reason in err. */
+static int s_agreements_at_start(broker_t *self, char *err, size_t errlen)
 {
     uint64_t version = 0;
     uint8_t hash[AGREEMENTS_HASH_BYTES];
@@ -1845,38 +1868,50 @@ static void s_agreements_at_start(broker_t *self)
     size_t kept_len = 0;
     int found = queue_agreements_in_force(self->queue, &version, hash, &kept, &kept_len);
     if (found < 0) {
-        log_event(HLOG_ERROR, "agreements_history_unreadable", "error", queue_error(self->queue),
-                  "effect", "no signal is accepted until the history can be read", NULL);
-        self->turn_failed = true;
-        return;
+        snprintf(err, errlen,
+                 "cannot read the agreements history in the store (%s): refusing to start "
+                 "rather than enforce agreements nobody signed",
+                 queue_error(self->queue));
+        return -1;
     }
-    history_verdict_t verdict =
-        agreements_history_judge(found == 1, version, found == 1 ? hash : NULL, self->agreements);
-    const char *refusal = agreements_history_refusal(verdict);
-    if (!refusal) {
-        if (s_agreements_keep(self, self->agreements, self->agreements_file,
-                              self->agreements_file_len, verdict != HISTORY_UNCHANGED)) {
-            free(self->agreements_file);
-            self->agreements_file = NULL;
-        }
-        free(kept);
-        return;
+    agreements_t *in_force = NULL;
+    if (found == 1) {
+        agreements_errors_t *errors = NULL;
+        in_force = agreements_parse(kept, kept_len, "agreements history", &errors);
+        agreements_errors_destroy(&errors);
     }
-    agreements_errors_t *errors = NULL;
-    agreements_t *in_force = agreements_parse(kept, kept_len, "agreements history", &errors);
-    agreements_errors_destroy(&errors);
     free(kept);
-    if (!in_force) {
-        log_event(HLOG_ERROR, "agreements_history_unreadable", "error",
-                  "the version in force does not parse", NULL);
-        self->turn_failed = true;
-        return;
+    if (found == 1 && !in_force) {
+        snprintf(err, errlen, "the agreements version in force (in the store) does not parse");
+        return -1;
     }
-    s_agreements_refused(self, self->agreements, refusal);
-    agreements_destroy(&self->agreements);
+    history_admission_t *admission = &self->start_admission;
+    if (agreements_history_admit(in_force, self->agreements, self->config.agreements,
+                                 self->partners, s_signature_refused, NULL, admission) != 0) {
+        agreements_destroy(&in_force);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (!admission->refusal) {
+        agreements_destroy(&in_force);
+        return 0;
+    }
+    if (!in_force) {
+        snprintf(err, errlen,
+                 "agreements %s: version %llu is the first this broker enforces and must be "
+                 "signed by every partner in it; missing: %s. Each partner signs it with "
+                 "'hartslag agreements sign --config DAEMON.yaml %s'; check with 'hartslag "
+                 "agreements verify %s --partners %s'",
+                 self->config.agreements, (unsigned long long)agreements_version(self->agreements),
+                 admission->missing, self->config.agreements, self->config.agreements,
+                 self->config.certificates);
+        return -1;
+    }
+    self->start_refused = self->agreements;
     self->agreements = in_force;
     free(self->agreements_file);
     self->agreements_file = NULL;
+    return 0;
 }
 
 /* The first turn: was the last run cut short, which agreements and
@@ -1898,8 +1933,16 @@ static void s_startup(broker_t *self)
     }
     if (queue_meta_set(self->queue, "clean_shutdown", "0") != 0)
         self->turn_failed = true;
-    s_agreements_at_start(self);
-    s_agreements_loaded(self);
+    if (self->start_refused) {
+        s_agreements_refused(self, self->start_refused, &self->start_admission);
+        agreements_destroy(&self->start_refused);
+    } else if (s_agreements_keep(self, self->agreements, self->agreements_file,
+                                 self->agreements_file_len,
+                                 self->start_admission.verdict != HISTORY_UNCHANGED)) {
+        free(self->agreements_file);
+        self->agreements_file = NULL;
+    }
+    s_agreements_loaded(self, self->start_admission.emergency_org);
     s_sync_partners(self);
 }
 
@@ -1929,17 +1972,20 @@ static void s_reload_all(broker_t *self)
         agreements_errors_destroy(&errors);
         return;
     }
-    history_verdict_t verdict = agreements_history_judge(
-        true, agreements_version(self->agreements), agreements_hash(self->agreements), agreements);
-    const char *refusal = agreements_history_refusal(verdict);
-    if (refusal)
-        s_agreements_refused(self, agreements, refusal);
-    else if (s_agreements_keep(self, agreements, bytes, len, verdict != HISTORY_UNCHANGED)) {
-        bool changed = verdict != HISTORY_UNCHANGED;
+    history_admission_t admission;
+    if (agreements_history_admit(self->agreements, agreements, self->config.agreements,
+                                 self->partners, s_signature_refused, NULL, &admission) != 0)
+        log_event(HLOG_ERROR, "reload_refused", "what", "agreements", "reason", "out of memory",
+                  NULL);
+    else if (admission.refusal)
+        s_agreements_refused(self, agreements, &admission);
+    else if (s_agreements_keep(self, agreements, bytes, len,
+                               admission.verdict != HISTORY_UNCHANGED)) {
+        bool changed = admission.verdict != HISTORY_UNCHANGED;
         agreements_destroy(&self->agreements);
         self->agreements = agreements;
         agreements = NULL;
-        s_agreements_loaded(self);
+        s_agreements_loaded(self, admission.emergency_org);
         for (peer_t *peer = zhashx_first(self->peers); changed && peer;
              peer = zhashx_next(self->peers))
             if (peer->routing)
@@ -2198,6 +2244,8 @@ broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
                  config->state_dir);
         goto fail;
     }
+    if (s_agreements_at_start(self, err, errlen) != 0)
+        goto fail;
     /* Without it SQLite's automatic checkpoint (10,000 pages) still runs,
        inside a commit: slower under load, never wrong. */
     self->wal =
@@ -2276,6 +2324,7 @@ void broker_destroy(broker_t **self_p)
         audit_log_destroy(&self->audit);
         queue_destroy(&self->queue);
         agreements_destroy(&self->agreements);
+        agreements_destroy(&self->start_refused);
         free(self->agreements_file);
         partners_destroy(&self->partners);
         keyfile_destroy(&self->keys);

@@ -1,6 +1,7 @@
 /*  agreements_rule: see agreements_rule.h. */
 #include "agreements_rule.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static bool s_in(const char *const *list, size_t n, const char *org)
@@ -41,4 +42,29 @@ agreements_rule_result_t agreements_rule_check(const agreements_t *in_force,
         if (!s_in(signers, n_signers, required[i]))
             return AGREEMENTS_RULE_MISSING;
     return AGREEMENTS_RULE_OK;
+}
+
+bool agreements_rule_emergency(const agreements_diff_t *diff, char *org, size_t org_len)
+{
+    static const char *const suspensions[] = {"may_send", "may_receive", "receives_alerts"};
+    const char *suspended = NULL;
+    if (!diff)
+        return false;
+    for (size_t i = 0; i < agreements_diff_count(diff); i++) {
+        const agreements_change_t *c = agreements_diff_at(diff, i);
+        if (c->kind == AGREEMENTS_DIFF_TOP && c->op == AGREEMENTS_DIFF_CHANGED &&
+            strcmp(c->id, "version") == 0)
+            continue;
+        bool suspension = c->kind == AGREEMENTS_DIFF_PARTNER && c->op == AGREEMENTS_DIFF_CHANGED &&
+                          c->attribute && s_in(suspensions, 3, c->attribute) && c->old_value &&
+                          c->new_value && strcmp(c->old_value, "true") == 0 &&
+                          strcmp(c->new_value, "false") == 0;
+        if (!suspension || (suspended && strcmp(suspended, c->id) != 0))
+            return false;
+        suspended = c->id;
+    }
+    if (!suspended)
+        return false;
+    snprintf(org, org_len, "%s", suspended);
+    return true;
 }

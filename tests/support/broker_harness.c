@@ -1,12 +1,15 @@
 /*  broker_harness: see broker_harness.h. */
 #include "broker_harness.h"
 
+#include "agreements.h"
+#include "agreements_sig.h"
 #include "cert.h"
 #include "envelope.h"
 #include "keyfile.h"
 #include "testutil.h"
 #include "wire.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -80,6 +83,61 @@ static int s_new_keys(bh_t *self, const char *org, cert_role_t role)
     return rc;
 }
 
+int bh_sign_agreements(bh_t *self, const char *const *signers)
+{
+    agreements_errors_t *errors = NULL;
+    agreements_t *agreements = agreements_load(self->agreements, &errors);
+    agreements_errors_destroy(&errors);
+    if (!agreements)
+        return -1;
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s.sig.d", self->agreements);
+    DIR *old = opendir(dir);
+    for (struct dirent *e = old ? readdir(old) : NULL; e; e = readdir(old)) {
+        char path[4600];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (e->d_name[0] != '.')
+            remove(path);
+    }
+    if (old)
+        closedir(old);
+    mkdir(dir, 0755);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < agreements_partner_count(agreements); i++) {
+        const char *org = agreements_partner(agreements, i)->org;
+        bool wanted = !signers;
+        for (size_t k = 0; signers && signers[k]; k++)
+            wanted = wanted || strcmp(signers[k], org) == 0;
+        char path[4600], err[256];
+        snprintf(path, sizeof path, "%s/%s.cert_secret", self->keys, org);
+        if (!wanted || access(path, F_OK) != 0)
+            continue;
+        keyfile_t *keys = keyfile_load(path, err, sizeof err);
+        agreements_sig_t sig;
+        char text[AGREEMENTS_SIG_FILE_MAX];
+        size_t len = 0;
+        rc = keys && agreements_sig_sign(agreements, org, keyfile_sign_secret(keys), &sig) == 0 &&
+                     (len = agreements_sig_format(&sig, text, sizeof text)) > 0
+                 ? 0
+                 : -1;
+        keyfile_destroy(&keys);
+        snprintf(path, sizeof path, "%s/%s.sig", dir, org);
+        text[len < sizeof text ? len : sizeof text - 1] = '\0';
+        if (rc == 0)
+            rc = tu_write_file(path, text, 0644);
+    }
+    agreements_destroy(&agreements);
+    return rc;
+}
+
+int bh_write_agreements(bh_t *self, const char *text, const char *const *signers)
+{
+    remove(self->agreements);
+    if (tu_write_file(self->agreements, text, 0644) != 0)
+        return -1;
+    return bh_sign_agreements(self, signers);
+}
+
 bh_t *bh_new(const char *const *orgs, size_t n_orgs, const char *agreements_yaml)
 {
     if (sodium_init() < 0)
@@ -99,8 +157,10 @@ bh_t *bh_new(const char *const *orgs, size_t n_orgs, const char *agreements_yaml
     int rc = s_new_keys(self, "broker", CERT_ROLE_BROKER);
     for (size_t i = 0; i < n_orgs && rc == 0; i++)
         rc = s_new_keys(self, orgs[i], i == 0 ? CERT_ROLE_COORDINATOR : CERT_ROLE_PARTNER);
+    /* Signed by every partner, as a broker requires of the first version
+       it enforces (docs/agreements.md). */
     if (rc == 0)
-        rc = tu_write_file(self->agreements, agreements_yaml, 0644);
+        rc = bh_write_agreements(self, agreements_yaml, NULL);
     if (rc != 0)
         bh_destroy(&self);
     return self;

@@ -32,6 +32,14 @@ typedef struct {
 bh_t *bh_new(const char *const *orgs, size_t n_orgs, const char *agreements_yaml);
 void bh_destroy(bh_t **self_p);
 
+/* (Re)signs the agreements file as it is now: empties FILE.sig.d and
+   writes a signature by each of `signers` (NULL-terminated; NULL: every
+   partner of the file that has keys here). 0 or -1. */
+int bh_sign_agreements(bh_t *self, const char *const *signers);
+
+/* Replaces the agreements file with `text` and signs it as above. */
+int bh_write_agreements(bh_t *self, const char *text, const char *const *signers);
+
 /* Starts the broker (extra YAML lines appended to its config, may be NULL);
    waits until it listens. 0 or -1. A restart reuses the same port. */
 int bh_start(bh_t *self, const char *extra_config);
