@@ -12,7 +12,8 @@
 #                                             never in the broker's volume)
 #   $ETC/broker.cert                          the broker's public certificate
 #   $ETC/certificates/ORG.cert                the partnership's trust list
-#   $ETC/agreements.yaml                      a copy of the example agreements
+#   $ETC/agreements.yaml                      a copy of the example agreements,
+#   $ETC/agreements.yaml.sig.d/ORG.sig        signed by every partner in it
 #   $ETC/broker.yaml, $ETC/ORG.yaml           configurations for the containers
 #   $ETC/keys/                                empty: where each container mounts
 #                                             its own secret volume
@@ -103,8 +104,50 @@ done
 # 4. The agreements and the configurations. Relative paths resolve against
 #    the configuration file's directory ($ETC), where each container mounts
 #    its own secret volume at keys/.
+fresh_agreements=no
 [ -e "$ETC/agreements.yaml" ] || { cp "$EXAMPLES/agreements.yaml" "$ETC/agreements.yaml" &&
-    chmod 0644 "$ETC/agreements.yaml" && say "wrote $ETC/agreements.yaml"; }
+    chmod 0644 "$ETC/agreements.yaml" && fresh_agreements=yes && say "wrote $ETC/agreements.yaml"; }
+
+# 4a. The broker enforces only agreements every partner in them signed
+#     (docs/agreements.md). For the example agreements written just now,
+#     every partner they name signs here: those without a container in
+#     this compose file (the example's woonpunt and ggd) get keys and a
+#     certificate too, as a real partner would have. An agreements file of
+#     the operator's own is left alone: its partners sign it themselves
+#     (hartslag agreements sign), before the broker starts.
+if [ "$fresh_agreements" = yes ]; then
+    signers=$(sed -n 's/^  - org: *\([a-z0-9_-]*\).*/\1/p' "$ETC/agreements.yaml")
+    work=$(mktemp -d)
+    for org in $signers; do
+        dir="$SECRETS/$org"
+        mkdir -p "$dir"
+        if [ ! -e "$dir/$org.cert_secret" ]; then
+            role=partner
+            [ "$org" = "$COORDINATOR" ] && role=coordinator
+            "$HARTSLAG" keys init --org "$org" --name "$org (Hartslag compose)" --role "$role" \
+                --contact "hartslag@$org.example" --out "$dir" >/dev/null
+            cp "$dir/$org.cert" "$ETC/certificates/$org.cert"
+            chmod 0644 "$ETC/certificates/$org.cert"
+            say "created the keys of $org ($role), to sign the agreements"
+        fi
+        cat >"$work/$org.yaml" <<EOF
+org: $org
+keys: $dir/$org.cert_secret
+broker: $BROKER_ENDPOINT
+broker_cert: $ETC/broker.cert
+certificates: $ETC/certificates
+agreements: $ETC/agreements.yaml
+pseudonym_key: $shared
+state_dir: $work/state
+EOF
+        "$HARTSLAG" agreements sign --config "$work/$org.yaml" --yes "$ETC/agreements.yaml" \
+            >/dev/null || die "$org could not sign $ETC/agreements.yaml"
+    done
+    rm -rf "$work"
+    chmod 0755 "$ETC/agreements.yaml.sig.d"
+    chmod 0644 "$ETC/agreements.yaml.sig.d"/*.sig
+    say "every partner signed $ETC/agreements.yaml"
+fi
 
 write_once "$ETC/broker.yaml" <<EOF
 # hartslag-broker in docker/compose.yaml (written by hartslag-init-keys).

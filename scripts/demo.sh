@@ -66,7 +66,7 @@ wait_for() {
     return 1
 }
 
-step "1. Keys: the broker, four partners, the partnership's pseudonym key"
+step "1. Keys: the broker, five partners, the pseudonym key; every partner signs the agreements"
 cd "$DIR"
 mkdir -p keys certificates state/broker
 cp "$SRC/examples/"*.yaml .
@@ -76,8 +76,9 @@ declare -A NAMES=(
     [politie]="Politie Limburg, basisteam Heerlen"
     [welzijn]="Alcander (welzijnswerk)"
     [woonpunt]="Woonpunt (woningcorporatie)"
+    [ggd]="GGD Zuid Limburg, bemoeizorg"
 )
-for org in gemeente politie welzijn woonpunt; do
+for org in gemeente politie welzijn woonpunt ggd; do
     role=partner; [ "$org" = gemeente ] && role=coordinator
     "$H" keys init --org "$org" --name "${NAMES[$org]}" --role "$role" \
         --contact "hartslag@$org.example" --out keys >/dev/null
@@ -85,6 +86,15 @@ for org in gemeente politie welzijn woonpunt; do
 done
 "$H" keys pseudonym-key --out keys/pseudonym.key >/dev/null
 ls keys certificates | sed 's/^/  /'
+# A broker enforces only agreements its partners signed: the first version
+# by every partner in it. The GGD runs no daemon in this demo; it signs
+# with its keys all the same (a configuration like welzijn's).
+sed -e 's/^org: welzijn/org: ggd/' -e 's#^keys: keys/welzijn.cert_secret#keys: keys/ggd.cert_secret#' \
+    welzijn.yaml > ggd.yaml
+for org in gemeente politie welzijn woonpunt ggd; do
+    "$H" agreements sign --config "$org.yaml" --yes agreements.yaml | tail -n 1
+done
+run "$H" agreements verify agreements.yaml --partners certificates
 # Woonpunt has not installed this month's agreements yet: its copy is
 # version 6, in which the gemeente's case feedback did not go to woonpunt.
 sed -e 's/^version: 7 /version: 6 /' \

@@ -74,6 +74,46 @@ static void s_print_diff(const agreements_t *old_a, const agreements_t *new_a, c
     agreements_diff_destroy(&diff);
 }
 
+/* --emergency-revoke ORG: the coordinator cuts a partner off at once. Only
+   a version that does nothing but suspend ORG (may_send, may_receive,
+   receives_alerts from true to false) qualifies; the broker lets it take
+   effect on the coordinator's signature alone and audits it. 0 when this
+   signature may be such an emergency signature, else -1 with the reason. */
+static int s_emergency_check(const agreements_t *old_a, const agreements_t *next,
+                             const char *signer, const char *revoke)
+{
+    if (strcmp(signer, agreements_coordinator(next)) != 0) {
+        fprintf(stderr,
+                "hartslag agreements: only the coordinator (%s) signs an emergency revocation; "
+                "nothing signed\n",
+                agreements_coordinator(next));
+        return -1;
+    }
+    if (!old_a) {
+        fprintf(stderr, "hartslag agreements: an emergency revocation needs the version in force "
+                        "(--against); nothing signed\n");
+        return -1;
+    }
+    agreements_diff_t *diff = agreements_diff_new(old_a, next);
+    char suspended[NAMES_ORG_MAX + 1] = "";
+    bool ok = diff && agreements_rule_emergency(diff, suspended, sizeof suspended) &&
+              strcmp(suspended, revoke) == 0;
+    agreements_diff_destroy(&diff);
+    if (!ok) {
+        fprintf(stderr,
+                "hartslag agreements: this version does more than suspend %s (set its may_send, "
+                "may_receive and receives_alerts to false and change nothing else but the "
+                "version); an emergency revocation cannot add or widen anything. Nothing "
+                "signed\n",
+                revoke);
+        return -1;
+    }
+    printf("emergency revocation of %s: the broker lets this version take effect on the "
+           "coordinator's signature alone, and audits it\n",
+           revoke);
+    return 0;
+}
+
 /* ------------------------------------------------------------------ sign */
 
 int agreements_cmd_sign(int argc, char **argv)
@@ -82,10 +122,11 @@ int agreements_cmd_sign(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"against", required_argument, NULL, 'a'},
         {"yes", no_argument, NULL, 'y'},
+        {"emergency-revoke", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *config_file = NULL, *against = NULL;
+    const char *config_file = NULL, *against = NULL, *revoke = NULL;
     bool yes = false;
     optind = 1;
     int c;
@@ -96,6 +137,8 @@ int agreements_cmd_sign(int argc, char **argv)
             against = optarg;
         else if (c == 'y')
             yes = true;
+        else if (c == 'e')
+            revoke = optarg;
         else if (c == 'h')
             return s_usage(stdout, NULL);
         else
@@ -146,6 +189,8 @@ int agreements_cmd_sign(int argc, char **argv)
         s_print_diff(old_a, next, against);
     } else
         printf("no version in force to compare with: this is the first version\n");
+    if (revoke && s_emergency_check(old_a, next, org, revoke) != 0)
+        goto done;
     if (!yes) {
         printf("Sign version %llu of %s as %s? Type 'yes' to sign: ",
                (unsigned long long)agreements_version(next), agreements_partnership(next), org);

@@ -436,13 +436,6 @@ static void s_print_text(const lang_t *lang, const subject_answer_t *a, const le
                     printf(" (%s %s)", en ? "agreement" : "afspraak", r->agreement_id);
                 printf("\n");
             }
-            if (r->agreements_version) {
-                printf("        %s %llu", en ? "agreements version:" : "versie van de afspraken:",
-                       (unsigned long long)r->agreements_version);
-                if (r->agreements_sha256[0])
-                    printf(" (SHA-256 %s)", r->agreements_sha256);
-                printf("\n");
-            }
             if (r->accepted_ms) {
                 uint32_t days = s_retention(letter->agreements, r->agreement_id);
                 if (days)

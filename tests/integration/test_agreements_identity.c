@@ -59,9 +59,9 @@ static void s_file_hash(char hex[65])
     sodium_bin2hex(hex, 65, digest, sizeof digest);
 }
 
-/* `hartslag audit query --db broker.db --json --event EVENT`: one JSON
-   object per line (caller frees). */
-static char *s_query(const char *event)
+/* One `hartslag audit query --db broker.db --json --event EVENT`; it must
+   succeed (caller frees). */
+static char *s_query_once(const char *event)
 {
     char db[4300];
     snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
@@ -81,6 +81,34 @@ static char *s_query(const char *event)
     return out;
 }
 
+/* `hartslag audit query --db broker.db --json --event EVENT`: one JSON
+   object per line (caller frees). Waits a little for records that the
+   broker logged but had not committed yet (query exits 1 on no match). */
+static char *s_query(const char *event)
+{
+    char *out = NULL;
+    for (int i = 0; i < 50; i++) {
+        char db[4300];
+        snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
+        char *argv[] = {(char *)tu_bin("hartslag"),
+                        "audit",
+                        "query",
+                        "--db",
+                        db,
+                        "--json",
+                        "--event",
+                        (char *)event,
+                        NULL};
+        free(out);
+        out = NULL;
+        if (tu_run(argv, NULL, &out, NULL) == 0)
+            return out;
+        usleep(100000);
+    }
+    free(out);
+    return s_query_once(event);
+}
+
 /* How many lines of `text` contain both needles. */
 static int s_lines_with(const char *text, const char *a, const char *b)
 {
@@ -96,6 +124,20 @@ static int s_lines_with(const char *text, const char *a, const char *b)
         line = end ? end + 1 : NULL;
     }
     return n;
+}
+
+/* s_query, polled until a line holds both `a` and `b`: a record the broker
+   logged is committed a moment later. */
+static char *s_query_for(const char *event, const char *a, const char *b)
+{
+    for (int i = 0; i < 50; i++) {
+        char *out = s_query(event);
+        if (s_lines_with(out, a, b) >= 1)
+            return out;
+        free(out);
+        usleep(100000);
+    }
+    return s_query(event);
 }
 
 /* The daemon's `status --json` (caller frees). */
@@ -158,7 +200,7 @@ Test(agreements_identity, records_carry_the_hash_and_daemons_hear_a_reload_at_on
     cr_assert_eq(dh_log_count(s_gemeente, "event=connected"), 1, "it did not reconnect for it");
 
     snprintf(want, sizeof want, "\"agreements_sha256\":\"%s\"", v4);
-    loaded = s_query("agreements_loaded");
+    loaded = s_query_for("agreements_loaded", "\"agreements_version\":4", want);
     cr_assert_eq(s_lines_with(loaded, "\"agreements_version\":4", want), 1, "%s", loaded);
     free(loaded);
 
@@ -176,17 +218,18 @@ Test(agreements_identity, records_carry_the_hash_and_daemons_hear_a_reload_at_on
                  accepted);
     free(accepted);
 
-    /* The officer's answer to the citizen names both versions. */
+    /* The officer's answer (--json) names the version and hash of each
+       exchange; the citizen's letter does not show hashes. */
     char db[4300], pkey[4300];
     snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
     snprintf(pkey, sizeof pkey, "%s/pseudonym.key", s_bh->root);
     char *argv[] = {(char *)tu_bin("hartslag"), "audit", "subject", "--db", db, "--bsn", BSN,
-                    "--pseudonym-key",          pkey,    NULL};
+                    "--pseudonym-key",          pkey,    "--json",  NULL};
     char *out = NULL, *err = NULL;
     cr_assert_eq(tu_run(argv, NULL, &out, &err), 0, "%s", err);
-    snprintf(want, sizeof want, "versie van de afspraken: 3 (SHA-256 %s)", v3);
+    snprintf(want, sizeof want, "\"agreements_version\":3,\"agreements_sha256\":\"%s\"", v3);
     cr_assert(strstr(out, want), "%s", out);
-    snprintf(want, sizeof want, "versie van de afspraken: 4 (SHA-256 %s)", v4);
+    snprintf(want, sizeof want, "\"agreements_version\":4,\"agreements_sha256\":\"%s\"", v4);
     cr_assert(strstr(out, want), "%s", out);
     free(out);
     free(err);
@@ -339,7 +382,7 @@ Test(agreements_identity, the_history_keeps_every_version_and_a_rollback_is_refu
     log = bh_log(s_bh);
     cr_assert(strstr(log, "reason=same_version_other_bytes"), "%s", log);
     free(log);
-    char *refused = s_query("agreements_refused");
+    char *refused = s_query_for("agreements_refused", "same_version_other_bytes", "\"outcome\"");
     cr_assert_eq(s_lines_with(refused, "\"reason\":\"lower_version\"", v3), 1, "%s", refused);
     cr_assert_eq(s_lines_with(refused, "\"reason\":\"same_version_other_bytes\"", "\"outcome\""), 1,
                  "%s", refused);
@@ -372,4 +415,154 @@ Test(agreements_identity, the_history_keeps_every_version_and_a_rollback_is_refu
     free(v4_other);
     free(v4_text);
     free(v3_text);
+}
+
+/* `base` (version 3) with `from` replaced by `to` (must occur once) and
+   the version raised to 4 (caller frees). */
+static char *s_variant_of(const char *base, const char *from, const char *to)
+{
+    char *text = strdup(base);
+    cr_assert_not_null(text);
+    char *at = strstr(text, "version: 3\n");
+    cr_assert_not_null(at);
+    at[9] = '4';
+    at = strstr(text, from);
+    cr_assert_not_null(at, "%s not in the agreements", from);
+    size_t n = strlen(text) - strlen(from) + strlen(to) + 1;
+    char *out = malloc(n);
+    cr_assert_not_null(out);
+    snprintf(out, n, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    free(text);
+    return out;
+}
+
+/* The same of the broker's agreements file as it is now. */
+static char *s_variant(const char *from, const char *to)
+{
+    char *base = tu_read_file(s_bh->agreements, NULL);
+    cr_assert_not_null(base);
+    char *out = s_variant_of(base, from, to);
+    free(base);
+    return out;
+}
+
+/* Issue 14 rule 3: a widening signed by the coordinator alone is refused,
+   audited, and the version in force stays; signed by every partner it
+   affects, it takes effect. */
+Test(agreements_identity, an_unsigned_widening_is_refused_and_a_signed_one_takes_effect)
+{
+    char *wider =
+        s_variant("    to: [gemeente, welzijn]\n", "    to: [gemeente, welzijn, woonpunt]\n");
+    const char *coordinator[] = {"gemeente", NULL};
+    cr_assert_eq(bh_write_agreements(s_bh, wider, coordinator), 0);
+    bh_signal(s_bh, SIGHUP);
+    cr_assert(s_wait_broker_log("event=agreements_refused version=4", 1), "%s", bh_log(s_bh));
+    char *log = bh_log(s_bh);
+    cr_assert(strstr(log, "reason=missing_signatures"), "%s", log);
+    cr_assert(strstr(log, "missing=\"politie, welzijn, woonpunt\""), "%s", log);
+    cr_assert_null(strstr(log, "event=agreements_loaded version=4"), "%s", log);
+    free(log);
+    char *refused =
+        s_query_for("agreements_refused", "\"reason\":\"missing_signatures\"", "\"outcome\"");
+    cr_assert_eq(
+        s_lines_with(refused, "\"reason\":\"missing_signatures\"", "\"agreements_version\":4"), 1,
+        "%s", refused);
+    free(refused);
+    char *status = s_status(s_gemeente);
+    cr_assert(strstr(status, "\"broker_agreements_version\":3"), "still version 3: %s", status);
+    free(status);
+
+    /* Every affected partner signs: it takes effect. */
+    cr_assert_eq(bh_sign_agreements(s_bh, NULL), 0);
+    bh_signal(s_bh, SIGHUP);
+    cr_assert(s_wait_broker_log("event=agreements_loaded version=4", 1), "%s", bh_log(s_bh));
+    free(wider);
+}
+
+/* Issue 14 rule 3, the emergency path: the coordinator alone suspends a
+   leaking partner; it is audited, and the partner's traffic is refused at
+   once. Nobody else can sign one, and it cannot widen anything. */
+Test(agreements_identity, an_emergency_revocation_needs_only_the_coordinator_and_cuts_the_partner)
+{
+    char v3_copy[4400];
+    snprintf(v3_copy, sizeof v3_copy, "%s/agreements-v3.yaml", s_bh->root);
+    char *v3_text = tu_read_file(s_bh->agreements, NULL);
+    cr_assert_not_null(v3_text);
+    cr_assert_eq(tu_write_file(v3_copy, v3_text, 0644), 0);
+    free(v3_text);
+    char *revoked = s_variant("  - {org: politie, role: partner}\n",
+                              "  - {org: politie, role: partner, may_send: false, may_receive: "
+                              "false}\n");
+    const char *nobody[] = {NULL};
+    cr_assert_eq(bh_write_agreements(s_bh, revoked, nobody), 0);
+    char *out = NULL;
+    /* politie cannot sign it as an emergency; the coordinator can */
+    cr_assert_neq(s_agreements(&out, "sign", "--config", s_politie->config, "--against", v3_copy,
+                               "--yes", "--emergency-revoke", "politie", s_bh->agreements, NULL),
+                  0, "%s", out);
+    free(out);
+    cr_assert_eq(s_agreements(&out, "sign", "--config", s_gemeente->config, "--against", v3_copy,
+                              "--yes", "--emergency-revoke", "politie", s_bh->agreements, NULL),
+                 0);
+    cr_assert(strstr(out, "emergency revocation of politie"), "%s", out);
+    free(out);
+    bh_signal(s_bh, SIGHUP);
+    cr_assert(s_wait_broker_log("event=agreements_emergency_revoke org=politie", 1), "%s",
+              bh_log(s_bh));
+    char *loaded = s_query_for("agreements_loaded", "emergency_revoke", "politie");
+    cr_assert_eq(
+        s_lines_with(loaded, "\"reason\":\"emergency_revoke\"", "\"counterpart_org\":\"politie\""),
+        1, "%s", loaded);
+    free(loaded);
+
+    /* politie's next signal is refused by the broker. */
+    char id[33];
+    const char *fields[] = {"adres=Passartweg 1", NULL};
+    cr_assert_neq(
+        dh_send(s_politie, "gemeente", "overlast", "casusoverleg", BSN, fields, NULL, true, id), 0,
+        "a suspended partner's signal must not be accepted");
+    char *denied = NULL;
+    for (int i = 0; i < 50; i++) {
+        free(denied);
+        denied = s_query("denied");
+        if (s_lines_with(denied, "\"actor_org\":\"politie\"", "role_not_allowed") >= 1)
+            break;
+        usleep(100000);
+    }
+    cr_assert_geq(s_lines_with(denied, "\"actor_org\":\"politie\"", "role_not_allowed"), 1, "%s",
+                  denied);
+    free(denied);
+
+    /* A widening dressed as an emergency is refused by the CLI. */
+    char *v3_again = tu_read_file(v3_copy, NULL);
+    cr_assert_not_null(v3_again);
+    char *wider = s_variant_of(v3_again, "    to: [gemeente, welzijn]\n",
+                               "    to: [gemeente, welzijn, woonpunt]\n");
+    free(v3_again);
+    cr_assert_eq(bh_write_agreements(s_bh, wider, nobody), 0);
+    cr_assert_neq(s_agreements(&out, "sign", "--config", s_gemeente->config, "--against", v3_copy,
+                               "--yes", "--emergency-revoke", "politie", s_bh->agreements, NULL),
+                  0, "%s", out);
+    free(out);
+    free(wider);
+    free(revoked);
+}
+
+/* The first version a broker enforces must be signed by every partner:
+   without, the broker does not start, and says who is missing. */
+Test(agreements_identity, a_first_version_not_signed_by_everyone_does_not_start)
+{
+    const char *orgs[] = {"gemeente", "politie", "welzijn", "woonpunt"};
+    bh_t *fresh = bh_new(orgs, 4, bh_default_agreements);
+    cr_assert_not_null(fresh);
+    const char *some[] = {"gemeente", "politie", NULL};
+    cr_assert_eq(bh_sign_agreements(fresh, some), 0);
+    cr_assert_neq(bh_start(fresh, NULL), 0, "an unsigned first version must not start");
+    char *log = bh_log(fresh);
+    cr_assert(strstr(log, "must be signed by every partner"), "%s", log);
+    cr_assert(strstr(log, "missing: welzijn, woonpunt"), "%s", log);
+    free(log);
+    cr_assert_eq(bh_sign_agreements(fresh, NULL), 0);
+    cr_assert_eq(bh_start(fresh, NULL), 0, "%s", bh_log(fresh));
+    bh_destroy(&fresh);
 }
