@@ -158,9 +158,26 @@ bh_t *bh_new(const char *const *orgs, size_t n_orgs, const char *agreements_yaml
     for (size_t i = 0; i < n_orgs && rc == 0; i++)
         rc = s_new_keys(self, orgs[i], i == 0 ? CERT_ROLE_COORDINATOR : CERT_ROLE_PARTNER);
     /* Signed by every partner, as a broker requires of the first version
-       it enforces (docs/agreements.md). */
+       it enforces (docs/agreements.md): a partner of the agreements that
+       the test did not name gets keys and a certificate too, as it would
+       have to sign. */
     if (rc == 0)
-        rc = bh_write_agreements(self, agreements_yaml, NULL);
+        rc = tu_write_file(self->agreements, agreements_yaml, 0644);
+    agreements_errors_t *errors = NULL;
+    agreements_t *parsed = rc == 0 ? agreements_load(self->agreements, &errors) : NULL;
+    agreements_errors_destroy(&errors);
+    for (size_t i = 0; parsed && rc == 0 && i < agreements_partner_count(parsed); i++) {
+        const agreements_partner_t *p = agreements_partner(parsed, i);
+        char path[4600];
+        snprintf(path, sizeof path, "%s/%s.cert_secret", self->keys, p->org);
+        if (access(path, F_OK) != 0)
+            rc = s_new_keys(self, p->org,
+                            p->role == AGREEMENTS_ROLE_COORDINATOR ? CERT_ROLE_COORDINATOR
+                                                                   : CERT_ROLE_PARTNER);
+    }
+    agreements_destroy(&parsed);
+    if (rc == 0)
+        rc = bh_sign_agreements(self, NULL);
     if (rc != 0)
         bh_destroy(&self);
     return self;
