@@ -1,6 +1,8 @@
 /*  check: the broker's own key, and `hartslag-broker --check`. */
 #include "check.h"
 
+#include "agreements_history.h"
+
 #include "agreements.h"
 #include "cert.h"
 #include "wire.h"
@@ -127,6 +129,44 @@ static void s_check_state_dir(check_ctx_t *ctx, const char *dir)
     }
 }
 
+static void s_signature_refused(void *arg, const char *path, const char *reason)
+{
+    check_ctx_t *ctx = arg;
+    fprintf(ctx->out, "warning: %s: refused: %s\n", path, reason);
+}
+
+/* The signatures beside the agreements file. Before the first start (no
+   store yet) the broker requires every partner's, so a missing one is a
+   problem; later it depends on the version in force in the store, which
+   --check does not open: the start says (agreements_refused). */
+static void s_check_signatures(check_ctx_t *ctx, const broker_config_t *config,
+                               const agreements_t *agreements, const partners_t *partners)
+{
+    char store[4200];
+    snprintf(store, sizeof store, "%s/broker.db", config->state_dir);
+    bool first = access(store, F_OK) != 0;
+    history_admission_t admission;
+    if (agreements_history_admit(NULL, agreements, config->agreements, partners,
+                                 s_signature_refused, ctx, &admission) != 0) {
+        s_problem(ctx, config->agreements, "out of memory");
+        return;
+    }
+    if (!admission.refusal)
+        return;
+    char why[700];
+    snprintf(why, sizeof why,
+             "not signed by every partner (missing: %s): the first version a broker enforces "
+             "needs all of them (hartslag agreements verify)",
+             admission.missing);
+    if (first)
+        s_problem(ctx, config->agreements, why);
+    else
+        fprintf(ctx->out,
+                "note: %s is not signed by every partner (missing: %s); at start it takes effect "
+                "only if the coordinator and every partner its change affects signed it\n",
+                config->agreements, admission.missing);
+}
+
 int broker_check(const broker_config_t *config, FILE *out)
 {
     check_ctx_t ctx = {out, 0};
@@ -172,6 +212,8 @@ int broker_check(const broker_config_t *config, FILE *out)
             }
         }
     }
+    if (agreements && partners)
+        s_check_signatures(&ctx, config, agreements, partners);
     s_check_state_dir(&ctx, config->state_dir);
     if (ctx.problems == 0)
         fprintf(out,

@@ -243,3 +243,31 @@ Test(broker_check, a_fresh_broker_and_daemon_create_private_files)
     dh_destroy(&daemon);
     bh_stop(s_bh, SIGTERM);
 }
+
+/* Issue 14 rule 3: before the first start (no store) --check says what the
+   start would: a version not signed by every partner is a problem, with who
+   is missing; once a version is in force it is a note, as the start then
+   judges the change against that version. */
+Test(broker_check, names_missing_signatures_before_the_first_start)
+{
+    const char *coordinator[] = {"gemeente", NULL};
+    cr_assert_eq(bh_sign_agreements(s_bh, coordinator), 0);
+    char *out = NULL, *err = NULL;
+    /* the setup's start made a store: a later start judges against it */
+    int rc = s_broker(&out, &err, "--check", NULL, NULL);
+    cr_assert_eq(rc, 0, "%s%s", out, err);
+    cr_assert(strstr(out, "note: ") && strstr(out, "missing: politie, welzijn, woonpunt"), "%s",
+              out);
+    free(out);
+    free(err);
+    /* a fresh state directory: the first start */
+    char fresh[4400];
+    snprintf(fresh, sizeof fresh, "%s/fresh-state", s_bh->root);
+    rc = s_broker(&out, &err, "--check", "--state-dir", fresh);
+    cr_assert_neq(rc, 0, "an unsigned first version must be a problem: %s", out);
+    cr_assert(strstr(out, "not signed by every partner (missing: politie, welzijn, woonpunt)"),
+              "%s", out);
+    cr_assert(strstr(out, "the broker would not start"), "%s", out);
+    free(out);
+    free(err);
+}
