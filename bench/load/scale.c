@@ -378,6 +378,24 @@ static int s_audit(size_t total)
     double verify_s = s_time_cmd(verify, &status);
     printf("hartslag audit verify: %.1f s, %.0f records/s (exit %d)\n", verify_s,
            (double)size / verify_s, WEXITSTATUS(status));
+    /* Issue 14 item 6: the dry run of a new version over the whole log
+       (target: 1,000,000 records in <= 10 s). The new version drops the
+       field adres, so every exchange of the log is newly refused. */
+    char *text = tu_read_file(party->bh->agreements, NULL);
+    char *at = text ? strstr(text, "fields: [adres, ") : NULL;
+    char next_path[4400];
+    snprintf(next_path, sizeof next_path, "%s/agreements-next.yaml", party->bh->root);
+    if (at) {
+        memmove(at + 9, at + 16, strlen(at + 16) + 1); /* "fields: [" + what followed adres */
+        tu_write_file(next_path, text, 0644);
+        char *simulate[] = {(char *)bin, "agreements", "simulate", next_path, "--db", path, NULL};
+        double simulate_s = s_time_cmd(simulate, &status);
+        printf("hartslag agreements simulate (%llu records, %llu exchanges): %.1f s, %.0f "
+               "records/s (exit %d)\n",
+               (unsigned long long)size, (unsigned long long)(size / 7 * 2), simulate_s,
+               (double)size / simulate_s, WEXITSTATUS(status));
+    }
+    free(text);
     party_destroy(&party);
     return rc;
 }

@@ -14,6 +14,7 @@
 #include "agreements.h"
 #include "agreements_diff.h"
 #include "cmd_agreements_history.h"
+#include "cmd_agreements_simulate.h"
 #include "cmd_agreements_sign.h"
 #include "commands.h"
 #include "names.h"
@@ -130,6 +131,8 @@ static const char *s_usage_text =
     "       hartslag agreements sign --config DAEMON.yaml [--against OLD] [--yes]\n"
     "                                [--emergency-revoke ORG] FILE\n"
     "       hartslag agreements verify FILE --partners DIR [--against OLD]\n"
+    "       hartslag agreements simulate NEW --db BROKER.db [--from DATE] [--to DATE] [--json]\n"
+    "                                [--detail]\n"
     "       hartslag agreements history --db BROKER.db [--json]\n"
     "       hartslag agreements show --db BROKER.db --version N [--signature ORG]\n"
     "\n"
@@ -145,6 +148,8 @@ static const char *s_usage_text =
     "           signature alone\n"
     "  verify   who signed FILE, who is missing; exit 0 only when the coordinator and\n"
     "           every affected partner signed (the first version: every partner)\n"
+    "  simulate a dry run of NEW against the exchanges in the audit log: what would\n"
+    "           newly be refused (per pair and reason) or allowed; ids only with --detail\n"
     "  history  every version a broker enforced: when it took effect, its sha256, who signed\n"
     "  show     the exact bytes of version N as the broker enforced it (or --signature ORG:\n"
     "           that partner's signature file)\n"
@@ -1310,6 +1315,8 @@ int cmd_agreements(int argc, char **argv)
         return agreements_cmd_sign(argc - 1, argv + 1);
     if (strcmp(sub, "verify") == 0)
         return agreements_cmd_verify(argc - 1, argv + 1);
+    if (strcmp(sub, "simulate") == 0)
+        return agreements_cmd_simulate(argc - 1, argv + 1);
     if (strcmp(sub, "history") == 0)
         return agreements_cmd_history(argc - 1, argv + 1);
     if (strcmp(sub, "show") == 0)
