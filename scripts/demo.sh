@@ -11,7 +11,9 @@
 #      (its agreements are out of date) and the sender seeing it, a
 #      withdrawal reaching the gemeente's case system, the status of each
 #      daemon, the audit log verified and a citizen's access request
-#   6. everything stopped cleanly (also on Ctrl-C or failure)
+#   6. a change of the agreements: diff, dry run against the log, the
+#      affected partners sign, the broker reloads; an unsigned widening refused
+#   7. everything stopped cleanly (also on Ctrl-C or failure)
 # Headings are bold only on a terminal and without NO_COLOR.
 #
 # KEEP=1 keeps the temporary directory for a look afterwards.
@@ -104,7 +106,8 @@ sed -i 's#^agreements: .*#agreements: agreements-woonpunt-v6.yaml#' woonpunt.yam
 
 step "2. The broker, on a free port on 127.0.0.1"
 "$BIN/hartslag-broker" --config broker.yaml --bind 'tcp://127.0.0.1:*' 2>state/broker.log &
-PIDS+=($!)
+BROKER_PID=$!
+PIDS+=($BROKER_PID)
 wait_for state/broker.log "event=started"
 ENDPOINT=$(grep -o 'event=started endpoint=[^ ]*' state/broker.log | head -n1 | sed 's/.*endpoint=//')
 echo "broker listens on $ENDPOINT"
@@ -112,10 +115,12 @@ for org in gemeente politie welzijn woonpunt; do
     sed -i "s#^broker: .*#broker: $ENDPOINT#" "$org.yaml"
 done
 
+declare -A DAEMON_PID=()
 start_daemon() {
     local org=$1
     "$BIN/hartslagd" --config "$org.yaml" 2>"state/$org.log" &
     PIDS+=($!)
+    DAEMON_PID[$org]=$!
     wait_for "state/$org.log" "event=connected"
     echo "hartslagd $org is connected"
 }
@@ -238,6 +243,49 @@ echo "  state/gemeente/zaaksysteem-removed.jsonl: $(grep "$SID" state/gemeente/z
 if grep -q "\"signal_id\":\"$SID\"" "$IMPORTED"; then
     echo "demo: the withdrawn signal is still in the gemeente's case system" >&2; exit 1
 fi
+
+step "6b. The partners change their agreements: diff, dry run, signatures, reload"
+# Version 8: politie's nuisance reports carry no free text any more.
+sed -e 's/^version: 7 /version: 8 /' \
+    -e '/id: politie-overlast-casusoverleg/,/purpose:/s/fields: \[adres, datum, categorie, toelichting\]/fields: [adres, datum, categorie]/' \
+    agreements.yaml > agreements-v8.yaml
+run "$H" agreements diff agreements.yaml agreements-v8.yaml || true
+# What version 8 would have done to this morning's traffic (a read-only look
+# at the broker's log; no signal id or pseudonym is shown):
+run "$H" agreements simulate agreements-v8.yaml --db state/broker/broker.db
+# The coordinator and every partner the change affects sign (each on its
+# own server, after reading the diff that `sign` shows them):
+for org in gemeente politie welzijn; do
+    "$H" agreements sign --config "$org.yaml" --against agreements.yaml --yes agreements-v8.yaml |
+        tail -n 1
+done
+run "$H" agreements verify agreements-v8.yaml --partners certificates --against agreements.yaml
+# The coordinator installs it at the broker and reloads.
+cp agreements.yaml agreements-v7.yaml
+cp agreements-v8.yaml agreements.yaml
+rm -rf agreements.yaml.sig.d && cp -r agreements-v8.yaml.sig.d agreements.yaml.sig.d
+kill -HUP "$BROKER_PID"
+wait_for state/broker.log "event=agreements_loaded version=8"
+grep 'event=agreements_loaded version=8' state/broker.log | sed 's/^/  broker.log: /'
+# Each partner installs it too and reloads its daemon (woonpunt, which
+# still runs its own version 6, does not yet).
+for org in gemeente politie welzijn; do
+    kill -HUP "${DAEMON_PID[$org]}"
+    wait_for "state/$org.log" "event=agreements_loaded.*version=8"
+done
+# Someone widens the rules without the partners' signatures (woonpunt would
+# receive politie's nuisance reports): the broker refuses it.
+sed -e 's/^version: 8 /version: 9 /' \
+    -e '/id: politie-overlast-casusoverleg/,/purpose:/s/to: \[gemeente, welzijn\]/to: [gemeente, welzijn, woonpunt]/' \
+    agreements-v8.yaml > agreements.yaml
+rm -rf agreements.yaml.sig.d
+"$H" agreements sign --config gemeente.yaml --against agreements-v8.yaml --yes agreements.yaml | tail -n 1
+kill -HUP "$BROKER_PID"
+wait_for state/broker.log "event=agreements_refused version=9"
+grep 'event=agreements_refused version=9' state/broker.log | sed 's/^/  broker.log: /'
+cp agreements-v8.yaml agreements.yaml
+rm -rf agreements.yaml.sig.d && cp -r agreements-v8.yaml.sig.d agreements.yaml.sig.d
+run "$H" agreements history --db state/broker/broker.db
 
 step "7. Status of each daemon"
 for org in gemeente politie welzijn woonpunt; do
