@@ -2,7 +2,8 @@
 # Hartslag demo: a whole partnership on loopback, from nothing, in a
 # temporary directory. Called by `make demo` as `scripts/demo.sh BUILD_DIR`.
 #
-#   1. keys for the broker and four partners, and the pseudonym key
+#   1. keys for the broker and five partners (the GGD runs no daemon), the
+#      pseudonym key, and every partner signing the agreements
 #   2. the example configurations (examples/*.yaml) on a free port
 #   3. the broker and three daemons; welzijn stays offline for now
 #   4. realistic signals: allowed ones, a denied one (with its reason), and

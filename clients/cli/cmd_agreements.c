@@ -455,8 +455,8 @@ static int s_split(const char *arg, agreements_str_t *items, size_t max)
     return (int)n;
 }
 
-static void s_explain_human(const agreements_request_t *req, const agreements_decision_t *d,
-                            const char *at)
+static void s_explain_human(const agreements_t *agreements, const agreements_request_t *req,
+                            const agreements_decision_t *d, const char *at)
 {
     printf("signal ");
     s_print_arg(stdout, req->signal_type.str, req->signal_type.len);
@@ -509,10 +509,24 @@ static void s_explain_human(const agreements_request_t *req, const agreements_de
             }
         } else if (v->reason == AGREEMENTS_NO_AGREEMENT)
             printf(" (no agreement from this sender to this recipient)");
-        else if (v->reason == AGREEMENTS_UNKNOWN_PARTNER)
-            printf(" (sender or recipient is not in the partner list)");
-        else if (v->reason == AGREEMENTS_ROLE_NOT_ALLOWED)
-            printf(" (sender has may_send: false, or recipient has may_receive: false)");
+        else if (v->reason == AGREEMENTS_UNKNOWN_PARTNER ||
+                 v->reason == AGREEMENTS_ROLE_NOT_ALLOWED) {
+            /* Name exactly which partner and which flag refuses. */
+            const agreements_partner_t *sender =
+                agreements_partner_lookup(agreements, req->sender.str, req->sender.len);
+            const agreements_partner_t *recipient =
+                agreements_partner_lookup(agreements, v->recipient.str, v->recipient.len);
+            printf(" (");
+            if (!sender || !recipient) {
+                s_print_arg(stdout, !sender ? req->sender.str : v->recipient.str,
+                            !sender ? req->sender.len : v->recipient.len);
+                printf(" is not in the partner list");
+            } else if (!sender->may_send)
+                printf("%s has may_send: false", sender->org);
+            else
+                printf("%s has may_receive: false", recipient->org);
+            putchar(')');
+        }
         putchar('\n');
     }
     printf("result: %s\n", d->allowed ? "allowed" : "denied (every recipient must be allowed)");
@@ -658,7 +672,7 @@ static int s_explain(int argc, char **argv)
     if (json)
         s_explain_json(&req, &decision, at_text);
     else
-        s_explain_human(&req, &decision, at_text);
+        s_explain_human(agreements, &req, &decision, at_text);
     agreements_destroy(&agreements);
     return decision.allowed ? 0 : 1;
 }

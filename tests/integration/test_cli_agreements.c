@@ -383,7 +383,7 @@ Test(cli_agreements, explain_denied_with_reasons)
     s_contains(r.out, "-> gemeente: denied: field_not_allowed:bsn");
     s_contains(r.out, "closest agreement: politie-overlast-casusoverleg");
     s_contains(r.out, "-> woonpunt: denied: no_agreement");
-    s_contains(r.out, "-> nobody: denied: unknown_partner");
+    s_contains(r.out, "-> nobody: denied: unknown_partner (nobody is not in the partner list)");
     s_contains(r.out, "result: denied");
     s_free(&r);
     /* outside the validity, and a sender that may not send */
@@ -395,7 +395,7 @@ Test(cli_agreements, explain_denied_with_reasons)
     r = s_run("explain", EXAMPLE, "--from", "ggd", "--to", "gemeente", "--type", "zorgmelding",
               "--purpose", "zorgcoordinatie", "--fields", "", "--at", "2026-01-01", NULL);
     cr_assert_eq(r.status, 1);
-    s_contains(r.out, "denied: role_not_allowed");
+    s_contains(r.out, "denied: role_not_allowed (ggd has may_send: false)");
     s_free(&r);
 }
 
