@@ -18,6 +18,7 @@
 #include "cmd_agreements_sign.h"
 #include "commands.h"
 #include "names.h"
+#include "suggest.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -455,6 +456,44 @@ static int s_split(const char *arg, agreements_str_t *items, size_t max)
     return (int)n;
 }
 
+/* "did you mean" for a word the agreements do not know (issue 14 item 7):
+   `what` is "signal type", "purpose" or "partner". Prints one hint line, or
+   nothing when the word is known or nothing is close. */
+static void s_hint(const agreements_t *agreements, const char *what, const char *word, size_t len)
+{
+    const char *candidates[512];
+    size_t n = 0;
+    char typed[SUGGEST_WORD_MAX + 1];
+    if (len > SUGGEST_WORD_MAX)
+        return;
+    memcpy(typed, word, len);
+    typed[len] = '\0';
+    if (strcmp(what, "partner") == 0) {
+        for (size_t i = 0; i < agreements_partner_count(agreements) && n < 512; i++)
+            candidates[n++] = agreements_partner(agreements, i)->org;
+    } else {
+        for (size_t i = 0; i < agreements_count(agreements); i++) {
+            const agreements_agreement_t *a = agreements_at(agreements, i);
+            if (strcmp(what, "purpose") == 0 && n < 512)
+                candidates[n++] = a->purpose;
+            for (size_t k = 0;
+                 strcmp(what, "signal type") == 0 && k < a->signal_type_count && n < 512; k++)
+                candidates[n++] = a->signal_types[k];
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(candidates[i], typed) == 0)
+            return; /* known */
+    const char *near = suggest_nearest(typed, candidates, n);
+    if (near) {
+        printf(strcmp(what, "partner") == 0 ? "hint: the partner list has no %s '"
+                                            : "hint: no agreement names the %s '",
+               what);
+        s_print_arg(stdout, word, len);
+        printf("': did you mean '%s'?\n", near);
+    }
+}
+
 static void s_explain_human(const agreements_t *agreements, const agreements_request_t *req,
                             const agreements_decision_t *d, const char *at)
 {
@@ -530,6 +569,13 @@ static void s_explain_human(const agreements_t *agreements, const agreements_req
         putchar('\n');
     }
     printf("result: %s\n", d->allowed ? "allowed" : "denied (every recipient must be allowed)");
+    if (!d->allowed) {
+        s_hint(agreements, "signal type", req->signal_type.str, req->signal_type.len);
+        s_hint(agreements, "purpose", req->purpose.str, req->purpose.len);
+        s_hint(agreements, "partner", req->sender.str, req->sender.len);
+        for (size_t i = 0; i < req->recipient_count; i++)
+            s_hint(agreements, "partner", req->recipients[i].str, req->recipients[i].len);
+    }
 }
 
 static void s_explain_json(const agreements_request_t *req, const agreements_decision_t *d,

@@ -399,6 +399,26 @@ Test(cli_agreements, explain_denied_with_reasons)
     s_free(&r);
 }
 
+/* Issue 14 item 7: a misspelt type, purpose or partner gets a "did you
+   mean" from what the file knows. */
+Test(cli_agreements, explain_suggests_the_word_meant)
+{
+    run_t r = s_run("explain", EXAMPLE, "--from", "politie", "--to", "welzjin", "--type", "overlst",
+                    "--purpose", "casusoverlg", "--fields", "adres", "--at", "2026-05-01", NULL);
+    cr_assert_eq(r.status, 1);
+    s_contains(r.out,
+               "hint: no agreement names the signal type 'overlst': did you mean 'overlast'?");
+    s_contains(r.out, "hint: no agreement names the purpose 'casusoverlg': did you mean "
+                      "'casusoverleg'?");
+    s_contains(r.out, "hint: the partner list has no partner 'welzjin': did you mean 'welzijn'?");
+    s_free(&r);
+    /* nothing to suggest for known words */
+    r = s_run("explain", EXAMPLE, "--from", "politie", "--to", "woonpunt", "--type", "overlast",
+              "--purpose", "casusoverleg", "--fields", "adres", "--at", "2026-05-01", NULL);
+    cr_assert_null(strstr(r.out, "hint:"), "%s", r.out);
+    s_free(&r);
+}
+
 Test(cli_agreements, explain_json)
 {
     run_t r = s_run("explain", EXAMPLE, "--json", "--from", "politie", "--to", "gemeente,welzijn",
