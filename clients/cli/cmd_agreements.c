@@ -13,6 +13,7 @@
 #include "date.h"
 #include "agreements.h"
 #include "agreements_diff.h"
+#include "agreements_lint.h"
 #include "cmd_agreements_history.h"
 #include "cmd_agreements_simulate.h"
 #include "cmd_agreements_sign.h"
@@ -325,6 +326,35 @@ static void s_check_json_errors(FILE *out, const agreements_errors_t *errors, bo
     }
 }
 
+typedef struct {
+    const char *file;
+    bool json;
+    bool first;
+} lint_ctx_t;
+
+/* One warning of agreements_lint: FILE:LINE:COL in text, an object in JSON. */
+static void s_lint_warning(void *arg, const agreements_agreement_t *shadowed,
+                           const agreements_agreement_t *by, bool duplicate)
+{
+    lint_ctx_t *ctx = arg;
+    char msg[600];
+    snprintf(msg, sizeof msg,
+             duplicate ? "agreement %s duplicates agreement %s (line %u): only the first "
+                         "ever decides; remove one"
+                       : "agreement %s is shadowed by agreement %s (line %u), which allows "
+                         "everything it does and comes first: its legal basis and retention "
+                         "never apply",
+             shadowed->id, by->id, by->line);
+    if (ctx->json) {
+        printf("%s{\"line\":%u,\"column\":%u,\"message\":", ctx->first ? "" : ",", shadowed->line,
+               shadowed->column);
+        s_json_cstr(stdout, msg);
+        putchar('}');
+        ctx->first = false;
+    } else
+        printf("%s:%u:%u: warning: %s\n", ctx->file, shadowed->line, shadowed->column, msg);
+}
+
 static int s_check(int argc, char **argv)
 {
     const char *file = NULL, *dir = NULL;
@@ -401,6 +431,10 @@ static int s_check(int argc, char **argv)
             s_json_cstr(stdout, dir_err);
             putchar('}');
         }
+        printf("],\"warnings\":[");
+        lint_ctx_t lint = {file, true, true};
+        if (agreements)
+            agreements_lint_shadowed(agreements, s_lint_warning, &lint);
         printf("],\"truncated\":%s}\n", agreements_errors_truncated(errors) ? "true" : "false");
     } else {
         agreements_errors_print(errors, stdout);
@@ -409,6 +443,9 @@ static int s_check(int argc, char **argv)
                    missing_list[i]->column, missing_list[i]->org, dir);
         if (dir_err[0])
             printf("%s: %s\n", file, dir_err);
+        lint_ctx_t lint = {file, false, true};
+        if (agreements)
+            agreements_lint_shadowed(agreements, s_lint_warning, &lint);
         if (valid) {
             size_t alerts = agreements_alert_count(agreements);
             printf("%s: valid: partnership %s version %llu, %zu partners, %zu agreements, %zu "

@@ -265,6 +265,45 @@ Test(cli_agreements, check_valid_example)
     s_free(&r);
 }
 
+/* Issue 14 item 7: a rule that an earlier one entirely covers never
+   decides: check warns, at its line, and the file stays valid. */
+Test(cli_agreements, check_warns_about_a_shadowed_rule)
+{
+    char *text = tu_read_file(EXAMPLE, NULL);
+    cr_assert_not_null(text);
+    char path[128];
+    snprintf(path, sizeof path, "%s/shadowed.yaml", s_tmp);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    char *alerts = strstr(text, "\nalerts:");
+    cr_assert_not_null(alerts);
+    fprintf(f,
+            "%.*s\n"
+            "  - id: politie-overlast-again\n"
+            "    from: politie\n"
+            "    to: [gemeente]\n"
+            "    signal_types: [overlast]\n"
+            "    fields: [adres]\n"
+            "    purpose: casusoverleg\n"
+            "    legal_basis: \"Wpg art. 19\"\n"
+            "    valid_from: 2026-01-01\n"
+            "    valid_until: 2026-12-31\n"
+            "    retention_days: 30\n"
+            "    max_queue_days: 7\n"
+            "%s",
+            (int)(alerts - text), text, alerts);
+    fclose(f);
+    free(text);
+    run_t r = s_run("check", path, NULL);
+    cr_assert_eq(r.status, 0, "a warning is not an error: %s%s", r.out, r.err);
+    s_contains(r.out, "warning: agreement politie-overlast-again is shadowed by agreement "
+                      "politie-overlast-casusoverleg");
+    s_free(&r);
+    r = s_run("check", path, "--json", NULL);
+    s_contains(r.out, "\"warnings\":[{\"line\":");
+    s_free(&r);
+}
+
 Test(cli_agreements, check_invalid_shows_line_and_column)
 {
     run_t r = s_run("check", INVALID, NULL);
