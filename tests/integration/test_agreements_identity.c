@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -565,4 +566,23 @@ Test(agreements_identity, a_first_version_not_signed_by_everyone_does_not_start)
     cr_assert_eq(bh_sign_agreements(fresh, NULL), 0);
     cr_assert_eq(bh_start(fresh, NULL), 0, "%s", bh_log(fresh));
     bh_destroy(&fresh);
+}
+
+/* Issue 14, bad input: a broker that cannot read its agreements history
+   does not start, rather than enforce rules nobody signed. */
+Test(agreements_identity, an_unreadable_history_keeps_the_broker_from_starting)
+{
+    bh_stop(s_bh, SIGTERM);
+    char db[4300];
+    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
+    sqlite3 *handle = NULL;
+    cr_assert_eq(sqlite3_open(db, &handle), SQLITE_OK);
+    cr_assert_eq(
+        sqlite3_exec(handle, "UPDATE agreements_history SET sha256 = x'00'", NULL, NULL, NULL),
+        SQLITE_OK, "%s", sqlite3_errmsg(handle));
+    sqlite3_close(handle);
+    cr_assert_neq(bh_start(s_bh, NULL), 0, "the broker must not start");
+    char *log = bh_log(s_bh);
+    cr_assert(strstr(log, "cannot read the agreements history"), "%s", log);
+    free(log);
 }
