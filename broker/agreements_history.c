@@ -128,8 +128,8 @@ int agreements_history_admit(const agreements_t *in_force, const agreements_t *n
         bool coordinator = false;
         for (size_t i = 0; i < n_signers; i++)
             coordinator = coordinator || strcmp(signers[i], agreements_coordinator(next)) == 0;
-        if (coordinator &&
-            agreements_rule_emergency(diff, out->emergency_org, sizeof out->emergency_org))
+        if (coordinator && agreements_rule_emergency(in_force, next, diff, NULL, out->emergency_org,
+                                                     sizeof out->emergency_org))
             result = AGREEMENTS_RULE_OK;
         else
             out->emergency_org[0] = '\0';

@@ -44,27 +44,106 @@ agreements_rule_result_t agreements_rule_check(const agreements_t *in_force,
     return AGREEMENTS_RULE_OK;
 }
 
-bool agreements_rule_emergency(const agreements_diff_t *diff, char *org, size_t org_len)
+static const agreements_agreement_t *s_agreement(const agreements_t *a, const char *id)
+{
+    for (size_t i = 0; i < agreements_count(a); i++)
+        if (strcmp(agreements_at(a, i)->id, id) == 0)
+            return agreements_at(a, i);
+    return NULL;
+}
+
+static const agreements_alert_rule_t *s_alert(const agreements_t *a, const char *id)
+{
+    for (size_t i = 0; i < agreements_alert_count(a); i++)
+        if (strcmp(agreements_alert(a, i)->id, id) == 0)
+            return agreements_alert(a, i);
+    return NULL;
+}
+
+/* `after` is `before` without `org` and nothing else changed. */
+static bool s_list_minus(const char *const *before, size_t n_before, const char *const *after,
+                         size_t n_after, const char *org)
+{
+    if (n_after + 1 != n_before || !s_in(before, n_before, org) || s_in(after, n_after, org))
+        return false;
+    for (size_t i = 0; i < n_after; i++)
+        if (!s_in(before, n_before, after[i]))
+            return false;
+    return true;
+}
+
+/* The org one change takes permissions from, or NULL when the change does
+   anything else. (A removed agreement takes from both its ends: the
+   caller checks it against the org in question.) */
+static const char *s_taken_from(const agreements_t *in_force, const agreements_t *next,
+                                const agreements_change_t *c)
 {
     static const char *const suspensions[] = {"may_send", "may_receive", "receives_alerts"};
-    const char *suspended = NULL;
-    if (!diff)
-        return false;
+    if (c->kind == AGREEMENTS_DIFF_PARTNER && c->op == AGREEMENTS_DIFF_REMOVED)
+        return c->id;
+    if (c->kind == AGREEMENTS_DIFF_PARTNER && c->op == AGREEMENTS_DIFF_CHANGED && c->attribute &&
+        s_in(suspensions, 3, c->attribute) && c->old_value && c->new_value &&
+        strcmp(c->old_value, "true") == 0 && strcmp(c->new_value, "false") == 0)
+        return c->id;
+    if (c->kind == AGREEMENTS_DIFF_AGREEMENT && c->op == AGREEMENTS_DIFF_CHANGED && c->attribute &&
+        strcmp(c->attribute, "to") == 0) {
+        const agreements_agreement_t *before = s_agreement(in_force, c->id);
+        const agreements_agreement_t *after = s_agreement(next, c->id);
+        for (size_t i = 0; before && after && i < before->to_count; i++)
+            if (s_list_minus(before->to, before->to_count, after->to, after->to_count,
+                             before->to[i]))
+                return before->to[i];
+        return NULL;
+    }
+    if (c->kind == AGREEMENTS_DIFF_ALERT && c->op == AGREEMENTS_DIFF_CHANGED && c->attribute &&
+        strcmp(c->attribute, "notify") == 0) {
+        const agreements_alert_rule_t *before = s_alert(in_force, c->id);
+        const agreements_alert_rule_t *after = s_alert(next, c->id);
+        for (size_t i = 0; before && after && i < before->notify_count; i++)
+            if (s_list_minus(before->notify, before->notify_count, after->notify,
+                             after->notify_count, before->notify[i]))
+                return before->notify[i];
+    }
+    return NULL;
+}
+
+/* Every change (but the version number) takes permissions from `org`. */
+static bool s_only_from(const agreements_t *in_force, const agreements_t *next,
+                        const agreements_diff_t *diff, const char *org)
+{
+    bool any = false;
     for (size_t i = 0; i < agreements_diff_count(diff); i++) {
         const agreements_change_t *c = agreements_diff_at(diff, i);
         if (c->kind == AGREEMENTS_DIFF_TOP && c->op == AGREEMENTS_DIFF_CHANGED &&
             strcmp(c->id, "version") == 0)
             continue;
-        bool suspension = c->kind == AGREEMENTS_DIFF_PARTNER && c->op == AGREEMENTS_DIFF_CHANGED &&
-                          c->attribute && s_in(suspensions, 3, c->attribute) && c->old_value &&
-                          c->new_value && strcmp(c->old_value, "true") == 0 &&
-                          strcmp(c->new_value, "false") == 0;
-        if (!suspension || (suspended && strcmp(suspended, c->id) != 0))
-            return false;
-        suspended = c->id;
+        if (c->kind == AGREEMENTS_DIFF_AGREEMENT && c->op == AGREEMENTS_DIFF_REMOVED) {
+            const agreements_agreement_t *gone = s_agreement(in_force, c->id);
+            if (!gone || (strcmp(gone->from, org) != 0 && !s_in(gone->to, gone->to_count, org)))
+                return false;
+        } else {
+            const char *from = s_taken_from(in_force, next, c);
+            if (!from || strcmp(from, org) != 0)
+                return false;
+        }
+        any = true;
     }
-    if (!suspended)
+    return any;
+}
+
+bool agreements_rule_emergency(const agreements_t *in_force, const agreements_t *next,
+                               const agreements_diff_t *diff, const char *want, char *org,
+                               size_t org_len)
+{
+    if (!in_force || !next || !diff)
         return false;
-    snprintf(org, org_len, "%s", suspended);
-    return true;
+    for (size_t i = 0; i < agreements_partner_count(in_force); i++) {
+        const char *candidate = agreements_partner(in_force, i)->org;
+        if ((!want || strcmp(want, candidate) == 0) &&
+            s_only_from(in_force, next, diff, candidate)) {
+            snprintf(org, org_len, "%s", candidate);
+            return true;
+        }
+    }
+    return false;
 }

@@ -37,13 +37,22 @@ agreements_rule_result_t agreements_rule_check(const agreements_t *in_force,
                                                const char *const *signers, size_t n_signers,
                                                const char **required, size_t *n_required);
 
-/* The emergency path (issue 14 rule 3): true when the change from the
-   version in force only suspends one partner, so that the coordinator's
-   signature alone lets it take effect. That is: apart from the version
-   number, every change is to one partner entry, `org`, setting any of
-   may_send, may_receive, receives_alerts from true to false. Cutting a
-   partner off never waits for that partner or anyone else; widening never
-   takes this path. The partner's org is copied into `org` (NAMES_ORG_MAX+1). */
-bool agreements_rule_emergency(const agreements_diff_t *diff, char *org, size_t org_len);
+/* The emergency path (issue 14 rule 3): true when the change from
+   `in_force` to `next` only takes permissions away from one partner, so
+   that the coordinator's signature alone lets it take effect. Apart from
+   the version number, every change must be one of, all about the same
+   org:
+     - its partner entry removed, or its may_send, may_receive or
+       receives_alerts changed from true to false;
+     - an agreement naming it (as sender or recipient) removed;
+     - it removed from an agreement's recipients (`to`) or an alert
+       rule's `notify`, nothing else of that list changed.
+   Cutting a partner off never waits for that partner or anyone else;
+   adding or widening never takes this path. With `want` (may be NULL)
+   only that org is considered. The org is copied into `org`
+   (NAMES_ORG_MAX+1). */
+bool agreements_rule_emergency(const agreements_t *in_force, const agreements_t *next,
+                               const agreements_diff_t *diff, const char *want, char *org,
+                               size_t org_len);
 
 #endif

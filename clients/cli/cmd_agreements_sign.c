@@ -75,10 +75,10 @@ static void s_print_diff(const agreements_t *old_a, const agreements_t *new_a, c
 }
 
 /* --emergency-revoke ORG: the coordinator cuts a partner off at once. Only
-   a version that does nothing but suspend ORG (may_send, may_receive,
-   receives_alerts from true to false) qualifies; the broker lets it take
-   effect on the coordinator's signature alone and audits it. 0 when this
-   signature may be such an emergency signature, else -1 with the reason. */
+   a version that does nothing but take permissions away from ORG
+   (agreements_rule_emergency) qualifies; the broker lets it take effect on
+   the coordinator's signature alone and audits it. 0 when this signature
+   may be such an emergency signature, else -1 with the reason. */
 static int s_emergency_check(const agreements_t *old_a, const agreements_t *next,
                              const char *signer, const char *revoke)
 {
@@ -96,15 +96,16 @@ static int s_emergency_check(const agreements_t *old_a, const agreements_t *next
     }
     agreements_diff_t *diff = agreements_diff_new(old_a, next);
     char suspended[NAMES_ORG_MAX + 1] = "";
-    bool ok = diff && agreements_rule_emergency(diff, suspended, sizeof suspended) &&
-              strcmp(suspended, revoke) == 0;
+    bool ok =
+        diff && agreements_rule_emergency(old_a, next, diff, revoke, suspended, sizeof suspended);
     agreements_diff_destroy(&diff);
     if (!ok) {
         fprintf(stderr,
-                "hartslag agreements: this version does more than suspend %s (set its may_send, "
-                "may_receive and receives_alerts to false and change nothing else but the "
-                "version); an emergency revocation cannot add or widen anything. Nothing "
-                "signed\n",
+                "hartslag agreements: this version does more than take permissions away from %s "
+                "(suspend it with may_send/may_receive/receives_alerts: false, or remove its "
+                "partner entry, its agreements, or it from recipient and notify lists; change "
+                "nothing else but the version); an emergency revocation cannot add or widen "
+                "anything. Nothing signed\n",
                 revoke);
         return -1;
     }

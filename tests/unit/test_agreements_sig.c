@@ -219,3 +219,89 @@ Test(agreements_rule, coordinator_and_affected_partners)
     agreements_destroy(&v8);
     agreements_destroy(&v7b);
 }
+
+/* ------------------------------------------------------------ emergency */
+
+/* A partnership whose agreements name politie in three ways. */
+#define FILE_E(version, politie_flags, a1_to, a2, alert_notify)                                    \
+    "partnership: p-test\nversion: " version "\ncoordinator: gemeente\npartners:\n"                \
+    "  - {org: gemeente, role: coordinator}\n"                                                     \
+    "  - {org: politie, role: partner" politie_flags "}\n"                                         \
+    "  - {org: welzijn, role: partner}\n"                                                          \
+    "agreements:\n"                                                                                \
+    "  - id: a1\n    from: gemeente\n    to: [" a1_to "]\n    signal_types: [zorg]\n"              \
+    "    fields: [datum]\n    purpose: zorgcoordinatie\n    legal_basis: \"x\"\n"                  \
+    "    valid_from: 2025-01-01\n    valid_until: 2027-12-31\n"                                    \
+    "    retention_days: 180\n    max_queue_days: 7\n" a2                                          \
+    "alerts:\n  - id: r1\n    distinct_senders: 2\n    window_days: 30\n    notify: "              \
+    "[" alert_notify "]\n    legal_basis: \"y\"\n"
+
+#define A2                                                                                         \
+    "  - id: a2\n    from: politie\n    to: [gemeente]\n    signal_types: [overlast]\n"            \
+    "    fields: [adres]\n    purpose: casusoverleg\n    legal_basis: \"z\"\n"                     \
+    "    valid_from: 2025-01-01\n    valid_until: 2027-12-31\n"                                    \
+    "    retention_days: 180\n    max_queue_days: 7\n"
+
+static bool s_emergency(const char *old_text, const char *new_text, const char *want, char *org)
+{
+    agreements_t *old_a = s_parse(old_text), *new_a = s_parse(new_text);
+    agreements_diff_t *diff = agreements_diff_new(old_a, new_a);
+    cr_assert_not_null(diff);
+    org[0] = '\0';
+    bool ok = agreements_rule_emergency(old_a, new_a, diff, want, org, NAMES_ORG_MAX + 1);
+    agreements_diff_destroy(&diff);
+    agreements_destroy(&old_a);
+    agreements_destroy(&new_a);
+    return ok;
+}
+
+#define RA ", receives_alerts: true"
+
+Test(agreements_rule, emergency_only_takes_permissions_from_one_partner)
+{
+    const char *v1 = FILE_E("1", RA, "politie, welzijn", A2, "gemeente, politie");
+    char org[NAMES_ORG_MAX + 1];
+    /* suspension */
+    cr_assert(s_emergency(v1,
+                          FILE_E("2", RA ", may_send: false, may_receive: false",
+                                 "politie, welzijn", A2, "gemeente, politie"),
+                          NULL, org));
+    cr_assert_str_eq(org, "politie");
+    /* its agreement removed, it taken out of a1's recipients and the alert's notify */
+    cr_assert(s_emergency(v1, FILE_E("2", RA, "welzijn", "", "gemeente"), "politie", org));
+    cr_assert_str_eq(org, "politie");
+    /* the whole partner removed with everything naming it */
+    const char *gone = "partnership: p-test\nversion: 2\ncoordinator: gemeente\npartners:\n"
+                       "  - {org: gemeente, role: coordinator}\n"
+                       "  - {org: welzijn, role: partner}\n"
+                       "agreements:\n"
+                       "  - id: a1\n    from: gemeente\n    to: [welzijn]\n    signal_types: "
+                       "[zorg]\n    fields: [datum]\n    purpose: zorgcoordinatie\n    "
+                       "legal_basis: \"x\"\n    valid_from: 2025-01-01\n    valid_until: "
+                       "2027-12-31\n    retention_days: 180\n    max_queue_days: 7\n"
+                       "alerts:\n  - id: r1\n    distinct_senders: 2\n    window_days: 30\n    "
+                       "notify: [gemeente]\n    legal_basis: \"y\"\n";
+    cr_assert(s_emergency(v1, gone, "politie", org));
+    /* never: widening, two partners at once, only the version, another org
+       than the one named */
+    /* a suspension with an agreement added (a widening) */
+    char wider[4096];
+    snprintf(wider, sizeof wider, "%s",
+             FILE_E("2", RA ", may_send: false", "politie, welzijn",
+                    A2 "  - id: a3\n    from: welzijn\n    to: [gemeente]\n    signal_types: "
+                       "[zorg]\n    fields: [datum]\n    purpose: zorgcoordinatie\n    "
+                       "legal_basis: \"w\"\n    valid_from: 2025-01-01\n    valid_until: "
+                       "2027-12-31\n    retention_days: 180\n    max_queue_days: 7\n",
+                    "gemeente, politie"));
+    cr_assert_not(s_emergency(v1, wider, NULL, org), "widening never takes this path");
+    cr_assert_not(
+        s_emergency(v1, FILE_E("2", RA ", may_send: false", "politie", A2, "gemeente, politie"),
+                    NULL, org),
+        "politie suspended and welzijn removed: two partners");
+    cr_assert_not(
+        s_emergency(v1, FILE_E("2", RA, "politie, welzijn", A2, "gemeente, politie"), NULL, org),
+        "only the version number changed");
+    cr_assert_not(s_emergency(
+        v1, FILE_E("2", RA ", may_send: false", "politie, welzijn", A2, "gemeente, politie"),
+        "welzijn", org));
+}
