@@ -56,7 +56,7 @@ typedef struct {
    (lib/agreements_rule) over the signature files in `path`.sig.d checked
    against `partners`: the first version needs every partner's signature,
    a later one the coordinator's and every affected partner's, or only the
-   coordinator's for an emergency suspension of one partner. 0, or -1 when
+   coordinator's for an emergency revocation of one partner. 0, or -1 when
    memory ran out. */
 int agreements_history_admit(const agreements_t *in_force, const agreements_t *next,
                              const char *path, const partners_t *partners,

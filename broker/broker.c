@@ -1795,7 +1795,7 @@ static void s_agreements_loaded(broker_t *self, const char *emergency_org)
     if (emergency)
         log_event(HLOG_WARN, "agreements_emergency_revoke", "org", emergency_org, "version",
                   version, "effect",
-                  "signed by the coordinator alone: it only suspends this partner; its "
+                  "signed by the coordinator alone: it only takes permissions from this partner; its "
                   "traffic is refused from now on",
                   NULL);
 }
