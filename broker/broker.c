@@ -1793,11 +1793,12 @@ static void s_agreements_loaded(broker_t *self, const char *emergency_org)
     s_audit(self, &entry);
     log_event(HLOG_INFO, "agreements_loaded", "version", version, "sha256", hash, NULL);
     if (emergency)
-        log_event(HLOG_WARN, "agreements_emergency_revoke", "org", emergency_org, "version",
-                  version, "effect",
-                  "signed by the coordinator alone: it only takes permissions from this partner; its "
-                  "traffic is refused from now on",
-                  NULL);
+        log_event(
+            HLOG_WARN, "agreements_emergency_revoke", "org", emergency_org, "version", version,
+            "effect",
+            "signed by the coordinator alone: it only takes permissions from this partner; its "
+            "traffic is refused from now on",
+            NULL);
 }
 
 static void s_signature_refused(void *arg, const char *path, const char *reason)
