@@ -302,18 +302,30 @@ int queue_find_signal(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], queue_sig
     return result;
 }
 
-int queue_delivery_state(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
-                         delivery_state_t *state)
+/* One integer of the delivery (id, recipient) by statement `st`: 1 and
+ *value, 0 when there is no such row, -1 on error. */
+static int s_delivery_int(queue_t *self, int st, const uint8_t id[QUEUE_ID_BYTES],
+                          const char *recipient, int64_t *value)
 {
-    sqlite3_stmt *stmt = self->st[ST_DELIVERY_STATE];
+    sqlite3_stmt *stmt = self->st[st];
     sqlite3_bind_blob(stmt, 1, id, QUEUE_ID_BYTES, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, recipient, -1, SQLITE_STATIC);
     int rc = sqlite3_step(stmt);
     int result = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
     if (result == 1)
-        *state = (delivery_state_t)sqlite3_column_int(stmt, 0);
+        *value = sqlite3_column_int64(stmt, 0);
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
+    return result;
+}
+
+int queue_delivery_state(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
+                         delivery_state_t *state)
+{
+    int64_t value = 0;
+    int result = s_delivery_int(self, ST_DELIVERY_STATE, id, recipient, &value);
+    if (result == 1)
+        *state = (delivery_state_t)value;
     return result;
 }
 
@@ -330,16 +342,7 @@ int queue_delivered_set(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const c
 int queue_delivered_index(queue_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
                           int64_t *audit_index)
 {
-    sqlite3_stmt *stmt = self->st[ST_DELIVERED_GET];
-    sqlite3_bind_blob(stmt, 1, id, QUEUE_ID_BYTES, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, recipient, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(stmt);
-    int result = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-    if (result == 1)
-        *audit_index = sqlite3_column_int64(stmt, 0);
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-    return result;
+    return s_delivery_int(self, ST_DELIVERED_GET, id, recipient, audit_index);
 }
 
 int queue_agreements_in_force(queue_t *self, uint64_t *version,

@@ -64,8 +64,10 @@ fi
 cp "$SECRETS/broker/broker.cert" "$ETC/broker.cert"
 chmod 0644 "$ETC/broker.cert"
 
-# 2. Each partner's keys; its public certificate goes into the trust list.
-for org in $ORGS; do
+# A partner's keys unless they exist ($2 is added to the message); its
+# public certificate goes into the trust list.
+partner_keys() {
+    org=$1
     dir="$SECRETS/$org"
     mkdir -p "$dir"
     if [ ! -e "$dir/$org.cert_secret" ]; then
@@ -73,10 +75,15 @@ for org in $ORGS; do
         [ "$org" = "$COORDINATOR" ] && role=coordinator
         "$HARTSLAG" keys init --org "$org" --name "$org (Hartslag compose)" --role "$role" \
             --contact "hartslag@$org.example" --out "$dir" >/dev/null
-        say "created the keys of $org ($role)"
+        say "created the keys of $org ($role)$2"
     fi
     cp "$dir/$org.cert" "$ETC/certificates/$org.cert"
     chmod 0644 "$ETC/certificates/$org.cert"
+}
+
+# 2. Each partner's keys.
+for org in $ORGS; do
+    partner_keys "$org" ""
 done
 
 # 3. One pseudonym key for all partners: reuse the first one found.
@@ -119,17 +126,8 @@ if [ "$fresh_agreements" = yes ]; then
     signers=$(sed -n 's/^  - org: *\([a-z0-9_-]*\).*/\1/p' "$ETC/agreements.yaml")
     work=$(mktemp -d)
     for org in $signers; do
+        partner_keys "$org" ", to sign the agreements"
         dir="$SECRETS/$org"
-        mkdir -p "$dir"
-        if [ ! -e "$dir/$org.cert_secret" ]; then
-            role=partner
-            [ "$org" = "$COORDINATOR" ] && role=coordinator
-            "$HARTSLAG" keys init --org "$org" --name "$org (Hartslag compose)" --role "$role" \
-                --contact "hartslag@$org.example" --out "$dir" >/dev/null
-            cp "$dir/$org.cert" "$ETC/certificates/$org.cert"
-            chmod 0644 "$ETC/certificates/$org.cert"
-            say "created the keys of $org ($role), to sign the agreements"
-        fi
         cat >"$work/$org.yaml" <<EOF
 org: $org
 keys: $dir/$org.cert_secret

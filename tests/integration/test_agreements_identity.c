@@ -60,9 +60,9 @@ static void s_file_hash(char hex[65])
     sodium_bin2hex(hex, 65, digest, sizeof digest);
 }
 
-/* One `hartslag audit query --db broker.db --json --event EVENT`; it must
-   succeed (caller frees). */
-static char *s_query_once(const char *event)
+/* `hartslag audit query --db broker.db --json --event EVENT` once: its
+   exit code, stdout in *out and stderr in *err (caller frees both). */
+static int s_query_run(const char *event, char **out, char **err)
 {
     char db[4300];
     snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
@@ -75,39 +75,26 @@ static char *s_query_once(const char *event)
                     "--event",
                     (char *)event,
                     NULL};
-    char *out = NULL, *err = NULL;
-    int rc = tu_run(argv, NULL, &out, &err);
-    cr_assert_eq(rc, 0, "audit query: %s", err);
-    free(err);
-    return out;
+    return tu_run(argv, NULL, out, err);
 }
 
-/* `hartslag audit query --db broker.db --json --event EVENT`: one JSON
-   object per line (caller frees). Waits a little for records that the
-   broker logged but had not committed yet (query exits 1 on no match). */
+/* One JSON object per line (caller frees). Waits a little for records that
+   the broker logged but had not committed yet (query exits 1 on no match). */
 static char *s_query(const char *event)
 {
-    char *out = NULL;
+    char *out = NULL, *err = NULL;
     for (int i = 0; i < 50; i++) {
-        char db[4300];
-        snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
-        char *argv[] = {(char *)tu_bin("hartslag"),
-                        "audit",
-                        "query",
-                        "--db",
-                        db,
-                        "--json",
-                        "--event",
-                        (char *)event,
-                        NULL};
         free(out);
-        out = NULL;
-        if (tu_run(argv, NULL, &out, NULL) == 0)
+        free(err);
+        out = err = NULL;
+        if (s_query_run(event, &out, &err) == 0) {
+            free(err);
             return out;
+        }
         usleep(100000);
     }
-    free(out);
-    return s_query_once(event);
+    cr_assert_fail("audit query --event %s: %s", event, err ? err : "");
+    return NULL;
 }
 
 /* How many lines of `text` contain both needles. */
