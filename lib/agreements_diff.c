@@ -468,7 +468,8 @@ agreements_diff_t *agreements_diff_new(const agreements_t *old_a, const agreemen
         agreements_diff_destroy(&self);
         return NULL;
     }
-    qsort(self->affected, self->affected_count, sizeof *self->affected, s_str_cmp);
+    if (self->affected_count > 1) /* qsort may not be given the NULL of an empty list */
+        qsort(self->affected, self->affected_count, sizeof *self->affected, s_str_cmp);
     return self;
 }
 
