@@ -10,6 +10,7 @@
 #include "wire.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -234,13 +235,21 @@ static int s_start_once(bh_t *self, const char *extra_config, bool *port_taken)
     size_t offset = 0;
     char *before = tu_read_file(self->log, &offset);
     free(before);
+    /* Everything the child needs is made before the fork: the test process
+       has ZeroMQ threads, and between fork and exec only async-signal-safe
+       calls are safe (a stdio or malloc lock held by another thread at the
+       fork would hang the child before it runs the broker). */
+    const char *bin = tu_bin("hartslag-broker");
+    int log_fd = open(self->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log_fd < 0)
+        return -1;
     pid_t pid = fork();
     if (pid == 0) {
-        FILE *log = freopen(self->log, "a", stderr);
-        (void)log;
-        execl(tu_bin("hartslag-broker"), "hartslag-broker", "--config", self->config, (char *)NULL);
+        dup2(log_fd, 2);
+        execl(bin, "hartslag-broker", "--config", self->config, (char *)NULL);
         _exit(127);
     }
+    close(log_fd);
     self->pid = pid;
     for (int i = 0; i < 200; i++) {
         usleep(25000);
@@ -324,6 +333,10 @@ bh_client_t *bh_client_new(bh_t *self, const char *org, bool random_key)
     zsock_set_curve_publickey_bin(client->dealer, curve_pk);
     zsock_set_curve_secretkey_bin(client->dealer, curve_sk);
     zsock_set_linger(client->dealer, 0);
+    /* A send never blocks a test for good (a DEALER whose connection is
+       being torn down waits for a peer): it fails after 5 s instead, and
+       the test says where. */
+    zsock_set_sndtimeo(client->dealer, 5000);
     zsock_set_reconnect_ivl(client->dealer, 50);
     zsock_set_reconnect_ivl_max(client->dealer, 200);
     if (zsock_connect(client->dealer, "%s", self->endpoint) != 0) {

@@ -5,6 +5,7 @@
 #include "testutil.h"
 #include "wire.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,13 +62,19 @@ int dh_start(dh_t *self)
     size_t offset = 0;
     free(tu_read_file(self->log, &offset));
     self->log_offset = offset;
+    /* Made before the fork: only async-signal-safe calls between fork and
+       exec in a process with ZeroMQ threads (see bh_start). */
+    const char *bin = tu_bin("hartslagd");
+    int log_fd = open(self->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log_fd < 0)
+        return -1;
     pid_t pid = fork();
     if (pid == 0) {
-        FILE *log = freopen(self->log, "a", stderr);
-        (void)log;
-        execl(tu_bin("hartslagd"), "hartslagd", "--config", self->config, (char *)NULL);
+        dup2(log_fd, 2);
+        execl(bin, "hartslagd", "--config", self->config, (char *)NULL);
         _exit(127);
     }
+    close(log_fd);
     if (pid < 0)
         return -1;
     self->pid = pid;
