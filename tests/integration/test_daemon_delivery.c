@@ -206,14 +206,9 @@ Test(daemon, watch_streams_new_signals)
     s_start(s_politie);
     char path[4700];
     snprintf(path, sizeof path, "%s/watch.out", s_gemeente->dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        FILE *out = freopen(path, "w", stdout);
-        (void)out;
-        execl(tu_bin("hartslag"), "hartslag", "watch", "--json", "--state-dir", s_gemeente->state,
-              (char *)NULL);
-        _exit(127);
-    }
+    char *watch[] = {(char *)tu_bin("hartslag"), "watch", "--json", "--state-dir",
+                     s_gemeente->state,          NULL};
+    pid_t pid = tu_spawn(watch, path, NULL, false, NULL);
     usleep(500000);
     char id[33];
     s_send_overlast("gemeente", id);

@@ -631,16 +631,7 @@ Test(docker_refs, compose_commands_and_environment)
 /* Starts argv with stderr into `log`; returns the pid. */
 static pid_t s_spawn(char *const argv[], const char *log)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        FILE *f = freopen(log, "w", stderr);
-        (void)f;
-        FILE *o = freopen("/dev/null", "w", stdout);
-        (void)o;
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
+    return tu_spawn(argv, "/dev/null", log, false, NULL);
 }
 
 static bool s_wait_for(const char *log, const char *text, int tenths)

@@ -66,15 +66,11 @@ static int s_broker_start(bh_t *bh, const char *fault_file)
         return -1;
     size_t offset = 0;
     free(tu_read_file(bh->log, &offset));
-    pid_t pid = fork();
-    if (pid == 0) {
-        FILE *log = freopen(bh->log, "a", stderr);
-        (void)log;
-        setenv("HARTSLAG_FAULT_FILE", fault_file, 1);
-        execl(tu_bin(BROKER_FAULTS), "hartslag-broker-faults", "--config", bh->config,
-              (char *)NULL);
-        _exit(127);
-    }
+    char fault_env[4500];
+    snprintf(fault_env, sizeof fault_env, "HARTSLAG_FAULT_FILE=%s", fault_file);
+    char *env[] = {fault_env, NULL};
+    char *argv[] = {(char *)tu_bin(BROKER_FAULTS), "--config", bh->config, NULL};
+    pid_t pid = tu_spawn(argv, NULL, bh->log, true, env);
     if (pid < 0)
         return -1;
     bh->pid = pid;
@@ -109,14 +105,11 @@ static int s_daemon_start(dh_t *dh, const char *fault_file)
     size_t offset = 0;
     free(tu_read_file(dh->log, &offset));
     dh->log_offset = offset;
-    pid_t pid = fork();
-    if (pid == 0) {
-        FILE *log = freopen(dh->log, "a", stderr);
-        (void)log;
-        setenv("HARTSLAG_FAULT_FILE", fault_file, 1);
-        execl(tu_bin(DAEMON_FAULTS), "hartslagd-faults", "--config", dh->config, (char *)NULL);
-        _exit(127);
-    }
+    char fault_env[4500];
+    snprintf(fault_env, sizeof fault_env, "HARTSLAG_FAULT_FILE=%s", fault_file);
+    char *env[] = {fault_env, NULL};
+    char *argv[] = {(char *)tu_bin(DAEMON_FAULTS), "--config", dh->config, NULL};
+    pid_t pid = tu_spawn(argv, NULL, dh->log, true, env);
     if (pid < 0)
         return -1;
     dh->pid = pid;
@@ -912,10 +905,8 @@ Test(daemon_faults, an_alert_ack_is_not_sent_without_its_audit_record)
 
     s_fault_set(d->fault, "none");
     /* The CLI waits for the broker's verdict: run it aside and answer. */
-    pid_t child = fork();
+    pid_t child = tu_spawn(argv, "/dev/null", "/dev/null", false, NULL);
     cr_assert_geq(child, 0);
-    if (child == 0)
-        _exit(tu_run(argv, NULL, NULL, NULL));
     bool sent = false;
     for (Hartslag__Frame *frame; !sent && (frame = fb_recv(s_fb, 5000, 0)) != NULL;) {
         sent = frame->body_case == HARTSLAG__FRAME__BODY_ALERT_ACK;

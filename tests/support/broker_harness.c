@@ -235,21 +235,10 @@ static int s_start_once(bh_t *self, const char *extra_config, bool *port_taken)
     size_t offset = 0;
     char *before = tu_read_file(self->log, &offset);
     free(before);
-    /* Everything the child needs is made before the fork: the test process
-       has ZeroMQ threads, and between fork and exec only async-signal-safe
-       calls are safe (a stdio or malloc lock held by another thread at the
-       fork would hang the child before it runs the broker). */
-    const char *bin = tu_bin("hartslag-broker");
-    int log_fd = open(self->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log_fd < 0)
+    char *argv[] = {(char *)tu_bin("hartslag-broker"), "--config", self->config, NULL};
+    pid_t pid = tu_spawn(argv, NULL, self->log, true, NULL);
+    if (pid < 0)
         return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(log_fd, 2);
-        execl(bin, "hartslag-broker", "--config", self->config, (char *)NULL);
-        _exit(127);
-    }
-    close(log_fd);
     self->pid = pid;
     for (int i = 0; i < 200; i++) {
         usleep(25000);

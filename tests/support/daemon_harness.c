@@ -62,19 +62,8 @@ int dh_start(dh_t *self)
     size_t offset = 0;
     free(tu_read_file(self->log, &offset));
     self->log_offset = offset;
-    /* Made before the fork: only async-signal-safe calls between fork and
-       exec in a process with ZeroMQ threads (see bh_start). */
-    const char *bin = tu_bin("hartslagd");
-    int log_fd = open(self->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log_fd < 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(log_fd, 2);
-        execl(bin, "hartslagd", "--config", self->config, (char *)NULL);
-        _exit(127);
-    }
-    close(log_fd);
+    char *argv[] = {(char *)tu_bin("hartslagd"), "--config", self->config, NULL};
+    pid_t pid = tu_spawn(argv, NULL, self->log, true, NULL);
     if (pid < 0)
         return -1;
     self->pid = pid;

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -224,4 +225,35 @@ void tu_watchdog(unsigned seconds)
     sigemptyset(&action.sa_mask);
     sigaction(SIGALRM, &action, NULL);
     alarm(seconds);
+}
+
+pid_t tu_spawn(char *const argv[], const char *stdout_path, const char *stderr_path, bool append,
+               char *const env_extra[])
+{
+    extern char **environ;
+    size_t n_env = 0, n_extra = 0;
+    while (environ[n_env])
+        n_env++;
+    while (env_extra && env_extra[n_extra])
+        n_extra++;
+    char **env = calloc(n_env + n_extra + 1, sizeof *env);
+    if (!env)
+        return -1;
+    for (size_t i = 0; i < n_env; i++)
+        env[i] = environ[i];
+    for (size_t i = 0; i < n_extra; i++)
+        env[n_env + i] = env_extra[i];
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    int flags = O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC);
+    if (stdout_path)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout_path, flags, 0644);
+    if (stderr_path)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr_path, flags, 0644);
+    pid_t pid = -1;
+    if (posix_spawn(&pid, argv[0], &actions, NULL, argv, env) != 0)
+        pid = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    free(env);
+    return pid;
 }

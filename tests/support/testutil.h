@@ -4,6 +4,7 @@
 #define HARTSLAG_TESTUTIL_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 
 /* A new directory under /tmp (caller frees the path; tu_rmtree removes it). */
@@ -22,6 +23,14 @@ const char *tu_src(void);
    stderr into new NUL-terminated strings (caller frees; either may be NULL
    if not wanted). Returns the exit code, or -1 if it died by a signal. */
 int tu_run(char *const argv[], const char *stdin_text, char **out, char **err);
+
+/* Starts argv[0] (a path) with stdout and stderr sent to files (NULL: left
+   as they are), appended when `append`, else truncated, with `env_extra`
+   ("NAME=value", NULL-terminated, may be NULL) added to the environment.
+   posix_spawn: nothing runs in the child between fork and exec, which
+   matters in a test process with ZeroMQ threads. The pid, or -1. */
+pid_t tu_spawn(char *const argv[], const char *stdout_path, const char *stderr_path, bool append,
+               char *const env_extra[]);
 
 /* Whole file into a new NUL-terminated buffer; NULL if unreadable. */
 char *tu_read_file(const char *path, size_t *len);
