@@ -135,6 +135,7 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(TEST_SUPPORT_OBJ) $(LIBBROK
 $(BUILD)/tests/unit/test_daemon_request: $(BUILD)/obj/clients/daemon/request.o
 $(BUILD)/tests/unit/test_daemon_store: $(BUILD)/obj/clients/daemon/store.o \
   $(BUILD)/obj/clients/daemon/dlog.o $(BUILD)/obj/clients/daemon/strbuf.o
+$(BUILD)/tests/unit/test_subject_cache: $(BUILD)/obj/clients/daemon/subject_cache.o
 
 $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(TEST_SUPPORT_OBJ) $(LIBHARTSLAG)
 	@mkdir -p $(dir $@)

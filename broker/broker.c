@@ -308,6 +308,7 @@ typedef struct {
     const char *legal_basis;        /* or NULL */
     const char *outcome;            /* "ok" or "refused" */
     const char *reason;             /* or NULL */
+    uint32_t subject_key_version;   /* the pseudonym service key of `subject`; 0 = not stated */
 } audit_entry_t;
 
 /* Appends one record in the turn's transaction; returns its index or -1
@@ -332,6 +333,10 @@ static int64_t s_audit(broker_t *self, const audit_entry_t *entry)
         record.has_subject = 1;
         record.subject.data = (uint8_t *)entry->subject;
         record.subject.len = 32;
+    }
+    if (entry->subject_key_version) {
+        record.has_subject_key_version = 1;
+        record.subject_key_version = entry->subject_key_version;
     }
     record.fields = entry->fields;
     record.n_fields = entry->n_fields;
@@ -382,6 +387,8 @@ static void s_deny_as(broker_t *self, peer_t *peer, zframe_t *routing,
         .signal_type = header ? header->signal_type : NULL,
         .purpose = header ? header->purpose : NULL,
         .subject = header && header->subject.len == 32 ? header->subject.data : NULL,
+        .subject_key_version =
+            header && header->has_subject_key_version ? header->subject_key_version : 0,
         .fields = header ? header->fields : NULL,
         .n_fields = header ? header->n_fields : 0,
         .agreements_version = agreements_version(self->agreements),
@@ -745,6 +752,7 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, const i
         .signal_type = header->signal_type,
         .purpose = header->purpose,
         .subject = header->subject.data,
+        .subject_key_version = header->has_subject_key_version ? header->subject_key_version : 0,
         .fields = header->fields,
         .n_fields = header->n_fields,
         .agreements_version = header->agreements_version,
@@ -876,6 +884,8 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, const i
             .signal_type = header->signal_type,
             .purpose = header->purpose,
             .subject = header->subject.data,
+            .subject_key_version =
+                header->has_subject_key_version ? header->subject_key_version : 0,
             .fields = header->fields,
             .n_fields = header->n_fields,
             .agreement_id = clause ? clause->id : NULL,

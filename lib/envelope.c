@@ -378,6 +378,8 @@ envelope_error_t envelope_seal(const envelope_draft_t *draft, const envelope_sen
     for (int i = 0; i < 6; i++)
         id[i] = (unsigned char)(created_at_ms >> (40 - 8 * i));
     randombytes_buf(id + 6, sizeof id - 6);
+    if (draft->signal_id)
+        memcpy(id, draft->signal_id, sizeof id);
     char *names[WIRE_FIELDS_MAX];
     for (size_t i = 0; i < draft->n_fields; i++)
         names[i] = (char *)draft->fields[i].name;
@@ -405,6 +407,14 @@ envelope_error_t envelope_seal(const envelope_draft_t *draft, const envelope_sen
     header.created_at_ms = created_at_ms;
     header.valid_until_ms = draft->valid_until_ms;
     header.urgency = draft->urgency;
+    if (draft->subject_scheme) {
+        header.has_subject_scheme = true;
+        header.subject_scheme = draft->subject_scheme;
+    }
+    if (draft->subject_key_version) {
+        header.has_subject_key_version = true;
+        header.subject_key_version = draft->subject_key_version;
+    }
     const char *why = NULL;
     if (wire_validate_header(&header, &why) != 0)
         return s_fail(reason, why, ENVELOPE_ERR_INVALID_HEADER);

@@ -181,6 +181,11 @@ typedef struct {
     uint64_t created_at_ms;                        /* 0 = now */
     uint64_t valid_until_ms;                       /* when the signal lapses */
     Hartslag__Urgency urgency;                     /* how soon to act */
+    const unsigned char *signal_id;                /* ENVELOPE_SIGNAL_ID_BYTES chosen earlier
+                                                      (a signal that waited for its pseudonym),
+                                                      or NULL: a new id */
+    uint32_t subject_scheme;      /* PSEUDONYM_SCHEME_*; 0 = not stated (scheme 1) */
+    uint32_t subject_key_version; /* scheme 2: the service key version */
 } envelope_draft_t;
 
 /* The sender's secrets. Borrowed. */
@@ -204,7 +209,7 @@ typedef struct {
    On ENVELOPE_OK, *sealed is a new buffer holding the packed SealedSignal
    (caller frees with free()), *sealed_len its length, signal_id the new
    id: the draft's created_at_ms (48 bits, big-endian) then 80 random bits,
-   so ids sort by creation time. On error none of the outputs is written. */
+   so ids sort by creation time (or the draft's own signal_id when set). On error none of the outputs is written. */
 envelope_error_t envelope_seal(const envelope_draft_t *draft, const envelope_sender_t *sender,
                                const envelope_recipient_t *recipients, size_t n_recipients,
                                uint8_t **sealed, size_t *sealed_len,

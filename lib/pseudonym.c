@@ -264,6 +264,38 @@ int pseudonym_derive(const unsigned char key[PSEUDONYM_KEYBYTES], pseudonym_kind
     return 0;
 }
 
+int pseudonym_oprf_input(pseudonym_kind_t kind, const char *id,
+                         unsigned char input[PSEUDONYM_INPUT_MAX], size_t *len,
+                         const char **error)
+{
+    if (!input || !len)
+        return s_fail(error, "missing output");
+    char norm[PSEUDONYM_NORMALISED_MAX + 1];
+    if (pseudonym_normalise(kind, id, norm, sizeof norm, error) != 0)
+        return -1;
+    const char *name = s_kind_names[kind];
+    size_t tag_len = sizeof PSEUDONYM_TAG_V2 - 1, name_len = strlen(name),
+           norm_len = strlen(norm);
+    size_t pos = 0;
+    memcpy(input + pos, PSEUDONYM_TAG_V2, tag_len);
+    pos += tag_len;
+    input[pos++] = 0;
+    memcpy(input + pos, name, name_len);
+    pos += name_len;
+    input[pos++] = 0;
+    memcpy(input + pos, norm, norm_len);
+    pos += norm_len;
+    *len = pos;
+    sodium_memzero(norm, sizeof norm);
+    return 0;
+}
+
+void pseudonym_from_oprf_output(const unsigned char output[PSEUDONYM_OPRF_OUTPUTBYTES],
+                                unsigned char out[PSEUDONYM_BYTES])
+{
+    memcpy(out, output, PSEUDONYM_BYTES);
+}
+
 void pseudonym_to_hex(const unsigned char pseudonym[PSEUDONYM_BYTES], char hex[PSEUDONYM_HEXBYTES])
 {
     sodium_bin2hex(hex, PSEUDONYM_HEXBYTES, pseudonym, PSEUDONYM_BYTES);

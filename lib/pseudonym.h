@@ -1,4 +1,16 @@
-/*  pseudonym: a citizen's identifier -> a 32-byte pseudonym (DESIGN §6).
+/*  pseudonym: a citizen's identifier -> a 32-byte pseudonym (DESIGN §6,
+    issue 17, docs/pseudonyms.md).
+
+    Scheme 2 (in use): the pseudonym is the RFC 9497 VOPRF output of the
+    identifier under the pseudonym service's key (lib/oprf), truncated:
+
+        input     = "hartslag/subject/v2" || 0x00 || kind || 0x00 || normalised id
+        pseudonym = first 32 bytes of VOPRF-Finalize(input)
+
+    The daemon builds the input and blinds it; the service evaluates it
+    blind (lib/pseudonym_client). No partner holds the key.
+
+    Scheme 1 (retired; kept for benchmarks and the tests that compare):
 
         pseudonym = BLAKE2b-256(key = pseudonym key (32 bytes),
                                 "hartslag/subject/v1" || 0x00 || kind || 0x00 || normalised id)
@@ -52,6 +64,12 @@
 #define PSEUDONYM_ID_MAX 256        /* longest identifier accepted as input, bytes */
 #define PSEUDONYM_NORMALISED_MAX 64 /* longest normalised identifier, without NUL */
 #define PSEUDONYM_TAG "hartslag/subject/v1"
+#define PSEUDONYM_TAG_V2 "hartslag/subject/v2"
+#define PSEUDONYM_SCHEME_KEYED 1 /* retired: keyed BLAKE2b with a shared key */
+#define PSEUDONYM_SCHEME_OPRF 2  /* RFC 9497 VOPRF through the pseudonym service */
+/* The OPRF input: tag, NUL, longest kind name ("address"), NUL, id. */
+#define PSEUDONYM_INPUT_MAX (sizeof PSEUDONYM_TAG_V2 + 8 + PSEUDONYM_NORMALISED_MAX)
+#define PSEUDONYM_OPRF_OUTPUTBYTES 64 /* the VOPRF output the pseudonym is cut from */
 
 typedef enum {
     PSEUDONYM_BSN = 0, /* "bsn" */
@@ -80,6 +98,17 @@ int pseudonym_normalise(pseudonym_kind_t kind, const char *id, char *out, size_t
 int pseudonym_derive(const unsigned char key[PSEUDONYM_KEYBYTES], pseudonym_kind_t kind,
                      const char *id, unsigned char out[PSEUDONYM_BYTES], const char **error)
     __attribute__((warn_unused_result));
+
+/* Scheme 2: the OPRF input of `id` of `kind` into `input` (at most
+   PSEUDONYM_INPUT_MAX bytes, *len set). Returns 0, or -1 with *error set as
+   for pseudonym_normalise. The input holds the identifier: wipe it. */
+int pseudonym_oprf_input(pseudonym_kind_t kind, const char *id,
+                         unsigned char input[PSEUDONYM_INPUT_MAX], size_t *len,
+                         const char **error) __attribute__((warn_unused_result));
+
+/* Scheme 2: the pseudonym cut from a VOPRF output. */
+void pseudonym_from_oprf_output(const unsigned char output[PSEUDONYM_OPRF_OUTPUTBYTES],
+                                unsigned char out[PSEUDONYM_BYTES]);
 
 /* Lower-case hex of a pseudonym, NUL-terminated. */
 void pseudonym_to_hex(const unsigned char pseudonym[PSEUDONYM_BYTES], char hex[PSEUDONYM_HEXBYTES]);

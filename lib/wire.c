@@ -147,6 +147,15 @@ int wire_validate_header(const Hartslag__SignalHeader *h, const char **reason)
         return s_fail(reason, "bad_purpose");
     if (h->subject.len != WIRE_SUBJECT_BYTES || !h->subject.data)
         return s_fail(reason, "bad_subject");
+    /* One subject, one scheme: scheme 2 names the service key version that
+       made the pseudonym, scheme 1 (or none stated) has none. */
+    uint32_t scheme = h->has_subject_scheme ? h->subject_scheme : 1;
+    if (scheme != 1 && scheme != 2)
+        return s_fail(reason, "unknown_subject_scheme");
+    if (scheme == 2 && (!h->has_subject_key_version || h->subject_key_version == 0))
+        return s_fail(reason, "subject_key_version_missing");
+    if (scheme == 1 && h->has_subject_key_version)
+        return s_fail(reason, "mixed_subject_versions");
     if (h->n_fields > WIRE_FIELDS_MAX)
         return s_fail(reason, "too_many_fields");
     for (size_t i = 0; i < h->n_fields; i++) {

@@ -1,6 +1,7 @@
 /*  audit_read: read-only access to a copy of the audit store; see audit_read.h. */
 #include "date.h"
 #include "audit_read.h"
+#include "pseudonym_lookup.h"
 #include "json_out.h"
 
 #include "audit_subjects.h"
@@ -480,8 +481,8 @@ static int s_read_stdin_line(char *buf, size_t len)
 }
 
 int audit_subject_resolve(const char *bsn, const char *address, const char *hex,
-                          const char *key_path, uint8_t out[AUDIT_READ_SUBJECT_BYTES], char *err,
-                          size_t errlen)
+                          const char *officer_path, const char *purpose,
+                          uint8_t out[AUDIT_READ_SUBJECT_BYTES], char *err, size_t errlen)
 {
     int given = (bsn != NULL) + (address != NULL) + (hex != NULL);
     if (given != 1) {
@@ -498,25 +499,16 @@ int audit_subject_resolve(const char *bsn, const char *address, const char *hex,
         return 0;
     }
     const char *option = bsn ? "--bsn" : "--address";
-    if (!key_path) {
-        snprintf(err, errlen, "%s needs --pseudonym-key FILE (the partnership's pseudonym key)",
-                 option);
-        return 2;
-    }
     if (sodium_init() < 0) {
         snprintf(err, errlen, "libsodium cannot start");
         return -1;
     }
-    uint8_t *key = sodium_malloc(KEYFILE_PSEUDONYM_KEYBYTES);
     char *line = sodium_malloc(PSEUDONYM_ID_MAX + 2);
-    if (!key || !line) {
-        sodium_free(key);
-        sodium_free(line);
+    if (!line) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     int rc = -1;
-    char key_err[AUDIT_READ_ERR_MAX];
     const char *id = bsn ? bsn : address;
     if (strcmp(id, "-") == 0) {
         if (s_read_stdin_line(line, PSEUDONYM_ID_MAX + 2) != 0) {
@@ -525,21 +517,13 @@ int audit_subject_resolve(const char *bsn, const char *address, const char *hex,
         }
         id = line;
     }
-    if (keyfile_pseudonym_load(key_path, key, key_err, sizeof key_err) != 0) {
-        snprintf(err, errlen, "%s", key_err);
-        goto done;
-    }
-    const char *why = NULL;
-    if (pseudonym_derive(key, bsn ? PSEUDONYM_BSN : PSEUDONYM_ADDRESS, id, out, &why) != 0) {
-        /* `why` is static and never quotes the identifier. */
-        snprintf(err, errlen, "%s: %s", option, why ? why : "not a valid identifier");
-        rc = 2;
-        goto done;
-    }
-    rc = 0;
+    char why[AUDIT_READ_ERR_MAX];
+    rc = pseudonym_lookup(officer_path, bsn ? PSEUDONYM_BSN : PSEUDONYM_ADDRESS, id, purpose, out,
+                          why, sizeof why);
+    if (rc != 0)
+        snprintf(err, errlen, "%s: %s", option, why); /* never quotes the identifier */
 done:
-    sodium_free(key); /* sodium_free wipes */
-    sodium_free(line);
+    sodium_free(line); /* sodium_free wipes */
     return rc;
 }
 

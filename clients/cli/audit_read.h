@@ -130,13 +130,14 @@ void audit_hex(const uint8_t *bytes, size_t len, char *out);
 /* Parses exactly 2*len hex digits. 0, or -1. */
 int audit_unhex(const char *text, uint8_t *out, size_t len);
 
-/* The subject pseudonym from exactly one of --bsn, --address (pseudonymised
-   with the key file at `key_path`) or --subject HEX. The identifier is
-   never copied into `err`. 0, or -1 with the reason in `err`; 2 when the
-   combination of options is a usage error. */
+/* The subject pseudonym from exactly one of --bsn, --address (asked of
+   the pseudonym service with the officer file at `officer_path`, for
+   `purpose`: clients/cli/pseudonym_lookup.h) or --subject HEX. The
+   identifier is never copied into `err`. 0, or -1 with the reason in
+   `err`; 2 when the combination of options is a usage error. */
 int audit_subject_resolve(const char *bsn, const char *address, const char *hex,
-                          const char *key_path, uint8_t out[AUDIT_READ_SUBJECT_BYTES], char *err,
-                          size_t errlen);
+                          const char *officer_path, const char *purpose,
+                          uint8_t out[AUDIT_READ_SUBJECT_BYTES], char *err, size_t errlen);
 
 /* Writes `text` (may be NULL: null) as a JSON string. */
 void audit_json_string(FILE *out, const char *text);

@@ -28,6 +28,8 @@ enum {
     OPT_BSN,
     OPT_ADDRESS,
     OPT_KEY,
+    OPT_OFFICER,
+    OPT_LOOKUP_PURPOSE,
     OPT_LIMIT,
     OPT_JSON,
     OPT_CSV,
@@ -44,6 +46,8 @@ enum {
         {"bsn", required_argument, NULL, OPT_BSN},                                                 \
         {"address", required_argument, NULL, OPT_ADDRESS},                                         \
         {"pseudonym-key", required_argument, NULL, OPT_KEY},                                       \
+        {"officer", required_argument, NULL, OPT_OFFICER},                                         \
+        {"lookup-purpose", required_argument, NULL, OPT_LOOKUP_PURPOSE},                           \
         {"limit", required_argument, NULL, OPT_LIMIT},                                             \
     {                                                                                              \
         "help", no_argument, NULL, 'h'                                                             \
@@ -63,9 +67,10 @@ enum {
     "  --purpose P           purpose (e.g. casusoverleg)\n"                                        \
     "  --signal HEX          signal id (32 hex digits)\n"                                          \
     "  --subject HEX         subject pseudonym (64 hex digits)\n"                                  \
-    "  --bsn N | --address A a citizen's BSN or address (\"6411 AB 12a\"), pseudonymised here\n"   \
-    "                        with --pseudonym-key FILE; never printed. '-' reads it from\n"        \
-    "                        standard input (keeps it out of the shell history)\n"                 \
+    "  --bsn N | --address A a citizen's BSN or address (\"6411 AB 12a\"), looked up through\n"    \
+    "                        the pseudonym service with --officer FILE and\n"                     \
+    "                        --lookup-purpose art15|audit_query (the service records the\n"       \
+    "                        lookup); never printed. '-' reads it from standard input\n"                 \
     "  --limit N             at most N records\n"
 
 typedef struct {
@@ -73,7 +78,8 @@ typedef struct {
     const char *bsn;         /* --bsn (never printed) */
     const char *address;     /* --address (never printed) */
     const char *subject_hex; /* --subject */
-    const char *key_path;    /* --pseudonym-key */
+    const char *officer;     /* --officer */
+    const char *lookup;      /* --lookup-purpose */
     audit_filter_t filter;   /* the rest */
 } filter_args_t;
 
@@ -134,7 +140,16 @@ static int s_filter_option(const char *command, int opt, const char *arg, filter
         args->address = arg;
         return 0;
     case OPT_KEY:
-        args->key_path = arg;
+        fprintf(stderr, "hartslag audit %s: --pseudonym-key is retired: no tool holds a pseudonym "
+                        "key any more. Use --officer FILE --lookup-purpose art15|audit_query "
+                        "(docs/audit.md)\n",
+                command);
+        return EXIT_USAGE;
+    case OPT_OFFICER:
+        args->officer = arg;
+        return 0;
+    case OPT_LOOKUP_PURPOSE:
+        args->lookup = arg;
         return 0;
     case OPT_LIMIT: {
         char *end = NULL;
@@ -173,8 +188,8 @@ static int s_filter_finish(const char *command, int argc, filter_args_t *args)
     }
     if (args->bsn || args->address || args->subject_hex) {
         char err[AUDIT_READ_ERR_MAX];
-        int rc = audit_subject_resolve(args->bsn, args->address, args->subject_hex, args->key_path,
-                                       args->filter.subject, err, sizeof err);
+        int rc = audit_subject_resolve(args->bsn, args->address, args->subject_hex, args->officer,
+                                       args->lookup, args->filter.subject, err, sizeof err);
         if (rc != 0) {
             audit_read_report_error(command, err);
             return rc == 2 ? EXIT_USAGE : 1;

@@ -684,7 +684,9 @@ int audit_cmd_subject(int argc, char **argv)
         OPT_JSON,
         OPT_PARTNERS,
         OPT_AGREEMENTS,
-        OPT_CERT
+        OPT_CERT,
+        OPT_OFFICER,
+        OPT_LOOKUP_PURPOSE
     };
     static const struct option options[] = {
         {"db", required_argument, NULL, OPT_DB},
@@ -697,10 +699,13 @@ int audit_cmd_subject(int argc, char **argv)
         {"partners", required_argument, NULL, OPT_PARTNERS},
         {"agreements", required_argument, NULL, OPT_AGREEMENTS},
         {"broker-cert", required_argument, NULL, OPT_CERT},
+        {"officer", required_argument, NULL, OPT_OFFICER},
+        {"purpose", required_argument, NULL, OPT_LOOKUP_PURPOSE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *db = NULL, *bsn = NULL, *address = NULL, *hex = NULL, *key = NULL, *dir = NULL;
+    const char *db = NULL, *bsn = NULL, *address = NULL, *hex = NULL, *officer = NULL,
+               *dir = NULL, *purpose = "art15";
     const char *agreements_path = NULL, *broker_cert = NULL;
     lang_t lang = {false};
     bool json = false;
@@ -711,7 +716,7 @@ int audit_cmd_subject(int argc, char **argv)
         case 'h':
             printf("usage: hartslag audit subject --db FILE (--bsn N | --address \"6411 AB 12a\" "
                    "| --subject HEX)\n"
-                   "                              --pseudonym-key FILE --partners DIR "
+                   "                              --officer FILE [--purpose art15] --partners DIR "
                    "--agreements FILE\n"
                    "                              --broker-cert FILE [--lang nl|en] [--json]\n\n"
                    "The answer to a citizen's access request (GDPR art. 15): which partners\n"
@@ -725,15 +730,19 @@ int audit_cmd_subject(int argc, char **argv)
                    "  --bsn N               the citizen's BSN ('-': read it from standard input)\n"
                    "  --address A           the citizen's address ('-': from standard input)\n"
                    "  --subject HEX         a subject pseudonym (64 hex digits) instead\n"
-                   "  --pseudonym-key FILE  the partnership's pseudonym key (for --bsn, "
-                   "--address)\n"
+                   "  --officer FILE        your officer file (keys, pseudonym service): the\n"
+                   "                        BSN or address is looked up through the service,\n"
+                   "                        which records the lookup (docs/audit.md)\n"
+                   "  --purpose art15       why you look the citizen up (default art15, the\n"
+                   "                        access request; audit_query for an investigation)\n"
                    "  --partners DIR        partner certificates: organisation names and contact\n"
                    "                        addresses\n"
                    "  --agreements FILE     the agreements (agreements.yaml): retention periods\n"
                    "  --broker-cert FILE    the broker's certificate: the log is verified first\n"
                    "  --lang nl|en          language of the answer (default nl: Dutch)\n"
                    "  --json                machine-readable answer\n\n"
-                   "The BSN or address is pseudonymised on this machine and never printed.\n"
+                   "The BSN or address is blinded on this machine and never printed; the\n"
+                   "pseudonym service sees neither it nor its pseudonym.\n"
                    "exit codes: 0 records found, 1 none found or failure, 2 usage error\n");
             return 0;
         case OPT_DB:
@@ -749,7 +758,14 @@ int audit_cmd_subject(int argc, char **argv)
             hex = optarg;
             break;
         case OPT_KEY:
-            key = optarg;
+            fprintf(stderr, "hartslag audit subject: --pseudonym-key is retired: no tool holds a "
+                            "pseudonym key any more. Use --officer FILE (docs/audit.md)\n");
+            return EXIT_USAGE;
+        case OPT_OFFICER:
+            officer = optarg;
+            break;
+        case OPT_LOOKUP_PURPOSE:
+            purpose = optarg;
             break;
         case OPT_PARTNERS:
             dir = optarg;
@@ -789,7 +805,8 @@ int audit_cmd_subject(int argc, char **argv)
     char err[AUDIT_READ_ERR_MAX];
     audit_filter_t filter;
     memset(&filter, 0, sizeof filter);
-    int rc = audit_subject_resolve(bsn, address, hex, key, filter.subject, err, sizeof err);
+    int rc =
+        audit_subject_resolve(bsn, address, hex, officer, purpose, filter.subject, err, sizeof err);
     if (rc != 0) {
         audit_read_report_error("subject", err);
         return rc == 2 ? EXIT_USAGE : 1;

@@ -123,6 +123,10 @@ static int s_wait(control_client_t *client, const char *id, int timeout_s, bool 
         printf("%s still pending: the broker has not answered within %d s; hartslagd keeps "
                "resubmitting it (see 'hartslag status')\n",
                id, timeout_s);
+    else if (state && strcmp(state, "pseudonym") == 0)
+        printf("%s waiting for a pseudonym: the pseudonym service has not answered within %d s; "
+               "hartslagd sends it when the service answers (see 'hartslag status')\n",
+               id, timeout_s);
     else {
         printf("%s %s by the broker: %s\n", id, state ? state : "?",
                reason && *reason ? reason : "no reason given");
@@ -275,15 +279,25 @@ int cmd_send(int argc, char **argv)
         char *status = zmsg_popstr(reply);
         if (status && strcmp(status, "ok") == 0) {
             char *id = zmsg_popstr(reply);
+            /* Daemons before issue 17 send no state: their signals are pending. */
+            char *state = zmsg_popstr(reply);
+            bool waiting = state && strcmp(state, "pseudonym") == 0;
             if (wait)
                 rc = s_wait(client, id ? id : "", timeout_s, json);
             else {
                 if (json)
-                    printf("{\"signal_id\":\"%s\",\"state\":\"pending\"}\n", id ? id : "");
+                    printf("{\"signal_id\":\"%s\",\"state\":\"%s\"}\n", id ? id : "",
+                           waiting ? "pseudonym" : "pending");
                 else
                     printf("%s\n", id ? id : "");
+                if (waiting && !json)
+                    fprintf(stderr, "hartslag send: %s is in the outbox, waiting for a pseudonym "
+                                    "from the pseudonym service; it is sent when the service "
+                                    "answers (see 'hartslag status')\n",
+                            id ? id : "");
                 rc = 0;
             }
+            free(state);
             free(id);
         } else if (status && strcmp(status, "denied") == 0) {
             char *message = zmsg_popstr(reply), *detail = zmsg_popstr(reply);

@@ -15,7 +15,10 @@ static const config_key_t daemon_config_schema[] = {
     {"broker_cert", CONFIG_STRING, true, NULL},              /* broker's public certificate */
     {"certificates", CONFIG_STRING, true, NULL},             /* partner certificate directory */
     {"agreements", CONFIG_STRING, true, NULL},               /* agreements.yaml */
-    {"pseudonym_key", CONFIG_STRING, true, NULL},            /* shared pseudonym key file */
+    {"pseudonym_service", CONFIG_STRING, true, NULL},        /* pseudonym service endpoint */
+    {"pseudonym_service_cert", CONFIG_STRING, true, NULL},   /* its certificate (OPRF key) */
+    /* Retired (issue 17): named only to refuse it with the migration step. */
+    {"pseudonym_key", CONFIG_STRING, false, NULL},
     {"state_dir", CONFIG_STRING, true, NULL},                /* database, control socket */
     {"hook", CONFIG_STRING, false, NULL},                    /* shell command per new signal */
     {"hook_timeout", CONFIG_UINT, false, "30"},              /* seconds */

@@ -153,6 +153,16 @@ static size_t s_health(daemon_t *self, const store_counts_t *c,
                  self->settings.broker);
         n++;
     }
+    uint64_t service_since = 0;
+    const char *service_problem = pseudonymise_problem(self, &service_since);
+    if (service_problem[0] && c->outbox_waiting) {
+        problems[n].code = "pseudonyms_waiting";
+        snprintf(problems[n].text, sizeof problems[n].text,
+                 "%llu signal%s wait for a pseudonym: %.200s",
+                 (unsigned long long)c->outbox_waiting, c->outbox_waiting == 1 ? "" : "s",
+                 service_problem);
+        n++;
+    }
     char err[200];
     if (store_probe(self->store, err, sizeof err) != 0) {
         problems[n].code = "store_failing";
@@ -243,6 +253,8 @@ static void s_status(daemon_t *self, const request_t *req)
     (void)inclusion_counts(self, &unproven, &refused);
     char fix[400];
     const char *problem = self->connected ? NULL : link_problem_code(self, fix, sizeof fix);
+    uint64_t service_since = 0;
+    const char *service_problem = pseudonymise_problem(self, &service_since);
     strbuf_t out = {0};
     if (s_json(req)) {
         strbuf_puts(&out, "{\"org\":");
@@ -278,6 +290,13 @@ static void s_status(daemon_t *self, const request_t *req)
                       s_hash_differs(self) ? "true" : "false");
         strbuf_printf(&out, ",\"records_unproven\":%llu,\"records_refused\":%llu",
                       (unsigned long long)unproven, (unsigned long long)refused);
+        strbuf_printf(&out, ",\"pseudonym_service\":{\"endpoint\":");
+        strbuf_json_string(&out, self->settings.pseudonym_service);
+        strbuf_printf(&out, ",\"key_version\":%u,\"waiting\":%llu,\"cached\":%zu,\"problem\":",
+                      self->service_key.key_version, (unsigned long long)c.outbox_waiting,
+                      subject_cache_count(self->subject_cache, now));
+        strbuf_json_string(&out, service_problem[0] ? service_problem : NULL);
+        strbuf_printf(&out, ",\"problem_since_ms\":%llu}", (unsigned long long)service_since);
         strbuf_puts(&out, ",\"broker_problem\":");
         strbuf_json_string(&out, problem);
         strbuf_puts(&out, ",\"broker_fix\":");
@@ -337,6 +356,15 @@ static void s_status(daemon_t *self, const request_t *req)
                       (unsigned long long)c.recipients_stored,
                       (unsigned long long)c.recipients_refused, (unsigned long long)c.inbox,
                       (unsigned long long)c.inbox_hook_pending, (unsigned long long)c.alerts);
+        strbuf_printf(&out, "pseudonyms   service %s (key version %u), %llu signal%s waiting for a "
+                            "pseudonym\n",
+                      self->settings.pseudonym_service, self->service_key.key_version,
+                      (unsigned long long)c.outbox_waiting, c.outbox_waiting == 1 ? "" : "s");
+        if (service_problem[0]) {
+            char since[32];
+            render_time(service_since, since);
+            strbuf_printf(&out, "             why: %s (since %s)\n", service_problem, since);
+        }
         strbuf_printf(&out, "audit        checkpoint %llu held and cosigned%s\n",
                       (unsigned long long)c.checkpoint_size,
                       c.checkpoint_evidence ? "; INCONSISTENT CHECKPOINTS REFUSED (evidence kept: "
@@ -478,8 +506,8 @@ static void s_send_cmd(daemon_t *self, const request_t *req)
     sr.field_values = values;
     send_result_t result;
     if (outbound_send(self, &sr, &result) == 0) {
-        const char *frames[] = {"ok", result.signal_id};
-        s_queue_reply(self, req->routing, frames, 2, true);
+        const char *frames[] = {"ok", result.signal_id, result.state};
+        s_queue_reply(self, req->routing, frames, 3, true);
     } else if (strcmp(result.code, "denied") == 0) {
         const char *frames[] = {"denied", result.message, result.detail};
         s_queue_reply(self, req->routing, frames, 3, false);
@@ -502,7 +530,8 @@ static bool s_answer(daemon_t *self, zframe_t *routing, wait_kind_t kind, const 
                 found < 0 ? "outbox database error" : "no such signal in the outbox");
         return true;
     }
-    bool settled = kind == WAIT_OUTCOME ? strcmp(entry.state, "pending") != 0
+    bool settled = kind == WAIT_OUTCOME ? strcmp(entry.state, "pending") != 0 &&
+                                              strcmp(entry.state, "pseudonym") != 0
                                         : strcmp(entry.state, "withdrawing") != 0;
     if (settled || final) {
         char index[32];
@@ -560,6 +589,11 @@ static void s_withdraw_cmd(daemon_t *self, const request_t *req)
     send_result_t result;
     if (outbound_withdraw(self, id, reason ? reason : "withdrawn", &result) != 0) {
         s_error(self, req->routing, result.code, result.message);
+        return;
+    }
+    if (result.state && strcmp(result.state, "withdrawn") == 0) {
+        daemon_flush(self); /* it never left: withdrawn once this commits */
+        s_park(self, req, WAIT_WITHDRAW, id);
         return;
     }
     if (!self->connected) {

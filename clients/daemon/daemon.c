@@ -247,16 +247,6 @@ daemon_t *daemon_new(const daemon_settings_t *settings, char *err, size_t errlen
     }
     if (s_load_agreements(settings->agreements, &self->agreements, err, errlen) != 0)
         goto fail;
-    self->pseudonym_key = sodium_malloc(PSEUDONYM_KEYBYTES);
-    if (!self->pseudonym_key) {
-        snprintf(err, errlen, "out of memory (pseudonym key)");
-        goto fail;
-    }
-    if (keyfile_pseudonym_load(settings->pseudonym_key, self->pseudonym_key, kerr, sizeof kerr) !=
-        0) {
-        snprintf(err, errlen, "pseudonym_key: %s", kerr);
-        goto fail;
-    }
     self->store = store_open(settings->state_dir, err, errlen);
     if (!self->store || inclusion_open(self, err, errlen) != 0)
         goto fail;
@@ -272,7 +262,7 @@ daemon_t *daemon_new(const daemon_settings_t *settings, char *err, size_t errlen
     zsys_handler_set(NULL);
     if (control_bind(self, err, errlen) != 0)
         goto fail;
-    if (link_connect(self, err, errlen) != 0)
+    if (link_connect(self, err, errlen) != 0 || pseudonymise_open(self, err, errlen) != 0)
         goto fail;
     return self;
 fail:
@@ -302,8 +292,7 @@ void daemon_destroy(daemon_t **self_p)
     zsock_destroy(&self->monitor);
     inclusion_close(self);
     store_destroy(&self->store);
-    if (self->pseudonym_key)
-        sodium_free(self->pseudonym_key);
+    pseudonymise_close(self);
     agreements_destroy(&self->agreements);
     partners_destroy(&self->partners);
     envelope_keyring_destroy(&self->keyring);
@@ -364,6 +353,7 @@ static void s_timers(daemon_t *self)
     if (now - self->last_purge_ms >= (uint64_t)self->settings.retention_check * 1000u)
         hooks_purge(self, now);
     link_tick(self, now);
+    pseudonymise_tick(self, now);
     hooks_tick(self, now);
     control_tick(self, now);
 }
@@ -390,6 +380,7 @@ int daemon_run(daemon_t *self)
         {zsock_resolve(self->broker), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(self->control), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(self->monitor), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve(self->service), 0, ZMQ_POLLIN, 0},
     };
     int result = 0;
     while (!s_stop) {
@@ -397,7 +388,7 @@ int daemon_run(daemon_t *self)
             s_reload = 0;
             s_reload_files(self);
         }
-        int rc = zmq_poll(items, 3, DAEMON_TICK_MS);
+        int rc = zmq_poll(items, 4, self->pseudonyms_due ? 0 : DAEMON_TICK_MS);
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
@@ -411,6 +402,8 @@ int daemon_run(daemon_t *self)
             control_handle(self);
         if (items[2].revents & ZMQ_POLLIN)
             link_monitor(self);
+        if (items[3].revents & ZMQ_POLLIN)
+            pseudonymise_handle(self);
         /* One commit for the turn's Deliver, Accepted and send; then the
            acks, answers and Submits that waited for it. */
         daemon_flush(self);

@@ -19,7 +19,8 @@ typedef struct {
     char broker_cert[DAEMON_PATH_MAX];   /* broker public certificate */
     char certificates[DAEMON_PATH_MAX];  /* partner certificate directory */
     char agreements[DAEMON_PATH_MAX];    /* agreements file */
-    char pseudonym_key[DAEMON_PATH_MAX]; /* pseudonym key file */
+    char pseudonym_service[512];                     /* pseudonym service endpoint */
+    char pseudonym_service_cert[DAEMON_PATH_MAX];    /* its certificate */
     char state_dir[DAEMON_PATH_MAX];     /* state directory */
     char hook[DAEMON_PATH_MAX];          /* hook command, "" = none */
     unsigned hook_timeout;               /* seconds */
@@ -28,7 +29,8 @@ typedef struct {
 
 typedef struct daemon_t daemon_t;
 
-/* Loads keys, certificates, agreements and the pseudonym key, opens the
+/* Loads keys, certificates, agreements and the pseudonym service's
+   certificate, opens the
    store and binds the control socket. NULL with the reason in `err`. */
 daemon_t *daemon_new(const daemon_settings_t *settings, char *err, size_t errlen);
 

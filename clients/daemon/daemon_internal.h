@@ -8,6 +8,8 @@
       hooks.c     running the hook for stored signals, purging the inbox
       checkpoints.c  audit checkpoints: verify, keep, cosign (or keep evidence)
       inclusion.c    our records in the broker's log, proven before we cosign
+      pseudonymise.c the pseudonym service: subjects blinded, evaluated,
+                     checked; signals waiting for their pseudonym
     Not a public interface: only clients/daemon/ includes it.
 */
 #ifndef HARTSLAG_DAEMON_INTERNAL_H
@@ -17,6 +19,7 @@
 #include "hook.h"
 #include "store.h"
 #include "strbuf.h"
+#include "subject_cache.h"
 
 #include "agreements.h"
 #include "cert.h"
@@ -24,6 +27,7 @@
 #include "envelope.h"
 #include "keyfile.h"
 #include "partners.h"
+#include "pseudonym_client.h"
 #include "wire.h"
 
 #include <czmq.h>
@@ -127,8 +131,8 @@ typedef struct {
 } watcher_t;
 
 /*  Invariants: keys, keyring, partners, agreements, store, broker and
-    control are always valid while the daemon lives; pseudonym_key is
-    sodium_malloc'd and wiped on destroy; `connected` is true only while
+    control are always valid while the daemon lives; so are service,
+    subject_cache and batch (pseudonymise.c); `connected` is true only while
     something was heard from the broker within DAEMON_SILENCE_MS after a
     Welcome. */
 struct daemon_t {
@@ -137,7 +141,6 @@ struct daemon_t {
     envelope_keyring_t *keyring;             /* box key + shared keys */
     partners_t *partners;                    /* partner certificates */
     agreements_t *agreements;                /* our copy of the agreements */
-    unsigned char *pseudonym_key;            /* PSEUDONYM_KEYBYTES, locked memory */
     cert_t broker_cert;                      /* the broker's certificate */
     store_t *store;                          /* outbox, inbox, audit */
     zsock_t *broker;                         /* DEALER to the broker */
@@ -192,6 +195,20 @@ struct daemon_t {
     pending_reply_t replies[DAEMON_SENDS_MAX];  /* control.c */
     size_t n_replies;                           /* used */
     struct inclusion_t *inclusion;              /* inclusion.c: records to prove */
+
+    /* pseudonymise.c (issue 17) */
+    zsock_t *service;                           /* DEALER to the pseudonym service */
+    cert_t service_cert;                        /* its certificate */
+    pseudonym_service_key_t service_key;        /* its OPRF public key and version */
+    subject_cache_t *subject_cache;             /* recent pseudonyms, memory only */
+    pseudonym_batch_t *batch;                   /* the request in flight */
+    char batch_ids[OPRF_BATCH_MAX][STORE_ID_HEX]; /* the waiting signal of each slot */
+    uint64_t service_deadline_ms;               /* a request is in flight until then; 0 none */
+    uint64_t service_next_ms;                   /* do not ask before this */
+    uint64_t service_backoff_ms;                /* the next wait after a failure */
+    uint64_t service_down_since_ms;             /* first unanswered request; 0 answering */
+    char service_problem[200];                  /* why no pseudonyms now; "" none */
+    bool pseudonyms_due;                        /* a signal began waiting: ask now */
 };
 
 /* daemon.c */
@@ -256,6 +273,21 @@ void inclusion_handle(daemon_t *self, const Hartslag__InclusionProof *proof);
 /* Records still to be proven; records refused (evidence kept). */
 int inclusion_counts(daemon_t *self, uint64_t *waiting, uint64_t *refused);
 
+/* pseudonymise.c */
+int pseudonymise_open(daemon_t *self, char *err, size_t errlen);
+void pseudonymise_close(daemon_t *self);
+/* The pseudonym of a subject from the cache: 1 found (written to `out`), 0
+   not cached (the signal waits for the service), -1 an invalid identifier
+   (*error a static text without the identifier). */
+int pseudonymise_cached(daemon_t *self, pseudonym_kind_t kind, const char *id,
+                        unsigned char out[PSEUDONYM_BYTES], const char **error);
+/* Reads what the service sent. */
+void pseudonymise_handle(daemon_t *self);
+/* Asks for the waiting signals' pseudonyms; notices a silent service. */
+void pseudonymise_tick(daemon_t *self, uint64_t now_ms);
+/* For status: the service's problem ("" none) and since when. */
+const char *pseudonymise_problem(const daemon_t *self, uint64_t *since_ms);
+
 /* inbound.c */
 /* A notice (Alert, Withdraw) could not be stored and was not acknowledged.
    The broker resends notices only after a Hello, so one is sent once the
@@ -287,12 +319,25 @@ typedef struct {
 /* Outcome of outbound_send for the CLI. */
 typedef struct {
     char signal_id[STORE_ID_HEX]; /* the new id on success */
+    const char *state;            /* on success: "pending", or "pseudonym" (waiting for it) */
     char code[64];                /* error code: usage, denied, unknown_partner, internal... */
     char message[1024];           /* human text (never the identifier or content) */
     char detail[2048];            /* denied: "org=reason org=reason" */
 } send_result_t;
 
 int outbound_send(daemon_t *self, const send_request_t *req, send_result_t *result);
+/* Seals a waiting signal's draft with its pseudonym (pseudonymise.c), in
+   an item of the turn transaction: the outbox entry becomes pending and is
+   submitted after the commit. 0, or -1 (logged; the entry keeps waiting,
+   or, when the draft cannot be sealed at all, is marked failed). */
+int outbound_seal_waiting(daemon_t *self, const char *signal_id,
+                          const unsigned char pseudonym[PSEUDONYM_BYTES]);
+/* Opens a waiting entry's draft (sealed to our box key): the caller frees
+   it with hartslag__signal_draft__free_unpacked after wiping. NULL when it
+   cannot be opened. */
+Hartslag__SignalDraft *outbound_open_draft(daemon_t *self, const uint8_t *sealed, size_t len);
+/* Wipes the draft's identifier and content, then frees it. */
+void outbound_free_draft(Hartslag__SignalDraft **draft_p);
 void outbound_resubmit(daemon_t *self);
 void outbound_accepted(daemon_t *self, const Hartslag__Accepted *accepted);
 /* Writes the turn's Accepted into the turn transaction (daemon_flush);

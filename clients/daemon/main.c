@@ -27,7 +27,8 @@ static void s_usage(FILE *out)
             "  --broker-cert FILE     the broker's public certificate\n"
             "  --certificates DIR     partner certificate directory\n"
             "  --agreements FILE      sharing agreements\n"
-            "  --pseudonym-key FILE   the partnership's pseudonym key\n"
+            "  --pseudonym-service ENDPOINT  the pseudonym service (e.g. tcp://host:7456)\n"
+            "  --pseudonym-service-cert FILE its certificate (holds its OPRF public key)\n"
             "  --state-dir DIR        database and control socket\n"
             "  --hook COMMAND         run for every new signal (JSON on stdin)\n"
             "  --hook-timeout SECS    kill a hook after this long (default 30)\n"
@@ -44,8 +45,8 @@ static void s_usage(FILE *out)
    config_path does not resolve them against the config file's directory. */
 static bool s_is_path_key(const char *key)
 {
-    static const char *keys[] = {"keys",       "broker_cert",   "certificates",
-                                 "agreements", "pseudonym_key", "state_dir"};
+    static const char *keys[] = {"keys",       "broker_cert",            "certificates",
+                                 "agreements", "pseudonym_service_cert", "state_dir"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (strcmp(keys[i], key) == 0)
             return true;
@@ -92,9 +93,16 @@ static int s_resolve(const config_t *config, daemon_settings_t *s)
         {"broker_cert", s->broker_cert},
         {"certificates", s->certificates},
         {"agreements", s->agreements},
-        {"pseudonym_key", s->pseudonym_key},
+        {"pseudonym_service_cert", s->pseudonym_service_cert},
         {"state_dir", s->state_dir},
     };
+    if (config_string(config, "pseudonym_key")) {
+        fprintf(stderr, "hartslagd: pseudonym_key is retired: pseudonyms now come from the "
+                        "pseudonym service. Replace the line with pseudonym_service: ENDPOINT and "
+                        "pseudonym_service_cert: FILE, then delete the key file "
+                        "(docs/pseudonyms.md, \"Moving from the shared key\")\n");
+        return -1;
+    }
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         if (!config_path(config, paths[i].key, paths[i].out, DAEMON_PATH_MAX)) {
             fprintf(stderr, "hartslagd: configuration key '%s' is missing or too long\n",
@@ -102,7 +110,9 @@ static int s_resolve(const config_t *config, daemon_settings_t *s)
             return -1;
         }
     if (s_copy(s->org, sizeof s->org, config_string(config, "org"), "org") != 0 ||
-        s_copy(s->broker, sizeof s->broker, config_string(config, "broker"), "broker") != 0)
+        s_copy(s->broker, sizeof s->broker, config_string(config, "broker"), "broker") != 0 ||
+        s_copy(s->pseudonym_service, sizeof s->pseudonym_service,
+               config_string(config, "pseudonym_service"), "pseudonym_service") != 0)
         return -1;
     const char *hook = config_string(config, "hook");
     if (hook && s_copy(s->hook, sizeof s->hook, hook, "hook") != 0)
@@ -141,7 +151,8 @@ int main(int argc, char **argv)
         {"broker-cert", required_argument, NULL, 0},
         {"certificates", required_argument, NULL, 0},
         {"agreements", required_argument, NULL, 0},
-        {"pseudonym-key", required_argument, NULL, 0},
+        {"pseudonym-service", required_argument, NULL, 0},
+        {"pseudonym-service-cert", required_argument, NULL, 0},
         {"state-dir", required_argument, NULL, 0},
         {"hook", required_argument, NULL, 0},
         {"hook-timeout", required_argument, NULL, 0},

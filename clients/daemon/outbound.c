@@ -37,6 +37,13 @@ static void s_fail(send_result_t *result, const char *code, const char *fmt, ...
     va_end(ap);
 }
 
+static int s_recipient_keys(daemon_t *self, const char *const *orgs, size_t n_orgs,
+                            envelope_recipient_t *recipients, send_result_t *result);
+static int s_seal_store(daemon_t *self, const Hartslag__SignalDraft *d,
+                        const unsigned char pseudonym[PSEUDONYM_BYTES], const char *waiting_id,
+                        send_result_t *result);
+static int s_store_waiting(daemon_t *self, const Hartslag__SignalDraft *d, send_result_t *result);
+
 static int s_urgency(const char *name, Hartslag__Urgency *out)
 {
     if (!name || strcmp(name, "routine") == 0)
@@ -274,19 +281,68 @@ int outbound_send(daemon_t *self, const send_request_t *req, send_result_t *resu
                "give the subject: --subject-bsn, --subject-address or --subject-case");
         return -1;
     }
-    envelope_draft_t draft;
-    memset(&draft, 0, sizeof draft);
+    char subject_id[PSEUDONYM_NORMALISED_MAX + 1];
     const char *perr = NULL;
-    if (pseudonym_derive(self->pseudonym_key, kind, req->subject, draft.subject, &perr) != 0) {
+    if (pseudonym_normalise(kind, req->subject, subject_id, sizeof subject_id, &perr) != 0) {
         s_fail(result, "usage", "invalid --subject-%s: %s", req->subject_kind,
                perr ? perr : "not accepted");
         return -1;
     }
-    if (s_precheck(self, req, orgs, n_orgs, result) != 0) {
-        sodium_memzero(draft.subject, sizeof draft.subject);
+    unsigned char subject[PSEUDONYM_BYTES];
+    int cached = pseudonymise_cached(self, kind, subject_id, subject, &perr);
+    if (cached < 0) {
+        sodium_memzero(subject_id, sizeof subject_id);
+        s_fail(result, "usage", "invalid --subject-%s: %s", req->subject_kind,
+               perr ? perr : "not accepted");
         return -1;
     }
+    int rc = -1;
+    if (s_precheck(self, req, orgs, n_orgs, result) != 0)
+        goto done;
     envelope_recipient_t recipients[ENVELOPE_RECIPIENTS_MAX];
+    if (s_recipient_keys(self, orgs, n_orgs, recipients, result) != 0)
+        goto done;
+    uint64_t now = daemon_now_ms();
+    unsigned char id[ENVELOPE_SIGNAL_ID_BYTES];
+    for (int i = 0; i < 6; i++)
+        id[i] = (unsigned char)(now >> (40 - 8 * i));
+    randombytes_buf(id + 6, sizeof id - 6);
+    Hartslag__ContentField fields[WIRE_FIELDS_MAX];
+    Hartslag__ContentField *field_ptrs[WIRE_FIELDS_MAX];
+    for (size_t i = 0; i < req->n_fields; i++) {
+        hartslag__content_field__init(&fields[i]);
+        fields[i].name = (char *)req->field_names[i];
+        fields[i].value = (char *)req->field_values[i];
+        field_ptrs[i] = &fields[i];
+    }
+    Hartslag__SignalDraft draft = HARTSLAG__SIGNAL_DRAFT__INIT;
+    draft.signal_id.data = id;
+    draft.signal_id.len = sizeof id;
+    draft.n_recipients = n_orgs;
+    draft.recipients = (char **)orgs;
+    draft.signal_type = (char *)req->signal_type;
+    draft.purpose = (char *)req->purpose;
+    draft.sender_user = (char *)req->user;
+    draft.urgency = urgency;
+    draft.created_at_ms = now;
+    draft.valid_until_ms = now + (uint64_t)req->valid_days * DAY_MS;
+    draft.n_fields = req->n_fields;
+    draft.fields = field_ptrs;
+    draft.free_text = (char *)req->free_text;
+    draft.subject_kind = (char *)req->subject_kind;
+    draft.subject = subject_id;
+    rc = cached ? s_seal_store(self, &draft, subject, NULL, result)
+                : s_store_waiting(self, &draft, result);
+done:
+    sodium_memzero(subject_id, sizeof subject_id);
+    sodium_memzero(subject, sizeof subject);
+    return rc;
+}
+
+/* The recipients' box keys from their certificates, valid now. */
+static int s_recipient_keys(daemon_t *self, const char *const *orgs, size_t n_orgs,
+                            envelope_recipient_t *recipients, send_result_t *result)
+{
     for (size_t i = 0; i < n_orgs; i++) {
         const cert_t *cert = partners_by_org(self->partners, orgs[i]);
         if (cert && !cert_valid_at(cert, (int64_t)daemon_now_ms())) {
@@ -306,31 +362,57 @@ int outbound_send(daemon_t *self, const send_request_t *req, send_result_t *resu
         recipients[i].org = orgs[i];
         memcpy(recipients[i].box_pk, cert->box_key, sizeof recipients[i].box_pk);
     }
-    envelope_field_t fields[WIRE_FIELDS_MAX];
-    for (size_t i = 0; i < req->n_fields; i++) {
-        fields[i].name = req->field_names[i];
-        fields[i].value = req->field_values[i];
+    return 0;
+}
+
+/* Seals `draft` with its pseudonym and writes the outbox entry (new, or
+   the waiting entry `waiting_id`), its audit row and the expected records,
+   in one item of the turn transaction; submitted after the commit. */
+static int s_seal_store(daemon_t *self, const Hartslag__SignalDraft *d,
+                        const unsigned char pseudonym[PSEUDONYM_BYTES], const char *waiting_id,
+                        send_result_t *result)
+{
+    if (self->n_submits == DAEMON_SENDS_MAX)
+        daemon_flush(self);
+    envelope_recipient_t recipients[ENVELOPE_RECIPIENTS_MAX];
+    if (d->n_recipients == 0 || d->n_recipients > ENVELOPE_RECIPIENTS_MAX ||
+        d->n_fields > WIRE_FIELDS_MAX ||
+        s_recipient_keys(self, (const char *const *)d->recipients, d->n_recipients, recipients,
+                         result) != 0) {
+        if (!result->code[0])
+            s_fail(result, "invalid", "the signal's recipients or fields are out of range");
+        return -1;
     }
-    uint64_t now = daemon_now_ms();
+    envelope_field_t fields[WIRE_FIELDS_MAX];
+    for (size_t i = 0; i < d->n_fields; i++) {
+        fields[i].name = d->fields[i]->name;
+        fields[i].value = d->fields[i]->value;
+    }
+    envelope_draft_t draft;
+    memset(&draft, 0, sizeof draft);
+    memcpy(draft.subject, pseudonym, sizeof draft.subject);
+    draft.subject_scheme = PSEUDONYM_SCHEME_OPRF;
+    draft.subject_key_version = self->service_key.key_version;
+    draft.signal_id = d->signal_id.len == ENVELOPE_SIGNAL_ID_BYTES ? d->signal_id.data : NULL;
     draft.sender = self->settings.org;
-    draft.sender_user = req->user;
-    draft.signal_type = req->signal_type;
-    draft.purpose = req->purpose;
+    draft.sender_user = d->sender_user;
+    draft.signal_type = d->signal_type;
+    draft.purpose = d->purpose;
     draft.agreements_version = agreements_version(self->agreements);
     draft.fields = fields;
-    draft.n_fields = req->n_fields;
-    draft.free_text = req->free_text;
-    draft.created_at_ms = now;
-    draft.valid_until_ms = now + (uint64_t)req->valid_days * DAY_MS;
-    draft.urgency = urgency;
+    draft.n_fields = d->n_fields;
+    draft.free_text = d->free_text;
+    draft.created_at_ms = d->created_at_ms;
+    draft.valid_until_ms = d->valid_until_ms;
+    draft.urgency = d->urgency;
     envelope_sender_t sender = {.sign_sk = keyfile_sign_secret(self->keys),
                                 .keyring = self->keyring};
     uint8_t *sealed = NULL;
     size_t sealed_len = 0;
     unsigned char id[ENVELOPE_SIGNAL_ID_BYTES];
     const char *why = NULL;
-    envelope_error_t err =
-        envelope_seal(&draft, &sender, recipients, n_orgs, &sealed, &sealed_len, id, &why);
+    envelope_error_t err = envelope_seal(&draft, &sender, recipients, d->n_recipients, &sealed,
+                                         &sealed_len, id, &why);
     sodium_memzero(draft.subject, sizeof draft.subject);
     if (err != ENVELOPE_OK) {
         s_fail(result, err == ENVELOPE_ERR_NOMEM ? "internal" : "invalid", "cannot seal: %s%s%s",
@@ -339,32 +421,42 @@ int outbound_send(daemon_t *self, const send_request_t *req, send_result_t *resu
     }
     char hex[STORE_ID_HEX];
     daemon_id_hex(id, sizeof id, hex);
-    char joined[sizeof tobuf];
+    char joined[ENVELOPE_RECIPIENTS_MAX * (NAMES_ORG_MAX + 1) + 1];
     size_t pos = 0;
-    for (size_t i = 0; i < n_orgs; i++)
-        pos += (size_t)snprintf(joined + pos, sizeof joined - pos, "%s%s", i ? "," : "", orgs[i]);
-    store_outbox_t entry;
-    memset(&entry, 0, sizeof entry);
-    memcpy(entry.signal_id, hex, sizeof entry.signal_id);
-    entry.sealed = sealed;
-    entry.sealed_len = sealed_len;
-    entry.recipients = joined;
-    entry.signal_type = (char *)req->signal_type;
-    entry.purpose = (char *)req->purpose;
-    entry.sender_user = (char *)req->user;
-    entry.state = "pending";
-    entry.created_ms = now;
+    for (size_t i = 0; i < d->n_recipients; i++)
+        pos += (size_t)snprintf(joined + pos, sizeof joined - pos, "%s%s", i ? "," : "",
+                                d->recipients[i]);
     store_audit_t audit = {.event = "sent",
                            .signal_id = hex,
                            .counterpart = joined,
-                           .actor_user = req->user,
-                           .signal_type = req->signal_type,
-                           .purpose = req->purpose};
-    if (daemon_item_begin(self) != 0 ||
-        !daemon_item_end(self, store_outbox_add(self->store, &entry) == 0 &&
-                                   store_audit(self->store, &audit) == 0 &&
-                                   inclusion_expect_sent(self, sealed, sealed_len) == 0)) {
-        s_fail(result, "internal", "cannot store the signal in the outbox: %s", self->txn_error);
+                           .actor_user = d->sender_user,
+                           .signal_type = d->signal_type,
+                           .purpose = d->purpose};
+    bool written = false;
+    if (daemon_item_begin(self) == 0) {
+        bool ok;
+        if (waiting_id) {
+            ok = store_outbox_seal(self->store, waiting_id, sealed, sealed_len) == 1;
+        } else {
+            store_outbox_t entry;
+            memset(&entry, 0, sizeof entry);
+            memcpy(entry.signal_id, hex, sizeof entry.signal_id);
+            entry.sealed = sealed;
+            entry.sealed_len = sealed_len;
+            entry.recipients = joined;
+            entry.signal_type = d->signal_type;
+            entry.purpose = d->purpose;
+            entry.sender_user = d->sender_user;
+            entry.state = "pending";
+            entry.created_ms = d->created_at_ms;
+            ok = store_outbox_add(self->store, &entry) == 0;
+        }
+        written = daemon_item_end(self, ok && store_audit(self->store, &audit) == 0 &&
+                                            inclusion_expect_sent(self, sealed, sealed_len) == 0);
+    }
+    if (!written) {
+        s_fail(result, "internal", "cannot store the signal in the outbox: %s",
+               self->txn_error[0] ? self->txn_error : "not waiting any more");
         free(sealed);
         return -1;
     }
@@ -375,10 +467,141 @@ int outbound_send(daemon_t *self, const send_request_t *req, send_result_t *resu
     memcpy(pending->signal_id, hex, sizeof pending->signal_id);
     pending->sealed = sealed;
     pending->sealed_len = sealed_len;
-    strbuf_printf(&pending->log, "to=%s type=%s purpose=%s fields=%zu", joined, req->signal_type,
-                  req->purpose, req->n_fields + (req->free_text ? 1 : 0));
+    strbuf_printf(&pending->log, "to=%s type=%s purpose=%s fields=%zu", joined, d->signal_type,
+                  d->purpose, d->n_fields + (d->free_text ? 1 : 0));
     memcpy(result->signal_id, hex, sizeof result->signal_id);
+    result->state = "pending";
     return 0;
+}
+
+/* No pseudonym at hand: the signal waits in the outbox as its draft, sealed
+   to our own box key, until the pseudonym service answers
+   (pseudonymise.c). The identifier is never stored in clear. */
+static int s_store_waiting(daemon_t *self, const Hartslag__SignalDraft *d, send_result_t *result)
+{
+    size_t plain_len = hartslag__signal_draft__get_packed_size(d);
+    size_t box_len = plain_len + crypto_box_SEALBYTES;
+    uint8_t *plain = sodium_malloc(plain_len ? plain_len : 1);
+    uint8_t *box = malloc(box_len);
+    if (!plain || !box) {
+        if (plain)
+            sodium_free(plain);
+        free(box);
+        s_fail(result, "internal", "out of memory");
+        return -1;
+    }
+    hartslag__signal_draft__pack(d, plain);
+    int sealed = crypto_box_seal(box, plain, plain_len, keyfile_box_public(self->keys));
+    sodium_memzero(plain, plain_len);
+    sodium_free(plain);
+    if (sealed != 0) {
+        free(box);
+        s_fail(result, "internal", "cannot seal the waiting signal");
+        return -1;
+    }
+    char hex[STORE_ID_HEX];
+    daemon_id_hex(d->signal_id.data, d->signal_id.len, hex);
+    char joined[ENVELOPE_RECIPIENTS_MAX * (NAMES_ORG_MAX + 1) + 1];
+    size_t pos = 0;
+    for (size_t i = 0; i < d->n_recipients; i++)
+        pos += (size_t)snprintf(joined + pos, sizeof joined - pos, "%s%s", i ? "," : "",
+                                d->recipients[i]);
+    store_outbox_t entry;
+    memset(&entry, 0, sizeof entry);
+    memcpy(entry.signal_id, hex, sizeof entry.signal_id);
+    entry.sealed = box;
+    entry.sealed_len = box_len;
+    entry.recipients = joined;
+    entry.signal_type = d->signal_type;
+    entry.purpose = d->purpose;
+    entry.sender_user = d->sender_user;
+    entry.state = "pseudonym";
+    entry.created_ms = d->created_at_ms;
+    bool written = daemon_item_begin(self) == 0 &&
+                   daemon_item_end(self, store_outbox_add(self->store, &entry) == 0);
+    free(box);
+    if (!written) {
+        s_fail(result, "internal", "cannot store the signal in the outbox: %s", self->txn_error);
+        return -1;
+    }
+    dlog(DLOG_INFO, "event=signal_waiting signal=%s reason=pseudonym to=%s type=%s purpose=%s",
+         hex, joined, d->signal_type, d->purpose);
+    self->pseudonyms_due = true;
+    memcpy(result->signal_id, hex, sizeof result->signal_id);
+    result->state = "pseudonym";
+    return 0;
+}
+
+Hartslag__SignalDraft *outbound_open_draft(daemon_t *self, const uint8_t *sealed, size_t len)
+{
+    if (!sealed || len <= crypto_box_SEALBYTES || len > 2 * ENVELOPE_SEALED_MAX)
+        return NULL;
+    size_t plain_len = len - crypto_box_SEALBYTES;
+    uint8_t *plain = sodium_malloc(plain_len);
+    if (!plain)
+        return NULL;
+    Hartslag__SignalDraft *draft = NULL;
+    if (crypto_box_seal_open(plain, sealed, len, keyfile_box_public(self->keys),
+                             keyfile_box_secret(self->keys)) == 0)
+        draft = hartslag__signal_draft__unpack(NULL, plain_len, plain);
+    sodium_memzero(plain, plain_len);
+    sodium_free(plain);
+    return draft;
+}
+
+void outbound_free_draft(Hartslag__SignalDraft **draft_p)
+{
+    if (!draft_p || !*draft_p)
+        return;
+    Hartslag__SignalDraft *d = *draft_p;
+    if (d->subject)
+        sodium_memzero(d->subject, strlen(d->subject));
+    for (size_t i = 0; i < d->n_fields; i++)
+        if (d->fields[i]->value)
+            sodium_memzero(d->fields[i]->value, strlen(d->fields[i]->value));
+    if (d->free_text)
+        sodium_memzero(d->free_text, strlen(d->free_text));
+    hartslag__signal_draft__free_unpacked(d, NULL);
+    *draft_p = NULL;
+}
+
+int outbound_seal_waiting(daemon_t *self, const char *signal_id,
+                          const unsigned char pseudonym[PSEUDONYM_BYTES])
+{
+    store_outbox_t entry;
+    int found = store_outbox_get(self->store, signal_id, &entry);
+    if (found <= 0 || strcmp(entry.state, "pseudonym") != 0) {
+        if (found > 0)
+            store_outbox_clear(&entry);
+        return found < 0 ? -1 : 0; /* withdrawn meanwhile: nothing to send */
+    }
+    Hartslag__SignalDraft *draft = outbound_open_draft(self, entry.sealed, entry.sealed_len);
+    store_outbox_clear(&entry);
+    send_result_t result;
+    memset(&result, 0, sizeof result);
+    int rc = -1;
+    if (!draft) {
+        s_fail(&result, "invalid", "the waiting draft cannot be opened with our keys");
+    } else {
+        rc = s_seal_store(self, draft, pseudonym, signal_id, &result);
+    }
+    outbound_free_draft(&draft);
+    if (rc == 0) {
+        dlog(DLOG_INFO, "event=signal_pseudonymised signal=%s", signal_id);
+        return 0;
+    }
+    if (strcmp(result.code, "internal") == 0) {
+        dlog(DLOG_ERROR, "event=store_failed op=seal_waiting signal=%s", signal_id);
+        return -1; /* keeps waiting; tried again with the next answer */
+    }
+    /* It can never be sealed (a recipient's certificate is gone): say so
+       in the outbox rather than wait for ever. */
+    if (daemon_item_begin(self) == 0)
+        (void)daemon_item_end(self, store_outbox_set_state(self->store, signal_id, "denied",
+                                                           "not_sealed", result.message,
+                                                           true) == 0);
+    dlog(DLOG_WARN, "event=signal_not_sealed signal=%s code=%s", signal_id, result.code);
+    return -1;
 }
 
 void outbound_flush(daemon_t *self, bool committed)
@@ -656,7 +879,28 @@ int outbound_withdraw(daemon_t *self, const char *signal_id, const char *reason,
         s_fail(result, "invalid", "signal %s was denied; there is nothing to withdraw", signal_id);
     else if (strcmp(entry.state, "withdrawn") == 0)
         s_fail(result, "invalid", "signal %s is already withdrawn", signal_id);
-    else if (store_outbox_set_withdrawing(self->store, signal_id, reason) != 0)
+    else if (strcmp(entry.state, "pseudonym") == 0) {
+        /* Never sealed, never sent: withdrawn here, its draft wiped. */
+        store_audit_t audit = {.event = "withdrawn",
+                               .signal_id = signal_id,
+                               .counterpart = entry.recipients,
+                               .actor_user = entry.sender_user,
+                               .signal_type = entry.signal_type,
+                               .purpose = entry.purpose,
+                               .reason = reason};
+        if (daemon_item_begin(self) != 0 ||
+            !daemon_item_end(self, store_outbox_set_state(self->store, signal_id, "withdrawn",
+                                                          reason, NULL, true) == 0 &&
+                                       store_audit(self->store, &audit) == 0))
+            s_fail(result, "internal", "outbox database error: %s", self->txn_error);
+        else {
+            dlog(DLOG_INFO, "event=withdrawn signal=%s reason=%s before=pseudonym", signal_id,
+                 reason);
+            memcpy(result->signal_id, signal_id, sizeof result->signal_id);
+            result->state = "withdrawn";
+            rc = 0;
+        }
+    } else if (store_outbox_set_withdrawing(self->store, signal_id, reason) != 0)
         s_fail(result, "internal", "outbox database error: %s", store_error(self->store));
     else {
         dlog(DLOG_INFO, "event=withdraw_requested signal=%s reason=%s", signal_id, reason);

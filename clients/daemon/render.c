@@ -177,6 +177,8 @@ void render_recipient_state(const store_outbox_t *e, const char *org, recipient_
     } else if (strcmp(e->state, "denied") == 0) {
         snprintf(rs->state, sizeof rs->state, "denied");
         snprintf(rs->reason, sizeof rs->reason, "%s", e->reason ? e->reason : "");
+    } else if (strcmp(e->state, "pseudonym") == 0) {
+        snprintf(rs->state, sizeof rs->state, "waiting");
     } else if (strcmp(e->state, "pending") == 0 || strcmp(e->state, "withdrawing") == 0) {
         snprintf(rs->state, sizeof rs->state, "%s", e->accepted_ms ? "queued" : "pending");
     } else {
@@ -248,7 +250,7 @@ void render_outbox_text(const store_outbox_t *e, strbuf_t *out)
                   "created      %s\n"
                   "state        %s\n",
                   e->signal_id, e->recipients, e->signal_type, e->purpose, e->sender_user, created,
-                  e->state);
+                  strcmp(e->state, "pseudonym") == 0 ? "waiting for a pseudonym" : e->state);
     if (e->reason)
         strbuf_printf(out, "reason       %s\n", e->reason);
     strbuf_puts(out, "recipients\n");

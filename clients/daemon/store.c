@@ -33,6 +33,8 @@ typedef enum {
     Q_OUTBOX_WITHDRAWING,
     Q_OUTBOX_SUBMIT,
     Q_OUTBOX_EACH,
+    Q_OUTBOX_SEAL,
+    Q_COUNT_OUTBOX_WAITING,
     Q_INBOX_KNOWN,
     Q_INBOX_ADD,
     Q_INBOX_GET,
@@ -654,6 +656,21 @@ int store_outbox_set_state(store_t *self, const char *signal_id, const char *sta
     s_int(stmt, 5, drop_sealed ? 1 : 0);
     s_text(stmt, 6, signal_id);
     return s_done(self, Q_OUTBOX_STATE, stmt);
+}
+
+int store_outbox_seal(store_t *self, const char *signal_id, const uint8_t *sealed, size_t len)
+{
+    sqlite3_stmt *stmt = s_stmt(self, Q_OUTBOX_SEAL,
+                                "UPDATE outbox SET sealed = ?, state = 'pending', updated_ms = ?"
+                                " WHERE signal_id = ? AND state = 'pseudonym'");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_blob(stmt, 1, sealed, (int)len, SQLITE_TRANSIENT);
+    s_int(stmt, 2, s_now_ms());
+    s_text(stmt, 3, signal_id);
+    if (s_done(self, Q_OUTBOX_SEAL, stmt) != 0)
+        return -1;
+    return sqlite3_changes(self->db) > 0 ? 1 : 0;
 }
 
 int store_outbox_set_accepted(store_t *self, const char *signal_id, uint64_t accepted_ms,
@@ -1290,6 +1307,8 @@ int store_counts(store_t *self, store_counts_t *c)
     rc |= s_count(self, Q_COUNT_OUTBOX_PENDING,
                   "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'withdrawing')",
                   &c->outbox_pending);
+    rc |= s_count(self, Q_COUNT_OUTBOX_WAITING,
+                  "SELECT COUNT(*) FROM outbox WHERE state = 'pseudonym'", &c->outbox_waiting);
     rc |= s_count(self, Q_COUNT_OUTBOX_ACCEPTED,
                   "SELECT COUNT(*) FROM outbox WHERE state = 'accepted'", &c->outbox_accepted);
     rc |= s_count(self, Q_COUNT_OUTBOX_DENIED, "SELECT COUNT(*) FROM outbox WHERE state = 'denied'",

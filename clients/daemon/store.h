@@ -2,7 +2,9 @@
     synchronous=FULL) at STATE_DIR/hartslagd.db:
 
       outbox  signals this organisation sent, with the sealed bytes until
-              the broker has decided; state pending -> accepted | denied,
+              the broker has decided; state pseudonym (waiting for the
+              pseudonym service; `sealed` then holds the SignalDraft sealed
+              to our own box key) -> pending -> accepted | denied,
               accepted -> expired (a recipient never took it), and
               withdrawing -> withdrawn after `hartslag withdraw`
       inbox   signals received, decrypted (this is the partner's own case
@@ -32,13 +34,15 @@ typedef struct store_t store_t;
 /* One outbox entry. Strings are owned by the struct (store_outbox_clear). */
 typedef struct {
     char signal_id[STORE_ID_HEX]; /* hex id */
-    uint8_t *sealed;              /* packed SealedSignal; NULL once decided */
+    uint8_t *sealed;              /* packed SealedSignal (state pseudonym: the draft sealed to
+                                     our box key); NULL once decided */
     size_t sealed_len;            /* its length */
     char *recipients;             /* comma-separated orgs */
     char *signal_type;            /* token */
     char *purpose;                /* token */
     char *sender_user;            /* professional who sent it */
-    char *state;                  /* pending, accepted, denied, expired, withdrawing, withdrawn */
+    char *state;                  /* pseudonym, pending, accepted, denied, expired, withdrawing,
+                                     withdrawn */
     char *reason;                 /* broker's reason (denied, expired, withdraw refused) */
     char *detail;                 /* per-recipient reasons, "org=reason org=reason" */
     char *withdraw_reason;        /* reason given to `hartslag withdraw` */
@@ -86,6 +90,7 @@ typedef struct {
 
 /* Counts for `hartslag status`. */
 typedef struct {
+    uint64_t outbox_waiting;      /* pseudonym: waiting for the pseudonym service */
     uint64_t outbox_pending;      /* pending + withdrawing */
     uint64_t outbox_accepted;     /* accepted */
     uint64_t outbox_denied;       /* denied */
@@ -149,6 +154,9 @@ int store_outbox_get(store_t *self, const char *signal_id, store_outbox_t *out);
    When `drop_sealed`, forgets the sealed bytes. */
 int store_outbox_set_state(store_t *self, const char *signal_id, const char *state,
                            const char *reason, const char *detail, bool drop_sealed);
+/* A waiting entry (state pseudonym) gets its sealed signal and becomes
+   pending: 1, or 0 when it was no longer waiting (withdrawn), -1 error. */
+int store_outbox_seal(store_t *self, const char *signal_id, const uint8_t *sealed, size_t len);
 int store_outbox_set_accepted(store_t *self, const char *signal_id, uint64_t accepted_ms,
                               uint64_t audit_index);
 /* The broker accepted the entry: a pending one becomes accepted, with its

@@ -242,7 +242,8 @@ static void s_daemon_config(const char *db, char *config, size_t len)
     snprintf(text, sizeof text,
              "org: politie\nkeys: politie.cert_secret\nbroker_cert: broker.cert\n"
              "certificates: certs\nagreements: agreements.yaml\n"
-             "pseudonym_key: pseudonym.key\nstate_dir: %s\n",
+             "pseudonym_service: tcp://127.0.0.1:1\npseudonym_service_cert: service.cert\n"
+             "state_dir: %s\n",
              state);
     cr_assert_eq(tu_write_file(config, text, 0600), 0);
 }

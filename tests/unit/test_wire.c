@@ -136,6 +136,32 @@ Test(wire, bad_subject)
     EXPECT_REASON(&t, "bad_subject");
 }
 
+/* Issue 17 item 6: one subject, one statement of how it was made. */
+Test(wire, subject_scheme_and_key_version)
+{
+    header_t t;
+    s_header(&t);
+    t.h.has_subject_scheme = true;
+    t.h.subject_scheme = 2;
+    t.h.has_subject_key_version = true;
+    t.h.subject_key_version = 3;
+    cr_expect_null(s_check(&t));
+    t.h.subject_key_version = 0;
+    EXPECT_REASON(&t, "subject_key_version_missing");
+    t.h.has_subject_key_version = false;
+    EXPECT_REASON(&t, "subject_key_version_missing");
+    t.h.subject_scheme = 1;
+    cr_expect_null(s_check(&t), "scheme 1 stated, no version: the retired scheme");
+    t.h.has_subject_key_version = true;
+    t.h.subject_key_version = 3;
+    EXPECT_REASON(&t, "mixed_subject_versions");
+    t.h.has_subject_scheme = false;
+    EXPECT_REASON(&t, "mixed_subject_versions");
+    t.h.has_subject_scheme = true;
+    t.h.subject_scheme = 7;
+    EXPECT_REASON(&t, "unknown_subject_scheme");
+}
+
 Test(wire, bad_sender)
 {
     header_t t;
