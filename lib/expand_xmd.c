@@ -11,8 +11,8 @@
 _Static_assert(EXPAND_XMD_OUT_MAX == 255 * B_IN_BYTES, "ell <= 255");
 
 /* H(prefix || I2OSP(i, 1) || DST_prime) for the blocks b_1 .. b_ell. */
-static void s_block(const uint8_t prefix[B_IN_BYTES], uint8_t i, const uint8_t *dst,
-                    size_t dst_len, uint8_t out[B_IN_BYTES])
+static void s_block(const uint8_t prefix[B_IN_BYTES], uint8_t i, const uint8_t *dst, size_t dst_len,
+                    uint8_t out[B_IN_BYTES])
 {
     crypto_hash_sha512_state st;
     const uint8_t dst_len_byte = (uint8_t)dst_len;

@@ -20,8 +20,7 @@ typedef struct {
 static const k3_t s_k3[] = {
     {"", 0x20, "6b9a7312411d92f921c6f68ca0b6380730a1a4d982c507211a90964c394179ba"},
     {"abc", 0x20, "0da749f12fbe5483eb066a5f595055679b976e93abe9be6f0f6318bce7aca8dc"},
-    {"abcdef0123456789", 0x20,
-     "087e45a86e2939ee8b91100af1583c4938e0f5fc6c9db4b107b83346bc967f58"},
+    {"abcdef0123456789", 0x20, "087e45a86e2939ee8b91100af1583c4938e0f5fc6c9db4b107b83346bc967f58"},
     {"q128_", 0x20, "7336234ee9983902440f6bc35b348352013becd88938d2afec44311caf8356b3"},
     {"a512_", 0x20, "57b5f7e766d5be68a6bfe1768e3c2b7f1228b3e4b3134956dd73a59b954c66f4"},
     {"", 0x80,
@@ -95,9 +94,9 @@ Test(expand_xmd, null_empty_message)
 {
     uint8_t a[32], b[32];
     cr_assert_eq(expand_xmd_sha512(NULL, 0, (const uint8_t *)K3_DST, strlen(K3_DST), a, 32), 0);
-    cr_assert_eq(expand_xmd_sha512((const uint8_t *)"", 0, (const uint8_t *)K3_DST, strlen(K3_DST),
-                                   b, 32),
-                 0);
+    cr_assert_eq(
+        expand_xmd_sha512((const uint8_t *)"", 0, (const uint8_t *)K3_DST, strlen(K3_DST), b, 32),
+        0);
     cr_assert(memcmp(a, b, 32) == 0);
 }
 
