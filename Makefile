@@ -185,7 +185,7 @@ VALGRIND_SKIP := agreements_hostile/long_lists_stay_fast|tamper/*
 # (each test starts a fresh valgrind, so all 27 suites take some 15
 # minutes on two cores; make valgrind runs them all).
 VALGRIND_CHECK_UNITS := cert checkpoint daemon_request deliver_frame envelope instruction keyfile \
-  merkle names partners pseudonym sigdomain wire z85 zpl audit_inclusion
+  merkle names partners pseudonym sigdomain wire z85 zpl audit_inclusion oprf expand_xmd
 VALGRIND_UNITS ?= $(UNIT_BINS)
 valgrind: all $(VALGRIND_UNITS)
 	@fail=0; for t in $(VALGRIND_UNITS); do \

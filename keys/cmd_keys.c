@@ -14,6 +14,7 @@
 #include <czmq.h>
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,16 +28,23 @@ static void s_usage(FILE *out)
 {
     fprintf(out,
             "usage: hartslag keys COMMAND [OPTIONS]\n\n"
-            "  init --org ORG --name NAME --role partner|coordinator --contact C --out DIR\n"
-            "       [--valid-from YYYY-MM-DD] [--valid-until YYYY-MM-DD]\n"
-            "        new keys for a partner: DIR/ORG.cert (public, give it to the broker and\n"
-            "        every partner) and DIR/ORG.cert_secret (0600, never leaves this machine)\n"
+            "  init --org ORG --name NAME --role partner|coordinator|officer --contact C\n"
+            "       --out DIR [--valid-from YYYY-MM-DD] [--valid-until YYYY-MM-DD]\n"
+            "        new keys for a partner (or a privacy officer, who asks the pseudonym\n"
+            "        service): DIR/ORG.cert (public, give it to the broker and every\n"
+            "        partner) and DIR/ORG.cert_secret (0600, never leaves this machine)\n"
             "  broker --out DIR [--name NAME] [--contact C]\n"
             "        new broker keys: DIR/broker.cert and DIR/broker.cert_secret\n"
+            "  pseudonym-service --org ORG --out DIR [--name NAME] [--contact C]\n"
+            "       [--key-version N] [--valid-from YYYY-MM-DD] [--valid-until YYYY-MM-DD]\n"
+            "        new keys for hartslag-pseudonymd: DIR/ORG.cert (public, with the OPRF\n"
+            "        public key and its version N, default 1), DIR/ORG.cert_secret and\n"
+            "        DIR/ORG.oprf_secret (both 0600, never leave the service's host)\n"
             "  pseudonym-key --out FILE\n"
             "        new pseudonym key (0600), shared by the partner daemons, never the broker\n"
             "  show FILE\n"
-            "        public information of a certificate or secret file (never secrets)\n"
+            "        public information of a certificate or secret file (never secrets;\n"
+            "        of an OPRF key file its version and public key)\n"
             "  verify [--json] DIR\n"
             "        check a certificate directory; report every problem: exit 1 when a\n"
             "        certificate is malformed, expired or not yet valid (unless it is the\n"
@@ -49,10 +57,9 @@ static int64_t s_today(void)
     return (int64_t)time(NULL) / 86400;
 }
 
-/* Writes the public certificate and the secret file of a new key set. */
-static int s_write_pair(const cert_t *cert, keyfile_t *keys, const char *dir)
+/* Creates the keys directory (0700) when it is not there. */
+static int s_make_dir(const char *dir)
 {
-    char cert_path[4096], secret_path[4200], err[600];
     if (mkdir(dir, 0700) != 0) {
         struct stat st;
         if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -60,6 +67,15 @@ static int s_write_pair(const cert_t *cert, keyfile_t *keys, const char *dir)
             return 1;
         }
     }
+    return 0;
+}
+
+/* Writes the public certificate and the secret file of a new key set. */
+static int s_write_pair(const cert_t *cert, keyfile_t *keys, const char *dir)
+{
+    char cert_path[4096], secret_path[4200], err[600];
+    if (s_make_dir(dir) != 0)
+        return 1;
     snprintf(cert_path, sizeof cert_path, "%s/%s.cert", dir, cert->org);
     snprintf(secret_path, sizeof secret_path, "%s_secret", cert_path);
     if (keyfile_save(keys, secret_path, err, sizeof err) != 0) {
@@ -78,8 +94,32 @@ static int s_write_pair(const cert_t *cert, keyfile_t *keys, const char *dir)
     return 0;
 }
 
-static int s_init(int argc, char **argv, bool broker)
+/* What `init`, `broker` and `pseudonym-service` create. */
+typedef enum {
+    KIND_PARTNER, /* init: partner, coordinator or officer */
+    KIND_BROKER,  /* broker */
+    KIND_SERVICE, /* pseudonym-service */
+} key_kind_t;
+
+/* Writes DIR/ORG.oprf_secret and puts its public element and version into
+   the certificate. 0, or 1 with a message. */
+static int s_write_oprf(cert_t *cert, const char *dir, uint32_t version, char *path, size_t pathlen)
 {
+    char err[600];
+    if (s_make_dir(dir) != 0)
+        return 1;
+    snprintf(path, pathlen, "%s/%s.oprf_secret", dir, cert->org);
+    if (keyfile_oprf_generate(path, cert->org, version, cert->oprf_key, err, sizeof err) != 0) {
+        fprintf(stderr, "hartslag keys: %s\n", err);
+        return 1;
+    }
+    cert->oprf_key_version = version;
+    return 0;
+}
+
+static int s_init(int argc, char **argv, key_kind_t kind)
+{
+    bool broker = kind == KIND_BROKER, service = kind == KIND_SERVICE;
     static const struct option options[] = {
         {"org", required_argument, NULL, 'o'},
         {"name", required_argument, NULL, 'n'},
@@ -88,12 +128,18 @@ static int s_init(int argc, char **argv, bool broker)
         {"out", required_argument, NULL, 'd'},
         {"valid-from", required_argument, NULL, 'f'},
         {"valid-until", required_argument, NULL, 'u'},
+        {"key-version", required_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *org = broker ? "broker" : NULL, *name = broker ? "Hartslag broker" : NULL;
     const char *role = broker ? "broker" : NULL, *contact = broker ? "broker operator" : NULL;
-    const char *out = NULL, *from = NULL, *until = NULL;
+    if (service) {
+        name = "Hartslag pseudonym service";
+        role = "pseudonym-service";
+        contact = "pseudonym service operator";
+    }
+    const char *out = NULL, *from = NULL, *until = NULL, *key_version = NULL;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -105,7 +151,14 @@ static int s_init(int argc, char **argv, bool broker)
             name = optarg;
             break;
         case 'r':
-            role = broker ? role : optarg;
+            role = kind != KIND_PARTNER ? role : optarg;
+            break;
+        case 'k':
+            key_version = service ? optarg : NULL;
+            if (!service) {
+                s_usage(stderr);
+                return EXIT_USAGE;
+            }
             break;
         case 'c':
             contact = optarg;
@@ -138,9 +191,22 @@ static int s_init(int argc, char **argv, bool broker)
         fprintf(stderr, "hartslag keys: --org must be 1-32 of [a-z0-9-], e.g. 'politie'\n");
         return EXIT_USAGE;
     }
-    if (cert_role_parse(role, &cert.role) != 0 || (!broker && cert.role == CERT_ROLE_BROKER)) {
-        fprintf(stderr, "hartslag keys: --role must be 'partner' or 'coordinator'\n");
+    if (cert_role_parse(role, &cert.role) != 0 ||
+        (kind == KIND_PARTNER && cert.role != CERT_ROLE_PARTNER &&
+         cert.role != CERT_ROLE_COORDINATOR && cert.role != CERT_ROLE_OFFICER)) {
+        fprintf(stderr, "hartslag keys: --role must be 'partner', 'coordinator' or 'officer'\n");
         return EXIT_USAGE;
+    }
+    uint32_t version = 1;
+    if (key_version) {
+        char *end = NULL;
+        unsigned long long v = strtoull(key_version, &end, 10);
+        if (key_version[0] < '1' || key_version[0] > '9' || *end || v > CERT_OPRF_VERSION_MAX) {
+            fprintf(stderr, "hartslag keys: --key-version must be a number from 1 to %u\n",
+                    CERT_OPRF_VERSION_MAX);
+            return EXIT_USAGE;
+        }
+        version = (uint32_t)v;
     }
     if (!names_is_text(name, NAMES_TEXT_MAX) || !names_is_text(contact, NAMES_TEXT_MAX) ||
         strchr(name, '"') || strchr(contact, '"')) {
@@ -162,7 +228,7 @@ static int s_init(int argc, char **argv, bool broker)
     memcpy(cert.org, org, strlen(org) + 1);
     memcpy(cert.name, name, strlen(name) + 1);
     memcpy(cert.contact, contact, strlen(contact) + 1);
-    keyfile_t *keys = keyfile_generate(org, !broker);
+    keyfile_t *keys = keyfile_generate(org, kind == KIND_PARTNER);
     if (!keys) {
         fprintf(stderr, "hartslag keys: cannot generate keys (out of secure memory? "
                         "raise the memlock limit: ulimit -l)\n");
@@ -170,9 +236,17 @@ static int s_init(int argc, char **argv, bool broker)
     }
     memcpy(cert.curve_key, keyfile_curve_public(keys), CERT_KEYBYTES);
     memcpy(cert.sign_key, keyfile_sign_public(keys), CERT_KEYBYTES);
-    if (!broker)
+    if (kind == KIND_PARTNER)
         memcpy(cert.box_key, keyfile_box_public(keys), CERT_KEYBYTES);
-    int rc = s_write_pair(&cert, keys, out);
+    char oprf_path[4200] = "";
+    int rc = service ? s_write_oprf(&cert, out, version, oprf_path, sizeof oprf_path) : 0;
+    if (rc == 0)
+        rc = s_write_pair(&cert, keys, out);
+    if (rc != 0 && oprf_path[0])
+        remove(oprf_path);
+    else if (rc == 0 && service)
+        printf("OPRF key:           %s (mode 0600, version %" PRIu32 ")\n", oprf_path,
+               cert.oprf_key_version);
     keyfile_destroy(&keys);
     return rc;
 }
@@ -215,8 +289,12 @@ static void s_print_cert(const cert_t *cert)
     cert_curve_fingerprint(cert->curve_key, curve_fp);
     printf("curve key fp: %s (as the broker's auth_failed lines name it)\n", curve_fp);
     s_print_key("sign key:", cert->sign_key);
-    if (cert->role != CERT_ROLE_BROKER)
+    if (cert->role != CERT_ROLE_BROKER && cert->role != CERT_ROLE_PSEUDONYM_SERVICE)
         s_print_key("box key:", cert->box_key);
+    if (cert->role == CERT_ROLE_PSEUDONYM_SERVICE) {
+        s_print_key("oprf key:", cert->oprf_key);
+        printf("oprf version: %" PRIu32 "\n", cert->oprf_key_version);
+    }
     printf("fingerprint:  %s\n", fp);
 }
 
@@ -235,8 +313,24 @@ static int s_show(int argc, char **argv)
     }
     bool secret = strstr(text, "secret-key") != NULL;
     bool pseudonym = strstr(text, "\npseudonym\n") != NULL;
+    bool oprf = strstr(text, "\noprf\n") != NULL;
     sodium_memzero(text, len);
     free(text);
+    if (oprf) {
+        uint8_t pk[KEYFILE_OPRF_ELEMENTBYTES];
+        uint32_t version = 0;
+        char org[NAMES_ORG_MAX + 1];
+        if (keyfile_oprf_load(path, NULL, pk, &version, org, err, sizeof err) != 0) {
+            fprintf(stderr, "hartslag keys: %s\n", err);
+            return 1;
+        }
+        printf("%s: SECRET OPRF key of the pseudonym service '%s' (only the public key "
+               "shown)\n",
+               path, org);
+        printf("oprf version: %" PRIu32 "\n", version);
+        s_print_key("oprf key:", pk);
+        return 0;
+    }
     if (pseudonym) {
         printf("%s: a pseudonym key (secret; its value is never shown)\n", path);
         return 0;
@@ -508,9 +602,11 @@ int cmd_keys(int argc, char **argv)
     }
     const char *sub = argv[1];
     if (strcmp(sub, "init") == 0)
-        return s_init(argc - 1, argv + 1, false);
+        return s_init(argc - 1, argv + 1, KIND_PARTNER);
     if (strcmp(sub, "broker") == 0)
-        return s_init(argc - 1, argv + 1, true);
+        return s_init(argc - 1, argv + 1, KIND_BROKER);
+    if (strcmp(sub, "pseudonym-service") == 0)
+        return s_init(argc - 1, argv + 1, KIND_SERVICE);
     if (strcmp(sub, "pseudonym-key") == 0)
         return s_pseudonym_key(argc - 1, argv + 1);
     if (strcmp(sub, "show") == 0)

@@ -6,6 +6,7 @@
 #include "z85.h"
 #include "zpl.h"
 
+#include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -248,6 +249,120 @@ int keyfile_pseudonym_load(const char *path, uint8_t key[KEYFILE_PSEUDONYM_KEYBY
         snprintf(why, sizeof why, "pseudonym/key is not 32-byte Z85 text (file corrupt?)");
     else if (z85)
         rc = 0;
+    zpl_destroy(&zpl);
+    if (rc != 0)
+        snprintf(err, errlen, "%s: %s", path, why);
+    return rc;
+}
+
+int keyfile_oprf_generate(const char *path, const char *org, uint32_t version,
+                          uint8_t pk[KEYFILE_OPRF_ELEMENTBYTES], char *err, size_t errlen)
+{
+    if (sodium_init() < 0 || !names_is_org(org) || version < 1 ||
+        version > KEYFILE_OPRF_VERSION_MAX) {
+        snprintf(err, errlen, "cannot create an OPRF key (org or version out of range)");
+        return -1;
+    }
+    uint8_t *sk = sodium_malloc(KEYFILE_OPRF_SCALARBYTES);
+    char *buf = sodium_malloc(KEYFILE_TEXT_MAX);
+    int rc = -1;
+    if (sk && buf) {
+        do
+            crypto_core_ristretto255_scalar_random(sk);
+        while (crypto_scalarmult_ristretto255_base(pk, sk) != 0);
+        size_t pos = (size_t)snprintf(
+            buf, KEYFILE_TEXT_MAX,
+            "#   ****  Hartslag OPRF key of the pseudonym service %s: SECRET  ****\n"
+            "#   Keep it on the service's host only (mode 0600). Whoever holds it can\n"
+            "#   compute every pseudonym, and so search the small BSN space.\n\n"
+            "metadata\n    org = \"%s\"\n    version = \"%" PRIu32 "\"\noprf\n",
+            org, org, version);
+        s_put_key(buf, KEYFILE_TEXT_MAX, &pos, "public-key", pk);
+        s_put_key(buf, KEYFILE_TEXT_MAX, &pos, "secret-key", sk);
+        rc = fileio_write_new(path, buf, pos, 0600, err, errlen);
+    } else
+        snprintf(err, errlen, "out of secure memory");
+    sodium_free(sk);
+    sodium_free(buf);
+    return rc;
+}
+
+/* "1".."2147483648" without sign, spaces or leading zeros. */
+static int s_version(const char *text, uint32_t *out)
+{
+    uint64_t v = 0;
+    size_t len = text ? strlen(text) : 0;
+    if (len == 0 || len > 10 || text[0] == '0')
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(text[i] - '0');
+    }
+    if (v < 1 || v > KEYFILE_OPRF_VERSION_MAX)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+int keyfile_oprf_load(const char *path, uint8_t *sk, uint8_t pk[KEYFILE_OPRF_ELEMENTBYTES],
+                      uint32_t *version, char *org, char *err, size_t errlen)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (sodium_init() < 0 ||
+        fileio_read_secret(path, KEYFILE_TEXT_MAX, &text, &len, err, errlen) != 0)
+        return -1;
+    char why[200] = "";
+    zpl_t *zpl = zpl_parse(text, len, why, sizeof why);
+    sodium_free(text);
+    uint8_t *scalar = sodium_malloc(64);
+    uint8_t reduced[KEYFILE_OPRF_SCALARBYTES], derived[KEYFILE_OPRF_ELEMENTBYTES];
+    int rc = -1;
+    if (!zpl)
+        goto done;
+    if (!scalar) {
+        snprintf(why, sizeof why, "out of secure memory");
+        goto done;
+    }
+    const char *owner = zpl_get(zpl, "metadata", "org");
+    const char *sk_text = zpl_get(zpl, "oprf", "secret-key");
+    const char *pk_text = zpl_get(zpl, "oprf", "public-key");
+    if (!sk_text || !pk_text) {
+        snprintf(why, sizeof why,
+                 "missing oprf/secret-key or oprf/public-key (not an OPRF key "
+                 "file?)");
+        goto done;
+    }
+    if (!names_is_org(owner) || s_version(zpl_get(zpl, "metadata", "version"), version) != 0) {
+        snprintf(why, sizeof why,
+                 "metadata/org or metadata/version is missing or invalid (an "
+                 "OPRF key file has version 1 to 2147483648)");
+        goto done;
+    }
+    sodium_memzero(scalar, 64);
+    if (z85_decode(scalar, KEYFILE_OPRF_SCALARBYTES, sk_text) != 0 ||
+        z85_decode(pk, KEYFILE_OPRF_ELEMENTBYTES, pk_text) != 0) {
+        snprintf(why, sizeof why, "oprf keys are not 32-byte Z85 text (file corrupt?)");
+        goto done;
+    }
+    crypto_core_ristretto255_scalar_reduce(reduced, scalar);
+    if (sodium_memcmp(reduced, scalar, KEYFILE_OPRF_SCALARBYTES) != 0 ||
+        crypto_scalarmult_ristretto255_base(derived, scalar) != 0 ||
+        sodium_memcmp(derived, pk, KEYFILE_OPRF_ELEMENTBYTES) != 0) {
+        snprintf(why, sizeof why,
+                 "oprf public key does not belong to its secret key (file "
+                 "corrupt?)");
+        goto done;
+    }
+    if (sk)
+        memcpy(sk, scalar, KEYFILE_OPRF_SCALARBYTES);
+    if (org)
+        memcpy(org, owner, strlen(owner) + 1);
+    rc = 0;
+done:
+    sodium_memzero(reduced, sizeof reduced);
+    sodium_free(scalar);
     zpl_destroy(&zpl);
     if (rc != 0)
         snprintf(err, errlen, "%s: %s", path, why);

@@ -57,4 +57,35 @@ int keyfile_pseudonym_generate(const char *path, char *err, size_t errlen) WARN_
 int keyfile_pseudonym_load(const char *path, uint8_t key[KEYFILE_PSEUDONYM_KEYBYTES], char *err,
                            size_t errlen) WARN_UNUSED;
 
+/* The pseudonym service's OPRF key (issue 17): a ristretto255 secret
+   scalar and its version, in its own secret file (0600, refused when group
+   or others can read it), apart from the transport and audit keys so that
+   it can be rotated alone:
+
+        metadata
+            org = "ttp"
+            version = "1"
+        oprf
+            public-key = "<Z85 of the 32-byte element>"
+            secret-key = "<Z85 of the 32-byte scalar>"
+
+   Load checks that the public element is the secret times the generator
+   and that the scalar is canonical and not zero. */
+#define KEYFILE_OPRF_SCALARBYTES 32
+#define KEYFILE_OPRF_ELEMENTBYTES 32
+#define KEYFILE_OPRF_VERSION_MAX 2147483648u /* 2^31, as the certificate */
+
+/* Writes a new random OPRF key of `version` for `org` (0600; refuses to
+   overwrite); its public element goes to `pk` for the certificate. */
+int keyfile_oprf_generate(const char *path, const char *org, uint32_t version,
+                          uint8_t pk[KEYFILE_OPRF_ELEMENTBYTES], char *err,
+                          size_t errlen) WARN_UNUSED;
+
+/* Loads an OPRF key file. `sk` should be locked memory (sodium_malloc) the
+   caller wipes; `sk` may be NULL to read only the public part (`keys
+   show`), which still checks the file's mode. `org` may be NULL or a
+   NAMES_ORG_MAX + 1 buffer. */
+int keyfile_oprf_load(const char *path, uint8_t *sk, uint8_t pk[KEYFILE_OPRF_ELEMENTBYTES],
+                      uint32_t *version, char *org, char *err, size_t errlen) WARN_UNUSED;
+
 #endif

@@ -42,13 +42,14 @@
 
 typedef enum {
     OPRF_OK = 0,
-    OPRF_ERR_INPUT,   /* empty or too long input or info */
+    OPRF_ERR_INPUT,   /* empty or too long input, or too long info (empty info is fine) */
     OPRF_ERR_INVALID, /* the input hashes to the identity (RFC: InvalidInputError) */
     OPRF_ERR_ELEMENT, /* not a canonical ristretto255 encoding, or the identity */
     OPRF_ERR_BATCH,   /* 0 or more than OPRF_BATCH_MAX elements */
     OPRF_ERR_PROOF,   /* the DLEQ proof does not verify (RFC: VerifyError) */
     OPRF_ERR_DERIVE,  /* DeriveKeyPair found no key in 256 tries */
-    OPRF_ERR_SCALAR,  /* a zero or non-canonical scalar (secret key or blind) */
+    OPRF_ERR_SCALAR,  /* a zero or non-canonical scalar (secret key, blind or proof nonce),
+                         or a secret key that is not the given public key's */
 } oprf_error_t;
 
 /* A short static text for `err`, never holding any input. */
@@ -75,7 +76,9 @@ oprf_error_t oprf_blind(const uint8_t *input, size_t input_len, const uint8_t *b
 
 /* Server: BlindEvaluate for a batch of `n` blinded elements (each checked
    with oprf_element_check first; one bad element refuses the batch and
-   writes nothing). `proof_r_fixed` NULL picks a random proof nonce. */
+   writes nothing). `proof_r_fixed` NULL picks a random proof nonce. `pk`
+   must be sk's public key (checked: OPRF_ERR_SCALAR), since it is what the
+   proof is made against. */
 oprf_error_t oprf_blind_evaluate(const uint8_t sk[OPRF_SCALARBYTES],
                                  const uint8_t pk[OPRF_ELEMENTBYTES],
                                  const uint8_t (*blinded)[OPRF_ELEMENTBYTES], size_t n,

@@ -241,6 +241,11 @@ partners_t *partners_load(const char *dir, int64_t now_ms, partners_report_fn *r
             PROBLEM(false, "broker certificate in the partner directory, ignored");
             continue;
         }
+        /* The pseudonym service's and the officers' certificates share the
+           directory (hartslag-pseudonymd reads them) but are no partners:
+           the broker must not admit their keys, nor a daemon send to them. */
+        if (!cert_role_is_partner(all[i].role))
+            continue;
         for (size_t j = 0; j < i; j++) {
             if (!ok[j])
                 continue;

@@ -283,3 +283,96 @@ Test(cli_keys, verify_warns_about_a_certificate_expiring_within_30_days)
     free(out);
     free(err);
 }
+
+/* Issue 17: the pseudonym service's keys (certificate with the OPRF public
+   key, two 0600 secret files) and an officer's. */
+Test(cli_keys, pseudonym_service_and_officer_keys)
+{
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(HARTSLAG(&out, &err, "keys", "pseudonym-service", "--org", "ttp", "--out", s_dir,
+                          "--key-version", "3", "--contact", "ttp@example.org"),
+                 0, "%s", err);
+    cr_assert(strstr(out, "version 3"), "%s", out);
+    free(out);
+    free(err);
+    struct stat st;
+    cr_assert_eq(stat(s_path("ttp.cert_secret"), &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600);
+    cr_assert_eq(stat(s_path("ttp.oprf_secret"), &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600);
+    cr_assert_eq(stat(s_path("ttp.cert"), &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0644);
+
+    /* The certificate holds the public element of the secret file. */
+    uint8_t *sk = sodium_malloc(32), pk[32], derived[32];
+    uint32_t version = 0;
+    char why[600];
+    cr_assert_eq(
+        keyfile_oprf_load(s_path("ttp.oprf_secret"), sk, pk, &version, NULL, why, sizeof why), 0,
+        "%s", why);
+    cr_assert_eq(version, 3);
+    cr_assert_eq(crypto_scalarmult_ristretto255_base(derived, sk), 0);
+    cr_assert_eq(memcmp(derived, pk, 32), 0);
+    char pk_z85[41], sk_z85[41], sk_hex[65];
+    z85_encode(pk_z85, pk, 32);
+    z85_encode(sk_z85, sk, 32);
+    sodium_bin2hex(sk_hex, sizeof sk_hex, sk, 32);
+    sodium_free(sk);
+    cr_assert_eq(HARTSLAG(&out, &err, "keys", "show", s_path("ttp.cert")), 0, "%s", err);
+    cr_assert(strstr(out, "role:         pseudonym-service"), "%s", out);
+    cr_assert(strstr(out, pk_z85), "%s", out);
+    cr_assert(strstr(out, "oprf version: 3"), "%s", out);
+    cr_assert_null(strstr(out, "box key"));
+    free(out);
+    free(err);
+
+    /* show on the OPRF secret: version and public key, never the scalar. */
+    cr_assert_eq(HARTSLAG(&out, &err, "keys", "show", s_path("ttp.oprf_secret")), 0, "%s", err);
+    cr_assert(strstr(out, "oprf version: 3"), "%s", out);
+    cr_assert(strstr(out, pk_z85), "%s", out);
+    cr_assert_null(strstr(out, sk_z85));
+    cr_assert_null(strstr(out, sk_hex));
+    free(out);
+    free(err);
+    cr_assert_eq(chmod(s_path("ttp.oprf_secret"), 0644), 0);
+    cr_assert_eq(HARTSLAG(&out, &err, "keys", "show", s_path("ttp.oprf_secret")), 1);
+    cr_assert(strstr(err, "chmod 600"), "%s", err);
+    cr_assert_null(strstr(err, sk_z85));
+    free(out);
+    free(err);
+
+    /* Never overwritten; the failed run leaves no half key set. */
+    cr_assert_eq(HARTSLAG(&out, &err, "keys", "pseudonym-service", "--org", "ttp", "--out", s_dir),
+                 1);
+    free(out);
+    free(err);
+
+    /* An officer: keys like a partner's, role officer. */
+    s_init("fg-gemeente", "officer");
+    cr_assert_eq(HARTSLAG(&out, &err, "keys", "show", s_path("fg-gemeente.cert")), 0, "%s", err);
+    cr_assert(strstr(out, "role:         officer"), "%s", out);
+    free(out);
+    free(err);
+
+    /* Usage errors: bad version, a service role through init, a version for init. */
+    const char *bad[] = {"0", "2147483649", "x", "-1", "01"};
+    for (size_t i = 0; i < 5; i++) {
+        cr_assert_eq(HARTSLAG(&out, &err, "keys", "pseudonym-service", "--org", "ttp2", "--out",
+                              s_dir, "--key-version", bad[i]),
+                     2, "accepted version %s", bad[i]);
+        free(out);
+        free(err);
+    }
+    cr_assert_eq(HARTSLAG(&out, &err, "keys", "init", "--org", "x", "--name", "n", "--role",
+                          "pseudonym-service", "--contact", "c", "--out", s_dir),
+                 2);
+    free(out);
+    free(err);
+    cr_assert_eq(HARTSLAG(&out, &err, "keys", "init", "--org", "x", "--name", "n", "--role",
+                          "partner", "--contact", "c", "--out", s_dir, "--key-version", "2"),
+                 2);
+    free(out);
+    free(err);
+    struct stat none;
+    cr_assert_neq(stat(s_path("ttp2.oprf_secret"), &none), 0);
+}

@@ -6,6 +6,7 @@
 #include "z85.h"
 
 #include <criterion/criterion.h>
+#include <stdarg.h>
 #include <czmq.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -212,4 +213,150 @@ Test(cert, fingerprint_is_the_documented_encoding)
     char got[CERT_FINGERPRINT_MAX];
     cert_fingerprint(&c, got);
     cr_assert_str_eq(got, want);
+}
+
+/* A pseudonym service's certificate (issue 17): the OPRF public element and
+   its version round-trip, the fingerprint covers both, and the two fields
+   are required for that role and refused for every other. */
+static cert_t s_service(void)
+{
+    cert_t cert = s_sample();
+    snprintf(cert.org, sizeof cert.org, "ttp");
+    cert.role = CERT_ROLE_PSEUDONYM_SERVICE;
+    memset(cert.box_key, 0, sizeof cert.box_key);
+    uint8_t sk[32];
+    crypto_core_ristretto255_scalar_random(sk);
+    cr_assert_eq(crypto_scalarmult_ristretto255_base(cert.oprf_key, sk), 0);
+    cert.oprf_key_version = 7;
+    return cert;
+}
+
+Test(cert, pseudonym_service_round_trip_and_fingerprint)
+{
+    cr_assert(sodium_init() >= 0);
+    char *dir = tu_tmpdir();
+    char path[4096], err[600];
+    snprintf(path, sizeof path, "%s/ttp.cert", dir);
+    cert_t cert = s_service(), back;
+    cr_assert_eq(cert_save(&cert, path, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cert_load(path, &back, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(back.org, "ttp");
+    cr_assert_eq(back.role, CERT_ROLE_PSEUDONYM_SERVICE);
+    cr_assert_eq(memcmp(back.curve_key, cert.curve_key, 32), 0);
+    cr_assert_eq(memcmp(back.sign_key, cert.sign_key, 32), 0);
+    cr_assert_eq(memcmp(back.oprf_key, cert.oprf_key, 32), 0);
+    cr_assert(sodium_is_zero(back.box_key, 32));
+    cr_assert_eq(back.oprf_key_version, 7);
+    cr_assert_not(cert_role_is_partner(back.role));
+    /* zauth-compatible as every certificate. */
+    zcert_t *zcert = zcert_load(path);
+    cr_assert_not_null(zcert);
+    cr_assert_str_eq(zcert_meta(zcert, "role"), "pseudonym-service");
+    zcert_destroy(&zcert);
+
+    char want[CERT_FINGERPRINT_MAX], got[CERT_FINGERPRINT_MAX];
+    cert_fingerprint(&cert, want);
+    cert_t c = cert;
+    c.oprf_key_version = 8;
+    cert_fingerprint(&c, got);
+    cr_assert_str_neq(got, want, "the version is not in the fingerprint");
+    c = cert;
+    uint8_t sk[32];
+    crypto_core_ristretto255_scalar_random(sk);
+    cr_assert_eq(crypto_scalarmult_ristretto255_base(c.oprf_key, sk), 0);
+    cert_fingerprint(&c, got);
+    cr_assert_str_neq(got, want, "the OPRF key is not in the fingerprint");
+    tu_rmtree(dir);
+    free(dir);
+}
+
+#define SERVICE_HEAD                                                                               \
+    "metadata\n    org = \"ttp\"\n    name = \"N\"\n    contact = \"c\"\n"                         \
+    "    sign-key = \"" KEY "\"\n    valid-from = \"2026-01-01\"\n"                                \
+    "    valid-until = \"2026-12-31\"\n"
+#define CURVE_TAIL "curve\n    public-key = \"" KEY "\"\n"
+
+/* SERVICE_HEAD, the formatted middle, CURVE_TAIL (KEY holds '%': no format). */
+static void s_doc(char *text, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void s_doc(char *text, size_t cap, const char *fmt, ...)
+{
+    char middle[1024];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(middle, sizeof middle, fmt, args);
+    va_end(args);
+    snprintf(text, cap, "%s%s%s", SERVICE_HEAD, middle, CURVE_TAIL);
+}
+
+Test(cert, oprf_fields_required_for_the_service_and_refused_for_others)
+{
+    cr_assert(sodium_init() >= 0);
+    cert_t svc = s_service();
+    char element[41], text[2048], err[600];
+    z85_encode(element, svc.oprf_key, 32);
+    cert_t cert;
+    s_doc(text, sizeof text,
+          "    role = \"pseudonym-service\"\n    oprf-key = \"%s\"\n"
+          "    oprf-key-version = \"2147483648\"\n",
+          element);
+    cr_assert_eq(cert_parse(text, strlen(text), &cert, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cert.oprf_key_version, 2147483648u);
+    cr_assert_eq(memcmp(cert.oprf_key, svc.oprf_key, 32), 0);
+
+    /* Missing either field. */
+    s_doc(text, sizeof text,
+          "    role = \"pseudonym-service\"\n    oprf-key-version = \"1\"\n"
+          "");
+    s_refuses(text, "missing metadata/oprf-key");
+    s_doc(text, sizeof text, "    role = \"pseudonym-service\"\n    oprf-key = \"%s\"\n", element);
+    s_refuses(text, "oprf-key-version must be");
+    /* Versions out of range or not plain decimal. */
+    const char *bad_versions[] = {"0", "2147483649", "01", "-1", "1x", "", "99999999999"};
+    for (size_t i = 0; i < sizeof bad_versions / sizeof *bad_versions; i++) {
+        s_doc(text, sizeof text,
+              "    role = \"pseudonym-service\"\n    oprf-key = \"%s\"\n"
+              "    oprf-key-version = \"%s\"\n",
+              element, bad_versions[i]);
+        s_refuses(text, "oprf-key-version must be");
+    }
+    /* Not an element: the identity, a non-canonical encoding (bit 255). */
+    uint8_t raw[32] = {0};
+    char z85[41];
+    z85_encode(z85, raw, 32);
+    s_doc(text, sizeof text,
+          "    role = \"pseudonym-service\"\n    oprf-key = \"%s\"\n"
+          "    oprf-key-version = \"1\"\n",
+          z85);
+    s_refuses(text, "not a valid ristretto255 element");
+    memcpy(raw, svc.oprf_key, 32);
+    raw[31] |= 0x80;
+    z85_encode(z85, raw, 32);
+    s_doc(text, sizeof text,
+          "    role = \"pseudonym-service\"\n    oprf-key = \"%s\"\n"
+          "    oprf-key-version = \"1\"\n",
+          z85);
+    s_refuses(text, "not a valid ristretto255 element");
+    /* A service has no box key. */
+    s_doc(text, sizeof text,
+          "    role = \"pseudonym-service\"\n    box-key = \"%s\"\n"
+          "    oprf-key = \"%s\"\n    oprf-key-version = \"1\"\n",
+          KEY, element);
+    s_refuses(text, "has none");
+    /* Every other role refuses the OPRF fields. */
+    const char *roles[] = {"partner", "coordinator", "officer", "broker"};
+    for (size_t i = 0; i < 4; i++) {
+        s_doc(text, sizeof text,
+              "    role = \"%s\"\n    box-key = \"%s\"\n"
+              "    oprf-key-version = \"1\"\n",
+              roles[i], KEY);
+        s_refuses(text, "pseudonym-service certificate only");
+    }
+    /* An officer is parsed like a partner (with a box key), but is none. */
+    s_doc(text, sizeof text, "    role = \"officer\"\n    box-key = \"%s\"\n", KEY);
+    cr_assert_eq(cert_parse(text, strlen(text), &cert, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cert.role, CERT_ROLE_OFFICER);
+    cr_assert_not(cert_role_is_partner(cert.role));
+    cr_assert(cert_role_is_partner(CERT_ROLE_COORDINATOR));
+    cr_assert_eq(cert.oprf_key_version, 0);
 }

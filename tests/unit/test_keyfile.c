@@ -162,3 +162,66 @@ Test(keyfile, pseudonym_key)
     cr_assert_eq(keyfile_pseudonym_load(s_path("pk4"), a, err, sizeof err), -1);
     cr_assert(strstr(err, "missing pseudonym/key"));
 }
+
+/* The pseudonym service's OPRF key (issue 17). */
+Test(keyfile, oprf_key_round_trip_mode_and_corruption)
+{
+    char err[600], org[33];
+    uint8_t pk[32], pk2[32], back[32], sk[32];
+    uint32_t version = 0;
+    cr_assert_eq(keyfile_oprf_generate(s_path("o1"), "ttp", 3, pk, err, sizeof err), 0, "%s", err);
+    struct stat st;
+    cr_assert_eq(stat(s_path("o1"), &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600);
+    cr_assert_eq(keyfile_oprf_load(s_path("o1"), sk, back, &version, org, err, sizeof err), 0, "%s",
+                 err);
+    cr_assert_eq(memcmp(pk, back, 32), 0);
+    cr_assert_eq(version, 3);
+    cr_assert_str_eq(org, "ttp");
+    uint8_t derived[32];
+    cr_assert_eq(crypto_scalarmult_ristretto255_base(derived, sk), 0);
+    cr_assert_eq(memcmp(derived, pk, 32), 0, "the secret is not the public key's");
+    cr_assert_eq(keyfile_oprf_load(s_path("o1"), NULL, back, &version, NULL, err, sizeof err), 0);
+    /* Random, never overwritten, version in range. */
+    cr_assert_eq(keyfile_oprf_generate(s_path("o2"), "ttp", 1, pk2, err, sizeof err), 0);
+    cr_assert_neq(memcmp(pk, pk2, 32), 0);
+    cr_assert_eq(keyfile_oprf_generate(s_path("o1"), "ttp", 1, pk2, err, sizeof err), -1);
+    cr_assert_eq(keyfile_oprf_generate(s_path("o3"), "ttp", 0, pk2, err, sizeof err), -1);
+    /* Group- or other-readable: refused with the fix. */
+    cr_assert_eq(chmod(s_path("o1"), 0640), 0);
+    cr_assert_eq(keyfile_oprf_load(s_path("o1"), sk, back, &version, NULL, err, sizeof err), -1);
+    cr_assert(strstr(err, "chmod 600"), "%s", err);
+    /* A public key that is not the secret's, a bad version, another file kind. */
+    char pkz[41], skz[41], text[1024];
+    uint8_t other[32];
+    crypto_core_ristretto255_scalar_random(other);
+    z85_encode(skz, other, 32);
+    z85_encode(pkz, pk, 32);
+    snprintf(text, sizeof text,
+             "metadata\n    org = \"ttp\"\n    version = \"1\"\noprf\n    public-key = \"%s\"\n"
+             "    secret-key = \"%s\"\n",
+             pkz, skz);
+    cr_assert_eq(tu_write_file(s_path("o4"), text, 0600), 0);
+    cr_assert_eq(keyfile_oprf_load(s_path("o4"), sk, back, &version, NULL, err, sizeof err), -1);
+    cr_assert(strstr(err, "does not belong"), "%s", err);
+    cr_assert_null(strstr(err, skz), "the error quotes the secret");
+    snprintf(text, sizeof text,
+             "metadata\n    org = \"ttp\"\n    version = \"0\"\noprf\n    public-key = \"%s\"\n"
+             "    secret-key = \"%s\"\n",
+             pkz, skz);
+    cr_assert_eq(tu_write_file(s_path("o5"), text, 0600), 0);
+    cr_assert_eq(keyfile_oprf_load(s_path("o5"), sk, back, &version, NULL, err, sizeof err), -1);
+    cr_assert(strstr(err, "version"), "%s", err);
+    /* A zero scalar is no key. */
+    uint8_t zero[32] = {0};
+    z85_encode(skz, zero, 32);
+    snprintf(text, sizeof text,
+             "metadata\n    org = \"ttp\"\n    version = \"1\"\noprf\n    public-key = \"%s\"\n"
+             "    secret-key = \"%s\"\n",
+             pkz, skz);
+    cr_assert_eq(tu_write_file(s_path("o6"), text, 0600), 0);
+    cr_assert_eq(keyfile_oprf_load(s_path("o6"), sk, back, &version, NULL, err, sizeof err), -1);
+    cr_assert_eq(keyfile_pseudonym_generate(s_path("pk"), err, sizeof err), 0);
+    cr_assert_eq(keyfile_oprf_load(s_path("pk"), sk, back, &version, NULL, err, sizeof err), -1);
+    cr_assert(strstr(err, "not an OPRF key file"), "%s", err);
+}

@@ -209,3 +209,20 @@ Test(partners, many_partners_sorted_lookup)
     }
     partners_destroy(&partners);
 }
+
+/* Issue 17: an officer's certificate in the directory is no partner: the
+   broker must not admit its key, nor a daemon address a signal to it. */
+Test(partners, officer_certificates_are_skipped_without_a_problem)
+{
+    s_write("gemeente.cert", "gemeente", CERT_ROLE_COORDINATOR, -10, 700);
+    cert_t fg = s_write("fg.cert", "fg-gemeente", CERT_ROLE_OFFICER, -10, 700);
+    tally_t tally = {0};
+    char err[600];
+    partners_t *p = partners_load(s_dir, s_now_ms, s_report, &tally, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    cr_assert_eq(tally.errors, 0);
+    cr_assert_not_null(partners_by_org(p, "gemeente"));
+    cr_assert_null(partners_by_org(p, "fg-gemeente"));
+    cr_assert_null(partners_by_curve_key(p, fg.curve_key));
+    partners_destroy(&p);
+}
