@@ -209,7 +209,8 @@ typedef struct {
    On ENVELOPE_OK, *sealed is a new buffer holding the packed SealedSignal
    (caller frees with free()), *sealed_len its length, signal_id the new
    id: the draft's created_at_ms (48 bits, big-endian) then 80 random bits,
-   so ids sort by creation time (or the draft's own signal_id when set). On error none of the outputs is written. */
+   so ids sort by creation time (or the draft's own signal_id when set). On error none of the
+   outputs is written. */
 envelope_error_t envelope_seal(const envelope_draft_t *draft, const envelope_sender_t *sender,
                                const envelope_recipient_t *recipients, size_t n_recipients,
                                uint8_t **sealed, size_t *sealed_len,

@@ -265,8 +265,7 @@ int pseudonym_derive(const unsigned char key[PSEUDONYM_KEYBYTES], pseudonym_kind
 }
 
 int pseudonym_oprf_input(pseudonym_kind_t kind, const char *id,
-                         unsigned char input[PSEUDONYM_INPUT_MAX], size_t *len,
-                         const char **error)
+                         unsigned char input[PSEUDONYM_INPUT_MAX], size_t *len, const char **error)
 {
     if (!input || !len)
         return s_fail(error, "missing output");
@@ -274,8 +273,7 @@ int pseudonym_oprf_input(pseudonym_kind_t kind, const char *id,
     if (pseudonym_normalise(kind, id, norm, sizeof norm, error) != 0)
         return -1;
     const char *name = s_kind_names[kind];
-    size_t tag_len = sizeof PSEUDONYM_TAG_V2 - 1, name_len = strlen(name),
-           norm_len = strlen(norm);
+    size_t tag_len = sizeof PSEUDONYM_TAG_V2 - 1, name_len = strlen(name), norm_len = strlen(norm);
     size_t pos = 0;
     memcpy(input + pos, PSEUDONYM_TAG_V2, tag_len);
     pos += tag_len;

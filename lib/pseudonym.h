@@ -103,8 +103,8 @@ int pseudonym_derive(const unsigned char key[PSEUDONYM_KEYBYTES], pseudonym_kind
    PSEUDONYM_INPUT_MAX bytes, *len set). Returns 0, or -1 with *error set as
    for pseudonym_normalise. The input holds the identifier: wipe it. */
 int pseudonym_oprf_input(pseudonym_kind_t kind, const char *id,
-                         unsigned char input[PSEUDONYM_INPUT_MAX], size_t *len,
-                         const char **error) __attribute__((warn_unused_result));
+                         unsigned char input[PSEUDONYM_INPUT_MAX], size_t *len, const char **error)
+    __attribute__((warn_unused_result));
 
 /* Scheme 2: the pseudonym cut from a VOPRF output. */
 void pseudonym_from_oprf_output(const unsigned char output[PSEUDONYM_OPRF_OUTPUTBYTES],

@@ -59,8 +59,8 @@ int pseudonym_batch_add(pseudonym_batch_t *self, pseudonym_kind_t kind, const ch
     size_t i = self->count;
     if (pseudonym_oprf_input(kind, id, self->input[i], &self->input_len[i], &why) != 0)
         goto fail;
-    if (oprf_blind(self->input[i], self->input_len[i], NULL, self->blind[i],
-                   self->blinded[i]) != OPRF_OK) {
+    if (oprf_blind(self->input[i], self->input_len[i], NULL, self->blind[i], self->blinded[i]) !=
+        OPRF_OK) {
         /* Only an input that hashes to the identity fails, with negligible
            probability; it is refused like an invalid identifier. */
         sodium_memzero(self->input[i], sizeof self->input[i]);
@@ -182,11 +182,11 @@ pseudonym_answer_t pseudonym_batch_answer(pseudonym_batch_t *self,
     uint8_t(*outputs)[OPRF_OUTPUTBYTES] = sodium_malloc(OPRF_BATCH_MAX * OPRF_OUTPUTBYTES);
     if (!outputs)
         return PSEUDONYM_ANSWER_MALFORMED;
-    oprf_error_t err = oprf_finalize(service->public_key, inputs, self->input_len,
-                                     (const uint8_t(*)[OPRF_SCALARBYTES])self->blind,
-                                     (const uint8_t(*)[OPRF_ELEMENTBYTES])self->blinded,
-                                     (const uint8_t(*)[OPRF_ELEMENTBYTES])evaluated, n,
-                                     r->proof.data, outputs);
+    oprf_error_t err =
+        oprf_finalize(service->public_key, inputs, self->input_len,
+                      (const uint8_t(*)[OPRF_SCALARBYTES])self->blind,
+                      (const uint8_t(*)[OPRF_ELEMENTBYTES])self->blinded,
+                      (const uint8_t(*)[OPRF_ELEMENTBYTES])evaluated, n, r->proof.data, outputs);
     pseudonym_answer_t answer = PSEUDONYM_ANSWER_OK;
     if (err == OPRF_OK) {
         for (size_t i = 0; i < n; i++)
@@ -205,7 +205,8 @@ Hartslag__PseudonymFrame *pseudonym_frame_unpack(const uint8_t *bytes, size_t le
     if (!bytes || len == 0 || len > PSEUDONYM_SERVICE_FRAME_MAX)
         return NULL;
     Hartslag__PseudonymFrame *frame = hartslag__pseudonym_frame__unpack(NULL, len, bytes);
-    if (frame && (frame->version != 1 || frame->body_case == HARTSLAG__PSEUDONYM_FRAME__BODY__NOT_SET)) {
+    if (frame &&
+        (frame->version != 1 || frame->body_case == HARTSLAG__PSEUDONYM_FRAME__BODY__NOT_SET)) {
         hartslag__pseudonym_frame__free_unpacked(frame, NULL);
         return NULL;
     }

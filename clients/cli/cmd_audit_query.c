@@ -68,9 +68,9 @@ enum {
     "  --signal HEX          signal id (32 hex digits)\n"                                          \
     "  --subject HEX         subject pseudonym (64 hex digits)\n"                                  \
     "  --bsn N | --address A a citizen's BSN or address (\"6411 AB 12a\"), looked up through\n"    \
-    "                        the pseudonym service with --officer FILE and\n"                     \
-    "                        --lookup-purpose art15|audit_query (the service records the\n"       \
-    "                        lookup); never printed. '-' reads it from standard input\n"                 \
+    "                        the pseudonym service with --officer FILE and\n"                      \
+    "                        --lookup-purpose art15|audit_query (the service records the\n"        \
+    "                        lookup); never printed. '-' reads it from standard input\n"           \
     "  --limit N             at most N records\n"
 
 typedef struct {
@@ -140,9 +140,10 @@ static int s_filter_option(const char *command, int opt, const char *arg, filter
         args->address = arg;
         return 0;
     case OPT_KEY:
-        fprintf(stderr, "hartslag audit %s: --pseudonym-key is retired: no tool holds a pseudonym "
-                        "key any more. Use --officer FILE --lookup-purpose art15|audit_query "
-                        "(docs/audit.md)\n",
+        fprintf(stderr,
+                "hartslag audit %s: --pseudonym-key is retired: no tool holds a pseudonym "
+                "key any more. Use --officer FILE --lookup-purpose art15|audit_query "
+                "(docs/audit.md)\n",
                 command);
         return EXIT_USAGE;
     case OPT_OFFICER:

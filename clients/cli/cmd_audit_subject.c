@@ -704,8 +704,8 @@ int audit_cmd_subject(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *db = NULL, *bsn = NULL, *address = NULL, *hex = NULL, *officer = NULL,
-               *dir = NULL, *purpose = "art15";
+    const char *db = NULL, *bsn = NULL, *address = NULL, *hex = NULL, *officer = NULL, *dir = NULL,
+               *purpose = "art15";
     const char *agreements_path = NULL, *broker_cert = NULL;
     lang_t lang = {false};
     bool json = false;

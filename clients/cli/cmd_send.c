@@ -291,9 +291,10 @@ int cmd_send(int argc, char **argv)
                 else
                     printf("%s\n", id ? id : "");
                 if (waiting && !json)
-                    fprintf(stderr, "hartslag send: %s is in the outbox, waiting for a pseudonym "
-                                    "from the pseudonym service; it is sent when the service "
-                                    "answers (see 'hartslag status')\n",
+                    fprintf(stderr,
+                            "hartslag send: %s is in the outbox, waiting for a pseudonym "
+                            "from the pseudonym service; it is sent when the service "
+                            "answers (see 'hartslag status')\n",
                             id ? id : "");
                 rc = 0;
             }

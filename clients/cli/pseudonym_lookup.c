@@ -25,19 +25,22 @@ int pseudonym_lookup(const char *officer_path, pseudonym_kind_t kind, const char
     for (size_t i = 0; purpose && i < sizeof s_purposes / sizeof s_purposes[0]; i++)
         known |= strcmp(purpose, s_purposes[i]) == 0;
     if (!known) {
-        snprintf(err, errlen, "state why you look this citizen up: --purpose art15 (an access "
-                              "request) or --purpose audit_query (an investigation)");
+        snprintf(err, errlen,
+                 "state the purpose of this lookup: art15 (an access request) or "
+                 "audit_query (an investigation), with --lookup-purpose (audit "
+                 "query) or --purpose (audit subject)");
         return 2;
     }
     if (!officer_path) {
-        snprintf(err, errlen, "a BSN or address is looked up through the pseudonym service: "
-                              "give --officer FILE (docs/audit.md, \"The officer's file\")");
+        snprintf(err, errlen,
+                 "a BSN or address is looked up through the pseudonym service: "
+                 "give --officer FILE (docs/audit.md, \"The officer's file\")");
         return 2;
     }
     char cerr[600];
-    config_t *config = config_load(officer_path, s_officer_schema,
-                                   sizeof s_officer_schema / sizeof s_officer_schema[0], cerr,
-                                   sizeof cerr);
+    config_t *config =
+        config_load(officer_path, s_officer_schema,
+                    sizeof s_officer_schema / sizeof s_officer_schema[0], cerr, sizeof cerr);
     if (!config) {
         snprintf(err, errlen, "%s", cerr);
         return -1;
@@ -104,8 +107,8 @@ int pseudonym_lookup(const char *officer_path, pseudonym_kind_t kind, const char
     zsock_set_immediate(service, 1);
     const char *endpoint = config_string(config, "pseudonym_service");
     zframe_t *out_frame = NULL;
-    if (zsock_connect(service, "%s", endpoint) != 0 ||
-        !(out_frame = zframe_new(request, len)) || zframe_send(&out_frame, service, 0) != 0) {
+    if (zsock_connect(service, "%s", endpoint) != 0 || !(out_frame = zframe_new(request, len)) ||
+        zframe_send(&out_frame, service, 0) != 0) {
         zframe_destroy(&out_frame);
         snprintf(err, errlen,
                  "the pseudonym service at %s cannot be reached (or does not accept the keys in "
@@ -116,8 +119,9 @@ int pseudonym_lookup(const char *officer_path, pseudonym_kind_t kind, const char
     answer = zframe_recv(service);
     frame = answer ? pseudonym_frame_unpack(zframe_data(answer), zframe_size(answer)) : NULL;
     if (!frame) {
-        snprintf(err, errlen, "no %sanswer from the pseudonym service at %s within %d s: nothing "
-                              "was looked up",
+        snprintf(err, errlen,
+                 "no %sanswer from the pseudonym service at %s within %d s: nothing "
+                 "was looked up",
                  answer ? "valid " : "", endpoint, PSEUDONYM_LOOKUP_TIMEOUT_MS / 1000);
         goto done;
     }

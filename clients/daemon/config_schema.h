@@ -19,11 +19,11 @@ static const config_key_t daemon_config_schema[] = {
     {"pseudonym_service_cert", CONFIG_STRING, true, NULL},   /* its certificate (OPRF key) */
     /* Retired (issue 17): named only to refuse it with the migration step. */
     {"pseudonym_key", CONFIG_STRING, false, NULL},
-    {"state_dir", CONFIG_STRING, true, NULL},                /* database, control socket */
-    {"hook", CONFIG_STRING, false, NULL},                    /* shell command per new signal */
-    {"hook_timeout", CONFIG_UINT, false, "30"},              /* seconds */
-    {"retention_check", CONFIG_UINT, false, "3600"},         /* seconds between purges */
-    {"log_level", CONFIG_STRING, false, "info"},             /* debug, info, warn, error */
+    {"state_dir", CONFIG_STRING, true, NULL},        /* database, control socket */
+    {"hook", CONFIG_STRING, false, NULL},            /* shell command per new signal */
+    {"hook_timeout", CONFIG_UINT, false, "30"},      /* seconds */
+    {"retention_check", CONFIG_UINT, false, "3600"}, /* seconds between purges */
+    {"log_level", CONFIG_STRING, false, "info"},     /* debug, info, warn, error */
 };
 
 #define DAEMON_CONFIG_KEYS (sizeof daemon_config_schema / sizeof daemon_config_schema[0])

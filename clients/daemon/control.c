@@ -356,8 +356,9 @@ static void s_status(daemon_t *self, const request_t *req)
                       (unsigned long long)c.recipients_stored,
                       (unsigned long long)c.recipients_refused, (unsigned long long)c.inbox,
                       (unsigned long long)c.inbox_hook_pending, (unsigned long long)c.alerts);
-        strbuf_printf(&out, "pseudonyms   service %s (key version %u), %llu signal%s waiting for a "
-                            "pseudonym\n",
+        strbuf_printf(&out,
+                      "pseudonyms   service %s (key version %u), %llu signal%s waiting for a "
+                      "pseudonym\n",
                       self->settings.pseudonym_service, self->service_key.key_version,
                       (unsigned long long)c.outbox_waiting, c.outbox_waiting == 1 ? "" : "s");
         if (service_problem[0]) {

@@ -13,18 +13,18 @@
 
 /* Everything the daemon needs, resolved from configuration and flags. */
 typedef struct {
-    char org[64];                        /* our org id */
-    char keys[DAEMON_PATH_MAX];          /* secret key file */
-    char broker[512];                    /* broker endpoint */
-    char broker_cert[DAEMON_PATH_MAX];   /* broker public certificate */
-    char certificates[DAEMON_PATH_MAX];  /* partner certificate directory */
-    char agreements[DAEMON_PATH_MAX];    /* agreements file */
-    char pseudonym_service[512];                     /* pseudonym service endpoint */
-    char pseudonym_service_cert[DAEMON_PATH_MAX];    /* its certificate */
-    char state_dir[DAEMON_PATH_MAX];     /* state directory */
-    char hook[DAEMON_PATH_MAX];          /* hook command, "" = none */
-    unsigned hook_timeout;               /* seconds */
-    unsigned retention_check;            /* seconds between purges */
+    char org[64];                                 /* our org id */
+    char keys[DAEMON_PATH_MAX];                   /* secret key file */
+    char broker[512];                             /* broker endpoint */
+    char broker_cert[DAEMON_PATH_MAX];            /* broker public certificate */
+    char certificates[DAEMON_PATH_MAX];           /* partner certificate directory */
+    char agreements[DAEMON_PATH_MAX];             /* agreements file */
+    char pseudonym_service[512];                  /* pseudonym service endpoint */
+    char pseudonym_service_cert[DAEMON_PATH_MAX]; /* its certificate */
+    char state_dir[DAEMON_PATH_MAX];              /* state directory */
+    char hook[DAEMON_PATH_MAX];                   /* hook command, "" = none */
+    unsigned hook_timeout;                        /* seconds */
+    unsigned retention_check;                     /* seconds between purges */
 } daemon_settings_t;
 
 typedef struct daemon_t daemon_t;

@@ -197,18 +197,19 @@ struct daemon_t {
     struct inclusion_t *inclusion;              /* inclusion.c: records to prove */
 
     /* pseudonymise.c (issue 17) */
-    zsock_t *service;                           /* DEALER to the pseudonym service */
-    cert_t service_cert;                        /* its certificate */
-    pseudonym_service_key_t service_key;        /* its OPRF public key and version */
-    subject_cache_t *subject_cache;             /* recent pseudonyms, memory only */
-    pseudonym_batch_t *batch;                   /* the request in flight */
+    zsock_t *service;                             /* DEALER to the pseudonym service */
+    cert_t service_cert;                          /* its certificate */
+    pseudonym_service_key_t service_key;          /* its OPRF public key and version */
+    subject_cache_t *subject_cache;               /* recent pseudonyms, memory only */
+    pseudonym_batch_t *batch;                     /* the request in flight */
     char batch_ids[OPRF_BATCH_MAX][STORE_ID_HEX]; /* the waiting signal of each slot */
-    uint64_t service_deadline_ms;               /* a request is in flight until then; 0 none */
-    uint64_t service_next_ms;                   /* do not ask before this */
-    uint64_t service_backoff_ms;                /* the next wait after a failure */
-    uint64_t service_down_since_ms;             /* first unanswered request; 0 answering */
-    char service_problem[200];                  /* why no pseudonyms now; "" none */
-    bool pseudonyms_due;                        /* a signal began waiting: ask now */
+    uint64_t service_deadline_ms;                 /* a request is in flight until then; 0 none */
+    uint64_t service_next_ms;                     /* do not ask before this */
+    uint64_t service_backoff_ms;                  /* the next wait after a failure */
+    uint64_t service_down_since_ms;               /* first unanswered request; 0 answering */
+    char service_problem[200];                    /* why no pseudonyms now; "" none */
+    bool pseudonyms_due;                          /* a signal began waiting: ask now */
+    uint64_t service_heartbeat_ms;                /* last Heartbeat to the service */
 };
 
 /* daemon.c */

@@ -45,8 +45,8 @@ static void s_usage(FILE *out)
    config_path does not resolve them against the config file's directory. */
 static bool s_is_path_key(const char *key)
 {
-    static const char *keys[] = {"keys",       "broker_cert",            "certificates",
-                                 "agreements", "pseudonym_service_cert", "state_dir"};
+    static const char *keys[] = {
+        "keys", "broker_cert", "certificates", "agreements", "pseudonym_service_cert", "state_dir"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (strcmp(keys[i], key) == 0)
             return true;

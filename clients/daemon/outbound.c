@@ -411,8 +411,8 @@ static int s_seal_store(daemon_t *self, const Hartslag__SignalDraft *d,
     size_t sealed_len = 0;
     unsigned char id[ENVELOPE_SIGNAL_ID_BYTES];
     const char *why = NULL;
-    envelope_error_t err = envelope_seal(&draft, &sender, recipients, d->n_recipients, &sealed,
-                                         &sealed_len, id, &why);
+    envelope_error_t err =
+        envelope_seal(&draft, &sender, recipients, d->n_recipients, &sealed, &sealed_len, id, &why);
     sodium_memzero(draft.subject, sizeof draft.subject);
     if (err != ENVELOPE_OK) {
         s_fail(result, err == ENVELOPE_ERR_NOMEM ? "internal" : "invalid", "cannot seal: %s%s%s",
@@ -524,8 +524,8 @@ static int s_store_waiting(daemon_t *self, const Hartslag__SignalDraft *d, send_
         s_fail(result, "internal", "cannot store the signal in the outbox: %s", self->txn_error);
         return -1;
     }
-    dlog(DLOG_INFO, "event=signal_waiting signal=%s reason=pseudonym to=%s type=%s purpose=%s",
-         hex, joined, d->signal_type, d->purpose);
+    dlog(DLOG_INFO, "event=signal_waiting signal=%s reason=pseudonym to=%s type=%s purpose=%s", hex,
+         joined, d->signal_type, d->purpose);
     self->pseudonyms_due = true;
     memcpy(result->signal_id, hex, sizeof result->signal_id);
     result->state = "pseudonym";
@@ -597,9 +597,9 @@ int outbound_seal_waiting(daemon_t *self, const char *signal_id,
     /* It can never be sealed (a recipient's certificate is gone): say so
        in the outbox rather than wait for ever. */
     if (daemon_item_begin(self) == 0)
-        (void)daemon_item_end(self, store_outbox_set_state(self->store, signal_id, "denied",
-                                                           "not_sealed", result.message,
-                                                           true) == 0);
+        (void)daemon_item_end(self,
+                              store_outbox_set_state(self->store, signal_id, "denied", "not_sealed",
+                                                     result.message, true) == 0);
     dlog(DLOG_WARN, "event=signal_not_sealed signal=%s code=%s", signal_id, result.code);
     return -1;
 }

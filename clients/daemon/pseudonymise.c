@@ -18,6 +18,7 @@
 #define SERVICE_BACKOFF_MIN_MS 500 /* first wait after a failure */
 #define SERVICE_BACKOFF_MAX_MS 30000
 #define SERVICE_BAD_PROOF_WAIT_MS 60000 /* a service that fails its proof is asked rarely */
+#define SERVICE_HEARTBEAT_MS 10000      /* so the service knows where to send a limit alert */
 
 int pseudonymise_open(daemon_t *self, char *err, size_t errlen)
 {
@@ -28,8 +29,9 @@ int pseudonymise_open(daemon_t *self, char *err, size_t errlen)
         return -1;
     }
     if (self->service_cert.role != CERT_ROLE_PSEUDONYM_SERVICE) {
-        snprintf(err, errlen, "pseudonym_service_cert %s is not a pseudonym service's certificate "
-                              "(role %s)",
+        snprintf(err, errlen,
+                 "pseudonym_service_cert %s is not a pseudonym service's certificate "
+                 "(role %s)",
                  path, cert_role_name(self->service_cert.role));
         return -1;
     }
@@ -63,8 +65,9 @@ int pseudonymise_open(daemon_t *self, char *err, size_t errlen)
     zsock_set_linger(self->service, 0);
     zsock_set_sndtimeo(self->service, 0);
     if (zsock_connect(self->service, "%s", self->settings.pseudonym_service) != 0) {
-        snprintf(err, errlen, "cannot connect to the pseudonym service at %s (check "
-                              "pseudonym_service)",
+        snprintf(err, errlen,
+                 "cannot connect to the pseudonym service at %s (check "
+                 "pseudonym_service)",
                  self->settings.pseudonym_service);
         return -1;
     }
@@ -113,8 +116,8 @@ static void s_problem(daemon_t *self, uint64_t now, uint64_t wait_ms, const char
         self->service_down_since_ms = now;
     if (!wait_ms) {
         wait_ms = self->service_backoff_ms ? self->service_backoff_ms : SERVICE_BACKOFF_MIN_MS;
-        self->service_backoff_ms = wait_ms * 2 > SERVICE_BACKOFF_MAX_MS ? SERVICE_BACKOFF_MAX_MS
-                                                                        : wait_ms * 2;
+        self->service_backoff_ms =
+            wait_ms * 2 > SERVICE_BACKOFF_MAX_MS ? SERVICE_BACKOFF_MAX_MS : wait_ms * 2;
     }
     self->service_deadline_ms = 0;
     self->service_next_ms = now + wait_ms;
@@ -155,8 +158,8 @@ static int s_gather(void *arg, const store_outbox_t *entry)
         return g->n_hits == OPRF_BATCH_MAX;
     }
     size_t slot = 0;
-    int added = cached == 0 ? pseudonym_batch_add(self->batch, kind, draft->subject, &slot, &why)
-                            : -1;
+    int added =
+        cached == 0 ? pseudonym_batch_add(self->batch, kind, draft->subject, &slot, &why) : -1;
     outbound_free_draft(&draft);
     if (added != 0) {
         dlog(DLOG_ERROR, "event=draft_unreadable signal=%s reason=subject", entry->signal_id);
@@ -211,8 +214,32 @@ static void s_ask(daemon_t *self, uint64_t now)
     dlog(DLOG_DEBUG, "event=pseudonyms_requested count=%zu", pseudonym_batch_size(self->batch));
 }
 
+/* A Heartbeat now and then: the service can only send to a client it has
+   heard from, and the coordinator's daemon must be reachable for limit
+   alerts even when it sends nothing itself. */
+static void s_heartbeat(daemon_t *self, uint64_t now_ms)
+{
+    Hartslag__Heartbeat heartbeat = HARTSLAG__HEARTBEAT__INIT;
+    heartbeat.sent_at_ms = now_ms;
+    Hartslag__PseudonymFrame frame = HARTSLAG__PSEUDONYM_FRAME__INIT;
+    frame.version = 1;
+    frame.body_case = HARTSLAG__PSEUDONYM_FRAME__BODY_HEARTBEAT;
+    frame.heartbeat = &heartbeat;
+    uint8_t bytes[32];
+    size_t len = hartslag__pseudonym_frame__get_packed_size(&frame);
+    if (len > sizeof bytes)
+        return;
+    hartslag__pseudonym_frame__pack(&frame, bytes);
+    zframe_t *out = zframe_new(bytes, len);
+    if (out && zframe_send(&out, self->service, ZFRAME_DONTWAIT) == 0)
+        self->service_heartbeat_ms = now_ms; /* else: not connected yet, next tick */
+    zframe_destroy(&out);
+}
+
 void pseudonymise_tick(daemon_t *self, uint64_t now_ms)
 {
+    if (now_ms - self->service_heartbeat_ms >= SERVICE_HEARTBEAT_MS)
+        s_heartbeat(self, now_ms);
     if (self->service_deadline_ms && now_ms >= self->service_deadline_ms)
         s_problem(self, now_ms, 0, "no answer from the pseudonym service at %s",
                   self->settings.pseudonym_service);
@@ -276,14 +303,14 @@ static void s_limit_alert(daemon_t *self, const Hartslag__PseudonymLimitAlert *a
              "\"limit\":\"%s\",\"allowed\":%u,\"time_ms\":%llu,\"service_audit_index\":%llu}",
              id, alert->client_org, alert->limit, alert->allowed,
              (unsigned long long)alert->time_ms, (unsigned long long)alert->audit_index);
-    store_audit_t audit = {.event = "pseudonym_limit_alert",
-                           .counterpart = alert->client_org,
-                           .reason = alert->limit};
-    bool stored = daemon_item_begin(self) == 0 &&
-                  daemon_item_end(self, store_audit(self->store, &audit) == 0 &&
-                                            (!self->hook || store_hook_event_add(self->store, id,
-                                                                                 "pseudonym_limit",
-                                                                                 json) == 0));
+    store_audit_t audit = {
+        .event = "pseudonym_limit_alert", .counterpart = alert->client_org, .reason = alert->limit};
+    bool stored =
+        daemon_item_begin(self) == 0 &&
+        daemon_item_end(self,
+                        store_audit(self->store, &audit) == 0 &&
+                            (!self->hook ||
+                             store_hook_event_add(self->store, id, "pseudonym_limit", json) == 0));
     if (!stored || daemon_flush(self) != 0)
         return; /* not acknowledged: the service sends it again */
     dlog(DLOG_WARN, "event=pseudonym_limit_alert client=%s limit=%s allowed=%u alert=%s",
@@ -335,10 +362,10 @@ void pseudonymise_handle(daemon_t *self)
         uint8_t(*pseudonyms)[PSEUDONYM_BYTES] = sodium_malloc(OPRF_BATCH_MAX * PSEUDONYM_BYTES);
         pseudonym_refusal_t refusal;
         memset(&refusal, 0, sizeof refusal);
-        pseudonym_answer_t answer =
-            pseudonyms ? pseudonym_batch_answer(self->batch, &self->service_key, frame,
-                                                pseudonyms, &refusal)
-                       : PSEUDONYM_ANSWER_MALFORMED;
+        pseudonym_answer_t answer = pseudonyms
+                                        ? pseudonym_batch_answer(self->batch, &self->service_key,
+                                                                 frame, pseudonyms, &refusal)
+                                        : PSEUDONYM_ANSWER_MALFORMED;
         hartslag__pseudonym_frame__free_unpacked(frame, NULL);
         char fp[CERT_CURVE_FINGERPRINT_SIZE];
         switch (answer) {
@@ -348,9 +375,8 @@ void pseudonymise_handle(daemon_t *self)
         case PSEUDONYM_ANSWER_NOT_OURS:
             break;
         case PSEUDONYM_ANSWER_REFUSED:
-            s_problem(self, now, refusal.retry_after_ms,
-                      "the pseudonym service refused: %s%s%s", refusal.code,
-                      refusal.detail[0] ? " - " : "", refusal.detail);
+            s_problem(self, now, refusal.retry_after_ms, "the pseudonym service refused: %s%s%s",
+                      refusal.code, refusal.detail[0] ? " - " : "", refusal.detail);
             break;
         case PSEUDONYM_ANSWER_BAD_PROOF:
         case PSEUDONYM_ANSWER_KEY_VERSION:

@@ -20,8 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SUBJECT_CACHE_ENTRIES 4096           /* subjects remembered */
-#define SUBJECT_CACHE_LIFETIME_MS 600000ull  /* 10 minutes */
+#define SUBJECT_CACHE_ENTRIES 4096          /* subjects remembered */
+#define SUBJECT_CACHE_LIFETIME_MS 600000ull /* 10 minutes */
 
 typedef struct subject_cache_t subject_cache_t;
 

@@ -6,6 +6,8 @@
 #include "cert.h"
 #include "envelope.h"
 #include "keyfile.h"
+#include "oprf.h"
+#include "pseudonym.h"
 #include "testutil.h"
 #include "wire.h"
 
@@ -190,6 +192,8 @@ void bh_destroy(bh_t **self_p)
         bh_t *self = *self_p;
         if (self->pid > 0)
             bh_stop(self, SIGKILL);
+        if (self->service_pid > 0)
+            bh_service_stop(self, SIGKILL);
         tu_rmtree(self->root);
         free(self->root);
         free(self);
@@ -530,4 +534,169 @@ int bh_ack(bh_client_t *client, const uint8_t id[16], bool stored, const char *r
     frame.body_case = HARTSLAG__FRAME__BODY_DELIVERY_ACK;
     frame.delivery_ack = &ack;
     return bh_send(client, &frame);
+}
+
+int bh_add_keys(bh_t *self, const char *org, int role)
+{
+    return s_new_keys(self, org, (cert_role_t)role);
+}
+
+/* The service's keys: CURVE + Ed25519, the OPRF secret, the certificate
+   that names the OPRF public key (in keys/, beside broker.cert). */
+static int s_service_keys(bh_t *self)
+{
+    char err[600], path[8500];
+    snprintf(self->service_cert, sizeof self->service_cert, "%s/%s.cert", self->keys,
+             BH_SERVICE_ORG);
+    snprintf(self->service_oprf, sizeof self->service_oprf, "%s/%s.oprf_secret", self->keys,
+             BH_SERVICE_ORG);
+    keyfile_t *keys = keyfile_generate(BH_SERVICE_ORG, false);
+    if (!keys)
+        return -1;
+    snprintf(path, sizeof path, "%s/%s.cert_secret", self->keys, BH_SERVICE_ORG);
+    int rc = keyfile_save(keys, path, err, sizeof err);
+    cert_t cert;
+    memset(&cert, 0, sizeof cert);
+    snprintf(cert.org, sizeof cert.org, "%s", BH_SERVICE_ORG);
+    snprintf(cert.name, sizeof cert.name, "Test pseudonym service");
+    snprintf(cert.contact, sizeof cert.contact, "test@ttp.example");
+    cert.role = CERT_ROLE_PSEUDONYM_SERVICE;
+    memcpy(cert.curve_key, keyfile_curve_public(keys), 32);
+    memcpy(cert.sign_key, keyfile_sign_public(keys), 32);
+    cert.oprf_key_version = 1;
+    if (rc == 0)
+        rc = keyfile_oprf_generate(self->service_oprf, BH_SERVICE_ORG, 1, cert.oprf_key, err,
+                                   sizeof err);
+    int64_t today = (int64_t)time(NULL) / 86400;
+    cert.valid_from = today - 1;
+    cert.valid_until = today + 365;
+    if (rc == 0)
+        rc = cert_save(&cert, self->service_cert, err, sizeof err);
+    keyfile_destroy(&keys);
+    return rc;
+}
+
+/* One start: 0 when it listens, -1 when it did not start; *taken when it
+   exited because the port was briefly taken (see bh_start). */
+static int s_service_once(bh_t *self, bool *taken)
+{
+    size_t offset = 0;
+    free(tu_read_file(self->service_log, &offset));
+    char *argv[] = {(char *)tu_bin("hartslag-pseudonymd"), "--config", self->service_config, NULL};
+    pid_t pid = tu_spawn(argv, NULL, self->service_log, true, NULL);
+    if (pid < 0)
+        return -1;
+    self->service_pid = pid;
+    for (int i = 0; i < 400; i++) {
+        usleep(25000);
+        size_t len = 0;
+        char *log = tu_read_file(self->service_log, &len);
+        const char *run = log && len > offset ? log + offset : NULL;
+        const char *started = run ? strstr(run, "event=started") : NULL;
+        const char *at = started ? strstr(started, "endpoint=") : NULL;
+        if (at) {
+            at += strlen("endpoint=");
+            size_t n = strcspn(at, " \n");
+            if (n < sizeof self->service_endpoint) {
+                memcpy(self->service_endpoint, at, n);
+                self->service_endpoint[n] = '\0';
+            }
+            free(log);
+            return 0;
+        }
+        if (waitpid(pid, NULL, WNOHANG) == pid) {
+            self->service_pid = 0;
+            *taken = run && strstr(run, "in use") != NULL;
+            free(log);
+            return -1;
+        }
+        free(log);
+    }
+    bh_service_stop(self, SIGKILL);
+    return -1;
+}
+
+int bh_service_start(bh_t *self, const char *extra_config)
+{
+    if (!self->service_started) {
+        snprintf(self->service_config, sizeof self->service_config, "%s/pseudonymd.yaml",
+                 self->root);
+        snprintf(self->service_store, sizeof self->service_store, "%s/pseudonymd.db", self->root);
+        snprintf(self->service_log, sizeof self->service_log, "%s/pseudonymd.log", self->root);
+        snprintf(self->service_endpoint, sizeof self->service_endpoint, "tcp://127.0.0.1:*");
+        if (s_service_keys(self) != 0)
+            return -1;
+    }
+    self->service_started = true;
+    bool limits = extra_config && strstr(extra_config, "limits:");
+    char config[32768];
+    snprintf(config, sizeof config,
+             "org: %s\nbind: %s\nkeys: %s/%s.cert_secret\noprf_key: %s\ncertificates: %s\n"
+             "store: %s\ncoordinator: gemeente\n%s%s",
+             BH_SERVICE_ORG, self->service_endpoint, self->keys, BH_SERVICE_ORG, self->service_oprf,
+             self->certs, self->service_store,
+             limits ? "" : "limits:\n  default: {per_minute: 1000000, per_day: 100000000}\n",
+             extra_config ? extra_config : "");
+    remove(self->service_config);
+    if (tu_write_file(self->service_config, config, 0644) != 0)
+        return -1;
+    for (int attempt = 0;; attempt++) {
+        bool taken = false;
+        int rc = s_service_once(self, &taken);
+        if (rc == 0 || !taken || attempt == 40)
+            return rc;
+        usleep(250000);
+    }
+}
+
+void bh_service_stop(bh_t *self, int sig)
+{
+    if (self->service_pid <= 0)
+        return;
+    kill(self->service_pid, sig);
+    for (int i = 0; i < 400; i++) {
+        if (waitpid(self->service_pid, NULL, WNOHANG) == self->service_pid) {
+            self->service_pid = 0;
+            return;
+        }
+        usleep(25000);
+    }
+    kill(self->service_pid, SIGKILL);
+    waitpid(self->service_pid, NULL, 0);
+    self->service_pid = 0;
+}
+
+char *bh_service_log(const bh_t *self)
+{
+    char *text = self->service_log[0] ? tu_read_file(self->service_log, NULL) : NULL;
+    return text ? text : strdup("");
+}
+
+int bh_service_pseudonym(const bh_t *self, int kind, const char *id, uint8_t out[32])
+{
+    uint8_t *sk = sodium_malloc(OPRF_SCALARBYTES);
+    uint8_t pk[OPRF_ELEMENTBYTES], input[PSEUDONYM_INPUT_MAX];
+    uint8_t blind[1][OPRF_SCALARBYTES], blinded[1][OPRF_ELEMENTBYTES];
+    uint8_t evaluated[1][OPRF_ELEMENTBYTES], proof[OPRF_PROOFBYTES], output[1][OPRF_OUTPUTBYTES];
+    uint32_t version = 0;
+    char err[600];
+    size_t len = 0;
+    int rc = -1;
+    if (sk && keyfile_oprf_load(self->service_oprf, sk, pk, &version, NULL, err, sizeof err) == 0 &&
+        pseudonym_oprf_input((pseudonym_kind_t)kind, id, input, &len, NULL) == 0 &&
+        oprf_blind(input, len, NULL, blind[0], blinded[0]) == OPRF_OK &&
+        oprf_blind_evaluate(sk, pk, (const uint8_t(*)[OPRF_ELEMENTBYTES])blinded, 1, NULL,
+                            evaluated, proof) == OPRF_OK) {
+        const uint8_t *inputs[1] = {input};
+        if (oprf_finalize(pk, inputs, &len, (const uint8_t(*)[OPRF_SCALARBYTES])blind,
+                          (const uint8_t(*)[OPRF_ELEMENTBYTES])blinded,
+                          (const uint8_t(*)[OPRF_ELEMENTBYTES])evaluated, 1, proof,
+                          output) == OPRF_OK) {
+            pseudonym_from_oprf_output(output[0], out);
+            rc = 0;
+        }
+    }
+    if (sk)
+        sodium_free(sk);
+    return rc;
 }

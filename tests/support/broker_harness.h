@@ -25,7 +25,20 @@ typedef struct {
     pid_t pid;             /* broker process, 0 when not running */
     char endpoint[256];    /* where the broker listens */
     uint8_t broker_pk[32]; /* broker CURVE public key */
+
+    /* The partnership's pseudonym service (issue 17): started by the first
+       dh_new, or by bh_service_start. Its keys are ROOT/keys/BH_SERVICE_ORG.* */
+    pid_t service_pid;          /* 0 when not running */
+    bool service_started;       /* it was started once (dh_new then leaves it alone) */
+    char service_endpoint[256]; /* where it listens (the port is kept across restarts) */
+    char service_cert[4300];    /* its certificate (role pseudonym-service) */
+    char service_oprf[4300];    /* its OPRF secret (tests compute expected pseudonyms) */
+    char service_config[4200];  /* pseudonymd.yaml */
+    char service_store[4200];   /* its SQLite store */
+    char service_log[4200];     /* its stderr */
 } bh_t;
+
+#define BH_SERVICE_ORG "pseudoniemdienst"
 
 /* A partnership of `orgs` (the first is the coordinator) with
    `agreements_yaml` as its agreements file. NULL on failure. */
@@ -46,6 +59,25 @@ int bh_start(bh_t *self, const char *extra_config);
 
 /* Sends `sig` and waits for the broker to exit (SIGKILL after 10 s). */
 void bh_stop(bh_t *self, int sig);
+
+/* Starts the pseudonym service (keys made on the first call; `extra_config`
+   YAML lines appended; without a `limits:` line in it the limits are high
+   enough for any test). Waits until it listens. 0 or -1. */
+int bh_service_start(bh_t *self, const char *extra_config);
+
+/* Sends `sig` to the service and waits for it to exit. */
+void bh_service_stop(bh_t *self, int sig);
+
+/* The service's log so far (caller frees). */
+char *bh_service_log(const bh_t *self);
+
+/* The pseudonym the service gives `id` of `kind` (pseudonym.h), computed
+   here with its OPRF secret, independently of the daemons. 0 or -1. */
+int bh_service_pseudonym(const bh_t *self, int kind, const char *id, uint8_t out[32]);
+
+/* Keys and certificate (in the certificate directory) for `org` with
+   `role` (a cert_role_t), e.g. an officer. 0 or -1. */
+int bh_add_keys(bh_t *self, const char *org, int role);
 
 /* Sends a signal without waiting (e.g. SIGHUP). */
 void bh_signal(bh_t *self, int sig);

@@ -28,18 +28,19 @@ dh_t *dh_new(bh_t *bh, const char *org, const char *endpoint, const char *extra_
     snprintf(self->log, sizeof self->log, "%s/hartslagd.log", self->dir);
     snprintf(self->endpoint, sizeof self->endpoint, "%s", endpoint ? endpoint : bh->endpoint);
     mkdir(self->dir, 0700);
-    char pkey[4300], err[600];
-    snprintf(pkey, sizeof pkey, "%s/pseudonym.key", bh->root);
-    if (access(pkey, F_OK) != 0 && keyfile_pseudonym_generate(pkey, err, sizeof err) != 0) {
+    /* The partnership's pseudonym service, started with the first daemon
+       (a test that stopped it on purpose starts it again itself). */
+    if (!bh->service_started && bh_service_start(bh, NULL) != 0) {
         free(self);
         return NULL;
     }
     char config[40000];
     snprintf(config, sizeof config,
              "org: %s\nkeys: %s/%s.cert_secret\nbroker: %s\nbroker_cert: %s/broker.cert\n"
-             "certificates: %s\nagreements: %s\npseudonym_key: %s\nstate_dir: state\n%s",
-             org, bh->keys, org, self->endpoint, bh->keys, bh->certs, bh->agreements, pkey,
-             extra_config ? extra_config : "");
+             "certificates: %s\nagreements: %s\npseudonym_service: %s\n"
+             "pseudonym_service_cert: %s\nstate_dir: state\n%s",
+             org, bh->keys, org, self->endpoint, bh->keys, bh->certs, bh->agreements,
+             bh->service_endpoint, bh->service_cert, extra_config ? extra_config : "");
     remove(self->config);
     if (tu_write_file(self->config, config, 0600) != 0) {
         free(self);

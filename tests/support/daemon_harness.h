@@ -1,8 +1,8 @@
 /*  daemon_harness: real hartslagd processes for integration tests, on top
     of broker_harness (which holds the partnership's keys, certificates and
     agreements, and runs the broker). Each daemon gets ROOT/ORG/ with its
-    configuration, log and state directory; the partnership's pseudonym key
-    is ROOT/pseudonym.key. The CLI is run against a daemon with
+    configuration, log and state directory; the first daemon starts the
+    partnership's pseudonym service (bh_service_start). The CLI is run against a daemon with
     --state-dir. Also a fake broker (a CURVE ROUTER with the broker's keys)
     for protocol-level tests of the daemon.
     Tests only; no Criterion calls in here (callers assert). */

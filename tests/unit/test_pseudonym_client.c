@@ -81,15 +81,14 @@ static pseudonym_answer_t s_pseudonymise(const service_t *asked, const service_t
     cr_assert_eq(slot, 0);
     uint8_t *bytes = NULL;
     size_t len = 0;
-    cr_assert_eq(pseudonym_batch_request(batch, "send", &held->key, 1767225600000ull, &bytes, &len,
-                                         &why),
-                 0);
+    cr_assert_eq(
+        pseudonym_batch_request(batch, "send", &held->key, 1767225600000ull, &bytes, &len, &why),
+        0);
     Hartslag__PseudonymFrame *answer = s_evaluate(asked, bytes, len, held->key.key_version);
     free(bytes);
     uint8_t pseudonyms[1][PSEUDONYM_BYTES];
     memset(pseudonyms, 0xee, sizeof pseudonyms);
-    pseudonym_answer_t result =
-        pseudonym_batch_answer(batch, &held->key, answer, pseudonyms, NULL);
+    pseudonym_answer_t result = pseudonym_batch_answer(batch, &held->key, answer, pseudonyms, NULL);
     if (result == PSEUDONYM_ANSWER_OK)
         memcpy(out, pseudonyms[0], PSEUDONYM_BYTES);
     else {
