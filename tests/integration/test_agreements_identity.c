@@ -6,6 +6,7 @@
     hears the new version and hash at once (a fresh Welcome), without
     reconnecting. Real broker, real daemons, the real CLI. */
 #include "daemon_harness.h"
+#include "pseudonym.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>
@@ -212,11 +213,20 @@ Test(agreements_identity, records_carry_the_hash_and_daemons_hear_a_reload_at_on
 
     /* The officer's answer (--json) names the version and hash of each
        exchange; the citizen's letter does not show hashes. */
-    char db[4300], pkey[4300];
+    char db[4300], subject[65];
     snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
-    snprintf(pkey, sizeof pkey, "%s/pseudonym.key", s_bh->root);
-    char *argv[] = {(char *)tu_bin("hartslag"), "audit", "subject", "--db", db, "--bsn", BSN,
-                    "--pseudonym-key",          pkey,    "--json",  NULL};
+    uint8_t pseudonym[32];
+    cr_assert_eq(bh_service_pseudonym(s_bh, PSEUDONYM_BSN, BSN, pseudonym), 0);
+    pseudonym_to_hex(pseudonym, subject);
+    char *argv[] = {(char *)tu_bin("hartslag"),
+                    "audit",
+                    "subject",
+                    "--db",
+                    db,
+                    "--subject",
+                    subject,
+                    "--json",
+                    NULL};
     char *out = NULL, *err = NULL;
     cr_assert_eq(tu_run(argv, NULL, &out, &err), 0, "%s", err);
     snprintf(want, sizeof want, "\"agreements_version\":3,\"agreements_sha256\":\"%s\"", v3);

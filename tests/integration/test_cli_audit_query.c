@@ -31,7 +31,9 @@
 #define HOUR 3600000LL
 
 static char *s_dir;
-static char s_db[4200], s_key[4200], s_key_open[4200], s_partners[4200], s_broker_cert[4200];
+static char s_db[4200], s_officer[4200], s_officer_open[4200], s_partners[4200],
+    s_broker_cert[4200];
+static bh_t *s_svc;          /* the pseudonym service the officer asks (issue 17) */
 static uint8_t s_log_pk[32]; /* the key the story's checkpoint is signed with */
 static uint8_t s_p1[32], s_p2[32], s_paddr[32];
 static char s_p1_hex[65], s_p2_hex[65];
@@ -239,27 +241,40 @@ static void s_setup(void)
     s_dir = tu_tmpdir();
     cr_assert_not_null(s_dir);
     snprintf(s_db, sizeof s_db, "%s/broker.db", s_dir);
-    snprintf(s_key, sizeof s_key, "%s/pseudonym.key", s_dir);
-    snprintf(s_key_open, sizeof s_key_open, "%s/pseudonym-open.key", s_dir);
+    snprintf(s_officer, sizeof s_officer, "%s/officer.yaml", s_dir);
+    snprintf(s_officer_open, sizeof s_officer_open, "%s/officer-open.yaml", s_dir);
     snprintf(s_partners, sizeof s_partners, "%s/certs", s_dir);
-    char err[512];
-    cr_assert_eq(keyfile_pseudonym_generate(s_key, err, sizeof err), 0, "%s", err);
-    uint8_t key[32];
-    cr_assert_eq(keyfile_pseudonym_load(s_key, key, err, sizeof err), 0, "%s", err);
-    const char *why = NULL;
-    cr_assert_eq(pseudonym_derive(key, PSEUDONYM_BSN, BSN_1, s_p1, &why), 0);
-    cr_assert_eq(pseudonym_derive(key, PSEUDONYM_BSN, BSN_2, s_p2, &why), 0);
-    cr_assert_eq(pseudonym_derive(key, PSEUDONYM_ADDRESS, ADDRESS_1, s_paddr, &why), 0);
-    sodium_memzero(key, sizeof key);
+    /* The pseudonym service, with an officer it knows. The story's subjects
+       are its pseudonyms, computed here from its key. */
+    const char *orgs[] = {"gemeente", "politie"};
+    s_svc = bh_new(orgs, 2, bh_default_agreements);
+    cr_assert_not_null(s_svc);
+    cr_assert_eq(bh_add_keys(s_svc, "fg-gemeente", CERT_ROLE_OFFICER), 0);
+    cr_assert_eq(bh_service_start(s_svc, NULL), 0, "%s", bh_service_log(s_svc));
+    cr_assert_eq(bh_service_pseudonym(s_svc, PSEUDONYM_BSN, BSN_1, s_p1), 0);
+    cr_assert_eq(bh_service_pseudonym(s_svc, PSEUDONYM_BSN, BSN_2, s_p2), 0);
+    cr_assert_eq(bh_service_pseudonym(s_svc, PSEUDONYM_ADDRESS, ADDRESS_1, s_paddr), 0);
     pseudonym_to_hex(s_p1, s_p1_hex);
     pseudonym_to_hex(s_p2, s_p2_hex);
-    /* A copy of the key that others can read: must be refused. */
+    char text[16000], secret[4400];
+    snprintf(text, sizeof text,
+             "keys: %s/fg-gemeente.cert_secret\npseudonym_service: %s\n"
+             "pseudonym_service_cert: %s\n",
+             s_svc->keys, s_svc->service_endpoint, s_svc->service_cert);
+    cr_assert_eq(tu_write_file(s_officer, text, 0600), 0);
+    /* A copy of the officer's secret keys that others can read: refused. */
+    snprintf(secret, sizeof secret, "%s/fg-gemeente.cert_secret", s_svc->keys);
     size_t len = 0;
-    char *text = tu_read_file(s_key, &len);
-    cr_assert_not_null(text);
-    cr_assert_eq(tu_write_file(s_key_open, text, 0644), 0);
-    chmod(s_key_open, 0644);
-    free(text);
+    char *keys = tu_read_file(secret, &len);
+    cr_assert_not_null(keys);
+    snprintf(secret, sizeof secret, "%s/open.cert_secret", s_dir);
+    cr_assert_eq(tu_write_file(secret, keys, 0644), 0);
+    chmod(secret, 0644);
+    free(keys);
+    snprintf(text, sizeof text, "keys: %s\npseudonym_service: %s\npseudonym_service_cert: %s\n",
+             secret, s_svc->service_endpoint, s_svc->service_cert);
+    cr_assert_eq(tu_write_file(s_officer_open, text, 0600), 0);
+    char err[512];
     s_write_story();
     /* The broker's public certificate with that key. */
     snprintf(s_broker_cert, sizeof s_broker_cert, "%s/broker.cert", s_dir);
@@ -278,6 +293,7 @@ static void s_setup(void)
 
 static void s_teardown(void)
 {
+    bh_destroy(&s_svc);
     tu_rmtree(s_dir);
     free(s_dir);
 }
@@ -289,8 +305,10 @@ static size_t s_query_count(const char *opt1, const char *val1, const char *opt2
                             char **json)
 {
     char *out = NULL, *err = NULL;
+    bool lookup = opt2 && strcmp(opt2, "--officer") == 0;
     int rc = HARTSLAG(&out, &err, "audit", "query", "--db", s_db, "--json", opt1, val1,
-                      opt2 ? opt2 : "--limit", opt2 ? val2 : "1000");
+                      opt2 ? opt2 : "--limit", opt2 ? val2 : "1000", "--lookup-purpose",
+                      lookup ? "audit_query" : "art15");
     size_t n = s_count(out, "{\"index\":");
     cr_assert_eq(rc, n > 0 ? 0 : 1, "rc %d for %s %s: %s", rc, opt1, val1, err);
     if (json)
@@ -385,14 +403,14 @@ Test(audit_read, query_by_subject_hex_and_by_bsn_never_prints_the_bsn)
     cr_assert_eq(s_query_count("--subject", s_p1_hex, NULL, NULL, &json), 8);
     cr_assert_null(strstr(json, s_p2_hex));
     free(json);
-    cr_assert_eq(s_query_count("--bsn", BSN_1, "--pseudonym-key", s_key, &json), 8);
+    cr_assert_eq(s_query_count("--bsn", BSN_1, "--officer", s_officer, &json), 8);
     cr_assert_null(strstr(json, BSN_1));
     free(json);
     /* Spaces and dots in the BSN are fine; from stdin too. */
-    cr_assert_eq(s_query_count("--bsn", "111.222.333", "--pseudonym-key", s_key, NULL), 8);
+    cr_assert_eq(s_query_count("--bsn", "111.222.333", "--officer", s_officer, NULL), 8);
     char *out = NULL, *err = NULL;
     int rc = HARTSLAG_IN(BSN_2 "\n", &out, &err, "audit", "query", "--db", s_db, "--bsn", "-",
-                         "--pseudonym-key", s_key, "--json");
+                         "--officer", s_officer, "--lookup-purpose", "audit_query", "--json");
     cr_assert_eq(rc, 0, "%s", err);
     cr_assert_eq(s_count(out, "{\"index\":"), 3);
     cr_assert(strstr(out, s_p2_hex));
@@ -400,10 +418,10 @@ Test(audit_read, query_by_subject_hex_and_by_bsn_never_prints_the_bsn)
     free(out);
     free(err);
     /* The address form. */
-    cr_assert_eq(s_query_count("--address", "6411ab 12-A", "--pseudonym-key", s_key, NULL), 1);
+    cr_assert_eq(s_query_count("--address", "6411ab 12-A", "--officer", s_officer, NULL), 1);
     /* Table output does not print the BSN either. */
-    rc = HARTSLAG(&out, &err, "audit", "query", "--db", s_db, "--bsn", BSN_1, "--pseudonym-key",
-                  s_key);
+    rc = HARTSLAG(&out, &err, "audit", "query", "--db", s_db, "--bsn", BSN_1, "--officer",
+                  s_officer, "--lookup-purpose", "audit_query");
     cr_assert_eq(rc, 0);
     cr_assert(strstr(out, "8 records"), "%s", out);
     cr_assert_null(strstr(out, BSN_1));
@@ -411,25 +429,26 @@ Test(audit_read, query_by_subject_hex_and_by_bsn_never_prints_the_bsn)
     free(out);
     free(err);
     /* An invalid BSN: a usage error that does not echo it. */
-    rc = HARTSLAG(&out, &err, "audit", "query", "--db", s_db, "--bsn", "111222334",
-                  "--pseudonym-key", s_key);
+    rc = HARTSLAG(&out, &err, "audit", "query", "--db", s_db, "--bsn", "111222334", "--officer",
+                  s_officer, "--lookup-purpose", "audit_query");
     cr_assert_eq(rc, 2);
     cr_assert_null(strstr(err, "111222334"), "%s", err);
     cr_assert_null(strstr(out, "111222334"));
     free(out);
     free(err);
-    /* A key file others can read is refused; the BSN is not in the message. */
-    rc = HARTSLAG(&out, &err, "audit", "query", "--db", s_db, "--bsn", BSN_1, "--pseudonym-key",
-                  s_key_open);
+    /* Secret keys others can read are refused; the BSN is not in the message. */
+    rc = HARTSLAG(&out, &err, "audit", "query", "--db", s_db, "--bsn", BSN_1, "--officer",
+                  s_officer_open, "--lookup-purpose", "audit_query");
     cr_assert_eq(rc, 1);
     cr_assert_null(strstr(err, BSN_1));
     cr_assert(strlen(err) > 0);
     free(out);
     free(err);
-    /* --bsn without a key is a usage error. */
-    rc = HARTSLAG(&out, &err, "audit", "query", "--db", s_db, "--bsn", BSN_1);
+    /* --bsn without an officer file is a usage error. */
+    rc = HARTSLAG(&out, &err, "audit", "query", "--db", s_db, "--bsn", BSN_1, "--lookup-purpose",
+                  "art15");
     cr_assert_eq(rc, 2);
-    cr_assert(strstr(err, "--pseudonym-key"), "%s", err);
+    cr_assert(strstr(err, "--officer"), "%s", err);
     cr_assert_null(strstr(err, BSN_1));
     free(out);
     free(err);
@@ -760,8 +779,8 @@ Test(audit_read, subject_lookups_through_the_index_equal_the_full_walk)
 Test(audit_read, subject_lists_exactly_this_persons_exchanges_without_employee_names)
 {
     char *out = NULL, *err = NULL;
-    int rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--bsn", BSN_1,
-                      "--pseudonym-key", s_key);
+    int rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--bsn", BSN_1, "--officer",
+                      s_officer);
     cr_assert_eq(rc, 0, "%s", err);
     /* Dutch by default. */
     cr_assert(strstr(out, "AVG artikel 15"), "%s", out);
@@ -788,8 +807,8 @@ Test(audit_read, subject_lists_exactly_this_persons_exchanges_without_employee_n
     free(err);
 
     /* JSON, English, parsed. */
-    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--bsn", BSN_1, "--pseudonym-key",
-                  s_key, "--json");
+    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--bsn", BSN_1, "--officer",
+                  s_officer, "--json");
     cr_assert_eq(rc, 0, "%s", err);
     for (size_t i = 0; i < sizeof never / sizeof *never; i++)
         cr_assert_null(strstr(out, never[i]), "'%s' in the JSON answer", never[i]);
@@ -825,8 +844,8 @@ Test(audit_read, subject_lists_exactly_this_persons_exchanges_without_employee_n
     free(err);
 
     /* The address finds only E. */
-    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--address", ADDRESS_1,
-                  "--pseudonym-key", s_key, "--lang", "en");
+    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--address", ADDRESS_1, "--officer",
+                  s_officer, "--lang", "en");
     cr_assert_eq(rc, 0, "%s", err);
     cr_assert(strstr(out, s_hex16(ID_E)));
     cr_assert_null(strstr(out, "Claes"));
@@ -863,9 +882,9 @@ Test(audit_read, subject_letter_is_complete_and_warns)
         free(out);
         free(err);
     }
-    int rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--bsn", BSN_1,
-                      "--pseudonym-key", s_key, "--partners", s_partners, "--agreements",
-                      agreements, "--broker-cert", s_broker_cert);
+    int rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--bsn", BSN_1, "--officer",
+                      s_officer, "--partners", s_partners, "--agreements", agreements,
+                      "--broker-cert", s_broker_cert);
     cr_assert_eq(rc, 0, "%s", err);
     const char *want[] = {
         "Er zijn 3 signalen over u vastgelegd; 2 keer",
@@ -949,8 +968,8 @@ Test(audit_read, subject_letter_is_complete_and_warns)
     free(err);
 
     /* By address: the officer is told to check every entry. */
-    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--address", ADDRESS_1,
-                  "--pseudonym-key", s_key, "--broker-cert", s_broker_cert);
+    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", s_db, "--address", ADDRESS_1, "--officer",
+                  s_officer, "--broker-cert", s_broker_cert);
     cr_assert_eq(rc, 0, "%s", err);
     cr_assert(strstr(out, "CONTROLEER VOOR VERZENDING"), "%s", out);
     cr_assert(strstr(out, "medebewoners of eerdere bewoners"));
@@ -1187,8 +1206,8 @@ Test(audit_broker, query_finds_a_real_brokers_records_by_bsn)
     char db[4300];
     snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
     char *out = NULL, *err = NULL;
-    int rc = HARTSLAG(&out, &err, "audit", "query", "--db", db, "--bsn", BSN_1, "--pseudonym-key",
-                      s_key, "--json");
+    int rc = HARTSLAG(&out, &err, "audit", "query", "--db", db, "--bsn", BSN_1, "--officer",
+                      s_officer, "--lookup-purpose", "art15", "--json");
     cr_assert_eq(rc, 0, "%s", err);
     cr_assert_eq(s_count(out, "\"event\":\"accepted\""), 1, "%s", out);
     cr_assert_eq(s_count(out, "\"event\":\"delivered\""), 1, "%s", out);
@@ -1204,8 +1223,8 @@ Test(audit_broker, query_finds_a_real_brokers_records_by_bsn)
     cr_assert(strstr(out, s_p2_hex));
     free(out);
     free(err);
-    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", db, "--bsn", BSN_1, "--pseudonym-key",
-                  s_key, "--partners", s_bh->certs);
+    rc = HARTSLAG(&out, &err, "audit", "subject", "--db", db, "--bsn", BSN_1, "--officer",
+                  s_officer, "--partners", s_bh->certs);
     cr_assert_eq(rc, 0, "%s", err);
     cr_assert(strstr(out, "Wpg art. 19"), "%s", out);
     cr_assert(strstr(out, "ontvangen en opgeslagen op"), "%s", out);

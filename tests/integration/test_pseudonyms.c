@@ -75,8 +75,7 @@ static bool s_holds(const char *bytes, size_t len, const void *needle, size_t ne
     return false;
 }
 
-static const char *s_fields[] = {"adres=Kanaalstraat 5, 6411 AB Heerlen", "datum=2026-03-01",
-                                 NULL};
+static const char *s_fields[] = {"adres=Kanaalstraat 5, 6411 AB Heerlen", "datum=2026-03-01", NULL};
 
 /* Sends without waiting for the broker: the id. */
 static void s_send(dh_t *from, const char *bsn, char id[33])
@@ -128,9 +127,9 @@ Test(pseudonyms, the_subject_is_the_services_pseudonym_and_no_daemon_holds_a_key
     cr_assert(strstr(inbox, hex), "the recipient's subject is the service's pseudonym:\n%s", inbox);
     free(inbox);
     /* The same subject again comes from the daemon's memory: one request in all. */
-    cr_assert_eq(dh_send(s_politie, "gemeente", "overlast", "casusoverleg", BSN, s_fields, NULL,
-                         true, id),
-                 0);
+    cr_assert_eq(
+        dh_send(s_politie, "gemeente", "overlast", "casusoverleg", BSN, s_fields, NULL, true, id),
+        0);
     cr_assert(s_wait_status(s_politie, "\"cached\":1,", 1000), "%s", s_status_json(s_politie));
     /* Canaries: the identifier nowhere but in what the tests typed; the
        pseudonym nowhere in the service's files; no key on a daemon host. */
@@ -174,8 +173,8 @@ Test(pseudonyms, a_signal_waits_while_the_service_is_down_and_goes_when_it_retur
     char id[33];
     s_send(s_politie, BSN_2, id);
     cr_assert(s_wait_status(s_politie, "\"waiting\":1", 5000), "not shown as waiting");
-    cr_assert(s_wait_status(s_politie, "pseudonyms_waiting", 10000),
-              "status does not say why:\n%s", s_status_json(s_politie));
+    cr_assert(s_wait_status(s_politie, "pseudonyms_waiting", 10000), "status does not say why:\n%s",
+              s_status_json(s_politie));
     char *out = NULL;
     cr_assert_eq(dh_cli(s_politie, NULL, &out, NULL, "show", id, NULL), 0);
     cr_assert(strstr(out, "waiting for a pseudonym"), "%s", out);
@@ -277,8 +276,7 @@ Test(pseudonyms, over_the_rate_limit_refused_audited_and_the_coordinator_alerted
     cr_assert(s_wait_status(s_politie, "rate_limited", 10000), "%s", s_status_json(s_politie));
     cr_assert_eq(dh_inbox_count(s_gemeente), 2);
     cr_assert(dh_wait_log(s_gemeente, "event=pseudonym_limit_alert client=politie", 15000),
-              "the coordinator was not alerted:\n%s\n%s", dh_log(s_gemeente),
-              bh_service_log(s_bh));
+              "the coordinator was not alerted:\n%s\n%s", dh_log(s_gemeente), bh_service_log(s_bh));
     char *log = bh_service_log(s_bh);
     cr_assert(strstr(log, "rate_limited"), "%s", log);
     free(log);
@@ -327,8 +325,18 @@ Test(pseudonyms, officers_look_up_through_the_service_for_an_allowed_purpose)
              s_bh->keys, s_bh->service_endpoint, s_bh->service_cert);
     cr_assert_eq(tu_write_file(partner_as_officer, text, 0600), 0);
     snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
-    char *argv[] = {(char *)tu_bin("hartslag"), "audit", "subject", "--db", db, "--bsn", "-",
-                    "--officer", officer, "--lang", "en", NULL};
+    char *argv[] = {(char *)tu_bin("hartslag"),
+                    "audit",
+                    "subject",
+                    "--db",
+                    db,
+                    "--bsn",
+                    "-",
+                    "--officer",
+                    officer,
+                    "--lang",
+                    "en",
+                    NULL};
     char *out = NULL, *err = NULL;
     int rc = tu_run(argv, BSN "\n", &out, &err);
     cr_assert_eq(rc, 0, "%s%s", out, err);
@@ -342,8 +350,18 @@ Test(pseudonyms, officers_look_up_through_the_service_for_an_allowed_purpose)
               "the service records who looked up and why:\n%s", log);
     free(log);
     /* A partner's key may only pseudonymise for sending. */
-    char *argv2[] = {(char *)tu_bin("hartslag"), "audit", "query", "--db", db, "--bsn", BSN,
-                     "--officer", partner_as_officer, "--lookup-purpose", "art15", NULL};
+    char *argv2[] = {(char *)tu_bin("hartslag"),
+                     "audit",
+                     "query",
+                     "--db",
+                     db,
+                     "--bsn",
+                     BSN,
+                     "--officer",
+                     partner_as_officer,
+                     "--lookup-purpose",
+                     "art15",
+                     NULL};
     rc = tu_run(argv2, NULL, &out, &err);
     cr_assert_eq(rc, 1, "%s%s", out, err);
     cr_assert(strstr(err, "purpose_not_allowed"), "%s", err);
@@ -351,16 +369,24 @@ Test(pseudonyms, officers_look_up_through_the_service_for_an_allowed_purpose)
     free(out);
     free(err);
     /* No purpose stated: a usage error. */
-    char *argv3[] = {(char *)tu_bin("hartslag"), "audit", "query", "--db", db, "--bsn", BSN,
-                     "--officer", officer, NULL};
+    char *argv3[] = {(char *)tu_bin("hartslag"),
+                     "audit",
+                     "query",
+                     "--db",
+                     db,
+                     "--bsn",
+                     BSN,
+                     "--officer",
+                     officer,
+                     NULL};
     rc = tu_run(argv3, NULL, &out, &err);
     cr_assert_eq(rc, 2, "%s%s", out, err);
     cr_assert(strstr(err, "--purpose") || strstr(err, "purpose"), "%s", err);
     free(out);
     free(err);
     /* The retired option says what replaces it. */
-    char *argv4[] = {(char *)tu_bin("hartslag"), "audit", "subject", "--db", db, "--bsn", BSN,
-                     "--pseudonym-key", "/tmp/none", NULL};
+    char *argv4[] = {(char *)tu_bin("hartslag"), "audit",     "subject", "--db", db, "--bsn", BSN,
+                     "--pseudonym-key",          "/tmp/none", NULL};
     rc = tu_run(argv4, NULL, &out, &err);
     cr_assert_eq(rc, 2);
     cr_assert(strstr(err, "--officer"), "%s", err);
