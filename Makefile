@@ -66,12 +66,22 @@ BROKER_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(BROKER_SRC))
 BROKER_LIB_OBJ := $(filter-out $(BUILD)/obj/broker/main.o,$(BROKER_OBJ))
 LIBBROKER := $(BUILD)/libhartslag-broker.a
 
+# hartslag-pseudonymd (issue 17): pseudonymd/*.c but main.c as a library
+# its unit tests link.
+PSD_SRC := $(wildcard pseudonymd/*.c)
+PSD_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(PSD_SRC))
+PSD_LIB_OBJ := $(filter-out $(BUILD)/obj/pseudonymd/main.o,$(PSD_OBJ))
+LIBPSD := $(BUILD)/libhartslag-pseudonymd.a
+
 BINS := $(BUILD)/hartslag
 ifneq ($(DAEMON_SRC),)
   BINS += $(BUILD)/hartslagd
 endif
 ifneq ($(BROKER_SRC),)
   BINS += $(BUILD)/hartslag-broker
+endif
+ifneq ($(PSD_SRC),)
+  BINS += $(BUILD)/hartslag-pseudonymd
 endif
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -124,6 +134,13 @@ $(LIBBROKER): $(BROKER_LIB_OBJ)
 $(BUILD)/hartslag-broker: $(BUILD)/obj/broker/main.o $(LIBBROKER) $(LIBHARTSLAG)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(BUILD)/obj/broker/main.o $(LIBBROKER) $(LIBHARTSLAG) $(PKG_LIBS)
 
+$(LIBPSD): $(PSD_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/hartslag-pseudonymd: $(BUILD)/obj/pseudonymd/main.o $(LIBPSD) $(LIBHARTSLAG)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(BUILD)/obj/pseudonymd/main.o $(LIBPSD) $(LIBHARTSLAG) $(PKG_LIBS)
+
 # Unit tests see broker/ headers and link the broker's library (only the
 # objects a test uses are pulled in).
 $(BUILD)/obj/tests/unit/%.o: CFLAGS_ALL += -Ibroker
@@ -136,6 +153,13 @@ $(BUILD)/tests/unit/test_daemon_request: $(BUILD)/obj/clients/daemon/request.o
 $(BUILD)/tests/unit/test_daemon_store: $(BUILD)/obj/clients/daemon/store.o \
   $(BUILD)/obj/clients/daemon/dlog.o $(BUILD)/obj/clients/daemon/strbuf.o
 $(BUILD)/tests/unit/test_subject_cache: $(BUILD)/obj/clients/daemon/subject_cache.o
+# ... and of the pseudonym service's (issue 17).
+$(BUILD)/obj/tests/unit/test_pseudonymd_%.o: CFLAGS_ALL += -Ipseudonymd
+$(BUILD)/tests/unit/test_pseudonymd_request: $(BUILD)/obj/pseudonymd/request.o
+$(BUILD)/tests/unit/test_pseudonymd_rate_limit: $(BUILD)/obj/pseudonymd/rate_limit.o
+$(BUILD)/tests/unit/test_pseudonymd_replay: $(BUILD)/obj/pseudonymd/replay.o
+$(BUILD)/tests/unit/test_pseudonymd_settings: $(BUILD)/obj/pseudonymd/settings.o \
+  $(BUILD)/obj/pseudonymd/request.o
 
 $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(TEST_SUPPORT_OBJ) $(LIBHARTSLAG)
 	@mkdir -p $(dir $@)
