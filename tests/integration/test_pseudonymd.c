@@ -53,9 +53,8 @@ static void s_keys(char *const args[])
 
 static void s_partner(const char *org, const char *role)
 {
-    char *args[] = {"init",    "--org",    (char *)org,         "--name", "Test org",
-                    "--role",  (char *)role, "--contact",       "c@example.org",
-                    "--out",   s_path("keys"), NULL};
+    char *args[] = {"init",       "--org",     (char *)org,     "--name", "Test org",     "--role",
+                    (char *)role, "--contact", "c@example.org", "--out",  s_path("keys"), NULL};
     s_keys(args);
     char from[4200], to[4200];
     snprintf(from, sizeof from, "%s/keys/%s.cert", s_dir, org);
@@ -324,9 +323,8 @@ static void s_expect_ok(zsock_t *dealer, batch_t *b, uint8_t (*out)[64])
     }
     uint8_t local[64][64];
     cr_assert_eq(oprf_finalize(s_oprf_pk, inputs, lens, (const uint8_t(*)[32])b->blinds,
-                               (const uint8_t(*)[32])b->blinded,
-                               (const uint8_t(*)[32])evaluated, b->req.n, r->proof.data,
-                               out ? out : local),
+                               (const uint8_t(*)[32])b->blinded, (const uint8_t(*)[32])evaluated,
+                               b->req.n, r->proof.data, out ? out : local),
                  OPRF_OK, "the service's proof does not verify");
     hartslag__pseudonym_frame__free_unpacked(f, NULL);
 }
@@ -690,8 +688,7 @@ Test(pseudonymd, the_store_holds_no_element)
         cr_assert_not(tu_dir_contains(s_dir, b->inputs[i], strlen(b->inputs[i])));
     }
     for (size_t i = 0; i < 2; i++)
-        cr_assert_not(tu_dir_contains(s_dir, bad->blinded[i], 32), "refused element %zu stored",
-                      i);
+        cr_assert_not(tu_dir_contains(s_dir, bad->blinded[i], 32), "refused element %zu stored", i);
     cr_assert_not(tu_dir_contains(s_dir, b->req.id, 16), "a request id was stored");
     /* The scan can fail: the store does hold the audit's words. */
     cr_assert(tu_dir_contains(s_dir, "pseudonym_evaluated", 19));
