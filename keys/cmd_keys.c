@@ -26,30 +26,28 @@
 
 static void s_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: hartslag keys COMMAND [OPTIONS]\n\n"
-            "  init --org ORG --name NAME --role partner|coordinator|officer --contact C\n"
-            "       --out DIR [--valid-from YYYY-MM-DD] [--valid-until YYYY-MM-DD]\n"
-            "        new keys for a partner (or a privacy officer, who asks the pseudonym\n"
-            "        service): DIR/ORG.cert (public, give it to the broker and every\n"
-            "        partner) and DIR/ORG.cert_secret (0600, never leaves this machine)\n"
-            "  broker --out DIR [--name NAME] [--contact C]\n"
-            "        new broker keys: DIR/broker.cert and DIR/broker.cert_secret\n"
-            "  pseudonym-service --org ORG --out DIR [--name NAME] [--contact C]\n"
-            "       [--key-version N] [--valid-from YYYY-MM-DD] [--valid-until YYYY-MM-DD]\n"
-            "        new keys for hartslag-pseudonymd: DIR/ORG.cert (public, with the OPRF\n"
-            "        public key and its version N, default 1), DIR/ORG.cert_secret and\n"
-            "        DIR/ORG.oprf_secret (both 0600, never leave the service's host)\n"
-            "  pseudonym-key --out FILE\n"
-            "        new pseudonym key (0600), shared by the partner daemons, never the broker\n"
-            "  show FILE\n"
-            "        public information of a certificate or secret file (never secrets;\n"
-            "        of an OPRF key file its version and public key)\n"
-            "  verify [--json] DIR\n"
-            "        check a certificate directory; report every problem: exit 1 when a\n"
-            "        certificate is malformed, expired or not yet valid (unless it is the\n"
-            "        successor of a valid one), a warning when one expires within 30 days\n\n"
-            "exit codes: 0 success, 1 failure, 2 usage error\n");
+    fprintf(out, "usage: hartslag keys COMMAND [OPTIONS]\n\n"
+                 "  init --org ORG --name NAME --role partner|coordinator|officer --contact C\n"
+                 "       --out DIR [--valid-from YYYY-MM-DD] [--valid-until YYYY-MM-DD]\n"
+                 "        new keys for a partner (or a privacy officer, who asks the pseudonym\n"
+                 "        service): DIR/ORG.cert (public, give it to the broker and every\n"
+                 "        partner) and DIR/ORG.cert_secret (0600, never leaves this machine)\n"
+                 "  broker --out DIR [--name NAME] [--contact C]\n"
+                 "        new broker keys: DIR/broker.cert and DIR/broker.cert_secret\n"
+                 "  pseudonym-service --org ORG --out DIR [--name NAME] [--contact C]\n"
+                 "       [--key-version N] [--valid-from YYYY-MM-DD] [--valid-until YYYY-MM-DD]\n"
+                 "        new keys for hartslag-pseudonymd: DIR/ORG.cert (public, with the OPRF\n"
+                 "        public key and its version N, default 1), DIR/ORG.cert_secret and\n"
+                 "        DIR/ORG.oprf_secret (both 0600, never leave the service's host)\n"
+
+                 "  show FILE\n"
+                 "        public information of a certificate or secret file (never secrets;\n"
+                 "        of an OPRF key file its version and public key)\n"
+                 "  verify [--json] DIR\n"
+                 "        check a certificate directory; report every problem: exit 1 when a\n"
+                 "        certificate is malformed, expired or not yet valid (unless it is the\n"
+                 "        successor of a valid one), a warning when one expires within 30 days\n\n"
+                 "exit codes: 0 success, 1 failure, 2 usage error\n");
 }
 
 static int64_t s_today(void)
@@ -251,23 +249,6 @@ static int s_init(int argc, char **argv, key_kind_t kind)
     return rc;
 }
 
-static int s_pseudonym_key(int argc, char **argv)
-{
-    if (argc != 3 || strcmp(argv[1], "--out") != 0) {
-        s_usage(stderr);
-        return EXIT_USAGE;
-    }
-    char err[600];
-    if (keyfile_pseudonym_generate(argv[2], err, sizeof err) != 0) {
-        fprintf(stderr, "hartslag keys: %s\n", err);
-        return 1;
-    }
-    printf("pseudonym key: %s (mode 0600)\n"
-           "Copy it to every partner daemon over a secure channel; never to the broker.\n",
-           argv[2]);
-    return 0;
-}
-
 static void s_print_key(const char *label, const uint8_t key[32])
 {
     char z85[Z85_TEXT_LEN(32) + 1];
@@ -312,7 +293,7 @@ static int s_show(int argc, char **argv)
         return 1;
     }
     bool secret = strstr(text, "secret-key") != NULL;
-    bool pseudonym = strstr(text, "\npseudonym\n") != NULL;
+    bool pseudonym = strstr(text, "\npseudonym\n") != NULL || strncmp(text, "pseudonym\n", 10) == 0;
     bool oprf = strstr(text, "\noprf\n") != NULL;
     sodium_memzero(text, len);
     free(text);
@@ -332,7 +313,9 @@ static int s_show(int argc, char **argv)
         return 0;
     }
     if (pseudonym) {
-        printf("%s: a pseudonym key (secret; its value is never shown)\n", path);
+        printf("%s: a retired pseudonym key (secret; its value is never shown). Nothing uses it "
+               "since the pseudonym service: delete every copy (docs/pseudonyms.md)\n",
+               path);
         return 0;
     }
     if (secret) {
@@ -607,8 +590,13 @@ int cmd_keys(int argc, char **argv)
         return s_init(argc - 1, argv + 1, KIND_BROKER);
     if (strcmp(sub, "pseudonym-service") == 0)
         return s_init(argc - 1, argv + 1, KIND_SERVICE);
-    if (strcmp(sub, "pseudonym-key") == 0)
-        return s_pseudonym_key(argc - 1, argv + 1);
+    if (strcmp(sub, "pseudonym-key") == 0) {
+        /* Issue 17: no partner holds a pseudonym key any more. */
+        fprintf(stderr, "hartslag keys: pseudonym-key is retired: pseudonyms come from the "
+                        "pseudonym service, whose key only it holds ('hartslag keys "
+                        "pseudonym-service', docs/pseudonyms.md)\n");
+        return EXIT_USAGE;
+    }
     if (strcmp(sub, "show") == 0)
         return s_show(argc - 1, argv + 1);
     if (strcmp(sub, "verify") == 0)

@@ -208,53 +208,6 @@ const uint8_t *keyfile_box_secret(const keyfile_t *self)
     return self->has_box ? self->box_sk : NULL;
 }
 
-int keyfile_pseudonym_generate(const char *path, char *err, size_t errlen)
-{
-    if (sodium_init() < 0)
-        return -1;
-    uint8_t *key = sodium_malloc(KEYFILE_PSEUDONYM_KEYBYTES);
-    char *buf = sodium_malloc(512);
-    int rc = -1;
-    if (key && buf) {
-        randombytes_buf(key, KEYFILE_PSEUDONYM_KEYBYTES);
-        size_t pos = (size_t)snprintf(
-            buf, 512,
-            "#   ****  Hartslag pseudonym key: SECRET, shared by the partner daemons only  ****\n"
-            "#   Never give it to the broker operator: with it the small BSN space could be\n"
-            "#   searched and every pseudonym linked to a citizen.\n\npseudonym\n");
-        s_put_key(buf, 512, &pos, "key", key);
-        rc = fileio_write_new(path, buf, pos, 0600, err, errlen);
-    } else
-        snprintf(err, errlen, "out of secure memory");
-    sodium_free(key);
-    sodium_free(buf);
-    return rc;
-}
-
-int keyfile_pseudonym_load(const char *path, uint8_t key[KEYFILE_PSEUDONYM_KEYBYTES], char *err,
-                           size_t errlen)
-{
-    char *text = NULL;
-    size_t len = 0;
-    if (fileio_read_secret(path, KEYFILE_TEXT_MAX, &text, &len, err, errlen) != 0)
-        return -1;
-    char why[200] = "";
-    zpl_t *zpl = zpl_parse(text, len, why, sizeof why);
-    sodium_free(text);
-    const char *z85 = zpl ? zpl_get(zpl, "pseudonym", "key") : NULL;
-    int rc = -1;
-    if (zpl && !z85)
-        snprintf(why, sizeof why, "missing pseudonym/key");
-    else if (z85 && z85_decode(key, KEYFILE_PSEUDONYM_KEYBYTES, z85) != 0)
-        snprintf(why, sizeof why, "pseudonym/key is not 32-byte Z85 text (file corrupt?)");
-    else if (z85)
-        rc = 0;
-    zpl_destroy(&zpl);
-    if (rc != 0)
-        snprintf(err, errlen, "%s: %s", path, why);
-    return rc;
-}
-
 int keyfile_oprf_generate(const char *path, const char *org, uint32_t version,
                           uint8_t pk[KEYFILE_OPRF_ELEMENTBYTES], char *err, size_t errlen)
 {

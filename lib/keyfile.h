@@ -49,14 +49,6 @@ const uint8_t *keyfile_sign_secret(const keyfile_t *self); /* 64 bytes */
 const uint8_t *keyfile_box_public(const keyfile_t *self);  /* NULL without box */
 const uint8_t *keyfile_box_secret(const keyfile_t *self);  /* NULL without box */
 
-/* Writes a new random pseudonym key file (0600; refuses to overwrite). */
-int keyfile_pseudonym_generate(const char *path, char *err, size_t errlen) WARN_UNUSED;
-
-/* Loads the pseudonym key into `key`, which the caller should hold in
-   locked memory (sodium_malloc) and wipe after use. */
-int keyfile_pseudonym_load(const char *path, uint8_t key[KEYFILE_PSEUDONYM_KEYBYTES], char *err,
-                           size_t errlen) WARN_UNUSED;
-
 /* The pseudonym service's OPRF key (issue 17): a ristretto255 secret
    scalar and its version, in its own secret file (0600, refused when group
    or others can read it), apart from the transport and audit keys so that

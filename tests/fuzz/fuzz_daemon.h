@@ -142,13 +142,19 @@ static inline keyfile_t *s_fd_party(fuzz_daemon_t *fd, const char *org, cert_rol
     cert.role = role;
     memcpy(cert.curve_key, keyfile_curve_public(keys), 32);
     memcpy(cert.sign_key, keyfile_sign_public(keys), 32);
-    if (role != CERT_ROLE_BROKER)
+    if (role != CERT_ROLE_BROKER && role != CERT_ROLE_PSEUDONYM_SERVICE)
         memcpy(cert.box_key, keyfile_box_public(keys), 32);
+    if (role == CERT_ROLE_PSEUDONYM_SERVICE) {
+        /* No service runs: the template's subject is put in the cache. */
+        snprintf(path, sizeof path, "%s/%s.oprf_secret", fd->root, org);
+        cert.oprf_key_version = 1;
+        FUZZ_CHECK(keyfile_oprf_generate(path, org, 1, cert.oprf_key, err, sizeof err) == 0);
+    }
     int64_t today = (int64_t)time(NULL) / 86400;
     cert.valid_from = today - 1;
     cert.valid_until = today + 3650;
-    snprintf(path, sizeof path, "%s/%s%s.cert", fd->root,
-             role == CERT_ROLE_BROKER ? "" : "certificates/", org);
+    bool outside = role == CERT_ROLE_BROKER || role == CERT_ROLE_PSEUDONYM_SERVICE;
+    snprintf(path, sizeof path, "%s/%s%s.cert", fd->root, outside ? "" : "certificates/", org);
     FUZZ_CHECK(cert_save(&cert, path, err, sizeof err) == 0);
     return keys;
 }
@@ -332,8 +338,8 @@ static inline void fuzz_daemon_init(fuzz_daemon_t *fd)
     s_fd_alert(fd);
     s_fd_path(path, sizeof path, fd->root, "agreements.yaml");
     s_fd_write(path, s_fuzz_agreements, sizeof s_fuzz_agreements - 1);
-    s_fd_path(path, sizeof path, fd->root, "pseudonym.key");
-    FUZZ_CHECK(keyfile_pseudonym_generate(path, err, sizeof err) == 0);
+    keyfile_t *service = s_fd_party(fd, "pseudoniemdienst", CERT_ROLE_PSEUDONYM_SERVICE);
+    keyfile_destroy(&service);
 
     daemon_settings_t s;
     memset(&s, 0, sizeof s);
@@ -343,7 +349,9 @@ static inline void fuzz_daemon_init(fuzz_daemon_t *fd)
     snprintf(s.broker_cert, sizeof s.broker_cert, "%s/broker.cert", fd->root);
     snprintf(s.certificates, sizeof s.certificates, "%s/certificates", fd->root);
     snprintf(s.agreements, sizeof s.agreements, "%s/agreements.yaml", fd->root);
-    snprintf(s.pseudonym_key, sizeof s.pseudonym_key, "%s/pseudonym.key", fd->root);
+    snprintf(s.pseudonym_service, sizeof s.pseudonym_service, "tcp://127.0.0.1:1");
+    snprintf(s.pseudonym_service_cert, sizeof s.pseudonym_service_cert, "%s/pseudoniemdienst.cert",
+             fd->root);
     snprintf(s.state_dir, sizeof s.state_dir, "%s/state", fd->root);
     s.hook_timeout = 30;
     s.retention_check = 3600;
@@ -372,6 +380,13 @@ static inline void fuzz_daemon_init(fuzz_daemon_t *fd)
         .urgency = "routine",
         .valid_days = 30,
     };
+    /* The subject's pseudonym as the service would have given it earlier:
+       in the daemon's cache, so the template is sealed at once. */
+    unsigned char input[PSEUDONYM_INPUT_MAX], pseudonym[PSEUDONYM_BYTES];
+    size_t input_len = 0;
+    FUZZ_CHECK(pseudonym_oprf_input(PSEUDONYM_BSN, req.subject, input, &input_len, NULL) == 0);
+    randombytes_buf(pseudonym, sizeof pseudonym);
+    subject_cache_put(fd->daemon->subject_cache, input, input_len, 1, daemon_now_ms(), pseudonym);
     send_result_t result;
     if (outbound_send(fd->daemon, &req, &result) != 0) {
         fprintf(stderr, "fuzz: outbound_send: %s %s\n", result.code, result.message);
