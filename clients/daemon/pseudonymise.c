@@ -299,7 +299,7 @@ static void s_limit_alert(daemon_t *self, const Hartslag__PseudonymLimitAlert *a
     sodium_bin2hex(id, sizeof id, alert->alert_id.data, alert->alert_id.len);
     char json[512];
     snprintf(json, sizeof json,
-             "{\"event\":\"pseudonym_limit\",\"alert_id\":\"%s\",\"client\":\"%s\","
+             "{\"kind\":\"pseudonym_limit\",\"alert_id\":\"%s\",\"client\":\"%s\","
              "\"limit\":\"%s\",\"allowed\":%u,\"time_ms\":%llu,\"service_audit_index\":%llu}",
              id, alert->client_org, alert->limit, alert->allowed,
              (unsigned long long)alert->time_ms, (unsigned long long)alert->audit_index);
