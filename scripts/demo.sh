@@ -2,10 +2,12 @@
 # Hartslag demo: a whole partnership on loopback, from nothing, in a
 # temporary directory. Called by `make demo` as `scripts/demo.sh BUILD_DIR`.
 #
-#   1. keys for the broker and five partners (the GGD runs no daemon), the
-#      pseudonym key, and every partner signing the agreements
-#   2. the example configurations (examples/*.yaml) on a free port
-#   3. the broker and three daemons; welzijn stays offline for now
+#   1. keys for the broker, five partners (the GGD runs no daemon), the
+#      pseudonym service and a privacy officer, and every partner signing
+#      the agreements
+#   2. the example configurations (examples/*.yaml) on free ports
+#   3. the broker, the pseudonym service and three daemons; welzijn stays
+#      offline for now
 #   4. realistic signals: allowed ones, a denied one (with its reason), and
 #      signals for welzijn that wait at the broker until welzijn starts
 #   5. the inboxes, multi-agency alerts, a recipient that refuses a signal
@@ -23,7 +25,7 @@ set -euo pipefail
 BIN=${1:-"$(cd "$(dirname "$0")/.." && pwd)/build"}
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
 H="$BIN/hartslag"
-for b in hartslag hartslagd hartslag-broker; do
+for b in hartslag hartslagd hartslag-broker hartslag-pseudonymd; do
     [ -x "$BIN/$b" ] || { echo "demo: $BIN/$b is missing; run 'make' first" >&2; exit 1; }
 done
 
@@ -69,7 +71,7 @@ wait_for() {
     return 1
 }
 
-step "1. Keys: the broker, five partners, the pseudonym key; every partner signs the agreements"
+step "1. Keys: the broker, five partners, the pseudonym service, an officer; every partner signs the agreements"
 cd "$DIR"
 mkdir -p keys certificates state/broker
 cp "$SRC/examples/"*.yaml .
@@ -87,7 +89,12 @@ for org in gemeente politie welzijn woonpunt ggd; do
         --contact "hartslag@$org.example" --out keys >/dev/null
     mv "keys/$org.cert" certificates/
 done
-"$H" keys pseudonym-key --out keys/pseudonym.key >/dev/null
+# The pseudonym service's keys (its OPRF key stays on its host), and the
+# gemeente's privacy officer, who looks citizens up through the service.
+"$H" keys pseudonym-service --org pseudoniemdienst --out keys >/dev/null
+"$H" keys init --org fg-gemeente --name "Functionaris gegevensbescherming, gemeente Heerlen" \
+    --role officer --contact fg@gemeente.example --out keys >/dev/null
+mv keys/fg-gemeente.cert certificates/
 ls keys certificates | sed 's/^/  /'
 # A broker enforces only agreements its partners signed: the first version
 # by every partner in it. The GGD runs no daemon in this demo; it signs
@@ -114,6 +121,18 @@ ENDPOINT=$(grep -o 'event=started endpoint=[^ ]*' state/broker.log | head -n1 | 
 echo "broker listens on $ENDPOINT"
 for org in gemeente politie welzijn woonpunt; do
     sed -i "s#^broker: .*#broker: $ENDPOINT#" "$org.yaml"
+done
+
+step "2b. The pseudonym service (it never sees a BSN, an address or a pseudonym)"
+mkdir -p -m 0700 state
+sed -i "s#^bind: .*#bind: tcp://127.0.0.1:*#" pseudonymd.yaml
+"$BIN/hartslag-pseudonymd" --config pseudonymd.yaml 2>state/pseudonymd.log &
+PIDS+=($!)
+wait_for state/pseudonymd.log "event=started"
+SERVICE=$(grep -o 'event=started .*endpoint=[^ ]*' state/pseudonymd.log | head -n1 | sed 's/.*endpoint=//')
+echo "pseudonym service listens on $SERVICE"
+for org in gemeente politie welzijn woonpunt; do
+    sed -i "s#^pseudonym_service: .*#pseudonym_service: $SERVICE#" "$org.yaml"
 done
 
 declare -A DAEMON_PID=()
@@ -315,9 +334,19 @@ run "$H" audit verify --db audit/broker.db --broker-cert keys/broker.cert \
     --partners certificates --witness audit/gemeente.witness --witness audit/politie.witness \
     --witness audit/welzijn.witness --witness audit/woonpunt.witness
 echo
-echo "The citizen with BSN 111222333 asks who shared what about them (AVG art. 15):"
+echo
+echo "The citizen with BSN 111222333 asks who shared what about them (AVG art. 15)."
+echo "The officer looks them up through the pseudonym service (purpose art15):"
+cat > audit/officer.yaml <<EOF
+keys: ../keys/fg-gemeente.cert_secret
+pseudonym_service: $SERVICE
+pseudonym_service_cert: ../keys/pseudoniemdienst.cert
+EOF
 echo 111222333 | run "$H" audit subject --db audit/broker.db --bsn - \
-    --pseudonym-key keys/pseudonym.key --partners certificates \
+    --officer audit/officer.yaml --partners certificates \
     --agreements agreements.yaml --broker-cert keys/broker.cert
+echo
+echo "The pseudonym service's own audit log records that lookup (never the BSN):"
+run "$H" audit query --db state/pseudonymd.db --org fg-gemeente
 
 step "Done: stopping the daemons and the broker"
