@@ -76,8 +76,9 @@ clients_t *clients_load(const char *dir, int64_t now_ms, char *err, size_t errle
         for (size_t i = 0; i < self->n; i++) {
             if (memcmp(self->items[i].curve_key, cert.curve_key, CERT_KEYBYTES) == 0 ||
                 strcmp(self->items[i].org, cert.org) == 0) {
-                snprintf(err, errlen, "%s: org '%s' or its CURVE key has another valid "
-                                      "certificate in %s",
+                snprintf(err, errlen,
+                         "%s: org '%s' or its CURVE key has another valid "
+                         "certificate in %s",
                          path, cert.org, dir);
                 rc = -1;
             }

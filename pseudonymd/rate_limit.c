@@ -7,12 +7,12 @@
    windows minute and day; a counter of an older window is stale and
    read as 0. */
 typedef struct {
-    int64_t minute;          /* index of the minute window counted */
-    uint32_t minute_count;   /* elements in it */
-    int64_t minute_refused;  /* window of the last per-minute refusal, -1 none */
-    int64_t day;             /* index of the UTC day counted */
-    uint32_t day_count;      /* elements in it */
-    int64_t day_refused;     /* window of the last per-day refusal, -1 none */
+    int64_t minute;         /* index of the minute window counted */
+    uint32_t minute_count;  /* elements in it */
+    int64_t minute_refused; /* window of the last per-minute refusal, -1 none */
+    int64_t day;            /* index of the UTC day counted */
+    uint32_t day_count;     /* elements in it */
+    int64_t day_refused;    /* window of the last per-day refusal, -1 none */
 } counter_t;
 
 struct rate_limit_t {
@@ -103,7 +103,7 @@ rate_limit_result_t rate_limit_take(rate_limit_t *self, const char *org,
         int64_t index = s_window(now_ms, window);
         refusal->retry_after_ms = (uint64_t)((index + 1) * window - now_ms);
         refusal->allowed = result == RATE_LIMIT_PER_DAY ? limits->per_day : limits->per_minute;
-        int64_t *last = !c ? NULL
+        int64_t *last = !c                             ? NULL
                         : result == RATE_LIMIT_PER_DAY ? &c->day_refused
                                                        : &c->minute_refused;
         refusal->first_in_window = last && *last != index;

@@ -58,8 +58,8 @@ rate_limit_result_t rate_limit_take(rate_limit_t *self, const char *org,
                                     rate_limit_refusal_t *refusal);
 
 /* Elements counted for `org` in the minute and day of `now_ms`. */
-void rate_limit_used(const rate_limit_t *self, const char *org, int64_t now_ms,
-                     uint32_t *minute, uint32_t *day);
+void rate_limit_used(const rate_limit_t *self, const char *org, int64_t now_ms, uint32_t *minute,
+                     uint32_t *day);
 
 /* "per_minute" / "per_day" (the PseudonymLimitAlert.limit token). */
 const char *rate_limit_name(rate_limit_result_t result);

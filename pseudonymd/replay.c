@@ -75,8 +75,7 @@ static void s_expire(replay_t *self, int64_t now_ms)
     }
 }
 
-bool replay_seen(replay_t *self, const char *org, const uint8_t id[REPLAY_ID_BYTES],
-                 int64_t now_ms)
+bool replay_seen(replay_t *self, const char *org, const uint8_t id[REPLAY_ID_BYTES], int64_t now_ms)
 {
     s_expire(self, now_ms);
     char key[KEY_MAX];

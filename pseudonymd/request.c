@@ -8,8 +8,16 @@
 #include <string.h>
 
 static const char *s_names[PSD_REFUSAL_COUNT] = {
-    "ok",     "malformed",       "invalid_element", "batch_too_large", "unknown_client",
-    "revoked", "rate_limited",   "replay",          "stale",           "key_version",
+    "ok",
+    "malformed",
+    "invalid_element",
+    "batch_too_large",
+    "unknown_client",
+    "revoked",
+    "rate_limited",
+    "replay",
+    "stale",
+    "key_version",
     "purpose_not_allowed",
 };
 
@@ -31,8 +39,7 @@ int psd_purpose_is_valid(const char *purpose)
     return 1;
 }
 
-static psd_refusal_t s_refuse(psd_refusal_t code, char *detail, size_t detail_len,
-                              const char *text)
+static psd_refusal_t s_refuse(psd_refusal_t code, char *detail, size_t detail_len, const char *text)
 {
     snprintf(detail, detail_len, "%s", text);
     return code;
@@ -54,8 +61,8 @@ static psd_refusal_t s_request(const Hartslag__PseudonymRequest *req, psd_reques
                             "a blinded element is not 32 bytes");
         if (oprf_element_check(req->blinded[i].data) != OPRF_OK) {
             char text[96];
-            snprintf(text, sizeof text,
-                     "blinded element %zu is not a valid ristretto255 element", i);
+            snprintf(text, sizeof text, "blinded element %zu is not a valid ristretto255 element",
+                     i);
             return s_refuse(PSD_INVALID_ELEMENT, detail, detail_len, text);
         }
     }
@@ -69,8 +76,8 @@ static psd_refusal_t s_request(const Hartslag__PseudonymRequest *req, psd_reques
     return PSD_OK;
 }
 
-psd_refusal_t psd_request_parse(const uint8_t *data, size_t len, psd_request_t *out,
-                                int *id_known, char *detail, size_t detail_len)
+psd_refusal_t psd_request_parse(const uint8_t *data, size_t len, psd_request_t *out, int *id_known,
+                                char *detail, size_t detail_len)
 {
     memset(out, 0, sizeof *out);
     *id_known = 0;

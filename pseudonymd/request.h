@@ -67,14 +67,14 @@ typedef enum {
     1 <= n <= OPRF_BATCH_MAX, each blinded[i] passed oprf_element_check,
     purpose is 1..64 of [a-z0-9_-] and NUL-terminated. */
 typedef struct {
-    psd_msg_kind_t kind;                         /* which body */
-    uint8_t request_id[PSD_REQUEST_ID_BYTES];    /* request: as sent */
-    uint64_t sent_at_ms;                         /* request: client clock */
-    char purpose[PSD_PURPOSE_MAX + 1];           /* request: why */
-    uint32_t key_version;                        /* request: the key the client expects */
-    size_t n;                                    /* request: elements */
+    psd_msg_kind_t kind;                                /* which body */
+    uint8_t request_id[PSD_REQUEST_ID_BYTES];           /* request: as sent */
+    uint64_t sent_at_ms;                                /* request: client clock */
+    char purpose[PSD_PURPOSE_MAX + 1];                  /* request: why */
+    uint32_t key_version;                               /* request: the key the client expects */
+    size_t n;                                           /* request: elements */
     uint8_t blinded[OPRF_BATCH_MAX][OPRF_ELEMENTBYTES]; /* request: the elements */
-    uint8_t alert_id[PSD_ALERT_ID_BYTES];        /* alert ack: which alert */
+    uint8_t alert_id[PSD_ALERT_ID_BYTES];               /* alert ack: which alert */
 } psd_request_t;
 
 /* Reads one frame. PSD_OK and *out filled, or a refusal code (then *out is
@@ -82,8 +82,8 @@ typedef struct {
    could be read, so that the refusal can name it; `*id_known` says so).
    `detail` gets a short text for PseudonymRefusal.detail (never an
    element). */
-psd_refusal_t psd_request_parse(const uint8_t *data, size_t len, psd_request_t *out,
-                                int *id_known, char *detail, size_t detail_len)
+psd_refusal_t psd_request_parse(const uint8_t *data, size_t len, psd_request_t *out, int *id_known,
+                                char *detail, size_t detail_len)
     __attribute__((warn_unused_result));
 
 /* True when `purpose` is 1..PSD_PURPOSE_MAX of [a-z0-9_-]. */

@@ -102,15 +102,14 @@ service_t *service_new(const char *config_path, char *err, size_t errlen)
     }
     self->oprf_sk = sodium_malloc(OPRF_SCALARBYTES);
     char oprf_org[NAMES_ORG_MAX + 1];
-    if (!self->oprf_sk ||
-        keyfile_oprf_load(s->oprf_key, self->oprf_sk, self->oprf_pk, &self->oprf_version,
-                          oprf_org, why, sizeof why) != 0) {
+    if (!self->oprf_sk || keyfile_oprf_load(s->oprf_key, self->oprf_sk, self->oprf_pk,
+                                            &self->oprf_version, oprf_org, why, sizeof why) != 0) {
         snprintf(err, errlen, "%s", self->oprf_sk ? why : "out of secure memory");
         goto fail;
     }
     if (strcmp(oprf_org, s->org) != 0) {
-        snprintf(err, errlen, "%s is the OPRF key of '%s', not of org '%s'", s->oprf_key,
-                 oprf_org, s->org);
+        snprintf(err, errlen, "%s is the OPRF key of '%s', not of org '%s'", s->oprf_key, oprf_org,
+                 s->org);
         goto fail;
     }
     self->clients = clients_load(s->certificates, self->now_ms, why, sizeof why);
@@ -296,9 +295,9 @@ static void s_decide(service_t *self, const client_t *client, const psd_request_
     } else if (replay_seen(self->replay, client->org, req->request_id, self->now_ms)) {
         d->code = PSD_REPLAY;
         snprintf(d->detail, sizeof d->detail, "this request id was used in the last 10 minutes");
-    } else if ((d->limit = rate_limit_take(self->rate, client->org,
-                                           settings_limits(s, client->org), (uint32_t)req->n,
-                                           self->now_ms, &refusal)) != RATE_LIMIT_OK) {
+    } else if ((d->limit = rate_limit_take(self->rate, client->org, settings_limits(s, client->org),
+                                           (uint32_t)req->n, self->now_ms, &refusal)) !=
+               RATE_LIMIT_OK) {
         d->code = PSD_RATE_LIMITED;
         d->retry_after_ms = refusal.retry_after_ms;
         d->alert = refusal.first_in_window;
@@ -306,8 +305,8 @@ static void s_decide(service_t *self, const client_t *client, const psd_request_
         snprintf(d->detail, sizeof d->detail, "over the limit of %" PRIu32 " %s", refusal.allowed,
                  d->limit == RATE_LIMIT_PER_DAY ? "a day" : "a minute");
     } else if (oprf_blind_evaluate(self->oprf_sk, self->oprf_pk,
-                                   (const uint8_t(*)[OPRF_ELEMENTBYTES])req->blinded, req->n,
-                                   NULL, d->evaluated, d->proof) != OPRF_OK) {
+                                   (const uint8_t(*)[OPRF_ELEMENTBYTES])req->blinded, req->n, NULL,
+                                   d->evaluated, d->proof) != OPRF_OK) {
         /* The parser checked every element: this is not the client's doing. */
         d->code = PSD_INVALID_ELEMENT;
         snprintf(d->detail, sizeof d->detail, "the batch could not be evaluated");
@@ -332,8 +331,8 @@ static int s_record(service_t *self, const client_t *client, const psd_request_t
     };
     int64_t index = store_audit(self->store, &event);
     if (index >= 0 && d->alert) {
-        store_alert_t alert = {.time_ms = self->now_ms, .allowed = d->allowed,
-                               .audit_index = (uint64_t)index};
+        store_alert_t alert = {
+            .time_ms = self->now_ms, .allowed = d->allowed, .audit_index = (uint64_t)index};
         randombytes_buf(alert.alert_id, sizeof alert.alert_id);
         snprintf(alert.client_org, sizeof alert.client_org, "%s", client->org);
         snprintf(alert.limit, sizeof alert.limit, "%s", rate_limit_name(d->limit));
@@ -404,11 +403,11 @@ static void s_on_request(service_t *self, zframe_t *routing, const client_t *cli
                   rate_limit_name(d->limit), "allowed", allowed, "count", count, "alert",
                   d->alert ? "raised" : "already_raised", NULL);
     } else if (d->code != PSD_OK)
-        log_event(HLOG_INFO, "refused", "client", client->org, "reason",
-                  psd_refusal_name(d->code), "count", count, NULL);
-    else
-        log_event(HLOG_DEBUG, "evaluated", "client", client->org, "purpose", req->purpose,
+        log_event(HLOG_INFO, "refused", "client", client->org, "reason", psd_refusal_name(d->code),
                   "count", count, NULL);
+    else
+        log_event(HLOG_DEBUG, "evaluated", "client", client->org, "purpose", req->purpose, "count",
+                  count, NULL);
     s_answer(self, routing, req, d);
     bool alert = d->alert;
     sodium_memzero(d, sizeof *d);
@@ -490,10 +489,10 @@ static void s_on_message(service_t *self, zmsg_t *msg)
     const client_t *client = s_client(self, body);
     int id_known = 0;
     char detail[160];
-    psd_refusal_t code = zmsg_size(msg) != 2 ? PSD_MALFORMED
-                                             : psd_request_parse(zframe_data(body),
-                                                                 zframe_size(body), req,
-                                                                 &id_known, detail, sizeof detail);
+    psd_refusal_t code = zmsg_size(msg) != 2
+                             ? PSD_MALFORMED
+                             : psd_request_parse(zframe_data(body), zframe_size(body), req,
+                                                 &id_known, detail, sizeof detail);
     if (zmsg_size(msg) != 2)
         snprintf(detail, sizeof detail, "one frame per message");
     if (!client) {
@@ -593,8 +592,8 @@ int service_run(service_t *self)
             if (refused) {
                 char count[24];
                 snprintf(count, sizeof count, "%zu", refused);
-                log_event(HLOG_WARN, "handshake_refused", "reason", "unknown_key", "count",
-                          count, NULL);
+                log_event(HLOG_WARN, "handshake_refused", "reason", "unknown_key", "count", count,
+                          NULL);
             }
         } else if (which == self->router) {
             for (int i = 0; i < 256; i++) {
@@ -604,8 +603,9 @@ int service_run(service_t *self)
                 s_on_message(self, msg);
                 zmsg_destroy(&msg);
             }
-        } else if (!zpoller_expired(poller) && zpoller_terminated(poller) && !s_stop)
-            break;
+        }
+        /* A signal interrupts the wait (zpoller says "terminated"): only
+           s_stop ends the loop, SIGHUP is a reload. */
         s_checkpoint(self, false);
     }
     s_checkpoint(self, true);

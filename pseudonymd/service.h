@@ -38,9 +38,9 @@
 
 #include <stddef.h>
 
-#define SERVICE_STALE_MS (5 * 60 * 1000)   /* allowed clock difference */
-#define SERVICE_CHECKPOINT_MS 1000          /* checkpoint at most this often */
-#define SERVICE_ALERT_RESEND_MS 5000        /* resend pending alerts at most this often */
+#define SERVICE_STALE_MS (5 * 60 * 1000) /* allowed clock difference */
+#define SERVICE_CHECKPOINT_MS 1000       /* checkpoint at most this often */
+#define SERVICE_ALERT_RESEND_MS 5000     /* resend pending alerts at most this often */
 
 typedef struct service_t service_t;
 

@@ -131,8 +131,8 @@ static int s_limits_section(loader_t *l, const yaml_node_t *node, settings_t *s)
             if (!v || v->type != YAML_MAPPING_NODE)
                 return s_fail(l, v, "limits.clients must be a mapping org: {per_minute, per_day}",
                               NULL, NULL);
-            for (yaml_node_pair_t *c = v->data.mapping.pairs.start;
-                 c < v->data.mapping.pairs.top; c++) {
+            for (yaml_node_pair_t *c = v->data.mapping.pairs.start; c < v->data.mapping.pairs.top;
+                 c++) {
                 yaml_node_t *ck = yaml_document_get_node(&l->doc, c->key);
                 if (s->n_clients >= SETTINGS_CLIENTS_MAX)
                     return s_fail(l, ck, "too many entries in limits.clients", NULL, NULL);
@@ -141,8 +141,7 @@ static int s_limits_section(loader_t *l, const yaml_node_t *node, settings_t *s)
                     return -1;
                 for (size_t i = 0; i < s->n_clients; i++)
                     if (strcmp(s->clients[i].org, o->org) == 0)
-                        return s_fail(l, ck, "'%s' appears twice in limits.clients", o->org,
-                                      NULL);
+                        return s_fail(l, ck, "'%s' appears twice in limits.clients", o->org, NULL);
                 if (s_limits(l, yaml_document_get_node(&l->doc, c->value), "a client's limits",
                              &o->limits) != 0)
                     return -1;
@@ -222,19 +221,30 @@ static void s_default_purposes(settings_t *s)
 }
 
 /* The top-level keys. */
-enum { K_ORG, K_BIND, K_KEYS, K_OPRF, K_CERTS, K_STORE, K_COORD, K_LIMITS, K_REVOKED, K_PURPOSES,
-       K_LOG, K_COUNT };
-static const char *s_keys[K_COUNT] = {"org",     "bind",         "keys",   "oprf_key",
-                                      "certificates", "store",   "coordinator", "limits",
-                                      "revoked", "purposes",     "log_level"};
-static const bool s_required[K_COUNT] = {true, true, true, true, true, true, true, true,
-                                         false, false, false};
+enum {
+    K_ORG,
+    K_BIND,
+    K_KEYS,
+    K_OPRF,
+    K_CERTS,
+    K_STORE,
+    K_COORD,
+    K_LIMITS,
+    K_REVOKED,
+    K_PURPOSES,
+    K_LOG,
+    K_COUNT
+};
+static const char *s_keys[K_COUNT] = {"org",          "bind",     "keys",        "oprf_key",
+                                      "certificates", "store",    "coordinator", "limits",
+                                      "revoked",      "purposes", "log_level"};
+static const bool s_required[K_COUNT] = {true, true, true,  true,  true, true,
+                                         true, true, false, false, false};
 
 static int s_top(loader_t *l, const yaml_node_t *root, settings_t *s)
 {
     if (!root || root->type != YAML_MAPPING_NODE)
-        return s_fail(l, root, "the file must be one mapping of keys (org, bind, ...)", NULL,
-                      NULL);
+        return s_fail(l, root, "the file must be one mapping of keys (org, bind, ...)", NULL, NULL);
     bool seen[K_COUNT] = {false};
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {

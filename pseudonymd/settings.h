@@ -38,9 +38,9 @@
 #include <stdint.h>
 
 #define SETTINGS_PATH_MAX 4096
-#define SETTINGS_CLIENTS_MAX 1024  /* per-client limit overrides */
-#define SETTINGS_REVOKED_MAX 1024  /* revoked orgs */
-#define SETTINGS_PURPOSES_MAX 16   /* purposes allowed per role */
+#define SETTINGS_CLIENTS_MAX 1024 /* per-client limit overrides */
+#define SETTINGS_REVOKED_MAX 1024 /* revoked orgs */
+#define SETTINGS_PURPOSES_MAX 16  /* purposes allowed per role */
 #define SETTINGS_FILE_MAX (256 * 1024)
 
 /* The roles that may ask the service. */
@@ -57,15 +57,15 @@ typedef struct {
 } settings_override_t;
 
 typedef struct {
-    char org[NAMES_ORG_MAX + 1];                  /* the service's org */
-    char bind[256];                               /* ZeroMQ endpoint */
-    char keys[SETTINGS_PATH_MAX];                 /* cert_secret file */
-    char oprf_key[SETTINGS_PATH_MAX];             /* oprf_secret file */
-    char certificates[SETTINGS_PATH_MAX];         /* the partnership's certificates */
-    char store[SETTINGS_PATH_MAX];                /* SQLite file */
-    char coordinator[NAMES_ORG_MAX + 1];          /* receives limit alerts */
-    char log_level[16];                           /* debug, info, warn, error */
-    rate_limit_limits_t limits;                   /* limits.default */
+    char org[NAMES_ORG_MAX + 1];                       /* the service's org */
+    char bind[256];                                    /* ZeroMQ endpoint */
+    char keys[SETTINGS_PATH_MAX];                      /* cert_secret file */
+    char oprf_key[SETTINGS_PATH_MAX];                  /* oprf_secret file */
+    char certificates[SETTINGS_PATH_MAX];              /* the partnership's certificates */
+    char store[SETTINGS_PATH_MAX];                     /* SQLite file */
+    char coordinator[NAMES_ORG_MAX + 1];               /* receives limit alerts */
+    char log_level[16];                                /* debug, info, warn, error */
+    rate_limit_limits_t limits;                        /* limits.default */
     settings_override_t clients[SETTINGS_CLIENTS_MAX]; /* limits.clients */
     size_t n_clients;
     char revoked[SETTINGS_REVOKED_MAX][NAMES_ORG_MAX + 1]; /* revoked orgs */

@@ -35,13 +35,13 @@ typedef struct store_t store_t;
 
 /* One audit record's content. */
 typedef struct {
-    int64_t time_ms;    /* service clock */
-    const char *event;  /* pseudonym_evaluated, pseudonym_refused, ... */
-    const char *actor;  /* client org (or the service's own org) */
-    const char *purpose;/* as asked, or NULL */
-    uint32_t count;     /* elements */
-    bool ok;            /* outcome ok / refused */
-    const char *reason; /* refusal code, or NULL */
+    int64_t time_ms;         /* service clock */
+    const char *event;       /* pseudonym_evaluated, pseudonym_refused, ... */
+    const char *actor;       /* client org (or the service's own org) */
+    const char *purpose;     /* as asked, or NULL */
+    uint32_t count;          /* elements */
+    bool ok;                 /* outcome ok / refused */
+    const char *reason;      /* refusal code, or NULL */
     const char *counterpart; /* e.g. the coordinator an alert went to, or NULL */
 } store_event_t;
 

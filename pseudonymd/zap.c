@@ -11,8 +11,8 @@
 #define SERVE_BATCH_MAX 256 /* requests per call: the loop goes on */
 
 struct zap_t {
-    zsock_t *rep;     /* REP on inproc://zeromq.zap.01 */
-    char domain[64];  /* the service socket's ZAP domain */
+    zsock_t *rep;    /* REP on inproc://zeromq.zap.01 */
+    char domain[64]; /* the service socket's ZAP domain */
 };
 
 zap_t *zap_new(const char *domain, char *err, size_t errlen)
