@@ -28,6 +28,14 @@ static const audit_event_t s_events[] = {
      "new version of the agreements refused; the old one stays in force"},
     {"recovered", "hersteld na een onderbreking", "recovered after an interruption"},
     {"purged", "opgeschoond na de bewaartermijn", "purged after the retention period"},
+    /* The pseudonym service's own log (hartslag-pseudonymd, issue 17). */
+    {"pseudonym_evaluated", "pseudoniemen berekend (blind) voor een partner of functionaris",
+     "pseudonyms computed (blinded) for a partner or officer"},
+    {"pseudonym_refused", "verzoek om pseudoniemen geweigerd", "pseudonym request refused"},
+    {"pseudonym_limit_alert", "limiet overschreden; de regievoerder is gewaarschuwd",
+     "limit exceeded; the coordinator was warned"},
+    {"pseudonym_limit_alert_acked", "waarschuwing over de limiet ontvangen door de regievoerder",
+     "limit warning received by the coordinator"},
 };
 
 #define EVENT_COUNT (sizeof s_events / sizeof *s_events)

@@ -6,7 +6,8 @@
 # Variables (all may be set on the command line):
 #   PREFIX          /usr/local
 #   DESTDIR         empty; staged installs (packages, tests) set it
-#   BINDIR          $(PREFIX)/bin                 hartslag, hartslagd, hartslag-broker
+#   BINDIR          $(PREFIX)/bin                 hartslag, hartslagd, hartslag-broker,
+#                                                 hartslag-pseudonymd
 #   DATADIR         $(PREFIX)/share/hartslag      examples/, demo.sh, scripts/demo.sh
 #   DOCDIR          $(PREFIX)/share/doc/hartslag  README.md, keys.md, docker.md,
 #                   bench-results.md, docs/*.md (links rewritten to match)
@@ -43,11 +44,12 @@ INSTALL ?= install
 INSTALL_STRIP ?=
 NOBUILD ?= 0
 
-INSTALL_BINS := hartslag hartslagd hartslag-broker
+INSTALL_BINS := hartslag hartslagd hartslag-broker hartslag-pseudonymd
 INSTALL_EXAMPLES := $(wildcard examples/*.yaml)
 INSTALL_DOCS := $(wildcard docs/*.md)
 INSTALL_MANS := $(wildcard docs/man/*.1)
-INSTALL_UNITS := systemd/hartslag-broker.service systemd/hartslagd@.service
+INSTALL_UNITS := systemd/hartslag-broker.service systemd/hartslagd@.service \
+  systemd/hartslag-pseudonymd.service
 
 ifeq ($(NOBUILD),1)
   INSTALL_BUILT :=
@@ -115,6 +117,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(INSTALL_BINS))
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(INSTALL_MANS)))
-	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/hartslag-broker.service $(DESTDIR)$(SYSTEMDUNITDIR)/hartslagd@.service
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/hartslag-broker.service $(DESTDIR)$(SYSTEMDUNITDIR)/hartslagd@.service \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/hartslag-pseudonymd.service
 
 endif

@@ -603,8 +603,9 @@ int service_run(service_t *self)
                 s_on_message(self, msg);
                 zmsg_destroy(&msg);
             }
-        } else if (!zpoller_expired(poller) && zpoller_terminated(poller) && !s_stop)
-            break;
+        }
+        /* A signal interrupts the wait (zpoller says "terminated"): only
+           s_stop ends the loop, SIGHUP is a reload. */
         s_checkpoint(self, false);
     }
     s_checkpoint(self, true);

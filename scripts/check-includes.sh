@@ -9,6 +9,8 @@
 #   broker/   never includes from clients/
 #   clients/  never includes from broker/
 #   keys/     never includes from clients/ (exit codes: lib/exit_codes.h)
+#   pseudonymd/ (the pseudonym service, issue 17) never includes from
+#             broker/ or clients/, and nothing else includes from it
 #
 # Usage: scripts/check-includes.sh [ROOT]     check the tree at ROOT (.)
 #        scripts/check-includes.sh --self-test plant each kind of violation
@@ -41,7 +43,7 @@ check() {
     root=$1
     cd "$root"
     fail=0
-    for file in $(find lib broker clients keys -name '*.[ch]' | sort); do
+    for file in $(find lib broker clients keys pseudonymd -name '*.[ch]' 2>/dev/null | sort); do
         top=${file%%/*}
         grep -n '^[[:space:]]*#[[:space:]]*include' "$file" | while IFS= read -r line; do
             num=${line%%:*}
@@ -52,11 +54,14 @@ check() {
             esac
             bad=""
             case "$top:$target" in
-            lib:broker/* | lib:clients/* | lib:keys/*) bad="lib/ includes $target" ;;
+            lib:broker/* | lib:clients/* | lib:keys/* | lib:pseudonymd/*) bad="lib/ includes $target" ;;
             lib:'<zmq.h>' | lib:'<czmq.h>' | lib:'<czmq_'*) bad="lib/ includes $target" ;;
             broker:clients/*) bad="broker/ includes $target" ;;
             clients:broker/*) bad="clients/ includes $target" ;;
             keys:clients/*) bad="keys/ includes $target" ;;
+            pseudonymd:broker/* | pseudonymd:clients/*) bad="pseudonymd/ includes $target" ;;
+            broker:pseudonymd/* | clients:pseudonymd/* | keys:pseudonymd/*)
+                bad="$top/ includes $target" ;;
             esac
             if [ -n "$bad" ]; then
                 echo "check-includes: $file:$num: $bad"
@@ -112,7 +117,7 @@ self_test() {
     plant() {
         rm -rf "$tmp/tree"
         mkdir -p "$tmp/tree"
-        (cd "$src" && tar cf - lib broker clients keys tests/support) | (cd "$tmp/tree" && tar xf -)
+        (cd "$src" && tar cf - lib broker clients keys pseudonymd tests/support) | (cd "$tmp/tree" && tar xf -)
         if [ $# -gt 0 ]; then
             printf '%s\n' "$2" >>"$tmp/tree/$1"
         fi
@@ -138,6 +143,9 @@ broker/queue.c|#include "../clients/cli/commands.h"
 clients/cli/cmd_send.c|#include "../../broker/broker.h"
 clients/daemon/store.c|#include "../../broker/queue.h"
 keys/cmd_keys.c|#include "../clients/cli/commands.h"
+pseudonymd/service.c|#include "../broker/auth_gate.h"
+pseudonymd/store.c|#include "../clients/daemon/store.h"
+broker/broker.c|#include "../pseudonymd/request.h"
 EOF
     return $status
 }

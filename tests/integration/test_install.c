@@ -88,8 +88,8 @@ Test(install, layout_for_prefix_usr)
 {
     const char *root = s_path("root");
     s_install(root, "/usr");
-    const char *bins[] = {"hartslag", "hartslagd", "hartslag-broker"};
-    for (size_t i = 0; i < 3; i++)
+    const char *bins[] = {"hartslag", "hartslagd", "hartslag-broker", "hartslag-pseudonymd"};
+    for (size_t i = 0; i < 4; i++)
         cr_assert(s_is_file(s_path("root/usr/bin/%s", bins[i]), 0755), "bin/%s", bins[i]);
     const char *examples[] = {"agreements", "broker", "gemeente", "politie", "welzijn", "woonpunt"};
     for (size_t i = 0; i < 6; i++)
@@ -102,7 +102,7 @@ Test(install, layout_for_prefix_usr)
     for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
         cr_assert(s_is_file(s_path("root/usr/share/doc/hartslag/%s", docs[i]), 0644), "doc %s",
                   docs[i]);
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 4; i++)
         cr_assert(s_is_file(s_path("root/usr/share/man/man1/%s.1", bins[i]), 0644), "man %s",
                   bins[i]);
     /* PREFIX=/usr: Debian's systemdsystemunitdir, ExecStart in /usr/bin. */
@@ -222,8 +222,8 @@ Test(install, installed_binaries_document_themselves)
 {
     const char *root = s_path("root");
     s_install(root, "/usr");
-    const char *bins[] = {"hartslag", "hartslagd", "hartslag-broker"};
-    for (size_t i = 0; i < 3; i++) {
+    const char *bins[] = {"hartslag", "hartslagd", "hartslag-broker", "hartslag-pseudonymd"};
+    for (size_t i = 0; i < 4; i++) {
         char path[4200];
         snprintf(path, sizeof path, "%s/usr/bin/%s", root, bins[i]);
         char *out = NULL;
@@ -273,6 +273,7 @@ Test(install, systemd_analyze_verifies_the_units)
                       root_arg,
                       "/lib/systemd/system/hartslag-broker.service",
                       "/lib/systemd/system/hartslagd@politie.service",
+                      "/lib/systemd/system/hartslag-pseudonymd.service",
                       NULL};
     char *out = NULL, *err = NULL;
     int rc = tu_run(verify, NULL, &out, &err);
