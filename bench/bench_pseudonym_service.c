@@ -113,8 +113,8 @@ static double s_run(zsock_t *service, const pseudonym_service_key_t *key, int n,
         zframe_t *answer = zframe_recv(service);
         if (!answer)
             goto fail;
-        Hartslag__PseudonymFrame *reply = pseudonym_frame_unpack(zframe_data(answer),
-                                                                 zframe_size(answer));
+        Hartslag__PseudonymFrame *reply =
+            pseudonym_frame_unpack(zframe_data(answer), zframe_size(answer));
         zframe_destroy(&answer);
         pseudonym_refusal_t refusal;
         pseudonym_answer_t result = pseudonym_batch_answer(b, key, reply, out, &refusal);
@@ -139,9 +139,11 @@ fail:
 
 int main(int argc, char **argv)
 {
-    int n = argc > 1 ? atoi(argv[1]) : 5000;
-    if (n < 64 || sodium_init() < 0)
+    long n = argc > 1 ? strtol(argv[1], NULL, 10) : 5000;
+    if (n < 64 || n > 10000000 || sodium_init() < 0) {
+        fprintf(stderr, "usage: bench_pseudonym_service [ids per figure, 64..10000000]\n");
         return 2;
+    }
     char exe[4096], bin[4200];
     ssize_t got = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (got <= 0)
@@ -226,7 +228,7 @@ int main(int argc, char **argv)
     printf("one client, one request in flight, against hartslag-pseudonymd on loopback\n");
     size_t batches[] = {1, 16, 64};
     for (size_t i = 0; i < 3; i++) {
-        int count = batches[i] == 1 ? n / 4 : n;
+        int count = (int)(batches[i] == 1 ? n / 4 : n);
         double seconds = s_run(service, &key, count, batches[i], &serial);
         if (seconds < 0)
             goto done;
