@@ -7,14 +7,18 @@
 # It creates, in the volumes compose mounts:
 #   $SECRETS/broker/broker.cert_secret        the broker's keys (broker only)
 #   $SECRETS/ORG/ORG.cert_secret              each partner's keys
-#   $SECRETS/ORG/pseudonym.key                the partnership's pseudonym key
-#                                             (the same file for every partner,
-#                                             never in the broker's volume)
+#   $SECRETS/pseudonymd/SVC.cert_secret       the pseudonym service's keys and
+#   $SECRETS/pseudonymd/SVC.oprf_secret       its OPRF key (SVC: its org id; in
+#                                             no other volume: neither the broker
+#                                             nor a partner ever holds it)
 #   $ETC/broker.cert                          the broker's public certificate
+#   $ETC/pseudonymd.cert                      the pseudonym service's public
+#                                             certificate (its OPRF public key)
 #   $ETC/certificates/ORG.cert                the partnership's trust list
 #   $ETC/agreements.yaml                      a copy of the example agreements,
 #   $ETC/agreements.yaml.sig.d/ORG.sig        signed by every partner in it
-#   $ETC/broker.yaml, $ETC/ORG.yaml           configurations for the containers
+#   $ETC/broker.yaml, $ETC/ORG.yaml,          configurations for the containers
+#   $ETC/pseudonymd.yaml
 #   $ETC/keys/                                empty: where each container mounts
 #                                             its own secret volume
 #
@@ -30,6 +34,9 @@ ORGS=${HARTSLAG_ORGS:-gemeente politie welzijn}
 COORDINATOR=${HARTSLAG_COORDINATOR:-gemeente}
 BROKER_ENDPOINT=${HARTSLAG_BROKER_ENDPOINT:-tcp://broker:7455}
 BROKER_BIND=${HARTSLAG_BROKER_BIND:-tcp://0.0.0.0:7455}
+SERVICE_ORG=${HARTSLAG_PSEUDONYM_ORG:-pseudoniemdienst}      # the pseudonym service's org id
+SERVICE_ENDPOINT=${HARTSLAG_PSEUDONYM_ENDPOINT:-tcp://pseudonymd:7456}
+SERVICE_BIND=${HARTSLAG_PSEUDONYM_BIND:-tcp://0.0.0.0:7456}
 OWNER=${HARTSLAG_OWNER:-10001:10001}                # uid:gid of the image's hartslag user
 HARTSLAG=${HARTSLAG_CLI:-hartslag}
 
@@ -86,27 +93,37 @@ for org in $ORGS; do
     partner_keys "$org" ""
 done
 
-# 3. One pseudonym key for all partners: reuse the first one found.
-shared=""
+# 3. The pseudonym service's keys (docs/pseudonyms.md). The partnership's
+#    shared pseudonym key is retired: a volume or configuration from before
+#    is refused rather than silently kept next to the service.
+for f in "$SECRETS"/*/pseudonym.key; do
+    [ ! -e "$f" ] ||
+        die "$f: the shared pseudonym key is retired (docs/pseudonyms.md, \"Moving from the shared key\"); delete every copy of it, then run again"
+done
 for org in $ORGS; do
-    if [ -e "$SECRETS/$org/pseudonym.key" ]; then
-        if [ -z "$shared" ]; then
-            shared="$SECRETS/$org/pseudonym.key"
-        elif ! cmp -s "$shared" "$SECRETS/$org/pseudonym.key"; then
-            die "$SECRETS/$org/pseudonym.key differs from $shared: the partners must share one key"
-        fi
+    [ ! -e "$ETC/$org.yaml" ] || ! grep -q '^pseudonym_key:' "$ETC/$org.yaml" ||
+        die "$ETC/$org.yaml names the retired pseudonym_key: replace it with 'pseudonym_service: $SERVICE_ENDPOINT' and 'pseudonym_service_cert: pseudonymd.cert' (or delete the file to have it written again), then run again"
+done
+sdir="$SECRETS/pseudonymd"
+mkdir -p "$sdir"
+for f in "$sdir"/*.oprf_secret; do
+    if [ -e "$f" ] && [ "$f" != "$sdir/$SERVICE_ORG.oprf_secret" ]; then
+        die "$f: $sdir holds the OPRF key of another service than $SERVICE_ORG (HARTSLAG_PSEUDONYM_ORG); a second key would give every subject a new pseudonym"
     fi
 done
-if [ -z "$shared" ]; then
-    # shellcheck disable=SC2086  # ORGS is a word list
-    set -- $ORGS
-    shared="$SECRETS/$1/pseudonym.key"
-    "$HARTSLAG" keys pseudonym-key --out "$shared" >/dev/null
-    say "created the partnership's pseudonym key"
-fi
-for org in $ORGS; do
-    [ -e "$SECRETS/$org/pseudonym.key" ] || cp "$shared" "$SECRETS/$org/pseudonym.key"
+have=0
+for f in "$SERVICE_ORG.cert" "$SERVICE_ORG.cert_secret" "$SERVICE_ORG.oprf_secret"; do
+    if [ -e "$sdir/$f" ]; then have=$((have + 1)); fi
 done
+if [ "$have" = 0 ]; then
+    "$HARTSLAG" keys pseudonym-service --org "$SERVICE_ORG" --name "Pseudonym service (Hartslag compose)" \
+        --contact "hartslag@$SERVICE_ORG.example" --out "$sdir" >/dev/null
+    say "created the pseudonym service's keys ($SERVICE_ORG)"
+elif [ "$have" != 3 ]; then
+    die "$sdir holds only some of $SERVICE_ORG.cert, $SERVICE_ORG.cert_secret and $SERVICE_ORG.oprf_secret: restore the missing ones from the backup (a new OPRF key gives every subject a new pseudonym), or empty $sdir to start a new partnership"
+fi
+cp "$sdir/$SERVICE_ORG.cert" "$ETC/pseudonymd.cert"
+chmod 0644 "$ETC/pseudonymd.cert"
 
 # 4. The agreements and the configurations. Relative paths resolve against
 #    the configuration file's directory ($ETC), where each container mounts
@@ -135,7 +152,8 @@ broker: $BROKER_ENDPOINT
 broker_cert: $ETC/broker.cert
 certificates: $ETC/certificates
 agreements: $ETC/agreements.yaml
-pseudonym_key: $shared
+pseudonym_service: $SERVICE_ENDPOINT
+pseudonym_service_cert: $ETC/pseudonymd.cert
 state_dir: $work/state
 EOF
         "$HARTSLAG" agreements sign --config "$work/$org.yaml" --yes "$ETC/agreements.yaml" \
@@ -160,6 +178,26 @@ agreements: agreements.yaml
 log_level: info
 EOF
 
+# The pseudonym service: its store (audit log, limit alerts) in its own
+# state volume, which the image creates 0700 for uid 10001.
+write_once "$ETC/pseudonymd.yaml" <<EOF
+# hartslag-pseudonymd in docker/compose.yaml (written by hartslag-init-keys).
+# Inside the compose network it listens on every interface: the partner
+# containers reach it as "pseudonymd". Only certificates in certificates/
+# complete the CURVE handshake. In a real partnership it runs at a trusted
+# third party, never on the broker's host (docs/pseudonyms.md).
+org: $SERVICE_ORG
+bind: $SERVICE_BIND
+keys: keys/$SERVICE_ORG.cert_secret
+oprf_key: keys/$SERVICE_ORG.oprf_secret
+certificates: certificates
+store: $STATE/pseudonymd.db
+coordinator: $COORDINATOR
+limits:
+  default: {per_minute: 100, per_day: 5000}
+log_level: info
+EOF
+
 for org in $ORGS; do
     write_once "$ETC/$org.yaml" <<EOF
 # hartslagd of $org in docker/compose.yaml (written by hartslag-init-keys).
@@ -169,7 +207,8 @@ broker: $BROKER_ENDPOINT
 broker_cert: broker.cert
 certificates: certificates
 agreements: agreements.yaml
-pseudonym_key: keys/pseudonym.key
+pseudonym_service: $SERVICE_ENDPOINT
+pseudonym_service_cert: pseudonymd.cert
 state_dir: $STATE/$org
 log_level: info
 EOF
@@ -181,10 +220,10 @@ done
 "$HARTSLAG" agreements check "$ETC/agreements.yaml" >/dev/null ||
     die "$ETC/agreements.yaml is invalid: run 'hartslag agreements check'"
 chmod 0700 "$SECRETS"/*
-chmod 0600 "$SECRETS"/*/*_secret "$SECRETS"/*/pseudonym.key
+chmod 0600 "$SECRETS"/*/*_secret
 if [ "$(id -u)" = 0 ]; then
     chown -R "$OWNER" "$SECRETS"/* "$ETC"
 fi
 # shellcheck disable=SC2086  # ORGS is a word list
 set -- $ORGS
-say "ready: $# partners and the broker"
+say "ready: $# partners, the broker and the pseudonym service"

@@ -3,13 +3,17 @@
     that exist, and keep the hardening they promise. No Docker engine runs on
     the CI machine: the image's contents are checked against a staged
     `make install` with the Dockerfile's own variables, and the configurations
-    the init service writes are loaded by the real broker and daemons, each
-    seeing only the volumes compose gives it. */
+    the init service writes are loaded by the real broker, pseudonym service
+    and daemons, each seeing only the volumes compose gives it. The OPRF key
+    stays in the pseudonym service's volume, and no pseudonym key (retired in
+    issue 17) is made or kept anywhere. */
+#define _GNU_SOURCE /* asprintf */
 #include "testutil.h"
 
 #include <criterion/criterion.h>
 #include <ctype.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,9 +198,9 @@ static void s_check_command(const char *where, char *const *argv, size_t argc)
 {
     cr_assert_gt(argc, 0, "%s: empty command", where);
     const char *prog = argv[0];
-    const char *built[] = {"hartslag", "hartslagd", "hartslag-broker"};
+    const char *built[] = {"hartslag", "hartslagd", "hartslag-broker", "hartslag-pseudonymd"};
     bool is_built = false;
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 4; i++)
         is_built = is_built || strcmp(prog, built[i]) == 0;
     if (strcmp(prog, "bash") == 0 || strcmp(prog, "sh") == 0)
         return; /* Essential in Debian: present in debian:12-slim */
@@ -408,7 +412,7 @@ Test(docker_refs, dockerfile_references_exist)
                           strcmp(argv[1], "status") == 0);
             }
         } else if (strncmp(line, "EXPOSE ", 7) == 0) {
-            cr_assert_str_eq(line + 7, "7455");
+            cr_assert_str_eq(line + 7, "7455 7456", "the broker's and the pseudonym service's");
         }
     }
     cr_assert_eq(froms, 2, "a build stage and a runtime stage");
@@ -429,8 +433,8 @@ Test(docker_refs, runtime_stage_has_every_needed_library)
             strstr(df.lines[i], "--no-install-recommends"))
             apt = df.lines[i];
     cr_assert_not_null(apt, "no apt-get install --no-install-recommends in the runtime stage");
-    const char *bins[] = {"hartslag", "hartslagd", "hartslag-broker"};
-    for (size_t b = 0; b < 3; b++) {
+    const char *bins[] = {"hartslag", "hartslagd", "hartslag-broker", "hartslag-pseudonymd"};
+    for (size_t b = 0; b < 4; b++) {
         char *out = NULL;
         char *readelf[] = {"/usr/bin/readelf", "-d", (char *)tu_bin(bins[b]), NULL};
         cr_assert_eq(tu_run(readelf, NULL, &out, NULL), 0);
@@ -462,8 +466,8 @@ Test(docker_refs, runtime_stage_has_every_needed_library)
 /* The services and their hardening. */
 Test(docker_refs, compose_services_are_hardened)
 {
-    const char *expected[] = {"init", "broker", "gemeente", "politie", "welzijn"};
-    for (size_t i = 0; i < 5; i++)
+    const char *expected[] = {"init", "broker", "pseudonymd", "gemeente", "politie", "welzijn"};
+    for (size_t i = 0; i < 6; i++)
         cr_assert_not_null(s_get(&s_doc, s_services, expected[i]), "no service %s", expected[i]);
     const char *image = NULL;
     for (yaml_node_pair_t *p = s_services->data.mapping.pairs.start;
@@ -511,11 +515,13 @@ Test(docker_refs, compose_services_are_hardened)
 }
 
 /* Volumes: declared, secrets read-only, each service sees only its own
-   secrets, and the broker never the pseudonym key. */
+   secrets: the OPRF key's volume only init and the pseudonym service. */
 Test(docker_refs, compose_volumes)
 {
     yaml_node_t *declared = s_get(&s_doc, yaml_document_get_root_node(&s_doc), "volumes");
     cr_assert_not_null(declared);
+    cr_assert_not_null(s_get(&s_doc, declared, "keys-pseudonymd"));
+    size_t oprf_mounts = 0;
     for (yaml_node_pair_t *p = s_services->data.mapping.pairs.start;
          p < s_services->data.mapping.pairs.top; p++) {
         const char *name = s_scalar(yaml_document_get_node(&s_doc, p->key));
@@ -535,6 +541,11 @@ Test(docker_refs, compose_volumes)
                                parts[0]);
             bool ro = n == 3 && strcmp(parts[2], "ro") == 0;
             if (strncmp(parts[0], "keys-", 5) == 0) {
+                if (strcmp(parts[0], "keys-pseudonymd") == 0) {
+                    cr_assert(init || strcmp(name, "pseudonymd") == 0,
+                              "%s mounts the pseudonym service's keys (the OPRF key)", name);
+                    oprf_mounts++;
+                }
                 if (init) {
                     char want[600];
                     snprintf(want, sizeof want, "/secrets/%s", parts[0] + 5);
@@ -560,6 +571,37 @@ Test(docker_refs, compose_volumes)
         if (!init)
             cr_assert(state && own_keys, "%s: needs its state and its keys", name);
     }
+    cr_assert_eq(oprf_mounts, 2, "init and pseudonymd mount keys-pseudonymd, nobody else");
+}
+
+/* The start order: the pseudonym service after init, every daemon after
+   the broker and the pseudonym service (a daemon without its service holds
+   every new signal back as "waiting for a pseudonym"). */
+Test(docker_refs, compose_start_order)
+{
+    yaml_node_t *init = s_get(&s_doc, s_services, "init");
+    const char *orgs = s_scalar(s_get(&s_doc, s_get(&s_doc, init, "environment"), "HARTSLAG_ORGS"));
+    cr_assert_not_null(orgs);
+    yaml_node_t *psd =
+        s_get(&s_doc, s_get(&s_doc, s_get(&s_doc, s_services, "pseudonymd"), "depends_on"), "init");
+    cr_assert_str_eq(s_scalar(s_get(&s_doc, psd, "condition")), "service_completed_successfully",
+                     "pseudonymd must wait for the init service");
+    char words[256];
+    snprintf(words, sizeof words, "%s", orgs);
+    size_t n = 0;
+    for (char *save = NULL, *org = strtok_r(words, " ", &save); org;
+         org = strtok_r(NULL, " ", &save), n++) {
+        yaml_node_t *deps = s_get(&s_doc, s_get(&s_doc, s_services, org), "depends_on");
+        cr_assert_not_null(deps, "%s has no depends_on", org);
+        const char *needs[] = {"init", "broker", "pseudonymd"};
+        for (size_t i = 0; i < 3; i++) {
+            const char *cond = s_scalar(s_get(&s_doc, s_get(&s_doc, deps, needs[i]), "condition"));
+            cr_assert_not_null(cond, "%s does not wait for %s", org, needs[i]);
+            cr_assert_str_eq(cond, i == 0 ? "service_completed_successfully" : "service_started",
+                             "%s: depends_on %s", org, needs[i]);
+        }
+    }
+    cr_assert_gt(n, 0);
 }
 
 /* Commands, health checks, environment and --config files. */
@@ -602,9 +644,12 @@ Test(docker_refs, compose_commands_and_environment)
                     char want[128];
                     snprintf(want, sizeof want, "/etc/hartslag/%s.yaml", name);
                     cr_assert_str_eq(argv[i + 1], want, "%s", where);
-                    cr_assert(strcmp(name, "broker") == 0 ? strcmp(argv[0], "hartslag-broker") == 0
-                                                          : s_word_in(org_words, name),
-                              "%s: the init service writes no %s", where, want);
+                    bool written = strcmp(name, "broker") == 0
+                                       ? strcmp(argv[0], "hartslag-broker") == 0
+                                   : strcmp(name, "pseudonymd") == 0
+                                       ? strcmp(argv[0], "hartslag-pseudonymd") == 0
+                                       : s_word_in(org_words, name);
+                    cr_assert(written, "%s: the init service writes no %s", where, want);
                 }
         }
         yaml_node_t *env = s_get(&s_doc, svc, "environment");
@@ -662,7 +707,9 @@ static const char *s_view(const char *service)
     return view;
 }
 
-/* Every key of a written configuration is in the binary's schema. */
+/* Every key of a written configuration is in the binary's schema, and
+   none is retired: the daemon's schema still names pseudonym_key, only to
+   refuse it. */
 static void s_check_config_keys(const char *file, const char *schema)
 {
     yaml_document_t doc;
@@ -673,8 +720,177 @@ static void s_check_config_keys(const char *file, const char *schema)
          p++) {
         const char *key = s_scalar(yaml_document_get_node(&doc, p->key));
         cr_assert(key && s_word_in(schema, key), "%s: unknown configuration key '%s'", file, key);
+        cr_assert(strcmp(key, "pseudonym_key") != 0, "%s names the retired pseudonym_key", file);
     }
     yaml_document_delete(&doc);
+}
+
+/* The value of a top-level key of a written configuration (caller frees),
+   or NULL. */
+static char *s_config_value(const char *file, const char *key)
+{
+    yaml_document_t doc;
+    cr_assert_eq(s_load(file, &doc), 0, "%s is not YAML", file);
+    const char *value = s_scalar(s_get(&doc, yaml_document_get_root_node(&doc), key));
+    char *copy = value ? strdup(value) : NULL;
+    yaml_document_delete(&doc);
+    return copy;
+}
+
+/* Runs the image's hartslag-init-keys as compose does (every variable of
+   the init service's environment), with the paths moved into s_tmp and the
+   image's examples (a staged install). Its stderr into *err. */
+static int s_run_init(char **err)
+{
+    static char vars[24][4200];
+    char *argv[32] = {"/usr/bin/env"};
+    size_t argc = 1, n = 0;
+    yaml_node_t *env = s_get(&s_doc, s_get(&s_doc, s_services, "init"), "environment");
+    cr_assert_not_null(env);
+    for (yaml_node_pair_t *e = env->data.mapping.pairs.start; e < env->data.mapping.pairs.top;
+         e++) {
+        cr_assert_lt(n, 16, "init: too many environment variables for this test");
+        snprintf(vars[n], sizeof vars[n], "%s=%s", s_scalar(yaml_document_get_node(&s_doc, e->key)),
+                 s_scalar(yaml_document_get_node(&s_doc, e->value)));
+        argv[argc++] = vars[n++];
+    }
+    snprintf(vars[n], sizeof vars[n], "HARTSLAG_CLI=%s", tu_bin("hartslag"));
+    argv[argc++] = vars[n++];
+    snprintf(vars[n], sizeof vars[n], "HARTSLAG_ETC=%s", s_tmppath("etc"));
+    argv[argc++] = vars[n++];
+    snprintf(vars[n], sizeof vars[n], "HARTSLAG_SECRETS=%s", s_tmppath("secrets"));
+    argv[argc++] = vars[n++];
+    snprintf(vars[n], sizeof vars[n], "HARTSLAG_STATE=%s", s_tmppath("state"));
+    argv[argc++] = vars[n++];
+    snprintf(vars[n], sizeof vars[n], "HARTSLAG_EXAMPLES=%s",
+             s_tmppath("image/usr/local/share/hartslag/examples"));
+    argv[argc++] = vars[n++];
+    /* As root the script hands the files to the image's uid 10001; here to
+       whoever runs the test, who then runs the services. */
+    snprintf(vars[n], sizeof vars[n], "HARTSLAG_OWNER=%u:%u", (unsigned)getuid(),
+             (unsigned)getgid());
+    argv[argc++] = vars[n++];
+    argv[argc++] = (char *)s_tmppath("image/usr/local/bin/hartslag-init-keys");
+    argv[argc] = NULL;
+    return tu_run(argv, NULL, NULL, err);
+}
+
+/* The paths of the files under `dir` whose name matches `pattern`, one a
+   line ("" when none; caller frees). */
+static char *s_find(const char *dir, const char *pattern)
+{
+    char *argv[] = {"/usr/bin/find", (char *)dir, "-name", (char *)pattern, NULL};
+    char *out = NULL;
+    cr_assert_eq(tu_run(argv, NULL, &out, NULL), 0, "find %s", dir);
+    return out;
+}
+
+/* Mode bits of a path (-1 when missing). */
+static int s_mode(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+}
+
+/* The value of `secret-key = "..."` in the service's OPRF key file: the
+   bytes that must be in its volume only. */
+static void s_oprf_secret_value(const char *file, char *out, size_t outlen)
+{
+    char *text = s_read(file);
+    const char *at = strstr(text, "secret-key = \"");
+    cr_assert_not_null(at, "%s has no secret-key", file);
+    at += strlen("secret-key = \"");
+    size_t len = strcspn(at, "\"");
+    cr_assert_gt(len, 20);
+    cr_assert_lt(len, outlen);
+    memcpy(out, at, len);
+    out[len] = '\0';
+    sodium_memzero(text, strlen(text));
+    free(text);
+}
+
+/* The compose view of the pseudonym service's config with bind moved to a
+   free loopback port (it has no --bind flag; scripts/demo.sh does the
+   same). */
+static void s_rebind(const char *config)
+{
+    char *text = s_read(config);
+    char *line = strstr(text, "\nbind: ");
+    cr_assert_not_null(line, "%s has no bind", config);
+    char *rest = strchr(line + 1, '\n');
+    cr_assert_not_null(rest);
+    char *rewritten = NULL;
+    cr_assert_gt(
+        asprintf(&rewritten, "%.*s\nbind: tcp://127.0.0.1:*%s", (int)(line - text), text, rest), 0);
+    cr_assert_eq(unlink(config), 0);
+    cr_assert_eq(tu_write_file(config, rewritten, 0644), 0);
+    free(rewritten);
+    free(text);
+}
+
+/* The endpoint=... of a service's "event=started" log line. */
+static void s_started_endpoint(const char *log_path, char *out, size_t outlen)
+{
+    char *log = s_read(log_path);
+    const char *at = strstr(log, "event=started");
+    cr_assert_not_null(at);
+    at = strstr(at, "endpoint=");
+    cr_assert_not_null(at, "%s", log);
+    snprintf(out, outlen, "%.*s", (int)strcspn(at + 9, " \n"), at + 9);
+    free(log);
+}
+
+/* A configuration the init service keeps while a file from before issue 17
+   is around, or while the pseudonym service's keys are incomplete, would
+   start daemons that refuse to run or a service with a new OPRF key: the
+   script refuses instead, and says why. */
+Test(docker_refs, init_service_refuses_retired_or_partial_pseudonym_keys)
+{
+    tu_watchdog(120);
+    dockerfile_t df;
+    s_dockerfile_load(&df);
+    s_stage_image(&df);
+    free(df.text);
+    char *err = NULL;
+    cr_assert_eq(s_run_init(&err), 0, "init-keys failed: %s", err);
+    free(err);
+
+    /* A partner's volume still holding the retired shared key. */
+    const char *old_key = s_tmppath("secrets/politie/pseudonym.key");
+    cr_assert_eq(tu_write_file(old_key, "an old pseudonym key\n", 0600), 0);
+    cr_assert_neq(s_run_init(&err), 0, "init-keys kept a retired pseudonym key");
+    cr_assert(strstr(err, "pseudonym.key") && strstr(err, "retired"), "%s", err);
+    free(err);
+    cr_assert_eq(unlink(old_key), 0);
+
+    /* A daemon configuration from before, naming pseudonym_key. */
+    const char *config = s_tmppath("etc/welzijn.yaml");
+    char *text = s_read(config);
+    char *old_config = NULL;
+    cr_assert_gt(asprintf(&old_config, "%spseudonym_key: keys/pseudonym.key\n", text), 0);
+    cr_assert_eq(unlink(config), 0);
+    cr_assert_eq(tu_write_file(config, old_config, 0644), 0);
+    cr_assert_neq(s_run_init(&err), 0, "init-keys kept a configuration naming pseudonym_key");
+    cr_assert(strstr(err, "welzijn.yaml") && strstr(err, "pseudonym_service"), "%s", err);
+    free(err);
+    cr_assert_eq(unlink(config), 0);
+    cr_assert_eq(tu_write_file(config, text, 0644), 0);
+    free(old_config);
+    free(text);
+    cr_assert_eq(s_run_init(&err), 0, "init-keys failed after the cleanup: %s", err);
+    free(err);
+
+    /* The service's OPRF key lost, its other keys there: never replaced
+       silently (a new key gives every subject a new pseudonym). */
+    char *found = s_find(s_tmppath("secrets/pseudonymd"), "*.oprf_secret");
+    char oprf[4200];
+    snprintf(oprf, sizeof oprf, "%.*s", (int)strcspn(found, "\n"), found);
+    free(found);
+    cr_assert_eq(unlink(oprf), 0, "no OPRF key in the service's volume");
+    cr_assert_neq(s_run_init(&err), 0, "init-keys replaced a lost OPRF key");
+    cr_assert(strstr(err, "only some"), "%s", err);
+    free(err);
+    cr_assert_not(s_exists(oprf), "init-keys made a new OPRF key");
 }
 
 Test(docker_refs, init_service_writes_working_configurations)
@@ -689,51 +905,76 @@ Test(docker_refs, init_service_writes_working_configurations)
     const char *orgs = s_scalar(s_get(&s_doc, env, "HARTSLAG_ORGS"));
     const char *bind = s_scalar(s_get(&s_doc, env, "HARTSLAG_BROKER_BIND"));
     const char *endpoint = s_scalar(s_get(&s_doc, env, "HARTSLAG_BROKER_ENDPOINT"));
+    const char *psd_bind = s_scalar(s_get(&s_doc, env, "HARTSLAG_PSEUDONYM_BIND"));
+    const char *psd_endpoint = s_scalar(s_get(&s_doc, env, "HARTSLAG_PSEUDONYM_ENDPOINT"));
+    const char *psd_org = s_scalar(s_get(&s_doc, env, "HARTSLAG_PSEUDONYM_ORG"));
     cr_assert_str_eq(bind, "tcp://0.0.0.0:7455", "inside compose the broker binds every interface");
     cr_assert_str_eq(endpoint, "tcp://broker:7455", "the partners reach the service 'broker'");
+    cr_assert_str_eq(psd_bind, "tcp://0.0.0.0:7456",
+                     "inside compose the pseudonym service binds every interface");
+    cr_assert_str_eq(psd_endpoint, "tcp://pseudonymd:7456",
+                     "the partners reach the service 'pseudonymd'");
+    cr_assert_not_null(psd_org);
 
-    /* Run the script as compose does, with the paths moved into s_tmp and
-       the image's examples (a staged install). Twice: idempotent. */
-    char hartslag_cli[4200];
-    snprintf(hartslag_cli, sizeof hartslag_cli, "HARTSLAG_CLI=%s", tu_bin("hartslag"));
-    char etc[4200], secrets[4200], state[4200], examples[4200], orgs_env[512], coord[256];
-    snprintf(etc, sizeof etc, "HARTSLAG_ETC=%s", s_tmppath("etc"));
-    snprintf(secrets, sizeof secrets, "HARTSLAG_SECRETS=%s", s_tmppath("secrets"));
-    snprintf(state, sizeof state, "HARTSLAG_STATE=%s", s_tmppath("state"));
-    snprintf(examples, sizeof examples, "HARTSLAG_EXAMPLES=%s",
-             s_tmppath("image/usr/local/share/hartslag/examples"));
-    snprintf(orgs_env, sizeof orgs_env, "HARTSLAG_ORGS=%s", orgs);
-    snprintf(coord, sizeof coord, "HARTSLAG_COORDINATOR=%s",
-             s_scalar(s_get(&s_doc, env, "HARTSLAG_COORDINATOR")));
-    /* As root the script hands the files to the image's uid 10001; here to
-       whoever runs the test, who then runs the broker and the daemons. */
-    char owner[64];
-    snprintf(owner, sizeof owner, "HARTSLAG_OWNER=%u:%u", (unsigned)getuid(), (unsigned)getgid());
-    char *argv[] = {"/usr/bin/env",
-                    hartslag_cli,
-                    etc,
-                    secrets,
-                    state,
-                    examples,
-                    orgs_env,
-                    coord,
-                    owner,
-                    (char *)s_tmppath("image/usr/local/bin/hartslag-init-keys"),
-                    NULL};
+    /* Twice: idempotent. */
     char *err = NULL;
-    cr_assert_eq(tu_run(argv, NULL, NULL, &err), 0, "init-keys failed: %s", err);
+    cr_assert_eq(s_run_init(&err), 0, "init-keys failed: %s", err);
     free(err);
     char *before = s_read(s_tmppath("secrets/politie/politie.cert_secret"));
-    cr_assert_eq(tu_run(argv, NULL, NULL, &err), 0, "second init-keys run failed: %s", err);
+    char *oprf_before = s_read(s_tmppath("secrets/pseudonymd/%s.oprf_secret", psd_org));
+    cr_assert_eq(s_run_init(&err), 0, "second init-keys run failed: %s", err);
     cr_assert(strstr(err, "kept"), "%s", err);
     free(err);
     char *after = s_read(s_tmppath("secrets/politie/politie.cert_secret"));
+    char *oprf_after = s_read(s_tmppath("secrets/pseudonymd/%s.oprf_secret", psd_org));
     cr_assert_str_eq(before, after, "a second run replaced keys");
+    cr_assert_str_eq(oprf_before, oprf_after, "a second run replaced the OPRF key");
+    sodium_memzero(before, strlen(before));
+    sodium_memzero(after, strlen(after));
+    sodium_memzero(oprf_before, strlen(oprf_before));
+    sodium_memzero(oprf_after, strlen(oprf_after));
     free(before);
     free(after);
-    struct stat st;
-    cr_assert_neq(stat(s_tmppath("secrets/broker/pseudonym.key"), &st), 0,
-                  "the broker's volume must never hold the pseudonym key");
+    free(oprf_before);
+    free(oprf_after);
+
+    /* No pseudonym key anywhere; the OPRF key in the service's volume only,
+       by name and by content; every secret 0600, every secret volume 0700. */
+    char *found = s_find(s_tmp, "pseudonym.key");
+    cr_assert_str_eq(found, "", "a pseudonym key was made: %s", found);
+    free(found);
+    found = s_find(s_tmppath("secrets"), "*.oprf_secret");
+    char want[4200];
+    snprintf(want, sizeof want, "%s\n", s_tmppath("secrets/pseudonymd/%s.oprf_secret", psd_org));
+    cr_assert_str_eq(found, want, "the OPRF key must be in the service's volume only");
+    free(found);
+    found = s_find(s_tmppath("etc"), "*_secret");
+    cr_assert_str_eq(found, "", "a secret in the public config volume: %s", found);
+    free(found);
+    char oprf_value[128];
+    s_oprf_secret_value(s_tmppath("secrets/pseudonymd/%s.oprf_secret", psd_org), oprf_value,
+                        sizeof oprf_value);
+    char volumes[256];
+    snprintf(volumes, sizeof volumes, "broker %s", orgs);
+    for (char *save = NULL, *v = strtok_r(volumes, " ", &save); v; v = strtok_r(NULL, " ", &save))
+        cr_assert_not(tu_dir_contains(s_tmppath("secrets/%s", v), oprf_value, strlen(oprf_value)),
+                      "the volume keys-%s holds the OPRF key", v);
+    cr_assert_not(tu_dir_contains(s_tmppath("etc"), oprf_value, strlen(oprf_value)),
+                  "the config volume holds the OPRF key");
+    sodium_memzero(oprf_value, sizeof oprf_value);
+    const char *psd_files[] = {"cert_secret", "oprf_secret"};
+    for (size_t i = 0; i < 2; i++)
+        cr_assert_eq(s_mode(s_tmppath("secrets/pseudonymd/%s.%s", psd_org, psd_files[i])), 0600,
+                     "%s.%s is not 0600", psd_org, psd_files[i]);
+    cr_assert_eq(s_mode(s_tmppath("secrets/pseudonymd")), 0700);
+    cr_assert_eq(s_mode(s_tmppath("secrets/broker")), 0700);
+    cr_assert_eq(s_mode(s_tmppath("etc/pseudonymd.cert")), 0644);
+    /* The certificate the daemons check answers against is the service's. */
+    char *cert = s_read(s_tmppath("etc/pseudonymd.cert"));
+    char *own = s_read(s_tmppath("secrets/pseudonymd/%s.cert", psd_org));
+    cr_assert_str_eq(cert, own, "pseudonymd.cert is not the service's certificate");
+    free(cert);
+    free(own);
 
     char *broker_schema = s_schema_keys(s_src("lib/broker_config_schema.h"));
     char *daemon_schema = s_schema_keys(s_src("clients/daemon/config_schema.h"));
@@ -755,12 +996,34 @@ Test(docker_refs, init_service_writes_working_configurations)
     const char *blog = s_tmppath("broker.log");
     pid_t broker = s_spawn(bargv, blog);
     cr_assert(s_wait_for(blog, "event=started", 100), "the broker did not start");
-    char *log = s_read(blog);
     char endpoint_now[256];
-    const char *at = strstr(log, "endpoint=");
-    cr_assert_not_null(at);
-    snprintf(endpoint_now, sizeof endpoint_now, "%.*s", (int)strcspn(at + 9, " \n"), at + 9);
-    free(log);
+    s_started_endpoint(blog, endpoint_now, sizeof endpoint_now);
+
+    /* The pseudonym service as its container sees it: its store in its
+       state volume (which the image creates, 0700), on a free port. */
+    const char *pview = s_view("pseudonymd");
+    char pconfig[4200];
+    snprintf(pconfig, sizeof pconfig, "%s/pseudonymd.yaml", pview);
+    char *store = s_config_value(pconfig, "store");
+    char *coordinator = s_config_value(pconfig, "coordinator");
+    char *psd_org_config = s_config_value(pconfig, "org");
+    cr_assert_not_null(store);
+    cr_assert_str_eq(store, s_tmppath("state/pseudonymd.db"), "the store is in its state volume");
+    cr_assert_str_eq(coordinator, s_scalar(s_get(&s_doc, env, "HARTSLAG_COORDINATOR")),
+                     "limit alerts go to the coordinator");
+    cr_assert_str_eq(psd_org_config, psd_org);
+    free(store);
+    free(coordinator);
+    free(psd_org_config);
+    cr_assert_eq(mkdir(s_tmppath("state"), 0700), 0);
+    s_rebind(pconfig);
+    char *pargv[] = {(char *)tu_bin("hartslag-pseudonymd"), "--config", pconfig, NULL};
+    const char *plog = s_tmppath("pseudonymd.log");
+    pid_t service = s_spawn(pargv, plog);
+    cr_assert(s_wait_for(plog, "event=started", 100), "the pseudonym service did not start");
+    char service_now[256];
+    s_started_endpoint(plog, service_now, sizeof service_now);
+    cr_assert(s_exists(s_tmppath("state/pseudonymd.db")), "the service made no store");
 
     char words[256];
     snprintf(words, sizeof words, "%s", orgs);
@@ -772,6 +1035,16 @@ Test(docker_refs, init_service_writes_working_configurations)
         char config[4200], dstate[4200], dlog[4200];
         snprintf(config, sizeof config, "%s/%s.yaml", view, org);
         s_check_config_keys(config, daemon_schema);
+        char *service_endpoint = s_config_value(config, "pseudonym_service");
+        char *service_cert = s_config_value(config, "pseudonym_service_cert");
+        cr_assert_not_null(service_endpoint, "%s: no pseudonym_service", org);
+        cr_assert_not_null(service_cert, "%s: no pseudonym_service_cert", org);
+        cr_assert_str_eq(service_endpoint, psd_endpoint, "%s", org);
+        char cert_path[4200];
+        snprintf(cert_path, sizeof cert_path, "%s/%s", view, service_cert);
+        cr_assert(s_exists(cert_path), "%s: %s is not in its view", org, service_cert);
+        free(service_endpoint);
+        free(service_cert);
         snprintf(dstate, sizeof dstate, "%s", s_tmppath("state-%s", org));
         snprintf(dlog, sizeof dlog, "%s", s_tmppath("%s.log", org));
         char *check[] = {(char *)tu_bin("hartslagd"),
@@ -781,6 +1054,8 @@ Test(docker_refs, init_service_writes_working_configurations)
                          dstate,
                          "--broker",
                          endpoint_now,
+                         "--pseudonym-service",
+                         service_now,
                          "--check",
                          NULL};
         char *cerr = NULL;
@@ -793,6 +1068,8 @@ Test(docker_refs, init_service_writes_working_configurations)
                          dstate,
                          "--broker",
                          endpoint_now,
+                         "--pseudonym-service",
+                         service_now,
                          NULL};
         daemons[n++] = s_spawn(dargv, dlog);
         cr_assert(s_wait_for(dlog, "event=connected", 100), "%s did not connect", org);
@@ -803,14 +1080,53 @@ Test(docker_refs, init_service_writes_working_configurations)
         cr_assert_eq(tu_run(status, NULL, &out, NULL), 0, "hartslag status (%s): %s", org, out);
         free(out);
     }
+    /* A signal with a subject: the daemon blinds it, the service evaluates
+       it and the daemon checks the proof against pseudonymd.cert. Accepted
+       by the broker only with a verified pseudonym. */
+    char org_words[256];
+    snprintf(org_words, sizeof org_words, " %s ", orgs);
+    cr_assert(s_word_in(org_words, "politie"), "the example signal is the police's");
+    char *send[] = {(char *)tu_bin("hartslag"),
+                    "send",
+                    "--state-dir",
+                    (char *)s_tmppath("state-politie"),
+                    "--user",
+                    "agent-4711",
+                    "--to",
+                    (char *)s_scalar(s_get(&s_doc, env, "HARTSLAG_COORDINATOR")),
+                    "--type",
+                    "overlast",
+                    "--purpose",
+                    "casusoverleg",
+                    "--subject-address",
+                    "6411 AB 12a",
+                    "--field",
+                    "adres=Voorbeeldstraat 12a, 6411 AB Heerlen",
+                    "--field",
+                    "datum=2026-03-02",
+                    "--field",
+                    "categorie=geluidsoverlast",
+                    "--wait",
+                    "--timeout",
+                    "30",
+                    NULL};
+    char *out = NULL, *serr = NULL;
+    cr_assert_eq(tu_run(send, NULL, &out, &serr), 0, "hartslag send through the service: %s %s",
+                 out, serr);
+    free(out);
+    free(serr);
     for (size_t i = 0; i < n; i++) {
         kill(daemons[i], SIGTERM);
         int status;
         waitpid(daemons[i], &status, 0);
         cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "a daemon did not stop cleanly");
     }
-    kill(broker, SIGTERM);
     int status;
+    kill(service, SIGTERM);
+    waitpid(service, &status, 0);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "the pseudonym service did not stop cleanly");
+    kill(broker, SIGTERM);
     waitpid(broker, &status, 0);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the broker did not stop cleanly");
     free(broker_schema);
