@@ -117,6 +117,47 @@ Test(daemon_store, outbox_accepted_once_and_sealed_dropped)
     cr_assert_null(store);
 }
 
+/* Issue 17: a signal waiting for its pseudonym holds its sealed draft,
+   then its sealed signal, and is counted apart. */
+Test(daemon_store, waiting_entry_is_sealed_once)
+{
+    store_t *store = s_open();
+    uint8_t draft[48] = {9, 9, 9}, sealed[40] = {1, 2, 3};
+    store_outbox_t e = {0};
+    snprintf(e.signal_id, sizeof e.signal_id, "%s", s_id1);
+    e.sealed = draft;
+    e.sealed_len = sizeof draft;
+    e.recipients = "politie";
+    e.signal_type = "overlast";
+    e.purpose = "zorg";
+    e.sender_user = "j.jansen";
+    e.state = "pseudonym";
+    e.created_ms = 1000;
+    cr_assert_eq(store_begin(store), 0);
+    cr_assert_eq(store_outbox_add(store, &e), 0, "%s", store_error(store));
+    cr_assert_eq(s_outbox_add(store, s_id2, sealed, sizeof sealed), 0);
+    cr_assert_eq(store_commit(store), 0);
+    store_counts_t c;
+    cr_assert_eq(store_counts(store, &c), 0);
+    cr_assert_eq(c.outbox_waiting, 1);
+    cr_assert_eq(c.outbox_pending, 1);
+    cr_assert_eq(store_begin(store), 0);
+    cr_assert_eq(store_outbox_seal(store, s_id2, sealed, sizeof sealed), 0, "not waiting");
+    cr_assert_eq(store_outbox_seal(store, s_id1, sealed, sizeof sealed), 1);
+    cr_assert_eq(store_outbox_seal(store, s_id1, draft, sizeof draft), 0, "sealed only once");
+    cr_assert_eq(store_commit(store), 0);
+    store_outbox_t got;
+    cr_assert_eq(store_outbox_get(store, s_id1, &got), 1);
+    cr_assert_str_eq(got.state, "pending");
+    cr_assert_eq(got.sealed_len, sizeof sealed);
+    cr_assert_eq(memcmp(got.sealed, sealed, sizeof sealed), 0);
+    store_outbox_clear(&got);
+    cr_assert_eq(store_counts(store, &c), 0);
+    cr_assert_eq(c.outbox_waiting, 0);
+    cr_assert_eq(c.outbox_pending, 2);
+    store_destroy(&store);
+}
+
 Test(daemon_store, inbox_tombstone)
 {
     store_t *store = s_open();

@@ -222,6 +222,38 @@ Test(envelope, signal_ids_are_time_ordered_and_unique)
     s_signal_free(&c);
 }
 
+/* Issue 17: a signal that waited for its pseudonym keeps the id it got
+   when it was asked for, and says how its subject was made. */
+Test(envelope, given_id_and_subject_scheme_reach_the_header)
+{
+    envelope_draft_t d = s_draft();
+    unsigned char id[ENVELOPE_SIGNAL_ID_BYTES];
+    randombytes_buf(id, sizeof id);
+    d.signal_id = id;
+    d.subject_scheme = 2;
+    d.subject_key_version = 5;
+    signal_t sig = {0};
+    s_seal(&sig, &d, 2);
+    cr_assert_eq(memcmp(sig.id, id, sizeof id), 0);
+    cr_assert_eq(memcmp(sig.h->signal_id.data, id, sizeof id), 0);
+    cr_assert(sig.h->has_subject_scheme && sig.h->subject_scheme == 2);
+    cr_assert(sig.h->has_subject_key_version && sig.h->subject_key_version == 5);
+    cr_expect_eq(envelope_verify(sig.s, s_sender.sign_pk), ENVELOPE_OK);
+    s_signal_free(&sig);
+    /* Scheme 2 without a version is refused at sealing, as at the broker. */
+    d.subject_key_version = 0;
+    envelope_recipient_t r[1];
+    s_recipients(r, 1);
+    envelope_sender_t keys = s_sender_keys();
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    const char *reason = NULL;
+    cr_assert_eq(envelope_seal(&d, &keys, r, 1, &bytes, &len, id, &reason),
+                 ENVELOPE_ERR_INVALID_HEADER);
+    cr_assert_str_eq(reason, "subject_key_version_missing");
+    cr_assert_null(bytes);
+}
+
 Test(envelope, round_trip_1)
 {
     s_round_trip(1);
