@@ -30,8 +30,7 @@ Test(pseudonymd_rate_limit, counts_elements_per_minute)
     cr_assert_eq(rate_limit_take(rl, "gemeente", &lim, 100, T0 + 4000, &r), RATE_LIMIT_OK);
     /* The next minute frees room; a refusal there is a new window's first. */
     cr_assert_eq(rate_limit_take(rl, "politie", &lim, 100, T0 + MIN, &r), RATE_LIMIT_OK);
-    cr_assert_eq(rate_limit_take(rl, "politie", &lim, 1, T0 + MIN + 10, &r),
-                 RATE_LIMIT_PER_MINUTE);
+    cr_assert_eq(rate_limit_take(rl, "politie", &lim, 1, T0 + MIN + 10, &r), RATE_LIMIT_PER_MINUTE);
     cr_assert(r.first_in_window);
     rate_limit_destroy(&rl);
     rate_limit_destroy(&rl);

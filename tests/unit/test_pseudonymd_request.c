@@ -178,8 +178,7 @@ Test(pseudonymd_request, malformed_frames)
     psd_request_t *req = calloc(1, sizeof *req);
     int id_known = 1;
     char detail[160];
-    cr_assert_eq(psd_request_parse(NULL, 0, req, &id_known, detail, sizeof detail),
-                 PSD_MALFORMED);
+    cr_assert_eq(psd_request_parse(NULL, 0, req, &id_known, detail, sizeof detail), PSD_MALFORMED);
     cr_assert_not(id_known);
     const uint8_t junk[] = {0xff, 0xff, 0xff, 0x01};
     cr_assert_eq(psd_request_parse(junk, sizeof junk, req, &id_known, detail, sizeof detail),
@@ -229,8 +228,7 @@ Test(pseudonymd_request, ack_and_heartbeat)
     cr_assert_eq(memcmp(req->alert_id, id, 16), 0);
     ack.alert_id.len = 8;
     len = hartslag__pseudonym_frame__pack(&frame, buf);
-    cr_assert_eq(psd_request_parse(buf, len, req, &id_known, detail, sizeof detail),
-                 PSD_MALFORMED);
+    cr_assert_eq(psd_request_parse(buf, len, req, &id_known, detail, sizeof detail), PSD_MALFORMED);
     Hartslag__Heartbeat hb = HARTSLAG__HEARTBEAT__INIT;
     hb.sent_at_ms = 5;
     frame.body_case = HARTSLAG__PSEUDONYM_FRAME__BODY_HEARTBEAT;
@@ -243,9 +241,17 @@ Test(pseudonymd_request, ack_and_heartbeat)
 
 Test(pseudonymd_request, refusal_names_and_purposes)
 {
-    const char *want[] = {"ok",           "malformed", "invalid_element", "batch_too_large",
-                          "unknown_client", "revoked", "rate_limited",    "replay",
-                          "stale",        "key_version", "purpose_not_allowed"};
+    const char *want[] = {"ok",
+                          "malformed",
+                          "invalid_element",
+                          "batch_too_large",
+                          "unknown_client",
+                          "revoked",
+                          "rate_limited",
+                          "replay",
+                          "stale",
+                          "key_version",
+                          "purpose_not_allowed"};
     for (int i = 0; i < PSD_REFUSAL_COUNT; i++)
         cr_assert_str_eq(psd_refusal_name((psd_refusal_t)i), want[i]);
     cr_assert_str_eq(psd_refusal_name((psd_refusal_t)99), "malformed");
