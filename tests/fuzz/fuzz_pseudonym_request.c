@@ -45,8 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else
             FUZZ_CHECK(req.n == 0);
     } else {
-        FUZZ_CHECK(rc == PSD_MALFORMED || rc == PSD_INVALID_ELEMENT ||
-                   rc == PSD_BATCH_TOO_LARGE);
+        FUZZ_CHECK(rc == PSD_MALFORMED || rc == PSD_INVALID_ELEMENT || rc == PSD_BATCH_TOO_LARGE);
         FUZZ_CHECK(req.n == 0 && req.purpose[0] == '\0' && req.key_version == 0);
     }
     if (size >= OPRF_ELEMENTBYTES) {
