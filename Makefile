@@ -209,6 +209,7 @@ VALGRIND_SKIP := agreements_hostile/long_lists_stay_fast|tamper/*
 # (each test starts a fresh valgrind, so all 27 suites take some 15
 # minutes on two cores; make valgrind runs them all).
 VALGRIND_CHECK_UNITS := cert checkpoint daemon_request deliver_frame envelope instruction keyfile \
+  pseudonymd_request \
   merkle names partners pseudonym sigdomain wire z85 zpl audit_inclusion oprf expand_xmd
 VALGRIND_UNITS ?= $(UNIT_BINS)
 valgrind: all $(VALGRIND_UNITS)

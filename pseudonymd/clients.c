@@ -129,3 +129,26 @@ const client_t *clients_by_org(const clients_t *self, const char *org)
             return &self->items[i];
     return NULL;
 }
+
+int clients_service_cert(const char *dir, const char *org, int64_t now_ms, cert_t *out)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int found = 0;
+    struct dirent *entry;
+    while (!found && (entry = readdir(d)) != NULL) {
+        if (s_skip(entry->d_name))
+            continue;
+        char path[4096 + 256], why[600];
+        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
+        struct stat st;
+        if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+            cert_load(path, out, why, sizeof why) != 0)
+            continue;
+        found = out->role == CERT_ROLE_PSEUDONYM_SERVICE && strcmp(out->org, org) == 0 &&
+                cert_valid_at(out, now_ms);
+    }
+    closedir(d);
+    return found;
+}

@@ -40,4 +40,10 @@ size_t clients_count(const clients_t *self);
 const client_t *clients_by_key(const clients_t *self, const uint8_t key[CERT_KEYBYTES]);
 const client_t *clients_by_org(const clients_t *self, const char *org);
 
+/* The service's own certificate in `dir` (role pseudonym-service, `org`,
+   valid at `now_ms`), so that the service can check at start that it
+   holds the keys the daemons will check its proofs against. 1 and *out
+   filled when there is one, 0 when not. */
+int clients_service_cert(const char *dir, const char *org, int64_t now_ms, cert_t *out);
+
 #endif

@@ -117,6 +117,21 @@ service_t *service_new(const char *config_path, char *err, size_t errlen)
         snprintf(err, errlen, "%s", why);
         goto fail;
     }
+    /* Its certificate, when it is in the directory, must name the keys it
+       holds: the daemons check every proof against that OPRF key. */
+    cert_t own;
+    if (clients_service_cert(s->certificates, s->org, self->now_ms, &own) &&
+        (memcmp(own.oprf_key, self->oprf_pk, OPRF_ELEMENTBYTES) != 0 ||
+         own.oprf_key_version != self->oprf_version ||
+         memcmp(own.curve_key, keyfile_curve_public(self->keys), CERT_KEYBYTES) != 0)) {
+        snprintf(err, errlen,
+                 "the certificate of '%s' in %s names other keys than %s and %s (OPRF key "
+                 "version %" PRIu32 " there, %" PRIu32 " here): the clients would refuse "
+                 "every answer",
+                 s->org, s->certificates, s->keys, s->oprf_key, own.oprf_key_version,
+                 self->oprf_version);
+        goto fail;
+    }
     self->store = store_open(s->store, s->org, why, sizeof why);
     self->rate = rate_limit_new();
     self->replay = replay_new();

@@ -71,6 +71,14 @@ FUZZ_OBJS_fuzz_audit_db := $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,clients/cli/audit_
   clients/cli/cmd_audit_verify.c clients/cli/audit_witness.c clients/cli/audit_exchanges.c \
   clients/daemon/store.c clients/daemon/dlog.c clients/daemon/strbuf.c)
 
+# The pseudonym service's request parser (issue 17).
+FUZZ_OBJS_fuzz_pseudonym_request := $(FUZZ_OUT)/obj/pseudonymd/request.o
+
+$(FUZZ_OUT)/obj/pseudonymd/%.o: pseudonymd/%.c $(PB_H)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_LIB_WERROR) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP \
+	  -c $< -o $@
+
 $(FUZZ_OUT)/obj/broker/%.o: broker/%.c $(PB_H)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_LIB_WERROR) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP \

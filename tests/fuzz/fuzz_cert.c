@@ -58,7 +58,14 @@ static void s_check_cert(const cert_t *c)
                s_terminated(c->contact, sizeof c->contact));
     FUZZ_CHECK(names_is_text(c->name, NAMES_TEXT_MAX));
     FUZZ_CHECK(names_is_text(c->contact, NAMES_TEXT_MAX));
-    FUZZ_CHECK((unsigned)c->role <= CERT_ROLE_BROKER);
+    FUZZ_CHECK((unsigned)c->role < CERT_ROLE_COUNT);
+    /* The OPRF fields belong to a pseudonym service only (issue 17). */
+    if (c->role == CERT_ROLE_PSEUDONYM_SERVICE)
+        FUZZ_CHECK(c->oprf_key_version >= 1 && c->oprf_key_version <= CERT_OPRF_VERSION_MAX &&
+                   crypto_core_ristretto255_is_valid_point(c->oprf_key) == 1 &&
+                   (c->oprf_key[31] & 0x80) == 0);
+    else
+        FUZZ_CHECK(c->oprf_key_version == 0 && sodium_is_zero(c->oprf_key, CERT_KEYBYTES));
     FUZZ_CHECK(c->valid_from >= 0 && c->valid_from <= c->valid_until);
 
     partners_t *p = partners_new();
@@ -88,6 +95,8 @@ static void s_check_cert(const cert_t *c)
                memcmp(again.sign_key, c->sign_key, CERT_KEYBYTES) == 0 &&
                memcmp(again.box_key, c->box_key, CERT_KEYBYTES) == 0);
     FUZZ_CHECK(again.valid_from == c->valid_from && again.valid_until == c->valid_until);
+    FUZZ_CHECK(again.oprf_key_version == c->oprf_key_version &&
+               memcmp(again.oprf_key, c->oprf_key, CERT_KEYBYTES) == 0);
     unlink(s_path);
 }
 

@@ -729,3 +729,50 @@ Test(pseudonymd, the_store_holds_no_element)
     free(b);
     free(bad);
 }
+
+/* Runs the service expecting it not to start; returns its stderr. */
+static char *s_start_fails(int want_rc)
+{
+    char *argv[] = {(char *)tu_bin("hartslag-pseudonymd"), "--config", s_config, NULL};
+    char *out = NULL, *err = NULL;
+    int rc = tu_run(argv, NULL, &out, &err);
+    cr_assert_eq(rc, want_rc, "exit %d: %s", rc, err);
+    free(out);
+    return err;
+}
+
+Test(pseudonymd, refuses_to_start_with_a_bad_configuration_or_other_keys)
+{
+    /* A typo is named with its line and column. */
+    s_write_config(NULL, "revokd: [welzijn]\n");
+    char *err = s_start_fails(3);
+    cr_assert(strstr(err, "pseudonymd.yaml:11:1: unknown key 'revokd'"), "%s", err);
+    free(err);
+
+    /* The service's certificate in the directory names another OPRF key:
+       every daemon would refuse its proofs, so it does not start. */
+    char *other[] = {"pseudonym-service", "--org", "ttp", "--key-version", "2", "--out",
+                     s_path("other"),     NULL};
+    s_keys(other);
+    size_t len = 0;
+    char *text = tu_read_file(s_path("other/ttp.cert"), &len);
+    cr_assert_eq(remove(s_path("certs/ttp.cert")), 0);
+    cr_assert_eq(tu_write_file(s_path("certs/ttp.cert"), text, 0644), 0);
+    free(text);
+    s_write_config(NULL, NULL);
+    err = s_start_fails(3);
+    cr_assert(strstr(err, "names other keys"), "%s", err);
+    free(err);
+
+    /* An OPRF key file that group or others can read is refused. */
+    cr_assert_eq(remove(s_path("certs/ttp.cert")), 0);
+    cr_assert_eq(chmod(s_path("svc/ttp.oprf_secret"), 0640), 0);
+    err = s_start_fails(3);
+    cr_assert(strstr(err, "chmod 600"), "%s", err);
+    free(err);
+    cr_assert_eq(chmod(s_path("svc/ttp.oprf_secret"), 0600), 0);
+    s_start();
+    zsock_t *politie = s_client("politie");
+    s_good(politie);
+    zsock_destroy(&politie);
+}
