@@ -972,9 +972,11 @@ int audit_read_check(audit_reader_t *self, const char *broker_cert, audit_check_
         snprintf(err, errlen, "%s", why);
         return -1;
     }
-    if (cert.role != CERT_ROLE_BROKER) {
-        snprintf(err, errlen, "%s is not the broker's certificate (role %s)", broker_cert,
-                 cert_role_name(cert.role));
+    if (cert.role != CERT_ROLE_BROKER && cert.role != CERT_ROLE_PSEUDONYM_SERVICE) {
+        snprintf(err, errlen,
+                 "%s is not the certificate of a log's signer (the broker, or the pseudonym "
+                 "service for its own log; this one has role %s)",
+                 broker_cert, cert_role_name(cert.role));
         return -1;
     }
     out->has_cert = true;

@@ -543,7 +543,7 @@ static void s_checkpoints(FILE *f, sqlite3 *db, const partners_t *partners)
     /* Partners that have not cosigned it (only known with --partners). */
     for (size_t i = 0; partners && i < partners_count(partners); i++) {
         const cert_t *cert = partners_at(partners, i);
-        if (cert->role == CERT_ROLE_BROKER)
+        if (cert->role != CERT_ROLE_PARTNER && cert->role != CERT_ROLE_COORDINATOR)
             continue;
         bool found = false;
         if (sqlite3_prepare_v2(db, "SELECT 1 FROM cosignatures WHERE size = ?1 AND org = ?2", -1,

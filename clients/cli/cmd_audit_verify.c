@@ -64,9 +64,12 @@ static int s_broker_key(const char *path, unsigned char pk[32])
         fprintf(stderr, "hartslag audit: %s\n", err);
         return -1;
     }
-    if (cert.role != CERT_ROLE_BROKER) {
-        fprintf(stderr, "hartslag audit: %s is not the broker's certificate (role %s)\n", path,
-                cert_role_name(cert.role));
+    /* The pseudonym service signs its own log with the same library. */
+    if (cert.role != CERT_ROLE_BROKER && cert.role != CERT_ROLE_PSEUDONYM_SERVICE) {
+        fprintf(stderr,
+                "hartslag audit: %s is not the certificate of a log's signer (the broker, or the "
+                "pseudonym service for its own log; this one has role %s)\n",
+                path, cert_role_name(cert.role));
         return -1;
     }
     memcpy(pk, cert.sign_key, 32);
@@ -99,7 +102,9 @@ static int s_cosigners(const char *dir, cert_t **certs, audit_cosigner_t **keys,
             fprintf(stderr, "hartslag audit verify: skipped %s: %s\n", path, err);
             continue;
         }
-        if (cert.role == CERT_ROLE_BROKER || *n >= PARTNERS_MAX)
+        /* Only partners cosign: not the broker, an officer or the service. */
+        if ((cert.role != CERT_ROLE_PARTNER && cert.role != CERT_ROLE_COORDINATOR) ||
+            *n >= PARTNERS_MAX)
             continue;
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;

@@ -280,6 +280,39 @@ Test(pseudonyms, over_the_rate_limit_refused_audited_and_the_coordinator_alerted
     char *log = bh_service_log(s_bh);
     cr_assert(strstr(log, "rate_limited"), "%s", log);
     free(log);
+    /* The service's own audit log holds the refusal and verifies against
+       the service's certificate. */
+    bh_service_stop(s_bh, SIGTERM); /* a clean stop signs a last checkpoint */
+    char *out = NULL, *err = NULL;
+    char *query[] = {(char *)tu_bin("hartslag"),
+                     "audit",
+                     "query",
+                     "--db",
+                     s_bh->service_store,
+                     "--org",
+                     "politie",
+                     "--json",
+                     NULL};
+    cr_assert_eq(tu_run(query, NULL, &out, &err), 0, "%s", err);
+    cr_assert(strstr(out, "\"event\":\"pseudonym_refused\"") && strstr(out, "rate_limited"), "%s",
+              out);
+    cr_assert(strstr(out, "\"event\":\"pseudonym_evaluated\""), "%s", out);
+    free(out);
+    free(err);
+    char *verify[] = {(char *)tu_bin("hartslag"), "audit",         "verify",           "--db",
+                      s_bh->service_store,        "--broker-cert", s_bh->service_cert, NULL};
+    int rc = tu_run(verify, NULL, &out, &err);
+    cr_assert_eq(rc, 0, "%s%s", out, err);
+    free(out);
+    free(err);
+    /* ... and not against another signer's. */
+    char broker_cert[4300];
+    snprintf(broker_cert, sizeof broker_cert, "%s/broker.cert", s_bh->keys);
+    verify[6] = broker_cert;
+    rc = tu_run(verify, NULL, &out, &err);
+    cr_assert_neq(rc, 0, "%s%s", out, err);
+    free(out);
+    free(err);
 }
 
 Test(pseudonyms, a_config_that_names_a_pseudonym_key_is_refused_with_the_step)
