@@ -210,6 +210,7 @@ struct daemon_t {
     char service_problem[200];                    /* why no pseudonyms now; "" none */
     bool pseudonyms_due;                          /* a signal began waiting: ask now */
     uint64_t service_heartbeat_ms;                /* last Heartbeat to the service */
+    uint64_t service_scan_ms;                     /* last look for waiting signals */
 };
 
 /* daemon.c */

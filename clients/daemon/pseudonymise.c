@@ -19,6 +19,7 @@
 #define SERVICE_BACKOFF_MAX_MS 30000
 #define SERVICE_BAD_PROOF_WAIT_MS 60000 /* a service that fails its proof is asked rarely */
 #define SERVICE_HEARTBEAT_MS 10000      /* so the service knows where to send a limit alert */
+#define SERVICE_RESCAN_MS 5000          /* look for waiting signals at least this often */
 
 int pseudonymise_open(daemon_t *self, char *err, size_t errlen)
 {
@@ -245,10 +246,13 @@ void pseudonymise_tick(daemon_t *self, uint64_t now_ms)
                   self->settings.pseudonym_service);
     if (self->service_deadline_ms || now_ms < self->service_next_ms)
         return;
-    /* Asked when a signal began waiting, and now and then for signals that
-       waited through a restart or a failure. */
-    if (self->pseudonyms_due || self->service_down_since_ms) {
+    /* Asked when a signal began waiting or an answer came, after a
+       failure, and every few seconds anyway: no waiting signal can be
+       forgotten by a missed wake-up. */
+    if (self->pseudonyms_due || self->service_down_since_ms ||
+        now_ms - self->service_scan_ms >= SERVICE_RESCAN_MS) {
         self->pseudonyms_due = false;
+        self->service_scan_ms = now_ms;
         s_ask(self, now_ms);
     }
 }
@@ -285,7 +289,9 @@ static void s_answered(daemon_t *self, uint64_t now, const uint8_t (*pseudonyms)
     self->service_backoff_ms = 0;
     self->service_deadline_ms = 0;
     self->service_next_ms = 0;
-    self->pseudonyms_due = n == OPRF_BATCH_MAX; /* more may wait */
+    /* Signals that began waiting while this request was out are not in
+       it: look again at once (most are now in the cache). */
+    self->pseudonyms_due = true;
     pseudonym_batch_reset(self->batch);
 }
 

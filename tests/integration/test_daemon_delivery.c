@@ -383,6 +383,16 @@ Test(daemon, the_wal_is_checkpointed_after_the_commits)
              *recipient_log = dh_log(s_gemeente);
         cr_log_error("%lld of %d stored\nbroker:\n%s\nsender:\n%s\nrecipient:\n%s", stored, N,
                      s_tail(broker_log), s_tail(sender_log), s_tail(recipient_log));
+        /* Warnings and refusals, wherever they are in the logs (at most 20). */
+        int shown = 0;
+        char *logs[] = {sender_log, broker_log};
+        for (int l = 0; l < 2; l++)
+            for (char *line = strtok(logs[l], "\n"); line && shown < 20; line = strtok(NULL, "\n"))
+                if (strstr(line, "denied") || strstr(line, "refused") ||
+                    strstr(line, "level=warn") || strstr(line, "level=error")) {
+                    cr_log_error("%s: %s", l ? "broker" : "sender", line);
+                    shown++;
+                }
         free(broker_log);
         free(sender_log);
         free(recipient_log);
