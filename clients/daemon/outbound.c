@@ -365,6 +365,32 @@ static int s_recipient_keys(daemon_t *self, const char *const *orgs, size_t n_or
     return 0;
 }
 
+/* "org,org,..." of the draft's recipients into `joined`. */
+static void s_join_recipients(const Hartslag__SignalDraft *d, char *joined, size_t size)
+{
+    size_t pos = 0;
+    joined[0] = '\0';
+    for (size_t i = 0; i < d->n_recipients && pos < size; i++)
+        pos += (size_t)snprintf(joined + pos, size - pos, "%s%s", i ? "," : "", d->recipients[i]);
+}
+
+/* A new outbox row for the draft (strings borrowed from `d` and `joined`). */
+static void s_outbox_entry(const Hartslag__SignalDraft *d, const char *hex, char *joined,
+                           uint8_t *sealed, size_t sealed_len, const char *state,
+                           store_outbox_t *entry)
+{
+    memset(entry, 0, sizeof *entry);
+    memcpy(entry->signal_id, hex, sizeof entry->signal_id);
+    entry->sealed = sealed;
+    entry->sealed_len = sealed_len;
+    entry->recipients = joined;
+    entry->signal_type = d->signal_type;
+    entry->purpose = d->purpose;
+    entry->sender_user = d->sender_user;
+    entry->state = (char *)state;
+    entry->created_ms = d->created_at_ms;
+}
+
 /* Seals `draft` with its pseudonym and writes the outbox entry (new, or
    the waiting entry `waiting_id`), its audit row and the expected records,
    in one item of the turn transaction; submitted after the commit. */
@@ -422,10 +448,7 @@ static int s_seal_store(daemon_t *self, const Hartslag__SignalDraft *d,
     char hex[STORE_ID_HEX];
     daemon_id_hex(id, sizeof id, hex);
     char joined[ENVELOPE_RECIPIENTS_MAX * (NAMES_ORG_MAX + 1) + 1];
-    size_t pos = 0;
-    for (size_t i = 0; i < d->n_recipients; i++)
-        pos += (size_t)snprintf(joined + pos, sizeof joined - pos, "%s%s", i ? "," : "",
-                                d->recipients[i]);
+    s_join_recipients(d, joined, sizeof joined);
     store_audit_t audit = {.event = "sent",
                            .signal_id = hex,
                            .counterpart = joined,
@@ -439,16 +462,7 @@ static int s_seal_store(daemon_t *self, const Hartslag__SignalDraft *d,
             ok = store_outbox_seal(self->store, waiting_id, sealed, sealed_len) == 1;
         } else {
             store_outbox_t entry;
-            memset(&entry, 0, sizeof entry);
-            memcpy(entry.signal_id, hex, sizeof entry.signal_id);
-            entry.sealed = sealed;
-            entry.sealed_len = sealed_len;
-            entry.recipients = joined;
-            entry.signal_type = d->signal_type;
-            entry.purpose = d->purpose;
-            entry.sender_user = d->sender_user;
-            entry.state = "pending";
-            entry.created_ms = d->created_at_ms;
+            s_outbox_entry(d, hex, joined, sealed, sealed_len, "pending", &entry);
             ok = store_outbox_add(self->store, &entry) == 0;
         }
         written = daemon_item_end(self, ok && store_audit(self->store, &audit) == 0 &&
@@ -502,21 +516,9 @@ static int s_store_waiting(daemon_t *self, const Hartslag__SignalDraft *d, send_
     char hex[STORE_ID_HEX];
     daemon_id_hex(d->signal_id.data, d->signal_id.len, hex);
     char joined[ENVELOPE_RECIPIENTS_MAX * (NAMES_ORG_MAX + 1) + 1];
-    size_t pos = 0;
-    for (size_t i = 0; i < d->n_recipients; i++)
-        pos += (size_t)snprintf(joined + pos, sizeof joined - pos, "%s%s", i ? "," : "",
-                                d->recipients[i]);
+    s_join_recipients(d, joined, sizeof joined);
     store_outbox_t entry;
-    memset(&entry, 0, sizeof entry);
-    memcpy(entry.signal_id, hex, sizeof entry.signal_id);
-    entry.sealed = box;
-    entry.sealed_len = box_len;
-    entry.recipients = joined;
-    entry.signal_type = d->signal_type;
-    entry.purpose = d->purpose;
-    entry.sender_user = d->sender_user;
-    entry.state = "pseudonym";
-    entry.created_ms = d->created_at_ms;
+    s_outbox_entry(d, hex, joined, box, box_len, "pseudonym", &entry);
     bool written = daemon_item_begin(self) == 0 &&
                    daemon_item_end(self, store_outbox_add(self->store, &entry) == 0);
     free(box);

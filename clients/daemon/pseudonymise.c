@@ -215,6 +215,21 @@ static void s_ask(daemon_t *self, uint64_t now)
     dlog(DLOG_DEBUG, "event=pseudonyms_requested count=%zu", pseudonym_batch_size(self->batch));
 }
 
+/* Sends a small frame (heartbeat, ack) without waiting: 0, or -1 when no
+   connection takes it now. */
+static int s_send_frame(daemon_t *self, const Hartslag__PseudonymFrame *frame)
+{
+    uint8_t bytes[64];
+    size_t len = hartslag__pseudonym_frame__get_packed_size(frame);
+    if (len > sizeof bytes)
+        return -1;
+    hartslag__pseudonym_frame__pack(frame, bytes);
+    zframe_t *out = zframe_new(bytes, len);
+    int rc = out ? zframe_send(&out, self->service, ZFRAME_DONTWAIT) : -1;
+    zframe_destroy(&out);
+    return rc;
+}
+
 /* A Heartbeat now and then: the service can only send to a client it has
    heard from, and the coordinator's daemon must be reachable for limit
    alerts even when it sends nothing itself. */
@@ -226,15 +241,8 @@ static void s_heartbeat(daemon_t *self, uint64_t now_ms)
     frame.version = 1;
     frame.body_case = HARTSLAG__PSEUDONYM_FRAME__BODY_HEARTBEAT;
     frame.heartbeat = &heartbeat;
-    uint8_t bytes[32];
-    size_t len = hartslag__pseudonym_frame__get_packed_size(&frame);
-    if (len > sizeof bytes)
-        return;
-    hartslag__pseudonym_frame__pack(&frame, bytes);
-    zframe_t *out = zframe_new(bytes, len);
-    if (out && zframe_send(&out, self->service, ZFRAME_DONTWAIT) == 0)
+    if (s_send_frame(self, &frame) == 0)
         self->service_heartbeat_ms = now_ms; /* else: not connected yet, next tick */
-    zframe_destroy(&out);
 }
 
 void pseudonymise_tick(daemon_t *self, uint64_t now_ms)
@@ -329,14 +337,7 @@ static void s_limit_alert(daemon_t *self, const Hartslag__PseudonymLimitAlert *a
     frame.version = 1;
     frame.body_case = HARTSLAG__PSEUDONYM_FRAME__BODY_LIMIT_ALERT_ACK;
     frame.limit_alert_ack = &ack;
-    uint8_t bytes[64];
-    size_t len = hartslag__pseudonym_frame__get_packed_size(&frame);
-    if (len > sizeof bytes)
-        return;
-    hartslag__pseudonym_frame__pack(&frame, bytes);
-    zframe_t *out = zframe_new(bytes, len);
-    if (out && zframe_send(&out, self->service, ZFRAME_DONTWAIT) != 0)
-        zframe_destroy(&out);
+    (void)s_send_frame(self, &frame); /* lost: the service sends the alert again */
 }
 
 void pseudonymise_handle(daemon_t *self)
