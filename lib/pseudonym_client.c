@@ -77,6 +77,14 @@ fail:
     return -1;
 }
 
+const uint8_t *pseudonym_batch_input(const pseudonym_batch_t *self, size_t slot, size_t *len)
+{
+    if (slot >= self->count)
+        return NULL;
+    *len = self->input_len[slot];
+    return self->input[slot];
+}
+
 int pseudonym_batch_request(pseudonym_batch_t *self, const char *purpose,
                             const pseudonym_service_key_t *service, uint64_t now_ms,
                             uint8_t **frame, size_t *len, const char **error)

@@ -77,6 +77,11 @@ size_t pseudonym_batch_size(const pseudonym_batch_t *self);
 int pseudonym_batch_add(pseudonym_batch_t *self, pseudonym_kind_t kind, const char *id,
                         size_t *slot, const char **error) __attribute__((warn_unused_result));
 
+/* The OPRF input of `slot` (it holds the identifier: do not copy it out
+   of locked memory), *len its length; NULL for a slot not in the batch.
+   A daemon keys its memory-only cache with it. */
+const uint8_t *pseudonym_batch_input(const pseudonym_batch_t *self, size_t slot, size_t *len);
+
 /* Packs the request (a PseudonymFrame) for the batch with a fresh request
    id: *frame is malloc'd (caller frees), *len its length. 0, or -1 with
    *error set (empty batch, purpose not a token, out of memory). A batch

@@ -128,7 +128,6 @@ static void s_problem(daemon_t *self, uint64_t now, uint64_t wait_ms, const char
 typedef struct {
     daemon_t *self;
     size_t slots;
-    uint64_t now;
     char hits[OPRF_BATCH_MAX][STORE_ID_HEX]; /* cached: sealed after the scan */
     unsigned char pseudonyms[OPRF_BATCH_MAX][PSEUDONYM_BYTES];
     size_t n_hits;
@@ -179,7 +178,6 @@ static void s_ask(daemon_t *self, uint64_t now)
         return;
     memset(g, 0, sizeof *g);
     g->self = self;
-    g->now = now;
     int scanned = store_outbox_each(self->store, "pseudonym", s_gather, g);
     for (size_t i = 0; i < g->n_hits; i++)
         (void)outbound_seal_waiting(self, g->hits[i], g->pseudonyms[i]);
@@ -271,22 +269,11 @@ static void s_answered(daemon_t *self, uint64_t now, const uint8_t (*pseudonyms)
     for (size_t i = 0; i < n; i++) {
         /* The cache first: another waiting signal about the same subject in
            this batch (or the next) needs no request of its own. */
-        Hartslag__SignalDraft *draft = NULL;
-        store_outbox_t entry;
-        int found = store_outbox_get(self->store, self->batch_ids[i], &entry);
-        if (found > 0) {
-            draft = outbound_open_draft(self, entry.sealed, entry.sealed_len);
-            store_outbox_clear(&entry);
-        }
-        pseudonym_kind_t kind;
-        unsigned char input[PSEUDONYM_INPUT_MAX];
         size_t len = 0;
-        if (draft && pseudonym_kind_from_string(draft->subject_kind, &kind) == 0 &&
-            pseudonym_oprf_input(kind, draft->subject, input, &len, NULL) == 0)
+        const uint8_t *input = pseudonym_batch_input(self->batch, i, &len);
+        if (input)
             subject_cache_put(self->subject_cache, input, len, self->service_key.key_version, now,
                               pseudonyms[i]);
-        sodium_memzero(input, sizeof input);
-        outbound_free_draft(&draft);
         (void)outbound_seal_waiting(self, self->batch_ids[i], pseudonyms[i]);
     }
     if (self->service_down_since_ms || self->service_problem[0])

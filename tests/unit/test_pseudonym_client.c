@@ -157,6 +157,15 @@ Test(pseudonym_client, batch_of_many_one_proof)
     cr_assert_not_null(why);
     cr_assert_null(strstr(why, "123456789"), "the error never echoes the identifier");
     cr_assert_eq(pseudonym_batch_size(batch), 3);
+    /* Each slot's OPRF input (the daemon keys its cache with it). */
+    uint8_t want[PSEUDONYM_INPUT_MAX];
+    size_t want_len = 0, got_len = 0;
+    cr_assert_eq(pseudonym_oprf_input(PSEUDONYM_BSN, bsns[1], want, &want_len, NULL), 0);
+    const uint8_t *got = pseudonym_batch_input(batch, 1, &got_len);
+    cr_assert_not_null(got);
+    cr_assert_eq(got_len, want_len);
+    cr_assert_eq(memcmp(got, want, want_len), 0);
+    cr_assert_null(pseudonym_batch_input(batch, 3, &got_len), "no such slot");
     uint8_t *bytes = NULL;
     size_t len = 0;
     cr_assert_eq(pseudonym_batch_request(batch, "send", &svc.key, 1, &bytes, &len, NULL), 0);
