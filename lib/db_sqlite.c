@@ -1,5 +1,6 @@
 /*  db_sqlite: the SQLite implementation of db.h. */
 #include "db.h"
+#include "db_borrow.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ struct db_t {
     size_t used;                /* slots in use */
     db_error_t error;           /* class of the last error */
     char errmsg[DB_ERRMSG_MAX]; /* text of the last error */
+    bool borrowed;              /* the connection is not ours to close */
 };
 
 static uint64_t s_hash(const char *text)
@@ -129,12 +131,28 @@ db_t *db_open(const char *location, int flags, char *err, size_t errlen)
     return self;
 }
 
+db_t *db_borrow_embedded(void *handle)
+{
+    db_t *self = handle ? calloc(1, sizeof *self) : NULL;
+    if (self) {
+        self->sqlite = handle;
+        self->borrowed = true;
+        self->path =
+            strdup(sqlite3_db_filename(handle, "main") ? sqlite3_db_filename(handle, "main") : "");
+        self->cap = DB_CACHE_INITIAL;
+        self->slots = calloc(self->cap, sizeof *self->slots);
+    }
+    if (self && (!self->path || !self->slots))
+        db_close(&self);
+    return self;
+}
+
 void db_close(db_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     db_t *self = *self_p;
-    if (self->sqlite && !sqlite3_get_autocommit(self->sqlite))
+    if (self->sqlite && !self->borrowed && !sqlite3_get_autocommit(self->sqlite))
         sqlite3_exec(self->sqlite, "ROLLBACK", NULL, NULL, NULL);
     for (size_t i = 0; self->slots && i < self->cap; i++)
         if (self->slots[i]) {
@@ -143,7 +161,7 @@ void db_close(db_t **self_p)
             free(self->slots[i]);
         }
     free(self->slots);
-    if (self->sqlite)
+    if (self->sqlite && !self->borrowed)
         sqlite3_close(self->sqlite);
     free(self->path);
     free(self);
