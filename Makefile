@@ -22,7 +22,7 @@ SAN ?= 0
 COV ?= 0
 
 CC ?= cc
-PKGS := libczmq libzmq libsodium libprotobuf-c sqlite3 yaml-0.1
+PKGS := libczmq libzmq libsodium libprotobuf-c sqlite3 yaml-0.1 libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

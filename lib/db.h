@@ -1,13 +1,17 @@
 /*  db: one database connection, backend-neutral (issue 16, "the seam").
 
     The stores (broker/store, lib/audit_store) speak SQL through this
-    header and nothing else, so that a second backend (PostgreSQL) can be
-    added behind it without touching them. Today the only implementation
-    is lib/db_sqlite.c.
+    header and nothing else. Two backends sit behind it (lib/db.c
+    dispatches): SQLite (lib/db_sqlite.c) and PostgreSQL through libpq
+    (lib/db_pg.c, which documents its pipelining and reconnection).
 
-    Location: "sqlite:PATH" or a bare PATH (SQLite). Placeholders are
+    Location: "sqlite:PATH" or a bare PATH (SQLite), or a libpq URI,
+    "postgresql://USER@HOST:PORT/DB?..." (PostgreSQL). Placeholders are
     numbered, `$1, $2, ...`; SQLite accepts them when each number first
     appears in order (db_prepare refuses a statement where it does not).
+    The statements must be valid on both: docs/decisions.md "Issue 16"
+    lists the rules. PostgreSQL returns a statement's rows all at once
+    (held until db_reset); SQLite steps through them.
 
     Transactions belong to the caller: db_begin, then statements, then
     db_commit or db_rollback. A write that returns nothing goes through
@@ -60,16 +64,19 @@ typedef enum {
     DB_ROW = 1,    /* a row is available to the column getters */
 } db_step_t;
 
-/* Opens `location` ("sqlite:PATH" or PATH). NULL with the reason in `err`
-   when it cannot be opened. A SQLite connection that can write runs in WAL
-   mode with synchronous=FULL and waits up to 5 s for a lock. */
+/* Opens `location` ("sqlite:PATH", PATH or "postgresql://..."). NULL with
+   the reason in `err` when it cannot be opened. A SQLite connection that
+   can write runs in WAL mode with synchronous=FULL; either waits up to
+   5 s for a lock. DB_CREATE means nothing to PostgreSQL (the database
+   must exist; the stores create their tables); DB_READONLY makes its
+   transactions read-only. */
 db_t *db_open(const char *location, int flags, char *err, size_t errlen);
 
 /* Finalizes the cached statements and closes; rolls back an open
    transaction. Safe on NULL and twice. */
 void db_close(db_t **self_p);
 
-/* The backend's name, "sqlite". */
+/* The backend's name, "sqlite" or "postgresql". */
 const char *db_backend(const db_t *self);
 
 /* The file behind a SQLite connection (for a checkpointer of its own);

@@ -1,5 +1,5 @@
-/*  db_sqlite: the SQLite implementation of db.h. */
-#include "db.h"
+/*  db_sqlite: the SQLite backend of db.h (see lib/db_backend.h). */
+#include "db_backend.h"
 #include "db_borrow.h"
 
 #include <sqlite3.h>
@@ -7,42 +7,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DB_ERRMSG_MAX 256       /* longest error text kept */
 #define DB_CACHE_INITIAL 32     /* statement slots at first (a power of two) */
 #define DB_BUSY_TIMEOUT_MS 5000 /* default wait for another connection's lock */
 
+typedef struct sqlite_db_t sqlite_db_t;
+
 /* A cached statement. `sql` is the cache key (owned copy). */
-struct db_stmt_t {
-    db_t *db;           /* connection it belongs to */
+typedef struct {
+    db_stmt_t base;
     sqlite3_stmt *stmt; /* prepared statement */
     char *sql;          /* its text, owned */
     uint64_t hash;      /* hash of sql */
-};
+} sqlite_stmt_t;
 
 /*  Invariant: every statement in `slots` was prepared on `sqlite` and is
     owned by the cache; `used` counts the non-NULL slots and stays below
-    half of `cap`, so a lookup always finds an empty slot. `error` is
-    DB_ERR_NONE exactly when the last fallible call succeeded. */
-struct db_t {
-    sqlite3 *sqlite;            /* the connection */
-    char *path;                 /* file name, owned */
-    db_stmt_t **slots;          /* open-addressing statement cache */
-    size_t cap;                 /* slots allocated (a power of two) */
-    size_t used;                /* slots in use */
-    db_error_t error;           /* class of the last error */
-    char errmsg[DB_ERRMSG_MAX]; /* text of the last error */
-    bool borrowed;              /* the connection is not ours to close */
+    half of `cap`, so a lookup always finds an empty slot. */
+struct sqlite_db_t {
+    db_t base;
+    sqlite3 *sqlite;       /* the connection */
+    char *path;            /* file name, owned */
+    sqlite_stmt_t **slots; /* open-addressing statement cache */
+    size_t cap;            /* slots allocated (a power of two) */
+    size_t used;           /* slots in use */
+    bool borrowed;         /* the connection is not ours to close */
 };
 
-static uint64_t s_hash(const char *text)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        h ^= *p;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
+static const db_ops_t s_ops;
+
+#define DB(self) ((sqlite_db_t *)(self))
+#define ST(st) ((sqlite_stmt_t *)(st))
 
 static db_error_t s_class(int rc)
 {
@@ -73,44 +67,53 @@ static db_error_t s_class(int rc)
 }
 
 /* Records the outcome `rc` of a call on the connection. */
-static void s_note(db_t *self, int rc)
+static void s_note(sqlite_db_t *self, int rc)
 {
-    self->error = s_class(rc);
-    if (self->error == DB_ERR_NONE)
-        self->errmsg[0] = '\0';
-    else
-        snprintf(self->errmsg, sizeof self->errmsg, "%s",
+    db_set_error(&self->base, s_class(rc), "%s",
                  self->sqlite ? sqlite3_errmsg(self->sqlite) : sqlite3_errstr(rc));
 }
 
-static void s_fail(db_t *self, db_error_t error, const char *msg)
+static sqlite_db_t *s_new(const char *path)
 {
-    self->error = error;
-    snprintf(self->errmsg, sizeof self->errmsg, "%s", msg);
+    sqlite_db_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->base.ops = &s_ops;
+    self->path = strdup(path);
+    self->cap = DB_CACHE_INITIAL;
+    self->slots = calloc(self->cap, sizeof *self->slots);
+    if (!self->path || !self->slots) {
+        free(self->path);
+        free(self->slots);
+        free(self);
+        return NULL;
+    }
+    return self;
 }
 
-db_t *db_open(const char *location, int flags, char *err, size_t errlen)
+static void s_close(db_t *base)
 {
-    const char *path = location;
-    if (strncmp(location, "sqlite:", 7) == 0)
-        path = location + 7;
-    else if (strstr(location, "://")) {
-        snprintf(err, errlen, "unknown database location scheme (only sqlite: is built in)");
-        return NULL;
-    }
-    if (!*path) {
-        snprintf(err, errlen, "empty database path");
-        return NULL;
-    }
-    db_t *self = calloc(1, sizeof *self);
-    if (self) {
-        self->path = strdup(path);
-        self->cap = DB_CACHE_INITIAL;
-        self->slots = calloc(self->cap, sizeof *self->slots);
-    }
-    if (!self || !self->path || !self->slots) {
+    sqlite_db_t *self = DB(base);
+    if (self->sqlite && !self->borrowed && !sqlite3_get_autocommit(self->sqlite))
+        sqlite3_exec(self->sqlite, "ROLLBACK", NULL, NULL, NULL);
+    for (size_t i = 0; self->slots && i < self->cap; i++)
+        if (self->slots[i]) {
+            sqlite3_finalize(self->slots[i]->stmt);
+            free(self->slots[i]->sql);
+            free(self->slots[i]);
+        }
+    free(self->slots);
+    if (self->sqlite && !self->borrowed)
+        sqlite3_close(self->sqlite);
+    free(self->path);
+    free(self);
+}
+
+db_t *db_sqlite_open(const char *path, int flags, char *err, size_t errlen)
+{
+    sqlite_db_t *self = s_new(path);
+    if (!self) {
         snprintf(err, errlen, "out of memory");
-        db_close(&self);
         return NULL;
     }
     int oflags = (flags & DB_READONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
@@ -125,114 +128,85 @@ db_t *db_open(const char *location, int flags, char *err, size_t errlen)
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "%s",
                  self->sqlite ? sqlite3_errmsg(self->sqlite) : sqlite3_errstr(rc));
-        db_close(&self);
+        s_close(&self->base);
         return NULL;
     }
-    return self;
+    return &self->base;
 }
 
 db_t *db_borrow_embedded(void *handle)
 {
-    db_t *self = handle ? calloc(1, sizeof *self) : NULL;
+    if (!handle)
+        return NULL;
+    const char *file = sqlite3_db_filename(handle, "main");
+    sqlite_db_t *self = s_new(file ? file : "");
     if (self) {
         self->sqlite = handle;
         self->borrowed = true;
-        self->path =
-            strdup(sqlite3_db_filename(handle, "main") ? sqlite3_db_filename(handle, "main") : "");
-        self->cap = DB_CACHE_INITIAL;
-        self->slots = calloc(self->cap, sizeof *self->slots);
     }
-    if (self && (!self->path || !self->slots))
-        db_close(&self);
-    return self;
+    return self ? &self->base : NULL;
 }
 
-void db_close(db_t **self_p)
+static const char *s_path(const db_t *base)
 {
-    if (!self_p || !*self_p)
-        return;
-    db_t *self = *self_p;
-    if (self->sqlite && !self->borrowed && !sqlite3_get_autocommit(self->sqlite))
-        sqlite3_exec(self->sqlite, "ROLLBACK", NULL, NULL, NULL);
-    for (size_t i = 0; self->slots && i < self->cap; i++)
-        if (self->slots[i]) {
-            sqlite3_finalize(self->slots[i]->stmt);
-            free(self->slots[i]->sql);
-            free(self->slots[i]);
-        }
-    free(self->slots);
-    if (self->sqlite && !self->borrowed)
-        sqlite3_close(self->sqlite);
-    free(self->path);
-    free(self);
-    *self_p = NULL;
+    return ((const sqlite_db_t *)base)->path;
 }
 
-const char *db_backend(const db_t *self)
+static int s_exec(db_t *base, const char *sql)
 {
-    (void)self;
-    return "sqlite";
-}
-
-const char *db_path(const db_t *self)
-{
-    return self->path;
-}
-
-int db_exec(db_t *self, const char *sql)
-{
-    int rc = sqlite3_exec(self->sqlite, sql, NULL, NULL, NULL);
-    s_note(self, rc);
+    int rc = sqlite3_exec(DB(base)->sqlite, sql, NULL, NULL, NULL);
+    s_note(DB(base), rc);
     return rc == SQLITE_OK ? 0 : -1;
 }
 
-int db_begin(db_t *self)
+static int s_begin(db_t *base)
 {
-    db_stmt_t *st = db_prepare(self, "BEGIN");
+    db_stmt_t *st = db_prepare(base, "BEGIN");
     return st ? db_run(st) : -1;
 }
 
-int db_commit(db_t *self)
+static int s_commit(db_t *base)
 {
-    db_stmt_t *st = db_prepare(self, "COMMIT");
+    db_stmt_t *st = db_prepare(base, "COMMIT");
     return st ? db_run(st) : -1;
 }
 
-void db_rollback(db_t *self)
+static void s_rollback(db_t *base)
 {
+    sqlite_db_t *self = DB(base);
     if (sqlite3_get_autocommit(self->sqlite))
         return;
-    db_error_t error = self->error;
+    db_error_t error = base->error;
     char msg[DB_ERRMSG_MAX];
-    memcpy(msg, self->errmsg, sizeof msg);
-    db_stmt_t *st = db_prepare(self, "ROLLBACK");
+    memcpy(msg, base->errmsg, sizeof msg);
+    db_stmt_t *st = db_prepare(base, "ROLLBACK");
     if (!st || db_run(st) != 0)
         /* SQLite may have rolled back already (a full disk does) */
         sqlite3_exec(self->sqlite, "ROLLBACK", NULL, NULL, NULL);
     /* the reason the caller rolled back is the one worth reporting */
-    self->error = error;
-    memcpy(self->errmsg, msg, sizeof msg);
+    base->error = error;
+    memcpy(base->errmsg, msg, sizeof msg);
 }
 
-bool db_in_transaction(const db_t *self)
+static bool s_in_transaction(const db_t *base)
 {
-    return !sqlite3_get_autocommit(self->sqlite);
+    return !sqlite3_get_autocommit(((const sqlite_db_t *)base)->sqlite);
 }
 
-void db_set_busy_timeout(db_t *self, int ms)
+static void s_set_busy_timeout(db_t *base, int ms)
 {
-    sqlite3_busy_timeout(self->sqlite, ms);
+    sqlite3_busy_timeout(DB(base)->sqlite, ms);
 }
 
 /* Doubles the cache. 0 or -1. */
-static int s_grow(db_t *self)
+static int s_grow(sqlite_db_t *self)
 {
     size_t cap = self->cap * 2;
-    db_stmt_t **slots = calloc(cap, sizeof *slots);
+    sqlite_stmt_t **slots = calloc(cap, sizeof *slots);
     if (!slots)
         return -1;
     for (size_t i = 0; i < self->cap; i++) {
-        db_stmt_t *st = self->slots[i];
+        sqlite_stmt_t *st = self->slots[i];
         if (!st)
             continue;
         size_t j = (size_t)st->hash & (cap - 1);
@@ -247,7 +221,7 @@ static int s_grow(db_t *self)
 }
 
 /* Refuses `$N` placeholders that SQLite would number differently from N. */
-static int s_check_params(db_t *self, sqlite3_stmt *stmt)
+static int s_check_params(sqlite_db_t *self, sqlite3_stmt *stmt)
 {
     int n = sqlite3_bind_parameter_count(stmt);
     for (int i = 1; i <= n; i++) {
@@ -255,23 +229,25 @@ static int s_check_params(db_t *self, sqlite3_stmt *stmt)
         char want[16];
         snprintf(want, sizeof want, "$%d", i);
         if (!name || strcmp(name, want) != 0) {
-            s_fail(self, DB_ERR_OTHER, "placeholders must be $1, $2, ... first used in order");
+            db_set_error(&self->base, DB_ERR_OTHER,
+                         "placeholders must be $1, $2, ... first used in order");
             return -1;
         }
     }
     return 0;
 }
 
-db_stmt_t *db_prepare(db_t *self, const char *sql)
+static db_stmt_t *s_prepare(db_t *base, const char *sql)
 {
-    uint64_t hash = s_hash(sql);
+    sqlite_db_t *self = DB(base);
+    uint64_t hash = db_sql_hash(sql);
     size_t i = (size_t)hash & (self->cap - 1);
     for (; self->slots[i]; i = (i + 1) & (self->cap - 1)) {
-        db_stmt_t *st = self->slots[i];
+        sqlite_stmt_t *st = self->slots[i];
         if (st->hash == hash && (st->sql == sql || strcmp(st->sql, sql) == 0)) {
             sqlite3_reset(st->stmt);
             sqlite3_clear_bindings(st->stmt);
-            return st;
+            return &st->base;
         }
     }
     sqlite3_stmt *stmt = NULL;
@@ -284,7 +260,7 @@ db_stmt_t *db_prepare(db_t *self, const char *sql)
         sqlite3_finalize(stmt);
         return NULL;
     }
-    db_stmt_t *st = calloc(1, sizeof *st);
+    sqlite_stmt_t *st = calloc(1, sizeof *st);
     if (st)
         st->sql = strdup(sql);
     if (!st || !st->sql || ((self->used + 1) * 2 > self->cap && s_grow(self) != 0)) {
@@ -292,10 +268,10 @@ db_stmt_t *db_prepare(db_t *self, const char *sql)
             free(st->sql);
         free(st);
         sqlite3_finalize(stmt);
-        s_fail(self, DB_ERR_OTHER, "out of memory");
+        db_set_error(base, DB_ERR_OTHER, "out of memory");
         return NULL;
     }
-    st->db = self;
+    st->base.db = base;
     st->stmt = stmt;
     st->hash = hash;
     i = (size_t)hash & (self->cap - 1);
@@ -303,146 +279,124 @@ db_stmt_t *db_prepare(db_t *self, const char *sql)
         i = (i + 1) & (self->cap - 1);
     self->slots[i] = st;
     self->used++;
-    return st;
+    return &st->base;
 }
 
 static int s_bound(db_stmt_t *st, int rc)
 {
     if (rc == SQLITE_OK)
         return 0;
-    s_note(st->db, rc);
+    s_note(DB(st->db), rc);
     return -1;
 }
 
-int db_bind_int64(db_stmt_t *st, int idx, int64_t value)
+static int s_bind_int64(db_stmt_t *st, int idx, int64_t value)
 {
-    return s_bound(st, sqlite3_bind_int64(st->stmt, idx, value));
+    return s_bound(st, sqlite3_bind_int64(ST(st)->stmt, idx, value));
 }
 
-int db_bind_blob(db_stmt_t *st, int idx, const void *data, size_t len)
+static int s_bind_blob(db_stmt_t *st, int idx, const void *data, size_t len, bool copy)
 {
-    if (!data)
-        return db_bind_null(st, idx);
-    return s_bound(st, sqlite3_bind_blob64(st->stmt, idx, data, len, SQLITE_TRANSIENT));
+    return s_bound(st, sqlite3_bind_blob64(ST(st)->stmt, idx, data, len,
+                                           copy ? SQLITE_TRANSIENT : SQLITE_STATIC));
 }
 
-int db_bind_text(db_stmt_t *st, int idx, const char *text)
+static int s_bind_text(db_stmt_t *st, int idx, const char *text, bool copy)
 {
-    if (!text)
-        return db_bind_null(st, idx);
-    return s_bound(st, sqlite3_bind_text(st->stmt, idx, text, -1, SQLITE_TRANSIENT));
+    return s_bound(st, sqlite3_bind_text(ST(st)->stmt, idx, text, -1,
+                                         copy ? SQLITE_TRANSIENT : SQLITE_STATIC));
 }
 
-int db_bind_blob_ref(db_stmt_t *st, int idx, const void *data, size_t len)
+static int s_bind_null(db_stmt_t *st, int idx)
 {
-    if (!data)
-        return db_bind_null(st, idx);
-    return s_bound(st, sqlite3_bind_blob64(st->stmt, idx, data, len, SQLITE_STATIC));
+    return s_bound(st, sqlite3_bind_null(ST(st)->stmt, idx));
 }
 
-int db_bind_text_ref(db_stmt_t *st, int idx, const char *text)
+static db_step_t s_step(db_stmt_t *st)
 {
-    if (!text)
-        return db_bind_null(st, idx);
-    return s_bound(st, sqlite3_bind_text(st->stmt, idx, text, -1, SQLITE_STATIC));
-}
-
-int db_bind_null(db_stmt_t *st, int idx)
-{
-    return s_bound(st, sqlite3_bind_null(st->stmt, idx));
-}
-
-db_step_t db_step(db_stmt_t *st)
-{
-    int rc = sqlite3_step(st->stmt);
+    sqlite_db_t *self = DB(st->db);
+    int rc = sqlite3_step(ST(st)->stmt);
     if (rc == SQLITE_ROW)
         return DB_ROW;
     if (rc == SQLITE_DONE) {
-        st->db->error = DB_ERR_NONE;
+        self->base.error = DB_ERR_NONE;
         return DB_DONE;
     }
     /* the extended code is on the connection until the reset */
-    s_note(st->db, sqlite3_extended_errcode(st->db->sqlite));
-    sqlite3_reset(st->stmt);
+    s_note(self, sqlite3_extended_errcode(self->sqlite));
+    sqlite3_reset(ST(st)->stmt);
     return DB_ERROR;
 }
 
-int db_run(db_stmt_t *st)
+static void s_reset(db_stmt_t *st)
 {
-    db_step_t rc = db_step(st);
-    db_reset(st);
+    sqlite3_reset(ST(st)->stmt);
+    sqlite3_clear_bindings(ST(st)->stmt);
+}
+
+static int s_run(db_stmt_t *st)
+{
+    db_step_t rc = s_step(st);
+    s_reset(st);
     if (rc == DB_ROW)
         st->db->error = DB_ERR_NONE;
     return rc == DB_ERROR ? -1 : 0;
 }
 
-void db_reset(db_stmt_t *st)
+static int64_t s_changes(const db_t *base)
 {
-    sqlite3_reset(st->stmt);
-    sqlite3_clear_bindings(st->stmt);
+    return sqlite3_changes64(((const sqlite_db_t *)base)->sqlite);
 }
 
-int64_t db_changes(const db_t *self)
+static int s_column_count(db_stmt_t *st)
 {
-    return sqlite3_changes64(self->sqlite);
+    return sqlite3_column_count(ST(st)->stmt);
 }
 
-int db_column_count(db_stmt_t *st)
+static bool s_column_is_null(db_stmt_t *st, int col)
 {
-    return sqlite3_column_count(st->stmt);
+    return sqlite3_column_type(ST(st)->stmt, col) == SQLITE_NULL;
 }
 
-bool db_column_is_null(db_stmt_t *st, int col)
+static int64_t s_column_int64(db_stmt_t *st, int col)
 {
-    return sqlite3_column_type(st->stmt, col) == SQLITE_NULL;
+    return sqlite3_column_int64(ST(st)->stmt, col);
 }
 
-int64_t db_column_int64(db_stmt_t *st, int col)
+static const void *s_column_blob(db_stmt_t *st, int col, size_t *len)
 {
-    return sqlite3_column_int64(st->stmt, col);
+    const void *bytes = sqlite3_column_blob(ST(st)->stmt, col);
+    *len = (size_t)sqlite3_column_bytes(ST(st)->stmt, col);
+    return bytes;
 }
 
-const void *db_column_blob(db_stmt_t *st, int col, size_t *len)
+static const char *s_column_text(db_stmt_t *st, int col)
 {
-    const void *data = sqlite3_column_blob(st->stmt, col);
-    *len = (size_t)sqlite3_column_bytes(st->stmt, col);
-    return data;
+    return (const char *)sqlite3_column_text(ST(st)->stmt, col);
 }
 
-const char *db_column_text(db_stmt_t *st, int col)
-{
-    return (const char *)sqlite3_column_text(st->stmt, col);
-}
-
-db_error_t db_error(const db_t *self)
-{
-    return self->error;
-}
-
-const char *db_errmsg(const db_t *self)
-{
-    return self->error == DB_ERR_NONE ? "" : self->errmsg;
-}
-
-const char *db_error_name(db_error_t error)
-{
-    switch (error) {
-    case DB_ERR_NONE:
-        return "none";
-    case DB_ERR_BUSY:
-        return "busy";
-    case DB_ERR_FULL:
-        return "full";
-    case DB_ERR_IO:
-        return "io";
-    case DB_ERR_CORRUPT:
-        return "corrupt";
-    case DB_ERR_CONSTRAINT:
-        return "constraint";
-    case DB_ERR_READONLY:
-        return "readonly";
-    case DB_ERR_OTHER:
-        break;
-    }
-    return "other";
-}
+static const db_ops_t s_ops = {
+    .name = "sqlite",
+    .close = s_close,
+    .path = s_path,
+    .exec = s_exec,
+    .begin = s_begin,
+    .commit = s_commit,
+    .rollback = s_rollback,
+    .in_transaction = s_in_transaction,
+    .set_busy_timeout = s_set_busy_timeout,
+    .prepare = s_prepare,
+    .bind_int64 = s_bind_int64,
+    .bind_blob = s_bind_blob,
+    .bind_text = s_bind_text,
+    .bind_null = s_bind_null,
+    .step = s_step,
+    .run = s_run,
+    .reset = s_reset,
+    .changes = s_changes,
+    .column_count = s_column_count,
+    .column_is_null = s_column_is_null,
+    .column_int64 = s_column_int64,
+    .column_blob = s_column_blob,
+    .column_text = s_column_text,
+};

@@ -92,7 +92,7 @@ check() {
     done
     if [ "${CHECK_INCLUDES_COMPILE:-1}" != 0 ]; then
         # lib/ without the ZeroMQ and CZMQ flags: only its own libraries.
-        flags=$(pkg-config --cflags libsodium libprotobuf-c sqlite3 yaml-0.1)
+        flags=$(pkg-config --cflags libsodium libprotobuf-c sqlite3 yaml-0.1 libpq)
         gen=${BUILD:-build}/gen
         for file in lib/*.c; do
             # shellcheck disable=SC2086

@@ -72,7 +72,7 @@ Test(db, locations)
     cr_assert_null(db);
     db_close(&db); /* twice is safe */
 
-    cr_assert_null(db_open("postgresql://127.0.0.1/x", DB_CREATE, s_err, sizeof s_err));
+    cr_assert_null(db_open("mysql://127.0.0.1/x", DB_CREATE, s_err, sizeof s_err));
     cr_assert_neq(strstr(s_err, "scheme"), NULL);
     cr_assert_null(db_open("sqlite:", DB_CREATE, s_err, sizeof s_err));
 

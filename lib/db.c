@@ -1,0 +1,223 @@
+/*  db: dispatch of lib/db.h to the backend a location names, and the
+    error state every backend shares. */
+#include "db_backend.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+db_t *db_open(const char *location, int flags, char *err, size_t errlen)
+{
+    if (!location || !*location) {
+        snprintf(err, errlen, "empty database location");
+        return NULL;
+    }
+    if (strncmp(location, "postgresql://", 13) == 0 || strncmp(location, "postgres://", 11) == 0)
+        return db_pg_open(location, flags, err, errlen);
+    const char *path = location;
+    if (strncmp(location, "sqlite:", 7) == 0)
+        path = location + 7;
+    else if (strstr(location, "://")) {
+        snprintf(err, errlen,
+                 "unknown database location scheme (use sqlite:PATH or postgresql://...)");
+        return NULL;
+    }
+    if (!*path) {
+        snprintf(err, errlen, "empty database path");
+        return NULL;
+    }
+    return db_sqlite_open(path, flags, err, errlen);
+}
+
+void db_close(db_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    db_t *self = *self_p;
+    self->ops->close(self);
+    *self_p = NULL;
+}
+
+void db_set_error(db_t *self, db_error_t error, const char *fmt, ...)
+{
+    self->error = error;
+    if (error == DB_ERR_NONE) {
+        self->errmsg[0] = '\0';
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(self->errmsg, sizeof self->errmsg, fmt, ap);
+    va_end(ap);
+}
+
+uint64_t db_sql_hash(const char *sql)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+const char *db_backend(const db_t *self)
+{
+    return self->ops->name;
+}
+
+const char *db_path(const db_t *self)
+{
+    return self->ops->path(self);
+}
+
+int db_exec(db_t *self, const char *sql)
+{
+    return self->ops->exec(self, sql);
+}
+
+int db_begin(db_t *self)
+{
+    return self->ops->begin(self);
+}
+
+int db_commit(db_t *self)
+{
+    return self->ops->commit(self);
+}
+
+void db_rollback(db_t *self)
+{
+    self->ops->rollback(self);
+}
+
+bool db_in_transaction(const db_t *self)
+{
+    return self->ops->in_transaction(self);
+}
+
+void db_set_busy_timeout(db_t *self, int ms)
+{
+    self->ops->set_busy_timeout(self, ms);
+}
+
+db_stmt_t *db_prepare(db_t *self, const char *sql)
+{
+    return self->ops->prepare(self, sql);
+}
+
+int db_bind_int64(db_stmt_t *st, int idx, int64_t value)
+{
+    return st->db->ops->bind_int64(st, idx, value);
+}
+
+int db_bind_blob(db_stmt_t *st, int idx, const void *data, size_t len)
+{
+    if (!data)
+        return db_bind_null(st, idx);
+    return st->db->ops->bind_blob(st, idx, data, len, true);
+}
+
+int db_bind_text(db_stmt_t *st, int idx, const char *text)
+{
+    if (!text)
+        return db_bind_null(st, idx);
+    return st->db->ops->bind_text(st, idx, text, true);
+}
+
+int db_bind_blob_ref(db_stmt_t *st, int idx, const void *data, size_t len)
+{
+    if (!data)
+        return db_bind_null(st, idx);
+    return st->db->ops->bind_blob(st, idx, data, len, false);
+}
+
+int db_bind_text_ref(db_stmt_t *st, int idx, const char *text)
+{
+    if (!text)
+        return db_bind_null(st, idx);
+    return st->db->ops->bind_text(st, idx, text, false);
+}
+
+int db_bind_null(db_stmt_t *st, int idx)
+{
+    return st->db->ops->bind_null(st, idx);
+}
+
+db_step_t db_step(db_stmt_t *st)
+{
+    return st->db->ops->step(st);
+}
+
+int db_run(db_stmt_t *st)
+{
+    return st->db->ops->run(st);
+}
+
+void db_reset(db_stmt_t *st)
+{
+    st->db->ops->reset(st);
+}
+
+int64_t db_changes(const db_t *self)
+{
+    return self->ops->changes(self);
+}
+
+int db_column_count(db_stmt_t *st)
+{
+    return st->db->ops->column_count(st);
+}
+
+bool db_column_is_null(db_stmt_t *st, int col)
+{
+    return st->db->ops->column_is_null(st, col);
+}
+
+int64_t db_column_int64(db_stmt_t *st, int col)
+{
+    return st->db->ops->column_int64(st, col);
+}
+
+const void *db_column_blob(db_stmt_t *st, int col, size_t *len)
+{
+    return st->db->ops->column_blob(st, col, len);
+}
+
+const char *db_column_text(db_stmt_t *st, int col)
+{
+    return st->db->ops->column_text(st, col);
+}
+
+db_error_t db_error(const db_t *self)
+{
+    return self->error;
+}
+
+const char *db_errmsg(const db_t *self)
+{
+    return self->error == DB_ERR_NONE ? "" : self->errmsg;
+}
+
+const char *db_error_name(db_error_t error)
+{
+    switch (error) {
+    case DB_ERR_NONE:
+        return "none";
+    case DB_ERR_BUSY:
+        return "busy";
+    case DB_ERR_FULL:
+        return "full";
+    case DB_ERR_IO:
+        return "io";
+    case DB_ERR_CORRUPT:
+        return "corrupt";
+    case DB_ERR_CONSTRAINT:
+        return "constraint";
+    case DB_ERR_READONLY:
+        return "readonly";
+    case DB_ERR_OTHER:
+        break;
+    }
+    return "other";
+}

@@ -1,0 +1,150 @@
+/*  pg_harness: see pg_harness.h. */
+#define _GNU_SOURCE /* pipe2 */
+#include "pg_harness.h"
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct pg_harness_t {
+    pid_t pid;          /* the script */
+    FILE *commands;     /* its stdin (write end, close-on-exec) */
+    FILE *answers;      /* its stdout */
+    char location[512];
+};
+
+/* A port nobody listens on now (the server binds it a moment later). */
+static int s_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+        getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
+        port = ntohs(addr.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* One answer line from the script, without its newline; NULL at its end. */
+static char *s_answer(pg_harness_t *self, char *line, size_t len)
+{
+    if (!fgets(line, (int)len, self->answers))
+        return NULL;
+    line[strcspn(line, "\n")] = '\0';
+    return line;
+}
+
+pg_harness_t *pg_harness_start(char *err, size_t errlen)
+{
+    pg_harness_t *self = calloc(1, sizeof *self);
+    int to_script[2] = {-1, -1}, from_script[2] = {-1, -1};
+    if (!self || pipe2(to_script, O_CLOEXEC) != 0 || pipe2(from_script, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "out of resources");
+        free(self);
+        return NULL;
+    }
+    char script[4200], port[16];
+    snprintf(script, sizeof script, "%s/tests/support/pg-cluster.sh", tu_src());
+    snprintf(port, sizeof port, "%d", s_free_port());
+    char *argv[] = {"/bin/sh", script, port, NULL};
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, to_script[0], 0);
+    posix_spawn_file_actions_adddup2(&actions, from_script[1], 1);
+    extern char **environ;
+    int rc = posix_spawn(&self->pid, "/bin/sh", &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(to_script[0]);
+    close(from_script[1]);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot run %s", script);
+        close(to_script[1]);
+        close(from_script[0]);
+        free(self);
+        return NULL;
+    }
+    self->commands = fdopen(to_script[1], "w");
+    self->answers = fdopen(from_script[0], "r");
+    char line[400];
+    const char *first = self->commands && self->answers ? s_answer(self, line, sizeof line) : NULL;
+    if (!first || strncmp(first, "ready ", 6) != 0) {
+        snprintf(err, errlen, "PostgreSQL test cluster: %s",
+                 first ? first : "the script ended without an answer");
+        pg_harness_destroy(&self);
+        return NULL;
+    }
+    snprintf(self->location, sizeof self->location, "%s", first + 6);
+    setenv(PG_HARNESS_ENV, self->location, 1);
+    return self;
+}
+
+void pg_harness_destroy(pg_harness_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    pg_harness_t *self = *self_p;
+    if (self->commands)
+        fclose(self->commands); /* end of input: the script stops and cleans */
+    if (self->answers)
+        fclose(self->answers);
+    if (self->pid > 0)
+        waitpid(self->pid, NULL, 0);
+    unsetenv(PG_HARNESS_ENV);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *pg_harness_location(const pg_harness_t *self)
+{
+    return self->location;
+}
+
+int pg_harness_command(pg_harness_t *self, const char *command)
+{
+    char line[512];
+    if (fprintf(self->commands, "%s\n", command) < 0 || fflush(self->commands) != 0)
+        return -1;
+    const char *answer = s_answer(self, line, sizeof line);
+    return answer && strcmp(answer, "done") == 0 ? 0 : -1;
+}
+
+const char *pg_harness_location_env(void)
+{
+    const char *location = getenv(PG_HARNESS_ENV);
+    return location && *location ? location : NULL;
+}
+
+int pg_harness_schema(const char *name, char *location, size_t len)
+{
+    const char *base = pg_harness_location_env();
+    if (!base)
+        return -1;
+    PGconn *conn = PQconnectdb(base);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SET client_min_messages = warning; DROP SCHEMA IF EXISTS %s CASCADE; "
+             "CREATE SCHEMA %s",
+             name, name);
+    PGresult *res = PQstatus(conn) == CONNECTION_OK ? PQexec(conn, sql) : NULL;
+    int rc = res && PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+    PQclear(res);
+    PQfinish(conn);
+    if (rc == 0 && (size_t)snprintf(location, len, "%s?options=-csearch_path%%3D%s&application_name=%s", base,
+                                      name, name) >= len)
+        rc = -1;
+    return rc;
+}

@@ -1,0 +1,50 @@
+/*  pg_harness: a private PostgreSQL cluster for a test binary (issue 16).
+
+    pg_harness_start runs tests/support/pg-cluster.sh on a free port of
+    127.0.0.1 and waits until the server answers. The script holds the
+    read end of a pipe whose write end only this process has: when the
+    process ends, normally or not, the script sees the end of its input,
+    stops the server and removes its directory, so no run leaves a server
+    behind.
+
+    One cluster per test binary: start it in a Criterion PRE_ALL report
+    hook and stop it in POST_ALL (both run in the runner process); the
+    tests, run in child processes, find the location in the environment
+    (pg_harness_location_env) and make their own schema
+    (pg_harness_schema) so that they do not see each other's tables.
+
+    Ownership: pg_harness_t owns the pipe and the script's process.
+*/
+#ifndef HARTSLAG_PG_HARNESS_H
+#define HARTSLAG_PG_HARNESS_H
+
+#include <stddef.h>
+
+#define PG_HARNESS_ENV "HARTSLAG_TEST_POSTGRESQL"
+
+typedef struct pg_harness_t pg_harness_t;
+
+/* A running cluster, its location exported in PG_HARNESS_ENV; NULL with
+   the reason in `err` (PostgreSQL not installed, initdb failed). */
+pg_harness_t *pg_harness_start(char *err, size_t errlen);
+
+/* Stops the server, removes its files; nulls *self_p. Safe on NULL. */
+void pg_harness_destroy(pg_harness_t **self_p);
+
+/* "postgresql://hartslag@127.0.0.1:PORT/hartslag". Borrowed. */
+const char *pg_harness_location(const pg_harness_t *self);
+
+/* A command to the cluster's script: "stop", "start", "kill" or
+   "sql TEXT". 0 when it answered done. */
+int pg_harness_command(pg_harness_t *self, const char *command);
+
+/* In a test: the cluster's location from the environment, or NULL. */
+const char *pg_harness_location_env(void);
+
+/* In a test: creates schema `name` (a fresh one: dropped first) in the
+   cluster and writes a location whose connections use it and carry
+   `name` as their application_name (to find them in pg_stat_activity).
+   0 or -1. */
+int pg_harness_schema(const char *name, char *location, size_t len);
+
+#endif
