@@ -96,6 +96,16 @@ bool db_in_transaction(const db_t *self)
     return self->ops->in_transaction(self);
 }
 
+int db_set_session(db_t *self, const char *sql)
+{
+    return self->ops->set_session(self, sql);
+}
+
+uint64_t db_session(const db_t *self)
+{
+    return self->ops->session(self);
+}
+
 void db_set_busy_timeout(db_t *self, int ms)
 {
     self->ops->set_busy_timeout(self, ms);

@@ -95,6 +95,16 @@ int db_commit(db_t *self);
 void db_rollback(db_t *self);
 bool db_in_transaction(const db_t *self);
 
+/* Settings for the session, run now and again on every new session the
+   connection opens after a cut (PostgreSQL; SQLite has one session and
+   runs it now). Replaces an earlier one. 0 or -1. */
+int db_set_session(db_t *self, const char *sql);
+
+/* Changes whenever the connection is on a new server session (after a
+   reconnect): what a session held, such as an advisory lock, is gone.
+   Always 1 for SQLite. */
+uint64_t db_session(const db_t *self);
+
 /* Waiting for another connection's lock, in milliseconds (0: fail busy at
    once). */
 void db_set_busy_timeout(db_t *self, int ms);

@@ -35,6 +35,8 @@ struct db_ops_t {
     void (*rollback)(db_t *self);
     bool (*in_transaction)(const db_t *self);
     void (*set_busy_timeout)(db_t *self, int ms);
+    int (*set_session)(db_t *self, const char *sql);
+    uint64_t (*session)(const db_t *self);
     db_stmt_t *(*prepare)(db_t *self, const char *sql);
     int (*bind_int64)(db_stmt_t *st, int idx, int64_t value);
     int (*bind_blob)(db_stmt_t *st, int idx, const void *data, size_t len, bool copy);

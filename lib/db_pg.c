@@ -48,10 +48,10 @@ typedef enum { PARAM_NULL = 0, PARAM_INT, PARAM_BLOB, PARAM_TEXT } param_kind_t;
 
 typedef struct {
     param_kind_t kind;
-    char number[24];    /* PARAM_INT as decimal text */
-    const char *value;  /* what is sent: number, the caller's bytes, or copy */
-    int len;            /* its length (blobs) */
-    char *copy;         /* owned copy when the caller asked for one */
+    char number[24];   /* PARAM_INT as decimal text */
+    const char *value; /* what is sent: number, the caller's bytes, or copy */
+    int len;           /* its length (blobs) */
+    char *copy;        /* owned copy when the caller asked for one */
     size_t copy_cap;
 } pg_param_t;
 
@@ -59,16 +59,16 @@ typedef struct pg_db_t pg_db_t;
 
 typedef struct {
     db_stmt_t base;
-    char *sql;            /* its text, owned: the cache key */
+    char *sql; /* its text, owned: the cache key */
     uint64_t hash;
-    int nparams;          /* the highest $N in the text */
-    pg_param_t *params;   /* nparams */
-    Oid *types;           /* the types it was prepared with */
-    unsigned generation;  /* the session it was prepared on; 0 never */
-    char name[24];        /* server-side name */
-    PGresult *result;     /* rows of the current execution */
+    int nparams;         /* the highest $N in the text */
+    pg_param_t *params;  /* nparams */
+    Oid *types;          /* the types it was prepared with */
+    unsigned generation; /* the session it was prepared on; 0 never */
+    char name[24];       /* server-side name */
+    PGresult *result;    /* rows of the current execution */
     int row, rows;
-    unsigned char *blob;  /* a decoded bytea of the current row */
+    unsigned char *blob; /* a decoded bytea of the current row */
     size_t blob_cap;
 } pg_stmt_t;
 
@@ -77,13 +77,14 @@ struct pg_db_t {
     PGconn *conn;
     pg_stmt_t **slots; /* open-addressing statement cache */
     size_t cap, used;
-    unsigned generation;  /* incremented by every (re)connect */
-    unsigned next_name;   /* for server-side statement names */
-    bool in_tx;           /* between our BEGIN and COMMIT/ROLLBACK */
+    unsigned generation; /* incremented by every (re)connect */
+    unsigned next_name;  /* for server-side statement names */
+    bool in_tx;          /* between our BEGIN and COMMIT/ROLLBACK */
     bool readonly;
     int lock_timeout_ms;
-    int queued;           /* pipelined statements whose results are unread */
-    int64_t changes;      /* rows changed by the last finished statement */
+    char *session_sql; /* the caller's settings for every session; NULL none */
+    int queued;        /* pipelined statements whose results are unread */
+    int64_t changes;   /* rows changed by the last finished statement */
 };
 
 static const db_ops_t s_ops;
@@ -106,8 +107,7 @@ static db_error_t s_class(const char *state)
         return DB_ERR_CONSTRAINT;
     if (strcmp(state, "25006") == 0)
         return DB_ERR_READONLY;
-    if (strncmp(state, "40", 2) == 0 || strcmp(state, "55P03") == 0 ||
-        strcmp(state, "57014") == 0)
+    if (strncmp(state, "40", 2) == 0 || strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0)
         return DB_ERR_BUSY; /* serialization, deadlock, lock timeout, statement timeout */
     if (strncmp(state, "XX", 2) == 0)
         return DB_ERR_CORRUPT;
@@ -170,6 +170,11 @@ static int s_session(pg_db_t *self)
     PGresult *res = PQexec(self->conn, sql);
     int rc = s_ok(self, res);
     PQclear(res);
+    if (rc == 0 && self->session_sql) {
+        res = PQexec(self->conn, self->session_sql);
+        rc = s_ok(self, res);
+        PQclear(res);
+    }
     return rc;
 }
 
@@ -331,6 +336,7 @@ static void s_close(db_t *base)
         s_stmt_free(self->slots[i]);
     free(self->slots);
     PQfinish(self->conn);
+    free(self->session_sql);
     free(self);
 }
 
@@ -418,6 +424,26 @@ static void s_set_busy_timeout(db_t *base, int ms)
     self->lock_timeout_ms = ms < 0 ? 0 : ms;
     if (s_flush(self) == 0 && PQstatus(self->conn) == CONNECTION_OK)
         (void)s_session(self);
+}
+
+static int s_set_session(db_t *base, const char *sql)
+{
+    pg_db_t *self = DB(base);
+    char *copy = strdup(sql);
+    if (!copy) {
+        db_set_error(base, DB_ERR_OTHER, "out of memory");
+        return -1;
+    }
+    free(self->session_sql);
+    self->session_sql = copy;
+    if (s_flush(self) != 0 || s_ensure(self) != 0)
+        return -1;
+    return s_simple(self, sql, NULL);
+}
+
+static uint64_t s_session_id(const db_t *base)
+{
+    return ((const pg_db_t *)base)->generation;
 }
 
 /* ---- statements -------------------------------------------------------- */
@@ -810,6 +836,8 @@ static const db_ops_t s_ops = {
     .rollback = s_rollback,
     .in_transaction = s_in_transaction,
     .set_busy_timeout = s_set_busy_timeout,
+    .set_session = s_set_session,
+    .session = s_session_id,
     .prepare = s_prepare,
     .bind_int64 = s_bind_int64,
     .bind_blob = s_bind_blob,

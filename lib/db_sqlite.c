@@ -198,6 +198,17 @@ static void s_set_busy_timeout(db_t *base, int ms)
     sqlite3_busy_timeout(DB(base)->sqlite, ms);
 }
 
+static int s_set_session(db_t *base, const char *sql)
+{
+    return s_exec(base, sql);
+}
+
+static uint64_t s_session(const db_t *base)
+{
+    (void)base;
+    return 1;
+}
+
 /* Doubles the cache. 0 or -1. */
 static int s_grow(sqlite_db_t *self)
 {
@@ -385,6 +396,8 @@ static const db_ops_t s_ops = {
     .rollback = s_rollback,
     .in_transaction = s_in_transaction,
     .set_busy_timeout = s_set_busy_timeout,
+    .set_session = s_set_session,
+    .session = s_session,
     .prepare = s_prepare,
     .bind_int64 = s_bind_int64,
     .bind_blob = s_bind_blob,

@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 struct pg_harness_t {
-    pid_t pid;          /* the script */
-    FILE *commands;     /* its stdin (write end, close-on-exec) */
-    FILE *answers;      /* its stdout */
+    pid_t pid;      /* the script */
+    FILE *commands; /* its stdin (write end, close-on-exec) */
+    FILE *answers;  /* its stdout */
     char location[512];
 };
 
@@ -143,8 +143,9 @@ int pg_harness_schema(const char *name, char *location, size_t len)
     int rc = res && PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
     PQclear(res);
     PQfinish(conn);
-    if (rc == 0 && (size_t)snprintf(location, len, "%s?options=-csearch_path%%3D%s&application_name=%s", base,
-                                      name, name) >= len)
+    if (rc == 0 &&
+        (size_t)snprintf(location, len, "%s?options=-csearch_path%%3D%s&application_name=%s", base,
+                         name, name) >= len)
         rc = -1;
     return rc;
 }

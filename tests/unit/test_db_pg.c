@@ -300,6 +300,8 @@ static void s_terminate_sessions(void)
 Test(db_pg, cut_connection_fails_the_transaction_then_reconnects)
 {
     db_t *db = s_open_table();
+    cr_assert_eq(db_set_session(db, "SET idle_session_timeout = '7s'"), 0, "%s", db_errmsg(db));
+    uint64_t session = db_session(db);
     cr_assert_eq(s_insert(db, 1, "een"), 0);
     cr_assert_eq(db_begin(db), 0);
     cr_assert_eq(s_insert(db, 2, "twee"), 0);
@@ -313,6 +315,12 @@ Test(db_pg, cut_connection_fails_the_transaction_then_reconnects)
     cr_assert_eq(s_insert(db, 3, "drie"), 0, "%s", db_errmsg(db));
     cr_assert_eq(db_commit(db), 0, "%s", db_errmsg(db));
     cr_assert_eq(s_count(db), 2, "the cut transaction left nothing");
+    cr_assert_gt(db_session(db), session, "a new session after the cut");
+    /* the caller's session settings hold on the new session too */
+    db_stmt_t *tz = db_prepare(db, "SELECT current_setting('idle_session_timeout')");
+    cr_assert_eq(db_step(tz), DB_ROW, "%s", db_errmsg(db));
+    cr_assert_str_eq(db_column_text(tz, 0), "7s");
+    db_reset(tz);
     /* cut while idle: a BEGIN finds out and starts again on a new session */
     s_terminate_sessions();
     cr_assert_eq(db_begin(db), 0, "%s", db_errmsg(db));
