@@ -8,7 +8,7 @@
 LOAD_SRC := $(wildcard bench/load/*.c) bench/baseline_forwarder.c bench/baseline_mosquitto.c
 LOAD_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LOAD_SRC))
 LOAD_BIN := $(BUILD)/bench/hartslag-load
-LOAD_SUPPORT_OBJ := $(BUILD)/obj/tests/support/broker_harness.o \
+LOAD_SUPPORT_OBJ := $(BUILD)/obj/tests/support/broker_harness.o $(BUILD)/obj/tests/support/pg_harness.o \
   $(BUILD)/obj/tests/support/daemon_harness.o $(BUILD)/obj/tests/support/testutil.o
 
 $(BUILD)/obj/bench/%.o: CFLAGS_ALL += -Ibench -Ibroker

@@ -7,10 +7,13 @@
 #include "envelope.h"
 #include "keyfile.h"
 #include "oprf.h"
+#include "pg_harness.h"
 #include "pseudonym.h"
 #include "testutil.h"
 #include "wire.h"
 
+#include <criterion/hooks.h>
+#include <criterion/stats.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -141,6 +144,36 @@ int bh_write_agreements(bh_t *self, const char *text, const char *const *signers
     return bh_sign_agreements(self, signers);
 }
 
+static pg_harness_t *s_cluster; /* the binary's cluster, when it runs on PostgreSQL */
+
+bool bh_postgresql(void)
+{
+    const char *store = getenv("HARTSLAG_TEST_STORE");
+    return store && strcmp(store, "postgresql") == 0;
+}
+
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
+{
+    (void)set;
+    if (!bh_postgresql() || pg_harness_location_env())
+        return;
+    char err[512];
+    s_cluster = pg_harness_start(err, sizeof err);
+    if (!s_cluster)
+        fprintf(stderr, "broker_harness: %s\n", err); /* every bh_new then fails */
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+    (void)stats;
+    pg_harness_destroy(&s_cluster);
+}
+
+const char *bh_store(const bh_t *self)
+{
+    return self->store;
+}
+
 bh_t *bh_new(const char *const *orgs, size_t n_orgs, const char *agreements_yaml)
 {
     if (sodium_init() < 0)
@@ -153,6 +186,22 @@ bh_t *bh_new(const char *const *orgs, size_t n_orgs, const char *agreements_yaml
     snprintf(self->agreements, sizeof self->agreements, "%s/agreements.yaml", self->root);
     snprintf(self->config, sizeof self->config, "%s/broker.yaml", self->root);
     snprintf(self->log, sizeof self->log, "%s/broker.log", self->root);
+    snprintf(self->store, sizeof self->store, "sqlite:%s/broker.db", self->state);
+    if (bh_postgresql()) {
+        /* a schema per partnership, named after its directory */
+        char schema[64];
+        const char *base = strrchr(self->root, '/');
+        snprintf(schema, sizeof schema, "bh_%s", base ? base + 1 : "x");
+        for (char *c = schema; *c; c++)
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+                *c = (*c >= 'A' && *c <= 'Z') ? (char)(*c - 'A' + 'a') : '_';
+        if (pg_harness_schema(schema, self->store, sizeof self->store) != 0) {
+            tu_rmtree(self->root);
+            free(self->root);
+            free(self);
+            return NULL;
+        }
+    }
     mkdir(self->certs, 0755);
     mkdir(self->keys, 0700);
     mkdir(self->state, 0700);
@@ -229,9 +278,10 @@ static int s_start_once(bh_t *self, const char *extra_config, bool *port_taken)
     char config[32768];
     snprintf(config, sizeof config,
              "bind: %s\nstate_dir: %s\ncertificates: %s\nkeys: %s/broker.cert_secret\n"
-             "agreements: %s\n%s",
+             "agreements: %s\n%s%s%s%s",
              self->endpoint, self->state, self->certs, self->keys, self->agreements,
-             extra_config ? extra_config : "");
+             bh_postgresql() ? "store: \"" : "", bh_postgresql() ? self->store : "",
+             bh_postgresql() ? "\"\n" : "", extra_config ? extra_config : "");
     remove(self->config);
     if (tu_write_file(self->config, config, 0644) != 0)
         return -1;

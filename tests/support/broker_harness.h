@@ -2,7 +2,8 @@
     certificates for the broker and some partners in a temporary directory,
     an agreements file, a real hartslag-broker process on 127.0.0.1 with an
     ephemeral port, and raw CURVE clients that speak the wire protocol.
-    Tests only; no Criterion calls in here (callers assert). */
+    Tests only; no Criterion assertions in here (callers assert), only the
+    report hooks that start a PostgreSQL cluster when the suites run on it. */
 #ifndef HARTSLAG_BROKER_HARNESS_H
 #define HARTSLAG_BROKER_HARNESS_H
 
@@ -22,6 +23,7 @@ typedef struct {
     char agreements[4200]; /* agreements.yaml */
     char config[4200];     /* broker.yaml */
     char log[4200];        /* broker stderr */
+    char store[4300];      /* the broker's store location (bh_store) */
     pid_t pid;             /* broker process, 0 when not running */
     char endpoint[256];    /* where the broker listens */
     uint8_t broker_pk[32]; /* broker CURVE public key */
@@ -39,6 +41,18 @@ typedef struct {
 } bh_t;
 
 #define BH_SERVICE_ORG "pseudoniemdienst"
+
+/* The backend the suites run against (issue 16): SQLite in the state
+   directory, or, when the environment says HARTSLAG_TEST_STORE=postgresql,
+   a schema of its own in a private PostgreSQL cluster that the test
+   binary starts before its first test (tests/support/pg_harness). The
+   store location goes into broker.yaml as `store:` and is what tests give
+   the audit tools as `--db`. */
+bool bh_postgresql(void);
+
+/* The broker's store location: "sqlite:STATE/broker.db" or
+   "postgresql://...". Borrowed. */
+const char *bh_store(const bh_t *self);
 
 /* A partnership of `orgs` (the first is the coordinator) with
    `agreements_yaml` as its agreements file. NULL on failure. */
