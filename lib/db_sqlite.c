@@ -147,6 +147,11 @@ db_t *db_borrow_embedded(void *handle)
     return self;
 }
 
+void *db_embedded_handle(db_t *db)
+{
+    return db ? db->sqlite : NULL;
+}
+
 void db_close(db_t **self_p)
 {
     if (!self_p || !*self_p)
