@@ -203,8 +203,9 @@ int broker_store_location(const char *setting, const char *state_dir, const char
             return -1;
         }
         if (!*path) {
-            snprintf(err, errlen, "store: sqlite: needs a file path (sqlite:/var/lib/hartslag/"
-                                  "broker.db)");
+            snprintf(err, errlen,
+                     "store: sqlite: needs a file path (sqlite:/var/lib/hartslag/"
+                     "broker.db)");
             return -1;
         }
         if (path[0] != '/' && base_dir && *base_dir)
@@ -339,8 +340,8 @@ broker_store_t *broker_store_open(const char *location, char *err, size_t errlen
         broker_store_destroy(&self);
         return NULL;
     }
-    if (s_schema(self, location, err, errlen) != 0 ||
-        store_queue_prepare(self, err, errlen) != 0 || store_match_prepare(self, err, errlen) != 0) {
+    if (s_schema(self, location, err, errlen) != 0 || store_queue_prepare(self, err, errlen) != 0 ||
+        store_match_prepare(self, err, errlen) != 0) {
         broker_store_destroy(&self);
         return NULL;
     }

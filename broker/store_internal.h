@@ -64,12 +64,12 @@ enum {
 /*  Invariant: every statement in `queue` and `match` was prepared on `db`
     and is reset after each use. `checkpointer` is NULL unless started. */
 struct broker_store_t {
-    db_t *db;                          /* the connection, owned */
-    bool sqlite;                       /* db_backend is "sqlite" */
-    db_stmt_t *begin;                  /* the backend's text for a writing transaction */
-    db_stmt_t *queue[QST_COUNT_];      /* store_queue.c */
-    db_stmt_t *match[MST_COUNT_];      /* store_match.c */
-    wal_checkpointer_t *checkpointer;  /* SQLite's WAL beside the loop */
+    db_t *db;                         /* the connection, owned */
+    bool sqlite;                      /* db_backend is "sqlite" */
+    db_stmt_t *begin;                 /* the backend's text for a writing transaction */
+    db_stmt_t *queue[QST_COUNT_];     /* store_queue.c */
+    db_stmt_t *match[MST_COUNT_];     /* store_match.c */
+    wal_checkpointer_t *checkpointer; /* SQLite's WAL beside the loop */
 };
 
 /* Prepares the statements of store_queue.c / store_match.c. 0, or -1 with

@@ -68,8 +68,8 @@ int broker_store_match_window(broker_store_t *self, const uint8_t subject[32], i
     return rc == DB_DONE ? 0 : -1;
 }
 
-int broker_store_match_members(broker_store_t *self, const char *rule_id,
-                               const uint8_t subject[32], char *members, size_t len)
+int broker_store_match_members(broker_store_t *self, const char *rule_id, const uint8_t subject[32],
+                               char *members, size_t len)
 {
     db_stmt_t *get = self->match[MST_MEMBERS_GET];
     db_bind_text_ref(get, 1, rule_id);

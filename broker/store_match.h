@@ -34,8 +34,8 @@ int broker_store_match_window(broker_store_t *self, const uint8_t subject[32], i
 /* The partners already alerted about in the match of `rule_id` on
    `subject` (comma-separated, into `members`): 1, 0 when none (members
    ""), -1 on error. */
-int broker_store_match_members(broker_store_t *self, const char *rule_id,
-                               const uint8_t subject[32], char *members, size_t len);
+int broker_store_match_members(broker_store_t *self, const char *rule_id, const uint8_t subject[32],
+                               char *members, size_t len);
 
 /* Replaces that list. 0 or -1. */
 int broker_store_match_members_set(broker_store_t *self, const char *rule_id,

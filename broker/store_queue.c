@@ -61,8 +61,7 @@ int store_queue_prepare(broker_store_t *self, char *err, size_t errlen)
 {
     for (int i = 0; i < QST_COUNT_; i++)
         if (!(self->queue[i] = db_prepare(self->db, s_sql[i]))) {
-            snprintf(err, errlen, "cannot prepare broker store statement: %s",
-                     db_errmsg(self->db));
+            snprintf(err, errlen, "cannot prepare broker store statement: %s", db_errmsg(self->db));
             return -1;
         }
     return 0;
@@ -130,7 +129,7 @@ int broker_store_find_signal(broker_store_t *self, const uint8_t id[QUEUE_ID_BYT
 }
 
 /* One integer of the delivery (id, recipient) by statement `st`: 1 and
-   *value, 0 when there is no such row, -1 on error. */
+ *value, 0 when there is no such row, -1 on error. */
 static int s_delivery_int(broker_store_t *self, int st, const uint8_t id[QUEUE_ID_BYTES],
                           const char *recipient, int64_t *value)
 {
@@ -460,8 +459,9 @@ int broker_store_meta_get(broker_store_t *self, const char *key, char *value, si
 
 int broker_store_meta_set(broker_store_t *self, const char *key, const char *value)
 {
-    db_stmt_t *stmt = db_prepare(self->db, "INSERT INTO broker_meta(key, value) VALUES($1, $2) "
-                                           "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    db_stmt_t *stmt =
+        db_prepare(self->db, "INSERT INTO broker_meta(key, value) VALUES($1, $2) "
+                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
     if (!stmt || db_bind_text(stmt, 1, key) != 0 || db_bind_text(stmt, 2, value) != 0)
         return -1;
     return db_run(stmt);

@@ -58,23 +58,24 @@ typedef struct {
 } queue_signal_t;
 
 /* 1 and *out filled when the signal is known, 0 when not, -1 on error. */
-int broker_store_find_signal(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES], queue_signal_t *out);
+int broker_store_find_signal(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES],
+                             queue_signal_t *out);
 
 /* The state of the delivery of signal `id` to `recipient`: 1 and *state
    set, 0 when there is no such delivery, -1 on error. */
-int broker_store_delivery_state(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
-                         delivery_state_t *state);
+int broker_store_delivery_state(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES],
+                                const char *recipient, delivery_state_t *state);
 
 /* Remembers the index of the `delivered` audit record of signal `id` to
    `recipient`, so that an inclusion request finds it by one lookup
    (broker/inclusion.c). 0, or -1 on error. */
-int broker_store_delivered_set(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
-                        int64_t audit_index);
+int broker_store_delivered_set(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES],
+                               const char *recipient, int64_t audit_index);
 
 /* That index: 1 and *audit_index, 0 when none was kept (not delivered yet,
    or delivered by a broker older than the column), -1 on error. */
-int broker_store_delivered_index(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
-                          int64_t *audit_index);
+int broker_store_delivered_index(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES],
+                                 const char *recipient, int64_t *audit_index);
 
 /* The agreements history (issue 14 item 4): every version the broker
    enforced, with its exact bytes and the signature files that verified. */
@@ -84,27 +85,29 @@ int broker_store_delivered_index(broker_store_t *self, const uint8_t id[QUEUE_ID
    bytes (*file malloc'd, NUL-terminated, caller frees), 0 when none was
    ever recorded, -1 on error. */
 int broker_store_agreements_in_force(broker_store_t *self, uint64_t *version,
-                              uint8_t hash[QUEUE_AGREEMENTS_HASH_BYTES], char **file, size_t *len);
+                                     uint8_t hash[QUEUE_AGREEMENTS_HASH_BYTES], char **file,
+                                     size_t *len);
 
 /* Records that a version took effect at `at_ms`. 0 or -1 (also when that
    hash was recorded before). */
 int broker_store_agreements_record(broker_store_t *self, uint64_t version,
-                            const uint8_t hash[QUEUE_AGREEMENTS_HASH_BYTES], const char *file,
-                            size_t len, int64_t at_ms);
+                                   const uint8_t hash[QUEUE_AGREEMENTS_HASH_BYTES],
+                                   const char *file, size_t len, int64_t at_ms);
 
 /* Keeps a partner's signature file of the version with `hash`; one per
    signer, the first kept. 0 or -1. */
-int broker_store_agreements_signature(broker_store_t *self, const uint8_t hash[QUEUE_AGREEMENTS_HASH_BYTES],
-                               const char *signer, const char *signature, size_t len);
+int broker_store_agreements_signature(broker_store_t *self,
+                                      const uint8_t hash[QUEUE_AGREEMENTS_HASH_BYTES],
+                                      const char *signer, const char *signature, size_t len);
 
-int broker_store_insert_signal(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES], const queue_meta_t *meta,
-                        const uint8_t digest[QUEUE_DIGEST_BYTES], const uint8_t *sealed,
-                        size_t sealed_len, int64_t accepted_at_ms, int64_t valid_until_ms,
-                        int64_t audit_index);
+int broker_store_insert_signal(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES],
+                               const queue_meta_t *meta, const uint8_t digest[QUEUE_DIGEST_BYTES],
+                               const uint8_t *sealed, size_t sealed_len, int64_t accepted_at_ms,
+                               int64_t valid_until_ms, int64_t audit_index);
 
 /* Returns the delivery's seq (its place in the recipient's queue), or -1. */
 int64_t broker_store_insert_delivery(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES],
-                              const char *recipient, int64_t expires_at_ms);
+                                     const char *recipient, int64_t expires_at_ms);
 
 /* Calls `fn` for up to `limit` pending deliveries of `recipient` with
    seq > after_seq, in seq order. The sealed bytes are borrowed for the call.
@@ -112,8 +115,8 @@ int64_t broker_store_insert_delivery(broker_store_t *self, const uint8_t id[QUEU
 typedef int(queue_pending_fn)(void *arg, int64_t seq, const uint8_t id[QUEUE_ID_BYTES],
                               const queue_meta_t *meta, const uint8_t *sealed, size_t sealed_len,
                               int64_t accepted_at_ms);
-int broker_store_pending(broker_store_t *self, const char *recipient, int64_t after_seq, size_t limit,
-                  queue_pending_fn *fn, void *arg);
+int broker_store_pending(broker_store_t *self, const char *recipient, int64_t after_seq,
+                         size_t limit, queue_pending_fn *fn, void *arg);
 
 /* Number of pending deliveries for `recipient` (all when NULL). */
 int64_t broker_store_pending_count(broker_store_t *self, const char *recipient);
@@ -122,14 +125,14 @@ int64_t broker_store_pending_count(broker_store_t *self, const char *recipient);
    was pending, 0 when there was none (an old or duplicate ack), -1 on error.
    When no delivery of the signal is pending any more, its ciphertext is
    deleted. */
-int broker_store_settle(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES], const char *recipient,
-                 delivery_state_t state);
+int broker_store_settle(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES],
+                        const char *recipient, delivery_state_t state);
 
 /* The same for the delivery the caller knows by its seq (the loop remembers
    what it sent): a rowid lookup instead of an index search. The id and
    recipient must match too, so a stale seq settles nothing. */
 int broker_store_settle_seq(broker_store_t *self, int64_t seq, const uint8_t id[QUEUE_ID_BYTES],
-                     const char *recipient, delivery_state_t state);
+                            const char *recipient, delivery_state_t state);
 
 /* Expires every pending delivery whose deadline is <= now; calls `fn` for each. */
 typedef void(queue_expired_fn)(void *arg, const uint8_t id[QUEUE_ID_BYTES],
@@ -139,8 +142,8 @@ int broker_store_expire(broker_store_t *self, int64_t now_ms, queue_expired_fn *
 /* Marks the signal withdrawn, cancels its pending deliveries, and calls
    `fn` for every recipient (pending or delivered) to be told. */
 typedef void(queue_recipient_fn)(void *arg, const char *recipient);
-int broker_store_withdraw(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES], queue_recipient_fn *fn,
-                   void *arg);
+int broker_store_withdraw(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES],
+                          queue_recipient_fn *fn, void *arg);
 
 /* Deletes the id rows of signals that lapsed before `now_ms` and have no
    pending delivery. Returns the number removed, or -1. */
@@ -149,14 +152,14 @@ int broker_store_prune(broker_store_t *self, int64_t now_ms);
 /* Notices for a partner that may be offline. Adding an existing (org, kind,
    id) replaces its frame (an alert's later state wins). */
 int broker_store_notice_add(broker_store_t *self, const char *org, notice_kind_t kind,
-                     const uint8_t id[QUEUE_ID_BYTES], const uint8_t *frame, size_t len);
+                            const uint8_t id[QUEUE_ID_BYTES], const uint8_t *frame, size_t len);
 /* Calls `fn` for each of `org`'s notices with seq > after_seq, in order. */
 typedef void(queue_notice_fn)(void *arg, int64_t seq, notice_kind_t kind,
                               const uint8_t id[QUEUE_ID_BYTES], const uint8_t *frame, size_t len);
-int broker_store_notices(broker_store_t *self, const char *org, int64_t after_seq, queue_notice_fn *fn,
-                  void *arg);
+int broker_store_notices(broker_store_t *self, const char *org, int64_t after_seq,
+                         queue_notice_fn *fn, void *arg);
 int broker_store_notice_remove(broker_store_t *self, const char *org, notice_kind_t kind,
-                        const uint8_t id[QUEUE_ID_BYTES]);
+                               const uint8_t id[QUEUE_ID_BYTES]);
 
 /* A small key/value table for the broker's own state (e.g. whether the
    last run stopped cleanly). get: 1 found, 0 not, -1 error. */
@@ -167,9 +170,8 @@ int broker_store_meta_set(broker_store_t *self, const char *key, const char *val
    seen before, calls `fn` for each added (true) and revoked (false)
    partner, and remembers the new table. */
 typedef void(queue_partner_fn)(void *arg, const char *org, bool added);
-int broker_store_partners_sync(broker_store_t *self, const uint8_t (*keys)[32], const char *const *orgs, size_t n,
-                        queue_partner_fn *fn, void *arg);
-
+int broker_store_partners_sync(broker_store_t *self, const uint8_t (*keys)[32],
+                               const char *const *orgs, size_t n, queue_partner_fn *fn, void *arg);
 
 /* For `hartslag broker status`: the deliveries pending for `recipient` and
    the acceptance time of the oldest of them (0 when none). 0 or -1. */
