@@ -149,7 +149,8 @@ db_t *db_borrow_embedded(void *handle)
 
 void *db_embedded_handle(db_t *db)
 {
-    return db ? db->sqlite : NULL;
+    /* Only a SQLite db_t has one (with a dispatching lib/db: check the ops). */
+    return db && strcmp(db_backend(db), "sqlite") == 0 ? db->sqlite : NULL;
 }
 
 void db_close(db_t **self_p)
