@@ -40,7 +40,8 @@ static const char *s_sql[QST_COUNT_] = {
        then insert), so that a partner whose cursor is past the old one is
        sent the new frame. */
     [QST_NOTICE_DROP] = "DELETE FROM notices WHERE org = $1 AND kind = $2 AND signal_id = $3",
-    [QST_NOTICE_ADD] = "INSERT INTO notices(org, kind, signal_id, frame) VALUES($1, $2, $3, $4)",
+    [QST_NOTICE_ADD] = "INSERT INTO notices(org, kind, signal_id, frame) VALUES($1, $2, $3, $4) "
+                       "ON CONFLICT (org, kind, signal_id) DO NOTHING",
     [QST_NOTICES] = "SELECT seq, kind, signal_id, frame FROM notices WHERE org = $1 AND seq > $2 "
                     "ORDER BY seq",
     [QST_NOTICE_REMOVE] = "DELETE FROM notices WHERE org = $1 AND kind = $2 AND signal_id = $3",
@@ -395,20 +396,35 @@ int broker_store_prune(broker_store_t *self, int64_t now_ms)
     return removed < 0 ? -1 : (int)removed;
 }
 
-int broker_store_notice_add(broker_store_t *self, const char *org, notice_kind_t kind,
-                            const uint8_t id[QUEUE_ID_BYTES], const uint8_t *frame, size_t len)
+/* Binds a notice to the insert or the delete (org, kind, id first). */
+static void s_bind_notice(db_stmt_t *stmt, const char *org, notice_kind_t kind,
+                          const uint8_t id[QUEUE_ID_BYTES])
 {
-    db_stmt_t *drop = self->queue[QST_NOTICE_DROP];
-    db_bind_text_ref(drop, 1, org);
-    db_bind_int64(drop, 2, (int64_t)kind);
-    db_bind_blob_ref(drop, 3, id, QUEUE_ID_BYTES);
-    if (s_done(self, QST_NOTICE_DROP) != 0)
-        return -1;
-    db_stmt_t *stmt = self->queue[QST_NOTICE_ADD];
     db_bind_text_ref(stmt, 1, org);
     db_bind_int64(stmt, 2, (int64_t)kind);
     db_bind_blob_ref(stmt, 3, id, QUEUE_ID_BYTES);
-    db_bind_blob_ref(stmt, 4, frame, len);
+}
+
+int broker_store_notice_add(broker_store_t *self, const char *org, notice_kind_t kind,
+                            const uint8_t id[QUEUE_ID_BYTES], const uint8_t *frame, size_t len)
+{
+    db_stmt_t *add = self->queue[QST_NOTICE_ADD];
+    if (self->sqlite) {
+        /* SQLite answers at once: one statement for a new notice (one per
+           delivery outcome: the hot path), the replacement only when the
+           notice existed (an alert's later state). A server backend instead
+           queues the delete and the insert without waiting for an answer. */
+        s_bind_notice(add, org, kind, id);
+        db_bind_blob_ref(add, 4, frame, len);
+        int64_t added = s_counted(self, QST_NOTICE_ADD);
+        if (added != 0)
+            return added > 0 ? 0 : -1;
+    }
+    s_bind_notice(self->queue[QST_NOTICE_DROP], org, kind, id);
+    if (s_done(self, QST_NOTICE_DROP) != 0)
+        return -1;
+    s_bind_notice(add, org, kind, id);
+    db_bind_blob_ref(add, 4, frame, len);
     return s_done(self, QST_NOTICE_ADD);
 }
 
@@ -436,10 +452,7 @@ int broker_store_notices(broker_store_t *self, const char *org, int64_t after_se
 int broker_store_notice_remove(broker_store_t *self, const char *org, notice_kind_t kind,
                                const uint8_t id[QUEUE_ID_BYTES])
 {
-    db_stmt_t *stmt = self->queue[QST_NOTICE_REMOVE];
-    db_bind_text_ref(stmt, 1, org);
-    db_bind_int64(stmt, 2, (int64_t)kind);
-    db_bind_blob_ref(stmt, 3, id, QUEUE_ID_BYTES);
+    s_bind_notice(self->queue[QST_NOTICE_REMOVE], org, kind, id);
     return s_done(self, QST_NOTICE_REMOVE);
 }
 
