@@ -65,14 +65,14 @@ static void s_relay(void *arg, const char *path, const char *reason)
         relay->refused(relay->arg, path, reason);
 }
 
-int agreements_history_keep(queue_t *queue, const agreements_t *next, const char *path,
+int agreements_history_keep(broker_store_t *store, const agreements_t *next, const char *path,
                             const char *bytes, size_t len, const partners_t *partners, bool record,
                             int64_t now_ms, history_refused_fn *refused, void *arg,
                             size_t *n_signers)
 {
     *n_signers = 0;
-    if (record && queue_agreements_record(queue, agreements_version(next), agreements_hash(next),
-                                          bytes, len, now_ms) != 0)
+    if (record && broker_store_agreements_record(store, agreements_version(next),
+                                                 agreements_hash(next), bytes, len, now_ms) != 0)
         return -1;
     char err[512];
     relay_t relay = {refused, arg};
@@ -87,8 +87,8 @@ int agreements_history_keep(queue_t *queue, const agreements_t *next, const char
     for (size_t i = 0; rc == 0 && i < agreements_sigset_count(sigset); i++) {
         size_t n = 0;
         const char *text = agreements_sigset_text(sigset, i, &n);
-        rc = queue_agreements_signature(queue, agreements_hash(next),
-                                        agreements_sigset_signer(sigset, i), text, n);
+        rc = broker_store_agreements_signature(store, agreements_hash(next),
+                                               agreements_sigset_signer(sigset, i), text, n);
     }
     *n_signers = agreements_sigset_count(sigset);
     agreements_sigset_destroy(&sigset);

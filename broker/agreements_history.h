@@ -1,7 +1,7 @@
 /*  agreements_history: which agreements version may take effect, judged
     against the one in force, and the record the broker keeps of every
     version it enforced: the exact bytes and the partners' signature files
-    that verified (issue 14 items 3 and 4; the tables are in broker/queue).
+    that verified (issue 14 items 3 and 4; the tables are in broker/store_queue).
 
     A version is identified by (number, SHA-256 of the exact bytes). A
     version lower than the one in force, or the same number with other
@@ -14,7 +14,7 @@
 #include "agreements.h"
 #include "names.h"
 #include "partners.h"
-#include "queue.h"
+#include "store.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -75,7 +75,7 @@ agreements_t *agreements_history_read(const char *path, char **bytes, size_t *le
    in `path`.sig.d that verifies against `partners` and is not kept yet.
    *n_signers is the number of good signature files found. 0 or -1 (a store
    error). */
-int agreements_history_keep(queue_t *queue, const agreements_t *next, const char *path,
+int agreements_history_keep(broker_store_t *store, const agreements_t *next, const char *path,
                             const char *bytes, size_t len, const partners_t *partners, bool record,
                             int64_t now_ms, history_refused_fn *refused, void *arg,
                             size_t *n_signers);

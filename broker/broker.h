@@ -20,7 +20,9 @@
 
 typedef struct {
     const char *bind;              /* endpoint to bind, e.g. tcp://127.0.0.1:7455 */
-    const char *state_dir;         /* broker.db lives here */
+    const char *state_dir;         /* the control socket (and by default broker.db) live here */
+    const char *store;             /* the store's location: sqlite:PATH or postgresql://...
+                                      (broker_store_location resolves the setting) */
     const char *certificates;      /* partner certificate directory */
     const char *keys;              /* broker secret key file */
     const char *agreements;        /* agreements.yaml */

@@ -2,6 +2,7 @@
 #include "check.h"
 
 #include "agreements_history.h"
+#include "store.h"
 
 #include "agreements.h"
 #include "cert.h"
@@ -142,9 +143,9 @@ static void s_signature_refused(void *arg, const char *path, const char *reason)
 static void s_check_signatures(check_ctx_t *ctx, const broker_config_t *config,
                                const agreements_t *agreements, const partners_t *partners)
 {
-    char store[4200];
-    snprintf(store, sizeof store, "%s/broker.db", config->state_dir);
-    bool first = access(store, F_OK) != 0;
+    /* A server's store cannot be looked at without connecting: not first. */
+    const char *store = broker_store_sqlite_path(config->store);
+    bool first = store && access(store, F_OK) != 0;
     history_admission_t admission;
     if (agreements_history_admit(NULL, agreements, config->agreements, partners,
                                  s_signature_refused, ctx, &admission) != 0) {

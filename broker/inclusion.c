@@ -3,6 +3,7 @@
 
 #include "audit_subjects.h"
 #include "checkpoint.h"
+#include "db_borrow.h"
 #include "merkle.h"
 #include "wire.h"
 
@@ -37,11 +38,11 @@ static bool s_concerns(const Hartslag__AuditRecord *record, const char *org)
    settled by a broker that did not yet keep the record's index in the
    queue: the search reads every later record of the subject, which grows
    quadratically when one subject has thousands of signals in flight. */
-static int s_find_delivered(audit_log_t *audit, queue_t *queue, const queue_signal_t *known,
+static int s_find_delivered(audit_log_t *audit, broker_store_t *queue, const queue_signal_t *known,
                             const uint8_t id[16], const char *org, uint64_t *index)
 {
     sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(queue_db(queue),
+    if (sqlite3_prepare_v2(db_embedded_handle(broker_store_db(queue)),
                            "SELECT a.idx, a.record FROM audit_subjects s CROSS JOIN audit a "
                            "WHERE s.seg = ?1 AND s.tag = ?2 AND s.idx >= ?3 AND a.idx = s.idx "
                            "ORDER BY s.idx",
@@ -120,19 +121,19 @@ static int s_record(audit_log_t *audit, const char *org, uint64_t index, uint64_
 }
 
 /* The status of one item; -1 on a store error. */
-static int s_item(audit_log_t *audit, queue_t *queue, const char *org, uint64_t size,
+static int s_item(audit_log_t *audit, broker_store_t *queue, const char *org, uint64_t size,
                   const Hartslag__InclusionItem *item, slot_t *slot)
 {
     if (item->has_index)
         return s_record(audit, org, item->index, size, slot);
     /* "delivered", by id: the recipient is never told its index. */
     queue_signal_t known;
-    int found = queue_find_signal(queue, item->signal_id.data, &known);
+    int found = broker_store_find_signal(queue, item->signal_id.data, &known);
     if (found <= 0)
         return found < 0 ? -1 : HARTSLAG__INCLUSION_STATUS__INCLUSION_ABSENT;
     uint64_t index = 0;
     int64_t kept = 0;
-    found = queue_delivered_index(queue, item->signal_id.data, org, &kept);
+    found = broker_store_delivered_index(queue, item->signal_id.data, org, &kept);
     if (found == 1 && kept >= 0)
         index = (uint64_t)kept;
     else if (found == 0)
@@ -142,7 +143,7 @@ static int s_item(audit_log_t *audit, queue_t *queue, const char *org, uint64_t 
     if (found == 1)
         return s_record(audit, org, index, size, slot);
     delivery_state_t state;
-    found = queue_delivery_state(queue, item->signal_id.data, org, &state);
+    found = broker_store_delivery_state(queue, item->signal_id.data, org, &state);
     if (found < 0)
         return -1;
     if (found == 1 && state == DELIVERY_PENDING)
@@ -159,7 +160,7 @@ static int s_refuse(const char **why, const char *token)
     return -1;
 }
 
-int inclusion_answer(audit_log_t *audit, queue_t *queue, const char *org,
+int inclusion_answer(audit_log_t *audit, broker_store_t *queue, const char *org,
                      const Hartslag__InclusionRequest *request, uint8_t **out, size_t *out_len,
                      const char **why)
 {

@@ -19,7 +19,7 @@
 
 #include "audit_log.h"
 #include "hartslag.pb-c.h"
-#include "queue.h"
+#include "store.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -31,7 +31,7 @@
    for an Error frame: malformed (no or too many items, a bad id, an item
    without index that is not "delivered"), unknown_checkpoint (no
    checkpoint of that size), storage_unavailable. */
-int inclusion_answer(audit_log_t *audit, queue_t *queue, const char *org,
+int inclusion_answer(audit_log_t *audit, broker_store_t *queue, const char *org,
                      const Hartslag__InclusionRequest *request, uint8_t **out, size_t *out_len,
                      const char **why) __attribute__((warn_unused_result));
 

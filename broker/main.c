@@ -2,6 +2,7 @@
 #include "broker.h"
 #include "check.h"
 #include "broker_config_schema.h"
+#include "store.h"
 #include "verifier.h"
 
 #include "config.h"
@@ -30,7 +31,8 @@ static void s_usage(FILE *out)
             "                       [--set KEY=VALUE]... [--check]\n\n"
             "Routes sealed signals between Hartslag partner daemons, enforcing the\n"
             "sharing agreements. Flags override the configuration file; --set sets any\n"
-            "configuration key (max_batch, delivery_window, rate_limit, rate_burst,\n"
+            "configuration key (store (default sqlite:STATE_DIR/broker.db), max_batch,\n"
+            "delivery_window, rate_limit, rate_burst,\n"
             "clock_skew, max_submit_age (default 259200: three days), audit_retention_days "
             "(default 1826: five years), log_level,\n"
             "verify_threads (default auto: one per core but the loop's, at most 4)).\n"
@@ -173,6 +175,23 @@ int main(int argc, char **argv)
         .max_submit_age_s = (uint32_t)config_uint(config, "max_submit_age"),
         .audit_retention_days = (uint32_t)config_uint(config, "audit_retention_days"),
     };
+    /* The store: relative SQLite paths against the file's directory, as
+       every other path. */
+    char base_dir[4096] = ".";
+    const char *slash = config_file ? strrchr(config_file, '/') : NULL;
+    if (slash && (size_t)(slash - config_file) < sizeof base_dir)
+        snprintf(base_dir, sizeof base_dir, "%.*s",
+                 (int)(slash == config_file ? 1 : slash - config_file), config_file);
+    char store[BROKER_STORE_LOCATION_MAX];
+    if (!settings.state_dir ||
+        broker_store_location(config_string(config, "store"), settings.state_dir, base_dir, store,
+                              sizeof store, err, sizeof err) != 0) {
+        fprintf(stderr, "hartslag-broker: %s\n",
+                settings.state_dir ? err : "state_dir is too long");
+        config_destroy(&config);
+        return EXIT_CONFIG;
+    }
+    settings.store = store;
     const char *verify_threads = config_string(config, "verify_threads");
     char *end = NULL;
     unsigned long threads = strtoul(verify_threads, &end, 10);

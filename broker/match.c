@@ -9,113 +9,66 @@
 #define DAY_MS 86400000LL
 #define MEMBERS_MAX (MATCH_PARTICIPANTS_MAX * 34)
 
-static const char *s_schema =
-    /* A rowid table: appending is cheap, and the one index is the one the
-       matching reads. A withdrawal finds its row through the subject. */
-    "CREATE TABLE IF NOT EXISTS match_index("
-    "  signal_id BLOB NOT NULL,"
-    "  subject BLOB NOT NULL,"
-    "  sender TEXT NOT NULL,"
-    "  signal_type TEXT NOT NULL,"
-    "  at_ms INTEGER NOT NULL,"
-    "  valid_until INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS match_by_subject ON match_index(subject, at_ms);"
-    "CREATE TABLE IF NOT EXISTS match_state("
-    "  rule_id TEXT NOT NULL,"
-    "  subject BLOB NOT NULL,"
-    "  members TEXT NOT NULL,"
-    "  PRIMARY KEY(rule_id, subject)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS alerts("
-    "  alert_id BLOB PRIMARY KEY,"
-    "  rule_id TEXT NOT NULL,"
-    "  subject BLOB NOT NULL,"
-    "  raised_ms INTEGER NOT NULL,"
-    "  state TEXT NOT NULL,"
-    "  lead_org TEXT,"
-    "  handled_ms INTEGER) WITHOUT ROWID;";
-
-enum {
-    ST_INDEX_PUT,
-    ST_WINDOW,
-    ST_MEMBERS_GET,
-    ST_MEMBERS_PUT,
-    ST_ALERT_PUT,
-    ST_ALERT_GET,
-    ST_ALERT_HANDLE,
-    ST_WITHDRAW,
-    ST_PRUNE,
-    ST_COUNT,
-    ST_COUNT_
-};
-
-static const char *s_sql[ST_COUNT_] = {
-    [ST_INDEX_PUT] = "INSERT INTO match_index(signal_id, subject, sender, signal_type, "
-                     "at_ms, valid_until) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_WINDOW] = "SELECT sender, signal_type, at_ms, signal_id FROM match_index "
-                  "WHERE subject=?1 AND at_ms>=?2 AND valid_until>?3 ORDER BY at_ms DESC",
-    [ST_MEMBERS_GET] = "SELECT members FROM match_state WHERE rule_id=?1 AND subject=?2",
-    [ST_MEMBERS_PUT] = "INSERT OR REPLACE INTO match_state(rule_id, subject, members) "
-                       "VALUES(?1, ?2, ?3)",
-    [ST_ALERT_PUT] = "INSERT INTO alerts(alert_id, rule_id, subject, raised_ms, state) "
-                     "VALUES(?1, ?2, ?3, ?4, 'open')",
-    [ST_ALERT_GET] = "SELECT rule_id, subject, raised_ms FROM alerts WHERE alert_id=?1",
-    [ST_ALERT_HANDLE] = "UPDATE alerts SET state='handled', lead_org=?2, handled_ms=?3 "
-                        "WHERE alert_id=?1",
-    [ST_WITHDRAW] = "DELETE FROM match_index WHERE subject=?2 AND signal_id=?1",
-    [ST_PRUNE] = "DELETE FROM match_index WHERE valid_until<=?1 OR at_ms<?2",
-    [ST_COUNT] = "SELECT count(*) FROM match_index",
-};
-
-/*  Invariant: every statement is prepared against `db` and reset after use. */
+/*  Invariant: `store` outlives the match_t. */
 struct match_t {
-    sqlite3 *db;                 /* borrowed */
-    sqlite3_stmt *st[ST_COUNT_]; /* prepared once */
+    broker_store_t *store; /* borrowed */
 };
 
-static void s_reset(sqlite3_stmt *stmt)
-{
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-}
-
-static int s_done(match_t *self, int st)
-{
-    int rc = sqlite3_step(self->st[st]);
-    s_reset(self->st[st]);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-match_t *match_open(sqlite3 *db, char *err, size_t errlen)
+match_t *match_open(broker_store_t *store, char *err, size_t errlen)
 {
     match_t *self = calloc(1, sizeof *self);
     if (!self) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    self->db = db;
-    if (sqlite3_exec(db, s_schema, NULL, NULL, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot create the match index: %s", sqlite3_errmsg(db));
-        match_destroy(&self);
-        return NULL;
-    }
-    for (int i = 0; i < ST_COUNT_; i++)
-        if (sqlite3_prepare_v3(db, s_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &self->st[i], NULL) !=
-            SQLITE_OK) {
-            snprintf(err, errlen, "cannot prepare the match index: %s", sqlite3_errmsg(db));
-            match_destroy(&self);
-            return NULL;
-        }
+    self->store = store;
     return self;
 }
 
 void match_destroy(match_t **self_p)
 {
     if (self_p && *self_p) {
-        for (int i = 0; i < ST_COUNT_; i++)
-            sqlite3_finalize((*self_p)->st[i]);
         free(*self_p);
         *self_p = NULL;
     }
+}
+
+/* Gathering one rule's participants from the window's rows. */
+typedef struct {
+    const agreements_alert_rule_t *rule;
+    match_alert_t *alert;
+} gather_t;
+
+static void s_gather_row(void *arg, const char *sender, const char *type, int64_t at,
+                         const uint8_t signal_id[16])
+{
+    gather_t *ctx = arg;
+    match_alert_t *alert = ctx->alert;
+    if (!agreements_alert_covers(ctx->rule, type, strlen(type)))
+        return;
+    match_participant_t *p = NULL;
+    for (size_t i = 0; i < alert->n_participants && !p; i++)
+        if (strcmp(alert->participants[i].org, sender) == 0)
+            p = &alert->participants[i];
+    if (!p) {
+        if (alert->n_participants == MATCH_PARTICIPANTS_MAX)
+            return;
+        p = &alert->participants[alert->n_participants++];
+        memset(p, 0, sizeof *p);
+        snprintf(p->org, sizeof p->org, "%s", sender);
+        p->first_ms = p->last_ms = at;
+    }
+    if (at < p->first_ms)
+        p->first_ms = at;
+    if (at > p->last_ms)
+        p->last_ms = at;
+    bool known = false;
+    for (size_t t = 0; t < p->n_types && !known; t++)
+        known = strcmp(p->types[t], type) == 0;
+    if (!known && p->n_types < MATCH_TYPES_MAX)
+        snprintf(p->types[p->n_types++], sizeof p->types[0], "%s", type);
+    if (p->n_ids < MATCH_IDS_MAX)
+        memcpy(p->ids[p->n_ids++], signal_id, 16);
 }
 
 /* The participants of the match on `subject` under `rule` as of now_ms. */
@@ -123,44 +76,10 @@ static int s_gather(match_t *self, const agreements_alert_rule_t *rule, const ui
                     int64_t now_ms, match_alert_t *alert)
 {
     alert->n_participants = 0;
-    sqlite3_stmt *stmt = self->st[ST_WINDOW];
-    sqlite3_bind_blob(stmt, 1, subject, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, now_ms - (int64_t)rule->window_days * DAY_MS);
-    sqlite3_bind_int64(stmt, 3, now_ms);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *sender = (const char *)sqlite3_column_text(stmt, 0);
-        const char *type = (const char *)sqlite3_column_text(stmt, 1);
-        int64_t at = sqlite3_column_int64(stmt, 2);
-        if (!sender || !type || sqlite3_column_bytes(stmt, 3) != 16 ||
-            !agreements_alert_covers(rule, type, strlen(type)))
-            continue;
-        match_participant_t *p = NULL;
-        for (size_t i = 0; i < alert->n_participants && !p; i++)
-            if (strcmp(alert->participants[i].org, sender) == 0)
-                p = &alert->participants[i];
-        if (!p) {
-            if (alert->n_participants == MATCH_PARTICIPANTS_MAX)
-                continue;
-            p = &alert->participants[alert->n_participants++];
-            memset(p, 0, sizeof *p);
-            snprintf(p->org, sizeof p->org, "%s", sender);
-            p->first_ms = p->last_ms = at;
-        }
-        if (at < p->first_ms)
-            p->first_ms = at;
-        if (at > p->last_ms)
-            p->last_ms = at;
-        bool known = false;
-        for (size_t t = 0; t < p->n_types && !known; t++)
-            known = strcmp(p->types[t], type) == 0;
-        if (!known && p->n_types < MATCH_TYPES_MAX)
-            snprintf(p->types[p->n_types++], sizeof p->types[0], "%s", type);
-        if (p->n_ids < MATCH_IDS_MAX)
-            memcpy(p->ids[p->n_ids++], sqlite3_column_blob(stmt, 3), 16);
-    }
-    s_reset(stmt);
-    return rc == SQLITE_DONE ? 0 : -1;
+    gather_t ctx = {rule, alert};
+    return broker_store_match_window(self->store, subject,
+                                     now_ms - (int64_t)rule->window_days * DAY_MS, now_ms,
+                                     s_gather_row, &ctx);
 }
 
 /* Is `org` in the comma-separated list `members`? */
@@ -181,14 +100,8 @@ int match_signal(match_t *self, const agreements_t *agreements, const uint8_t si
                  const uint8_t subject[32], const char *sender, const char *signal_type,
                  int64_t at_ms, int64_t valid_until_ms, match_alert_fn *fn, void *arg)
 {
-    sqlite3_stmt *put = self->st[ST_INDEX_PUT];
-    sqlite3_bind_blob(put, 1, signal_id, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(put, 2, subject, 32, SQLITE_STATIC);
-    sqlite3_bind_text(put, 3, sender, -1, SQLITE_STATIC);
-    sqlite3_bind_text(put, 4, signal_type, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(put, 5, at_ms);
-    sqlite3_bind_int64(put, 6, valid_until_ms);
-    if (s_done(self, ST_INDEX_PUT) != 0)
+    if (broker_store_match_add(self->store, signal_id, subject, sender, signal_type, at_ms,
+                               valid_until_ms) != 0)
         return -1;
     match_alert_t *alert = NULL;
     int result = 0;
@@ -206,14 +119,8 @@ int match_signal(match_t *self, const agreements_t *agreements, const uint8_t si
             continue;
         /* Already alerted about this partner in this match: nothing new. */
         char members[MEMBERS_MAX] = "";
-        sqlite3_stmt *get = self->st[ST_MEMBERS_GET];
-        sqlite3_bind_text(get, 1, rule->id, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(get, 2, subject, 32, SQLITE_STATIC);
-        int rc = sqlite3_step(get);
-        if (rc == SQLITE_ROW && sqlite3_column_text(get, 0))
-            snprintf(members, sizeof members, "%s", (const char *)sqlite3_column_text(get, 0));
-        s_reset(get);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        if (broker_store_match_members(self->store, rule->id, subject, members, sizeof members) <
+            0) {
             result = -1;
             break;
         }
@@ -225,11 +132,7 @@ int match_signal(match_t *self, const agreements_t *agreements, const uint8_t si
             if (!s_member(members, alert->participants[i].org) && pos + 34 < sizeof members)
                 pos += (size_t)snprintf(members + pos, sizeof members - pos, "%s%s", pos ? "," : "",
                                         alert->participants[i].org);
-        sqlite3_stmt *set = self->st[ST_MEMBERS_PUT];
-        sqlite3_bind_text(set, 1, rule->id, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(set, 2, subject, 32, SQLITE_STATIC);
-        sqlite3_bind_text(set, 3, members, -1, SQLITE_STATIC);
-        if (s_done(self, ST_MEMBERS_PUT) != 0) {
+        if (broker_store_match_members_set(self->store, rule->id, subject, members) != 0) {
             result = -1;
             break;
         }
@@ -238,12 +141,7 @@ int match_signal(match_t *self, const agreements_t *agreements, const uint8_t si
         memcpy(alert->subject, subject, 32);
         alert->joined = sender;
         alert->raised_ms = at_ms;
-        sqlite3_stmt *add = self->st[ST_ALERT_PUT];
-        sqlite3_bind_blob(add, 1, alert->alert_id, 16, SQLITE_STATIC);
-        sqlite3_bind_text(add, 2, rule->id, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(add, 3, subject, 32, SQLITE_STATIC);
-        sqlite3_bind_int64(add, 4, at_ms);
-        if (s_done(self, ST_ALERT_PUT) != 0) {
+        if (broker_store_alert_add(self->store, alert->alert_id, rule->id, subject, at_ms) != 0) {
             result = -1;
             break;
         }
@@ -255,9 +153,7 @@ int match_signal(match_t *self, const agreements_t *agreements, const uint8_t si
 
 int match_withdraw(match_t *self, const uint8_t signal_id[16], const uint8_t subject[32])
 {
-    sqlite3_bind_blob(self->st[ST_WITHDRAW], 1, signal_id, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(self->st[ST_WITHDRAW], 2, subject, 32, SQLITE_STATIC);
-    return s_done(self, ST_WITHDRAW);
+    return broker_store_match_withdraw(self->store, signal_id, subject);
 }
 
 int match_prune(match_t *self, const agreements_t *agreements, int64_t now_ms)
@@ -266,31 +162,23 @@ int match_prune(match_t *self, const agreements_t *agreements, int64_t now_ms)
     for (size_t r = 0; r < agreements_alert_count(agreements); r++)
         if (agreements_alert(agreements, r)->window_days > widest)
             widest = agreements_alert(agreements, r)->window_days;
-    sqlite3_bind_int64(self->st[ST_PRUNE], 1, now_ms);
-    sqlite3_bind_int64(self->st[ST_PRUNE], 2, now_ms - (int64_t)widest * DAY_MS);
-    return s_done(self, ST_PRUNE);
+    return broker_store_match_prune(self->store, now_ms, now_ms - (int64_t)widest * DAY_MS);
 }
 
 int match_lookup(match_t *self, const agreements_t *agreements, const uint8_t alert_id[16],
                  int64_t now_ms, match_alert_t *alert)
 {
-    sqlite3_stmt *get = self->st[ST_ALERT_GET];
-    sqlite3_bind_blob(get, 1, alert_id, 16, SQLITE_STATIC);
-    int rc = sqlite3_step(get);
-    if (rc != SQLITE_ROW) {
-        s_reset(get);
-        return rc == SQLITE_DONE ? 0 : -1;
-    }
     memset(alert, 0, sizeof *alert);
+    char *rule_id = NULL;
+    int found =
+        broker_store_alert_find(self->store, alert_id, &rule_id, alert->subject, &alert->raised_ms);
+    if (found != 1)
+        return found;
     memcpy(alert->alert_id, alert_id, 16);
-    const char *rule_id = (const char *)sqlite3_column_text(get, 0);
-    for (size_t r = 0; rule_id && r < agreements_alert_count(agreements); r++)
+    for (size_t r = 0; r < agreements_alert_count(agreements); r++)
         if (strcmp(agreements_alert(agreements, r)->id, rule_id) == 0)
             alert->rule = agreements_alert(agreements, r);
-    if (sqlite3_column_bytes(get, 1) == 32)
-        memcpy(alert->subject, sqlite3_column_blob(get, 1), 32);
-    alert->raised_ms = sqlite3_column_int64(get, 2);
-    s_reset(get);
+    free(rule_id);
     if (!alert->rule)
         return 0; /* the rule is gone from the agreements: nothing to coordinate under */
     return s_gather(self, alert->rule, alert->subject, now_ms, alert) == 0 ? 1 : -1;
@@ -298,17 +186,10 @@ int match_lookup(match_t *self, const agreements_t *agreements, const uint8_t al
 
 int match_mark_handled(match_t *self, const uint8_t alert_id[16], const char *lead, int64_t now_ms)
 {
-    sqlite3_stmt *set = self->st[ST_ALERT_HANDLE];
-    sqlite3_bind_blob(set, 1, alert_id, 16, SQLITE_STATIC);
-    sqlite3_bind_text(set, 2, lead, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(set, 3, now_ms);
-    return s_done(self, ST_ALERT_HANDLE);
+    return broker_store_alert_handled(self->store, alert_id, lead, now_ms);
 }
 
 int64_t match_index_size(match_t *self)
 {
-    sqlite3_stmt *stmt = self->st[ST_COUNT];
-    int64_t n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
-    s_reset(stmt);
-    return n;
+    return broker_store_match_count(self->store);
 }

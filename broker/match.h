@@ -7,23 +7,22 @@
     an alert is raised; after that, one more alert each time a partner that
     was not yet part of the match joins it (not one per signal).
 
-    Storage (in the caller's SQLite database and transaction):
-        match_index(signal_id, subject, sender, signal_type, at_ms, valid_until)
-        match_state(rule_id, subject, members)     partners already alerted about
-        alerts(alert_id, rule_id, subject, raised_ms, state, lead_org, handled_ms)
+    Storage: the broker's store (broker/store_match.h holds the tables and
+    their SQL), in the caller's transaction. This module is the matching:
+    who counts, when an alert is raised, what it lists.
 
     Cost per accepted signal: one insert plus, per rule that covers its
     type, one indexed range query over that subject's signals in the window
     (a handful of rows): O(1) amortised, independent of the log's size.
 
-    Ownership: match_t owns its prepared statements, not the database.
+    Ownership: match_t borrows the store.
 */
 #ifndef HARTSLAG_MATCH_H
 #define HARTSLAG_MATCH_H
 
 #include "agreements.h"
+#include "store.h"
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,7 +56,7 @@ typedef struct {
 
 typedef void(match_alert_fn)(void *arg, const match_alert_t *alert);
 
-match_t *match_open(sqlite3 *db, char *err, size_t errlen);
+match_t *match_open(broker_store_t *store, char *err, size_t errlen);
 void match_destroy(match_t **self_p);
 
 /* An accepted signal. Raises (through `fn`) every alert it causes under

@@ -29,71 +29,57 @@ static void s_time(int64_t ms, char out[32])
         snprintf(out, 32, "-");
 }
 
-/* Runs `sql` with `org` bound to ?1 (when not NULL) and gives each row to
-   `row`. 0, or -1 with the reason in err. */
-typedef void(row_fn)(void *arg, sqlite3_stmt *stmt);
-static int s_query(sqlite3 *db, const char *sql, const char *text, int64_t number, row_fn *row,
-                   void *arg, char *err, size_t errlen)
+/* An integer read of the audit tables: the first column of the one row
+   of `sql` with `org` bound to $1 (when not NULL), into *value (NULL reads
+   as `null_value`). 0, or -1 with the reason in err. */
+static int s_audit_int(db_t *db, const char *sql, const char *org, int64_t null_value,
+                       int64_t values[2], char *err, size_t errlen)
 {
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot read the broker's database: %s", sqlite3_errmsg(db));
-        return -1;
+    db_stmt_t *st = db_prepare(db, sql);
+    db_step_t rc = DB_ERROR;
+    if (st && (!org || db_bind_text(st, 1, org) == 0)) {
+        rc = db_step(st);
+        if (rc == DB_ROW)
+            for (int i = 0; i < db_column_count(st) && i < 2; i++)
+                values[i] =
+                    db_column_is_null(st, i) ? (i ? 0 : null_value) : db_column_int64(st, i);
+        db_reset(st);
     }
-    if (text)
-        sqlite3_bind_text(stmt, 1, text, -1, SQLITE_STATIC);
-    else if (number >= 0)
-        sqlite3_bind_int64(stmt, 1, number);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-        row(arg, stmt);
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE) {
-        snprintf(err, errlen, "cannot read the broker's database: %s", sqlite3_errmsg(db));
+    if (rc == DB_ERROR) {
+        snprintf(err, errlen, "cannot read the broker's database: %s", db_errmsg(db));
         return -1;
     }
     return 0;
 }
 
-static void s_int_row(void *arg, sqlite3_stmt *stmt)
-{
-    int64_t *out = arg;
-    out[0] = sqlite3_column_type(stmt, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(stmt, 0);
-    if (sqlite3_column_count(stmt) > 1)
-        out[1] = sqlite3_column_type(stmt, 1) == SQLITE_NULL ? 0 : sqlite3_column_int64(stmt, 1);
-}
-
-static int s_read(sqlite3 *db, const status_snapshot_t *snap, partner_db_t *parts,
+static int s_read(broker_store_t *store, const status_snapshot_t *snap, partner_db_t *parts,
                   broker_db_t *broker, char *err, size_t errlen)
 {
-    int64_t pair[2] = {-1, 0};
-    if (s_query(db, "SELECT count(*) FROM alerts WHERE state='open'", NULL, -1, s_int_row, pair,
-                err, errlen) != 0)
+    broker->alerts_open = broker_store_alerts_open(store);
+    if (broker->alerts_open < 0) {
+        snprintf(err, errlen, "cannot read the broker's database: %s", broker_store_error(store));
         return -1;
-    broker->alerts_open = pair[0];
-    pair[0] = -1;
-    pair[1] = 0;
-    if (s_query(db, "SELECT size, made_ms FROM checkpoints ORDER BY size DESC LIMIT 1", NULL, -1,
-                s_int_row, pair, err, errlen) != 0)
+    }
+    /* audit store: replaced at merge */
+    int64_t pair[2] = {-1, 0};
+    if (s_audit_int(broker_store_db(store),
+                    "SELECT size, made_ms FROM checkpoints ORDER BY size DESC LIMIT 1", NULL, -1,
+                    pair, err, errlen) != 0)
         return -1;
     broker->checkpoint_size = pair[0];
     broker->checkpoint_ms = pair[1];
     for (size_t i = 0; i < snap->n_partners; i++) {
         const char *org = snap->partners[i].org;
-        pair[0] = 0;
-        pair[1] = 0;
-        /* The oldest pending delivery is the one with the lowest seq. */
-        if (s_query(db,
-                    "SELECT count(*), (SELECT s.accepted_at FROM deliveries d JOIN signals s "
-                    "ON s.signal_id = d.signal_id WHERE d.recipient=?1 AND d.state=0 "
-                    "ORDER BY d.seq LIMIT 1) FROM deliveries WHERE recipient=?1 AND state=0",
-                    org, -1, s_int_row, pair, err, errlen) != 0)
+        if (broker_store_backlog(store, org, &parts[i].queued, &parts[i].oldest_ms) != 0) {
+            snprintf(err, errlen, "cannot read the broker's database: %s",
+                     broker_store_error(store));
             return -1;
-        parts[i].queued = pair[0];
-        parts[i].oldest_ms = pair[1];
+        }
+        /* audit store: replaced at merge */
         pair[0] = -1;
-        if (s_query(db, "SELECT max(size) FROM cosignatures WHERE org=?1", org, -1, s_int_row, pair,
-                    err, errlen) != 0)
+        if (s_audit_int(broker_store_db(store),
+                        "SELECT CAST(MAX(size) AS BIGINT) FROM cosignatures WHERE org = $1", org,
+                        -1, pair, err, errlen) != 0)
             return -1;
         parts[i].last_cosigned = pair[0];
         parts[i].cosigned_latest =
@@ -203,7 +189,8 @@ static void s_text(FILE *out, const status_snapshot_t *snap, const partner_db_t 
     }
 }
 
-char *status_render(sqlite3 *db, const status_snapshot_t *snap, bool json, char *err, size_t errlen)
+char *status_render(broker_store_t *store, const status_snapshot_t *snap, bool json, char *err,
+                    size_t errlen)
 {
     partner_db_t *parts = calloc(snap->n_partners ? snap->n_partners : 1, sizeof *parts);
     broker_db_t broker = {0};
@@ -211,7 +198,7 @@ char *status_render(sqlite3 *db, const status_snapshot_t *snap, bool json, char 
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (s_read(db, snap, parts, &broker, err, errlen) != 0) {
+    if (s_read(store, snap, parts, &broker, err, errlen) != 0) {
         free(parts);
         return NULL;
     }

@@ -4,16 +4,16 @@
     checkpoint and who cosigned it, the agreements version in force.
 
     The loop hands over what only it knows (status_snapshot_t: who is
-    connected); the rest is read from the broker's database with read-only
-    queries here, in the loop's connection between turns. Times are shown
+    connected); the rest is read from the broker's store (broker/store.h)
+    with read-only queries, in the loop's connection between turns. Times are shown
     in UTC (ISO 8601), as `hartslag status` shows the daemon's.
 */
 #ifndef HARTSLAG_BROKER_STATUS_H
 #define HARTSLAG_BROKER_STATUS_H
 
 #include "names.h"
+#include "store.h"
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,7 +41,7 @@ typedef struct {
 /* The status as text (json false) or one JSON object: a new string
    (caller frees), or NULL with the reason in `err` (the database could not
    be read). */
-char *status_render(sqlite3 *db, const status_snapshot_t *snap, bool json, char *err,
+char *status_render(broker_store_t *store, const status_snapshot_t *snap, bool json, char *err,
                     size_t errlen);
 
 #endif

@@ -2,18 +2,20 @@
     wal_checkpointer.h. */
 #include "wal_checkpointer.h"
 
+#include "db.h"
+
 #include <errno.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
 struct wal_checkpointer_t {
-    sqlite3 *db;
+    db_t *db; /* its own connection, used on the thread only once started */
     char wal_path[4200];
     int interval_ms;
     uint64_t min_bytes;
@@ -29,6 +31,18 @@ static uint64_t s_wal_bytes(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* One PASSIVE checkpoint: its row is (busy, WAL frames, frames copied);
+   a WAL that SQLite does not know as one reports -1 frames. 0 or -1. */
+static int s_checkpoint(wal_checkpointer_t *self)
+{
+    db_stmt_t *st = db_prepare(self->db, "PRAGMA wal_checkpoint(PASSIVE)");
+    if (!st)
+        return -1;
+    int rc = db_step(st) == DB_ROW && db_column_int64(st, 1) >= 0 ? 0 : -1;
+    db_reset(st);
+    return rc;
 }
 
 static void *s_run(void *arg)
@@ -51,11 +65,8 @@ static void *s_run(void *arg)
             break;
         pthread_mutex_unlock(&self->lock);
         if (s_wal_bytes(self->wal_path) >= self->min_bytes) {
-            int log = 0, done = 0;
             atomic_fetch_add(&self->runs, 1);
-            if (sqlite3_wal_checkpoint_v2(self->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) !=
-                    SQLITE_OK ||
-                log < 0)
+            if (s_checkpoint(self) != 0)
                 atomic_fetch_add(&self->failures, 1);
         }
         pthread_mutex_lock(&self->lock);
@@ -77,19 +88,20 @@ wal_checkpointer_t *wal_checkpointer_new(const char *path, int interval_ms, uint
     self->interval_ms = interval_ms > 0 ? interval_ms : 100;
     self->min_bytes = min_bytes;
     snprintf(self->wal_path, sizeof self->wal_path, "%s-wal", path);
-    if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open %s for checkpoints: %s", path,
-                 self->db ? sqlite3_errmsg(self->db) : "out of memory");
+    /* lib/db opens it in WAL mode: it has then read the database once and
+       knows it is one (until then a checkpoint is a no-op that reports -1). */
+    char why[256];
+    self->db = db_open(path, 0, why, sizeof why);
+    if (!self->db) {
+        snprintf(err, errlen, "cannot open %s for checkpoints: %s", path, why);
         wal_checkpointer_destroy(&self);
         return NULL;
     }
-    /* Its own checkpoints only: this connection writes nothing itself. It
-       must have read the database once to know it is in WAL mode (until
-       then a checkpoint is a no-op that reports -1). */
-    sqlite3_wal_autocheckpoint(self->db, 0);
-    sqlite3_busy_timeout(self->db, 1000);
-    if (sqlite3_exec(self->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open %s for checkpoints: %s", path, sqlite3_errmsg(self->db));
+    /* Its own checkpoints only: this connection writes nothing itself. */
+    db_set_busy_timeout(self->db, 1000);
+    if (strcmp(db_backend(self->db), "sqlite") != 0 ||
+        db_exec(self->db, "PRAGMA wal_autocheckpoint=0") != 0) {
+        snprintf(err, errlen, "cannot open %s for checkpoints: %s", path, db_errmsg(self->db));
         wal_checkpointer_destroy(&self);
         return NULL;
     }
@@ -114,7 +126,7 @@ void wal_checkpointer_destroy(wal_checkpointer_t **self_p)
         pthread_mutex_unlock(&self->lock);
         pthread_join(self->thread, NULL);
     }
-    sqlite3_close(self->db);
+    db_close(&self->db);
     pthread_cond_destroy(&self->wake);
     pthread_mutex_destroy(&self->lock);
     free(self);

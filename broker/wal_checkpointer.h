@@ -11,6 +11,9 @@
     for, or blocks, the writer. The owner keeps SQLite's automatic
     checkpoint at a higher threshold as a backstop for bursts.
 
+    Only the broker's store (broker/store.h) starts one, for a SQLite store;
+    its connection is a lib/db one on the same file.
+
     Ownership: wal_checkpointer_t owns its thread and its connection. It
     reads `path` only through SQLite; it never writes rows.
 */

@@ -13,6 +13,9 @@
 static const config_key_t broker_config_schema[] = {
     {"bind", CONFIG_STRING, true, BROKER_DEFAULT_BIND},
     {"state_dir", CONFIG_STRING, true, NULL},
+    /* Where the queue and the audit log live: sqlite:PATH (default
+       sqlite:STATE_DIR/broker.db) or postgresql://... (broker/store.h). */
+    {"store", CONFIG_STRING, false, NULL},
     {"certificates", CONFIG_STRING, true, NULL},
     {"keys", CONFIG_STRING, true, NULL},
     {"agreements", CONFIG_STRING, true, NULL},

@@ -15,4 +15,11 @@
 /* A db_t over `handle` (the embedded backend's connection handle), or NULL when memory is short. */
 db_t *db_borrow_embedded(void *handle);
 
+/* The reverse, for a caller not converted yet that still takes the
+   embedded backend's connection (lib/audit_log_open while broker/store owns
+   the broker's db_t): the connection behind `db` when it is the embedded
+   backend's (SQLite), NULL for any other backend or NULL. Borrowed; goes
+   away with this header. */
+void *db_embedded_handle(db_t *db);
+
 #endif

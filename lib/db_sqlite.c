@@ -147,6 +147,11 @@ db_t *db_borrow_embedded(void *handle)
     return self ? &self->base : NULL;
 }
 
+void *db_embedded_handle(db_t *db)
+{
+    return db && db->ops == &s_ops ? DB(db)->sqlite : NULL;
+}
+
 static const char *s_path(const db_t *base)
 {
     return ((const sqlite_db_t *)base)->path;

@@ -134,14 +134,14 @@ self_test() {
             status=1
         fi
     done <<'EOF'
-lib/merkle.c|#include "../broker/queue.h"
+lib/merkle.c|#include "../broker/store.h"
 lib/merkle.c|#include "../clients/daemon/store.h"
 lib/merkle.h|#include <czmq.h>
 lib/merkle.c|#include <zmq.h>
 lib/merkle.h|typedef struct sqlite3 sqlite3;
-broker/queue.c|#include "../clients/cli/commands.h"
+broker/store.c|#include "../clients/cli/commands.h"
 clients/cli/cmd_send.c|#include "../../broker/broker.h"
-clients/daemon/store.c|#include "../../broker/queue.h"
+clients/daemon/store.c|#include "../../broker/store.h"
 keys/cmd_keys.c|#include "../clients/cli/commands.h"
 pseudonymd/service.c|#include "../broker/auth_gate.h"
 pseudonymd/store.c|#include "../clients/daemon/store.h"

@@ -3,6 +3,7 @@
     (issue 13 D11, D12, D14). */
 #include "broker_harness.h"
 #include "cert.h"
+#include "db.h"
 #include "daemon_harness.h"
 #include "keyfile.h"
 #include "testutil.h"
@@ -268,6 +269,44 @@ Test(broker_check, names_missing_signatures_before_the_first_start)
     cr_assert(strstr(out, "not signed by every partner (missing: politie, welzijn, woonpunt)"),
               "%s", out);
     cr_assert(strstr(out, "the broker would not start"), "%s", out);
+    free(out);
+    free(err);
+}
+
+/* broker.yaml's `store:` (issue 16): a location the broker cannot use is
+   a configuration error that names it, before anything is bound. */
+Test(broker_check, a_store_it_cannot_use_is_refused_by_name)
+{
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(s_broker(&out, &err, "--set", "store=ftp://127.0.0.1/hartslag", NULL), 3);
+    cr_assert(strstr(err, "ftp://127.0.0.1/hartslag"), "%s", err);
+    free(out);
+    free(err);
+    out = err = NULL;
+    /* Accepted by the configuration; this build (or an unreachable
+       server) cannot open it: the start fails and says where. */
+    cr_assert_eq(s_broker(&out, &err, "--set", "store=postgresql://127.0.0.1:1/hartslag", NULL), 3);
+    cr_assert(strstr(err, "postgresql://127.0.0.1:1/hartslag"), "%s", err);
+    free(out);
+    free(err);
+}
+
+/* A store written by a newer broker is refused at start, both versions
+   named, and left as it was. */
+Test(broker_check, a_store_from_a_newer_broker_is_refused)
+{
+    char location[4300], db_err[256];
+    snprintf(location, sizeof location, "sqlite:%s/broker.db", s_bh->state);
+    db_t *db = db_open(location, 0, db_err, sizeof db_err);
+    cr_assert_not_null(db, "%s", db_err);
+    cr_assert_eq(db_exec(db, "UPDATE schema_version SET version = 1000 WHERE component = 'broker'"),
+                 0, "%s", db_errmsg(db));
+    cr_assert_eq(db_changes(db), 1, "the broker wrote its version row");
+    db_close(&db);
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(s_broker(&out, &err, NULL, NULL, NULL), 3);
+    cr_assert(strstr(err, "version 1000"), "%s", err);
+    cr_assert(strstr(err, "newer"), "%s", err);
     free(out);
     free(err);
 }

@@ -1,10 +1,14 @@
 /*  match: blind multi-agency matching rules, with a clock the test controls. */
 #include "match.h"
 
+#include "db.h"
+#include "store.h"
+
 #include "testutil.h"
 
 #include <criterion/criterion.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +37,9 @@ static const char *s_yaml =
     "     notify: [gemeente], notify_senders: true, legal_basis: \"convenant art. 6\"}\n";
 
 static agreements_t *s_agreements;
-static sqlite3 *s_db;
+static char *s_dir;
+static char s_location[4300];
+static broker_store_t *s_store;
 static match_t *s_match;
 static int s_alerts;
 static match_alert_t s_last;
@@ -48,7 +54,9 @@ static void s_on_alert(void *arg, const match_alert_t *alert)
 static void s_open(void)
 {
     char err[256];
-    s_match = match_open(s_db, err, sizeof err);
+    s_store = broker_store_open(s_location, err, sizeof err);
+    cr_assert_not_null(s_store, "%s", err);
+    s_match = match_open(s_store, err, sizeof err);
     cr_assert_not_null(s_match, "%s", err);
 }
 
@@ -60,7 +68,10 @@ static void s_setup(void)
     if (!s_agreements && errors)
         agreements_errors_print(errors, stderr);
     cr_assert_not_null(s_agreements);
-    cr_assert_eq(sqlite3_open(":memory:", &s_db), SQLITE_OK);
+    tu_watchdog(60);
+    s_dir = tu_tmpdir();
+    cr_assert_not_null(s_dir);
+    snprintf(s_location, sizeof s_location, "sqlite:%s/broker.db", s_dir);
     s_open();
     s_alerts = 0;
 }
@@ -68,8 +79,10 @@ static void s_setup(void)
 static void s_teardown(void)
 {
     match_destroy(&s_match);
-    sqlite3_close(s_db);
+    broker_store_destroy(&s_store);
     agreements_destroy(&s_agreements);
+    tu_rmtree(s_dir);
+    free(s_dir);
 }
 
 TestSuite(match, .init = s_setup, .fini = s_teardown);
@@ -222,9 +235,11 @@ Test(match, handled_alerts_and_state_survive_a_reopen)
     cr_assert_eq(s_alerts, 1);
     uint8_t alert_id[16];
     memcpy(alert_id, s_last.alert_id, 16);
-    /* As after a restart: a new match_t over the same database. */
+    /* As after a restart: a new store and match_t over the same file. */
     match_destroy(&s_match);
+    broker_store_destroy(&s_store);
     s_open();
+    cr_assert_eq(broker_store_alerts_open(s_store), 1);
     s_signal("politie", "overlast", 2 * DAY, NULL);
     cr_assert_eq(s_alerts, 1, "no second alert for the same members after a reopen");
     match_alert_t handled;
@@ -234,11 +249,11 @@ Test(match, handled_alerts_and_state_survive_a_reopen)
     cr_assert_str_eq(handled.rule->id, "pair");
     uint8_t unknown[16] = {0};
     cr_assert_eq(match_lookup(s_match, s_agreements, unknown, T0, &handled), 0);
-    sqlite3_stmt *stmt;
-    cr_assert_eq(sqlite3_prepare_v2(s_db, "SELECT state, lead_org FROM alerts", -1, &stmt, NULL),
-                 SQLITE_OK);
-    cr_assert_eq(sqlite3_step(stmt), SQLITE_ROW);
-    cr_assert_str_eq((const char *)sqlite3_column_text(stmt, 0), "handled");
-    cr_assert_str_eq((const char *)sqlite3_column_text(stmt, 1), "welzijn");
-    sqlite3_finalize(stmt);
+    cr_assert_eq(broker_store_alerts_open(s_store), 0, "handled is no longer open");
+    db_stmt_t *stmt = db_prepare(broker_store_db(s_store), "SELECT state, lead_org FROM alerts");
+    cr_assert_not_null(stmt);
+    cr_assert_eq(db_step(stmt), DB_ROW);
+    cr_assert_str_eq(db_column_text(stmt, 0), "handled");
+    cr_assert_str_eq(db_column_text(stmt, 1), "welzijn");
+    db_reset(stmt);
 }

@@ -3,13 +3,13 @@
     connection stays open and keeps writing; below the threshold nothing
     runs; a database that does not exist is refused. */
 #include <criterion/criterion.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db.h"
 #include "testutil.h"
 #include "wal_checkpointer.h"
 
@@ -39,28 +39,25 @@ static off_t s_size(const char *path)
 }
 
 /* The owner: WAL mode, no automatic checkpoint, `n` rows of 1 KiB. */
-static sqlite3 *s_owner(int n)
+static db_t *s_owner(int n)
 {
-    sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(s_path, &db), SQLITE_OK);
-    cr_assert_eq(sqlite3_exec(db,
-                              "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;"
-                              "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB);",
-                              NULL, NULL, NULL),
-                 SQLITE_OK);
+    char err[256];
+    db_t *db = db_open(s_path, DB_CREATE, err, sizeof err);
+    cr_assert_not_null(db, "%s", err);
+    cr_assert_eq(db_exec(db, "PRAGMA wal_autocheckpoint=0;"
+                             "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB);"),
+                 0, "%s", db_errmsg(db));
     for (int batch = 0; batch < n / 100; batch++)
-        cr_assert_eq(sqlite3_exec(db,
-                                  "BEGIN; WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 "
-                                  "FROM c WHERE x<100) INSERT INTO t(v) SELECT randomblob(1024) "
-                                  "FROM c; COMMIT;",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+        cr_assert_eq(db_exec(db, "BEGIN; WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 "
+                                 "FROM c WHERE x<100) INSERT INTO t(v) SELECT randomblob(1024) "
+                                 "FROM c; COMMIT;"),
+                     0, "%s", db_errmsg(db));
     return db;
 }
 
 Test(wal_checkpointer, copies_a_grown_wal_into_the_database)
 {
-    sqlite3 *db = s_owner(3000);
+    db_t *db = s_owner(3000);
     char wal[4300];
     snprintf(wal, sizeof wal, "%s-wal", s_path);
     off_t before = s_size(s_path);
@@ -75,29 +72,28 @@ Test(wal_checkpointer, copies_a_grown_wal_into_the_database)
     cr_assert_geq(wal_checkpointer_runs(cp), 1);
     cr_assert_eq(wal_checkpointer_failures(cp), 0);
     /* The owner writes on while the thread runs, and reads everything. */
-    cr_assert_eq(sqlite3_exec(db, "INSERT INTO t(v) VALUES(randomblob(10))", NULL, NULL, NULL),
-                 SQLITE_OK);
-    sqlite3_stmt *stmt;
-    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM t", -1, &stmt, NULL), SQLITE_OK);
-    cr_assert_eq(sqlite3_step(stmt), SQLITE_ROW);
-    cr_assert_eq(sqlite3_column_int(stmt, 0), 3001);
-    sqlite3_finalize(stmt);
+    cr_assert_eq(db_exec(db, "INSERT INTO t(v) VALUES(randomblob(10))"), 0, "%s", db_errmsg(db));
+    db_stmt_t *stmt = db_prepare(db, "SELECT count(*) FROM t");
+    cr_assert_not_null(stmt);
+    cr_assert_eq(db_step(stmt), DB_ROW);
+    cr_assert_eq(db_column_int64(stmt, 0), 3001);
+    db_reset(stmt);
     wal_checkpointer_destroy(&cp);
     cr_assert_null(cp);
     wal_checkpointer_destroy(&cp); /* NULL: no-op */
-    sqlite3_close(db);
+    db_close(&db);
 }
 
 Test(wal_checkpointer, below_the_threshold_nothing_runs)
 {
-    sqlite3 *db = s_owner(200);
+    db_t *db = s_owner(200);
     char err[256];
     wal_checkpointer_t *cp = wal_checkpointer_new(s_path, 10, 64 << 20, err, sizeof err);
     cr_assert_not_null(cp, "%s", err);
     usleep(200000);
     cr_assert_eq(wal_checkpointer_runs(cp), 0);
     wal_checkpointer_destroy(&cp);
-    sqlite3_close(db);
+    db_close(&db);
 }
 
 Test(wal_checkpointer, a_missing_database_is_refused)

@@ -1,0 +1,80 @@
+/*  store_internal: what the files of the broker's store share (store.c,
+    store_queue.c, store_match.c). Not for the rest of the broker: it goes
+    through broker/store.h.
+
+    The statements of the hot path are prepared once at open and kept here
+    by number (as the queue always did): a loop turn binds and runs them
+    without looking them up by their text. lib/db.h keeps them valid until
+    the connection closes; each is reset after use.
+*/
+#ifndef HARTSLAG_BROKER_STORE_INTERNAL_H
+#define HARTSLAG_BROKER_STORE_INTERNAL_H
+
+#include "store.h"
+#include "wal_checkpointer.h"
+
+#include <stdbool.h>
+
+/* store_queue.c's statements. */
+enum {
+    QST_FIND,
+    QST_INSERT_SIGNAL,
+    QST_INSERT_DELIVERY,
+    QST_PENDING,
+    QST_PENDING_COUNT,
+    QST_PENDING_COUNT_ALL,
+    QST_SETTLE,
+    QST_SETTLE_SEQ,
+    QST_REMAINING,
+    QST_DROP_SEALED,
+    QST_EXPIRE_SELECT,
+    QST_EXPIRE_UPDATE,
+    QST_WITHDRAW_MARK,
+    QST_WITHDRAW_RECIPIENTS,
+    QST_WITHDRAW_CANCEL,
+    QST_PRUNE,
+    QST_NOTICE_DROP,
+    QST_NOTICE_ADD,
+    QST_NOTICES,
+    QST_NOTICE_REMOVE,
+    QST_DELIVERY_STATE,
+    QST_DELIVERED_SET,
+    QST_DELIVERED_GET,
+    QST_AGREEMENTS_IN_FORCE,
+    QST_AGREEMENTS_RECORD,
+    QST_AGREEMENTS_SIGNATURE,
+    QST_COUNT_
+};
+
+/* store_match.c's statements. */
+enum {
+    MST_INDEX_PUT,
+    MST_WINDOW,
+    MST_MEMBERS_GET,
+    MST_MEMBERS_PUT,
+    MST_ALERT_PUT,
+    MST_ALERT_GET,
+    MST_ALERT_HANDLE,
+    MST_WITHDRAW,
+    MST_PRUNE,
+    MST_COUNT,
+    MST_COUNT_
+};
+
+/*  Invariant: every statement in `queue` and `match` was prepared on `db`
+    and is reset after each use. `checkpointer` is NULL unless started. */
+struct broker_store_t {
+    db_t *db;                         /* the connection, owned */
+    bool sqlite;                      /* db_backend is "sqlite" */
+    db_stmt_t *begin;                 /* the backend's text for a writing transaction */
+    db_stmt_t *queue[QST_COUNT_];     /* store_queue.c */
+    db_stmt_t *match[MST_COUNT_];     /* store_match.c */
+    wal_checkpointer_t *checkpointer; /* SQLite's WAL beside the loop */
+};
+
+/* Prepares the statements of store_queue.c / store_match.c. 0, or -1 with
+   the reason. */
+int store_queue_prepare(broker_store_t *self, char *err, size_t errlen);
+int store_match_prepare(broker_store_t *self, char *err, size_t errlen);
+
+#endif
