@@ -13,6 +13,7 @@
 #include "arena.h"
 #include "audit_log.h"
 #include "checkpoint.h"
+#include "db_borrow.h"
 #include "cert.h"
 #include "deliver_frame.h"
 #include "envelope.h"
@@ -154,6 +155,7 @@ struct broker_t {
     agreements_t *start_refused;         /* the file refused at start, for its audit record */
     queue_t *queue;                      /* durable store */
     audit_log_t *audit;                  /* transparency log, in the store's database */
+    db_t *audit_db;                      /* the queue's connection as lib/db.h, for it */
     match_t *match;                      /* blind multi-agency match index (DESIGN §10) */
     bool checkpoint_made;                /* this turn signed a new checkpoint */
     bool started;                        /* the first turn (startup audit) has run */
@@ -2265,7 +2267,11 @@ broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
         log_event(HLOG_WARN, "wal_checkpointer_unavailable", "reason", why, NULL);
     char origin[CHECKPOINT_NAME_MAX + 1];
     audit_log_origin_for(agreements_partnership(self->agreements), origin, sizeof origin);
-    self->audit = audit_log_open(queue_db(self->queue), origin, true, why, sizeof why);
+    self->audit_db = db_borrow_embedded((void *)queue_db(self->queue));
+    self->audit = self->audit_db ? audit_log_open(self->audit_db, origin, true, why, sizeof why)
+                                 : NULL;
+    if (!self->audit_db)
+        snprintf(why, sizeof why, "out of memory");
     if (!self->audit) {
         snprintf(err, errlen, "audit log in %s: %s", db_path, why);
         goto fail;
@@ -2333,6 +2339,7 @@ void broker_destroy(broker_t **self_p)
         wal_checkpointer_destroy(&self->wal);
         match_destroy(&self->match);
         audit_log_destroy(&self->audit);
+        db_close(&self->audit_db);
         queue_destroy(&self->queue);
         agreements_destroy(&self->agreements);
         agreements_destroy(&self->start_refused);
