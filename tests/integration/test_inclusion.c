@@ -13,6 +13,7 @@
 #include "daemon_harness.h"
 #include "keyfile.h"
 #include "testutil.h"
+#include "tu_db.h"
 #include "wire.h"
 
 #include <criterion/criterion.h>
@@ -75,7 +76,7 @@ static void s_log_open(fake_log_t *fl)
 static void s_log_close(fake_log_t *fl)
 {
     audit_log_destroy(&fl->log);
-    sqlite3_close(fl->db);
+    tu_sqlite_close(fl->db);
 }
 
 static uint64_t s_add(fake_log_t *fl, const char *event, const char *actor, const char *counterpart,
