@@ -69,7 +69,7 @@ static void s_log_open(fake_log_t *fl)
     memcpy(fl->sk, keyfile_sign_secret(keys), 64);
     keyfile_destroy(&keys);
     cr_assert_eq(sqlite3_open(":memory:", &fl->db), SQLITE_OK);
-    fl->log = audit_log_open(fl->db, ORIGIN, true, err, sizeof err);
+    fl->log = audit_log_open(tu_db(fl->db), ORIGIN, true, err, sizeof err);
     cr_assert_not_null(fl->log, "%s", err);
 }
 
