@@ -2268,8 +2268,8 @@ broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
     char origin[CHECKPOINT_NAME_MAX + 1];
     audit_log_origin_for(agreements_partnership(self->agreements), origin, sizeof origin);
     self->audit_db = db_borrow_embedded((void *)queue_db(self->queue));
-    self->audit = self->audit_db ? audit_log_open(self->audit_db, origin, true, why, sizeof why)
-                                 : NULL;
+    self->audit =
+        self->audit_db ? audit_log_open(self->audit_db, origin, true, why, sizeof why) : NULL;
     if (!self->audit_db)
         snprintf(why, sizeof why, "out of memory");
     if (!self->audit) {

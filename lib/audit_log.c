@@ -144,8 +144,7 @@ static int s_subjects_backfill(audit_log_t *self, char *err, size_t errlen)
     return 0;
 }
 
-audit_log_t *audit_log_open(db_t *db, const char *origin, bool writable, char *err,
-                            size_t errlen)
+audit_log_t *audit_log_open(db_t *db, const char *origin, bool writable, char *err, size_t errlen)
 {
     audit_log_t *self = calloc(1, sizeof *self);
     if (!self || !(self->buf = malloc(AUDIT_RECORD_MAX))) {
@@ -365,8 +364,8 @@ static int s_purge_subjects(audit_log_t *self, uint64_t end)
             break;
         if (row.len == 0 || audit_record_subject(row.bytes, row.len, &subject) != 1)
             continue;
-        result = audit_store_subject_delete(self->store, audit_subject_tag(subject),
-                                            (uint64_t)row.idx);
+        result =
+            audit_store_subject_delete(self->store, audit_subject_tag(subject), (uint64_t)row.idx);
     }
     if (result == 0 && rc < 0)
         result = -1;

@@ -42,8 +42,7 @@ typedef struct audit_log_t audit_log_t;
 /* Opens the log in `db` (creating its tables when `writable`). `origin` is
    the checkpoint origin ("hartslag.<partnership>/audit"); a log created
    under another origin is refused. NULL with the reason in `err`. */
-audit_log_t *audit_log_open(db_t *db, const char *origin, bool writable, char *err,
-                            size_t errlen);
+audit_log_t *audit_log_open(db_t *db, const char *origin, bool writable, char *err, size_t errlen);
 
 void audit_log_destroy(audit_log_t **self_p);
 

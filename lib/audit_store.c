@@ -124,7 +124,8 @@ static bool s_pg(const db_t *db)
 #define SQL_CP_EACH "SELECT size, note, made_ms FROM checkpoints ORDER BY size"
 #define SQL_COSIG_PUT                                                                              \
     "INSERT INTO cosignatures(size, org, line, received_ms) VALUES($1, $2, $3, $4) "               \
-    "ON CONFLICT (size, org) DO UPDATE SET line = excluded.line, received_ms = excluded.received_ms"
+    "ON CONFLICT (size, org) DO UPDATE SET line = excluded.line, received_ms = "                   \
+    "excluded.received_ms"
 #define SQL_COSIG_EACH                                                                             \
     "SELECT c.size, c.org, c.line, c.received_ms, k.note FROM cosignatures c "                     \
     "LEFT JOIN checkpoints k ON k.size = c.size ORDER BY c.size, c.org"
@@ -642,8 +643,8 @@ int audit_store_cosigned(audit_store_t *self, uint64_t size, const char *org)
 
 bool audit_store_subjects_exist(audit_store_t *self)
 {
-    return s_count(self->db,
-                   s_pg(self->db) ? s_has_subjects_postgresql : s_has_subjects_sqlite) == 1;
+    return s_count(self->db, s_pg(self->db) ? s_has_subjects_postgresql : s_has_subjects_sqlite) ==
+           1;
 }
 
 static int s_subject_stmt(audit_store_t *self, const char *sql, int64_t tag, uint64_t idx,
@@ -678,8 +679,7 @@ int audit_store_subject_has(audit_store_t *self, int64_t tag, uint64_t idx)
     return s_int_row(st, &one);
 }
 
-int audit_store_subject_rows(audit_store_t *self, bool by_idx, audit_subject_row_fn *fn,
-                             void *arg)
+int audit_store_subject_rows(audit_store_t *self, bool by_idx, audit_subject_row_fn *fn, void *arg)
 {
     db_stmt_t *st = db_prepare(self->db, by_idx ? SQL_SUBJECT_ROWS_BY_IDX : SQL_SUBJECT_ROWS);
     if (!st)

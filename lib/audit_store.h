@@ -100,10 +100,10 @@ int audit_store_record_count(audit_store_t *self, uint64_t *count);
    `leaf` (NULL when the column is not 32 bytes) are borrowed until the
    next call on the cursor. */
 typedef struct {
-    int64_t idx;                 /* the idx column */
-    const uint8_t *bytes;        /* the record column */
-    size_t len;                  /* its length */
-    const unsigned char *leaf;   /* the leaf column, or NULL */
+    int64_t idx;               /* the idx column */
+    const uint8_t *bytes;      /* the record column */
+    size_t len;                /* its length */
+    const unsigned char *leaf; /* the leaf column, or NULL */
 } audit_row_t;
 
 /* The rows at positions [offset, offset + count) in index order (count
@@ -214,7 +214,6 @@ int audit_store_subject_has(audit_store_t *self, int64_t tag, uint64_t idx);
 /* Calls `fn` with every (tag, idx) row: in the index's own order, or with
    `by_idx` in (idx, tag) order. As audit_store_checkpoints_each. */
 typedef int(audit_subject_row_fn)(void *arg, int64_t tag, int64_t idx);
-int audit_store_subject_rows(audit_store_t *self, bool by_idx, audit_subject_row_fn *fn,
-                             void *arg);
+int audit_store_subject_rows(audit_store_t *self, bool by_idx, audit_subject_row_fn *fn, void *arg);
 
 #endif

@@ -36,8 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUDIT_SUBJECT_BYTES 32             /* AuditRecord.subject: a pseudonym */
-#define AUDIT_SUBJECT_SEGMENT_SHIFT 12     /* seg = idx >> 12: 4,096 records */
+#define AUDIT_SUBJECT_BYTES 32         /* AuditRecord.subject: a pseudonym */
+#define AUDIT_SUBJECT_SEGMENT_SHIFT 12 /* seg = idx >> 12: 4,096 records */
 
 /* The index key of a subject pseudonym. */
 int64_t audit_subject_tag(const uint8_t subject[AUDIT_SUBJECT_BYTES]);

@@ -263,8 +263,8 @@ static int s_classify(audit_store_t *store, audit_cursor_t *stmt, row_t *row, ui
         /* An earlier record again: a copy, or one moved here. */
         uint8_t *bytes = NULL;
         size_t len = 0;
-        bool same = audit_store_record_nth(store, claimed, &bytes, &len) == 1 &&
-                    len == row->len && memcmp(bytes, row->bytes, row->len) == 0;
+        bool same = audit_store_record_nth(store, claimed, &bytes, &len) == 1 && len == row->len &&
+                    memcmp(bytes, row->bytes, row->len) == 0;
         free(bytes);
         if (same)
             return s_fault(report, AUDIT_DUPLICATED, pos, "record %lld is a copy of record %llu",
@@ -335,8 +335,8 @@ static int s_add_anchor(anchors_t *a, const char *note, size_t len, const char *
 
 /* REWRITTEN (or MODIFIED, when the stored leaf hashes still point at one
    record) between the last matching anchor and the first that differs. */
-static int s_rewritten(audit_store_t *store, uint64_t from, const anchor_t *bad,
-                       const char *holder, audit_report_t *report)
+static int s_rewritten(audit_store_t *store, uint64_t from, const anchor_t *bad, const char *holder,
+                       audit_report_t *report)
 {
     audit_cursor_t *cursor = audit_store_records(store, from, bad->size - from);
     int64_t hint = -1;

@@ -171,10 +171,10 @@ int store_alert_ack(store_t *self, const uint8_t alert_id[PSD_ALERT_ID_BYTES], i
 
 size_t store_alerts_pending(store_t *self, store_alert_t *out, size_t max)
 {
-    db_stmt_t *st = db_prepare(self->db,
-                               "SELECT alert_id, time_ms, client_org, limit_name, allowed, "
-                               "audit_index FROM limit_alerts WHERE acked_ms IS NULL "
-                               "ORDER BY time_ms LIMIT $1");
+    db_stmt_t *st =
+        db_prepare(self->db, "SELECT alert_id, time_ms, client_org, limit_name, allowed, "
+                             "audit_index FROM limit_alerts WHERE acked_ms IS NULL "
+                             "ORDER BY time_ms LIMIT $1");
     if (!st || db_bind_int64(st, 1, max > INT64_MAX ? INT64_MAX : (int64_t)max) != 0)
         return 0;
     size_t n = 0;

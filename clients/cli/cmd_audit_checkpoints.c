@@ -107,8 +107,7 @@ static int s_list(const char *db_path, bool json)
     if (json)
         printf("]\n");
     if (step != 0) {
-        fprintf(stderr, "hartslag audit checkpoints: cannot read %s: %s\n", db_path,
-                db_errmsg(db));
+        fprintf(stderr, "hartslag audit checkpoints: cannot read %s: %s\n", db_path, db_errmsg(db));
         goto done;
     }
     if (!json)

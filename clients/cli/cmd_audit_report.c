@@ -469,8 +469,7 @@ static int s_cosigned_row(void *arg, const audit_cosignature_t *c)
     char when[AUDIT_READ_LOCAL_MAX];
     audit_format_local(c->received_ms, when);
     fprintf(f, "<tr class=\"cosigned\"><td>");
-    const cert_t *cert =
-        rows->partners && c->org ? partners_by_org(rows->partners, c->org) : NULL;
+    const cert_t *cert = rows->partners && c->org ? partners_by_org(rows->partners, c->org) : NULL;
     if (cert) {
         audit_html_text(f, cert->name);
         fprintf(f, " (");
@@ -489,8 +488,7 @@ static int s_cosigner_row(void *arg, const audit_cosignature_t *c)
     audit_format_local(c->received_ms, when);
     fprintf(f, "<tr><td>");
     audit_html_text(f, c->org);
-    fprintf(f, "</td><td class=\"num\">%" PRId64 "</td><td>%s</td></tr>\n", (int64_t)c->size,
-            when);
+    fprintf(f, "</td><td class=\"num\">%" PRId64 "</td><td>%s</td></tr>\n", (int64_t)c->size, when);
     return 0;
 }
 

@@ -82,7 +82,8 @@ static void s_store(const char *path)
     sqlite3 *db = NULL;
     cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
     char err[512];
-    audit_log_t *log = audit_log_open(tu_db(db), "hartslag.passart-heerlen/audit", true, err, sizeof err);
+    audit_log_t *log =
+        audit_log_open(tu_db(db), "hartslag.passart-heerlen/audit", true, err, sizeof err);
     cr_assert_not_null(log, "%s", err);
     uint8_t pk[32], sk[64];
     crypto_sign_keypair(pk, sk);

@@ -278,9 +278,8 @@ typedef struct {
 static int s_collect_cosig(void *arg, const audit_cosignature_t *c)
 {
     cosigs_t *s = arg;
-    snprintf(s->rows[s->n++], sizeof s->rows[0], "%llu %s %s %s %lld",
-             (unsigned long long)c->size, c->org, c->line ? c->line : "-",
-             c->note ? c->note : "-", (long long)c->received_ms);
+    snprintf(s->rows[s->n++], sizeof s->rows[0], "%llu %s %s %s %lld", (unsigned long long)c->size,
+             c->org, c->line ? c->line : "-", c->note ? c->note : "-", (long long)c->received_ms);
     return 0;
 }
 
