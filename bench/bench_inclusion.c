@@ -16,7 +16,6 @@
 
 #include <sodium.h>
 #include <stdbool.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,12 +77,9 @@ int main(int argc, char **argv)
     if (fd < 0)
         return 1;
     close(fd);
-    sqlite3 *db = NULL;
     char err[256];
-    if (sqlite3_open(path, &db) != SQLITE_OK ||
-        sqlite3_exec(
-            db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;",
-            NULL, NULL, NULL) != SQLITE_OK)
+    db_t *db = db_open(path, DB_CREATE, err, sizeof err);
+    if (!db || db_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;") != 0)
         return 1;
     audit_log_t *log = audit_log_open(db, "hartslag.bench/audit", true, err, sizeof err);
     if (!log) {
@@ -99,7 +95,7 @@ int main(int argc, char **argv)
         randombytes_buf(subjects[i], 32);
     /* Log: per signal submitted, accepted; its delivered follows 50 signals later. */
     double t0 = s_now();
-    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    db_begin(db);
     for (long i = 0; i < signals + 50; i++) {
         Hartslag__AuditRecord r;
         if (i < signals) {
@@ -121,16 +117,16 @@ int main(int argc, char **argv)
             delivered_at[k] = (uint64_t)index;
         }
         if (i % 1000 == 999) {
-            sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+            db_commit(db);
             audit_log_commit(log);
-            sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+            db_begin(db);
         }
     }
     unsigned char pk[32], sk[64];
     crypto_sign_keypair(pk, sk);
     if (audit_log_checkpoint(log, sk, 1) != 0)
         return 1;
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    db_commit(db);
     audit_log_commit(log);
     double t1 = s_now();
     checkpoint_t cp = {.size = audit_log_size(log)};
@@ -151,7 +147,7 @@ int main(int argc, char **argv)
 
     /* Broker, by index: record + its owner check + proof. Inside one
        transaction, as in the broker's turn. */
-    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    db_begin(db);
     t0 = s_now();
     size_t bytes = 0;
     for (long i = 0; i < reps; i++) {
@@ -170,33 +166,24 @@ int main(int argc, char **argv)
     s_row("broker: accepted by index (read, check, proof)", reps, t1 - t0);
 
     /* Broker, by id: the delivered record through the subject index. */
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT a.idx, a.record FROM audit_subjects s CROSS JOIN audit a "
-                           "WHERE s.seg = ?1 AND s.tag = ?2 AND s.idx >= ?3 AND a.idx = s.idx "
-                           "ORDER BY s.idx",
-                           -1, &stmt, NULL) != SQLITE_OK)
-        return 1;
+    audit_store_t *store = audit_log_store(log);
     t0 = s_now();
     for (long i = 0; i < reps; i++) {
         long k = pick[i];
-        int64_t tag = audit_subject_tag(subjects[k]);
         uint64_t found = UINT64_MAX;
-        for (uint64_t seg = accepted_at[k] >> AUDIT_SUBJECT_SEGMENT_SHIFT;
-             found == UINT64_MAX && seg <= (cp.size - 1) >> AUDIT_SUBJECT_SEGMENT_SHIFT; seg++) {
-            sqlite3_bind_int64(stmt, 1, (int64_t)seg);
-            sqlite3_bind_int64(stmt, 2, tag);
-            sqlite3_bind_int64(stmt, 3, (int64_t)accepted_at[k]);
-            while (found == UINT64_MAX && sqlite3_step(stmt) == SQLITE_ROW) {
-                Hartslag__AuditRecord *r = hartslag__audit_record__unpack(
-                    NULL, (size_t)sqlite3_column_bytes(stmt, 1), sqlite3_column_blob(stmt, 1));
-                if (r && strcmp(r->event, "delivered") == 0 &&
-                    memcmp(r->signal_id.data, ids[k], 16) == 0)
-                    found = (uint64_t)sqlite3_column_int64(stmt, 0);
-                hartslag__audit_record__free_unpacked(r, NULL);
-            }
-            sqlite3_reset(stmt);
+        /* As broker/inclusion.c searches: the subject's records from the
+           accepted one on, through the audit store's subject cursor. */
+        audit_cursor_t *cursor =
+            audit_store_subject_records(store, audit_subject_tag(subjects[k]), accepted_at[k]);
+        audit_row_t row;
+        while (cursor && found == UINT64_MAX && audit_cursor_next(cursor, &row) == 1) {
+            Hartslag__AuditRecord *r = hartslag__audit_record__unpack(NULL, row.len, row.bytes);
+            if (r && strcmp(r->event, "delivered") == 0 &&
+                memcmp(r->signal_id.data, ids[k], 16) == 0)
+                found = (uint64_t)row.idx;
+            hartslag__audit_record__free_unpacked(r, NULL);
         }
+        audit_cursor_destroy(&cursor);
         if (found != delivered_at[k])
             return 1;
         unsigned char proof[MERKLE_PROOF_MAX][MERKLE_HASHBYTES];
@@ -205,8 +192,7 @@ int main(int argc, char **argv)
             return 1;
     }
     t1 = s_now();
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    sqlite3_finalize(stmt);
+    db_commit(db);
     s_row("broker: delivered by signal id (subject index, proof)", reps, t1 - t0);
 
     /* Daemon: check each answer. */
@@ -245,7 +231,7 @@ int main(int argc, char **argv)
     free(accepted_at);
     free(delivered_at);
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    db_close(&db);
     unlink(path);
     char wal[64];
     snprintf(wal, sizeof wal, "%s-wal", path);

@@ -6,9 +6,9 @@
 #include <string.h>
 
 struct active_t {
-    db_t *db;            /* borrowed */
-    uint64_t session;    /* db_session when the lock was taken; 0 not held */
-    uint64_t beat_ms;    /* the last heartbeat */
+    db_t *db;         /* borrowed */
+    uint64_t session; /* db_session when the lock was taken; 0 not held */
+    uint64_t beat_ms; /* the last heartbeat */
 };
 
 active_t *active_new(db_t *db)

@@ -19,7 +19,6 @@
 #include "instruction.h"
 #include "keyfile.h"
 #include "log.h"
-#include "db_borrow.h"
 #include "match.h"
 #include "names.h"
 #include "partners.h"
@@ -2183,7 +2182,7 @@ static char *s_status(void *arg, bool json, char *err, size_t errlen)
                               .audit_records = audit_log_size(self->audit),
                               .partners = partners,
                               .n_partners = n};
-    char *text = status_render(self->store, &snap, json, err, errlen);
+    char *text = status_render(self->store, audit_log_store(self->audit), &snap, json, err, errlen);
     free(partners);
     return text;
 }
@@ -2268,10 +2267,8 @@ broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
         log_event(HLOG_WARN, "wal_checkpointer_unavailable", "reason", why, NULL);
     char origin[CHECKPOINT_NAME_MAX + 1];
     audit_log_origin_for(agreements_partnership(self->agreements), origin, sizeof origin);
-    /* TRANSITIONAL (issue 16): the audit log still takes SQLite's handle;
-       it shares the store's connection and so its transaction. */
-    self->audit = audit_log_open(db_embedded_handle(broker_store_db(self->store)), origin, true,
-                                 why, sizeof why);
+    /* the store's connection: the audit records commit with the signal */
+    self->audit = audit_log_open(broker_store_db(self->store), origin, true, why, sizeof why);
     if (!self->audit) {
         snprintf(err, errlen, "audit log in %s: %s", config->store, why);
         goto fail;

@@ -1,13 +1,12 @@
 /*  inclusion: see inclusion.h. */
 #include "inclusion.h"
 
+#include "audit_store.h"
 #include "audit_subjects.h"
 #include "checkpoint.h"
-#include "db_borrow.h"
 #include "merkle.h"
 #include "wire.h"
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,45 +40,31 @@ static bool s_concerns(const Hartslag__AuditRecord *record, const char *org)
 static int s_find_delivered(audit_log_t *audit, broker_store_t *queue, const queue_signal_t *known,
                             const uint8_t id[16], const char *org, uint64_t *index)
 {
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(db_embedded_handle(broker_store_db(queue)),
-                           "SELECT a.idx, a.record FROM audit_subjects s CROSS JOIN audit a "
-                           "WHERE s.seg = ?1 AND s.tag = ?2 AND s.idx >= ?3 AND a.idx = s.idx "
-                           "ORDER BY s.idx",
-                           -1, &stmt, NULL) != SQLITE_OK)
-        return -1;
+    (void)queue;
     uint64_t from = known->audit_index > 0 ? (uint64_t)known->audit_index : 0;
-    uint64_t size = audit_log_size(audit);
-    int64_t tag = audit_subject_tag(known->meta.subject);
-    int found = 0;
-    for (uint64_t seg = from >> AUDIT_SUBJECT_SEGMENT_SHIFT;
-         found == 0 && size > 0 && seg <= (size - 1) >> AUDIT_SUBJECT_SEGMENT_SHIFT; seg++) {
-        sqlite3_bind_int64(stmt, 1, (int64_t)seg);
-        sqlite3_bind_int64(stmt, 2, tag);
-        sqlite3_bind_int64(stmt, 3, (int64_t)from);
-        int rc;
-        while (found == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-            const void *bytes = sqlite3_column_blob(stmt, 1);
-            int len = sqlite3_column_bytes(stmt, 1);
-            if (!bytes || len <= 0 || len > AUDIT_RECORD_MAX)
-                continue; /* purged */
-            Hartslag__AuditRecord *record =
-                hartslag__audit_record__unpack(NULL, (size_t)len, bytes);
-            if (!record)
-                continue;
-            if (record->event && strcmp(record->event, "delivered") == 0 && record->has_signal_id &&
-                record->signal_id.len == 16 && memcmp(record->signal_id.data, id, 16) == 0 &&
-                record->counterpart_org && strcmp(record->counterpart_org, org) == 0) {
-                *index = (uint64_t)sqlite3_column_int64(stmt, 0);
-                found = 1;
-            }
-            hartslag__audit_record__free_unpacked(record, NULL);
+    audit_cursor_t *cursor = audit_store_subject_records(
+        audit_log_store(audit), audit_subject_tag(known->meta.subject), from);
+    if (!cursor)
+        return -1;
+    audit_row_t row;
+    int found = 0, rc;
+    while (found == 0 && (rc = audit_cursor_next(cursor, &row)) == 1) {
+        if (row.len == 0 || row.len > AUDIT_RECORD_MAX)
+            continue; /* purged */
+        Hartslag__AuditRecord *record = hartslag__audit_record__unpack(NULL, row.len, row.bytes);
+        if (!record)
+            continue;
+        if (record->event && strcmp(record->event, "delivered") == 0 && record->has_signal_id &&
+            record->signal_id.len == 16 && memcmp(record->signal_id.data, id, 16) == 0 &&
+            record->counterpart_org && strcmp(record->counterpart_org, org) == 0) {
+            *index = (uint64_t)row.idx;
+            found = 1;
         }
-        if (found == 0 && rc != SQLITE_DONE)
-            found = -1;
-        sqlite3_reset(stmt);
+        hartslag__audit_record__free_unpacked(record, NULL);
     }
-    sqlite3_finalize(stmt);
+    if (found == 0 && rc < 0)
+        found = -1;
+    audit_cursor_destroy(&cursor);
     return found;
 }
 

@@ -29,45 +29,23 @@ static void s_time(int64_t ms, char out[32])
         snprintf(out, 32, "-");
 }
 
-/* An integer read of the audit tables: the first column of the one row
-   of `sql` with `org` bound to $1 (when not NULL), into *value (NULL reads
-   as `null_value`). 0, or -1 with the reason in err. */
-static int s_audit_int(db_t *db, const char *sql, const char *org, int64_t null_value,
-                       int64_t values[2], char *err, size_t errlen)
-{
-    db_stmt_t *st = db_prepare(db, sql);
-    db_step_t rc = DB_ERROR;
-    if (st && (!org || db_bind_text(st, 1, org) == 0)) {
-        rc = db_step(st);
-        if (rc == DB_ROW)
-            for (int i = 0; i < db_column_count(st) && i < 2; i++)
-                values[i] =
-                    db_column_is_null(st, i) ? (i ? 0 : null_value) : db_column_int64(st, i);
-        db_reset(st);
-    }
-    if (rc == DB_ERROR) {
-        snprintf(err, errlen, "cannot read the broker's database: %s", db_errmsg(db));
-        return -1;
-    }
-    return 0;
-}
-
-static int s_read(broker_store_t *store, const status_snapshot_t *snap, partner_db_t *parts,
-                  broker_db_t *broker, char *err, size_t errlen)
+static int s_read(broker_store_t *store, audit_store_t *audit, const status_snapshot_t *snap,
+                  partner_db_t *parts, broker_db_t *broker, char *err, size_t errlen)
 {
     broker->alerts_open = broker_store_alerts_open(store);
     if (broker->alerts_open < 0) {
         snprintf(err, errlen, "cannot read the broker's database: %s", broker_store_error(store));
         return -1;
     }
-    /* audit store: replaced at merge */
-    int64_t pair[2] = {-1, 0};
-    if (s_audit_int(broker_store_db(store),
-                    "SELECT size, made_ms FROM checkpoints ORDER BY size DESC LIMIT 1", NULL, -1,
-                    pair, err, errlen) != 0)
+    uint64_t size = 0;
+    int64_t made_ms = 0;
+    int found = audit_store_checkpoint_latest(audit, &size, NULL, 0, NULL, &made_ms);
+    if (found < 0) {
+        snprintf(err, errlen, "cannot read the audit log's checkpoints");
         return -1;
-    broker->checkpoint_size = pair[0];
-    broker->checkpoint_ms = pair[1];
+    }
+    broker->checkpoint_size = found ? (int64_t)size : -1;
+    broker->checkpoint_ms = found ? made_ms : 0;
     for (size_t i = 0; i < snap->n_partners; i++) {
         const char *org = snap->partners[i].org;
         if (broker_store_backlog(store, org, &parts[i].queued, &parts[i].oldest_ms) != 0) {
@@ -75,15 +53,15 @@ static int s_read(broker_store_t *store, const status_snapshot_t *snap, partner_
                      broker_store_error(store));
             return -1;
         }
-        /* audit store: replaced at merge */
-        pair[0] = -1;
-        if (s_audit_int(broker_store_db(store),
-                        "SELECT CAST(MAX(size) AS BIGINT) FROM cosignatures WHERE org = $1", org,
-                        -1, pair, err, errlen) != 0)
+        uint64_t cosigned = 0;
+        found = audit_store_cosignature_max(audit, org, &cosigned);
+        if (found < 0) {
+            snprintf(err, errlen, "cannot read the audit log's cosignatures");
             return -1;
-        parts[i].last_cosigned = pair[0];
+        }
+        parts[i].last_cosigned = found ? (int64_t)cosigned : -1;
         parts[i].cosigned_latest =
-            broker->checkpoint_size >= 0 && pair[0] == broker->checkpoint_size;
+            broker->checkpoint_size >= 0 && parts[i].last_cosigned == broker->checkpoint_size;
     }
     return 0;
 }
@@ -189,8 +167,8 @@ static void s_text(FILE *out, const status_snapshot_t *snap, const partner_db_t 
     }
 }
 
-char *status_render(broker_store_t *store, const status_snapshot_t *snap, bool json, char *err,
-                    size_t errlen)
+char *status_render(broker_store_t *store, audit_store_t *audit, const status_snapshot_t *snap,
+                    bool json, char *err, size_t errlen)
 {
     partner_db_t *parts = calloc(snap->n_partners ? snap->n_partners : 1, sizeof *parts);
     broker_db_t broker = {0};
@@ -198,7 +176,7 @@ char *status_render(broker_store_t *store, const status_snapshot_t *snap, bool j
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (s_read(store, snap, parts, &broker, err, errlen) != 0) {
+    if (s_read(store, audit, snap, parts, &broker, err, errlen) != 0) {
         free(parts);
         return NULL;
     }

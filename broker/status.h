@@ -11,6 +11,7 @@
 #ifndef HARTSLAG_BROKER_STATUS_H
 #define HARTSLAG_BROKER_STATUS_H
 
+#include "audit_store.h"
 #include "names.h"
 #include "store.h"
 
@@ -40,8 +41,9 @@ typedef struct {
 
 /* The status as text (json false) or one JSON object: a new string
    (caller frees), or NULL with the reason in `err` (the database could not
-   be read). */
-char *status_render(broker_store_t *store, const status_snapshot_t *snap, bool json, char *err,
-                    size_t errlen);
+   be read). The queue is read from `store`, checkpoints and cosignatures
+   from `audit` (on the same connection). */
+char *status_render(broker_store_t *store, audit_store_t *audit, const status_snapshot_t *snap,
+                    bool json, char *err, size_t errlen);
 
 #endif

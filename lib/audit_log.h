@@ -1,4 +1,4 @@
-/*  audit_log: the broker's audit transparency log (DESIGN §9) in SQLite.
+/*  audit_log: the broker's audit transparency log (DESIGN §9).
 
     Every record is a packed AuditRecord, stored exactly as hashed. The
     records are the leaves of an RFC 6962 Merkle tree (lib/merkle): leaf
@@ -7,16 +7,12 @@
     hash chain), so a verifier can name the first bad record, not only say
     that the root is wrong (lib/audit_verify).
 
-    Tables (created on first open; the database handle is the caller's, so
-    records are written in the caller's transaction — audit before forward):
-
-        audit(idx, record, leaf)           one row per record
-        audit_nodes(level, idx, hash)      perfect subtree roots: O(log n) proofs
-        audit_meta(key, value)             the log's origin
-        checkpoints(size, note, made_ms)   signed tree heads (C2SP signed notes)
-        cosignatures(size, org, line, ms)  partners' cosignatures of them
-        audit_subjects(tag, idx)           subject index (lib/audit_subjects.h):
-                                           a row per record with a subject
+    This module is the log's logic: the tree, the chain head, signing
+    checkpoints, proofs. Its tables (records, tree nodes, the origin,
+    checkpoints, cosignatures, the subject index of lib/audit_subjects.h)
+    belong to lib/audit_store, created on a writable open. The connection
+    is the caller's (lib/db.h), so records are written in the caller's
+    transaction — audit before forward.
 
     A writable open of a store written before the subject index builds it
     (one transaction, logged as audit_subject_index_built).
@@ -24,16 +20,17 @@
     The in-memory tree follows the transaction: call audit_log_commit after
     the caller's COMMIT and audit_log_rollback after a ROLLBACK.
 
-    Ownership: audit_log_t owns its prepared statements and tree, not `db`.
+    Ownership: audit_log_t owns its audit store and tree, not `db`.
 */
 #ifndef HARTSLAG_AUDIT_LOG_H
 #define HARTSLAG_AUDIT_LOG_H
 
+#include "audit_store.h"
 #include "checkpoint.h"
+#include "db.h"
 #include "hartslag.pb-c.h"
 #include "merkle.h"
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,10 +42,13 @@ typedef struct audit_log_t audit_log_t;
 /* Opens the log in `db` (creating its tables when `writable`). `origin` is
    the checkpoint origin ("hartslag.<partnership>/audit"); a log created
    under another origin is refused. NULL with the reason in `err`. */
-audit_log_t *audit_log_open(sqlite3 *db, const char *origin, bool writable, char *err,
-                            size_t errlen);
+audit_log_t *audit_log_open(db_t *db, const char *origin, bool writable, char *err, size_t errlen);
 
 void audit_log_destroy(audit_log_t **self_p);
+
+/* The log's store (borrowed), for readers of its tables (the broker's
+   inclusion answers, lib/audit_verify). */
+audit_store_t *audit_log_store(audit_log_t *self);
 
 /* Appends `record` (its index and prev_hash are set here), and its subject
    index row when it has a 32-byte subject. Returns the record's index, or

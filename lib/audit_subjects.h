@@ -1,5 +1,5 @@
-/*  audit_subjects: the audit log's subject index (table audit_subjects in
-    the broker's store, next to the tables of lib/audit_log.h).
+/*  audit_subjects: the audit log's subject index (table audit_subjects,
+    next to the other audit tables of lib/audit_store.h).
 
         audit_subjects(seg, tag, idx)   PRIMARY KEY(seg, tag, idx), WITHOUT ROWID
 
@@ -23,21 +23,21 @@
     cache. A reader always compares the record's full subject, so a shared
     tag only costs one extra record read, never a wrong answer.
 
-    The table is written by audit_log_append in the caller's transaction,
-    pruned by audit_log_purge, created and backfilled by audit_log_open on
-    a store that lacks it, and checked by audit_verify.
+    The table and its SQL belong to lib/audit_store (the only code that
+    knows the audit tables); this module keeps the pure parts: the tag and
+    a record's subject. The rows are written by audit_log_append in the
+    caller's transaction, pruned by audit_log_purge, created and backfilled
+    by audit_log_open on a store that lacks it, and checked by audit_verify.
 */
 #ifndef HARTSLAG_AUDIT_SUBJECTS_H
 #define HARTSLAG_AUDIT_SUBJECTS_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUDIT_SUBJECT_BYTES 32             /* AuditRecord.subject: a pseudonym */
-#define AUDIT_SUBJECT_SEGMENT_SHIFT 12     /* seg = idx >> 12: 4,096 records */
-#define AUDIT_SUBJECT_SEG_SQL "(?2 >> 12)" /* the same, in SQL, of parameter ?2 (idx) */
+#define AUDIT_SUBJECT_BYTES 32         /* AuditRecord.subject: a pseudonym */
+#define AUDIT_SUBJECT_SEGMENT_SHIFT 12 /* seg = idx >> 12: 4,096 records */
 
 /* The index key of a subject pseudonym. */
 int64_t audit_subject_tag(const uint8_t subject[AUDIT_SUBJECT_BYTES]);
@@ -48,22 +48,5 @@ int64_t audit_subject_tag(const uint8_t subject[AUDIT_SUBJECT_BYTES]);
    none (or it has another length: no query can name it); -1 when the
    bytes are not a well-formed message. */
 int audit_record_subject(const uint8_t *bytes, size_t len, const uint8_t **subject);
-
-/* True when `db` has the audit_subjects table with its seg column (an
-   older shape counts as missing). Reads only. */
-bool audit_subjects_exists(sqlite3 *db);
-
-/* Creates the table (replacing one of an older shape) and fills it from
-   the stored records (purged records
-   get no row), in the caller's transaction. *rows receives the number of
-   rows written. 0, or -1. */
-int audit_subjects_create(sqlite3 *db, uint64_t *rows);
-
-/* A statement yielding (idx, record) of the records indexed under
-   `subject`'s tag, in log order — the same columns and order as
-   "SELECT idx, record FROM audit ORDER BY idx", so a reader walks either
-   the same way. The caller compares each record's full subject and
-   finalizes the statement. NULL on error. */
-sqlite3_stmt *audit_subjects_records(sqlite3 *db, const uint8_t subject[AUDIT_SUBJECT_BYTES]);
 
 #endif

@@ -2,6 +2,7 @@
 #include "audit_verify.h"
 
 #include "audit_log.h"
+#include "audit_store.h"
 #include "audit_subjects.h"
 #include "wire.h"
 #include "hartslag.pb-c.h"
@@ -126,8 +127,8 @@ static int s_fault(audit_report_t *report, audit_fault_kind_t kind, int64_t firs
     return 1;
 }
 
-/* One row as read. The bytes are borrowed from SQLite: valid until the
-   statement steps again. */
+/* One row as read. The bytes are borrowed from the store: valid until the
+   cursor steps again. */
 typedef struct {
     bool present;           /* a row was read */
     int64_t idx;            /* the idx column */
@@ -201,25 +202,21 @@ static bool s_scan(row_t *row)
     return seen == 0x3f;
 }
 
-/* Steps `stmt` (SELECT idx, record, leaf ... ORDER BY idx) into `row`. 1 read, 0 end, -1 error. */
-static int s_row_next(sqlite3_stmt *stmt, row_t *row)
+/* Steps a records cursor (index order) into `row`. 1 read, 0 end, -1 error. */
+static int s_row_next(audit_cursor_t *cursor, row_t *row)
 {
     s_row_clear(row);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE)
-        return 0;
-    if (rc != SQLITE_ROW)
-        return -1;
+    audit_row_t got;
+    int rc = audit_cursor_next(cursor, &got);
+    if (rc != 1)
+        return rc;
     row->present = true;
-    row->idx = sqlite3_column_int64(stmt, 0);
-    row->bytes = sqlite3_column_blob(stmt, 1);
-    int n = sqlite3_column_bytes(stmt, 1);
-    row->len = n > 0 && row->bytes ? (size_t)n : 0;
-    if (!row->bytes)
-        row->bytes = (const uint8_t *)"";
+    row->idx = got.idx;
+    row->bytes = got.bytes;
+    row->len = got.len;
     merkle_leaf_hash(row->bytes, row->len, row->leaf);
-    if (sqlite3_column_bytes(stmt, 2) == MERKLE_HASHBYTES)
-        memcpy(row->stored_leaf, sqlite3_column_blob(stmt, 2), MERKLE_HASHBYTES);
+    if (got.leaf)
+        memcpy(row->stored_leaf, got.leaf, MERKLE_HASHBYTES);
     row->parsed = row->len <= AUDIT_RECORD_MAX && s_scan(row);
     return 1;
 }
@@ -230,7 +227,7 @@ static bool s_links_to(const row_t *row, const unsigned char prev[MERKLE_HASHBYT
 }
 
 /* Names the fault at position p, the first row that is not consistent. */
-static int s_classify(sqlite3 *db, sqlite3_stmt *stmt, row_t *row, uint64_t p,
+static int s_classify(audit_store_t *store, audit_cursor_t *stmt, row_t *row, uint64_t p,
                       const unsigned char prev_leaf[MERKLE_HASHBYTES],
                       const unsigned char prev_stored[MERKLE_HASHBYTES], audit_report_t *report)
 {
@@ -264,16 +261,11 @@ static int s_classify(sqlite3 *db, sqlite3_stmt *stmt, row_t *row, uint64_t p,
                        (long long)pos, (unsigned long long)claimed);
     if (claimed < p) {
         /* An earlier record again: a copy, or one moved here. */
-        sqlite3_stmt *at = NULL;
-        bool same = false;
-        if (sqlite3_prepare_v2(db, "SELECT record FROM audit ORDER BY idx LIMIT 1 OFFSET ?1", -1,
-                               &at, NULL) == SQLITE_OK) {
-            sqlite3_bind_int64(at, 1, (int64_t)claimed);
-            if (sqlite3_step(at) == SQLITE_ROW)
-                same = (size_t)sqlite3_column_bytes(at, 0) == row->len &&
-                       memcmp(sqlite3_column_blob(at, 0), row->bytes, row->len) == 0;
-        }
-        sqlite3_finalize(at);
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        bool same = audit_store_record_nth(store, claimed, &bytes, &len) == 1 && len == row->len &&
+                    memcmp(bytes, row->bytes, row->len) == 0;
+        free(bytes);
         if (same)
             return s_fault(report, AUDIT_DUPLICATED, pos, "record %lld is a copy of record %llu",
                            (long long)pos, (unsigned long long)claimed);
@@ -298,18 +290,9 @@ static int s_classify(sqlite3 *db, sqlite3_stmt *stmt, row_t *row, uint64_t p,
 }
 
 /* Reads the store's origin. */
-static int s_origin(sqlite3 *db, char *origin, size_t len)
+static int s_origin(audit_store_t *store, char *origin, size_t len)
 {
-    sqlite3_stmt *stmt = NULL;
-    int rc = -1;
-    if (sqlite3_prepare_v2(db, "SELECT value FROM audit_meta WHERE key='origin'", -1, &stmt,
-                           NULL) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0)) {
-        snprintf(origin, len, "%s", (const char *)sqlite3_column_text(stmt, 0));
-        rc = 0;
-    }
-    sqlite3_finalize(stmt);
-    return rc;
+    return audit_store_meta_get(store, "origin", origin, len) == 1 ? 0 : -1;
 }
 
 /* Adds a verified note to the anchors; a note that does not verify is a fault. */
@@ -352,23 +335,19 @@ static int s_add_anchor(anchors_t *a, const char *note, size_t len, const char *
 
 /* REWRITTEN (or MODIFIED, when the stored leaf hashes still point at one
    record) between the last matching anchor and the first that differs. */
-static int s_rewritten(sqlite3 *db, uint64_t from, const anchor_t *bad, const char *holder,
+static int s_rewritten(audit_store_t *store, uint64_t from, const anchor_t *bad, const char *holder,
                        audit_report_t *report)
 {
-    sqlite3_stmt *stmt = NULL;
+    audit_cursor_t *cursor = audit_store_records(store, from, bad->size - from);
     int64_t hint = -1;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT idx, record, leaf FROM audit ORDER BY idx LIMIT ?2 OFFSET ?1",
-                           -1, &stmt, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(stmt, 1, (int64_t)from);
-        sqlite3_bind_int64(stmt, 2, (int64_t)(bad->size - from));
+    if (cursor) {
         row_t row = {0};
-        for (uint64_t p = from; hint < 0 && s_row_next(stmt, &row) == 1; p++)
+        for (uint64_t p = from; hint < 0 && s_row_next(cursor, &row) == 1; p++)
             if (memcmp(row.leaf, row.stored_leaf, MERKLE_HASHBYTES) != 0)
                 hint = (int64_t)p;
         s_row_clear(&row);
     }
-    sqlite3_finalize(stmt);
+    audit_cursor_destroy(&cursor);
     report->range_end = (int64_t)bad->size;
     if (hint >= 0)
         return s_fault(report, AUDIT_MODIFIED, hint,
@@ -408,73 +387,64 @@ static void s_pair_add(pairset_t *set, int64_t tag, int64_t idx)
 
 /* The subject of the record at `idx` as stored: 1 (its tag in *tag), 0 no
    subject, 2 purged, 3 no such record, -1 error. */
-static int s_subject_at(sqlite3_stmt *at, int64_t idx, int64_t *tag)
+static int s_subject_at(audit_store_t *store, int64_t idx, int64_t *tag)
 {
-    sqlite3_reset(at);
-    sqlite3_bind_int64(at, 1, idx);
-    int rc = sqlite3_step(at);
-    if (rc == SQLITE_DONE)
-        return 3;
-    if (rc != SQLITE_ROW)
-        return -1;
-    int n = sqlite3_column_bytes(at, 0);
-    const uint8_t *bytes = sqlite3_column_blob(at, 0);
-    if (!bytes || n <= 0)
-        return 2;
+    uint8_t *bytes = NULL;
+    size_t n = 0;
+    int found = idx < 0 ? 0 : audit_store_record_get(store, (uint64_t)idx, &bytes, &n);
+    int result = found < 0 ? -1 : found == 0 ? 3 : n == 0 ? 2 : 0;
     const uint8_t *subject = NULL;
-    if (audit_record_subject(bytes, (size_t)n, &subject) != 1)
+    if (result == 0 && audit_record_subject(bytes, n, &subject) == 1) {
+        *tag = audit_subject_tag(subject);
+        result = 1;
+    }
+    free(bytes);
+    return result;
+}
+
+/* A row of the index that leads to no record of its subject: the first
+   one, in (idx, tag) order. */
+typedef struct {
+    audit_store_t *store;
+    int64_t stray;
+    int stray_kind;
+} s_stray_t;
+
+static int s_stray_row(void *arg, int64_t tag, int64_t idx)
+{
+    s_stray_t *find = arg;
+    int64_t actual = 0;
+    int kind = s_subject_at(find->store, idx, &actual);
+    if (kind == 1 && actual == tag)
         return 0;
-    *tag = audit_subject_tag(subject);
+    find->stray = idx;
+    find->stray_kind = kind;
     return 1;
 }
 
 /* The digests differ: names the lowest record at fault, looking the rows
    up one by one (only ever run on a faulty store). */
-static int s_index_fault(sqlite3 *db, const pairset_t *records, uint64_t rows,
+static int s_index_fault(audit_store_t *store, const pairset_t *records, uint64_t rows,
                          audit_report_t *report)
 {
-    sqlite3_stmt *walk = NULL, *has = NULL, *at = NULL;
-    int64_t missing = -1, stray = -1;
-    int stray_kind = 0;
-    if (sqlite3_prepare_v2(db, "SELECT idx, record FROM audit ORDER BY idx", -1, &walk, NULL) !=
-            SQLITE_OK ||
-        sqlite3_prepare_v2(db,
-                           "SELECT 1 FROM audit_subjects WHERE seg=" AUDIT_SUBJECT_SEG_SQL
-                           " AND tag=?1 AND idx=?2",
-                           -1, &has, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT record FROM audit WHERE idx=?1", -1, &at, NULL) != SQLITE_OK)
-        goto done;
+    int64_t missing = -1;
+    s_stray_t find = {store, -1, 0};
     /* A record with a subject and no row: a query by subject misses it. */
-    while (missing < 0 && sqlite3_step(walk) == SQLITE_ROW) {
-        int n = sqlite3_column_bytes(walk, 1);
-        const uint8_t *bytes = sqlite3_column_blob(walk, 1), *subject = NULL;
-        if (!bytes || n <= 0 || audit_record_subject(bytes, (size_t)n, &subject) != 1)
+    audit_cursor_t *walk = audit_store_records(store, 0, UINT64_MAX);
+    audit_row_t row;
+    while (walk && missing < 0 && audit_cursor_next(walk, &row) == 1) {
+        const uint8_t *subject = NULL;
+        if (row.len == 0 || audit_record_subject(row.bytes, row.len, &subject) != 1)
             continue;
-        sqlite3_reset(has);
-        sqlite3_bind_int64(has, 1, audit_subject_tag(subject));
-        sqlite3_bind_int64(has, 2, sqlite3_column_int64(walk, 0));
-        if (sqlite3_step(has) != SQLITE_ROW)
-            missing = sqlite3_column_int64(walk, 0);
+        if (row.idx < 0 ||
+            audit_store_subject_has(store, audit_subject_tag(subject), (uint64_t)row.idx) != 1)
+            missing = row.idx;
     }
-    sqlite3_finalize(walk);
-    walk = NULL;
+    audit_cursor_destroy(&walk);
     /* A row that leads to no record of that subject. */
-    if (sqlite3_prepare_v2(db, "SELECT tag, idx FROM audit_subjects ORDER BY idx, tag", -1, &walk,
-                           NULL) != SQLITE_OK)
-        goto done;
-    while (stray < 0 && sqlite3_step(walk) == SQLITE_ROW) {
-        int64_t tag = sqlite3_column_int64(walk, 0), idx = sqlite3_column_int64(walk, 1),
-                actual = 0;
-        int kind = s_subject_at(at, idx, &actual);
-        if (kind != 1 || actual != tag) {
-            stray = idx;
-            stray_kind = kind;
-        }
-    }
-done:
-    sqlite3_finalize(walk);
-    sqlite3_finalize(has);
-    sqlite3_finalize(at);
+    audit_store_subject_rows(store, true, s_stray_row, &find);
+    int64_t stray = find.stray;
+    int stray_kind = find.stray_kind;
     if (missing >= 0 && (stray < 0 || missing <= stray))
         return s_fault(report, AUDIT_INDEX, missing,
                        "record %lld has a subject but no row in the subject index: a query by "
@@ -494,32 +464,27 @@ done:
                    (unsigned long long)rows, (unsigned long long)records->count);
 }
 
+static int s_pair_row(void *arg, int64_t tag, int64_t idx)
+{
+    s_pair_add(arg, tag, idx);
+    return 0;
+}
+
 /* 5. The subject index against the digest of the records read in step 3. */
-static int s_check_index(sqlite3 *db, pairset_t *records, audit_report_t *report)
+static int s_check_index(audit_store_t *store, pairset_t *records, audit_report_t *report)
 {
     pairset_t rows;
     memset(&rows, 0, sizeof rows);
     memcpy(rows.key, records->key, sizeof rows.key);
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT tag, idx FROM audit_subjects", -1, &stmt, NULL) !=
-        SQLITE_OK) {
+    if (audit_store_subject_rows(store, false, s_pair_row, &rows) != 0) {
         s_fault(report, AUDIT_UNREADABLE, -1, "cannot read the subject index: %s",
-                sqlite3_errmsg(db));
-        return -1;
-    }
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-        s_pair_add(&rows, sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1));
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE) {
-        s_fault(report, AUDIT_UNREADABLE, -1, "cannot read the subject index: %s",
-                sqlite3_errmsg(db));
+                db_errmsg(audit_store_db(store)));
         return -1;
     }
     if (rows.count == records->count && rows.sum[0] == records->sum[0] &&
         rows.sum[1] == records->sum[1])
         return 0;
-    return s_index_fault(db, records, rows.count, report);
+    return s_index_fault(store, records, rows.count, report);
 }
 
 /* An array of notes as a source. */
@@ -537,44 +502,74 @@ static int s_array_next(void *arg, audit_anchor_t *anchor)
     return 1;
 }
 
-int audit_verify(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
+int audit_verify(db_t *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
                  const audit_anchor_t *external, size_t n_external, audit_report_t *report)
 {
     s_array_t array = {external, external ? n_external : 0, 0};
     return audit_verify_from(db, log_pk, s_array_next, &array, report);
 }
 
-int audit_verify_from(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
+/* Step 1's walk: each stored checkpoint into the anchors. */
+typedef struct {
+    anchors_t *a;
+    const char *origin;
+    const unsigned char *log_pk;
+    audit_report_t *report;
+} s_stored_t;
+
+static int s_stored_checkpoint(void *arg, uint64_t size, const char *note, size_t len,
+                               int64_t made_ms)
+{
+    (void)made_ms;
+    s_stored_t *walk = arg;
+    return s_add_anchor(walk->a, note, len, walk->origin, walk->log_pk, "the store",
+                        size > INT64_MAX ? INT64_MAX : (int64_t)size, walk->report);
+}
+
+static int s_verify(audit_store_t *store, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
+                    audit_anchor_next_fn *next, void *arg, audit_report_t *report);
+
+int audit_verify_from(db_t *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
                       audit_anchor_next_fn *next, void *arg, audit_report_t *report)
+{
+    char err[256];
+    audit_store_t *store = audit_store_open(db, false, err, sizeof err);
+    if (!store) {
+        memset(report, 0, sizeof *report);
+        report->first_bad = -1;
+        s_fault(report, AUDIT_UNREADABLE, -1, "%s", err);
+        return -1;
+    }
+    int result = s_verify(store, log_pk, next, arg, report);
+    audit_store_destroy(&store);
+    return result;
+}
+
+static int s_verify(audit_store_t *store, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
+                    audit_anchor_next_fn *next, void *arg, audit_report_t *report)
 {
     memset(report, 0, sizeof *report);
     report->first_bad = -1;
+    db_t *db = audit_store_db(store);
     char origin[CHECKPOINT_NAME_MAX + 1];
-    if (s_origin(db, origin, sizeof origin) != 0) {
+    if (s_origin(store, origin, sizeof origin) != 0) {
         s_fault(report, AUDIT_UNREADABLE, -1, "not an audit store (no origin)");
         return -1;
     }
     anchors_t a;
     memset(&a, 0, sizeof a);
     int result = 0;
-    sqlite3_stmt *stmt = NULL;
+    audit_cursor_t *stmt = NULL;
     merkle_tree_t *tree = NULL;
     row_t row = {0};
 
     /* 1. The store's own checkpoints must all be signed by the log key. */
-    if (sqlite3_prepare_v2(db, "SELECT size, note FROM checkpoints ORDER BY size", -1, &stmt,
-                           NULL) != SQLITE_OK) {
-        result = -1;
-        s_fault(report, AUDIT_UNREADABLE, -1, "no checkpoints table: %s", sqlite3_errmsg(db));
+    s_stored_t stored = {&a, origin, log_pk, report};
+    result = audit_store_checkpoints_each(store, s_stored_checkpoint, &stored);
+    if (result < 0 && report->kind == AUDIT_OK) {
+        s_fault(report, AUDIT_UNREADABLE, -1, "no checkpoints table: %s", db_errmsg(db));
         goto done;
     }
-    while (result == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
-        const char *note = (const char *)sqlite3_column_text(stmt, 1);
-        result = s_add_anchor(&a, note ? note : "", (size_t)sqlite3_column_bytes(stmt, 1), origin,
-                              log_pk, "the store", sqlite3_column_int64(stmt, 0), report);
-    }
-    sqlite3_finalize(stmt);
-    stmt = NULL;
     /* The partners' notes, every one of them. */
     audit_anchor_t ext;
     int got = 0;
@@ -612,10 +607,9 @@ int audit_verify_from(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICK
 
     /* 3. Every record, in order, against its index and its link. */
     tree = merkle_tree_new();
-    if (!tree || sqlite3_prepare_v2(db, "SELECT idx, record, leaf FROM audit ORDER BY idx", -1,
-                                    &stmt, NULL) != SQLITE_OK) {
+    if (!tree || !(stmt = audit_store_records(store, 0, UINT64_MAX))) {
         result = -1;
-        s_fault(report, AUDIT_UNREADABLE, -1, "cannot read the records: %s", sqlite3_errmsg(db));
+        s_fault(report, AUDIT_UNREADABLE, -1, "cannot read the records: %s", db_errmsg(db));
         goto done;
     }
     unsigned char prev[MERKLE_HASHBYTES] = {0};
@@ -642,7 +636,7 @@ int audit_verify_from(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICK
                              (unsigned long long)p);
             goto done;
         } else if (!row.parsed || row.index != p || !s_links_to(&row, prev)) {
-            result = s_classify(db, stmt, &row, p, prev, prev_stored, report);
+            result = s_classify(store, stmt, &row, p, prev, prev_stored, report);
             goto done;
         }
         if (merkle_tree_append(tree, row.leaf) != 0) {
@@ -671,7 +665,7 @@ int audit_verify_from(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICK
     }
     if (rc < 0) {
         result = -1;
-        s_fault(report, AUDIT_UNREADABLE, -1, "cannot read the records: %s", sqlite3_errmsg(db));
+        s_fault(report, AUDIT_UNREADABLE, -1, "cannot read the records: %s", db_errmsg(db));
         goto done;
     }
     report->records = p;
@@ -693,13 +687,13 @@ int audit_verify_from(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICK
         goto done;
     }
     if (mismatch) {
-        result = s_rewritten(db, matched_size, mismatch, s_holder(&a, mismatch), report);
+        result = s_rewritten(store, matched_size, mismatch, s_holder(&a, mismatch), report);
         goto done;
     }
 
     /* 5. The subject index, against what step 3 read. */
-    report->indexed = audit_subjects_exists(db);
-    if (report->indexed && (result = s_check_index(db, &subjects, report)) != 0)
+    report->indexed = audit_store_subjects_exist(store);
+    if (report->indexed && (result = s_check_index(store, &subjects, report)) != 0)
         goto done;
     snprintf(report->detail, sizeof report->detail,
              "%llu records verified; %llu signed checkpoints agree (largest: %llu; of the "
@@ -712,71 +706,68 @@ int audit_verify_from(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICK
                                "every record)");
 done:
     s_row_clear(&row);
-    sqlite3_finalize(stmt);
+    audit_cursor_destroy(&stmt);
     merkle_tree_destroy(&tree);
     s_anchors_free(&a);
     return result;
 }
 
-int audit_verify_cosignatures(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
+/* Step 6's walk over the cosignatures table. */
+typedef struct {
+    const char *origin;
+    const unsigned char *log_pk;
+    const audit_cosigner_t *keys;
+    size_t n_keys;
+    audit_report_t *report;
+} s_cosigs_t;
+
+static int s_cosignature(void *arg, const audit_cosignature_t *c)
+{
+    s_cosigs_t *walk = arg;
+    audit_report_t *report = walk->report;
+    report->cosignatures++;
+    const char *org = c->org ? c->org : "";
+    bool known = false;
+    for (size_t i = 0; !known && i < walk->n_keys; i++)
+        known = strcmp(walk->keys[i].name, org) == 0;
+    if (!known) {
+        report->cosigs_unknown++;
+        return 0;
+    }
+    checkpoint_t cp;
+    checkpoint_err_t err = CHECKPOINT_ERR_NOT_SIGNED;
+    if (!c->note ||
+        checkpoint_open(c->note, c->note_len, walk->origin, walk->log_pk, &cp) != CHECKPOINT_OK)
+        return s_fault(report, AUDIT_BAD_COSIGNATURE, -1,
+                       "the cosignature of %.64s on checkpoint %llu has no valid checkpoint "
+                       "of that size in the store",
+                       org, (unsigned long long)c->size);
+    for (size_t i = 0; err != CHECKPOINT_OK && i < walk->n_keys; i++)
+        if (strcmp(walk->keys[i].name, org) == 0)
+            err = checkpoint_cosignature_verify(&cp, c->line ? c->line : "",
+                                                c->line ? c->line_len : 0, org, walk->keys[i].pk,
+                                                NULL);
+    if (err != CHECKPOINT_OK)
+        return s_fault(report, AUDIT_BAD_COSIGNATURE, -1,
+                       "the cosignature of %.64s on checkpoint %llu does not verify with "
+                       "its certificate: %s",
+                       org, (unsigned long long)c->size, checkpoint_strerror(err));
+    report->cosigs_checked++;
+    return 0;
+}
+
+int audit_verify_cosignatures(db_t *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
                               const audit_cosigner_t *keys, size_t n_keys, audit_report_t *report)
 {
-    char origin[CHECKPOINT_NAME_MAX + 1];
-    sqlite3_stmt *stmt = NULL;
-    if (s_origin(db, origin, sizeof origin) != 0 ||
-        sqlite3_prepare_v2(db,
-                           "SELECT c.size, c.org, c.line, k.note FROM cosignatures c "
-                           "LEFT JOIN checkpoints k ON k.size = c.size ORDER BY c.size, c.org",
-                           -1, &stmt, NULL) != SQLITE_OK) {
-        s_fault(report, AUDIT_UNREADABLE, -1, "cannot read the cosignatures: %s",
-                sqlite3_errmsg(db));
-        return -1;
+    char origin[CHECKPOINT_NAME_MAX + 1], err[256];
+    audit_store_t *store = audit_store_open(db, false, err, sizeof err);
+    int result = -1;
+    if (store && s_origin(store, origin, sizeof origin) == 0) {
+        s_cosigs_t walk = {origin, log_pk, keys, n_keys, report};
+        result = audit_store_cosignatures_each(store, -1, s_cosignature, &walk);
     }
-    int result = 0, step = SQLITE_DONE;
-    while (result == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        report->cosignatures++;
-        uint64_t size = (uint64_t)sqlite3_column_int64(stmt, 0);
-        const char *org = (const char *)sqlite3_column_text(stmt, 1);
-        const char *line = (const char *)sqlite3_column_text(stmt, 2);
-        const char *note = (const char *)sqlite3_column_text(stmt, 3);
-        size_t line_len = (size_t)sqlite3_column_bytes(stmt, 2);
-        size_t note_len = (size_t)sqlite3_column_bytes(stmt, 3);
-        if (!org)
-            org = "";
-        bool known = false;
-        for (size_t i = 0; !known && i < n_keys; i++)
-            known = strcmp(keys[i].name, org) == 0;
-        if (!known) {
-            report->cosigs_unknown++;
-            continue;
-        }
-        checkpoint_t cp;
-        checkpoint_err_t err = CHECKPOINT_ERR_NOT_SIGNED;
-        if (!note || checkpoint_open(note, note_len, origin, log_pk, &cp) != CHECKPOINT_OK) {
-            result = s_fault(report, AUDIT_BAD_COSIGNATURE, -1,
-                             "the cosignature of %.64s on checkpoint %llu has no valid checkpoint "
-                             "of that size in the store",
-                             org, (unsigned long long)size);
-            break;
-        }
-        for (size_t i = 0; err != CHECKPOINT_OK && i < n_keys; i++)
-            if (strcmp(keys[i].name, org) == 0)
-                err = checkpoint_cosignature_verify(&cp, line ? line : "", line ? line_len : 0, org,
-                                                    keys[i].pk, NULL);
-        if (err != CHECKPOINT_OK) {
-            result = s_fault(report, AUDIT_BAD_COSIGNATURE, -1,
-                             "the cosignature of %.64s on checkpoint %llu does not verify with "
-                             "its certificate: %s",
-                             org, (unsigned long long)size, checkpoint_strerror(err));
-            break;
-        }
-        report->cosigs_checked++;
-    }
-    if (result == 0 && step != SQLITE_DONE) {
-        s_fault(report, AUDIT_UNREADABLE, -1, "cannot read the cosignatures: %s",
-                sqlite3_errmsg(db));
-        result = -1;
-    }
-    sqlite3_finalize(stmt);
+    if (result < 0)
+        s_fault(report, AUDIT_UNREADABLE, -1, "cannot read the cosignatures: %s", db_errmsg(db));
+    audit_store_destroy(&store);
     return result;
 }

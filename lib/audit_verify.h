@@ -1,6 +1,7 @@
 /*  audit_verify: checks an audit store (lib/audit_log) from its bytes up,
     trusting nothing in it but what the broker's audit key signed and what
-    the partners hold.
+    the partners hold. It reads the tables through lib/audit_store, on any
+    connection of lib/db.h (read-only is enough).
 
     What is checked, in order:
     1. Every stored checkpoint note carries a valid signature of the log key
@@ -50,8 +51,8 @@
 #define HARTSLAG_AUDIT_VERIFY_H
 
 #include "checkpoint.h"
+#include "db.h"
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -113,13 +114,13 @@ const char *audit_fault_name(audit_fault_kind_t kind);
    log key `log_pk` and `n_anchors` external checkpoint notes. Returns 0
    when the log verifies, 1 when a fault was found (see report), -1 when
    the store cannot be read. */
-int audit_verify(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
+int audit_verify(db_t *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
                  const audit_anchor_t *anchors, size_t n_anchors, audit_report_t *report);
 
 /* The same, with the external notes read from `next` (NULL: none). When a
    fault stops the check, the source is still read to its end, so that
    report->given counts every note. */
-int audit_verify_from(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
+int audit_verify_from(db_t *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
                       audit_anchor_next_fn *next, void *arg, audit_report_t *report);
 
 /* 6. Every row of the store's cosignatures table: its line must be a valid
@@ -129,7 +130,7 @@ int audit_verify_from(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICK
    (n_keys 0: every row). Run after audit_verify on the same report: adds
    the counts, and on a fault sets kind AUDIT_BAD_COSIGNATURE and detail.
    0 every known row verifies, 1 a fault, -1 the table cannot be read. */
-int audit_verify_cosignatures(sqlite3 *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
+int audit_verify_cosignatures(db_t *db, const unsigned char log_pk[CHECKPOINT_PUBLICKEYBYTES],
                               const audit_cosigner_t *keys, size_t n_keys, audit_report_t *report);
 
 #endif

@@ -30,7 +30,7 @@ struct sqlite_db_t {
     sqlite_stmt_t **slots; /* open-addressing statement cache */
     size_t cap;            /* slots allocated (a power of two) */
     size_t used;           /* slots in use */
-    bool borrowed;         /* the connection is not ours to close */
+    bool borrowed;         /* the connection is the caller's (db_borrow.h) */
 };
 
 static const db_ops_t s_ops;
@@ -145,11 +145,6 @@ db_t *db_borrow_embedded(void *handle)
         self->borrowed = true;
     }
     return self ? &self->base : NULL;
-}
-
-void *db_embedded_handle(db_t *db)
-{
-    return db && db->ops == &s_ops ? DB(db)->sqlite : NULL;
 }
 
 static const char *s_path(const db_t *base)

@@ -1,28 +1,37 @@
-/*  store: the pseudonym service's SQLite file; see store.h. */
+/*  store: the pseudonym service's database file, through lib/db.h; see store.h. */
 #include "store.h"
 
 #include "audit_log.h"
+#include "db.h"
 #include "fileio.h"
 #include "log.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *s_schema = "PRAGMA journal_mode=WAL;"
-                              "PRAGMA synchronous=FULL;"
-                              "CREATE TABLE IF NOT EXISTS limit_alerts("
-                              "  alert_id BLOB PRIMARY KEY,"
-                              "  time_ms INTEGER NOT NULL,"
-                              "  client_org TEXT NOT NULL,"
-                              "  limit_name TEXT NOT NULL,"
-                              "  allowed INTEGER NOT NULL,"
-                              "  audit_index INTEGER NOT NULL,"
-                              "  acked_ms INTEGER);";
+/* The schema, one text per backend (lib/db.h); the audit log's tables
+   are lib/audit_store's. */
+static const char *s_schema_sqlite = "CREATE TABLE IF NOT EXISTS limit_alerts("
+                                     "  alert_id BLOB PRIMARY KEY,"
+                                     "  time_ms INTEGER NOT NULL,"
+                                     "  client_org TEXT NOT NULL,"
+                                     "  limit_name TEXT NOT NULL,"
+                                     "  allowed INTEGER NOT NULL,"
+                                     "  audit_index INTEGER NOT NULL,"
+                                     "  acked_ms INTEGER);";
+
+static const char *s_schema_postgresql = "CREATE TABLE IF NOT EXISTS limit_alerts("
+                                         "  alert_id BYTEA PRIMARY KEY,"
+                                         "  time_ms BIGINT NOT NULL,"
+                                         "  client_org TEXT NOT NULL,"
+                                         "  limit_name TEXT NOT NULL,"
+                                         "  allowed BIGINT NOT NULL,"
+                                         "  audit_index BIGINT NOT NULL,"
+                                         "  acked_ms BIGINT);";
 
 struct store_t {
-    sqlite3 *db;        /* the file */
+    db_t *db;           /* the file (WAL, synchronous=FULL: db_open) */
     audit_log_t *audit; /* its Merkle log */
     bool in_tx;         /* between begin and commit/rollback */
 };
@@ -46,16 +55,20 @@ store_t *store_open(const char *path, const char *service_org, char *err, size_t
     }
     if (narrowed)
         log_event(HLOG_WARN, "state_file_narrowed", "file", path, "mode", "0600", NULL);
-    if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-            SQLITE_OK ||
-        sqlite3_exec(self->db, s_schema, NULL, NULL, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open the store %s: %s", path,
-                 self->db ? sqlite3_errmsg(self->db) : "out of memory");
+    char why[400];
+    self->db = db_open(path, DB_CREATE, why, sizeof why);
+    if (!self->db) {
+        snprintf(err, errlen, "cannot open the store %s: %s", path, why);
         store_destroy(&self);
         return NULL;
     }
-    sqlite3_busy_timeout(self->db, 5000);
-    char origin[128], why[400];
+    bool pg = strcmp(db_backend(self->db), "postgresql") == 0;
+    if (db_exec(self->db, pg ? s_schema_postgresql : s_schema_sqlite) != 0) {
+        snprintf(err, errlen, "cannot open the store %s: %s", path, db_errmsg(self->db));
+        store_destroy(&self);
+        return NULL;
+    }
+    char origin[128];
     store_origin(service_org, origin, sizeof origin);
     self->audit = audit_log_open(self->db, origin, true, why, sizeof why);
     if (!self->audit) {
@@ -73,8 +86,7 @@ void store_destroy(store_t **self_p)
         if (self->in_tx)
             store_rollback(self);
         audit_log_destroy(&self->audit);
-        if (self->db)
-            sqlite3_close_v2(self->db);
+        db_close(&self->db);
         free(self);
         *self_p = NULL;
     }
@@ -82,7 +94,7 @@ void store_destroy(store_t **self_p)
 
 int store_begin(store_t *self)
 {
-    if (sqlite3_exec(self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    if (db_begin(self->db) != 0)
         return -1;
     self->in_tx = true;
     return 0;
@@ -90,7 +102,7 @@ int store_begin(store_t *self)
 
 int store_commit(store_t *self)
 {
-    if (sqlite3_exec(self->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    if (db_commit(self->db) != 0) {
         store_rollback(self);
         return -1;
     }
@@ -101,9 +113,10 @@ int store_commit(store_t *self)
 
 void store_rollback(store_t *self)
 {
-    sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+    db_rollback(self->db);
     self->in_tx = false;
-    audit_log_rollback(self->audit);
+    if (self->audit)
+        audit_log_rollback(self->audit);
 }
 
 int64_t store_audit(store_t *self, const store_event_t *event)
@@ -135,62 +148,52 @@ uint64_t store_audit_size(const store_t *self)
 
 int store_alert_add(store_t *self, const store_alert_t *alert)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "INSERT INTO limit_alerts(alert_id, time_ms, client_org, limit_name, "
-                           "allowed, audit_index) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                           -1, &st, NULL) != SQLITE_OK)
+    db_stmt_t *st = db_prepare(self->db, "INSERT INTO limit_alerts(alert_id, time_ms, client_org, "
+                                         "limit_name, allowed, audit_index) "
+                                         "VALUES ($1, $2, $3, $4, $5, $6)");
+    if (!st || db_bind_blob(st, 1, alert->alert_id, PSD_ALERT_ID_BYTES) != 0 ||
+        db_bind_int64(st, 2, alert->time_ms) != 0 || db_bind_text(st, 3, alert->client_org) != 0 ||
+        db_bind_text(st, 4, alert->limit) != 0 || db_bind_int64(st, 5, alert->allowed) != 0 ||
+        db_bind_int64(st, 6, (int64_t)alert->audit_index) != 0)
         return -1;
-    sqlite3_bind_blob(st, 1, alert->alert_id, PSD_ALERT_ID_BYTES, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, alert->time_ms);
-    sqlite3_bind_text(st, 3, alert->client_org, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, alert->limit, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, alert->allowed);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)alert->audit_index);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
-    return rc;
+    return db_run(st);
 }
 
 int store_alert_ack(store_t *self, const uint8_t alert_id[PSD_ALERT_ID_BYTES], int64_t now_ms)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "UPDATE limit_alerts SET acked_ms = ?2 WHERE alert_id = ?1 AND "
-                           "acked_ms IS NULL",
-                           -1, &st, NULL) != SQLITE_OK)
+    db_stmt_t *st = db_prepare(self->db, "UPDATE limit_alerts SET acked_ms = $1 WHERE alert_id = "
+                                         "$2 AND acked_ms IS NULL");
+    if (!st || db_bind_int64(st, 1, now_ms) != 0 ||
+        db_bind_blob(st, 2, alert_id, PSD_ALERT_ID_BYTES) != 0 || db_run(st) != 0)
         return -1;
-    sqlite3_bind_blob(st, 1, alert_id, PSD_ALERT_ID_BYTES, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now_ms);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(self->db) > 0 : -1;
-    sqlite3_finalize(st);
-    return rc;
+    return db_changes(self->db) > 0;
 }
 
 size_t store_alerts_pending(store_t *self, store_alert_t *out, size_t max)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "SELECT alert_id, time_ms, client_org, limit_name, allowed, audit_index "
-                           "FROM limit_alerts WHERE acked_ms IS NULL ORDER BY time_ms LIMIT ?1",
-                           -1, &st, NULL) != SQLITE_OK)
+    db_stmt_t *st =
+        db_prepare(self->db, "SELECT alert_id, time_ms, client_org, limit_name, allowed, "
+                             "audit_index FROM limit_alerts WHERE acked_ms IS NULL "
+                             "ORDER BY time_ms LIMIT $1");
+    if (!st || db_bind_int64(st, 1, max > INT64_MAX ? INT64_MAX : (int64_t)max) != 0)
         return 0;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
     size_t n = 0;
-    while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+    while (n < max && db_step(st) == DB_ROW) {
         store_alert_t *a = &out[n];
         memset(a, 0, sizeof *a);
-        if (sqlite3_column_bytes(st, 0) != PSD_ALERT_ID_BYTES)
+        size_t len = 0;
+        const void *id = db_column_blob(st, 0, &len);
+        if (!id || len != PSD_ALERT_ID_BYTES)
             continue;
-        memcpy(a->alert_id, sqlite3_column_blob(st, 0), PSD_ALERT_ID_BYTES);
-        a->time_ms = sqlite3_column_int64(st, 1);
-        snprintf(a->client_org, sizeof a->client_org, "%s",
-                 (const char *)sqlite3_column_text(st, 2));
-        snprintf(a->limit, sizeof a->limit, "%s", (const char *)sqlite3_column_text(st, 3));
-        a->allowed = (uint32_t)sqlite3_column_int64(st, 4);
-        a->audit_index = (uint64_t)sqlite3_column_int64(st, 5);
+        memcpy(a->alert_id, id, PSD_ALERT_ID_BYTES);
+        a->time_ms = db_column_int64(st, 1);
+        const char *org = db_column_text(st, 2), *limit = db_column_text(st, 3);
+        snprintf(a->client_org, sizeof a->client_org, "%s", org ? org : "");
+        snprintf(a->limit, sizeof a->limit, "%s", limit ? limit : "");
+        a->allowed = (uint32_t)db_column_int64(st, 4);
+        a->audit_index = (uint64_t)db_column_int64(st, 5);
         n++;
     }
-    sqlite3_finalize(st);
+    db_reset(st);
     return n;
 }

@@ -1,7 +1,8 @@
-/*  store: hartslag-pseudonymd's SQLite file (issue 17): its own audit log
-    (lib/audit_log: a Merkle transparency log with signed checkpoints, the
-    same format as the broker's, origin "hartslag-pseudonymd/<org>") and
-    the limit alerts it owes the coordinator.
+/*  store: hartslag-pseudonymd's database file (issue 17), spoken to
+    through lib/db.h only: its own audit log (lib/audit_log: a Merkle
+    transparency log with signed checkpoints, the same format as the
+    broker's, origin "hartslag-pseudonymd/<org>") and the limit alerts it
+    owes the coordinator.
 
     One record per request: event pseudonym_evaluated or pseudonym_refused,
     the client's org (as its key authenticated it), purpose, how many

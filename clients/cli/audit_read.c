@@ -4,7 +4,9 @@
 #include "pseudonym_lookup.h"
 #include "json_out.h"
 
+#include "audit_store.h"
 #include "audit_subjects.h"
+#include "db.h"
 #include "cert.h"
 #include "keyfile.h"
 
@@ -21,7 +23,8 @@
 #define ORIGIN_MAX 256 /* CHECKPOINT_NAME_MAX with NUL */
 
 struct audit_reader_t {
-    sqlite3 *db;             /* read-only handle, owned */
+    db_t *db;                /* read-only connection, owned */
+    audit_store_t *store;    /* its audit tables */
     char origin[ORIGIN_MAX]; /* audit_meta 'origin', or "" */
     bool indexed;            /* the store has the subject index */
 };
@@ -33,65 +36,53 @@ void audit_read_report_error(const char *command, const char *err)
 
 /* Opens the store read-only; privacy officers work on a copy, and a reader
    must never change (or create) what it reads. */
-audit_reader_t *audit_reader_open(const char *path, char *err, size_t errlen)
+audit_reader_t *audit_reader_open(const char *location, char *err, size_t errlen)
 {
+    /* A file must exist and be a file (a server location has no file). */
+    const char *path = strncmp(location, "sqlite:", 7) == 0 ? location + 7 : location;
     struct stat st;
-    if (stat(path, &st) != 0) {
-        snprintf(err, errlen, "cannot open %s: %s — %s", path, strerror(errno), AUDIT_READ_DB_HINT);
+    if (!strstr(location, "://")) {
+        if (stat(path, &st) != 0) {
+            snprintf(err, errlen, "cannot open %s: %s — %s", path, strerror(errno),
+                     AUDIT_READ_DB_HINT);
+            return NULL;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            snprintf(err, errlen, "cannot open %s: not a regular file — %s", path,
+                     AUDIT_READ_DB_HINT);
+            return NULL;
+        }
+    }
+    char why[AUDIT_READ_ERR_MAX];
+    db_t *db = db_open(location, DB_READONLY, why, sizeof why);
+    if (!db) {
+        snprintf(err, errlen, "cannot open %s: %s — %s", path, why, AUDIT_READ_DB_HINT);
         return NULL;
     }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "cannot open %s: not a regular file — %s", path, AUDIT_READ_DB_HINT);
+    int found = audit_store_present(db);
+    if (found < 0) {
+        snprintf(err, errlen, "cannot open %s: %s — %s", path, db_errmsg(db), AUDIT_READ_DB_HINT);
+        db_close(&db);
         return NULL;
     }
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-    if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open %s: %s — %s", path,
-                 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), AUDIT_READ_DB_HINT);
-        sqlite3_close(db);
-        return NULL;
-    }
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *st_check = NULL;
-    rc = sqlite3_prepare_v2(db,
-                            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
-                            "'audit'",
-                            -1, &st_check, NULL);
-    int found = 0;
-    if (rc == SQLITE_OK && sqlite3_step(st_check) == SQLITE_ROW)
-        found = sqlite3_column_int(st_check, 0);
-    else {
-        snprintf(err, errlen, "cannot open %s: %s — %s", path, sqlite3_errmsg(db),
-                 AUDIT_READ_DB_HINT);
-        sqlite3_finalize(st_check);
-        sqlite3_close(db);
-        return NULL;
-    }
-    sqlite3_finalize(st_check);
     if (!found) {
         snprintf(err, errlen, "cannot open %s: it holds no audit log — %s", path,
                  AUDIT_READ_DB_HINT);
-        sqlite3_close(db);
+        db_close(&db);
         return NULL;
     }
     audit_reader_t *self = calloc(1, sizeof *self);
-    if (!self) {
+    if (!self || !(self->store = audit_store_open(db, false, why, sizeof why))) {
         snprintf(err, errlen, "out of memory");
-        sqlite3_close(db);
+        free(self);
+        db_close(&db);
         return NULL;
     }
     self->db = db;
-    self->indexed = audit_subjects_exists(db);
-    sqlite3_stmt *st_origin = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT value FROM audit_meta WHERE key = 'origin'", -1, &st_origin,
-                           NULL) == SQLITE_OK &&
-        sqlite3_step(st_origin) == SQLITE_ROW) {
-        const unsigned char *text = sqlite3_column_text(st_origin, 0);
-        if (text)
-            audit_clean_text((const char *)text, self->origin, sizeof self->origin);
-    }
-    sqlite3_finalize(st_origin);
+    self->indexed = audit_store_subjects_exist(self->store);
+    char origin[ORIGIN_MAX];
+    if (audit_store_meta_get(self->store, "origin", origin, sizeof origin) == 1)
+        audit_clean_text(origin, self->origin, sizeof self->origin);
     return self;
 }
 
@@ -99,14 +90,15 @@ void audit_reader_destroy(audit_reader_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    sqlite3_close((*self_p)->db);
+    audit_store_destroy(&(*self_p)->store);
+    db_close(&(*self_p)->db);
     free(*self_p);
     *self_p = NULL;
 }
 
-sqlite3 *audit_reader_db(audit_reader_t *self)
+audit_store_t *audit_reader_store(audit_reader_t *self)
 {
-    return self->db;
+    return self->store;
 }
 
 const char *audit_reader_origin(const audit_reader_t *self)
@@ -119,52 +111,31 @@ bool audit_reader_indexed(const audit_reader_t *self)
     return self->indexed;
 }
 
-/* Whether record `idx` is stored with its bytes: 1 yes, 0 purged (or
-   absent), -1 error. length() reads no blob. */
-static int s_has_bytes(sqlite3_stmt *st, uint64_t idx)
-{
-    sqlite3_bind_int64(st, 1, (int64_t)idx);
-    int rc = sqlite3_step(st);
-    int result = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) > 0 : rc == SQLITE_DONE ? 0 : -1;
-    sqlite3_reset(st);
-    return result;
-}
-
 int audit_reader_size(audit_reader_t *self, uint64_t *size, uint64_t *purged, char *err,
                       size_t errlen)
 {
-    sqlite3_stmt *st = NULL;
-    int64_t n = -1;
-    if (sqlite3_prepare_v2(self->db, "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit", -1, &st,
-                           NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (n < 0 || sqlite3_prepare_v2(self->db, "SELECT length(record) FROM audit WHERE idx = ?1", -1,
-                                    &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot read the audit table: %s", sqlite3_errmsg(self->db));
-        sqlite3_finalize(st);
+    uint64_t n = 0;
+    if (audit_store_record_count(self->store, &n) != 0) {
+        snprintf(err, errlen, "cannot read the audit table: %s", db_errmsg(self->db));
         return -1;
     }
     /* Retention purges a prefix of the log (audit verify checks that):
-       find where the records with bytes begin. */
-    uint64_t lo = 0, hi = (uint64_t)n;
+       find where the records with bytes begin. The length is read, not
+       the bytes. */
+    uint64_t lo = 0, hi = n;
     while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        int has = s_has_bytes(st, mid);
-        if (has < 0) {
-            snprintf(err, errlen, "cannot read the audit table: %s", sqlite3_errmsg(self->db));
-            sqlite3_finalize(st);
+        uint64_t mid = lo + (hi - lo) / 2, len = 0;
+        int found = audit_store_record_length(self->store, mid, &len);
+        if (found < 0) {
+            snprintf(err, errlen, "cannot read the audit table: %s", db_errmsg(self->db));
             return -1;
         }
-        if (has)
+        if (found == 1 && len > 0)
             hi = mid;
         else
             lo = mid + 1;
     }
-    sqlite3_finalize(st);
-    *size = (uint64_t)n;
+    *size = n;
     *purged = lo;
     return 0;
 }
@@ -210,7 +181,7 @@ int64_t audit_reader_each(audit_reader_t *self, const audit_filter_t *filter, au
 {
     uint64_t n_unreadable = 0, n_purged = 0;
     int64_t handed = 0;
-    sqlite3_stmt *st = NULL;
+    audit_cursor_t *cursor = NULL;
     bool by_subject = filter && filter->has_subject && self->indexed;
     if (by_subject) {
         /* Only this subject's records: the index leads to them, the filter
@@ -220,30 +191,26 @@ int64_t audit_reader_each(audit_reader_t *self, const audit_filter_t *filter, au
         uint64_t size = 0;
         if (audit_reader_size(self, &size, &n_purged, err, errlen) != 0)
             return -1;
-        st = audit_subjects_records(self->db, filter->subject);
-    } else if (sqlite3_prepare_v2(self->db, "SELECT idx, record FROM audit ORDER BY idx", -1, &st,
-                                  NULL) != SQLITE_OK)
-        st = NULL;
-    if (!st) {
-        snprintf(err, errlen, "cannot read the audit table: %s", sqlite3_errmsg(self->db));
+        cursor = audit_store_subject_records(self->store, audit_subject_tag(filter->subject), 0);
+    } else
+        cursor = audit_store_records(self->store, 0, UINT64_MAX);
+    if (!cursor) {
+        snprintf(err, errlen, "cannot read the audit table: %s", db_errmsg(self->db));
         return -1;
     }
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        sqlite3_int64 idx = sqlite3_column_int64(st, 0);
-        const void *blob = sqlite3_column_blob(st, 1);
-        int len = sqlite3_column_bytes(st, 1);
-        if (!blob || len <= 0) {
+    audit_row_t row;
+    while ((rc = audit_cursor_next(cursor, &row)) == 1) {
+        if (row.len == 0) {
             if (!by_subject)
                 n_purged++;
             continue;
         }
-        if (len > AUDIT_RECORD_MAX) {
+        if (row.len > AUDIT_RECORD_MAX) {
             n_unreadable++;
             continue;
         }
-        Hartslag__AuditRecord *record =
-            hartslag__audit_record__unpack(NULL, (size_t)len, (const uint8_t *)blob);
+        Hartslag__AuditRecord *record = hartslag__audit_record__unpack(NULL, row.len, row.bytes);
         if (!record || !record->event || !record->actor_org || !record->outcome) {
             if (record)
                 hartslag__audit_record__free_unpacked(record, NULL);
@@ -253,23 +220,22 @@ int64_t audit_reader_each(audit_reader_t *self, const audit_filter_t *filter, au
         int verdict = 0;
         if (audit_filter_match(filter, record)) {
             handed++;
-            verdict = fn ? fn(arg, (uint64_t)idx, record) : 0;
+            verdict = fn ? fn(arg, (uint64_t)row.idx, record) : 0;
         }
         hartslag__audit_record__free_unpacked(record, NULL);
         if (verdict < 0) {
-            sqlite3_finalize(st);
-            snprintf(err, errlen, "stopped at record %lld", (long long)idx);
+            audit_cursor_destroy(&cursor);
+            snprintf(err, errlen, "stopped at record %lld", (long long)row.idx);
             return -1;
         }
         if (verdict > 0 || (filter && filter->limit && (uint64_t)handed >= filter->limit))
             break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        snprintf(err, errlen, "cannot read the audit table: %s", sqlite3_errmsg(self->db));
-        sqlite3_finalize(st);
+    audit_cursor_destroy(&cursor);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot read the audit table: %s", db_errmsg(self->db));
         return -1;
     }
-    sqlite3_finalize(st);
     if (unreadable)
         *unreadable = n_unreadable;
     if (purged)
@@ -954,12 +920,9 @@ int audit_read_check(audit_reader_t *self, const char *broker_cert, audit_check_
     uint64_t purged = 0;
     if (audit_reader_size(self, &out->log_size, &purged, err, errlen) != 0)
         return -1;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db, "SELECT max(size) FROM checkpoints", -1, &st, NULL) ==
-            SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-        out->checkpoint_size = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    uint64_t latest = 0;
+    if (audit_store_checkpoint_latest(self->store, &latest, NULL, 0, NULL, NULL) == 1)
+        out->checkpoint_size = latest > INT64_MAX ? INT64_MAX : (int64_t)latest;
     if (out->checkpoint_size > 0 && (uint64_t)out->checkpoint_size > out->log_size) {
         out->truncated = true;
         out->missing = (uint64_t)out->checkpoint_size - out->log_size;

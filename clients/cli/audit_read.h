@@ -1,9 +1,10 @@
 /*  audit_read: the privacy officer's read-only view of a copy of the
-    broker's audit store (broker.db, tables of lib/audit_log.h), shared by
+    broker's audit store (broker.db, tables of lib/audit_store.h), shared by
     `hartslag audit query | export | subject | report | stats`.
 
-    A reader opens the database read-only and walks the records in log
-    order, unpacking each (at most AUDIT_RECORD_MAX bytes) and handing the
+    A reader opens the database read-only (a location of lib/db.h: a file
+    or "sqlite:PATH") and reads it through lib/audit_store, walking the
+    records in log order, unpacking each (at most AUDIT_RECORD_MAX bytes) and handing the
     ones that pass a filter to a callback. Records it cannot read are
     counted, never silently dropped: the caller tells the user to run
     `hartslag audit verify`.
@@ -12,19 +13,19 @@
     RFC 4180 CSV fields, HTML text and terminal text (control characters
     and invalid UTF-8 are never passed through).
 
-    Ownership: audit_reader_t owns its sqlite3 handle. Records handed to a
+    Ownership: audit_reader_t owns its connection and audit store. Records handed to a
     callback are borrowed, valid until the callback returns.
 */
 #ifndef HARTSLAG_AUDIT_READ_H
 #define HARTSLAG_AUDIT_READ_H
 
 #include "audit_log.h"
+#include "audit_store.h"
 #include "audit_verify.h"
 #include "cert.h"
 #include "hartslag.pb-c.h"
 #include "pseudonym.h"
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,14 +58,15 @@ typedef struct {
 
 typedef struct audit_reader_t audit_reader_t;
 
-/* Opens `path` read-only and checks that it holds an audit log. NULL with
-   a message naming the file and the fix in `err`. */
-audit_reader_t *audit_reader_open(const char *path, char *err, size_t errlen);
+/* Opens `location` (a path or "sqlite:PATH") read-only and checks that it
+   holds an audit log. NULL with a message naming the file and the fix in
+   `err`. */
+audit_reader_t *audit_reader_open(const char *location, char *err, size_t errlen);
 
 void audit_reader_destroy(audit_reader_t **self_p);
 
-/* The database handle (borrowed) for the other tables. */
-sqlite3 *audit_reader_db(audit_reader_t *self);
+/* The audit store (borrowed), for the checkpoints and cosignatures. */
+audit_store_t *audit_reader_store(audit_reader_t *self);
 
 /* The log's origin ("hartslag.<partnership>/audit"), or "" when unknown. */
 const char *audit_reader_origin(const audit_reader_t *self);

@@ -14,10 +14,11 @@
 #include "commands.h"
 
 #include "../daemon/config_schema.h"
+#include "audit_store.h"
 #include "config.h"
+#include "db.h"
 
 #include <getopt.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,22 +52,45 @@ static void s_local_time(int64_t ms, char *out, size_t outlen)
         snprintf(out, outlen, "?");
 }
 
+/* One line (or JSON object) per checkpoint. */
+typedef struct {
+    bool json;  /* JSON array instead of a table */
+    uint64_t n; /* printed so far */
+} s_list_t;
+
+static int s_list_one(void *arg, uint64_t size, const char *note, size_t len, int64_t ms)
+{
+    (void)note;
+    (void)len;
+    s_list_t *list = arg;
+    char when[64];
+    s_local_time(ms, when, sizeof when);
+    if (list->json)
+        printf("%s{\"size\":%llu,\"signed_ms\":%lld,\"signed\":\"%s\"}", list->n ? "," : "",
+               (unsigned long long)size, (long long)ms, when);
+    else
+        printf("%-12llu %s\n", (unsigned long long)size, when);
+    list->n++;
+    return 0;
+}
+
 static int s_list(const char *db_path, bool json)
 {
     struct stat st;
     bool zone = stat(S_ZONE_FILE, &st) == 0;
     setenv("TZ", zone ? S_ZONE : "UTC", 1);
     tzset();
-    sqlite3 *db = NULL;
-    sqlite3_stmt *stmt = NULL;
+    char why[512];
+    db_t *db = db_open(db_path, DB_READONLY, why, sizeof why);
+    audit_store_t *store = db ? audit_store_open(db, false, why, sizeof why) : NULL;
+    uint64_t count = 0;
     int rc = 1;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT size, made_ms FROM checkpoints ORDER BY size", -1, &stmt,
-                           NULL) != SQLITE_OK) {
+    /* Read once before printing: a file without the table says so. */
+    if (!store || audit_store_checkpoint_count(store, &count) != 0) {
         fprintf(stderr,
                 "hartslag audit checkpoints: cannot read checkpoints from %s: %s — give a copy "
                 "of the broker's state_dir/broker.db\n",
-                db_path, db ? sqlite3_errmsg(db) : "out of memory");
+                db_path, db && store ? db_errmsg(db) : why);
         goto done;
     }
     if (!zone)
@@ -78,32 +102,20 @@ static int s_list(const char *db_path, bool json)
         printf("[");
     else
         printf("%-12s %s\n", "size", "signed");
-    uint64_t n = 0;
-    int step;
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        int64_t size = sqlite3_column_int64(stmt, 0), ms = sqlite3_column_int64(stmt, 1);
-        char when[64];
-        s_local_time(ms, when, sizeof when);
-        if (json)
-            printf("%s{\"size\":%lld,\"signed_ms\":%lld,\"signed\":\"%s\"}", n ? "," : "",
-                   (long long)size, (long long)ms, when);
-        else
-            printf("%-12lld %s\n", (long long)size, when);
-        n++;
-    }
+    s_list_t list = {json, 0};
+    int step = audit_store_checkpoints_each(store, s_list_one, &list);
     if (json)
         printf("]\n");
-    if (step != SQLITE_DONE) {
-        fprintf(stderr, "hartslag audit checkpoints: cannot read %s: %s\n", db_path,
-                sqlite3_errmsg(db));
+    if (step != 0) {
+        fprintf(stderr, "hartslag audit checkpoints: cannot read %s: %s\n", db_path, db_errmsg(db));
         goto done;
     }
     if (!json)
-        fprintf(stderr, "%llu checkpoint%s\n", (unsigned long long)n, n == 1 ? "" : "s");
+        fprintf(stderr, "%llu checkpoint%s\n", (unsigned long long)list.n, list.n == 1 ? "" : "s");
     rc = 0;
 done:
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
+    audit_store_destroy(&store);
+    db_close(&db);
     return rc;
 }
 

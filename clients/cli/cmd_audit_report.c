@@ -10,6 +10,7 @@
             could otherwise be worked out from the month's total. */
 #include "audit_events.h"
 #include "audit_read.h"
+#include "audit_store.h"
 #include "cmd_audit.h"
 #include "commands.h"
 #include "partners.h"
@@ -454,35 +455,58 @@ static void s_list_table(FILE *f, const report_list_t *list, bool with_type)
 /* ------------------------------------------------------------------------
    Report: checkpoints and cosignatures (read from their tables) */
 
-static void s_checkpoints(FILE *f, sqlite3 *db, const partners_t *partners)
+/* A cosignature row of the latest checkpoint. */
+typedef struct {
+    FILE *f;
+    const partners_t *partners;
+    size_t cosigned;
+} s_cosigned_t;
+
+static int s_cosigned_row(void *arg, const audit_cosignature_t *c)
 {
-    sqlite3_stmt *st = NULL;
+    s_cosigned_t *rows = arg;
+    FILE *f = rows->f;
+    char when[AUDIT_READ_LOCAL_MAX];
+    audit_format_local(c->received_ms, when);
+    fprintf(f, "<tr class=\"cosigned\"><td>");
+    const cert_t *cert = rows->partners && c->org ? partners_by_org(rows->partners, c->org) : NULL;
+    if (cert) {
+        audit_html_text(f, cert->name);
+        fprintf(f, " (");
+    }
+    audit_html_text(f, c->org);
+    fprintf(f, "%s</td><td>%s</td></tr>\n", cert ? ")" : "", when);
+    rows->cosigned++;
+    return 0;
+}
+
+/* A partner's latest cosigned size. */
+static int s_cosigner_row(void *arg, const audit_cosignature_t *c)
+{
+    FILE *f = arg;
+    char when[AUDIT_READ_LOCAL_MAX];
+    audit_format_local(c->received_ms, when);
+    fprintf(f, "<tr><td>");
+    audit_html_text(f, c->org);
+    fprintf(f, "</td><td class=\"num\">%" PRId64 "</td><td>%s</td></tr>\n", (int64_t)c->size, when);
+    return 0;
+}
+
+static void s_checkpoints(FILE *f, audit_store_t *store, const partners_t *partners)
+{
+    uint64_t records = 0, n_checkpoints = 0, latest = 0;
     int64_t log_size = 0;
-    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(idx) + 1, 0) FROM audit", -1, &st, NULL) ==
-            SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        log_size = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    st = NULL;
+    if (audit_store_record_count(store, &records) == 0)
+        log_size = records > INT64_MAX ? INT64_MAX : (int64_t)records;
     int64_t n_cp = 0, cp_size = -1, cp_ms = 0;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM checkpoints", -1, &st, NULL) != SQLITE_OK) {
+    if (audit_store_checkpoint_count(store, &n_checkpoints) != 0) {
         fprintf(f, "<p class=\"bad\">Deze kopie bevat geen checkpoint-tabel (no checkpoints "
                    "table).</p>\n");
-        sqlite3_finalize(st);
         return;
     }
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n_cp = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT size, made_ms FROM checkpoints ORDER BY size DESC LIMIT 1",
-                           -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-        cp_size = sqlite3_column_int64(st, 0);
-        cp_ms = sqlite3_column_int64(st, 1);
-    }
-    sqlite3_finalize(st);
-    st = NULL;
+    n_cp = n_checkpoints > INT64_MAX ? INT64_MAX : (int64_t)n_checkpoints;
+    if (audit_store_checkpoint_latest(store, &latest, NULL, 0, NULL, &cp_ms) == 1)
+        cp_size = latest > INT64_MAX ? INT64_MAX : (int64_t)latest;
     fprintf(f, "<table class=\"kv\"><tbody>\n");
     fprintf(f,
             "<tr><th>Records in het logboek (log size)</th><td id=\"log-size\">%" PRId64
@@ -518,43 +542,15 @@ static void s_checkpoints(FILE *f, sqlite3 *db, const partners_t *partners)
                "checkpoint)</h3>\n");
     fprintf(f, "<table id=\"cosigners\"><thead><tr><th>Partner</th><th>Ontvangen "
                "(received, local time)</th></tr></thead><tbody>\n");
-    size_t cosigned = 0;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT org, received_ms FROM cosignatures WHERE size = ?1 ORDER BY org",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, cp_size);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            const char *org = (const char *)sqlite3_column_text(st, 0);
-            char when[AUDIT_READ_LOCAL_MAX];
-            audit_format_local(sqlite3_column_int64(st, 1), when);
-            fprintf(f, "<tr class=\"cosigned\"><td>");
-            const cert_t *cert = partners && org ? partners_by_org(partners, org) : NULL;
-            if (cert) {
-                audit_html_text(f, cert->name);
-                fprintf(f, " (");
-            }
-            audit_html_text(f, org);
-            fprintf(f, "%s</td><td>%s</td></tr>\n", cert ? ")" : "", when);
-            cosigned++;
-        }
-    }
-    sqlite3_finalize(st);
-    st = NULL;
+    s_cosigned_t rows = {f, partners, 0};
+    audit_store_cosignatures_each(store, cp_size, s_cosigned_row, &rows);
+    size_t cosigned = rows.cosigned;
     /* Partners that have not cosigned it (only known with --partners). */
     for (size_t i = 0; partners && i < partners_count(partners); i++) {
         const cert_t *cert = partners_at(partners, i);
         if (cert->role != CERT_ROLE_PARTNER && cert->role != CERT_ROLE_COORDINATOR)
             continue;
-        bool found = false;
-        if (sqlite3_prepare_v2(db, "SELECT 1 FROM cosignatures WHERE size = ?1 AND org = ?2", -1,
-                               &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_int64(st, 1, cp_size);
-            sqlite3_bind_text(st, 2, cert->org, -1, SQLITE_STATIC);
-            found = sqlite3_step(st) == SQLITE_ROW;
-        }
-        sqlite3_finalize(st);
-        st = NULL;
-        if (found)
+        if (audit_store_cosigned(store, (uint64_t)cp_size, cert->org) == 1)
             continue;
         fprintf(f, "<tr class=\"missing\"><td>");
         audit_html_text(f, cert->name);
@@ -569,19 +565,7 @@ static void s_checkpoints(FILE *f, sqlite3 *db, const partners_t *partners)
     fprintf(f, "<h3>Laatst medeondertekend per partner (latest cosigned size per partner)</h3>\n"
                "<table><thead><tr><th>Partner</th><th class=\"num\">Grootte (size)</th>"
                "<th>Ontvangen (received, local time)</th></tr></thead><tbody>\n");
-    if (sqlite3_prepare_v2(db,
-                           "SELECT org, max(size), max(received_ms) FROM cosignatures GROUP BY org "
-                           "ORDER BY org",
-                           -1, &st, NULL) == SQLITE_OK)
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            char when[AUDIT_READ_LOCAL_MAX];
-            audit_format_local(sqlite3_column_int64(st, 2), when);
-            fprintf(f, "<tr><td>");
-            audit_html_text(f, (const char *)sqlite3_column_text(st, 0));
-            fprintf(f, "</td><td class=\"num\">%" PRId64 "</td><td>%s</td></tr>\n",
-                    (int64_t)sqlite3_column_int64(st, 1), when);
-        }
-    sqlite3_finalize(st);
+    audit_store_cosigners_each(store, s_cosigner_row, f);
     fprintf(f, "</tbody></table>\n<p class=\"note\">Dit rapport toont wat is opgeslagen; de "
                "handtekeningen en de boom controleert <code>hartslag audit verify</code> "
                "(this report shows what is stored; <code>hartslag audit verify</code> checks the "
@@ -850,7 +834,7 @@ static int s_write_report(FILE *f, audit_reader_t *reader, report_data_t *d,
 
     fprintf(f, "<section id=\"checkpoints\">\n<h2>Checkpoints en medeondertekeningen (checkpoints "
                "and cosignatures)</h2>\n");
-    s_checkpoints(f, audit_reader_db(reader), partners);
+    s_checkpoints(f, audit_reader_store(reader), partners);
     fprintf(f, "</section>\n");
 
     fprintf(f, "<section id=\"administration\">\n<h2>Beheer en beveiliging (administration and "

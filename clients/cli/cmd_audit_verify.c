@@ -19,10 +19,12 @@
 #include "commands.h"
 
 #include "audit_log.h"
+#include "audit_store.h"
 #include "audit_verify.h"
 #include "audit_witness.h"
 #include "cert.h"
 #include "checkpoint.h"
+#include "db.h"
 #include "fileio.h"
 #include "merkle.h"
 #include "partners.h"
@@ -30,22 +32,22 @@
 #include <dirent.h>
 #include <getopt.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PROOF_FILE_MAX (64 * 1024)
 
-static int s_open_db(const char *path, sqlite3 **db)
+/* Opens the store at `location` (a path or "sqlite:PATH") read-only. */
+static int s_open_db(const char *location, db_t **db)
 {
-    if (sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    char why[512];
+    *db = db_open(location, DB_READONLY, why, sizeof why);
+    if (!*db) {
         fprintf(stderr,
                 "hartslag audit: cannot open %s: %s — give a copy of the broker's "
                 "state_dir/broker.db\n",
-                path, *db ? sqlite3_errmsg(*db) : "out of memory");
-        sqlite3_close(*db);
-        *db = NULL;
+                location, why);
         return -1;
     }
     return 0;
@@ -229,14 +231,14 @@ int audit_cmd_verify(int argc, char **argv)
     }
     if (partners && s_cosigners(partners, &certs, &keys, &n_keys) != 0)
         goto done;
-    sqlite3 *db = NULL;
+    db_t *db = NULL;
     if (s_open_db(db_path, &db) != 0)
         goto done;
     audit_report_t report;
     int result = audit_verify_from(db, pk, audit_witness_next, witness, &report);
     if (result == 0)
         result = audit_verify_cosignatures(db, pk, keys, n_keys, &report);
-    sqlite3_close(db);
+    db_close(&db);
     /* The log is intact; is it complete for what the partners exchanged? */
     audit_exchanges_result_t held;
     memset(&held, 0, sizeof held);
@@ -334,31 +336,29 @@ static void s_put_hashes(FILE *out, unsigned char proof[MERKLE_PROOF_MAX][MERKLE
 }
 
 /* The index of the first record about signal `hex` (an 'accepted' one if any). */
-static int64_t s_find_signal(sqlite3 *db, audit_log_t *log, const char *hex)
+static int64_t s_find_signal(audit_log_t *log, const char *hex)
 {
     uint8_t id[16];
     if (sodium_hex2bin(id, sizeof id, hex, strlen(hex), NULL, NULL, NULL) != 0 || strlen(hex) != 32)
         return -2;
     int64_t found = -1;
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT idx FROM audit ORDER BY idx", -1, &stmt, NULL) != SQLITE_OK)
+    audit_cursor_t *cursor = audit_store_records(audit_log_store(log), 0, UINT64_MAX);
+    if (!cursor)
         return -1;
-    while (found < 0 && sqlite3_step(stmt) == SQLITE_ROW) {
-        int64_t idx = sqlite3_column_int64(stmt, 0);
-        uint8_t *bytes = NULL;
-        size_t len = 0;
-        if (audit_log_record(log, (uint64_t)idx, &bytes, &len) != 0)
-            continue;
+    audit_row_t row;
+    while (found < 0 && audit_cursor_next(cursor, &row) == 1) {
         Hartslag__AuditRecord *record =
-            len <= AUDIT_RECORD_MAX ? hartslag__audit_record__unpack(NULL, len, bytes) : NULL;
+            row.len > 0 && row.len <= AUDIT_RECORD_MAX
+                ? hartslag__audit_record__unpack(NULL, row.len, row.bytes)
+                : NULL;
         if (record && record->has_signal_id && record->signal_id.len == 16 &&
-            memcmp(record->signal_id.data, id, 16) == 0 && strcmp(record->event, "accepted") == 0)
-            found = idx;
+            memcmp(record->signal_id.data, id, 16) == 0 && record->event &&
+            strcmp(record->event, "accepted") == 0)
+            found = row.idx;
         if (record)
             hartslag__audit_record__free_unpacked(record, NULL);
-        free(bytes);
     }
-    sqlite3_finalize(stmt);
+    audit_cursor_destroy(&cursor);
     return found;
 }
 
@@ -438,7 +438,7 @@ int audit_cmd_prove(int argc, char **argv)
         s_prove_usage(stderr);
         return EXIT_USAGE;
     }
-    sqlite3 *db = NULL;
+    db_t *db = NULL;
     if (s_open_db(db_path, &db) != 0)
         return 1;
     char err[600];
@@ -464,7 +464,7 @@ int audit_cmd_prove(int argc, char **argv)
         goto done;
     }
     if (signal) {
-        record = s_find_signal(db, log, signal);
+        record = s_find_signal(log, signal);
         if (record < 0) {
             fprintf(stderr, "hartslag audit prove: %s\n",
                     record == -2 ? "--signal needs the 32 hex digits of a signal id"
@@ -514,7 +514,7 @@ done:
     if (out && out != stdout)
         fclose(out);
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    db_close(&db);
     return rc;
 }
 

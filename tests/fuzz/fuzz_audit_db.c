@@ -34,6 +34,7 @@
 #include "../../clients/cli/cmd_audit.h"
 
 #include "audit_log.h"
+#include "db_borrow.h"
 #include "cert.h"
 #include "checkpoint.h"
 #include "keyfile.h"
@@ -152,7 +153,9 @@ static void s_build(void)
     sqlite3 *db = NULL;
     FUZZ_CHECK(sqlite3_open(path, &db) == SQLITE_OK);
     audit_log_origin_for(PARTNERSHIP, origin, sizeof origin);
-    audit_log_t *log = audit_log_open(db, origin, true, err, sizeof err);
+    db_t *view = db_borrow_embedded(db); /* the log speaks lib/db.h */
+    FUZZ_CHECK(view != NULL);
+    audit_log_t *log = audit_log_open(view, origin, true, err, sizeof err);
     FUZZ_CHECK(log != NULL);
     s_exec(db, "BEGIN");
     const uint64_t t = FUZZ_T0_MS;
@@ -198,6 +201,7 @@ static void s_build(void)
     s_exec(db, "COMMIT");
     audit_log_commit(log);
     audit_log_destroy(&log);
+    db_close(&view);
     FUZZ_CHECK(sqlite3_close(db) == SQLITE_OK);
     keyfile_destroy(&broker);
     keyfile_destroy(&gemeente);
@@ -342,9 +346,12 @@ static void s_append_hostile(sqlite3 *db, const uint8_t *p, size_t len)
         }
     char err[512], origin[CHECKPOINT_NAME_MAX + 1];
     audit_log_origin_for(PARTNERSHIP, origin, sizeof origin);
-    audit_log_t *log = audit_log_open(db, origin, true, err, sizeof err);
-    if (!log)
+    db_t *view = db_borrow_embedded(db);
+    audit_log_t *log = view ? audit_log_open(view, origin, true, err, sizeof err) : NULL;
+    if (!log) {
+        db_close(&view);
         return;
+    }
     Hartslag__AuditRecord r = HARTSLAG__AUDIT_RECORD__INIT;
     r.time_ms = FUZZ_T0_MS + (len ? (uint64_t)p[0] * FUZZ_DAY_MS : 0);
     r.event = parts[0] ? parts[0] : "";
@@ -370,6 +377,7 @@ static void s_append_hostile(sqlite3 *db, const uint8_t *p, size_t len)
         }
     }
     audit_log_destroy(&log);
+    db_close(&view);
 }
 
 static void s_edit(sqlite3 *db, uint8_t op, uint8_t row, const uint8_t *p, size_t len)

@@ -6,6 +6,7 @@
 #include "instruction.h"
 #include "cert.h"
 #include "testutil.h"
+#include "tu_db.h"
 #include "wire.h"
 
 #include <criterion/criterion.h>
@@ -165,8 +166,8 @@ static void s_verify_store(const char *when)
     sqlite3 *db = NULL;
     cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     audit_report_t report;
-    int rc = audit_verify(db, cert.sign_key, NULL, 0, &report);
-    sqlite3_close(db);
+    int rc = audit_verify(tu_db(db), cert.sign_key, NULL, 0, &report);
+    tu_sqlite_close(db);
     cr_assert_eq(rc, 0, "false alarm %s: %s", when, report.detail);
 }
 

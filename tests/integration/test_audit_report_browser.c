@@ -6,6 +6,7 @@
     /usr/bin/chromium is a failure, not a skip (scripts/deps.sh installs it). */
 #include "audit_log.h"
 #include "testutil.h"
+#include "tu_db.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -81,7 +82,8 @@ static void s_store(const char *path)
     sqlite3 *db = NULL;
     cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
     char err[512];
-    audit_log_t *log = audit_log_open(db, "hartslag.passart-heerlen/audit", true, err, sizeof err);
+    audit_log_t *log =
+        audit_log_open(tu_db(db), "hartslag.passart-heerlen/audit", true, err, sizeof err);
     cr_assert_not_null(log, "%s", err);
     uint8_t pk[32], sk[64];
     crypto_sign_keypair(pk, sk);
@@ -138,7 +140,7 @@ static void s_store(const char *path)
                                              T0 + 151 * DAY + 2000),
                  0);
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }
 
 /* Runs argv with stdout and stderr to files, in its own process group,

@@ -11,6 +11,7 @@
 #include "cert.h"
 #include "daemon_harness.h"
 #include "testutil.h"
+#include "tu_db.h"
 
 #include <criterion/criterion.h>
 #include <czmq.h>
@@ -105,7 +106,7 @@ static zhashx_t *s_ids(dh_t *daemon, const char *sql)
     while (sqlite3_step(stmt) == SQLITE_ROW)
         zhashx_insert(ids, (const char *)sqlite3_column_text(stmt, 0), (void *)1);
     sqlite3_finalize(stmt);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
     return ids;
 }
 
@@ -236,8 +237,8 @@ static void s_run(bool kill_recipient)
     sqlite3 *db = NULL;
     cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     audit_report_t report;
-    int rc = audit_verify(db, cert.sign_key, NULL, 0, &report);
-    sqlite3_close(db);
+    int rc = audit_verify(tu_db(db), cert.sign_key, NULL, 0, &report);
+    tu_sqlite_close(db);
     cr_assert_eq(rc, 0, "audit: %s", report.detail);
     printf("audit verify: %s\n", report.detail);
     for (int i = 0; i < 4; i++)

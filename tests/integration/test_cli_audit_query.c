@@ -9,6 +9,7 @@
 #include "keyfile.h"
 #include "pseudonym.h"
 #include "testutil.h"
+#include "tu_db.h"
 #include "wire.h"
 
 #include <criterion/criterion.h>
@@ -150,7 +151,7 @@ static void s_write_story(void)
     sqlite3 *db = NULL;
     cr_assert_eq(sqlite3_open(s_db, &db), SQLITE_OK);
     char err[512];
-    audit_log_t *log = audit_log_open(db, "hartslag.test/audit", true, err, sizeof err);
+    audit_log_t *log = audit_log_open(tu_db(db), "hartslag.test/audit", true, err, sizeof err);
     cr_assert_not_null(log, "%s", err);
     cr_assert_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
     int64_t t = T_MARCH + 9 * HOUR;
@@ -231,7 +232,7 @@ static void s_write_story(void)
                                              "\xe2\x80\x94 politie AAAA", T_MARCH + 31 * HOUR),
                  0);
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }
 
 static void s_setup(void)
@@ -525,7 +526,7 @@ Test(audit_read, csv_export_neutralises_formulas_and_send_refuses_them)
     sqlite3 *db = NULL;
     cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
     char err[512];
-    audit_log_t *log = audit_log_open(db, "hartslag.test/audit", true, err, sizeof err);
+    audit_log_t *log = audit_log_open(tu_db(db), "hartslag.test/audit", true, err, sizeof err);
     cr_assert_not_null(log, "%s", err);
     const char *formula = "=HYPERLINK(\"http://evil.example\",\"klik\")";
     rec_t r = {"accepted",  T_MARCH,    "politie",      formula, "gemeente", NULL,
@@ -536,7 +537,7 @@ Test(audit_read, csv_export_neutralises_formulas_and_send_refuses_them)
     cr_assert_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     audit_log_commit(log);
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
     char *out = NULL, *errtext = NULL;
     int rc = HARTSLAG(&out, &errtext, "audit", "export", "--db", db_path, "--csv");
     cr_assert_eq(rc, 0, "%s", errtext);
@@ -575,10 +576,10 @@ static void s_copy_with(const char *path, const char *sql)
     char vacuum[4400];
     snprintf(vacuum, sizeof vacuum, "VACUUM INTO '%s'", path);
     cr_assert_eq(sqlite3_exec(db, vacuum, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
-    sqlite3_close(db);
+    tu_sqlite_close(db);
     cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
     cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }
 
 /* Appends records to the store at `path` (a copy), continuing its chain. */
@@ -587,7 +588,7 @@ static void s_extend(const char *path, const rec_t *recs, size_t n)
     sqlite3 *db = NULL;
     cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
     char err[512];
-    audit_log_t *log = audit_log_open(db, "hartslag.test/audit", true, err, sizeof err);
+    audit_log_t *log = audit_log_open(tu_db(db), "hartslag.test/audit", true, err, sizeof err);
     cr_assert_not_null(log, "%s", err);
     cr_assert_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
     for (size_t i = 0; i < n; i++)
@@ -595,7 +596,7 @@ static void s_extend(const char *path, const rec_t *recs, size_t n)
     cr_assert_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     audit_log_commit(log);
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }
 
 /* The report as a page (caller frees); `rc` of the run. */

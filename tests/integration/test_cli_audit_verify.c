@@ -8,6 +8,7 @@
 #include "checkpoint.h"
 #include "date.h"
 #include "testutil.h"
+#include "tu_db.h"
 
 #include <criterion/criterion.h>
 #include <sodium.h>
@@ -61,7 +62,7 @@ static void s_build_broker(void)
     sqlite3 *db = NULL;
     cr_assert_eq(sqlite3_open(s_broker_db, &db), SQLITE_OK);
     char err[512];
-    audit_log_t *log = audit_log_open(db, s_origin, true, err, sizeof err);
+    audit_log_t *log = audit_log_open(tu_db(db), s_origin, true, err, sizeof err);
     cr_assert_not_null(log, "%s", err);
     s_exec(db, "BEGIN");
     uint8_t id[16];
@@ -82,7 +83,7 @@ static void s_build_broker(void)
     s_exec(db, "COMMIT");
     audit_log_commit(log);
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }
 
 /* A daemon-shaped store holding every checkpoint of the broker store (as
@@ -107,7 +108,7 @@ static void s_build_daemon(const char *path)
              "DETACH broker;",
              s_broker_db);
     s_exec(db, sql);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }
 
 /* Replaces the daemon's checkpoint of `size` with one of another history
@@ -133,7 +134,7 @@ static void s_fork_daemon(const char *path, uint64_t size)
     cr_assert_eq(sqlite3_step(stmt), SQLITE_DONE);
     cr_assert_eq(sqlite3_changes(db), 1);
     sqlite3_finalize(stmt);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }
 
 static void s_setup(void)
@@ -211,7 +212,7 @@ Test(audit_verify_cli, a_bad_note_is_a_fault_and_the_counts_are_given)
     cr_assert_eq(sqlite3_open(s_daemon_db, &db), SQLITE_OK);
     s_exec(db, "UPDATE checkpoints SET note = replace(note, '/audit\n1', '/audit\n2') "
                "WHERE size = 10");
-    sqlite3_close(db);
+    tu_sqlite_close(db);
     char *out = NULL;
     cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", s_broker_db, "--broker-cert",
                             s_broker_cert, "--daemon-db", s_daemon_db, NULL),
@@ -381,7 +382,7 @@ static void s_cosign(const char *partners, unsigned char sk[64])
     cr_assert_eq(cert_save(&cert, path, err, sizeof err), 0, "%s", err);
     sqlite3 *db = NULL;
     cr_assert_eq(sqlite3_open(s_broker_db, &db), SQLITE_OK);
-    audit_log_t *log = audit_log_open(db, s_origin, true, err, sizeof err);
+    audit_log_t *log = audit_log_open(tu_db(db), s_origin, true, err, sizeof err);
     cr_assert_not_null(log, "%s", err);
     for (uint64_t size = 10; size <= RECORDS; size += 10) {
         char note[CHECKPOINT_NOTE_MAX + 1], line[CHECKPOINT_LINE_MAX + 1];
@@ -395,7 +396,7 @@ static void s_cosign(const char *partners, unsigned char sk[64])
         cr_assert_eq(audit_log_store_cosignature(log, size, "politie", line, 0), 0);
     }
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }
 
 /* Issue 13 3b: the stored cosignatures are re-checked against the
@@ -425,7 +426,7 @@ Test(audit_verify_cli, stored_cosignatures_are_checked_with_the_partners_certifi
     sqlite3 *db = NULL;
     cr_assert_eq(sqlite3_open(s_broker_db, &db), SQLITE_OK);
     s_exec(db, "UPDATE cosignatures SET size = 55 WHERE size = 50");
-    sqlite3_close(db);
+    tu_sqlite_close(db);
     cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", s_broker_db, "--broker-cert",
                             s_broker_cert, "--partners", partners, "--json", NULL),
                  1, "%s", out);

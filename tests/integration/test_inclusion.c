@@ -13,6 +13,7 @@
 #include "daemon_harness.h"
 #include "keyfile.h"
 #include "testutil.h"
+#include "tu_db.h"
 #include "wire.h"
 
 #include <criterion/criterion.h>
@@ -68,14 +69,14 @@ static void s_log_open(fake_log_t *fl)
     memcpy(fl->sk, keyfile_sign_secret(keys), 64);
     keyfile_destroy(&keys);
     cr_assert_eq(sqlite3_open(":memory:", &fl->db), SQLITE_OK);
-    fl->log = audit_log_open(fl->db, ORIGIN, true, err, sizeof err);
+    fl->log = audit_log_open(tu_db(fl->db), ORIGIN, true, err, sizeof err);
     cr_assert_not_null(fl->log, "%s", err);
 }
 
 static void s_log_close(fake_log_t *fl)
 {
     audit_log_destroy(&fl->log);
-    sqlite3_close(fl->db);
+    tu_sqlite_close(fl->db);
 }
 
 static uint64_t s_add(fake_log_t *fl, const char *event, const char *actor, const char *counterpart,

@@ -12,6 +12,7 @@
 #include "cert.h"
 #include "daemon_harness.h"
 #include "testutil.h"
+#include "tu_db.h"
 #include "wire.h"
 
 #include <criterion/criterion.h>
@@ -200,7 +201,7 @@ static uint64_t s_audit_verifies(bh_t *bh, sqlite3 *db)
     cr_assert_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
     audit_report_t report;
     memset(&report, 0, sizeof report);
-    int rc = audit_verify(db, cert.sign_key, NULL, 0, &report);
+    int rc = audit_verify(tu_db(db), cert.sign_key, NULL, 0, &report);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     cr_assert_eq(rc, 0, "audit verify: %s at %lld: %s", audit_fault_name(report.kind),
                  (long long)report.first_bad, report.detail);
@@ -355,7 +356,7 @@ static void s_broker_case(const char *mode)
                  "[%s] audit records of a refused signal were stored", mode);
     uint64_t records = s_audit_verifies(bh, db);
     cr_assert_gt(records, 0);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 
     /* It resumes by itself: the same bytes are accepted, delivered once. */
     char kind = s_submit(politie, sealed, len, id, reason);
@@ -374,7 +375,7 @@ static void s_broker_case(const char *mode)
     cr_assert_gt(s_audit_records(db, id, &accepted), 0);
     cr_assert_eq(accepted, 2, "[%s] one 'accepted' record per recipient", mode);
     cr_assert_gt(s_audit_verifies(bh, db), records);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 
     /* A clean stop; the log still verifies from the files alone. */
     bh_client_destroy(&s_politie_c);
@@ -383,7 +384,7 @@ static void s_broker_case(const char *mode)
     bh_stop(bh, SIGTERM);
     db = s_broker_db(bh);
     s_audit_verifies(bh, db);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
     log = bh_log(bh);
     cr_assert_null(strstr(log, CANARY), "content in the broker log");
     free(log);
@@ -471,7 +472,7 @@ Test(broker_faults, failed_commit_then_crash_is_all_or_nothing)
               "half-stored after a crash: signals=%lld deliveries=%lld audit=%d accepted=%d",
               (long long)signals, (long long)deliveries, records, accepted);
     s_audit_verifies(bh, db);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 
     s_politie_c = s_client(bh, "politie");
     s_gemeente_c = s_client(bh, "gemeente");
@@ -603,7 +604,7 @@ static void s_outbox_case(const char *mode)
     sqlite3 *db = s_broker_db(d->bh);
     cr_assert_eq(s_scalar(db, "SELECT count(*) FROM signals", NULL), 0,
                  "[%s] the broker got a signal", mode);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 
     s_fault_set(d->fault, "none");
     db = s_daemon_db(d->politie);
@@ -611,7 +612,7 @@ static void s_outbox_case(const char *mode)
                  "[%s] half-stored outbox entry", mode);
     cr_assert_eq(s_scalar(db, "SELECT count(*) FROM audit WHERE event='sent'", NULL), 0,
                  "[%s] 'sent' audited for a signal that was not stored", mode);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 
     uint8_t id[16];
     s_send_ok(d->politie, id);
@@ -621,7 +622,7 @@ static void s_outbox_case(const char *mode)
     cr_assert_eq(dh_inbox_count(d->gemeente), 1, "[%s] delivered twice", mode);
     db = s_daemon_db(d->politie);
     cr_assert_eq(s_scalar(db, "SELECT count(*) FROM outbox WHERE state='accepted'", NULL), 1);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }
 
 /*  Inbox: with the recipient's store failing, a Deliver is not
@@ -651,13 +652,13 @@ static void s_inbox_case(const char *mode)
                           "recipient='gemeente' AND state=0",
                           id),
                  1, "[%s] the broker settled a delivery that was not stored", mode);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 
     s_fault_set(d->fault, "none");
     db = s_daemon_db(d->gemeente);
     cr_assert_eq(s_scalar(db, "SELECT count(*) FROM audit WHERE event='received'", NULL), 0,
                  "[%s] 'received' audited for a signal that was not stored", mode);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
     bool arrived = dh_wait_inbox(d->gemeente, 1, 15000);
     if (!arrived) {
         /* Evidence for the report: does a reconnect (a new Hello) bring it? */
@@ -682,7 +683,7 @@ static void s_inbox_case(const char *mode)
                           "recipient='gemeente' AND state=0",
                           id),
                  0, "[%s] still pending at the broker", mode);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }
 
 static void s_watchdog_daemon_faults(void)
@@ -737,7 +738,7 @@ static int64_t s_daemon_scalar(dh_t *dh, const char *sql)
 {
     sqlite3 *db = s_daemon_db(dh);
     int64_t value = s_scalar(db, sql, NULL);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
     return value;
 }
 

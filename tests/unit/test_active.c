@@ -173,8 +173,8 @@ Test(active, a_talking_holder_keeps_the_lock)
     cr_assert_eq(active_try(a.active, &held), 0);
     cr_assert(held);
     for (int i = 0; i < (ACTIVE_TIMEOUT_S + 2) * 2; i++) {
-        cr_assert_eq(active_heartbeat(a.active, (uint64_t)(i + 1) * ACTIVE_HEARTBEAT_MS), 0,
-                     "%s", db_errmsg(a.db));
+        cr_assert_eq(active_heartbeat(a.active, (uint64_t)(i + 1) * ACTIVE_HEARTBEAT_MS), 0, "%s",
+                     db_errmsg(a.db));
         cr_assert_eq(active_try(b.active, &held), 0);
         cr_assert_not(held);
         usleep(500000);

@@ -4,6 +4,7 @@
     audit_log in memory. */
 #include "audit_inclusion.h"
 #include "audit_log.h"
+#include "tu_db.h"
 
 #include <criterion/criterion.h>
 #include <sodium.h>
@@ -47,7 +48,7 @@ static void s_setup(void)
     randombytes_buf(s_subject, sizeof s_subject);
     cr_assert_eq(sqlite3_open(":memory:", &s_db), SQLITE_OK);
     char err[256];
-    s_log = audit_log_open(s_db, "hartslag.t/audit", true, err, sizeof err);
+    s_log = audit_log_open(tu_db(s_db), "hartslag.t/audit", true, err, sizeof err);
     cr_assert_not_null(s_log, "%s", err);
     (void)s_add("submitted", "politie", NULL, NULL, s_id);             /* 0 */
     (void)s_add("accepted", "politie", "gemeente", NULL, s_id);        /* 1 */
@@ -63,7 +64,7 @@ static void s_setup(void)
 static void s_teardown(void)
 {
     audit_log_destroy(&s_log);
-    sqlite3_close(s_db);
+    tu_sqlite_close(s_db);
 }
 
 TestSuite(audit_inclusion, .init = s_setup, .fini = s_teardown);

@@ -9,8 +9,10 @@
 #include "checkpoint.h"
 
 #include "testutil.h"
+#include "tu_db.h"
 #include <criterion/criterion.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +43,7 @@ static sqlite3 *s_build(uint64_t n, uint64_t every, audit_log_t **log_out)
     sqlite3 *db = NULL;
     cr_assert_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
     char err[512];
-    audit_log_t *log = audit_log_open(db, ORIGIN, true, err, sizeof err);
+    audit_log_t *log = audit_log_open(tu_db(db), ORIGIN, true, err, sizeof err);
     cr_assert_not_null(log, "%s", err);
     cr_assert_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
     uint8_t id[16], subject[32];
@@ -85,7 +87,7 @@ static void s_expect(sqlite3 *db, const audit_anchor_t *anchors, size_t n, audit
                      int64_t first_bad, const char *what)
 {
     audit_report_t report;
-    int rc = audit_verify(db, s_pk, anchors, n, &report);
+    int rc = audit_verify(tu_db(db), s_pk, anchors, n, &report);
     cr_assert_eq(rc, kind == AUDIT_OK ? 0 : 1, "%s: rc %d (%s)", what, rc, report.detail);
     cr_assert_eq(report.kind, kind, "%s: got %s, want %s (%s)", what, audit_fault_name(report.kind),
                  audit_fault_name(kind), report.detail);
@@ -175,12 +177,12 @@ Test(audit_log, append_proofs_and_reopen)
     /* Reopen: the tree is restored from the store and appends continue. */
     audit_log_destroy(&log);
     char err[512];
-    log = audit_log_open(db, ORIGIN, true, err, sizeof err);
+    log = audit_log_open(tu_db(db), ORIGIN, true, err, sizeof err);
     cr_assert_not_null(log, "%s", err);
     cr_assert_eq(audit_log_size(log), 1000);
     audit_log_root(log, root_at);
     cr_assert_eq(memcmp(root, root_at, 32), 0);
-    cr_assert_null(audit_log_open(db, "hartslag.other/audit", true, err, sizeof err));
+    cr_assert_null(audit_log_open(tu_db(db), "hartslag.other/audit", true, err, sizeof err));
     cr_assert(strstr(err, "belongs to"), "%s", err);
     /* A rolled back append leaves no trace in the tree. */
     s_exec(db, "BEGIN");
@@ -196,11 +198,11 @@ Test(audit_log, append_proofs_and_reopen)
     audit_log_root(log, root_at);
     cr_assert_eq(memcmp(root, root_at, 32), 0);
     audit_report_t report;
-    cr_assert_eq(audit_verify(db, s_pk, NULL, 0, &report), 0, "%s", report.detail);
+    cr_assert_eq(audit_verify(tu_db(db), s_pk, NULL, 0, &report), 0, "%s", report.detail);
     cr_assert_eq(report.records, 1000);
     cr_assert_eq(report.checkpoints, 10);
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }
 
 /* The node cache keeps subtrees of 16 leaves and up; proofs that need the
@@ -233,7 +235,7 @@ Test(audit_log, node_cache_holds_large_subtrees_only)
         free(bytes);
     }
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }
 
 Test(audit_log, no_false_alarm_on_intact_logs)
@@ -249,7 +251,7 @@ Test(audit_log, no_false_alarm_on_intact_logs)
         audit_anchor_t anchor = s_anchor(log, note, &len);
         s_expect(db, &anchor, 1, AUDIT_OK, -1, "intact log");
         audit_log_destroy(&log);
-        sqlite3_close(db);
+        tu_sqlite_close(db);
     }
 }
 
@@ -271,7 +273,7 @@ static void s_suite_setup(void)
 static void s_suite_teardown(void)
 {
     audit_log_destroy(&s_log);
-    sqlite3_close(s_db);
+    tu_sqlite_close(s_db);
 }
 
 TestSuite(tamper, .init = s_suite_setup, .fini = s_suite_teardown);
@@ -420,7 +422,7 @@ Test(tamper, truncate_and_continue)
     snprintf(sql, sizeof sql, "DELETE FROM audit_subjects WHERE idx >= %llu",
              (unsigned long long)k);
     s_exec(s_db, sql);
-    audit_log_t *rewriter = audit_log_open(s_db, ORIGIN, true, err, sizeof err);
+    audit_log_t *rewriter = audit_log_open(tu_db(s_db), ORIGIN, true, err, sizeof err);
     cr_assert_not_null(rewriter, "%s", err);
     for (uint64_t i = k; i < LOG_SIZE + 100; i++) {
         Hartslag__AuditRecord record = HARTSLAG__AUDIT_RECORD__INIT;
@@ -436,7 +438,7 @@ Test(tamper, truncate_and_continue)
     /* ...with them it is not: placed between the last matching checkpoint
        (6000, from the store) and the daemon's (10,000). */
     audit_report_t report;
-    cr_assert_eq(audit_verify(s_db, s_pk, &s_daemon, 1, &report), 1);
+    cr_assert_eq(audit_verify(tu_db(s_db), s_pk, &s_daemon, 1, &report), 1);
     cr_assert_eq(report.kind, AUDIT_REWRITTEN, "%s", report.detail);
     cr_assert_eq(report.first_bad, (int64_t)k, "%s", report.detail);
     cr_assert_eq(report.range_end, LOG_SIZE);
@@ -457,7 +459,7 @@ Test(tamper, fork_between_two_daemons)
     audit_anchor_t both[2] = {s_daemon, b};
     s_expect(s_db, both, 2, AUDIT_FORKED, -1, "fork");
     audit_log_destroy(&other_log);
-    sqlite3_close(other);
+    tu_sqlite_close(other);
 }
 
 Test(audit_log, retention_purge_keeps_the_tree_verifiable)
@@ -512,5 +514,5 @@ Test(audit_log, retention_purge_keeps_the_tree_verifiable)
     s_expect(db, &anchor, 1, AUDIT_MODIFIED, 0, "purge not recorded");
     s_exec(db, "ROLLBACK TO t; RELEASE t");
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }

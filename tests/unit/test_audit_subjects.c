@@ -4,12 +4,15 @@
     (the oracle here unpacks every record with protobuf-c, as the
     pre-index reader did). */
 #include "audit_log.h"
+#include "audit_store.h"
 #include "audit_subjects.h"
 #include "audit_verify.h"
 
 #include "testutil.h"
+#include "tu_db.h"
 #include <criterion/criterion.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,7 +99,7 @@ static sqlite3 *s_open_db(const char *path)
 static audit_log_t *s_open_log(sqlite3 *db)
 {
     char err[512];
-    audit_log_t *log = audit_log_open(db, ORIGIN, true, err, sizeof err);
+    audit_log_t *log = audit_log_open(tu_db(db), ORIGIN, true, err, sizeof err);
     cr_assert_not_null(log, "%s", err);
     return log;
 }
@@ -137,11 +140,41 @@ static void s_full_scan(sqlite3 *db, const uint8_t subject[32], answer_t *a)
     s_collect(stmt, subject, a);
 }
 
-/* Through the index, as the CLI's reader does: the rows of the tag, each
-   record's full subject compared. */
+/* Through the index, as the CLI's reader does (lib/audit_store's subject
+   cursor): the rows of the tag, each record's full subject compared. */
 static void s_by_index(sqlite3 *db, const uint8_t subject[32], answer_t *a)
 {
-    s_collect(audit_subjects_records(db, subject), subject, a);
+    char err[256];
+    audit_store_t *store = audit_store_open(tu_db(db), false, err, sizeof err);
+    cr_assert_not_null(store, "%s", err);
+    audit_cursor_t *cursor = audit_store_subject_records(store, audit_subject_tag(subject), 0);
+    cr_assert_not_null(cursor);
+    a->n = 0;
+    audit_row_t row;
+    int rc;
+    while ((rc = audit_cursor_next(cursor, &row)) == 1) {
+        if (row.len == 0)
+            continue;
+        Hartslag__AuditRecord *r = hartslag__audit_record__unpack(NULL, row.len, row.bytes);
+        cr_assert_not_null(r);
+        if (r->has_subject && r->subject.len == 32 && memcmp(r->subject.data, subject, 32) == 0)
+            a->idx[a->n++] = row.idx;
+        hartslag__audit_record__free_unpacked(r, NULL);
+    }
+    cr_assert_eq(rc, 0);
+    audit_cursor_destroy(&cursor);
+    audit_store_destroy(&store);
+}
+
+/* Whether the store has the subject index (lib/audit_store). */
+static bool s_subjects_exist(sqlite3 *db)
+{
+    char err[256];
+    audit_store_t *store = audit_store_open(tu_db(db), false, err, sizeof err);
+    cr_assert_not_null(store, "%s", err);
+    bool exist = audit_store_subjects_exist(store);
+    audit_store_destroy(&store);
+    return exist;
 }
 
 /* True when the index answers every subject exactly as the full walk. */
@@ -160,7 +193,7 @@ static bool s_index_agrees(sqlite3 *db)
 static void s_expect_verify(sqlite3 *db, audit_fault_kind_t kind, int64_t first_bad)
 {
     audit_report_t report;
-    int rc = audit_verify(db, s_pk, NULL, 0, &report);
+    int rc = audit_verify(tu_db(db), s_pk, NULL, 0, &report);
     cr_assert_eq(rc, kind == AUDIT_OK ? 0 : 1, "rc %d (%s)", rc, report.detail);
     cr_assert_eq(report.kind, kind, "got %s, want %s (%s)", audit_fault_name(report.kind),
                  audit_fault_name(kind), report.detail);
@@ -245,7 +278,7 @@ Test(subjects, only_records_with_a_subject_get_a_row)
     cr_assert_eq(s_int(db, "SELECT count(*) FROM audit_subjects"), with_subject);
     s_expect_verify(db, AUDIT_OK, -1);
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }
 
 Test(subjects, index_answer_equals_full_scan_on_a_random_log)
@@ -267,7 +300,7 @@ Test(subjects, index_answer_equals_full_scan_on_a_random_log)
             cr_assert_neq(a0.idx[i], a1.idx[j]);
     s_expect_verify(db, AUDIT_OK, -1);
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }
 
 Test(subjects, a_missing_row_fails_the_comparison_and_verify)
@@ -287,7 +320,7 @@ Test(subjects, a_missing_row_fails_the_comparison_and_verify)
     /* And so does verify, naming the record. */
     s_expect_verify(db, AUDIT_INDEX, victim);
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }
 
 Test(subjects, a_stray_or_wrong_row_is_a_verify_finding)
@@ -324,7 +357,7 @@ Test(subjects, a_stray_or_wrong_row_is_a_verify_finding)
     s_exec(db, "ROLLBACK TO t; RELEASE t");
     s_expect_verify(db, AUDIT_OK, -1);
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }
 
 Test(subjects, an_older_store_is_backfilled_on_open)
@@ -340,28 +373,28 @@ Test(subjects, an_older_store_is_backfilled_on_open)
     int64_t rows = s_int(db, "SELECT count(*) FROM audit_subjects");
     int64_t digest = s_int(db, "SELECT sum((tag % 1000003) * 7 + idx * 13) FROM audit_subjects");
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 
     /* The store as an older broker left it: no index table. */
     db = s_open_db(path);
     s_exec(db, "DROP TABLE audit_subjects");
-    cr_assert_not(audit_subjects_exists(db));
+    cr_assert_not(s_subjects_exist(db));
     /* Readers do not build it (they open read-only) and verify passes
        with a note: queries then walk every record. */
     audit_report_t report;
-    cr_assert_eq(audit_verify(db, s_pk, NULL, 0, &report), 0, "%s", report.detail);
+    cr_assert_eq(audit_verify(tu_db(db), s_pk, NULL, 0, &report), 0, "%s", report.detail);
     cr_assert_not(report.indexed);
     char err[512];
-    log = audit_log_open(db, NULL, false, err, sizeof err);
+    log = audit_log_open(tu_db(db), NULL, false, err, sizeof err);
     cr_assert_not_null(log, "a read-only open of an older store works: %s", err);
     audit_log_destroy(&log);
-    cr_assert_not(audit_subjects_exists(db));
-    sqlite3_close(db);
+    cr_assert_not(s_subjects_exist(db));
+    tu_sqlite_close(db);
 
     /* The broker opens it: the index is built, the same as if written on append. */
     db = s_open_db(path);
     log = s_open_log(db);
-    cr_assert(audit_subjects_exists(db));
+    cr_assert(s_subjects_exist(db));
     cr_assert_eq(s_int(db, "SELECT count(*) FROM audit_subjects"), rows);
     cr_assert_eq(s_int(db, "SELECT sum((tag % 1000003) * 7 + idx * 13) FROM audit_subjects"),
                  digest);
@@ -372,7 +405,7 @@ Test(subjects, an_older_store_is_backfilled_on_open)
     cr_assert(s_index_agrees(db));
     s_expect_verify(db, AUDIT_OK, -1);
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
     unlink(path);
 }
 
@@ -408,7 +441,7 @@ Test(subjects, purge_removes_the_rows_of_purged_records)
     s_exec(db, sql);
     s_expect_verify(db, AUDIT_INDEX, 10);
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }
 
 Test(subjects, rows_left_by_a_truncated_log_do_not_stop_appends)
@@ -428,11 +461,11 @@ Test(subjects, rows_left_by_a_truncated_log_do_not_stop_appends)
     cr_assert_eq(audit_log_size(log), 500);
     /* Rows for records now about someone else are named. */
     audit_report_t report;
-    cr_assert_eq(audit_verify(db, s_pk, NULL, 0, &report), 1, "%s", report.detail);
+    cr_assert_eq(audit_verify(tu_db(db), s_pk, NULL, 0, &report), 1, "%s", report.detail);
     cr_assert_eq(report.kind, AUDIT_INDEX, "%s", report.detail);
     cr_assert_geq(report.first_bad, 100, "%s", report.detail);
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }
 
 /* A hostile copy moves one record (and its index row) to index 2^62: the
@@ -465,5 +498,5 @@ Test(subjects, a_record_at_a_huge_index_does_not_stall_the_lookup)
     cr_assert_gt(a.n, 0);
     cr_assert_eq(a.idx[a.n - 1], far);
     audit_log_destroy(&log);
-    sqlite3_close(db);
+    tu_sqlite_close(db);
 }
