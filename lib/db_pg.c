@@ -57,6 +57,13 @@ typedef struct {
 
 typedef struct pg_db_t pg_db_t;
 
+/* A column's bytea of the current row, decoded once (row < 0: none). */
+typedef struct {
+    unsigned char *bytes;
+    size_t len, cap;
+    int row;
+} pg_blob_t;
+
 typedef struct {
     db_stmt_t base;
     char *sql; /* its text, owned: the cache key */
@@ -68,8 +75,8 @@ typedef struct {
     char name[24];       /* server-side name */
     PGresult *result;    /* rows of the current execution */
     int row, rows;
-    unsigned char *blob; /* a decoded bytea of the current row */
-    size_t blob_cap;
+    pg_blob_t *blobs; /* per column: its decoded bytea of the current row */
+    int n_blobs;
 } pg_stmt_t;
 
 struct pg_db_t {
@@ -323,7 +330,9 @@ static void s_stmt_free(pg_stmt_t *st)
         free(st->params[i].copy);
     free(st->params);
     free(st->types);
-    free(st->blob);
+    for (int i = 0; i < st->n_blobs; i++)
+        free(st->blobs[i].bytes);
+    free(st->blobs);
     free(st->sql);
     free(st);
 }
@@ -505,6 +514,8 @@ static void s_clear_rows(pg_stmt_t *st)
 {
     PQclear(st->result);
     st->result = NULL;
+    for (int i = 0; i < st->n_blobs; i++)
+        st->blobs[i].row = -1;
     st->row = -1;
     st->rows = 0;
 }
@@ -809,19 +820,33 @@ static const void *s_column_blob(db_stmt_t *base, int col, size_t *len)
     }
     if (n < 2 || text[0] != '\\' || text[1] != 'x')
         return NULL; /* bytea_output = escape: not ours */
-    size_t bytes = (n - 2) / 2;
-    if (st->blob_cap < bytes + 1) {
-        unsigned char *grown = realloc(st->blob, bytes + 1);
+    /* Each column keeps its own buffer: a caller reads several blobs of
+       one row and uses them together. */
+    if (col >= st->n_blobs) {
+        pg_blob_t *grown = realloc(st->blobs, (size_t)(col + 1) * sizeof *grown);
         if (!grown)
             return NULL;
-        st->blob = grown;
-        st->blob_cap = bytes + 1;
+        for (int i = st->n_blobs; i <= col; i++)
+            grown[i] = (pg_blob_t){.bytes = NULL, .len = 0, .cap = 0, .row = -1};
+        st->blobs = grown;
+        st->n_blobs = col + 1;
     }
-    size_t got = 0;
-    if (sodium_hex2bin(st->blob, st->blob_cap, text + 2, n - 2, NULL, &got, NULL) != 0)
-        return NULL;
-    *len = got;
-    return st->blob;
+    pg_blob_t *blob = &st->blobs[col];
+    if (blob->row != st->row) {
+        size_t bytes = (n - 2) / 2;
+        if (blob->cap < bytes + 1) {
+            unsigned char *grown = realloc(blob->bytes, bytes + 1);
+            if (!grown)
+                return NULL;
+            blob->bytes = grown;
+            blob->cap = bytes + 1;
+        }
+        if (sodium_hex2bin(blob->bytes, blob->cap, text + 2, n - 2, NULL, &blob->len, NULL) != 0)
+            return NULL;
+        blob->row = st->row;
+    }
+    *len = blob->len;
+    return blob->bytes;
 }
 
 static const char *s_column_text(db_stmt_t *base, int col)

@@ -243,7 +243,10 @@ void bh_destroy(bh_t **self_p)
             bh_stop(self, SIGKILL);
         if (self->service_pid > 0)
             bh_service_stop(self, SIGKILL);
-        tu_rmtree(self->root);
+        if (getenv("HARTSLAG_TEST_KEEP")) /* a developer looking at a failure */
+            fprintf(stderr, "broker_harness: kept %s\n", self->root);
+        else
+            tu_rmtree(self->root);
         free(self->root);
         free(self);
         *self_p = NULL;

@@ -13,6 +13,8 @@
 #include "audit_log.h"
 #include "audit_store.h"
 #include "audit_subjects.h"
+#include "broker_harness.h"
+#include "pg_harness.h"
 #include "db.h"
 #include "hartslag.pb-c.h"
 #include "testutil.h"
@@ -29,6 +31,11 @@ static void s_setup(void)
     s_dir = tu_tmpdir();
     cr_assert_not_null(s_dir);
     snprintf(s_path, sizeof s_path, "%s/audit.db", s_dir);
+    if (bh_postgresql()) { /* the same tests on PostgreSQL (make check runs both) */
+        char schema[64];
+        snprintf(schema, sizeof schema, "audit%ld", (long)getpid());
+        cr_assert_eq(pg_harness_schema(schema, s_path, sizeof s_path), 0);
+    }
     s_db = db_open(s_path, DB_CREATE, s_err, sizeof s_err);
     cr_assert_not_null(s_db, "%s", s_err);
     s_store = audit_store_open(s_db, true, s_err, sizeof s_err);

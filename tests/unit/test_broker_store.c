@@ -18,6 +18,8 @@
 #include "config.h"
 #include "db.h"
 #include "audit_log.h"
+#include "broker_harness.h"
+#include "pg_harness.h"
 #include "log.h"
 #include "store.h"
 #include "testutil.h"
@@ -35,6 +37,11 @@ static void s_setup(void)
     snprintf(s_path, sizeof s_path, "%s/broker.db", s_dir);
     log_setup("test", HLOG_ERROR);
     snprintf(s_location, sizeof s_location, "sqlite:%s", s_path);
+    if (bh_postgresql()) { /* the same tests on PostgreSQL (make check runs both) */
+        char schema[64];
+        snprintf(schema, sizeof schema, "store%ld", (long)getpid());
+        cr_assert_eq(pg_harness_schema(schema, s_location, sizeof s_location), 0);
+    }
 }
 
 static void s_teardown(void)
@@ -198,7 +205,9 @@ Test(broker_store, delivered_index_is_kept_per_delivery)
     broker_store_destroy(&q);
 
     /* An older store: the column dropped again, as a broker before it
-       wrote it. */
+       wrote it (SQLite only: no PostgreSQL store predates the version). */
+    if (bh_postgresql())
+        return;
     s_sql("ALTER TABLE deliveries DROP COLUMN delivered_index;"
           "DROP TABLE schema_version");
     q = s_open();
@@ -279,6 +288,9 @@ Test(broker_store, expiry_and_retention)
 
 Test(broker_store, full_disk_is_reported_and_nothing_half_stored)
 {
+    if (bh_postgresql()) /* SQLite's page limit; PostgreSQL's full tablespace: test_storage_faults
+                          */
+        cr_skip_test("SQLite only");
     broker_store_t *q = s_open();
     s_enqueue(q, 1, 1000000, 1000000);
     db_t *db = broker_store_db(q);
@@ -590,8 +602,9 @@ Test(broker_store, the_agreements_history_keeps_the_last_version_in_force)
     cr_assert_str_eq(file, "v: 2\n");
     free(file);
     cr_assert_eq(broker_store_begin(q), 0);
-    cr_assert_eq(broker_store_agreements_record(q, 3, h1, "v: 1", 4, 3000), -1,
-                 "a hash recorded before is refused");
+    /* refused at once, or (a server backend queues the write) at commit */
+    if (broker_store_agreements_record(q, 3, h1, "v: 1", 4, 3000) == 0)
+        cr_assert_eq(broker_store_commit(q), -1, "a hash recorded before is refused");
     broker_store_rollback(q);
     broker_store_destroy(&q);
 }
@@ -683,6 +696,8 @@ Test(broker_store, broker_yaml_accepts_a_store_setting)
 
 Test(broker_store, checkpoints_run_beside_the_store)
 {
+    if (bh_postgresql())
+        cr_skip_test("SQLite's WAL only");
     broker_store_t *q = s_open();
     char err[256];
     cr_assert_eq(broker_store_checkpoint_runs(q), 0, "none before they start");
