@@ -174,6 +174,17 @@ const char *bh_store(const bh_t *self)
     return self->store;
 }
 
+int bh_query(const bh_t *self, const char *sql, char **out)
+{
+    if (strncmp(self->store, "sqlite:", 7) == 0) {
+        char *argv[] = {"/usr/bin/sqlite3", (char *)self->store + 7, (char *)sql, NULL};
+        return tu_run(argv, NULL, out, NULL);
+    }
+    char *argv[] = {"/usr/bin/psql",     "-X", "-q",        "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                    (char *)self->store, "-c", (char *)sql, NULL};
+    return tu_run(argv, NULL, out, NULL);
+}
+
 bh_t *bh_new(const char *const *orgs, size_t n_orgs, const char *agreements_yaml)
 {
     if (sodium_init() < 0)

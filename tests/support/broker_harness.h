@@ -54,6 +54,12 @@ bool bh_postgresql(void);
    "postgresql://...". Borrowed. */
 const char *bh_store(const bh_t *self);
 
+/* Runs `sql` (one or more statements) on the broker's store with the
+   backend's command-line client (sqlite3 or psql), output as sqlite3
+   prints it: one line per row, columns separated by '|'. The exit code
+   of the client (0 ok), *out a new string (caller frees). */
+int bh_query(const bh_t *self, const char *sql, char **out);
+
 /* A partnership of `orgs` (the first is the coordinator) with
    `agreements_yaml` as its agreements file. NULL on failure. */
 bh_t *bh_new(const char *const *orgs, size_t n_orgs, const char *agreements_yaml);
