@@ -174,11 +174,22 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBHARTSLAG)
 # cases under the sanitizers (HARTSLAG_TAMPER_SCALE), where SHA-256 is slow. Every
 # test binary runs even when one fails, and the target fails if any did.
 # Integration tests find the binaries through HARTSLAG_BIN.
+# Then the suites of the broker's store run again on PostgreSQL
+# (HARTSLAG_TEST_STORE=postgresql: each binary starts a private cluster on
+# 127.0.0.1 and stops it when it ends, tests/support/pg_harness.h).
+PG_SUITES := $(addprefix $(BUILD)/tests/unit/test_,broker_store audit_store) \
+  $(addprefix $(BUILD)/tests/integration/test_,broker broker_auth broker_status alerts inclusion \
+    delivery_truth agreements_identity daemon_delivery pseudonyms)
 test: all $(UNIT_BINS) $(INTEG_BINS)
 	@failed=""; for t in $(UNIT_BINS) $(INTEG_BINS); do \
 	  echo "== $$t"; \
 	  HARTSLAG_BIN=$(abspath $(BUILD)) HARTSLAG_SRC=$(CURDIR) \
 	    $$t --jobs 2 --short-filename || failed="$$failed $$t"; \
+	done; \
+	for t in $(PG_SUITES); do \
+	  echo "== $$t (PostgreSQL)"; \
+	  HARTSLAG_TEST_STORE=postgresql HARTSLAG_BIN=$(abspath $(BUILD)) HARTSLAG_SRC=$(CURDIR) \
+	    $$t --jobs 2 --short-filename || failed="$$failed $$t(postgresql)"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "FAILED ($(BUILD)):$$failed"; exit 1; fi
 

@@ -66,7 +66,7 @@ static void s_file_hash(char hex[65])
 static int s_query_run(const char *event, char **out, char **err)
 {
     char db[4300];
-    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
+    snprintf(db, sizeof db, "%s", bh_store(s_bh));
     char *argv[] = {(char *)tu_bin("hartslag"),
                     "audit",
                     "query",
@@ -214,7 +214,7 @@ Test(agreements_identity, records_carry_the_hash_and_daemons_hear_a_reload_at_on
     /* The officer's answer (--json) names the version and hash of each
        exchange; the citizen's letter does not show hashes. */
     char db[4300], subject[65];
-    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
+    snprintf(db, sizeof db, "%s", bh_store(s_bh));
     uint8_t pseudonym[32];
     cr_assert_eq(bh_service_pseudonym(s_bh, PSEUDONYM_BSN, BSN, pseudonym), 0);
     pseudonym_to_hex(pseudonym, subject);
@@ -313,7 +313,7 @@ static bool s_wait_broker_log(const char *needle, int n)
 Test(agreements_identity, the_history_keeps_every_version_and_a_rollback_is_refused)
 {
     char db[4300];
-    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
+    snprintf(db, sizeof db, "%s", bh_store(s_bh));
     char *v3_text = tu_read_file(s_bh->agreements, NULL);
     cr_assert_not_null(v3_text);
     char v3[65], v4[65];
@@ -574,14 +574,13 @@ Test(agreements_identity, a_first_version_not_signed_by_everyone_does_not_start)
 Test(agreements_identity, an_unreadable_history_keeps_the_broker_from_starting)
 {
     bh_stop(s_bh, SIGTERM);
-    char db[4300];
-    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
-    sqlite3 *handle = NULL;
-    cr_assert_eq(sqlite3_open(db, &handle), SQLITE_OK);
-    cr_assert_eq(
-        sqlite3_exec(handle, "UPDATE agreements_history SET sha256 = x'00'", NULL, NULL, NULL),
-        SQLITE_OK, "%s", sqlite3_errmsg(handle));
-    sqlite3_close(handle);
+    char *out = NULL;
+    cr_assert_eq(bh_query(s_bh,
+                          bh_postgresql() ? "UPDATE agreements_history SET sha256 = '\\x00'"
+                                          : "UPDATE agreements_history SET sha256 = x'00'",
+                          &out),
+                 0, "%s", out ? out : "");
+    free(out);
     cr_assert_neq(bh_start(s_bh, NULL), 0, "the broker must not start");
     char *log = bh_log(s_bh);
     cr_assert(strstr(log, "cannot read the agreements history"), "%s", log);

@@ -172,6 +172,7 @@ Test(alerts, a_third_partner_gives_one_new_alert_and_state_survives_kill9)
     cr_assert(s_wait_alerts(s_daemons[3], 1), "woonpunt now takes part and hears it");
     /* The broker's files and log hold no BSN and no content. */
     bh_stop(s_bh, SIGTERM);
+    cr_assert_eq(bh_store_dump(s_bh), 0);
     cr_assert(tu_dir_contains(s_bh->state, "multi-agency-match", 18), "positive control");
     cr_assert_not(tu_dir_contains(s_bh->state, BSN, strlen(BSN)));
     cr_assert_not(tu_dir_contains(s_bh->state, CANARY, strlen(CANARY)));
@@ -217,7 +218,7 @@ Test(alerts, the_coordinator_marks_a_match_handled_and_the_partners_hear_it)
     /* The broker audited it. */
     bh_stop(s_bh, SIGTERM);
     char db[4400];
-    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
+    snprintf(db, sizeof db, "%s", bh_store(s_bh));
     char *argv[] = {
         (char *)tu_bin("hartslag"), "audit", "query", "--db", db, "--event", "alert_handled", NULL};
     cr_assert_eq(tu_run(argv, NULL, &out, NULL), 0, "%s", out);

@@ -487,6 +487,7 @@ Test(broker, broker_keeps_no_content)
     bh_stop(s_bh, SIGTERM);
     /* Positive control: the search does find what is there. */
     cr_assert(tu_dir_contains(s_bh->root, "event=accepted", 14));
+    cr_assert_eq(bh_store_dump(s_bh), 0); /* a PostgreSQL store into the scan */
     cr_assert_not(tu_dir_contains(s_bh->state, canary, strlen(canary)));
     cr_assert_not(tu_dir_contains(s_bh->root, canary, strlen(canary)), "log or store holds it");
     bh_client_destroy(&politie);

@@ -120,7 +120,7 @@ static int s_log_count(const char *needle, int wait_ms)
 static char *s_query_auth_failed(void)
 {
     char db[4300];
-    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
+    snprintf(db, sizeof db, "%s", bh_store(s_bh));
     char *argv[] = {(char *)tu_bin("hartslag"),
                     "audit",
                     "query",

@@ -101,6 +101,7 @@ Test(daemon, both_recipients_get_the_signal_and_the_broker_sees_no_content)
     dh_stop(s_welzijn, SIGTERM);
     dh_stop(s_politie, SIGTERM);
     bh_stop(s_bh, SIGTERM);
+    cr_assert_eq(bh_store_dump(s_bh), 0); /* a PostgreSQL store into the scan */
     cr_assert_not(tu_dir_contains(s_bh->state, CANARY, strlen(CANARY)));
     cr_assert_not(tu_dir_contains(s_bh->state, BSN, strlen(BSN)));
     cr_assert_not(tu_dir_contains(s_bh->state, "Kanaalstraat", 12));

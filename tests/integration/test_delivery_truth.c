@@ -71,7 +71,7 @@ static bool s_wait_broker_log(const char *needle, int timeout_ms)
 static int s_delivered(const char *id, int64_t *first_ms)
 {
     char db[4300];
-    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
+    snprintf(db, sizeof db, "%s", bh_store(s_bh));
     char *argv[] = {(char *)tu_bin("hartslag"),
                     "audit",
                     "query",

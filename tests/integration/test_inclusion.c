@@ -370,11 +370,8 @@ static long long s_status_number(dh_t *daemon, const char *key)
 /* One number from the broker's store. */
 static long long s_broker_sql(const char *sql)
 {
-    char db[4300];
-    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
-    char *argv[] = {"/usr/bin/sqlite3", db, (char *)sql, NULL};
     char *out = NULL;
-    cr_assert_eq(tu_run(argv, NULL, &out, NULL), 0);
+    cr_assert_eq(bh_query(s_bh, sql, &out), 0, "%s", sql);
     long long value = strtoll(out, NULL, 10);
     free(out);
     return value;

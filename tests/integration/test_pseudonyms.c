@@ -146,6 +146,7 @@ Test(pseudonyms, the_subject_is_the_services_pseudonym_and_no_daemon_holds_a_key
         snprintf(path, sizeof path, "%s/pseudonym.key", daemon_dirs[i]);
         cr_assert_neq(access(path, F_OK), 0);
     }
+    cr_assert_eq(bh_store_dump(s_bh), 0); /* a PostgreSQL store into the scan */
     cr_assert_not(tu_dir_contains(s_bh->state, BSN, strlen(BSN)), "BSN in the broker's store");
     size_t store_len = 0, log_len = 0;
     char *store = tu_read_file(s_bh->service_store, &store_len);
@@ -357,7 +358,7 @@ Test(pseudonyms, officers_look_up_through_the_service_for_an_allowed_purpose)
              "keys: %s/woonpunt.cert_secret\npseudonym_service: %s\npseudonym_service_cert: %s\n",
              s_bh->keys, s_bh->service_endpoint, s_bh->service_cert);
     cr_assert_eq(tu_write_file(partner_as_officer, text, 0600), 0);
-    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
+    snprintf(db, sizeof db, "%s", bh_store(s_bh));
     char *argv[] = {(char *)tu_bin("hartslag"),
                     "audit",
                     "subject",

@@ -185,6 +185,23 @@ int bh_query(const bh_t *self, const char *sql, char **out)
     return tu_run(argv, NULL, out, NULL);
 }
 
+int bh_store_dump(const bh_t *self)
+{
+    if (!bh_postgresql())
+        return 0;
+    char file[4400], schema[128];
+    snprintf(file, sizeof file, "%s/store.sql", self->state);
+    const char *at = strstr(self->store, "search_path%3D");
+    if (!at)
+        return -1;
+    snprintf(schema, sizeof schema, "%.*s", (int)strcspn(at + 14, "&"), at + 14);
+    /* pg_dump reads the location without the schema option */
+    char base[512];
+    snprintf(base, sizeof base, "%.*s", (int)strcspn(self->store, "?"), self->store);
+    char *argv[] = {"/usr/bin/pg_dump", "-d", base, "-n", schema, "-f", file, NULL};
+    return tu_run(argv, NULL, NULL, NULL) == 0 ? 0 : -1;
+}
+
 bh_t *bh_new(const char *const *orgs, size_t n_orgs, const char *agreements_yaml)
 {
     if (sodium_init() < 0)

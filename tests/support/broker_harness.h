@@ -60,6 +60,12 @@ const char *bh_store(const bh_t *self);
    of the client (0 ok), *out a new string (caller frees). */
 int bh_query(const bh_t *self, const char *sql, char **out);
 
+/* Writes the store's whole content where a canary scan of the state
+   directory finds it: nothing for SQLite (broker.db is there already), a
+   plain pg_dump of the partnership's schema into STATE/store.sql for
+   PostgreSQL. 0 or -1. */
+int bh_store_dump(const bh_t *self);
+
 /* A partnership of `orgs` (the first is the coordinator) with
    `agreements_yaml` as its agreements file. NULL on failure. */
 bh_t *bh_new(const char *const *orgs, size_t n_orgs, const char *agreements_yaml);
