@@ -1,6 +1,7 @@
 /*  broker: the event loop, the protocol handlers and the group commit;
     see broker.h, docs/protocol.md. */
 #include "broker.h"
+#include "active.h"
 #include "auth_gate.h"
 #include "auth_limit.h"
 #include "agreements_history.h"
@@ -152,6 +153,10 @@ struct broker_t {
     history_admission_t start_admission; /* the start's verdict on the file, for the first turn */
     agreements_t *start_refused;         /* the file refused at start, for its audit record */
     broker_store_t *store;               /* durable store (broker/store.h) */
+    active_t *active;                    /* PostgreSQL: the store's lock; NULL for SQLite */
+    char active_name[64];                /* this broker as the lock's holder: "host pid" */
+    int64_t active_since_ms;             /* when it took the lock */
+    bool lost_lock;                      /* it lost the lock: stop without a last turn */
     audit_log_t *audit;                  /* transparency log, in the store's database */
     match_t *match;                      /* blind multi-agency match index (DESIGN §10) */
     bool checkpoint_made;                /* this turn signed a new checkpoint */
@@ -2074,6 +2079,17 @@ static int s_turn(broker_t *self, bool readable, bool final)
         if (self->turn_failed)
             log_event(HLOG_ERROR, "store_unavailable", "error", broker_store_error(self->store),
                       NULL);
+        else if (self->active && active_check(self->active) != 0) {
+            /* A new session (the old one was cut, or ended while this
+               process hung) holds no lock: another broker may be active
+               now. Write nothing; stop, to come back as a standby. */
+            self->turn_failed = true;
+            self->lost_lock = true;
+            s_stop = 1;
+            log_event(HLOG_ERROR, "active_lost", "effect",
+                      "the store's lock is gone; stopping without writing (restart as standby)",
+                      NULL);
+        }
         self->transaction_ms = self->now_ms;
     }
     if (!self->started) {
@@ -2180,6 +2196,9 @@ static char *s_status(void *arg, bool json, char *err, size_t errlen)
                               .agreements_version = agreements_version(self->agreements),
                               .agreements_hash = hash,
                               .audit_records = audit_log_size(self->audit),
+                              .store_backend = db_backend(broker_store_db(self->store)),
+                              .active_name = self->active ? self->active_name : NULL,
+                              .active_since_ms = self->active ? self->active_since_ms : 0,
                               .partners = partners,
                               .n_partners = n};
     char *text = status_render(self->store, audit_log_store(self->audit), &snap, json, err, errlen);
@@ -2189,6 +2208,53 @@ static char *s_status(void *arg, bool json, char *err, size_t errlen)
 
 /* ------------------------------------------------------------------------
    Life cycle */
+
+bool broker_stop_requested(void)
+{
+    return s_stop != 0;
+}
+
+/* On a PostgreSQL store two brokers may share one database: wait here,
+   before anything is read into memory or bound, until this one holds the
+   store's lock (broker/active.h). A stop while waiting ends the start. */
+static int s_become_active(broker_t *self, char *err, size_t errlen)
+{
+    db_t *db = broker_store_db(self->store);
+    if (!active_applies(db))
+        return 0;
+    char host[64] = "";
+    if (gethostname(host, sizeof host) != 0 || !host[0])
+        snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    snprintf(self->active_name, sizeof self->active_name, "%.40s %ld", host, (long)getpid());
+    self->active = active_new(db);
+    if (!self->active || active_session_settings(self->active, self->active_name) != 0) {
+        snprintf(err, errlen, "cannot set up the store session: %s", db_errmsg(db));
+        return -1;
+    }
+    bool told = false, held = false;
+    while (!s_stop) {
+        if (active_try(self->active, &held) != 0) {
+            log_event(HLOG_ERROR, "store_unavailable", "error", db_errmsg(db), NULL);
+        } else if (held) {
+            break;
+        } else if (!told) {
+            char holder[128] = "";
+            (void)active_holder(self->active, holder, sizeof holder);
+            log_event(HLOG_INFO, "standby", "active", holder[0] ? holder : "unknown", "effect",
+                      "not listening until the active broker's session ends", NULL);
+            told = true;
+        }
+        zclock_sleep(ACTIVE_RETRY_MS);
+    }
+    if (!held) {
+        snprintf(err, errlen, "stopped while waiting as a standby");
+        return -1;
+    }
+    self->active_since_ms = (int64_t)wire_now_ms();
+    log_event(HLOG_INFO, "active", "name", self->active_name, NULL);
+    return 0;
+}
 
 broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
 {
@@ -2258,6 +2324,8 @@ broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
                  config->state_dir);
         goto fail;
     }
+    if (s_become_active(self, err, errlen) != 0)
+        goto fail;
     if (s_agreements_at_start(self, err, errlen) != 0)
         goto fail;
     /* Without it SQLite's automatic checkpoint (10,000 pages) still runs,
@@ -2333,6 +2401,7 @@ void broker_destroy(broker_t **self_p)
         auth_gate_destroy(&self->gate); /* after the router: it may still ask */
         auth_limit_destroy(&self->auth_limit);
         zhashx_destroy(&self->peers);
+        active_destroy(&self->active);
         match_destroy(&self->match);
         audit_log_destroy(&self->audit);
         broker_store_destroy(&self->store);
@@ -2385,6 +2454,10 @@ int broker_run(broker_t *self)
     }
     /* Finish the batch in hand: whatever is already read is committed above;
        one last turn answers what arrived meanwhile without blocking. */
+    if (self->lost_lock) { /* another broker may be writing: not one more statement */
+        zpoller_destroy(&poller);
+        return -1;
+    }
     s_turn(self, true, true);
     zpoller_destroy(&poller);
     log_event(HLOG_INFO, "stopped", NULL);

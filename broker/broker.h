@@ -51,6 +51,10 @@ const char *broker_endpoint(const broker_t *self);
    after a clean stop, -1 when the store failed beyond recovery. */
 int broker_run(broker_t *self);
 
+/* True once SIGTERM or SIGINT asked the broker to stop (also while a
+   standby waits in broker_new, which then returns NULL). */
+bool broker_stop_requested(void);
+
 /* Asks the loop to stop after the batch in hand (async-signal-safe). */
 void broker_request_stop(void);
 

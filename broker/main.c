@@ -229,6 +229,11 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     broker_t *broker = broker_new(&settings, err, sizeof err);
+    if (!broker && broker_stop_requested()) { /* stopped while a standby */
+        log_event(HLOG_INFO, "stopped", NULL);
+        config_destroy(&config);
+        return EXIT_OK;
+    }
     if (!broker) {
         log_event(HLOG_ERROR, "start_failed", "reason", err, NULL);
         config_destroy(&config);

@@ -75,6 +75,12 @@ static void s_json(FILE *out, const status_snapshot_t *snap, const partner_db_t 
        nothing in them needs escaping but a quote or backslash, refused
        by the config reader. */
     fprintf(out, "{\"running\":true,\"endpoint\":\"%s\",\"started_at\":\"%s\",", snap->endpoint, t);
+    s_time(snap->active_since_ms, t);
+    /* the name is [A-Za-z0-9 .-] (broker/active.c keeps it so) */
+    fprintf(out,
+            "\"role\":\"active\",\"store\":\"%s\",\"active_name\":\"%s\",\"active_since\":\"%s\",",
+            snap->store_backend ? snap->store_backend : "sqlite",
+            snap->active_name ? snap->active_name : "", snap->active_since_ms > 0 ? t : "-");
     fprintf(out, "\"agreements_version\":%llu,\"audit_records\":%llu,\"alerts_open\":%lld,",
             (unsigned long long)snap->agreements_version, (unsigned long long)snap->audit_records,
             (long long)broker->alerts_open);
@@ -128,6 +134,14 @@ static void s_text(FILE *out, const status_snapshot_t *snap, const partner_db_t 
     char t[32];
     s_time(snap->started_ms, t);
     fprintf(out, "broker       running on %s since %s\n", snap->endpoint, t);
+    if (snap->active_since_ms > 0) {
+        s_time(snap->active_since_ms, t);
+        fprintf(out, "role         active (holds the store's lock as '%s' since %s)\n",
+                snap->active_name ? snap->active_name : "?", t);
+    } else {
+        fprintf(out, "role         active (the only broker of a %s store)\n",
+                snap->store_backend ? snap->store_backend : "sqlite");
+    }
     fprintf(out, "agreements   version %llu", (unsigned long long)snap->agreements_version);
     if (snap->agreements_hash)
         fprintf(out, ", sha256 %s", snap->agreements_hash);

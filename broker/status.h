@@ -35,6 +35,9 @@ typedef struct {
     uint64_t agreements_version; /* the agreements in force */
     const char *agreements_hash; /* their SHA-256 in hex, or NULL */
     uint64_t audit_records;      /* the audit log's size */
+    const char *store_backend;   /* "sqlite" or "postgresql" */
+    const char *active_name;     /* PostgreSQL: this broker's name as the lock holder */
+    int64_t active_since_ms;     /* when it took the store's lock (0: SQLite, no lock) */
     const status_partner_t *partners;
     size_t n_partners;
 } status_snapshot_t;

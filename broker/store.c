@@ -257,7 +257,13 @@ static int s_migrate_unversioned(broker_store_t *self)
    transaction. 0, or -1 with the reason. */
 static int s_schema(broker_store_t *self, const char *location, char *err, size_t errlen)
 {
-    if (broker_store_begin(self) != 0 || db_exec(self->db, s_version_table) != 0) {
+    /* Two brokers starting on one PostgreSQL store at once: one creates
+       the schema, the other waits for its commit (the lock goes with the
+       transaction). */
+    if (broker_store_begin(self) != 0 ||
+        (!self->sqlite &&
+         db_exec(self->db, "SELECT pg_advisory_xact_lock(4851570277626245478)") != 0) ||
+        db_exec(self->db, s_version_table) != 0) {
         snprintf(err, errlen, "cannot open broker store %s: %s", location, db_errmsg(self->db));
         broker_store_rollback(self);
         return -1;
