@@ -47,10 +47,22 @@ int link_connect(daemon_t *self, char *err, size_t errlen)
     /* Queue nothing while disconnected: the outbox is the queue. */
     zsock_set_immediate(self->broker, 1);
     zsock_set_linger(self->broker, 500);
-    if (zsock_connect(self->broker, "%s", self->settings.broker) != 0) {
-        snprintf(err, errlen, "cannot connect to broker endpoint '%s' (expected e.g. %s)",
-                 self->settings.broker, "tcp://127.0.0.1:7455");
-        return -1;
+    /* "tcp://a:7455,tcp://b:7455": an active broker and its standby. Only
+       the active one listens, and with ZMQ_IMMEDIATE nothing goes to a
+       connection that is not up: the daemon talks to one at a time. */
+    const char *endpoint = self->settings.broker;
+    while (*endpoint) {
+        size_t len = strcspn(endpoint, ",");
+        char one[sizeof self->settings.broker];
+        snprintf(one, sizeof one, "%.*s", (int)len, endpoint);
+        if (!one[0] || zsock_connect(self->broker, "%s", one) != 0) {
+            snprintf(err, errlen,
+                     "cannot connect to broker endpoint '%s' (expected e.g. %s, or two "
+                     "separated by a comma)",
+                     one, "tcp://127.0.0.1:7455");
+            return -1;
+        }
+        endpoint += len + (endpoint[len] == ',');
     }
     return 0;
 }

@@ -7,11 +7,15 @@
     lock after the session timeout, and when it wakes it stops without
     writing. */
 #include "broker_harness.h"
+#include "daemon_harness.h"
 #include "pg_harness.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <criterion/hooks.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +55,8 @@ static pid_t s_standby;
    directory of its own (the store and the keys are the same), on the
    same port (it can bind it once the first process is gone) or on a port
    of its own, as on a second machine (the daemons know both). */
+static char s_standby_bind[64] = "tcp://127.0.0.1:*";
+
 static void s_start_standby(bool same_port)
 {
     snprintf(s_standby_dir, sizeof s_standby_dir, "%s/standby", s_bh->root);
@@ -61,14 +67,14 @@ static void s_start_standby(bool same_port)
     char *state = strstr(config, "state_dir: ");
     cr_assert_not_null(state);
     char text[40000];
-    snprintf(text, sizeof text, "%.*sstate_dir: %s%s", (int)(state - config), config,
-             s_standby_dir, strchr(state, '\n'));
+    snprintf(text, sizeof text, "%.*sstate_dir: %s%s", (int)(state - config), config, s_standby_dir,
+             strchr(state, '\n'));
     /* the same port the active one listens on */
     char *bind = strstr(text, "bind: ");
     cr_assert_not_null(bind);
     char fixed[40000];
     snprintf(fixed, sizeof fixed, "%.*sbind: %s%s", (int)(bind - text), text,
-             same_port ? s_bh->endpoint : "tcp://127.0.0.1:*", strchr(bind, '\n'));
+             same_port ? s_bh->endpoint : s_standby_bind, strchr(bind, '\n'));
     free(config);
     cr_assert_eq(tu_write_file(s_standby_config, fixed, 0644), 0);
     char *argv[] = {(char *)tu_bin("hartslag-broker"), "--config", s_standby_config, NULL};
@@ -97,6 +103,7 @@ static void s_setup(void)
     cr_assert_not_null(s_bh);
     cr_assert_eq(bh_start(s_bh, NULL), 0, "broker did not start");
     s_standby = 0;
+    snprintf(s_standby_bind, sizeof s_standby_bind, "tcp://127.0.0.1:*");
 }
 
 static void s_teardown(void)
@@ -124,8 +131,7 @@ static void s_submit(bh_client_t *client, const char *to, uint8_t id[16])
     uint8_t *sealed = NULL;
     size_t len = 0;
     cr_assert_eq(
-        bh_seal(s_bh, client, to, "overlast", "casusoverleg", "datum", NULL, &sealed, &len, id),
-        0);
+        bh_seal(s_bh, client, to, "overlast", "casusoverleg", "datum", NULL, &sealed, &len, id), 0);
     Hartslag__Frame *answer = bh_submit(client, sealed, len, 5000);
     free(sealed);
     cr_assert_not_null(answer);
@@ -155,8 +161,14 @@ static bool s_delivered(bh_client_t *client, const uint8_t id[16])
 static int s_hartslag(char **out, const char *a, const char *b, const char *c, const char *d,
                       const char *e, const char *f)
 {
-    char *argv[] = {(char *)tu_bin("hartslag"), (char *)a, (char *)b, (char *)c, (char *)d,
-                    (char *)e, (char *)f, NULL};
+    char *argv[] = {(char *)tu_bin("hartslag"),
+                    (char *)a,
+                    (char *)b,
+                    (char *)c,
+                    (char *)d,
+                    (char *)e,
+                    (char *)f,
+                    NULL};
     return tu_run(argv, NULL, out, NULL);
 }
 
@@ -215,8 +227,7 @@ Test(standby, a_hung_active_broker_loses_the_lock_and_stops_without_writing)
     cr_assert_geq(s_standby_says("event=standby", 10000), 0);
     bh_signal(s_bh, SIGSTOP); /* hung: its session stays open but silent */
     int took = s_standby_says("event=started", (ACTIVE_TIMEOUT_S + 10) * 1000);
-    cr_assert_geq(took, (ACTIVE_TIMEOUT_S - 1) * 1000, "not before the session timeout (%d)",
-                  took);
+    cr_assert_geq(took, (ACTIVE_TIMEOUT_S - 1) * 1000, "not before the session timeout (%d)", took);
     bh_signal(s_bh, SIGCONT);
     /* the old one wakes, finds its session gone and stops */
     int status = 0;
@@ -242,4 +253,54 @@ Test(standby, a_hung_active_broker_loses_the_lock_and_stops_without_writing)
     cr_assert(s_delivered(welzijn, id));
     bh_client_destroy(&politie);
     bh_client_destroy(&welzijn);
+}
+
+/* A port nobody listens on now. */
+static int s_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+        getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
+        port = ntohs(addr.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* Real daemons configured with both brokers' endpoints move over by
+   themselves when the active broker dies. */
+Test(standby, daemons_with_both_endpoints_move_over)
+{
+    snprintf(s_standby_bind, sizeof s_standby_bind, "tcp://127.0.0.1:%d", s_free_port());
+    s_start_standby(false);
+    cr_assert_geq(s_standby_says("event=standby", 10000), 0);
+    char both[600];
+    snprintf(both, sizeof both, "%s,%s", s_bh->endpoint, s_standby_bind);
+    dh_t *politie = dh_new(s_bh, "politie", both, NULL);
+    dh_t *welzijn = dh_new(s_bh, "welzijn", both, NULL);
+    cr_assert_not_null(politie);
+    cr_assert_not_null(welzijn);
+    cr_assert_eq(dh_start(politie), 0);
+    cr_assert_eq(dh_start(welzijn), 0);
+    const char *fields[] = {"datum=2026-12-01", NULL};
+    char id[33];
+    cr_assert_eq(dh_send(politie, "welzijn", "overlast", "casusoverleg", "111222333", fields, NULL,
+                         true, id),
+                 0);
+    cr_assert(dh_wait_inbox(welzijn, 1, 15000), "delivered by the first broker");
+
+    bh_stop(s_bh, SIGKILL);
+    cr_assert_geq(s_standby_says("event=started", (ACTIVE_TIMEOUT_S + 5) * 1000), 0);
+    cr_assert_eq(dh_send(politie, "welzijn", "overlast", "casusoverleg", "111222333", fields, NULL,
+                         true, id),
+                 0, "accepted by the standby, now active");
+    cr_assert(dh_wait_inbox(welzijn, 2, 20000), "delivered by the second broker");
+    dh_stop(politie, SIGTERM);
+    dh_stop(welzijn, SIGTERM);
+    dh_destroy(&politie);
+    dh_destroy(&welzijn);
 }
