@@ -22,7 +22,7 @@ FUZZ_FLAGS ?=
 FUZZ_TIMEOUT ?= 5
 FUZZ_RSS_MB ?= 2048
 
-FUZZ_PKGS := libsodium libprotobuf-c yaml-0.1 libczmq libzmq sqlite3
+FUZZ_PKGS := libsodium libprotobuf-c yaml-0.1 libczmq libzmq sqlite3 libpq
 FUZZ_PKG_CFLAGS := $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null)
 FUZZ_PKG_LIBS := $(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null)
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
