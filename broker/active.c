@@ -8,7 +8,6 @@
 struct active_t {
     db_t *db;         /* borrowed */
     uint64_t session; /* db_session when the lock was taken; 0 not held */
-    uint64_t beat_ms; /* the last heartbeat */
 };
 
 active_t *active_new(db_t *db)
@@ -58,8 +57,9 @@ int active_try(active_t *self, bool *held)
         *held = true;
         return 0;
     }
-    db_stmt_t *st = db_prepare(self->db, "SELECT pg_try_advisory_lock($1)");
-    if (!st || db_bind_int64(st, 1, ACTIVE_LOCK_KEY) != 0)
+    db_stmt_t *st =
+        db_prepare(self->db, "SELECT pg_try_advisory_lock(hashtextextended(current_schema(), $1))");
+    if (!st || db_bind_int64(st, 1, ACTIVE_LOCK_SEED) != 0)
         return -1;
     db_step_t rc = db_step(st);
     bool got = rc == DB_ROW && db_column_int64(st, 0) == 1;
@@ -79,33 +79,19 @@ int active_check(const active_t *self)
 
 int active_holder(active_t *self, char *name, size_t len)
 {
-    /* pg_locks spells a bigint advisory key as two 32-bit halves */
+    /* pg_locks spells a bigint advisory key as two unsigned 32-bit halves */
     db_stmt_t *st = db_prepare(
-        self->db, "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a "
+        self->db, "WITH k AS (SELECT hashtextextended(current_schema(), $1) AS key) "
+                  "SELECT a.application_name FROM k, pg_locks l JOIN pg_stat_activity a "
                   "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
                   "(SELECT oid FROM pg_database WHERE datname = current_database()) "
-                  "AND CAST(l.classid AS BIGINT) = $1 AND CAST(l.objid AS BIGINT) = $2 "
-                  "AND l.objsubid = 1");
-    if (!st || db_bind_int64(st, 1, (int64_t)((uint64_t)ACTIVE_LOCK_KEY >> 32)) != 0 ||
-        db_bind_int64(st, 2, (int64_t)((uint64_t)ACTIVE_LOCK_KEY & 0xffffffffu)) != 0)
+                  "AND CAST(l.classid AS BIGINT) = (k.key >> 32) & 4294967295 "
+                  "AND CAST(l.objid AS BIGINT) = k.key & 4294967295 AND l.objsubid = 1");
+    if (!st || db_bind_int64(st, 1, ACTIVE_LOCK_SEED) != 0)
         return -1;
     db_step_t rc = db_step(st);
     const char *holder = rc == DB_ROW ? db_column_text(st, 0) : NULL;
     snprintf(name, len, "%s", holder ? holder : "");
     db_reset(st);
     return rc == DB_ERROR ? -1 : 0;
-}
-
-int active_heartbeat(active_t *self, uint64_t now_ms)
-{
-    if (now_ms - self->beat_ms < ACTIVE_HEARTBEAT_MS)
-        return 0;
-    db_stmt_t *st = db_prepare(self->db, "SELECT 1");
-    db_step_t rc = st ? db_step(st) : DB_ERROR;
-    if (st)
-        db_reset(st);
-    if (rc != DB_ROW)
-        return -1;
-    self->beat_ms = now_ms;
-    return 0;
 }

@@ -2,7 +2,9 @@
     (issue 16, docs/operations.md "High availability").
 
     The active broker holds a PostgreSQL session-level advisory lock on
-    its store connection. A standby opens the same store, asks for the
+    its store connection, keyed by the store's schema (several
+    partnerships may keep their stores in one database, one schema each:
+    their brokers do not wait for each other). A standby opens the same store, asks for the
     lock every half second and does not bind its endpoint until it holds
     it; then it starts exactly as a broker starts, rebuilding its memory
     (deliveries in flight, match index, audit tree head) from the store.
@@ -12,9 +14,9 @@
     closes its connection), and, through `idle_session_timeout` and
     `idle_in_transaction_session_timeout` set on the session
     (active_session_settings), when it stops talking: a hung or stopped
-    broker, a machine that is gone, a cut network. The active broker
-    therefore talks to the store at least every ACTIVE_HEARTBEAT_MS
-    (active_heartbeat). A broker whose session was replaced (the
+    broker, a machine that is gone, a cut network. A working broker is
+    never silent that long: every turn (at least every 0.2 s) is a
+    transaction on that session. A broker whose session was replaced (the
     connection reconnected, db_session changed) no longer holds the lock,
     whatever it believes: active_check says so before every transaction
     that would write, and the broker then stops serving.
@@ -32,10 +34,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ACTIVE_LOCK_KEY 0x48617274736c6167LL /* "Hartslag" */
-#define ACTIVE_TIMEOUT_S 5                   /* a silent session ends after this */
-#define ACTIVE_HEARTBEAT_MS 1000             /* the active broker talks at least this often */
-#define ACTIVE_RETRY_MS 500                  /* a standby asks for the lock this often */
+#define ACTIVE_LOCK_SEED 0x48617274736c6167LL /* "Hartslag": hashed with the schema's name */
+#define ACTIVE_TIMEOUT_S 5                    /* a silent session ends after this */
+#define ACTIVE_RETRY_MS 500                   /* a standby asks for the lock this often */
 
 typedef struct active_t active_t;
 
@@ -61,10 +62,5 @@ int active_check(const active_t *self);
 /* The application name of the session that holds the lock now, or "" if
    nobody holds it. 0 or -1 (store error). */
 int active_holder(active_t *self, char *name, size_t len);
-
-/* Keeps the session from looking idle: a trivial statement when more
-   than ACTIVE_HEARTBEAT_MS passed since the last one (`now_ms`). 0, or -1
-   when the store did not answer. */
-int active_heartbeat(active_t *self, uint64_t now_ms);
 
 #endif
