@@ -4,7 +4,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#define DB_CACHE_INITIAL 32 /* statement slots at first (a power of two) */
 
 db_t *db_open(const char *location, int flags, char *err, size_t errlen)
 {
@@ -34,6 +37,12 @@ void db_close(db_t **self_p)
     if (!self_p || !*self_p)
         return;
     db_t *self = *self_p;
+    for (size_t i = 0; i < self->cap; i++)
+        if (self->slots[i]) {
+            free(self->slots[i]->sql);
+            self->ops->stmt_free(self->slots[i]);
+        }
+    free(self->slots);
     self->ops->close(self);
     *self_p = NULL;
 }
@@ -51,9 +60,9 @@ void db_set_error(db_t *self, db_error_t error, const char *fmt, ...)
     va_end(ap);
 }
 
-uint64_t db_sql_hash(const char *sql)
+static uint64_t s_hash(const char *sql)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
     for (const unsigned char *p = (const unsigned char *)sql; *p; p++) {
         h ^= *p;
         h *= 1099511628211ULL;
@@ -111,9 +120,62 @@ void db_set_busy_timeout(db_t *self, int ms)
     self->ops->set_busy_timeout(self, ms);
 }
 
+/* Puts `st` in a free slot of a table of `cap` slots. */
+static void s_place(db_stmt_t **slots, size_t cap, db_stmt_t *st)
+{
+    size_t i = (size_t)st->hash & (cap - 1);
+    while (slots[i])
+        i = (i + 1) & (cap - 1);
+    slots[i] = st;
+}
+
+/* Room for one more statement. 0 or -1. */
+static int s_room(db_t *self)
+{
+    if ((self->used + 1) * 2 <= self->cap)
+        return 0;
+    size_t cap = self->cap ? self->cap * 2 : DB_CACHE_INITIAL;
+    db_stmt_t **slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < self->cap; i++)
+        if (self->slots[i])
+            s_place(slots, cap, self->slots[i]);
+    free(self->slots);
+    self->slots = slots;
+    self->cap = cap;
+    return 0;
+}
+
 db_stmt_t *db_prepare(db_t *self, const char *sql)
 {
-    return self->ops->prepare(self, sql);
+    uint64_t hash = s_hash(sql);
+    for (size_t i = (size_t)hash & (self->cap - 1); self->cap && self->slots[i];
+         i = (i + 1) & (self->cap - 1)) {
+        db_stmt_t *st = self->slots[i];
+        if (st->hash == hash && (st->sql == sql || strcmp(st->sql, sql) == 0)) {
+            self->ops->reset(st);
+            return st;
+        }
+    }
+    if (s_room(self) != 0) {
+        db_set_error(self, DB_ERR_OTHER, "out of memory");
+        return NULL;
+    }
+    char *copy = strdup(sql);
+    db_stmt_t *st = copy ? self->ops->stmt_new(self, sql) : NULL;
+    if (!st) {
+        if (!copy)
+            db_set_error(self, DB_ERR_OTHER, "out of memory");
+        free(copy);
+        return NULL;
+    }
+    st->db = self;
+    st->sql = copy;
+    st->hash = hash;
+    s_place(self->slots, self->cap, st);
+    self->used++;
+    return st;
 }
 
 int db_bind_int64(db_stmt_t *st, int idx, int64_t value)

@@ -15,19 +15,26 @@
 
 typedef struct db_ops_t db_ops_t;
 
+/*  The statement cache is lib/db.c's, for every backend: open addressing
+    keyed by the SQL text; `used` stays below half of `cap` so a lookup
+    always finds an empty slot; every statement in it is owned by it. */
 struct db_t {
     const db_ops_t *ops;
     db_error_t error;           /* class of the last error; NONE after a success */
     char errmsg[DB_ERRMSG_MAX]; /* its text, never holding a bound value */
+    db_stmt_t **slots;          /* the statement cache (NULL until the first) */
+    size_t cap, used;
 };
 
 struct db_stmt_t {
-    db_t *db; /* the connection it was prepared on */
+    db_t *db;      /* the connection it was prepared on */
+    char *sql;     /* its text, owned: the cache key */
+    uint64_t hash; /* of sql */
 };
 
 struct db_ops_t {
     const char *name;
-    void (*close)(db_t *self); /* frees self */
+    void (*close)(db_t *self); /* frees self (its statements are freed before) */
     const char *(*path)(const db_t *self);
     int (*exec)(db_t *self, const char *sql);
     int (*begin)(db_t *self);
@@ -37,7 +44,10 @@ struct db_ops_t {
     void (*set_busy_timeout)(db_t *self, int ms);
     int (*set_session)(db_t *self, const char *sql);
     uint64_t (*session)(const db_t *self);
-    db_stmt_t *(*prepare)(db_t *self, const char *sql);
+    /* A new statement for `sql` (base zeroed but for db), or NULL with the
+       error set; db.c fills in sql and hash and caches it. */
+    db_stmt_t *(*stmt_new)(db_t *self, const char *sql);
+    void (*stmt_free)(db_stmt_t *st);
     int (*bind_int64)(db_stmt_t *st, int idx, int64_t value);
     int (*bind_blob)(db_stmt_t *st, int idx, const void *data, size_t len, bool copy);
     int (*bind_text)(db_stmt_t *st, int idx, const char *text, bool copy);
@@ -60,8 +70,5 @@ db_t *db_pg_open(const char *conninfo, int flags, char *err, size_t errlen);
 /* Sets the connection's error state (NONE clears the text). */
 void db_set_error(db_t *self, db_error_t error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-/* FNV-1a of a statement's text: the statement caches' key. */
-uint64_t db_sql_hash(const char *sql);
 
 #endif

@@ -35,7 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PG_CACHE_INITIAL 32     /* statement slots at first (a power of two) */
 #define PG_LOCK_TIMEOUT_MS 5000 /* default wait for a lock, like SQLite's busy timeout */
 #define PG_QUEUE_MAX 1024       /* queued statements read back at the latest after this many */
 #define PG_CONNECT_TIMEOUT "5"  /* seconds, unless the location says otherwise */
@@ -64,12 +63,13 @@ typedef struct {
     int row;
 } pg_blob_t;
 
+/* A cached statement (lib/db.c keeps the cache; base.sql is its text). */
 typedef struct {
     db_stmt_t base;
-    char *sql; /* its text, owned: the cache key */
-    uint64_t hash;
     int nparams;         /* the highest $N in the text */
     pg_param_t *params;  /* nparams */
+    const char **values; /* nparams: what libpq sends, per execution */
+    int *lengths, *formats;
     Oid *types;          /* the types it was prepared with */
     unsigned generation; /* the session it was prepared on; 0 never */
     char name[24];       /* server-side name */
@@ -82,8 +82,6 @@ typedef struct {
 struct pg_db_t {
     db_t base;
     PGconn *conn;
-    pg_stmt_t **slots; /* open-addressing statement cache */
-    size_t cap, used;
     unsigned generation; /* incremented by every (re)connect */
     unsigned next_name;  /* for server-side statement names */
     bool in_tx;          /* between our BEGIN and COMMIT/ROLLBACK */
@@ -280,16 +278,11 @@ db_t *db_pg_open(const char *conninfo, int flags, char *err, size_t errlen)
     pg_db_t *self = calloc(1, sizeof *self);
     if (self) {
         self->base.ops = &s_ops;
-        self->cap = PG_CACHE_INITIAL;
-        self->slots = calloc(self->cap, sizeof *self->slots);
         self->readonly = (flags & DB_READONLY) != 0;
         self->lock_timeout_ms = PG_LOCK_TIMEOUT_MS;
         self->generation = 1;
     }
-    if (!self || !self->slots) {
-        if (self)
-            free(self->slots);
-        free(self);
+    if (!self) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
@@ -308,7 +301,6 @@ db_t *db_pg_open(const char *conninfo, int flags, char *err, size_t errlen)
         text[strcspn(text, "\n")] = '\0';
         snprintf(err, errlen, "cannot connect to the PostgreSQL server: %s", text);
         PQfinish(self->conn);
-        free(self->slots);
         free(self);
         return NULL;
     }
@@ -321,19 +313,22 @@ db_t *db_pg_open(const char *conninfo, int flags, char *err, size_t errlen)
     return &self->base;
 }
 
-static void s_stmt_free(pg_stmt_t *st)
+static void s_stmt_free(db_stmt_t *base)
 {
+    pg_stmt_t *st = ST(base);
     if (!st)
         return;
     PQclear(st->result);
     for (int i = 0; i < st->nparams; i++)
         free(st->params[i].copy);
     free(st->params);
+    free(st->values);
+    free(st->lengths);
+    free(st->formats);
     free(st->types);
     for (int i = 0; i < st->n_blobs; i++)
         free(st->blobs[i].bytes);
     free(st->blobs);
-    free(st->sql);
     free(st);
 }
 
@@ -345,9 +340,6 @@ static void s_close(db_t *base)
         if (self->in_tx)
             PQclear(PQexec(self->conn, "ROLLBACK"));
     }
-    for (size_t i = 0; i < self->cap; i++)
-        s_stmt_free(self->slots[i]);
-    free(self->slots);
     PQfinish(self->conn);
     free(self->session_sql);
     free(self);
@@ -489,27 +481,6 @@ static int s_count_params(const char *sql)
     return max;
 }
 
-static int s_grow(pg_db_t *self)
-{
-    size_t cap = self->cap * 2;
-    pg_stmt_t **slots = calloc(cap, sizeof *slots);
-    if (!slots)
-        return -1;
-    for (size_t i = 0; i < self->cap; i++) {
-        pg_stmt_t *st = self->slots[i];
-        if (!st)
-            continue;
-        size_t j = (size_t)st->hash & (cap - 1);
-        while (slots[j])
-            j = (j + 1) & (cap - 1);
-        slots[j] = st;
-    }
-    free(self->slots);
-    self->slots = slots;
-    self->cap = cap;
-    return 0;
-}
-
 static void s_clear_rows(pg_stmt_t *st)
 {
     PQclear(st->result);
@@ -528,44 +499,29 @@ static void s_reset(db_stmt_t *base)
         st->params[i].kind = PARAM_NULL;
 }
 
-static db_stmt_t *s_prepare(db_t *base, const char *sql)
+static db_stmt_t *s_stmt_new(db_t *base, const char *sql)
 {
-    pg_db_t *self = DB(base);
-    uint64_t hash = db_sql_hash(sql);
-    size_t i = (size_t)hash & (self->cap - 1);
-    for (; self->slots[i]; i = (i + 1) & (self->cap - 1)) {
-        pg_stmt_t *st = self->slots[i];
-        if (st->hash == hash && (st->sql == sql || strcmp(st->sql, sql) == 0)) {
-            s_reset(&st->base);
-            return &st->base;
-        }
-    }
     int n = s_count_params(sql);
     if (n < 0) {
         db_set_error(base, DB_ERR_OTHER, "placeholder number out of range");
         return NULL;
     }
+    size_t slots = n ? (size_t)n : 1;
     pg_stmt_t *st = calloc(1, sizeof *st);
     if (st) {
-        st->sql = strdup(sql);
         st->nparams = n;
-        st->params = calloc(n ? (size_t)n : 1, sizeof *st->params);
-        st->types = calloc(n ? (size_t)n : 1, sizeof *st->types);
+        st->params = calloc(slots, sizeof *st->params);
+        st->values = calloc(slots, sizeof *st->values);
+        st->lengths = calloc(slots, sizeof *st->lengths);
+        st->formats = calloc(slots, sizeof *st->formats);
+        st->types = calloc(slots, sizeof *st->types);
         st->row = -1;
     }
-    if (!st || !st->sql || !st->params || !st->types ||
-        ((self->used + 1) * 2 > self->cap && s_grow(self) != 0)) {
-        s_stmt_free(st);
+    if (!st || !st->params || !st->values || !st->lengths || !st->formats || !st->types) {
+        s_stmt_free(st ? &st->base : NULL);
         db_set_error(base, DB_ERR_OTHER, "out of memory");
         return NULL;
     }
-    st->base.db = base;
-    st->hash = hash;
-    i = (size_t)hash & (self->cap - 1);
-    while (self->slots[i])
-        i = (i + 1) & (self->cap - 1);
-    self->slots[i] = st;
-    self->used++;
     return &st->base;
 }
 
@@ -680,7 +636,7 @@ static int s_server_prepare(pg_db_t *self, pg_stmt_t *st)
     for (int i = 0; i < st->nparams; i++)
         st->types[i] = s_oid(st->params[i].kind);
     snprintf(st->name, sizeof st->name, "hs%u", ++self->next_name);
-    PGresult *res = PQprepare(self->conn, st->name, st->sql, st->nparams, st->types);
+    PGresult *res = PQprepare(self->conn, st->name, st->base.sql, st->nparams, st->types);
     int rc = s_ok(self, res);
     PQclear(res);
     if (rc == 0)
@@ -688,14 +644,14 @@ static int s_server_prepare(pg_db_t *self, pg_stmt_t *st)
     return rc;
 }
 
-/* The parameter arrays libpq wants, in `values`/`lengths`/`formats`. */
-static void s_param_arrays(pg_stmt_t *st, const char **values, int *lengths, int *formats)
+/* Fills the statement's arrays libpq sends from its bindings. */
+static void s_param_arrays(pg_stmt_t *st)
 {
     for (int i = 0; i < st->nparams; i++) {
         const pg_param_t *p = &st->params[i];
-        values[i] = p->kind == PARAM_NULL ? NULL : p->value;
-        lengths[i] = p->len;
-        formats[i] = p->kind == PARAM_BLOB ? 1 : 0;
+        st->values[i] = p->kind == PARAM_NULL ? NULL : p->value;
+        st->lengths[i] = p->len;
+        st->formats[i] = p->kind == PARAM_BLOB ? 1 : 0;
     }
 }
 
@@ -704,12 +660,10 @@ static int s_execute(pg_db_t *self, pg_stmt_t *st)
 {
     if (s_flush(self) != 0 || s_ensure(self) != 0 || s_server_prepare(self, st) != 0)
         return -1;
-    int n = st->nparams;
-    const char *values[n ? n : 1];
-    int lengths[n ? n : 1], formats[n ? n : 1];
-    s_param_arrays(st, values, lengths, formats);
+    s_param_arrays(st);
     s_clear_rows(st);
-    PGresult *res = PQexecPrepared(self->conn, st->name, n, values, lengths, formats, 0);
+    PGresult *res =
+        PQexecPrepared(self->conn, st->name, st->nparams, st->values, st->lengths, st->formats, 0);
     if (s_ok(self, res) != 0) {
         PQclear(res);
         return -1;
@@ -753,13 +707,11 @@ static int s_run(db_stmt_t *base)
             s_reset(base);
             return -1;
         }
-        int n = st->nparams;
-        const char *values[n ? n : 1];
-        int lengths[n ? n : 1], formats[n ? n : 1];
-        s_param_arrays(st, values, lengths, formats);
+        s_param_arrays(st);
         /* libpq copies the values into its buffer here: a borrowed blob
            may change as soon as this returns */
-        if (PQsendQueryPrepared(self->conn, st->name, n, values, lengths, formats, 0) != 1) {
+        if (PQsendQueryPrepared(self->conn, st->name, st->nparams, st->values, st->lengths,
+                                st->formats, 0) != 1) {
             s_lost(self);
             rc = -1;
         } else {
@@ -867,7 +819,8 @@ static const db_ops_t s_ops = {
     .set_busy_timeout = s_set_busy_timeout,
     .set_session = s_set_session,
     .session = s_session_id,
-    .prepare = s_prepare,
+    .stmt_new = s_stmt_new,
+    .stmt_free = s_stmt_free,
     .bind_int64 = s_bind_int64,
     .bind_blob = s_bind_blob,
     .bind_text = s_bind_text,

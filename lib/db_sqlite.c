@@ -7,30 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DB_CACHE_INITIAL 32     /* statement slots at first (a power of two) */
 #define DB_BUSY_TIMEOUT_MS 5000 /* default wait for another connection's lock */
 
 typedef struct sqlite_db_t sqlite_db_t;
 
-/* A cached statement. `sql` is the cache key (owned copy). */
+/* A cached statement (lib/db.c keeps the cache). */
 typedef struct {
     db_stmt_t base;
-    sqlite3_stmt *stmt; /* prepared statement */
-    char *sql;          /* its text, owned */
-    uint64_t hash;      /* hash of sql */
+    sqlite3_stmt *stmt; /* prepared on the connection */
 } sqlite_stmt_t;
 
-/*  Invariant: every statement in `slots` was prepared on `sqlite` and is
-    owned by the cache; `used` counts the non-NULL slots and stays below
-    half of `cap`, so a lookup always finds an empty slot. */
 struct sqlite_db_t {
     db_t base;
-    sqlite3 *sqlite;       /* the connection */
-    char *path;            /* file name, owned */
-    sqlite_stmt_t **slots; /* open-addressing statement cache */
-    size_t cap;            /* slots allocated (a power of two) */
-    size_t used;           /* slots in use */
-    bool borrowed;         /* the connection is the caller's (db_borrow.h) */
+    sqlite3 *sqlite; /* the connection */
+    char *path;      /* file name, owned */
+    bool borrowed;   /* the connection is the caller's (db_borrow.h) */
 };
 
 static const db_ops_t s_ops;
@@ -80,11 +71,7 @@ static sqlite_db_t *s_new(const char *path)
         return NULL;
     self->base.ops = &s_ops;
     self->path = strdup(path);
-    self->cap = DB_CACHE_INITIAL;
-    self->slots = calloc(self->cap, sizeof *self->slots);
-    if (!self->path || !self->slots) {
-        free(self->path);
-        free(self->slots);
+    if (!self->path) {
         free(self);
         return NULL;
     }
@@ -96,13 +83,6 @@ static void s_close(db_t *base)
     sqlite_db_t *self = DB(base);
     if (self->sqlite && !self->borrowed && !sqlite3_get_autocommit(self->sqlite))
         sqlite3_exec(self->sqlite, "ROLLBACK", NULL, NULL, NULL);
-    for (size_t i = 0; self->slots && i < self->cap; i++)
-        if (self->slots[i]) {
-            sqlite3_finalize(self->slots[i]->stmt);
-            free(self->slots[i]->sql);
-            free(self->slots[i]);
-        }
-    free(self->slots);
     if (self->sqlite && !self->borrowed)
         sqlite3_close(self->sqlite);
     free(self->path);
@@ -209,28 +189,6 @@ static uint64_t s_session(const db_t *base)
     return 1;
 }
 
-/* Doubles the cache. 0 or -1. */
-static int s_grow(sqlite_db_t *self)
-{
-    size_t cap = self->cap * 2;
-    sqlite_stmt_t **slots = calloc(cap, sizeof *slots);
-    if (!slots)
-        return -1;
-    for (size_t i = 0; i < self->cap; i++) {
-        sqlite_stmt_t *st = self->slots[i];
-        if (!st)
-            continue;
-        size_t j = (size_t)st->hash & (cap - 1);
-        while (slots[j])
-            j = (j + 1) & (cap - 1);
-        slots[j] = st;
-    }
-    free(self->slots);
-    self->slots = slots;
-    self->cap = cap;
-    return 0;
-}
-
 /* Refuses `$N` placeholders that SQLite would number differently from N. */
 static int s_check_params(sqlite_db_t *self, sqlite3_stmt *stmt)
 {
@@ -248,19 +206,9 @@ static int s_check_params(sqlite_db_t *self, sqlite3_stmt *stmt)
     return 0;
 }
 
-static db_stmt_t *s_prepare(db_t *base, const char *sql)
+static db_stmt_t *s_stmt_new(db_t *base, const char *sql)
 {
     sqlite_db_t *self = DB(base);
-    uint64_t hash = db_sql_hash(sql);
-    size_t i = (size_t)hash & (self->cap - 1);
-    for (; self->slots[i]; i = (i + 1) & (self->cap - 1)) {
-        sqlite_stmt_t *st = self->slots[i];
-        if (st->hash == hash && (st->sql == sql || strcmp(st->sql, sql) == 0)) {
-            sqlite3_reset(st->stmt);
-            sqlite3_clear_bindings(st->stmt);
-            return &st->base;
-        }
-    }
     sqlite3_stmt *stmt = NULL;
     int rc = sqlite3_prepare_v3(self->sqlite, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
     if (rc != SQLITE_OK) {
@@ -272,25 +220,19 @@ static db_stmt_t *s_prepare(db_t *base, const char *sql)
         return NULL;
     }
     sqlite_stmt_t *st = calloc(1, sizeof *st);
-    if (st)
-        st->sql = strdup(sql);
-    if (!st || !st->sql || ((self->used + 1) * 2 > self->cap && s_grow(self) != 0)) {
-        if (st)
-            free(st->sql);
-        free(st);
+    if (!st) {
         sqlite3_finalize(stmt);
         db_set_error(base, DB_ERR_OTHER, "out of memory");
         return NULL;
     }
-    st->base.db = base;
     st->stmt = stmt;
-    st->hash = hash;
-    i = (size_t)hash & (self->cap - 1);
-    while (self->slots[i])
-        i = (i + 1) & (self->cap - 1);
-    self->slots[i] = st;
-    self->used++;
     return &st->base;
+}
+
+static void s_stmt_free(db_stmt_t *st)
+{
+    sqlite3_finalize(ST(st)->stmt);
+    free(st);
 }
 
 static int s_bound(db_stmt_t *st, int rc)
@@ -398,7 +340,8 @@ static const db_ops_t s_ops = {
     .set_busy_timeout = s_set_busy_timeout,
     .set_session = s_set_session,
     .session = s_session,
-    .prepare = s_prepare,
+    .stmt_new = s_stmt_new,
+    .stmt_free = s_stmt_free,
     .bind_int64 = s_bind_int64,
     .bind_blob = s_bind_blob,
     .bind_text = s_bind_text,
