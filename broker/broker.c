@@ -2232,13 +2232,15 @@ static int s_become_active(broker_t *self, char *err, size_t errlen)
         snprintf(err, errlen, "cannot set up the store session: %s", db_errmsg(db));
         return -1;
     }
-    bool told = false, held = false;
+    bool told = false, held = false, failing = false;
     while (!s_stop) {
-        if (active_try(self->active, &held) != 0) {
+        int rc = active_try(self->active, &held);
+        if (rc != 0 && !failing) /* once per outage, not every half second */
             log_event(HLOG_ERROR, "store_unavailable", "error", db_errmsg(db), NULL);
-        } else if (held) {
+        failing = rc != 0;
+        if (rc == 0 && held) {
             break;
-        } else if (!told) {
+        } else if (rc == 0 && !told) {
             char holder[128] = "";
             (void)active_holder(self->active, holder, sizeof holder);
             log_event(HLOG_INFO, "standby", "active", holder[0] ? holder : "unknown", "effect",

@@ -12,10 +12,6 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
-#include <arpa/inet.h>
-#include <criterion/hooks.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,25 +22,7 @@
 /* broker/active.h: a silent session ends after ACTIVE_TIMEOUT_S (5 s) */
 #define ACTIVE_TIMEOUT_S 5
 
-static pg_harness_t *s_cluster;
-
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
-{
-    (void)set;
-    setenv("HARTSLAG_TEST_STORE", "postgresql", 1);
-    if (pg_harness_location_env())
-        return;
-    char err[512];
-    s_cluster = pg_harness_start(err, sizeof err);
-    if (!s_cluster)
-        fprintf(stderr, "test_standby: %s\n", err); /* every test then fails */
-}
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-    (void)stats;
-    pg_harness_destroy(&s_cluster);
-}
+PG_HARNESS_WANTED;
 
 static bh_t *s_bh;
 static const char *s_orgs[] = {"gemeente", "politie", "welzijn", "woonpunt"};
@@ -99,6 +77,7 @@ static int s_standby_says(const char *text, int ms)
 static void s_setup(void)
 {
     tu_watchdog(120);
+    setenv("HARTSLAG_TEST_STORE", "postgresql", 1); /* bh_new: a schema in the cluster */
     s_bh = bh_new(s_orgs, 4, bh_default_agreements);
     cr_assert_not_null(s_bh);
     cr_assert_eq(bh_start(s_bh, NULL), 0, "broker did not start");
@@ -255,27 +234,11 @@ Test(standby, a_hung_active_broker_loses_the_lock_and_stops_without_writing)
     bh_client_destroy(&welzijn);
 }
 
-/* A port nobody listens on now. */
-static int s_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
-        getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
-        port = ntohs(addr.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
 /* Real daemons configured with both brokers' endpoints move over by
    themselves when the active broker dies. */
 Test(standby, daemons_with_both_endpoints_move_over)
 {
-    snprintf(s_standby_bind, sizeof s_standby_bind, "tcp://127.0.0.1:%d", s_free_port());
+    snprintf(s_standby_bind, sizeof s_standby_bind, "tcp://127.0.0.1:%d", pg_harness_free_port());
     s_start_standby(false);
     cr_assert_geq(s_standby_says("event=standby", 10000), 0);
     char both[600];

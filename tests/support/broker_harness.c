@@ -12,8 +12,6 @@
 #include "testutil.h"
 #include "wire.h"
 
-#include <criterion/hooks.h>
-#include <criterion/stats.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -144,29 +142,9 @@ int bh_write_agreements(bh_t *self, const char *text, const char *const *signers
     return bh_sign_agreements(self, signers);
 }
 
-static pg_harness_t *s_cluster; /* the binary's cluster, when it runs on PostgreSQL */
-
 bool bh_postgresql(void)
 {
-    const char *store = getenv("HARTSLAG_TEST_STORE");
-    return store && strcmp(store, "postgresql") == 0;
-}
-
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
-{
-    (void)set;
-    if (!bh_postgresql() || pg_harness_location_env())
-        return;
-    char err[512];
-    s_cluster = pg_harness_start(err, sizeof err);
-    if (!s_cluster)
-        fprintf(stderr, "broker_harness: %s\n", err); /* every bh_new then fails */
-}
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-    (void)stats;
-    pg_harness_destroy(&s_cluster);
+    return pg_harness_requested();
 }
 
 const char *bh_store(const bh_t *self)

@@ -2,8 +2,7 @@
     certificates for the broker and some partners in a temporary directory,
     an agreements file, a real hartslag-broker process on 127.0.0.1 with an
     ephemeral port, and raw CURVE clients that speak the wire protocol.
-    Tests only; no Criterion assertions in here (callers assert), only the
-    report hooks that start a PostgreSQL cluster when the suites run on it. */
+    Tests only; no Criterion calls in here (callers assert). */
 #ifndef HARTSLAG_BROKER_HARNESS_H
 #define HARTSLAG_BROKER_HARNESS_H
 
@@ -45,7 +44,7 @@ typedef struct {
 /* The backend the suites run against (issue 16): SQLite in the state
    directory, or, when the environment says HARTSLAG_TEST_STORE=postgresql,
    a schema of its own in a private PostgreSQL cluster that the test
-   binary starts before its first test (tests/support/pg_harness). The
+   binary starts before its first test (tests/support/pg_harness.h). The
    store location goes into broker.yaml as `store:` and is what tests give
    the audit tools as `--db`. */
 bool bh_postgresql(void);

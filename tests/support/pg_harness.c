@@ -4,6 +4,8 @@
 #include "testutil.h"
 
 #include <arpa/inet.h>
+#include <criterion/hooks.h>
+#include <criterion/stats.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
@@ -23,8 +25,33 @@ struct pg_harness_t {
     char location[512];
 };
 
-/* A port nobody listens on now (the server binds it a moment later). */
-static int s_free_port(void)
+bool pg_harness_requested(void)
+{
+    const char *store = getenv("HARTSLAG_TEST_STORE");
+    return store && strcmp(store, "postgresql") == 0;
+}
+
+static pg_harness_t *s_cluster; /* the binary's, started before its first test */
+
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
+{
+    (void)set;
+    bool wanted = &pg_harness_wanted && pg_harness_wanted;
+    if (pg_harness_location_env() || !(wanted || pg_harness_requested()))
+        return;
+    char err[512];
+    s_cluster = pg_harness_start(err, sizeof err);
+    if (!s_cluster)
+        fprintf(stderr, "pg_harness: %s\n", err); /* its tests then fail */
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+    (void)stats;
+    pg_harness_destroy(&s_cluster);
+}
+
+int pg_harness_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
@@ -59,7 +86,7 @@ pg_harness_t *pg_harness_start(char *err, size_t errlen)
     }
     char script[4200], port[16];
     snprintf(script, sizeof script, "%s/tests/support/pg-cluster.sh", tu_src());
-    snprintf(port, sizeof port, "%d", s_free_port());
+    snprintf(port, sizeof port, "%d", pg_harness_free_port());
     char *argv[] = {"/bin/sh", script, port, NULL};
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);

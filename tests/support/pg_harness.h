@@ -7,8 +7,11 @@
     stops the server and removes its directory, so no run leaves a server
     behind.
 
-    One cluster per test binary: start it in a Criterion PRE_ALL report
-    hook and stop it in POST_ALL (both run in the runner process); the
+    One cluster per test binary, started by this module's Criterion
+    PRE_ALL report hook and stopped in POST_ALL (both run in the runner
+    process) when the binary wants one: when the environment says
+    HARTSLAG_TEST_STORE=postgresql (the suites run again on PostgreSQL),
+    or always for a binary that says PG_HARNESS_WANTED at file scope. The
     tests, run in child processes, find the location in the environment
     (pg_harness_location_env) and make their own schema
     (pg_harness_schema) so that they do not see each other's tables.
@@ -18,9 +21,21 @@
 #ifndef HARTSLAG_PG_HARNESS_H
 #define HARTSLAG_PG_HARNESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define PG_HARNESS_ENV "HARTSLAG_TEST_POSTGRESQL"
+
+/* A binary whose tests always need the cluster says so at file scope. */
+#define PG_HARNESS_WANTED const bool pg_harness_wanted = true
+extern const bool pg_harness_wanted __attribute__((weak));
+
+/* True when the environment asks for the suites on PostgreSQL
+   (HARTSLAG_TEST_STORE=postgresql). */
+bool pg_harness_requested(void);
+
+/* A TCP port of 127.0.0.1 nobody listens on now, or -1. */
+int pg_harness_free_port(void);
 
 typedef struct pg_harness_t pg_harness_t;
 

@@ -6,7 +6,6 @@
     that is cut or a server that restarts: the transaction fails, the next
     one works. */
 #include <criterion/criterion.h>
-#include <criterion/hooks.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,25 +16,11 @@
 #include "pg_harness.h"
 #include "testutil.h"
 
-static pg_harness_t *s_cluster;
 static char s_loc[512];
 static char s_schema[64];
 static char s_err[256];
 
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
-{
-    (void)set;
-    char err[512];
-    s_cluster = pg_harness_start(err, sizeof err);
-    if (!s_cluster)
-        fprintf(stderr, "test_db_pg: %s\n", err); /* every test then fails */
-}
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-    (void)stats;
-    pg_harness_destroy(&s_cluster);
-}
+PG_HARNESS_WANTED;
 
 static void s_setup(void)
 {
