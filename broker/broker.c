@@ -2082,13 +2082,15 @@ static int s_turn(broker_t *self, bool readable, bool final)
         else if (self->active && active_check(self->active) != 0) {
             /* A new session (the old one was cut, or ended while this
                process hung) holds no lock: another broker may be active
-               now. Write nothing; stop, to come back as a standby. */
-            self->turn_failed = true;
+               now. Read, send and write nothing more; stop, to come back
+               as a standby. */
+            broker_store_rollback(self->store);
             self->lost_lock = true;
             s_stop = 1;
             log_event(HLOG_ERROR, "active_lost", "effect",
                       "the store's lock is gone; stopping without writing (restart as standby)",
                       NULL);
+            return -1;
         }
         self->transaction_ms = self->now_ms;
     }
