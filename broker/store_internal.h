@@ -43,8 +43,17 @@ enum {
     QST_AGREEMENTS_IN_FORCE,
     QST_AGREEMENTS_RECORD,
     QST_AGREEMENTS_SIGNATURE,
+    /* PostgreSQL only (NULL on SQLite): the hot path without a round trip
+       per row (store_queue.c). */
+    QST_PG_SEQ_BLOCK,
+    QST_PG_INSERT_DELIVERY,
+    QST_PG_SETTLE,
+    QST_PG_SETTLE_SEQ,
     QST_COUNT_
 };
+
+/* Delivery numbers a PostgreSQL store takes from its sequence at a time. */
+#define STORE_SEQ_BLOCK 256
 
 /* store_match.c's statements. */
 enum {
@@ -64,10 +73,16 @@ enum {
 /*  Invariant: every statement in `queue` and `match` was prepared on `db`
     and is reset after each use. `checkpointer` is NULL unless started. */
 struct broker_store_t {
-    db_t *db;                         /* the connection, owned */
-    bool sqlite;                      /* db_backend is "sqlite" */
-    db_stmt_t *begin;                 /* the backend's text for a writing transaction */
-    db_stmt_t *queue[QST_COUNT_];     /* store_queue.c */
+    db_t *db;                     /* the connection, owned */
+    bool sqlite;                  /* db_backend is "sqlite" */
+    db_stmt_t *begin;             /* the backend's text for a writing transaction */
+    db_stmt_t *queue[QST_COUNT_]; /* store_queue.c */
+    /* PostgreSQL: delivery numbers taken from the sequence and not yet
+       used, ascending (seqs[seq_used..seq_count-1]). A sequence never
+       hands a number out twice, so numbers lost with a rolled-back turn
+       or a dead broker leave gaps, never duplicates. */
+    int64_t seqs[STORE_SEQ_BLOCK];
+    size_t seq_used, seq_count;
     db_stmt_t *match[MST_COUNT_];     /* store_match.c */
     wal_checkpointer_t *checkpointer; /* SQLite's WAL beside the loop */
 };

@@ -56,12 +56,38 @@ static const char *s_sql[QST_COUNT_] = {
                               "file) VALUES($1, $2, $3, $4)",
     [QST_AGREEMENTS_SIGNATURE] = "INSERT INTO agreements_signatures(sha256, signer, signature) "
                                  "VALUES($1, $2, $3) ON CONFLICT (sha256, signer) DO NOTHING",
+    /* PostgreSQL: a statement whose answer the turn waits for is a round
+       trip, and the broker's loop waits with it. A delivery's number comes
+       from a block taken in advance, so its INSERT joins the turn's
+       pipeline; an ack settles its delivery and drops the ciphertext when
+       nothing of the signal is pending in one statement (the subquery sees
+       the snapshot before the UPDATE, hence the settled row is excluded by
+       hand). SQLite answers in microseconds and has no data-modifying WITH:
+       it keeps the statements above. */
+    [QST_PG_SEQ_BLOCK] = "SELECT nextval(pg_get_serial_sequence('deliveries', 'seq')) "
+                         "FROM generate_series(1, $1)",
+    [QST_PG_INSERT_DELIVERY] = "INSERT INTO deliveries(seq, signal_id, recipient, state, "
+                               "expires_at) VALUES($1, $2, $3, 0, $4)",
+    [QST_PG_SETTLE] =
+        "WITH settled AS (UPDATE deliveries SET state = $1 WHERE signal_id = $2 AND recipient = $3 "
+        "AND state = 0 RETURNING seq), dropped AS (UPDATE signals SET sealed = NULL WHERE "
+        "signal_id = $2 AND EXISTS (SELECT 1 FROM settled) AND NOT EXISTS (SELECT 1 FROM "
+        "deliveries d WHERE d.signal_id = $2 AND d.state = 0 AND d.seq NOT IN (SELECT seq FROM "
+        "settled))) SELECT count(*) FROM settled",
+    [QST_PG_SETTLE_SEQ] =
+        "WITH settled AS (UPDATE deliveries SET state = $1 WHERE seq = $2 AND signal_id = $3 AND "
+        "recipient = $4 AND state = 0 RETURNING seq), dropped AS (UPDATE signals SET sealed = NULL "
+        "WHERE signal_id = $3 AND EXISTS (SELECT 1 FROM settled) AND NOT EXISTS (SELECT 1 FROM "
+        "deliveries d WHERE d.signal_id = $3 AND d.state = 0 AND d.seq NOT IN (SELECT seq FROM "
+        "settled))) SELECT count(*) FROM settled",
 };
 
 int store_queue_prepare(broker_store_t *self, char *err, size_t errlen)
 {
     for (int i = 0; i < QST_COUNT_; i++)
-        if (!(self->queue[i] = db_prepare(self->db, s_sql[i]))) {
+        if (self->sqlite && i >= QST_PG_SEQ_BLOCK)
+            self->queue[i] = NULL;
+        else if (!(self->queue[i] = db_prepare(self->db, s_sql[i]))) {
             snprintf(err, errlen, "cannot prepare broker store statement: %s", db_errmsg(self->db));
             return -1;
         }
@@ -238,9 +264,54 @@ int broker_store_insert_signal(broker_store_t *self, const uint8_t id[QUEUE_ID_B
     return s_done(self, QST_INSERT_SIGNAL);
 }
 
+static int s_int64_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The next delivery number, from the block in hand or a new one. -1 when
+   the sequence does not answer. */
+static int64_t s_pg_next_seq(broker_store_t *self)
+{
+    if (self->seq_used == self->seq_count) {
+        db_stmt_t *stmt = self->queue[QST_PG_SEQ_BLOCK];
+        db_bind_int64(stmt, 1, STORE_SEQ_BLOCK);
+        size_t n = 0;
+        db_step_t rc;
+        while (n < STORE_SEQ_BLOCK && (rc = db_step(stmt)) == DB_ROW)
+            self->seqs[n++] = db_column_int64(stmt, 0);
+        db_reset(stmt);
+        if (n == 0)
+            return -1;
+        /* one session's nextval calls ascend; sorted all the same, since a
+           recipient's cursor relies on the order */
+        qsort(self->seqs, n, sizeof self->seqs[0], s_int64_cmp);
+        self->seq_used = 0;
+        self->seq_count = n;
+    }
+    return self->seqs[self->seq_used++];
+}
+
+static int64_t s_pg_insert_delivery(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES],
+                                    const char *recipient, int64_t expires_at_ms)
+{
+    int64_t seq = s_pg_next_seq(self);
+    if (seq < 0)
+        return -1;
+    db_stmt_t *stmt = self->queue[QST_PG_INSERT_DELIVERY];
+    db_bind_int64(stmt, 1, seq);
+    db_bind_blob_ref(stmt, 2, id, QUEUE_ID_BYTES);
+    db_bind_text_ref(stmt, 3, recipient);
+    db_bind_int64(stmt, 4, expires_at_ms);
+    return db_run(stmt) == 0 ? seq : -1;
+}
+
 int64_t broker_store_insert_delivery(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES],
                                      const char *recipient, int64_t expires_at_ms)
 {
+    if (!self->sqlite)
+        return s_pg_insert_delivery(self, id, recipient, expires_at_ms);
     db_stmt_t *stmt = self->queue[QST_INSERT_DELIVERY];
     db_bind_blob_ref(stmt, 1, id, QUEUE_ID_BYTES);
     db_bind_text_ref(stmt, 2, recipient);
@@ -302,6 +373,14 @@ static int s_drop_if_settled(broker_store_t *self, const uint8_t id[QUEUE_ID_BYT
 int broker_store_settle(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES],
                         const char *recipient, delivery_state_t state)
 {
+    if (!self->sqlite) {
+        db_stmt_t *pg = self->queue[QST_PG_SETTLE];
+        db_bind_int64(pg, 1, (int64_t)state);
+        db_bind_blob_ref(pg, 2, id, QUEUE_ID_BYTES);
+        db_bind_text_ref(pg, 3, recipient);
+        int64_t settled = s_scalar(self, QST_PG_SETTLE);
+        return settled < 0 ? -1 : settled > 0;
+    }
     db_stmt_t *stmt = self->queue[QST_SETTLE];
     db_bind_int64(stmt, 1, (int64_t)state);
     db_bind_blob_ref(stmt, 2, id, QUEUE_ID_BYTES);
@@ -315,6 +394,15 @@ int broker_store_settle(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES],
 int broker_store_settle_seq(broker_store_t *self, int64_t seq, const uint8_t id[QUEUE_ID_BYTES],
                             const char *recipient, delivery_state_t state)
 {
+    if (!self->sqlite) {
+        db_stmt_t *pg = self->queue[QST_PG_SETTLE_SEQ];
+        db_bind_int64(pg, 1, (int64_t)state);
+        db_bind_int64(pg, 2, seq);
+        db_bind_blob_ref(pg, 3, id, QUEUE_ID_BYTES);
+        db_bind_text_ref(pg, 4, recipient);
+        int64_t settled = s_scalar(self, QST_PG_SETTLE_SEQ);
+        return settled < 0 ? -1 : settled > 0;
+    }
     db_stmt_t *stmt = self->queue[QST_SETTLE_SEQ];
     db_bind_int64(stmt, 1, (int64_t)state);
     db_bind_int64(stmt, 2, seq);

@@ -3,6 +3,7 @@
 
 #include "audit_store.h"
 #include "audit_subjects.h"
+#include "hash_cache.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -12,6 +13,8 @@
 
 /* The node cache keeps perfect subtrees of 2^4 = 16 leaves and up. */
 #define AUDIT_NODE_MIN_LEVEL 4
+/* Recent hashes in memory (hash_cache.h): 2^14 slots, 640 KiB. */
+#define AUDIT_HASH_CACHE_BITS 14
 
 /*  Invariant: tree holds exactly the leaves of rows 0..size-1 of the
     records as this connection sees them (committed plus the open
@@ -19,6 +22,7 @@
     last_leaf the leaf hash of row size-1 (zeros when empty). */
 struct audit_log_t {
     audit_store_t *store;                            /* the tables, owned */
+    hash_cache_t *hashes;                            /* recent leaf and node hashes, owned */
     merkle_tree_t *tree;                             /* current tree */
     unsigned char committed_state[MERKLE_STATE_MAX]; /* tree at the last commit */
     size_t committed_len;
@@ -38,7 +42,12 @@ void audit_log_origin_for(const char *partnership, char *out, size_t outlen)
 static int s_get_leaf(void *arg, uint64_t index, unsigned char out[MERKLE_HASHBYTES])
 {
     audit_log_t *self = arg;
-    return audit_store_leaf_get(self->store, index, out) == 1 ? 0 : -1;
+    if (hash_cache_get(self->hashes, 0, index, out))
+        return 0;
+    if (audit_store_leaf_get(self->store, index, out) != 1)
+        return -1;
+    hash_cache_put(self->hashes, 0, index, out);
+    return 0;
 }
 
 /* merkle's contract: 0 found, 1 not stored, -1 error. */
@@ -46,7 +55,13 @@ static int s_get_node(void *arg, unsigned level, uint64_t index,
                       unsigned char out[MERKLE_HASHBYTES])
 {
     audit_log_t *self = arg;
+    if (level < AUDIT_NODE_MIN_LEVEL)
+        return 1; /* never stored (s_on_node): not worth a query */
+    if (hash_cache_get(self->hashes, level, index, out))
+        return 0;
     int found = audit_store_node_get(self->store, level, index, out);
+    if (found == 1)
+        hash_cache_put(self->hashes, level, index, out);
     return found == 1 ? 0 : found == 0 ? 1 : -1;
 }
 
@@ -59,6 +74,7 @@ static int s_on_node(void *arg, unsigned level, uint64_t index,
        record on the broker's hot path. */
     if (level < AUDIT_NODE_MIN_LEVEL)
         return 0;
+    hash_cache_put(self->hashes, level, index, hash);
     return audit_store_node_put(self->store, level, index, hash);
 }
 
@@ -74,6 +90,7 @@ void audit_log_destroy(audit_log_t **self_p)
         audit_log_t *self = *self_p;
         audit_store_destroy(&self->store);
         merkle_tree_destroy(&self->tree);
+        hash_cache_destroy(&self->hashes);
         free(self->buf);
         free(self);
         *self_p = NULL;
@@ -147,8 +164,11 @@ static int s_subjects_backfill(audit_log_t *self, char *err, size_t errlen)
 audit_log_t *audit_log_open(db_t *db, const char *origin, bool writable, char *err, size_t errlen)
 {
     audit_log_t *self = calloc(1, sizeof *self);
-    if (!self || !(self->buf = malloc(AUDIT_RECORD_MAX))) {
+    if (!self || !(self->buf = malloc(AUDIT_RECORD_MAX)) ||
+        !(self->hashes = hash_cache_new(AUDIT_HASH_CACHE_BITS))) {
         snprintf(err, errlen, "out of memory");
+        if (self)
+            free(self->buf);
         free(self);
         return NULL;
     }
@@ -227,6 +247,8 @@ void audit_log_rollback(audit_log_t *self)
     }
     memcpy(self->last_leaf, self->committed_leaf, MERKLE_HASHBYTES);
     self->checkpoint_size = self->committed_checkpoint_size;
+    /* the rolled-back indexes will be used again, for other records */
+    hash_cache_clear(self->hashes);
 }
 
 int64_t audit_log_append(audit_log_t *self, Hartslag__AuditRecord *record)
@@ -252,6 +274,7 @@ int64_t audit_log_append(audit_log_t *self, Hartslag__AuditRecord *record)
         rc = audit_store_subject_put(self->store, audit_subject_tag(record->subject.data), index);
     if (rc != 0 || merkle_tree_append(self->tree, leaf) != 0)
         return -1;
+    hash_cache_put(self->hashes, 0, index, leaf);
     memcpy(self->last_leaf, leaf, MERKLE_HASHBYTES);
     return (int64_t)index;
 }

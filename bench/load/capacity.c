@@ -3,27 +3,25 @@
 #define _GNU_SOURCE
 #include "load.h"
 
+#include "db.h"
 #include "wire.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    sqlite3 *db;
-    sqlite3_stmt *pending;
-} broker_db_t;
-
-/* Every delivery acknowledged and processed by the broker: nothing pending. */
+/* Every delivery acknowledged and processed by the broker: nothing
+   pending. Read through lib/db.h, so the same job runs on either store. */
 static bool s_broker_all_acked(void *arg, size_t expected)
 {
     (void)expected;
-    broker_db_t *bdb = arg;
+    db_t *store = arg;
+    db_stmt_t *pending = db_prepare(store, "SELECT count(*) FROM deliveries WHERE state = 0");
     bool done = false;
-    if (sqlite3_step(bdb->pending) == SQLITE_ROW)
-        done = sqlite3_column_int64(bdb->pending, 0) == 0;
-    sqlite3_reset(bdb->pending);
+    if (pending && db_step(pending) == DB_ROW)
+        done = db_column_int64(pending, 0) == 0;
+    if (pending)
+        db_reset(pending);
     return done;
 }
 
@@ -53,16 +51,13 @@ int bench_hartslag_capacity(party_t *party, sealed_t *sigs, size_t n, double rat
     zsock_t *recv[LOAD_MAX_RECIPIENTS], *send[LOAD_MAX_SENDERS];
     uint8_t **msgs = calloc(n, sizeof *msgs);
     size_t *lens = calloc(n, sizeof *lens);
-    broker_db_t bdb = {0};
-    char path[4400];
-    snprintf(path, sizeof path, "%s/broker.db", party->bh->state);
-    if (sqlite3_open_v2(path, &bdb.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(bdb.db, "SELECT count(*) FROM deliveries WHERE state=0", -1,
-                           &bdb.pending, NULL) != SQLITE_OK) {
-        fprintf(stderr, "load: cannot read %s\n", path);
+    char err[256];
+    db_t *store = db_open(bh_store(party->bh), DB_READONLY, err, sizeof err);
+    if (!store) {
+        fprintf(stderr, "load: cannot read the broker's store: %s\n", err);
         goto done;
     }
-    sqlite3_busy_timeout(bdb.db, 1000);
+    db_set_busy_timeout(store, 1000);
     for (size_t i = 0; i < n; i++)
         if (!(msgs[i] = s_submit_frame(&sigs[i], &lens[i])))
             goto done;
@@ -91,7 +86,7 @@ int bench_hartslag_capacity(party_t *party, sealed_t *sigs, size_t n, double rat
         .db_dir = party->bh->root,
         .hartslag = true,
         .all_acked = s_broker_all_acked,
-        .all_acked_arg = &bdb,
+        .all_acked_arg = store,
         .server = party->bh->pid,
     };
     rc = zjob_run(&job, out);
@@ -102,7 +97,6 @@ done:
         free(msgs[i]);
     free(msgs);
     free(lens);
-    sqlite3_finalize(bdb.pending);
-    sqlite3_close(bdb.db);
+    db_close(&store);
     return rc;
 }

@@ -15,11 +15,15 @@
 #include "load.h"
 
 #include "daemon_harness.h"
+#include "pg_harness.h"
+#include "testutil.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static zsock_t *s_control(dh_t *d)
 {
@@ -49,10 +53,36 @@ static int s_send_signal(zsock_t *ctrl, size_t seq)
                       NULL);
 }
 
+/* A takeover during the run: the active broker is killed -9 at `kill_at`
+   (ns after the start) and the standby's log is read until it says it is
+   active. */
+typedef struct {
+    pid_t victim;
+    uint64_t kill_at;
+    const char *standby_log;
+    uint64_t t_kill, t_active, t_first; /* absolute ns; 0 = not yet */
+    size_t duplicates;
+} s_takeover_t;
+
+static void s_takeover_step(s_takeover_t *tk, uint64_t t0)
+{
+    uint64_t now = load_now_ns();
+    if (!tk->t_kill && now >= t0 + tk->kill_at) {
+        kill(tk->victim, SIGKILL);
+        tk->t_kill = load_now_ns();
+    }
+    if (tk->t_kill && !tk->t_active) {
+        char *log = tu_read_file(tk->standby_log, NULL);
+        if (log && strstr(log, "event=active"))
+            tk->t_active = load_now_ns();
+        free(log);
+    }
+}
+
 /* Sends `n` signals at `rate` and collects latencies (ns) into lat; got
    counts signals seen by both recipients. */
 static int s_run(zsock_t *ctrl, zsock_t *watch[2], size_t n, double rate, double *lat, size_t *both,
-                 size_t *errors, double *seconds)
+                 size_t *errors, double *seconds, s_takeover_t *tk)
 {
     uint64_t *t_send = calloc(n, sizeof *t_send);
     uint8_t *seen = calloc(n, 1);
@@ -66,6 +96,8 @@ static int s_run(zsock_t *ctrl, zsock_t *watch[2], size_t n, double rate, double
     *both = 0;
     *errors = 0;
     while (*both + *errors < n && load_now_ns() < deadline) {
+        if (tk)
+            s_takeover_step(tk, t0);
         uint64_t now = load_now_ns();
         while (sent < n && now >= t0 + sent * interval) {
             t_send[sent] = load_now_ns();
@@ -89,6 +121,8 @@ static int s_run(zsock_t *ctrl, zsock_t *watch[2], size_t n, double rate, double
                overdue go out together, so the offered rate holds. */
             timeout = next > now ? (long)((next - now + 999999) / 1000000) : 0;
         }
+        if (tk && timeout > 5)
+            timeout = 5;
         if (zmq_poll(items, 3, timeout) <= 0)
             continue;
         if (items[0].revents & ZMQ_POLLIN) {
@@ -125,6 +159,11 @@ static int s_run(zsock_t *ctrl, zsock_t *watch[2], size_t n, double rate, double
                         seen[seq] |= (uint8_t)(1u << w);
                         if (seen[seq] == 3)
                             lat[(*both)++] = (double)(t - t_send[seq]);
+                        if (seen[seq] == 3 && tk && tk->t_kill && !tk->t_first &&
+                            t_send[seq] >= tk->t_kill)
+                            tk->t_first = t;
+                    } else if (seq < n && tk) {
+                        tk->duplicates++;
                     }
                 }
                 free(kind);
@@ -141,7 +180,15 @@ static int s_run(zsock_t *ctrl, zsock_t *watch[2], size_t n, double rate, double
 
 int bench_e2e(double rate, double seconds, latency_t *out)
 {
+    return bench_e2e_takeover(rate, seconds, NULL, out);
+}
+
+int bench_e2e_takeover(double rate, double seconds, takeover_t *takeover, latency_t *out)
+{
     memset(out, 0, sizeof *out);
+    pid_t standby = 0;
+    char standby_log[4400] = "", both_endpoints[600] = "";
+    s_takeover_t tk = {0};
     int rc = -1;
     party_t *party = party_new(1, 2, 0);
     dh_t *d[3] = {NULL, NULL, NULL};
@@ -151,9 +198,28 @@ int bench_e2e(double rate, double seconds, latency_t *out)
         fprintf(stderr, "load: e2e: broker did not start\n");
         goto done;
     }
+    if (takeover) {
+        /* the standby on a port of its own, as on a second machine; the
+           daemons know both endpoints */
+        char bind[64];
+        snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", pg_harness_free_port());
+        snprintf(both_endpoints, sizeof both_endpoints, "%s,%s", party->bh->endpoint, bind);
+        standby = bh_standby_start(party->bh, bind, standby_log, sizeof standby_log);
+        bool waiting = false;
+        for (int waited = 0; standby > 0 && !waiting && waited < 10000; waited += 50) {
+            char *log = tu_read_file(standby_log, NULL);
+            waiting = log && strstr(log, "event=standby");
+            free(log);
+            usleep(50000);
+        }
+        if (!waiting) {
+            fprintf(stderr, "load: takeover: the standby broker did not start waiting\n");
+            goto done;
+        }
+    }
     const char *orgs[3] = {"s1", "r1", "r2"};
     for (int i = 0; i < 3; i++) {
-        d[i] = dh_new(party->bh, orgs[i], NULL, NULL);
+        d[i] = dh_new(party->bh, orgs[i], takeover ? both_endpoints : NULL, NULL);
         if (!d[i] || dh_start(d[i]) != 0 || !dh_wait_log(d[i], "event=connected", 10000)) {
             fprintf(stderr, "load: e2e: daemon %s did not start\n", orgs[i]);
             goto done;
@@ -178,7 +244,7 @@ int bench_e2e(double rate, double seconds, latency_t *out)
     size_t warm = 200, both = 0, errors = 0;
     double secs = 0;
     lat = calloc(warm, sizeof *lat);
-    s_run(ctrl, watch, warm, 500, lat, &both, &errors, &secs);
+    s_run(ctrl, watch, warm, 500, lat, &both, &errors, &secs, NULL);
     free(lat);
     size_t n = (size_t)(rate * seconds);
     lat = calloc(n, sizeof *lat);
@@ -196,7 +262,24 @@ int bench_e2e(double rate, double seconds, latency_t *out)
             perfs[i] = load_perf_start(targets[i], file);
         }
     }
-    s_run(ctrl, watch, n, rate, lat, &both, &errors, &secs);
+    if (takeover) {
+        tk.victim = party->bh->pid;
+        tk.kill_at = (uint64_t)(takeover->kill_after_s * 1e9);
+        tk.standby_log = standby_log;
+    }
+    s_run(ctrl, watch, n, rate, lat, &both, &errors, &secs, takeover ? &tk : NULL);
+    if (takeover) {
+        waitpid(tk.victim, NULL, 0);
+        party->bh->pid = 0; /* killed: nothing to stop */
+        takeover->killed = tk.t_kill != 0;
+        takeover->takeover_ms = tk.t_active ? (double)(tk.t_active - tk.t_kill) / 1e6 : -1;
+        takeover->first_after_ms = tk.t_first ? (double)(tk.t_first - tk.t_kill) / 1e6 : -1;
+        takeover->duplicates = tk.duplicates;
+        takeover->delayed = 0;
+        for (size_t i = 0; i < both; i++)
+            if (lat[i] > 100e6)
+                takeover->delayed++;
+    }
     for (int i = 0; i < 3; i++)
         load_perf_stop(perfs[i]);
     uint64_t c1[4] = {load_cpu_us(d[0]->pid), load_cpu_us(d[1]->pid), load_cpu_us(d[2]->pid),
@@ -229,7 +312,11 @@ done:
             dh_stop(d[i], SIGTERM);
             dh_destroy(&d[i]);
         }
-    if (party)
+    if (standby > 0) {
+        kill(standby, SIGTERM);
+        waitpid(standby, NULL, 0);
+    }
+    if (party && party->bh->pid > 0)
         bh_stop(party->bh, SIGTERM);
     party_destroy(&party);
     return rc;

@@ -141,6 +141,20 @@ typedef struct {
 } latency_t;
 int bench_e2e(double rate, double seconds, latency_t *out);
 
+/* The same with a standby broker on the same (PostgreSQL) store and the
+   daemons configured with both endpoints: the active broker is killed -9
+   `kill_after_s` into the run, and the figures say how long the standby
+   took and what the daemons saw. */
+typedef struct {
+    double kill_after_s;   /* in: when the active broker is killed */
+    bool killed;           /* it was */
+    double takeover_ms;    /* kill -> the standby logs event=active; -1 never */
+    double first_after_ms; /* kill -> the first signal sent after it reached both recipients */
+    size_t delayed;        /* signals whose latency exceeded 100 ms */
+    size_t duplicates;     /* watch events a recipient gave twice for one signal */
+} takeover_t;
+int bench_e2e_takeover(double rate, double seconds, takeover_t *takeover, latency_t *out);
+
 int bench_scale(void);
 
 #endif

@@ -7,7 +7,8 @@
 #include <errno.h>
 #include <sodium.h>
 
-#define LINK_RECV_BATCH 256 /* frames handled per loop turn */
+#define LINK_RECV_BATCH 256           /* frames handled per loop turn */
+#define LINK_STANDBY_RETRY_MAX_MS 500 /* longest wait between connects, two endpoints */
 
 int link_connect(daemon_t *self, char *err, size_t errlen)
 {
@@ -42,7 +43,11 @@ int link_connect(daemon_t *self, char *err, size_t errlen)
     zsock_set_heartbeat_timeout(self->broker, 6000);
     zsock_set_heartbeat_ttl(self->broker, 6000);
     zsock_set_reconnect_ivl(self->broker, 100);
-    zsock_set_reconnect_ivl_max(self->broker, 5000);
+    /* With a standby, the endpoint that does not listen now is the one
+       that takes over: the daemon must find it within a second of it
+       binding, not after libzmq's backoff has grown to 5 s. */
+    bool standby = strchr(self->settings.broker, ',') != NULL;
+    zsock_set_reconnect_ivl_max(self->broker, standby ? LINK_STANDBY_RETRY_MAX_MS : 5000);
     zsock_set_maxmsgsize(self->broker, (int)WIRE_FRAME_MAX);
     /* Queue nothing while disconnected: the outbox is the queue. */
     zsock_set_immediate(self->broker, 1);
@@ -155,6 +160,20 @@ void link_monitor(daemon_t *self)
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
         case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
             s_problem(self, LINK_HANDSHAKE_FAILED, value);
+            break;
+        case ZMQ_EVENT_DISCONNECTED:
+            /* The broker's connection is gone: a restart, or the active
+               one of two brokers died. Hello again as soon as a connection
+               takes it (HELLO_RETRY_MS), so that the Welcome resubmits the
+               outbox at once rather than after DAEMON_SILENCE_MS. The link
+               problem stays as it is: a refused handshake also ends in a
+               disconnect, and its reason is the better one. */
+            if (self->connected) {
+                self->connected = false;
+                self->hello_sent = false;
+                self->last_hello_ms = 0;
+                dlog(DLOG_INFO, "event=broker_disconnected");
+            }
             break;
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
             self->handshake_ms = daemon_now_ms();

@@ -180,6 +180,34 @@ int bh_store_dump(const bh_t *self)
     return tu_run(argv, NULL, NULL, NULL) == 0 ? 0 : -1;
 }
 
+pid_t bh_standby_start(bh_t *self, const char *bind, char *log, size_t loglen)
+{
+    char dir[4400], config[4400];
+    snprintf(dir, sizeof dir, "%s/standby", self->root);
+    snprintf(config, sizeof config, "%s/broker-b.yaml", self->root);
+    snprintf(log, loglen, "%s/broker-b.log", self->root);
+    char *text = tu_read_file(self->config, NULL);
+    const char *state = text ? strstr(text, "state_dir: ") : NULL;
+    const char *bind_at = text ? strstr(text, "bind: ") : NULL;
+    if (!state || !bind_at || bind_at > state) {
+        free(text);
+        return -1;
+    }
+    /* bind comes before state_dir in what bh_start writes */
+    size_t len = strlen(text) + strlen(dir) + strlen(bind) + 64;
+    char *standby = malloc(len);
+    snprintf(standby, len, "%.*sbind: %s%.*sstate_dir: %s%s", (int)(bind_at - text), text, bind,
+             (int)(state - strchr(bind_at, '\n')), strchr(bind_at, '\n'), dir, strchr(state, '\n'));
+    free(text);
+    int rc = tu_write_file(config, standby, 0644);
+    free(standby);
+    if (rc != 0)
+        return -1;
+    char *argv[] = {(char *)tu_bin("hartslag-broker"), "--config", config, NULL};
+    pid_t pid = tu_spawn(argv, NULL, log, false, NULL);
+    return pid > 0 ? pid : -1;
+}
+
 bh_t *bh_new(const char *const *orgs, size_t n_orgs, const char *agreements_yaml)
 {
     if (sodium_init() < 0)

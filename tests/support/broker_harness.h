@@ -90,6 +90,13 @@ void bh_stop(bh_t *self, int sig);
    enough for any test). Waits until it listens. 0 or -1. */
 int bh_service_start(bh_t *self, const char *extra_config);
 
+/* A second broker on the same store and keys (issue 16's standby): the
+   running broker's configuration with a state directory of its own
+   (ROOT/standby) and `bind` (the same endpoint, or one of its own as on a
+   second machine), its stderr in ROOT/broker-b.log (copied to `log`).
+   It does not wait: a standby binds only when it holds the store's lock.
+   The process id, or -1. The caller stops it. */
+pid_t bh_standby_start(bh_t *self, const char *bind, char *log, size_t loglen);
 /* Sends `sig` to the service and waits for it to exit. */
 void bh_service_stop(bh_t *self, int sig);
 

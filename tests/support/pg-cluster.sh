@@ -40,6 +40,11 @@ fi
 options="-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir \
 -c fsync=off -c full_page_writes=off -c max_connections=40 -c shared_buffers=32MB \
 -c log_min_messages=warning"
+# Tests trade durability for speed; the benchmark (HARTSLAG_PG_DURABLE=1)
+# measures a server that syncs its commits, as in production.
+if [ "${HARTSLAG_PG_DURABLE:-0}" = 1 ]; then
+    options=$(echo "$options" | sed 's/-c fsync=off -c full_page_writes=off/-c fsync=on -c full_page_writes=on/')
+fi
 
 start() {
     as "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$options" start \

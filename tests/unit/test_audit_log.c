@@ -238,6 +238,57 @@ Test(audit_log, node_cache_holds_large_subtrees_only)
     tu_sqlite_close(db);
 }
 
+/* The audit log keeps recent hashes in memory (hash_cache.h), filled
+   inside transactions: after a rollback, the indexes the rolled-back
+   records had go to other records, and every proof must verify against
+   the tree as committed. */
+Test(audit_log, proofs_after_a_rollback_use_the_new_records)
+{
+    audit_log_t *log = NULL;
+    sqlite3 *db = s_build(64, 64, &log);
+    for (int round = 0; round < 2; round++) {
+        s_exec(db, "BEGIN");
+        for (int i = 0; i < 40; i++) {
+            Hartslag__AuditRecord record = HARTSLAG__AUDIT_RECORD__INIT;
+            record.time_ms = 1764500000000ull + (uint64_t)(round * 1000 + i);
+            record.event = round == 0 ? "denied" : "accepted";
+            record.actor_org = "politie";
+            record.outcome = "ok";
+            cr_assert_eq(audit_log_append(log, &record), 64 + i);
+        }
+        /* proofs inside the transaction fill the cache with its hashes */
+        unsigned char proof[MERKLE_PROOF_MAX][MERKLE_HASHBYTES];
+        size_t n;
+        cr_assert_eq(audit_log_inclusion_proof(log, 70, 104, proof, &n), 0);
+        if (round == 0) {
+            s_exec(db, "ROLLBACK");
+            audit_log_rollback(log);
+        } else {
+            s_exec(db, "COMMIT");
+            audit_log_commit(log);
+        }
+    }
+    unsigned char root[32];
+    audit_log_root(log, root);
+    for (uint64_t i = 0; i < 104; i++) {
+        unsigned char proof[MERKLE_PROOF_MAX][MERKLE_HASHBYTES], leaf[32];
+        size_t n;
+        uint8_t *bytes;
+        size_t blen;
+        cr_assert_eq(audit_log_inclusion_proof(log, i, 104, proof, &n), 0);
+        cr_assert_eq(audit_log_record(log, i, &bytes, &blen), 0);
+        merkle_leaf_hash(bytes, blen, leaf);
+        cr_assert_eq(
+            merkle_verify_inclusion(leaf, i, 104, (const unsigned char(*)[32])proof, n, root), 0,
+            "record %llu", (unsigned long long)i);
+        free(bytes);
+    }
+    audit_report_t report;
+    cr_assert_eq(audit_verify(tu_db(db), s_pk, NULL, 0, &report), 0, "%s", report.detail);
+    audit_log_destroy(&log);
+    tu_sqlite_close(db);
+}
+
 Test(audit_log, no_false_alarm_on_intact_logs)
 {
     tu_watchdog(300);

@@ -119,6 +119,18 @@ static int s_seen(void *arg, int64_t seq, const uint8_t id[QUEUE_ID_BYTES],
     return 0;
 }
 
+/* Signals whose ciphertext the store no longer holds. */
+static int64_t s_dropped(broker_store_t *q)
+{
+    db_stmt_t *st =
+        db_prepare(broker_store_db(q), "SELECT count(*) FROM signals WHERE sealed IS NULL");
+    cr_assert_not_null(st);
+    cr_assert_eq(db_step(st), DB_ROW);
+    int64_t n = db_column_int64(st, 0);
+    db_reset(st);
+    return n;
+}
+
 Test(broker_store, enqueue_deliver_ack)
 {
     broker_store_t *q = s_open();
@@ -147,6 +159,7 @@ Test(broker_store, enqueue_deliver_ack)
     cr_assert_eq(broker_store_settle_seq(q, seen.seq[1], id, "r1", DELIVERY_ACKED), 0,
                  "a stale seq settles nothing");
     cr_assert_eq(broker_store_commit(q), 0);
+    cr_assert_eq(s_dropped(q), 0, "r2 still waits for the ciphertext");
     delivery_state_t state;
     cr_assert_eq(broker_store_delivery_state(q, id, "r1", &state), 1);
     cr_assert_eq(state, DELIVERY_ACKED);
@@ -156,11 +169,22 @@ Test(broker_store, enqueue_deliver_ack)
     cr_assert_eq(broker_store_begin(q), 0);
     cr_assert_eq(broker_store_settle(q, id, "r2", DELIVERY_REJECTED), 1);
     cr_assert_eq(broker_store_commit(q), 0);
+    cr_assert_eq(s_dropped(q), 1);
+    /* the same by delivery number, for the second signal */
+    seen_t two = {0};
+    cr_assert_eq(broker_store_pending(q, "r2", 0, 10, s_seen, &two), 1);
+    s_id(id, 2);
+    cr_assert_eq(broker_store_begin(q), 0);
+    cr_assert_eq(broker_store_settle(q, id, "r1", DELIVERY_ACKED), 1);
+    cr_assert_eq(broker_store_settle_seq(q, two.seq[0], id, "r2", DELIVERY_ACKED), 1);
+    cr_assert_eq(broker_store_commit(q), 0);
+    cr_assert_eq(s_dropped(q), 2);
+    s_id(id, 1);
     queue_signal_t sig;
     cr_assert_eq(broker_store_find_signal(q, id, &sig), 1);
     cr_assert_eq(sig.audit_index, 1);
     cr_assert_eq(memcmp(sig.digest, s_digest, sizeof s_digest), 0);
-    cr_assert_eq(broker_store_pending_count(q, NULL), 2);
+    cr_assert_eq(broker_store_pending_count(q, NULL), 0);
     broker_store_destroy(&q);
     cr_assert_null(q);
 }

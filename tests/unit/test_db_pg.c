@@ -227,6 +227,43 @@ Test(db_pg, error_in_pipeline_fails_the_whole_transaction)
     db_close(&db);
 }
 
+/* A read while writes wait in the pipeline joins them (one round trip):
+   it sees them, its rows are whole, and a queued write's error fails the
+   read with the write's reason. */
+Test(db_pg, a_read_joins_the_queued_writes)
+{
+    db_t *db = s_open_table();
+    cr_assert_eq(db_begin(db), 0);
+    char name[32];
+    for (int round = 1; round <= 50; round++) {
+        for (int i = 0; i < 3; i++) {
+            snprintf(name, sizeof name, "r%d-%d", round, i);
+            cr_assert_eq(s_insert(db, round * 10 + i, name), 0, "%s", db_errmsg(db));
+        }
+        db_stmt_t *st = db_prepare(db, "SELECT k, s FROM t WHERE k >= $1 ORDER BY k");
+        cr_assert_not_null(st);
+        db_bind_int64(st, 1, round * 10);
+        for (int i = 0; i < 3; i++) {
+            cr_assert_eq(db_step(st), DB_ROW, "%s", db_errmsg(db));
+            cr_assert_eq(db_column_int64(st, 0), round * 10 + i);
+            snprintf(name, sizeof name, "r%d-%d", round, i);
+            cr_assert_str_eq(db_column_text(st, 1), name);
+        }
+        cr_assert_eq(db_step(st), DB_DONE);
+        db_reset(st);
+    }
+    cr_assert_eq(s_count(db), 150);
+    /* a failing write, then a read: the read fails with the write's reason */
+    cr_assert_eq(s_insert(db, 9999, "r1-0"), 0, "queued, not answered yet");
+    db_stmt_t *st = db_prepare(db, "SELECT count(*) FROM t");
+    cr_assert_eq(db_step(st), DB_ERROR);
+    cr_assert_eq(db_error(db), DB_ERR_CONSTRAINT, "%s", db_errmsg(db));
+    db_reset(st);
+    db_rollback(db);
+    cr_assert_eq(s_count(db), 0);
+    db_close(&db);
+}
+
 Test(db_pg, error_classes_and_texts_without_values)
 {
     db_t *db = s_open_table();
