@@ -37,10 +37,10 @@ static dh_t *s_politie, *s_welzijn;
 static const char *s_orgs[] = {"gemeente", "politie", "welzijn", "woonpunt"};
 static int s_lock = -1;
 static char s_schema[128];
-static char s_ts_dir[64];  /* the tmpfs mount point, "" when none */
-static bool s_ts_mounted;  /* umount in .fini */
-static bool s_ts_created;  /* DROP TABLESPACE in .fini */
-static bool s_read_only;   /* ALTER SYSTEM RESET in .fini */
+static char s_ts_dir[64]; /* the tmpfs mount point, "" when none */
+static bool s_ts_mounted; /* umount in .fini */
+static bool s_ts_created; /* DROP TABLESPACE in .fini */
+static bool s_read_only;  /* ALTER SYSTEM RESET in .fini */
 
 /* ---- the cluster, as its superuser ------------------------------------ */
 
@@ -264,7 +264,8 @@ static void s_unrestricted(char *dump)
     char *out = dump;
     for (char *line = dump; *line;) {
         size_t len = strcspn(line, "\n");
-        bool keep = strncmp(line, "\\restrict ", 10) != 0 && strncmp(line, "\\unrestrict ", 12) != 0;
+        bool keep =
+            strncmp(line, "\\restrict ", 10) != 0 && strncmp(line, "\\unrestrict ", 12) != 0;
         if (line[len] == '\n')
             len++;
         if (keep) {
@@ -287,8 +288,9 @@ Test(store_hostile, a_store_of_a_newer_schema_version_is_refused_at_start_and_le
     cr_assert_eq(s_admin(sql, version, sizeof version, NULL), 0);
     long long known = strtoll(version, NULL, 10);
     cr_assert_gt(known, 0);
-    snprintf(sql, sizeof sql, "UPDATE %s.schema_version SET version = %lld WHERE component = 'broker'",
-             s_schema, known + 1);
+    snprintf(sql, sizeof sql,
+             "UPDATE %s.schema_version SET version = %lld WHERE component = 'broker'", s_schema,
+             known + 1);
     cr_assert_eq(s_admin(sql, NULL, 0, NULL), 0);
 
     char dump[4500], before[4600];
@@ -371,8 +373,8 @@ static char s_submit(bh_client_t *client, uint8_t id[16])
 {
     uint8_t *sealed = NULL;
     size_t len = 0;
-    cr_assert_eq(bh_seal(s_bh, client, "welzijn", "overlast", "casusoverleg", "datum",
-                         NULL, &sealed, &len, id),
+    cr_assert_eq(bh_seal(s_bh, client, "welzijn", "overlast", "casusoverleg", "datum", NULL,
+                         &sealed, &len, id),
                  0);
     Hartslag__Frame *answer = bh_submit(client, sealed, len, 10000);
     free(sealed);
@@ -437,8 +439,8 @@ Test(store_hostile, a_full_tablespace_refuses_sends_stores_nothing_half_and_reco
     cr_assert_not_null(at);
     char store[sizeof s_bh->store];
     size_t head = (size_t)(at - s_bh->store) + 14 + strlen(s_schema);
-    snprintf(store, sizeof store, "%.*s%%20-cdefault_tablespace%%3Dts_%s%s", (int)head,
-             s_bh->store, s_schema, s_bh->store + head);
+    snprintf(store, sizeof store, "%.*s%%20-cdefault_tablespace%%3Dts_%s%s", (int)head, s_bh->store,
+             s_schema, s_bh->store + head);
     snprintf(s_bh->store, sizeof s_bh->store, "%s", store);
     cr_assert_eq(bh_start(s_bh, NULL), 0, "broker did not start");
     snprintf(sql, sizeof sql,
