@@ -25,7 +25,12 @@
 
     Error texts are the server's primary message and its SQLSTATE, never
     the DETAIL (which can quote a row) and never a data exception's text
-    (which can quote a value).
+    (which can quote a value). A failed transaction reports its first
+    error until it ends (not the "transaction is aborted" of the
+    statements after it), and the two states an operator must act on
+    say so first: "the store is read-only", "the store's disk is full".
+    The session is never forced writable: a server, database or role
+    set read-only stays read-only for us.
 */
 #include "db_backend.h"
 
