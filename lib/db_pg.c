@@ -25,7 +25,12 @@
 
     Error texts are the server's primary message and its SQLSTATE, never
     the DETAIL (which can quote a row) and never a data exception's text
-    (which can quote a value).
+    (which can quote a value). A failed transaction reports its first
+    error until it ends (not the "transaction is aborted" of the
+    statements after it), and the two states an operator must act on
+    say so first: "the store is read-only", "the store's disk is full".
+    The session is never forced writable: a server, database or role
+    set read-only stays read-only for us.
 */
 #include "db_backend.h"
 
@@ -90,6 +95,11 @@ struct pg_db_t {
     char *session_sql; /* the caller's settings for every session; NULL none */
     int queued;        /* pipelined statements whose results are unread */
     int64_t changes;   /* rows changed by the last finished statement */
+    /* The first error of the transaction in progress: what follows it
+       (25P02 "transaction is aborted", a COMMIT answered ROLLBACK) says
+       nothing of the cause, which is what the operator must read. */
+    db_error_t tx_error; /* DB_ERR_NONE while it has not failed */
+    char tx_errmsg[DB_ERRMSG_MAX];
 };
 
 static const db_ops_t s_ops;
@@ -128,6 +138,16 @@ static void s_lost(pg_db_t *self)
     db_set_error(&self->base, DB_ERR_IO, "database server connection lost: %s", text);
 }
 
+/* Reports the transaction's first error again, when it had one. */
+static bool s_first_error(pg_db_t *self)
+{
+    if (!self->in_tx || self->tx_error == DB_ERR_NONE)
+        return false;
+    self->base.error = self->tx_error;
+    memcpy(self->base.errmsg, self->tx_errmsg, sizeof self->tx_errmsg);
+    return true;
+}
+
 /* Records a failed result on the connection. */
 static void s_note_result(pg_db_t *self, const PGresult *res)
 {
@@ -135,12 +155,24 @@ static void s_note_result(pg_db_t *self, const PGresult *res)
         s_lost(self);
         return;
     }
+    if (s_first_error(self))
+        return;
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
     if (state && strncmp(state, "22", 2) == 0)
         primary = "data exception"; /* its text can quote the value */
-    db_set_error(&self->base, s_class(state), "%s (SQLSTATE %s)", primary ? primary : "error",
+    /* The two states an operator must act on say so in plain words first
+       (docs/operations.md "High availability"). */
+    db_error_t error = s_class(state);
+    const char *plain = error == DB_ERR_READONLY               ? "the store is read-only: "
+                        : state && strcmp(state, "53100") == 0 ? "the store's disk is full: "
+                                                               : "";
+    db_set_error(&self->base, error, "%s%s (SQLSTATE %s)", plain, primary ? primary : "error",
                  state ? state : "?????");
+    if (self->in_tx) {
+        self->tx_error = error;
+        memcpy(self->tx_errmsg, self->base.errmsg, sizeof self->tx_errmsg);
+    }
 }
 
 /* 0 when `res` is a success (consumes nothing). */
@@ -168,10 +200,12 @@ static void s_notice(void *arg, const char *message)
 static int s_session(pg_db_t *self)
 {
     char sql[200];
-    snprintf(sql, sizeof sql,
-             "SET lock_timeout = %d; SET client_min_messages = warning; "
-             "SET default_transaction_read_only = %s",
-             self->lock_timeout_ms, self->readonly ? "on" : "off");
+    /* Read-only is asked for when wanted and never forced off: a server,
+       database or role the operator made read-only stays read-only for
+       the broker too, which then refuses writes (fails closed). */
+    snprintf(sql, sizeof sql, "SET lock_timeout = %d; SET client_min_messages = warning%s",
+             self->lock_timeout_ms,
+             self->readonly ? "; SET default_transaction_read_only = on" : "");
     PGresult *res = PQexec(self->conn, sql);
     int rc = s_ok(self, res);
     PQclear(res);
@@ -283,7 +317,9 @@ static int s_simple(pg_db_t *self, const char *sql, const char *expect_status)
     int rc = s_ok(self, res);
     if (rc == 0 && expect_status && strcmp(PQcmdStatus(res), expect_status) != 0) {
         /* COMMIT of a failed transaction answers ROLLBACK */
-        db_set_error(&self->base, DB_ERR_OTHER, "the transaction was rolled back by the server");
+        if (!s_first_error(self))
+            db_set_error(&self->base, DB_ERR_OTHER,
+                         "the transaction was rolled back by the server");
         rc = -1;
     }
     PQclear(res);
@@ -390,6 +426,7 @@ static int s_begin(db_t *base)
     if (rc != 0)
         return -1;
     self->in_tx = true;
+    self->tx_error = DB_ERR_NONE;
     return 0;
 }
 
@@ -406,7 +443,8 @@ static int s_commit(db_t *base)
         }
         rc = s_flush(self);
         if (rc == 0 && PQtransactionStatus(self->conn) != PQTRANS_IDLE) {
-            db_set_error(base, DB_ERR_OTHER, "the transaction was rolled back by the server");
+            if (!s_first_error(self))
+                db_set_error(base, DB_ERR_OTHER, "the transaction was rolled back by the server");
             rc = -1;
         }
     } else {
