@@ -42,7 +42,8 @@ static const table_t s_tables[] = {
      "id, signal_id, sender, signal_type, purpose, subject, digest, sealed, accepted_at, "
      "valid_until, audit_index, withdrawn",
      "ibtttbbbiiii", "id"},
-    {"deliveries", "seq, signal_id, recipient, state, expires_at, delivered_index", "ibtiii", "seq"},
+    {"deliveries", "seq, signal_id, recipient, state, expires_at, delivered_index", "ibtiii",
+     "seq"},
     {"notices", "seq, org, kind, signal_id, frame", "itibb", "seq"},
     {"match_index", "signal_id, subject, sender, signal_type, at_ms, valid_until", "bbttii", NULL},
     {"match_state", "rule_id, subject, members", "tbt", NULL},
@@ -128,7 +129,8 @@ static void s_scrub(const job_t *job, char *msg, size_t len)
     snprintf(at, len - (size_t)(at - msg), "%s%s", job->shown, rest);
 }
 
-static int s_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int s_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int s_fail(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list args;
@@ -213,8 +215,7 @@ static int s_source(job_t *job, char *err, size_t errlen)
                           "the source %s is in use: a running broker (or another program) "
                           "has it open; stop the broker, then run migrate again",
                           job->from);
-        return s_fail(err, errlen, "cannot take the source %s: %s", job->from,
-                      db_errmsg(job->src));
+        return s_fail(err, errlen, "cannot take the source %s: %s", job->from, db_errmsg(job->src));
     }
     int64_t version = 0;
     if (db_prepare(job->src, "SELECT version FROM " VERSION_TABLE " LIMIT 0") &&
@@ -234,8 +235,7 @@ static int s_source(job_t *job, char *err, size_t errlen)
     char found[N_TABLES + 1][32], unknown[64];
     size_t n = 0;
     if (s_tables_present(job->src, true, found, &n, unknown, sizeof unknown) != 0)
-        return s_fail(err, errlen, "cannot list the tables of the source: %s",
-                      db_errmsg(job->src));
+        return s_fail(err, errlen, "cannot list the tables of the source: %s", db_errmsg(job->src));
     if (unknown[0])
         return s_fail(err, errlen,
                       "the source holds a table this hartslag-broker does not know (%s): it "
@@ -262,8 +262,7 @@ static int s_source(job_t *job, char *err, size_t errlen)
         if (!s_tables[t].identity)
             continue;
         int64_t max = 0, seq = 0;
-        snprintf(sql, sizeof sql, "SELECT MAX(%s) FROM %s", s_tables[t].identity,
-                 s_tables[t].name);
+        snprintf(sql, sizeof sql, "SELECT MAX(%s) FROM %s", s_tables[t].identity, s_tables[t].name);
         if (s_int(job->src, sql, &max) != 0)
             return s_fail(err, errlen, "cannot read %s of the source: %s", s_tables[t].name,
                           db_errmsg(job->src));
@@ -351,8 +350,8 @@ static char *s_insert_sql(const table_t *table, int ncols, int rows)
     char *sql = malloc(cap);
     if (!sql)
         return NULL;
-    size_t used = (size_t)snprintf(sql, cap, "INSERT INTO %s(%s) VALUES", table->name,
-                                   table->columns);
+    size_t used =
+        (size_t)snprintf(sql, cap, "INSERT INTO %s(%s) VALUES", table->name, table->columns);
     int param = 1;
     for (int r = 0; r < rows; r++) {
         used += (size_t)snprintf(sql + used, cap - used, "%s(", r ? ", " : "");
@@ -414,16 +413,15 @@ static int s_copy(job_t *job, size_t t, char *err, size_t errlen)
     int result = 0;
     while (result == 0 && (rc = db_step(from)) == DB_ROW) {
         if (row >= total) {
-            result = s_fail(err, errlen, "the source's table %s grew during the copy",
-                            table->name);
+            result = s_fail(err, errlen, "the source's table %s grew during the copy", table->name);
             break;
         }
         bool batched = row < full;
         db_stmt_t *to = batched ? st_many : st_one;
         int slot = batched ? (int)(row % batch) : 0;
         if (s_bind_row(from, to, table->kinds, 1 + slot * ncols) != 0)
-            result = s_fail(err, errlen, "cannot copy a row of %s: %s", table->name,
-                            db_errmsg(dst));
+            result =
+                s_fail(err, errlen, "cannot copy a row of %s: %s", table->name, db_errmsg(dst));
         else if ((!batched || slot == batch - 1) && db_run(to) != 0)
             result = s_fail(err, errlen, "cannot write %s to the target: %s", table->name,
                             db_errmsg(dst));
@@ -437,8 +435,7 @@ static int s_copy(job_t *job, size_t t, char *err, size_t errlen)
                         db_errmsg(job->src));
     db_reset(from);
     if (result == 0 && row != total)
-        result = s_fail(err, errlen, "the source's table %s changed during the copy",
-                        table->name);
+        result = s_fail(err, errlen, "the source's table %s changed during the copy", table->name);
     return result;
 }
 
@@ -510,8 +507,7 @@ static int s_copy_all(job_t *job, char *err, size_t errlen)
     if (rc == 0 && !job->in_source[subjects] && job->in_source[s_table_index("audit")]) {
         rc = audit_store_subjects_create(audit, &rebuilt);
         if (rc != 0)
-            s_fail(err, errlen, "cannot build the subject index on the target: %s",
-                   db_errmsg(dst));
+            s_fail(err, errlen, "cannot build the subject index on the target: %s", db_errmsg(dst));
         else {
             job->rows[subjects] = (int64_t)rebuilt;
             fprintf(job->out, "migrate: built audit_subjects: %llu rows\n",
@@ -601,7 +597,8 @@ int migrate_run(const char *from, const char *to, FILE *out, char *err, size_t e
         rc = s_verify(job, err, errlen);
     if (rc != 0)
         s_drop_target(job);
-    db_rollback(job->src); /* the source is read only: let it go */
+    if (job->src)
+        db_rollback(job->src); /* the source is only read: let it go */
     db_close(&job->src);
     if (rc == 0) {
         int64_t rows = 0;
@@ -615,8 +612,8 @@ int migrate_run(const char *from, const char *to, FILE *out, char *err, size_t e
         fprintf(out,
                 "migrate: done in %.1f s: %lld rows in %zu tables moved to %s; audit log %llu "
                 "records, root %s, the same on the source and the committed target\n",
-                s_elapsed(job), (long long)rows, tables, job->shown,
-                (unsigned long long)job->size, hex);
+                s_elapsed(job), (long long)rows, tables, job->shown, (unsigned long long)job->size,
+                hex);
     }
     free(job);
     return rc;
@@ -624,15 +621,14 @@ int migrate_run(const char *from, const char *to, FILE *out, char *err, size_t e
 
 static void s_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: hartslag-broker migrate --from sqlite:FILE --to postgresql://...\n\n"
-            "Moves the broker store (queue, deliveries, match index, agreements history and\n"
-            "the whole audit log) from SQLite to an empty PostgreSQL schema, in one\n"
-            "transaction, and verifies it: the audit log's size and root must be the same\n"
-            "on the committed target as on the source. Stop the broker first: a source in\n"
-            "use is refused. A target that already holds a store is refused; a failed run\n"
-            "leaves the target without tables.\n"
-            "exit codes: 0 moved and verified, 1 refused or failed, 2 usage error\n");
+    fprintf(out, "usage: hartslag-broker migrate --from sqlite:FILE --to postgresql://...\n\n"
+                 "Moves the broker store (queue, deliveries, match index, agreements history and\n"
+                 "the whole audit log) from SQLite to an empty PostgreSQL schema, in one\n"
+                 "transaction, and verifies it: the audit log's size and root must be the same\n"
+                 "on the committed target as on the source. Stop the broker first: a source in\n"
+                 "use is refused. A target that already holds a store is refused; a failed run\n"
+                 "leaves the target without tables.\n"
+                 "exit codes: 0 moved and verified, 1 refused or failed, 2 usage error\n");
 }
 
 int migrate_command(int argc, char **argv, FILE *out, FILE *errs)

@@ -231,10 +231,21 @@ static void s_hex(const unsigned char *bytes, size_t len, char *out)
         sprintf(out + 2 * i, "%02x", bytes[i]);
 }
 
-static const char *s_copied[] = {"signals",     "deliveries",  "match_index",  "notices",
-                                 "broker_meta", "partners_seen", "agreements_history",
-                                 "agreements_signatures", "match_state", "alerts", "audit",
-                                 "audit_nodes", "audit_meta",  "checkpoints",  "cosignatures",
+static const char *s_copied[] = {"signals",
+                                 "deliveries",
+                                 "match_index",
+                                 "notices",
+                                 "broker_meta",
+                                 "partners_seen",
+                                 "agreements_history",
+                                 "agreements_signatures",
+                                 "match_state",
+                                 "alerts",
+                                 "audit",
+                                 "audit_nodes",
+                                 "audit_meta",
+                                 "checkpoints",
+                                 "cosignatures",
                                  "audit_subjects"};
 
 Test(migrate, moves_every_table_and_the_audit_root_of_a_large_store)
@@ -255,7 +266,10 @@ Test(migrate, moves_every_table_and_the_audit_root_of_a_large_store)
     cr_assert_eq(rc, 0, "migrate failed (%d): %s%s", rc, out, err);
     cr_assert(strstr(out, hex), "the summary names the root %s: %s", hex, out);
     cr_assert(strstr(out, "copied signals: "), "%s", out);
-    cr_assert(strstr(out, "the same on the source and the committed target"), "%s", out);
+    const char *summary = strstr(out, "migrate: done in");
+    cr_assert(summary && strstr(summary, "the same on the source and the committed target"), "%s",
+              out);
+    cr_log_info("%d signals: %s", n, summary);
     free(out);
     free(err);
 
@@ -284,8 +298,8 @@ Test(migrate, moves_every_table_and_the_audit_root_of_a_large_store)
                        "--broker-cert", s_cert, NULL),
                  0, "%s%s", on_sqlite, err);
     free(err);
-    cr_assert_eq(s_run("hartslag", &on_pg, &err, "audit", "verify", "--db", target,
-                       "--broker-cert", s_cert, NULL),
+    cr_assert_eq(s_run("hartslag", &on_pg, &err, "audit", "verify", "--db", target, "--broker-cert",
+                       s_cert, NULL),
                  0, "%s%s", on_pg, err);
     free(err);
     char records[64];
@@ -379,6 +393,23 @@ Test(migrate, refuses_an_unreachable_target)
     cr_assert(strstr(errs, "cannot reach the target"), "%s", errs);
     cr_assert_null(strstr(errs, "geheim"), "the password is shown: %s", errs);
     cr_assert_null(strstr(out, "geheim"), "the password is shown: %s", out);
+    free(out);
+    free(errs);
+}
+
+Test(migrate, refuses_a_missing_source_and_a_source_that_is_not_sqlite)
+{
+    char missing[4400], target[4300];
+    snprintf(missing, sizeof missing, "sqlite:%s/none/broker.db", s_dir);
+    cr_assert_eq(pg_harness_schema("migrate_missing", target, sizeof target), 0);
+    char *out = NULL, *errs = NULL;
+    cr_assert_eq(s_migrate(missing, target, &out, &errs), 1, "%s%s", out, errs);
+    cr_assert(strstr(errs, "cannot open the source"), "%s", errs);
+    cr_assert_eq(s_pg_tables(target), 0);
+    free(out);
+    free(errs);
+    cr_assert_eq(s_migrate(target, target, &out, &errs), 1, "%s%s", out, errs);
+    cr_assert(strstr(errs, "--from must name a SQLite store"), "%s", errs);
     free(out);
     free(errs);
 }
