@@ -71,8 +71,8 @@ TestSuite(migrate, .init = s_setup, .fini = s_teardown);
 static int s_signals(void)
 {
     const char *env = getenv("HARTSLAG_MIGRATE_SIGNALS");
-    int n = env ? atoi(env) : SIGNALS_DEFAULT;
-    return n > 0 ? n : SIGNALS_DEFAULT;
+    long n = env ? strtol(env, NULL, 10) : SIGNALS_DEFAULT;
+    return n > 0 && n <= 10000000 ? (int)n : SIGNALS_DEFAULT;
 }
 
 /* Runs `hartslag-broker migrate ARGS... NULL` (or another binary when the
@@ -228,7 +228,7 @@ static void s_fill(const char *location, int n)
 static void s_hex(const unsigned char *bytes, size_t len, char *out)
 {
     for (size_t i = 0; i < len; i++)
-        sprintf(out + 2 * i, "%02x", bytes[i]);
+        snprintf(out + 2 * i, 3, "%02x", bytes[i]);
 }
 
 static const char *s_copied[] = {"signals",
