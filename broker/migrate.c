@@ -436,6 +436,12 @@ static int s_copy(job_t *job, size_t t, char *err, size_t errlen)
     db_reset(from);
     if (result == 0 && row != total)
         result = s_fail(err, errlen, "the source's table %s changed during the copy", table->name);
+    /* The writes are pipelined: one answer now reads theirs, so that a
+       refused row is reported with its own table, not a later one. */
+    int64_t answer = 0;
+    if (result == 0 && s_int(dst, "SELECT 1", &answer) != 0)
+        result =
+            s_fail(err, errlen, "cannot write %s to the target: %s", table->name, db_errmsg(dst));
     return result;
 }
 

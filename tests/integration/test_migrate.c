@@ -382,6 +382,28 @@ Test(migrate, refuses_a_newer_source_schema_and_leaves_no_tables)
     free(errs);
 }
 
+/* PostgreSQL refuses a row half-way (text that is not UTF-8, which SQLite
+   keeps): the transaction goes whole and the schema made for it too. */
+Test(migrate, a_copy_that_fails_half_way_leaves_no_tables)
+{
+    s_fill(s_source, 500);
+    char err[512];
+    db_t *db = db_open(s_source, 0, err, sizeof err);
+    cr_assert_not_null(db, "%s", err);
+    s_exec(db, "INSERT INTO audit_meta(key, value) VALUES('x', CAST(x'ff41' AS TEXT))");
+    db_close(&db);
+    char target[4300];
+    cr_assert_eq(pg_harness_schema("migrate_half", target, sizeof target), 0);
+    char *out = NULL, *errs = NULL;
+    cr_assert_eq(s_migrate(s_source, target, &out, &errs), 1, "%s%s", out, errs);
+    cr_assert(strstr(out, "copied signals: 500 rows"), "the copy was under way: %s", out);
+    cr_assert(strstr(out, "is empty again"), "%s", out);
+    cr_assert(strstr(errs, "audit_meta"), "%s", errs);
+    cr_assert_eq(s_pg_tables(target), 0);
+    free(out);
+    free(errs);
+}
+
 Test(migrate, refuses_an_unreachable_target)
 {
     s_small(s_source);
