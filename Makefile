@@ -165,6 +165,13 @@ $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(TEST_SUPPORT_
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TEST_SUPPORT_OBJ) $(LIBHARTSLAG) $(PKG_LIBS) -lcriterion
 
+# test_migrate writes its source store through the broker's store code.
+$(BUILD)/obj/tests/integration/test_migrate.o: CFLAGS_ALL += -Ibroker
+$(BUILD)/tests/integration/test_migrate: $(BUILD)/obj/tests/integration/test_migrate.o \
+  $(TEST_SUPPORT_OBJ) $(LIBBROKER) $(LIBHARTSLAG)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIBBROKER) $(LIBHARTSLAG) $(PKG_LIBS) -lcriterion
+
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBHARTSLAG)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIBHARTSLAG) $(PKG_LIBS)

@@ -1,6 +1,7 @@
 /*  hartslag-broker: routes sealed signals between partner daemons. */
 #include "broker.h"
 #include "check.h"
+#include "migrate.h"
 #include "broker_config_schema.h"
 #include "store.h"
 #include "verifier.h"
@@ -28,7 +29,8 @@ static void s_usage(FILE *out)
     fprintf(out,
             "usage: hartslag-broker --config FILE [--bind ENDPOINT] [--state-dir DIR]\n"
             "                       [--certificates DIR] [--keys FILE] [--agreements FILE]\n"
-            "                       [--set KEY=VALUE]... [--check]\n\n"
+            "                       [--set KEY=VALUE]... [--check]\n"
+            "       hartslag-broker migrate --from sqlite:FILE --to postgresql://...\n\n"
             "Routes sealed signals between Hartslag partner daemons, enforcing the\n"
             "sharing agreements. Flags override the configuration file; --set sets any\n"
             "configuration key (store (default sqlite:STATE_DIR/broker.db), max_batch,\n"
@@ -38,7 +40,9 @@ static void s_usage(FILE *out)
             "verify_threads (default auto: one per core but the loop's, at most 4)).\n"
             "Default bind: %s.\n"
             "--check loads the configuration, keys, certificates and agreements, prints one\n"
-            "line per problem and exits 0 (the broker can start) or 1, without binding.\n\n"
+            "line per problem and exits 0 (the broker can start) or 1, without binding.\n"
+            "migrate moves a stopped broker's store from SQLite to PostgreSQL and verifies\n"
+            "the audit log's root (hartslag-broker migrate --help).\n\n"
             "signals: SIGTERM/SIGINT stop cleanly; SIGHUP reloads certificates and agreements\n"
             "exit codes: 0 clean stop, 1 runtime failure, 2 usage error, 3 configuration error\n",
             BROKER_DEFAULT_BIND);
@@ -58,6 +62,11 @@ static void s_on_hup(int sig)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "migrate") == 0) {
+        umask(0077);
+        log_setup("hartslag-broker", HLOG_WARN);
+        return migrate_command(argc - 1, argv + 1, stdout, stderr);
+    }
     static const struct option options[] = {
         {"config", required_argument, NULL, 'c'},
         {"bind", required_argument, NULL, 'b'},
