@@ -186,7 +186,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBHARTSLAG)
 # 127.0.0.1 and stops it when it ends, tests/support/pg_harness.h).
 PG_SUITES := $(addprefix $(BUILD)/tests/unit/test_,broker_store audit_store) \
   $(addprefix $(BUILD)/tests/integration/test_,broker broker_auth broker_status alerts inclusion \
-    delivery_truth agreements_identity daemon_delivery pseudonyms storage_faults)
+    delivery_truth agreements_identity daemon_delivery pseudonyms storage_faults chaos)
 test: all $(UNIT_BINS) $(INTEG_BINS)
 	@failed=""; for t in $(UNIT_BINS) $(INTEG_BINS); do \
 	  echo "== $$t"; \
@@ -255,9 +255,14 @@ demo: all
 
 # The long crash loop (issue 6): 1,000,000 signals, 100 kills of the broker
 # and, in a second run, of the recipient daemon. make check runs 20,000 / 20.
+# Then the broker's run on PostgreSQL (issue 16): 100 broker kills and 100
+# server restarts, crashes and cut connections, over 200,000 signals.
 chaos: all $(BUILD)/tests/integration/test_chaos $(BUILD)/tests/integration/test_offline_partner
 	HARTSLAG_BIN=$(abspath $(BUILD)) HARTSLAG_SRC=$(CURDIR) HARTSLAG_CHAOS_SIGNALS=1000000 \
 	  HARTSLAG_CHAOS_KILLS=100 $(BUILD)/tests/integration/test_chaos --jobs 1
+	HARTSLAG_TEST_STORE=postgresql HARTSLAG_BIN=$(abspath $(BUILD)) HARTSLAG_SRC=$(CURDIR) \
+	  HARTSLAG_CHAOS_SIGNALS=200000 HARTSLAG_CHAOS_KILLS=100 \
+	  $(BUILD)/tests/integration/test_chaos --jobs 1 --filter 'chaos/broker_killed_at_random'
 	HARTSLAG_BIN=$(abspath $(BUILD)) HARTSLAG_OFFLINE_SIGNALS=100000 \
 	  $(BUILD)/tests/integration/test_offline_partner --jobs 1
 

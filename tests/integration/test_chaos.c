@@ -4,23 +4,33 @@
     nothing accepted is lost, nothing is stored twice, nothing unexpected
     arrives, and the audit log verifies.
 
+    On PostgreSQL (HARTSLAG_TEST_STORE=postgresql, issue 16) the broker's
+    store is a private cluster of this test's own, so that it can be
+    disturbed: between the broker kills of the first run the server is
+    restarted (fast shutdown), crashed (SIGKILL to it and its backends)
+    or the broker's connection is cut (pg_terminate_backend), in turn at
+    random moments. A broker whose session was replaced has lost the
+    store's lock and exits (broker/active.h); the test restarts it as
+    systemd would.
+
     HARTSLAG_CHAOS_SIGNALS and HARTSLAG_CHAOS_KILLS set the size (CI
     default 20,000 and 20; `make chaos` runs 1,000,000 and 100). */
 #include "audit_verify.h"
 #include "broker_harness.h"
 #include "cert.h"
 #include "daemon_harness.h"
+#include "db.h"
+#include "pg_harness.h"
 #include "testutil.h"
-#include "tu_db.h"
 
 #include <criterion/criterion.h>
 #include <czmq.h>
 #include <signal.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *s_yaml =
@@ -92,22 +102,72 @@ static int s_control_reply(control_t *control, int timeout_ms)
     return ok;
 }
 
-/* Signal ids of a daemon's store matching `sql`. */
+/* Signal ids of a daemon's store (SQLite, through lib/db.h) matching `sql`. */
 static zhashx_t *s_ids(dh_t *daemon, const char *sql)
 {
-    char path[4600];
-    snprintf(path, sizeof path, "%s/hartslagd.db", daemon->state);
-    sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *stmt = NULL;
-    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK, "%s", sql);
+    char location[4600], err[600];
+    snprintf(location, sizeof location, "sqlite:%s/hartslagd.db", daemon->state);
+    db_t *db = db_open(location, DB_READONLY, err, sizeof err);
+    cr_assert_not_null(db, "%s", err);
+    db_stmt_t *stmt = db_prepare(db, sql);
+    cr_assert_not_null(stmt, "%s: %s", sql, db_errmsg(db));
     zhashx_t *ids = zhashx_new();
-    while (sqlite3_step(stmt) == SQLITE_ROW)
-        zhashx_insert(ids, (const char *)sqlite3_column_text(stmt, 0), (void *)1);
-    sqlite3_finalize(stmt);
-    tu_sqlite_close(db);
+    db_step_t rc;
+    while ((rc = db_step(stmt)) == DB_ROW)
+        zhashx_insert(ids, db_column_text(stmt, 0), (void *)1);
+    cr_assert_eq(rc, DB_DONE, "%s: %s", sql, db_errmsg(db));
+    db_reset(stmt);
+    db_close(&db);
     return ids;
+}
+
+/* The test as the broker's supervisor (systemd's Restart=): a broker
+   that exited by itself (it lost the store's lock) is started again.
+   1 when it did, else 0. */
+static int s_supervise(bh_t *bh)
+{
+    int status;
+    if (bh->pid <= 0 || waitpid(bh->pid, &status, WNOHANG) != bh->pid)
+        return 0;
+    bh->pid = 0;
+    cr_assert_eq(bh_start(bh, "rate_limit: 0\n"), 0, "broker restart after its own exit");
+    return 1;
+}
+
+/* The disturbances of the PostgreSQL server, in turn. */
+typedef enum { PG_CUT, PG_RESTART, PG_CRASH, PG_KINDS } pg_event_t;
+
+/* Cuts the broker's store connection: pg_terminate_backend of the
+   sessions the running broker named after itself ("hartslag-broker HOST
+   PID", broker/active.c). The number of sessions cut. */
+static long s_pg_cut(pg_harness_t *cluster, pid_t broker)
+{
+    char err[600], pattern[64];
+    db_t *db = db_open(pg_harness_location(cluster), 0, err, sizeof err);
+    cr_assert_not_null(db, "%s", err);
+    snprintf(pattern, sizeof pattern, "hartslag-broker %% %ld", (long)broker);
+    db_stmt_t *stmt = db_prepare(
+        db, "SELECT CAST(COUNT(*) AS BIGINT) FROM (SELECT pg_terminate_backend(pid) AS cut "
+            "FROM pg_stat_activity WHERE application_name LIKE $1) s WHERE cut");
+    cr_assert_not_null(stmt, "%s", db_errmsg(db));
+    cr_assert_eq(db_bind_text(stmt, 1, pattern), 0);
+    cr_assert_eq(db_step(stmt), DB_ROW, "%s", db_errmsg(db));
+    long n = (long)db_column_int64(stmt, 0);
+    db_reset(stmt);
+    db_close(&db);
+    return n;
+}
+
+static void s_pg_event(pg_harness_t *cluster, bh_t *bh, pg_event_t kind, long *cuts)
+{
+    if (kind == PG_CUT) {
+        *cuts += s_pg_cut(cluster, bh->pid);
+        return;
+    }
+    cr_assert_eq(pg_harness_command(cluster, kind == PG_RESTART ? "stop" : "kill"), 0,
+                 "PostgreSQL %s", kind == PG_RESTART ? "stop" : "kill");
+    usleep(randombytes_uniform(500000)); /* the broker fails closed meanwhile */
+    cr_assert_eq(pg_harness_command(cluster, "start"), 0, "PostgreSQL start");
 }
 
 static long s_pending(dh_t *daemon)
@@ -123,6 +183,16 @@ static void s_run(bool kill_recipient)
     long target = s_env("HARTSLAG_CHAOS_SIGNALS", 20000);
     long kills_wanted = s_env("HARTSLAG_CHAOS_KILLS", 20);
     const char *orgs[] = {"gemeente", "politie", "welzijn", "woonpunt"};
+    /* PostgreSQL: a cluster of this test's own (bh_new makes the schema in
+       the cluster the environment names, now this one), which it may stop;
+       the binary's shared one (pg_harness.h) is left alone. */
+    pg_harness_t *cluster = NULL;
+    if (bh_postgresql()) {
+        char err[512];
+        cluster = pg_harness_start(err, sizeof err);
+        cr_assert_not_null(cluster, "%s", err);
+    }
+    bool disturb_pg = cluster && !kill_recipient;
     bh_t *bh = bh_new(orgs, 4, s_yaml);
     cr_assert_not_null(bh);
     cr_assert_eq(bh_start(bh, "rate_limit: 0\n"), 0);
@@ -137,7 +207,13 @@ static void s_run(bool kill_recipient)
         s_control_open(&controls[i], daemons[i + 1]);
 
     long sent = 0, refused = 0, kills = 0, number = 0;
-    long next_kill = target / (kills_wanted + 1);
+    long pg_events = 0, cuts = 0, own_exits = 0;
+    long stretch = target / (kills_wanted + 1);
+    long next_kill = stretch;
+    /* a disturbance of the server in the second half of every stretch,
+       the broker's kill in the first half */
+    long next_pg = stretch + stretch / 2 + (long)randombytes_uniform((uint32_t)stretch / 2 + 1);
+    pg_event_t order[PG_KINDS] = {PG_CUT, PG_RESTART, PG_CRASH};
     while (number < target ||
            controls[0].in_flight + controls[1].in_flight + controls[2].in_flight > 0) {
         for (int i = 0; i < 3; i++) {
@@ -150,11 +226,12 @@ static void s_run(bool kill_recipient)
                 ok ? sent++ : refused++;
             }
         }
+        if (cluster)
+            own_exits += s_supervise(bh);
         if (number >= next_kill && kills < kills_wanted) {
             kills++;
             /* The next kill at a random point of the next stretch: every kill
                happens while signals are still being sent. */
-            long stretch = target / (kills_wanted + 1);
             next_kill = (kills + 1) * stretch + (long)randombytes_uniform((uint32_t)stretch) / 2;
             if (kill_recipient) {
                 dh_stop(daemons[0], SIGKILL);
@@ -166,12 +243,28 @@ static void s_run(bool kill_recipient)
                 cr_assert_eq(bh_start(bh, "rate_limit: 0\n"), 0, "broker restart %ld", kills);
             }
         }
+        if (disturb_pg && number >= next_pg && pg_events < kills_wanted) {
+            /* each kind once per three, in a random order */
+            if (pg_events % PG_KINDS == 0)
+                for (int i = PG_KINDS - 1; i > 0; i--) {
+                    int j = (int)randombytes_uniform((uint32_t)i + 1);
+                    pg_event_t t = order[i];
+                    order[i] = order[j];
+                    order[j] = t;
+                }
+            s_pg_event(cluster, bh, order[pg_events % PG_KINDS], &cuts);
+            pg_events++;
+            next_pg = (pg_events + 1) * stretch + stretch / 2 +
+                      (long)randombytes_uniform((uint32_t)stretch / 2 + 1);
+        }
     }
     cr_assert_eq(refused, 0, "the daemons refused %ld sends", refused);
     cr_assert_eq(sent, target);
 
     /* Let everything settle: every outbox entry accepted, every one delivered. */
     for (int wait = 0; wait < 600; wait++) {
+        if (cluster)
+            own_exits += s_supervise(bh);
         long pending = s_pending(daemons[1]) + s_pending(daemons[2]) + s_pending(daemons[3]);
         zhashx_t *inbox = s_ids(daemons[0], "SELECT signal_id FROM inbox");
         long stored = (long)zhashx_size(inbox);
@@ -215,11 +308,30 @@ static void s_run(bool kill_recipient)
            "duplicates %ld, unexpected %ld, kills %ld\n",
            kill_recipient ? "recipient" : "broker", sent, zhashx_size(accepted), zhashx_size(inbox),
            lost, duplicates, unexpected, kills);
+    if (lost > 0) { /* what the broker's store says about the missing ones */
+        char *rows = NULL;
+        bh_query(bh,
+                 "SELECT recipient, state, COUNT(*), MIN(seq), MAX(seq) FROM deliveries "
+                 "GROUP BY recipient, state ORDER BY recipient, state",
+                 &rows);
+        printf("broker deliveries (recipient|state|count|min seq|max seq):\n%s\n",
+               rows ? rows : "");
+        free(rows);
+    }
     cr_assert_eq((long)zhashx_size(accepted), sent, "not everything sent was accepted");
     cr_assert_eq(lost, 0);
     cr_assert_eq(duplicates, 0);
     cr_assert_eq(unexpected, 0);
     cr_assert_geq(kills, kills_wanted);
+    if (disturb_pg) {
+        printf("chaos (PostgreSQL): %ld server disturbances, %ld sessions cut, the broker exited "
+               "by itself %ld times (lock lost) and was restarted\n",
+               pg_events, cuts, own_exits);
+        cr_assert_geq(pg_events, kills_wanted);
+        /* a cut hits a broker that is connected: most of them do */
+        cr_assert_gt(cuts, 0, "no cut reached the broker's session");
+        cr_assert_gt(own_exits, 0, "the broker never noticed a replaced session");
+    }
     zhashx_destroy(&accepted);
     zhashx_destroy(&inbox);
 
@@ -233,17 +345,17 @@ static void s_run(bool kill_recipient)
     snprintf(path, sizeof path, "%s/broker.cert", bh->keys);
     cert_t cert;
     cr_assert_eq(cert_load(path, &cert, err, sizeof err), 0, "%s", err);
-    snprintf(path, sizeof path, "%s/broker.db", bh->state);
-    sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    db_t *db = db_open(bh_store(bh), DB_READONLY, err, sizeof err);
+    cr_assert_not_null(db, "%s", err);
     audit_report_t report;
-    int rc = audit_verify(tu_db(db), cert.sign_key, NULL, 0, &report);
-    tu_sqlite_close(db);
+    int rc = audit_verify(db, cert.sign_key, NULL, 0, &report);
+    db_close(&db);
     cr_assert_eq(rc, 0, "audit: %s", report.detail);
     printf("audit verify: %s\n", report.detail);
     for (int i = 0; i < 4; i++)
         dh_destroy(&daemons[i]);
     bh_destroy(&bh);
+    pg_harness_destroy(&cluster);
 }
 
 Test(chaos, broker_killed_at_random)
