@@ -2076,10 +2076,15 @@ static int s_turn(broker_t *self, bool readable, bool final)
     self->now_ms = (int64_t)wire_now_ms();
     if (!self->in_transaction) {
         self->turn_failed = broker_store_begin(self->store) != 0;
-        if (self->turn_failed)
+        if (self->turn_failed) {
             log_event(HLOG_ERROR, "store_unavailable", "error", broker_store_error(self->store),
                       NULL);
-        else if (self->active && active_check(self->active) != 0) {
+            /* The turn still answers (Denied{storage_unavailable}), but no
+               statement of it may run outside a transaction: a server back
+               by the next statement would commit each on its own, a signal
+               without its deliveries. */
+            db_refuse(broker_store_db(self->store), true);
+        } else if (self->active && active_check(self->active) != 0) {
             /* A new session (the old one was cut, or ended while this
                process hung) holds no lock: another broker may be active
                now. Read, send and write nothing more; stop, to come back
@@ -2167,6 +2172,7 @@ static int s_turn(broker_t *self, bool readable, bool final)
         zframe_destroy(&reply->routing);
     }
     self->n_replies = 0;
+    db_refuse(broker_store_db(self->store), false);
     return committed ? 0 : -1;
 }
 

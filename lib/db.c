@@ -82,7 +82,14 @@ const char *db_path(const db_t *self)
 
 int db_exec(db_t *self, const char *sql)
 {
+    if (self->refusing)
+        return -1;
     return self->ops->exec(self, sql);
+}
+
+void db_refuse(db_t *self, bool refuse)
+{
+    self->refusing = refuse;
 }
 
 int db_begin(db_t *self)
@@ -218,11 +225,17 @@ int db_bind_null(db_stmt_t *st, int idx)
 
 db_step_t db_step(db_stmt_t *st)
 {
+    if (st->db->refusing)
+        return DB_ERROR;
     return st->db->ops->step(st);
 }
 
 int db_run(db_stmt_t *st)
 {
+    if (st->db->refusing) {
+        st->db->ops->reset(st); /* as a run would: the bindings go */
+        return -1;
+    }
     return st->db->ops->run(st);
 }
 

@@ -109,6 +109,14 @@ uint64_t db_session(const db_t *self);
    once). */
 void db_set_busy_timeout(db_t *self, int ms);
 
+/* While `refuse` is true, db_step, db_run and db_exec fail at once (the
+   last error kept) and touch neither the connection nor the data. A
+   caller whose BEGIN failed sets it for the rest of its unit of work:
+   without it, the statements would run one by one outside a transaction
+   (each committed on its own) on a connection that came back meanwhile,
+   and half of that work would stay. */
+void db_refuse(db_t *self, bool refuse);
+
 /* The cached statement for `sql`, reset with no bindings; NULL (reason on
    the connection) when it does not prepare. Borrowed. */
 db_stmt_t *db_prepare(db_t *self, const char *sql);

@@ -21,6 +21,7 @@ typedef struct db_ops_t db_ops_t;
 struct db_t {
     const db_ops_t *ops;
     db_error_t error;           /* class of the last error; NONE after a success */
+    bool refusing;              /* db_refuse: run nothing */
     char errmsg[DB_ERRMSG_MAX]; /* its text, never holding a bound value */
     db_stmt_t **slots;          /* the statement cache (NULL until the first) */
     size_t cap, used;

@@ -379,3 +379,28 @@ Test(db_pg, server_restart)
     db_close(&db);
     pg_harness_destroy(&cluster);
 }
+
+/* db_refuse: while on, nothing runs and nothing is written, in or out of
+   a transaction; the bindings of a refused run are gone; off again, the
+   connection works as before. */
+Test(db_pg, refusing_runs_nothing)
+{
+    db_t *db = s_open_table();
+    cr_assert_eq(s_insert(db, 1, "een"), 0);
+    db_refuse(db, true);
+    cr_assert_eq(s_insert(db, 2, "twee"), -1);
+    cr_assert_eq(db_exec(db, "DELETE FROM t"), -1);
+    db_stmt_t *st = db_prepare(db, "SELECT count(*) FROM t");
+    cr_assert_eq(db_step(st), DB_ERROR);
+    db_reset(st);
+    db_refuse(db, false);
+    cr_assert_eq(s_count(db), 1, "nothing of the refused statements ran");
+    /* the statement a refused run reset works again, bound anew */
+    st = db_prepare(db, "INSERT INTO t(k, b, s) VALUES ($1, $2, $3)");
+    cr_assert_eq(db_bind_int64(st, 1, 3), 0);
+    cr_assert_eq(db_bind_blob(st, 2, "x", 1), 0);
+    cr_assert_eq(db_bind_text(st, 3, "drie"), 0);
+    cr_assert_eq(db_run(st), 0, "%s", db_errmsg(db));
+    cr_assert_eq(s_count(db), 2);
+    db_close(&db);
+}
