@@ -125,11 +125,17 @@ Test(audit_events, every_broker_event_is_recorded_and_found_by_query)
     cr_assert_eq(unlink(path), 0);
     bh_signal(s_bh, SIGHUP);
     cr_assert(s_log_has("event=partner_revoked org=politie"));
+    /* Either its connection from before the revocation carries the frame
+       and it is answered with an Error, or the client had not reconnected
+       since the restart yet and its new handshake is refused (no answer
+       at all): which one is a matter of timing. Both end in auth_failed. */
     bh_send(politie, &request);
     answer = bh_recv(politie, 5000);
-    cr_assert_not_null(answer);
-    cr_assert_eq(answer->body_case, HARTSLAG__FRAME__BODY_ERROR);
-    hartslag__frame__free_unpacked(answer, NULL);
+    if (answer) {
+        cr_assert_eq(answer->body_case, HARTSLAG__FRAME__BODY_ERROR);
+        hartslag__frame__free_unpacked(answer, NULL);
+    }
+    cr_assert(s_log_has("event=auth_failed"), "the revoked key was not refused");
     bh_client_destroy(&politie);
     bh_client_destroy(&gemeente);
     bh_stop(s_bh, SIGTERM);
