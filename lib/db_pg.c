@@ -710,61 +710,48 @@ static void s_param_arrays(pg_stmt_t *st)
     }
 }
 
-/* A read inside a transaction while writes wait in the pipeline: it joins
-   them, and the writes and the read cost one round trip instead of two
-   (the broker's ack is a read after the previous ack's writes). 1 when it
-   ran (0 or -1 in *rc), 0 when it must run on its own. */
-static int s_execute_pipelined(pg_db_t *self, pg_stmt_t *st, int *rc)
+/* True while writes of the open transaction wait in the pipeline. */
+static bool s_writes_queued(pg_db_t *self)
 {
-    if (!self->in_tx || self->queued == 0 || PQstatus(self->conn) != CONNECTION_OK ||
-        PQpipelineStatus(self->conn) == PQ_PIPELINE_OFF)
-        return 0;
-    if (s_server_prepare(self, st) != 0) {
-        *rc = -1;
-        return 1;
-    }
-    if (self->queued == 0 || PQpipelineStatus(self->conn) == PQ_PIPELINE_OFF)
-        return 0; /* preparing it read the pipeline back */
-    s_param_arrays(st);
-    s_clear_rows(st);
-    if (PQsendQueryPrepared(self->conn, st->name, st->nparams, st->values, st->lengths, st->formats,
-                            0) != 1) {
-        s_lost(self);
-        *rc = -1;
-        return 1;
-    }
-    self->queued++;
-    PGresult *res = NULL;
-    if (s_flush_keep(self, &res) != 0 || !res) {
-        PQclear(res);
-        *rc = -1;
-        return 1;
-    }
-    st->result = res;
-    st->rows = PQntuples(res);
-    st->row = -1;
-    *rc = 0;
-    return 1;
+    return self->in_tx && self->queued > 0 && PQstatus(self->conn) == CONNECTION_OK &&
+           PQpipelineStatus(self->conn) != PQ_PIPELINE_OFF;
 }
 
-/* Runs `st` now and keeps its rows. 0 or -1. */
+/* Runs `st` now and keeps its rows. 0 or -1. A read while writes of the
+   transaction wait in the pipeline joins them: the writes and the read
+   cost one round trip instead of two (the broker's ack is a read after
+   the previous ack's writes). */
 static int s_execute(pg_db_t *self, pg_stmt_t *st)
 {
-    int rc;
-    if (s_execute_pipelined(self, st, &rc))
-        return rc;
-    if (s_flush(self) != 0 || s_ensure(self) != 0 || s_server_prepare(self, st) != 0)
+    if (!s_writes_queued(self) && (s_flush(self) != 0 || s_ensure(self) != 0))
         return -1;
+    if (s_server_prepare(self, st) != 0)
+        return -1;
+    bool join = s_writes_queued(self); /* preparing may have read them back */
     s_param_arrays(st);
     s_clear_rows(st);
-    PGresult *res =
-        PQexecPrepared(self->conn, st->name, st->nparams, st->values, st->lengths, st->formats, 0);
-    if (s_ok(self, res) != 0) {
-        PQclear(res);
-        return -1;
+    PGresult *res = NULL;
+    if (join) {
+        if (PQsendQueryPrepared(self->conn, st->name, st->nparams, st->values, st->lengths,
+                                st->formats, 0) != 1) {
+            s_lost(self);
+            return -1;
+        }
+        self->queued++;
+        if (s_flush_keep(self, &res) != 0 || !res) {
+            PQclear(res);
+            return -1;
+        }
+    } else {
+        res = PQexecPrepared(self->conn, st->name, st->nparams, st->values, st->lengths,
+                             st->formats, 0);
+        if (s_ok(self, res) != 0) {
+            PQclear(res);
+            return -1;
+        }
+        const char *changed = PQcmdTuples(res);
+        self->changes = changed && *changed ? strtoll(changed, NULL, 10) : 0;
     }
-    const char *changed = PQcmdTuples(res);
-    self->changes = changed && *changed ? strtoll(changed, NULL, 10) : 0;
     st->result = res;
     st->rows = PQntuples(res);
     st->row = -1;

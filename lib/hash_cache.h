@@ -45,8 +45,7 @@ bool hash_cache_get(hash_cache_t *self, unsigned level, uint64_t index,
 /* Forgets every entry. */
 void hash_cache_clear(hash_cache_t *self);
 
-/* Lookups answered and asked since hash_cache_new (for tests and the
-   benchmark's account of round trips saved). */
+/* Lookups answered and asked since hash_cache_new (for tests). */
 uint64_t hash_cache_hits(const hash_cache_t *self);
 uint64_t hash_cache_lookups(const hash_cache_t *self);
 
