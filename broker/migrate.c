@@ -620,9 +620,8 @@ int migrate_run(const char *from, const char *to, FILE *out, char *err, size_t e
                 "records, root %s, the same on the source and the committed target\n",
                 s_elapsed(job), (long long)rows, tables, job->shown, (unsigned long long)job->size,
                 hex);
-        fprintf(out,
-                "migrate: next: set 'store:' in broker.yaml to the new location, start the "
-                "broker, and keep the SQLite file (mode 0600) as a backup\n");
+        fprintf(out, "migrate: next: set 'store:' in broker.yaml to the new location, start the "
+                     "broker, and keep the SQLite file (mode 0600) as a backup\n");
     }
     free(job);
     return rc;
