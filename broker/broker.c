@@ -172,11 +172,12 @@ struct broker_t {
     int64_t next_purge_ms;  /* next audit retention purge */
     uint8_t *frame_buf;     /* scratch for packing deliveries and sealed signals */
     size_t frame_cap;
-    verifier_t *verifier;   /* signature checks of the turn, ahead of the loop */
-    arena_t arena;          /* the turn's unpacked frames, taken back after the turn */
-    inbound_t *inbound;     /* the messages of the turn, read before any is handled */
-    bool in_transaction;    /* a turn's transaction waits for the next turn's commit */
-    int64_t transaction_ms; /* when that transaction began */
+    verifier_t *verifier;     /* signature checks of the turn, ahead of the loop */
+    arena_t arena;            /* the turn's unpacked frames, taken back after the turn */
+    inbound_t *inbound;       /* the messages of the turn, read before any is handled */
+    uint8_t (*submitted)[16]; /* the turn's submitted signal ids, for broker_store_prefetch */
+    bool in_transaction;      /* a turn's transaction waits for the next turn's commit */
+    int64_t transaction_ms;   /* when that transaction began */
 };
 
 /* ------------------------------------------------------------------------
@@ -196,6 +197,15 @@ static void s_sent_destroy(void **item)
 {
     free(*item);
     *item = NULL;
+}
+
+/* What a peer has in flight must be pending in the store: an ack of it is
+   settled without asking (broker_store_settle_sent). */
+static void s_sent_forget(peer_t *peer, const uint8_t id[16])
+{
+    char hex[33];
+    s_hex(id, 16, hex, sizeof hex);
+    zhashx_delete(peer->sent, hex);
 }
 
 static void s_peer_destroy(void **item)
@@ -1006,8 +1016,10 @@ static void s_on_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__
     sent_t *sent = zhashx_lookup(peer->sent, hex);
     if (sent) {
         known.meta = sent->meta;
-        changed = broker_store_settle_seq(self->store, sent->seq, ack->signal_id.data, peer->org,
-                                          settled);
+        /* In `sent` means pending: whatever else settles a delivery
+           (expiry, withdrawal) takes it out of `sent` too. */
+        changed = broker_store_settle_sent(self->store, sent->seq, ack->signal_id.data, peer->org,
+                                           settled);
         zhashx_delete(peer->sent, hex);
     } else {
         int found = broker_store_find_signal(self->store, ack->signal_id.data, &known);
@@ -1102,8 +1114,10 @@ static void s_withdraw_recipient(void *arg, const char *recipient)
     };
     s_audit(self, &entry);
     peer_t *peer = s_peer(self, recipient);
-    if (peer)
+    if (peer) {
         peer->notices_due = true;
+        s_sent_forget(peer, ctx->id); /* cancelled: an ack now settles nothing */
+    }
 }
 
 static void s_reply_withdraw_result(broker_t *self, zframe_t *routing, const uint8_t *id, bool ok,
@@ -1615,6 +1629,25 @@ static void s_pump(broker_t *self)
     }
 }
 
+/* On PostgreSQL, a submission's "is this id new?" would cost a round trip
+   each: ask for the whole turn at once (broker_store_prefetch). */
+static void s_prefetch(broker_t *self, size_t n_inbound)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < n_inbound; i++) {
+        const Hartslag__Frame *frame = self->inbound[i].frame;
+        const Hartslag__SealedSignal *sealed =
+            frame && frame->body_case == HARTSLAG__FRAME__BODY_SUBMIT && frame->submit
+                ? frame->submit->signal
+                : NULL;
+        if (sealed && sealed->header.data &&
+            wire_peek_signal_id(sealed->header.data, sealed->header.len, self->submitted[n]) == 0)
+            n++;
+    }
+    if (n > 0 && broker_store_prefetch(self->store, (const uint8_t(*)[16])self->submitted, n) != 0)
+        self->turn_failed = true;
+}
+
 /* ------------------------------------------------------------------------
    Timers */
 
@@ -1653,6 +1686,9 @@ static void s_expired_one(void *arg, const uint8_t id[16], const queue_meta_t *m
     peer_t *sender = s_peer(self, meta->sender);
     if (sender)
         sender->notices_due = true;
+    peer_t *late = s_peer(self, recipient);
+    if (late)
+        s_sent_forget(late, id); /* expired: an ack now settles nothing */
     char hex[33];
     s_hex(id, 16, hex, sizeof hex);
     log_event(HLOG_INFO, "expired", "sender", meta->sender, "recipient", recipient, "id", hex,
@@ -2119,6 +2155,7 @@ static int s_turn(broker_t *self, bool readable, bool final)
         s_read(self, in);
         n_inbound++;
     }
+    s_prefetch(self, n_inbound);
     verifier_start(self->verifier);
     bool acks_only = n_inbound > 0;
     for (size_t i = 0; i < n_inbound; i++) {
@@ -2290,8 +2327,9 @@ broker_t *broker_new(const broker_config_t *config, char *err, size_t errlen)
     self->frame_cap = WIRE_FRAME_MAX;
     self->frame_buf = malloc(self->frame_cap);
     self->inbound = calloc(config->max_batch ? config->max_batch : 1, sizeof *self->inbound);
+    self->submitted = calloc(config->max_batch ? config->max_batch : 1, sizeof *self->submitted);
     self->verifier = verifier_new(config->verify_threads, config->max_batch);
-    if (!self->frame_buf || !self->inbound || !self->verifier) {
+    if (!self->frame_buf || !self->inbound || !self->submitted || !self->verifier) {
         snprintf(err, errlen, "out of memory (or cannot start %u verifier threads)",
                  config->verify_threads);
         goto fail;
@@ -2428,6 +2466,7 @@ void broker_destroy(broker_t **self_p)
         verifier_destroy(&self->verifier);
         arena_free(&self->arena);
         free(self->inbound);
+        free(self->submitted);
         free(self->frame_buf);
         free(self);
         *self_p = NULL;

@@ -361,6 +361,7 @@ void broker_store_destroy(broker_store_t **self_p)
     broker_store_t *self = *self_p;
     wal_checkpointer_destroy(&self->checkpointer);
     db_close(&self->db); /* finalizes the statements */
+    free(self->absent);
     free(self);
     *self_p = NULL;
 }
@@ -377,16 +378,19 @@ db_t *broker_store_db(broker_store_t *self)
 
 int broker_store_begin(broker_store_t *self)
 {
+    store_queue_forget_absent(self);
     return self->begin ? db_run(self->begin) : db_begin(self->db);
 }
 
 int broker_store_commit(broker_store_t *self)
 {
+    store_queue_forget_absent(self);
     return db_commit(self->db);
 }
 
 void broker_store_rollback(broker_store_t *self)
 {
+    store_queue_forget_absent(self);
     db_rollback(self->db);
 }
 

@@ -49,6 +49,8 @@ enum {
     QST_PG_INSERT_DELIVERY,
     QST_PG_SETTLE,
     QST_PG_SETTLE_SEQ,
+    QST_PG_SETTLE_SENT,
+    QST_PG_HELD,
     QST_COUNT_
 };
 
@@ -83,6 +85,16 @@ struct broker_store_t {
        or a dead broker leave gaps, never duplicates. */
     int64_t seqs[STORE_SEQ_BLOCK];
     size_t seq_used, seq_count;
+    /* PostgreSQL: the signal ids of this turn's submissions that the store
+       did not hold when broker_store_prefetch asked, sorted. Each answers
+       broker_store_find_signal "not found" once, without a round trip; a
+       second ask reads (the first may have stored it). Emptied at commit
+       and rollback. */
+    struct store_absent_t {
+        uint8_t id[QUEUE_ID_BYTES];
+        bool used;
+    } * absent;
+    size_t n_absent, absent_cap;
     db_stmt_t *match[MST_COUNT_];     /* store_match.c */
     wal_checkpointer_t *checkpointer; /* SQLite's WAL beside the loop */
 };
@@ -91,5 +103,8 @@ struct broker_store_t {
    the reason. */
 int store_queue_prepare(broker_store_t *self, char *err, size_t errlen);
 int store_match_prepare(broker_store_t *self, char *err, size_t errlen);
+
+/* Drops what broker_store_prefetch learnt (the transaction ended). */
+void store_queue_forget_absent(broker_store_t *self);
 
 #endif

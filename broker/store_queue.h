@@ -57,6 +57,14 @@ typedef struct {
     bool withdrawn;                     /* the sender withdrew it */
 } queue_signal_t;
 
+/* PostgreSQL: asks in one round trip which of a turn's submitted signal
+   ids (n of them, duplicates allowed) the store holds, so that
+   broker_store_find_signal answers "not known" for the others once each
+   without a round trip of its own (a second ask reads: the first may have
+   stored it). The answer holds until the transaction ends. A no-op on
+   SQLite, and when memory is short (then every find reads). 0 or -1. */
+int broker_store_prefetch(broker_store_t *self, const uint8_t (*ids)[QUEUE_ID_BYTES], size_t n);
+
 /* 1 and *out filled when the signal is known, 0 when not, -1 on error. */
 int broker_store_find_signal(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES],
                              queue_signal_t *out);
@@ -133,6 +141,18 @@ int broker_store_settle(broker_store_t *self, const uint8_t id[QUEUE_ID_BYTES],
    recipient must match too, so a stale seq settles nothing. */
 int broker_store_settle_seq(broker_store_t *self, int64_t seq, const uint8_t id[QUEUE_ID_BYTES],
                             const char *recipient, delivery_state_t state);
+
+/* The same for a delivery the caller sent and knows to be pending: it
+   sent it (broker_store_pending), and no ack, expiry or withdrawal has
+   settled it since. Returns 1, or -1. On PostgreSQL the write joins the
+   turn's pipeline instead of waiting for an answer (a round trip per ack
+   was the largest cost of a turn); should the delivery not be pending
+   after all, the statement fails and the whole transaction with it
+   (fail closed: the turn is refused, nothing of it counts), so the 1 never
+   stands for a settle that did not happen. On SQLite it is
+   broker_store_settle_seq (and may return 0). */
+int broker_store_settle_sent(broker_store_t *self, int64_t seq, const uint8_t id[QUEUE_ID_BYTES],
+                             const char *recipient, delivery_state_t state);
 
 /* Expires every pending delivery whose deadline is <= now; calls `fn` for each. */
 typedef void(queue_expired_fn)(void *arg, const uint8_t id[QUEUE_ID_BYTES],

@@ -3,6 +3,8 @@
 
 #include "audit_subjects.h"
 
+#include <sodium.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,13 +147,38 @@ static bool s_pg(const db_t *db)
 #define SQL_SUBJECT_ROWS "SELECT tag, idx FROM audit_subjects"
 #define SQL_SUBJECT_ROWS_BY_IDX "SELECT tag, idx FROM audit_subjects ORDER BY idx, tag"
 
+/* PostgreSQL, in a transaction: the rows gathered for one statement each
+   (see s_gather). $1.. are comma-separated lists: integers as decimal,
+   blobs as hex (db.h binds no arrays). */
+#define SQL_RECORD_PUT_MANY                                                                        \
+    "INSERT INTO audit(idx, record, leaf) SELECT CAST(i AS BIGINT), decode(r, 'hex'), "            \
+    "decode(l, 'hex') FROM unnest(string_to_array($1, ','), string_to_array($2, ','), "            \
+    "string_to_array($3, ',')) AS t(i, r, l)"
+#define SQL_SUBJECT_PUT_MANY                                                                       \
+    "INSERT INTO audit_subjects(seg, tag, idx) SELECT CAST(s AS BIGINT), CAST(t AS BIGINT), "      \
+    "CAST(i AS BIGINT) FROM unnest(string_to_array($1, ','), string_to_array($2, ','), "           \
+    "string_to_array($3, ',')) AS u(s, t, i) ON CONFLICT (seg, tag, idx) DO NOTHING"
+#define GATHER_ROWS_MAX 512 /* written at the latest after this many */
+
 enum { CURSOR_RECORDS, CURSOR_SUBJECT, CURSOR_KINDS_ };
 
+/* A growing text: one column of gathered rows. */
+typedef struct {
+    char *text;
+    size_t len, cap;
+} s_column_t;
+
 /*  Invariant: active[k] is the one open cursor of kind k (or NULL); only
-    it may step its statement. */
+    it may step its statement. Gathered rows (records[], subjects[]) belong
+    to the connection's open transaction and are written before any read of
+    the audit tables and before its COMMIT, or dropped at its rollback. */
 struct audit_store_t {
     db_t *db;                              /* borrowed */
     audit_cursor_t *active[CURSOR_KINDS_]; /* open cursors */
+    bool gather;                           /* PostgreSQL: gather rows in a transaction */
+    s_column_t records[3];                 /* idx, record hex, leaf hex */
+    s_column_t subjects[3];                /* seg, tag, idx */
+    size_t n_records, n_subjects;
 };
 
 struct audit_cursor_t {
@@ -163,6 +190,116 @@ struct audit_cursor_t {
 static int64_t s_i64(uint64_t value)
 {
     return value > INT64_MAX ? INT64_MAX : (int64_t)value;
+}
+
+/* ---- gathered rows ----------------------------------------------------
+   On PostgreSQL a broker turn writes a few audit records per signal, each
+   with its subject index row: as one INSERT each, they were most of the
+   server's work per signal (the server, not the broker, bounded the
+   PostgreSQL capacity). Inside a transaction they are gathered and written
+   as one INSERT per table: at the next read of these tables, at COMMIT
+   (db_set_commit_hook), or after GATHER_ROWS_MAX rows. An error of such a
+   row (an index written twice) then fails that read or the COMMIT, and
+   the transaction with it. SQLite answers in microseconds: it writes each
+   row at once. */
+
+/* Room for `len` more bytes, a comma and the NUL. 0, or -1. */
+static int s_column_reserve(s_column_t *column, size_t len)
+{
+    if (column->len + len + 2 <= column->cap)
+        return 0;
+    size_t cap = column->cap ? column->cap : 4096;
+    while (cap < column->len + len + 2)
+        cap *= 2;
+    char *grown = realloc(column->text, cap);
+    if (!grown)
+        return -1;
+    column->text = grown;
+    column->cap = cap;
+    return 0;
+}
+
+static int s_column_int(s_column_t *column, int64_t value)
+{
+    char number[24];
+    int n = snprintf(number, sizeof number, "%lld", (long long)value);
+    if (s_column_reserve(column, (size_t)n) != 0)
+        return -1;
+    if (column->len > 0)
+        column->text[column->len++] = ',';
+    memcpy(column->text + column->len, number, (size_t)n + 1);
+    column->len += (size_t)n;
+    return 0;
+}
+
+static int s_column_hex(s_column_t *column, const uint8_t *bytes, size_t len)
+{
+    if (s_column_reserve(column, 2 * len) != 0)
+        return -1;
+    if (column->len > 0)
+        column->text[column->len++] = ',';
+    sodium_bin2hex(column->text + column->len, 2 * len + 1, bytes, len);
+    column->len += 2 * len;
+    return 0;
+}
+
+static void s_gathered_drop(audit_store_t *self)
+{
+    for (int c = 0; c < 3; c++)
+        self->records[c].len = self->subjects[c].len = 0;
+    self->n_records = self->n_subjects = 0;
+}
+
+/* Writes one table's gathered rows with one statement. 0, or -1. */
+static int s_gathered_put(audit_store_t *self, const char *sql, s_column_t columns[3])
+{
+    db_stmt_t *st = db_prepare(self->db, sql);
+    if (!st)
+        return -1;
+    for (int c = 0; c < 3; c++)
+        if (db_bind_text_ref(st, c + 1, columns[c].text) != 0) {
+            db_reset(st);
+            return -1;
+        }
+    return db_run(st);
+}
+
+/* Writes what was gathered (records before their subject rows). 0, -1. */
+static int s_gathered_write(audit_store_t *self)
+{
+    int rc = 0;
+    if (self->n_records > 0)
+        rc = s_gathered_put(self, SQL_RECORD_PUT_MANY, self->records);
+    if (rc == 0 && self->n_subjects > 0)
+        rc = s_gathered_put(self, SQL_SUBJECT_PUT_MANY, self->subjects);
+    s_gathered_drop(self);
+    return rc;
+}
+
+static int s_commit_hook(void *arg, bool committing)
+{
+    audit_store_t *self = arg;
+    if (!committing) {
+        s_gathered_drop(self);
+        return 0;
+    }
+    return s_gathered_write(self);
+}
+
+/* Before a statement on the audit tables: what was gathered goes first. */
+static int s_ready(audit_store_t *self)
+{
+    return self->n_records + self->n_subjects > 0 ? s_gathered_write(self) : 0;
+}
+
+static bool s_gathering(const audit_store_t *self)
+{
+    return self->gather && db_in_transaction(self->db);
+}
+
+static int s_gathered_check(audit_store_t *self)
+{
+    return self->n_records + self->n_subjects >= GATHER_ROWS_MAX ? s_gathered_write(self) : 0;
 }
 
 static int64_t s_seg(uint64_t idx)
@@ -211,6 +348,10 @@ audit_store_t *audit_store_open(db_t *db, bool writable, char *err, size_t errle
         free(self);
         return NULL;
     }
+    if (writable && s_pg(db)) {
+        self->gather = true;
+        db_set_commit_hook(db, s_commit_hook, self);
+    }
     return self;
 }
 
@@ -223,6 +364,12 @@ void audit_store_destroy(audit_store_t **self_p)
                 db_reset(self->active[k]->st);
                 self->active[k]->store = NULL;
             }
+        if (self->gather)
+            db_set_commit_hook(self->db, NULL, NULL);
+        for (int c = 0; c < 3; c++) {
+            free(self->records[c].text);
+            free(self->subjects[c].text);
+        }
         free(self);
         *self_p = NULL;
     }
@@ -264,6 +411,18 @@ int audit_store_meta_set(audit_store_t *self, const char *key, const char *value
 int audit_store_record_put(audit_store_t *self, uint64_t index, const uint8_t *bytes, size_t len,
                            const unsigned char leaf[AUDIT_STORE_HASHBYTES])
 {
+    if (s_gathering(self) && len > 0) {
+        if (s_column_int(&self->records[0], s_i64(index)) != 0 ||
+            s_column_hex(&self->records[1], bytes, len) != 0 ||
+            s_column_hex(&self->records[2], leaf, AUDIT_STORE_HASHBYTES) != 0) {
+            s_gathered_drop(self); /* the columns no longer line up */
+            return -1;
+        }
+        self->n_records++;
+        return s_gathered_check(self);
+    }
+    if (s_ready(self) != 0)
+        return -1;
     db_stmt_t *st = db_prepare(self->db, SQL_RECORD_PUT);
     if (!st || db_bind_int64(st, 1, s_i64(index)) != 0 ||
         db_bind_blob_ref(st, 2, len ? bytes : (const uint8_t *)"", len) != 0 ||
@@ -301,6 +460,8 @@ static int s_blob_row(db_stmt_t *st, uint8_t **bytes, size_t *len)
 
 int audit_store_record_get(audit_store_t *self, uint64_t index, uint8_t **bytes, size_t *len)
 {
+    if (s_ready(self) != 0)
+        return -1;
     db_stmt_t *st = db_prepare(self->db, SQL_RECORD_GET);
     if (!st || db_bind_int64(st, 1, s_i64(index)) != 0)
         return -1;
@@ -309,6 +470,8 @@ int audit_store_record_get(audit_store_t *self, uint64_t index, uint8_t **bytes,
 
 int audit_store_record_nth(audit_store_t *self, uint64_t pos, uint8_t **bytes, size_t *len)
 {
+    if (s_ready(self) != 0)
+        return -1;
     db_stmt_t *st = db_prepare(self->db, SQL_RECORD_NTH);
     if (!st || db_bind_int64(st, 1, s_i64(pos)) != 0)
         return -1;
@@ -335,6 +498,8 @@ static int s_hash_row(db_stmt_t *st, unsigned char out[AUDIT_STORE_HASHBYTES])
 int audit_store_leaf_get(audit_store_t *self, uint64_t index,
                          unsigned char leaf[AUDIT_STORE_HASHBYTES])
 {
+    if (s_ready(self) != 0)
+        return -1;
     db_stmt_t *st = db_prepare(self->db, SQL_LEAF_GET);
     if (!st || db_bind_int64(st, 1, s_i64(index)) != 0)
         return -1;
@@ -343,6 +508,8 @@ int audit_store_leaf_get(audit_store_t *self, uint64_t index,
 
 int audit_store_record_length(audit_store_t *self, uint64_t index, uint64_t *len)
 {
+    if (s_ready(self) != 0)
+        return -1;
     db_stmt_t *st = db_prepare(self->db, SQL_RECORD_LENGTH);
     int64_t n = 0;
     if (!st || db_bind_int64(st, 1, s_i64(index)) != 0)
@@ -355,6 +522,8 @@ int audit_store_record_length(audit_store_t *self, uint64_t index, uint64_t *len
 
 int audit_store_record_count(audit_store_t *self, uint64_t *count)
 {
+    if (s_ready(self) != 0)
+        return -1;
     db_stmt_t *st = db_prepare(self->db, SQL_RECORD_COUNT);
     int64_t n = 0;
     if (!st || s_int_row(st, &n) < 0 || n < 0)
@@ -384,6 +553,8 @@ static audit_cursor_t *s_cursor(audit_store_t *self, db_stmt_t *st, int kind)
 
 audit_cursor_t *audit_store_records(audit_store_t *self, uint64_t offset, uint64_t count)
 {
+    if (s_ready(self) != 0)
+        return NULL;
     db_stmt_t *st = db_prepare(self->db, SQL_RECORDS);
     if (st && (db_bind_int64(st, 1, s_i64(count)) != 0 || db_bind_int64(st, 2, s_i64(offset)) != 0))
         st = NULL;
@@ -392,6 +563,8 @@ audit_cursor_t *audit_store_records(audit_store_t *self, uint64_t offset, uint64
 
 audit_cursor_t *audit_store_subject_records(audit_store_t *self, int64_t tag, uint64_t from)
 {
+    if (s_ready(self) != 0)
+        return NULL;
     db_stmt_t *st = db_prepare(self->db, SQL_SUBJECT_RECORDS);
     if (st && (db_bind_int64(st, 1, s_seg(from)) != 0 || db_bind_int64(st, 2, tag) != 0 ||
                db_bind_int64(st, 3, s_i64(from)) != 0))
@@ -439,6 +612,8 @@ void audit_cursor_destroy(audit_cursor_t **cursor_p)
 int audit_store_purge(audit_store_t *self, uint64_t end, uint64_t *changed)
 {
     *changed = 0;
+    if (s_ready(self) != 0)
+        return -1;
     db_stmt_t *st = db_prepare(self->db, SQL_PURGE);
     /* An empty blob, not NULL: the column is NOT NULL and a blob. */
     if (!st || db_bind_blob(st, 1, "", 0) != 0 || db_bind_int64(st, 2, s_i64(end)) != 0 ||
@@ -660,18 +835,32 @@ static int s_subject_stmt(audit_store_t *self, const char *sql, int64_t tag, uin
 
 int audit_store_subject_put(audit_store_t *self, int64_t tag, uint64_t idx)
 {
+    if (s_gathering(self)) {
+        if (s_column_int(&self->subjects[0], s_seg(idx)) != 0 ||
+            s_column_int(&self->subjects[1], tag) != 0 ||
+            s_column_int(&self->subjects[2], s_i64(idx)) != 0) {
+            s_gathered_drop(self);
+            return -1;
+        }
+        self->n_subjects++;
+        return s_gathered_check(self);
+    }
     db_stmt_t *st = NULL;
     return s_subject_stmt(self, SQL_SUBJECT_PUT, tag, idx, &st) == 0 ? db_run(st) : -1;
 }
 
 int audit_store_subject_delete(audit_store_t *self, int64_t tag, uint64_t idx)
 {
+    if (s_ready(self) != 0)
+        return -1;
     db_stmt_t *st = NULL;
     return s_subject_stmt(self, SQL_SUBJECT_DEL, tag, idx, &st) == 0 ? db_run(st) : -1;
 }
 
 int audit_store_subject_has(audit_store_t *self, int64_t tag, uint64_t idx)
 {
+    if (s_ready(self) != 0)
+        return -1;
     db_stmt_t *st = NULL;
     int64_t one = 0;
     if (s_subject_stmt(self, SQL_SUBJECT_HAS, tag, idx, &st) != 0)
@@ -681,6 +870,8 @@ int audit_store_subject_has(audit_store_t *self, int64_t tag, uint64_t idx)
 
 int audit_store_subject_rows(audit_store_t *self, bool by_idx, audit_subject_row_fn *fn, void *arg)
 {
+    if (s_ready(self) != 0)
+        return -1;
     db_stmt_t *st = db_prepare(self->db, by_idx ? SQL_SUBJECT_ROWS_BY_IDX : SQL_SUBJECT_ROWS);
     if (!st)
         return -1;
@@ -718,6 +909,8 @@ static int s_flush(audit_store_t *self, s_pair_t *pairs, size_t n, uint64_t *row
 int audit_store_subjects_create(audit_store_t *self, uint64_t *rows)
 {
     *rows = 0;
+    if (s_ready(self) != 0)
+        return -1;
     if (db_exec(self->db, "DROP TABLE IF EXISTS audit_subjects") != 0 ||
         db_exec(self->db, s_pg(self->db) ? s_subjects_postgresql : s_subjects_sqlite) != 0)
         return -1;

@@ -97,13 +97,24 @@ int db_begin(db_t *self)
     return self->ops->begin(self);
 }
 
+void db_set_commit_hook(db_t *self, db_commit_hook_fn *fn, void *arg)
+{
+    self->commit_hook = fn;
+    self->commit_hook_arg = fn ? arg : NULL;
+}
+
 int db_commit(db_t *self)
 {
+    if (self->commit_hook && self->ops->in_transaction(self) &&
+        self->commit_hook(self->commit_hook_arg, true) != 0)
+        return -1;
     return self->ops->commit(self);
 }
 
 void db_rollback(db_t *self)
 {
+    if (self->commit_hook)
+        (void)self->commit_hook(self->commit_hook_arg, false);
     self->ops->rollback(self);
 }
 

@@ -117,6 +117,15 @@ void db_set_busy_timeout(db_t *self, int ms);
    and half of that work would stay. */
 void db_refuse(db_t *self, bool refuse);
 
+/* A writer that gathers rows of its own during a transaction (lib/
+   audit_store on PostgreSQL: a turn's audit rows in one statement instead
+   of one each) is called with `committing` true just before COMMIT, to
+   write them (a non-zero answer fails db_commit; the caller then rolls
+   back), and with false at db_rollback, to drop them. One per connection;
+   NULL clears it. */
+typedef int(db_commit_hook_fn)(void *arg, bool committing);
+void db_set_commit_hook(db_t *self, db_commit_hook_fn *fn, void *arg);
+
 /* The cached statement for `sql`, reset with no bindings; NULL (reason on
    the connection) when it does not prepare. Borrowed. */
 db_stmt_t *db_prepare(db_t *self, const char *sql);

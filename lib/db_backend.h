@@ -20,10 +20,12 @@ typedef struct db_ops_t db_ops_t;
     always finds an empty slot; every statement in it is owned by it. */
 struct db_t {
     const db_ops_t *ops;
-    db_error_t error;           /* class of the last error; NONE after a success */
-    bool refusing;              /* db_refuse: run nothing */
-    char errmsg[DB_ERRMSG_MAX]; /* its text, never holding a bound value */
-    db_stmt_t **slots;          /* the statement cache (NULL until the first) */
+    db_error_t error;               /* class of the last error; NONE after a success */
+    bool refusing;                  /* db_refuse: run nothing */
+    char errmsg[DB_ERRMSG_MAX];     /* its text, never holding a bound value */
+    db_stmt_t **slots;              /* the statement cache (NULL until the first) */
+    db_commit_hook_fn *commit_hook; /* db_set_commit_hook */
+    void *commit_hook_arg;
     size_t cap, used;
 };
 

@@ -419,6 +419,60 @@ Test(broker, withdrawal_is_forwarded_until_the_recipient_confirms)
     bh_client_destroy(&politie);
 }
 
+/* The broker settles an ack of a delivery it has in flight without asking
+   the store (on PostgreSQL the write joins the turn and fails the turn if
+   the delivery was not pending): a withdrawal in between must take the
+   delivery out of flight, so the late ack settles nothing, audits nothing
+   and fails no turn. */
+Test(broker, an_ack_after_the_withdrawal_of_a_delivery_in_flight_settles_nothing)
+{
+    bh_client_t *politie = s_connect("politie");
+    bh_client_t *gemeente = s_connect("gemeente");
+    uint8_t id[16];
+    s_expect_accepted(s_submit(politie, "gemeente", "overlast", "casusoverleg", "datum", id), id);
+    cr_assert(s_expect_deliver(gemeente, id, false), "not delivered");
+    Hartslag__Withdraw withdraw = HARTSLAG__WITHDRAW__INIT;
+    withdraw.signal_id.data = id;
+    withdraw.signal_id.len = 16;
+    withdraw.reason = "unjustified";
+    unsigned char sig[INSTRUCTION_SIGBYTES];
+    cr_assert_eq(instruction_withdraw_sign(&withdraw, wire_now_ms(), politie->sign_sk, sig), 0);
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_WITHDRAW;
+    frame.withdraw = &withdraw;
+    bh_send(politie, &frame);
+    Hartslag__Frame *answer = bh_recv(politie, 3000);
+    cr_assert_not_null(answer);
+    cr_assert_eq(answer->body_case, HARTSLAG__FRAME__BODY_WITHDRAW_RESULT);
+    cr_assert(answer->withdraw_result->ok);
+    hartslag__frame__free_unpacked(answer, NULL);
+    answer = bh_recv(gemeente, 3000);
+    cr_assert_not_null(answer);
+    cr_assert_eq(answer->body_case, HARTSLAG__FRAME__BODY_WITHDRAW);
+    hartslag__frame__free_unpacked(answer, NULL);
+    /* the recipient had stored it after all: its ack comes late */
+    bh_ack(gemeente, id, true, NULL);
+    uint8_t next[16];
+    s_expect_accepted(s_submit(politie, "gemeente", "overlast", "casusoverleg", "datum", next),
+                      next);
+    cr_assert(s_expect_deliver(gemeente, next, true));
+    usleep(300000);
+    char *out = NULL;
+    cr_assert_eq(bh_query(s_bh,
+                          "SELECT state FROM deliveries ORDER BY seq;"
+                          "SELECT count(*) FROM signals WHERE sealed IS NOT NULL;",
+                          &out),
+                 0);
+    cr_assert_str_eq(out, "4\n1\n0\n", "withdrawn stays cancelled, the next acked: %s", out);
+    free(out);
+    char *log = bh_log(s_bh);
+    cr_assert_not_null(log);
+    cr_assert_null(strstr(log, "turn_failed"), "a late ack failed a turn:\n%s", log);
+    free(log);
+    bh_client_destroy(&politie);
+    bh_client_destroy(&gemeente);
+}
+
 Test(broker, revoked_partner_loses_its_open_connection_after_sighup)
 {
     bh_client_t *politie = s_connect("politie");

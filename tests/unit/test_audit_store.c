@@ -406,6 +406,73 @@ Test(audit_store, the_subject_index_is_built_from_the_records_and_leads_back_to_
     cr_assert_eq(audit_store_subject_has(s_store, tag, 4095), 1);
 }
 
+/* Counts records whose subject index row leads to `subject`. */
+static int s_subject_hits(const uint8_t subject[32])
+{
+    audit_cursor_t *cursor = audit_store_subject_records(s_store, audit_subject_tag(subject), 0);
+    cr_assert_not_null(cursor, "%s", db_errmsg(s_db));
+    audit_row_t row;
+    int n = 0, rc;
+    while ((rc = audit_cursor_next(cursor, &row)) == 1)
+        n++;
+    cr_assert_eq(rc, 0);
+    audit_cursor_destroy(&cursor);
+    return n;
+}
+
+/* In a transaction, PostgreSQL's rows are gathered and written in one
+   statement per table: every read inside the transaction must still see
+   them, a rollback must drop them, and a bad row must fail the commit. */
+Test(audit_store, rows_written_in_a_transaction_are_read_back_committed_or_dropped_whole)
+{
+    uint8_t subject[32];
+    memset(subject, 0x5A, sizeof subject);
+    uint64_t built = 0;
+    cr_assert_eq(audit_store_subjects_create(s_store, &built), 0, "%s", db_errmsg(s_db));
+    cr_assert_eq(db_begin(s_db), 0, "%s", db_errmsg(s_db));
+    for (uint64_t i = 0; i < 600; i++) /* past the batch bound too */
+        s_put(i, i % 3 == 0 ? subject : NULL);
+    for (uint64_t i = 0; i < 600; i += 3)
+        cr_assert_eq(audit_store_subject_put(s_store, audit_subject_tag(subject), i), 0);
+    uint64_t count = 0;
+    cr_assert_eq(audit_store_record_count(s_store, &count), 0, "%s", db_errmsg(s_db));
+    cr_assert_eq(count, 600, "read inside the transaction");
+    cr_assert_eq(s_subject_hits(subject), 200);
+    unsigned char leaf[32], want[32];
+    s_hash(1599, want);
+    cr_assert_eq(audit_store_leaf_get(s_store, 599, leaf), 1);
+    cr_assert_eq(memcmp(leaf, want, 32), 0);
+    s_put(600, subject);
+    cr_assert_eq(audit_store_subject_put(s_store, audit_subject_tag(subject), 600), 0);
+    cr_assert_eq(db_commit(s_db), 0, "%s", db_errmsg(s_db));
+    cr_assert_eq(audit_store_record_count(s_store, &count), 0);
+    cr_assert_eq(count, 601);
+    cr_assert_eq(s_subject_hits(subject), 201, "the last row was written at the commit");
+
+    cr_assert_eq(db_begin(s_db), 0);
+    s_put(601, subject);
+    cr_assert_eq(audit_store_subject_put(s_store, audit_subject_tag(subject), 601), 0);
+    db_rollback(s_db);
+    cr_assert_eq(audit_store_record_count(s_store, &count), 0);
+    cr_assert_eq(count, 601, "rolled back: gone");
+    cr_assert_eq(s_subject_hits(subject), 201);
+
+    /* an index written twice: refused at the latest by the commit */
+    cr_assert_eq(db_begin(s_db), 0);
+    size_t len = 0;
+    uint8_t *bytes = s_pack(7, NULL, &len);
+    int put = audit_store_record_put(s_store, 7, bytes, len, leaf);
+    free(bytes);
+    int committed = put == 0 ? db_commit(s_db) : -1;
+    cr_assert_neq(committed, 0, "a duplicate index must not commit");
+    db_rollback(s_db);
+    cr_assert_eq(audit_store_record_count(s_store, &count), 0);
+    cr_assert_eq(count, 601);
+    uint64_t stored = 0;
+    cr_assert_eq(audit_store_record_length(s_store, 7, &stored), 1);
+    cr_assert_gt(stored, 0, "record 7 is the first one, not replaced");
+}
+
 Test(audit_store, record_nth_counts_positions_not_indexes)
 {
     s_put(0, NULL);

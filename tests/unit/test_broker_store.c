@@ -189,6 +189,81 @@ Test(broker_store, enqueue_deliver_ack)
     cr_assert_null(q);
 }
 
+Test(broker_store, a_prefetched_absent_id_answers_not_found_once_and_a_held_one_reads)
+{
+    broker_store_t *q = s_open();
+    s_enqueue(q, 1, 1000000, 1000000);
+    uint8_t ids[4][QUEUE_ID_BYTES];
+    s_id(ids[0], 1); /* held */
+    s_id(ids[1], 2); /* new */
+    s_id(ids[2], 3); /* new */
+    s_id(ids[3], 2); /* the same new id twice in one turn */
+    queue_signal_t sig;
+    cr_assert_eq(broker_store_begin(q), 0);
+    cr_assert_eq(broker_store_prefetch(q, (const uint8_t(*)[QUEUE_ID_BYTES])ids, 4), 0, "%s",
+                 broker_store_error(q));
+    cr_assert_eq(broker_store_find_signal(q, ids[0], &sig), 1, "a held id is read");
+    cr_assert_eq(sig.audit_index, 1);
+    cr_assert_eq(broker_store_find_signal(q, ids[1], &sig), 0);
+    /* stored now: the second ask of the same id must see it */
+    cr_assert_eq(broker_store_insert_signal(q, ids[1], &s_meta, s_digest, s_sealed, sizeof s_sealed,
+                                            1000, 1000000, 7),
+                 0, "%s", broker_store_error(q));
+    cr_assert_eq(broker_store_find_signal(q, ids[3], &sig), 1, "%s", broker_store_error(q));
+    cr_assert_eq(sig.audit_index, 7);
+    cr_assert_eq(broker_store_commit(q), 0, "%s", broker_store_error(q));
+    /* what a turn learnt ends with it: the next one reads */
+    cr_assert_eq(broker_store_begin(q), 0);
+    cr_assert_eq(broker_store_insert_signal(q, ids[2], &s_meta, s_digest, s_sealed, sizeof s_sealed,
+                                            1000, 1000000, 8),
+                 0);
+    cr_assert_eq(broker_store_find_signal(q, ids[2], &sig), 1);
+    cr_assert_eq(sig.audit_index, 8);
+    cr_assert_eq(broker_store_commit(q), 0);
+    broker_store_destroy(&q);
+}
+
+Test(broker_store, settling_a_sent_delivery_that_is_not_pending_fails_the_turn_on_postgresql)
+{
+    broker_store_t *q = s_open();
+    s_enqueue(q, 1, 1000000, 1000000);
+    seen_t seen = {0};
+    cr_assert_eq(broker_store_pending(q, "r1", 0, 10, s_seen, &seen), 1);
+    uint8_t id[QUEUE_ID_BYTES];
+    s_id(id, 1);
+    cr_assert_eq(broker_store_begin(q), 0);
+    cr_assert_eq(broker_store_settle_sent(q, seen.seq[0], id, "r1", DELIVERY_ACKED), 1, "%s",
+                 broker_store_error(q));
+    cr_assert_eq(broker_store_commit(q), 0, "%s", broker_store_error(q));
+    delivery_state_t state;
+    cr_assert_eq(broker_store_delivery_state(q, id, "r1", &state), 1);
+    cr_assert_eq(state, DELIVERY_ACKED);
+    cr_assert_eq(s_dropped(q), 0, "r2 still waits for the ciphertext");
+
+    /* settled already: the store disagrees with what the caller believes */
+    cr_assert_eq(broker_store_begin(q), 0);
+    int settled = broker_store_settle_sent(q, seen.seq[0], id, "r1", DELIVERY_ACKED);
+    if (strcmp(db_backend(broker_store_db(q)), "sqlite") == 0) {
+        cr_assert_eq(settled, 0, "SQLite answers at once: nothing settled");
+        cr_assert_eq(broker_store_commit(q), 0);
+    } else {
+        cr_assert_eq(settled, 1, "queued, not answered yet");
+        cr_assert_neq(broker_store_commit(q), 0, "the transaction must fail as a whole");
+        broker_store_rollback(q);
+    }
+    cr_assert_eq(broker_store_delivery_state(q, id, "r1", &state), 1);
+    cr_assert_eq(state, DELIVERY_ACKED, "not settled twice");
+
+    /* the last pending delivery settled this way drops the ciphertext */
+    seen_t r2 = {0};
+    cr_assert_eq(broker_store_pending(q, "r2", 0, 10, s_seen, &r2), 1);
+    cr_assert_eq(broker_store_begin(q), 0);
+    cr_assert_eq(broker_store_settle_sent(q, r2.seq[0], id, "r2", DELIVERY_REJECTED), 1);
+    cr_assert_eq(broker_store_commit(q), 0, "%s", broker_store_error(q));
+    cr_assert_eq(s_dropped(q), 1);
+    broker_store_destroy(&q);
+}
+
 Test(broker_store, redelivered_after_restart)
 {
     broker_store_t *q = s_open();
