@@ -99,7 +99,50 @@ typedef struct {
     takeover_t takeover;
     latency_t takeover_e2e;
     bool takeover_ok;
+    double server_cpu_us; /* the PostgreSQL server's CPU per signal in the capacity run, or < 0 */
 } pg_part_t;
+
+#define SERVER_PIDS_MAX 64
+
+/* CPU so far of every process of the cluster the broker's store is on
+   (pg_stat_activity lists the backends and the server's own processes). */
+typedef struct {
+    pid_t pid[SERVER_PIDS_MAX];
+    uint64_t cpu_us[SERVER_PIDS_MAX];
+    size_t n;
+} server_cpu_t;
+
+static int s_server_cpu(bh_t *bh, server_cpu_t *out)
+{
+    char *pids = NULL;
+    out->n = 0;
+    if (bh_query(bh, "SELECT pid FROM pg_stat_activity;", &pids) != 0 || !pids)
+        return -1;
+    for (char *line = strtok(pids, "\n"); line && out->n < SERVER_PIDS_MAX;
+         line = strtok(NULL, "\n")) {
+        pid_t pid = (pid_t)atoi(line);
+        if (pid > 0) {
+            out->pid[out->n] = pid;
+            out->cpu_us[out->n++] = load_cpu_us(pid);
+        }
+    }
+    free(pids);
+    return 0;
+}
+
+/* Server CPU spent between two readings, in microseconds. */
+static uint64_t s_server_cpu_spent(const server_cpu_t *before, const server_cpu_t *after)
+{
+    uint64_t spent = 0;
+    for (size_t i = 0; i < after->n; i++) {
+        uint64_t was = 0;
+        for (size_t j = 0; j < before->n; j++)
+            if (before->pid[j] == after->pid[i])
+                was = before->cpu_us[j];
+        spent += after->cpu_us[i] > was ? after->cpu_us[i] - was : 0;
+    }
+    return spent;
+}
 
 static void s_postgresql(size_t k, size_t m, size_t n, double rate, double e2e_s, double low,
                          const char *level, pg_part_t *pg)
@@ -115,9 +158,15 @@ static void s_postgresql(size_t k, size_t m, size_t n, double rate, double e2e_s
     setenv("HARTSLAG_TEST_STORE", "postgresql", 1); /* bh_new: a schema in the cluster */
     party_t *party = party_new(k, m, 0);
     sealed_t *sigs = NULL;
+    pg->server_cpu_us = -1;
+    server_cpu_t before, after;
     if (party && party_start_broker(party, level) == 0 && party_connect_senders(party) == 0 &&
-        (sigs = load_seal(party, n, 2, 0, 2)) != NULL)
+        (sigs = load_seal(party, n, 2, 0, 2)) != NULL) {
+        bool measured = s_server_cpu(party->bh, &before) == 0;
         pg->capacity_ok = bench_hartslag_capacity(party, sigs, n, 0, &pg->capacity) == 0;
+        if (measured && pg->capacity_ok && s_server_cpu(party->bh, &after) == 0 && n > 0)
+            pg->server_cpu_us = (double)s_server_cpu_spent(&before, &after) / (double)n;
+    }
     if (sigs)
         load_sealed_free(sigs, n);
     if (party && party->bh->pid > 0)
@@ -146,7 +195,7 @@ static void s_postgresql_print(const pg_part_t *pg, const result_t *sqlite, bool
                                bool low_ok, double rate, double low)
 {
     printf("\nPart 4: the broker's store on PostgreSQL 15 (a private cluster on this machine, "
-           "same run, fsync on; broker CPU only, the server's not counted)\n");
+           "same run, fsync on; CPU us/sig is the broker's, the server's is below)\n");
     char head_hi[48], head_lo[48];
     snprintf(head_hi, sizeof head_hi, "e2e %.0f/s p50/p99 ms", rate);
     snprintf(head_lo, sizeof head_lo, "e2e %.0f/s p50/p99 ms", low);
@@ -168,6 +217,10 @@ static void s_postgresql_print(const pg_part_t *pg, const result_t *sqlite, bool
         printf("ratio postgresql / sqlite capacity: %.2f   (target >= 0.3: %s)\n",
                pg->capacity.per_s / sqlite->per_s,
                pg->capacity.per_s >= 0.3 * sqlite->per_s ? "met" : "NOT met");
+    if (pg->capacity_ok && pg->server_cpu_us >= 0)
+        printf("the PostgreSQL server's CPU per signal in that run: %.1f us (its processes, on "
+               "the same 2 cores)\n",
+               pg->server_cpu_us);
     const takeover_t *tk = &pg->takeover;
     const latency_t *tl = &pg->takeover_e2e;
     if (!tk->killed) {
