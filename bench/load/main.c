@@ -118,13 +118,16 @@ static int s_server_cpu(bh_t *bh, server_cpu_t *out)
     out->n = 0;
     if (bh_query(bh, "SELECT pid FROM pg_stat_activity;", &pids) != 0 || !pids)
         return -1;
-    for (char *line = strtok(pids, "\n"); line && out->n < SERVER_PIDS_MAX;
-         line = strtok(NULL, "\n")) {
-        pid_t pid = (pid_t)atoi(line);
+    for (char *line = pids; *line && out->n < SERVER_PIDS_MAX;) {
+        char *end = NULL;
+        long pid = strtol(line, &end, 10);
+        if (end == line)
+            break;
         if (pid > 0) {
-            out->pid[out->n] = pid;
-            out->cpu_us[out->n++] = load_cpu_us(pid);
+            out->pid[out->n] = (pid_t)pid;
+            out->cpu_us[out->n++] = load_cpu_us((pid_t)pid);
         }
+        line = end;
     }
     free(pids);
     return 0;
