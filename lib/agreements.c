@@ -621,3 +621,103 @@ int agreements_evaluate(const agreements_t *self, const agreements_request_t *re
     decision->allowed = all;
     return 0;
 }
+
+/* ---- case conferences (issue 15) ---------------------------------------- */
+
+size_t agreements_case_rule_count(const agreements_t *self)
+{
+    return self->case_count;
+}
+
+const agreements_case_rule_t *agreements_case_rule(const agreements_t *self, size_t index)
+{
+    return index < self->case_count ? &self->cases[index] : NULL;
+}
+
+static bool s_name_is(const char *name, const char *str, size_t len)
+{
+    return name && strlen(name) == len && memcmp(name, str, len) == 0;
+}
+
+const agreements_case_rule_t *agreements_case_rule_lookup(const agreements_t *self,
+                                                          const char *kind, size_t len)
+{
+    /* A partnership has a few kinds of overleg: a walk is enough. */
+    for (size_t i = 0; kind && i < self->case_count; i++)
+        if (s_name_is(self->cases[i].kind, kind, len))
+            return &self->cases[i];
+    return NULL;
+}
+
+const agreements_case_participant_t *agreements_case_participant(const agreements_case_rule_t *rule,
+                                                                 const char *org, size_t len)
+{
+    for (size_t i = 0; rule && org && i < rule->participant_count; i++)
+        if (s_name_is(rule->participants[i].org, org, len))
+            return &rule->participants[i];
+    return NULL;
+}
+
+agreements_case_reason_t agreements_case_share(const agreements_t *self, const char *kind,
+                                               const char *org, const char *const *fields,
+                                               size_t field_count, const char **field)
+{
+    if (field)
+        *field = NULL;
+    const agreements_case_rule_t *rule =
+        kind ? agreements_case_rule_lookup(self, kind, strlen(kind)) : NULL;
+    if (!rule)
+        return AGREEMENTS_CASE_UNKNOWN_KIND;
+    const agreements_case_participant_t *part =
+        org ? agreements_case_participant(rule, org, strlen(org)) : NULL;
+    if (!part)
+        return AGREEMENTS_CASE_NOT_PARTICIPANT;
+    for (size_t i = 0; i < field_count; i++) {
+        bool covered = false;
+        for (size_t k = 0; !covered && fields[i] && k < part->field_count; k++)
+            covered = strcmp(part->fields[k], fields[i]) == 0;
+        if (!covered) {
+            if (field)
+                *field = fields[i];
+            return AGREEMENTS_CASE_FIELD_NOT_ALLOWED;
+        }
+    }
+    return AGREEMENTS_CASE_ALLOWED;
+}
+
+agreements_case_reason_t agreements_case_coordinate(const agreements_t *self, const char *kind,
+                                                    const char *org, const char *outcome)
+{
+    const agreements_case_rule_t *rule =
+        kind ? agreements_case_rule_lookup(self, kind, strlen(kind)) : NULL;
+    if (!rule)
+        return AGREEMENTS_CASE_UNKNOWN_KIND;
+    if (!org || !rule->coordinator || strcmp(org, rule->coordinator) != 0)
+        return AGREEMENTS_CASE_NOT_COORDINATOR;
+    if (outcome) {
+        for (size_t i = 0; i < rule->outcome_count; i++)
+            if (strcmp(rule->outcomes[i], outcome) == 0)
+                return AGREEMENTS_CASE_ALLOWED;
+        return AGREEMENTS_CASE_UNKNOWN_OUTCOME;
+    }
+    return AGREEMENTS_CASE_ALLOWED;
+}
+
+const char *agreements_case_reason_name(agreements_case_reason_t reason)
+{
+    switch (reason) {
+    case AGREEMENTS_CASE_ALLOWED:
+        return "allowed";
+    case AGREEMENTS_CASE_UNKNOWN_KIND:
+        return "unknown_case_kind";
+    case AGREEMENTS_CASE_NOT_COORDINATOR:
+        return "not_coordinator";
+    case AGREEMENTS_CASE_NOT_PARTICIPANT:
+        return "not_a_participant";
+    case AGREEMENTS_CASE_FIELD_NOT_ALLOWED:
+        return "field_not_allowed";
+    case AGREEMENTS_CASE_UNKNOWN_OUTCOME:
+        return "unknown_outcome";
+    }
+    return "unknown";
+}

@@ -57,6 +57,8 @@
 #define AGREEMENTS_WINDOW_MAX 3650
 #define AGREEMENTS_SENDERS_MIN 2
 #define AGREEMENTS_SENDERS_MAX 64
+#define AGREEMENTS_CASE_OPEN_MIN 1 /* max_open_days of a case rule */
+#define AGREEMENTS_CASE_OPEN_MAX 3650
 
 typedef struct agreements_t agreements_t;
 typedef struct agreements_errors_t agreements_errors_t;
@@ -118,6 +120,30 @@ typedef struct {
     const char *legal_basis;         /* text */
     uint32_t line, column;           /* position of the entry in the file (1-based) */
 } agreements_alert_rule_t;
+
+/* One partner of a kind of case conference and the fields it may share
+   into such a case (issue 15). */
+typedef struct {
+    const char *org;           /* a partner */
+    const char *const *fields; /* tokens it may share into the case (non-empty) */
+    size_t field_count;
+} agreements_case_participant_t;
+
+/* One kind of case conference (an entry of `cases:`, issue 15): who
+   coordinates it, who may take part and share what, why, and how long. */
+typedef struct {
+    const char *kind;                                  /* unique among case rules */
+    const char *coordinator;                           /* the partnership's coordinator */
+    const agreements_case_participant_t *participants; /* file order, the coordinator too */
+    size_t participant_count;                          /* >= 2 */
+    const char *purpose;                               /* token */
+    const char *legal_basis;                           /* text */
+    uint32_t retention_days_after_close;               /* participants purge content after */
+    uint32_t max_open_days;                            /* flagged to the coordinator after */
+    const char *const *outcomes;                       /* outcome codes a case closes with */
+    size_t outcome_count;                              /* >= 1 */
+    uint32_t line, column;                             /* position in the file (1-based) */
+} agreements_case_rule_t;
 
 /* One problem found in a file. */
 typedef struct {
@@ -215,6 +241,41 @@ const agreements_alert_rule_t *agreements_alert(const agreements_t *self, size_t
 /* True when signals of `signal_type` count towards `rule`. */
 bool agreements_alert_covers(const agreements_alert_rule_t *rule, const char *signal_type,
                              size_t len);
+
+/* Case conference rules, in file order, and lookup by kind (NULL when no
+   rule has it: default deny). */
+size_t agreements_case_rule_count(const agreements_t *self);
+const agreements_case_rule_t *agreements_case_rule(const agreements_t *self, size_t index);
+const agreements_case_rule_t *agreements_case_rule_lookup(const agreements_t *self,
+                                                          const char *kind, size_t len);
+
+/* The participant entry of `org` in `rule`, or NULL when it may not take part. */
+const agreements_case_participant_t *agreements_case_participant(const agreements_case_rule_t *rule,
+                                                                 const char *org, size_t len);
+
+/* Why a case action is refused; AGREEMENTS_CASE_ALLOWED when it is not. */
+typedef enum {
+    AGREEMENTS_CASE_ALLOWED = 0,
+    AGREEMENTS_CASE_UNKNOWN_KIND,      /* no `cases:` rule of that kind */
+    AGREEMENTS_CASE_NOT_COORDINATOR,   /* only the rule's coordinator may do this */
+    AGREEMENTS_CASE_NOT_PARTICIPANT,   /* the partner may not take part in this kind */
+    AGREEMENTS_CASE_FIELD_NOT_ALLOWED, /* a field outside the partner's list */
+    AGREEMENTS_CASE_UNKNOWN_OUTCOME,   /* an outcome code the rule does not list */
+} agreements_case_reason_t;
+
+/* May `org` share `fields` into a case of `kind`? All or nothing: the first
+   field outside its list is named in *field (when not NULL). */
+agreements_case_reason_t agreements_case_share(const agreements_t *self, const char *kind,
+                                               const char *org, const char *const *fields,
+                                               size_t field_count, const char **field);
+
+/* May `org` open (or invite, schedule, plan, remove, close) a case of
+   `kind`? And is `outcome` one of its codes (NULL: not asked)? */
+agreements_case_reason_t agreements_case_coordinate(const agreements_t *self, const char *kind,
+                                                    const char *org, const char *outcome);
+
+/* "unknown_case_kind", "not_coordinator", ... */
+const char *agreements_case_reason_name(agreements_case_reason_t reason);
 
 /* "no_agreement", "field_not_allowed", ... (without the field name). */
 const char *agreements_reason_name(agreements_reason_t reason);

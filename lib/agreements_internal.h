@@ -71,6 +71,8 @@ struct agreements_t {
     size_t agreement_count;              /* entries in agreements and rules */
     agreements_alert_rule_t *alerts;     /* file order */
     size_t alert_count;                  /* entries in alerts */
+    agreements_case_rule_t *cases;       /* file order */
+    size_t case_count;                   /* entries in cases */
     intern_t orgs;                       /* partner orgs */
     intern_t types;                      /* signal types named by agreements */
     intern_t fields;                     /* field names named by agreements */

@@ -1000,13 +1000,154 @@ static void s_alerts(ctx_t *ctx, const node_t *list)
     intern_free(&types);
 }
 
+/* One participant of a case rule; false after reporting. */
+static bool s_case_participant(ctx_t *ctx, const node_t *item, const char *what, intern_t *fields,
+                               agreements_case_participant_t *out)
+{
+    static const key_spec_t spec[] = {{"org", true}, {"fields", true}};
+    enum { K_ORG, K_FIELDS, K_N };
+    const node_t *v[K_N];
+    if (!s_map(ctx, item, what, spec, K_N, v))
+        return false;
+    uint32_t id = v[K_ORG] ? s_partner(ctx, v[K_ORG], "case participant") : INTERN_NONE;
+    if (id == INTERN_NONE)
+        return false;
+    out->org = ctx->model->orgs.names[id];
+    if (v[K_FIELDS])
+        out->field_count =
+            s_token_list(ctx, v[K_FIELDS], "fields", "case field", fields, &out->fields, NULL);
+    return out->field_count > 0;
+}
+
+static void s_cases(ctx_t *ctx, const node_t *list)
+{
+    agreements_t *m = ctx->model;
+    if (!s_list(ctx, list, "cases"))
+        return;
+    m->cases = arena_alloc(&m->arena, list->count * sizeof *m->cases);
+    if (!m->cases) {
+        s_error(ctx, 0, 0, "out of memory");
+        return;
+    }
+    static const key_spec_t spec[] = {{"kind", true},          {"coordinator", true},
+                                      {"participants", true},  {"purpose", true},
+                                      {"legal_basis", true},   {"retention_days_after_close", true},
+                                      {"max_open_days", true}, {"outcomes", true}};
+    enum { K_KIND, K_COORD, K_PARTS, K_PURPOSE, K_BASIS, K_RET, K_OPEN, K_OUTCOMES, K_N };
+    intern_t kinds = {0}, fields = {0}, outcomes = {0};
+    size_t index = 0;
+    for (const node_t *item = list->first; item; item = item->next, index++) {
+        const node_t *v[K_N];
+        char what[96];
+        s_entry_name(what, sizeof what, "case rule", index, s_peek(item, "kind"));
+        if (!s_map(ctx, item, what, spec, K_N, v))
+            continue;
+        agreements_case_rule_t c = {0};
+        c.line = item->line;
+        c.column = item->column;
+        bool added;
+        const char *kind = v[K_KIND] ? s_token(ctx, v[K_KIND], "case kind") : NULL;
+        if (kind) {
+            uint32_t k = intern_add(&kinds, &m->arena, kind, v[K_KIND]->len, &added);
+            if (k == INTERN_NONE) {
+                s_error(ctx, 0, 0, "out of memory");
+                break;
+            }
+            if (!added)
+                s_error_at(ctx, v[K_KIND], "duplicate case kind '%s'", kind);
+            c.kind = kinds.names[k];
+        }
+        uint32_t coordinator =
+            v[K_COORD] ? s_partner(ctx, v[K_COORD], "case coordinator") : INTERN_NONE;
+        if (coordinator != INTERN_NONE) {
+            c.coordinator = m->orgs.names[coordinator];
+            /* One regie (s_coordinator): a case conference is the
+               municipality's to coordinate, never another partner's. */
+            if (m->partners[coordinator].role != AGREEMENTS_ROLE_COORDINATOR)
+                s_error_at(ctx, v[K_COORD],
+                           "%s: coordinator '%s' does not have role coordinator; only the "
+                           "partnership's coordinator runs case conferences",
+                           what, c.coordinator);
+        }
+        if (v[K_PARTS] && s_list(ctx, v[K_PARTS], "participants")) {
+            agreements_case_participant_t *parts =
+                arena_alloc(&m->arena, v[K_PARTS]->count * sizeof *parts);
+            if (!parts) {
+                s_error(ctx, 0, 0, "out of memory");
+                break;
+            }
+            size_t n = 0;
+            bool coordinator_listed = false;
+            size_t p_index = 0;
+            for (const node_t *p = v[K_PARTS]->first; p; p = p->next, p_index++) {
+                char p_what[160];
+                snprintf(p_what, sizeof p_what, "%s, participant %zu", what, p_index + 1);
+                agreements_case_participant_t part = {0};
+                if (!s_case_participant(ctx, p, p_what, &fields, &part))
+                    continue;
+                bool twice = false;
+                for (size_t k = 0; k < n; k++)
+                    twice = twice || strcmp(parts[k].org, part.org) == 0;
+                if (twice) {
+                    s_error_at(ctx, p, "%s: participant '%s' is listed twice", what, part.org);
+                    continue;
+                }
+                coordinator_listed =
+                    coordinator_listed || (c.coordinator && strcmp(part.org, c.coordinator) == 0);
+                parts[n++] = part;
+            }
+            c.participants = parts;
+            c.participant_count = n;
+            if (c.coordinator && !coordinator_listed)
+                s_error_at(ctx, v[K_PARTS],
+                           "%s: the coordinator '%s' must be a participant too (with the "
+                           "fields it may share)",
+                           what, c.coordinator);
+            if (v[K_PARTS]->count < 2)
+                s_error_at(ctx, v[K_PARTS], "%s: a case conference needs at least two participants",
+                           what);
+        }
+        if (v[K_PURPOSE]) {
+            const char *purpose = s_token(ctx, v[K_PURPOSE], "purpose");
+            c.purpose = purpose ? arena_strndup(&m->arena, purpose, v[K_PURPOSE]->len) : NULL;
+        }
+        if (v[K_BASIS]) {
+            const char *basis = s_text(ctx, v[K_BASIS], "legal_basis");
+            c.legal_basis = basis ? arena_strndup(&m->arena, basis, v[K_BASIS]->len) : NULL;
+        }
+        uint64_t n;
+        if (v[K_RET] && s_uint(ctx, v[K_RET], "retention_days_after_close",
+                               AGREEMENTS_RETENTION_MIN, AGREEMENTS_RETENTION_MAX, &n))
+            c.retention_days_after_close = (uint32_t)n;
+        if (v[K_OPEN] && s_uint(ctx, v[K_OPEN], "max_open_days", AGREEMENTS_CASE_OPEN_MIN,
+                                AGREEMENTS_CASE_OPEN_MAX, &n))
+            c.max_open_days = (uint32_t)n;
+        if (v[K_OUTCOMES])
+            c.outcome_count = s_token_list(ctx, v[K_OUTCOMES], "outcomes", "outcome code",
+                                           &outcomes, &c.outcomes, NULL);
+        m->cases[m->case_count++] = c;
+    }
+    intern_free(&kinds);
+    intern_free(&fields);
+    intern_free(&outcomes);
+}
+
 static void s_document(ctx_t *ctx, const node_t *root)
 {
     agreements_t *m = ctx->model;
-    static const key_spec_t spec[] = {{"partnership", true}, {"version", true},
-                                      {"coordinator", true}, {"partners", true},
-                                      {"agreements", true},  {"alerts", false}};
-    enum { K_PARTNERSHIP, K_VERSION, K_COORDINATOR, K_PARTNERS, K_AGREEMENTS, K_ALERTS, K_N };
+    static const key_spec_t spec[] = {
+        {"partnership", true}, {"version", true}, {"coordinator", true}, {"partners", true},
+        {"agreements", true},  {"alerts", false}, {"cases", false}};
+    enum {
+        K_PARTNERSHIP,
+        K_VERSION,
+        K_COORDINATOR,
+        K_PARTNERS,
+        K_AGREEMENTS,
+        K_ALERTS,
+        K_CASES,
+        K_N
+    };
     const node_t *v[K_N];
     if (!s_map(ctx, root, "the agreements file", spec, K_N, v))
         return;
@@ -1026,6 +1167,8 @@ static void s_document(ctx_t *ctx, const node_t *root)
         s_agreements(ctx, v[K_AGREEMENTS]);
     if (v[K_ALERTS] && v[K_PARTNERS])
         s_alerts(ctx, v[K_ALERTS]);
+    if (v[K_CASES] && v[K_PARTNERS])
+        s_cases(ctx, v[K_CASES]);
 }
 
 agreements_t *agreements_parse(const char *text, size_t len, const char *name,

@@ -405,10 +405,11 @@ static int s_check(int argc, char **argv)
         if (agreements) {
             printf(",\"partnership\":");
             s_json_cstr(stdout, agreements_partnership(agreements));
-            printf(",\"version\":%llu,\"partners\":%zu,\"agreements\":%zu,\"alerts\":%zu",
+            printf(",\"version\":%llu,\"partners\":%zu,\"agreements\":%zu,\"alerts\":%zu,"
+                   "\"cases\":%zu",
                    (unsigned long long)agreements_version(agreements),
                    agreements_partner_count(agreements), agreements_count(agreements),
-                   agreements_alert_count(agreements));
+                   agreements_alert_count(agreements), agreements_case_rule_count(agreements));
             char hash[AGREEMENTS_HASH_HEX];
             agreements_hash_hex(agreements, hash);
             printf(",\"sha256\":\"%s\"", hash);
@@ -448,12 +449,17 @@ static int s_check(int argc, char **argv)
             agreements_lint_shadowed(agreements, s_lint_warning, &lint);
         if (valid) {
             size_t alerts = agreements_alert_count(agreements);
+            size_t cases = agreements_case_rule_count(agreements);
+            char case_rules[48] = "";
+            if (cases > 0)
+                snprintf(case_rules, sizeof case_rules, ", %zu case conference rule%s", cases,
+                         cases == 1 ? "" : "s");
             printf("%s: valid: partnership %s version %llu, %zu partners, %zu agreements, %zu "
-                   "alert rule%s\n",
+                   "alert rule%s%s\n",
                    file, agreements_partnership(agreements),
                    (unsigned long long)agreements_version(agreements),
                    agreements_partner_count(agreements), agreements_count(agreements), alerts,
-                   alerts == 1 ? "" : "s");
+                   alerts == 1 ? "" : "s", case_rules);
             char hash[AGREEMENTS_HASH_HEX];
             agreements_hash_hex(agreements, hash);
             printf("%s: sha256 %s\n", file, hash);
