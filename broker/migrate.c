@@ -91,32 +91,6 @@ static void s_hex(const unsigned char *bytes, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-/* `location` with the password of its user part and a password=
-   parameter shown as ***. */
-static void s_redact(const char *location, char *out, size_t len)
-{
-    snprintf(out, len, "%s", location);
-    char *scheme = strstr(out, "://");
-    if (scheme) {
-        char *user = scheme + 3;
-        char *at = strchr(user, '@');
-        char *slash = strchr(user, '/');
-        char *colon = strchr(user, ':');
-        if (at && (!slash || at < slash) && colon && colon < at) {
-            char rest[512];
-            snprintf(rest, sizeof rest, "%s", at);
-            snprintf(colon, len - (size_t)(colon - out), ":***%s", rest);
-        }
-    }
-    char *password = strstr(out, "password=");
-    if (password) {
-        char *end = strchr(password, '&');
-        char rest[512];
-        snprintf(rest, sizeof rest, "%s", end ? end : "");
-        snprintf(password, len - (size_t)(password - out), "password=***%s", rest);
-    }
-}
-
 /* A message of another module that names the location: the location
    replaced by its shown form. */
 static void s_scrub(const job_t *job, char *msg, size_t len)
@@ -586,7 +560,7 @@ int migrate_run(const char *from, const char *to, FILE *out, char *err, size_t e
     job->to = to;
     job->out = out;
     clock_gettime(CLOCK_MONOTONIC, &job->t0);
-    s_redact(to, job->shown, sizeof job->shown);
+    db_location_shown(to, job->shown, sizeof job->shown);
     const char *path = broker_store_sqlite_path(from);
     int rc = 0;
     if (!path || !*path)

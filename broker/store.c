@@ -255,7 +255,7 @@ static int s_migrate_unversioned(broker_store_t *self)
 
 /* Creates the schema or brings it to this broker's version, in one
    transaction. 0, or -1 with the reason. */
-static int s_schema(broker_store_t *self, const char *location, char *err, size_t errlen)
+static int s_schema(broker_store_t *self, const char *shown, char *err, size_t errlen)
 {
     /* Two brokers starting on one PostgreSQL store at once: one creates
        the schema, the other waits for its commit (the lock goes with the
@@ -264,14 +264,14 @@ static int s_schema(broker_store_t *self, const char *location, char *err, size_
         (!self->sqlite &&
          db_exec(self->db, "SELECT pg_advisory_xact_lock(4851570277626245478)") != 0) ||
         db_exec(self->db, s_version_table) != 0) {
-        snprintf(err, errlen, "cannot open broker store %s: %s", location, db_errmsg(self->db));
+        snprintf(err, errlen, "cannot open broker store %s: %s", shown, db_errmsg(self->db));
         broker_store_rollback(self);
         return -1;
     }
     int64_t version = 0;
     int found = s_version_read(self, &version);
     if (found < 0) {
-        snprintf(err, errlen, "cannot read the schema version of broker store %s: %s", location,
+        snprintf(err, errlen, "cannot read the schema version of broker store %s: %s", shown,
                  db_errmsg(self->db));
         broker_store_rollback(self);
         return -1;
@@ -280,7 +280,7 @@ static int s_schema(broker_store_t *self, const char *location, char *err, size_
         snprintf(err, errlen,
                  "broker store %s has schema version %lld, newer than this hartslag-broker "
                  "knows (%d): run the release that wrote it, or a newer one",
-                 location, (long long)version, BROKER_STORE_SCHEMA_VERSION);
+                 shown, (long long)version, BROKER_STORE_SCHEMA_VERSION);
         broker_store_rollback(self);
         return -1;
     }
@@ -299,7 +299,7 @@ static int s_schema(broker_store_t *self, const char *location, char *err, size_
         rc = broker_store_commit(self);
     if (rc != 0) {
         snprintf(err, errlen, "cannot %s broker store %s (schema version %lld to %d): %s",
-                 found ? "upgrade" : "create the schema of", location, (long long)version,
+                 found ? "upgrade" : "create the schema of", shown, (long long)version,
                  BROKER_STORE_SCHEMA_VERSION, db_errmsg(self->db));
         broker_store_rollback(self);
         return -1;
@@ -330,10 +330,13 @@ broker_store_t *broker_store_open(const char *location, char *err, size_t errlen
         if (narrowed)
             log_event(HLOG_WARN, "state_file_narrowed", "file", path, "mode", "0600", NULL);
     }
+    /* Messages name the location without its password: they are logged. */
+    char shown[512];
+    db_location_shown(location, shown, sizeof shown);
     char why[512];
     self->db = db_open(location, DB_CREATE, why, sizeof why);
     if (!self->db) {
-        snprintf(err, errlen, "cannot open broker store %s: %s", location, why);
+        snprintf(err, errlen, "cannot open broker store %s: %s", shown, why);
         broker_store_destroy(&self);
         return NULL;
     }
@@ -342,11 +345,11 @@ broker_store_t *broker_store_open(const char *location, char *err, size_t errlen
        fails half-way on a lock another connection took meanwhile. */
     self->begin = self->sqlite ? db_prepare(self->db, "BEGIN IMMEDIATE") : NULL;
     if ((self->sqlite && (!self->begin || db_exec(self->db, s_sqlite_settings) != 0))) {
-        snprintf(err, errlen, "cannot open broker store %s: %s", location, db_errmsg(self->db));
+        snprintf(err, errlen, "cannot open broker store %s: %s", shown, db_errmsg(self->db));
         broker_store_destroy(&self);
         return NULL;
     }
-    if (s_schema(self, location, err, errlen) != 0 || store_queue_prepare(self, err, errlen) != 0 ||
+    if (s_schema(self, shown, err, errlen) != 0 || store_queue_prepare(self, err, errlen) != 0 ||
         store_match_prepare(self, err, errlen) != 0) {
         broker_store_destroy(&self);
         return NULL;

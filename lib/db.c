@@ -32,6 +32,49 @@ db_t *db_open(const char *location, int flags, char *err, size_t errlen)
     return db_sqlite_open(path, flags, err, errlen);
 }
 
+void db_location_shown(const char *location, char *out, size_t len)
+{
+    if (len == 0)
+        return;
+    /* Hidden whole first, cut to `len` after: a cut must not leave the
+       start of a password behind. "***" is never longer than what it
+       replaces but for one- and two-character passwords: room for them. */
+    size_t cap = strlen(location ? location : "") + 64;
+    char *full = malloc(cap), *rest = malloc(cap);
+    if (!full || !rest) {
+        snprintf(out, len, "(location not shown: out of memory)");
+        free(full);
+        free(rest);
+        return;
+    }
+    snprintf(full, cap, "%s", location ? location : "");
+    char *scheme = strstr(full, "://");
+    if (scheme) {
+        /* the authority ends at the path or the query; its user part
+           at its last '@' (hosts, several of them, follow) */
+        char *user = scheme + 3;
+        size_t authority = strcspn(user, "/?");
+        char *at = NULL;
+        for (char *c = user; c < user + authority; c++)
+            if (*c == '@')
+                at = c;
+        char *colon = at ? memchr(user, ':', (size_t)(at - user)) : NULL;
+        if (colon) {
+            snprintf(rest, cap, "%s", at);
+            snprintf(colon, cap - (size_t)(colon - full), ":***%s", rest);
+        }
+    }
+    for (char *p = strstr(full, "password="); p; p = strstr(p + 1, "password=")) {
+        char *value = p + strlen("password=");
+        size_t n = strcspn(value, "& ");
+        snprintf(rest, cap, "%s", value + n);
+        snprintf(value, cap - (size_t)(value - full), "***%s", rest);
+    }
+    snprintf(out, len, "%s", full);
+    free(full);
+    free(rest);
+}
+
 void db_close(db_t **self_p)
 {
     if (!self_p || !*self_p)

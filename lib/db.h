@@ -72,6 +72,12 @@ typedef enum {
    transactions read-only. */
 db_t *db_open(const char *location, int flags, char *err, size_t errlen);
 
+/* `location` as messages and log lines may show it: the password of a
+   URI's user part ("user:PASSWORD@host") and every password= setting
+   replaced by ***; the rest (hosts, ports, database, options) kept. A
+   location that does not fit `len` is cut. */
+void db_location_shown(const char *location, char *out, size_t len);
+
 /* Finalizes the cached statements and closes; rolls back an open
    transaction. Safe on NULL and twice. */
 void db_close(db_t **self_p);

@@ -129,12 +129,33 @@ static db_error_t s_class(const char *state)
     return DB_ERR_OTHER;
 }
 
+/* libpq's message about the connection on one line: a location that
+   names several servers (host=a,b, failover) gets one line per server
+   tried, each worth reading ("Connection refused", "session is
+   read-only"); they are joined with "; ". Its indented hint lines are
+   left out. The text holds hosts and ports, never data. */
+static void s_conn_message(const PGconn *conn, char *text, size_t len)
+{
+    const char *message = conn ? PQerrorMessage(conn) : "no connection";
+    size_t n = 0;
+    text[0] = '\0';
+    for (const char *line = message; *line && n + 1 < len;) {
+        size_t line_len = strcspn(line, "\n");
+        if (line_len > 0 && line[0] != '\t' && line[0] != ' ') {
+            int wrote = snprintf(text + n, len - n, "%s%.*s", n ? "; " : "", (int)line_len, line);
+            if (wrote < 0 || (size_t)wrote >= len - n)
+                break; /* full: cut there */
+            n += (size_t)wrote;
+        }
+        line += line_len + (line[line_len] == '\n');
+    }
+}
+
 /* The connection is gone: class io, libpq's own text (it holds no data). */
 static void s_lost(pg_db_t *self)
 {
     char text[DB_ERRMSG_MAX];
-    snprintf(text, sizeof text, "%s", self->conn ? PQerrorMessage(self->conn) : "no connection");
-    text[strcspn(text, "\n")] = '\0';
+    s_conn_message(self->conn, text, sizeof text);
     db_set_error(&self->base, DB_ERR_IO, "database server connection lost: %s", text);
 }
 
@@ -349,9 +370,10 @@ db_t *db_pg_open(const char *conninfo, int flags, char *err, size_t errlen)
     self->conn = PQconnectdbParams(keys, values, 1);
     if (!self->conn || PQstatus(self->conn) != CONNECTION_OK) {
         char text[DB_ERRMSG_MAX];
-        snprintf(text, sizeof text, "%s",
-                 self->conn ? PQerrorMessage(self->conn) : "out of memory");
-        text[strcspn(text, "\n")] = '\0';
+        if (self->conn)
+            s_conn_message(self->conn, text, sizeof text);
+        else
+            snprintf(text, sizeof text, "out of memory");
         snprintf(err, errlen, "cannot connect to the PostgreSQL server: %s", text);
         PQfinish(self->conn);
         free(self);

@@ -19,10 +19,12 @@
 #include <unistd.h>
 
 struct pg_harness_t {
-    pid_t pid;      /* the script */
-    FILE *commands; /* its stdin (write end, close-on-exec) */
-    FILE *answers;  /* its stdout */
-    char location[512];
+    pid_t pid;          /* the script */
+    FILE *commands;     /* its stdin (write end, close-on-exec) */
+    FILE *answers;      /* its stdout */
+    int port;           /* where the server listens on 127.0.0.1 */
+    char name[64];      /* a standby's application_name; "" for a primary */
+    char location[512]; /* postgresql://hartslag@127.0.0.1:PORT/hartslag */
 };
 
 bool pg_harness_requested(void)
@@ -75,7 +77,9 @@ static char *s_answer(pg_harness_t *self, char *line, size_t len)
     return line;
 }
 
-pg_harness_t *pg_harness_start(char *err, size_t errlen)
+/* Runs the script for a cluster on a free port: a new one, or with
+   `primary` a standby of it. Waits for its "ready". */
+static pg_harness_t *s_spawn(const pg_harness_t *primary, char *err, size_t errlen)
 {
     pg_harness_t *self = calloc(1, sizeof *self);
     int to_script[2] = {-1, -1}, from_script[2] = {-1, -1};
@@ -84,10 +88,14 @@ pg_harness_t *pg_harness_start(char *err, size_t errlen)
         free(self);
         return NULL;
     }
-    char script[4200], port[16];
+    self->port = pg_harness_free_port();
+    char script[4200], port[16], primary_port[16];
     snprintf(script, sizeof script, "%s/tests/support/pg-cluster.sh", tu_src());
-    snprintf(port, sizeof port, "%d", pg_harness_free_port());
-    char *argv[] = {"/bin/sh", script, port, NULL};
+    snprintf(port, sizeof port, "%d", self->port);
+    snprintf(primary_port, sizeof primary_port, "%d", primary ? primary->port : 0);
+    if (primary)
+        snprintf(self->name, sizeof self->name, "hartslag_standby_%d", self->port);
+    char *argv[] = {"/bin/sh", script, port, primary ? primary_port : NULL, self->name, NULL};
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, to_script[0], 0);
@@ -115,8 +123,64 @@ pg_harness_t *pg_harness_start(char *err, size_t errlen)
         return NULL;
     }
     snprintf(self->location, sizeof self->location, "%s", first + 6);
-    setenv(PG_HARNESS_ENV, self->location, 1);
     return self;
+}
+
+pg_harness_t *pg_harness_start(char *err, size_t errlen)
+{
+    pg_harness_t *self = s_spawn(NULL, err, errlen);
+    if (self)
+        setenv(PG_HARNESS_ENV, self->location, 1);
+    return self;
+}
+
+pg_harness_t *pg_harness_standby_start(pg_harness_t *primary, char *err, size_t errlen)
+{
+    pg_harness_t *self = s_spawn(primary, err, errlen);
+    if (!self)
+        return NULL;
+    /* After the base backup: the standby has the primary's settings file
+       as it was, without these (it is a primary of no standby once
+       promoted). ALTER SYSTEM runs on its own, outside a transaction. */
+    char sql[200];
+    snprintf(sql, sizeof sql, "sql ALTER SYSTEM SET synchronous_standby_names = '%s'", self->name);
+    if (pg_harness_command(primary, sql) != 0 ||
+        pg_harness_command(primary, "sql ALTER SYSTEM SET synchronous_commit = on") != 0 ||
+        pg_harness_command(primary, "sql SELECT pg_reload_conf()") != 0) {
+        snprintf(err, errlen, "the primary refused synchronous_standby_names");
+        pg_harness_destroy(&self);
+        return NULL;
+    }
+    char state[64] = "";
+    for (int i = 0; i < 600; i++) { /* 60 s */
+        if (pg_harness_replication(primary, self, state, sizeof state) == 0 &&
+            strcmp(state, "streaming sync") == 0)
+            return self;
+        usleep(100000);
+    }
+    snprintf(err, errlen, "the standby is not a streaming synchronous one: '%s'", state);
+    pg_harness_destroy(&self);
+    return NULL;
+}
+
+int pg_harness_replication(const pg_harness_t *primary, const pg_harness_t *standby, char *state,
+                           size_t len)
+{
+    snprintf(state, len, "%s", "");
+    PGconn *conn = PQconnectdb(primary->location);
+    const char *params[] = {standby->name};
+    PGresult *res = PQstatus(conn) == CONNECTION_OK
+                        ? PQexecParams(conn,
+                                       "SELECT state || ' ' || sync_state FROM pg_stat_replication "
+                                       "WHERE application_name = $1",
+                                       1, NULL, params, NULL, NULL, 0)
+                        : NULL;
+    int rc = res && PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -1;
+    if (rc == 0 && PQntuples(res) == 1)
+        snprintf(state, len, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(conn);
+    return rc;
 }
 
 void pg_harness_destroy(pg_harness_t **self_p)
@@ -130,7 +194,9 @@ void pg_harness_destroy(pg_harness_t **self_p)
         fclose(self->answers);
     if (self->pid > 0)
         waitpid(self->pid, NULL, 0);
-    unsetenv(PG_HARNESS_ENV);
+    const char *exported = getenv(PG_HARNESS_ENV);
+    if (exported && strcmp(exported, self->location) == 0)
+        unsetenv(PG_HARNESS_ENV); /* this cluster's, and it is gone */
     free(self);
     *self_p = NULL;
 }
@@ -138,6 +204,11 @@ void pg_harness_destroy(pg_harness_t **self_p)
 const char *pg_harness_location(const pg_harness_t *self)
 {
     return self->location;
+}
+
+int pg_harness_port(const pg_harness_t *self)
+{
+    return self->port;
 }
 
 int pg_harness_command(pg_harness_t *self, const char *command)

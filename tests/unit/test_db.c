@@ -82,6 +82,39 @@ Test(db, locations)
     cr_assert_null(db_open(missing, 0, s_err, sizeof s_err));
 }
 
+/* What messages and log lines show of a location: never its password
+   (in the user part or as password=), the rest as it is, also with
+   several hosts (docs/operations.md "Replication is PostgreSQL's job"). */
+Test(db, a_location_shown_without_its_password)
+{
+    static const char *cases[][2] = {
+        {"postgresql://hartslag@db-a:5432,db-b:5432/hartslag?target_session_attrs=read-write",
+         "postgresql://hartslag@db-a:5432,db-b:5432/hartslag?target_session_attrs=read-write"},
+        {"postgresql://hartslag:s3cret@db-a:5432,db-b:5432/"
+         "hartslag?target_session_attrs=read-write",
+         "postgresql://hartslag:***@db-a:5432,db-b:5432/hartslag?target_session_attrs=read-write"},
+        {"postgresql://db-a,db-b/hartslag?password=s3cret&target_session_attrs=read-write",
+         "postgresql://db-a,db-b/hartslag?password=***&target_session_attrs=read-write"},
+        {"postgres://u:p%40ss@h/d?sslmode=verify-full&password=x",
+         "postgres://u:***@h/d?sslmode=verify-full&password=***"},
+        {"postgresql://h:5432/d?options=-csearch_path%3Dzvh",
+         "postgresql://h:5432/d?options=-csearch_path%3Dzvh"},
+        {"sqlite:/var/lib/hartslag/broker.db", "sqlite:/var/lib/hartslag/broker.db"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char shown[512];
+        db_location_shown(cases[i][0], shown, sizeof shown);
+        cr_assert_str_eq(shown, cases[i][1]);
+        cr_assert_null(strstr(shown, "s3cret"));
+    }
+    /* cut to a small buffer: no start of the password either */
+    for (size_t n = 1; n <= 26; n++) {
+        char small[32];
+        db_location_shown("postgresql://u:s3cret@h/d", small, n);
+        cr_assert_null(strstr(small, "s3"), "%zu: %s", n, small);
+    }
+}
+
 Test(db, round_trip_all_types)
 {
     db_t *db = s_open_table();

@@ -74,6 +74,49 @@ Test(db_pg, locations)
     cr_assert_neq(strstr(s_err, "cannot connect"), NULL, "%s", s_err);
 }
 
+/* A location naming two servers (libpq's multi-host form, how brokers
+   follow a promoted replica: docs/operations.md "Replication is
+   PostgreSQL's job"): the first that takes writes is used, and when none
+   does the error names every server tried, on one line. */
+Test(db_pg, a_location_of_two_servers)
+{
+    const char *base = pg_harness_location_env();
+    const char *at = strstr(base, "@127.0.0.1:");
+    cr_assert_not_null(at);
+    int port = (int)strtol(at + strlen("@127.0.0.1:"), NULL, 10);
+    char loc[1024];
+    snprintf(loc, sizeof loc,
+             "postgresql://hartslag@127.0.0.1:1,127.0.0.1:%d/hartslag?"
+             "target_session_attrs=read-write&%s",
+             port, strchr(s_loc, '?') + 1);
+    db_t *db = db_open(loc, DB_CREATE, s_err, sizeof s_err);
+    cr_assert_not_null(db, "%s", s_err);
+    db_stmt_t *st = db_prepare(db, "SELECT CAST(inet_server_port() AS BIGINT)");
+    cr_assert_not_null(st, "%s", db_errmsg(db));
+    cr_assert_eq(db_step(st), DB_ROW, "%s", db_errmsg(db));
+    cr_assert_eq(db_column_int64(st, 0), port, "the server that listens");
+    db_reset(st);
+    db_close(&db);
+
+    /* nobody listens on ports 1 and 2: both refusals, one line */
+    cr_assert_null(
+        db_open("postgresql://hartslag@127.0.0.1:1,127.0.0.1:2/hartslag", 0, s_err, sizeof s_err));
+    cr_assert(strstr(s_err, "port 1 failed: Connection refused"), "%s", s_err);
+    cr_assert(strstr(s_err, "; connection to server at \"127.0.0.1\", port 2 failed"), "%s", s_err);
+    cr_assert_null(strchr(s_err, '\n'), "%s", s_err);
+    cr_assert_null(strchr(s_err, '\t'), "%s", s_err);
+
+    /* the second is up but read-only (as a hot standby before its
+       promotion): it is refused, and the error says why */
+    snprintf(loc, sizeof loc,
+             "postgresql://hartslag@127.0.0.1:1,127.0.0.1:%d/hartslag?"
+             "target_session_attrs=read-write&options=-cdefault_transaction_read_only%%3Don",
+             port);
+    cr_assert_null(db_open(loc, 0, s_err, sizeof s_err));
+    cr_assert(strstr(s_err, "port 1 failed: Connection refused"), "%s", s_err);
+    cr_assert(strstr(s_err, "failed: session is read-only"), "%s", s_err);
+}
+
 Test(db_pg, round_trip_all_types)
 {
     db_t *db = s_open_table();
