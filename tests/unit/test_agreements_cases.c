@@ -33,17 +33,17 @@
 
 /* Lines 21.. */
 #define CASES                                                                                      \
-    "cases:\n"                                                         /* 21 */                    \
-    "  - kind: casusoverleg-passart\n"                                 /* 22 */                    \
-    "    coordinator: gemeente\n"                                      /* 23 */                    \
-    "    participants:\n"                                              /* 24 */                    \
-    "      - {org: gemeente, fields: [adres, toelichting]}\n"          /* 25 */                    \
-    "      - {org: politie, fields: [adres, datum, toelichting]}\n"    /* 26 */                    \
-    "      - {org: welzijn, fields: [toelichting]}\n"                  /* 27 */                    \
-    "    purpose: casusoverleg\n"                                      /* 28 */                    \
-    "    legal_basis: \"Convenant Hartslag Passart art. 5\"\n"         /* 29 */                    \
-    "    retention_days_after_close: 90\n"                             /* 30 */                    \
-    "    max_open_days: 180\n"                                         /* 31 */                    \
+    "cases:\n"                                                          /* 21 */                   \
+    "  - kind: casusoverleg-passart\n"                                  /* 22 */                   \
+    "    coordinator: gemeente\n"                                       /* 23 */                   \
+    "    participants:\n"                                               /* 24 */                   \
+    "      - {org: gemeente, fields: [adres, toelichting]}\n"           /* 25 */                   \
+    "      - {org: politie, fields: [adres, datum, toelichting]}\n"     /* 26 */                   \
+    "      - {org: welzijn, fields: [toelichting]}\n"                   /* 27 */                   \
+    "    purpose: casusoverleg\n"                                       /* 28 */                   \
+    "    legal_basis: \"Convenant Hartslag Passart art. 5\"\n"          /* 29 */                   \
+    "    retention_days_after_close: 90\n"                              /* 30 */                   \
+    "    max_open_days: 180\n"                                          /* 31 */                   \
     "    outcomes: [opgelost, doorverwezen, zorgtraject, geen_actie]\n" /* 32 */
 
 static agreements_t *s_load(const char *text)
