@@ -451,6 +451,94 @@ static void s_alerts(agreements_diff_t *self, const agreements_t *o, const agree
     free(used);
 }
 
+/* The participants of a case rule as "gemeente [adres, toelichting];
+   politie [adres]", sorted by org (the file's order is no change). */
+static char *s_render_participants(const agreements_case_rule_t *r)
+{
+    size_t n = r->participant_count;
+    const agreements_case_participant_t **v = malloc((n ? n : 1) * sizeof *v);
+    char **parts = calloc(n ? n : 1, sizeof *parts);
+    char *out = NULL;
+    if (!v || !parts)
+        goto done;
+    for (size_t i = 0; i < n; i++)
+        v[i] = &r->participants[i];
+    for (size_t i = 1; i < n; i++) /* a handful: insertion sort */
+        for (size_t k = i; k > 0 && strcmp(v[k - 1]->org, v[k]->org) > 0; k--) {
+            const agreements_case_participant_t *t = v[k];
+            v[k] = v[k - 1];
+            v[k - 1] = t;
+        }
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++) {
+        char *fields = s_render_list(v[i]->fields, v[i]->field_count, false);
+        parts[i] = fields ? s_printf("%s %s", v[i]->org, fields) : NULL;
+        free(fields);
+        if (!parts[i])
+            goto done;
+        len += strlen(parts[i]) + 2;
+    }
+    out = malloc(len);
+    if (out) {
+        size_t o = 0;
+        for (size_t i = 0; i < n; i++)
+            o += (size_t)snprintf(out + o, len - o, "%s%s", i ? "; " : "", parts[i]);
+        out[o] = '\0';
+    }
+done:
+    for (size_t i = 0; parts && i < n; i++)
+        free(parts[i]);
+    free(parts);
+    free(v);
+    return out;
+}
+
+static void s_affect_case(agreements_diff_t *self, const agreements_case_rule_t *r)
+{
+    for (size_t i = 0; i < r->participant_count; i++)
+        s_affect(self, r->participants[i].org);
+}
+
+/* Case conference rules, by kind. */
+static void s_cases(agreements_diff_t *self, const agreements_t *o, const agreements_t *n)
+{
+    const agreements_diff_kind_t K = AGREEMENTS_DIFF_CASE;
+    for (size_t i = 0; i < agreements_case_rule_count(o); i++) {
+        const agreements_case_rule_t *a = agreements_case_rule(o, i);
+        const agreements_case_rule_t *b = agreements_case_rule_lookup(n, a->kind, strlen(a->kind));
+        if (!b) {
+            s_add(self, AGREEMENTS_DIFF_REMOVED, K, a->kind, NULL, NULL, NULL);
+            s_affect_case(self, a);
+            continue;
+        }
+        const char *id = b->kind;
+        bool ch = false;
+        ch |= s_attr(self, K, id, "coordinator", s_printf("%s", a->coordinator),
+                     s_printf("%s", b->coordinator));
+        ch |=
+            s_attr(self, K, id, "participants", s_render_participants(a), s_render_participants(b));
+        ch |=
+            s_attr(self, K, id, "purpose", s_printf("%s", a->purpose), s_printf("%s", b->purpose));
+        ch |= s_attr(self, K, id, "legal_basis", s_quote(a->legal_basis), s_quote(b->legal_basis));
+        ch |= s_attr(self, K, id, "retention_days_after_close", s_u(a->retention_days_after_close),
+                     s_u(b->retention_days_after_close));
+        ch |= s_attr(self, K, id, "max_open_days", s_u(a->max_open_days), s_u(b->max_open_days));
+        ch |= s_attr(self, K, id, "outcomes", s_render_list(a->outcomes, a->outcome_count, false),
+                     s_render_list(b->outcomes, b->outcome_count, false));
+        if (ch) {
+            s_affect_case(self, a);
+            s_affect_case(self, b);
+        }
+    }
+    for (size_t j = 0; j < agreements_case_rule_count(n); j++) {
+        const agreements_case_rule_t *b = agreements_case_rule(n, j);
+        if (agreements_case_rule_lookup(o, b->kind, strlen(b->kind)))
+            continue;
+        s_add(self, AGREEMENTS_DIFF_ADDED, K, b->kind, NULL, NULL, NULL);
+        s_affect_case(self, b);
+    }
+}
+
 /* ---------------------------------------------------------------- public */
 
 agreements_diff_t *agreements_diff_new(const agreements_t *old_a, const agreements_t *new_a)
@@ -464,6 +552,7 @@ agreements_diff_t *agreements_diff_new(const agreements_t *old_a, const agreemen
     s_partners(self, old_a, new_a);
     s_agreements(self, old_a, new_a);
     s_alerts(self, old_a, new_a);
+    s_cases(self, old_a, new_a);
     if (self->oom) {
         agreements_diff_destroy(&self);
         return NULL;
@@ -528,6 +617,8 @@ const char *agreements_diff_kind_name(agreements_diff_kind_t kind)
         return "agreement";
     case AGREEMENTS_DIFF_ALERT:
         return "alert";
+    case AGREEMENTS_DIFF_CASE:
+        return "case";
     case AGREEMENTS_DIFF_TOP:
     default:
         return "top";

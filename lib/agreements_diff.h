@@ -10,7 +10,9 @@
 
     A partner is affected by a change when the changed entry names it: both
     ends (old and new) of an agreement that is added, removed, renamed or
-    changed; the notify orgs of an alert rule; the partner entry itself;
+    changed; the notify orgs of an alert rule; every participant (old and
+    new) of a case conference rule that is added, removed or changed (by
+    kind: no rename detection); the partner entry itself;
     the old and new coordinator; every partner when the partnership changes.
     A change of the version number alone affects no one. This is the input
     of the signing rule (agreements_sigrule): the broker and the CLI use the
@@ -42,7 +44,8 @@ typedef enum {
     AGREEMENTS_DIFF_TOP = 0,   /* a top-level key: partnership, version, coordinator */
     AGREEMENTS_DIFF_PARTNER,   /* an entry of partners: */
     AGREEMENTS_DIFF_AGREEMENT, /* an entry of agreements: */
-    AGREEMENTS_DIFF_ALERT      /* an entry of alerts: */
+    AGREEMENTS_DIFF_ALERT,     /* an entry of alerts: */
+    AGREEMENTS_DIFF_CASE       /* an entry of cases: (by kind) */
 } agreements_diff_kind_t;
 
 /* One change. Strings are owned by the diff. */
@@ -59,7 +62,8 @@ typedef struct {
 agreements_diff_t *agreements_diff_new(const agreements_t *old_a, const agreements_t *new_a);
 void agreements_diff_destroy(agreements_diff_t **self_p);
 
-/* Changes, in order: top-level keys, partners, agreements, alert rules. */
+/* Changes, in order: top-level keys, partners, agreements, alert rules,
+   case conference rules. */
 size_t agreements_diff_count(const agreements_diff_t *self);
 const agreements_change_t *agreements_diff_at(const agreements_diff_t *self, size_t index);
 
@@ -68,7 +72,7 @@ size_t agreements_diff_affected_count(const agreements_diff_t *self);
 const char *agreements_diff_affected(const agreements_diff_t *self, size_t index);
 bool agreements_diff_affects(const agreements_diff_t *self, const char *org);
 
-/* "partner", "agreement", "alert" or "top". */
+/* "partner", "agreement", "alert", "case" or "top". */
 const char *agreements_diff_kind_name(agreements_diff_kind_t kind);
 
 /* Writes one change in terraform-plan form, without newline, e.g.

@@ -160,6 +160,41 @@ Test(agreements_diff, alert_rules)
     free(t);
 }
 
+#define CASE(kind, welzijn_fields, retention, outcomes)                                            \
+    "cases:\n  - kind: " kind "\n    coordinator: gemeente\n    participants:\n"                   \
+    "      - {org: politie, fields: [adres]}\n"                                                    \
+    "      - {org: gemeente, fields: [adres, toelichting]}\n"                                      \
+    "      - {org: welzijn, fields: " welzijn_fields "}\n"                                         \
+    "    purpose: casusoverleg\n    legal_basis: \"art. 5\"\n"                                     \
+    "    retention_days_after_close: " retention "\n    max_open_days: 90\n"                       \
+    "    outcomes: " outcomes "\n"
+
+Test(agreements_diff, case_conference_rules)
+{
+    char *t =
+        s_render(BASE CASE("overleg", "[toelichting]", "30", "[opgelost, geen_actie]"),
+                 BASE CASE("overleg", "[toelichting, datum]", "30", "[geen_actie, opgelost]"));
+    cr_assert_str_eq(t,
+                     "~ case overleg: participants gemeente [adres, toelichting]; politie "
+                     "[adres]; welzijn [toelichting] -> gemeente [adres, toelichting]; politie "
+                     "[adres]; welzijn [datum, toelichting]\n"
+                     "affected: gemeente,politie,welzijn\n",
+                     "a participant's fields changed; reordered outcomes are no change: %s", t);
+    free(t);
+    t = s_render(BASE CASE("overleg", "[toelichting]", "30", "[opgelost]"),
+                 BASE CASE("overleg", "[toelichting]", "60", "[opgelost, verhuisd]"));
+    cr_assert_str_eq(t, "~ case overleg: retention_days_after_close 30 -> 60\n"
+                        "~ case overleg: outcomes [opgelost] -> [opgelost, verhuisd]\n"
+                        "affected: gemeente,politie,welzijn\n");
+    free(t);
+    t = s_render(BASE, BASE CASE("overleg", "[toelichting]", "30", "[opgelost]"));
+    cr_assert_str_eq(t, "+ case overleg\naffected: gemeente,politie,welzijn\n");
+    free(t);
+    t = s_render(BASE CASE("overleg", "[toelichting]", "30", "[opgelost]"), BASE);
+    cr_assert_str_eq(t, "- case overleg\naffected: gemeente,politie,welzijn\n");
+    free(t);
+}
+
 Test(agreements_diff, quoting_of_hostile_text)
 {
     char *t = s_render(BASE, HEAD("1") "agreements:\n" AG("a1", "[gemeente]", "[adres, datum]",
