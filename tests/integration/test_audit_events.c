@@ -6,13 +6,12 @@
 #include "instruction.h"
 #include "cert.h"
 #include "testutil.h"
-#include "tu_db.h"
+#include "db.h"
 #include "wire.h"
 
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,12 +35,12 @@ static void s_teardown(void)
 
 TestSuite(audit_events, .init = s_setup, .fini = s_teardown);
 
+/* SQL on the broker's store, SQLite or PostgreSQL (bh_query). */
 static void s_sql(const char *sql)
 {
-    char db[4300];
-    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
-    char *argv[] = {"/usr/bin/sqlite3", db, (char *)sql, NULL};
-    cr_assert_eq(tu_run(argv, NULL, NULL, NULL), 0, "%s", sql);
+    char *out = NULL;
+    cr_assert_eq(bh_query(s_bh, sql, &out), 0, "%s: %s", sql, out ? out : "");
+    free(out);
 }
 
 static Hartslag__Frame *s_submit(bh_client_t *client, const char *to, const char *type,
@@ -140,16 +139,16 @@ Test(audit_events, every_broker_event_is_recorded_and_found_by_query)
     bh_client_destroy(&gemeente);
     bh_stop(s_bh, SIGTERM);
 
-    char db[4300];
-    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
+    const char *db = bh_store(s_bh);
     const char *events[] = {"submitted",     "accepted",        "denied",
                             "delivered",     "acked",           "rejected_by_recipient",
                             "withdrawn",     "expired",         "auth_failed",
                             "partner_added", "partner_revoked", "agreements_loaded",
                             "recovered"};
     for (size_t i = 0; i < sizeof events / sizeof *events; i++) {
-        char *argv[] = {(char *)tu_bin("hartslag"), "audit",  "query", "--db", db, "--event",
-                        (char *)events[i],          "--json", NULL};
+        char *argv[] = {
+            (char *)tu_bin("hartslag"), "audit",  "query", "--db", (char *)db, "--event",
+            (char *)events[i],          "--json", NULL};
         char *out = NULL, *err = NULL;
         int rc = tu_run(argv, NULL, &out, &err);
         cr_assert_eq(rc, 0, "event %s not found: %s %s", events[i], out, err);
@@ -164,16 +163,15 @@ Test(audit_events, every_broker_event_is_recorded_and_found_by_query)
 /* Verifies the broker's store in place (the broker is stopped). */
 static void s_verify_store(const char *when)
 {
-    char db_path[4300], cert_path[4300], err[600];
-    snprintf(db_path, sizeof db_path, "%s/broker.db", s_bh->state);
+    char cert_path[4300], err[600];
     snprintf(cert_path, sizeof cert_path, "%s/broker.cert", s_bh->keys);
     cert_t cert;
     cr_assert_eq(cert_load(cert_path, &cert, err, sizeof err), 0, "%s", err);
-    sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    db_t *db = db_open(bh_store(s_bh), DB_READONLY, err, sizeof err);
+    cr_assert_not_null(db, "%s", err);
     audit_report_t report;
-    int rc = audit_verify(tu_db(db), cert.sign_key, NULL, 0, &report);
-    tu_sqlite_close(db);
+    int rc = audit_verify(db, cert.sign_key, NULL, 0, &report);
+    db_close(&db);
     cr_assert_eq(rc, 0, "false alarm %s: %s", when, report.detail);
 }
 

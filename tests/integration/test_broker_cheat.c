@@ -9,7 +9,6 @@
 
 #include <criterion/criterion.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,10 +200,9 @@ Test(broker_cheat, a_partner_whose_certificate_expires_is_cut_off)
     bh_client_destroy(&gemeente);
 
     bh_stop(s_bh, SIGTERM);
-    char db[4300];
-    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
-    char *argv[] = {(char *)tu_bin("hartslag"), "audit",  "query", "--db", db, "--event",
-                    "partner_expired",          "--json", NULL};
+    char *argv[] = {
+        (char *)tu_bin("hartslag"), "audit",  "query", "--db", (char *)bh_store(s_bh), "--event",
+        "partner_expired",          "--json", NULL};
     char *out = NULL;
     cr_assert_eq(tu_run(argv, NULL, &out, NULL), 0, "no partner_expired record: %s", out);
     cr_assert(strstr(out, "\"politie\""), "%s", out);
@@ -213,17 +211,11 @@ Test(broker_cheat, a_partner_whose_certificate_expires_is_cut_off)
 
 static long long s_audit_records(void)
 {
-    char db[4300];
-    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
-    sqlite3 *handle = NULL;
+    char *out = NULL;
     long long n = -1;
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_open_v2(db, &handle, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(handle, "SELECT COUNT(*) FROM audit", -1, &stmt, NULL) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW)
-        n = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    sqlite3_close(handle);
+    if (bh_query(s_bh, "SELECT COUNT(*) FROM audit;", &out) == 0 && out)
+        n = strtoll(out, NULL, 10);
+    free(out);
     return n;
 }
 
