@@ -60,48 +60,6 @@ static long s_env(const char *name, long fallback)
     return n > 0 ? n : fallback;
 }
 
-/* A control-socket client of one daemon. */
-typedef struct {
-    zsock_t *dealer;
-    long in_flight;
-} control_t;
-
-static void s_control_open(control_t *control, dh_t *daemon)
-{
-    control->dealer = zsock_new(ZMQ_DEALER);
-    cr_assert_not_null(control->dealer);
-    zsock_set_linger(control->dealer, 0);
-    cr_assert_eq(zsock_connect(control->dealer, "ipc://%s/control.sock", daemon->state), 0);
-    control->in_flight = 0;
-}
-
-static void s_control_send(control_t *control, long number)
-{
-    char subject[48], field[48];
-    snprintf(subject, sizeof subject, "subject-case=CHAOS-%ld", number);
-    snprintf(field, sizeof field, "field=nummer=%ld", number);
-    zstr_sendx(control->dealer, "send", "to=gemeente", "type=chaos", "purpose=test", subject, field,
-               "user=chaos", NULL);
-    control->in_flight++;
-}
-
-/* Takes one reply; returns 1 for "ok ID", 0 for anything else, -1 on timeout. */
-static int s_control_reply(control_t *control, int timeout_ms)
-{
-    zpoller_t *poller = zpoller_new(control->dealer, NULL);
-    void *which = zpoller_wait(poller, timeout_ms);
-    zpoller_destroy(&poller);
-    if (!which)
-        return -1;
-    zmsg_t *reply = zmsg_recv(control->dealer);
-    char *status = reply ? zmsg_popstr(reply) : NULL;
-    int ok = status && strcmp(status, "ok") == 0;
-    free(status);
-    zmsg_destroy(&reply);
-    control->in_flight--;
-    return ok;
-}
-
 /* Signal ids of a daemon's store (SQLite, through lib/db.h) matching `sql`. */
 static zhashx_t *s_ids(dh_t *daemon, const char *sql)
 {
@@ -202,9 +160,9 @@ static void s_run(bool kill_recipient)
         cr_assert_not_null(daemons[i]);
         cr_assert_eq(dh_start(daemons[i]), 0);
     }
-    control_t controls[3];
+    dh_control_t controls[3];
     for (int i = 0; i < 3; i++)
-        s_control_open(&controls[i], daemons[i + 1]);
+        cr_assert_eq(dh_control_open(&controls[i], daemons[i + 1]), 0);
 
     long sent = 0, refused = 0, kills = 0, number = 0;
     long pg_events = 0, cuts = 0, own_exits = 0;
@@ -218,9 +176,10 @@ static void s_run(bool kill_recipient)
            controls[0].in_flight + controls[1].in_flight + controls[2].in_flight > 0) {
         for (int i = 0; i < 3; i++) {
             while (number < target && controls[i].in_flight < WINDOW)
-                s_control_send(&controls[i], number++);
+                dh_control_send(&controls[i], "gemeente", "chaos", "CHAOS", "chaos", number++);
             while (controls[i].in_flight > 0) {
-                int ok = s_control_reply(&controls[i], controls[i].in_flight >= WINDOW ? 10000 : 0);
+                int ok =
+                    dh_control_reply(&controls[i], controls[i].in_flight >= WINDOW ? 10000 : 0);
                 if (ok < 0)
                     break;
                 ok ? sent++ : refused++;
@@ -337,7 +296,7 @@ static void s_run(bool kill_recipient)
 
     /* The audit log verifies, against the daemons' cosigned checkpoints too. */
     for (int i = 0; i < 3; i++)
-        zsock_destroy(&controls[i].dealer);
+        dh_control_close(&controls[i]);
     for (int i = 0; i < 4; i++)
         dh_stop(daemons[i], SIGTERM);
     bh_stop(bh, SIGTERM);

@@ -81,50 +81,6 @@ static void s_teardown(void)
 
 TestSuite(replication, .fini = s_teardown);
 
-/* ---- the senders' control sockets (as test_chaos) */
-
-typedef struct {
-    zsock_t *dealer;
-    long in_flight;
-} control_t;
-
-static void s_control_open(control_t *control, dh_t *daemon)
-{
-    control->dealer = zsock_new(ZMQ_DEALER);
-    cr_assert_not_null(control->dealer);
-    zsock_set_linger(control->dealer, 0);
-    cr_assert_eq(zsock_connect(control->dealer, "ipc://%s/control.sock", daemon->state), 0);
-    control->in_flight = 0;
-}
-
-static void s_control_send(control_t *control, long number)
-{
-    char subject[48], field[48];
-    snprintf(subject, sizeof subject, "subject-case=REPLICA-%ld", number);
-    snprintf(field, sizeof field, "field=nummer=%ld", number);
-    zstr_sendx(control->dealer, "send", "to=gemeente,woonpunt", "type=replica", "purpose=test",
-               subject, field, "user=replica", NULL);
-    control->in_flight++;
-}
-
-/* One reply: 1 for "ok ID" (in the outbox), 0 for anything else, -1 when
-   none came within `timeout_ms`. */
-static int s_control_reply(control_t *control, int timeout_ms)
-{
-    zpoller_t *poller = zpoller_new(control->dealer, NULL);
-    void *which = zpoller_wait(poller, timeout_ms);
-    zpoller_destroy(&poller);
-    if (!which)
-        return -1;
-    zmsg_t *reply = zmsg_recv(control->dealer);
-    char *status = reply ? zmsg_popstr(reply) : NULL;
-    int ok = status && strcmp(status, "ok") == 0;
-    free(status);
-    zmsg_destroy(&reply);
-    control->in_flight--;
-    return ok;
-}
-
 /* ---- what the daemons' stores say (SQLite, read-only, while they run) */
 
 /* Adds the signal ids of `daemon`'s store that `sql` selects to `ids`;
@@ -281,9 +237,9 @@ Test(replication, kill_the_primary_under_load_and_promote_the_standby)
         cr_assert_not_null(s_senders[i]);
         cr_assert_eq(dh_start(s_senders[i]), 0);
     }
-    control_t controls[N_SENDERS];
+    dh_control_t controls[N_SENDERS];
     for (int i = 0; i < N_SENDERS; i++)
-        s_control_open(&controls[i], s_senders[i]);
+        cr_assert_eq(dh_control_open(&controls[i], s_senders[i]), 0);
     int64_t t_ready = zclock_mono();
 
     /* Load, and the kill in the middle of it: once KILL_AT signals are
@@ -301,10 +257,11 @@ Test(replication, kill_the_primary_under_load_and_promote_the_standby)
                      KILL_AT);
         for (int i = 0; i < N_SENDERS; i++) {
             while (number < SIGNALS && controls[i].in_flight < WINDOW)
-                s_control_send(&controls[i], number++);
+                dh_control_send(&controls[i], "gemeente,woonpunt", "replica", "REPLICA", "replica",
+                                number++);
             while (controls[i].in_flight > 0) {
                 int wait = controls[i].in_flight >= WINDOW ? 10000 : number == SIGNALS ? 10 : 0;
-                int ok = s_control_reply(&controls[i], wait);
+                int ok = dh_control_reply(&controls[i], wait);
                 if (ok < 0)
                     break;
                 ok ? stored++ : refused++;
@@ -453,7 +410,7 @@ Test(replication, kill_the_primary_under_load_and_promote_the_standby)
     /* The audit log on the promoted server verifies, read through the
        same two-host location. */
     for (int i = 0; i < N_SENDERS; i++)
-        zsock_destroy(&controls[i].dealer);
+        dh_control_close(&controls[i]);
     for (int i = 0; i < N_SENDERS; i++)
         dh_stop(s_senders[i], SIGTERM);
     for (int i = 0; i < N_RECEIVERS; i++)

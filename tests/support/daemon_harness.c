@@ -350,3 +350,54 @@ int fb_deliver(fb_t *self, const uint8_t *sealed, size_t len)
     hartslag__sealed_signal__free_unpacked(signal, NULL);
     return rc;
 }
+
+/* ---- the control socket under load -------------------------------------- */
+
+int dh_control_open(dh_control_t *control, dh_t *daemon)
+{
+    control->in_flight = 0;
+    control->dealer = zsock_new(ZMQ_DEALER);
+    if (!control->dealer)
+        return -1;
+    zsock_set_linger(control->dealer, 0);
+    if (zsock_connect(control->dealer, "ipc://%s/control.sock", daemon->state) != 0) {
+        zsock_destroy(&control->dealer);
+        return -1;
+    }
+    return 0;
+}
+
+void dh_control_close(dh_control_t *control)
+{
+    zsock_destroy(&control->dealer);
+}
+
+void dh_control_send(dh_control_t *control, const char *to, const char *type,
+                     const char *case_prefix, const char *user, long number)
+{
+    char to_arg[160], type_arg[80], subject[80], field[48], user_arg[80];
+    snprintf(to_arg, sizeof to_arg, "to=%s", to);
+    snprintf(type_arg, sizeof type_arg, "type=%s", type);
+    snprintf(subject, sizeof subject, "subject-case=%s-%ld", case_prefix, number);
+    snprintf(field, sizeof field, "field=nummer=%ld", number);
+    snprintf(user_arg, sizeof user_arg, "user=%s", user);
+    zstr_sendx(control->dealer, "send", to_arg, type_arg, "purpose=test", subject, field, user_arg,
+               NULL);
+    control->in_flight++;
+}
+
+int dh_control_reply(dh_control_t *control, int timeout_ms)
+{
+    zpoller_t *poller = zpoller_new(control->dealer, NULL);
+    void *which = zpoller_wait(poller, timeout_ms);
+    zpoller_destroy(&poller);
+    if (!which)
+        return -1;
+    zmsg_t *reply = zmsg_recv(control->dealer);
+    char *status = reply ? zmsg_popstr(reply) : NULL;
+    int ok = status && strcmp(status, "ok") == 0;
+    free(status);
+    zmsg_destroy(&reply);
+    control->in_flight--;
+    return ok;
+}

@@ -91,4 +91,25 @@ int fb_send(fb_t *self, Hartslag__Frame *frame);
 /* Sends Deliver{sealed}. 0 or -1. */
 int fb_deliver(fb_t *self, const uint8_t *sealed, size_t len);
 
+/* A client of a daemon's control socket that keeps sends in flight (the
+   crash loop and the replication test: load through the daemons'
+   own outboxes). */
+typedef struct {
+    zsock_t *dealer; /* owned; dh_control_close destroys it */
+    long in_flight;  /* sends not answered yet */
+} dh_control_t;
+
+/* Connects to `daemon`'s control socket. 0 or -1. */
+int dh_control_open(dh_control_t *control, dh_t *daemon);
+void dh_control_close(dh_control_t *control);
+
+/* Sends "send" with to/type/purpose, subject-case=CASE_PREFIX-NUMBER,
+   field nummer=NUMBER, user=USER, without waiting for the answer. */
+void dh_control_send(dh_control_t *control, const char *to, const char *type,
+                     const char *case_prefix, const char *user, long number);
+
+/* Takes one answer: 1 for "ok ID" (in the outbox), 0 for anything else,
+   -1 when none came within `timeout_ms`. */
+int dh_control_reply(dh_control_t *control, int timeout_ms);
+
 #endif
