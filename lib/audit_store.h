@@ -72,7 +72,13 @@ int audit_store_meta_set(audit_store_t *self, const char *key, const char *value
 
 /* Writes record `index`: its bytes and leaf hash, which must stay valid
    until the call returns (bound without a copy: the broker's hot path).
-   0, or -1 (a record of that index exists: DB_ERR_CONSTRAINT). */
+   0, or -1 (a record of that index exists: DB_ERR_CONSTRAINT). A writable
+   store on PostgreSQL, inside a transaction, gathers the record (and
+   audit_store_subject_put its row) and writes a transaction's rows with
+   one statement per table: before the next read of the audit tables or
+   just before COMMIT (db_set_commit_hook); a rollback drops them. Such a
+   record's error is then reported by that read or by db_commit, and the
+   transaction fails whole. */
 int audit_store_record_put(audit_store_t *self, uint64_t index, const uint8_t *bytes, size_t len,
                            const unsigned char leaf[AUDIT_STORE_HASHBYTES]);
 
