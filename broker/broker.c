@@ -5,6 +5,7 @@
 #include "auth_gate.h"
 #include "auth_limit.h"
 #include "agreements_history.h"
+#include "cases.h"
 #include "check.h"
 #include "control.h"
 #include "inclusion.h"
@@ -116,6 +117,7 @@ typedef enum {
     REPLY_WITHDRAWN,  /* becomes WithdrawResult{ok=false} if the turn fails */
     REPLY_DELIVER,    /* dropped if the turn fails (redelivered later) */
     REPLY_CHECKPOINT, /* dropped if the turn fails (its checkpoint was not stored) */
+    REPLY_CASE,       /* becomes CaseResult{ok=false, storage_unavailable} if the turn fails */
 } reply_kind_t;
 
 typedef struct {
@@ -159,6 +161,7 @@ struct broker_t {
     bool lost_lock;                      /* it lost the lock: stop without a last turn */
     audit_log_t *audit;                  /* transparency log, in the store's database */
     match_t *match;                      /* blind multi-agency match index (DESIGN §10) */
+    case_share_t case_share;             /* scratch: the decision on a share into a case */
     bool checkpoint_made;                /* this turn signed a new checkpoint */
     bool started;                        /* the first turn (startup audit) has run */
     int64_t next_checkpoint_ms;          /* when a checkpoint is due by time */
@@ -322,7 +325,23 @@ typedef struct {
     const char *outcome;            /* "ok" or "refused" */
     const char *reason;             /* or NULL */
     uint32_t subject_key_version;   /* the pseudonym service key of `subject`; 0 = not stated */
+    const uint8_t *case_id;         /* 16 bytes: a share into a case conference, or NULL */
 } audit_entry_t;
+
+/* Appends a record built elsewhere (broker/cases.c) in the turn's
+   transaction; its index or -1 (and the turn fails). */
+static int64_t s_append(broker_t *self, Hartslag__AuditRecord *record)
+{
+    int64_t index = audit_log_append(self->audit, record);
+    if (index < 0) {
+        if (!self->turn_failed)
+            log_event(HLOG_ERROR, "audit_write_failed", "error", broker_store_error(self->store),
+                      "effect", "failing closed: nothing of this batch is accepted or delivered",
+                      NULL);
+        self->turn_failed = true;
+    }
+    return index;
+}
 
 /* Appends one record in the turn's transaction; returns its index or -1
    (and marks the turn failed: nothing of it will be announced). */
@@ -366,15 +385,12 @@ static int64_t s_audit(broker_t *self, const audit_entry_t *entry)
     record.legal_basis = (char *)entry->legal_basis;
     record.outcome = (char *)(entry->outcome ? entry->outcome : "ok");
     record.reason = (char *)entry->reason;
-    int64_t index = audit_log_append(self->audit, &record);
-    if (index < 0) {
-        if (!self->turn_failed)
-            log_event(HLOG_ERROR, "audit_write_failed", "error", broker_store_error(self->store),
-                      "effect", "failing closed: nothing of this batch is accepted or delivered",
-                      NULL);
-        self->turn_failed = true;
+    if (entry->case_id) {
+        record.has_case_id = 1;
+        record.case_id.data = (uint8_t *)entry->case_id;
+        record.case_id.len = 16;
     }
-    return index;
+    return s_append(self, &record);
 }
 
 /* ------------------------------------------------------------------------
@@ -731,6 +747,64 @@ static void s_on_alert_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hart
 
 /* Verified exactly once: by a worker when `in` queued the check with this
    very key, here otherwise. */
+/* ------------------------------------------------------------------------
+   Case conferences (issue 15, broker/cases.h) */
+
+static int64_t s_case_audit(void *arg, Hartslag__AuditRecord *record)
+{
+    return s_append(arg, record);
+}
+
+static void s_case_notify(void *arg, const char *org)
+{
+    peer_t *peer = s_peer(arg, org);
+    if (peer)
+        peer->notices_due = true;
+}
+
+static void s_cases_ctx(broker_t *self, cases_ctx_t *ctx)
+{
+    *ctx = (cases_ctx_t){
+        .store = self->store,
+        .agreements = self->agreements,
+        .partners = self->partners,
+        .now_ms = self->now_ms,
+        .clock_skew_ms = (int64_t)self->config.clock_skew_s * 1000,
+        .max_age_ms = (int64_t)self->config.max_submit_age_s * 1000,
+        .audit = s_case_audit,
+        .notify = s_case_notify,
+        .arg = self,
+    };
+}
+
+/* A step in a case: decided and recorded in this turn, answered after the
+   commit (or with storage_unavailable when it fails). */
+static void s_on_case_request(broker_t *self, peer_t *peer, zframe_t *routing,
+                              Hartslag__CaseRequest *request)
+{
+    cases_ctx_t ctx;
+    s_cases_ctx(self, &ctx);
+    case_verdict_t verdict;
+    if (cases_take(&ctx, peer->org, request->action, &verdict) != 0)
+        self->turn_failed = true;
+    Hartslag__CaseResult result = HARTSLAG__CASE_RESULT__INIT;
+    result.action_id.data = verdict.has_action_id ? verdict.action_id : NULL;
+    result.action_id.len = verdict.has_action_id ? 16 : 0;
+    result.ok = verdict.ok;
+    if (verdict.ok) {
+        result.has_audit_index = result.has_at_ms = 1;
+        result.audit_index = (uint64_t)verdict.audit_index;
+        result.at_ms = (uint64_t)verdict.at_ms;
+    } else
+        result.reason = verdict.reason[0] ? verdict.reason : "storage_unavailable";
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_CASE_RESULT;
+    frame.case_result = &result;
+    /* Without a readable id there is nothing to rewrite on failure. */
+    s_reply_frame(self, routing, &frame, verdict.has_action_id ? REPLY_CASE : REPLY_PLAIN,
+                  verdict.has_action_id ? verdict.action_id : NULL);
+}
+
 static envelope_error_t s_check_signature(broker_t *self, const inbound_t *in,
                                           const Hartslag__SealedSignal *sealed,
                                           const cert_t *sender_cert)
@@ -866,7 +940,29 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, const i
         .at_ms = self->now_ms,
     };
     agreements_decision_t decision;
-    if (agreements_evaluate(self->agreements, &request, &decision) != 0 || !decision.allowed) {
+    /* A share into a case conference is decided by the case (its rule, its
+       participants now), not by `agreements:` (broker/cases.h). */
+    bool in_case = header->has_case_id;
+    case_share_t *share = in_case ? &self->case_share : NULL;
+    if (in_case) {
+        cases_ctx_t cases;
+        s_cases_ctx(self, &cases);
+        if (cases_share(&cases, peer->org, header, share) != 0) {
+            self->turn_failed = true;
+            s_deny(self, peer, routing, header, "storage_unavailable", NULL, 0);
+            goto done;
+        }
+        if (!share->allowed) {
+            for (size_t i = 0; i < header->n_recipients; i++) {
+                denials[i].recipient = header->recipients[i];
+                snprintf(denials[i].reason, sizeof denials[i].reason, "%s",
+                         share->recipient_reason[i]);
+            }
+            s_deny(self, peer, routing, header, share->reason, denials, header->n_recipients);
+            goto done;
+        }
+    } else if (agreements_evaluate(self->agreements, &request, &decision) != 0 ||
+               !decision.allowed) {
         for (size_t i = 0; i < decision.count; i++) {
             denials[i].recipient = header->recipients[i];
             if (decision.recipients[i].reason == AGREEMENTS_ALLOWED)
@@ -888,9 +984,9 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, const i
     memcpy(meta.subject, header->subject.data, 32);
     int64_t first_index = -1;
     for (size_t i = 0; i < header->n_recipients; i++) {
-        const agreements_agreement_t *clause = decision.recipients[i].agreement;
+        const agreements_agreement_t *clause = in_case ? NULL : decision.recipients[i].agreement;
         audit_entry_t entry = {
-            .event = "accepted",
+            .event = in_case ? "case_shared" : "accepted",
             .actor = peer->org,
             .actor_user = header->sender_user,
             .counterpart = header->recipients[i],
@@ -902,11 +998,16 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, const i
                 header->has_subject_key_version ? header->subject_key_version : 0,
             .fields = header->fields,
             .n_fields = header->n_fields,
-            .agreement_id = clause ? clause->id : NULL,
-            .agreements_version = decision.version,
+            .agreement_id = in_case  ? share->kind
+                            : clause ? clause->id
+                                     : NULL,
+            .agreements_version = in_case ? agreements_version(self->agreements) : decision.version,
             .agreements_hash = agreements_hash(self->agreements),
-            .legal_basis = clause ? clause->legal_basis : NULL,
+            .legal_basis = in_case  ? share->rule->legal_basis
+                           : clause ? clause->legal_basis
+                                    : NULL,
             .outcome = "ok",
+            .case_id = in_case ? header->case_id.data : NULL,
         };
         int64_t index = s_audit(self, &entry);
         if (first_index < 0)
@@ -916,8 +1017,11 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, const i
                                    (int64_t)header->valid_until_ms, first_index) != 0)
         self->turn_failed = true;
     for (size_t i = 0; i < header->n_recipients && !self->turn_failed; i++) {
-        const agreements_agreement_t *clause = decision.recipients[i].agreement;
-        int64_t expires = self->now_ms + (int64_t)(clause ? clause->max_queue_days : 1) * DAY_MS;
+        const agreements_agreement_t *clause = in_case ? NULL : decision.recipients[i].agreement;
+        /* A share waits for an offline participant no longer than the case
+           may stay open. */
+        int64_t days = in_case ? share->rule->max_open_days : clause ? clause->max_queue_days : 1;
+        int64_t expires = self->now_ms + days * DAY_MS;
         int64_t seq = broker_store_insert_delivery(self->store, id, header->recipients[i], expires);
         if (seq < 0)
             self->turn_failed = true;
@@ -939,7 +1043,9 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, const i
     }
     char hex[33];
     s_hex(id, 16, hex, sizeof hex);
-    if (!self->turn_failed &&
+    /* What is said in a case conference is not a new signal about the
+       subject: it does not count towards an alert. */
+    if (!self->turn_failed && !in_case &&
         match_signal(self->match, self->agreements, id, header->subject.data, peer->org,
                      header->signal_type, self->now_ms, (int64_t)header->valid_until_ms,
                      s_raise_alert, self) != 0)
@@ -1024,11 +1130,14 @@ static void s_on_ack(broker_t *self, peer_t *peer, zframe_t *routing, Hartslag__
     } else {
         int found = broker_store_find_signal(self->store, ack->signal_id.data, &known);
         if (found == 0) {
-            /* Not a signal: the daemon confirms it stored an alert or a
-               delivery outcome (whose notice id it acknowledges). */
+            /* Not a signal: the daemon confirms it stored an alert, a
+               delivery outcome or a case step (whose notice id it
+               acknowledges). */
             if (broker_store_notice_remove(self->store, peer->org, NOTICE_ALERT,
                                            ack->signal_id.data) != 0 ||
                 broker_store_notice_remove(self->store, peer->org, NOTICE_OUTCOME,
+                                           ack->signal_id.data) != 0 ||
+                broker_store_notice_remove(self->store, peer->org, NOTICE_CASE,
                                            ack->signal_id.data) != 0)
                 self->turn_failed = true;
             return;
@@ -1527,6 +1636,9 @@ static void s_handle(broker_t *self, inbound_t *in)
         break;
     case HARTSLAG__FRAME__BODY_ALERT_ACK:
         s_on_alert_ack(self, peer, routing, frame->alert_ack);
+        break;
+    case HARTSLAG__FRAME__BODY_CASE_REQUEST:
+        s_on_case_request(self, peer, routing, frame->case_request);
         break;
     case HARTSLAG__FRAME__BODY_INCLUSION_REQUEST: {
         /* broker/inclusion.c; sent after the commit, like a checkpoint. */
@@ -2089,6 +2201,20 @@ static void s_rewrite_failed(reply_t *reply)
         frame.version = WIRE_VERSION;
         frame.body_case = HARTSLAG__FRAME__BODY_WITHDRAW_RESULT;
         frame.withdraw_result = &result;
+        free(reply->bytes);
+        reply->bytes = NULL;
+        if (wire_pack_frame(&frame, &reply->bytes, &reply->len) != 0)
+            reply->bytes = NULL;
+    } else if (reply->kind == REPLY_CASE) {
+        Hartslag__CaseResult result = HARTSLAG__CASE_RESULT__INIT;
+        result.action_id.data = reply->signal_id;
+        result.action_id.len = 16;
+        result.ok = false;
+        result.reason = "storage_unavailable";
+        Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+        frame.version = WIRE_VERSION;
+        frame.body_case = HARTSLAG__FRAME__BODY_CASE_RESULT;
+        frame.case_result = &result;
         free(reply->bytes);
         reply->bytes = NULL;
         if (wire_pack_frame(&frame, &reply->bytes, &reply->len) != 0)

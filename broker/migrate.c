@@ -49,6 +49,12 @@ static const table_t s_tables[] = {
     {"match_state", "rule_id, subject, members", "tbt", NULL},
     {"alerts", "alert_id, rule_id, subject, raised_ms, state, lead_org, handled_ms", "btbitti",
      NULL},
+    {"cases",
+     "case_id, kind, coordinator, subject, opened_at, closed_at, outcome, meeting_date, "
+     "audit_index",
+     "bttbiitti", NULL},
+    {"case_participants", "case_id, org, position, state, since", "btiii", NULL},
+    {"case_actions", "action_id, case_id, actor, digest, at_ms, audit_index", "bbtbii", NULL},
     {"audit_meta", "key, value", "tt", NULL},
     {"audit", "idx, record, leaf", "ibb", NULL},
     {"audit_nodes", "level, idx, hash", "iib", NULL},

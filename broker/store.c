@@ -24,6 +24,34 @@ static const char *s_version_table = "CREATE TABLE IF NOT EXISTS schema_version(
                                      "  component TEXT PRIMARY KEY,"
                                      "  version BIGINT NOT NULL)";
 
+/* Case conferences (issue 15, broker/store_case.h), in both dialects:
+   metadata only, never a title or anything said in a case. */
+#define CASE_TABLES(BLOB, INT, SUFFIX)                                                             \
+    "CREATE TABLE IF NOT EXISTS cases("                                                            \
+    "  case_id " BLOB " PRIMARY KEY,"                                                              \
+    "  kind TEXT NOT NULL,"                                                                        \
+    "  coordinator TEXT NOT NULL,"                                                                 \
+    "  subject " BLOB " NOT NULL,"                                                                 \
+    "  opened_at " INT " NOT NULL,"                                                                \
+    "  closed_at " INT ","                                                                         \
+    "  outcome TEXT,"                                                                              \
+    "  meeting_date TEXT,"                                                                         \
+    "  audit_index " INT " NOT NULL)" SUFFIX ";"                                                   \
+    "CREATE TABLE IF NOT EXISTS case_participants("                                                \
+    "  case_id " BLOB " NOT NULL,"                                                                 \
+    "  org TEXT NOT NULL,"                                                                         \
+    "  position " INT " NOT NULL,"                                                                 \
+    "  state " INT " NOT NULL,"                                                                    \
+    "  since " INT " NOT NULL,"                                                                    \
+    "  PRIMARY KEY(case_id, org))" SUFFIX ";"                                                      \
+    "CREATE TABLE IF NOT EXISTS case_actions("                                                     \
+    "  action_id " BLOB " PRIMARY KEY,"                                                            \
+    "  case_id " BLOB " NOT NULL,"                                                                 \
+    "  actor TEXT NOT NULL,"                                                                       \
+    "  digest " BLOB " NOT NULL,"                                                                  \
+    "  at_ms " INT " NOT NULL,"                                                                    \
+    "  audit_index " INT " NOT NULL)" SUFFIX ";"
+
 /* The schema, version BROKER_STORE_SCHEMA_VERSION, for SQLite. */
 static const char *s_schema_sqlite =
     "CREATE TABLE IF NOT EXISTS signals("
@@ -99,7 +127,7 @@ static const char *s_schema_sqlite =
     "  raised_ms INTEGER NOT NULL,"
     "  state TEXT NOT NULL,"
     "  lead_org TEXT,"
-    "  handled_ms INTEGER) WITHOUT ROWID;";
+    "  handled_ms INTEGER) WITHOUT ROWID;" CASE_TABLES("BLOB", "INTEGER", " WITHOUT ROWID");
 
 /* The same schema for PostgreSQL (not yet tested: lib/db has no
    PostgreSQL backend yet). */
@@ -171,7 +199,7 @@ static const char *s_schema_postgresql =
     "  raised_ms BIGINT NOT NULL,"
     "  state TEXT NOT NULL,"
     "  lead_org TEXT,"
-    "  handled_ms BIGINT);";
+    "  handled_ms BIGINT);" CASE_TABLES("BYTEA", "BIGINT", "");
 
 #define SQL_VERSION_GET "SELECT version FROM schema_version WHERE component = $1"
 #define SQL_VERSION_SET                                                                            \
@@ -287,7 +315,9 @@ static int s_schema(broker_store_t *self, const char *shown, char *err, size_t e
     int rc = db_exec(self->db, self->sqlite ? s_schema_sqlite : s_schema_postgresql);
     if (rc == 0 && !found)
         rc = s_migrate_unversioned(self);
-    /* Later versions migrate here, one step at a time from `version`. */
+    /* Later versions migrate here, one step at a time from `version`.
+       Version 2 (issue 15) only adds the case tables, which the schema
+       text above creates when they are missing. */
     if (rc == 0 && (!found || version != BROKER_STORE_SCHEMA_VERSION)) {
         db_stmt_t *st = db_prepare(self->db, SQL_VERSION_SET);
         rc = st && db_bind_text(st, 1, VERSION_COMPONENT) == 0 &&

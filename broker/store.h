@@ -17,7 +17,8 @@
         `schema_version`), older stores migrated on open, a store written
         by a newer broker refused with both versions named;
       - the queue (store_queue.h), the alert match index's tables
-        (store_match.h) and the reads of `hartslag broker status`;
+        (store_match.h), the case conferences' metadata (store_case.h)
+        and the reads of `hartslag broker status`;
       - the WAL checkpointer (SQLite only: broker/wal_checkpointer.h).
 
     The files: store.c (connection, transaction, schema), store_queue.c,
@@ -38,7 +39,7 @@
 
 /* The schema this broker writes. Stores that predate the version row are
    version 0 (migrated on open); a higher version is refused. */
-#define BROKER_STORE_SCHEMA_VERSION 1
+#define BROKER_STORE_SCHEMA_VERSION 2
 
 #define BROKER_STORE_LOCATION_MAX 4200 /* a resolved location */
 
@@ -94,6 +95,7 @@ int broker_store_checkpoints_start(broker_store_t *self, int interval_ms, uint64
 uint64_t broker_store_checkpoint_runs(const broker_store_t *self);
 uint64_t broker_store_checkpoint_failures(const broker_store_t *self);
 
+#include "store_case.h"
 #include "store_match.h"
 #include "store_queue.h"
 

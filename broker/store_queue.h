@@ -1,7 +1,7 @@
 /*  store_queue: the queue part of the broker's store (broker/store.h):
     the signals the broker accepted, one delivery per (signal, recipient),
     pending notices for offline partners (withdrawals, expiries, alerts,
-    outcomes), the agreements history, the partners seen, and a small
+    outcomes, case steps), the agreements history, the partners seen, and a small
     key/value table of the broker's own state. Every call runs in the
     caller's transaction (broker_store_begin .. broker_store_commit).
 
@@ -37,6 +37,7 @@ typedef enum {
     NOTICE_EXPIRED = 2,  /* tell a sender a delivery expired; dropped once sent */
     NOTICE_ALERT = 3,    /* an alert (or its update); kept until the daemon acks it */
     NOTICE_OUTCOME = 4,  /* tell a sender what a recipient did; kept until the sender acks it */
+    NOTICE_CASE = 5,     /* a step in a case conference; kept until the daemon acks it */
 } notice_kind_t;
 
 /* The routing metadata of a signal the queue keeps for audit records

@@ -415,6 +415,11 @@ envelope_error_t envelope_seal(const envelope_draft_t *draft, const envelope_sen
         header.has_subject_key_version = true;
         header.subject_key_version = draft->subject_key_version;
     }
+    if (draft->case_id) {
+        header.has_case_id = true;
+        header.case_id.data = (uint8_t *)draft->case_id;
+        header.case_id.len = 16;
+    }
     const char *why = NULL;
     if (wire_validate_header(&header, &why) != 0)
         return s_fail(reason, why, ENVELOPE_ERR_INVALID_HEADER);

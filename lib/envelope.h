@@ -186,6 +186,7 @@ typedef struct {
                                                       or NULL: a new id */
     uint32_t subject_scheme;      /* PSEUDONYM_SCHEME_*; 0 = not stated (scheme 1) */
     uint32_t subject_key_version; /* scheme 2: the service key version */
+    const unsigned char *case_id; /* 16 bytes: a share into that case conference, or NULL */
 } envelope_draft_t;
 
 /* The sender's secrets. Borrowed. */

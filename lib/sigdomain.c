@@ -17,6 +17,8 @@ static const sigdomain_info_t s_table[SIGDOMAIN_COUNT_] = {
                              false},
     [SIGDOMAIN_AGREEMENTS] = {"agreements", "partner sign key", "hartslag/agreements/v1\n", true,
                               false},
+    [SIGDOMAIN_CASE_ACTION] = {"case-action", "partner sign key", "hartslag/case-action/v1\n", true,
+                               false},
 };
 
 /* The longest prefix plus the largest payload. */

@@ -16,6 +16,7 @@
       withdraw     partner sign key    "hartslag/withdraw/v1\n"   (lib/instruction)
       alert-ack    coordinator's key   "hartslag/alert-ack/v1\n"  (lib/instruction)
       agreements   partner sign key    "hartslag/agreements/v1\n" (lib/agreements_sig)
+      case-action  partner sign key    "hartslag/case-action/v1\n" (lib/case_action)
 
     Checkpoints and cosignatures keep the formats their specs fix
     (lib/checkpoint.c builds them); the Hartslag purposes are signed and
@@ -40,6 +41,7 @@ typedef enum {
     SIGDOMAIN_WITHDRAW,    /* a sender's withdrawal (lib/instruction) */
     SIGDOMAIN_ALERT_ACK,   /* the coordinator's alert acknowledgement (lib/instruction) */
     SIGDOMAIN_AGREEMENTS,  /* a partner's signature of an agreements version (agreements_sig) */
+    SIGDOMAIN_CASE_ACTION, /* a step in a case conference (lib/case_action) */
     SIGDOMAIN_COUNT_
 } sigdomain_t;
 

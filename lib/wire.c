@@ -156,6 +156,8 @@ int wire_validate_header(const Hartslag__SignalHeader *h, const char **reason)
         return s_fail(reason, "subject_key_version_missing");
     if (scheme == 1 && h->has_subject_key_version)
         return s_fail(reason, "mixed_subject_versions");
+    if (h->has_case_id && (h->case_id.len != WIRE_SIGNAL_ID_BYTES || !h->case_id.data))
+        return s_fail(reason, "bad_case_id");
     if (h->n_fields > WIRE_FIELDS_MAX)
         return s_fail(reason, "too_many_fields");
     for (size_t i = 0; i < h->n_fields; i++) {

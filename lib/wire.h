@@ -103,6 +103,7 @@ int wire_peek_signal_id(const uint8_t *header_bytes, size_t len, uint8_t id[16])
      signal_type names_is_token ........................ bad_signal_type
      purpose names_is_token ............................ bad_purpose
      subject exactly 32 bytes .......................... bad_subject
+     case_id, when present, exactly 16 bytes ........... bad_case_id
      fields: at most WIRE_FIELDS_MAX ................... too_many_fields
              each names_is_token ....................... bad_field
              no two equal .............................. duplicate_field

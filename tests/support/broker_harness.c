@@ -558,7 +558,7 @@ int bh_seal(bh_t *self, bh_client_t *client, const char *to, const char *type, c
         n_recipients++;
     }
     envelope_field_t items[32];
-    char names[32][64], values[32][256];
+    char names[32][64], values[32][256], free_text[256] = "";
     size_t n_fields = 0;
     char field_list[512];
     snprintf(field_list, sizeof field_list, "%s", fields);
@@ -566,6 +566,11 @@ int bh_seal(bh_t *self, bh_client_t *client, const char *to, const char *type, c
          name = strtok_r(NULL, ",", &save)) {
         snprintf(names[n_fields], 64, "%s", name);
         snprintf(values[n_fields], 256, "%s%s", canary ? canary : "v-", canary ? "" : name);
+        if (strcmp(name, "toelichting") == 0) {
+            /* The free text is not a content field: the envelope names it. */
+            snprintf(free_text, sizeof free_text, "%s", values[n_fields]);
+            continue;
+        }
         items[n_fields].name = names[n_fields];
         items[n_fields].value = values[n_fields];
         n_fields++;
@@ -577,7 +582,12 @@ int bh_seal(bh_t *self, bh_client_t *client, const char *to, const char *type, c
     draft.signal_type = type;
     draft.purpose = purpose;
     draft.agreements_version = 3;
-    randombytes_buf(draft.subject, sizeof draft.subject);
+    if (client->subject)
+        memcpy(draft.subject, client->subject, sizeof draft.subject);
+    else
+        randombytes_buf(draft.subject, sizeof draft.subject);
+    draft.case_id = client->case_id;
+    draft.free_text = free_text[0] ? free_text : NULL;
     draft.fields = items;
     draft.n_fields = n_fields;
     draft.valid_until_ms =
@@ -592,6 +602,8 @@ int bh_seal(bh_t *self, bh_client_t *client, const char *to, const char *type, c
     envelope_keyring_destroy(&ring);
     for (size_t i = 0; i < n_recipients; i++)
         free((char *)recipients[i].org);
+    if (rc != ENVELOPE_OK)
+        fprintf(stderr, "bh_seal: %s\n", reason ? reason : "refused");
     return rc == ENVELOPE_OK ? 0 : -1;
 }
 

@@ -126,6 +126,8 @@ typedef struct {
     uint64_t created_at_ms;  /* bh_seal's SignalHeader.created_at_ms; 0 = now */
     uint64_t valid_until_ms; /* bh_seal's valid_until_ms; 0 = 30 days from now */
     int64_t sent_at;         /* monotonic ms of the last frame sent */
+    const uint8_t *subject;  /* bh_seal's subject (32 bytes); NULL = random */
+    const uint8_t *case_id;  /* bh_seal's SignalHeader.case_id (16 bytes); NULL = none */
 } bh_client_t;
 
 /* Connects as `org` (its keys); `random_key` connects with a fresh key the

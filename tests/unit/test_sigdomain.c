@@ -75,10 +75,12 @@ Test(sigdomain, a_signature_holds_for_its_own_purpose_only)
     crypto_sign_keypair(pk, sk);
     unsigned char digest[32];
     randombytes_buf(digest, sizeof digest);
-    const sigdomain_t tagged[] = {SIGDOMAIN_SIGNAL, SIGDOMAIN_WITHDRAW, SIGDOMAIN_ALERT_ACK};
-    for (size_t i = 0; i < 3; i++) {
+    const sigdomain_t tagged[] = {SIGDOMAIN_SIGNAL, SIGDOMAIN_WITHDRAW, SIGDOMAIN_ALERT_ACK,
+                                  SIGDOMAIN_AGREEMENTS, SIGDOMAIN_CASE_ACTION};
+    const size_t n = sizeof tagged / sizeof tagged[0];
+    for (size_t i = 0; i < n; i++) {
         cr_assert_eq(sigdomain_sign(tagged[i], digest, sizeof digest, sk, sig), 0);
-        for (size_t j = 0; j < 3; j++)
+        for (size_t j = 0; j < n; j++)
             cr_assert_eq(sigdomain_verify(tagged[j], digest, sizeof digest, sig, pk) == 0, i == j,
                          "signed as %s, checked as %s", sigdomain_info(tagged[i])->purpose,
                          sigdomain_info(tagged[j])->purpose);

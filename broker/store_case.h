@@ -1,0 +1,80 @@
+/*  store_case: the case conferences' metadata in the broker's store
+    (issue 15; broker/store.h). Only what the broker may know: a case's
+    kind, coordinator, subject pseudonym, state, meeting date and outcome
+    code, its participants with the times they changed state, and the
+    steps it took (by id and digest, so that a repeated request is
+    answered the same way and never taken twice). Never a title, a plan or
+    anything shared in a case: that travels sealed, as signals.
+
+    Every call runs in the caller's transaction. Lookups answer 1 (found),
+    0 (not) or -1 (store error); writes 0 or -1.
+*/
+#ifndef HARTSLAG_BROKER_STORE_CASE_H
+#define HARTSLAG_BROKER_STORE_CASE_H
+
+#include "store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_CASE_ID_BYTES 16
+#define STORE_CASE_MEMBERS_MAX 64 /* participants a case ever had (a rule lists fewer) */
+
+/* A participant's state; the numbers are CaseParticipantState's. */
+typedef enum {
+    CASE_MEMBER_INVITED = 0,
+    CASE_MEMBER_ACTIVE = 1,
+    CASE_MEMBER_DECLINED = 2,
+    CASE_MEMBER_REMOVED = 3,
+} case_member_state_t;
+
+typedef struct {
+    char kind[65];           /* the `cases:` rule */
+    char coordinator[33];    /* the org that opened it */
+    uint8_t subject[32];     /* subject pseudonym */
+    int64_t opened_at_ms;    /* broker time of the open */
+    int64_t closed_at_ms;    /* 0 while open */
+    char outcome[65];        /* "" while open */
+    char meeting_date[11];   /* YYYY-MM-DD, "" when not scheduled */
+    int64_t audit_index;     /* the case_opened record */
+} case_row_t;
+
+typedef struct {
+    char org[33];
+    case_member_state_t state;
+    int64_t since_ms; /* when it came into this state */
+} case_member_t;
+
+int broker_store_case_find(broker_store_t *self, const uint8_t case_id[STORE_CASE_ID_BYTES],
+                           case_row_t *out);
+int broker_store_case_add(broker_store_t *self, const uint8_t case_id[STORE_CASE_ID_BYTES],
+                          const case_row_t *row);
+int broker_store_case_schedule(broker_store_t *self, const uint8_t case_id[STORE_CASE_ID_BYTES],
+                               const char *meeting_date);
+int broker_store_case_close(broker_store_t *self, const uint8_t case_id[STORE_CASE_ID_BYTES],
+                            const char *outcome, int64_t at_ms);
+
+/* The participants, in order of first invitation; *n of them (at most
+   `max`). */
+int broker_store_case_members(broker_store_t *self, const uint8_t case_id[STORE_CASE_ID_BYTES],
+                              case_member_t *out, size_t max, size_t *n);
+/* Sets `org`'s state (adding it after the others when new). */
+int broker_store_case_member_set(broker_store_t *self, const uint8_t case_id[STORE_CASE_ID_BYTES],
+                                 const char *org, case_member_state_t state, int64_t at_ms);
+
+/* A step already taken: its digest (BLAKE2b-256 of the signed action
+   bytes), time and first audit record. */
+int broker_store_case_action_find(broker_store_t *self,
+                                  const uint8_t action_id[STORE_CASE_ID_BYTES], uint8_t digest[32],
+                                  int64_t *at_ms, int64_t *audit_index);
+int broker_store_case_action_add(broker_store_t *self, const uint8_t action_id[STORE_CASE_ID_BYTES],
+                                 const uint8_t case_id[STORE_CASE_ID_BYTES], const char *actor,
+                                 const uint8_t digest[32], int64_t at_ms, int64_t audit_index);
+
+/* Open cases opened before `opened_before_ms` (the lifecycle timer), up to
+   `max` ids into `ids`; *n found. */
+int broker_store_case_open_since(broker_store_t *self, int64_t opened_before_ms,
+                                 uint8_t (*ids)[STORE_CASE_ID_BYTES], size_t max, size_t *n);
+
+#endif
