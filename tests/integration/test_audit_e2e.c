@@ -1,7 +1,11 @@
 /*  The audit log end to end: the broker writes and checkpoints it, the
     daemons verify, keep and cosign the checkpoints, and `hartslag audit`
     verifies the log against the daemons' copies, proves an exchange, and
-    catches a broker that rewrites its history. */
+    catches a broker that rewrites its history. The broker's store is
+    SQLite or PostgreSQL (bh_postgresql, HARTSLAG_TEST_STORE): the audit
+    tools get its location as --db, and a copy to tamper with is a copy of
+    the store on the same backend (bh_store_copy). The daemons' stores are
+    SQLite files on either (a daemon has no other backend). */
 #include "broker_harness.h"
 #include "daemon_harness.h"
 #include "testutil.h"
@@ -90,7 +94,7 @@ static bool s_wait_held(dh_t *daemon, long long at_least)
     return false;
 }
 
-/* Copies a SQLite database consistently (sqlite3 .backup). */
+/* Copies a daemon's SQLite store consistently (sqlite3 .backup). */
 static void s_copy_db(const char *from, const char *to)
 {
     char command[9000];
@@ -99,12 +103,23 @@ static void s_copy_db(const char *from, const char *to)
     cr_assert_eq(tu_run(argv, NULL, NULL, NULL), 0, "backup of %s", from);
 }
 
-static void s_sql(const char *db, const char *sql)
+/* Runs `sql` on the broker store at `location`; its output (caller frees). */
+static char *s_sql(const char *location, const char *sql)
 {
-    char *argv[] = {"/usr/bin/sqlite3", (char *)db, (char *)sql, NULL};
-    char *err = NULL;
-    cr_assert_eq(tu_run(argv, NULL, NULL, &err), 0, "%s: %s", sql, err);
-    free(err);
+    char *out = NULL;
+    cr_assert_eq(bh_query_at(location, sql, &out), 0, "%s: %s", sql, out ? out : "");
+    return out;
+}
+
+/* The number the single-row, single-column query `sql` answers. */
+static long s_sql_long(const char *location, const char *sql)
+{
+    char *out = s_sql(location, sql);
+    char *end = NULL;
+    long value = out ? strtol(out, &end, 10) : 0;
+    cr_assert(out && end != out, "%s: %s", sql, out ? out : "");
+    free(out);
+    return value;
 }
 
 Test(audit_e2e, daemons_cosign_and_verify_passes_and_proofs_hold)
@@ -119,25 +134,20 @@ Test(audit_e2e, daemons_cosign_and_verify_passes_and_proofs_hold)
     cr_assert(s_wait_held(s_gemeente, 1), "gemeente never held a checkpoint");
     /* Let the acks and their records reach a checkpoint too. */
     usleep(1500000);
-    char broker_db[9000], politie_db[9000], gemeente_db[9000], broker_cert[9000], proof[9000];
-    snprintf(broker_db, sizeof broker_db, "%s/copy-broker.db", s_bh->root);
+    char broker_db[4300], politie_db[9000], gemeente_db[9000], broker_cert[9000], proof[9000];
+    cr_assert_eq(bh_store_copy(s_bh, "copy_broker", broker_db, sizeof broker_db), 0);
     snprintf(politie_db, sizeof politie_db, "%s/copy-politie.db", s_bh->root);
     snprintf(gemeente_db, sizeof gemeente_db, "%s/copy-gemeente.db", s_bh->root);
     snprintf(broker_cert, sizeof broker_cert, "%s/broker.cert", s_bh->keys);
     snprintf(proof, sizeof proof, "%s/proof.txt", s_bh->root);
     char source[9000];
-    snprintf(source, sizeof source, "%s/broker.db", s_bh->state);
-    s_copy_db(source, broker_db);
     snprintf(source, sizeof source, "%s/hartslagd.db", s_politie->state);
     s_copy_db(source, politie_db);
     snprintf(source, sizeof source, "%s/hartslagd.db", s_gemeente->state);
     s_copy_db(source, gemeente_db);
 
     /* The broker's store holds the partners' cosignatures. */
-    char *out = NULL;
-    char *argv[] = {"/usr/bin/sqlite3", broker_db, "SELECT count(DISTINCT org) FROM cosignatures;",
-                    NULL};
-    cr_assert_eq(tu_run(argv, NULL, &out, NULL), 0);
+    char *out = s_sql(broker_db, "SELECT count(DISTINCT org) FROM cosignatures;");
     cr_assert_eq(strtol(out, NULL, 10), 2, "cosigners: %s", out);
     free(out);
 
@@ -191,19 +201,13 @@ Test(audit_e2e, daemons_cosign_and_verify_passes_and_proofs_hold)
 
     /* A subject index that misses a record's row is a finding: an access
        request answered through it would leave that record out. */
-    char index_db[9000];
-    snprintf(index_db, sizeof index_db, "%s/copy-index.db", s_bh->root);
-    s_copy_db(broker_db, index_db);
-    argv[1] = index_db;
-    argv[2] = "SELECT max(idx) FROM audit_subjects;";
-    cr_assert_eq(tu_run(argv, NULL, &out, NULL), 0);
-    long dropped = strtol(out, NULL, 10);
-    free(out);
-    argv[1] = broker_db;
+    char index_db[4300];
+    cr_assert_eq(bh_store_copy(s_bh, "copy_index", index_db, sizeof index_db), 0);
+    long dropped = s_sql_long(index_db, "SELECT max(idx) FROM audit_subjects;");
     char drop_sql[200], drop_expect[64];
     snprintf(drop_sql, sizeof drop_sql, "DELETE FROM audit_subjects WHERE idx = %ld;", dropped);
     snprintf(drop_expect, sizeof drop_expect, "record %ld has a subject", dropped);
-    s_sql(index_db, drop_sql);
+    free(s_sql(index_db, drop_sql));
     cr_assert_eq(
         s_hartslag(&out, "audit", "verify", "--db", index_db, "--broker-cert", broker_cert, NULL),
         1, "%s", out);
@@ -239,11 +243,8 @@ Test(audit_e2e, daemons_cosign_and_verify_passes_and_proofs_hold)
     free(text);
 
     /* A consistency proof between the first and the latest checkpoint. */
-    argv[2] = "SELECT min(size) FROM checkpoints;";
-    cr_assert_eq(tu_run(argv, NULL, &out, NULL), 0);
     char from[32];
-    snprintf(from, sizeof from, "%ld", strtol(out, NULL, 10));
-    free(out);
+    snprintf(from, sizeof from, "%ld", s_sql_long(broker_db, "SELECT min(size) FROM checkpoints;"));
     cr_assert_eq(
         s_hartslag(&out, "audit", "prove", "--db", broker_db, "--from", from, "--out", proof, NULL),
         0, "%s", out);
@@ -255,17 +256,27 @@ Test(audit_e2e, daemons_cosign_and_verify_passes_and_proofs_hold)
 
     /* The operator edits one record (the first naming politie, not the
        last one): verify names it. */
-    argv[2] = "SELECT min(idx) FROM audit WHERE instr(CAST(record AS TEXT), 'politie') > 0;";
-    cr_assert_eq(tu_run(argv, NULL, &out, NULL), 0);
-    long target = strtol(out, NULL, 10);
-    free(out);
+    /* Records are blobs on both backends; SQLite edits them as text,
+       PostgreSQL as hex (both names are 7 bytes, so the length stays). */
+    long target = s_sql_long(
+        broker_db,
+        bh_postgresql()
+            ? "SELECT min(idx) FROM audit WHERE position('politie'::bytea IN record) > 0;"
+            : "SELECT min(idx) FROM audit WHERE instr(CAST(record AS TEXT), 'politie') > 0;");
     char sql[300], expect[64];
-    snprintf(sql, sizeof sql,
-             "UPDATE audit SET record = CAST(replace(CAST(record AS TEXT), 'politie', "
-             "'polizei') AS BLOB) WHERE idx = %ld;",
-             target);
+    if (bh_postgresql())
+        snprintf(sql, sizeof sql,
+                 "UPDATE audit SET record = decode(replace(encode(record, 'hex'), "
+                 "encode('politie'::bytea, 'hex'), encode('polizei'::bytea, 'hex')), 'hex') "
+                 "WHERE idx = %ld;",
+                 target);
+    else
+        snprintf(sql, sizeof sql,
+                 "UPDATE audit SET record = CAST(replace(CAST(record AS TEXT), 'politie', "
+                 "'polizei') AS BLOB) WHERE idx = %ld;",
+                 target);
     snprintf(expect, sizeof expect, "record %ld ", target);
-    s_sql(broker_db, sql);
+    free(s_sql(broker_db, sql));
     cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", broker_db, "--broker-cert",
                             broker_cert, "--daemon-db", politie_db, NULL),
                  1, "%s", out);
@@ -289,12 +300,8 @@ Test(audit_e2e, a_broker_that_truncates_its_log_is_caught_by_the_daemons)
     /* The operator stops the broker, drops the tail of the log and its
        checkpoints, and starts again. */
     bh_stop(s_bh, SIGTERM);
-    char broker_db[9000], sql[256];
-    snprintf(broker_db, sizeof broker_db, "%s/broker.db", s_bh->state);
-    snprintf(sql, sizeof sql,
-             "DELETE FROM audit WHERE idx >= 2; DELETE FROM checkpoints; DELETE FROM "
-             "audit_nodes; DELETE FROM cosignatures;");
-    s_sql(broker_db, sql);
+    free(s_sql(bh_store(s_bh), "DELETE FROM audit WHERE idx >= 2; DELETE FROM checkpoints; "
+                               "DELETE FROM audit_nodes; DELETE FROM cosignatures;"));
     cr_assert_eq(bh_start(s_bh, NULL), 0);
     cr_assert_eq(dh_send(s_politie, "gemeente", "overlast", "casusoverleg", "111222333", fields,
                          NULL, true, id),
@@ -316,7 +323,7 @@ Test(audit_e2e, a_broker_that_truncates_its_log_is_caught_by_the_daemons)
     snprintf(source, sizeof source, "%s/hartslagd.db", s_politie->state);
     s_copy_db(source, politie_db);
     snprintf(broker_cert, sizeof broker_cert, "%s/broker.cert", s_bh->keys);
-    cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", broker_db, "--broker-cert",
+    cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", bh_store(s_bh), "--broker-cert",
                             broker_cert, "--daemon-db", politie_db, NULL),
                  1, "%s", out);
     /* Which fault depends on how far the restarted broker grew its new

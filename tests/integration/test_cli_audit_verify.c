@@ -2,29 +2,37 @@
     of them, from copies of their stores or from witness files; the
     cosignatures the broker keeps; the checkpoint list for `prove --from`.
     Run as real processes over stores written with lib/audit_log and a
-    daemon-shaped store written here (issue 13 3a, 3b, 15, 18). */
+    daemon-shaped store written here (issue 13 3a, 3b, 15, 18).
+    The broker's store is SQLite (a file) or, when HARTSLAG_TEST_STORE is
+    postgresql (bh_postgresql), a PostgreSQL schema of the test's own
+    (issue 16: the audit tools take --db postgresql://...); fixtures and
+    tampering go through lib/db.h on either. The daemon's store is a SQLite
+    file on both (a daemon has no other backend). */
 #include "audit_log.h"
+#include "broker_harness.h"
 #include "cert.h"
 #include "checkpoint.h"
 #include "date.h"
+#include "db.h"
+#include "pg_harness.h"
 #include "testutil.h"
-#include "tu_db.h"
 
 #include <criterion/criterion.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define RECORDS 200          /* records in the log, one checkpoint after each */
 #define FORK_AT 150          /* a size only recent checkpoints reach */
 #define SENTINEL "999888777" /* an inbox value that must never leave the daemon */
 
 static char *s_dir;
-static char s_broker_db[4200], s_broker_cert[4200], s_daemon_db[4200], s_origin[300];
+/* s_broker_db: the broker store's location (a file path, or postgresql://) */
+static char s_broker_db[4300], s_broker_cert[4200], s_daemon_db[4200], s_origin[300];
 static unsigned char s_pk[32], s_sk[64];
 
 /* Runs `hartslag ARGS... NULL`; stdout and stderr together in *out. */
@@ -50,21 +58,35 @@ static int s_hartslag(char **out, ...)
     return rc;
 }
 
-static void s_exec(sqlite3 *db, const char *sql)
+static db_t *s_open(const char *location)
 {
-    char *msg = NULL;
-    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &msg), SQLITE_OK, "%s: %s", sql, msg ? msg : "");
+    char err[512];
+    db_t *db = db_open(location, DB_CREATE, err, sizeof err);
+    cr_assert_not_null(db, "%s", err);
+    return db;
+}
+
+static void s_exec(db_t *db, const char *sql)
+{
+    cr_assert_eq(db_exec(db, sql), 0, "%s: %s", sql, db_errmsg(db));
+}
+
+/* Runs `sql` on the store at `location`. */
+static void s_exec_at(const char *location, const char *sql)
+{
+    db_t *db = s_open(location);
+    s_exec(db, sql);
+    db_close(&db);
 }
 
 /* A broker store: RECORDS records, a checkpoint after each. */
 static void s_build_broker(void)
 {
-    sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(s_broker_db, &db), SQLITE_OK);
+    db_t *db = s_open(s_broker_db);
     char err[512];
-    audit_log_t *log = audit_log_open(tu_db(db), s_origin, true, err, sizeof err);
+    audit_log_t *log = audit_log_open(db, s_origin, true, err, sizeof err);
     cr_assert_not_null(log, "%s", err);
-    s_exec(db, "BEGIN");
+    cr_assert_eq(db_begin(db), 0, "%s", db_errmsg(db));
     uint8_t id[16];
     for (int i = 0; i < RECORDS; i++) {
         Hartslag__AuditRecord record = HARTSLAG__AUDIT_RECORD__INIT;
@@ -80,10 +102,10 @@ static void s_build_broker(void)
         cr_assert_eq(audit_log_append(log, &record), i);
         cr_assert_eq(audit_log_checkpoint(log, s_sk, 1772323200000LL + i * 1000), 0);
     }
-    s_exec(db, "COMMIT");
+    cr_assert_eq(db_commit(db), 0, "%s", db_errmsg(db));
     audit_log_commit(log);
     audit_log_destroy(&log);
-    tu_sqlite_close(db);
+    db_close(&db);
 }
 
 /* A daemon-shaped store holding every checkpoint of the broker store (as
@@ -91,8 +113,7 @@ static void s_build_broker(void)
    number in it. */
 static void s_build_daemon(const char *path)
 {
-    sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    db_t *db = s_open(path);
     s_exec(db, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
                "CREATE TABLE inbox (id TEXT, bsn TEXT, text TEXT);"
                "INSERT INTO inbox VALUES ('a', '" SENTINEL "', 'vrije tekst');"
@@ -101,14 +122,29 @@ static void s_build_daemon(const char *path)
                "CREATE TABLE checkpoint_evidence (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
                "  received_ms INTEGER NOT NULL, kind TEXT NOT NULL, held_size INTEGER NOT NULL, "
                "  new_size INTEGER NOT NULL, note TEXT NOT NULL, proof BLOB);");
-    char sql[4200 + 200];
-    snprintf(sql, sizeof sql,
-             "ATTACH '%s' AS broker;"
-             "INSERT INTO checkpoints SELECT size, note, x'00', made_ms FROM broker.checkpoints;"
-             "DETACH broker;",
-             s_broker_db);
-    s_exec(db, sql);
-    tu_sqlite_close(db);
+    /* Row by row from the broker's store, which may be on another backend. */
+    db_t *broker = s_open(s_broker_db);
+    db_stmt_t *read =
+        db_prepare(broker, "SELECT size, note, made_ms FROM checkpoints ORDER BY size");
+    cr_assert_not_null(read, "%s", db_errmsg(broker));
+    cr_assert_eq(db_begin(db), 0, "%s", db_errmsg(db));
+    db_stmt_t *write = db_prepare(db, "INSERT INTO checkpoints VALUES ($1, $2, x'00', $3)");
+    cr_assert_not_null(write, "%s", db_errmsg(db));
+    int copied = 0;
+    db_step_t step;
+    while ((step = db_step(read)) == DB_ROW) {
+        cr_assert_eq(db_bind_int64(write, 1, db_column_int64(read, 0)), 0);
+        cr_assert_eq(db_bind_text(write, 2, db_column_text(read, 1)), 0);
+        cr_assert_eq(db_bind_int64(write, 3, db_column_int64(read, 2)), 0);
+        cr_assert_eq(db_run(write), 0, "%s", db_errmsg(db));
+        copied++;
+    }
+    cr_assert_eq(step, DB_DONE, "%s", db_errmsg(broker));
+    db_reset(read);
+    cr_assert_eq(db_commit(db), 0, "%s", db_errmsg(db));
+    cr_assert_eq(copied, RECORDS);
+    db_close(&broker);
+    db_close(&db);
 }
 
 /* Replaces the daemon's checkpoint of `size` with one of another history
@@ -123,18 +159,15 @@ static void s_fork_daemon(const char *path, uint64_t size)
     char note[CHECKPOINT_NOTE_MAX + 1];
     size_t len = 0;
     cr_assert_eq(checkpoint_sign(&cp, s_sk, note, sizeof note, &len), CHECKPOINT_OK);
-    sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_stmt *stmt = NULL;
-    cr_assert_eq(
-        sqlite3_prepare_v2(db, "UPDATE checkpoints SET note = ?1 WHERE size = ?2", -1, &stmt, NULL),
-        SQLITE_OK);
-    sqlite3_bind_text(stmt, 1, note, (int)len, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(stmt, 2, (int64_t)size);
-    cr_assert_eq(sqlite3_step(stmt), SQLITE_DONE);
-    cr_assert_eq(sqlite3_changes(db), 1);
-    sqlite3_finalize(stmt);
-    tu_sqlite_close(db);
+    cr_assert_eq(strlen(note), len);
+    db_t *db = s_open(path);
+    db_stmt_t *stmt = db_prepare(db, "UPDATE checkpoints SET note = $1 WHERE size = $2");
+    cr_assert_not_null(stmt, "%s", db_errmsg(db));
+    cr_assert_eq(db_bind_text(stmt, 1, note), 0);
+    cr_assert_eq(db_bind_int64(stmt, 2, (int64_t)size), 0);
+    cr_assert_eq(db_run(stmt), 0, "%s", db_errmsg(db));
+    cr_assert_eq(db_changes(db), 1);
+    db_close(&db);
 }
 
 static void s_setup(void)
@@ -145,7 +178,14 @@ static void s_setup(void)
     cr_assert_not_null(s_dir);
     crypto_sign_keypair(s_pk, s_sk);
     audit_log_origin_for("test", s_origin, sizeof s_origin);
-    snprintf(s_broker_db, sizeof s_broker_db, "%s/broker.db", s_dir);
+    if (bh_postgresql()) {
+        char schema[64];
+        snprintf(schema, sizeof schema, "audit_verify_cli_%ld", (long)getpid());
+        cr_assert_eq(pg_harness_schema(schema, s_broker_db, sizeof s_broker_db), 0,
+                     "no PostgreSQL schema for the broker's store");
+    } else {
+        snprintf(s_broker_db, sizeof s_broker_db, "%s/broker.db", s_dir);
+    }
     snprintf(s_broker_cert, sizeof s_broker_cert, "%s/broker.cert", s_dir);
     snprintf(s_daemon_db, sizeof s_daemon_db, "%s/politie.db", s_dir);
     cert_t cert;
@@ -208,11 +248,8 @@ Test(audit_verify_cli, every_daemon_checkpoint_is_checked_and_counted)
    say how many there were. */
 Test(audit_verify_cli, a_bad_note_is_a_fault_and_the_counts_are_given)
 {
-    sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(s_daemon_db, &db), SQLITE_OK);
-    s_exec(db, "UPDATE checkpoints SET note = replace(note, '/audit\n1', '/audit\n2') "
-               "WHERE size = 10");
-    tu_sqlite_close(db);
+    s_exec_at(s_daemon_db, "UPDATE checkpoints SET note = replace(note, '/audit\n1', '/audit\n2') "
+                           "WHERE size = 10");
     char *out = NULL;
     cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", s_broker_db, "--broker-cert",
                             s_broker_cert, "--daemon-db", s_daemon_db, NULL),
@@ -326,8 +363,11 @@ Test(audit_verify_cli, witness_and_daemon_db_together)
     snprintf(want, sizeof want, "%d given, %d checked", 2 * RECORDS, 2 * RECORDS);
     cr_assert(strstr(out, want), "%s (want %s)", out, want);
     free(out);
+    /* A store given as a witness file: the broker's SQLite file, or on
+       PostgreSQL (no file) the daemon's. */
     cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", s_broker_db, "--broker-cert",
-                            s_broker_cert, "--witness", s_broker_db, NULL),
+                            s_broker_cert, "--witness", bh_postgresql() ? s_daemon_db : s_broker_db,
+                            NULL),
                  1, "%s", out);
     cr_assert(strstr(out, "is not a witness file"), "%s", out);
     free(out);
@@ -380,10 +420,10 @@ static void s_cosign(const char *partners, unsigned char sk[64])
     char path[4400], err[600];
     snprintf(path, sizeof path, "%s/politie.cert", partners);
     cr_assert_eq(cert_save(&cert, path, err, sizeof err), 0, "%s", err);
-    sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(s_broker_db, &db), SQLITE_OK);
-    audit_log_t *log = audit_log_open(tu_db(db), s_origin, true, err, sizeof err);
+    db_t *db = s_open(s_broker_db);
+    audit_log_t *log = audit_log_open(db, s_origin, true, err, sizeof err);
     cr_assert_not_null(log, "%s", err);
+    cr_assert_eq(db_begin(db), 0, "%s", db_errmsg(db));
     for (uint64_t size = 10; size <= RECORDS; size += 10) {
         char note[CHECKPOINT_NOTE_MAX + 1], line[CHECKPOINT_LINE_MAX + 1];
         size_t len = 0;
@@ -395,8 +435,10 @@ static void s_cosign(const char *partners, unsigned char sk[64])
             CHECKPOINT_OK);
         cr_assert_eq(audit_log_store_cosignature(log, size, "politie", line, 0), 0);
     }
+    cr_assert_eq(db_commit(db), 0, "%s", db_errmsg(db));
+    audit_log_commit(log);
     audit_log_destroy(&log);
-    tu_sqlite_close(db);
+    db_close(&db);
 }
 
 /* Issue 13 3b: the stored cosignatures are re-checked against the
@@ -423,10 +465,7 @@ Test(audit_verify_cli, stored_cosignatures_are_checked_with_the_partners_certifi
     cr_assert(strstr(out, want), "%s (want %s)", out, want);
     free(out);
     /* The operator moves a cosignature to another checkpoint. */
-    sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(s_broker_db, &db), SQLITE_OK);
-    s_exec(db, "UPDATE cosignatures SET size = 55 WHERE size = 50");
-    tu_sqlite_close(db);
+    s_exec_at(s_broker_db, "UPDATE cosignatures SET size = 55 WHERE size = 50");
     cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", s_broker_db, "--broker-cert",
                             s_broker_cert, "--partners", partners, "--json", NULL),
                  1, "%s", out);

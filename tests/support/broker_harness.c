@@ -154,13 +154,67 @@ const char *bh_store(const bh_t *self)
 
 int bh_query(const bh_t *self, const char *sql, char **out)
 {
-    if (strncmp(self->store, "sqlite:", 7) == 0) {
-        char *argv[] = {"/usr/bin/sqlite3", (char *)self->store + 7, (char *)sql, NULL};
+    return bh_query_at(self->store, sql, out);
+}
+
+int bh_query_at(const char *location, const char *sql, char **out)
+{
+    if (strncmp(location, "postgresql://", 13) != 0) {
+        const char *path = strncmp(location, "sqlite:", 7) == 0 ? location + 7 : location;
+        char *argv[] = {"/usr/bin/sqlite3", (char *)path, (char *)sql, NULL};
         return tu_run(argv, NULL, out, NULL);
     }
-    char *argv[] = {"/usr/bin/psql",     "-X", "-q",        "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                    (char *)self->store, "-c", (char *)sql, NULL};
+    char *argv[] = {"/usr/bin/psql",  "-X", "-q",        "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                    (char *)location, "-c", (char *)sql, NULL};
     return tu_run(argv, NULL, out, NULL);
+}
+
+/* The schema named in a PostgreSQL store location (search_path). */
+static int s_schema_of(const char *location, char *schema, size_t len)
+{
+    const char *at = strstr(location, "search_path%3D");
+    if (!at)
+        return -1;
+    size_t n = strcspn(at + 14, "&");
+    if (n == 0 || n >= len)
+        return -1;
+    snprintf(schema, len, "%.*s", (int)n, at + 14);
+    return 0;
+}
+
+int bh_store_copy(const bh_t *self, const char *name, char *location, size_t len)
+{
+    if (!*name || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(name))
+        return -1;
+    if (!bh_postgresql()) {
+        char path[4400], command[4500];
+        snprintf(path, sizeof path, "%s/%s.db", self->root, name);
+        snprintf(command, sizeof command, ".backup '%s'", path);
+        char *argv[] = {"/usr/bin/sqlite3", (char *)self->store + 7, command, NULL};
+        if (tu_run(argv, NULL, NULL, NULL) != 0)
+            return -1;
+        return (size_t)snprintf(location, len, "sqlite:%s", path) < len ? 0 : -1;
+    }
+    char from[64], to[128];
+    if (s_schema_of(self->store, from, sizeof from) != 0 ||
+        (size_t)snprintf(to, sizeof to, "%s_%s", from, name) >= 64 ||
+        pg_harness_schema(to, location, len) != 0)
+        return -1;
+    /* One snapshot for every table: the broker may commit meanwhile. The
+       identity columns take the copied values (OVERRIDING SYSTEM VALUE). */
+    char sql[1200];
+    snprintf(sql, sizeof sql,
+             "BEGIN ISOLATION LEVEL REPEATABLE READ;"
+             "DO $$ DECLARE t text; BEGIN"
+             "  FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = '%s' LOOP"
+             "    EXECUTE format('CREATE TABLE %%I.%%I (LIKE %%I.%%I INCLUDING ALL)',"
+             "                   '%s', t, '%s', t);"
+             "    EXECUTE format('INSERT INTO %%I.%%I OVERRIDING SYSTEM VALUE "
+             "                    SELECT * FROM %%I.%%I', '%s', t, '%s', t);"
+             "  END LOOP; END $$;"
+             "COMMIT;",
+             from, to, from, to, from);
+    return bh_query(self, sql, NULL) == 0 ? 0 : -1;
 }
 
 int bh_store_dump(const bh_t *self)

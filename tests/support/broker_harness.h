@@ -59,6 +59,21 @@ const char *bh_store(const bh_t *self);
    of the client (0 ok), *out a new string (caller frees). */
 int bh_query(const bh_t *self, const char *sql, char **out);
 
+/* The same on the store at `location` ("sqlite:PATH", a bare PATH, or
+   "postgresql://..."), e.g. a copy made by bh_store_copy. */
+int bh_query_at(const char *location, const char *sql, char **out);
+
+/* A consistent copy of the broker's store while the broker may be
+   writing, for a test to tamper with (the audit tools get the copy, the
+   running broker keeps its store). SQLite: `sqlite3 .backup` into
+   ROOT/NAME.db. PostgreSQL: a fresh schema, the store's schema name
+   followed by _NAME, holding each table of the store's schema with its
+   columns, keys and indexes (CREATE TABLE ... (LIKE ... INCLUDING ALL))
+   and its rows, all read in one REPEATABLE READ transaction (one
+   snapshot). `name`: lower-case letters, digits and '_'. The copy's
+   location in `location`. 0 or -1. */
+int bh_store_copy(const bh_t *self, const char *name, char *location, size_t len);
+
 /* Writes the store's whole content where a canary scan of the state
    directory finds it: nothing for SQLite (broker.db is there already), a
    plain pg_dump of the partnership's schema into STATE/store.sql for
