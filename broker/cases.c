@@ -54,11 +54,11 @@ static bool s_takes_part(const case_member_t *members, size_t n, const char *org
 
 typedef struct {
     const cases_ctx_t *ctx;
-    const char *org;                  /* the authenticated actor */
+    const char *org; /* the authenticated actor */
     const Hartslag__SignedCaseAction *step;
-    Hartslag__CaseAction *action;     /* NULL when unreadable */
+    Hartslag__CaseAction *action;       /* NULL when unreadable */
     const agreements_case_rule_t *rule; /* the case's rule in force, or NULL */
-    case_row_t row;                   /* the case (after open: as opened) */
+    case_row_t row;                     /* the case (after open: as opened) */
     bool exists;
     case_member_t members[STORE_CASE_MEMBERS_MAX];
     size_t n_members;
@@ -155,8 +155,8 @@ static int s_decide(step_t *s)
             return s_refuse(s, "unknown_case") ? -1 : 0;
         if (s->row.closed_at_ms != 0)
             return s_refuse(s, "case_closed") ? -1 : 0;
-        bool coordinates = verb != HARTSLAG__CASE_VERB__CASE_ACCEPT &&
-                           verb != HARTSLAG__CASE_VERB__CASE_DECLINE;
+        bool coordinates =
+            verb != HARTSLAG__CASE_VERB__CASE_ACCEPT && verb != HARTSLAG__CASE_VERB__CASE_DECLINE;
         if (coordinates && strcmp(s->org, s->row.coordinator) != 0)
             return s_refuse(s, "not_coordinator") ? -1 : 0;
         /* A rule taken out of the agreements ends the case's work: it can
@@ -204,20 +204,25 @@ static int s_decide(step_t *s)
 /* Sets `org`'s state, in the store and in the member list the notices show. */
 static int s_member(step_t *s, const char *org, case_member_state_t state)
 {
+    const uint8_t *step_id = s->action->action_id.data;
     if (broker_store_case_member_set(s->ctx->store, s->action->case_id.data, org, state,
-                                     s->ctx->now_ms) != 0)
+                                     s->ctx->now_ms, step_id) != 0)
         return -1;
-    for (size_t i = 0; i < s->n_members; i++)
-        if (strcmp(s->members[i].org, org) == 0) {
-            s->members[i].state = state;
-            s->members[i].since_ms = s->ctx->now_ms;
-            return 0;
-        }
-    if (s->n_members < STORE_CASE_MEMBERS_MAX) {
-        case_member_t *m = &s->members[s->n_members++];
+    case_member_t *m = NULL;
+    for (size_t i = 0; i < s->n_members && !m; i++)
+        if (strcmp(s->members[i].org, org) == 0)
+            m = &s->members[i];
+    if (!m && s->n_members < STORE_CASE_MEMBERS_MAX) {
+        m = &s->members[s->n_members++];
         snprintf(m->org, sizeof m->org, "%s", org);
+        memcpy(m->invited_by, step_id, STORE_CASE_ID_BYTES);
+    }
+    if (m) {
         m->state = state;
         m->since_ms = s->ctx->now_ms;
+        memcpy(m->state_by, step_id, STORE_CASE_ID_BYTES);
+        if (state == CASE_MEMBER_INVITED)
+            memcpy(m->invited_by, step_id, STORE_CASE_ID_BYTES);
     }
     return 0;
 }
@@ -303,8 +308,10 @@ static int s_apply(step_t *s)
     }
     uint8_t digest[S_DIGEST_BYTES];
     crypto_generichash(digest, sizeof digest, s->step->action.data, s->step->action.len, NULL, 0);
+    case_signed_t signed_step = {s->step->action.data, s->step->action.len,
+                                 s->step->signature.data};
     if (broker_store_case_action_add(ctx->store, a->action_id.data, case_id, s->org, digest,
-                                     ctx->now_ms, first) != 0)
+                                     &signed_step, ctx->now_ms, first) != 0)
         return -1;
     s->verdict->ok = true;
     s->verdict->at_ms = ctx->now_ms;
@@ -330,6 +337,10 @@ static int s_notify(step_t *s)
     const cases_ctx_t *ctx = s->ctx;
     Hartslag__CaseParticipant parts[STORE_CASE_MEMBERS_MAX];
     Hartslag__CaseParticipant *part_ptrs[STORE_CASE_MEMBERS_MAX];
+    Hartslag__SignedCaseAction proofs[STORE_CASE_MEMBERS_MAX][2];
+    Hartslag__SignedCaseAction *proof_ptrs[STORE_CASE_MEMBERS_MAX][2];
+    int rc = 0;
+    memset(proofs, 0, sizeof proofs);
     for (size_t i = 0; i < s->n_members; i++) {
         Hartslag__CaseParticipant init = HARTSLAG__CASE_PARTICIPANT__INIT;
         parts[i] = init;
@@ -337,6 +348,21 @@ static int s_notify(step_t *s)
         parts[i].state = (Hartslag__CaseParticipantState)s->members[i].state;
         parts[i].since_ms = (uint64_t)s->members[i].since_ms;
         part_ptrs[i] = &parts[i];
+        /* The signed steps behind the state, read back from the store. */
+        const uint8_t *ids[2] = {s->members[i].invited_by, s->members[i].state_by};
+        size_t n_ids = memcmp(ids[0], ids[1], STORE_CASE_ID_BYTES) == 0 ? 1 : 2;
+        for (size_t k = 0; k < n_ids && rc == 0; k++) {
+            Hartslag__SignedCaseAction proof_init = HARTSLAG__SIGNED_CASE_ACTION__INIT;
+            proofs[i][k] = proof_init;
+            int found = broker_store_case_action_bytes(
+                ctx->store, ids[k], &proofs[i][k].action.data, &proofs[i][k].action.len,
+                &proofs[i][k].signature.data, &proofs[i][k].signature.len);
+            if (found != 1)
+                rc = -1; /* a participant without its steps: the store is damaged */
+            proof_ptrs[i][k] = &proofs[i][k];
+        }
+        parts[i].proof = proof_ptrs[i];
+        parts[i].n_proof = n_ids;
     }
     Hartslag__CaseNotice notice = HARTSLAG__CASE_NOTICE__INIT;
     notice.notice_id = s->action->action_id;
@@ -354,9 +380,13 @@ static int s_notify(step_t *s)
     frame.case_notice = &notice;
     uint8_t *bytes = NULL;
     size_t len = 0;
-    if (wire_pack_frame(&frame, &bytes, &len) != 0)
-        return -1;
-    int rc = 0;
+    if (rc == 0 && wire_pack_frame(&frame, &bytes, &len) != 0)
+        rc = -1;
+    for (size_t i = 0; i < s->n_members; i++)
+        for (size_t k = 0; k < 2; k++) {
+            free(proofs[i][k].action.data);
+            free(proofs[i][k].signature.data);
+        }
     for (size_t i = 0; i < s->n_members && rc == 0; i++) {
         const case_member_t *m = &s->members[i];
         bool concerned = m->state == CASE_MEMBER_INVITED || m->state == CASE_MEMBER_ACTIVE ||
@@ -501,9 +531,9 @@ int cases_share(const cases_ctx_t *ctx, const char *org, const Hartslag__SignalH
         else if (sodium_memcmp(header->subject.data, row.subject, sizeof row.subject) != 0)
             why = "subject_mismatch";
         else {
-            agreements_case_reason_t verdict =
-                agreements_case_share(ctx->agreements, row.kind, org,
-                                      (const char *const *)header->fields, header->n_fields, &field);
+            agreements_case_reason_t verdict = agreements_case_share(
+                ctx->agreements, row.kind, org, (const char *const *)header->fields,
+                header->n_fields, &field);
             if (verdict != AGREEMENTS_CASE_ALLOWED)
                 why = agreements_case_reason_name(verdict);
         }

@@ -52,7 +52,7 @@ typedef struct {
 /* The answer to one step. */
 typedef struct {
     bool ok;
-    char reason[96];     /* token when refused, e.g. "not_participant:welzijn" */
+    char reason[96]; /* token when refused, e.g. "not_participant:welzijn" */
     uint8_t action_id[16];
     bool has_action_id;  /* the step could be read */
     int64_t at_ms;       /* ok: broker time of the step (the first time, for a repeat) */
@@ -67,10 +67,11 @@ int cases_take(const cases_ctx_t *ctx, const char *org, const Hartslag__SignedCa
 /* The decision on a share into a case. */
 typedef struct {
     bool allowed;
-    char reason[96];                           /* overall, when refused: "case" or a header token */
-    char recipient_reason[ENVELOPE_RECIPIENTS_MAX][64]; /* per header recipient: "allowed" or why not */
-    char kind[65];                             /* the case's rule */
-    const agreements_case_rule_t *rule;        /* borrowed from ctx->agreements (NULL: gone) */
+    char reason[96]; /* overall, when refused: "case" or a header token */
+    char recipient_reason[ENVELOPE_RECIPIENTS_MAX]
+                         [64];          /* per header recipient: "allowed" or why not */
+    char kind[65];                      /* the case's rule */
+    const agreements_case_rule_t *rule; /* borrowed from ctx->agreements (NULL: gone) */
 } case_share_t;
 
 /* Decides a share by `org` with a checked header that names a case. 0 with

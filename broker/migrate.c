@@ -53,8 +53,10 @@ static const table_t s_tables[] = {
      "case_id, kind, coordinator, subject, opened_at, closed_at, outcome, meeting_date, "
      "audit_index",
      "bttbiitti", NULL},
-    {"case_participants", "case_id, org, position, state, since", "btiii", NULL},
-    {"case_actions", "action_id, case_id, actor, digest, at_ms, audit_index", "bbtbii", NULL},
+    {"case_participants", "case_id, org, position, state, since, invited_by, state_by", "btiiibb",
+     NULL},
+    {"case_actions", "action_id, case_id, actor, digest, action, signature, at_ms, audit_index",
+     "bbtbbbii", NULL},
     {"audit_meta", "key, value", "tt", NULL},
     {"audit", "idx, record, leaf", "ibb", NULL},
     {"audit_nodes", "level, idx, hash", "iib", NULL},

@@ -43,12 +43,16 @@ static const char *s_version_table = "CREATE TABLE IF NOT EXISTS schema_version(
     "  position " INT " NOT NULL,"                                                                 \
     "  state " INT " NOT NULL,"                                                                    \
     "  since " INT " NOT NULL,"                                                                    \
+    "  invited_by " BLOB " NOT NULL,"                                                              \
+    "  state_by " BLOB " NOT NULL,"                                                                \
     "  PRIMARY KEY(case_id, org))" SUFFIX ";"                                                      \
     "CREATE TABLE IF NOT EXISTS case_actions("                                                     \
     "  action_id " BLOB " PRIMARY KEY,"                                                            \
     "  case_id " BLOB " NOT NULL,"                                                                 \
     "  actor TEXT NOT NULL,"                                                                       \
     "  digest " BLOB " NOT NULL,"                                                                  \
+    "  action " BLOB " NOT NULL,"                                                                  \
+    "  signature " BLOB " NOT NULL,"                                                               \
     "  at_ms " INT " NOT NULL,"                                                                    \
     "  audit_index " INT " NOT NULL)" SUFFIX ";"
 

@@ -4,6 +4,7 @@
 #include "store_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void s_copy_text(char *out, size_t len, const char *text)
@@ -76,8 +77,9 @@ int broker_store_case_members(broker_store_t *self, const uint8_t case_id[STORE_
                               case_member_t *out, size_t max, size_t *n)
 {
     *n = 0;
-    db_stmt_t *st = db_prepare(self->db, "SELECT org, state, since FROM case_participants "
-                                         "WHERE case_id = $1 ORDER BY position");
+    db_stmt_t *st = db_prepare(self->db, "SELECT org, state, since, invited_by, state_by "
+                                         "FROM case_participants WHERE case_id = $1 "
+                                         "ORDER BY position");
     if (!st || db_bind_blob(st, 1, case_id, STORE_CASE_ID_BYTES) != 0)
         return -1;
     db_step_t rc;
@@ -88,26 +90,39 @@ int broker_store_case_members(broker_store_t *self, const uint8_t case_id[STORE_
         s_copy_text(member->org, sizeof member->org, db_column_text(st, 0));
         member->state = (case_member_state_t)db_column_int64(st, 1);
         member->since_ms = db_column_int64(st, 2);
+        for (int col = 3; col <= 4; col++) {
+            size_t len = 0;
+            const void *id = db_column_blob(st, col, &len);
+            uint8_t *out_id = col == 3 ? member->invited_by : member->state_by;
+            memset(out_id, 0, STORE_CASE_ID_BYTES);
+            if (id && len == STORE_CASE_ID_BYTES)
+                memcpy(out_id, id, STORE_CASE_ID_BYTES);
+        }
     }
     db_reset(st);
     return rc == DB_DONE ? 0 : -1;
 }
 
 int broker_store_case_member_set(broker_store_t *self, const uint8_t case_id[STORE_CASE_ID_BYTES],
-                                 const char *org, case_member_state_t state, int64_t at_ms)
+                                 const char *org, case_member_state_t state, int64_t at_ms,
+                                 const uint8_t step_id[STORE_CASE_ID_BYTES])
 {
     /* A new participant comes after the others: position is one more than
        the case's highest (computed in the statement, so that one step that
-       invites several keeps their order). */
+       invites several keeps their order). An invitation names itself as
+       the inviting step; any other state keeps the invitation. */
     db_stmt_t *st = db_prepare(
-        self->db, "INSERT INTO case_participants(case_id, org, position, state, since) "
-                  "SELECT $1, $2, COALESCE(MAX(position), 0) + 1, $3, $4 FROM case_participants "
-                  "WHERE case_id = $1 "
-                  "ON CONFLICT (case_id, org) DO UPDATE SET state = excluded.state, "
-                  "since = excluded.since");
+        self->db,
+        "INSERT INTO case_participants(case_id, org, position, state, since, invited_by, "
+        "state_by) "
+        "SELECT $1, $2, COALESCE(MAX(position), 0) + 1, $3, $4, $5, $5 FROM case_participants "
+        "WHERE case_id = $1 "
+        "ON CONFLICT (case_id, org) DO UPDATE SET state = excluded.state, since = excluded.since, "
+        "state_by = excluded.state_by, invited_by = CASE WHEN excluded.state = 0 "
+        "THEN excluded.invited_by ELSE case_participants.invited_by END");
     if (!st || db_bind_blob(st, 1, case_id, STORE_CASE_ID_BYTES) != 0 ||
         db_bind_text(st, 2, org) != 0 || db_bind_int64(st, 3, state) != 0 ||
-        db_bind_int64(st, 4, at_ms) != 0)
+        db_bind_int64(st, 4, at_ms) != 0 || db_bind_blob(st, 5, step_id, STORE_CASE_ID_BYTES) != 0)
         return -1;
     return db_run(st);
 }
@@ -136,17 +151,54 @@ int broker_store_case_action_find(broker_store_t *self,
 
 int broker_store_case_action_add(broker_store_t *self, const uint8_t action_id[STORE_CASE_ID_BYTES],
                                  const uint8_t case_id[STORE_CASE_ID_BYTES], const char *actor,
-                                 const uint8_t digest[32], int64_t at_ms, int64_t audit_index)
+                                 const uint8_t digest[32], const case_signed_t *signed_step,
+                                 int64_t at_ms, int64_t audit_index)
 {
     db_stmt_t *st = db_prepare(self->db, "INSERT INTO case_actions(action_id, case_id, actor, "
-                                         "digest, at_ms, audit_index) "
-                                         "VALUES($1, $2, $3, $4, $5, $6)");
+                                         "digest, action, signature, at_ms, audit_index) "
+                                         "VALUES($1, $2, $3, $4, $5, $6, $7, $8)");
     if (!st || db_bind_blob(st, 1, action_id, STORE_CASE_ID_BYTES) != 0 ||
         db_bind_blob(st, 2, case_id, STORE_CASE_ID_BYTES) != 0 || db_bind_text(st, 3, actor) != 0 ||
-        db_bind_blob(st, 4, digest, 32) != 0 || db_bind_int64(st, 5, at_ms) != 0 ||
-        db_bind_int64(st, 6, audit_index) != 0)
+        db_bind_blob(st, 4, digest, 32) != 0 ||
+        db_bind_blob(st, 5, signed_step->action, signed_step->action_len) != 0 ||
+        db_bind_blob(st, 6, signed_step->signature, 64) != 0 || db_bind_int64(st, 7, at_ms) != 0 ||
+        db_bind_int64(st, 8, audit_index) != 0)
         return -1;
     return db_run(st);
+}
+
+static uint8_t *s_dup(const void *bytes, size_t len)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    if (copy && len)
+        memcpy(copy, bytes, len);
+    return copy;
+}
+
+int broker_store_case_action_bytes(broker_store_t *self,
+                                   const uint8_t action_id[STORE_CASE_ID_BYTES], uint8_t **action,
+                                   size_t *action_len, uint8_t **signature, size_t *signature_len)
+{
+    *action = *signature = NULL;
+    db_stmt_t *st =
+        db_prepare(self->db, "SELECT action, signature FROM case_actions WHERE action_id = $1");
+    if (!st || db_bind_blob(st, 1, action_id, STORE_CASE_ID_BYTES) != 0)
+        return -1;
+    db_step_t rc = db_step(st);
+    if (rc == DB_ROW) {
+        const void *bytes = db_column_blob(st, 0, action_len);
+        const void *sig = db_column_blob(st, 1, signature_len);
+        *action = s_dup(bytes, *action_len);
+        *signature = s_dup(sig, *signature_len);
+        if (!*action || !*signature) {
+            free(*action);
+            free(*signature);
+            *action = *signature = NULL;
+            rc = DB_ERROR;
+        }
+    }
+    db_reset(st);
+    return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1;
 }
 
 int broker_store_case_open_since(broker_store_t *self, int64_t opened_before_ms,

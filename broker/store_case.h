@@ -30,20 +30,22 @@ typedef enum {
 } case_member_state_t;
 
 typedef struct {
-    char kind[65];           /* the `cases:` rule */
-    char coordinator[33];    /* the org that opened it */
-    uint8_t subject[32];     /* subject pseudonym */
-    int64_t opened_at_ms;    /* broker time of the open */
-    int64_t closed_at_ms;    /* 0 while open */
-    char outcome[65];        /* "" while open */
-    char meeting_date[11];   /* YYYY-MM-DD, "" when not scheduled */
-    int64_t audit_index;     /* the case_opened record */
+    char kind[65];         /* the `cases:` rule */
+    char coordinator[33];  /* the org that opened it */
+    uint8_t subject[32];   /* subject pseudonym */
+    int64_t opened_at_ms;  /* broker time of the open */
+    int64_t closed_at_ms;  /* 0 while open */
+    char outcome[65];      /* "" while open */
+    char meeting_date[11]; /* YYYY-MM-DD, "" when not scheduled */
+    int64_t audit_index;   /* the case_opened record */
 } case_row_t;
 
 typedef struct {
     char org[33];
     case_member_state_t state;
-    int64_t since_ms; /* when it came into this state */
+    int64_t since_ms;                        /* when it came into this state */
+    uint8_t invited_by[STORE_CASE_ID_BYTES]; /* the step that invited it (or opened) */
+    uint8_t state_by[STORE_CASE_ID_BYTES];   /* the step that set the state */
 } case_member_t;
 
 int broker_store_case_find(broker_store_t *self, const uint8_t case_id[STORE_CASE_ID_BYTES],
@@ -59,18 +61,34 @@ int broker_store_case_close(broker_store_t *self, const uint8_t case_id[STORE_CA
    `max`). */
 int broker_store_case_members(broker_store_t *self, const uint8_t case_id[STORE_CASE_ID_BYTES],
                               case_member_t *out, size_t max, size_t *n);
-/* Sets `org`'s state (adding it after the others when new). */
+/* Sets `org`'s state by step `step_id` (adding it after the others when
+   new). An invitation (CASE_MEMBER_INVITED) also makes `step_id` the step
+   that invited it. */
 int broker_store_case_member_set(broker_store_t *self, const uint8_t case_id[STORE_CASE_ID_BYTES],
-                                 const char *org, case_member_state_t state, int64_t at_ms);
+                                 const char *org, case_member_state_t state, int64_t at_ms,
+                                 const uint8_t step_id[STORE_CASE_ID_BYTES]);
 
 /* A step already taken: its digest (BLAKE2b-256 of the signed action
    bytes), time and first audit record. */
 int broker_store_case_action_find(broker_store_t *self,
                                   const uint8_t action_id[STORE_CASE_ID_BYTES], uint8_t digest[32],
                                   int64_t *at_ms, int64_t *audit_index);
+/* Records a step with its signed bytes (kept: they prove the
+   participants' states to every daemon, CaseParticipant.proof). */
+typedef struct {
+    const uint8_t *action; /* the serialized CaseAction as signed */
+    size_t action_len;
+    const uint8_t *signature; /* 64 bytes */
+} case_signed_t;
 int broker_store_case_action_add(broker_store_t *self, const uint8_t action_id[STORE_CASE_ID_BYTES],
                                  const uint8_t case_id[STORE_CASE_ID_BYTES], const char *actor,
-                                 const uint8_t digest[32], int64_t at_ms, int64_t audit_index);
+                                 const uint8_t digest[32], const case_signed_t *signed_step,
+                                 int64_t at_ms, int64_t audit_index);
+/* A recorded step's signed bytes: *action and *signature malloc'd (the
+   caller frees both). */
+int broker_store_case_action_bytes(broker_store_t *self,
+                                   const uint8_t action_id[STORE_CASE_ID_BYTES], uint8_t **action,
+                                   size_t *action_len, uint8_t **signature, size_t *signature_len);
 
 /* Open cases opened before `opened_before_ms` (the lifecycle timer), up to
    `max` ids into `ids`; *n found. */

@@ -76,8 +76,8 @@ int case_action_validate(const Hartslag__CaseAction *a, const char **reason)
     bool names_partners = opens || a->verb == HARTSLAG__CASE_VERB__CASE_INVITE ||
                           a->verb == HARTSLAG__CASE_VERB__CASE_REMOVE;
     /* Each verb carries its own fields and nothing else: one reading. */
-    if ((!opens && (a->kind || a->has_subject || a->has_subject_scheme ||
-                    a->has_subject_key_version)) ||
+    if ((!opens &&
+         (a->kind || a->has_subject || a->has_subject_scheme || a->has_subject_key_version)) ||
         (!names_partners && a->n_partners > 0) ||
         (a->verb != HARTSLAG__CASE_VERB__CASE_SCHEDULE && a->meeting_date) ||
         (a->verb != HARTSLAG__CASE_VERB__CASE_CLOSE && a->outcome))
@@ -160,7 +160,8 @@ int case_action_sign(const Hartslag__CaseAction *action, const unsigned char sk[
 int case_action_verify(const Hartslag__SignedCaseAction *signed_action, const unsigned char pk[32])
 {
     if (!signed_action || !pk || !signed_action->signature.data ||
-        signed_action->signature.len != CASE_SIGBYTES || signed_action->action.len > CASE_ACTION_MAX ||
+        signed_action->signature.len != CASE_SIGBYTES ||
+        signed_action->action.len > CASE_ACTION_MAX ||
         (!signed_action->action.data && signed_action->action.len > 0))
         return -1;
     return sigdomain_verify(SIGDOMAIN_CASE_ACTION, signed_action->action.data,

@@ -23,10 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CASE_ACTION_MAX 2048   /* a serialized CaseAction */
-#define CASE_ID_BYTES 16       /* CaseAction.case_id, .action_id, SignalHeader.case_id */
-#define CASE_PARTNERS_MAX 32   /* CaseAction.partners entries */
-#define CASE_SIGBYTES 64       /* Ed25519 */
+#define CASE_ACTION_MAX 2048 /* a serialized CaseAction */
+#define CASE_ID_BYTES 16     /* CaseAction.case_id, .action_id, SignalHeader.case_id */
+#define CASE_PARTNERS_MAX 32 /* CaseAction.partners entries */
+#define CASE_SIGBYTES 64     /* Ed25519 */
 
 /* Unpacks and checks a serialized CaseAction. Reasons:
      len <= CASE_ACTION_MAX ............................. action_too_large

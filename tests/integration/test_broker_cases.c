@@ -6,6 +6,7 @@
     PostgreSQL. */
 #include "broker_harness.h"
 #include "case_action.h"
+#include "cert.h"
 #include "db.h"
 #include "sigdomain.h"
 #include "testutil.h"
@@ -91,9 +92,9 @@ typedef struct {
     Hartslag__CaseVerb verb;
     const char *partners;
     const char *value;
-    const uint8_t *case_id;   /* NULL: s_case */
-    const char *actor;        /* NULL: the client's org */
-    bool forge;               /* sign with a key that is not the actor's */
+    const uint8_t *case_id; /* NULL: s_case */
+    const char *actor;      /* NULL: the client's org */
+    bool forge;             /* sign with a key that is not the actor's */
 } step_t;
 
 static void s_step_bytes(bh_client_t *client, const step_t *step, uint8_t action_id[16],
@@ -205,6 +206,40 @@ static void s_expect(bh_client_t *client, const step_t *step, const char *want)
     cr_assert_str_eq(got, want, "%s: step %d", client->org, (int)step->verb);
 }
 
+/* A participant's state is proven by signed steps: the invitation (the
+   coordinator's open or invite naming it, or its own open), then its own
+   answer or the coordinator's removal. */
+static void s_check_proof(const Hartslag__CaseParticipant *part)
+{
+    bool coordinator = strcmp(part->org, "gemeente") == 0;
+    size_t want =
+        coordinator || part->state == HARTSLAG__CASE_PARTICIPANT_STATE__CASE_INVITED ? 1 : 2;
+    cr_assert_eq(part->n_proof, want, "%s: %zu proofs", part->org, part->n_proof);
+    for (size_t k = 0; k < part->n_proof; k++) {
+        Hartslag__CaseAction *step = NULL;
+        const char *why = NULL;
+        cr_assert_eq(
+            case_action_check(part->proof[k]->action.data, part->proof[k]->action.len, &step, &why),
+            0, "%s", why);
+        char path[4400], err[600];
+        snprintf(path, sizeof path, "%s/%s.cert", s_bh->certs, step->actor);
+        cert_t cert;
+        cr_assert_eq(cert_load(path, &cert, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(case_action_verify(part->proof[k], cert.sign_key), 0, "%s", part->org);
+        cr_assert_eq(memcmp(step->case_id.data, s_case, 16), 0);
+        if (k == 0) {
+            bool names = coordinator && step->verb == HARTSLAG__CASE_VERB__CASE_OPEN;
+            for (size_t p = 0; p < step->n_partners; p++)
+                names = names || strcmp(step->partners[p], part->org) == 0;
+            cr_assert(names, "%s: the first proof does not invite it", part->org);
+        } else if (part->state == HARTSLAG__CASE_PARTICIPANT_STATE__CASE_REMOVED)
+            cr_assert_eq(step->verb, HARTSLAG__CASE_VERB__CASE_REMOVE);
+        else
+            cr_assert_str_eq(step->actor, part->org);
+        hartslag__case_action__free_unpacked(step, NULL);
+    }
+}
+
 /* The next CaseNotice `client` receives (acked, as a daemon does), with
    its verb and the participants as "org=state,..." in `participants`. */
 static Hartslag__CaseVerb s_notice(bh_client_t *client, char *participants, size_t len)
@@ -225,10 +260,12 @@ static Hartslag__CaseVerb s_notice(bh_client_t *client, char *participants, size
         cr_assert_eq(memcmp(action->case_id.data, s_case, 16), 0);
         size_t used = 0;
         participants[0] = '\0';
-        for (size_t i = 0; i < notice->n_participants; i++)
+        for (size_t i = 0; i < notice->n_participants; i++) {
             used += (size_t)snprintf(participants + used, len - used, "%s%s=%s", i ? "," : "",
                                      notice->participants[i]->org,
                                      case_participant_state_name(notice->participants[i]->state));
+            s_check_proof(notice->participants[i]);
+        }
         Hartslag__CaseVerb verb = action->verb;
         cr_assert_eq(bh_ack(client, notice->notice_id.data, true, NULL), 0);
         hartslag__case_action__free_unpacked(action, NULL);
@@ -268,9 +305,10 @@ static void s_share(bh_client_t *client, const char *to, const char *fields, uin
        acknowledged here. */
     while (answer && (answer->body_case == HARTSLAG__FRAME__BODY_CASE_NOTICE ||
                       answer->body_case == HARTSLAG__FRAME__BODY_DELIVER)) {
-        cr_assert_eq(bh_ack(client, answer->body_case == HARTSLAG__FRAME__BODY_CASE_NOTICE
-                                        ? answer->case_notice->notice_id.data
-                                        : s_signal_id(answer),
+        cr_assert_eq(bh_ack(client,
+                            answer->body_case == HARTSLAG__FRAME__BODY_CASE_NOTICE
+                                ? answer->case_notice->notice_id.data
+                                : s_signal_id(answer),
                             true, NULL),
                      0);
         hartslag__frame__free_unpacked(answer, NULL);
@@ -308,8 +346,8 @@ static void s_case_records(char *out, size_t len)
         Hartslag__AuditRecord *r = hartslag__audit_record__unpack(NULL, n, bytes);
         cr_assert_not_null(r);
         if (r->has_case_id && r->case_id.len == 16 && memcmp(r->case_id.data, s_case, 16) == 0)
-            used += (size_t)snprintf(out + used, len - used, "%s/%s/%s%s%s ", r->event,
-                                     r->outcome, r->counterpart_org ? r->counterpart_org : "-",
+            used += (size_t)snprintf(out + used, len - used, "%s/%s/%s%s%s ", r->event, r->outcome,
+                                     r->counterpart_org ? r->counterpart_org : "-",
                                      r->case_outcome ? "/" : "",
                                      r->case_outcome ? r->case_outcome : "");
         hartslag__audit_record__free_unpacked(r, NULL);
@@ -321,8 +359,7 @@ static void s_case_records(char *out, size_t len)
 Test(broker_cases, a_case_from_opening_to_closing)
 {
     char got[512], parts[256];
-    s_expect(s_gemeente,
-             STEP(OPEN, "politie", "casusoverleg-passart"), "ok");
+    s_expect(s_gemeente, STEP(OPEN, "politie", "casusoverleg-passart"), "ok");
     /* The coordinator and the invited hear of it; nobody else. */
     cr_assert_eq(s_notice(s_gemeente, parts, sizeof parts), HARTSLAG__CASE_VERB__CASE_OPEN);
     cr_assert_eq(s_notice(s_politie, parts, sizeof parts), HARTSLAG__CASE_VERB__CASE_OPEN);
@@ -372,21 +409,20 @@ Test(broker_cases, a_case_from_opening_to_closing)
     cr_assert_str_eq(got, "case gemeente=allowed welzijn=not_participant");
 
     s_expect(s_gemeente, STEP(SCHEDULE, NULL, "2027-01-14"), "ok");
-    s_expect(s_gemeente, STEP(CLOSE, NULL, "onbekend"),
-             "unknown_outcome");
+    s_expect(s_gemeente, STEP(CLOSE, NULL, "onbekend"), "unknown_outcome");
     s_expect(s_gemeente, STEP(CLOSE, NULL, "zorgtraject"), "ok");
     s_share(s_politie, "gemeente", "toelichting", id, got, sizeof got);
     cr_assert_str_eq(got, "case gemeente=case_closed");
-    s_expect(s_gemeente, STEP(INVITE, "welzijn", NULL),
-             "case_closed");
+    s_expect(s_gemeente, STEP(INVITE, "welzijn", NULL), "case_closed");
 
     char records[4096];
     s_case_records(records, sizeof records);
-    cr_assert_str_eq(records, "case_opened/ok/- case_invited/ok/politie case_joined/ok/gemeente "
-                              "case_shared/ok/politie case_invited/ok/welzijn "
-                              "case_declined/ok/gemeente case_scheduled/ok/- "
-                              "case_closed/refused/- case_closed/ok/-/zorgtraject "
-                              "case_invited/refused/- ",
+    cr_assert_str_eq(records,
+                     "case_opened/ok/- case_invited/ok/politie case_joined/ok/gemeente "
+                     "case_shared/ok/politie case_invited/ok/welzijn "
+                     "case_declined/ok/gemeente case_scheduled/ok/- "
+                     "case_closed/refused/- case_closed/ok/-/zorgtraject "
+                     "case_invited/refused/- ",
                      "%s", records);
 }
 
@@ -394,40 +430,34 @@ Test(broker_cases, default_deny_all_or_nothing)
 {
     char got[256];
     /* Only the rule's coordinator opens; only listed partners take part. */
-    s_expect(s_politie,
-             STEP(OPEN, NULL, "casusoverleg-passart"),
-             "not_coordinator");
-    s_expect(s_gemeente, STEP(OPEN, NULL, "buurtoverleg"),
-             "unknown_case_kind");
-    s_expect(s_gemeente,
-             STEP(OPEN, "politie,woonpunt", "casusoverleg-passart"),
+    s_expect(s_politie, STEP(OPEN, NULL, "casusoverleg-passart"), "not_coordinator");
+    s_expect(s_gemeente, STEP(OPEN, NULL, "buurtoverleg"), "unknown_case_kind");
+    s_expect(s_gemeente, STEP(OPEN, "politie,woonpunt", "casusoverleg-passart"),
              "not_participant:woonpunt");
     /* Nothing of the refused open exists: inviting into it is unknown. */
-    s_expect(s_gemeente, STEP(INVITE, "politie", NULL),
-             "unknown_case");
-    s_expect(s_gemeente,
-             STEP(OPEN, NULL, "casusoverleg-passart"), "ok");
-    s_expect(s_gemeente,
-             STEP(OPEN, NULL, "casusoverleg-passart"),
-             "duplicate_case_id");
+    s_expect(s_gemeente, STEP(INVITE, "politie", NULL), "unknown_case");
+    s_expect(s_gemeente, STEP(OPEN, NULL, "casusoverleg-passart"), "ok");
+    s_expect(s_gemeente, STEP(OPEN, NULL, "casusoverleg-passart"), "duplicate_case_id");
     /* Only the case's coordinator invites; one bad partner refuses all. */
-    s_expect(s_politie, STEP(INVITE, "welzijn", NULL),
-             "not_coordinator");
-    s_expect(s_gemeente, STEP(INVITE, "welzijn,woonpunt", NULL),
-             "not_participant:woonpunt");
+    s_expect(s_politie, STEP(INVITE, "welzijn", NULL), "not_coordinator");
+    s_expect(s_gemeente, STEP(INVITE, "welzijn,woonpunt", NULL), "not_participant:woonpunt");
     /* An uninvited partner cannot join; a participant cannot be removed twice. */
     s_expect(s_welzijn, STEP(ACCEPT, NULL, NULL), "not_invited");
-    s_expect(s_gemeente, STEP(REMOVE, "welzijn", NULL),
-             "not_participant:welzijn");
+    s_expect(s_gemeente, STEP(REMOVE, "welzijn", NULL), "not_participant:welzijn");
     /* A step signed with another key, or in another org's name, is refused. */
     s_expect(s_gemeente,
-             &(step_t){.verb = HARTSLAG__CASE_VERB__CASE_INVITE, .partners = "welzijn", .value = NULL, .forge = true},
+             &(step_t){.verb = HARTSLAG__CASE_VERB__CASE_INVITE,
+                       .partners = "welzijn",
+                       .value = NULL,
+                       .forge = true},
              "bad_signature");
     s_expect(s_politie,
-             &(step_t){.verb = HARTSLAG__CASE_VERB__CASE_INVITE, .partners = "welzijn", .value = NULL, .actor = "gemeente"},
+             &(step_t){.verb = HARTSLAG__CASE_VERB__CASE_INVITE,
+                       .partners = "welzijn",
+                       .value = NULL,
+                       .actor = "gemeente"},
              "actor_mismatch");
-    s_expect(s_gemeente, STEP(SCHEDULE, NULL, "2027-02-30"),
-             "bad_action:bad_meeting_date");
+    s_expect(s_gemeente, STEP(SCHEDULE, NULL, "2027-02-30"), "bad_action:bad_meeting_date");
     /* A partner outside the case cannot share into it. */
     uint8_t id[16];
     s_share(s_woonpunt, "gemeente", "toelichting", id, got, sizeof got);
@@ -439,9 +469,7 @@ Test(broker_cases, default_deny_all_or_nothing)
 Test(broker_cases, a_removed_participant_receives_nothing_more)
 {
     char got[256], parts[256];
-    s_expect(s_gemeente,
-             STEP(OPEN, "politie,welzijn", "casusoverleg-passart"),
-             "ok");
+    s_expect(s_gemeente, STEP(OPEN, "politie,welzijn", "casusoverleg-passart"), "ok");
     s_expect(s_politie, STEP(ACCEPT, NULL, NULL), "ok");
     s_expect(s_welzijn, STEP(ACCEPT, NULL, NULL), "ok");
     uint8_t id[16];
@@ -469,9 +497,7 @@ Test(broker_cases, a_repeated_step_is_answered_once_and_taken_once)
     uint8_t id[16], sig[64];
     uint8_t *bytes = NULL;
     size_t len = 0;
-    s_step_bytes(s_gemeente,
-                 STEP(OPEN, "politie", "casusoverleg-passart"), id,
-                 &bytes, &len, sig);
+    s_step_bytes(s_gemeente, STEP(OPEN, "politie", "casusoverleg-passart"), id, &bytes, &len, sig);
     uint64_t index[2];
     for (int i = 0; i < 2; i++) {
         cr_assert_eq(s_send_step(s_gemeente, bytes, len, sig), 0);
