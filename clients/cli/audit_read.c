@@ -38,10 +38,15 @@ void audit_read_report_error(const char *command, const char *err)
    must never change (or create) what it reads. */
 audit_reader_t *audit_reader_open(const char *location, char *err, size_t errlen)
 {
-    /* A file must exist and be a file (a server location has no file). */
+    /* A file must exist and be a file (a server location has no file).
+       Messages name a server location without its password. */
     const char *path = strncmp(location, "sqlite:", 7) == 0 ? location + 7 : location;
+    char shown[AUDIT_READ_ERR_MAX];
     struct stat st;
-    if (!strstr(location, "://")) {
+    if (strstr(location, "://")) {
+        db_location_shown(location, shown, sizeof shown);
+        path = shown;
+    } else {
         if (stat(path, &st) != 0) {
             snprintf(err, errlen, "cannot open %s: %s — %s", path, strerror(errno),
                      AUDIT_READ_DB_HINT);

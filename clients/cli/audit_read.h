@@ -2,8 +2,8 @@
     broker's audit store (broker.db, tables of lib/audit_store.h), shared by
     `hartslag audit query | export | subject | report | stats`.
 
-    A reader opens the database read-only (a location of lib/db.h: a file
-    or "sqlite:PATH") and reads it through lib/audit_store, walking the
+    A reader opens the database read-only (a location of lib/db.h: a file,
+    "sqlite:PATH" or "postgresql://...") and reads it through lib/audit_store, walking the
     records in log order, unpacking each (at most AUDIT_RECORD_MAX bytes) and handing the
     ones that pass a filter to a callback. Records it cannot read are
     counted, never silently dropped: the caller tells the user to run
@@ -58,9 +58,10 @@ typedef struct {
 
 typedef struct audit_reader_t audit_reader_t;
 
-/* Opens `location` (a path or "sqlite:PATH") read-only and checks that it
-   holds an audit log. NULL with a message naming the file and the fix in
-   `err`. */
+/* Opens `location` (a path, "sqlite:PATH" or "postgresql://...") read-only
+   and checks that it holds an audit log. NULL with a message naming the
+   file or the server (without a password: db_location_shown) and the fix
+   in `err`. */
 audit_reader_t *audit_reader_open(const char *location, char *err, size_t errlen);
 
 void audit_reader_destroy(audit_reader_t **self_p);

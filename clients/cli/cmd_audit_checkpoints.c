@@ -87,10 +87,12 @@ static int s_list(const char *db_path, bool json)
     int rc = 1;
     /* Read once before printing: a file without the table says so. */
     if (!store || audit_store_checkpoint_count(store, &count) != 0) {
+        char shown[1024];
+        db_location_shown(db_path, shown, sizeof shown); /* no password */
         fprintf(stderr,
                 "hartslag audit checkpoints: cannot read checkpoints from %s: %s — give a copy "
                 "of the broker's state_dir/broker.db\n",
-                db_path, db && store ? db_errmsg(db) : why);
+                shown, db && store ? db_errmsg(db) : why);
         goto done;
     }
     if (!zone)

@@ -38,16 +38,18 @@
 
 #define PROOF_FILE_MAX (64 * 1024)
 
-/* Opens the store at `location` (a path or "sqlite:PATH") read-only. */
+/* Opens the store at `location` (a path, "sqlite:PATH" or "postgresql://...")
+   read-only; a message names it without its password. */
 static int s_open_db(const char *location, db_t **db)
 {
-    char why[512];
+    char why[512], shown[1024];
     *db = db_open(location, DB_READONLY, why, sizeof why);
     if (!*db) {
+        db_location_shown(location, shown, sizeof shown); /* no password */
         fprintf(stderr,
                 "hartslag audit: cannot open %s: %s — give a copy of the broker's "
                 "state_dir/broker.db\n",
-                location, why);
+                shown, why);
         return -1;
     }
     return 0;

@@ -1,21 +1,32 @@
 /*  hartslag audit query | export | subject | stats | report: the privacy
     officer's read-side tools, run as real processes over audit stores
-    written with lib/audit_log (a known story) and by a real broker. */
+    written with lib/audit_log (a known story) and by a real broker.
+
+    Two backends (issue 16): every store here is written through lib/db.h
+    at a location s_location gives, a SQLite file in the test's directory
+    or, with HARTSLAG_TEST_STORE=postgresql, a schema of its own in the
+    binary's cluster; the tools get that location with --db. A "copy" of
+    the story (cut, without its index, extended) is the story written
+    again into a new store (it is deterministic), then changed with SQL.
+    What is about a file by nature (a missing path, a file that is not a
+    database, the file's bytes unchanged) has a PostgreSQL counterpart in
+    errors_are_clear_and_exit_codes_hold: a server nobody answers on, a
+    schema without an audit log, the schema's dump unchanged. */
 #include "audit_log.h"
 #include "audit_subjects.h"
 #include "broker_harness.h"
 #include "cert.h"
+#include "db.h"
 #include "envelope.h"
 #include "keyfile.h"
+#include "pg_harness.h"
 #include "pseudonym.h"
 #include "testutil.h"
-#include "tu_db.h"
 #include "wire.h"
 
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +47,8 @@ static char s_db[4200], s_officer[4200], s_officer_open[4200], s_partners[4200],
     s_broker_cert[4200];
 static bh_t *s_svc;          /* the pseudonym service the officer asks (issue 17) */
 static uint8_t s_log_pk[32]; /* the key the story's checkpoint is signed with */
+static uint8_t s_log_sk[64];
+static uint8_t s_feb_ids[9][16], s_feb_subjects[9][32]; /* February's, random per run */
 static uint8_t s_p1[32], s_p2[32], s_paddr[32];
 static char s_p1_hex[65], s_p2_hex[65];
 
@@ -146,14 +159,72 @@ static void s_append(audit_log_t *log, const rec_t *r)
     cr_assert_geq(audit_log_append(log, &record), 0);
 }
 
-static void s_write_story(void)
+/* Where a new store called `name` lives: a SQLite file in the test's
+   directory, or on PostgreSQL a fresh schema of its own (named after the
+   directory, so that tests running side by side do not share one). */
+static void s_location(const char *name, char *location, size_t len)
 {
-    sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(s_db, &db), SQLITE_OK);
+    if (!bh_postgresql()) {
+        cr_assert_lt((size_t)snprintf(location, len, "%s/%s.db", s_dir, name), len);
+        return;
+    }
+    /* mkdtemp's letters are mixed case; PostgreSQL folds names to lower
+       case, so an upper-case letter becomes '_' and the letter. */
+    char schema[64];
+    size_t n = (size_t)snprintf(schema, sizeof schema, "aq_");
+    for (const char *c = strrchr(s_dir, '-') + 1; *c && n + 3 < sizeof schema; c++) {
+        if (*c >= 'A' && *c <= 'Z') {
+            schema[n++] = '_';
+            schema[n++] = (char)(*c - 'A' + 'a');
+        } else
+            schema[n++] = *c;
+    }
+    cr_assert_lt(n + 1 + strlen(name), sizeof schema);
+    snprintf(schema + n, sizeof schema - n, "_%s", name);
+    cr_assert_eq(pg_harness_schema(schema, location, len), 0, "schema %s", schema);
+}
+
+static db_t *s_open(const char *location)
+{
     char err[512];
-    audit_log_t *log = audit_log_open(tu_db(db), "hartslag.test/audit", true, err, sizeof err);
+    db_t *db = db_open(location, DB_CREATE, err, sizeof err);
+    cr_assert_not_null(db, "%s", err);
+    return db;
+}
+
+/* Runs `sql` (statements without rows) on the store at `location`. */
+static void s_exec(const char *location, const char *sql)
+{
+    db_t *db = s_open(location);
+    cr_assert_eq(db_exec(db, sql), 0, "%s: %s", sql, db_errmsg(db));
+    db_close(&db);
+}
+
+/* Appends `recs` to the store at `location` in one transaction, continuing
+   its chain (a new store gets the tables). */
+static void s_extend(const char *location, const rec_t *recs, size_t n)
+{
+    db_t *db = s_open(location);
+    char err[512];
+    audit_log_t *log = audit_log_open(db, "hartslag.test/audit", true, err, sizeof err);
     cr_assert_not_null(log, "%s", err);
-    cr_assert_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    cr_assert_eq(db_begin(db), 0, "%s", db_errmsg(db));
+    for (size_t i = 0; i < n; i++)
+        s_append(log, &recs[i]);
+    cr_assert_eq(db_commit(db), 0, "%s", db_errmsg(db));
+    audit_log_commit(log);
+    audit_log_destroy(&log);
+    db_close(&db);
+}
+
+/* The story, the same bytes in every store it is written to. */
+static void s_write_story(const char *location)
+{
+    db_t *db = s_open(location);
+    char err[512];
+    audit_log_t *log = audit_log_open(db, "hartslag.test/audit", true, err, sizeof err);
+    cr_assert_not_null(log, "%s", err);
+    cr_assert_eq(db_begin(db), 0, "%s", db_errmsg(db));
     int64_t t = T_MARCH + 9 * HOUR;
     const rec_t story[] = {
         /* A: politie -> gemeente about BSN_1, acked, later withdrawn. */
@@ -198,9 +269,7 @@ static void s_write_story(void)
         s_append(log, &story[i]);
     /* February, for stats: 7 politie -> gemeente overlast, 2 gemeente -> politie zorgmelding. */
     for (int i = 0; i < 9; i++) {
-        uint8_t id[16], subject[32];
-        randombytes_buf(id, sizeof id);
-        randombytes_buf(subject, sizeof subject);
+        const uint8_t *id = s_feb_ids[i], *subject = s_feb_subjects[i];
         bool zorg = i >= 7;
         rec_t r = {"accepted",
                    T_FEB + i * HOUR,
@@ -219,20 +288,31 @@ static void s_write_story(void)
                    NULL};
         s_append(log, &r);
     }
-    cr_assert_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    cr_assert_eq(db_commit(db), 0, "%s", db_errmsg(db));
     audit_log_commit(log);
     /* A checkpoint, cosigned by politie only. */
-    uint8_t sk[64];
-    crypto_sign_keypair(s_log_pk, sk);
-    cr_assert_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-    cr_assert_eq(audit_log_checkpoint(log, sk, T_MARCH + 30 * HOUR), 0);
-    cr_assert_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    cr_assert_eq(db_begin(db), 0, "%s", db_errmsg(db));
+    cr_assert_eq(audit_log_checkpoint(log, s_log_sk, T_MARCH + 30 * HOUR), 0);
+    cr_assert_eq(db_commit(db), 0, "%s", db_errmsg(db));
     audit_log_commit(log);
+    cr_assert_eq(db_begin(db), 0, "%s", db_errmsg(db));
     cr_assert_eq(audit_log_store_cosignature(log, audit_log_size(log), "politie",
                                              "\xe2\x80\x94 politie AAAA", T_MARCH + 31 * HOUR),
                  0);
+    cr_assert_eq(db_commit(db), 0, "%s", db_errmsg(db));
     audit_log_destroy(&log);
-    tu_sqlite_close(db);
+    db_close(&db);
+}
+
+/* A new store `name` (its location in `location`) with the story, then
+   `sql` (NULL: nothing) run on it: what a copy of the story's store,
+   changed, was on SQLite alone. */
+static void s_story_with(const char *name, char *location, size_t len, const char *sql)
+{
+    s_location(name, location, len);
+    s_write_story(location);
+    if (sql)
+        s_exec(location, sql);
 }
 
 static void s_setup(void)
@@ -241,7 +321,7 @@ static void s_setup(void)
     cr_assert(sodium_init() >= 0);
     s_dir = tu_tmpdir();
     cr_assert_not_null(s_dir);
-    snprintf(s_db, sizeof s_db, "%s/broker.db", s_dir);
+    s_location("broker", s_db, sizeof s_db);
     snprintf(s_officer, sizeof s_officer, "%s/officer.yaml", s_dir);
     snprintf(s_officer_open, sizeof s_officer_open, "%s/officer-open.yaml", s_dir);
     snprintf(s_partners, sizeof s_partners, "%s/certs", s_dir);
@@ -276,7 +356,10 @@ static void s_setup(void)
              secret, s_svc->service_endpoint, s_svc->service_cert);
     cr_assert_eq(tu_write_file(s_officer_open, text, 0600), 0);
     char err[512];
-    s_write_story();
+    crypto_sign_keypair(s_log_pk, s_log_sk);
+    randombytes_buf(s_feb_ids, sizeof s_feb_ids);
+    randombytes_buf(s_feb_subjects, sizeof s_feb_subjects);
+    s_write_story(s_db);
     /* The broker's public certificate with that key. */
     snprintf(s_broker_cert, sizeof s_broker_cert, "%s/broker.cert", s_dir);
     cert_t cert;
@@ -522,22 +605,12 @@ Test(audit_read, export_csv_is_rfc4180_and_json_parses)
 Test(audit_read, csv_export_neutralises_formulas_and_send_refuses_them)
 {
     char db_path[4400];
-    snprintf(db_path, sizeof db_path, "%s/formula.db", s_dir);
-    sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-    char err[512];
-    audit_log_t *log = audit_log_open(tu_db(db), "hartslag.test/audit", true, err, sizeof err);
-    cr_assert_not_null(log, "%s", err);
+    s_location("formula", db_path, sizeof db_path);
     const char *formula = "=HYPERLINK(\"http://evil.example\",\"klik\")";
     rec_t r = {"accepted",  T_MARCH,    "politie",      formula, "gemeente", NULL,
                ID_A,        "overlast", "casusoverleg", s_p1,    "adres",    "politie-overlast",
                "+31 lid 2", "ok",       "@SUM(1)"};
-    cr_assert_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-    s_append(log, &r);
-    cr_assert_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-    audit_log_commit(log);
-    audit_log_destroy(&log);
-    tu_sqlite_close(db);
+    s_extend(db_path, &r, 1);
     char *out = NULL, *errtext = NULL;
     int rc = HARTSLAG(&out, &errtext, "audit", "export", "--db", db_path, "--csv");
     cr_assert_eq(rc, 0, "%s", errtext);
@@ -567,38 +640,6 @@ Test(audit_read, csv_export_neutralises_formulas_and_send_refuses_them)
     free(errtext);
 }
 
-/* A copy of the story's store, with `sql` run on it. */
-static void s_copy_with(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    remove(path);
-    cr_assert_eq(sqlite3_open(s_db, &db), SQLITE_OK);
-    char vacuum[4400];
-    snprintf(vacuum, sizeof vacuum, "VACUUM INTO '%s'", path);
-    cr_assert_eq(sqlite3_exec(db, vacuum, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
-    tu_sqlite_close(db);
-    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
-    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
-    tu_sqlite_close(db);
-}
-
-/* Appends records to the store at `path` (a copy), continuing its chain. */
-static void s_extend(const char *path, const rec_t *recs, size_t n)
-{
-    sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
-    char err[512];
-    audit_log_t *log = audit_log_open(tu_db(db), "hartslag.test/audit", true, err, sizeof err);
-    cr_assert_not_null(log, "%s", err);
-    cr_assert_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-    for (size_t i = 0; i < n; i++)
-        s_append(log, &recs[i]);
-    cr_assert_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-    audit_log_commit(log);
-    audit_log_destroy(&log);
-    tu_sqlite_close(db);
-}
-
 /* The report as a page (caller frees); `rc` of the run. */
 static char *s_report(const char *db, const char *html, int *rc, char **err, ...)
 {
@@ -620,9 +661,8 @@ static char *s_report(const char *db, const char *html, int *rc, char **err, ...
 Test(audit_read, report_shows_the_verdict_fingerprint_period_and_words)
 {
     char copy[4400], html[4400];
-    snprintf(copy, sizeof copy, "%s/more.db", s_dir);
     snprintf(html, sizeof html, "%s/authority.html", s_dir);
-    s_copy_with(copy, "SELECT 1");
+    s_story_with("more", copy, sizeof copy, NULL);
     int64_t t = T_MARCH + 30 * HOUR;
     const rec_t more[] = {
         {"alert", t, "broker", NULL, "gemeente", NULL, ID_E, NULL, NULL, s_p2, NULL,
@@ -687,9 +727,8 @@ Test(audit_read, report_shows_the_verdict_fingerprint_period_and_words)
 
     /* A truncated copy: a prominent warning, not "not yet covered 0". */
     char cut[4400];
-    snprintf(cut, sizeof cut, "%s/cut.db", s_dir);
-    s_copy_with(cut,
-                "DELETE FROM audit WHERE idx >= 20; DELETE FROM audit_subjects WHERE idx >= 20");
+    s_story_with("cut", cut, sizeof cut,
+                 "DELETE FROM audit WHERE idx >= 20; DELETE FROM audit_subjects WHERE idx >= 20");
     page = s_report(cut, html, &rc, &err, (char *)NULL);
     cr_assert_eq(rc, 0, "%s", err);
     cr_assert(strstr(err, "incomplete: 3 records"), "%s", err);
@@ -733,9 +772,7 @@ Test(audit_read, subject_lookups_through_the_index_equal_the_full_walk)
        without it is what an older broker left, and the tools then walk
        every record: the oracle. */
     char walk_db[4400], short_db[4400];
-    snprintf(walk_db, sizeof walk_db, "%s/walk.db", s_dir);
-    snprintf(short_db, sizeof short_db, "%s/short.db", s_dir);
-    s_copy_with(walk_db, "DROP TABLE audit_subjects");
+    s_story_with("walk", walk_db, sizeof walk_db, "DROP TABLE audit_subjects");
     uint8_t nobody[32];
     randombytes_buf(nobody, sizeof nobody);
     char paddr_hex[65], nobody_hex[65];
@@ -766,7 +803,7 @@ Test(audit_read, subject_lookups_through_the_index_equal_the_full_walk)
              "DELETE FROM audit_subjects WHERE idx = (SELECT min(idx) FROM audit_subjects "
              "WHERE tag = %lld)",
              (long long)audit_subject_tag(s_p1));
-    s_copy_with(short_db, sql);
+    s_story_with("short", short_db, sizeof short_db, sql);
     int rc_short, rc_full;
     char *by_short = s_answer("query", short_db, "--subject", s_p1_hex, "--json", &rc_short);
     char *by_full = s_answer("query", walk_db, "--subject", s_p1_hex, "--json", &rc_full);
@@ -956,9 +993,8 @@ Test(audit_read, subject_letter_is_complete_and_warns)
     free(out);
     free(err);
     char cut[4400];
-    snprintf(cut, sizeof cut, "%s/cut.db", s_dir);
-    s_copy_with(cut,
-                "DELETE FROM audit WHERE idx >= 20; DELETE FROM audit_subjects WHERE idx >= 20");
+    s_story_with("cut", cut, sizeof cut,
+                 "DELETE FROM audit WHERE idx >= 20; DELETE FROM audit_subjects WHERE idx >= 20");
     rc = HARTSLAG(&out, &err, "audit", "subject", "--db", cut, "--subject", s_p1_hex,
                   "--broker-cert", s_broker_cert);
     cr_assert(strstr(out, "LET OP: de kopie van het logboek waaruit dit antwoord is gemaakt is "
@@ -1059,6 +1095,49 @@ Test(audit_read, report_is_self_contained_and_escaped)
     free(page);
 }
 
+#define PG_PASSWORD "Geheim-w8woord" /* in a location; never in a message */
+
+/* What the store at `location` holds, to see that a tool wrote nothing:
+   the SQLite file's bytes, or a pg_dump of the PostgreSQL schema (its
+   tables and rows). Caller frees. */
+static char *s_store_bytes(const char *location, size_t *len)
+{
+    if (!bh_postgresql()) {
+        char *bytes = tu_read_file(location, len);
+        cr_assert_not_null(bytes);
+        return bytes;
+    }
+    const char *at = strstr(location, "search_path%3D");
+    cr_assert_not_null(at, "%s", location);
+    char schema[128], base[512];
+    snprintf(schema, sizeof schema, "%.*s", (int)strcspn(at + 14, "&"), at + 14);
+    snprintf(base, sizeof base, "%.*s", (int)strcspn(location, "?"), location);
+    char *argv[] = {"/usr/bin/pg_dump", "-d", base, "-n", schema, NULL};
+    char *out = NULL, *err = NULL;
+    int rc = tu_run(argv, NULL, &out, &err);
+    cr_assert_eq(rc, 0, "pg_dump: %s", err);
+    free(err);
+    cr_assert(strstr(out, "CREATE TABLE"), "%s", out);
+    /* pg_dump (15.14 on) fences its output with \restrict KEY and
+       \unrestrict KEY, a random KEY each run: not the store's. */
+    char *keep = out;
+    for (char *line = out; *line;) {
+        size_t n = strcspn(line, "\n");
+        bool fence =
+            strncmp(line, "\\restrict ", 10) == 0 || strncmp(line, "\\unrestrict ", 12) == 0;
+        if (!fence) {
+            memmove(keep, line, n);
+            keep += n;
+            if (line[n])
+                *keep++ = '\n';
+        }
+        line += n + (line[n] ? 1 : 0);
+    }
+    *keep = '\0';
+    *len = strlen(out);
+    return out;
+}
+
 Test(audit_read, errors_are_clear_and_exit_codes_hold)
 {
     const char *commands[] = {"query", "export", "subject", "report", "stats"};
@@ -1073,17 +1152,59 @@ Test(audit_read, errors_are_clear_and_exit_codes_hold)
         free(err);
     }
     char missing[4300], html[4300];
-    snprintf(missing, sizeof missing, "%s/nope.db", s_dir);
     snprintf(html, sizeof html, "%s/r.html", s_dir);
     char *out = NULL, *err = NULL;
-    int rc = HARTSLAG(&out, &err, "audit", "query", "--db", missing);
-    cr_assert_eq(rc, 1);
-    cr_assert(strstr(err, "cannot open"), "%s", err);
-    cr_assert(strstr(err, "state_dir/broker.db"), "%s", err);
-    free(out);
-    free(err);
-    /* Not a database at all. */
-    cr_assert_eq(tu_write_file(missing, "hello, I am not SQLite\n", 0600), 0);
+    int rc;
+    /* A PostgreSQL server nobody answers on (in both runs: it needs no
+       server): every audit tool says it cannot open the store and names
+       it, but never with the password the location holds. */
+    int port = pg_harness_free_port();
+    cr_assert_gt(port, 0);
+    char server[512], shown[512];
+    snprintf(server, sizeof server,
+             "postgresql://hartslag:" PG_PASSWORD "@127.0.0.1:%d/hartslag?connect_timeout=5", port);
+    snprintf(shown, sizeof shown, "postgresql://hartslag:***@127.0.0.1:%d/hartslag", port);
+    const char *tools[][8] = {
+        {"audit", "query", "--db", server, NULL},
+        {"audit", "export", "--csv", "--db", server, NULL},
+        {"audit", "subject", "--subject", s_p1_hex, "--db", server, NULL},
+        {"audit", "report", "--html", html, "--db", server, NULL},
+        {"audit", "stats", "--db", server, NULL},
+        {"audit", "verify", "--broker-cert", s_broker_cert, "--db", server, NULL},
+        {"audit", "checkpoints", "--list", "--db", server, NULL},
+        {"audit", "prove", "--record", "0", "--db", server, NULL},
+    };
+    for (size_t i = 0; i < sizeof tools / sizeof *tools; i++) {
+        char *argv[10] = {(char *)tu_bin("hartslag")};
+        for (int j = 0; tools[i][j]; j++)
+            argv[j + 1] = (char *)tools[i][j];
+        rc = tu_run(argv, NULL, &out, &err);
+        cr_assert_eq(rc, 1, "%s: rc %d, %s", tools[i][1], rc, err);
+        cr_assert(strstr(err, "cannot "), "%s", err);
+        cr_assert(strstr(err, shown), "%s: %s", tools[i][1], err);
+        cr_assert(strstr(err, "state_dir/broker.db"), "%s", err);
+        cr_assert_null(strstr(err, PG_PASSWORD), "%s: %s", tools[i][1], err);
+        cr_assert_null(strstr(out, PG_PASSWORD), "%s: %s", tools[i][1], out);
+        free(out);
+        free(err);
+    }
+    /* A store that is not an audit store: on SQLite a path with no file,
+       then a file that is not a database; on PostgreSQL (no files) a schema
+       without the audit tables. */
+    if (!bh_postgresql()) {
+        snprintf(missing, sizeof missing, "%s/nope.db", s_dir);
+        rc = HARTSLAG(&out, &err, "audit", "query", "--db", missing);
+        cr_assert_eq(rc, 1);
+        cr_assert(strstr(err, "cannot open"), "%s", err);
+        cr_assert(strstr(err, "state_dir/broker.db"), "%s", err);
+        free(out);
+        free(err);
+        /* Not a database at all. */
+        cr_assert_eq(tu_write_file(missing, "hello, I am not SQLite\n", 0600), 0);
+    } else {
+        /* A schema that holds no audit log at all. */
+        s_location("empty", missing, sizeof missing);
+    }
     const char *cmds[][8] = {
         {"audit", "query", "--db", missing, NULL},
         {"audit", "export", "--csv", "--db", missing, NULL},
@@ -1098,17 +1219,19 @@ Test(audit_read, errors_are_clear_and_exit_codes_hold)
         rc = tu_run(argv, NULL, &out, &err);
         cr_assert_eq(rc, 1, "%s: rc %d", cmds[i][1], rc);
         cr_assert(strstr(err, "cannot open"), "%s", err);
+        if (bh_postgresql())
+            cr_assert(strstr(err, "holds no audit log"), "%s", err);
         free(out);
         free(err);
     }
     cr_assert_eq(access(html, F_OK), -1, "no report from a bad store");
     /* The store is never written: its bytes are unchanged after every tool. */
     size_t before_len = 0, after_len = 0;
-    char *before = tu_read_file(s_db, &before_len);
+    char *before = s_store_bytes(s_db, &before_len);
     rc = HARTSLAG(&out, &err, "audit", "query", "--db", s_db);
     free(out);
     free(err);
-    char *after = tu_read_file(s_db, &after_len);
+    char *after = s_store_bytes(s_db, &after_len);
     cr_assert_eq(before_len, after_len);
     cr_assert_eq(memcmp(before, after, before_len), 0);
     free(before);
@@ -1204,8 +1327,12 @@ Test(audit_broker, query_finds_a_real_brokers_records_by_bsn)
     bh_client_destroy(&gemeente);
     bh_stop(s_bh, SIGTERM);
 
+    /* The broker's store: its file, or its schema on PostgreSQL. */
     char db[4300];
-    snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
+    if (bh_postgresql())
+        snprintf(db, sizeof db, "%s", bh_store(s_bh));
+    else
+        snprintf(db, sizeof db, "%s/broker.db", s_bh->state);
     char *out = NULL, *err = NULL;
     int rc = HARTSLAG(&out, &err, "audit", "query", "--db", db, "--bsn", BSN_1, "--officer",
                       s_officer, "--lookup-purpose", "art15", "--json");
