@@ -34,6 +34,17 @@ void audit_read_report_error(const char *command, const char *err)
     fprintf(stderr, "hartslag audit %s: %s\n", command, err);
 }
 
+const char *audit_read_db_hint(const char *location)
+{
+    if (!location)
+        return "a copy of the broker's state_dir/broker.db, or its store: location "
+               "postgresql://... from broker.yaml";
+    if (strstr(location, "://"))
+        return "give the broker's store: location from broker.yaml (postgresql://...), a server "
+               "reachable from here and a role that may read it";
+    return "give a copy of the broker's state_dir/broker.db";
+}
+
 /* Opens the store read-only; privacy officers work on a copy, and a reader
    must never change (or create) what it reads. */
 audit_reader_t *audit_reader_open(const char *location, char *err, size_t errlen)
@@ -49,30 +60,31 @@ audit_reader_t *audit_reader_open(const char *location, char *err, size_t errlen
     } else {
         if (stat(path, &st) != 0) {
             snprintf(err, errlen, "cannot open %s: %s — %s", path, strerror(errno),
-                     AUDIT_READ_DB_HINT);
+                     audit_read_db_hint(location));
             return NULL;
         }
         if (!S_ISREG(st.st_mode)) {
             snprintf(err, errlen, "cannot open %s: not a regular file — %s", path,
-                     AUDIT_READ_DB_HINT);
+                     audit_read_db_hint(location));
             return NULL;
         }
     }
     char why[AUDIT_READ_ERR_MAX];
     db_t *db = db_open(location, DB_READONLY, why, sizeof why);
     if (!db) {
-        snprintf(err, errlen, "cannot open %s: %s — %s", path, why, AUDIT_READ_DB_HINT);
+        snprintf(err, errlen, "cannot open %s: %s — %s", path, why, audit_read_db_hint(location));
         return NULL;
     }
     int found = audit_store_present(db);
     if (found < 0) {
-        snprintf(err, errlen, "cannot open %s: %s — %s", path, db_errmsg(db), AUDIT_READ_DB_HINT);
+        snprintf(err, errlen, "cannot open %s: %s — %s", path, db_errmsg(db),
+                 audit_read_db_hint(location));
         db_close(&db);
         return NULL;
     }
     if (!found) {
         snprintf(err, errlen, "cannot open %s: it holds no audit log — %s", path,
-                 AUDIT_READ_DB_HINT);
+                 audit_read_db_hint(location));
         db_close(&db);
         return NULL;
     }

@@ -36,7 +36,11 @@
 #define AUDIT_READ_SUBJECT_BYTES 32 /* AuditRecord.subject */
 #define AUDIT_READ_TIME_MAX 32      /* "2026-03-01T12:00:00.123Z" with NUL */
 #define AUDIT_READ_ERR_MAX 1024     /* error texts */
-#define AUDIT_READ_DB_HINT "give a copy of the broker's state_dir/broker.db"
+
+/* What to give --db instead, for the kind of location that failed: a copy
+   of the SQLite file, or the broker's PostgreSQL `store:` location; NULL
+   (no --db given) names both. Static text. */
+const char *audit_read_db_hint(const char *location);
 
 /* Which records to hand on. Every set criterion must hold (AND). Strings
    are borrowed from the caller (argv). */

@@ -10,6 +10,7 @@
 
     The witness format is in audit_witness.h and docs/audit-format.md. */
 #include "audit_witness.h"
+#include "audit_read.h"
 #include "cmd_audit.h"
 #include "commands.h"
 
@@ -89,10 +90,8 @@ static int s_list(const char *db_path, bool json)
     if (!store || audit_store_checkpoint_count(store, &count) != 0) {
         char shown[1024];
         db_location_shown(db_path, shown, sizeof shown); /* no password */
-        fprintf(stderr,
-                "hartslag audit checkpoints: cannot read checkpoints from %s: %s — give a copy "
-                "of the broker's state_dir/broker.db\n",
-                shown, db && store ? db_errmsg(db) : why);
+        fprintf(stderr, "hartslag audit checkpoints: cannot read checkpoints from %s: %s — %s\n",
+                shown, db && store ? db_errmsg(db) : why, audit_read_db_hint(db_path));
         goto done;
     }
     if (!zone)

@@ -54,7 +54,8 @@ enum {
     }
 
 #define FILTER_USAGE                                                                               \
-    "  --db FILE             a copy of the broker's state_dir/broker.db (required)\n"              \
+    "  --db STORE            a copy of the broker's state_dir/broker.db, or its\n"                 \
+    "                        postgresql://... store (required)\n"                                  \
     "  --from DATE|TIME      records at or after (2026-03-01 or 2026-03-01T14:00:00+01:00;\n"      \
     "                        a time without zone is UTC)\n"                                        \
     "  --to DATE|TIME        records before TIME; a bare DATE includes that whole day\n"           \
@@ -179,7 +180,7 @@ static int s_filter_finish(const char *command, int argc, filter_args_t *args)
         return EXIT_USAGE;
     }
     if (!args->db) {
-        fprintf(stderr, "hartslag audit %s: give --db FILE (%s)\n", command, AUDIT_READ_DB_HINT);
+        fprintf(stderr, "hartslag audit %s: give --db: %s\n", command, audit_read_db_hint(NULL));
         return EXIT_USAGE;
     }
     if (args->filter.has_from && args->filter.has_to &&
@@ -441,7 +442,7 @@ int audit_cmd_query(int argc, char **argv)
     int opt;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         if (opt == 'h') {
-            printf("usage: hartslag audit query --db FILE [FILTERS] [--limit N] [--json]\n\n"
+            printf("usage: hartslag audit query --db STORE [FILTERS] [--limit N] [--json]\n\n"
                    "Lists the audit records that match every filter given, oldest first.\n"
                    "Times are shown in UTC.\n\n" FILTER_USAGE
                    "  --json                one JSON array of records (binary fields as hex)\n\n"
@@ -480,7 +481,7 @@ int audit_cmd_export(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         if (opt == 'h') {
             printf(
-                "usage: hartslag audit export --db FILE (--csv | --json) [FILTERS] [--limit N]\n\n"
+                "usage: hartslag audit export --db STORE (--csv | --json) [FILTERS] [--limit N]\n\n"
                 "Writes the matching records to standard output, oldest first:\n"
                 "  --csv   RFC 4180 CSV with a header line (CRLF line ends); field names\n"
                 "          joined with ';'; binary fields (signal_id, subject, prev_hash)\n"

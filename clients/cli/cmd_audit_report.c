@@ -916,7 +916,7 @@ int audit_cmd_report(int argc, char **argv)
     int opt;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         if (opt == 'h') {
-            printf("usage: hartslag audit report --db FILE --html OUT.html --broker-cert FILE\n"
+            printf("usage: hartslag audit report --db STORE --html OUT.html --broker-cert FILE\n"
                    "                             [--partners DIR] [--from DATE] [--to DATE]\n\n"
                    "Writes one self-contained HTML page (no scripts, no network) for the\n"
                    "partnership and the supervisory authority: the verification verdict and\n"
@@ -925,7 +925,8 @@ int audit_cmd_report(int argc, char **argv)
                    "withdrawals and expiries, alerts, checkpoint and cosignature status,\n"
                    "administrative events. Times in local time (Europe/Amsterdam). Shows no\n"
                    "pseudonyms and no employee names.\n\n"
-                   "  --db FILE           a copy of the broker's state_dir/broker.db\n"
+                   "  --db STORE          a copy of the broker's state_dir/broker.db, or its\n"
+                   "                      postgresql://... store\n"
                    "  --html OUT          the page to write (replaced if it exists)\n"
                    "  --broker-cert FILE  the broker's public certificate: the log is verified\n"
                    "                      with it (without it the page says NOT VERIFIED)\n"
@@ -957,8 +958,8 @@ int audit_cmd_report(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!db || !html) {
-        fprintf(stderr, "hartslag audit report: give --db FILE (%s) and --html OUT.html\n",
-                AUDIT_READ_DB_HINT);
+        fprintf(stderr, "hartslag audit report: give --html OUT.html and --db: %s\n",
+                audit_read_db_hint(NULL));
         return EXIT_USAGE;
     }
     char err[AUDIT_READ_ERR_MAX];
@@ -1140,7 +1141,7 @@ int audit_cmd_stats(int argc, char **argv)
     int opt;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         if (opt == 'h') {
-            printf("usage: hartslag audit stats --db FILE [--by month] [--from DATE] [--to DATE] "
+            printf("usage: hartslag audit stats --db STORE [--by month] [--from DATE] [--to DATE] "
                    "[--json]\n\n"
                    "Counts per month, for the partnership's evaluation and for publication:\n"
                    "  event    records per event\n"
@@ -1150,7 +1151,9 @@ int audit_cmd_stats(int argc, char **argv)
                    "Counts of 1 to 4 are shown as \"<5\". Where one hidden count could be\n"
                    "worked out from the month's accepted total, a second count in that group\n"
                    "is hidden too (shown as \"x\"). Months are UTC calendar months.\n\n"
-                   "  --db FILE   a copy of the broker's state_dir/broker.db\n"
+                   "  --db STORE  a copy of the broker's state_dir/broker.db, or its "
+                   "postgresql://...\n"
+                   "              store\n"
                    "  --by month  the period (only month for now)\n"
                    "  --from, --to  only records in this period (as in 'audit query')\n"
                    "  --json      {\"by\":\"month\",\"rows\":[{month, dimension, value, "
@@ -1181,7 +1184,7 @@ int audit_cmd_stats(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!db) {
-        fprintf(stderr, "hartslag audit stats: give --db FILE (%s)\n", AUDIT_READ_DB_HINT);
+        fprintf(stderr, "hartslag audit stats: give --db: %s\n", audit_read_db_hint(NULL));
         return EXIT_USAGE;
     }
     char err[AUDIT_READ_ERR_MAX];

@@ -714,7 +714,7 @@ int audit_cmd_subject(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
         case 'h':
-            printf("usage: hartslag audit subject --db FILE (--bsn N | --address \"6411 AB 12a\" "
+            printf("usage: hartslag audit subject --db STORE (--bsn N | --address \"6411 AB 12a\" "
                    "| --subject HEX)\n"
                    "                              --officer FILE [--purpose art15] --partners DIR "
                    "--agreements FILE\n"
@@ -726,7 +726,8 @@ int audit_cmd_subject(int argc, char **argv)
                    "employees and no other citizen, and holds no content. Times are Dutch\n"
                    "local time. An answer found by --address may hold signals about\n"
                    "co-residents or earlier residents: check every entry before sending.\n\n"
-                   "  --db FILE             a copy of the broker's state_dir/broker.db\n"
+                   "  --db STORE            a copy of the broker's state_dir/broker.db, or its\n"
+                   "                        postgresql://... store\n"
                    "  --bsn N               the citizen's BSN ('-': read it from standard input)\n"
                    "  --address A           the citizen's address ('-': from standard input)\n"
                    "  --subject HEX         a subject pseudonym (64 hex digits) instead\n"
@@ -799,7 +800,7 @@ int audit_cmd_subject(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!db) {
-        fprintf(stderr, "hartslag audit subject: give --db FILE (%s)\n", AUDIT_READ_DB_HINT);
+        fprintf(stderr, "hartslag audit subject: give --db: %s\n", audit_read_db_hint(NULL));
         return EXIT_USAGE;
     }
     char err[AUDIT_READ_ERR_MAX];

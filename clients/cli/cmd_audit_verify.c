@@ -15,6 +15,7 @@
 
     verify-proof checks the notes' signatures with the broker's public
     certificate, then the Merkle proof; nothing in the file is trusted. */
+#include "audit_read.h"
 #include "cmd_audit.h"
 #include "commands.h"
 
@@ -46,10 +47,8 @@ static int s_open_db(const char *location, db_t **db)
     *db = db_open(location, DB_READONLY, why, sizeof why);
     if (!*db) {
         db_location_shown(location, shown, sizeof shown); /* no password */
-        fprintf(stderr,
-                "hartslag audit: cannot open %s: %s — give a copy of the broker's "
-                "state_dir/broker.db\n",
-                shown, why);
+        fprintf(stderr, "hartslag audit: cannot open %s: %s — %s\n", shown, why,
+                audit_read_db_hint(location));
         return -1;
     }
     return 0;
