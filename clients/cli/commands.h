@@ -19,5 +19,6 @@ int cmd_status(int argc, char **argv);     /* clients/cli/cmd_status.c */
 int cmd_audit(int argc, char **argv);      /* clients/cli/cmd_audit.c */
 int cmd_alerts(int argc, char **argv);     /* clients/cli/cmd_alerts.c */
 int cmd_broker(int argc, char **argv);     /* clients/cli/cmd_broker.c */
+int cmd_case(int argc, char **argv);       /* clients/cli/cmd_case.c */
 
 #endif

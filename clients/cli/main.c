@@ -24,6 +24,7 @@ static const command_t s_commands[] = {
     {"withdraw", cmd_withdraw, "withdraw a signal this organisation sent"},
     {"status", cmd_status, "connection, outbox and inbox of the local hartslagd"},
     {"alerts", cmd_alerts, "multi-agency alerts; the coordinator marks them handled"},
+    {"case", cmd_case, "case conferences: open, invite, accept, schedule, close; list, show"},
     {"audit", cmd_audit, "verify, prove, query and report on the audit log (privacy officers)"},
     {"broker", cmd_broker, "status: what the running broker does now (its operator)"},
 };

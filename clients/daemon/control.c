@@ -93,6 +93,17 @@ static void s_ok1(daemon_t *self, zframe_t *routing, const char *payload)
     (void)s_send(self, routing, frames, payload ? 2 : 1);
 }
 
+/* For the other control handlers (cases.c). */
+int control_answer(daemon_t *self, zframe_t *routing, const char *const *frames, size_t n)
+{
+    return s_send(self, routing, frames, n);
+}
+
+void control_error(daemon_t *self, zframe_t *routing, const char *code, const char *message)
+{
+    s_error(self, routing, code, message);
+}
+
 /* The value of the first `key=` option, or NULL. */
 static const char *s_opt(const request_t *req, const char *key)
 {
@@ -101,6 +112,11 @@ static const char *s_opt(const request_t *req, const char *key)
         if (strncmp(req->args[i], key, klen) == 0 && req->args[i][klen] == '=')
             return req->args[i] + klen + 1;
     return NULL;
+}
+
+const char *control_opt(const request_t *req, const char *key)
+{
+    return s_opt(req, key);
 }
 
 static bool s_json(const request_t *req)
@@ -926,6 +942,8 @@ void control_tick(daemon_t *self, uint64_t now_ms)
         waiter_t *w = &self->waiters[i];
         if (w->routing && now_ms >= w->deadline_ms && w->kind == WAIT_ALERT_ACK)
             s_alert_answer(self, w, NULL, true);
+        else if (w->routing && now_ms >= w->deadline_ms && w->kind == WAIT_CASE)
+            cases_answer(self, w, NULL);
         else if (w->routing && now_ms >= w->deadline_ms) {
             (void)s_answer(self, w->routing, w->kind, w->signal_id, true);
             zframe_destroy(&w->routing);
@@ -981,6 +999,8 @@ void control_request(daemon_t *self, zmsg_t **msg_p)
         s_withdraw_cmd(self, &req);
     else if (strcmp(cmd, "alert-ack") == 0)
         s_alert_ack_cmd(self, &req);
+    else if (strcmp(cmd, "case") == 0)
+        cases_command(self, &req);
     else
         s_error(self, req.routing, "unknown_command",
                 "unknown control command (is the CLI newer than the daemon?)");

@@ -17,6 +17,7 @@
 
 #include "daemon.h"
 #include "hook.h"
+#include "request.h"
 #include "store.h"
 #include "strbuf.h"
 #include "subject_cache.h"
@@ -66,6 +67,7 @@ typedef enum {
     WAIT_OUTCOME,   /* `send --wait`: Accepted / Denied */
     WAIT_WITHDRAW,  /* `withdraw`: WithdrawResult */
     WAIT_ALERT_ACK, /* `alert-ack`: AlertAckResult (signal_id holds the alert id) */
+    WAIT_CASE,      /* `case` steps: CaseResult (signal_id holds the step's id) */
 } wait_kind_t;
 
 /* A CLI request parked until the broker answers. */
@@ -73,6 +75,8 @@ typedef struct {
     zframe_t *routing;            /* control socket routing id; NULL = free slot */
     wait_kind_t kind;             /* what it waits for */
     char signal_id[STORE_ID_HEX]; /* which signal */
+    char case_id[STORE_ID_HEX];   /* WAIT_CASE: the case the step is about */
+    char verb[16];                /* WAIT_CASE: the step ("open", ...) */
     uint64_t deadline_ms;         /* answer "timeout" after this */
 } waiter_t;
 
@@ -381,6 +385,20 @@ void control_resolve(daemon_t *self, wait_kind_t kind, const char *signal_id);
 /* Pushes something new (a stored signal, an alert) to every watcher: JSON
    watchers get `json`, the others `text` (one line each, no newline). */
 void control_notify(daemon_t *self, const char *json, const char *text);
+/* For the other control handlers: answer frames, an error, an option. */
+int control_answer(daemon_t *self, zframe_t *routing, const char *const *frames, size_t n);
+void control_error(daemon_t *self, zframe_t *routing, const char *code, const char *message);
+const char *control_opt(const request_t *req, const char *key);
+
+/* cases.c: case conferences (issue 15). A CaseNotice is checked (every
+   participant's state against its signed steps) and stored; `case`
+   control requests take steps, answered once the broker's CaseResult
+   came (cases_answer; `refused` NULL with w->deadline passed: no
+   answer). */
+void cases_notice(daemon_t *self, const Hartslag__CaseNotice *notice);
+void cases_result(daemon_t *self, const Hartslag__CaseResult *result);
+void cases_command(daemon_t *self, const request_t *req);
+void cases_answer(daemon_t *self, waiter_t *w, const Hartslag__CaseResult *result);
 void control_close(daemon_t *self);
 /* Sends the waiting `send` answers; "ok ID" becomes an error unless
    `committed`. */

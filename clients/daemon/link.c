@@ -362,6 +362,12 @@ static void s_dispatch(daemon_t *self, const Hartslag__Frame *frame)
     case HARTSLAG__FRAME__BODY_CHECKPOINT:
         checkpoints_handle(self, frame->checkpoint);
         break;
+    case HARTSLAG__FRAME__BODY_CASE_NOTICE:
+        cases_notice(self, frame->case_notice);
+        break;
+    case HARTSLAG__FRAME__BODY_CASE_RESULT:
+        cases_result(self, frame->case_result);
+        break;
     case HARTSLAG__FRAME__BODY_ALERT_ACK_RESULT:
         s_alert_ack_result(self, frame->alert_ack_result);
         break;

@@ -1,5 +1,6 @@
 /*  store: see store.h. All SQL of the daemon lives here. */
 #include "store.h"
+#include "store_case.h"
 
 #include "dlog.h"
 #include "strbuf.h"
@@ -223,6 +224,10 @@ store_t *store_open(const char *dir, char *err, size_t errlen)
             NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errlen, "cannot set up %s: %s", path, msg ? msg : "unknown error");
         sqlite3_free(msg);
+        store_destroy(&self);
+        return NULL;
+    }
+    if (store_case_schema(self, err, errlen) != 0) {
         store_destroy(&self);
         return NULL;
     }

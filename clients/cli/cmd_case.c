@@ -1,0 +1,348 @@
+/*  hartslag case: case conferences (issue 15) through this organisation's
+    daemon. The steps (open, invite, accept, decline, remove, schedule,
+    close) are signed by the daemon and reported done only when the broker
+    recorded them; list and show read what the daemon verified. */
+#include "commands.h"
+#include "control_client.h"
+#include "names.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CASE_LIST_TIMEOUT_MS 5000
+#define CASE_STEP_TIMEOUT_MS 20000 /* the daemon answers within 15 s, verdict or not */
+
+static const char s_usage_text[] =
+    "usage: hartslag case list [--open] [--json]\n"
+    "       hartslag case show ID [--json]\n"
+    "       hartslag case open (--from-alert ID | --from-signal ID) [--kind KIND]\n"
+    "                          [--invite ORG,...] [--user USER]\n"
+    "       hartslag case invite ID --partner ORG,... [--user USER]\n"
+    "       hartslag case accept|decline ID [--user USER]\n"
+    "       hartslag case remove ID --partner ORG,... [--user USER]\n"
+    "       hartslag case schedule ID --date YYYY-MM-DD [--user USER]\n"
+    "       hartslag case close ID --outcome CODE [--user USER]\n\n"
+    "Case conferences (casuïstiekoverleg) under the coordinator's regie, by the\n"
+    "rules of agreements.yaml (cases:). The coordinator opens a case about the\n"
+    "subject of an alert or of a received signal and invites partners; an invited\n"
+    "partner accepts or declines; the coordinator removes, schedules and closes\n"
+    "with an outcome code. Every step is signed by this organisation's daemon and\n"
+    "reported done only when the broker recorded it (exit 0); a refusal names the\n"
+    "rule that refused it (exit 1). list and show give what this daemon received,\n"
+    "each participant's state checked against the signed steps.\n"
+    "  --user USER        your organisation's id for you (default $HARTSLAG_USER)\n"
+    "  --json             one JSON object per line (list) or the case (show)\n" CONTROL_CLIENT_USAGE
+    "exit codes: 0 ok (a step: the broker recorded it), 1 failure or refusal, 2 usage\n";
+
+static void s_usage(FILE *out)
+{
+    fputs(s_usage_text, out);
+}
+
+/* The string value of "key" in a flat JSON object (tokens and hex only:
+   no unescaping needed), into `out`. */
+static void s_json_value(const char *json, const char *key, char *out, size_t len)
+{
+    char needle[48];
+    snprintf(needle, sizeof needle, "\"%s\":\"", key);
+    const char *at = strstr(json, needle);
+    size_t n = 0;
+    if (at) {
+        at += strlen(needle);
+        while (at[n] && at[n] != '"' && n + 1 < len)
+            n++;
+        memcpy(out, at, n);
+    }
+    out[n] = '\0';
+}
+
+/* One case as a line: id, kind, state, meeting, participants. */
+static void s_print_line(const char *json)
+{
+    char id[40], kind[70], state[16], meeting[16], outcome[70];
+    s_json_value(json, "case_id", id, sizeof id);
+    s_json_value(json, "case_kind", kind, sizeof kind);
+    s_json_value(json, "state", state, sizeof state);
+    s_json_value(json, "meeting_date", meeting, sizeof meeting);
+    s_json_value(json, "outcome", outcome, sizeof outcome);
+    char people[600] = "";
+    size_t used = 0;
+    for (const char *p = strstr(json, "\"participants\""); p && (p = strstr(p, "\"org\":\""));) {
+        p += 7;
+        size_t n = strcspn(p, "\"");
+        char org[40];
+        snprintf(org, sizeof org, "%.*s", (int)(n < 39 ? n : 39), p);
+        p += n;
+        char member_state[16] = "";
+        const char *st = strstr(p, "\"state\":\"");
+        if (st) {
+            st += 9;
+            size_t m = strcspn(st, "\"");
+            snprintf(member_state, sizeof member_state, "%.*s", (int)(m < 15 ? m : 15), st);
+        }
+        if (used + strlen(org) + strlen(member_state) + 4 < sizeof people)
+            used += (size_t)snprintf(people + used, sizeof people - used, "%s%s (%s)",
+                                     used ? ", " : "", org, member_state);
+    }
+    printf("%-32s  %-24s  %-6s  %-10s  %s%s%s\n", id, kind, state, meeting[0] ? meeting : "-",
+           people, outcome[0] ? "  outcome " : "", outcome);
+}
+
+static int s_list(control_client_t *client, bool json, bool open_only)
+{
+    control_args_t args = {0};
+    control_args_add(&args, "case", NULL);
+    control_args_add(&args, "op", "list");
+    if (open_only)
+        control_args_add(&args, "open", "yes");
+    zmsg_t *reply = control_client_request(client, &args, 0);
+    control_args_clear(&args);
+    int rc = 1;
+    size_t shown = 0;
+    while (reply) {
+        char *status = zmsg_popstr(reply);
+        if (status && strcmp(status, "item") == 0) {
+            char *item = zmsg_popstr(reply);
+            if (!json && shown == 0)
+                printf("%-32s  %-24s  %-6s  %-10s  %s\n", "CASE", "KIND", "STATE", "MEETING",
+                       "PARTICIPANTS");
+            if (json)
+                printf("%s\n", item ? item : "");
+            else
+                s_print_line(item ? item : "");
+            shown++;
+            free(item);
+            free(status);
+            zmsg_destroy(&reply);
+            reply = control_client_recv(client, CASE_LIST_TIMEOUT_MS);
+            if (!reply)
+                fprintf(stderr, "hartslag case: hartslagd stopped answering mid-list\n");
+            continue;
+        }
+        if (status && strcmp(status, "ok") == 0) {
+            if (!json && shown == 0)
+                printf("no cases\n");
+            rc = 0;
+        } else {
+            zmsg_pushstr(reply, status ? status : "error");
+            rc = control_client_print_error(client, reply);
+        }
+        free(status);
+        zmsg_destroy(&reply);
+    }
+    return rc;
+}
+
+static int s_show(control_client_t *client, const char *id, bool json)
+{
+    control_args_t args = {0};
+    control_args_add(&args, "case", NULL);
+    control_args_add(&args, "op", "show");
+    control_args_add(&args, "id", id);
+    zmsg_t *reply = control_client_request(client, &args, CASE_LIST_TIMEOUT_MS);
+    control_args_clear(&args);
+    if (!reply)
+        return 1;
+    char *status = zmsg_popstr(reply);
+    int rc = 1;
+    if (status && strcmp(status, "ok") == 0) {
+        char *item = zmsg_popstr(reply);
+        if (json)
+            printf("%s\n", item ? item : "");
+        else {
+            s_print_line(item ? item : "");
+            /* The steps, one per line, oldest first. */
+            const char *steps = item ? strstr(item, "\"steps\":[") : NULL;
+            for (const char *p = steps; p && (p = strstr(p, "{\"action_id\""));) {
+                char step[16], actor[40], user[80];
+                s_json_value(p, "step", step, sizeof step);
+                s_json_value(p, "actor", actor, sizeof actor);
+                s_json_value(p, "actor_user", user, sizeof user);
+                printf("  %-9s by %s%s%s%s\n", step, actor, user[0] ? " (" : "", user,
+                       user[0] ? ")" : "");
+                p++;
+            }
+        }
+        free(item);
+        rc = 0;
+    } else {
+        zmsg_pushstr(reply, status ? status : "error");
+        rc = control_client_print_error(client, reply);
+    }
+    free(status);
+    zmsg_destroy(&reply);
+    return rc;
+}
+
+/* Sends a step and reports the broker's verdict. */
+static int s_step(control_client_t *client, const control_args_t *args, const char *op)
+{
+    zmsg_t *reply = control_client_request(client, args, CASE_STEP_TIMEOUT_MS);
+    if (!reply)
+        return 1;
+    char *status = zmsg_popstr(reply);
+    int rc = 1;
+    if (status && strcmp(status, "ok") == 0) {
+        char *case_id = zmsg_popstr(reply);
+        char *verb = zmsg_popstr(reply);
+        char *index = zmsg_popstr(reply);
+        printf("case %s: %s recorded by the broker (audit record %s)\n", case_id ? case_id : "?",
+               verb ? verb : op, index ? index : "?");
+        free(case_id);
+        free(verb);
+        free(index);
+        rc = 0;
+    } else {
+        zmsg_pushstr(reply, status ? status : "error");
+        rc = control_client_print_error(client, reply);
+    }
+    free(status);
+    zmsg_destroy(&reply);
+    return rc;
+}
+
+int cmd_case(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"open", no_argument, NULL, 'o'},
+        {"json", no_argument, NULL, 'j'},
+        {"from-alert", required_argument, NULL, 'a'},
+        {"from-signal", required_argument, NULL, 's'},
+        {"kind", required_argument, NULL, 'k'},
+        {"invite", required_argument, NULL, 'i'},
+        {"partner", required_argument, NULL, 'p'},
+        {"date", required_argument, NULL, 'd'},
+        {"outcome", required_argument, NULL, 'O'},
+        {"user", required_argument, NULL, 'u'},
+        {"help", no_argument, NULL, 'h'},
+        CONTROL_CLIENT_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL, *state_dir = NULL, *alert = NULL, *signal = NULL, *kind = NULL,
+               *partners = NULL, *date = NULL, *outcome = NULL, *user = getenv("HARTSLAG_USER");
+    bool json = false, open_only = false;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'o':
+            open_only = true;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'a':
+            alert = optarg;
+            break;
+        case 's':
+            signal = optarg;
+            break;
+        case 'k':
+            kind = optarg;
+            break;
+        case 'i':
+        case 'p':
+            partners = optarg;
+            break;
+        case 'd':
+            date = optarg;
+            break;
+        case 'O':
+            outcome = optarg;
+            break;
+        case 'u':
+            user = optarg;
+            break;
+        case 'h':
+            s_usage(stdout);
+            return 0;
+        case CONTROL_CLIENT_OPT_CONFIG:
+            config = optarg;
+            break;
+        case CONTROL_CLIENT_OPT_STATE_DIR:
+            state_dir = optarg;
+            break;
+        default:
+            fprintf(stderr, "try 'hartslag case --help'\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        s_usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *op = argv[optind];
+    const char *id = optind + 1 < argc ? argv[optind + 1] : NULL;
+    bool takes_id = strcmp(op, "list") != 0 && strcmp(op, "open") != 0;
+    size_t operands = (size_t)(argc - optind);
+    static const char *const ops[] = {"list",    "show",   "open",     "invite", "accept",
+                                      "decline", "remove", "schedule", "close"};
+    bool known = false;
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        known = known || strcmp(op, ops[i]) == 0;
+    if (!known || operands != (takes_id ? 2u : 1u)) {
+        fprintf(stderr, "hartslag case: %s; see 'hartslag case --help'\n",
+                !known ? "unknown subcommand" : takes_id ? "give one case id" : "unexpected argument");
+        return EXIT_USAGE;
+    }
+    bool needs_partner = strcmp(op, "invite") == 0 || strcmp(op, "remove") == 0;
+    if ((needs_partner && !partners) || (strcmp(op, "schedule") == 0 && !date) ||
+        (strcmp(op, "close") == 0 && !outcome) ||
+        (strcmp(op, "open") == 0 && !alert == !signal)) {
+        fprintf(stderr, "hartslag case %s: %s\n", op,
+                needs_partner            ? "give --partner ORG[,ORG...]"
+                : strcmp(op, "schedule") == 0 ? "give --date YYYY-MM-DD"
+                : strcmp(op, "close") == 0    ? "give --outcome CODE (agreements.yaml, cases: outcomes)"
+                                              : "give one of --from-alert ID or --from-signal ID");
+        return EXIT_USAGE;
+    }
+    bool takes_step = strcmp(op, "list") != 0 && strcmp(op, "show") != 0;
+    if (takes_step && (!user || !*user)) {
+        fprintf(stderr, "hartslag case %s: --user is required (your organisation's id for you; "
+                        "the audit records who took the step), or set HARTSLAG_USER\n",
+                op);
+        return EXIT_USAGE;
+    }
+    if (takes_step && !names_is_user(user)) {
+        /* Not echoed: it may be a name. */
+        fprintf(stderr, "hartslag case %s: --user must be your organisation's id for you: %s\n",
+                op, NAMES_USER_RULE);
+        return EXIT_USAGE;
+    }
+    control_client_t *client = control_client_open("case", config, state_dir);
+    if (!client)
+        return 1;
+    int rc;
+    if (strcmp(op, "list") == 0)
+        rc = s_list(client, json, open_only);
+    else if (strcmp(op, "show") == 0)
+        rc = s_show(client, id, json);
+    else {
+        control_args_t args = {0};
+        control_args_add(&args, "case", NULL);
+        control_args_add(&args, "op", op);
+        if (id)
+            control_args_add(&args, "id", id);
+        if (alert)
+            control_args_add(&args, "alert", alert);
+        if (signal)
+            control_args_add(&args, "signal", signal);
+        if (kind)
+            control_args_add(&args, "kind", kind);
+        if (partners)
+            control_args_add(&args, "partners", partners);
+        if (date)
+            control_args_add(&args, "date", date);
+        if (outcome)
+            control_args_add(&args, "outcome", outcome);
+        if (user)
+            control_args_add(&args, "user", user);
+        rc = s_step(client, &args, op);
+        control_args_clear(&args);
+    }
+    control_client_destroy(&client);
+    return rc;
+}

@@ -1,0 +1,593 @@
+/*  cases: this daemon's part in case conferences (issue 15).
+
+    Steps. A `case` control request (open, invite, accept, decline, remove,
+    schedule, close) becomes a CaseAction signed with our sign key and sent
+    in a CaseRequest; the request is answered once the broker's CaseResult
+    came, "ok" only when the broker recorded the step, so that `hartslag
+    case` never reports a step it has not seen taken.
+
+    Notices. A CaseNotice is believed only as far as signatures carry it:
+    the step is checked against its actor's certificate, and every
+    participant's state against the signed steps in its proof (the
+    coordinator's invitation, the partner's own answer, the coordinator's
+    removal), the coordinator against the case's rule in our agreements. A
+    notice that fails any check is refused whole (acked as rejected, with
+    the reason) and nothing of it is kept. What passes is stored
+    (store_case.h), audited locally, handed to the hook and the watchers,
+    and acked.
+
+    Not here yet: sealed case content (title, shares, plan, actions) and the
+    purge after retention_days_after_close. */
+#include "case_action.h"
+#include "daemon_internal.h"
+#include "dlog.h"
+#include "names.h"
+#include "store_case.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CASES_WAIT_MS 15000 /* the broker's verdict on a step */
+
+static void s_ack(daemon_t *self, ProtobufCBinaryData id, bool stored, const char *reason)
+{
+    Hartslag__DeliveryAck ack = HARTSLAG__DELIVERY_ACK__INIT;
+    ack.signal_id = id;
+    ack.status = stored ? HARTSLAG__ACK_STATUS__ACK_STORED : HARTSLAG__ACK_STATUS__ACK_REJECTED;
+    ack.reason = stored ? NULL : (char *)reason;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_DELIVERY_ACK;
+    frame.delivery_ack = &ack;
+    (void)link_send(self, &frame);
+}
+
+/* ---- notices */
+
+/* Reads and checks one signed step of case `case_id`: NULL and *out, or
+   the reason it fails. */
+static const char *s_step(daemon_t *self, const Hartslag__SignedCaseAction *signed_step,
+                          const uint8_t case_id[CASE_ID_BYTES], Hartslag__CaseAction **out)
+{
+    const char *why = NULL;
+    *out = NULL;
+    if (!signed_step ||
+        case_action_check(signed_step->action.data, signed_step->action.len, out, &why) != 0)
+        return "bad_step";
+    const cert_t *cert = partners_by_org(self->partners, (*out)->actor);
+    const char *reason = NULL;
+    if (memcmp((*out)->case_id.data, case_id, CASE_ID_BYTES) != 0)
+        reason = "other_case";
+    else if (!cert)
+        reason = "unknown_actor";
+    else if (case_action_verify(signed_step, cert->sign_key) != 0)
+        reason = "bad_signature";
+    if (reason) {
+        hartslag__case_action__free_unpacked(*out, NULL);
+        *out = NULL;
+    }
+    return reason;
+}
+
+static bool s_names(const Hartslag__CaseAction *step, const char *org)
+{
+    for (size_t i = 0; i < step->n_partners; i++)
+        if (strcmp(step->partners[i], org) == 0)
+            return true;
+    return false;
+}
+
+/* Checks one participant's state against its proof. NULL when it holds;
+   the coordinator's open step is handed out in *open (the caller frees). */
+static const char *s_participant(daemon_t *self, const Hartslag__CaseParticipant *part,
+                                 const char *coordinator, const uint8_t case_id[CASE_ID_BYTES],
+                                 Hartslag__CaseAction **open)
+{
+    if (!names_is_org(part->org) || part->n_proof < 1 || part->n_proof > 2)
+        return "bad_proof";
+    Hartslag__CaseAction *first = NULL, *second = NULL;
+    const char *why = s_step(self, part->proof[0], case_id, &first);
+    if (why)
+        return why;
+    bool own = strcmp(part->org, coordinator) == 0;
+    Hartslag__CaseParticipantState expected = HARTSLAG__CASE_PARTICIPANT_STATE__CASE_INVITED;
+    if (strcmp(first->actor, coordinator) != 0)
+        why = "bad_proof";
+    else if (own && first->verb == HARTSLAG__CASE_VERB__CASE_OPEN)
+        expected = HARTSLAG__CASE_PARTICIPANT_STATE__CASE_ACTIVE;
+    else if (own || (first->verb != HARTSLAG__CASE_VERB__CASE_OPEN &&
+                     first->verb != HARTSLAG__CASE_VERB__CASE_INVITE) ||
+             !s_names(first, part->org))
+        why = "bad_proof";
+    if (!why && part->n_proof == 2) {
+        why = s_step(self, part->proof[1], case_id, &second);
+        if (!why) {
+            bool by_self = strcmp(second->actor, part->org) == 0;
+            if (own)
+                why = "bad_proof"; /* the coordinator takes part from its open on */
+            else if (second->verb == HARTSLAG__CASE_VERB__CASE_ACCEPT && by_self)
+                expected = HARTSLAG__CASE_PARTICIPANT_STATE__CASE_ACTIVE;
+            else if (second->verb == HARTSLAG__CASE_VERB__CASE_DECLINE && by_self)
+                expected = HARTSLAG__CASE_PARTICIPANT_STATE__CASE_DECLINED;
+            else if (second->verb == HARTSLAG__CASE_VERB__CASE_REMOVE &&
+                     strcmp(second->actor, coordinator) == 0 && s_names(second, part->org))
+                expected = HARTSLAG__CASE_PARTICIPANT_STATE__CASE_REMOVED;
+            else
+                why = "bad_proof";
+        }
+    }
+    if (!why && part->state != expected)
+        why = "state_not_proven";
+    if (!why && own && first->verb == HARTSLAG__CASE_VERB__CASE_OPEN) {
+        *open = first;
+        first = NULL;
+    }
+    if (first)
+        hartslag__case_action__free_unpacked(first, NULL);
+    if (second)
+        hartslag__case_action__free_unpacked(second, NULL);
+    return why;
+}
+
+/* The step's own values as a JSON object (partners, meeting_date, outcome). */
+static void s_detail(const Hartslag__CaseAction *step, strbuf_t *out)
+{
+    strbuf_puts(out, "{\"partners\":[");
+    for (size_t i = 0; i < step->n_partners; i++) {
+        strbuf_puts(out, i ? "," : "");
+        strbuf_json_string(out, step->partners[i]);
+    }
+    strbuf_puts(out, "],\"meeting_date\":");
+    strbuf_json_string(out, step->meeting_date);
+    strbuf_puts(out, ",\"outcome\":");
+    strbuf_json_string(out, step->outcome);
+    strbuf_puts(out, "}");
+}
+
+/* What the step means, for the watchers' text line. */
+static void s_line(const Hartslag__CaseAction *step, const char *case_id, strbuf_t *out)
+{
+    strbuf_printf(out, "CASE %s  %s by %s", case_id, case_verb_name(step->verb), step->actor);
+    for (size_t i = 0; i < step->n_partners; i++)
+        strbuf_printf(out, "%s%s", i ? ", " : ": ", step->partners[i]);
+    if (step->meeting_date)
+        strbuf_printf(out, "  meeting %s", step->meeting_date);
+    if (step->outcome)
+        strbuf_printf(out, "  outcome %s", step->outcome);
+}
+
+void cases_notice(daemon_t *self, const Hartslag__CaseNotice *notice)
+{
+    if (notice->notice_id.len != CASE_ID_BYTES || !notice->action ||
+        notice->n_participants > 64 || !names_is_token(notice->kind) ||
+        !names_is_org(notice->coordinator)) {
+        dlog(DLOG_WARN, "event=case_notice_refused reason=malformed");
+        if (notice->notice_id.len == CASE_ID_BYTES)
+            s_ack(self, notice->notice_id, false, "malformed");
+        return;
+    }
+    /* The step's own case id names the case every proof must be about. */
+    Hartslag__CaseAction *peek = NULL;
+    const char *why = NULL;
+    if (case_action_check(notice->action->action.data, notice->action->action.len, &peek, &why) !=
+        0) {
+        dlog(DLOG_WARN, "event=case_notice_refused reason=bad_step");
+        s_ack(self, notice->notice_id, false, "bad_step");
+        return;
+    }
+    uint8_t case_id[CASE_ID_BYTES];
+    memcpy(case_id, peek->case_id.data, CASE_ID_BYTES);
+    hartslag__case_action__free_unpacked(peek, NULL);
+    char case_hex[STORE_ID_HEX];
+    daemon_id_hex(case_id, CASE_ID_BYTES, case_hex);
+
+    Hartslag__CaseAction *step = NULL, *open = NULL;
+    why = s_step(self, notice->action, case_id, &step);
+    const agreements_case_rule_t *rule =
+        agreements_case_rule_lookup(self->agreements, notice->kind, strlen(notice->kind));
+    if (!why && (!rule || strcmp(rule->coordinator, notice->coordinator) != 0))
+        why = rule ? "not_coordinator" : "unknown_case_kind";
+    strbuf_t participants = {0}, json = {0}, line = {0}, detail = {0};
+    strbuf_puts(&participants, "[");
+    bool listed_self = false;
+    for (size_t i = 0; !why && i < notice->n_participants; i++) {
+        const Hartslag__CaseParticipant *part = notice->participants[i];
+        why = s_participant(self, part, notice->coordinator, case_id, &open);
+        if (why)
+            break;
+        listed_self = listed_self || strcmp(part->org, self->settings.org) == 0;
+        strbuf_puts(&participants, i ? ",{\"org\":" : "{\"org\":");
+        strbuf_json_string(&participants, part->org);
+        strbuf_puts(&participants, ",\"state\":");
+        strbuf_json_string(&participants, case_participant_state_name(part->state));
+        strbuf_printf(&participants, ",\"since_ms\":%llu}", (unsigned long long)part->since_ms);
+    }
+    strbuf_puts(&participants, "]");
+    if (!why && !open)
+        why = "no_open_step"; /* the coordinator's proof is the open: kind and subject */
+    else if (!why && (strcmp(open->kind, notice->kind) != 0 || !listed_self))
+        why = listed_self ? "other_kind" : "not_concerned";
+    if (why) {
+        char reason[80];
+        snprintf(reason, sizeof reason, "%s", why);
+        dlog(DLOG_WARN, "event=case_notice_refused case=%s reason=%s", case_hex, reason);
+        s_ack(self, notice->notice_id, false, reason);
+        goto done;
+    }
+    char subject[65], action_hex[STORE_ID_HEX];
+    sodium_bin2hex(subject, sizeof subject, open->subject.data, 32);
+    daemon_id_hex(step->action_id.data, CASE_ID_BYTES, action_hex);
+    s_detail(step, &detail);
+    const char *verb = case_verb_name(step->verb);
+    strbuf_puts(&json, "{\"kind\":\"case\",\"case_id\":");
+    strbuf_json_string(&json, case_hex);
+    strbuf_puts(&json, ",\"step\":");
+    strbuf_json_string(&json, verb);
+    strbuf_puts(&json, ",\"actor\":");
+    strbuf_json_string(&json, step->actor);
+    strbuf_puts(&json, ",\"case_kind\":");
+    strbuf_json_string(&json, notice->kind);
+    strbuf_puts(&json, ",\"coordinator\":");
+    strbuf_json_string(&json, notice->coordinator);
+    strbuf_printf(&json, ",\"closed\":%s,\"at_ms\":%llu,\"detail\":%s,\"participants\":%s}",
+                  notice->closed ? "true" : "false", (unsigned long long)notice->at_ms,
+                  strbuf_text(&detail), strbuf_text(&participants));
+    s_line(step, case_hex, &line);
+    store_case_t row = {
+        .case_id = case_hex,
+        .kind = notice->kind,
+        .coordinator = notice->coordinator,
+        .subject = subject,
+        .closed = notice->closed,
+        .outcome = step->verb == HARTSLAG__CASE_VERB__CASE_CLOSE ? step->outcome : NULL,
+        .meeting_date = step->verb == HARTSLAG__CASE_VERB__CASE_SCHEDULE ? step->meeting_date
+                                                                         : NULL,
+        .opened_ms = open->created_at_ms,
+        .updated_ms = notice->at_ms,
+        .participants = strbuf_text(&participants),
+    };
+    store_case_step_t stored_step = {
+        .action_id = action_hex,
+        .case_id = case_hex,
+        .verb = verb,
+        .actor = step->actor,
+        .actor_user = step->actor_user,
+        .at_ms = notice->at_ms,
+        .audit_index = notice->audit_index,
+        .detail = strbuf_text(&detail),
+    };
+    char event[40];
+    snprintf(event, sizeof event, "case_%s", verb);
+    store_audit_t audit = {.event = event, .signal_id = case_hex, .counterpart = step->actor,
+                           .actor_user = step->actor_user, .purpose = rule->purpose};
+    if (!strbuf_ok(&participants) || !strbuf_ok(&json) || !strbuf_ok(&detail) ||
+        store_begin(self->store) != 0 || store_case_put(self->store, &row) != 0 ||
+        store_case_step_add(self->store, &stored_step) != 0 ||
+        store_audit(self->store, &audit) != 0 ||
+        (self->hook && store_hook_event_add(self->store, case_hex, "case", strbuf_text(&json))) ||
+        store_commit(self->store) != 0) {
+        store_rollback(self->store);
+        dlog(DLOG_ERROR, "event=store_failed op=case_notice case=%s", case_hex);
+        daemon_set_error(self,
+                         "database error: a step in case %s could not be stored; it will be "
+                         "asked for again",
+                         case_hex);
+        inbound_notice_lost(self);
+        goto done;
+    }
+    s_ack(self, notice->notice_id, true, NULL);
+    dlog(DLOG_INFO, "event=case_step case=%s step=%s actor=%s", case_hex, verb, step->actor);
+    if (strbuf_ok(&line))
+        control_notify(self, strbuf_text(&json), strbuf_text(&line));
+    self->next_hook_check_ms = 0;
+done:
+    if (step)
+        hartslag__case_action__free_unpacked(step, NULL);
+    if (open)
+        hartslag__case_action__free_unpacked(open, NULL);
+    strbuf_wipe(&participants);
+    strbuf_wipe(&json);
+    strbuf_wipe(&line);
+    strbuf_wipe(&detail);
+}
+
+/* ---- steps */
+
+void cases_answer(daemon_t *self, waiter_t *w, const Hartslag__CaseResult *result)
+{
+    char message[400];
+    if (!result) {
+        snprintf(message, sizeof message,
+                 "no answer from the broker about the %s step in case %s: it was sent, but it is "
+                 "not known whether the broker recorded it; check 'hartslag case show %s' and "
+                 "'hartslag status', then try again",
+                 w->verb, w->case_id, w->case_id);
+        control_error(self, w->routing, "no_verdict", message);
+    } else if (result->ok) {
+        char index[24];
+        snprintf(index, sizeof index, "%llu", (unsigned long long)result->audit_index);
+        const char *frames[] = {"ok", w->case_id, w->verb, index};
+        (void)control_answer(self, w->routing, frames, 4);
+    } else {
+        snprintf(message, sizeof message, "the broker refused the %s step in case %s (%s)",
+                 w->verb, w->case_id, result->reason ? result->reason : "no reason given");
+        const char *frames[] = {"error", "refused", message,
+                                result->reason ? result->reason : ""};
+        (void)control_answer(self, w->routing, frames, 4);
+    }
+    zframe_destroy(&w->routing);
+}
+
+void cases_result(daemon_t *self, const Hartslag__CaseResult *result)
+{
+    char id[STORE_ID_HEX];
+    daemon_id_hex(result->action_id.data, result->action_id.len, id);
+    if (!id[0] || (!result->ok && (!result->reason || !names_is_text(result->reason, 96)))) {
+        dlog(DLOG_WARN, "event=frame_refused reason=bad_case_result");
+        return;
+    }
+    if (result->ok)
+        dlog(DLOG_INFO, "event=case_step_confirmed step_id=%s", id);
+    else
+        dlog(DLOG_WARN, "event=case_step_refused step_id=%s reason=%s", id, result->reason);
+    for (size_t i = 0; i < DAEMON_WAITERS_MAX; i++) {
+        waiter_t *w = &self->waiters[i];
+        if (w->routing && w->kind == WAIT_CASE && strcmp(w->signal_id, id) == 0)
+            cases_answer(self, w, result);
+    }
+}
+
+/* A new 16-byte id: creation ms (6, big-endian) and 10 random bytes, as
+   signal ids are made. */
+static void s_new_id(uint8_t id[CASE_ID_BYTES])
+{
+    uint64_t now = daemon_now_ms();
+    for (int i = 0; i < 6; i++)
+        id[i] = (uint8_t)(now >> (8 * (5 - i)));
+    randombytes_buf(id + 6, CASE_ID_BYTES - 6);
+}
+
+/* Splits a comma-separated list of orgs into `out` (pointers into `buf`). */
+static size_t s_split(char *buf, char **out, size_t max)
+{
+    size_t n = 0;
+    for (char *save = NULL, *org = strtok_r(buf, ",", &save); org && n < max;
+         org = strtok_r(NULL, ",", &save))
+        out[n++] = org;
+    return n;
+}
+
+typedef struct {
+    daemon_t *self;
+    zframe_t *routing;
+    size_t count;
+    bool failed;
+} case_list_t;
+
+static int s_list_one(void *arg, const char *json)
+{
+    case_list_t *ctx = arg;
+    const char *frames[] = {"item", json};
+    ctx->count++;
+    if (control_answer(ctx->self, ctx->routing, frames, 2) != 0) {
+        ctx->failed = true;
+        return -1;
+    }
+    return 0;
+}
+
+static void s_list(daemon_t *self, const request_t *req)
+{
+    const char *open_only = control_opt(req, "open");
+    case_list_t ctx = {self, req->routing, 0, false};
+    int rc = store_case_each(self->store, open_only && strcmp(open_only, "yes") == 0,
+                             s_list_one, &ctx);
+    if (ctx.failed)
+        return;
+    if (rc != 0) {
+        control_error(self, req->routing, "internal", "cannot read the cases database");
+        return;
+    }
+    char count[24];
+    snprintf(count, sizeof count, "%zu", ctx.count);
+    const char *frames[] = {"ok", count};
+    (void)control_answer(self, req->routing, frames, 2);
+}
+
+static bool s_hex_id(const char *hex, uint8_t id[CASE_ID_BYTES])
+{
+    return hex && strlen(hex) == 32 &&
+           sodium_hex2bin(id, CASE_ID_BYTES, hex, 32, NULL, NULL, NULL) == 0;
+}
+
+static void s_show(daemon_t *self, const request_t *req)
+{
+    const char *id = control_opt(req, "id");
+    uint8_t bin[CASE_ID_BYTES];
+    if (!s_hex_id(id, bin)) {
+        control_error(self, req->routing, "usage", "give the case id: 32 hex digits");
+        return;
+    }
+    char *json = NULL;
+    int found = store_case_json(self->store, id, &json);
+    if (found <= 0) {
+        char message[200];
+        snprintf(message, sizeof message,
+                 found < 0 ? "cannot read the cases database"
+                           : "case %s is not among this organisation's cases (see 'hartslag "
+                             "case list')",
+                 id);
+        control_error(self, req->routing, found < 0 ? "internal" : "not_found", message);
+        return;
+    }
+    const char *frames[] = {"ok", json};
+    (void)control_answer(self, req->routing, frames, 2);
+    free(json);
+}
+
+/* Reads the subject of a new case from the alert or inbox signal named:
+   0, -1 (not held, or the store failed: `err` says which), -2 (neither
+   named). */
+static int s_open_subject(daemon_t *self, const request_t *req, uint8_t subject[32], char *err,
+                          size_t errlen)
+{
+    const char *alert = control_opt(req, "alert");
+    const char *signal = control_opt(req, "signal");
+    char hex[65] = "";
+    int found = 0;
+    if (alert) {
+        found = store_case_alert_subject(self->store, alert, hex);
+        if (found == 0)
+            snprintf(err, errlen,
+                     "alert %s is not among this organisation's alerts; see 'hartslag alerts'",
+                     alert);
+    } else if (signal) {
+        store_inbox_t entry;
+        found = store_inbox_get(self->store, signal, &entry);
+        if (found > 0) {
+            snprintf(hex, sizeof hex, "%s", entry.subject ? entry.subject : "");
+            store_inbox_clear(&entry);
+        } else if (found == 0)
+            snprintf(err, errlen, "signal %s is not in the inbox; see 'hartslag inbox'", signal);
+    } else {
+        snprintf(err, errlen, "name the subject: --from-alert ID or --from-signal ID");
+        return -2;
+    }
+    if (found < 0)
+        snprintf(err, errlen, "cannot read the database");
+    if (found <= 0)
+        return -1;
+    if (strlen(hex) != 64 || sodium_hex2bin(subject, 32, hex, 64, NULL, NULL, NULL) != 0) {
+        snprintf(err, errlen, "the stored subject is not a pseudonym");
+        return -1;
+    }
+    return 0;
+}
+
+void cases_command(daemon_t *self, const request_t *req)
+{
+    const char *op = control_opt(req, "op");
+    if (!op) {
+        control_error(self, req->routing, "usage", "a case request needs op=");
+        return;
+    }
+    if (strcmp(op, "list") == 0) {
+        s_list(self, req);
+        return;
+    }
+    if (strcmp(op, "show") == 0) {
+        s_show(self, req);
+        return;
+    }
+    static const struct {
+        const char *name;
+        Hartslag__CaseVerb verb;
+    } verbs[] = {
+        {"open", HARTSLAG__CASE_VERB__CASE_OPEN},         {"invite", HARTSLAG__CASE_VERB__CASE_INVITE},
+        {"accept", HARTSLAG__CASE_VERB__CASE_ACCEPT},     {"decline", HARTSLAG__CASE_VERB__CASE_DECLINE},
+        {"remove", HARTSLAG__CASE_VERB__CASE_REMOVE},     {"schedule", HARTSLAG__CASE_VERB__CASE_SCHEDULE},
+        {"close", HARTSLAG__CASE_VERB__CASE_CLOSE},
+    };
+    int which = -1;
+    for (int i = 0; i < (int)(sizeof verbs / sizeof verbs[0]); i++)
+        if (strcmp(op, verbs[i].name) == 0)
+            which = i;
+    if (which < 0) {
+        control_error(self, req->routing, "usage", "unknown case op");
+        return;
+    }
+    Hartslag__CaseAction a = HARTSLAG__CASE_ACTION__INIT;
+    uint8_t action_id[CASE_ID_BYTES], case_id[CASE_ID_BYTES], subject[32];
+    char partners_buf[1200] = "", err[300] = "";
+    char *partners[CASE_PARTNERS_MAX];
+    a.verb = verbs[which].verb;
+    s_new_id(action_id);
+    a.action_id = (ProtobufCBinaryData){CASE_ID_BYTES, action_id};
+    a.actor = self->settings.org;
+    const char *user = control_opt(req, "user");
+    a.actor_user = (char *)(user ? user : "");
+    a.created_at_ms = daemon_now_ms();
+    a.agreements_version = agreements_version(self->agreements);
+    if (a.verb == HARTSLAG__CASE_VERB__CASE_OPEN) {
+        s_new_id(case_id);
+        const char *kind = control_opt(req, "kind");
+        if (!kind && agreements_case_rule_count(self->agreements) == 1)
+            kind = agreements_case_rule(self->agreements, 0)->kind;
+        if (!kind) {
+            control_error(self, req->routing, "usage",
+                          "name the kind of case conference: --kind (agreements.yaml, cases:)");
+            return;
+        }
+        int got = s_open_subject(self, req, subject, err, sizeof err);
+        if (got != 0) {
+            control_error(self, req->routing, got == -2 ? "usage" : "not_found", err);
+            return;
+        }
+        a.kind = (char *)kind;
+        a.has_subject = 1;
+        a.subject = (ProtobufCBinaryData){32, subject};
+    } else if (!s_hex_id(control_opt(req, "id"), case_id)) {
+        control_error(self, req->routing, "usage", "give the case id: 32 hex digits");
+        return;
+    }
+    a.case_id = (ProtobufCBinaryData){CASE_ID_BYTES, case_id};
+    const char *list = control_opt(req, "partners");
+    if (list && strlen(list) < sizeof partners_buf) {
+        snprintf(partners_buf, sizeof partners_buf, "%s", list);
+        a.n_partners = s_split(partners_buf, partners, CASE_PARTNERS_MAX);
+        a.partners = partners;
+    }
+    a.meeting_date = (char *)control_opt(req, "date");
+    a.outcome = (char *)control_opt(req, "outcome");
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    unsigned char sig[CASE_SIGBYTES];
+    const char *why = NULL;
+    if (case_action_sign(&a, keyfile_sign_secret(self->keys), &bytes, &len, sig, &why) != 0) {
+        snprintf(err, sizeof err, "the %s step is not valid (%s)", op, why ? why : "unknown");
+        control_error(self, req->routing, "usage", err);
+        return;
+    }
+    if (!self->connected) {
+        free(bytes);
+        control_error(self, req->routing, "not_connected",
+                      "not connected to the broker; nothing was sent. Try again when 'hartslag "
+                      "status' says connected");
+        return;
+    }
+    Hartslag__SignedCaseAction signed_step = HARTSLAG__SIGNED_CASE_ACTION__INIT;
+    signed_step.action = (ProtobufCBinaryData){len, bytes};
+    signed_step.signature = (ProtobufCBinaryData){CASE_SIGBYTES, sig};
+    Hartslag__CaseRequest request = HARTSLAG__CASE_REQUEST__INIT;
+    request.action = &signed_step;
+    Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
+    frame.body_case = HARTSLAG__FRAME__BODY_CASE_REQUEST;
+    frame.case_request = &request;
+    int sent = link_send(self, &frame);
+    free(bytes);
+    char action_hex[STORE_ID_HEX], case_hex[STORE_ID_HEX];
+    daemon_id_hex(action_id, CASE_ID_BYTES, action_hex);
+    daemon_id_hex(case_id, CASE_ID_BYTES, case_hex);
+    if (sent != 0) {
+        control_error(self, req->routing, "not_connected",
+                      "the broker connection is not ready; nothing was sent");
+        return;
+    }
+    dlog(DLOG_INFO, "event=case_step_sent case=%s step=%s step_id=%s", case_hex, op, action_hex);
+    for (size_t i = 0; i < DAEMON_WAITERS_MAX; i++) {
+        waiter_t *w = &self->waiters[i];
+        if (w->routing)
+            continue;
+        w->routing = zframe_dup(req->routing);
+        w->kind = WAIT_CASE;
+        snprintf(w->signal_id, sizeof w->signal_id, "%s", action_hex);
+        snprintf(w->case_id, sizeof w->case_id, "%s", case_hex);
+        snprintf(w->verb, sizeof w->verb, "%s", op);
+        w->deadline_ms = daemon_now_ms() + CASES_WAIT_MS;
+        return;
+    }
+    control_error(self, req->routing, "no_verdict",
+                  "the step was sent, but too many requests wait to follow the broker's answer; "
+                  "check 'hartslag case show' for the state");
+}

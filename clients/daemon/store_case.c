@@ -1,0 +1,167 @@
+/*  store_case: case conferences in the daemon's store; see store_case.h.
+    Not on the hot path: statements are prepared per call. The JSON the
+    CLI and the hook read is built by SQLite's JSON functions, so that
+    quoting is SQLite's, not hand-written. */
+#include "store_case.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *s_schema =
+    "CREATE TABLE IF NOT EXISTS cases ("
+    "  case_id TEXT PRIMARY KEY, kind TEXT NOT NULL, coordinator TEXT NOT NULL,"
+    "  subject TEXT NOT NULL, closed INTEGER NOT NULL, outcome TEXT, meeting_date TEXT,"
+    "  opened_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, participants TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS case_steps ("
+    "  action_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, verb TEXT NOT NULL,"
+    "  actor TEXT NOT NULL, actor_user TEXT NOT NULL, at_ms INTEGER NOT NULL,"
+    "  audit_index INTEGER NOT NULL, detail TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS case_steps_case ON case_steps (case_id, at_ms);";
+
+/* The columns of a case as one JSON object (without its steps). */
+#define CASE_JSON                                                                                  \
+    "json_object('kind', 'case', 'case_id', case_id, 'case_kind', kind, 'coordinator', "          \
+    "coordinator, 'subject', subject, 'state', CASE WHEN closed THEN 'closed' ELSE 'open' END, "  \
+    "'outcome', outcome, 'meeting_date', meeting_date, 'opened_at_ms', opened_ms, "               \
+    "'updated_at_ms', updated_ms, 'participants', json(participants)"
+
+int store_case_schema(store_t *self, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(store_db(self), s_schema, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot set up the case tables: %s", msg ? msg : "unknown error");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static sqlite3_stmt *s_prepare(store_t *self, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(store_db(self), sql, -1, &stmt, NULL) != SQLITE_OK) {
+        sqlite3_finalize(stmt);
+        return NULL;
+    }
+    return stmt;
+}
+
+static void s_text(sqlite3_stmt *stmt, int idx, const char *text)
+{
+    if (text)
+        sqlite3_bind_text(stmt, idx, text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(stmt, idx);
+}
+
+/* Runs a write and finalizes it. */
+static int s_run(sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_case_put(store_t *self, const store_case_t *c)
+{
+    sqlite3_stmt *stmt = s_prepare(
+        self, "INSERT INTO cases (case_id, kind, coordinator, subject, closed, outcome,"
+              " meeting_date, opened_ms, updated_ms, participants) VALUES (?,?,?,?,?,?,?,?,?,?)"
+              " ON CONFLICT (case_id) DO UPDATE SET closed = max(closed, excluded.closed),"
+              " outcome = coalesce(excluded.outcome, outcome),"
+              " meeting_date = coalesce(excluded.meeting_date, meeting_date),"
+              " updated_ms = max(updated_ms, excluded.updated_ms),"
+              " participants = CASE WHEN excluded.updated_ms >= updated_ms"
+              " THEN excluded.participants ELSE participants END");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, c->case_id);
+    s_text(stmt, 2, c->kind);
+    s_text(stmt, 3, c->coordinator);
+    s_text(stmt, 4, c->subject);
+    sqlite3_bind_int(stmt, 5, c->closed ? 1 : 0);
+    s_text(stmt, 6, c->outcome);
+    s_text(stmt, 7, c->meeting_date);
+    sqlite3_bind_int64(stmt, 8, (sqlite3_int64)c->opened_ms);
+    sqlite3_bind_int64(stmt, 9, (sqlite3_int64)c->updated_ms);
+    s_text(stmt, 10, c->participants);
+    return s_run(stmt);
+}
+
+int store_case_step_add(store_t *self, const store_case_step_t *step)
+{
+    sqlite3_stmt *stmt =
+        s_prepare(self, "INSERT OR IGNORE INTO case_steps (action_id, case_id, verb, actor,"
+                        " actor_user, at_ms, audit_index, detail) VALUES (?,?,?,?,?,?,?,?)");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, step->action_id);
+    s_text(stmt, 2, step->case_id);
+    s_text(stmt, 3, step->verb);
+    s_text(stmt, 4, step->actor);
+    s_text(stmt, 5, step->actor_user);
+    sqlite3_bind_int64(stmt, 6, (sqlite3_int64)step->at_ms);
+    sqlite3_bind_int64(stmt, 7, (sqlite3_int64)step->audit_index);
+    s_text(stmt, 8, step->detail);
+    return s_run(stmt);
+}
+
+int store_case_json(store_t *self, const char *case_id, char **json)
+{
+    *json = NULL;
+    sqlite3_stmt *stmt = s_prepare(
+        self, "SELECT " CASE_JSON ", 'steps', (SELECT json_group_array(json_object("
+              "'action_id', action_id, 'step', verb, 'actor', actor, 'actor_user', actor_user,"
+              " 'at_ms', at_ms, 'audit_index', audit_index, 'detail', json(detail)))"
+              " FROM (SELECT * FROM case_steps WHERE case_id = ?1 ORDER BY at_ms, rowid)))"
+              " FROM cases WHERE case_id = ?1");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, case_id);
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_DONE ? 0 : -1;
+    if (rc == SQLITE_ROW && sqlite3_column_text(stmt, 0)) {
+        *json = strdup((const char *)sqlite3_column_text(stmt, 0));
+        result = *json ? 1 : -1;
+    }
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+int store_case_each(store_t *self, bool open_only, store_json_fn *fn, void *arg)
+{
+    sqlite3_stmt *stmt = s_prepare(self, "SELECT " CASE_JSON ") FROM cases"
+                                         " WHERE closed = 0 OR ?1 = 0 ORDER BY updated_ms DESC");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int(stmt, 1, open_only ? 1 : 0);
+    int rc, result = 0;
+    while (result == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const unsigned char *json = sqlite3_column_text(stmt, 0);
+        if (!json || fn(arg, (const char *)json) != 0)
+            result = -1;
+    }
+    if (result == 0 && rc != SQLITE_DONE)
+        result = -1;
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+int store_case_alert_subject(store_t *self, const char *alert_id, char subject[65])
+{
+    sqlite3_stmt *stmt = s_prepare(self, "SELECT subject FROM alerts WHERE alert_id = ?");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, alert_id);
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_DONE ? 0 : -1;
+    const unsigned char *text = rc == SQLITE_ROW ? sqlite3_column_text(stmt, 0) : NULL;
+    if (text && strlen((const char *)text) == 64) {
+        memcpy(subject, text, 65);
+        result = 1;
+    }
+    sqlite3_finalize(stmt);
+    return result;
+}

@@ -1,0 +1,65 @@
+/*  store_case: the case conferences this organisation takes part in, as
+    its daemon verified them (issue 15), in the daemon's store
+    (clients/daemon/store.h). Metadata only, as the broker's notices carry
+    it: a case's kind, coordinator, subject pseudonym, state, meeting date,
+    outcome, participants (each state proven by signed steps, see
+    clients/daemon/cases.c) and the steps this daemon saw. Never content.
+
+    Every call runs in the caller's transaction (store_begin ..
+    store_commit). 0 / 1 found, -1 on a store error.
+*/
+#ifndef HARTSLAG_DAEMON_STORE_CASE_H
+#define HARTSLAG_DAEMON_STORE_CASE_H
+
+#include "store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A case as the daemon holds it. */
+typedef struct {
+    const char *case_id;      /* 32 hex digits */
+    const char *kind;         /* the `cases:` rule */
+    const char *coordinator;  /* org */
+    const char *subject;      /* 64 hex digits (pseudonym) */
+    bool closed;
+    const char *outcome;      /* NULL while open */
+    const char *meeting_date; /* YYYY-MM-DD or NULL */
+    uint64_t opened_ms;       /* broker time of the open */
+    uint64_t updated_ms;      /* broker time of the last step seen */
+    const char *participants; /* JSON array: [{"org","state","since_ms"}...] */
+} store_case_t;
+
+/* One step of a case as the daemon saw it in a notice. */
+typedef struct {
+    const char *action_id;  /* 32 hex digits */
+    const char *case_id;    /* 32 hex digits */
+    const char *verb;       /* open, invite, accept, ... */
+    const char *actor;      /* org */
+    const char *actor_user; /* the professional */
+    uint64_t at_ms;         /* broker time */
+    uint64_t audit_index;   /* the broker's first record of the step */
+    const char *detail;     /* JSON object: partners, meeting_date, outcome */
+} store_case_step_t;
+
+/* Creates the tables (called by store_open). */
+int store_case_schema(store_t *self, char *err, size_t errlen);
+
+/* Writes the case (replacing what was held). */
+int store_case_put(store_t *self, const store_case_t *c);
+
+/* Records a step; a step already held is left as it is (0). */
+int store_case_step_add(store_t *self, const store_case_step_t *step);
+
+/* The case as one JSON object (with its steps, oldest first) in *json
+   (malloc'd): 1, 0 when it is not held, -1. */
+int store_case_json(store_t *self, const char *case_id, char **json);
+
+/* Calls `fn` with each case as one JSON object (without steps), most
+   recently changed first; `open_only` leaves out closed ones. */
+int store_case_each(store_t *self, bool open_only, store_json_fn *fn, void *arg);
+
+/* The subject (64 hex) of an alert this daemon holds: 1, 0, -1. */
+int store_case_alert_subject(store_t *self, const char *alert_id, char subject[65]);
+
+#endif

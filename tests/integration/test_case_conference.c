@@ -1,0 +1,239 @@
+/*  A case conference end to end (issue 15): a real broker, real daemons,
+    the `hartslag case` CLI. The coordinator opens a case about the subject
+    of an alert and invites; partners accept or decline; the case is
+    scheduled and closed with an outcome. Each step is reported done only
+    once the broker recorded it, refused steps fail in words, and every
+    daemon holds the case as its signed steps prove it. */
+#include "broker_harness.h"
+#include "daemon_harness.h"
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *s_yaml =
+    "partnership: passart-test\nversion: 2\ncoordinator: gemeente\n"
+    "partners:\n"
+    "  - {org: gemeente, role: coordinator}\n"
+    "  - {org: politie, role: partner}\n"
+    "  - {org: welzijn, role: partner}\n"
+    "  - {org: woonpunt, role: partner}\n"
+    "agreements:\n"
+    "  - {id: p, from: politie, to: [gemeente], signal_types: [overlast], fields: [datum],"
+    "     purpose: casusoverleg, legal_basis: \"Wpg art. 19\", valid_from: 2025-01-01,"
+    "     valid_until: 2099-12-31, retention_days: 30, max_queue_days: 7}\n"
+    "  - {id: w, from: welzijn, to: [gemeente], signal_types: [zorgsignaal], fields: [datum],"
+    "     purpose: casusoverleg, legal_basis: \"Wmo art. 5.2.1\", valid_from: 2025-01-01,"
+    "     valid_until: 2099-12-31, retention_days: 30, max_queue_days: 7}\n"
+    "alerts:\n"
+    "  - {id: multi-agency-match, distinct_senders: 2, window_days: 90, notify: [gemeente],"
+    "     notify_senders: false, legal_basis: \"convenant Hartslag Passart art. 6\"}\n"
+    "cases:\n"
+    "  - kind: casusoverleg-passart\n"
+    "    coordinator: gemeente\n"
+    "    participants:\n"
+    "      - {org: gemeente, fields: [adres, toelichting]}\n"
+    "      - {org: politie, fields: [adres, datum, toelichting]}\n"
+    "      - {org: welzijn, fields: [toelichting]}\n"
+    "    purpose: casusoverleg\n"
+    "    legal_basis: \"Convenant Hartslag Passart art. 5\"\n"
+    "    retention_days_after_close: 90\n"
+    "    max_open_days: 180\n"
+    "    outcomes: [opgelost, doorverwezen, zorgtraject, geen_actie]\n";
+
+#define BSN "111222333"
+
+static bh_t *s_bh;
+static dh_t *s_daemons[4];
+static const char *s_orgs[] = {"gemeente", "politie", "welzijn", "woonpunt"};
+static char s_hook_out[4400];
+
+static void s_setup(void)
+{
+    tu_watchdog(150);
+    s_bh = bh_new(s_orgs, 4, s_yaml);
+    cr_assert_not_null(s_bh);
+    cr_assert_eq(bh_start(s_bh, NULL), 0);
+    snprintf(s_hook_out, sizeof s_hook_out, "%s/hook.jsonl", s_bh->root);
+    char hook[9000];
+    snprintf(hook, sizeof hook, "hook: \"cat >> %s; echo >> %s\"\n", s_hook_out, s_hook_out);
+    for (int i = 0; i < 4; i++) {
+        s_daemons[i] = dh_new(s_bh, s_orgs[i], NULL, i == 0 ? hook : NULL);
+        cr_assert_not_null(s_daemons[i]);
+        cr_assert_eq(dh_start(s_daemons[i]), 0);
+    }
+}
+
+static void s_teardown(void)
+{
+    for (int i = 0; i < 4; i++)
+        dh_destroy(&s_daemons[i]);
+    bh_destroy(&s_bh);
+}
+
+TestSuite(case_conference, .init = s_setup, .fini = s_teardown);
+
+/* The value of "key":"..." in `json`, into `out`. */
+static void s_value(const char *json, const char *key, char *out, size_t len)
+{
+    char needle[64];
+    snprintf(needle, sizeof needle, "\"%s\":\"", key);
+    const char *at = json ? strstr(json, needle) : NULL;
+    cr_assert_not_null(at, "no %s in %s", key, json ? json : "(null)");
+    at += strlen(needle);
+    size_t n = strcspn(at, "\"");
+    cr_assert_lt(n, len);
+    memcpy(out, at, n);
+    out[n] = '\0';
+}
+
+/* The case as `daemon` holds it (show --json), waiting until `needle`
+   appears in it. The caller frees. */
+static char *s_wait_case(dh_t *daemon, const char *case_id, const char *needle)
+{
+    char *out = NULL;
+    for (int i = 0; i < 100; i++) {
+        free(out);
+        out = NULL;
+        char *err = NULL;
+        int rc = dh_cli(daemon, NULL, &out, &err, "case", "show", case_id, "--json", NULL);
+        free(err);
+        if (rc == 0 && out && strstr(out, needle))
+            return out;
+        usleep(100000);
+    }
+    cr_assert_fail("the case never showed %s: %s", needle, out ? out : "(nothing)");
+    return NULL;
+}
+
+/* Runs `hartslag case ...` as `daemon`; the exit code, with stdout and
+   stderr joined in `text` (caller frees). */
+static int s_case(dh_t *daemon, char **text, const char *op, const char *id, const char *opt,
+                  const char *value)
+{
+    char *out = NULL, *err = NULL;
+    int rc = id && opt ? dh_cli(daemon, NULL, &out, &err, "case", op, id, opt, value, "--user",
+                                "medewerker 2", NULL)
+             : id      ? dh_cli(daemon, NULL, &out, &err, "case", op, id, "--user", "medewerker 2",
+                                NULL)
+                       : dh_cli(daemon, NULL, &out, &err, "case", op, opt, value, NULL);
+    size_t len = strlen(out ? out : "") + strlen(err ? err : "") + 2;
+    *text = malloc(len);
+    snprintf(*text, len, "%s%s", out ? out : "", err ? err : "");
+    free(out);
+    free(err);
+    return rc;
+}
+
+Test(case_conference, from_an_alert_to_a_closed_case)
+{
+    /* Two partners signal about one person: the coordinator's alert. */
+    const char *fields[] = {"datum=2026-11-28", NULL};
+    char id[33];
+    cr_assert_eq(dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL,
+                         true, id),
+                 0);
+    cr_assert_eq(dh_send(s_daemons[2], "gemeente", "zorgsignaal", "casusoverleg", BSN, fields,
+                         NULL, true, id),
+                 0);
+    char *alerts = NULL, alert_id[40];
+    for (int i = 0; i < 100; i++) {
+        free(alerts);
+        alerts = NULL;
+        cr_assert_eq(dh_cli(s_daemons[0], NULL, &alerts, NULL, "alerts", "--json", NULL), 0);
+        if (strstr(alerts, "\"alert_id\""))
+            break;
+        usleep(100000);
+    }
+    s_value(alerts, "alert_id", alert_id, sizeof alert_id);
+    char subject[70];
+    s_value(alerts, "subject", subject, sizeof subject);
+    free(alerts);
+
+    /* A case opens from an alert the daemon holds (politie has none);
+       the coordinator opens it and invites. */
+    char *text = NULL;
+    char *out = NULL, *err = NULL;
+    int rc = dh_cli(s_daemons[1], NULL, &out, &err, "case", "open", "--from-alert", alert_id,
+                    "--user", "agent 4", NULL);
+    cr_assert_eq(rc, 1, "%s%s", out, err);
+    cr_assert(strstr(err, "is not among this organisation's alerts"), "%s", err);
+    free(out);
+    free(err);
+    rc = dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-alert", alert_id,
+                "--invite", "politie,welzijn", "--user", "regisseur 1", NULL);
+    cr_assert_eq(rc, 0, "%s%s", out, err);
+    char case_id[40];
+    cr_assert_eq(sscanf(out, "case %32s: open recorded by the broker", case_id), 1, "%s", out);
+    free(out);
+    free(err);
+
+    /* The invited hold the case, with the alert's subject and their state
+       as the signed steps prove it. */
+    char *shown = s_wait_case(s_daemons[1], case_id, "\"org\":\"politie\",\"state\":\"invited\"");
+    cr_assert(strstr(shown, subject), "%s", shown);
+    cr_assert(strstr(shown, "\"org\":\"gemeente\",\"state\":\"active\""), "%s", shown);
+    free(shown);
+
+    cr_assert_eq(s_case(s_daemons[1], &text, "accept", case_id, NULL, NULL), 0, "%s", text);
+    cr_assert(strstr(text, "accept recorded by the broker"), "%s", text);
+    free(text);
+    cr_assert_eq(s_case(s_daemons[2], &text, "decline", case_id, NULL, NULL), 0, "%s", text);
+    free(text);
+    /* woonpunt was never invited: refused, in words, exit 1. */
+    cr_assert_eq(s_case(s_daemons[3], &text, "accept", case_id, NULL, NULL), 1, "%s", text);
+    cr_assert(strstr(text, "refused") && strstr(text, "not_invited"), "%s", text);
+    free(text);
+    cr_assert_eq(s_case(s_daemons[0], &text, "schedule", case_id, "--date", "2027-01-14"), 0,
+                 "%s", text);
+    free(text);
+    cr_assert_eq(s_case(s_daemons[0], &text, "close", case_id, "--outcome", "onbekend"), 1, "%s",
+                 text);
+    cr_assert(strstr(text, "unknown_outcome"), "%s", text);
+    free(text);
+    cr_assert_eq(s_case(s_daemons[0], &text, "close", case_id, "--outcome", "zorgtraject"), 0,
+                 "%s", text);
+    free(text);
+
+    /* Every participant's daemon holds the same end state. */
+    for (int d = 0; d < 2; d++) {
+        shown = s_wait_case(s_daemons[d], case_id, "\"state\":\"closed\"");
+        cr_assert(strstr(shown, "\"outcome\":\"zorgtraject\""), "%s", shown);
+        cr_assert(strstr(shown, "\"meeting_date\":\"2027-01-14\""), "%s", shown);
+        cr_assert(strstr(shown, "\"org\":\"politie\",\"state\":\"active\""), "%s", shown);
+        cr_assert(strstr(shown, "\"org\":\"welzijn\",\"state\":\"declined\""), "%s", shown);
+        free(shown);
+    }
+    /* welzijn was told of the steps up to its decline, and no further. */
+    shown = s_wait_case(s_daemons[2], case_id, "\"org\":\"welzijn\",\"state\":\"declined\"");
+    cr_assert_null(strstr(shown, "\"state\":\"closed\""), "%s", shown);
+    free(shown);
+    /* woonpunt holds nothing of it. */
+    cr_assert_eq(s_case(s_daemons[3], &text, "show", case_id, NULL, NULL), 1, "%s", text);
+    free(text);
+
+    /* The list, in words. */
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, NULL, "case", "list", NULL), 0);
+    cr_assert(strstr(out, case_id) && strstr(out, "closed") && strstr(out, "2027-01-14") &&
+                  strstr(out, "politie (active)"),
+              "%s", out);
+    free(out);
+
+    /* The coordinator's hook had each step; never the BSN. */
+    char *hooked = NULL;
+    for (int i = 0; i < 100; i++) {
+        free(hooked);
+        hooked = tu_read_file(s_hook_out, NULL);
+        if (hooked && strstr(hooked, "\"step\":\"close\""))
+            break;
+        usleep(100000);
+    }
+    cr_assert(hooked && strstr(hooked, "\"step\":\"close\"") && strstr(hooked, "\"step\":\"open\"") &&
+                  strstr(hooked, "\"step\":\"accept\""),
+              "%s", hooked ? hooked : "(no hook output)");
+    cr_assert_null(strstr(hooked, BSN));
+    free(hooked);
+}
