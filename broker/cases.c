@@ -490,7 +490,8 @@ int cases_take(const cases_ctx_t *ctx, const char *org, const Hartslag__SignedCa
         if (rc == 0 && verdict->ok) {
             char hex[33];
             sodium_bin2hex(hex, sizeof hex, a->case_id.data, 16);
-            log_event(HLOG_INFO, s_event(a->verb), "actor", org, "case", hex, NULL);
+            log_event(HLOG_INFO, "case_step", "step", case_verb_name(a->verb), "actor", org, "case",
+                      hex, NULL);
         }
     }
 done:

@@ -285,31 +285,34 @@ int cmd_case(int argc, char **argv)
         known = known || strcmp(op, ops[i]) == 0;
     if (!known || operands != (takes_id ? 2u : 1u)) {
         fprintf(stderr, "hartslag case: %s; see 'hartslag case --help'\n",
-                !known ? "unknown subcommand" : takes_id ? "give one case id" : "unexpected argument");
+                !known     ? "unknown subcommand"
+                : takes_id ? "give one case id"
+                           : "unexpected argument");
         return EXIT_USAGE;
     }
     bool needs_partner = strcmp(op, "invite") == 0 || strcmp(op, "remove") == 0;
     if ((needs_partner && !partners) || (strcmp(op, "schedule") == 0 && !date) ||
-        (strcmp(op, "close") == 0 && !outcome) ||
-        (strcmp(op, "open") == 0 && !alert == !signal)) {
+        (strcmp(op, "close") == 0 && !outcome) || (strcmp(op, "open") == 0 && !alert == !signal)) {
         fprintf(stderr, "hartslag case %s: %s\n", op,
-                needs_partner            ? "give --partner ORG[,ORG...]"
+                needs_partner                 ? "give --partner ORG[,ORG...]"
                 : strcmp(op, "schedule") == 0 ? "give --date YYYY-MM-DD"
-                : strcmp(op, "close") == 0    ? "give --outcome CODE (agreements.yaml, cases: outcomes)"
-                                              : "give one of --from-alert ID or --from-signal ID");
+                : strcmp(op, "close") == 0
+                    ? "give --outcome CODE (agreements.yaml, cases: outcomes)"
+                    : "give one of --from-alert ID or --from-signal ID");
         return EXIT_USAGE;
     }
     bool takes_step = strcmp(op, "list") != 0 && strcmp(op, "show") != 0;
     if (takes_step && (!user || !*user)) {
-        fprintf(stderr, "hartslag case %s: --user is required (your organisation's id for you; "
-                        "the audit records who took the step), or set HARTSLAG_USER\n",
+        fprintf(stderr,
+                "hartslag case %s: --user is required (your organisation's id for you; "
+                "the audit records who took the step), or set HARTSLAG_USER\n",
                 op);
         return EXIT_USAGE;
     }
     if (takes_step && !names_is_user(user)) {
         /* Not echoed: it may be a name. */
-        fprintf(stderr, "hartslag case %s: --user must be your organisation's id for you: %s\n",
-                op, NAMES_USER_RULE);
+        fprintf(stderr, "hartslag case %s: --user must be your organisation's id for you: %s\n", op,
+                NAMES_USER_RULE);
         return EXIT_USAGE;
     }
     control_client_t *client = control_client_open("case", config, state_dir);

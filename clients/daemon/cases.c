@@ -96,8 +96,9 @@ static const char *s_participant(daemon_t *self, const Hartslag__CaseParticipant
         why = "bad_proof";
     else if (own && first->verb == HARTSLAG__CASE_VERB__CASE_OPEN)
         expected = HARTSLAG__CASE_PARTICIPANT_STATE__CASE_ACTIVE;
-    else if (own || (first->verb != HARTSLAG__CASE_VERB__CASE_OPEN &&
-                     first->verb != HARTSLAG__CASE_VERB__CASE_INVITE) ||
+    else if (own ||
+             (first->verb != HARTSLAG__CASE_VERB__CASE_OPEN &&
+              first->verb != HARTSLAG__CASE_VERB__CASE_INVITE) ||
              !s_names(first, part->org))
         why = "bad_proof";
     if (!why && part->n_proof == 2) {
@@ -159,9 +160,8 @@ static void s_line(const Hartslag__CaseAction *step, const char *case_id, strbuf
 
 void cases_notice(daemon_t *self, const Hartslag__CaseNotice *notice)
 {
-    if (notice->notice_id.len != CASE_ID_BYTES || !notice->action ||
-        notice->n_participants > 64 || !names_is_token(notice->kind) ||
-        !names_is_org(notice->coordinator)) {
+    if (notice->notice_id.len != CASE_ID_BYTES || !notice->action || notice->n_participants > 64 ||
+        !names_is_token(notice->kind) || !names_is_org(notice->coordinator)) {
         dlog(DLOG_WARN, "event=case_notice_refused reason=malformed");
         if (notice->notice_id.len == CASE_ID_BYTES)
             s_ack(self, notice->notice_id, false, "malformed");
@@ -241,8 +241,8 @@ void cases_notice(daemon_t *self, const Hartslag__CaseNotice *notice)
         .subject = subject,
         .closed = notice->closed,
         .outcome = step->verb == HARTSLAG__CASE_VERB__CASE_CLOSE ? step->outcome : NULL,
-        .meeting_date = step->verb == HARTSLAG__CASE_VERB__CASE_SCHEDULE ? step->meeting_date
-                                                                         : NULL,
+        .meeting_date =
+            step->verb == HARTSLAG__CASE_VERB__CASE_SCHEDULE ? step->meeting_date : NULL,
         .opened_ms = open->created_at_ms,
         .updated_ms = notice->at_ms,
         .participants = strbuf_text(&participants),
@@ -259,8 +259,11 @@ void cases_notice(daemon_t *self, const Hartslag__CaseNotice *notice)
     };
     char event[40];
     snprintf(event, sizeof event, "case_%s", verb);
-    store_audit_t audit = {.event = event, .signal_id = case_hex, .counterpart = step->actor,
-                           .actor_user = step->actor_user, .purpose = rule->purpose};
+    store_audit_t audit = {.event = event,
+                           .signal_id = case_hex,
+                           .counterpart = step->actor,
+                           .actor_user = step->actor_user,
+                           .purpose = rule->purpose};
     if (!strbuf_ok(&participants) || !strbuf_ok(&json) || !strbuf_ok(&detail) ||
         store_begin(self->store) != 0 || store_case_put(self->store, &row) != 0 ||
         store_case_step_add(self->store, &stored_step) != 0 ||
@@ -310,10 +313,9 @@ void cases_answer(daemon_t *self, waiter_t *w, const Hartslag__CaseResult *resul
         const char *frames[] = {"ok", w->case_id, w->verb, index};
         (void)control_answer(self, w->routing, frames, 4);
     } else {
-        snprintf(message, sizeof message, "the broker refused the %s step in case %s (%s)",
-                 w->verb, w->case_id, result->reason ? result->reason : "no reason given");
-        const char *frames[] = {"error", "refused", message,
-                                result->reason ? result->reason : ""};
+        snprintf(message, sizeof message, "the broker refused the %s step in case %s (%s)", w->verb,
+                 w->case_id, result->reason ? result->reason : "no reason given");
+        const char *frames[] = {"error", "refused", message, result->reason ? result->reason : ""};
         (void)control_answer(self, w->routing, frames, 4);
     }
     zframe_destroy(&w->routing);
@@ -381,8 +383,8 @@ static void s_list(daemon_t *self, const request_t *req)
 {
     const char *open_only = control_opt(req, "open");
     case_list_t ctx = {self, req->routing, 0, false};
-    int rc = store_case_each(self->store, open_only && strcmp(open_only, "yes") == 0,
-                             s_list_one, &ctx);
+    int rc =
+        store_case_each(self->store, open_only && strcmp(open_only, "yes") == 0, s_list_one, &ctx);
     if (ctx.failed)
         return;
     if (rc != 0) {
@@ -484,9 +486,12 @@ void cases_command(daemon_t *self, const request_t *req)
         const char *name;
         Hartslag__CaseVerb verb;
     } verbs[] = {
-        {"open", HARTSLAG__CASE_VERB__CASE_OPEN},         {"invite", HARTSLAG__CASE_VERB__CASE_INVITE},
-        {"accept", HARTSLAG__CASE_VERB__CASE_ACCEPT},     {"decline", HARTSLAG__CASE_VERB__CASE_DECLINE},
-        {"remove", HARTSLAG__CASE_VERB__CASE_REMOVE},     {"schedule", HARTSLAG__CASE_VERB__CASE_SCHEDULE},
+        {"open", HARTSLAG__CASE_VERB__CASE_OPEN},
+        {"invite", HARTSLAG__CASE_VERB__CASE_INVITE},
+        {"accept", HARTSLAG__CASE_VERB__CASE_ACCEPT},
+        {"decline", HARTSLAG__CASE_VERB__CASE_DECLINE},
+        {"remove", HARTSLAG__CASE_VERB__CASE_REMOVE},
+        {"schedule", HARTSLAG__CASE_VERB__CASE_SCHEDULE},
         {"close", HARTSLAG__CASE_VERB__CASE_CLOSE},
     };
     int which = -1;

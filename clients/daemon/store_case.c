@@ -22,9 +22,9 @@ static const char *s_schema =
 
 /* The columns of a case as one JSON object (without its steps). */
 #define CASE_JSON                                                                                  \
-    "json_object('kind', 'case', 'case_id', case_id, 'case_kind', kind, 'coordinator', "          \
-    "coordinator, 'subject', subject, 'state', CASE WHEN closed THEN 'closed' ELSE 'open' END, "  \
-    "'outcome', outcome, 'meeting_date', meeting_date, 'opened_at_ms', opened_ms, "               \
+    "json_object('kind', 'case', 'case_id', case_id, 'case_kind', kind, 'coordinator', "           \
+    "coordinator, 'subject', subject, 'state', CASE WHEN closed THEN 'closed' ELSE 'open' END, "   \
+    "'outcome', outcome, 'meeting_date', meeting_date, 'opened_at_ms', opened_ms, "                \
     "'updated_at_ms', updated_ms, 'participants', json(participants)"
 
 int store_case_schema(store_t *self, char *err, size_t errlen)

@@ -18,10 +18,10 @@
 
 /* A case as the daemon holds it. */
 typedef struct {
-    const char *case_id;      /* 32 hex digits */
-    const char *kind;         /* the `cases:` rule */
-    const char *coordinator;  /* org */
-    const char *subject;      /* 64 hex digits (pseudonym) */
+    const char *case_id;     /* 32 hex digits */
+    const char *kind;        /* the `cases:` rule */
+    const char *coordinator; /* org */
+    const char *subject;     /* 64 hex digits (pseudonym) */
     bool closed;
     const char *outcome;      /* NULL while open */
     const char *meeting_date; /* YYYY-MM-DD or NULL */

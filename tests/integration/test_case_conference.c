@@ -117,9 +117,8 @@ static int s_case(dh_t *daemon, char **text, const char *op, const char *id, con
     char *out = NULL, *err = NULL;
     int rc = id && opt ? dh_cli(daemon, NULL, &out, &err, "case", op, id, opt, value, "--user",
                                 "medewerker 2", NULL)
-             : id      ? dh_cli(daemon, NULL, &out, &err, "case", op, id, "--user", "medewerker 2",
-                                NULL)
-                       : dh_cli(daemon, NULL, &out, &err, "case", op, opt, value, NULL);
+             : id ? dh_cli(daemon, NULL, &out, &err, "case", op, id, "--user", "medewerker 2", NULL)
+                  : dh_cli(daemon, NULL, &out, &err, "case", op, opt, value, NULL);
     size_t len = strlen(out ? out : "") + strlen(err ? err : "") + 2;
     *text = malloc(len);
     snprintf(*text, len, "%s%s", out ? out : "", err ? err : "");
@@ -133,11 +132,11 @@ Test(case_conference, from_an_alert_to_a_closed_case)
     /* Two partners signal about one person: the coordinator's alert. */
     const char *fields[] = {"datum=2026-11-28", NULL};
     char id[33];
-    cr_assert_eq(dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL,
+    cr_assert_eq(
+        dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL, true, id),
+        0);
+    cr_assert_eq(dh_send(s_daemons[2], "gemeente", "zorgsignaal", "casusoverleg", BSN, fields, NULL,
                          true, id),
-                 0);
-    cr_assert_eq(dh_send(s_daemons[2], "gemeente", "zorgsignaal", "casusoverleg", BSN, fields,
-                         NULL, true, id),
                  0);
     char *alerts = NULL, alert_id[40];
     for (int i = 0; i < 100; i++) {
@@ -187,15 +186,15 @@ Test(case_conference, from_an_alert_to_a_closed_case)
     cr_assert_eq(s_case(s_daemons[3], &text, "accept", case_id, NULL, NULL), 1, "%s", text);
     cr_assert(strstr(text, "refused") && strstr(text, "not_invited"), "%s", text);
     free(text);
-    cr_assert_eq(s_case(s_daemons[0], &text, "schedule", case_id, "--date", "2027-01-14"), 0,
-                 "%s", text);
+    cr_assert_eq(s_case(s_daemons[0], &text, "schedule", case_id, "--date", "2027-01-14"), 0, "%s",
+                 text);
     free(text);
     cr_assert_eq(s_case(s_daemons[0], &text, "close", case_id, "--outcome", "onbekend"), 1, "%s",
                  text);
     cr_assert(strstr(text, "unknown_outcome"), "%s", text);
     free(text);
-    cr_assert_eq(s_case(s_daemons[0], &text, "close", case_id, "--outcome", "zorgtraject"), 0,
-                 "%s", text);
+    cr_assert_eq(s_case(s_daemons[0], &text, "close", case_id, "--outcome", "zorgtraject"), 0, "%s",
+                 text);
     free(text);
 
     /* Every participant's daemon holds the same end state. */
@@ -231,8 +230,8 @@ Test(case_conference, from_an_alert_to_a_closed_case)
             break;
         usleep(100000);
     }
-    cr_assert(hooked && strstr(hooked, "\"step\":\"close\"") && strstr(hooked, "\"step\":\"open\"") &&
-                  strstr(hooked, "\"step\":\"accept\""),
+    cr_assert(hooked && strstr(hooked, "\"step\":\"close\"") &&
+                  strstr(hooked, "\"step\":\"open\"") && strstr(hooked, "\"step\":\"accept\""),
               "%s", hooked ? hooked : "(no hook output)");
     cr_assert_null(strstr(hooked, BSN));
     free(hooked);

@@ -80,8 +80,8 @@ TestSuite(case_notice, .init = s_setup, .fini = s_teardown);
 
 /* A signed step by `actor` (its name in the step) with the sign key of
    `signer`; the bytes live in `out` (freed by s_free). */
-static Hartslag__SignedCaseAction *s_signed(int signer, const char *actor,
-                                            Hartslag__CaseVerb verb, const char *partner)
+static Hartslag__SignedCaseAction *s_signed(int signer, const char *actor, Hartslag__CaseVerb verb,
+                                            const char *partner)
 {
     static uint8_t ids[64][16];
     static int next;
