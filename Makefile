@@ -190,7 +190,7 @@ PG_SUITES := $(addprefix $(BUILD)/tests/unit/test_,broker_store audit_store) \
   $(addprefix $(BUILD)/tests/integration/test_,broker broker_auth broker_status alerts inclusion \
     delivery_truth agreements_identity daemon_delivery pseudonyms storage_faults chaos \
     audit_events broker_cheat broker_hostile broker_window offline_partner broker_cases \
-    cli_audit_verify audit_e2e cli_audit_query)
+    cli_audit_verify audit_e2e cli_audit_query case_conference)
 test: all $(UNIT_BINS) $(INTEG_BINS)
 	@failed=""; for t in $(UNIT_BINS) $(INTEG_BINS); do \
 	  echo "== $$t"; \

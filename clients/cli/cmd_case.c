@@ -24,7 +24,8 @@ static const char s_usage_text[] =
     "       hartslag case accept|decline ID [--user USER]\n"
     "       hartslag case remove ID --partner ORG,... [--user USER]\n"
     "       hartslag case schedule ID --date YYYY-MM-DD [--user USER]\n"
-    "       hartslag case close ID --outcome CODE [--user USER]\n\n"
+    "       hartslag case close ID --outcome CODE [--user USER]\n"
+    "       hartslag case share ID --field NAME=VALUE... [--text TEXT] [--user USER]\n\n"
     "Case conferences (casuïstiekoverleg) under the coordinator's regie, by the\n"
     "rules of agreements.yaml (cases:). The coordinator opens a case about the\n"
     "subject of an alert or of a received signal and invites partners; an invited\n"
@@ -32,7 +33,9 @@ static const char s_usage_text[] =
     "with an outcome code. Every step is signed by this organisation's daemon and\n"
     "reported done only when the broker recorded it (exit 0); a refusal names the\n"
     "rule that refused it (exit 1). list and show give what this daemon received,\n"
-    "each participant's state checked against the signed steps.\n"
+    "each participant's state checked against the signed steps. share seals\n"
+    "fields and free text to every other partner taking part now (as the signed\n"
+    "steps prove it), by the case's rule, and waits for the broker's verdict.\n"
     "  --user USER        your organisation's id for you (default $HARTSLAG_USER)\n"
     "  --json             one JSON object per line (list) or the case (show)\n" CONTROL_CLIENT_USAGE
     "exit codes: 0 ok (a step: the broker recorded it), 1 failure or refusal, 2 usage\n";
@@ -177,6 +180,62 @@ static int s_show(control_client_t *client, const char *id, bool json)
     return rc;
 }
 
+/* share: the daemon seals it; then waits for the broker's verdict, as
+   `send --wait` does. */
+static int s_share(control_client_t *client, const control_args_t *args)
+{
+    zmsg_t *reply = control_client_request(client, args, CASE_LIST_TIMEOUT_MS);
+    if (!reply)
+        return 1;
+    char *status = zmsg_popstr(reply);
+    if (!status || strcmp(status, "ok") != 0) {
+        zmsg_pushstr(reply, status ? status : "error");
+        free(status);
+        int rc = control_client_print_error(client, reply);
+        zmsg_destroy(&reply);
+        return rc;
+    }
+    free(status);
+    char *signal_id = zmsg_popstr(reply);
+    zmsg_destroy(&reply);
+    control_args_t wait = {0};
+    char timeout[24];
+    snprintf(timeout, sizeof timeout, "%d", CASE_STEP_TIMEOUT_MS - 5000);
+    control_args_add(&wait, "wait", NULL);
+    control_args_add(&wait, "id", signal_id ? signal_id : "");
+    control_args_add(&wait, "timeout-ms", timeout);
+    reply = control_client_request(client, &wait, CASE_STEP_TIMEOUT_MS);
+    control_args_clear(&wait);
+    int rc = 1;
+    status = reply ? zmsg_popstr(reply) : NULL;
+    if (status && strcmp(status, "ok") == 0) {
+        char *state = zmsg_popstr(reply), *reason = zmsg_popstr(reply),
+             *detail = zmsg_popstr(reply), *index = zmsg_popstr(reply);
+        if (state && strcmp(state, "accepted") == 0) {
+            printf("%s shared in the case: accepted by the broker (audit index %s)\n", signal_id,
+                   index ? index : "?");
+            rc = 0;
+        } else if (state && strcmp(state, "pending") == 0)
+            printf("%s still pending: the broker has not answered yet; hartslagd keeps "
+                   "resubmitting it (see 'hartslag status')\n",
+                   signal_id);
+        else
+            printf("%s %s by the broker: %s %s\n", signal_id, state ? state : "?",
+                   reason && *reason ? reason : "no reason given", detail ? detail : "");
+        free(state);
+        free(reason);
+        free(detail);
+        free(index);
+    } else if (reply) {
+        zmsg_pushstr(reply, status ? status : "error");
+        rc = control_client_print_error(client, reply);
+    }
+    free(status);
+    free(signal_id);
+    zmsg_destroy(&reply);
+    return rc;
+}
+
 /* Sends a step and reports the broker's verdict. */
 static int s_step(control_client_t *client, const control_args_t *args, const char *op)
 {
@@ -217,12 +276,16 @@ int cmd_case(int argc, char **argv)
         {"date", required_argument, NULL, 'd'},
         {"outcome", required_argument, NULL, 'O'},
         {"user", required_argument, NULL, 'u'},
+        {"field", required_argument, NULL, 'f'},
+        {"text", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         CONTROL_CLIENT_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *state_dir = NULL, *alert = NULL, *signal = NULL, *kind = NULL,
                *partners = NULL, *date = NULL, *outcome = NULL, *user = getenv("HARTSLAG_USER");
+    const char *fields[64], *text = NULL;
+    size_t n_fields = 0;
     bool json = false, open_only = false;
     int opt;
     optind = 1;
@@ -256,6 +319,16 @@ int cmd_case(int argc, char **argv)
         case 'u':
             user = optarg;
             break;
+        case 'f':
+            if (n_fields == sizeof fields / sizeof fields[0] || !strchr(optarg, '=')) {
+                fprintf(stderr, "hartslag case share: --field NAME=VALUE, at most 64\n");
+                return EXIT_USAGE;
+            }
+            fields[n_fields++] = optarg;
+            break;
+        case 't':
+            text = optarg;
+            break;
         case 'h':
             s_usage(stdout);
             return 0;
@@ -279,7 +352,7 @@ int cmd_case(int argc, char **argv)
     bool takes_id = strcmp(op, "list") != 0 && strcmp(op, "open") != 0;
     size_t operands = (size_t)(argc - optind);
     static const char *const ops[] = {"list",    "show",   "open",     "invite", "accept",
-                                      "decline", "remove", "schedule", "close"};
+                                      "decline", "remove", "schedule", "close",  "share"};
     bool known = false;
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         known = known || strcmp(op, ops[i]) == 0;
@@ -323,7 +396,24 @@ int cmd_case(int argc, char **argv)
         rc = s_list(client, json, open_only);
     else if (strcmp(op, "show") == 0)
         rc = s_show(client, id, json);
-    else {
+    else if (strcmp(op, "share") == 0) {
+        if (n_fields == 0 && !text) {
+            fprintf(stderr, "hartslag case share: give --field NAME=VALUE or --text TEXT\n");
+            control_client_destroy(&client);
+            return EXIT_USAGE;
+        }
+        control_args_t args = {0};
+        control_args_add(&args, "case", NULL);
+        control_args_add(&args, "op", "share");
+        control_args_add(&args, "id", id);
+        for (size_t i = 0; i < n_fields; i++)
+            control_args_add(&args, "field", fields[i]);
+        if (text)
+            control_args_add(&args, "text", text);
+        control_args_add(&args, "user", user);
+        rc = s_share(client, &args);
+        control_args_clear(&args);
+    } else {
         control_args_t args = {0};
         control_args_add(&args, "case", NULL);
         control_args_add(&args, "op", op);

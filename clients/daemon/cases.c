@@ -596,3 +596,110 @@ void cases_command(daemon_t *self, const request_t *req)
                   "the step was sent, but too many requests wait to follow the broker's answer; "
                   "check 'hartslag case show' for the state");
 }
+
+/* ---- sharing into a case */
+
+/* Whether `org` takes part ("state":"active") in a participants JSON array
+   this daemon wrote itself (store_case.c: org tokens, no escapes). */
+static bool s_active(const char *participants, const char *org)
+{
+    char needle[128];
+    snprintf(needle, sizeof needle, "{\"org\":\"%.40s\",\"state\":\"active\"", org);
+    return strstr(participants, needle) != NULL;
+}
+
+int cases_share_request(daemon_t *self, const request_t *req, send_request_t *sr,
+                        case_share_buf_t *buf, char *code, size_t codelen, char *message,
+                        size_t msglen)
+{
+    const char *id = control_opt(req, "id");
+    if (!s_hex_id(id, buf->case_id)) {
+        snprintf(code, codelen, "usage");
+        snprintf(message, msglen, "give the case id: 32 hex digits");
+        return -1;
+    }
+    char kind[65], subject[65];
+    bool closed = false;
+    char *participants = NULL;
+    int found = store_case_get(self->store, id, kind, &closed, subject, &participants);
+    const agreements_case_rule_t *rule =
+        found > 0 ? agreements_case_rule_lookup(self->agreements, kind, strlen(kind)) : NULL;
+    const char *why = NULL;
+    if (found < 0)
+        why = "internal";
+    else if (found == 0)
+        why = "not_found";
+    else if (closed)
+        why = "case_closed";
+    else if (!rule)
+        why = "unknown_case_kind";
+    else if (!s_active(participants, self->settings.org))
+        why = "not_participant";
+    if (!why) {
+        /* Everyone taking part now, as their signed steps proved it, but us. */
+        size_t used = 0;
+        buf->to[0] = '\0';
+        for (const char *p = participants; (p = strstr(p, "{\"org\":\""));) {
+            p += 8;
+            size_t n = strcspn(p, "\"");
+            char org[40];
+            snprintf(org, sizeof org, "%.*s", (int)(n < 39 ? n : 39), p);
+            if (strcmp(org, self->settings.org) != 0 && s_active(participants, org) &&
+                used + n + 2 < sizeof buf->to)
+                used += (size_t)snprintf(buf->to + used, sizeof buf->to - used, "%s%s",
+                                         used ? "," : "", org);
+            p += n;
+        }
+        if (!used)
+            why = "no_participants";
+    }
+    if (!why && (strlen(subject) != 64 ||
+                 sodium_hex2bin(buf->pseudonym, 32, subject, 64, NULL, NULL, NULL) != 0))
+        why = "internal";
+    free(participants);
+    if (why) {
+        snprintf(code, codelen, "%s", why);
+        snprintf(message, msglen, "%s",
+                 strcmp(why, "not_found") == 0
+                     ? "this organisation holds no such case (see 'hartslag case list')"
+                 : strcmp(why, "case_closed") == 0 ? "the case is closed: nothing more is shared"
+                 : strcmp(why, "not_participant") == 0
+                     ? "this organisation does not take part in the case (accept the invitation "
+                       "first)"
+                 : strcmp(why, "no_participants") == 0
+                     ? "nobody else takes part in the case yet: nothing to share with"
+                 : strcmp(why, "unknown_case_kind") == 0
+                     ? "the case's kind is not in our agreements.yaml (cases:)"
+                     : "cannot read the cases database");
+        return -1;
+    }
+    /* Our own check first: the same rule the broker and the recipients
+       apply (all or nothing, the first field outside our list named). */
+    const char *names[WIRE_FIELDS_MAX + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < sr->n_fields && n < WIRE_FIELDS_MAX; i++)
+        names[n++] = sr->field_names[i];
+    if (sr->free_text)
+        names[n++] = ENVELOPE_FREE_TEXT_FIELD;
+    const char *field = NULL;
+    agreements_case_reason_t verdict =
+        agreements_case_share(self->agreements, kind, self->settings.org, names, n, &field);
+    if (verdict != AGREEMENTS_CASE_ALLOWED) {
+        snprintf(code, codelen, "denied");
+        snprintf(message, msglen,
+                 "%s%s%s: the case's rule (agreements.yaml, cases: %s) does not "
+                 "allow this organisation to share that",
+                 agreements_case_reason_name(verdict), field ? ":" : "", field ? field : "", kind);
+        return -1;
+    }
+    snprintf(buf->purpose, sizeof buf->purpose, "%s", rule->purpose);
+    sr->to = buf->to;
+    sr->signal_type = "case_share";
+    sr->purpose = buf->purpose;
+    sr->urgency = sr->urgency ? sr->urgency : "routine";
+    sr->valid_days =
+        rule->max_open_days < DAEMON_VALID_DAYS_MAX ? rule->max_open_days : DAEMON_VALID_DAYS_MAX;
+    sr->case_id = buf->case_id;
+    sr->pseudonym = buf->pseudonym;
+    return 0;
+}

@@ -477,6 +477,10 @@ static void s_send_cmd(daemon_t *self, const request_t *req)
 {
     send_request_t sr;
     memset(&sr, 0, sizeof sr);
+    /* `case op=share`: a signal into a case conference (cases.c fills the
+       recipients, purpose and subject from the case). */
+    const char *op = strcmp(req->args[0], "case") == 0 ? s_opt(req, "op") : NULL;
+    bool share = op && strcmp(op, "share") == 0;
     const char *names[WIRE_FIELDS_MAX + 1], *values[WIRE_FIELDS_MAX + 1];
     sr.to = s_opt(req, "to");
     sr.signal_type = s_opt(req, "type");
@@ -522,6 +526,17 @@ static void s_send_cmd(daemon_t *self, const request_t *req)
     sr.field_names = names;
     sr.field_values = values;
     send_result_t result;
+    case_share_buf_t share_buf;
+    if (share && sr.n_fields == 0 && !sr.free_text) {
+        s_queue_error(self, req->routing, "usage", "share at least one --field or --text");
+        return;
+    }
+    if (share && cases_share_request(self, req, &sr, &share_buf, result.code, sizeof result.code,
+                                     result.message, sizeof result.message) != 0) {
+        const char *frames[] = {"error", result.code, result.message};
+        s_queue_reply(self, req->routing, frames, 3, false);
+        return;
+    }
     if (outbound_send(self, &sr, &result) == 0) {
         const char *frames[] = {"ok", result.signal_id, result.state};
         s_queue_reply(self, req->routing, frames, 3, true);
@@ -999,6 +1014,9 @@ void control_request(daemon_t *self, zmsg_t **msg_p)
         s_withdraw_cmd(self, &req);
     else if (strcmp(cmd, "alert-ack") == 0)
         s_alert_ack_cmd(self, &req);
+    else if (strcmp(cmd, "case") == 0 && s_opt(&req, "op") &&
+             strcmp(s_opt(&req, "op"), "share") == 0)
+        s_send_cmd(self, &req);
     else if (strcmp(cmd, "case") == 0)
         cases_command(self, &req);
     else

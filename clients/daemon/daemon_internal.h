@@ -320,6 +320,11 @@ typedef struct {
     const char *user;          /* professional id */
     const char *urgency;       /* routine, priority, urgent */
     unsigned valid_days;       /* 1..DAEMON_VALID_DAYS_MAX */
+    /* A share into a case conference (cases.c): the case's id and its
+       subject's pseudonym, ready; the case's rule was checked instead of
+       `agreements:`. NULL for a signal. */
+    const uint8_t *case_id;
+    const uint8_t *pseudonym;
 } send_request_t;
 
 /* Outcome of outbound_send for the CLI. */
@@ -399,6 +404,19 @@ void cases_notice(daemon_t *self, const Hartslag__CaseNotice *notice);
 void cases_result(daemon_t *self, const Hartslag__CaseResult *result);
 void cases_command(daemon_t *self, const request_t *req);
 void cases_answer(daemon_t *self, waiter_t *w, const Hartslag__CaseResult *result);
+/* A share into a case (`case op=share`): fills `sr` from the request and
+   the case as this daemon verified it (its participants taking part now,
+   but us, are the recipients; its rule decides the fields), with the
+   strings in `buf`. 0, or -1 with an error code and message. */
+typedef struct {
+    char to[ENVELOPE_RECIPIENTS_MAX * 34];
+    char purpose[65];
+    uint8_t case_id[16];
+    uint8_t pseudonym[32];
+} case_share_buf_t;
+int cases_share_request(daemon_t *self, const request_t *req, send_request_t *sr,
+                        case_share_buf_t *buf, char *code, size_t codelen, char *message,
+                        size_t msglen);
 void control_close(daemon_t *self);
 /* Sends the waiting `send` answers; "ok ID" becomes an error unless
    `committed`. */

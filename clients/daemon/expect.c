@@ -40,8 +40,9 @@ static const char *s_sql[E_COUNT_] = {
     [E_ADD] = "INSERT OR IGNORE INTO inclusion (signal_id, event, counterpart, actor, on_behalf_of,"
               " signal_type, purpose, subject, position, audit_index, state, since_ms)"
               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    [E_ACCEPTED] = "UPDATE inclusion SET audit_index = ?2 + position, state = 'expected'"
-                   " WHERE signal_id = ?1 AND event = 'accepted' AND state = 'sent'",
+    [E_ACCEPTED] =
+        "UPDATE inclusion SET audit_index = ?2 + position, state = 'expected'"
+        " WHERE signal_id = ?1 AND event IN ('accepted', 'case_shared') AND state = 'sent'",
     [E_DUE] = "SELECT signal_id, event, counterpart, actor, on_behalf_of, signal_type, purpose,"
               " subject, position, audit_index FROM inclusion WHERE state = 'expected' AND"
               " (audit_index IS NULL OR audit_index < ?1) ORDER BY since_ms LIMIT ?2",
@@ -136,7 +137,9 @@ int expect_add(expect_t *self, const expect_row_t *row)
     sqlite3_bind_int64(stmt, 9, row->position);
     if (row->has_index)
         sqlite3_bind_int64(stmt, 10, (int64_t)row->index);
-    bool waiting = !row->has_index && strcmp(row->event, "accepted") == 0;
+    /* A share into a case is recorded as case_shared, at the same places. */
+    bool waiting = !row->has_index &&
+                   (strcmp(row->event, "accepted") == 0 || strcmp(row->event, "case_shared") == 0);
     sqlite3_bind_text(stmt, 11, waiting ? "sent" : "expected", -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 12, (int64_t)s_now_ms());
     return s_run(stmt);

@@ -3,6 +3,7 @@
     our own copy of the agreements, decrypted and stored before it is
     acknowledged; anything else is refused with a reason token. */
 #include "daemon_internal.h"
+#include "store_case.h"
 
 #include "dlog.h"
 #include "instruction.h"
@@ -85,11 +86,71 @@ static const char *s_urgency_name(Hartslag__Urgency urgency)
     }
 }
 
-/* Our own agreements check: may hdr->sender send this to us? On success
- *agreement is the clause (for retention). Else `reason` says why. */
-static bool s_allowed(daemon_t *self, const Hartslag__SignalHeader *hdr,
-                      const agreements_agreement_t **agreement, char *reason, size_t reasonlen)
+/* What allowed a signal to us: the clause's id (or the case's kind) and
+   how long we keep it. */
+typedef struct {
+    const char *id;
+    uint32_t retention_days;
+} allowance_t;
+
+/* A share into a case conference (issue 15): allowed by the case as this
+   daemon verified it, not by `agreements:` — the case is held and open,
+   the sender and we take part now (proven by signed steps, cases.c), the
+   purpose is the rule's, the fields are the sender's in the rule. Kept
+   until the case could at most have stayed open plus the retention after
+   closing (the purge at close is not built yet). */
+static bool s_case_allowed(daemon_t *self, const Hartslag__SignalHeader *hdr,
+                           allowance_t *allowance, char *reason, size_t reasonlen)
 {
+    char case_hex[STORE_ID_HEX], kind[65], subject[65], pseudonym[PSEUDONYM_HEXBYTES];
+    daemon_id_hex(hdr->case_id.data, hdr->case_id.len, case_hex);
+    bool closed = false;
+    char *participants = NULL;
+    int found = store_case_get(self->store, case_hex, kind, &closed, subject, &participants);
+    const agreements_case_rule_t *rule =
+        found > 0 ? agreements_case_rule_lookup(self->agreements, kind, strlen(kind)) : NULL;
+    char me[80], sender[80];
+    snprintf(me, sizeof me, "{\"org\":\"%.40s\",\"state\":\"active\"", self->settings.org);
+    snprintf(sender, sizeof sender, "{\"org\":\"%.40s\",\"state\":\"active\"", hdr->sender);
+    pseudonym_to_hex(hdr->subject.data, pseudonym);
+    const char *field = NULL;
+    const char *why = NULL;
+    if (found <= 0)
+        why = found < 0 ? "storage" : "unknown_case";
+    else if (closed)
+        why = "case_closed";
+    else if (!rule)
+        why = "unknown_case_kind";
+    else if (!strstr(participants, me) || !strstr(participants, sender))
+        why = "not_participant";
+    else if (strcmp(hdr->purpose, rule->purpose) != 0)
+        why = "wrong_purpose";
+    else if (strcmp(pseudonym, subject) != 0)
+        why = "subject_mismatch";
+    else {
+        agreements_case_reason_t verdict =
+            agreements_case_share(self->agreements, kind, hdr->sender,
+                                  (const char *const *)hdr->fields, hdr->n_fields, &field);
+        if (verdict != AGREEMENTS_CASE_ALLOWED)
+            why = agreements_case_reason_name(verdict);
+    }
+    free(participants);
+    if (why) {
+        snprintf(reason, reasonlen, "case:%s%s%s", why, field ? ":" : "", field ? field : "");
+        return false;
+    }
+    allowance->id = rule->kind;
+    allowance->retention_days = rule->max_open_days + rule->retention_days_after_close;
+    return true;
+}
+
+/* Our own agreements check: may hdr->sender send this to us? On success
+   `allowance` names the clause (for retention). Else `reason` says why. */
+static bool s_allowed(daemon_t *self, const Hartslag__SignalHeader *hdr, allowance_t *allowance,
+                      char *reason, size_t reasonlen)
+{
+    if (hdr->has_case_id)
+        return s_case_allowed(self, hdr, allowance, reason, reasonlen);
     agreements_str_t me = agreements_str(self->settings.org);
     agreements_str_t fields[WIRE_FIELDS_MAX];
     for (size_t i = 0; i < hdr->n_fields && i < WIRE_FIELDS_MAX; i++)
@@ -117,7 +178,8 @@ static bool s_allowed(daemon_t *self, const Hartslag__SignalHeader *hdr,
                      agreements_reason_name(decision.recipients[0].reason));
         return false;
     }
-    *agreement = decision.recipients[0].agreement;
+    allowance->id = decision.recipients[0].agreement->id;
+    allowance->retention_days = decision.recipients[0].agreement->retention_days;
     return true;
 }
 
@@ -237,9 +299,9 @@ void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver)
        the dearest step here: a signal we keep is verified once, there. A
        refusal before it verifies first, so that a bad signature is still
        the reason given whatever else is wrong with the signal. */
-    const agreements_agreement_t *agreement = NULL;
+    allowance_t allowance = {NULL, 0};
     uint64_t now = daemon_now_ms();
-    bool allowed = s_allowed(self, hdr, &agreement, reason, sizeof reason);
+    bool allowed = s_allowed(self, hdr, &allowance, reason, sizeof reason);
     if (!allowed || hdr->valid_until_ms <= now) {
         if (envelope_verify(sealed, cert->sign_key) != ENVELOPE_OK)
             s_reject(self, hdr, id, "bad_signature");
@@ -270,7 +332,7 @@ void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver)
     pseudonym_to_hex(hdr->subject.data, subject);
     /* Retention runs from when we received it: a sender's clock (or a
        backdated created_at) must not make us purge it early. */
-    uint64_t retain = now + (uint64_t)agreement->retention_days * DAY_MS;
+    uint64_t retain = now + (uint64_t)allowance.retention_days * DAY_MS;
     if (retain > hdr->valid_until_ms)
         retain = hdr->valid_until_ms;
     store_inbox_t entry = {
@@ -282,7 +344,7 @@ void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver)
         .fields = fields.data,
         .free_text = content->free_text,
         .urgency = (char *)s_urgency_name(hdr->urgency),
-        .agreement_id = (char *)agreement->id,
+        .agreement_id = (char *)allowance.id,
         .created_ms = hdr->created_at_ms,
         .valid_until_ms = hdr->valid_until_ms,
         .accepted_ms = deliver->accepted_at_ms,
@@ -299,7 +361,7 @@ void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver)
                            .actor_user = hdr->sender_user,
                            .signal_type = hdr->signal_type,
                            .purpose = hdr->purpose,
-                           .reason = agreement->id};
+                           .reason = allowance.id};
     if (daemon_item_begin(self) != 0 ||
         !daemon_item_end(self, store_inbox_add(self->store, &entry) == 0 &&
                                    store_audit(self->store, &audit) == 0 &&

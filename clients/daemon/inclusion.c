@@ -103,7 +103,7 @@ int inclusion_expect_sent(daemon_t *self, const uint8_t *sealed, size_t len)
         memcpy(row.signal_id, hdr->signal_id.data, EXPECT_ID_BYTES);
         memcpy(row.subject, hdr->subject.data, EXPECT_SUBJECT_BYTES);
         row.position = (uint32_t)i;
-        if (!s_copy(row.event, sizeof row.event, "accepted") ||
+        if (!s_copy(row.event, sizeof row.event, hdr->has_case_id ? "case_shared" : "accepted") ||
             !s_copy(row.actor, sizeof row.actor, self->settings.org) ||
             !s_copy(row.counterpart, sizeof row.counterpart, hdr->recipients[i]) ||
             !s_copy(row.signal_type, sizeof row.signal_type, hdr->signal_type) ||

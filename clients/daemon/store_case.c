@@ -165,3 +165,28 @@ int store_case_alert_subject(store_t *self, const char *alert_id, char subject[6
     sqlite3_finalize(stmt);
     return result;
 }
+
+int store_case_get(store_t *self, const char *case_id, char kind[65], bool *closed,
+                   char subject[65], char **participants)
+{
+    *participants = NULL;
+    sqlite3_stmt *stmt =
+        s_prepare(self, "SELECT kind, closed, subject, participants FROM cases WHERE case_id = ?");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, case_id);
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_DONE ? 0 : -1;
+    if (rc == SQLITE_ROW) {
+        const unsigned char *k = sqlite3_column_text(stmt, 0);
+        const unsigned char *subj = sqlite3_column_text(stmt, 2);
+        const unsigned char *parts = sqlite3_column_text(stmt, 3);
+        snprintf(kind, 65, "%s", k ? (const char *)k : "");
+        snprintf(subject, 65, "%s", subj ? (const char *)subj : "");
+        *closed = sqlite3_column_int(stmt, 1) != 0;
+        *participants = strdup(parts ? (const char *)parts : "[]");
+        result = *participants ? 1 : -1;
+    }
+    sqlite3_finalize(stmt);
+    return result;
+}

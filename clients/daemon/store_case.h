@@ -59,6 +59,12 @@ int store_case_json(store_t *self, const char *case_id, char **json);
    recently changed first; `open_only` leaves out closed ones. */
 int store_case_each(store_t *self, bool open_only, store_json_fn *fn, void *arg);
 
+/* What a share into the case needs: its kind, whether it is closed, its
+   subject (64 hex) and its participants JSON (malloc'd, the caller frees).
+   1, 0 when the case is not held, -1. */
+int store_case_get(store_t *self, const char *case_id, char kind[65], bool *closed,
+                   char subject[65], char **participants);
+
 /* The subject (64 hex) of an alert this daemon holds: 1, 0, -1. */
 int store_case_alert_subject(store_t *self, const char *alert_id, char subject[65]);
 

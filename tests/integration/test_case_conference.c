@@ -1,7 +1,8 @@
 /*  A case conference end to end (issue 15): a real broker, real daemons,
     the `hartslag case` CLI. The coordinator opens a case about the subject
     of an alert and invites; partners accept or decline; the case is
-    scheduled and closed with an outcome. Each step is reported done only
+    scheduled and closed with an outcome; what is shared reaches only who
+    takes part. Each step is reported done only
     once the broker recorded it, refused steps fail in words, and every
     daemon holds the case as its signed steps prove it. */
 #include "broker_harness.h"
@@ -45,6 +46,7 @@ static const char *s_yaml =
     "    outcomes: [opgelost, doorverwezen, zorgtraject, geen_actie]\n";
 
 #define BSN "111222333"
+#define CANARY "CANARY-case-5e1a"
 
 static bh_t *s_bh;
 static dh_t *s_daemons[4];
@@ -186,6 +188,35 @@ Test(case_conference, from_an_alert_to_a_closed_case)
     cr_assert_eq(s_case(s_daemons[3], &text, "accept", case_id, NULL, NULL), 1, "%s", text);
     cr_assert(strstr(text, "refused") && strstr(text, "not_invited"), "%s", text);
     free(text);
+    /* Sharing: sealed to who takes part now (politie), not to welzijn
+       (declined); a field outside the sender's list refuses the share. */
+    int before_politie = dh_inbox_count(s_daemons[1]);
+    int before_welzijn = dh_inbox_count(s_daemons[2]);
+    rc = dh_cli(s_daemons[0], NULL, &out, &err, "case", "share", case_id, "--field",
+                "adres=Passart 12 " CANARY, "--text", "zie overleg " CANARY, "--user",
+                "regisseur 1", NULL);
+    cr_assert_eq(rc, 0, "%s%s", out, err);
+    cr_assert(strstr(out, "shared in the case: accepted by the broker"), "%s", out);
+    free(out);
+    free(err);
+    cr_assert(dh_wait_inbox(s_daemons[1], before_politie + 1, 10000));
+    cr_assert_eq(dh_cli(s_daemons[1], NULL, &out, NULL, "inbox", "--json", NULL), 0);
+    cr_assert(strstr(out, CANARY) && strstr(out, "casusoverleg-passart"), "%s", out);
+    free(out);
+    rc = dh_cli(s_daemons[1], NULL, &out, &err, "case", "share", case_id, "--field", "categorie=x",
+                "--user", "agent 4", NULL);
+    cr_assert_eq(rc, 1, "%s%s", out, err);
+    cr_assert(strstr(err, "field_not_allowed:categorie"), "%s", err);
+    free(out);
+    free(err);
+    rc = dh_cli(s_daemons[2], NULL, &out, &err, "case", "share", case_id, "--text", "x", "--user",
+                "hulpverlener 3", NULL);
+    cr_assert_eq(rc, 1, "%s%s", out, err);
+    cr_assert(strstr(err, "does not take part"), "%s", err);
+    free(out);
+    free(err);
+    cr_assert_eq(dh_inbox_count(s_daemons[2]), before_welzijn);
+
     cr_assert_eq(s_case(s_daemons[0], &text, "schedule", case_id, "--date", "2027-01-14"), 0, "%s",
                  text);
     free(text);
@@ -235,4 +266,10 @@ Test(case_conference, from_an_alert_to_a_closed_case)
               "%s", hooked ? hooked : "(no hook output)");
     cr_assert_null(strstr(hooked, BSN));
     free(hooked);
+    /* What was said in the case never reached the broker's store or log. */
+    cr_assert_eq(bh_store_dump(s_bh), 0);
+    cr_assert_not(tu_dir_contains(s_bh->state, CANARY, strlen(CANARY)));
+    char *log = bh_log(s_bh);
+    cr_assert_null(strstr(log, CANARY));
+    free(log);
 }
