@@ -3,7 +3,8 @@
     stored and acked; one that lists a participant its signed steps do not
     prove (never invited, an acceptance signed by someone else, a step with
     a forged signature) is refused whole, with the reason, and nothing of it
-    is kept. */
+    is kept. Content shared in a case is taken only while the daemon's own
+    verified state says it takes part. */
 #include "broker_harness.h"
 #include "case_action.h"
 #include "daemon_harness.h"
@@ -245,6 +246,31 @@ Test(case_notice, proven_participants_are_stored_unproven_ones_refuse_the_notice
     shown = s_show();
     cr_assert(shown && strstr(shown, "\"org\":\"welzijn\",\"state\":\"active\""), "%s", shown);
     free(shown);
+    /* politie is invited but has not accepted: its daemon takes nothing
+       shared in the case, whatever a broker delivers. */
+    s_keys[2]->case_id = s_case;
+    s_keys[2]->subject = s_subject;
+    uint8_t *sealed = NULL, signal_id[16];
+    size_t len = 0;
+    cr_assert_eq(bh_seal(s_bh, s_keys[2], "politie", "case_share", "casusoverleg", "toelichting",
+                         NULL, &sealed, &len, signal_id),
+                 0);
+    cr_assert_eq(fb_deliver(s_fb, sealed, len), 0);
+    free(sealed);
+    for (int i = 0; i < 10; i++) {
+        Hartslag__Frame *reply = fb_recv(s_fb, 5000, VERSION);
+        cr_assert_not_null(reply, "no answer to the share:\n%s", dh_log(s_politie));
+        bool ours = reply->body_case == HARTSLAG__FRAME__BODY_DELIVERY_ACK &&
+                    memcmp(reply->delivery_ack->signal_id.data, signal_id, 16) == 0;
+        if (ours) {
+            cr_assert_eq(reply->delivery_ack->status, HARTSLAG__ACK_STATUS__ACK_REJECTED);
+            cr_assert_str_eq(reply->delivery_ack->reason, "case:not_participant");
+        }
+        hartslag__frame__free_unpacked(reply, NULL);
+        if (ours)
+            break;
+        cr_assert_lt(i, 9, "no DeliveryAck for the share");
+    }
     s_free(open);
     s_free(invite);
     s_free(forged);
