@@ -257,6 +257,20 @@ void cases_notice(daemon_t *self, const Hartslag__CaseNotice *notice)
         .audit_index = notice->audit_index,
         .detail = strbuf_text(&detail),
     };
+    /* The case closed, or we were removed or left: what was shared in it
+       is kept retention_days_after_close from now at the latest, then the
+       inbox's purge removes it (audited, a `purged` hook event). */
+    bool left = false;
+    for (size_t i = 0; i < notice->n_participants; i++) {
+        const Hartslag__CaseParticipant *part = notice->participants[i];
+        if (strcmp(part->org, self->settings.org) == 0)
+            left = part->state == HARTSLAG__CASE_PARTICIPANT_STATE__CASE_REMOVED ||
+                   part->state == HARTSLAG__CASE_PARTICIPANT_STATE__CASE_DECLINED;
+    }
+    uint64_t until_ms =
+        notice->closed || left
+            ? daemon_now_ms() + (uint64_t)rule->retention_days_after_close * 24ull * 60 * 60 * 1000
+            : 0;
     char event[40];
     snprintf(event, sizeof event, "case_%s", verb);
     store_audit_t audit = {.event = event,
@@ -267,6 +281,7 @@ void cases_notice(daemon_t *self, const Hartslag__CaseNotice *notice)
     if (!strbuf_ok(&participants) || !strbuf_ok(&json) || !strbuf_ok(&detail) ||
         store_begin(self->store) != 0 || store_case_put(self->store, &row) != 0 ||
         store_case_step_add(self->store, &stored_step) != 0 ||
+        (until_ms && store_case_retain_until(self->store, case_hex, until_ms) != 0) ||
         store_audit(self->store, &audit) != 0 ||
         (self->hook && store_hook_event_add(self->store, case_hex, "case", strbuf_text(&json))) ||
         store_commit(self->store) != 0) {

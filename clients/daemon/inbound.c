@@ -144,6 +144,14 @@ static bool s_case_allowed(daemon_t *self, const Hartslag__SignalHeader *hdr,
     return true;
 }
 
+/* The inbox entry `id` was shared in the header's case. */
+static int s_case_link(daemon_t *self, const Hartslag__SignalHeader *hdr, const char *id)
+{
+    char case_hex[STORE_ID_HEX];
+    daemon_id_hex(hdr->case_id.data, hdr->case_id.len, case_hex);
+    return store_case_inbox_link(self->store, id, case_hex);
+}
+
 /* Our own agreements check: may hdr->sender send this to us? On success
    `allowance` names the clause (for retention). Else `reason` says why. */
 static bool s_allowed(daemon_t *self, const Hartslag__SignalHeader *hdr, allowance_t *allowance,
@@ -364,6 +372,7 @@ void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver)
                            .reason = allowance.id};
     if (daemon_item_begin(self) != 0 ||
         !daemon_item_end(self, store_inbox_add(self->store, &entry) == 0 &&
+                                   (!hdr->has_case_id || s_case_link(self, hdr, id) == 0) &&
                                    store_audit(self->store, &audit) == 0 &&
                                    inclusion_expect_received(self, hdr) == 0)) {
         /* No ack: the broker redelivers once the store works again. */

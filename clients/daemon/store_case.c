@@ -18,7 +18,8 @@ static const char *s_schema =
     "  action_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, verb TEXT NOT NULL,"
     "  actor TEXT NOT NULL, actor_user TEXT NOT NULL, at_ms INTEGER NOT NULL,"
     "  audit_index INTEGER NOT NULL, detail TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS case_steps_case ON case_steps (case_id, at_ms);";
+    "CREATE INDEX IF NOT EXISTS case_steps_case ON case_steps (case_id, at_ms);"
+    "CREATE INDEX IF NOT EXISTS inbox_case ON inbox (case_id) WHERE case_id IS NOT NULL;";
 
 /* The columns of a case as one JSON object (without its steps). */
 #define CASE_JSON                                                                                  \
@@ -30,6 +31,20 @@ static const char *s_schema =
 int store_case_schema(store_t *self, char *err, size_t errlen)
 {
     char *msg = NULL;
+    /* Inbox entries shared in a case name it, so that closing the case
+       (or leaving it) shortens their retention. Stores made before cases
+       get the column. */
+    sqlite3_stmt *probe = NULL;
+    bool has_column = sqlite3_prepare_v2(store_db(self), "SELECT case_id FROM inbox LIMIT 0", -1,
+                                         &probe, NULL) == SQLITE_OK;
+    sqlite3_finalize(probe);
+    if (!has_column && sqlite3_exec(store_db(self), "ALTER TABLE inbox ADD COLUMN case_id TEXT",
+                                    NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot add the inbox's case column: %s",
+                 msg ? msg : "unknown error");
+        sqlite3_free(msg);
+        return -1;
+    }
     if (sqlite3_exec(store_db(self), s_schema, NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errlen, "cannot set up the case tables: %s", msg ? msg : "unknown error");
         sqlite3_free(msg);
@@ -189,4 +204,25 @@ int store_case_get(store_t *self, const char *case_id, char kind[65], bool *clos
     }
     sqlite3_finalize(stmt);
     return result;
+}
+
+int store_case_inbox_link(store_t *self, const char *signal_id, const char *case_id)
+{
+    sqlite3_stmt *stmt = s_prepare(self, "UPDATE inbox SET case_id = ? WHERE signal_id = ?");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, case_id);
+    s_text(stmt, 2, signal_id);
+    return s_run(stmt);
+}
+
+int store_case_retain_until(store_t *self, const char *case_id, uint64_t until_ms)
+{
+    sqlite3_stmt *stmt = s_prepare(self, "UPDATE inbox SET retain_until_ms = min(retain_until_ms,"
+                                         " ?) WHERE case_id = ?");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)until_ms);
+    s_text(stmt, 2, case_id);
+    return s_run(stmt);
 }

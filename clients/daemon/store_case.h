@@ -65,6 +65,13 @@ int store_case_each(store_t *self, bool open_only, store_json_fn *fn, void *arg)
 int store_case_get(store_t *self, const char *case_id, char kind[65], bool *closed,
                    char subject[65], char **participants);
 
+/* Marks an inbox entry as shared in `case_id`. */
+int store_case_inbox_link(store_t *self, const char *signal_id, const char *case_id);
+
+/* What was shared in the case is kept until `until_ms` at the latest (the
+   case closed, or we left it): the inbox's purge removes it then. */
+int store_case_retain_until(store_t *self, const char *case_id, uint64_t until_ms);
+
 /* The subject (64 hex) of an alert this daemon holds: 1, 0, -1. */
 int store_case_alert_subject(store_t *self, const char *alert_id, char subject[65]);
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *s_yaml =
@@ -111,6 +112,21 @@ static char *s_wait_case(dh_t *daemon, const char *case_id, const char *needle)
     return NULL;
 }
 
+#define DAY_MS (24ull * 60 * 60 * 1000)
+
+/* The retain_until_ms of the (one) case share in an inbox listing. */
+static uint64_t s_retain_ms(const char *inbox)
+{
+    const char *entry = strstr(inbox, "casusoverleg-passart");
+    cr_assert_not_null(entry, "%s", inbox);
+    const char *line = entry;
+    while (line > inbox && line[-1] != '\n')
+        line--;
+    const char *at = strstr(line, "\"retain_until_ms\":");
+    cr_assert_not_null(at, "%s", inbox);
+    return strtoull(at + strlen("\"retain_until_ms\":"), NULL, 10);
+}
+
 /* Runs `hartslag case ...` as `daemon`; the exit code, with stdout and
    stderr joined in `text` (caller frees). */
 static int s_case(dh_t *daemon, char **text, const char *op, const char *id, const char *opt,
@@ -202,6 +218,11 @@ Test(case_conference, from_an_alert_to_a_closed_case)
     cr_assert(dh_wait_inbox(s_daemons[1], before_politie + 1, 10000));
     cr_assert_eq(dh_cli(s_daemons[1], NULL, &out, NULL, "inbox", "--json", NULL), 0);
     cr_assert(strstr(out, CANARY) && strstr(out, "casusoverleg-passart"), "%s", out);
+    /* Kept while the case may be open (the share lapses after the rule's
+       180 days at the latest). */
+    uint64_t retain_open = s_retain_ms(out);
+    uint64_t now_ms = (uint64_t)time(NULL) * 1000;
+    cr_assert_gt(retain_open, now_ms + 179ull * DAY_MS, "%s", out);
     free(out);
     rc = dh_cli(s_daemons[1], NULL, &out, &err, "case", "share", case_id, "--field", "categorie=x",
                 "--user", "agent 4", NULL);
@@ -237,6 +258,14 @@ Test(case_conference, from_an_alert_to_a_closed_case)
         cr_assert(strstr(shown, "\"org\":\"welzijn\",\"state\":\"declined\""), "%s", shown);
         free(shown);
     }
+    /* Closed: what politie holds of the case goes 90 days from now
+       (retention_days_after_close), by the inbox's own purge. */
+    cr_assert_eq(dh_cli(s_daemons[1], NULL, &out, NULL, "inbox", "--json", NULL), 0);
+    uint64_t retain_closed = s_retain_ms(out);
+    free(out);
+    now_ms = (uint64_t)time(NULL) * 1000;
+    cr_assert_lt(retain_closed, now_ms + 91ull * DAY_MS);
+    cr_assert_gt(retain_closed, now_ms + 89ull * DAY_MS);
     /* welzijn was told of the steps up to its decline, and no further. */
     shown = s_wait_case(s_daemons[2], case_id, "\"org\":\"welzijn\",\"state\":\"declined\"");
     cr_assert_null(strstr(shown, "\"state\":\"closed\""), "%s", shown);
