@@ -122,8 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                deterministic and libsodium refuses non-canonical ones). */
             Hartslag__CaseAction *inner = NULL;
             const char *inner_why = NULL;
-            FUZZ_CHECK(case_action_check(signed_step->action.data, signed_step->action.len,
-                                         &inner, &inner_why) == 0);
+            FUZZ_CHECK(case_action_check(signed_step->action.data, signed_step->action.len, &inner,
+                                         &inner_why) == 0);
             uint8_t *bytes = NULL;
             size_t len = 0;
             unsigned char sig[CASE_SIGBYTES];
