@@ -179,6 +179,11 @@ static int s_decide(step_t *s)
     case HARTSLAG__CASE_VERB__CASE_DECLINE:
         if (s_state_of(s->members, s->n_members, s->org) != CASE_MEMBER_INVITED)
             return s_refuse(s, "not_invited") ? -1 : 0;
+        /* The rule may have changed since the invitation: joining needs
+           the partner in today's rule (declining never does). */
+        if (a->verb == HARTSLAG__CASE_VERB__CASE_ACCEPT &&
+            !agreements_case_participant(s->rule, s->org, strlen(s->org)))
+            return s_refuse(s, "not_participant") ? -1 : 0;
         break;
     case HARTSLAG__CASE_VERB__CASE_REMOVE:
         for (size_t i = 0; i < a->n_partners; i++) {
