@@ -193,14 +193,16 @@ PG_SUITES := $(addprefix $(BUILD)/tests/unit/test_,broker_store audit_store) \
     cli_audit_verify audit_e2e cli_audit_query case_conference)
 test: all $(UNIT_BINS) $(INTEG_BINS)
 	@failed=""; for t in $(UNIT_BINS) $(INTEG_BINS); do \
-	  echo "== $$t"; \
+	  echo "== $$t"; began=$$(date +%s); \
 	  HARTSLAG_BIN=$(abspath $(BUILD)) HARTSLAG_SRC=$(CURDIR) \
 	    $$t --jobs 2 --short-filename || failed="$$failed $$t"; \
+	  echo "-- $$t: $$(( $$(date +%s) - began )) s"; \
 	done; \
 	for t in $(PG_SUITES); do \
-	  echo "== $$t (PostgreSQL)"; \
+	  echo "== $$t (PostgreSQL)"; began=$$(date +%s); \
 	  HARTSLAG_TEST_STORE=postgresql HARTSLAG_BIN=$(abspath $(BUILD)) HARTSLAG_SRC=$(CURDIR) \
 	    $$t --jobs 2 --short-filename || failed="$$failed $$t(postgresql)"; \
+	  echo "-- $$t (PostgreSQL): $$(( $$(date +%s) - began )) s"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "FAILED ($(BUILD)):$$failed"; exit 1; fi
 
