@@ -4,6 +4,7 @@
 
 #include "case_action.h"
 #include "cert.h"
+#include "date.h"
 #include "log.h"
 #include "names.h"
 #include "wire.h"
@@ -33,6 +34,10 @@ static const char *s_event(Hartslag__CaseVerb verb)
         return "case_scheduled";
     case HARTSLAG__CASE_VERB__CASE_CLOSE:
         return "case_closed";
+    case HARTSLAG__CASE_VERB__CASE_PLAN:
+        return "case_plan";
+    case HARTSLAG__CASE_VERB__CASE_ACTION_DONE:
+        return "case_action";
     default:
         return "case_refused";
     }
@@ -62,6 +67,7 @@ typedef struct {
     bool exists;
     case_member_t members[STORE_CASE_MEMBERS_MAX];
     size_t n_members;
+    char owner_due[11]; /* action_done: the item's due date */
     case_verdict_t *verdict;
 } step_t;
 
@@ -155,8 +161,11 @@ static int s_decide(step_t *s)
             return s_refuse(s, "unknown_case") ? -1 : 0;
         if (s->row.closed_at_ms != 0)
             return s_refuse(s, "case_closed") ? -1 : 0;
-        bool coordinates =
-            verb != HARTSLAG__CASE_VERB__CASE_ACCEPT && verb != HARTSLAG__CASE_VERB__CASE_DECLINE;
+        /* Every step but answering an invitation and marking one's own
+           action done is the coordinator's. */
+        bool coordinates = verb != HARTSLAG__CASE_VERB__CASE_ACCEPT &&
+                           verb != HARTSLAG__CASE_VERB__CASE_DECLINE &&
+                           verb != HARTSLAG__CASE_VERB__CASE_ACTION_DONE;
         if (coordinates && strcmp(s->org, s->row.coordinator) != 0)
             return s_refuse(s, "not_coordinator") ? -1 : 0;
         /* A rule taken out of the agreements ends the case's work: it can
@@ -192,6 +201,49 @@ static int s_decide(step_t *s)
                 return s_refuse_partner(s, "not_participant", a->partners[i]) ? -1 : 0;
         }
         break;
+    case HARTSLAG__CASE_VERB__CASE_PLAN: {
+        /* All or nothing: every owner takes part now, no date before the
+           day the case opened, every item new to the case. */
+        int64_t opened_day = s->row.opened_at_ms / (24LL * 60 * 60 * 1000), n_items = 0;
+        if (broker_store_case_item_count(ctx->store, a->case_id.data, &n_items) != 0)
+            return -1;
+        if (n_items + (int64_t)a->n_plan_items > STORE_CASE_ITEMS_MAX)
+            return s_refuse(s, "too_many_items") ? -1 : 0;
+        for (size_t i = 0; i < a->n_plan_items; i++) {
+            const Hartslag__CasePlanItem *item = a->plan_items[i];
+            int64_t due = 0;
+            case_item_t held;
+            if (!s_takes_part(s->members, s->n_members, item->owner))
+                return s_refuse_partner(s, "owner_not_participant", item->owner) ? -1 : 0;
+            if (date_parse_cstr(item->due_date, &due) != 0 || due < opened_day)
+                return s_refuse_partner(s, "due_before_opening", item->due_date) ? -1 : 0;
+            int found =
+                broker_store_case_item_find(ctx->store, a->case_id.data, item->item_id.data, &held);
+            if (found != 0)
+                return found < 0 || s_refuse(s, "duplicate_item") ? -1 : 0;
+        }
+        break;
+    }
+    case HARTSLAG__CASE_VERB__CASE_ACTION_DONE: {
+        /* Only the action's owner, while it takes part, and only once: a
+           done action stays done (the same signed step again is a retry,
+           answered by s_repeat before this). */
+        case_item_t item;
+        int found =
+            broker_store_case_item_find(ctx->store, a->case_id.data, a->item_id.data, &item);
+        if (found < 0)
+            return -1;
+        if (found == 0)
+            return s_refuse(s, "unknown_item") ? -1 : 0;
+        if (strcmp(item.owner, s->org) != 0)
+            return s_refuse(s, "not_owner") ? -1 : 0;
+        if (!s_takes_part(s->members, s->n_members, s->org))
+            return s_refuse(s, "not_participant") ? -1 : 0;
+        if (item.done_at_ms != 0)
+            return s_refuse(s, "already_done") ? -1 : 0;
+        snprintf(s->owner_due, sizeof s->owner_due, "%s", item.due_date);
+        break;
+    }
     case HARTSLAG__CASE_VERB__CASE_CLOSE:
         if (s->rule) {
             agreements_case_reason_t why =
@@ -302,6 +354,38 @@ static int s_apply(step_t *s)
             broker_store_case_schedule(ctx->store, case_id, a->meeting_date) != 0)
             return -1;
         break;
+    case HARTSLAG__CASE_VERB__CASE_PLAN:
+        /* One record per action: the coordinator gave it to its owner. */
+        for (size_t i = 0; i < a->n_plan_items; i++) {
+            const Hartslag__CasePlanItem *item = a->plan_items[i];
+            Hartslag__AuditRecord record;
+            s_record_init(s, &record, "case_plan");
+            record.counterpart_org = item->owner;
+            record.has_case_item = 1;
+            record.case_item = item->item_id;
+            record.due_date = item->due_date;
+            int64_t index = ctx->audit(ctx->arg, &record);
+            if (index < 0 ||
+                broker_store_case_item_add(ctx->store, case_id, item->item_id.data, item->owner,
+                                           item->due_date, ctx->now_ms) != 0)
+                return -1;
+            if (first < 0)
+                first = index;
+        }
+        break;
+    case HARTSLAG__CASE_VERB__CASE_ACTION_DONE: {
+        Hartslag__AuditRecord record;
+        s_record_init(s, &record, "case_action");
+        record.counterpart_org = s->row.coordinator;
+        record.has_case_item = 1;
+        record.case_item = a->item_id;
+        record.due_date = s->owner_due;
+        record.case_action_state = "done";
+        if ((first = ctx->audit(ctx->arg, &record)) < 0 ||
+            broker_store_case_item_done(ctx->store, case_id, a->item_id.data, ctx->now_ms) != 0)
+            return -1;
+        break;
+    }
     case HARTSLAG__CASE_VERB__CASE_CLOSE:
         if ((first = s_audit(s, NULL)) < 0 ||
             broker_store_case_close(ctx->store, case_id, a->outcome, ctx->now_ms) != 0)

@@ -57,6 +57,7 @@ static const table_t s_tables[] = {
      NULL},
     {"case_actions", "action_id, case_id, actor, digest, action, signature, at_ms, audit_index",
      "bbtbbbii", NULL},
+    {"case_items", "case_id, item_id, owner, due_date, planned_at, done_at_ms", "bbttii", NULL},
     {"audit_meta", "key, value", "tt", NULL},
     {"audit", "idx, record, leaf", "ibb", NULL},
     {"audit_nodes", "level, idx, hash", "iib", NULL},

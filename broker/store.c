@@ -54,7 +54,15 @@ static const char *s_version_table = "CREATE TABLE IF NOT EXISTS schema_version(
     "  action " BLOB " NOT NULL,"                                                                  \
     "  signature " BLOB " NOT NULL,"                                                               \
     "  at_ms " INT " NOT NULL,"                                                                    \
-    "  audit_index " INT " NOT NULL)" SUFFIX ";"
+    "  audit_index " INT " NOT NULL)" SUFFIX ";"                                                   \
+    "CREATE TABLE IF NOT EXISTS case_items("                                                       \
+    "  case_id " BLOB " NOT NULL,"                                                                 \
+    "  item_id " BLOB " NOT NULL,"                                                                 \
+    "  owner TEXT NOT NULL,"                                                                       \
+    "  due_date TEXT NOT NULL,"                                                                    \
+    "  planned_at " INT " NOT NULL,"                                                               \
+    "  done_at_ms " INT ","                                                                        \
+    "  PRIMARY KEY(case_id, item_id))" SUFFIX ";"
 
 /* The schema, version BROKER_STORE_SCHEMA_VERSION, for SQLite. */
 static const char *s_schema_sqlite =
@@ -320,8 +328,9 @@ static int s_schema(broker_store_t *self, const char *shown, char *err, size_t e
     if (rc == 0 && !found)
         rc = s_migrate_unversioned(self);
     /* Later versions migrate here, one step at a time from `version`.
-       Version 2 (issue 15) only adds the case tables, which the schema
-       text above creates when they are missing. */
+       Version 2 (issue 15) only adds the case tables, and version 3 the
+       plan's items (case_items), which the schema text above creates when
+       they are missing. */
     if (rc == 0 && (!found || version != BROKER_STORE_SCHEMA_VERSION)) {
         db_stmt_t *st = db_prepare(self->db, SQL_VERSION_SET);
         rc = st && db_bind_text(st, 1, VERSION_COMPONENT) == 0 &&

@@ -39,7 +39,7 @@
 
 /* The schema this broker writes. Stores that predate the version row are
    version 0 (migrated on open); a higher version is refused. */
-#define BROKER_STORE_SCHEMA_VERSION 2
+#define BROKER_STORE_SCHEMA_VERSION 3
 
 #define BROKER_STORE_LOCATION_MAX 4200 /* a resolved location */
 

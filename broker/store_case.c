@@ -220,3 +220,62 @@ int broker_store_case_open_since(broker_store_t *self, int64_t opened_before_ms,
     db_reset(st);
     return rc == DB_DONE ? 0 : -1;
 }
+
+int broker_store_case_item_find(broker_store_t *self, const uint8_t case_id[STORE_CASE_ID_BYTES],
+                                const uint8_t item_id[STORE_CASE_ID_BYTES], case_item_t *out)
+{
+    db_stmt_t *st = db_prepare(self->db, "SELECT owner, due_date, planned_at, done_at_ms "
+                                         "FROM case_items WHERE case_id = $1 AND item_id = $2");
+    if (!st || db_bind_blob(st, 1, case_id, STORE_CASE_ID_BYTES) != 0 ||
+        db_bind_blob(st, 2, item_id, STORE_CASE_ID_BYTES) != 0)
+        return -1;
+    db_step_t rc = db_step(st);
+    if (rc == DB_ROW) {
+        memset(out, 0, sizeof *out);
+        s_copy_text(out->owner, sizeof out->owner, db_column_text(st, 0));
+        s_copy_text(out->due_date, sizeof out->due_date, db_column_text(st, 1));
+        out->planned_ms = db_column_int64(st, 2);
+        out->done_at_ms = db_column_int64(st, 3);
+    }
+    db_reset(st);
+    return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1;
+}
+
+int broker_store_case_item_count(broker_store_t *self, const uint8_t case_id[STORE_CASE_ID_BYTES],
+                                 int64_t *n)
+{
+    *n = 0;
+    db_stmt_t *st = db_prepare(self->db, "SELECT COUNT(*) FROM case_items WHERE case_id = $1");
+    if (!st || db_bind_blob(st, 1, case_id, STORE_CASE_ID_BYTES) != 0)
+        return -1;
+    db_step_t rc = db_step(st);
+    if (rc == DB_ROW)
+        *n = db_column_int64(st, 0);
+    db_reset(st);
+    return rc == DB_ROW ? 0 : -1;
+}
+
+int broker_store_case_item_add(broker_store_t *self, const uint8_t case_id[STORE_CASE_ID_BYTES],
+                               const uint8_t item_id[STORE_CASE_ID_BYTES], const char *owner,
+                               const char *due_date, int64_t at_ms)
+{
+    db_stmt_t *st = db_prepare(self->db, "INSERT INTO case_items(case_id, item_id, owner, "
+                                         "due_date, planned_at) VALUES($1, $2, $3, $4, $5)");
+    if (!st || db_bind_blob(st, 1, case_id, STORE_CASE_ID_BYTES) != 0 ||
+        db_bind_blob(st, 2, item_id, STORE_CASE_ID_BYTES) != 0 || db_bind_text(st, 3, owner) != 0 ||
+        db_bind_text(st, 4, due_date) != 0 || db_bind_int64(st, 5, at_ms) != 0)
+        return -1;
+    return db_run(st);
+}
+
+int broker_store_case_item_done(broker_store_t *self, const uint8_t case_id[STORE_CASE_ID_BYTES],
+                                const uint8_t item_id[STORE_CASE_ID_BYTES], int64_t at_ms)
+{
+    db_stmt_t *st = db_prepare(self->db, "UPDATE case_items SET done_at_ms = $1 "
+                                         "WHERE case_id = $2 AND item_id = $3");
+    if (!st || db_bind_int64(st, 1, at_ms) != 0 ||
+        db_bind_blob(st, 2, case_id, STORE_CASE_ID_BYTES) != 0 ||
+        db_bind_blob(st, 3, item_id, STORE_CASE_ID_BYTES) != 0)
+        return -1;
+    return db_run(st);
+}

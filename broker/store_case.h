@@ -3,7 +3,8 @@
     kind, coordinator, subject pseudonym, state, meeting date and outcome
     code, its participants with the times they changed state, and the
     steps it took (by id and digest, so that a repeated request is
-    answered the same way and never taken twice). Never a title, a plan or
+    answered the same way and never taken twice), and the plan's actions
+    by owner and due date (case_items). Never a title, an action's text or
     anything shared in a case: that travels sealed, as signals.
 
     Every call runs in the caller's transaction. Lookups answer 1 (found),
@@ -89,6 +90,29 @@ int broker_store_case_action_add(broker_store_t *self, const uint8_t action_id[S
 int broker_store_case_action_bytes(broker_store_t *self,
                                    const uint8_t action_id[STORE_CASE_ID_BYTES], uint8_t **action,
                                    size_t *action_len, uint8_t **signature, size_t *signature_len);
+
+/* One action of a case's plan, as the broker may know it: who does it and
+   by when, and whether it is done. What is to be done travels sealed. */
+typedef struct {
+    char owner[33];
+    char due_date[11];  /* YYYY-MM-DD */
+    int64_t planned_ms; /* broker time of the plan step */
+    int64_t done_at_ms; /* 0 while open */
+} case_item_t;
+
+#define STORE_CASE_ITEMS_MAX 256 /* actions one case may have in all */
+
+/* The item `item_id` of the case: 1, 0 or -1. */
+int broker_store_case_item_find(broker_store_t *self, const uint8_t case_id[STORE_CASE_ID_BYTES],
+                                const uint8_t item_id[STORE_CASE_ID_BYTES], case_item_t *out);
+/* How many items the case has. 0 with *n, or -1. */
+int broker_store_case_item_count(broker_store_t *self, const uint8_t case_id[STORE_CASE_ID_BYTES],
+                                 int64_t *n);
+int broker_store_case_item_add(broker_store_t *self, const uint8_t case_id[STORE_CASE_ID_BYTES],
+                               const uint8_t item_id[STORE_CASE_ID_BYTES], const char *owner,
+                               const char *due_date, int64_t at_ms);
+int broker_store_case_item_done(broker_store_t *self, const uint8_t case_id[STORE_CASE_ID_BYTES],
+                                const uint8_t item_id[STORE_CASE_ID_BYTES], int64_t at_ms);
 
 /* Open cases opened before `opened_before_ms` (the lifecycle timer), up to
    `max` ids into `ids`; *n found. */

@@ -41,6 +41,33 @@ static const char *s_partners(const Hartslag__CaseAction *a, size_t min)
     return NULL;
 }
 
+/* The items of a plan: 1..CASE_PLAN_ITEMS_MAX, each with its own id, an
+   org as owner and a real date. Whether the owner takes part and the date
+   is not before the case opened is the broker's to decide (it holds the
+   case). */
+static const char *s_plan_items(const Hartslag__CaseAction *a)
+{
+    if (a->n_plan_items == 0)
+        return "no_plan_items";
+    if (a->n_plan_items > CASE_PLAN_ITEMS_MAX)
+        return "too_many_plan_items";
+    for (size_t i = 0; i < a->n_plan_items; i++) {
+        const Hartslag__CasePlanItem *item = a->plan_items[i];
+        int64_t day;
+        if (!item || !s_id_ok(&item->item_id))
+            return "bad_item_id";
+        if (!names_is_org(item->owner))
+            return "bad_owner";
+        if (!item->due_date || strlen(item->due_date) != 10 ||
+            date_parse_cstr(item->due_date, &day) != 0)
+            return "bad_due_date";
+        for (size_t j = 0; j < i; j++)
+            if (memcmp(a->plan_items[j]->item_id.data, item->item_id.data, CASE_ID_BYTES) == 0)
+                return "duplicate_item";
+    }
+    return NULL;
+}
+
 /* The subject of an open, by the rules of a SignalHeader's subject. */
 static const char *s_subject(const Hartslag__CaseAction *a)
 {
@@ -80,7 +107,9 @@ int case_action_validate(const Hartslag__CaseAction *a, const char **reason)
          (a->kind || a->has_subject || a->has_subject_scheme || a->has_subject_key_version)) ||
         (!names_partners && a->n_partners > 0) ||
         (a->verb != HARTSLAG__CASE_VERB__CASE_SCHEDULE && a->meeting_date) ||
-        (a->verb != HARTSLAG__CASE_VERB__CASE_CLOSE && a->outcome))
+        (a->verb != HARTSLAG__CASE_VERB__CASE_CLOSE && a->outcome) ||
+        (a->verb != HARTSLAG__CASE_VERB__CASE_PLAN && a->n_plan_items > 0) ||
+        (a->verb != HARTSLAG__CASE_VERB__CASE_ACTION_DONE && a->has_item_id))
         return s_fail(reason, "unexpected_field");
     const char *why = NULL;
     if (opens) {
@@ -98,6 +127,12 @@ int case_action_validate(const Hartslag__CaseAction *a, const char **reason)
     } else if (a->verb == HARTSLAG__CASE_VERB__CASE_CLOSE) {
         if (!names_is_token(a->outcome))
             return s_fail(reason, "bad_outcome");
+    } else if (a->verb == HARTSLAG__CASE_VERB__CASE_PLAN) {
+        if ((why = s_plan_items(a)))
+            return s_fail(reason, why);
+    } else if (a->verb == HARTSLAG__CASE_VERB__CASE_ACTION_DONE) {
+        if (!a->has_item_id || !s_id_ok(&a->item_id))
+            return s_fail(reason, "bad_item_id");
     }
     return 0;
 }
@@ -185,6 +220,10 @@ const char *case_verb_name(Hartslag__CaseVerb verb)
         return "schedule";
     case HARTSLAG__CASE_VERB__CASE_CLOSE:
         return "close";
+    case HARTSLAG__CASE_VERB__CASE_PLAN:
+        return "plan";
+    case HARTSLAG__CASE_VERB__CASE_ACTION_DONE:
+        return "action_done";
     default:
         return NULL;
     }

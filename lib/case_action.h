@@ -23,10 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CASE_ACTION_MAX 2048 /* a serialized CaseAction */
-#define CASE_ID_BYTES 16     /* CaseAction.case_id, .action_id, SignalHeader.case_id */
-#define CASE_PARTNERS_MAX 32 /* CaseAction.partners entries */
-#define CASE_SIGBYTES 64     /* Ed25519 */
+#define CASE_ACTION_MAX 2048   /* a serialized CaseAction */
+#define CASE_ID_BYTES 16       /* CaseAction.case_id, .action_id, SignalHeader.case_id */
+#define CASE_PARTNERS_MAX 32   /* CaseAction.partners entries */
+#define CASE_SIGBYTES 64       /* Ed25519 */
+#define CASE_PLAN_ITEMS_MAX 32 /* CaseAction.plan_items entries */
 
 /* Unpacks and checks a serialized CaseAction. Reasons:
      len <= CASE_ACTION_MAX ............................. action_too_large
@@ -51,6 +52,10 @@ int case_action_check(const uint8_t *bytes, size_t len, Hartslag__CaseAction **o
                                                          partner_is_actor
      schedule: meeting_date a real YYYY-MM-DD .......... bad_meeting_date
      close: outcome a token ............................ bad_outcome
+     plan: 1..CASE_PLAN_ITEMS_MAX items ................ no_plan_items, too_many_plan_items
+       each: item_id 16 bytes, distinct ................ bad_item_id, duplicate_item
+             owner an org, due_date a real YYYY-MM-DD .. bad_owner, bad_due_date
+     action_done: item_id 16 bytes ..................... bad_item_id
      no field that the verb does not use ............... unexpected_field
    Returns 0 or -1. */
 int case_action_validate(const Hartslag__CaseAction *action, const char **reason)
@@ -68,8 +73,8 @@ int case_action_sign(const Hartslag__CaseAction *action, const unsigned char sk[
 int case_action_verify(const Hartslag__SignedCaseAction *signed_action, const unsigned char pk[32])
     __attribute__((warn_unused_result));
 
-/* "open", "invite", "accept", "decline", "remove", "schedule", "close";
-   NULL for another value. */
+/* "open", "invite", "accept", "decline", "remove", "schedule", "close",
+   "plan", "action_done"; NULL for another value. */
 const char *case_verb_name(Hartslag__CaseVerb verb);
 
 /* The participant states: "invited", "active", "declined", "removed";

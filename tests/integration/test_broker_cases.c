@@ -95,6 +95,8 @@ typedef struct {
     const uint8_t *case_id; /* NULL: s_case */
     const char *actor;      /* NULL: the client's org */
     bool forge;             /* sign with a key that is not the actor's */
+    const char *items;      /* plan: "I:owner:due,..." (I: one character, the item id's bytes) */
+    char item;              /* action_done: the item id's byte */
 } step_t;
 
 static void s_step_bytes(bh_client_t *client, const step_t *step, uint8_t action_id[16],
@@ -132,6 +134,35 @@ static void s_step_bytes(bh_client_t *client, const step_t *step, uint8_t action
         a.meeting_date = (char *)step->value;
     else if (step->verb == HARTSLAG__CASE_VERB__CASE_CLOSE)
         a.outcome = (char *)step->value;
+    char items_buf[512] = "";
+    uint8_t item_ids[8][16];
+    Hartslag__CasePlanItem items[8];
+    Hartslag__CasePlanItem *item_ptrs[8];
+    if (step->items) {
+        snprintf(items_buf, sizeof items_buf, "%s", step->items);
+        for (char *save = NULL, *one = strtok_r(items_buf, ",", &save); one && a.n_plan_items < 8;
+             one = strtok_r(NULL, ",", &save)) {
+            size_t k = a.n_plan_items++;
+            Hartslag__CasePlanItem init = HARTSLAG__CASE_PLAN_ITEM__INIT;
+            items[k] = init;
+            memset(item_ids[k], one[0], 16);
+            items[k].item_id = (ProtobufCBinaryData){16, item_ids[k]};
+            cr_assert(strlen(one) > 2 && one[1] == ':');
+            char *owner = one + 2, *due = strchr(owner, ':');
+            cr_assert_not_null(due);
+            *due++ = '\0';
+            items[k].owner = owner;
+            items[k].due_date = due;
+            item_ptrs[k] = &items[k];
+        }
+        a.plan_items = item_ptrs;
+    }
+    uint8_t done_id[16];
+    if (step->item) {
+        memset(done_id, step->item, sizeof done_id);
+        a.has_item_id = 1;
+        a.item_id = (ProtobufCBinaryData){16, done_id};
+    }
     uint8_t other_pk[32], other_sk[64];
     crypto_sign_keypair(other_pk, other_sk);
     /* Packed and signed as they are, so that the broker's checks are
@@ -345,11 +376,19 @@ static void s_case_records(char *out, size_t len)
         const void *bytes = db_column_blob(st, 0, &n);
         Hartslag__AuditRecord *r = hartslag__audit_record__unpack(NULL, n, bytes);
         cr_assert_not_null(r);
-        if (r->has_case_id && r->case_id.len == 16 && memcmp(r->case_id.data, s_case, 16) == 0)
-            used += (size_t)snprintf(out + used, len - used, "%s/%s/%s%s%s ", r->event, r->outcome,
+        if (r->has_case_id && r->case_id.len == 16 && memcmp(r->case_id.data, s_case, 16) == 0) {
+            used += (size_t)snprintf(out + used, len - used, "%s/%s/%s%s%s", r->event, r->outcome,
                                      r->counterpart_org ? r->counterpart_org : "-",
                                      r->case_outcome ? "/" : "",
                                      r->case_outcome ? r->case_outcome : "");
+            /* A plan's action: its id's byte, due date and state. */
+            if (r->has_case_item && r->case_item.len == 16)
+                used += (size_t)snprintf(out + used, len - used, "/%c/%s%s%s", r->case_item.data[0],
+                                         r->due_date ? r->due_date : "-",
+                                         r->case_action_state ? "/" : "",
+                                         r->case_action_state ? r->case_action_state : "");
+            used += (size_t)snprintf(out + used, len - used, " ");
+        }
         hartslag__audit_record__free_unpacked(r, NULL);
     }
     db_reset(st);
@@ -512,4 +551,70 @@ Test(broker_cases, a_repeated_step_is_answered_once_and_taken_once)
     char records[1024];
     s_case_records(records, sizeof records);
     cr_assert_str_eq(records, "case_opened/ok/- case_invited/ok/politie ");
+}
+
+#define PLAN(items_) (&(step_t){.verb = HARTSLAG__CASE_VERB__CASE_PLAN, .items = items_})
+#define DONE(item_) (&(step_t){.verb = HARTSLAG__CASE_VERB__CASE_ACTION_DONE, .item = item_})
+
+Test(broker_cases, a_plan_of_action_and_its_actions_done)
+{
+    char parts[256];
+    s_expect(s_gemeente, STEP(OPEN, "politie,welzijn", "casusoverleg-passart"), "ok");
+    s_expect(s_politie, STEP(ACCEPT, NULL, NULL), "ok");
+    /* Only the coordinator plans; every owner takes part now (welzijn is
+       only invited, woonpunt not even that); no due date before the case
+       opened; one bad item refuses the whole plan. */
+    s_expect(s_politie, PLAN("A:politie:2099-12-20"), "not_coordinator");
+    s_expect(s_gemeente, PLAN("A:politie:2099-12-20,B:welzijn:2099-12-21"),
+             "owner_not_participant:welzijn");
+    s_expect(s_gemeente, PLAN("A:woonpunt:2099-12-20"), "owner_not_participant:woonpunt");
+    s_expect(s_gemeente, PLAN("A:politie:2099-12-20,B:gemeente:2020-01-01"),
+             "due_before_opening:2020-01-01");
+    /* (Unreadable steps are audited without the case: they name none.) */
+    s_expect(s_gemeente, PLAN("A:politie:2027-02-30"), "bad_action:bad_due_date");
+    s_expect(s_gemeente, PLAN("A:politie:2099-12-20,A:gemeente:2099-12-20"),
+             "bad_action:duplicate_item");
+    /* Nothing of the refused plans exists: marking A done is unknown. */
+    s_expect(s_politie, DONE('A'), "unknown_item");
+    s_expect(s_gemeente, PLAN("A:politie:2099-12-20,B:gemeente:2099-12-31"), "ok");
+    /* Participants hear of the plan as of any step. */
+    Hartslag__CaseVerb last = 0;
+    for (int i = 0; i < 4 && last != HARTSLAG__CASE_VERB__CASE_PLAN; i++)
+        last = s_notice(s_politie, parts, sizeof parts);
+    cr_assert_eq(last, HARTSLAG__CASE_VERB__CASE_PLAN);
+    cr_assert_str_eq(parts, "gemeente=active,politie=active,welzijn=invited");
+    /* An item id is the case's once. */
+    s_expect(s_gemeente, PLAN("A:gemeente:2099-12-20"), "duplicate_item");
+    /* Only the owner marks its action done, and once. */
+    s_expect(s_gemeente, DONE('A'), "not_owner");
+    s_expect(s_welzijn, DONE('A'), "not_owner");
+    s_expect(s_politie, DONE('C'), "unknown_item");
+    s_expect(s_politie, DONE('A'), "ok");
+    last = 0;
+    for (int i = 0; i < 4 && last != HARTSLAG__CASE_VERB__CASE_ACTION_DONE; i++)
+        last = s_notice(s_gemeente, parts, sizeof parts);
+    cr_assert_eq(last, HARTSLAG__CASE_VERB__CASE_ACTION_DONE);
+    s_expect(s_politie, DONE('A'), "already_done");
+    /* A removed owner no longer acts in the case. */
+    s_expect(s_gemeente, PLAN("D:politie:2099-12-20"), "ok");
+    s_expect(s_gemeente, STEP(REMOVE, "politie", NULL), "ok");
+    s_expect(s_politie, DONE('D'), "not_participant");
+    s_expect(s_gemeente, STEP(CLOSE, NULL, "opgelost"), "ok");
+    s_expect(s_gemeente, DONE('B'), "case_closed");
+    s_expect(s_gemeente, PLAN("E:gemeente:2099-12-20"), "case_closed");
+
+    char records[4096];
+    s_case_records(records, sizeof records);
+    cr_assert_str_eq(records,
+                     "case_opened/ok/- case_invited/ok/politie case_invited/ok/welzijn "
+                     "case_joined/ok/gemeente "
+                     "case_plan/refused/- case_plan/refused/- case_plan/refused/- "
+                     "case_plan/refused/- case_action/refused/- "
+                     "case_plan/ok/politie/A/2099-12-20 case_plan/ok/gemeente/B/2099-12-31 "
+                     "case_plan/refused/- case_action/refused/- case_action/refused/- "
+                     "case_action/refused/- case_action/ok/gemeente/A/2099-12-20/done "
+                     "case_action/refused/- case_plan/ok/politie/D/2099-12-20 "
+                     "case_participant_removed/ok/politie case_action/refused/- "
+                     "case_closed/ok/-/opgelost case_action/refused/- case_plan/refused/- ",
+                     "%s", records);
 }

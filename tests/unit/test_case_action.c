@@ -13,6 +13,9 @@
 
 static uint8_t s_action_id[16], s_case_id[16], s_subject[32];
 static char *s_partners[3] = {"politie", "welzijn", "politie"};
+static uint8_t s_item_ids[CASE_PLAN_ITEMS_MAX + 1][16];
+static Hartslag__CasePlanItem s_items[CASE_PLAN_ITEMS_MAX + 1];
+static Hartslag__CasePlanItem *s_item_ptrs[CASE_PLAN_ITEMS_MAX + 1];
 
 static Hartslag__CaseAction s_action(Hartslag__CaseVerb verb)
 {
@@ -41,6 +44,24 @@ static Hartslag__CaseAction s_action(Hartslag__CaseVerb verb)
         a.meeting_date = "2027-01-14";
     if (verb == HARTSLAG__CASE_VERB__CASE_CLOSE)
         a.outcome = "opgelost";
+    if (verb == HARTSLAG__CASE_VERB__CASE_PLAN) {
+        for (size_t i = 0; i <= CASE_PLAN_ITEMS_MAX; i++) {
+            Hartslag__CasePlanItem init = HARTSLAG__CASE_PLAN_ITEM__INIT;
+            memset(s_item_ids[i], (int)(0x40 + i), 16);
+            s_items[i] = init;
+            s_items[i].item_id = (ProtobufCBinaryData){16, s_item_ids[i]};
+            s_items[i].owner = i % 2 ? "welzijn" : "politie";
+            s_items[i].due_date = "2026-12-20";
+            s_item_ptrs[i] = &s_items[i];
+        }
+        a.plan_items = s_item_ptrs;
+        a.n_plan_items = 2;
+    }
+    if (verb == HARTSLAG__CASE_VERB__CASE_ACTION_DONE) {
+        memset(s_item_ids[0], 0x40, 16);
+        a.has_item_id = 1;
+        a.item_id = (ProtobufCBinaryData){16, s_item_ids[0]};
+    }
     return a;
 }
 
@@ -52,7 +73,7 @@ static const char *s_why(const Hartslag__CaseAction *a)
 
 Test(case_action, every_verb_valid_as_built)
 {
-    for (int verb = HARTSLAG__CASE_VERB__CASE_OPEN; verb <= HARTSLAG__CASE_VERB__CASE_CLOSE;
+    for (int verb = HARTSLAG__CASE_VERB__CASE_OPEN; verb <= HARTSLAG__CASE_VERB__CASE_ACTION_DONE;
          verb++) {
         Hartslag__CaseAction a = s_action((Hartslag__CaseVerb)verb);
         cr_assert_str_eq(s_why(&a), "ok", "%s", case_verb_name(a.verb));
@@ -110,6 +131,74 @@ Test(case_action, a_field_of_another_verb_is_refused)
     a = s_action(HARTSLAG__CASE_VERB__CASE_INVITE);
     a.kind = "casusoverleg-passart";
     cr_assert_str_eq(s_why(&a), "unexpected_field");
+}
+
+Test(case_action, a_plan_has_one_to_32_items_each_well_formed)
+{
+    Hartslag__CaseAction a = s_action(HARTSLAG__CASE_VERB__CASE_PLAN);
+    a.n_plan_items = 0;
+    cr_assert_str_eq(s_why(&a), "no_plan_items");
+    a.n_plan_items = CASE_PLAN_ITEMS_MAX;
+    cr_assert_str_eq(s_why(&a), "ok");
+    a.n_plan_items = CASE_PLAN_ITEMS_MAX + 1;
+    cr_assert_str_eq(s_why(&a), "too_many_plan_items");
+    a = s_action(HARTSLAG__CASE_VERB__CASE_PLAN);
+    s_items[1].item_id.len = 15;
+    cr_assert_str_eq(s_why(&a), "bad_item_id");
+    a = s_action(HARTSLAG__CASE_VERB__CASE_PLAN);
+    memcpy(s_item_ids[1], s_item_ids[0], 16);
+    cr_assert_str_eq(s_why(&a), "duplicate_item");
+    a = s_action(HARTSLAG__CASE_VERB__CASE_PLAN);
+    s_items[0].owner = "Politie Noord";
+    cr_assert_str_eq(s_why(&a), "bad_owner");
+    const char *bad_dates[] = {"2026-02-29", "2026-12-1", "20-12-2026", "2026-12-20x", ""};
+    for (size_t i = 0; i < sizeof bad_dates / sizeof bad_dates[0]; i++) {
+        a = s_action(HARTSLAG__CASE_VERB__CASE_PLAN);
+        s_items[1].due_date = (char *)bad_dates[i];
+        cr_assert_str_eq(s_why(&a), "bad_due_date", "%s", bad_dates[i]);
+    }
+    a = s_action(HARTSLAG__CASE_VERB__CASE_PLAN);
+    s_items[1].due_date = "2028-02-29";
+    cr_assert_str_eq(s_why(&a), "ok");
+}
+
+Test(case_action, an_action_done_names_one_item_and_nothing_else)
+{
+    Hartslag__CaseAction a = s_action(HARTSLAG__CASE_VERB__CASE_ACTION_DONE);
+    a.has_item_id = 0;
+    cr_assert_str_eq(s_why(&a), "bad_item_id");
+    a = s_action(HARTSLAG__CASE_VERB__CASE_ACTION_DONE);
+    a.item_id.len = 17;
+    cr_assert_str_eq(s_why(&a), "bad_item_id");
+    /* Plan items belong to a plan, an item id to a done action. */
+    Hartslag__CaseAction plan = s_action(HARTSLAG__CASE_VERB__CASE_PLAN);
+    a = s_action(HARTSLAG__CASE_VERB__CASE_ACTION_DONE);
+    a.plan_items = plan.plan_items;
+    a.n_plan_items = 1;
+    cr_assert_str_eq(s_why(&a), "unexpected_field");
+    plan.has_item_id = 1;
+    plan.item_id = (ProtobufCBinaryData){16, s_item_ids[0]};
+    cr_assert_str_eq(s_why(&plan), "unexpected_field");
+    a = s_action(HARTSLAG__CASE_VERB__CASE_CLOSE);
+    a.has_item_id = 1;
+    a.item_id = (ProtobufCBinaryData){16, s_item_ids[0]};
+    cr_assert_str_eq(s_why(&a), "unexpected_field");
+    /* Signed and read back: the items survive the trip. */
+    unsigned char pk[32], sk[64], sig[CASE_SIGBYTES];
+    crypto_sign_keypair(pk, sk);
+    plan = s_action(HARTSLAG__CASE_VERB__CASE_PLAN);
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    const char *why = NULL;
+    cr_assert_eq(case_action_sign(&plan, sk, &bytes, &len, sig, &why), 0, "%s", why);
+    Hartslag__CaseAction *read = NULL;
+    cr_assert_eq(case_action_check(bytes, len, &read, &why), 0, "%s", why);
+    cr_assert_eq(read->n_plan_items, 2);
+    cr_assert_str_eq(read->plan_items[1]->owner, "welzijn");
+    cr_assert_str_eq(read->plan_items[1]->due_date, "2026-12-20");
+    cr_assert_str_eq(case_verb_name(read->verb), "plan");
+    hartslag__case_action__free_unpacked(read, NULL);
+    free(bytes);
 }
 
 Test(case_action, signed_bytes_verify_and_read_back)
