@@ -31,8 +31,9 @@ static int s_usage(FILE *out, const char *problem)
 {
     if (problem)
         fprintf(out, "hartslag agreements: %s\n", problem);
-    fprintf(out, "usage: hartslag agreements explain FILE --case KIND --from ORG [--to ORG[,ORG...]]\n"
-                 "           [--fields F[,F...]] [--outcome CODE] [--json]\n");
+    fprintf(out,
+            "usage: hartslag agreements explain FILE --case KIND --from ORG [--to ORG[,ORG...]]\n"
+            "           [--fields F[,F...]] [--outcome CODE] [--json]\n");
     return problem ? 2 : 0;
 }
 
@@ -71,8 +72,7 @@ static void s_hint_kind(const agreements_t *agreements, const char *kind)
         kinds[n++] = agreements_case_rule(agreements, i)->kind;
     const char *near = names_is_token(kind) ? suggest_nearest(kind, kinds, n) : NULL;
     if (near)
-        printf("hint: no case conference rule has the kind '%s': did you mean '%s'?\n", kind,
-               near);
+        printf("hint: no case conference rule has the kind '%s': did you mean '%s'?\n", kind, near);
     else if (n == 0)
         printf("hint: the file has no `cases:` section\n");
 }
@@ -172,7 +172,8 @@ static int s_parse(int argc, char **argv, case_request_t *req)
         } else if (strcmp(a, "--fields") == 0 && has_value) {
             req->has_fields = true;
             if (s_split(argv[++i], req->fields, CASE_LIST_MAX, &req->field_count) != 0)
-                return s_usage(stderr, "explain: --fields needs comma-separated names (at most 64)");
+                return s_usage(stderr,
+                               "explain: --fields needs comma-separated names (at most 64)");
         } else if (a[0] == '-' && a[1] != '\0')
             return s_usage(stderr, "explain: unknown option or missing value");
         else if (!req->file)
