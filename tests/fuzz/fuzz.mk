@@ -70,7 +70,7 @@ FUZZ_OBJS_fuzz_audit_db := $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,clients/cli/audit_
   clients/cli/cmd_audit_query.c clients/cli/cmd_audit_report.c clients/cli/cmd_audit_subject.c \
   clients/cli/cmd_audit_verify.c clients/cli/audit_witness.c clients/cli/audit_exchanges.c \
   clients/cli/pseudonym_lookup.c \
-  clients/daemon/store.c clients/daemon/store_case.c clients/daemon/dlog.c clients/daemon/strbuf.c)
+  clients/daemon/store.c clients/daemon/store_case.c clients/daemon/store_case_timer.c clients/daemon/dlog.c clients/daemon/strbuf.c)
 
 # The pseudonym service's request parser (issue 17).
 FUZZ_OBJS_fuzz_pseudonym_request := $(FUZZ_OUT)/obj/pseudonymd/request.o

@@ -302,3 +302,78 @@ Test(case_conference, from_an_alert_to_a_closed_case)
     cr_assert_null(strstr(log, CANARY));
     free(log);
 }
+
+/* The coordinator's daemon flags a case open longer than its rule's
+   max_open_days, once: to the hook, to `case list`, in its log. Time is
+   moved by backdating the open in the daemon's own store while it is
+   stopped (the open is the coordinator's signed step; its clock is the
+   daemon's). */
+Test(case_conference, a_case_open_too_long_is_flagged_to_the_coordinator_once)
+{
+    const char *fields[] = {"datum=2026-11-28", NULL};
+    char signal_id[33];
+    cr_assert_eq(dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL,
+                         true, signal_id),
+                 0);
+    cr_assert(dh_wait_inbox(s_daemons[0], 1, 10000));
+    char *out = NULL, *err = NULL;
+    int rc = dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-signal", signal_id,
+                    "--invite", "politie", "--user", "regisseur 1", NULL);
+    cr_assert_eq(rc, 0, "%s%s", out, err);
+    char case_id[40];
+    cr_assert_eq(sscanf(out, "case %32s: open recorded by the broker", case_id), 1, "%s", out);
+    free(out);
+    free(err);
+    char *shown = s_wait_case(s_daemons[0], case_id, "\"state\":\"open\"");
+    cr_assert(strstr(shown, "\"overdue_at_ms\":null"), "%s", shown);
+    free(shown);
+
+    /* 179 days: not yet. */
+    char db[4600], sql[200];
+    snprintf(db, sizeof db, "%s/hartslagd.db", s_daemons[0]->state);
+    dh_stop(s_daemons[0], SIGTERM);
+    snprintf(sql, sizeof sql, "UPDATE cases SET opened_ms = opened_ms - %llu;", 179ull * DAY_MS);
+    char *argv[] = {"/usr/bin/sqlite3", db, sql, NULL};
+    char *why = NULL;
+    cr_assert_eq(tu_run(argv, NULL, NULL, &why), 0, "%s", why ? why : "");
+    free(why);
+    cr_assert_eq(dh_start(s_daemons[0]), 0);
+    cr_assert(dh_wait_log(s_daemons[0], "event=connected", 10000));
+    cr_assert_eq(dh_log_count(s_daemons[0], "event=case_overdue"), 0);
+
+    /* Two more days: past 180, flagged at start. */
+    dh_stop(s_daemons[0], SIGTERM);
+    snprintf(sql, sizeof sql, "UPDATE cases SET opened_ms = opened_ms - %llu;", 2ull * DAY_MS);
+    cr_assert_eq(tu_run(argv, NULL, NULL, NULL), 0);
+    cr_assert_eq(dh_start(s_daemons[0]), 0);
+    cr_assert(dh_wait_log(s_daemons[0], "event=case_overdue", 10000), "%s", dh_log(s_daemons[0]));
+    char needle[80];
+    snprintf(needle, sizeof needle, "case=%s", case_id);
+    char *log = dh_log(s_daemons[0]);
+    cr_assert(strstr(log, needle) && strstr(log, "max_open_days=180"), "%s", log);
+    free(log);
+    shown = s_wait_case(s_daemons[0], case_id, "\"state\":\"open\"");
+    cr_assert_null(strstr(shown, "\"overdue_at_ms\":null"), "%s", shown);
+    free(shown);
+    char *hooked = NULL;
+    for (int i = 0; i < 100; i++) {
+        free(hooked);
+        hooked = tu_read_file(s_hook_out, NULL);
+        if (hooked && strstr(hooked, "\"step\":\"overdue\""))
+            break;
+        usleep(100000);
+    }
+    cr_assert(hooked && strstr(hooked, "\"step\":\"overdue\"") &&
+                  strstr(hooked, "\"max_open_days\":180"),
+              "%s", hooked ? hooked : "(no hook output)");
+    cr_assert_null(strstr(hooked, BSN));
+    free(hooked);
+    /* politie, a participant but not the coordinator, is not told. */
+    cr_assert_eq(dh_log_count(s_daemons[1], "event=case_overdue"), 0);
+
+    /* Once: a restart does not flag it again. */
+    dh_stop(s_daemons[0], SIGTERM);
+    cr_assert_eq(dh_start(s_daemons[0]), 0);
+    cr_assert(dh_wait_log(s_daemons[0], "event=connected", 10000));
+    cr_assert_eq(dh_log_count(s_daemons[0], "event=case_overdue"), 1);
+}
