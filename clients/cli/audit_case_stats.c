@@ -186,7 +186,11 @@ int audit_case_stats_add(audit_case_stats_t *self, const Hartslag__AuditRecord *
     int y, m;
     audit_month_of(t, &y, &m);
     snprintf(month, sizeof month, "%04d-%02d", y % 10000, m);
-    if (in) {
+    /* An opening or closing is counted as "cases" (below), not again as an
+       event: two rows with one count would undo the suppression of one. */
+    bool counted =
+        ok && has_case && (strcmp(ev, "case_opened") == 0 || strcmp(ev, "case_closed") == 0);
+    if (in && !counted) {
         char value[96];
         snprintf(value, sizeof value, "%s%s", ok ? "" : "refused:", ev);
         if (s_row(self, month, "event", value) != 0)
@@ -221,8 +225,8 @@ int audit_case_stats_add(audit_case_stats_t *self, const Hartslag__AuditRecord *
             return -1;
         case_t *c = s_find(self, 'c', &r->case_id, false);
         if (c && c->opened_ms && t >= c->opened_ms) {
-            if (s_grow((void **)&self->open_days, &self->cap_open, self->n_open,
-                       sizeof(double)) != 0)
+            if (s_grow((void **)&self->open_days, &self->cap_open, self->n_open, sizeof(double)) !=
+                0)
                 return -1;
             self->open_days[self->n_open++] = (double)(t - c->opened_ms) / DAY_MS;
         }
@@ -346,6 +350,10 @@ const audit_count_t *audit_case_stats_rows(audit_case_stats_t *self, const audit
        and partners are not parts of a published whole. */
     static const char *const standalone[] = {"cases", "event", "partner", NULL};
     audit_stats_suppress(items, *n, self->cells, standalone);
+    /* The months' opened and closed add up to the period's totals, which
+       are published with the figures. */
+    audit_stats_suppress_series(items, *n, self->cells, "cases", "opened");
+    audit_stats_suppress_series(items, *n, self->cells, "cases", "closed");
     *cells = self->cells;
     return items;
 }
@@ -403,9 +411,8 @@ int audit_case_stats_print(audit_case_stats_t *self, int64_t now_ms, bool json, 
     const audit_count_t *items = audit_case_stats_rows(self, &cells, &n, &failed);
     if (failed)
         return -1;
-    char due[AUDIT_STATS_CELL_MAX], on_time[AUDIT_STATS_CELL_MAX];
+    char due[AUDIT_STATS_CELL_MAX];
     s_count_text(f.actions_due, due);
-    s_count_text(f.actions_on_time, on_time);
     if (json) {
         fprintf(out, "{\"by\":\"month\",\"threshold\":%d,\"rows\":[", AUDIT_STATS_THRESHOLD);
         audit_stats_print_rows(out, items, cells, n, true);
@@ -419,12 +426,10 @@ int audit_case_stats_print(audit_case_stats_t *self, int64_t now_ms, bool json, 
         s_json_spread(out, "days_open_to_closed", &f.open);
         fputs(",\"actions\":{\"due\":", out);
         s_json_count(out, f.actions_due);
-        fputs(",\"done_by_due_date\":", out);
-        if (f.actions_due >= AUDIT_STATS_THRESHOLD) {
-            s_json_count(out, f.actions_on_time);
+        if (f.actions_due >= AUDIT_STATS_THRESHOLD)
             fprintf(out, ",\"percent\":%.1f,\"suppressed\":false}}}\n", f.actions_percent);
-        } else
-            fprintf(out, "null,\"percent\":null,\"suppressed\":%s}}}\n",
+        else
+            fprintf(out, ",\"percent\":null,\"suppressed\":%s}}}\n",
                     f.actions_suppressed ? "true" : "false");
         return 0;
     }
@@ -441,8 +446,8 @@ int audit_case_stats_print(audit_case_stats_t *self, int64_t now_ms, bool json, 
                   &f.lead);
     s_text_spread(out, "days from opening to closing", &f.open);
     if (f.actions_due >= AUDIT_STATS_THRESHOLD)
-        fprintf(out, "  plan actions done by their due date: %.1f%% (%s of %s actions due)\n",
-                f.actions_percent, on_time, due);
+        fprintf(out, "  plan actions done by their due date: %.1f%% of %s actions due\n",
+                f.actions_percent, due);
     else if (f.actions_due == 0)
         fprintf(out, "  plan actions done by their due date: no actions due\n");
     else
@@ -489,15 +494,14 @@ static void s_html_table(FILE *out, const char *id, const char *dim, const char 
         fputs("<p class=\"empty\">Geen (none).</p>\n", out);
 }
 
-static void s_html_spread(FILE *out, const char *id, const char *what,
-                          const audit_case_spread_t *s)
+static void s_html_spread(FILE *out, const char *id, const char *what, const audit_case_spread_t *s)
 {
     char n[AUDIT_STATS_CELL_MAX];
     s_count_text(s->cases, n);
     fprintf(out, "<tr><th>%s</th><td id=\"%s\">", what, id);
     if (s->cases >= AUDIT_STATS_THRESHOLD)
-        fprintf(out, "mediaan (median) %.1f, p90 %.1f dagen (days) — %s casussen (cases)", s->median,
-                s->p90, n);
+        fprintf(out, "mediaan (median) %.1f, p90 %.1f dagen (days) — %s casussen (cases)",
+                s->median, s->p90, n);
     else if (s->cases == 0)
         fputs("geen casussen (no cases)", out);
     else
@@ -534,16 +538,13 @@ int audit_case_stats_html(audit_case_stats_t *self, int64_t now_ms, FILE *out)
               out);
         return 0;
     }
-    char opened[AUDIT_STATS_CELL_MAX], closed[AUDIT_STATS_CELL_MAX], due[AUDIT_STATS_CELL_MAX],
-        on_time[AUDIT_STATS_CELL_MAX];
+    char opened[AUDIT_STATS_CELL_MAX], closed[AUDIT_STATS_CELL_MAX], due[AUDIT_STATS_CELL_MAX];
     s_count_text(f.opened, opened);
     s_count_text(f.closed, closed);
     s_count_text(f.actions_due, due);
-    s_count_text(f.actions_on_time, on_time);
     fputs("<table class=\"kv\" id=\"case-figures\"><tbody>\n", out);
-    fprintf(out,
-            "<tr><th>Casussen geopend / gesloten (cases opened / closed)</th><td "
-            "id=\"case-counts\">");
+    fprintf(out, "<tr><th>Casussen geopend / gesloten (cases opened / closed)</th><td "
+                 "id=\"case-counts\">");
     audit_html_text(out, opened);
     fputs(" / ", out);
     audit_html_text(out, closed);
@@ -558,11 +559,9 @@ int audit_case_stats_html(audit_case_stats_t *self, int64_t now_ms, FILE *out)
           "date)</th><td id=\"case-actions\">",
           out);
     if (f.actions_due >= AUDIT_STATS_THRESHOLD) {
-        fprintf(out, "%.1f%% (", f.actions_percent);
-        audit_html_text(out, on_time);
-        fputs(" van (of) ", out);
+        fprintf(out, "%.1f%% van (of) ", f.actions_percent);
         audit_html_text(out, due);
-        fputs(")", out);
+        fputs(" verlopen acties (actions due)", out);
     } else if (f.actions_due == 0)
         fputs("geen acties verlopen (no actions due)", out);
     else

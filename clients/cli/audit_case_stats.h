@@ -42,14 +42,14 @@ typedef struct {
 } audit_case_spread_t;
 
 typedef struct {
-    uint64_t opened;            /* cases opened in the period */
-    uint64_t closed;            /* cases closed in the period */
-    audit_case_spread_t lead;   /* first signal or alert about the subject -> opening */
-    audit_case_spread_t open;   /* opening -> closing, of the cases closed in the period */
-    uint64_t actions_due;       /* plan actions (planned in the period) done or past due */
-    uint64_t actions_on_time;   /* of them, done on or before their due date (local date) */
-    bool actions_suppressed;    /* actions_due is 1..4: no percentage */
-    double actions_percent;     /* 100 * on_time / due, when actions_due >= 5 */
+    uint64_t opened;          /* cases opened in the period */
+    uint64_t closed;          /* cases closed in the period */
+    audit_case_spread_t lead; /* first signal or alert about the subject -> opening */
+    audit_case_spread_t open; /* opening -> closing, of the cases closed in the period */
+    uint64_t actions_due;     /* plan actions (planned in the period) done or past due */
+    uint64_t actions_on_time; /* of them, done on or before their due date (local date) */
+    bool actions_suppressed;  /* actions_due is 1..4: no percentage */
+    double actions_percent;   /* 100 * on_time / due, when actions_due >= 5 */
 } audit_case_figures_t;
 
 /* Stats for `period` (from/to only; NULL: the whole log). NULL when out

@@ -58,6 +58,33 @@ void audit_stats_suppress(const audit_count_t *items, size_t n, audit_cell_t *ce
     }
 }
 
+/* True when `key` is "MONTH\tdimension\tvalue" (not "all"). */
+static bool s_in_series(const char *key, const char *dimension, const char *value)
+{
+    const char *t1 = strchr(key, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+    if (!t2 || strncmp(key, "all\t", 4) == 0)
+        return false;
+    size_t dlen = strlen(dimension);
+    return (size_t)(t2 - t1 - 1) == dlen && strncmp(t1 + 1, dimension, dlen) == 0 &&
+           strcmp(t2 + 1, value) == 0;
+}
+
+void audit_stats_suppress_series(const audit_count_t *items, size_t n, audit_cell_t *cells,
+                                 const char *dimension, const char *value)
+{
+    size_t hidden = 0, pick = n;
+    for (size_t i = 0; i < n; i++) {
+        if (!s_in_series(items[i].key, dimension, value))
+            continue;
+        if (cells[i] != AUDIT_CELL_SHOWN)
+            hidden++;
+        else if (pick == n || items[i].count < items[pick].count)
+            pick = i;
+    }
+    if (hidden == 1 && pick < n)
+        cells[pick] = AUDIT_CELL_COMPLEMENT;
+}
+
 void audit_stats_cell_text(uint64_t count, audit_cell_t cell, char out[AUDIT_STATS_CELL_MAX])
 {
     if (cell == AUDIT_CELL_SMALL)
@@ -83,8 +110,9 @@ void audit_stats_print_rows(FILE *out, const audit_count_t *items, const audit_c
         char shown[AUDIT_STATS_CELL_MAX];
         audit_stats_cell_text(items[i].count, cells[i], shown);
         if (json) {
-            fprintf(out, "%s\n{\"month\":\"%s\",\"dimension\":\"%s\",\"value\":",
-                    printed ? "," : "", month, dim);
+            fprintf(out,
+                    "%s\n{\"month\":\"%s\",\"dimension\":\"%s\",\"value\":", printed ? "," : "",
+                    month, dim);
             audit_json_string(out, value);
             if (cells[i] == AUDIT_CELL_SHOWN)
                 fprintf(out, ",\"count\":%s}", shown);

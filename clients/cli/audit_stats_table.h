@@ -37,6 +37,14 @@ typedef enum {
 void audit_stats_suppress(const audit_count_t *items, size_t n, audit_cell_t *cells,
                           const char *const *standalone);
 
+/* Secondary suppression along a series: the rows of `dimension` with
+   `value` in every month add up to a total published elsewhere (e.g. the
+   cases opened in the period), so when exactly one month's count is
+   hidden, the smallest shown one of the series is hidden too ("x"). Run
+   after audit_stats_suppress. */
+void audit_stats_suppress_series(const audit_count_t *items, size_t n, audit_cell_t *cells,
+                                 const char *dimension, const char *value);
+
 /* A count as published: the number, "<5" or "x". */
 void audit_stats_cell_text(uint64_t count, audit_cell_t cell, char out[AUDIT_STATS_CELL_MAX]);
 

@@ -120,8 +120,8 @@ static case_t *s_case(audit_subject_cases_t *self, const uint8_t *id, int64_t t)
     for (size_t i = 0; i < self->n_cases; i++)
         if (memcmp(self->cases[i].id, id, CASE_ID_BYTES) == 0)
             return &self->cases[i];
-    case_t *c = s_more((void **)&self->cases, &self->n_cases, &self->cap_cases, sizeof *c,
-                       CASES_MAX);
+    case_t *c =
+        s_more((void **)&self->cases, &self->n_cases, &self->cap_cases, sizeof *c, CASES_MAX);
     if (c) {
         memcpy(c->id, id, CASE_ID_BYTES);
         c->first_ms = t;
@@ -136,8 +136,8 @@ static member_t *s_member(case_t *c, const char *org)
     for (size_t i = 0; i < c->n_members; i++)
         if (strcmp(c->members[i].org, clean) == 0)
             return &c->members[i];
-    member_t *m = s_more((void **)&c->members, &c->n_members, &c->cap_members, sizeof *m,
-                         CASE_ITEMS_MAX);
+    member_t *m =
+        s_more((void **)&c->members, &c->n_members, &c->cap_members, sizeof *m, CASE_ITEMS_MAX);
     if (m)
         memcpy(m->org, clean, sizeof clean);
     return m;
@@ -148,8 +148,8 @@ static action_t *s_action(case_t *c, const uint8_t *item)
     for (size_t i = 0; i < c->n_actions; i++)
         if (memcmp(c->actions[i].item, item, CASE_ID_BYTES) == 0)
             return &c->actions[i];
-    action_t *a = s_more((void **)&c->actions, &c->n_actions, &c->cap_actions, sizeof *a,
-                         CASE_ITEMS_MAX);
+    action_t *a =
+        s_more((void **)&c->actions, &c->n_actions, &c->cap_actions, sizeof *a, CASE_ITEMS_MAX);
     if (a)
         memcpy(a->item, item, CASE_ID_BYTES);
     return a;
@@ -200,8 +200,7 @@ int audit_subject_cases_add(audit_subject_cases_t *self, const Hartslag__AuditRe
         s_set_first(&c->opened_ms, t);
         s_copy(c->coordinator, sizeof c->coordinator, r->actor_org);
     } else if (strcmp(ev, "case_invited") == 0 || strcmp(ev, "case_joined") == 0 ||
-               strcmp(ev, "case_declined") == 0 ||
-               strcmp(ev, "case_participant_removed") == 0) {
+               strcmp(ev, "case_declined") == 0 || strcmp(ev, "case_participant_removed") == 0) {
         /* invited and removed name the partner as counterpart; joined and
            declined are the partner's own step. */
         bool own = strcmp(ev, "case_joined") == 0 || strcmp(ev, "case_declined") == 0;
@@ -221,8 +220,8 @@ int audit_subject_cases_add(audit_subject_cases_t *self, const Hartslag__AuditRe
         s_copy(m->date, sizeof m->date, r->meeting_date);
         m->time_ms = t;
     } else if (strcmp(ev, "case_shared") == 0) {
-        share_t *s = s_more((void **)&c->shares, &c->n_shares, &c->cap_shares, sizeof *s,
-                            CASE_ITEMS_MAX);
+        share_t *s =
+            s_more((void **)&c->shares, &c->n_shares, &c->cap_shares, sizeof *s, CASE_ITEMS_MAX);
         if (!s)
             return -1;
         s->time_ms = t;
@@ -332,8 +331,7 @@ void audit_letter_org(const partners_t *partners, const char *org, char *out, si
         snprintf(out, len, "%s", org && org[0] ? org : "?");
 }
 
-void audit_letter_json_org(FILE *out, const partners_t *partners, const char *key,
-                           const char *org)
+void audit_letter_json_org(FILE *out, const partners_t *partners, const char *key, const char *org)
 {
     fprintf(out, "\"%s\":", key);
     audit_json_string(out, org && org[0] ? org : NULL);
@@ -382,7 +380,8 @@ static void s_case_text(const case_t *c, size_t number, bool en, const partners_
     char when[96], name[ORGNAME_MAX], date[64], hex[2 * CASE_ID_BYTES + 1];
     audit_letter_when(en, c->opened_ms ? c->opened_ms : c->first_ms, when, sizeof when);
     fprintf(out, "\n%s %zu — %s %s\n", en ? "Case conference" : "Casuïstiekoverleg", number,
-            c->opened_ms ? (en ? "opened" : "geopend") : (en ? "first recorded" : "eerst vastgelegd"),
+            c->opened_ms ? (en ? "opened" : "geopend")
+                         : (en ? "first recorded" : "eerst vastgelegd"),
             when);
     audit_hex(c->id, CASE_ID_BYTES, hex);
     fprintf(out, "    %-24s %s\n", en ? "Reference:" : "Kenmerk:", hex);
@@ -457,8 +456,7 @@ void audit_subject_cases_text(const audit_subject_cases_t *self, bool en,
 {
     if (self->n_cases == 0)
         return;
-    fprintf(out, "\n%s\n%s\n",
-            en ? "Case conferences about you:" : "Casuïstiekoverleg over u:",
+    fprintf(out, "\n%s\n%s\n", en ? "Case conferences about you:" : "Casuïstiekoverleg over u:",
             en ? "In a case conference, partners discuss a person's situation together under the "
                  "municipality's coordination and agree who does what. Only the partners taking "
                  "part received what was shared."

@@ -69,7 +69,6 @@ void audit_letter_date(bool en, const char *date, char *out, size_t len);
 void audit_letter_org(const partners_t *partners, const char *org, char *out, size_t len);
 
 /* "key":org,"key_name":..,"key_contact":.. (JSON members, no braces). */
-void audit_letter_json_org(FILE *out, const partners_t *partners, const char *key,
-                           const char *org);
+void audit_letter_json_org(FILE *out, const partners_t *partners, const char *key, const char *org);
 
 #endif
