@@ -167,10 +167,12 @@ int audit_case_stats_add(audit_case_stats_t *self, const Hartslag__AuditRecord *
     bool has_subject = r->has_subject && r->subject.len == AUDIT_READ_SUBJECT_BYTES;
     bool has_case = r->has_case_id && r->case_id.len == CASE_ID_BYTES;
     bool ok = r->outcome && strcmp(r->outcome, "ok") == 0;
-    /* The first moment a partner could know of the subject: a signal passed
-       on to it (accepted) or an alert. A signal refused to everyone reached
-       no one; a share into a case is not a signal that led to one. */
-    if (has_subject && !has_case && (strcmp(ev, "accepted") == 0 || strcmp(ev, "alert") == 0)) {
+    /* The first signal or alert about the subject: a signal reaching the
+       broker (submitted), passed on (accepted), or an alert. A share into a
+       case is also submitted as a signal, but only after its case opened,
+       so it is never the first signal of that case. */
+    if (has_subject && !has_case &&
+        (strcmp(ev, "submitted") == 0 || strcmp(ev, "accepted") == 0 || strcmp(ev, "alert") == 0)) {
         char key[72];
         s_subject_key(&r->subject, key);
         /* The log is in time order: the first record seen is the earliest. */

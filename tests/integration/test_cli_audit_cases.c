@@ -10,13 +10,12 @@
 
     The story: the coordinator gemeente opens seven cases C1..C7. C1..C6 are
     opened on 2 .. 7 March 2025 at 10:00 UTC; the first signal (or alert)
-    about their subjects came 1, 2, 3, 4, 10 and 20 days before (median
-    3.5, p90 20). They close after 30, 31, 32, 33, 34 and 60 days (median
-    32.5, p90 60): five in April, one in May. C7 opens on 15 April with no
-    signal before it and stays open. Outcomes: zorg_geregeld five times,
-    overgedragen once. politie joins C1..C6, welzijn C1 and C2, woonpunt
-    declines C1. One plan action per case, due 14 days after opening: done
-    in time for C1..C4, late for C5, never for C6; C7's is due in 2099. */
+    about their subjects (an accepted or submitted signal, an alert) came
+    1, 2, 3, 4, 10 and 20 days before (median 3.5, p90 20). They close after 30, 31, 32, 33, 34 and
+   60 days (median 32.5, p90 60): five in April, one in May. C7 opens on 15 April with no signal
+   before it and stays open. Outcomes: zorg_geregeld five times, overgedragen once. politie joins
+   C1..C6, welzijn C1 and C2, woonpunt declines C1. One plan action per case, due 14 days after
+   opening: done in time for C1..C4, late for C5, never for C6; C7's is due in 2099. */
 #include "audit_log.h"
 #include "db.h"
 #include "testutil.h"
@@ -163,9 +162,15 @@ static void s_story(void)
             int64_t first = opened - lead_days[c] * DAY;
             if (c == 4)
                 s_rec(first, "alert", "broker", "gemeente", c, -1);
+            else if (c == 3)
+                s_rec(first, "submitted", "politie", NULL, c, -1)->id = ID_SIGNAL;
             else
                 s_rec(first, "accepted", "politie", "gemeente", c, -1)->id = ID_SIGNAL;
-            s_rec(first + HOUR, "accepted", "politie", "welzijn", c, -1)->id = ID_SIGNAL;
+            /* (C4's first is a submitted signal, passed on two days later.) */
+            s_rec(first + (c == 3 ? 2 * DAY : HOUR), "accepted", "politie", "welzijn", c, -1)->id =
+                ID_SIGNAL;
+            /* Refused signals about another subject come earlier still. */
+            s_rec(first - DAY, "denied", "politie", "woonpunt", CASES - 1 - c, -1)->id = ID_SIGNAL;
         }
         rec_t *r = s_rec(opened, "case_opened", "gemeente", NULL, c, c);
         r->user = "regisseur Bakker";
