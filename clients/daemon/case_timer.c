@@ -60,8 +60,7 @@ static void s_flag(daemon_t *self, const overdue_t *o, uint64_t now_ms)
     strbuf_puts(&json, ",\"step\":\"overdue\",\"case_kind\":");
     strbuf_json_string(&json, o->kind);
     strbuf_printf(&json, ",\"opened_at_ms\":%llu,\"max_open_days\":%u,\"at_ms\":%llu}",
-                  (unsigned long long)o->opened_ms, o->max_open_days,
-                  (unsigned long long)now_ms);
+                  (unsigned long long)o->opened_ms, o->max_open_days, (unsigned long long)now_ms);
     strbuf_printf(&line, "case %s open longer than %u days (%s): put it on the agenda or close it",
                   o->case_id, o->max_open_days, o->kind);
     store_audit_t audit = {.event = "case_overdue", .signal_id = o->case_id};
@@ -73,8 +72,8 @@ static void s_flag(daemon_t *self, const overdue_t *o, uint64_t now_ms)
         store_rollback(self->store);
         dlog(DLOG_ERROR, "event=store_failed op=case_overdue case=%s", o->case_id);
     } else {
-        dlog(DLOG_WARN, "event=case_overdue case=%s kind=%s max_open_days=%u", o->case_id,
-             o->kind, o->max_open_days);
+        dlog(DLOG_WARN, "event=case_overdue case=%s kind=%s max_open_days=%u", o->case_id, o->kind,
+             o->max_open_days);
         self->next_hook_check_ms = 0;
         control_notify(self, strbuf_text(&json), strbuf_text(&line));
     }

@@ -8,8 +8,8 @@
 int store_case_timer_schema(store_t *self, char *err, size_t errlen)
 {
     sqlite3_stmt *probe = NULL;
-    bool has_column = sqlite3_prepare_v2(store_db(self), "SELECT overdue_ms FROM cases LIMIT 0",
-                                         -1, &probe, NULL) == SQLITE_OK;
+    bool has_column = sqlite3_prepare_v2(store_db(self), "SELECT overdue_ms FROM cases LIMIT 0", -1,
+                                         &probe, NULL) == SQLITE_OK;
     sqlite3_finalize(probe);
     if (has_column)
         return 0;
