@@ -273,7 +273,8 @@ for org in politie welzijn woonpunt; do
     done
     run "$H" case accept --config "$org.yaml" "$CASE_ID" --user "casusoverleg-$org"
 done
-run "$H" case schedule --config gemeente.yaml "$CASE_ID" --date 2026-03-10 \
+MEETING=$(date -d '+7 days' +%F)
+run "$H" case schedule --config gemeente.yaml "$CASE_ID" --date "$MEETING" \
     --user regisseur-passart
 echo "Politie and woonpunt share what the rule lets each share, sealed to the participants:"
 run "$H" case share --config politie.yaml "$CASE_ID" --user agent-4711 \
@@ -386,7 +387,16 @@ echo 111222333 | run "$H" audit subject --db audit/broker.db --bsn - \
     --officer audit/officer.yaml --partners certificates \
     --agreements agreements.yaml --broker-cert keys/broker.cert
 echo
-echo "The pseudonym service's own audit log records that lookup (never the BSN):"
+echo "The resident of the address asks as well: the case conference about it is in the letter"
+echo "(which partners discussed it, when, why, on which legal basis, the outcome; no content):"
+run "$H" audit subject --db audit/broker.db --address "6411 AB 12a" \
+    --officer audit/officer.yaml --partners certificates \
+    --agreements agreements.yaml --broker-cert keys/broker.cert
+echo
+echo "The partnership evaluates its case conferences (counts 1-4 shown as <5):"
+run "$H" audit stats --db audit/broker.db --cases
+echo
+echo "The pseudonym service's own audit log records those lookups (never the BSN or address):"
 run "$H" audit query --db state/pseudonymd.db --org fg-gemeente
 
 step "Done: stopping the daemons and the broker"
