@@ -214,6 +214,9 @@ Test(install, demo_runs_from_the_installed_tree)
     /* the case conference: opened from the alert, closed with an outcome */
     cr_assert(strstr(out, ": open recorded by the broker"), "%s", out);
     cr_assert(strstr(out, ": close recorded by the broker"), "%s", out);
+    /* ... in the resident's letter, with its outcome, and in the figures */
+    cr_assert(strstr(out, "Casuïstiekoverleg 1") && strstr(out, "zorg geregeld"), "%s", out);
+    cr_assert(strstr(out, "all      outcome  zorg_geregeld"), "%s", out);
     cr_assert(strstr(out, "no BSN, address or content"), "%s", out);
     cr_assert(strstr(out, "Done: stopping"), "%s", out);
     free(out);
