@@ -2,6 +2,7 @@
     daemon. The steps (open, invite, accept, decline, remove, schedule,
     close) are signed by the daemon and reported done only when the broker
     recorded them; list and show read what the daemon verified. */
+#include "cmd_case_agenda.h"
 #include "commands.h"
 #include "control_client.h"
 #include "names.h"
@@ -25,7 +26,9 @@ static const char s_usage_text[] =
     "       hartslag case remove ID --partner ORG,... [--user USER]\n"
     "       hartslag case schedule ID --date YYYY-MM-DD [--user USER]\n"
     "       hartslag case close ID --outcome CODE [--user USER]\n"
-    "       hartslag case share ID --field NAME=VALUE... [--text TEXT] [--user USER]\n\n"
+    "       hartslag case share ID --field NAME=VALUE... [--text TEXT] [--user USER]\n"
+    "       hartslag case agenda [--date YYYY-MM-DD] [--json | --html [--out FILE]] [--lang "
+    "en]\n\n"
     "Case conferences (casuïstiekoverleg) under the coordinator's regie, by the\n"
     "rules of agreements.yaml (cases:). The coordinator opens a case about the\n"
     "subject of an alert or of a received signal and invites partners; an invited\n"
@@ -265,6 +268,22 @@ static int s_step(control_client_t *client, const control_args_t *args, const ch
 
 int cmd_case(int argc, char **argv)
 {
+    /* The agenda has options of its own (--html, --out, --lang). Its word
+       is the first operand, maybe after --config FILE / --state-dir DIR. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "--state-dir") == 0) {
+            i++;
+            continue;
+        }
+        if (argv[i][0] == '-')
+            continue;
+        if (strcmp(argv[i], "agenda") == 0) {
+            for (int k = i; k + 1 < argc; k++)
+                argv[k] = argv[k + 1];
+            return case_cmd_agenda(argc - 1, argv);
+        }
+        break;
+    }
     static const struct option options[] = {
         {"open", no_argument, NULL, 'o'},
         {"json", no_argument, NULL, 'j'},

@@ -8,11 +8,13 @@
 #include "broker_harness.h"
 #include "daemon_harness.h"
 #include "testutil.h"
+#include "tu_browser.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -376,4 +378,107 @@ Test(case_conference, a_case_open_too_long_is_flagged_to_the_coordinator_once)
     cr_assert_eq(dh_start(s_daemons[0]), 0);
     cr_assert(dh_wait_log(s_daemons[0], "event=connected", 10000));
     cr_assert_eq(dh_log_count(s_daemons[0], "event=case_overdue"), 1);
+}
+
+/* The meeting's agenda: the open cases scheduled on its date (text in
+   Dutch or English, JSON, and a self-contained page Chromium renders
+   without a console error), never another day's, never content. */
+Test(case_conference, the_agenda_lists_the_cases_of_the_meeting)
+{
+    const char *fields[] = {"datum=2026-11-28", NULL};
+    char signal_id[33];
+    cr_assert_eq(dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL,
+                         true, signal_id),
+                 0);
+    cr_assert(dh_wait_inbox(s_daemons[0], 1, 10000));
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-signal", signal_id,
+                        "--invite", "politie", "--user", "regisseur 1", NULL),
+                 0, "%s%s", out, err);
+    char case_id[40];
+    cr_assert_eq(sscanf(out, "case %32s: open recorded by the broker", case_id), 1, "%s", out);
+    free(out);
+    free(err);
+    free(s_wait_case(s_daemons[1], case_id, "\"org\":\"politie\",\"state\":\"invited\""));
+    char *text = NULL;
+    cr_assert_eq(s_case(s_daemons[1], &text, "accept", case_id, NULL, NULL), 0, "%s", text);
+    free(text);
+    char meeting[11], other[11];
+    time_t later = time(NULL) + 7 * 86400, sooner = time(NULL) + 6 * 86400;
+    strftime(meeting, sizeof meeting, "%Y-%m-%d", localtime(&later));
+    strftime(other, sizeof other, "%Y-%m-%d", localtime(&sooner));
+    cr_assert_eq(s_case(s_daemons[0], &text, "schedule", case_id, "--date", meeting), 0, "%s",
+                 text);
+    free(text);
+    free(s_wait_case(s_daemons[0], case_id, meeting));
+
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "agenda", "--date", meeting, NULL),
+                 0, "%s%s", out, err);
+    cr_assert(strstr(out, "Agenda casuïstiekoverleg") && strstr(out, case_id) &&
+                  strstr(out, "Ingepland voor dit overleg (1)") &&
+                  strstr(out, "politie (neemt deel)") && strstr(out, "gemeente (neemt deel)"),
+              "%s", out);
+    cr_assert_null(strstr(out, BSN));
+    free(out);
+    free(err);
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "agenda", "--date", meeting,
+                        "--lang", "en", NULL),
+                 0);
+    cr_assert(strstr(out, "Scheduled for this meeting (1)") && strstr(out, "politie (takes part)"),
+              "%s", out);
+    free(out);
+    free(err);
+    cr_assert_eq(
+        dh_cli(s_daemons[0], NULL, &out, &err, "case", "agenda", "--date", meeting, "--json", NULL),
+        0);
+    cr_assert(strstr(out, case_id) && strstr(out, "\"scheduled\":true"), "%s", out);
+    free(out);
+    free(err);
+    /* Another day's meeting does not have it; a participant's own agenda does. */
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "agenda", "--date", other, NULL),
+                 0);
+    cr_assert(strstr(out, "Ingepland voor dit overleg (0)") && !strstr(out, case_id), "%s", out);
+    free(out);
+    free(err);
+    cr_assert_eq(dh_cli(s_daemons[1], NULL, &out, &err, "case", "agenda", "--date", meeting, NULL),
+                 0);
+    cr_assert(strstr(out, case_id), "%s", out);
+    free(out);
+    free(err);
+    cr_assert_eq(
+        dh_cli(s_daemons[0], NULL, &out, &err, "case", "agenda", "--date", "2026-02-30", NULL), 2);
+    free(out);
+    free(err);
+
+    /* The page for the meeting room: private, never overwritten, and a
+       real browser renders it without a console error. */
+    char page[4500];
+    snprintf(page, sizeof page, "%s/agenda.html", s_bh->root);
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "agenda", "--date", meeting,
+                        "--html", "--out", page, NULL),
+                 0, "%s%s", out, err);
+    free(out);
+    free(err);
+    struct stat st;
+    cr_assert_eq(stat(page, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "agenda", "--date", meeting,
+                        "--html", "--out", page, NULL),
+                 1, "%s%s", out, err);
+    free(out);
+    free(err);
+    cr_assert_eq(access(TU_BROWSER_CHROMIUM, X_OK), 0,
+                 TU_BROWSER_CHROMIUM " is missing: install Debian's chromium (scripts/deps.sh)");
+    char *dom = NULL, *log = NULL;
+    int rc = tu_browser_dump_dom(s_bh->root, page, &dom, &log);
+    cr_assert_eq(rc, 0, "chromium --dump-dom: rc %d:\n%s", rc, log ? log : "");
+    cr_assert(dom && strstr(dom, "id=\"scheduled\"") && strstr(dom, case_id) &&
+                  strstr(dom, "<tr class=\"case\">"),
+              "%s", dom ? dom : "(no DOM)");
+    cr_assert_null(strstr(dom, "<script"));
+    cr_assert_null(strstr(dom, BSN));
+    const char *bad = tu_browser_console_error(log);
+    cr_assert_null(bad, "chromium logged '%s':\n%s", bad, log);
+    free(dom);
+    free(log);
 }
