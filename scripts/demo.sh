@@ -276,6 +276,8 @@ done
 MEETING=$(date -d '+7 days' +%F)
 run "$H" case schedule --config gemeente.yaml "$CASE_ID" --date "$MEETING" \
     --user regisseur-passart
+echo "The coordinator's agenda for that meeting (also as a page: --html --out FILE):"
+run "$H" case agenda --config gemeente.yaml --date "$MEETING"
 echo "Politie and woonpunt share what the rule lets each share, sealed to the participants:"
 run "$H" case share --config politie.yaml "$CASE_ID" --user agent-4711 \
     --field adres="Voorbeeldstraat 12a, 6411 AB Heerlen" --field datum=2026-03-02 \
