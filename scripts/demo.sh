@@ -260,7 +260,8 @@ if [ -z "$ADDR_ALERT" ]; then
     echo "demo: the gemeente holds no alert naming politie and woonpunt" >&2; exit 1
 fi
 OUT=$(run "$H" case open --config gemeente.yaml --user regisseur-passart \
-    --from-alert "$ADDR_ALERT" --kind casusoverleg-passart --invite politie,welzijn,woonpunt)
+    --from-alert "$ADDR_ALERT" --lead gemeente --kind casusoverleg-passart \
+    --invite politie,welzijn,woonpunt)
 echo "$OUT"
 CASE_ID=$(printf '%s\n' "$OUT" | sed -n 's/^case \([0-9a-f]\{32\}\): .*/\1/p' | tail -n1)
 [ -n "$CASE_ID" ] || { echo "demo: the case was not opened" >&2; exit 1; }

@@ -482,3 +482,56 @@ Test(case_conference, the_agenda_lists_the_cases_of_the_meeting)
     free(dom);
     free(log);
 }
+
+/* Opening a case from an alert with --lead marks the alert handled, once
+   the case is recorded; a lead outside the match opens the case but is
+   refused for the alert, and the command says so and fails. */
+Test(case_conference, opening_from_an_alert_with_a_lead_marks_it_handled)
+{
+    const char *fields[] = {"datum=2026-11-28", NULL};
+    char id[33];
+    cr_assert_eq(
+        dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL, true, id),
+        0);
+    cr_assert_eq(dh_send(s_daemons[2], "gemeente", "zorgsignaal", "casusoverleg", BSN, fields, NULL,
+                         true, id),
+                 0);
+    char *alerts = NULL, alert_id[40];
+    for (int i = 0; i < 100; i++) {
+        free(alerts);
+        alerts = NULL;
+        cr_assert_eq(dh_cli(s_daemons[0], NULL, &alerts, NULL, "alerts", "--json", NULL), 0);
+        if (strstr(alerts, "\"alert_id\""))
+            break;
+        usleep(100000);
+    }
+    s_value(alerts, "alert_id", alert_id, sizeof alert_id);
+    free(alerts);
+    char *out = NULL, *err = NULL;
+    /* --lead belongs to opening from an alert */
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-signal", id,
+                        "--lead", "welzijn", "--user", "regisseur 1", NULL),
+                 2, "%s%s", out, err);
+    free(out);
+    free(err);
+    /* woonpunt did not signal: the case opens, the alert stays open */
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-alert", alert_id,
+                        "--lead", "woonpunt", "--user", "regisseur 1", NULL),
+                 1, "%s%s", out, err);
+    cr_assert(strstr(out, "open recorded by the broker"), "%s", out);
+    cr_assert(strstr(err, "woonpunt is not a partner in the match"), "%s", err);
+    free(out);
+    free(err);
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-alert", alert_id,
+                        "--lead", "welzijn", "--user", "regisseur 1", NULL),
+                 0, "%s%s", out, err);
+    cr_assert(strstr(out, "open recorded by the broker") &&
+                  strstr(out, "marked handled, welzijn leads"),
+              "%s", out);
+    free(out);
+    free(err);
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &alerts, NULL, "alerts", "--json", NULL), 0);
+    cr_assert(strstr(alerts, "\"state\":\"handled\"") && strstr(alerts, "\"lead_org\":\"welzijn\""),
+              "%s", alerts);
+    free(alerts);
+}
