@@ -11,9 +11,10 @@
 #   4. realistic signals: allowed ones, a denied one (with its reason), and
 #      signals for welzijn that wait at the broker until welzijn starts
 #   5. the inboxes, multi-agency alerts, a recipient that refuses a signal
-#      (its agreements are out of date) and the sender seeing it, a
-#      withdrawal reaching the gemeente's case system, the status of each
-#      daemon, the audit log verified and a citizen's access request
+#      (its agreements are out of date) and the sender seeing it, a case
+#      conference opened from an alert, a withdrawal reaching the
+#      gemeente's case system, the status of each daemon, the audit log
+#      verified and a citizen's access request
 #   6. a change of the agreements: diff, dry run against the log, the
 #      affected partners sign, the broker reloads; an unsigned widening refused
 #   7. everything stopped cleanly (also on Ctrl-C or failure)
@@ -251,6 +252,49 @@ if ! "$H" show --config gemeente.yaml "$CASE" --json | grep -q '"woonpunt":{"sta
     echo "demo: the gemeente was not told that woonpunt refused the signal" >&2; exit 1
 fi
 
+step "5e. Casuïstiekoverleg: the gemeente opens a case from the address alert"
+echo "(the case's rule is casusoverleg-passart in agreements.yaml: who may take part, share what)"
+ADDR_ALERT=$("$H" alerts --config gemeente.yaml --json | grep '"org":"woonpunt"' \
+    | grep '"org":"politie"' | head -n1 | sed 's/.*"alert_id":"\([0-9a-f]*\)".*/\1/')
+if [ -z "$ADDR_ALERT" ]; then
+    echo "demo: the gemeente holds no alert naming politie and woonpunt" >&2; exit 1
+fi
+OUT=$(run "$H" case open --config gemeente.yaml --user regisseur-passart \
+    --from-alert "$ADDR_ALERT" --lead gemeente --kind casusoverleg-passart \
+    --invite politie,welzijn,woonpunt)
+echo "$OUT"
+CASE_ID=$(printf '%s\n' "$OUT" | sed -n 's/^case \([0-9a-f]\{32\}\): .*/\1/p' | tail -n1)
+[ -n "$CASE_ID" ] || { echo "demo: the case was not opened" >&2; exit 1; }
+# Each invited partner's daemon holds the invitation once the broker's
+# notice arrived; each accepts (the step is signed by its own daemon).
+for org in politie welzijn woonpunt; do
+    for _ in $(seq 50); do
+        "$H" case show --config "$org.yaml" "$CASE_ID" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    run "$H" case accept --config "$org.yaml" "$CASE_ID" --user "casusoverleg-$org"
+done
+MEETING=$(date -d '+7 days' +%F)
+run "$H" case schedule --config gemeente.yaml "$CASE_ID" --date "$MEETING" \
+    --user regisseur-passart
+echo "The coordinator's agenda for that meeting (also as a page: --html --out FILE):"
+run "$H" case agenda --config gemeente.yaml --date "$MEETING"
+echo "Politie and woonpunt share what the rule lets each share, sealed to the participants:"
+run "$H" case share --config politie.yaml "$CASE_ID" --user agent-4711 \
+    --field adres="Voorbeeldstraat 12a, 6411 AB Heerlen" --field datum=2026-03-02 \
+    --text "Drie meldingen nachtelijk lawaai sinds februari."
+run "$H" case share --config woonpunt.yaml "$CASE_ID" --user medewerker-23 \
+    --field adres="Voorbeeldstraat 12a, 6411 AB Heerlen" \
+    --text "Huurachterstand drie maanden; betalingsregeling aangeboden."
+run "$H" case close --config gemeente.yaml "$CASE_ID" --outcome zorg_geregeld \
+    --user regisseur-passart
+for _ in $(seq 50); do
+    "$H" case show --config welzijn.yaml "$CASE_ID" --json | grep -q '"closed":true' && break
+    sleep 0.1
+done
+echo "What welzijn holds of the case (it received what was shared after it joined):"
+run "$H" case show --config welzijn.yaml "$CASE_ID"
+
 step "6. Politie withdraws its nuisance report; the recipients delete it"
 SID=$("$H" inbox --config welzijn.yaml --json | grep '"type":"overlast"' | head -n1 \
     | sed 's/.*"signal_id":"\([0-9a-f]*\)".*/\1/')
@@ -346,7 +390,16 @@ echo 111222333 | run "$H" audit subject --db audit/broker.db --bsn - \
     --officer audit/officer.yaml --partners certificates \
     --agreements agreements.yaml --broker-cert keys/broker.cert
 echo
-echo "The pseudonym service's own audit log records that lookup (never the BSN):"
+echo "The resident of the address asks as well: the case conference about it is in the letter"
+echo "(which partners discussed it, when, why, on which legal basis, the outcome; no content):"
+run "$H" audit subject --db audit/broker.db --address "6411 AB 12a" \
+    --officer audit/officer.yaml --partners certificates \
+    --agreements agreements.yaml --broker-cert keys/broker.cert
+echo
+echo "The partnership evaluates its case conferences (counts 1-4 shown as <5):"
+run "$H" audit stats --db audit/broker.db --cases
+echo
+echo "The pseudonym service's own audit log records those lookups (never the BSN or address):"
 run "$H" audit query --db state/pseudonymd.db --org fg-gemeente
 
 step "Done: stopping the daemons and the broker"

@@ -201,9 +201,14 @@ static int s_record(void *arg, uint64_t index, const Hartslag__AuditRecord *reco
 {
     (void)index;
     audit_exchanges_t *self = arg;
-    if (record->has_signal_id && record->signal_id.len == 16 && record->event &&
-        (strcmp(record->event, "accepted") == 0 || strcmp(record->event, "delivered") == 0))
-        s_mark(self, record->signal_id.data, record->event,
+    if (!record->has_signal_id || record->signal_id.len != 16 || !record->event)
+        return 0;
+    /* The broker records its acceptance of a share into a case conference
+       as case_shared (per recipient, only when allowed), where a signal
+       gets accepted: the sender's daemon lists both as "accepted". */
+    const char *event = strcmp(record->event, "case_shared") == 0 ? "accepted" : record->event;
+    if (strcmp(event, "accepted") == 0 || strcmp(event, "delivered") == 0)
+        s_mark(self, record->signal_id.data, event,
                record->counterpart_org ? record->counterpart_org : "");
     return 0;
 }

@@ -14,6 +14,7 @@
 #include "agreements.h"
 #include "agreements_diff.h"
 #include "agreements_lint.h"
+#include "cmd_agreements_case.h"
 #include "cmd_agreements_history.h"
 #include "cmd_agreements_simulate.h"
 #include "cmd_agreements_sign.h"
@@ -129,6 +130,8 @@ static const char *s_usage_text =
     "                                        --purpose PURPOSE --fields F[,F...] [--at "
     "YYYY-MM-DD]\n"
     "                                        [--json]\n"
+    "       hartslag agreements explain FILE --case KIND --from ORG [--to ORG[,ORG...]]\n"
+    "                                        [--fields F[,F...] | --outcome CODE] [--json]\n"
     "       hartslag agreements diff OLD NEW [--json]\n"
     "       hartslag agreements sign --config DAEMON.yaml [--against OLD] [--yes]\n"
     "                                [--emergency-revoke ORG] FILE\n"
@@ -141,7 +144,8 @@ static const char *s_usage_text =
     "  check    validate an agreements file; every problem is shown as FILE:LINE:COL.\n"
     "           --partners DIR: every partner must also have a certificate in DIR\n"
     "  explain  say, per recipient, which agreement allows a signal or why not\n"
-    "           (--fields '' for a signal without fields; --at defaults to today, UTC)\n"
+    "           (--fields '' for a signal without fields; --at defaults to today, UTC);\n"
+    "           with --case: what a case conference rule lets ORG share, to whom, or close with\n"
     "  diff     every attribute change, the partners affected, and per partner pair\n"
     "           what NEW allows that OLD did not, and the reverse\n"
     "  sign     show the diff against the version in force, then write FILE.sig.d/ORG.sig\n"
@@ -683,6 +687,9 @@ static void s_explain_json(const agreements_request_t *req, const agreements_dec
 
 static int s_explain(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--case") == 0)
+            return agreements_cmd_explain_case(argc, argv);
     const char *file = NULL, *from = NULL, *to = NULL, *type = NULL, *purpose = NULL;
     const char *fields = NULL, *at = NULL;
     bool json = false;

@@ -1,5 +1,6 @@
 /*  hartslag alerts: the multi-agency alerts this organisation received
     (DESIGN §10), and, for the coordinator, marking a match handled. */
+#include "alert_ack.h"
 #include "commands.h"
 #include "control_client.h"
 
@@ -10,7 +11,6 @@
 #include <string.h>
 
 #define ALERTS_LIST_TIMEOUT_MS 5000
-#define ALERTS_ACK_TIMEOUT_MS 20000 /* the daemon answers within 15 s, verdict or not */
 
 static const char s_usage_text[] =
     "usage: hartslag alerts [--json] [--config FILE | --state-dir DIR]\n"
@@ -155,35 +155,7 @@ static int s_ack(int argc, char **argv)
     control_client_t *client = control_client_open("alerts", config, state_dir);
     if (!client)
         return 1;
-    control_args_t args = {0};
-    control_args_add(&args, "alert-ack", NULL);
-    control_args_add(&args, "id", argv[optind]);
-    control_args_add(&args, "lead", lead);
-    /* The daemon answers once the broker has given its verdict. */
-    zmsg_t *reply = control_client_request(client, &args, ALERTS_ACK_TIMEOUT_MS);
-    control_args_clear(&args);
-    int rc = 1;
-    if (reply) {
-        char *status = zmsg_popstr(reply);
-        char *what = status && strcmp(status, "ok") == 0 ? zmsg_popstr(reply) : NULL;
-        if (what && strcmp(what, "handled") == 0) {
-            printf("%s: marked handled, %s leads; the broker recorded it and tells the partners "
-                   "in the match\n",
-                   argv[optind], lead);
-            rc = 0;
-        } else if (status && strcmp(status, "ok") == 0) {
-            fprintf(stderr,
-                    "hartslag alerts: hartslagd sent the acknowledgement but did not wait for "
-                    "the broker's verdict (is hartslagd older than this CLI?); check 'hartslag "
-                    "alerts' for the state\n");
-        } else {
-            zmsg_pushstr(reply, status ? status : "error");
-            rc = control_client_print_error(client, reply);
-        }
-        free(what);
-        free(status);
-        zmsg_destroy(&reply);
-    }
+    int rc = alert_ack_send(client, argv[optind], lead);
     control_client_destroy(&client);
     return rc;
 }

@@ -8,8 +8,10 @@
     stats   counts per month for publication: counts of 1..4 are shown as
             "<5", with a second cell suppressed where one hidden count
             could otherwise be worked out from the month's total. */
+#include "audit_case_stats.h"
 #include "audit_events.h"
 #include "audit_read.h"
+#include "audit_stats_table.h"
 #include "audit_store.h"
 #include "cmd_audit.h"
 #include "commands.h"
@@ -29,7 +31,6 @@
 #define REPORT_SERIES_MAX 9        /* coloured series; the rest is "other" */
 #define REPORT_LIST_MAX 200        /* latest alerts / administrative events listed */
 #define REPORT_WEEKS_SPAN_DAYS 120 /* up to this span: weeks, else months */
-#define STATS_THRESHOLD 5          /* counts below this are suppressed */
 #define KEY_MAX AUDIT_COUNTER_KEY_MAX
 
 static int64_t s_ms(uint64_t t)
@@ -126,8 +127,12 @@ typedef struct {
     audit_counter_t *ends;     /* "bucket\twithdrawn|expired|rejected_by_recipient" */
     report_list_t alerts;      /* alert and alert_handled */
     report_list_t admin;       /* auth_failed, partner_*, agreements_loaded, recovered, purged */
+    audit_case_stats_t *cases; /* case conference figures (from a walk of the whole log) */
     bool failed;               /* out of memory */
 } report_data_t;
+
+static int s_case_walk(audit_reader_t *reader, audit_case_stats_t *stats, uint64_t *unreadable,
+                       char *err, size_t errlen);
 
 static void s_bucket(const report_data_t *d, int64_t ms, char out[16])
 {
@@ -722,6 +727,7 @@ static int s_write_report(FILE *f, audit_reader_t *reader, report_data_t *d,
                "href=\"#exchanges\">Uitwisselingen</a>"
                "<a href=\"#purposes\">Doelen</a><a href=\"#denials\">Weigeringen</a>"
                "<a href=\"#withdrawals\">Intrekkingen</a><a href=\"#alerts\">Meldingen</a>"
+               "<a href=\"#cases\">Casuïstiekoverleg</a>"
                "<a href=\"#checkpoints\">Checkpoints</a><a href=\"#administration\">Beheer</a>"
                "</nav>\n<main>\n");
     s_verdict(f, check);
@@ -832,6 +838,9 @@ static int s_write_report(FILE *f, audit_reader_t *reader, report_data_t *d,
     s_list_table(f, &d->alerts, true);
     fprintf(f, "</section>\n");
 
+    if (audit_case_stats_html(d->cases, s_now_ms(), f) != 0)
+        return -1;
+
     fprintf(f, "<section id=\"checkpoints\">\n<h2>Checkpoints en medeondertekeningen (checkpoints "
                "and cosignatures)</h2>\n");
     s_checkpoints(f, audit_reader_store(reader), partners);
@@ -847,7 +856,7 @@ static int s_write_report(FILE *f, audit_reader_t *reader, report_data_t *d,
     return 0;
 }
 
-static int s_report_data_init(report_data_t *d)
+static int s_report_data_init(report_data_t *d, const audit_filter_t *period)
 {
     memset(d, 0, sizeof *d);
     d->events = audit_counter_new();
@@ -856,7 +865,10 @@ static int s_report_data_init(report_data_t *d)
     d->denials = audit_counter_new();
     d->ends = audit_counter_new();
     d->bases = audit_counter_new();
-    return d->events && d->pairs && d->purposes && d->denials && d->ends && d->bases ? 0 : -1;
+    d->cases = audit_case_stats_new(period);
+    return d->events && d->pairs && d->purposes && d->denials && d->ends && d->bases && d->cases
+               ? 0
+               : -1;
 }
 
 static void s_report_data_free(report_data_t *d)
@@ -867,6 +879,7 @@ static void s_report_data_free(report_data_t *d)
     audit_counter_destroy(&d->denials);
     audit_counter_destroy(&d->ends);
     audit_counter_destroy(&d->bases);
+    audit_case_stats_destroy(&d->cases);
 }
 
 /* --from / --to into `period`. 0, or 2 (message printed). */
@@ -922,7 +935,8 @@ int audit_cmd_report(int argc, char **argv)
                    "partnership and the supervisory authority: the verification verdict and\n"
                    "the broker key's fingerprint at the top, then exchanges per partner pair,\n"
                    "per agreement and legal basis and per purpose, denials by reason,\n"
-                   "withdrawals and expiries, alerts, checkpoint and cosignature status,\n"
+                   "withdrawals and expiries, alerts, case conferences (the figures of\n"
+                   "'audit stats --cases'), checkpoint and cosignature status,\n"
                    "administrative events. Times in local time (Europe/Amsterdam). Shows no\n"
                    "pseudonyms and no employee names.\n\n"
                    "  --db STORE          a copy of the broker's state_dir/broker.db, or its\n"
@@ -983,7 +997,7 @@ int audit_cmd_report(int argc, char **argv)
     report_data_t d;
     char tmp[4200];
     FILE *f = NULL;
-    if (s_report_data_init(&d) != 0) {
+    if (s_report_data_init(&d, &period) != 0) {
         fprintf(stderr, "hartslag audit report: out of memory\n");
         goto done;
     }
@@ -1001,6 +1015,10 @@ int audit_cmd_report(int argc, char **argv)
     if (audit_reader_each(reader, &period, s_gather, &d, &unreadable, &purged, err, sizeof err) <
         0) {
         audit_read_report_error("report", d.failed ? "out of memory" : err);
+        goto done;
+    }
+    if (s_case_walk(reader, d.cases, NULL, err, sizeof err) != 0) {
+        audit_read_report_error("report", err);
         goto done;
     }
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", html) >= sizeof tmp) {
@@ -1083,49 +1101,65 @@ static int s_stats_gather(void *arg, uint64_t index, const Hartslag__AuditRecord
     return rc ? -1 : 0;
 }
 
-typedef enum { CELL_SHOWN = 0, CELL_SMALL, CELL_COMPLEMENT } cell_t;
-
-/* Length of the "month\tdimension\t" prefix of a key. */
-static size_t s_group_len(const char *key)
+/* Feeds one record to the case figures. */
+static int s_case_gather(void *arg, uint64_t index, const Hartslag__AuditRecord *r)
 {
-    const char *tab = strchr(key, '\t');
-    tab = tab ? strchr(tab + 1, '\t') : NULL;
-    return tab ? (size_t)(tab - key) + 1 : strlen(key);
+    (void)index;
+    return audit_case_stats_add(arg, r);
 }
 
-/* Primary suppression of 1..4, then, in each (month, dimension) group whose
-   sum is published elsewhere (type, purpose and pair add up to the month's
-   "accepted" count), a second cell when only one is hidden. */
-static void s_suppress(const audit_count_t *items, size_t n, cell_t *cells)
+/* Walks the whole log into `stats` (the first signal about a subject may
+   lie before the period). 0, or -1 with the reason in `err`. */
+static int s_case_walk(audit_reader_t *reader, audit_case_stats_t *stats, uint64_t *unreadable,
+                       char *err, size_t errlen)
 {
-    for (size_t i = 0; i < n; i++)
-        cells[i] = items[i].count > 0 && items[i].count < STATS_THRESHOLD ? CELL_SMALL : CELL_SHOWN;
-    for (size_t start = 0; start < n;) {
-        size_t glen = s_group_len(items[start].key), end = start + 1;
-        while (end < n && strncmp(items[end].key, items[start].key, glen) == 0 &&
-               s_group_len(items[end].key) == glen)
-            end++;
-        bool is_event = strstr(items[start].key, "\tevent\t") != NULL;
-        size_t hidden = 0;
-        for (size_t i = start; i < end; i++)
-            hidden += cells[i] != CELL_SHOWN;
-        if (!is_event && hidden == 1) {
-            size_t pick = n;
-            for (size_t i = start; i < end; i++)
-                if (cells[i] == CELL_SHOWN && (pick == n || items[i].count < items[pick].count))
-                    pick = i;
-            if (pick < n)
-                cells[pick] = CELL_COMPLEMENT;
-        }
-        start = end;
+    audit_filter_t all;
+    memset(&all, 0, sizeof all);
+    if (audit_reader_each(reader, &all, s_case_gather, stats, unreadable, NULL, err, errlen) < 0) {
+        if (!err[0])
+            snprintf(err, errlen, "out of memory");
+        return -1;
     }
+    return 0;
+}
+
+/* stats --cases. Takes `reader`. */
+static int s_stats_cases(audit_reader_t *reader, const audit_filter_t *period, bool json)
+{
+    char err[AUDIT_READ_ERR_MAX] = "";
+    uint64_t unreadable = 0;
+    audit_case_stats_t *stats = audit_case_stats_new(period);
+    int rc = stats ? s_case_walk(reader, stats, &unreadable, err, sizeof err) : -1;
+    audit_reader_destroy(&reader);
+    if (rc != 0) {
+        audit_read_report_error("stats", stats ? err : "out of memory");
+        audit_case_stats_destroy(&stats);
+        return 1;
+    }
+    rc = audit_case_stats_print(stats, s_now_ms(), json, stdout);
+    audit_case_stats_destroy(&stats);
+    if (rc != 0) {
+        fprintf(stderr, "hartslag audit stats: out of memory\n");
+        return 1;
+    }
+    if (unreadable)
+        fprintf(stderr,
+                "hartslag audit stats: warning: %" PRIu64 " record(s) could not be read and are "
+                "not counted — run 'hartslag audit verify'\n",
+                unreadable);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "hartslag audit stats: cannot write the output\n");
+        return 1;
+    }
+    return 0;
 }
 
 int audit_cmd_stats(int argc, char **argv)
 {
-    enum { OPT_DB = 1000, OPT_BY, OPT_JSON, OPT_FROM, OPT_TO };
+    enum { OPT_DB = 1000, OPT_BY, OPT_JSON, OPT_FROM, OPT_TO, OPT_CASES };
     static const struct option options[] = {
         {"db", required_argument, NULL, OPT_DB},
+        {"cases", no_argument, NULL, OPT_CASES},
         {"from", required_argument, NULL, OPT_FROM},
         {"to", required_argument, NULL, OPT_TO},
         {"by", required_argument, NULL, OPT_BY},
@@ -1134,31 +1168,43 @@ int audit_cmd_stats(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *by = "month";
-    bool json = false;
+    bool json = false, cases = false;
     audit_filter_t period;
     memset(&period, 0, sizeof period);
     optind = 1;
     int opt;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         if (opt == 'h') {
-            printf("usage: hartslag audit stats --db STORE [--by month] [--from DATE] [--to DATE] "
-                   "[--json]\n\n"
-                   "Counts per month, for the partnership's evaluation and for publication:\n"
-                   "  event    records per event\n"
-                   "  type     exchanges (accepted, one per recipient) per signal type\n"
-                   "  purpose  exchanges per purpose\n"
-                   "  pair     exchanges per partner pair (sender -> recipient)\n"
-                   "Counts of 1 to 4 are shown as \"<5\". Where one hidden count could be\n"
-                   "worked out from the month's accepted total, a second count in that group\n"
-                   "is hidden too (shown as \"x\"). Months are UTC calendar months.\n\n"
-                   "  --db STORE  a copy of the broker's state_dir/broker.db, or its "
-                   "postgresql://...\n"
-                   "              store\n"
-                   "  --by month  the period (only month for now)\n"
-                   "  --from, --to  only records in this period (as in 'audit query')\n"
-                   "  --json      {\"by\":\"month\",\"rows\":[{month, dimension, value, "
-                   "count}]}; a hidden count is the string \"<5\" or \"x\"\n\n"
-                   "exit codes: 0 ok, 1 failure, 2 usage error\n");
+            printf(
+                "usage: hartslag audit stats --db STORE [--cases] [--by month] [--from DATE]\n"
+                "                            [--to DATE] [--json]\n\n"
+                "Counts per month, for the partnership's evaluation and for publication:\n"
+                "  event    records per event\n"
+                "  type     exchanges (accepted, one per recipient) per signal type\n"
+                "  purpose  exchanges per purpose\n"
+                "  pair     exchanges per partner pair (sender -> recipient)\n"
+                "Counts of 1 to 4 are shown as \"<5\". Where one hidden count could be\n"
+                "worked out from the month's accepted total, a second count in that group\n"
+                "is hidden too (shown as \"x\"). Months are UTC calendar months.\n\n"
+                "With --cases, the figures of case conferences instead (docs/evaluation.md):\n"
+                "  cases    cases opened and closed per month\n"
+                "  event    case events per month\n"
+                "  outcome  outcomes per code over the period (\"all\")\n"
+                "  partner  cases each partner coordinated or joined (\"all\")\n"
+                "then the median and p90 of the days from the first signal or alert about\n"
+                "the subject to the case and from opening to closing, and the plan actions\n"
+                "done by their due date (%%). A median or percentage that rests on fewer\n"
+                "than 5 cases or actions is not given.\n\n"
+                "  --db STORE  a copy of the broker's state_dir/broker.db, or its "
+                "postgresql://...\n"
+                "              store\n"
+                "  --cases     the case conference figures (above)\n"
+                "  --by month  the period (only month for now)\n"
+                "  --from, --to  only records in this period (as in 'audit query')\n"
+                "  --json      {\"by\":\"month\",\"rows\":[{month, dimension, value, "
+                "count}]}; a hidden count is the string \"<5\" or \"x\"; with --cases\n"
+                "              also \"figures\" (null and \"suppressed\":true where not given)\n\n"
+                "exit codes: 0 ok, 1 failure, 2 usage error\n");
             return 0;
         } else if (opt == OPT_DB)
             db = optarg;
@@ -1166,6 +1212,8 @@ int audit_cmd_stats(int argc, char **argv)
             by = optarg;
         else if (opt == OPT_JSON)
             json = true;
+        else if (opt == OPT_CASES)
+            cases = true;
         else if (opt == OPT_FROM || opt == OPT_TO) {
             int rc = s_period_option("stats", opt == OPT_TO, optarg, &period);
             if (rc != 0)
@@ -1193,6 +1241,8 @@ int audit_cmd_stats(int argc, char **argv)
         audit_read_report_error("stats", err);
         return 1;
     }
+    if (cases)
+        return s_stats_cases(reader, &period, json);
     audit_counter_t *c = audit_counter_new();
     uint64_t unreadable = 0;
     int64_t n = c ? audit_reader_each(reader, &period, s_stats_gather, c, &unreadable, NULL, err,
@@ -1206,49 +1256,24 @@ int audit_cmd_stats(int argc, char **argv)
     }
     size_t count = 0;
     const audit_count_t *items = audit_counter_sorted(c, &count);
-    cell_t *cells = calloc(count ? count : 1, sizeof *cells);
+    audit_cell_t *cells = calloc(count ? count : 1, sizeof *cells);
     if (!cells || (count && !items)) {
         fprintf(stderr, "hartslag audit stats: out of memory\n");
         free(cells);
         audit_counter_destroy(&c);
         return 1;
     }
-    s_suppress(items, count, cells);
+    /* type, purpose and pair each add up to the month's accepted count;
+       events are counted once each and add up to nothing published. */
+    static const char *const standalone[] = {"event", NULL};
+    audit_stats_suppress(items, count, cells, standalone);
     if (json)
-        printf("{\"by\":\"month\",\"threshold\":%d,\"rows\":[", STATS_THRESHOLD);
+        printf("{\"by\":\"month\",\"threshold\":%d,\"rows\":[", AUDIT_STATS_THRESHOLD);
     else
         printf("Audit counts per month (UTC). Counts below %d shown as \"<%d\"; \"x\" hides a "
                "count that would reveal one.\n%-8s %-8s %-40s %s\n",
-               STATS_THRESHOLD, STATS_THRESHOLD, "MONTH", "WHAT", "VALUE", "COUNT");
-    for (size_t i = 0; i < count; i++) {
-        char month[16] = "", dim[16] = "", value[KEY_MAX] = "";
-        const char *k = items[i].key, *t1 = strchr(k, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-        if (!t1 || !t2)
-            continue;
-        snprintf(month, sizeof month, "%.*s", (int)(t1 - k), k);
-        snprintf(dim, sizeof dim, "%.*s", (int)(t2 - t1 - 1), t1 + 1);
-        snprintf(value, sizeof value, "%s", t2 + 1);
-        char shown[32];
-        if (cells[i] == CELL_SMALL)
-            snprintf(shown, sizeof shown, "<%d", STATS_THRESHOLD);
-        else if (cells[i] == CELL_COMPLEMENT)
-            snprintf(shown, sizeof shown, "x");
-        else
-            snprintf(shown, sizeof shown, "%" PRIu64, items[i].count);
-        if (json) {
-            printf("%s\n{\"month\":\"%s\",\"dimension\":\"%s\",\"value\":", i ? "," : "", month,
-                   dim);
-            audit_json_string(stdout, value);
-            if (cells[i] == CELL_SHOWN)
-                printf(",\"count\":%s}", shown);
-            else
-                printf(",\"count\":\"%s\"}", shown);
-        } else {
-            printf("%-8s %-8s ", month, dim);
-            audit_term_text(stdout, value, 40);
-            printf(" %s\n", shown);
-        }
-    }
+               AUDIT_STATS_THRESHOLD, AUDIT_STATS_THRESHOLD, "MONTH", "WHAT", "VALUE", "COUNT");
+    audit_stats_print_rows(stdout, items, cells, count, json);
     if (json)
         printf("\n]}\n");
     free(cells);

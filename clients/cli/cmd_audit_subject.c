@@ -10,6 +10,7 @@
 #include "agreements.h"
 #include "audit_events.h"
 #include "audit_read.h"
+#include "audit_subject_cases.h"
 #include "cmd_audit.h"
 #include "commands.h"
 #include "partners.h"
@@ -76,7 +77,8 @@ typedef struct {
     subject_other_t *others; /* alerts */
     size_t n_others;
     size_t cap_others;
-    bool failed; /* out of memory */
+    audit_subject_cases_t *cases; /* case conferences (issue 15) */
+    bool failed;                  /* out of memory */
 } subject_answer_t;
 
 static int64_t s_ms(uint64_t t)
@@ -150,6 +152,13 @@ static int s_collect(void *arg, uint64_t index, const Hartslag__AuditRecord *r)
     subject_answer_t *a = arg;
     const char *ev = r->event;
     int64_t t = s_ms(r->time_ms);
+    int taken = audit_subject_cases_add(a->cases, r);
+    if (taken < 0) {
+        a->failed = true;
+        return -1;
+    }
+    if (taken)
+        return 0;
     /* Alert records carry the alert's id where signals carry theirs. */
     bool is_alert = strcmp(ev, "alert") == 0 || strcmp(ev, "alert_handled") == 0;
     bool is_signal = !is_alert && r->has_signal_id && r->signal_id.len == AUDIT_READ_SIGNAL_BYTES;
@@ -244,8 +253,25 @@ static int s_collect(void *arg, uint64_t index, const Hartslag__AuditRecord *r)
     return 0;
 }
 
+/* A share into a case is a sealed signal: its submitted, delivered and
+   acked records belong to the case, not to the list of signals. */
+static void s_drop_case_shares(subject_answer_t *a)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < a->n_signals; i++) {
+        subject_signal_t *s = &a->signals[i];
+        if (s->has_id && audit_subject_cases_is_share(a->cases, s->id)) {
+            free(s->recipients);
+            continue;
+        }
+        a->signals[kept++] = *s;
+    }
+    a->n_signals = kept;
+}
+
 static void s_answer_free(subject_answer_t *a)
 {
+    audit_subject_cases_destroy(&a->cases);
     for (size_t i = 0; i < a->n_signals; i++)
         free(a->signals[i].recipients);
     free(a->signals);
@@ -259,13 +285,6 @@ typedef struct {
     bool en; /* English instead of Dutch */
 } lang_t;
 
-static const char *s_month_nl[] = {"januari",   "februari", "maart",    "april",
-                                   "mei",       "juni",     "juli",     "augustus",
-                                   "september", "oktober",  "november", "december"};
-static const char *s_month_en[] = {"January",   "February", "March",    "April",
-                                   "May",       "June",     "July",     "August",
-                                   "September", "October",  "November", "December"};
-
 /* What the letter needs besides the records. */
 typedef struct {
     const partners_t *partners;     /* certificates: names and contacts, or NULL */
@@ -277,23 +296,13 @@ typedef struct {
 /* "3 maart 2026, 10:05" in local time (Europe/Amsterdam). */
 static void s_when(const lang_t *lang, int64_t ms, char *out, size_t len)
 {
-    struct tm tm;
-    audit_local_tm(ms, &tm);
-    int m = tm.tm_mon >= 0 && tm.tm_mon < 12 ? tm.tm_mon : 0;
-    snprintf(out, len, "%d %s %d, %02d:%02d", tm.tm_mday, lang->en ? s_month_en[m] : s_month_nl[m],
-             tm.tm_year + 1900, tm.tm_hour, tm.tm_min);
+    audit_letter_when(lang->en, ms, out, len);
 }
 
 /* An organisation as the citizen should read it: "Name (org)" or "org". */
 static void s_org_name(const partners_t *partners, const char *org, char *out, size_t len)
 {
-    const cert_t *cert = partners && org && org[0] ? partners_by_org(partners, org) : NULL;
-    if (cert) {
-        char name[SUBJECT_TEXT_MAX];
-        audit_clean_text(cert->name, name, sizeof name);
-        snprintf(out, len, "%s (%s)", name, org);
-    } else
-        snprintf(out, len, "%s", org && org[0] ? org : "?");
+    audit_letter_org(partners, org, out, len);
 }
 
 /* The retention period of an agreement in days, or 0 when unknown. */
@@ -351,6 +360,22 @@ static void s_warnings(const lang_t *lang, const letter_t *letter, uint64_t unre
                             "be incomplete."
                           : "LET OP: een deel van het logboek kon niet worden gelezen; dit "
                             "overzicht is mogelijk onvolledig.");
+}
+
+/* The organisations named in the answer, each once (borrowed texts). */
+typedef struct {
+    const char **orgs; /* 256 slots */
+    size_t *n;
+} org_list_t;
+
+static void s_org_add(void *arg, const char *org)
+{
+    org_list_t *list = arg;
+    bool seen = !org[0];
+    for (size_t m = 0; m < *list->n && !seen; m++)
+        seen = strcmp(list->orgs[m], org) == 0;
+    if (!seen && *list->n < 256)
+        list->orgs[(*list->n)++] = org;
 }
 
 static void s_print_text(const lang_t *lang, const subject_answer_t *a, const letter_t *letter,
@@ -482,33 +507,26 @@ static void s_print_text(const lang_t *lang, const subject_answer_t *a, const le
             printf("\n");
         }
     }
+    audit_subject_cases_text(a->cases, en, partners, stdout);
     /* Who to contact: every organisation in the answer, with its address. */
-    if (a->n_signals || a->n_others) {
+    if (a->n_signals || a->n_others || audit_subject_cases_count(a->cases)) {
         printf("\n%s\n", en ? "Contact addresses of the organisations named above:"
                             : "Contactadressen van de genoemde organisaties:");
         const char *orgs[256];
         size_t n_orgs = 0;
+        org_list_t list = {orgs, &n_orgs};
         for (size_t i = 0; i < a->n_signals; i++) {
             const char *cands[1 + 64];
             size_t nc = 0;
             cands[nc++] = a->signals[i].sender;
             for (size_t j = 0; j < a->signals[i].n_recipients && nc < 65; j++)
                 cands[nc++] = a->signals[i].recipients[j].org;
-            for (size_t k = 0; k < nc; k++) {
-                bool seen = !cands[k][0];
-                for (size_t m = 0; m < n_orgs && !seen; m++)
-                    seen = strcmp(orgs[m], cands[k]) == 0;
-                if (!seen && n_orgs < 256)
-                    orgs[n_orgs++] = cands[k];
-            }
+            for (size_t k = 0; k < nc; k++)
+                s_org_add(&list, cands[k]);
         }
-        for (size_t i = 0; i < a->n_others; i++) {
-            bool seen = !a->others[i].org[0];
-            for (size_t m = 0; m < n_orgs && !seen; m++)
-                seen = strcmp(orgs[m], a->others[i].org) == 0;
-            if (!seen && n_orgs < 256)
-                orgs[n_orgs++] = a->others[i].org;
-        }
+        for (size_t i = 0; i < a->n_others; i++)
+            s_org_add(&list, a->others[i].org);
+        audit_subject_cases_each_org(a->cases, s_org_add, &list);
         for (size_t i = 0; i < n_orgs; i++) {
             char name[SUBJECT_TEXT_MAX + SUBJECT_ORG_MAX + 4], contact[SUBJECT_TEXT_MAX];
             s_org_name(partners, orgs[i], name, sizeof name);
@@ -554,13 +572,7 @@ static void s_json_time(int64_t ms)
 
 static void s_json_org(const partners_t *partners, const char *key, const char *org)
 {
-    printf("\"%s\":", key);
-    audit_json_string(stdout, org && org[0] ? org : NULL);
-    printf(",\"%s_name\":", key);
-    const cert_t *cert = partners && org && org[0] ? partners_by_org(partners, org) : NULL;
-    audit_json_string(stdout, cert ? cert->name : NULL);
-    printf(",\"%s_contact\":", key);
-    audit_json_string(stdout, cert ? cert->contact : NULL);
+    audit_letter_json_org(stdout, partners, key, org);
 }
 
 static const char *s_nonempty(const char *text)
@@ -662,7 +674,9 @@ static void s_print_json(const subject_answer_t *a, const letter_t *letter,
         audit_json_string(stdout, s_nonempty(o->reason));
         fputc('}', stdout);
     }
-    fputs("\n]}\n", stdout);
+    fputs("\n],\"cases\":", stdout);
+    audit_subject_cases_json(a->cases, partners, stdout);
+    fputs("}\n", stdout);
 }
 
 static int64_t s_now_ms(void)
@@ -722,10 +736,13 @@ int audit_cmd_subject(int argc, char **argv)
                    "The answer to a citizen's access request (GDPR art. 15): which partners\n"
                    "exchanged which kind of signal about this person, when, for which purpose\n"
                    "and on which legal basis, how long the recipient keeps it, whom to contact,\n"
-                   "whether it was withdrawn or expired, and the citizen's rights. It names no\n"
-                   "employees and no other citizen, and holds no content. Times are Dutch\n"
-                   "local time. An answer found by --address may hold signals about\n"
-                   "co-residents or earlier residents: check every entry before sending.\n\n"
+                   "whether it was withdrawn or expired; which partners discussed the person\n"
+                   "in a case conference, when (opened, meeting dates, closed), for which\n"
+                   "purpose, on which legal basis, and the outcome in words; and the\n"
+                   "citizen's rights. It names no employees and no other citizen, and holds\n"
+                   "no content. Times are Dutch local time. An answer found by --address\n"
+                   "may hold signals about co-residents or earlier residents: check every\n"
+                   "entry before sending.\n\n"
                    "  --db STORE            a copy of the broker's state_dir/broker.db, or its\n"
                    "                        postgresql://... store\n"
                    "  --bsn N               the citizen's BSN ('-': read it from standard input)\n"
@@ -849,6 +866,14 @@ int audit_cmd_subject(int argc, char **argv)
     }
     subject_answer_t answer;
     memset(&answer, 0, sizeof answer);
+    answer.cases = audit_subject_cases_new();
+    if (!answer.cases) {
+        audit_read_report_error("subject", "out of memory");
+        audit_reader_destroy(&reader);
+        partners_destroy(&partners);
+        agreements_destroy(&agreements);
+        return 1;
+    }
     uint64_t unreadable = 0, purged = 0;
     /* "Records searched": every record that still has its bytes. The
        subject index leads to this person's records without reading the
@@ -870,6 +895,7 @@ int audit_cmd_subject(int argc, char **argv)
         agreements_destroy(&agreements);
         return 1;
     }
+    s_drop_case_shares(&answer);
     letter_t letter = {partners, agreements, &check, address != NULL};
     if (json)
         s_print_json(&answer, &letter, filter.subject, origin, searched, unreadable);

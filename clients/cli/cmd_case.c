@@ -2,6 +2,8 @@
     daemon. The steps (open, invite, accept, decline, remove, schedule,
     close) are signed by the daemon and reported done only when the broker
     recorded them; list and show read what the daemon verified. */
+#include "alert_ack.h"
+#include "cmd_case_agenda.h"
 #include "commands.h"
 #include "control_client.h"
 #include "names.h"
@@ -18,17 +20,20 @@
 static const char s_usage_text[] =
     "usage: hartslag case list [--open] [--json]\n"
     "       hartslag case show ID [--json]\n"
-    "       hartslag case open (--from-alert ID | --from-signal ID) [--kind KIND]\n"
+    "       hartslag case open (--from-alert ID [--lead ORG] | --from-signal ID) [--kind KIND]\n"
     "                          [--invite ORG,...] [--user USER]\n"
     "       hartslag case invite ID --partner ORG,... [--user USER]\n"
     "       hartslag case accept|decline ID [--user USER]\n"
     "       hartslag case remove ID --partner ORG,... [--user USER]\n"
     "       hartslag case schedule ID --date YYYY-MM-DD [--user USER]\n"
     "       hartslag case close ID --outcome CODE [--user USER]\n"
-    "       hartslag case share ID --field NAME=VALUE... [--text TEXT] [--user USER]\n\n"
+    "       hartslag case share ID --field NAME=VALUE... [--text TEXT] [--user USER]\n"
+    "       hartslag case agenda [--date YYYY-MM-DD] [--json | --html [--out FILE]] [--lang "
+    "en]\n\n"
     "Case conferences (casuïstiekoverleg) under the coordinator's regie, by the\n"
     "rules of agreements.yaml (cases:). The coordinator opens a case about the\n"
-    "subject of an alert or of a received signal and invites partners; an invited\n"
+    "subject of an alert or of a received signal and invites partners (with\n"
+    "--lead ORG the alert is then marked handled, ORG leading); an invited\n"
     "partner accepts or declines; the coordinator removes, schedules and closes\n"
     "with an outcome code. Every step is signed by this organisation's daemon and\n"
     "reported done only when the broker recorded it (exit 0); a refusal names the\n"
@@ -265,11 +270,28 @@ static int s_step(control_client_t *client, const control_args_t *args, const ch
 
 int cmd_case(int argc, char **argv)
 {
+    /* The agenda has options of its own (--html, --out, --lang). Its word
+       is the first operand, maybe after --config FILE / --state-dir DIR. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "--state-dir") == 0) {
+            i++;
+            continue;
+        }
+        if (argv[i][0] == '-')
+            continue;
+        if (strcmp(argv[i], "agenda") == 0) {
+            for (int k = i; k + 1 < argc; k++)
+                argv[k] = argv[k + 1];
+            return case_cmd_agenda(argc - 1, argv);
+        }
+        break;
+    }
     static const struct option options[] = {
         {"open", no_argument, NULL, 'o'},
         {"json", no_argument, NULL, 'j'},
         {"from-alert", required_argument, NULL, 'a'},
         {"from-signal", required_argument, NULL, 's'},
+        {"lead", required_argument, NULL, 'L'},
         {"kind", required_argument, NULL, 'k'},
         {"invite", required_argument, NULL, 'i'},
         {"partner", required_argument, NULL, 'p'},
@@ -282,6 +304,7 @@ int cmd_case(int argc, char **argv)
         CONTROL_CLIENT_OPTIONS,
         {NULL, 0, NULL, 0},
     };
+    const char *lead = NULL;
     const char *config = NULL, *state_dir = NULL, *alert = NULL, *signal = NULL, *kind = NULL,
                *partners = NULL, *date = NULL, *outcome = NULL, *user = getenv("HARTSLAG_USER");
     const char *fields[64], *text = NULL;
@@ -302,6 +325,9 @@ int cmd_case(int argc, char **argv)
             break;
         case 's':
             signal = optarg;
+            break;
+        case 'L':
+            lead = optarg;
             break;
         case 'k':
             kind = optarg;
@@ -374,6 +400,11 @@ int cmd_case(int argc, char **argv)
                     : "give one of --from-alert ID or --from-signal ID");
         return EXIT_USAGE;
     }
+    if (lead && (strcmp(op, "open") != 0 || !alert)) {
+        fprintf(stderr, "hartslag case: --lead ORG goes with 'open --from-alert ID' (the "
+                        "partner that leads the alert's follow-up)\n");
+        return EXIT_USAGE;
+    }
     bool takes_step = strcmp(op, "list") != 0 && strcmp(op, "show") != 0;
     if (takes_step && (!user || !*user)) {
         fprintf(stderr,
@@ -435,6 +466,14 @@ int cmd_case(int argc, char **argv)
             control_args_add(&args, "user", user);
         rc = s_step(client, &args, op);
         control_args_clear(&args);
+        /* The alert the case was opened from is taken up: mark it handled
+           once the case is recorded, never before. */
+        if (rc == 0 && alert && lead)
+            rc = alert_ack_send(client, alert, lead);
+        else if (rc == 0 && alert)
+            printf("alert %s stays open: mark it handled with 'hartslag alerts ack %s --lead "
+                   "ORG' (or open with --lead ORG)\n",
+                   alert, alert);
     }
     control_client_destroy(&client);
     return rc;

@@ -497,6 +497,10 @@ void cases_command(daemon_t *self, const request_t *req)
         s_show(self, req);
         return;
     }
+    if (strcmp(op, "agenda") == 0) {
+        cases_agenda(self, req);
+        return;
+    }
     static const struct {
         const char *name;
         Hartslag__CaseVerb verb;

@@ -350,8 +350,10 @@ static void s_timers(daemon_t *self)
         dlog(DLOG_INFO, "event=notices_requested reason=not_stored");
         self->hello_sent = link_send_hello(self);
     }
-    if (now - self->last_purge_ms >= (uint64_t)self->settings.retention_check * 1000u)
+    if (now - self->last_purge_ms >= (uint64_t)self->settings.retention_check * 1000u) {
         hooks_purge(self, now);
+        case_timer_tick(self, now);
+    }
     link_tick(self, now);
     pseudonymise_tick(self, now);
     hooks_tick(self, now);
@@ -374,6 +376,7 @@ int daemon_run(daemon_t *self)
          self->settings.org, self->settings.broker, self->hook ? "yes" : "no",
          (unsigned long long)agreements_version(self->agreements), partners_count(self->partners));
     hooks_purge(self, daemon_now_ms());
+    case_timer_tick(self, daemon_now_ms());
     self->hello_sent = link_send_hello(self);
 
     zmq_pollitem_t items[] = {

@@ -395,6 +395,14 @@ int control_answer(daemon_t *self, zframe_t *routing, const char *const *frames,
 void control_error(daemon_t *self, zframe_t *routing, const char *code, const char *message);
 const char *control_opt(const request_t *req, const char *key);
 
+/* case_agenda.c: `case op=agenda date=D`: the open cases scheduled on D,
+   then those open too long, streamed as "item" frames. */
+void cases_agenda(daemon_t *self, const request_t *req);
+
+/* case_timer.c: flags, once, every case this daemon coordinates that is
+   open longer than its rule's max_open_days (audit, hook, watchers). */
+void case_timer_tick(daemon_t *self, uint64_t now_ms);
+
 /* cases.c: case conferences (issue 15). A CaseNotice is checked (every
    participant's state against its signed steps) and stored; `case`
    control requests take steps, answered once the broker's CaseResult

@@ -26,7 +26,7 @@ static const char *s_schema =
     "json_object('kind', 'case', 'case_id', case_id, 'case_kind', kind, 'coordinator', "           \
     "coordinator, 'subject', subject, 'state', CASE WHEN closed THEN 'closed' ELSE 'open' END, "   \
     "'outcome', outcome, 'meeting_date', meeting_date, 'opened_at_ms', opened_ms, "                \
-    "'updated_at_ms', updated_ms, 'participants', json(participants)"
+    "'updated_at_ms', updated_ms, 'overdue_at_ms', overdue_ms, 'participants', json(participants)"
 
 int store_case_schema(store_t *self, char *err, size_t errlen)
 {

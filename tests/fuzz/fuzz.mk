@@ -70,7 +70,7 @@ FUZZ_OBJS_fuzz_audit_db := $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,clients/cli/audit_
   clients/cli/cmd_audit_query.c clients/cli/cmd_audit_report.c clients/cli/cmd_audit_subject.c \
   clients/cli/cmd_audit_verify.c clients/cli/audit_witness.c clients/cli/audit_exchanges.c \
   clients/cli/pseudonym_lookup.c \
-  clients/daemon/store.c clients/daemon/store_case.c clients/daemon/dlog.c clients/daemon/strbuf.c)
+  clients/daemon/store.c clients/daemon/store_case.c clients/daemon/store_case_timer.c clients/daemon/dlog.c clients/daemon/strbuf.c)
 
 # The pseudonym service's request parser (issue 17).
 FUZZ_OBJS_fuzz_pseudonym_request := $(FUZZ_OUT)/obj/pseudonymd/request.o
@@ -124,25 +124,27 @@ fuzz-regress: fuzz-build
 	if [ $$fail -ne 0 ]; then echo "fuzz-regress: a kept input fails"; exit 1; fi
 
 # A short bounded run of each target, starting from its seeds and kept
-# crash inputs; new inputs go to a scratch corpus that is thrown away.
-fuzz-smoke: fuzz-build
-	@set -e; for t in $(FUZZ_NAMES); do \
-	  rm -rf $(FUZZ_OUT)/smoke/$$t; \
-	  mkdir -p $(FUZZ_OUT)/smoke/$$t $(FUZZ_OUT)/artifacts/smoke/$$t \
-	    tests/fuzz/corpus/$$t tests/fuzz/regressions/$$t; \
-	  dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
-	  if $(FUZZ_RUN_ENV) $(FUZZ_OUT)/$$t $(FUZZ_LIMITS) $$dict \
-	      -max_total_time=$(FUZZ_SMOKE_SECONDS) -print_final_stats=1 \
-	      -artifact_prefix=$(FUZZ_OUT)/artifacts/smoke/$$t/ \
-	      $(FUZZ_OUT)/smoke/$$t tests/fuzz/corpus/$$t tests/fuzz/regressions/$$t \
-	      >$(FUZZ_OUT)/$$t.smoke.log 2>&1; then \
-	    echo "fuzz-smoke: $$t: $$(grep -E '^#[0-9]+' $(FUZZ_OUT)/$$t.smoke.log | tail -n 1)"; \
-	  else \
-	    tail -n 60 $(FUZZ_OUT)/$$t.smoke.log; \
-	    echo "fuzz-smoke: $$t FAILED; the input is in $(FUZZ_OUT)/artifacts/smoke/$$t/"; \
-	    exit 1; \
-	  fi; \
-	done
+# crash inputs; new inputs go to a scratch corpus that is thrown away. One
+# rule per target, so that `make -j2 fuzz-smoke` (as make check runs it)
+# keeps both cores fuzzing.
+fuzz-smoke: $(addprefix fuzz-smoke-,$(FUZZ_NAMES))
+
+fuzz-smoke-%: fuzz-build
+	@rm -rf $(FUZZ_OUT)/smoke/$*
+	@mkdir -p $(FUZZ_OUT)/smoke/$* $(FUZZ_OUT)/artifacts/smoke/$* \
+	  tests/fuzz/corpus/$* tests/fuzz/regressions/$*
+	@dict=; [ -f tests/fuzz/$*.dict ] && dict=-dict=tests/fuzz/$*.dict; \
+	if $(FUZZ_RUN_ENV) $(FUZZ_OUT)/$* $(FUZZ_LIMITS) $$dict \
+	    -max_total_time=$(FUZZ_SMOKE_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_OUT)/artifacts/smoke/$*/ \
+	    $(FUZZ_OUT)/smoke/$* tests/fuzz/corpus/$* tests/fuzz/regressions/$* \
+	    >$(FUZZ_OUT)/$*.smoke.log 2>&1; then \
+	  echo "fuzz-smoke: $*: $$(grep -E '^#[0-9]+' $(FUZZ_OUT)/$*.smoke.log | tail -n 1)"; \
+	else \
+	  tail -n 60 $(FUZZ_OUT)/$*.smoke.log; \
+	  echo "fuzz-smoke: $* FAILED; the input is in $(FUZZ_OUT)/artifacts/smoke/$*/"; \
+	  exit 1; \
+	fi
 
 # The long run. Every target runs even when one crashes; the crash inputs
 # are copied to tests/fuzz/regressions/<target>/ (commit them, with a line

@@ -6,6 +6,7 @@
     /usr/bin/chromium is a failure, not a skip (scripts/deps.sh installs it). */
 #include "audit_log.h"
 #include "testutil.h"
+#include "tu_browser.h"
 #include "tu_db.h"
 
 #include <criterion/criterion.h>
@@ -22,8 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHROMIUM "/usr/bin/chromium"
-#define CHROMIUM_TIMEOUT_S 60
+#define CHROMIUM TU_BROWSER_CHROMIUM
 #define T0 1767225600000LL /* 2026-01-01T00:00:00Z */
 #define DAY 86400000LL
 
@@ -143,53 +143,10 @@ static void s_store(const char *path)
     tu_sqlite_close(db);
 }
 
-/* Runs argv with stdout and stderr to files, in its own process group,
-   killed (the whole group) after CHROMIUM_TIMEOUT_S. Returns the exit code,
-   or -1 when it died by a signal or timed out. */
-static int s_run_bounded(char *const argv[], const char *out_path, const char *err_path)
-{
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        setpgid(0, 0);
-        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int in = open("/dev/null", O_RDONLY);
-        if (out < 0 || err < 0 || in < 0)
-            _exit(126);
-        dup2(in, 0);
-        dup2(out, 1);
-        dup2(err, 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    setpgid(pid, pid);
-    int status = 0;
-    for (int waited_ms = 0;; waited_ms += 100) {
-        pid_t done = waitpid(pid, &status, WNOHANG);
-        if (done == pid)
-            break;
-        if (waited_ms >= CHROMIUM_TIMEOUT_S * 1000) {
-            kill(-pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -1;
-        }
-        struct timespec ts = {0, 100 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    /* Chromium's helpers may linger: end the group (only ours). */
-    kill(-pid, SIGKILL);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* Chromium's own stderr lines that report page problems. */
 static void s_assert_no_console_errors(const char *log, const char *what)
 {
-    cr_assert_not_null(log);
-    const char *bad[] = {"Uncaught",           "CONSOLE",  "Refused to", "Content Security Policy",
-                         "ERR_FILE_NOT_FOUND", "net::ERR_"};
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        cr_assert_null(strstr(log, bad[i]), "%s: chromium logged '%s':\n%s", what, bad[i], log);
+    const char *bad = tu_browser_console_error(log);
+    cr_assert_null(bad, "%s: chromium logged '%s':\n%s", what, bad, log ? log : "");
 }
 
 Test(audit_report_browser, report_renders_in_headless_chromium_without_console_errors)
@@ -197,13 +154,9 @@ Test(audit_report_browser, report_renders_in_headless_chromium_without_console_e
     cr_assert_eq(access(CHROMIUM, X_OK), 0,
                  CHROMIUM " is missing: install Debian's chromium (scripts/deps.sh, or apt-get "
                           "install -y chromium) — this test needs a real browser");
-    char db[4300], html[4300], url[4400], profile[4300], out_path[4300], err_path[4300];
+    char db[4300], html[4300];
     snprintf(db, sizeof db, "%s/broker.db", s_dir);
     snprintf(html, sizeof html, "%s/report.html", s_dir);
-    snprintf(url, sizeof url, "file://%s", html);
-    snprintf(profile, sizeof profile, "%s/chromium-profile", s_dir);
-    snprintf(out_path, sizeof out_path, "%s/chromium.out", s_dir);
-    snprintf(err_path, sizeof err_path, "%s/chromium.err", s_dir);
     s_store(db);
 
     char *argv_report[] = {
@@ -215,26 +168,8 @@ Test(audit_report_browser, report_renders_in_headless_chromium_without_console_e
     free(err);
 
     /* 1. The DOM as Chromium built it. */
-    char user_data[4400];
-    snprintf(user_data, sizeof user_data, "--user-data-dir=%s", profile);
-    char *argv_dom[] = {CHROMIUM,
-                        "--headless",
-                        "--no-sandbox",
-                        "--disable-gpu",
-                        "--disable-dev-shm-usage",
-                        "--no-first-run",
-                        "--disable-background-networking",
-                        "--disable-component-update",
-                        "--disable-sync",
-                        user_data,
-                        "--enable-logging=stderr",
-                        "--v=0",
-                        "--dump-dom",
-                        url,
-                        NULL};
-    rc = s_run_bounded(argv_dom, out_path, err_path);
-    char *dom = tu_read_file(out_path, NULL);
-    char *log = tu_read_file(err_path, NULL);
+    char *dom = NULL, *log = NULL;
+    rc = tu_browser_dump_dom(s_dir, html, &dom, &log);
     cr_assert_eq(rc, 0, "chromium --dump-dom: rc %d (timeout or crash):\n%s", rc, log ? log : "");
     cr_assert_not_null(dom);
     const char *sections[] = {"summary",     "exchanges", "purposes",         "denials",
@@ -262,29 +197,10 @@ Test(audit_report_browser, report_renders_in_headless_chromium_without_console_e
     /* 2. A screenshot under the build directory. */
     const char *bin = getenv("HARTSLAG_BIN");
     cr_assert_not_null(bin, "HARTSLAG_BIN is not set (the build directory)");
-    char png[4300], shot[4400];
+    char png[4300];
     snprintf(png, sizeof png, "%s/audit-report.png", bin);
-    snprintf(shot, sizeof shot, "--screenshot=%s", png);
     unlink(png);
-    char *argv_shot[] = {CHROMIUM,
-                         "--headless",
-                         "--no-sandbox",
-                         "--disable-gpu",
-                         "--disable-dev-shm-usage",
-                         "--no-first-run",
-                         "--disable-background-networking",
-                         "--disable-component-update",
-                         "--disable-sync",
-                         user_data,
-                         "--enable-logging=stderr",
-                         "--v=0",
-                         "--hide-scrollbars",
-                         "--window-size=1280,2000",
-                         shot,
-                         url,
-                         NULL};
-    rc = s_run_bounded(argv_shot, out_path, err_path);
-    log = tu_read_file(err_path, NULL);
+    rc = tu_browser_screenshot(s_dir, html, png, 1280, 2000, &log);
     cr_assert_eq(rc, 0, "chromium --screenshot: rc %d:\n%s", rc, log ? log : "");
     s_assert_no_console_errors(log, "--screenshot");
     free(log);

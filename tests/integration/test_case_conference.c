@@ -8,11 +8,13 @@
 #include "broker_harness.h"
 #include "daemon_harness.h"
 #include "testutil.h"
+#include "tu_browser.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -301,4 +303,235 @@ Test(case_conference, from_an_alert_to_a_closed_case)
     char *log = bh_log(s_bh);
     cr_assert_null(strstr(log, CANARY));
     free(log);
+}
+
+/* The coordinator's daemon flags a case open longer than its rule's
+   max_open_days, once: to the hook, to `case list`, in its log. Time is
+   moved by backdating the open in the daemon's own store while it is
+   stopped (the open is the coordinator's signed step; its clock is the
+   daemon's). */
+Test(case_conference, a_case_open_too_long_is_flagged_to_the_coordinator_once)
+{
+    const char *fields[] = {"datum=2026-11-28", NULL};
+    char signal_id[33];
+    cr_assert_eq(dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL,
+                         true, signal_id),
+                 0);
+    cr_assert(dh_wait_inbox(s_daemons[0], 1, 10000));
+    char *out = NULL, *err = NULL;
+    int rc = dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-signal", signal_id,
+                    "--invite", "politie", "--user", "regisseur 1", NULL);
+    cr_assert_eq(rc, 0, "%s%s", out, err);
+    char case_id[40];
+    cr_assert_eq(sscanf(out, "case %32s: open recorded by the broker", case_id), 1, "%s", out);
+    free(out);
+    free(err);
+    char *shown = s_wait_case(s_daemons[0], case_id, "\"state\":\"open\"");
+    cr_assert(strstr(shown, "\"overdue_at_ms\":null"), "%s", shown);
+    free(shown);
+
+    /* 179 days: not yet. */
+    char db[4600], sql[200];
+    snprintf(db, sizeof db, "%s/hartslagd.db", s_daemons[0]->state);
+    dh_stop(s_daemons[0], SIGTERM);
+    snprintf(sql, sizeof sql, "UPDATE cases SET opened_ms = opened_ms - %llu;", 179ull * DAY_MS);
+    char *argv[] = {"/usr/bin/sqlite3", db, sql, NULL};
+    char *why = NULL;
+    cr_assert_eq(tu_run(argv, NULL, NULL, &why), 0, "%s", why ? why : "");
+    free(why);
+    cr_assert_eq(dh_start(s_daemons[0]), 0);
+    cr_assert(dh_wait_log(s_daemons[0], "event=connected", 10000));
+    cr_assert_eq(dh_log_count(s_daemons[0], "event=case_overdue"), 0);
+
+    /* Two more days: past 180, flagged at start. */
+    dh_stop(s_daemons[0], SIGTERM);
+    snprintf(sql, sizeof sql, "UPDATE cases SET opened_ms = opened_ms - %llu;", 2ull * DAY_MS);
+    cr_assert_eq(tu_run(argv, NULL, NULL, NULL), 0);
+    cr_assert_eq(dh_start(s_daemons[0]), 0);
+    cr_assert(dh_wait_log(s_daemons[0], "event=case_overdue", 10000), "%s", dh_log(s_daemons[0]));
+    char needle[80];
+    snprintf(needle, sizeof needle, "case=%s", case_id);
+    char *log = dh_log(s_daemons[0]);
+    cr_assert(strstr(log, needle) && strstr(log, "max_open_days=180"), "%s", log);
+    free(log);
+    shown = s_wait_case(s_daemons[0], case_id, "\"state\":\"open\"");
+    cr_assert_null(strstr(shown, "\"overdue_at_ms\":null"), "%s", shown);
+    free(shown);
+    char *hooked = NULL;
+    for (int i = 0; i < 100; i++) {
+        free(hooked);
+        hooked = tu_read_file(s_hook_out, NULL);
+        if (hooked && strstr(hooked, "\"step\":\"overdue\""))
+            break;
+        usleep(100000);
+    }
+    cr_assert(hooked && strstr(hooked, "\"step\":\"overdue\"") &&
+                  strstr(hooked, "\"max_open_days\":180"),
+              "%s", hooked ? hooked : "(no hook output)");
+    cr_assert_null(strstr(hooked, BSN));
+    free(hooked);
+    /* politie, a participant but not the coordinator, is not told. */
+    cr_assert_eq(dh_log_count(s_daemons[1], "event=case_overdue"), 0);
+
+    /* Once: a restart does not flag it again. */
+    dh_stop(s_daemons[0], SIGTERM);
+    cr_assert_eq(dh_start(s_daemons[0]), 0);
+    cr_assert(dh_wait_log(s_daemons[0], "event=connected", 10000));
+    cr_assert_eq(dh_log_count(s_daemons[0], "event=case_overdue"), 1);
+}
+
+/* The meeting's agenda: the open cases scheduled on its date (text in
+   Dutch or English, JSON, and a self-contained page Chromium renders
+   without a console error), never another day's, never content. */
+Test(case_conference, the_agenda_lists_the_cases_of_the_meeting)
+{
+    const char *fields[] = {"datum=2026-11-28", NULL};
+    char signal_id[33];
+    cr_assert_eq(dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL,
+                         true, signal_id),
+                 0);
+    cr_assert(dh_wait_inbox(s_daemons[0], 1, 10000));
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-signal", signal_id,
+                        "--invite", "politie", "--user", "regisseur 1", NULL),
+                 0, "%s%s", out, err);
+    char case_id[40];
+    cr_assert_eq(sscanf(out, "case %32s: open recorded by the broker", case_id), 1, "%s", out);
+    free(out);
+    free(err);
+    free(s_wait_case(s_daemons[1], case_id, "\"org\":\"politie\",\"state\":\"invited\""));
+    char *text = NULL;
+    cr_assert_eq(s_case(s_daemons[1], &text, "accept", case_id, NULL, NULL), 0, "%s", text);
+    free(text);
+    char meeting[11], other[11];
+    time_t later = time(NULL) + 7 * 86400, sooner = time(NULL) + 6 * 86400;
+    strftime(meeting, sizeof meeting, "%Y-%m-%d", localtime(&later));
+    strftime(other, sizeof other, "%Y-%m-%d", localtime(&sooner));
+    cr_assert_eq(s_case(s_daemons[0], &text, "schedule", case_id, "--date", meeting), 0, "%s",
+                 text);
+    free(text);
+    free(s_wait_case(s_daemons[0], case_id, meeting));
+
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "agenda", "--date", meeting, NULL),
+                 0, "%s%s", out, err);
+    cr_assert(strstr(out, "Agenda casuïstiekoverleg") && strstr(out, case_id) &&
+                  strstr(out, "Ingepland voor dit overleg (1)") &&
+                  strstr(out, "politie (neemt deel)") && strstr(out, "gemeente (neemt deel)"),
+              "%s", out);
+    cr_assert_null(strstr(out, BSN));
+    free(out);
+    free(err);
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "agenda", "--date", meeting,
+                        "--lang", "en", NULL),
+                 0);
+    cr_assert(strstr(out, "Scheduled for this meeting (1)") && strstr(out, "politie (takes part)"),
+              "%s", out);
+    free(out);
+    free(err);
+    cr_assert_eq(
+        dh_cli(s_daemons[0], NULL, &out, &err, "case", "agenda", "--date", meeting, "--json", NULL),
+        0);
+    cr_assert(strstr(out, case_id) && strstr(out, "\"scheduled\":true"), "%s", out);
+    free(out);
+    free(err);
+    /* Another day's meeting does not have it; a participant's own agenda does. */
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "agenda", "--date", other, NULL),
+                 0);
+    cr_assert(strstr(out, "Ingepland voor dit overleg (0)") && !strstr(out, case_id), "%s", out);
+    free(out);
+    free(err);
+    cr_assert_eq(dh_cli(s_daemons[1], NULL, &out, &err, "case", "agenda", "--date", meeting, NULL),
+                 0);
+    cr_assert(strstr(out, case_id), "%s", out);
+    free(out);
+    free(err);
+    cr_assert_eq(
+        dh_cli(s_daemons[0], NULL, &out, &err, "case", "agenda", "--date", "2026-02-30", NULL), 2);
+    free(out);
+    free(err);
+
+    /* The page for the meeting room: private, never overwritten, and a
+       real browser renders it without a console error. */
+    char page[4500];
+    snprintf(page, sizeof page, "%s/agenda.html", s_bh->root);
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "agenda", "--date", meeting,
+                        "--html", "--out", page, NULL),
+                 0, "%s%s", out, err);
+    free(out);
+    free(err);
+    struct stat st;
+    cr_assert_eq(stat(page, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "agenda", "--date", meeting,
+                        "--html", "--out", page, NULL),
+                 1, "%s%s", out, err);
+    free(out);
+    free(err);
+    cr_assert_eq(access(TU_BROWSER_CHROMIUM, X_OK), 0,
+                 TU_BROWSER_CHROMIUM " is missing: install Debian's chromium (scripts/deps.sh)");
+    char *dom = NULL, *log = NULL;
+    int rc = tu_browser_dump_dom(s_bh->root, page, &dom, &log);
+    cr_assert_eq(rc, 0, "chromium --dump-dom: rc %d:\n%s", rc, log ? log : "");
+    cr_assert(dom && strstr(dom, "id=\"scheduled\"") && strstr(dom, case_id) &&
+                  strstr(dom, "<tr class=\"case\">"),
+              "%s", dom ? dom : "(no DOM)");
+    cr_assert_null(strstr(dom, "<script"));
+    cr_assert_null(strstr(dom, BSN));
+    const char *bad = tu_browser_console_error(log);
+    cr_assert_null(bad, "chromium logged '%s':\n%s", bad, log);
+    free(dom);
+    free(log);
+}
+
+/* Opening a case from an alert with --lead marks the alert handled, once
+   the case is recorded; a lead outside the match opens the case but is
+   refused for the alert, and the command says so and fails. */
+Test(case_conference, opening_from_an_alert_with_a_lead_marks_it_handled)
+{
+    const char *fields[] = {"datum=2026-11-28", NULL};
+    char id[33];
+    cr_assert_eq(
+        dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL, true, id),
+        0);
+    cr_assert_eq(dh_send(s_daemons[2], "gemeente", "zorgsignaal", "casusoverleg", BSN, fields, NULL,
+                         true, id),
+                 0);
+    char *alerts = NULL, alert_id[40];
+    for (int i = 0; i < 100; i++) {
+        free(alerts);
+        alerts = NULL;
+        cr_assert_eq(dh_cli(s_daemons[0], NULL, &alerts, NULL, "alerts", "--json", NULL), 0);
+        if (strstr(alerts, "\"alert_id\""))
+            break;
+        usleep(100000);
+    }
+    s_value(alerts, "alert_id", alert_id, sizeof alert_id);
+    free(alerts);
+    char *out = NULL, *err = NULL;
+    /* --lead belongs to opening from an alert */
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-signal", id,
+                        "--lead", "welzijn", "--user", "regisseur 1", NULL),
+                 2, "%s%s", out, err);
+    free(out);
+    free(err);
+    /* woonpunt did not signal: the case opens, the alert stays open */
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-alert", alert_id,
+                        "--lead", "woonpunt", "--user", "regisseur 1", NULL),
+                 1, "%s%s", out, err);
+    cr_assert(strstr(out, "open recorded by the broker"), "%s", out);
+    cr_assert(strstr(err, "woonpunt is not a partner in the match"), "%s", err);
+    free(out);
+    free(err);
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-alert", alert_id,
+                        "--lead", "welzijn", "--user", "regisseur 1", NULL),
+                 0, "%s%s", out, err);
+    cr_assert(strstr(out, "open recorded by the broker") &&
+                  strstr(out, "marked handled, welzijn leads"),
+              "%s", out);
+    free(out);
+    free(err);
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &alerts, NULL, "alerts", "--json", NULL), 0);
+    cr_assert(strstr(alerts, "\"state\":\"handled\"") && strstr(alerts, "\"lead_org\":\"welzijn\""),
+              "%s", alerts);
+    free(alerts);
 }

@@ -479,6 +479,84 @@ Test(cli_agreements, explain_json)
     s_free(&r);
 }
 
+/* Issue 15: the `cases:` section, asked the way the broker decides it. */
+Test(cli_agreements, explain_case_share_is_all_or_nothing)
+{
+    run_t r = s_run("explain", EXAMPLE, "--case", "casusoverleg-passart", "--from", "politie",
+                    "--to", "welzijn,woonpunt", "--fields", "adres,toelichting", NULL);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    s_contains(r.out, "participant welzijn may share: datum, toelichting");
+    s_contains(r.out, "politie shares adres, toelichting into the case: allowed");
+    s_contains(r.out, "result: allowed");
+    s_contains(r.out, "the case is open and that the sender and every recipient take part");
+    s_free(&r);
+    /* one field outside politie's list refuses the share; ggd takes no part */
+    r = s_run("explain", EXAMPLE, "--case", "casusoverleg-passart", "--from", "politie", "--to",
+              "welzijn,ggd", "--fields", "adres,bsn", NULL);
+    cr_assert_eq(r.status, 1, "%s", r.out);
+    s_contains(r.out, "denied: field_not_allowed:bsn");
+    s_contains(r.out, "-> ggd: denied: not_participant");
+    s_contains(r.out, "-> welzijn: may receive");
+    s_contains(r.out, "result: denied (all or nothing)");
+    s_free(&r);
+    /* welzijn may not share an address even though politie may */
+    r = s_run("explain", EXAMPLE, "--case", "casusoverleg-passart", "--from", "welzijn", "--to",
+              "politie", "--fields", "adres", NULL);
+    cr_assert_eq(r.status, 1, "%s", r.out);
+    s_contains(r.out, "denied: field_not_allowed:adres");
+    s_free(&r);
+}
+
+Test(cli_agreements, explain_case_close_needs_the_coordinator_and_a_listed_outcome)
+{
+    run_t r = s_run("explain", EXAMPLE, "--case", "casusoverleg-passart", "--from", "gemeente",
+                    "--outcome", "zorg_geregeld", NULL);
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    s_contains(r.out, "gemeente closes a case with outcome zorg_geregeld: allowed");
+    s_free(&r);
+    r = s_run("explain", EXAMPLE, "--case", "casusoverleg-passart", "--from", "gemeente",
+              "--outcome", "verhuisd", NULL);
+    cr_assert_eq(r.status, 1);
+    s_contains(r.out, "denied: unknown_outcome");
+    s_free(&r);
+    r = s_run("explain", EXAMPLE, "--case", "casusoverleg-passart", "--from", "politie",
+              "--outcome", "zorg_geregeld", NULL);
+    cr_assert_eq(r.status, 1);
+    s_contains(r.out, "denied: not_coordinator");
+    s_free(&r);
+    /* a misspelt kind: nothing allowed, and the kind meant is suggested */
+    r = s_run("explain", EXAMPLE, "--case", "casusoverleg-pasart", "--from", "gemeente",
+              "--outcome", "zorg_geregeld", NULL);
+    cr_assert_eq(r.status, 1);
+    s_contains(r.out, "denied: unknown_case_kind");
+    s_contains(r.out, "did you mean 'casusoverleg-passart'?");
+    s_free(&r);
+    /* sharing and closing are separate questions */
+    r = s_run("explain", EXAMPLE, "--case", "casusoverleg-passart", "--from", "gemeente",
+              "--outcome", "opgelost", "--fields", "adres", NULL);
+    cr_assert_eq(r.status, 2);
+    s_free(&r);
+}
+
+Test(cli_agreements, explain_case_json)
+{
+    run_t r = s_run("explain", EXAMPLE, "--json", "--case", "casusoverleg-passart", "--from",
+                    "politie", "--to", "ggd", "--fields", "toelichting", NULL);
+    cr_assert_eq(r.status, 1);
+    s_valid_json(r.out);
+    s_contains(r.out, "\"question\":\"share\"");
+    s_contains(r.out, "\"max_open_days\":180");
+    s_contains(r.out, "{\"to\":\"ggd\",\"allowed\":false,\"reason\":\"not_participant\"}");
+    s_free(&r);
+    /* hostile arguments still give valid JSON */
+    r = s_run("explain", EXAMPLE, "--json", "--case", "ca\"se\x01\xff", "--from", "po\\litie",
+              "--to", "gemeente", "--fields", "adres", NULL);
+    cr_assert_eq(r.status, 1);
+    s_valid_json(r.out);
+    s_contains(r.out, "\"rule\":null");
+    s_free(&r);
+}
+
 /* ----------------------------------------------------------------- diff */
 
 Test(cli_agreements, diff_shows_added_type)

@@ -79,6 +79,8 @@ static void s_exec_at(const char *location, const char *sql)
     db_close(&db);
 }
 
+static uint8_t s_case_share[16]; /* the signal id of the case_shared record */
+
 /* A broker store: RECORDS records, a checkpoint after each. */
 static void s_build_broker(void)
 {
@@ -92,7 +94,10 @@ static void s_build_broker(void)
         Hartslag__AuditRecord record = HARTSLAG__AUDIT_RECORD__INIT;
         randombytes_buf(id, sizeof id);
         record.time_ms = 1772323200000ull + (uint64_t)i * 1000; /* from 2026-03-01 */
-        record.event = "accepted";
+        /* Record 1 is a share into a case conference (issue 15). */
+        record.event = i == 1 ? "case_shared" : "accepted";
+        if (i == 1)
+            memcpy(s_case_share, id, sizeof id);
         record.actor_org = "politie";
         record.counterpart_org = "gemeente";
         record.has_signal_id = 1;
@@ -371,6 +376,49 @@ Test(audit_verify_cli, witness_and_daemon_db_together)
                  1, "%s", out);
     cr_assert(strstr(out, "is not a witness file"), "%s", out);
     free(out);
+}
+
+/* A share into a case is recorded as case_shared, not accepted: the
+   sender's witness lists it as accepted, and verify finds it (the demo's
+   case conference showed the gap). A share the log lacks is still caught. */
+Test(audit_verify_cli, a_share_into_a_case_is_found_by_its_case_shared_record)
+{
+    char config[4300], witness[4300];
+    s_daemon_config(s_daemon_db, config, sizeof config);
+    snprintf(witness, sizeof witness, "%s/politie.witness", s_dir);
+    char *out = NULL;
+    cr_assert_eq(
+        s_hartslag(&out, "audit", "checkpoints", "--config", config, "--out", witness, NULL), 0,
+        "%s", out);
+    free(out);
+    char hex[33], line[80];
+    sodium_bin2hex(hex, sizeof hex, s_case_share, sizeof s_case_share);
+    size_t len = 0;
+    char *text = tu_read_file(witness, &len);
+    cr_assert_not_null(text);
+    size_t size = len + 2 * sizeof line;
+    char *listed = malloc(size);
+    snprintf(line, sizeof line, "exchange %s accepted gemeente\n", hex);
+    snprintf(listed, size, "%s%s", text, line);
+    char shared[4400];
+    snprintf(shared, sizeof shared, "%s/shared.witness", s_dir);
+    cr_assert_eq(tu_write_file(shared, listed, 0600), 0);
+    cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", s_broker_db, "--broker-cert",
+                            s_broker_cert, "--witness", shared, NULL),
+                 0, "%s", out);
+    cr_assert_null(strstr(out, "missing_record"), "%s", out);
+    free(out);
+    /* The same share to a partner it was not shared with has no record. */
+    snprintf(line, sizeof line, "exchange %s accepted woonpunt\n", hex);
+    snprintf(listed, size, "%s%s", text, line);
+    cr_assert_eq(tu_write_file(shared, listed, 0600), 0);
+    cr_assert_eq(s_hartslag(&out, "audit", "verify", "--db", s_broker_db, "--broker-cert",
+                            s_broker_cert, "--witness", shared, NULL),
+                 1, "%s", out);
+    cr_assert(strstr(out, "FAULT (missing_record)"), "%s", out);
+    free(out);
+    free(listed);
+    free(text);
 }
 
 /* Issue 13 item 18: the sizes `prove --from` accepts, in local time. */

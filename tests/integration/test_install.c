@@ -197,7 +197,8 @@ Test(install, missing_binaries_are_reported)
 }
 
 /* The acceptance test: the demo scenario (scripts/demo.sh: keys, broker,
-   daemons, signals, a denial, an offline partner, a withdrawal) from the
+   daemons, signals, a denial, an offline partner, a case conference, a
+   withdrawal) from the
    installed binaries and the installed example configurations. */
 Test(install, demo_runs_from_the_installed_tree)
 {
@@ -210,6 +211,12 @@ Test(install, demo_runs_from_the_installed_tree)
     cr_assert(strstr(out, "1. Keys"), "%s", out);
     cr_assert(strstr(out, "denied as expected"), "%s", out);
     cr_assert(strstr(out, "Welzijn comes online"), "%s", out);
+    /* the case conference: opened from the alert, closed with an outcome */
+    cr_assert(strstr(out, ": open recorded by the broker"), "%s", out);
+    cr_assert(strstr(out, ": close recorded by the broker"), "%s", out);
+    /* ... in the resident's letter, with its outcome, and in the figures */
+    cr_assert(strstr(out, "Casuïstiekoverleg 1") && strstr(out, "zorg geregeld"), "%s", out);
+    cr_assert(strstr(out, "all      outcome  zorg_geregeld"), "%s", out);
     cr_assert(strstr(out, "no BSN, address or content"), "%s", out);
     cr_assert(strstr(out, "Done: stopping"), "%s", out);
     free(out);

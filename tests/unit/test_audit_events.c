@@ -50,3 +50,30 @@ Test(suggest, nearest_within_a_small_distance)
     cr_assert_eq(suggest_distance("kitten", "sitting"), 3);
     cr_assert_eq(suggest_distance("", "abc"), 3);
 }
+
+Test(audit_events, every_case_event_has_words_in_both_languages)
+{
+    /* The events of case conferences the broker writes (broker/cases.c,
+       broker/broker.c) and the plan's two (proto: CASE_PLAN,
+       CASE_ACTION_DONE). */
+    const char *names[] = {"case_opened",
+                           "case_invited",
+                           "case_joined",
+                           "case_declined",
+                           "case_participant_removed",
+                           "case_scheduled",
+                           "case_shared",
+                           "case_plan",
+                           "case_action",
+                           "case_closed",
+                           "case_refused"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        const audit_event_t *e = audit_event_find(names[i]);
+        cr_assert_not_null(e, "%s has no words", names[i]);
+        cr_assert_str_neq(e->nl, e->en, "%s", names[i]);
+        cr_assert_null(strchr(e->nl, '_'), "%s: a token in the Dutch text", names[i]);
+        cr_assert_null(strchr(e->en, '_'), "%s: a token in the English text", names[i]);
+    }
+    cr_assert(strstr(audit_event_describe("case_plan", false), "plan van aanpak"));
+    cr_assert(strstr(audit_event_describe("case_action", true), "done"));
+}
