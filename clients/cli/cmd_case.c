@@ -28,6 +28,8 @@ static const char s_usage_text[] =
     "       hartslag case schedule ID --date YYYY-MM-DD [--user USER]\n"
     "       hartslag case close ID --outcome CODE [--user USER]\n"
     "       hartslag case share ID --field NAME=VALUE... [--text TEXT] [--user USER]\n"
+    "       hartslag case plan ID --action OWNER:YYYY-MM-DD... [--user USER]\n"
+    "       hartslag case done ID --item ACTION [--user USER]\n"
     "       hartslag case agenda [--date YYYY-MM-DD] [--json | --html [--out FILE]] [--lang "
     "en]\n\n"
     "Case conferences (casuïstiekoverleg) under the coordinator's regie, by the\n"
@@ -171,6 +173,22 @@ static int s_show(control_client_t *client, const char *id, bool json)
                 s_json_value(p, "actor_user", user, sizeof user);
                 printf("  %-9s by %s%s%s%s\n", step, actor, user[0] ? " (" : "", user,
                        user[0] ? ")" : "");
+                /* A plan's actions, and the action a "done" step names. */
+                const char *next = strstr(p + 1, "{\"action_id\"");
+                for (const char *q = p; (q = strstr(q, "{\"item\":\"")) && (!next || q < next);
+                     q++) {
+                    char action[40], owner[40], due[16];
+                    s_json_value(q, "item", action, sizeof action);
+                    s_json_value(q, "owner", owner, sizeof owner);
+                    s_json_value(q, "due_date", due, sizeof due);
+                    printf("            action %s: %s, due %s\n", action, owner, due);
+                }
+                const char *done = strstr(p, "\"item\":\"");
+                if (strcmp(step, "action_done") == 0 && done && (!next || done < next)) {
+                    char action[40];
+                    s_json_value(done - 1, "item", action, sizeof action);
+                    printf("            action %s done\n", action);
+                }
                 p++;
             }
         }
@@ -292,6 +310,8 @@ int cmd_case(int argc, char **argv)
         {"from-alert", required_argument, NULL, 'a'},
         {"from-signal", required_argument, NULL, 's'},
         {"lead", required_argument, NULL, 'L'},
+        {"action", required_argument, NULL, 'A'},
+        {"item", required_argument, NULL, 'I'},
         {"kind", required_argument, NULL, 'k'},
         {"invite", required_argument, NULL, 'i'},
         {"partner", required_argument, NULL, 'p'},
@@ -304,7 +324,8 @@ int cmd_case(int argc, char **argv)
         CONTROL_CLIENT_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    const char *lead = NULL;
+    const char *lead = NULL, *item = NULL;
+    char actions[32 * 48] = "";
     const char *config = NULL, *state_dir = NULL, *alert = NULL, *signal = NULL, *kind = NULL,
                *partners = NULL, *date = NULL, *outcome = NULL, *user = getenv("HARTSLAG_USER");
     const char *fields[64], *text = NULL;
@@ -328,6 +349,18 @@ int cmd_case(int argc, char **argv)
             break;
         case 'L':
             lead = optarg;
+            break;
+        case 'A': {
+            size_t used = strlen(actions);
+            if (used + strlen(optarg) + 2 > sizeof actions) {
+                fprintf(stderr, "hartslag case plan: too many --action\n");
+                return EXIT_USAGE;
+            }
+            snprintf(actions + used, sizeof actions - used, "%s%s", used ? "," : "", optarg);
+            break;
+        }
+        case 'I':
+            item = optarg;
             break;
         case 'k':
             kind = optarg;
@@ -377,8 +410,8 @@ int cmd_case(int argc, char **argv)
     const char *id = optind + 1 < argc ? argv[optind + 1] : NULL;
     bool takes_id = strcmp(op, "list") != 0 && strcmp(op, "open") != 0;
     size_t operands = (size_t)(argc - optind);
-    static const char *const ops[] = {"list",    "show",   "open",     "invite", "accept",
-                                      "decline", "remove", "schedule", "close",  "share"};
+    static const char *const ops[] = {"list",   "show",     "open",  "invite", "accept", "decline",
+                                      "remove", "schedule", "close", "share",  "plan",   "done"};
     bool known = false;
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         known = known || strcmp(op, ops[i]) == 0;
@@ -387,6 +420,12 @@ int cmd_case(int argc, char **argv)
                 !known     ? "unknown subcommand"
                 : takes_id ? "give one case id"
                            : "unexpected argument");
+        return EXIT_USAGE;
+    }
+    if ((strcmp(op, "plan") == 0 && !actions[0]) || (strcmp(op, "done") == 0 && !item)) {
+        fprintf(stderr, "hartslag case %s: %s\n", op,
+                strcmp(op, "plan") == 0 ? "give --action OWNER:YYYY-MM-DD (repeatable)"
+                                        : "give --item ID (the action's id, see 'case show')");
         return EXIT_USAGE;
     }
     bool needs_partner = strcmp(op, "invite") == 0 || strcmp(op, "remove") == 0;
@@ -462,6 +501,10 @@ int cmd_case(int argc, char **argv)
             control_args_add(&args, "date", date);
         if (outcome)
             control_args_add(&args, "outcome", outcome);
+        if (actions[0])
+            control_args_add(&args, "actions", actions);
+        if (item)
+            control_args_add(&args, "item", item);
         if (user)
             control_args_add(&args, "user", user);
         rc = s_step(client, &args, op);

@@ -143,6 +143,26 @@ static void s_detail(const Hartslag__CaseAction *step, strbuf_t *out)
     strbuf_json_string(out, step->meeting_date);
     strbuf_puts(out, ",\"outcome\":");
     strbuf_json_string(out, step->outcome);
+    strbuf_puts(out, ",\"actions\":[");
+    for (size_t i = 0; i < step->n_plan_items; i++) {
+        const Hartslag__CasePlanItem *item = step->plan_items[i];
+        char id[STORE_ID_HEX];
+        daemon_id_hex(item->item_id.data, item->item_id.len, id);
+        strbuf_puts(out, i ? ",{\"item\":" : "{\"item\":");
+        strbuf_json_string(out, id);
+        strbuf_puts(out, ",\"owner\":");
+        strbuf_json_string(out, item->owner);
+        strbuf_puts(out, ",\"due_date\":");
+        strbuf_json_string(out, item->due_date);
+        strbuf_puts(out, "}");
+    }
+    strbuf_puts(out, "],\"item\":");
+    if (step->has_item_id) {
+        char id[STORE_ID_HEX];
+        daemon_id_hex(step->item_id.data, step->item_id.len, id);
+        strbuf_json_string(out, id);
+    } else
+        strbuf_puts(out, "null");
     strbuf_puts(out, "}");
 }
 
@@ -156,6 +176,17 @@ static void s_line(const Hartslag__CaseAction *step, const char *case_id, strbuf
         strbuf_printf(out, "  meeting %s", step->meeting_date);
     if (step->outcome)
         strbuf_printf(out, "  outcome %s", step->outcome);
+    for (size_t i = 0; i < step->n_plan_items; i++) {
+        char id[STORE_ID_HEX];
+        daemon_id_hex(step->plan_items[i]->item_id.data, step->plan_items[i]->item_id.len, id);
+        strbuf_printf(out, "%saction %s for %s by %s", i ? ", " : "  ", id,
+                      step->plan_items[i]->owner, step->plan_items[i]->due_date);
+    }
+    if (step->has_item_id) {
+        char id[STORE_ID_HEX];
+        daemon_id_hex(step->item_id.data, step->item_id.len, id);
+        strbuf_printf(out, "  action %s done", id);
+    }
 }
 
 void cases_notice(daemon_t *self, const Hartslag__CaseNotice *notice)
@@ -512,6 +543,8 @@ void cases_command(daemon_t *self, const request_t *req)
         {"remove", HARTSLAG__CASE_VERB__CASE_REMOVE},
         {"schedule", HARTSLAG__CASE_VERB__CASE_SCHEDULE},
         {"close", HARTSLAG__CASE_VERB__CASE_CLOSE},
+        {"plan", HARTSLAG__CASE_VERB__CASE_PLAN},
+        {"done", HARTSLAG__CASE_VERB__CASE_ACTION_DONE},
     };
     int which = -1;
     for (int i = 0; i < (int)(sizeof verbs / sizeof verbs[0]); i++)
@@ -564,6 +597,47 @@ void cases_command(daemon_t *self, const request_t *req)
     }
     a.meeting_date = (char *)control_opt(req, "date");
     a.outcome = (char *)control_opt(req, "outcome");
+    /* plan: "owner:YYYY-MM-DD,..." -> items with ids made here; done: the
+       item's id. The broker and the library check the rest. */
+    char actions_buf[CASE_PLAN_ITEMS_MAX * 48];
+    char *action_specs[CASE_PLAN_ITEMS_MAX];
+    Hartslag__CasePlanItem items[CASE_PLAN_ITEMS_MAX], *item_ptrs[CASE_PLAN_ITEMS_MAX];
+    uint8_t item_ids[CASE_PLAN_ITEMS_MAX][CASE_ID_BYTES], done_item[CASE_ID_BYTES];
+    const char *actions = control_opt(req, "actions");
+    if (a.verb == HARTSLAG__CASE_VERB__CASE_PLAN) {
+        if (!actions || strlen(actions) >= sizeof actions_buf) {
+            control_error(self, req->routing, "usage",
+                          "give the plan's actions: --action OWNER:YYYY-MM-DD (at most 32)");
+            return;
+        }
+        snprintf(actions_buf, sizeof actions_buf, "%s", actions);
+        size_t n = s_split(actions_buf, action_specs, CASE_PLAN_ITEMS_MAX);
+        for (size_t i = 0; i < n; i++) {
+            char *colon = strchr(action_specs[i], ':');
+            if (!colon) {
+                control_error(self, req->routing, "usage",
+                              "an action is OWNER:YYYY-MM-DD, e.g. politie:2026-12-20");
+                return;
+            }
+            *colon = '\0';
+            hartslag__case_plan_item__init(&items[i]);
+            s_new_id(item_ids[i]);
+            items[i].item_id = (ProtobufCBinaryData){CASE_ID_BYTES, item_ids[i]};
+            items[i].owner = action_specs[i];
+            items[i].due_date = colon + 1;
+            item_ptrs[i] = &items[i];
+        }
+        a.n_plan_items = n;
+        a.plan_items = item_ptrs;
+    } else if (a.verb == HARTSLAG__CASE_VERB__CASE_ACTION_DONE) {
+        if (!s_hex_id(control_opt(req, "item"), done_item)) {
+            control_error(self, req->routing, "usage",
+                          "give the action's id: 32 hex digits (see 'hartslag case show')");
+            return;
+        }
+        a.has_item_id = 1;
+        a.item_id = (ProtobufCBinaryData){CASE_ID_BYTES, done_item};
+    }
     uint8_t *bytes = NULL;
     size_t len = 0;
     unsigned char sig[CASE_SIGBYTES];

@@ -535,3 +535,66 @@ Test(case_conference, opening_from_an_alert_with_a_lead_marks_it_handled)
               "%s", alerts);
     free(alerts);
 }
+
+/* The plan of action through the daemons and the CLI: the coordinator
+   gives an action to a participant with a due date; its owner, and only
+   its owner, marks it done; every participant's daemon holds both steps. */
+Test(case_conference, a_plan_action_is_given_and_marked_done_by_its_owner)
+{
+    const char *fields[] = {"datum=2026-11-28", NULL};
+    char signal_id[33];
+    cr_assert_eq(dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL,
+                         true, signal_id),
+                 0);
+    cr_assert(dh_wait_inbox(s_daemons[0], 1, 10000));
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-signal", signal_id,
+                        "--invite", "politie", "--user", "regisseur 1", NULL),
+                 0, "%s%s", out, err);
+    char case_id[40];
+    cr_assert_eq(sscanf(out, "case %32s: open recorded by the broker", case_id), 1, "%s", out);
+    free(out);
+    free(err);
+    free(s_wait_case(s_daemons[1], case_id, "\"org\":\"politie\",\"state\":\"invited\""));
+    char *text = NULL;
+    cr_assert_eq(s_case(s_daemons[1], &text, "accept", case_id, NULL, NULL), 0, "%s", text);
+    free(text);
+    free(s_wait_case(s_daemons[0], case_id, "\"org\":\"politie\",\"state\":\"active\""));
+
+    /* woonpunt takes no part: the whole plan is refused */
+    cr_assert_eq(s_case(s_daemons[0], &text, "plan", case_id, "--action", "woonpunt:2099-12-20"), 1,
+                 "%s", text);
+    cr_assert(strstr(text, "owner_not_participant:woonpunt"), "%s", text);
+    free(text);
+    cr_assert_eq(s_case(s_daemons[0], &text, "plan", case_id, "--action", "politie:2099-12-20"), 0,
+                 "%s", text);
+    cr_assert(strstr(text, "plan recorded by the broker"), "%s", text);
+    free(text);
+    char *shown = s_wait_case(s_daemons[1], case_id, "\"step\":\"plan\"");
+    char item[40];
+    s_value(shown, "item", item, sizeof item);
+    cr_assert(strstr(shown, "\"owner\":\"politie\"") && strstr(shown, "2099-12-20"), "%s", shown);
+    free(shown);
+
+    /* not the owner */
+    cr_assert_eq(s_case(s_daemons[0], &text, "done", case_id, "--item", item), 1, "%s", text);
+    cr_assert(strstr(text, "not_owner"), "%s", text);
+    free(text);
+    cr_assert_eq(s_case(s_daemons[1], &text, "done", case_id, "--item", item), 0, "%s", text);
+    cr_assert(strstr(text, "done recorded by the broker"), "%s", text);
+    free(text);
+    shown = s_wait_case(s_daemons[0], case_id, "\"step\":\"action_done\"");
+    free(shown);
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "show", case_id, NULL), 0);
+    char want[80];
+    snprintf(want, sizeof want, "action %s: politie, due 2099-12-20", item);
+    cr_assert(strstr(out, want), "%s", out);
+    snprintf(want, sizeof want, "action %s done", item);
+    cr_assert(strstr(out, want), "%s", out);
+    free(out);
+    free(err);
+    /* twice is refused */
+    cr_assert_eq(s_case(s_daemons[1], &text, "done", case_id, "--item", item), 1, "%s", text);
+    cr_assert(strstr(text, "already_done"), "%s", text);
+    free(text);
+}
