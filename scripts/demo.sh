@@ -286,6 +286,19 @@ run "$H" case share --config politie.yaml "$CASE_ID" --user agent-4711 \
 run "$H" case share --config woonpunt.yaml "$CASE_ID" --user medewerker-23 \
     --field adres="Voorbeeldstraat 12a, 6411 AB Heerlen" \
     --text "Huurachterstand drie maanden; betalingsregeling aangeboden."
+echo "After the meeting the coordinator records the plan: welzijn visits, woonpunt offers a"
+echo "payment plan (the broker sees owners and due dates, never what is to be done):"
+run "$H" case plan --config gemeente.yaml "$CASE_ID" --user regisseur-passart \
+    --action "welzijn:$(date -d '+14 days' +%F)" --action "woonpunt:$(date -d '+21 days' +%F)"
+ACTION=""
+for _ in $(seq 50); do
+    ACTION=$("$H" case show --config welzijn.yaml "$CASE_ID" --json \
+        | grep -o '"item":"[0-9a-f]\{32\}","owner":"welzijn"' | head -n1 | cut -d'"' -f4)
+    [ -n "$ACTION" ] && break
+    sleep 0.1
+done
+[ -n "$ACTION" ] || { echo "demo: welzijn never saw its action" >&2; exit 1; }
+run "$H" case done --config welzijn.yaml "$CASE_ID" --item "$ACTION" --user jeugdwerker-7
 run "$H" case close --config gemeente.yaml "$CASE_ID" --outcome zorg_geregeld \
     --user regisseur-passart
 for _ in $(seq 50); do

@@ -213,6 +213,8 @@ Test(install, demo_runs_from_the_installed_tree)
     cr_assert(strstr(out, "Welzijn comes online"), "%s", out);
     /* the case conference: opened from the alert, closed with an outcome */
     cr_assert(strstr(out, ": open recorded by the broker"), "%s", out);
+    cr_assert(strstr(out, ": plan recorded by the broker"), "%s", out);
+    cr_assert(strstr(out, ": done recorded by the broker"), "%s", out);
     cr_assert(strstr(out, ": close recorded by the broker"), "%s", out);
     /* ... in the resident's letter, with its outcome, and in the figures */
     cr_assert(strstr(out, "Casuïstiekoverleg 1") && strstr(out, "zorg geregeld"), "%s", out);
