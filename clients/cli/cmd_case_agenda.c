@@ -29,10 +29,19 @@ typedef struct {
 } agenda_case_t;
 
 typedef struct {
+    char case_id[33];
+    char item[33];
+    char owner[33];
+    char due_date[11];
+} agenda_action_t;
+
+typedef struct {
     bool en;
     const char *date;
     agenda_case_t *cases;
     size_t n;
+    agenda_action_t *actions;
+    size_t n_actions;
 } agenda_t;
 
 static const char s_usage_text[] =
@@ -147,6 +156,17 @@ static void s_print_text(const agenda_t *a)
             printf("\n");
         }
     }
+    printf(a->en ? "\nActions due by this date and not done (%zu):\n"
+                 : "\nActies die uiterlijk deze dag af moesten en nog open zijn (%zu):\n",
+           a->n_actions);
+    if (a->n_actions == 0)
+        printf(a->en ? "  none\n" : "  geen\n");
+    for (size_t i = 0; i < a->n_actions; i++) {
+        const agenda_action_t *x = &a->actions[i];
+        printf(a->en ? "  case %s: action %s of %s, due %s\n"
+                     : "  casus %s: actie %s van %s, uiterlijk %s\n",
+               x->case_id, x->item, x->owner, x->due_date);
+    }
     printf(a->en ? "\nTimes are Dutch local time. Only the cases this organisation's daemon "
                    "holds; what was shared is in each case (hartslag case show).\n"
                  : "\nTijden zijn Nederlandse tijd. Alleen de zaken die de daemon van deze "
@@ -208,6 +228,29 @@ static void s_print_html(FILE *f, const agenda_t *a)
             fprintf(f, "<p>%s</p>\n", a->en ? "None." : "Geen.");
         fprintf(f, "</section>\n");
     }
+    fprintf(f, "<section id=\"actions\">\n<h2>%s</h2>\n",
+            a->en ? "Actions due and not done" : "Acties die af moesten en nog open zijn");
+    if (a->n_actions == 0)
+        fprintf(f, "<p>%s</p>\n", a->en ? "None." : "Geen.");
+    else
+        fprintf(f, "<table>\n<tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>\n",
+                a->en ? "Case" : "Casus", a->en ? "Action" : "Actie", a->en ? "Owner" : "Wie",
+                a->en ? "Due" : "Uiterlijk");
+    for (size_t i = 0; i < a->n_actions; i++) {
+        const agenda_action_t *x = &a->actions[i];
+        fprintf(f, "<tr class=\"action\"><td>");
+        audit_html_text(f, x->case_id);
+        fprintf(f, "</td><td>");
+        audit_html_text(f, x->item);
+        fprintf(f, "</td><td>");
+        audit_html_text(f, x->owner);
+        fprintf(f, "</td><td>");
+        audit_html_text(f, x->due_date);
+        fprintf(f, "</td></tr>\n");
+    }
+    if (a->n_actions)
+        fprintf(f, "</table>\n");
+    fprintf(f, "</section>\n");
     fprintf(f, "<footer>%s</footer>\n</body>\n</html>\n",
             a->en ? "Times are Dutch local time. Only the cases this organisation's daemon "
                     "holds; no content of any case is on this page."
@@ -252,6 +295,27 @@ static int s_fetch(control_client_t *client, agenda_t *a, bool json)
                 c->opened_ms = strtoll(opened, NULL, 10);
                 c->overdue = strcmp(overdue, "overdue") == 0;
                 c->scheduled = strcmp(scheduled, "scheduled") == 0;
+            }
+            free(status);
+            zmsg_destroy(&reply);
+            reply = control_client_recv(client, AGENDA_TIMEOUT_MS);
+            if (!reply) {
+                fprintf(stderr, "hartslag case: hartslagd stopped answering mid-agenda\n");
+                return 1;
+            }
+            continue;
+        }
+        if (status && strcmp(status, "action") == 0) {
+            char *item = zmsg_popstr(reply);
+            if (json)
+                printf("%s\n", item ? item : "");
+            free(item);
+            if (a->n_actions < AGENDA_CASES_MAX) {
+                agenda_action_t *x = &a->actions[a->n_actions++];
+                s_pop(reply, x->case_id, sizeof x->case_id);
+                s_pop(reply, x->item, sizeof x->item);
+                s_pop(reply, x->owner, sizeof x->owner);
+                s_pop(reply, x->due_date, sizeof x->due_date);
             }
             free(status);
             zmsg_destroy(&reply);
@@ -339,9 +403,12 @@ int case_cmd_agenda(int argc, char **argv)
     }
     agenda_t agenda = {.en = lang && strcmp(lang, "en") == 0, .date = date};
     agenda.cases = calloc(AGENDA_CASES_MAX, sizeof *agenda.cases);
-    control_client_t *client = agenda.cases ? control_client_open("case", config, state_dir) : NULL;
+    agenda.actions = calloc(AGENDA_CASES_MAX, sizeof *agenda.actions);
+    control_client_t *client =
+        agenda.cases && agenda.actions ? control_client_open("case", config, state_dir) : NULL;
     if (!client) {
         free(agenda.cases);
+        free(agenda.actions);
         return 1;
     }
     int rc = s_fetch(client, &agenda, json);
@@ -369,5 +436,6 @@ int case_cmd_agenda(int argc, char **argv)
     } else if (rc == 0 && !json)
         s_print_text(&agenda);
     free(agenda.cases);
+    free(agenda.actions);
     return rc;
 }

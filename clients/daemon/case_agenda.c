@@ -1,8 +1,9 @@
 /*  case_agenda: the `case op=agenda date=YYYY-MM-DD` control request, the
     list a meeting of the case conference works from (issue 15): the open
     cases this daemon holds that are scheduled on that date, then those
-    open longer than their rule allows (case_timer.c). Streamed like
-    `case list`: per case an "item" frame with the case as JSON and its
+    open longer than their rule allows (case_timer.c), then the plans'
+    actions due by that date and not done. Streamed like `case list`: per
+    case an "item" frame (per action an "action" frame) with the case as JSON and its
     fields as plain frames (so that the CLI renders text and HTML without
     parsing JSON), then "ok" and the count. */
 #include "daemon_internal.h"
@@ -44,6 +45,19 @@ static int s_one(void *arg, const store_agenda_case_t *item)
     return 0;
 }
 
+static int s_action(void *arg, const store_agenda_action_t *item)
+{
+    agenda_walk_t *walk = arg;
+    const char *frames[] = {"action",   item->json,  item->case_id,
+                            item->item, item->owner, item->due_date};
+    walk->count++;
+    if (control_answer(walk->self, walk->routing, frames, sizeof frames / sizeof frames[0]) != 0) {
+        walk->failed = true;
+        return -1;
+    }
+    return 0;
+}
+
 void cases_agenda(daemon_t *self, const request_t *req)
 {
     const char *date = control_opt(req, "date");
@@ -54,6 +68,8 @@ void cases_agenda(daemon_t *self, const request_t *req)
     }
     agenda_walk_t walk = {self, req->routing, 0, false};
     int rc = store_case_agenda_each(self->store, date, s_one, &walk);
+    if (rc == 0 && !walk.failed)
+        rc = store_case_agenda_actions(self->store, date, s_action, &walk);
     if (walk.failed)
         return;
     if (rc != 0) {

@@ -1,6 +1,7 @@
 /*  store_case_agenda: what a meeting's agenda reads from the daemon's case
     tables (store_case.h): the open cases scheduled on a date, and the open
-    cases flagged for being open too long (store_case_timer.h). Metadata
+    cases flagged for being open too long (store_case_timer.h), and the
+    plans' actions due by that date and not done. Metadata
     only, as the daemon holds it. 0 / -1 on a store error. */
 #ifndef HARTSLAG_DAEMON_STORE_CASE_AGENDA_H
 #define HARTSLAG_DAEMON_STORE_CASE_AGENDA_H
@@ -29,5 +30,21 @@ typedef int(store_agenda_fn)(void *arg, const store_agenda_case_t *item);
    cases flagged overdue; fn returning non-zero stops (the call returns
    -1). */
 int store_case_agenda_each(store_t *self, const char *date, store_agenda_fn *fn, void *arg);
+
+/* One open action of a plan, due on or before the agenda's date. */
+typedef struct {
+    const char *case_id;  /* 32 hex digits */
+    const char *item;     /* the action's id, 32 hex digits */
+    const char *owner;    /* org */
+    const char *due_date; /* YYYY-MM-DD */
+    const char *json;     /* the same as one JSON object */
+} store_agenda_action_t;
+
+typedef int(store_agenda_action_fn)(void *arg, const store_agenda_action_t *item);
+
+/* The actions of open cases' plans due on or before `date` and not marked
+   done, oldest due first. */
+int store_case_agenda_actions(store_t *self, const char *date, store_agenda_action_fn *fn,
+                              void *arg);
 
 #endif

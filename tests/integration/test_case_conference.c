@@ -411,9 +411,17 @@ Test(case_conference, the_agenda_lists_the_cases_of_the_meeting)
                  text);
     free(text);
     free(s_wait_case(s_daemons[0], case_id, meeting));
+    char action[40];
+    snprintf(action, sizeof action, "politie:%s", meeting);
+    cr_assert_eq(s_case(s_daemons[0], &text, "plan", case_id, "--action", action), 0, "%s", text);
+    free(text);
+    free(s_wait_case(s_daemons[0], case_id, "\"step\":\"plan\""));
 
     cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "agenda", "--date", meeting, NULL),
                  0, "%s%s", out, err);
+    char due[80];
+    snprintf(due, sizeof due, "van politie, uiterlijk %s", meeting);
+    cr_assert(strstr(out, due) && strstr(out, "nog open zijn (1)"), "%s", out);
     cr_assert(strstr(out, "Agenda casuïstiekoverleg") && strstr(out, case_id) &&
                   strstr(out, "Ingepland voor dit overleg (1)") &&
                   strstr(out, "politie (neemt deel)") && strstr(out, "gemeente (neemt deel)"),
@@ -438,6 +446,7 @@ Test(case_conference, the_agenda_lists_the_cases_of_the_meeting)
     cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "agenda", "--date", other, NULL),
                  0);
     cr_assert(strstr(out, "Ingepland voor dit overleg (0)") && !strstr(out, case_id), "%s", out);
+    cr_assert(strstr(out, "nog open zijn (0)"), "the action is due later: %s", out);
     free(out);
     free(err);
     cr_assert_eq(dh_cli(s_daemons[1], NULL, &out, &err, "case", "agenda", "--date", meeting, NULL),
@@ -473,7 +482,8 @@ Test(case_conference, the_agenda_lists_the_cases_of_the_meeting)
     int rc = tu_browser_dump_dom(s_bh->root, page, &dom, &log);
     cr_assert_eq(rc, 0, "chromium --dump-dom: rc %d:\n%s", rc, log ? log : "");
     cr_assert(dom && strstr(dom, "id=\"scheduled\"") && strstr(dom, case_id) &&
-                  strstr(dom, "<tr class=\"case\">"),
+                  strstr(dom, "<tr class=\"case\">") && strstr(dom, "id=\"actions\"") &&
+                  strstr(dom, "<tr class=\"action\">"),
               "%s", dom ? dom : "(no DOM)");
     cr_assert_null(strstr(dom, "<script"));
     cr_assert_null(strstr(dom, BSN));
