@@ -59,7 +59,8 @@ DAEMON_SRC := $(wildcard clients/daemon/*.c)
 BROKER_SRC := $(wildcard broker/*.c)
 # The CLI reads a daemon's database through the daemon's store (issue 16).
 CLI_DAEMON_STORE := clients/daemon/store.c clients/daemon/store_case.c \
-  clients/daemon/store_case_timer.c clients/daemon/dlog.c clients/daemon/strbuf.c
+  clients/daemon/store_case_timer.c clients/daemon/store_case_text.c clients/daemon/dlog.c \
+  clients/daemon/strbuf.c
 CLI_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC) $(CLI_DAEMON_STORE))
 DAEMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(DAEMON_SRC))
 BROKER_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(BROKER_SRC))
@@ -153,6 +154,7 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(TEST_SUPPORT_OBJ) $(LIBBROK
 $(BUILD)/tests/unit/test_daemon_request: $(BUILD)/obj/clients/daemon/request.o
 $(BUILD)/tests/unit/test_daemon_store: $(BUILD)/obj/clients/daemon/store.o \
   $(BUILD)/obj/clients/daemon/store_case.o $(BUILD)/obj/clients/daemon/store_case_timer.o \
+  $(BUILD)/obj/clients/daemon/store_case_text.o \
   $(BUILD)/obj/clients/daemon/dlog.o \
   $(BUILD)/obj/clients/daemon/strbuf.o
 $(BUILD)/tests/unit/test_subject_cache: $(BUILD)/obj/clients/daemon/subject_cache.o

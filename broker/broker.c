@@ -326,6 +326,8 @@ typedef struct {
     const char *reason;             /* or NULL */
     uint32_t subject_key_version;   /* the pseudonym service key of `subject`; 0 = not stated */
     const uint8_t *case_id;         /* 16 bytes: a share into a case conference, or NULL */
+    const uint8_t *case_item;       /* 16 bytes: the plan's action a case text is about, or NULL */
+    const uint8_t *reshare_of;      /* 16 bytes: the earlier signal a re-share repeats, or NULL */
 } audit_entry_t;
 
 /* Appends a record built elsewhere (broker/cases.c) in the turn's
@@ -389,6 +391,16 @@ static int64_t s_audit(broker_t *self, const audit_entry_t *entry)
         record.has_case_id = 1;
         record.case_id.data = (uint8_t *)entry->case_id;
         record.case_id.len = 16;
+    }
+    if (entry->case_item) {
+        record.has_case_item = 1;
+        record.case_item.data = (uint8_t *)entry->case_item;
+        record.case_item.len = 16;
+    }
+    if (entry->reshare_of) {
+        record.has_reshare_of = 1;
+        record.reshare_of.data = (uint8_t *)entry->reshare_of;
+        record.reshare_of.len = 16;
     }
     return s_append(self, &record);
 }
@@ -1008,6 +1020,8 @@ static void s_on_submit(broker_t *self, peer_t *peer, zframe_t *routing, const i
                                     : NULL,
             .outcome = "ok",
             .case_id = in_case ? header->case_id.data : NULL,
+            .case_item = header->has_case_item ? header->case_item.data : NULL,
+            .reshare_of = header->has_reshare_of ? header->reshare_of.data : NULL,
         };
         int64_t index = s_audit(self, &entry);
         if (first_index < 0)

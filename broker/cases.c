@@ -2,6 +2,8 @@
     cases.h. */
 #include "cases.h"
 
+#include "case_text.h"
+
 #include "case_action.h"
 #include "cert.h"
 #include "date.h"
@@ -592,6 +594,7 @@ int cases_share(const cases_ctx_t *ctx, const char *org, const Hartslag__SignalH
                 case_share_t *share)
 {
     memset(share, 0, sizeof *share);
+    case_text_kind_t text = case_text_kind(header->signal_type);
     size_t n = header->n_recipients < ENVELOPE_RECIPIENTS_MAX ? header->n_recipients
                                                               : ENVELOPE_RECIPIENTS_MAX;
     case_row_t row;
@@ -620,12 +623,29 @@ int cases_share(const cases_ctx_t *ctx, const char *org, const Hartslag__SignalH
             why = "wrong_purpose";
         else if (sodium_memcmp(header->subject.data, row.subject, sizeof row.subject) != 0)
             why = "subject_mismatch";
-        else {
+        else if ((why = case_text_shape(text, header->has_case_item,
+                                        (const char *const *)header->fields, header->n_fields)))
+            ;
+        else if (text == CASE_TEXT_SHARE) {
             agreements_case_reason_t verdict = agreements_case_share(
                 ctx->agreements, row.kind, org, (const char *const *)header->fields,
                 header->n_fields, &field);
             if (verdict != AGREEMENTS_CASE_ALLOWED)
                 why = agreements_case_reason_name(verdict);
+        } else if ((text == CASE_TEXT_TITLE || text == CASE_TEXT_ACTION) &&
+                   strcmp(org, row.coordinator) != 0)
+            why = "not_coordinator";
+        else if (text == CASE_TEXT_ACTION || text == CASE_TEXT_NOTE) {
+            /* The text of an action the plan holds; a note only by its owner. */
+            case_item_t item;
+            int held = broker_store_case_item_find(ctx->store, header->case_id.data,
+                                                   header->case_item.data, &item);
+            if (held < 0)
+                return -1;
+            if (held == 0)
+                why = "unknown_item";
+            else if (text == CASE_TEXT_NOTE && strcmp(item.owner, org) != 0)
+                why = "not_owner";
         }
     }
     share->allowed = true;

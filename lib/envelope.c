@@ -420,6 +420,16 @@ envelope_error_t envelope_seal(const envelope_draft_t *draft, const envelope_sen
         header.case_id.data = (uint8_t *)draft->case_id;
         header.case_id.len = 16;
     }
+    if (draft->case_item) {
+        header.has_case_item = true;
+        header.case_item.data = (uint8_t *)draft->case_item;
+        header.case_item.len = 16;
+    }
+    if (draft->reshare_of) {
+        header.has_reshare_of = true;
+        header.reshare_of.data = (uint8_t *)draft->reshare_of;
+        header.reshare_of.len = 16;
+    }
     const char *why = NULL;
     if (wire_validate_header(&header, &why) != 0)
         return s_fail(reason, why, ENVELOPE_ERR_INVALID_HEADER);

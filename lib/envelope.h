@@ -184,9 +184,11 @@ typedef struct {
     const unsigned char *signal_id;                /* ENVELOPE_SIGNAL_ID_BYTES chosen earlier
                                                       (a signal that waited for its pseudonym),
                                                       or NULL: a new id */
-    uint32_t subject_scheme;      /* PSEUDONYM_SCHEME_*; 0 = not stated (scheme 1) */
-    uint32_t subject_key_version; /* scheme 2: the service key version */
-    const unsigned char *case_id; /* 16 bytes: a share into that case conference, or NULL */
+    uint32_t subject_scheme;         /* PSEUDONYM_SCHEME_*; 0 = not stated (scheme 1) */
+    uint32_t subject_key_version;    /* scheme 2: the service key version */
+    const unsigned char *case_id;    /* 16 bytes: a share into that case conference, or NULL */
+    const unsigned char *case_item;  /* 16 bytes: the plan's action a case text is about, or NULL */
+    const unsigned char *reshare_of; /* 16 bytes: the earlier signal a re-share repeats, or NULL */
 } envelope_draft_t;
 
 /* The sender's secrets. Borrowed. */

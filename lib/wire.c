@@ -158,6 +158,13 @@ int wire_validate_header(const Hartslag__SignalHeader *h, const char **reason)
         return s_fail(reason, "mixed_subject_versions");
     if (h->has_case_id && (h->case_id.len != WIRE_SIGNAL_ID_BYTES || !h->case_id.data))
         return s_fail(reason, "bad_case_id");
+    /* An action's text or note, and a re-share, exist only inside a case. */
+    if (h->has_case_item &&
+        (!h->has_case_id || h->case_item.len != WIRE_SIGNAL_ID_BYTES || !h->case_item.data))
+        return s_fail(reason, "bad_case_item");
+    if (h->has_reshare_of &&
+        (!h->has_case_id || h->reshare_of.len != WIRE_SIGNAL_ID_BYTES || !h->reshare_of.data))
+        return s_fail(reason, "bad_reshare_of");
     if (h->n_fields > WIRE_FIELDS_MAX)
         return s_fail(reason, "too_many_fields");
     for (size_t i = 0; i < h->n_fields; i++) {

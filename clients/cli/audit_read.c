@@ -729,6 +729,21 @@ void audit_record_json(FILE *out, uint64_t index, const Hartslag__AuditRecord *r
     s_json_hex(out, true, r->prev_hash);
     s_json_key(out, "agreements_sha256", &first);
     s_json_hex(out, r->has_agreements_hash, r->agreements_hash);
+    /* Case conferences (issue 15): metadata only, as the broker holds it. */
+    s_json_key(out, "case_id", &first);
+    s_json_hex(out, r->has_case_id, r->case_id);
+    s_json_key(out, "case_item", &first);
+    s_json_hex(out, r->has_case_item, r->case_item);
+    s_json_key(out, "reshare_of", &first);
+    s_json_hex(out, r->has_reshare_of, r->reshare_of);
+    s_json_key(out, "case_outcome", &first);
+    audit_json_string(out, r->case_outcome);
+    s_json_key(out, "meeting_date", &first);
+    audit_json_string(out, r->meeting_date);
+    s_json_key(out, "due_date", &first);
+    audit_json_string(out, r->due_date);
+    s_json_key(out, "case_action_state", &first);
+    audit_json_string(out, r->case_action_state);
     fputc('}', out);
 }
 

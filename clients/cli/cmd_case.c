@@ -21,15 +21,16 @@ static const char s_usage_text[] =
     "usage: hartslag case list [--open] [--json]\n"
     "       hartslag case show ID [--json]\n"
     "       hartslag case open (--from-alert ID [--lead ORG] | --from-signal ID) [--kind KIND]\n"
-    "                          [--invite ORG,...] [--user USER]\n"
+    "                          [--invite ORG,...] [--title TEXT] [--user USER]\n"
     "       hartslag case invite ID --partner ORG,... [--user USER]\n"
     "       hartslag case accept|decline ID [--user USER]\n"
     "       hartslag case remove ID --partner ORG,... [--user USER]\n"
     "       hartslag case schedule ID --date YYYY-MM-DD [--user USER]\n"
     "       hartslag case close ID --outcome CODE [--user USER]\n"
     "       hartslag case share ID --field NAME=VALUE... [--text TEXT] [--user USER]\n"
-    "       hartslag case plan ID --action OWNER:YYYY-MM-DD... [--user USER]\n"
-    "       hartslag case done ID --item ACTION [--user USER]\n"
+    "       hartslag case reshare ID --signal SIGNAL --partner ORG,... [--user USER]\n"
+    "       hartslag case plan ID --action OWNER:YYYY-MM-DD[:TEXT]... [--user USER]\n"
+    "       hartslag case done ID --item ACTION [--note TEXT] [--user USER]\n"
     "       hartslag case agenda [--date YYYY-MM-DD] [--json | --html [--out FILE]] [--lang "
     "en]\n\n"
     "Case conferences (casuïstiekoverleg) under the coordinator's regie, by the\n"
@@ -43,6 +44,10 @@ static const char s_usage_text[] =
     "each participant's state checked against the signed steps. share seals\n"
     "fields and free text to every other partner taking part now (as the signed\n"
     "steps prove it), by the case's rule, and waits for the broker's verdict.\n"
+    "The title, an action's text and a note are sealed like a share, once the\n"
+    "broker recorded their step: the title to each partner as it accepts, the\n"
+    "rest to who takes part then. A partner that joins later gets earlier items\n"
+    "only when their author re-shares them (reshare: audited by the broker).\n"
     "  --user USER        your organisation's id for you (default $HARTSLAG_USER)\n"
     "  --json             one JSON object per line (list) or the case (show)\n" CONTROL_CLIENT_USAGE
     "exit codes: 0 ok (a step: the broker recorded it), 1 failure or refusal, 2 usage\n";
@@ -191,6 +196,11 @@ static int s_show(control_client_t *client, const char *id, bool json)
                 }
                 p++;
             }
+            /* What was said in the case: content, for this organisation. */
+            char *said = zmsg_popstr(reply);
+            if (said && *said)
+                printf("said in the case:\n%s\n", said);
+            free(said);
         }
         free(item);
         rc = 0;
@@ -311,6 +321,9 @@ int cmd_case(int argc, char **argv)
         {"from-signal", required_argument, NULL, 's'},
         {"lead", required_argument, NULL, 'L'},
         {"action", required_argument, NULL, 'A'},
+        {"title", required_argument, NULL, 'T'},
+        {"note", required_argument, NULL, 'N'},
+        {"signal", required_argument, NULL, 'G'},
         {"item", required_argument, NULL, 'I'},
         {"kind", required_argument, NULL, 'k'},
         {"invite", required_argument, NULL, 'i'},
@@ -324,8 +337,11 @@ int cmd_case(int argc, char **argv)
         CONTROL_CLIENT_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    const char *lead = NULL, *item = NULL;
+    const char *lead = NULL, *item = NULL, *title = NULL, *note = NULL, *reshared = NULL;
     char actions[32 * 48] = "";
+    /* Each action's text (after OWNER:DATE:), in the order of the actions. */
+    const char *action_texts[32];
+    size_t n_actions = 0;
     const char *config = NULL, *state_dir = NULL, *alert = NULL, *signal = NULL, *kind = NULL,
                *partners = NULL, *date = NULL, *outcome = NULL, *user = getenv("HARTSLAG_USER");
     const char *fields[64], *text = NULL;
@@ -351,14 +367,29 @@ int cmd_case(int argc, char **argv)
             lead = optarg;
             break;
         case 'A': {
+            /* OWNER:YYYY-MM-DD, then maybe :TEXT (the text may hold colons). */
+            const char *first = strchr(optarg, ':');
+            const char *second = first ? strchr(first + 1, ':') : NULL;
+            size_t spec = second ? (size_t)(second - optarg) : strlen(optarg);
             size_t used = strlen(actions);
-            if (used + strlen(optarg) + 2 > sizeof actions) {
-                fprintf(stderr, "hartslag case plan: too many --action\n");
+            if (n_actions == 32 || used + spec + 2 > sizeof actions) {
+                fprintf(stderr, "hartslag case plan: at most 32 --action\n");
                 return EXIT_USAGE;
             }
-            snprintf(actions + used, sizeof actions - used, "%s%s", used ? "," : "", optarg);
+            snprintf(actions + used, sizeof actions - used, "%s%.*s", used ? "," : "", (int)spec,
+                     optarg);
+            action_texts[n_actions++] = second ? second + 1 : "";
             break;
         }
+        case 'T':
+            title = optarg;
+            break;
+        case 'N':
+            note = optarg;
+            break;
+        case 'G':
+            reshared = optarg;
+            break;
         case 'I':
             item = optarg;
             break;
@@ -410,8 +441,9 @@ int cmd_case(int argc, char **argv)
     const char *id = optind + 1 < argc ? argv[optind + 1] : NULL;
     bool takes_id = strcmp(op, "list") != 0 && strcmp(op, "open") != 0;
     size_t operands = (size_t)(argc - optind);
-    static const char *const ops[] = {"list",   "show",     "open",  "invite", "accept", "decline",
-                                      "remove", "schedule", "close", "share",  "plan",   "done"};
+    static const char *const ops[] = {"list",    "show",   "open",     "invite", "accept",
+                                      "decline", "remove", "schedule", "close",  "share",
+                                      "reshare", "plan",   "done"};
     bool known = false;
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         known = known || strcmp(op, ops[i]) == 0;
@@ -437,6 +469,19 @@ int cmd_case(int argc, char **argv)
                 : strcmp(op, "close") == 0
                     ? "give --outcome CODE (agreements.yaml, cases: outcomes)"
                     : "give one of --from-alert ID or --from-signal ID");
+        return EXIT_USAGE;
+    }
+    if ((title && strcmp(op, "open") != 0) || (note && strcmp(op, "done") != 0) ||
+        (reshared && strcmp(op, "reshare") != 0)) {
+        fprintf(stderr, "hartslag case %s: %s\n", op,
+                title  ? "--title goes with 'case open'"
+                : note ? "--note goes with 'case done'"
+                       : "--signal goes with 'case reshare'");
+        return EXIT_USAGE;
+    }
+    if (strcmp(op, "reshare") == 0 && (!reshared || !partners)) {
+        fprintf(stderr, "hartslag case reshare: give --signal ID (one this organisation shared "
+                        "in the case, see 'case show') and --partner ORG[,ORG...]\n");
         return EXIT_USAGE;
     }
     if (lead && (strcmp(op, "open") != 0 || !alert)) {
@@ -483,6 +528,16 @@ int cmd_case(int argc, char **argv)
         control_args_add(&args, "user", user);
         rc = s_share(client, &args);
         control_args_clear(&args);
+    } else if (strcmp(op, "reshare") == 0) {
+        control_args_t args = {0};
+        control_args_add(&args, "case", NULL);
+        control_args_add(&args, "op", "reshare");
+        control_args_add(&args, "id", id);
+        control_args_add(&args, "signal", reshared);
+        control_args_add(&args, "partners", partners);
+        control_args_add(&args, "user", user);
+        rc = s_share(client, &args);
+        control_args_clear(&args);
     } else {
         control_args_t args = {0};
         control_args_add(&args, "case", NULL);
@@ -503,6 +558,12 @@ int cmd_case(int argc, char **argv)
             control_args_add(&args, "outcome", outcome);
         if (actions[0])
             control_args_add(&args, "actions", actions);
+        for (size_t i = 0; i < n_actions; i++)
+            control_args_add(&args, "action-text", action_texts[i]);
+        if (title)
+            control_args_add(&args, "title", title);
+        if (note)
+            control_args_add(&args, "note", note);
         if (item)
             control_args_add(&args, "item", item);
         if (user)

@@ -23,6 +23,7 @@
 #include "dlog.h"
 #include "names.h"
 #include "store_case.h"
+#include "store_case_text.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -327,6 +328,11 @@ void cases_notice(daemon_t *self, const Hartslag__CaseNotice *notice)
     }
     s_ack(self, notice->notice_id, true, NULL);
     dlog(DLOG_INFO, "event=case_step case=%s step=%s actor=%s", case_hex, verb, step->actor);
+    if (strcmp(step->actor, self->settings.org) == 0)
+        case_texts_settle(self, case_hex, action_hex, true);
+    else if (step->verb == HARTSLAG__CASE_VERB__CASE_ACCEPT &&
+             strcmp(notice->coordinator, self->settings.org) == 0 && !notice->closed)
+        case_texts_joined(self, case_hex, step->actor);
     if (strbuf_ok(&line))
         control_notify(self, strbuf_text(&json), strbuf_text(&line));
     self->next_hook_check_ms = 0;
@@ -379,10 +385,17 @@ void cases_result(daemon_t *self, const Hartslag__CaseResult *result)
         dlog(DLOG_INFO, "event=case_step_confirmed step_id=%s", id);
     else
         dlog(DLOG_WARN, "event=case_step_refused step_id=%s reason=%s", id, result->reason);
+    /* The step's texts go out once it was recorded, and never when it was
+       refused (case_texts.c); without a waiter the notice settles them. */
+    if (!result->ok)
+        case_texts_settle(self, NULL, id, false);
     for (size_t i = 0; i < DAEMON_WAITERS_MAX; i++) {
         waiter_t *w = &self->waiters[i];
-        if (w->routing && w->kind == WAIT_CASE && strcmp(w->signal_id, id) == 0)
+        if (w->routing && w->kind == WAIT_CASE && strcmp(w->signal_id, id) == 0) {
+            if (result->ok)
+                case_texts_settle(self, w->case_id, id, true);
             cases_answer(self, w, result);
+        }
     }
 }
 
@@ -469,8 +482,28 @@ static void s_show(daemon_t *self, const request_t *req)
         control_error(self, req->routing, found < 0 ? "internal" : "not_found", message);
         return;
     }
-    const char *frames[] = {"ok", json};
-    (void)control_answer(self, req->routing, frames, 2);
+    /* What was said in the case, ours and received: "said" (content, for
+       this organisation's own eyes; it never leaves the daemon otherwise). */
+    char *said = NULL, *lines = NULL;
+    strbuf_t out = {0};
+    if (store_case_text_json(self->store, id, self->settings.org, &said) == 0 &&
+        store_case_text_lines(self->store, id, self->settings.org, &lines) == 0) {
+        size_t len = strlen(json);
+        strbuf_printf(&out, "%.*s,\"said\":%s}", (int)(len ? len - 1 : 0), json, said);
+    }
+    if (!said || !lines || !strbuf_ok(&out)) {
+        control_error(self, req->routing, "internal", "cannot read what was said in the case");
+    } else {
+        const char *frames[] = {"ok", strbuf_text(&out), lines};
+        (void)control_answer(self, req->routing, frames, 3);
+    }
+    char *copies[] = {said, lines};
+    for (size_t i = 0; i < 2; i++)
+        if (copies[i]) {
+            sodium_memzero(copies[i], strlen(copies[i]));
+            free(copies[i]);
+        }
+    strbuf_wipe(&out);
     free(json);
 }
 
@@ -509,6 +542,71 @@ static int s_open_subject(daemon_t *self, const request_t *req, uint8_t subject[
     if (strlen(hex) != 64 || sodium_hex2bin(subject, 32, hex, 64, NULL, NULL, NULL) != 0) {
         snprintf(err, errlen, "the stored subject is not a pseudonym");
         return -1;
+    }
+    return 0;
+}
+
+#define CASE_TEXT_MAX 4000 /* a title, an action's text or a note, in bytes */
+
+/* The texts a step may carry: --title on open, one --action's text per
+   action on plan, --note on done. NULL-free, bounded, UTF-8 checked as
+   any content (names_is_text). 0, or -1 with the reason in `err`. */
+static int s_texts_check(const request_t *req, Hartslag__CaseVerb verb, size_t n_actions, char *err,
+                         size_t errlen)
+{
+    const char *title = control_opt(req, "title");
+    const char *note = control_opt(req, "note");
+    size_t n_texts = 0;
+    for (size_t i = 1; i < req->n_args; i++)
+        if (strncmp(req->args[i], "action-text=", 12) == 0) {
+            const char *text = req->args[i] + 12;
+            if (*text && !names_is_text(text, CASE_TEXT_MAX)) {
+                snprintf(err, errlen, "an action's text is at most %d bytes of text",
+                         CASE_TEXT_MAX);
+                return -1;
+            }
+            n_texts++;
+        }
+    if (title && (verb != HARTSLAG__CASE_VERB__CASE_OPEN || !names_is_text(title, CASE_TEXT_MAX)))
+        snprintf(err, errlen, "--title goes with 'case open' and is at most %d bytes of text",
+                 CASE_TEXT_MAX);
+    else if (note &&
+             (verb != HARTSLAG__CASE_VERB__CASE_ACTION_DONE || !names_is_text(note, CASE_TEXT_MAX)))
+        snprintf(err, errlen, "--note goes with 'case done' and is at most %d bytes of text",
+                 CASE_TEXT_MAX);
+    else if (n_texts && (verb != HARTSLAG__CASE_VERB__CASE_PLAN || n_texts != n_actions))
+        snprintf(err, errlen, "an action's text goes with its action in 'case plan'");
+    else
+        return 0;
+    return -1;
+}
+
+/* Keeps the step's texts pending on it (case_texts_pending). */
+static int s_texts_keep(daemon_t *self, const request_t *req, const Hartslag__CaseAction *a,
+                        const char *case_hex, const char *step_hex)
+{
+    const char *user = a->actor_user;
+    const char *title = control_opt(req, "title");
+    const char *note = control_opt(req, "note");
+    if (title && case_texts_pending(self, case_hex, step_hex, "title", NULL, user, title) != 0)
+        return -1;
+    if (note && a->has_item_id) {
+        char item[STORE_ID_HEX];
+        daemon_id_hex(a->item_id.data, a->item_id.len, item);
+        if (case_texts_pending(self, case_hex, step_hex, "note", item, user, note) != 0)
+            return -1;
+    }
+    size_t k = 0;
+    for (size_t i = 1; i < req->n_args && k < a->n_plan_items; i++) {
+        if (strncmp(req->args[i], "action-text=", 12) != 0)
+            continue;
+        const Hartslag__CasePlanItem *item = a->plan_items[k++];
+        const char *text = req->args[i] + 12;
+        char item_hex[STORE_ID_HEX];
+        daemon_id_hex(item->item_id.data, item->item_id.len, item_hex);
+        if (*text &&
+            case_texts_pending(self, case_hex, step_hex, "action_text", item_hex, user, text) != 0)
+            return -1;
     }
     return 0;
 }
@@ -642,6 +740,11 @@ void cases_command(daemon_t *self, const request_t *req)
     size_t len = 0;
     unsigned char sig[CASE_SIGBYTES];
     const char *why = NULL;
+    char texts_err[120] = "";
+    if (s_texts_check(req, a.verb, a.n_plan_items, texts_err, sizeof texts_err) != 0) {
+        control_error(self, req->routing, "usage", texts_err);
+        return;
+    }
     if (case_action_sign(&a, keyfile_sign_secret(self->keys), &bytes, &len, sig, &why) != 0) {
         snprintf(err, sizeof err, "the %s step is not valid (%s)", op, why ? why : "unknown");
         control_error(self, req->routing, "usage", err);
@@ -662,12 +765,21 @@ void cases_command(daemon_t *self, const request_t *req)
     Hartslag__Frame frame = HARTSLAG__FRAME__INIT;
     frame.body_case = HARTSLAG__FRAME__BODY_CASE_REQUEST;
     frame.case_request = &request;
-    int sent = link_send(self, &frame);
-    free(bytes);
     char action_hex[STORE_ID_HEX], case_hex[STORE_ID_HEX];
     daemon_id_hex(action_id, CASE_ID_BYTES, action_hex);
     daemon_id_hex(case_id, CASE_ID_BYTES, case_hex);
+    /* The step's texts wait for its verdict (case_texts.c): kept first, so
+       that a recorded step never lacks them. */
+    if (s_texts_keep(self, req, &a, case_hex, action_hex) != 0) {
+        free(bytes);
+        control_error(self, req->routing, "internal",
+                      "cannot keep the step's text; nothing was sent");
+        return;
+    }
+    int sent = link_send(self, &frame);
+    free(bytes);
     if (sent != 0) {
+        case_texts_settle(self, case_hex, action_hex, false);
         control_error(self, req->routing, "not_connected",
                       "the broker connection is not ready; nothing was sent");
         return;
@@ -688,111 +800,4 @@ void cases_command(daemon_t *self, const request_t *req)
     control_error(self, req->routing, "no_verdict",
                   "the step was sent, but too many requests wait to follow the broker's answer; "
                   "check 'hartslag case show' for the state");
-}
-
-/* ---- sharing into a case */
-
-/* Whether `org` takes part ("state":"active") in a participants JSON array
-   this daemon wrote itself (store_case.c: org tokens, no escapes). */
-static bool s_active(const char *participants, const char *org)
-{
-    char needle[128];
-    snprintf(needle, sizeof needle, "{\"org\":\"%.40s\",\"state\":\"active\"", org);
-    return strstr(participants, needle) != NULL;
-}
-
-int cases_share_request(daemon_t *self, const request_t *req, send_request_t *sr,
-                        case_share_buf_t *buf, char *code, size_t codelen, char *message,
-                        size_t msglen)
-{
-    const char *id = control_opt(req, "id");
-    if (!s_hex_id(id, buf->case_id)) {
-        snprintf(code, codelen, "usage");
-        snprintf(message, msglen, "give the case id: 32 hex digits");
-        return -1;
-    }
-    char kind[65], subject[65];
-    bool closed = false;
-    char *participants = NULL;
-    int found = store_case_get(self->store, id, kind, &closed, subject, &participants);
-    const agreements_case_rule_t *rule =
-        found > 0 ? agreements_case_rule_lookup(self->agreements, kind, strlen(kind)) : NULL;
-    const char *why = NULL;
-    if (found < 0)
-        why = "internal";
-    else if (found == 0)
-        why = "not_found";
-    else if (closed)
-        why = "case_closed";
-    else if (!rule)
-        why = "unknown_case_kind";
-    else if (!s_active(participants, self->settings.org))
-        why = "not_participant";
-    if (!why) {
-        /* Everyone taking part now, as their signed steps proved it, but us. */
-        size_t used = 0;
-        buf->to[0] = '\0';
-        for (const char *p = participants; (p = strstr(p, "{\"org\":\""));) {
-            p += 8;
-            size_t n = strcspn(p, "\"");
-            char org[40];
-            snprintf(org, sizeof org, "%.*s", (int)(n < 39 ? n : 39), p);
-            if (strcmp(org, self->settings.org) != 0 && s_active(participants, org) &&
-                used + n + 2 < sizeof buf->to)
-                used += (size_t)snprintf(buf->to + used, sizeof buf->to - used, "%s%s",
-                                         used ? "," : "", org);
-            p += n;
-        }
-        if (!used)
-            why = "no_participants";
-    }
-    if (!why && (strlen(subject) != 64 ||
-                 sodium_hex2bin(buf->pseudonym, 32, subject, 64, NULL, NULL, NULL) != 0))
-        why = "internal";
-    free(participants);
-    if (why) {
-        snprintf(code, codelen, "%s", why);
-        snprintf(message, msglen, "%s",
-                 strcmp(why, "not_found") == 0
-                     ? "this organisation holds no such case (see 'hartslag case list')"
-                 : strcmp(why, "case_closed") == 0 ? "the case is closed: nothing more is shared"
-                 : strcmp(why, "not_participant") == 0
-                     ? "this organisation does not take part in the case (accept the invitation "
-                       "first)"
-                 : strcmp(why, "no_participants") == 0
-                     ? "nobody else takes part in the case yet: nothing to share with"
-                 : strcmp(why, "unknown_case_kind") == 0
-                     ? "the case's kind is not in our agreements.yaml (cases:)"
-                     : "cannot read the cases database");
-        return -1;
-    }
-    /* Our own check first: the same rule the broker and the recipients
-       apply (all or nothing, the first field outside our list named). */
-    const char *names[WIRE_FIELDS_MAX + 1];
-    size_t n = 0;
-    for (size_t i = 0; i < sr->n_fields && n < WIRE_FIELDS_MAX; i++)
-        names[n++] = sr->field_names[i];
-    if (sr->free_text)
-        names[n++] = ENVELOPE_FREE_TEXT_FIELD;
-    const char *field = NULL;
-    agreements_case_reason_t verdict =
-        agreements_case_share(self->agreements, kind, self->settings.org, names, n, &field);
-    if (verdict != AGREEMENTS_CASE_ALLOWED) {
-        snprintf(code, codelen, "denied");
-        snprintf(message, msglen,
-                 "%s%s%s: the case's rule (agreements.yaml, cases: %s) does not "
-                 "allow this organisation to share that",
-                 agreements_case_reason_name(verdict), field ? ":" : "", field ? field : "", kind);
-        return -1;
-    }
-    snprintf(buf->purpose, sizeof buf->purpose, "%s", rule->purpose);
-    sr->to = buf->to;
-    sr->signal_type = "case_share";
-    sr->purpose = buf->purpose;
-    sr->urgency = sr->urgency ? sr->urgency : "routine";
-    sr->valid_days =
-        rule->max_open_days < DAEMON_VALID_DAYS_MAX ? rule->max_open_days : DAEMON_VALID_DAYS_MAX;
-    sr->case_id = buf->case_id;
-    sr->pseudonym = buf->pseudonym;
-    return 0;
 }

@@ -473,6 +473,59 @@ void control_flush(daemon_t *self, bool committed)
     }
 }
 
+/* Keeps our copy of a share we sent in a case (case_texts.c). */
+static int s_case_share_kept(daemon_t *self, const request_t *req, const send_request_t *sr,
+                             const char *signal_id, const char *kind, const char *item_hex,
+                             const char *reshare_of)
+{
+    strbuf_t fields = {0};
+    strbuf_puts(&fields, "{");
+    for (size_t i = 0; i < sr->n_fields; i++) {
+        strbuf_puts(&fields, i ? "," : "");
+        strbuf_json_string(&fields, sr->field_names[i]);
+        strbuf_puts(&fields, ":");
+        strbuf_json_string(&fields, sr->field_values[i]);
+    }
+    strbuf_puts(&fields, "}");
+    int rc = strbuf_ok(&fields)
+                 ? case_texts_share_sent(self, s_opt(req, "id"), signal_id, kind, item_hex,
+                                         sr->user, strbuf_text(&fields), sr->free_text, reshare_of)
+                 : -1;
+    strbuf_wipe(&fields);
+    return rc;
+}
+
+/* `case op=reshare`: our earlier item in a case, again, to partners that
+   take part now (case_texts.c); answered like a share. */
+static void s_reshare(daemon_t *self, const request_t *req)
+{
+    send_request_t sr;
+    memset(&sr, 0, sizeof sr);
+    case_reshare_buf_t buf;
+    memset(&buf, 0, sizeof buf);
+    send_result_t result;
+    memset(&result, 0, sizeof result);
+    if (case_texts_reshare_request(self, req, &sr, &buf, result.code, sizeof result.code,
+                                   result.message, sizeof result.message) != 0) {
+        const char *frames[] = {"error", result.code, result.message};
+        s_queue_reply(self, req->routing, frames, 3, false);
+    } else if (outbound_send(self, &sr, &result) != 0) {
+        const char *frames[] = {"error", result.code, result.message};
+        s_queue_reply(self, req->routing, frames, 3, false);
+    } else if (s_case_share_kept(self, req, &sr, result.signal_id, buf.kind, buf.item_hex,
+                                 buf.signal_hex) != 0) {
+        const char *frames[] = {"error", "internal",
+                                "cannot keep this organisation's copy of the re-share"};
+        s_queue_reply(self, req->routing, frames, 3, true);
+    } else {
+        dlog(DLOG_INFO, "event=case_reshared case=%s signal=%s reshare_of=%s to=%s",
+             s_opt(req, "id"), result.signal_id, buf.signal_hex, sr.to);
+        const char *frames[] = {"ok", result.signal_id, result.state};
+        s_queue_reply(self, req->routing, frames, 3, true);
+    }
+    case_reshare_buf_clear(&buf);
+}
+
 static void s_send_cmd(daemon_t *self, const request_t *req)
 {
     send_request_t sr;
@@ -481,6 +534,7 @@ static void s_send_cmd(daemon_t *self, const request_t *req)
        recipients, purpose and subject from the case). */
     const char *op = strcmp(req->args[0], "case") == 0 ? s_opt(req, "op") : NULL;
     bool share = op && strcmp(op, "share") == 0;
+    bool reshare = op && strcmp(op, "reshare") == 0;
     const char *names[WIRE_FIELDS_MAX + 1], *values[WIRE_FIELDS_MAX + 1];
     sr.to = s_opt(req, "to");
     sr.signal_type = s_opt(req, "type");
@@ -527,6 +581,10 @@ static void s_send_cmd(daemon_t *self, const request_t *req)
     sr.field_values = values;
     send_result_t result;
     case_share_buf_t share_buf;
+    if (reshare) {
+        s_reshare(self, req);
+        return;
+    }
     if (share && sr.n_fields == 0 && !sr.free_text) {
         s_queue_error(self, req->routing, "usage", "share at least one --field or --text");
         return;
@@ -538,6 +596,15 @@ static void s_send_cmd(daemon_t *self, const request_t *req)
         return;
     }
     if (outbound_send(self, &sr, &result) == 0) {
+        /* Our own copy of what we said in the case: shown in `case show`,
+           re-shared on request, purged with the case. */
+        if (share &&
+            s_case_share_kept(self, req, &sr, result.signal_id, "share", NULL, NULL) != 0) {
+            const char *frames[] = {"error", "internal",
+                                    "cannot keep this organisation's copy of the share"};
+            s_queue_reply(self, req->routing, frames, 3, true);
+            return;
+        }
         const char *frames[] = {"ok", result.signal_id, result.state};
         s_queue_reply(self, req->routing, frames, 3, true);
     } else if (strcmp(result.code, "denied") == 0) {
@@ -1015,7 +1082,7 @@ void control_request(daemon_t *self, zmsg_t **msg_p)
     else if (strcmp(cmd, "alert-ack") == 0)
         s_alert_ack_cmd(self, &req);
     else if (strcmp(cmd, "case") == 0 && s_opt(&req, "op") &&
-             strcmp(s_opt(&req, "op"), "share") == 0)
+             (strcmp(s_opt(&req, "op"), "share") == 0 || strcmp(s_opt(&req, "op"), "reshare") == 0))
         s_send_cmd(self, &req);
     else if (strcmp(cmd, "case") == 0)
         cases_command(self, &req);

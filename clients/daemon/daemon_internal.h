@@ -325,6 +325,8 @@ typedef struct {
        `agreements:`. NULL for a signal. */
     const uint8_t *case_id;
     const uint8_t *pseudonym;
+    const uint8_t *case_item;  /* 16 bytes: the plan's action of a case text, or NULL */
+    const uint8_t *reshare_of; /* 16 bytes: the signal a re-share repeats, or NULL */
 } send_request_t;
 
 /* Outcome of outbound_send for the CLI. */
@@ -419,12 +421,57 @@ void cases_answer(daemon_t *self, waiter_t *w, const Hartslag__CaseResult *resul
 typedef struct {
     char to[ENVELOPE_RECIPIENTS_MAX * 34];
     char purpose[65];
+    char kind[65]; /* the case's rule */
     uint8_t case_id[16];
     uint8_t pseudonym[32];
 } case_share_buf_t;
 int cases_share_request(daemon_t *self, const request_t *req, send_request_t *sr,
                         case_share_buf_t *buf, char *code, size_t codelen, char *message,
                         size_t msglen);
+
+/* case_texts.c: what this daemon says in a case (see there). */
+/* Fills `sr` for a signal into case `case_hex`: recipients (everyone
+   taking part now but us; with `only`, exactly those partners, each of
+   whom must take part), the rule's purpose, the case's subject; type
+   case_share. 0, or -1 with an error code and message. */
+int case_texts_prepare(daemon_t *self, const char *case_hex, const char *only, send_request_t *sr,
+                       case_share_buf_t *buf, char *code, size_t codelen, char *message,
+                       size_t msglen);
+/* Keeps a text of a step we are about to take, until the broker's verdict
+   (case_texts_settle). kind: title, action_text, note. 0, -1. */
+int case_texts_pending(daemon_t *self, const char *case_hex, const char *step_hex, const char *kind,
+                       const char *item_hex, const char *user, const char *free_text);
+/* Records what we shared (or re-shared) in a case, sent in `signal_id`. */
+int case_texts_share_sent(daemon_t *self, const char *case_hex, const char *signal_id,
+                          const char *kind, const char *item_hex, const char *user,
+                          const char *fields_json, const char *free_text, const char *reshare_of);
+/* Our step `step_hex` was recorded (`kept`: its texts go out to who takes
+   part now) or refused (they are dropped). */
+void case_texts_settle(daemon_t *self, const char *case_hex, const char *step_hex, bool kept);
+/* `org` accepted in a case we coordinate: it gets the case's title. */
+void case_texts_joined(daemon_t *self, const char *case_hex, const char *org);
+/* A re-share (`case op=reshare`): fills `sr` from our earlier signal in
+   the case, to the partners named. 0, or -1 with an error code and
+   message. Clear `buf` with case_reshare_buf_clear in every case. */
+typedef struct {
+    case_share_buf_t share;
+    const char *names[WIRE_FIELDS_MAX];
+    const char *values[WIRE_FIELDS_MAX];
+    size_t n_fields;
+    char *fields_json; /* malloc'd */
+    char *free_text;   /* malloc'd */
+    char *pairs;       /* malloc'd: the strings names and values point into */
+    size_t pairs_len;
+    uint8_t reshare_of[16];
+    uint8_t item[16];
+    char kind[16];
+    char signal_hex[33];
+    char item_hex[33];
+} case_reshare_buf_t;
+int case_texts_reshare_request(daemon_t *self, const request_t *req, send_request_t *sr,
+                               case_reshare_buf_t *buf, char *code, size_t codelen, char *message,
+                               size_t msglen);
+void case_reshare_buf_clear(case_reshare_buf_t *buf);
 void control_close(daemon_t *self);
 /* Sends the waiting `send` answers; "ok ID" becomes an error unless
    `committed`. */

@@ -2,8 +2,10 @@
     "Receiving" and "Withdrawing"). A signal is verified, checked against
     our own copy of the agreements, decrypted and stored before it is
     acknowledged; anything else is refused with a reason token. */
+#include "case_text.h"
 #include "daemon_internal.h"
 #include "store_case.h"
+#include "store_case_text.h"
 
 #include "dlog.h"
 #include "instruction.h"
@@ -93,6 +95,32 @@ typedef struct {
     uint32_t retention_days;
 } allowance_t;
 
+/* Who may say a title, an action's text or a note (lib/case_text.h), by
+   the case as this daemon verified it: NULL, or the reason. */
+static const char *s_case_text_role(daemon_t *self, const Hartslag__SignalHeader *hdr,
+                                    const char *case_hex, case_text_kind_t text)
+{
+    char coordinator[40], owner[40], item[STORE_ID_HEX];
+    if ((text == CASE_TEXT_TITLE || text == CASE_TEXT_ACTION)) {
+        int found = store_case_text_coordinator(self->store, case_hex, coordinator);
+        if (found < 0)
+            return "storage";
+        if (found == 0 || strcmp(coordinator, hdr->sender) != 0)
+            return "not_coordinator";
+    }
+    if (text == CASE_TEXT_ACTION || text == CASE_TEXT_NOTE) {
+        daemon_id_hex(hdr->case_item.data, hdr->case_item.len, item);
+        int found = store_case_text_item_owner(self->store, case_hex, item, owner);
+        if (found < 0)
+            return "storage";
+        if (found == 0)
+            return "unknown_item";
+        if (text == CASE_TEXT_NOTE && strcmp(owner, hdr->sender) != 0)
+            return "not_owner";
+    }
+    return NULL;
+}
+
 /* A share into a case conference (issue 15): allowed by the case as this
    daemon verified it, not by `agreements:` — the case is held and open,
    the sender and we take part now (proven by signed steps, cases.c), the
@@ -104,6 +132,7 @@ static bool s_case_allowed(daemon_t *self, const Hartslag__SignalHeader *hdr,
 {
     char case_hex[STORE_ID_HEX], kind[65], subject[65], pseudonym[PSEUDONYM_HEXBYTES];
     daemon_id_hex(hdr->case_id.data, hdr->case_id.len, case_hex);
+    case_text_kind_t text = case_text_kind(hdr->signal_type);
     bool closed = false;
     char *participants = NULL;
     int found = store_case_get(self->store, case_hex, kind, &closed, subject, &participants);
@@ -127,13 +156,17 @@ static bool s_case_allowed(daemon_t *self, const Hartslag__SignalHeader *hdr,
         why = "wrong_purpose";
     else if (strcmp(pseudonym, subject) != 0)
         why = "subject_mismatch";
-    else {
+    else if ((why = case_text_shape(text, hdr->has_case_item, (const char *const *)hdr->fields,
+                                    hdr->n_fields)))
+        ;
+    else if (text == CASE_TEXT_SHARE) {
         agreements_case_reason_t verdict =
             agreements_case_share(self->agreements, kind, hdr->sender,
                                   (const char *const *)hdr->fields, hdr->n_fields, &field);
         if (verdict != AGREEMENTS_CASE_ALLOWED)
             why = agreements_case_reason_name(verdict);
-    }
+    } else
+        why = s_case_text_role(self, hdr, case_hex, text);
     free(participants);
     if (why) {
         snprintf(reason, reasonlen, "case:%s%s%s", why, field ? ":" : "", field ? field : "");
@@ -144,12 +177,20 @@ static bool s_case_allowed(daemon_t *self, const Hartslag__SignalHeader *hdr,
     return true;
 }
 
-/* The inbox entry `id` was shared in the header's case. */
+/* The inbox entry `id` was shared in the header's case (about an action,
+   a re-share of an earlier item). */
 static int s_case_link(daemon_t *self, const Hartslag__SignalHeader *hdr, const char *id)
 {
-    char case_hex[STORE_ID_HEX];
+    char case_hex[STORE_ID_HEX], item[STORE_ID_HEX], earlier[STORE_ID_HEX];
     daemon_id_hex(hdr->case_id.data, hdr->case_id.len, case_hex);
-    return store_case_inbox_link(self->store, id, case_hex);
+    daemon_id_hex(hdr->has_case_item ? hdr->case_item.data : NULL, hdr->case_item.len, item);
+    daemon_id_hex(hdr->has_reshare_of ? hdr->reshare_of.data : NULL, hdr->reshare_of.len, earlier);
+    if (store_case_inbox_link(self->store, id, case_hex) != 0)
+        return -1;
+    if (!item[0] && !earlier[0])
+        return 0;
+    return store_case_text_inbox_mark(self->store, id, item[0] ? item : NULL,
+                                      earlier[0] ? earlier : NULL);
 }
 
 /* Our own agreements check: may hdr->sender send this to us? On success

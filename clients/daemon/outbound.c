@@ -259,6 +259,16 @@ static int s_send_case(daemon_t *self, const send_request_t *req, const char **o
     draft.subject = "";
     draft.has_case_id = 1;
     draft.case_id = (ProtobufCBinaryData){ENVELOPE_SIGNAL_ID_BYTES, (uint8_t *)req->case_id};
+    if (req->case_item) {
+        draft.has_case_item = 1;
+        draft.case_item =
+            (ProtobufCBinaryData){ENVELOPE_SIGNAL_ID_BYTES, (uint8_t *)req->case_item};
+    }
+    if (req->reshare_of) {
+        draft.has_reshare_of = 1;
+        draft.reshare_of =
+            (ProtobufCBinaryData){ENVELOPE_SIGNAL_ID_BYTES, (uint8_t *)req->reshare_of};
+    }
     return s_seal_store(self, &draft, req->pseudonym, NULL, result);
 }
 
@@ -474,6 +484,11 @@ static int s_seal_store(daemon_t *self, const Hartslag__SignalDraft *d,
     draft.urgency = d->urgency;
     draft.case_id =
         d->has_case_id && d->case_id.len == ENVELOPE_SIGNAL_ID_BYTES ? d->case_id.data : NULL;
+    draft.case_item =
+        d->has_case_item && d->case_item.len == ENVELOPE_SIGNAL_ID_BYTES ? d->case_item.data : NULL;
+    draft.reshare_of = d->has_reshare_of && d->reshare_of.len == ENVELOPE_SIGNAL_ID_BYTES
+                           ? d->reshare_of.data
+                           : NULL;
     envelope_sender_t sender = {.sign_sk = keyfile_sign_secret(self->keys),
                                 .keyring = self->keyring};
     uint8_t *sealed = NULL;

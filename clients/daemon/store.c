@@ -1,6 +1,7 @@
 /*  store: see store.h. All SQL of the daemon lives here. */
 #include "store.h"
 #include "store_case.h"
+#include "store_case_text.h"
 #include "store_case_timer.h"
 
 #include "dlog.h"
@@ -229,7 +230,8 @@ store_t *store_open(const char *dir, char *err, size_t errlen)
         return NULL;
     }
     if (store_case_schema(self, err, errlen) != 0 ||
-        store_case_timer_schema(self, err, errlen) != 0) {
+        store_case_timer_schema(self, err, errlen) != 0 ||
+        store_case_text_schema(self, err, errlen) != 0) {
         store_destroy(&self);
         return NULL;
     }

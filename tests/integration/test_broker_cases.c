@@ -321,15 +321,20 @@ static const uint8_t *s_signal_id(const Hartslag__Frame *frame)
 
 /* A share by `client` into the case: the Submit's answer ("accepted" or
    the Denied reason with its per-recipient reasons). */
-static void s_share(bh_client_t *client, const char *to, const char *fields, uint8_t id[16],
-                    char *out, size_t len)
+/* Says something of `type` in the case (lib/case_text.h), about the plan's
+   action whose id is 16 bytes of `item` (0: none). */
+static void s_say(bh_client_t *client, const char *type, const char *to, const char *fields,
+                  char item, uint8_t id[16], char *out, size_t len)
 {
     client->case_id = s_case;
     client->subject = s_subject;
+    uint8_t item_id[16];
+    memset(item_id, item, sizeof item_id);
+    client->case_item = item ? item_id : NULL;
     uint8_t *sealed = NULL;
     size_t n = 0;
-    cr_assert_eq(
-        bh_seal(s_bh, client, to, "casusinfo", "casusoverleg", fields, NULL, &sealed, &n, id), 0);
+    cr_assert_eq(bh_seal(s_bh, client, to, type, "casusoverleg", fields, NULL, &sealed, &n, id), 0);
+    client->case_item = NULL;
     Hartslag__Frame *answer = bh_submit(client, sealed, n, 5000);
     free(sealed);
     /* Case notices and deliveries come at any time: taken and
@@ -359,6 +364,12 @@ static void s_share(bh_client_t *client, const char *to, const char *fields, uin
                                      answer->denied->recipients[i]->reason);
     }
     hartslag__frame__free_unpacked(answer, NULL);
+}
+
+static void s_share(bh_client_t *client, const char *to, const char *fields, uint8_t id[16],
+                    char *out, size_t len)
+{
+    s_say(client, "case_share", to, fields, 0, id, out, len);
 }
 
 /* The case's audit records, "event/outcome/counterpart" in log order. */
@@ -617,4 +628,41 @@ Test(broker_cases, a_plan_of_action_and_its_actions_done)
                      "case_participant_removed/ok/politie case_action/refused/- "
                      "case_closed/ok/-/opgelost case_action/refused/- case_plan/refused/- ",
                      "%s", records);
+}
+
+/* What is said besides shares (lib/case_text.h): the title and an
+   action's text only by the coordinator, a note only by the action's
+   owner, each about an action the plan holds, and only free text. */
+Test(broker_cases, the_case_s_own_words_by_who_may_say_them)
+{
+    char got[256];
+    uint8_t id[16];
+    s_expect(s_gemeente, STEP(OPEN, "politie,welzijn", "casusoverleg-passart"), "ok");
+    s_expect(s_politie, STEP(ACCEPT, NULL, NULL), "ok");
+    s_expect(s_welzijn, STEP(ACCEPT, NULL, NULL), "ok");
+    s_expect(s_gemeente, PLAN("A:politie:2099-12-20"), "ok");
+    s_say(s_politie, "case_title", "gemeente", "toelichting", 0, id, got, sizeof got);
+    cr_assert_str_eq(got, "case gemeente=not_coordinator");
+    s_say(s_gemeente, "case_title", "politie", "adres", 0, id, got, sizeof got);
+    cr_assert_str_eq(got, "case politie=text_fields_only");
+    s_say(s_gemeente, "case_title", "politie,welzijn", "toelichting", 0, id, got, sizeof got);
+    cr_assert_str_eq(got, "accepted");
+    s_say(s_gemeente, "case_action_text", "politie", "toelichting", 0, id, got, sizeof got);
+    cr_assert_str_eq(got, "case politie=bad_case_item");
+    s_say(s_gemeente, "case_action_text", "politie", "toelichting", 'B', id, got, sizeof got);
+    cr_assert_str_eq(got, "case politie=unknown_item");
+    s_say(s_politie, "case_action_text", "gemeente", "toelichting", 'A', id, got, sizeof got);
+    cr_assert_str_eq(got, "case gemeente=not_coordinator");
+    s_say(s_gemeente, "case_action_text", "politie,welzijn", "toelichting", 'A', id, got,
+          sizeof got);
+    cr_assert_str_eq(got, "accepted");
+    s_say(s_welzijn, "case_action_note", "gemeente", "toelichting", 'A', id, got, sizeof got);
+    cr_assert_str_eq(got, "case gemeente=not_owner");
+    s_say(s_politie, "case_action_note", "gemeente,welzijn", "toelichting", 'A', id, got,
+          sizeof got);
+    cr_assert_str_eq(got, "accepted");
+    s_say(s_politie, "case_share", "gemeente", "adres", 'A', id, got, sizeof got);
+    cr_assert_str_eq(got, "case gemeente=bad_case_item");
+    s_say(s_gemeente, "casusinfo", "politie", "toelichting", 0, id, got, sizeof got);
+    cr_assert_str_eq(got, "case politie=wrong_signal_type");
 }

@@ -641,6 +641,7 @@ int bh_seal(bh_t *self, bh_client_t *client, const char *to, const char *type, c
     else
         randombytes_buf(draft.subject, sizeof draft.subject);
     draft.case_id = client->case_id;
+    draft.case_item = client->case_item;
     draft.free_text = free_text[0] ? free_text : NULL;
     draft.fields = items;
     draft.n_fields = n_fields;

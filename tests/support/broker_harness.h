@@ -134,15 +134,16 @@ char *bh_log(const bh_t *self);
 
 /* A raw partner client. */
 typedef struct {
-    zsock_t *dealer;         /* CURVE client socket */
-    char org[33];            /* whose keys it uses */
-    uint8_t sign_sk[64];     /* its Ed25519 secret key */
-    uint8_t box_sk[32];      /* its box secret key */
-    uint64_t created_at_ms;  /* bh_seal's SignalHeader.created_at_ms; 0 = now */
-    uint64_t valid_until_ms; /* bh_seal's valid_until_ms; 0 = 30 days from now */
-    int64_t sent_at;         /* monotonic ms of the last frame sent */
-    const uint8_t *subject;  /* bh_seal's subject (32 bytes); NULL = random */
-    const uint8_t *case_id;  /* bh_seal's SignalHeader.case_id (16 bytes); NULL = none */
+    zsock_t *dealer;          /* CURVE client socket */
+    char org[33];             /* whose keys it uses */
+    uint8_t sign_sk[64];      /* its Ed25519 secret key */
+    uint8_t box_sk[32];       /* its box secret key */
+    uint64_t created_at_ms;   /* bh_seal's SignalHeader.created_at_ms; 0 = now */
+    uint64_t valid_until_ms;  /* bh_seal's valid_until_ms; 0 = 30 days from now */
+    int64_t sent_at;          /* monotonic ms of the last frame sent */
+    const uint8_t *subject;   /* bh_seal's subject (32 bytes); NULL = random */
+    const uint8_t *case_id;   /* bh_seal's SignalHeader.case_id (16 bytes); NULL = none */
+    const uint8_t *case_item; /* bh_seal's SignalHeader.case_item (16 bytes); NULL = none */
 } bh_client_t;
 
 /* Connects as `org` (its keys); `random_key` connects with a fresh key the
