@@ -261,7 +261,7 @@ if [ -z "$ADDR_ALERT" ]; then
 fi
 OUT=$(run "$H" case open --config gemeente.yaml --user regisseur-passart \
     --from-alert "$ADDR_ALERT" --lead gemeente --kind casusoverleg-passart \
-    --invite politie,welzijn,woonpunt)
+    --invite politie,welzijn,woonpunt --title "Voorbeeldstraat 12a: overlast en huurachterstand")
 echo "$OUT"
 CASE_ID=$(printf '%s\n' "$OUT" | sed -n 's/^case \([0-9a-f]\{32\}\): .*/\1/p' | tail -n1)
 [ -n "$CASE_ID" ] || { echo "demo: the case was not opened" >&2; exit 1; }
@@ -287,9 +287,10 @@ run "$H" case share --config woonpunt.yaml "$CASE_ID" --user medewerker-23 \
     --field adres="Voorbeeldstraat 12a, 6411 AB Heerlen" \
     --text "Huurachterstand drie maanden; betalingsregeling aangeboden."
 echo "After the meeting the coordinator records the plan: welzijn visits, woonpunt offers a"
-echo "payment plan (the broker sees owners and due dates, never what is to be done):"
+echo "payment plan (the broker sees owners and due dates; what is to be done is sealed):"
 run "$H" case plan --config gemeente.yaml "$CASE_ID" --user regisseur-passart \
-    --action "welzijn:$(date -d '+14 days' +%F)" --action "woonpunt:$(date -d '+21 days' +%F)"
+    --action "welzijn:$(date -d '+14 days' +%F):Huisbezoek, gesprek over ondersteuning" \
+    --action "woonpunt:$(date -d '+21 days' +%F):Betalingsregeling bespreken"
 ACTION=""
 for _ in $(seq 50); do
     ACTION=$("$H" case show --config welzijn.yaml "$CASE_ID" --json \
@@ -298,14 +299,19 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 [ -n "$ACTION" ] || { echo "demo: welzijn never saw its action" >&2; exit 1; }
-run "$H" case done --config welzijn.yaml "$CASE_ID" --item "$ACTION" --user jeugdwerker-7
+run "$H" case done --config welzijn.yaml "$CASE_ID" --item "$ACTION" --user jeugdwerker-7 \
+    --note "Huisbezoek gedaan; aangemeld bij de schuldhulp."
+for _ in $(seq 50); do
+    "$H" case show --config gemeente.yaml "$CASE_ID" | grep -q "schuldhulp" && break
+    sleep 0.1
+done
 run "$H" case close --config gemeente.yaml "$CASE_ID" --outcome zorg_geregeld \
     --user regisseur-passart
 for _ in $(seq 50); do
     "$H" case show --config welzijn.yaml "$CASE_ID" --json | grep -q '"closed":true' && break
     sleep 0.1
 done
-echo "What welzijn holds of the case (it received what was shared after it joined):"
+echo "What welzijn holds of the case (the title, and what was said after it joined):"
 run "$H" case show --config welzijn.yaml "$CASE_ID"
 
 step "6. Politie withdraws its nuisance report; the recipients delete it"
