@@ -71,8 +71,7 @@ FUZZ_OBJS_fuzz_audit_db := $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,clients/cli/audit_
   clients/cli/cmd_audit_verify.c clients/cli/audit_witness.c clients/cli/audit_exchanges.c \
   clients/cli/pseudonym_lookup.c clients/cli/audit_subject_cases.c clients/cli/audit_case_stats.c \
   clients/cli/audit_stats_table.c \
-  clients/daemon/store.c clients/daemon/store_case.c clients/daemon/store_case_timer.c \
-  clients/daemon/dlog.c clients/daemon/strbuf.c)
+  $(CLI_DAEMON_STORE))
 
 # The pseudonym service's request parser (issue 17).
 FUZZ_OBJS_fuzz_pseudonym_request := $(FUZZ_OUT)/obj/pseudonymd/request.o
