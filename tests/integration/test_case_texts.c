@@ -249,6 +249,24 @@ Test(case_texts, said_in_a_case_reaches_who_takes_part_and_never_the_broker)
     snprintf(line, sizeof line, "\"case_item\":\"%s\"", item);
     cr_assert(strstr(records, line), "%s", records);
     free(records);
+    /* Every step of the case is in the log, and the log verifies. */
+    const char *events[] = {"case_opened", "case_invited", "case_joined", "case_plan",
+                            "case_action"};
+    for (size_t i = 0; i < sizeof events / sizeof events[0]; i++) {
+        char *argv_event[] = {(char *)tu_bin("hartslag"), "audit",  "query", "--db", db, "--event",
+                              (char *)events[i],          "--json", NULL};
+        cr_assert_eq(tu_run(argv_event, NULL, &records, NULL), 0, "%s", records);
+        snprintf(line, sizeof line, "\"event\":\"%s\"", events[i]);
+        cr_assert(strstr(records, line), "%s: %s", events[i], records);
+        free(records);
+    }
+    char cert[4400];
+    snprintf(cert, sizeof cert, "%s/broker.cert", s_bh->keys);
+    char *verify[] = {
+        (char *)tu_bin("hartslag"), "audit", "verify", "--db", db, "--broker-cert", cert, NULL};
+    cr_assert_eq(tu_run(verify, NULL, &records, NULL), 0, "%s", records);
+    cr_assert(strncmp(records, "OK:", 3) == 0, "%s", records);
+    free(records);
     /* None of these words reached the broker's store or its log. */
     cr_assert_eq(bh_store_dump(s_bh), 0);
     const char *canaries[] = {TITLE, ACTION, FIELD, NOTE};
