@@ -666,3 +666,40 @@ Test(broker_cases, the_case_s_own_words_by_who_may_say_them)
     s_say(s_gemeente, "casusinfo", "politie", "toelichting", 0, id, got, sizeof got);
     cr_assert_str_eq(got, "case politie=wrong_signal_type");
 }
+
+/* The rule changed between the invitation and the answer: joining needs
+   the partner in today's rule; declining never does. */
+Test(broker_cases, an_invitation_is_answered_by_the_rule_in_force)
+{
+    char got[256];
+    uint8_t id[16];
+    s_expect(s_gemeente, STEP(OPEN, "politie,welzijn", "casusoverleg-passart"), "ok");
+    /* Version 4 takes welzijn out of the case rule. */
+    char *text = tu_read_file(s_bh->agreements, NULL);
+    cr_assert_not_null(text);
+    char *at = strstr(text, "version: 3\n");
+    cr_assert_not_null(at);
+    at[9] = '4';
+    char *line = strstr(text, "      - {org: welzijn, fields: [toelichting]}\n");
+    cr_assert_not_null(line, "%s", text);
+    size_t cut = strlen("      - {org: welzijn, fields: [toelichting]}\n");
+    memmove(line, line + cut, strlen(line + cut) + 1);
+    cr_assert_eq(bh_write_agreements(s_bh, text, NULL), 0);
+    free(text);
+    bh_signal(s_bh, SIGHUP);
+    bool loaded = false;
+    for (int i = 0; i < 100 && !loaded; i++) {
+        char *log = bh_log(s_bh);
+        loaded = log && strstr(log, "event=agreements_loaded version=4");
+        free(log);
+        if (!loaded)
+            usleep(100000);
+    }
+    cr_assert(loaded, "the broker never loaded version 4");
+    s_expect(s_welzijn, STEP(ACCEPT, NULL, NULL), "not_participant");
+    s_expect(s_politie, STEP(ACCEPT, NULL, NULL), "ok");
+    /* welzijn, still invited and never taking part, receives nothing. */
+    s_share(s_gemeente, "politie,welzijn", "toelichting", id, got, sizeof got);
+    cr_assert_str_eq(got, "case politie=allowed welzijn=not_participant");
+    s_expect(s_welzijn, STEP(DECLINE, NULL, NULL), "ok");
+}
