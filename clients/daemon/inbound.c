@@ -404,6 +404,20 @@ void inbound_deliver(daemon_t *self, const Hartslag__Deliver *deliver)
         .hook_next_ms = 0,
     };
     memcpy(entry.signal_id, id, sizeof entry.signal_id);
+    /* For the watchers' event (the hook reads the stored, linked entry). */
+    char case_hex[STORE_ID_HEX] = "", item_hex[STORE_ID_HEX] = "", earlier_hex[STORE_ID_HEX] = "";
+    if (hdr->has_case_id) {
+        daemon_id_hex(hdr->case_id.data, hdr->case_id.len, case_hex);
+        entry.case_id = case_hex;
+    }
+    if (hdr->has_case_item) {
+        daemon_id_hex(hdr->case_item.data, hdr->case_item.len, item_hex);
+        entry.case_item = item_hex;
+    }
+    if (hdr->has_reshare_of) {
+        daemon_id_hex(hdr->reshare_of.data, hdr->reshare_of.len, earlier_hex);
+        entry.reshare_of = earlier_hex;
+    }
     store_audit_t audit = {.event = "received",
                            .signal_id = id,
                            .counterpart = hdr->sender,

@@ -52,6 +52,15 @@ void render_inbox_json(const store_inbox_t *e, strbuf_t *out)
     strbuf_json_string(out, e->free_text);
     strbuf_puts(out, ",\"hook_state\":");
     strbuf_json_string(out, e->hook_state);
+    /* Said in a case conference: which case, which action, re-sharing what
+       (only then, so that a signal's JSON stays as it was). */
+    const char *keys[] = {"case_id", "case_item", "reshare_of"};
+    const char *values[] = {e->case_id, e->case_item, e->reshare_of};
+    for (size_t i = 0; i < 3; i++)
+        if (values[i]) {
+            strbuf_printf(out, ",\"%s\":", keys[i]);
+            strbuf_json_string(out, values[i]);
+        }
     strbuf_puts(out, "}");
 }
 
@@ -111,6 +120,12 @@ void render_inbox_text(const store_inbox_t *e, strbuf_t *out)
                   e->signal_id, e->sender, e->sender_user, e->signal_type, e->purpose, e->urgency,
                   e->subject, created, valid, received, retain,
                   e->agreement_id ? e->agreement_id : "?", e->hook_state);
+    if (e->case_id)
+        strbuf_printf(out, "case         %s\n", e->case_id);
+    if (e->case_item)
+        strbuf_printf(out, "action       %s\n", e->case_item);
+    if (e->reshare_of)
+        strbuf_printf(out, "re-share of  %s\n", e->reshare_of);
     strbuf_puts(out, "fields\n");
     size_t pos = 0;
     char *name, *value;

@@ -888,7 +888,7 @@ int store_inbox_add(store_t *self, const store_inbox_t *e)
 #define INBOX_COLS                                                                                 \
     "signal_id, sender, sender_user, signal_type, purpose, subject, fields, free_text, urgency,"   \
     " agreement_id, created_ms, valid_until_ms, accepted_ms, received_ms, retain_until_ms,"        \
-    " hook_state, hook_attempts, hook_next_ms"
+    " hook_state, hook_attempts, hook_next_ms, case_id, case_item, reshare_of"
 
 static int s_inbox_row(sqlite3_stmt *stmt, store_inbox_t *out)
 {
@@ -911,6 +911,9 @@ static int s_inbox_row(sqlite3_stmt *stmt, store_inbox_t *out)
     out->hook_state = s_col_text(stmt, 15);
     out->hook_attempts = (uint32_t)s_col_int(stmt, 16);
     out->hook_next_ms = s_col_int(stmt, 17);
+    out->case_id = s_col_text(stmt, 18);
+    out->case_item = s_col_text(stmt, 19);
+    out->reshare_of = s_col_text(stmt, 20);
     if (!out->sender || !out->sender_user || !out->signal_type || !out->purpose || !out->subject ||
         !out->fields || !out->urgency || !out->hook_state) {
         store_inbox_clear(out);
@@ -1053,6 +1056,9 @@ void store_inbox_clear(store_inbox_t *e)
     free(e->urgency);
     free(e->agreement_id);
     free(e->hook_state);
+    free(e->case_id);
+    free(e->case_item);
+    free(e->reshare_of);
     memset(e, 0, sizeof *e);
 }
 

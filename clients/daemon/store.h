@@ -75,6 +75,12 @@ typedef struct {
     char *hook_state;             /* none, pending, done */
     uint32_t hook_attempts;       /* failed hook runs so far */
     uint64_t hook_next_ms;        /* earliest next hook run */
+    /* Said in a case conference (issue 15; set once the entry is linked,
+       store_case.h, store_case_text.h): the case, the plan's action it is
+       about, the earlier signal it re-shares; NULL otherwise. */
+    char *case_id;
+    char *case_item;
+    char *reshare_of;
 } store_inbox_t;
 
 /* A local audit event (metadata only). NULL strings are stored as NULL. */

@@ -166,6 +166,16 @@ Test(case_texts, said_in_a_case_reaches_who_takes_part_and_never_the_broker)
     const char *said = strstr(shown, "\"said\":");
     cr_assert(said && strstr(said, "\"kind\":\"action_text\"") && strstr(said, item), "%s", shown);
     free(shown);
+    /* The organisation's own systems (inbox --json, as the hook and watch
+       render it) see which case and which action the text belongs to. */
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(dh_cli(s_daemons[1], NULL, &out, &err, "inbox", "--json", NULL), 0, "%s", err);
+    char want_case[64], want_item[64];
+    snprintf(want_case, sizeof want_case, "\"case_id\":\"%s\"", case_id);
+    snprintf(want_item, sizeof want_item, "\"case_item\":\"%s\"", item);
+    cr_assert(strstr(out, want_case) && strstr(out, want_item), "%s", out);
+    free(out);
+    free(err);
 
     /* politie shares a field; gemeente gets it, welzijn (not taking part
        yet) does not. */
