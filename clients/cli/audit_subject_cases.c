@@ -2,6 +2,8 @@
     audit_subject_cases.h. */
 #include "audit_subject_cases.h"
 
+#include "case_text.h"
+
 #include "date.h"
 
 #include <inttypes.h>
@@ -29,6 +31,8 @@ typedef struct {
     bool has_id;
     char from[ORG_MAX], to[ORG_MAX];
     char fields[FIELDS_MAX];
+    case_text_kind_t what; /* data from records, the title, an action's text, a note */
+    bool reshare;          /* an earlier item given to a later participant */
 } share_t;
 
 /* An action of the plan: who, by when, done when. */
@@ -231,6 +235,8 @@ int audit_subject_cases_add(audit_subject_cases_t *self, const Hartslag__AuditRe
         s_copy(s->from, sizeof s->from, r->on_behalf_of ? r->on_behalf_of : r->actor_org);
         s_copy(s->to, sizeof s->to, r->counterpart_org ? r->counterpart_org : "?");
         s_fields(r, s->fields, sizeof s->fields);
+        s->what = case_text_kind(r->signal_type);
+        s->reshare = r->has_reshare_of;
     } else if (strcmp(ev, "case_plan") == 0 && has_item) {
         action_t *a = s_action(c, r->case_item.data);
         if (!a)
@@ -415,8 +421,26 @@ static void s_case_text(const case_t *c, size_t number, bool en, const partners_
             audit_letter_org(partners, s->from, from, sizeof from);
             audit_letter_org(partners, s->to, to, sizeof to);
             fprintf(out, "      - %s: %s %s %s", when, from, en ? "to" : "aan", to);
-            if (s->fields[0])
+            /* The case's own words are named for what they are, not by
+               their one field (the free text). */
+            if (s->what == CASE_TEXT_TITLE)
+                fputs(en ? " (the case's title)" : " (de titel van de casus)", out);
+            else if (s->what == CASE_TEXT_ACTION)
+                fputs(en ? " (what an action of the plan is)"
+                         : " (wat een actie uit het plan inhoudt)",
+                      out);
+            else if (s->what == CASE_TEXT_NOTE)
+                fputs(en ? " (a note on a finished action)"
+                         : " (een notitie bij een afgeronde actie)",
+                      out);
+            else if (s->fields[0])
                 fprintf(out, " (%s)", s->fields);
+            if (s->reshare)
+                fputs(en ? "; shared again: information shared earlier in the case, given to a "
+                           "partner that joined later"
+                         : "; opnieuw gedeeld: informatie die eerder in de casus was gedeeld, aan "
+                           "een partner die later aansloot",
+                      out);
             fputc('\n', out);
         }
     }
@@ -557,7 +581,12 @@ void audit_subject_cases_json(const audit_subject_cases_t *self, const partners_
             audit_letter_json_org(out, partners, "to", s->to);
             fputs(",\"fields\":", out);
             s_json_fields(out, s->fields);
-            fputc('}', out);
+            fprintf(out, ",\"what\":\"%s\",\"reshare\":%s}",
+                    s->what == CASE_TEXT_TITLE    ? "title"
+                    : s->what == CASE_TEXT_ACTION ? "action_text"
+                    : s->what == CASE_TEXT_NOTE   ? "action_note"
+                                                  : "data",
+                    s->reshare ? "true" : "false");
         }
         fputs("],\"plan\":[", out);
         for (size_t j = 0; j < c->n_actions; j++) {

@@ -51,6 +51,8 @@ typedef struct {
     const char *fields, *outcome_code, *meeting, *due, *state, *outcome, *reason;
     uint8_t item[16];
     bool has_item;
+    const char *signal_type;   /* case_shared: what was said (case_share when NULL) */
+    const uint8_t *reshare_of; /* case_shared: the earlier signal re-shared, or NULL */
 } rec_t;
 
 static rec_t s_recs[256];
@@ -130,6 +132,13 @@ static void s_append(audit_log_t *log, const rec_t *r)
     record.meeting_date = (char *)r->meeting;
     record.due_date = (char *)r->due;
     record.case_action_state = (char *)r->state;
+    if (r->case_no >= 0 && strcmp(r->event, "case_shared") == 0)
+        record.signal_type = (char *)(r->signal_type ? r->signal_type : "case_share");
+    if (r->reshare_of) {
+        record.has_reshare_of = 1;
+        record.reshare_of.data = (uint8_t *)r->reshare_of;
+        record.reshare_of.len = 16;
+    }
     if (r->has_item) {
         record.has_case_item = 1;
         record.case_item.data = (uint8_t *)r->item;
@@ -140,6 +149,8 @@ static void s_append(audit_log_t *log, const rec_t *r)
 
 static const uint8_t ID_SHARE[16] = {0x5a, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 static const uint8_t ID_SIGNAL[16] = {0x51, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+static const uint8_t ID_TITLE[16] = {0x71, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+static const uint8_t ID_RESHARE[16] = {0x72, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
 static void s_date(int64_t ms, char *out)
 {
@@ -196,6 +207,16 @@ static void s_story(void)
                 r->user = "agent Jansen";
             }
             s_rec(opened + 6 * HOUR, "delivered", "broker", "welzijn", c, -1)->id = ID_SHARE;
+            /* The title, to politie once it joined; the share again, to
+               welzijn (a re-share names the earlier signal). */
+            r = s_rec(opened + HOUR + HOUR / 2, "case_shared", "gemeente", "politie", c, c);
+            r->id = ID_TITLE;
+            r->fields = "toelichting";
+            r->signal_type = "case_title";
+            r = s_rec(opened + 8 * HOUR, "case_shared", "politie", "welzijn", c, c);
+            r->id = ID_RESHARE;
+            r->fields = "adres,zorgen";
+            r->reshare_of = ID_SHARE;
             s_rec(opened + 20 * DAY, "case_participant_removed", "gemeente", "welzijn", c, c);
             /* A refused close changes nothing and is not in the letter. */
             r = s_rec(opened + 29 * DAY, "case_closed", "gemeente", NULL, c, c);
@@ -311,6 +332,11 @@ Test(audit_cases, the_letter_names_the_partners_dates_basis_and_outcome_in_words
     cr_assert(strstr(out, "nam de uitnodiging niet aan op 2 maart 2025, 14:00"), "%s", out);
     cr_assert(strstr(out, "uit de casus verwijderd op 22 maart 2025, 11:00"), "%s", out);
     cr_assert(strstr(out, "politie aan welzijn (adres, zorgen)"), "%s", out);
+    cr_assert(strstr(out, "gemeente aan politie (de titel van de casus)"), "%s", out);
+    cr_assert(strstr(out, "politie aan welzijn (adres, zorgen); opnieuw gedeeld: informatie die "
+                          "eerder in de casus was gedeeld"),
+              "%s", out);
+    cr_assert_null(strstr(out, "case_title"), "an internal token: %s", out);
     cr_assert(strstr(out, "- politie, uiterlijk 16 maart 2025, gedaan op 12 maart 2025"), "%s",
               out);
     /* The refused close changed nothing; the share is not a signal. */
@@ -359,7 +385,8 @@ Test(audit_cases, the_letter_in_json_has_the_cases)
                  "print(k['outcome'], '|', k['outcome_words'])\n"
                  "print(sorted((p['org'], p['joined'] is not None, p['declined'] is not None,"
                  " p['removed'] is not None) for p in k['participants']))\n"
-                 "print([(s['from'], s['to'], s['fields']) for s in k['shared']])\n"
+                 "print([(s['from'], s['to'], s['fields'], s['what'], s['reshare'])"
+                 " for s in k['shared']])\n"
                  "print([(a['owner'], a['due_date'], a['done']) for a in k['plan']])\n",
                  out);
     cr_assert_str_eq(py,
@@ -369,8 +396,10 @@ Test(audit_cases, the_letter_in_json_has_the_cases)
                      "zorg_geregeld | zorg geregeld\n"
                      "[('politie', True, False, False), ('welzijn', True, False, True), "
                      "('woonpunt', False, True, False)]\n"
-                     "[('politie', 'welzijn', ['adres', 'zorgen']), ('politie', 'gemeente', "
-                     "['adres', 'zorgen'])]\n"
+                     "[('gemeente', 'politie', ['toelichting'], 'title', False), "
+                     "('politie', 'welzijn', ['adres', 'zorgen'], 'data', False), "
+                     "('politie', 'gemeente', ['adres', 'zorgen'], 'data', False), "
+                     "('politie', 'welzijn', ['adres', 'zorgen'], 'data', True)]\n"
                      "[('politie', '2025-03-16', '2025-03-12T10:00:00Z')]\n",
                      "%s", py);
     free(py);
