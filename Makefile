@@ -61,7 +61,7 @@ BROKER_SRC := $(wildcard broker/*.c)
 # the store's modules are one list, which the CLI, the store's unit test and
 # the audit fuzz target all link (a module added here reaches all three).
 DAEMON_STORE_SRC := clients/daemon/store.c clients/daemon/store_case.c \
-  clients/daemon/store_case_timer.c clients/daemon/store_case_text.c
+  clients/daemon/store_case_timer.c clients/daemon/store_case_text.c clients/daemon/store_sql.c
 CLI_DAEMON_STORE := $(DAEMON_STORE_SRC) clients/daemon/dlog.c clients/daemon/strbuf.c
 CLI_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC) $(CLI_DAEMON_STORE))
 DAEMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(DAEMON_SRC))
