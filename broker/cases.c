@@ -94,6 +94,12 @@ static void s_record_init(step_t *s, Hartslag__AuditRecord *record, const char *
         record->subject.data = s->exists ? s->row.subject : s->action->subject.data;
         record->subject.len = 32;
     }
+    /* The records of an open say which service key made the pseudonym, as
+       a signal's records do (docs/pseudonyms.md, "Rotating"). */
+    if (s->action->verb == HARTSLAG__CASE_VERB__CASE_OPEN && s->action->has_subject_key_version) {
+        record->has_subject_key_version = 1;
+        record->subject_key_version = s->action->subject_key_version;
+    }
     if (s->rule) {
         record->purpose = (char *)s->rule->purpose;
         record->legal_basis = (char *)s->rule->legal_basis;

@@ -9,6 +9,7 @@
 #include "names.h"
 
 #include <getopt.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +17,15 @@
 
 #define CASE_LIST_TIMEOUT_MS 5000
 #define CASE_STEP_TIMEOUT_MS 20000 /* the daemon answers within 15 s, verdict or not */
+#define CASE_PSEUDONYM_MS 10000    /* an open by subject: the service first (daemon: 8 s) */
+#define CASE_SUBJECT_MAX 256       /* longest identifier read from stdin */
 
 static const char s_usage_text[] =
     "usage: hartslag case list [--open] [--json]\n"
     "       hartslag case show ID [--json]\n"
-    "       hartslag case open (--from-alert ID [--lead ORG] | --from-signal ID) [--kind KIND]\n"
-    "                          [--invite ORG,...] [--title TEXT] [--user USER]\n"
+    "       hartslag case open (--from-alert ID [--lead ORG] | --from-signal ID |\n"
+    "                          --subject-bsn N | --subject-address ADDR | --subject-case C)\n"
+    "                          [--kind KIND] [--invite ORG,...] [--title TEXT] [--user USER]\n"
     "       hartslag case invite ID --partner ORG,... [--user USER]\n"
     "       hartslag case accept|decline ID [--user USER]\n"
     "       hartslag case remove ID --partner ORG,... [--user USER]\n"
@@ -35,7 +39,9 @@ static const char s_usage_text[] =
     "en]\n\n"
     "Case conferences (casuïstiekoverleg) under the coordinator's regie, by the\n"
     "rules of agreements.yaml (cases:). The coordinator opens a case about the\n"
-    "subject of an alert or of a received signal and invites partners (with\n"
+    "subject of an alert or of a received signal, or about a BSN, an address or\n"
+    "a case number (pseudonymised by hartslagd through the pseudonym service, as\n"
+    "for send; '-' reads it from stdin), and invites partners (with\n"
     "--lead ORG the alert is then marked handled, ORG leading); an invited\n"
     "partner accepts or declines; the coordinator removes, schedules and closes\n"
     "with an outcome code. Every step is signed by this organisation's daemon and\n"
@@ -270,9 +276,10 @@ static int s_share(control_client_t *client, const control_args_t *args)
 }
 
 /* Sends a step and reports the broker's verdict. */
-static int s_step(control_client_t *client, const control_args_t *args, const char *op)
+static int s_step(control_client_t *client, const control_args_t *args, const char *op,
+                  int timeout_ms)
 {
-    zmsg_t *reply = control_client_request(client, args, CASE_STEP_TIMEOUT_MS);
+    zmsg_t *reply = control_client_request(client, args, timeout_ms);
     if (!reply)
         return 1;
     char *status = zmsg_popstr(reply);
@@ -319,6 +326,9 @@ int cmd_case(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {"from-alert", required_argument, NULL, 'a'},
         {"from-signal", required_argument, NULL, 's'},
+        {"subject-bsn", required_argument, NULL, 'b'},
+        {"subject-address", required_argument, NULL, 'r'},
+        {"subject-case", required_argument, NULL, 'c'},
         {"lead", required_argument, NULL, 'L'},
         {"action", required_argument, NULL, 'A'},
         {"title", required_argument, NULL, 'T'},
@@ -346,6 +356,9 @@ int cmd_case(int argc, char **argv)
                *partners = NULL, *date = NULL, *outcome = NULL, *user = getenv("HARTSLAG_USER");
     const char *fields[64], *text = NULL;
     size_t n_fields = 0;
+    /* The subject's identifier: passed to the daemon only, never printed. */
+    const char *subject_key = NULL, *subject = NULL;
+    int subjects = 0;
     bool json = false, open_only = false;
     int opt;
     optind = 1;
@@ -362,6 +375,15 @@ int cmd_case(int argc, char **argv)
             break;
         case 's':
             signal = optarg;
+            break;
+        case 'b':
+        case 'r':
+        case 'c':
+            subject_key = opt == 'b'   ? "subject-bsn"
+                          : opt == 'r' ? "subject-address"
+                                       : "subject-case";
+            subject = optarg;
+            subjects++;
             break;
         case 'L':
             lead = optarg;
@@ -462,13 +484,19 @@ int cmd_case(int argc, char **argv)
     }
     bool needs_partner = strcmp(op, "invite") == 0 || strcmp(op, "remove") == 0;
     if ((needs_partner && !partners) || (strcmp(op, "schedule") == 0 && !date) ||
-        (strcmp(op, "close") == 0 && !outcome) || (strcmp(op, "open") == 0 && !alert == !signal)) {
+        (strcmp(op, "close") == 0 && !outcome) ||
+        (strcmp(op, "open") == 0 && (alert != NULL) + (signal != NULL) + subjects != 1)) {
         fprintf(stderr, "hartslag case %s: %s\n", op,
                 needs_partner                 ? "give --partner ORG[,ORG...]"
                 : strcmp(op, "schedule") == 0 ? "give --date YYYY-MM-DD"
                 : strcmp(op, "close") == 0
                     ? "give --outcome CODE (agreements.yaml, cases: outcomes)"
-                    : "give one of --from-alert ID or --from-signal ID");
+                    : "give one of --from-alert ID, --from-signal ID, --subject-bsn N, "
+                      "--subject-address ADDR or --subject-case C");
+        return EXIT_USAGE;
+    }
+    if (subject && strcmp(op, "open") != 0) {
+        fprintf(stderr, "hartslag case %s: --%s goes with 'case open'\n", op, subject_key);
         return EXIT_USAGE;
     }
     if ((title && strcmp(op, "open") != 0) || (note && strcmp(op, "done") != 0) ||
@@ -503,9 +531,21 @@ int cmd_case(int argc, char **argv)
                 NAMES_USER_RULE);
         return EXIT_USAGE;
     }
+    char subject_buf[CASE_SUBJECT_MAX + 2] = "";
+    if (subject && strcmp(subject, "-") == 0) {
+        if (fgets(subject_buf, (int)sizeof subject_buf, stdin))
+            subject_buf[strcspn(subject_buf, "\r\n")] = '\0';
+        if (!subject_buf[0]) {
+            fprintf(stderr, "hartslag case open: no subject identifier on stdin\n");
+            return EXIT_USAGE;
+        }
+        subject = subject_buf;
+    }
     control_client_t *client = control_client_open("case", config, state_dir);
-    if (!client)
+    if (!client) {
+        sodium_memzero(subject_buf, sizeof subject_buf);
         return 1;
+    }
     int rc;
     if (strcmp(op, "list") == 0)
         rc = s_list(client, json, open_only);
@@ -548,6 +588,8 @@ int cmd_case(int argc, char **argv)
             control_args_add(&args, "alert", alert);
         if (signal)
             control_args_add(&args, "signal", signal);
+        if (subject)
+            control_args_add(&args, subject_key, subject);
         if (kind)
             control_args_add(&args, "kind", kind);
         if (partners)
@@ -568,7 +610,7 @@ int cmd_case(int argc, char **argv)
             control_args_add(&args, "item", item);
         if (user)
             control_args_add(&args, "user", user);
-        rc = s_step(client, &args, op);
+        rc = s_step(client, &args, op, CASE_STEP_TIMEOUT_MS + (subject ? CASE_PSEUDONYM_MS : 0));
         control_args_clear(&args);
         /* The alert the case was opened from is taken up: mark it handled
            once the case is recorded, never before. */
@@ -580,5 +622,6 @@ int cmd_case(int argc, char **argv)
                    alert, alert);
     }
     control_client_destroy(&client);
+    sodium_memzero(subject_buf, sizeof subject_buf);
     return rc;
 }

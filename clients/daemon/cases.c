@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CASES_WAIT_MS 15000 /* the broker's verdict on a step */
 
@@ -303,6 +304,18 @@ void cases_notice(daemon_t *self, const Hartslag__CaseNotice *notice)
         notice->closed || left
             ? daemon_now_ms() + (uint64_t)rule->retention_days_after_close * 24ull * 60 * 60 * 1000
             : 0;
+    /* The case's own rows follow at the same time (case_purge.c). */
+    row.purge_after_ms = until_ms;
+    /* A purged case stays purged: a notice from before the purge (sent
+       again) is acknowledged and not kept; a newer one (invited again)
+       makes the case ours again. */
+    uint64_t purged_ms = 0;
+    int gone = store_case_gone(self->store, case_hex, &purged_ms);
+    if (gone == 1 && notice->at_ms <= purged_ms) {
+        dlog(DLOG_INFO, "event=case_notice_ignored case=%s reason=purged", case_hex);
+        s_ack(self, notice->notice_id, true, NULL);
+        goto done;
+    }
     char event[40];
     snprintf(event, sizeof event, "case_%s", verb);
     store_audit_t audit = {.event = event,
@@ -310,8 +323,10 @@ void cases_notice(daemon_t *self, const Hartslag__CaseNotice *notice)
                            .counterpart = step->actor,
                            .actor_user = step->actor_user,
                            .purpose = rule->purpose};
-    if (!strbuf_ok(&participants) || !strbuf_ok(&json) || !strbuf_ok(&detail) ||
-        store_begin(self->store) != 0 || store_case_put(self->store, &row) != 0 ||
+    if (!strbuf_ok(&participants) || !strbuf_ok(&json) || !strbuf_ok(&detail) || gone < 0 ||
+        store_begin(self->store) != 0 ||
+        (gone == 1 && store_case_ungone(self->store, case_hex) != 0) ||
+        store_case_put(self->store, &row) != 0 ||
         store_case_step_add(self->store, &stored_step) != 0 ||
         (until_ms && store_case_retain_until(self->store, case_hex, until_ms) != 0) ||
         store_audit(self->store, &audit) != 0 ||
@@ -472,6 +487,20 @@ static void s_show(daemon_t *self, const request_t *req)
     }
     char *json = NULL;
     int found = store_case_json(self->store, id, &json);
+    uint64_t purged_ms = 0;
+    if (found == 0 && store_case_gone(self->store, id, &purged_ms) == 1) {
+        char message[300], when[40];
+        time_t secs = (time_t)(purged_ms / 1000);
+        struct tm tm;
+        if (!localtime_r(&secs, &tm) || strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm) == 0)
+            snprintf(when, sizeof when, "%llu ms", (unsigned long long)purged_ms);
+        snprintf(message, sizeof message,
+                 "case %s was purged from this organisation's store on %s, after its retention "
+                 "(retention_days_after_close in agreements.yaml); nothing of it is held any more",
+                 id, when);
+        control_error(self, req->routing, "purged", message);
+        return;
+    }
     if (found <= 0) {
         char message[200];
         snprintf(message, sizeof message,
@@ -532,7 +561,9 @@ static int s_open_subject(daemon_t *self, const request_t *req, uint8_t subject[
         } else if (found == 0)
             snprintf(err, errlen, "signal %s is not in the inbox; see 'hartslag inbox'", signal);
     } else {
-        snprintf(err, errlen, "name the subject: --from-alert ID or --from-signal ID");
+        snprintf(err, errlen,
+                 "name the subject: --from-alert ID, --from-signal ID, --subject-bsn N, "
+                 "--subject-address ADDR or --subject-case C");
         return -2;
     }
     if (found < 0)
@@ -611,7 +642,9 @@ static int s_texts_keep(daemon_t *self, const request_t *req, const Hartslag__Ca
     return 0;
 }
 
-void cases_command(daemon_t *self, const request_t *req)
+/* A step; `given` is the subject's pseudonym of an open that waited for
+   it (case_open.c), else NULL. */
+static void s_command(daemon_t *self, request_t *req, const uint8_t *given)
 {
     const char *op = control_opt(req, "op");
     if (!op) {
@@ -674,14 +707,38 @@ void cases_command(daemon_t *self, const request_t *req)
                           "name the kind of case conference: --kind (agreements.yaml, cases:)");
             return;
         }
-        int got = s_open_subject(self, req, subject, err, sizeof err);
-        if (got != 0) {
+        bool by_id = case_open_names_subject(req);
+        int got = 0;
+        if (by_id && (control_opt(req, "alert") || control_opt(req, "signal"))) {
+            control_error(self, req->routing, "usage",
+                          "give one of --from-alert, --from-signal or a --subject-* option");
+            return;
+        }
+        if (given)
+            memcpy(subject, given, sizeof subject);
+        else if (by_id) {
+            char code[32];
+            got = case_open_subject(self, req, subject, code, sizeof code, err, sizeof err);
+            if (got == 1)
+                return; /* the request waits for its pseudonym (case_open.c) */
+            if (got != 0) {
+                control_error(self, req->routing, code, err);
+                return;
+            }
+        } else if ((got = s_open_subject(self, req, subject, err, sizeof err)) != 0) {
             control_error(self, req->routing, got == -2 ? "usage" : "not_found", err);
             return;
         }
         a.kind = (char *)kind;
         a.has_subject = 1;
         a.subject = (ProtobufCBinaryData){32, subject};
+        /* Every subject this daemon holds is a pseudonym from the service
+           (scheme 2) under the key of its certificate: the daemons refuse
+           answers made with any other version. */
+        a.has_subject_scheme = 1;
+        a.subject_scheme = PSEUDONYM_SCHEME_OPRF;
+        a.has_subject_key_version = 1;
+        a.subject_key_version = self->service_key.key_version;
     } else if (!s_hex_id(control_opt(req, "id"), case_id)) {
         control_error(self, req->routing, "usage", "give the case id: 32 hex digits");
         return;
@@ -800,4 +857,14 @@ void cases_command(daemon_t *self, const request_t *req)
     control_error(self, req->routing, "no_verdict",
                   "the step was sent, but too many requests wait to follow the broker's answer; "
                   "check 'hartslag case show' for the state");
+}
+
+void cases_command(daemon_t *self, request_t *req)
+{
+    s_command(self, req, NULL);
+}
+
+void cases_open_resume(daemon_t *self, request_t *req, const uint8_t pseudonym[PSEUDONYM_BYTES])
+{
+    s_command(self, req, pseudonym);
 }

@@ -287,6 +287,7 @@ void daemon_destroy(daemon_t **self_p)
     self->broker = broker;
     self->control = control;
     hook_destroy(&self->hook);
+    case_open_close(self);
     control_close(self);
     zsock_destroy(&self->broker);
     zsock_destroy(&self->monitor);
@@ -352,6 +353,7 @@ static void s_timers(daemon_t *self)
     }
     if (now - self->last_purge_ms >= (uint64_t)self->settings.retention_check * 1000u) {
         hooks_purge(self, now);
+        case_purge_tick(self, now);
         case_timer_tick(self, now);
     }
     link_tick(self, now);
@@ -376,6 +378,7 @@ int daemon_run(daemon_t *self)
          self->settings.org, self->settings.broker, self->hook ? "yes" : "no",
          (unsigned long long)agreements_version(self->agreements), partners_count(self->partners));
     hooks_purge(self, daemon_now_ms());
+    case_purge_tick(self, daemon_now_ms());
     case_timer_tick(self, daemon_now_ms());
     self->hello_sent = link_send_hello(self);
 

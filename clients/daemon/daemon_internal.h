@@ -134,6 +134,15 @@ typedef struct {
     uint64_t seen_ms;  /* last renewal */
 } watcher_t;
 
+/* A `case open --subject-*` waiting for its pseudonym (case_open.c). */
+#define CASE_OPENS_MAX 16            /* opens waiting at once */
+#define CASE_OPEN_PSEUDONYM_MS 8000u /* then answered "no pseudonym", nothing opened */
+typedef struct {
+    request_t req;        /* the request, owned (it holds the identifier); routing NULL = free */
+    uint64_t deadline_ms; /* answer with an error after this */
+    int slot;             /* its slot in the batch in flight; -1 none */
+} case_open_wait_t;
+
 /*  Invariants: keys, keyring, partners, agreements, store, broker and
     control are always valid while the daemon lives; so are service,
     subject_cache and batch (pseudonymise.c); `connected` is true only while
@@ -206,7 +215,8 @@ struct daemon_t {
     pseudonym_service_key_t service_key;          /* its OPRF public key and version */
     subject_cache_t *subject_cache;               /* recent pseudonyms, memory only */
     pseudonym_batch_t *batch;                     /* the request in flight */
-    char batch_ids[OPRF_BATCH_MAX][STORE_ID_HEX]; /* the waiting signal of each slot */
+    char batch_ids[OPRF_BATCH_MAX][STORE_ID_HEX]; /* the waiting signal of each slot; "" for a
+                                                     case open (case_open.c) */
     uint64_t service_deadline_ms;                 /* a request is in flight until then; 0 none */
     uint64_t service_next_ms;                     /* do not ask before this */
     uint64_t service_backoff_ms;                  /* the next wait after a failure */
@@ -215,6 +225,7 @@ struct daemon_t {
     bool pseudonyms_due;                          /* a signal began waiting: ask now */
     uint64_t service_heartbeat_ms;                /* last Heartbeat to the service */
     uint64_t service_scan_ms;                     /* last look for waiting signals */
+    case_open_wait_t case_opens[CASE_OPENS_MAX];  /* case_open.c: opens waiting for it */
 };
 
 /* daemon.c */
@@ -405,6 +416,10 @@ void cases_agenda(daemon_t *self, const request_t *req);
    open longer than its rule's max_open_days (audit, hook, watchers). */
 void case_timer_tick(daemon_t *self, uint64_t now_ms);
 
+/* case_purge.c: deletes the rows of every case whose retention after its
+   close (or our leaving) ended, audited, with a `purged` case event. */
+void case_purge_tick(daemon_t *self, uint64_t now_ms);
+
 /* cases.c: case conferences (issue 15). A CaseNotice is checked (every
    participant's state against its signed steps) and stored; `case`
    control requests take steps, answered once the broker's CaseResult
@@ -412,7 +427,32 @@ void case_timer_tick(daemon_t *self, uint64_t now_ms);
    answer). */
 void cases_notice(daemon_t *self, const Hartslag__CaseNotice *notice);
 void cases_result(daemon_t *self, const Hartslag__CaseResult *result);
-void cases_command(daemon_t *self, const request_t *req);
+/* A step; an open about a subject identifier whose pseudonym is not at
+   hand takes the request (*req is left empty) until the service answers
+   (case_open.c). */
+void cases_command(daemon_t *self, request_t *req);
+/* Goes on with a parked open once its subject's pseudonym is known. */
+void cases_open_resume(daemon_t *self, request_t *req, const uint8_t pseudonym[PSEUDONYM_BYTES]);
+
+/* case_open.c: `case open --subject-bsn|address|case` (see there). */
+/* True when the request names a subject identifier. */
+bool case_open_names_subject(const request_t *req);
+/* The pseudonym of the request's subject: 0 at hand (in `subject`), 1 the
+   request was taken and waits for the service, -1 an error (code and
+   message, never the identifier). */
+int case_open_subject(daemon_t *self, request_t *req, uint8_t subject[PSEUDONYM_BYTES], char *code,
+                      size_t codelen, char *message, size_t msglen);
+/* Puts the waiting opens' subjects in the batch being built (pseudonymise.c). */
+void case_open_gather(daemon_t *self);
+/* The batch was answered: the opens in it go on. */
+void case_open_answered(daemon_t *self, const uint8_t (*pseudonyms)[PSEUDONYM_BYTES]);
+/* The batch failed (`problem`, without identifiers): its opens are
+   answered with an error; nothing is opened. */
+void case_open_failed(daemon_t *self, const char *problem);
+/* Answers the opens that waited CASE_OPEN_PSEUDONYM_MS. */
+void case_open_tick(daemon_t *self, uint64_t now_ms);
+/* Wipes and drops every waiting open (the daemon stops). */
+void case_open_close(daemon_t *self);
 void cases_answer(daemon_t *self, waiter_t *w, const Hartslag__CaseResult *result);
 /* A share into a case (`case op=share`): fills `sr` from the request and
    the case as this daemon verified it (its participants taking part now,

@@ -122,6 +122,7 @@ static void s_problem(daemon_t *self, uint64_t now, uint64_t wait_ms, const char
     }
     self->service_deadline_ms = 0;
     self->service_next_ms = now + wait_ms;
+    case_open_failed(self, text); /* a person waits for those: told now */
     pseudonym_batch_reset(self->batch);
 }
 
@@ -178,6 +179,10 @@ static void s_ask(daemon_t *self, uint64_t now)
         return;
     memset(g, 0, sizeof *g);
     g->self = self;
+    /* Opens first: a person waits for them, and a full outbox must not
+       keep them out of every batch. */
+    case_open_gather(self);
+    g->slots = pseudonym_batch_size(self->batch);
     int scanned = store_outbox_each(self->store, "pseudonym", s_gather, g);
     for (size_t i = 0; i < g->n_hits; i++)
         (void)outbound_seal_waiting(self, g->hits[i], g->pseudonyms[i]);
@@ -245,6 +250,7 @@ static void s_heartbeat(daemon_t *self, uint64_t now_ms)
 
 void pseudonymise_tick(daemon_t *self, uint64_t now_ms)
 {
+    case_open_tick(self, now_ms);
     if (now_ms - self->service_heartbeat_ms >= SERVICE_HEARTBEAT_MS)
         s_heartbeat(self, now_ms);
     if (self->service_deadline_ms && now_ms >= self->service_deadline_ms)
@@ -274,8 +280,10 @@ static void s_answered(daemon_t *self, uint64_t now, const uint8_t (*pseudonyms)
         if (input)
             subject_cache_put(self->subject_cache, input, len, self->service_key.key_version, now,
                               pseudonyms[i]);
-        (void)outbound_seal_waiting(self, self->batch_ids[i], pseudonyms[i]);
+        if (self->batch_ids[i][0])
+            (void)outbound_seal_waiting(self, self->batch_ids[i], pseudonyms[i]);
     }
+    case_open_answered(self, pseudonyms);
     if (self->service_down_since_ms || self->service_problem[0])
         dlog(DLOG_INFO, "event=pseudonym_service_answering endpoint=%s",
              self->settings.pseudonym_service);

@@ -443,6 +443,12 @@ int store_wipe_wal(store_t *self)
     return rc == SQLITE_BUSY ? 1 : -1;
 }
 
+void store_note_removed(store_t *self)
+{
+    if (store_in_transaction(self))
+        self->removed_in_txn = true;
+}
+
 int store_checkpoint(store_t *self)
 {
     if (self->wipe_pending)

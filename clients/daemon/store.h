@@ -135,6 +135,10 @@ int store_checkpoint(store_t *self);
    have left such a WAL); when a reader or an open transaction blocks it,
    store_checkpoint retries it. 0 done, 1 pending, -1 error. */
 int store_wipe_wal(store_t *self);
+/* The open transaction removed content from a table of another module
+   (a case's purge): the WAL is wiped after its commit, as for an inbox
+   entry. */
+void store_note_removed(store_t *self);
 int store_commit(store_t *self);
 void store_rollback(store_t *self);
 /* True while a transaction is open (SQLite may end one by itself after

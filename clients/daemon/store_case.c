@@ -19,14 +19,29 @@ static const char *s_schema =
     "  actor TEXT NOT NULL, actor_user TEXT NOT NULL, at_ms INTEGER NOT NULL,"
     "  audit_index INTEGER NOT NULL, detail TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS case_steps_case ON case_steps (case_id, at_ms);"
+    "CREATE TABLE IF NOT EXISTS cases_gone ("
+    "  case_id TEXT PRIMARY KEY, purged_ms INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS inbox_case ON inbox (case_id) WHERE case_id IS NOT NULL;";
+
+/* Every table that holds a case's own rows, keyed by its `case_id`: the
+   purge after the case's retention deletes from each, in one
+   transaction. A new case table is purged with the case by adding it
+   here (and nowhere else). The inbox is not one: shares are inbox entries
+   whose retention the close already shortened, and the inbox's purge
+   removes them, each with its own audit row and hook event. */
+static const char *const s_case_tables[] = {
+    "case_steps",
+    "case_texts",
+    "cases",
+};
 
 /* The columns of a case as one JSON object (without its steps). */
 #define CASE_JSON                                                                                  \
     "json_object('kind', 'case', 'case_id', case_id, 'case_kind', kind, 'coordinator', "           \
     "coordinator, 'subject', subject, 'state', CASE WHEN closed THEN 'closed' ELSE 'open' END, "   \
     "'outcome', outcome, 'meeting_date', meeting_date, 'opened_at_ms', opened_ms, "                \
-    "'updated_at_ms', updated_ms, 'overdue_at_ms', overdue_ms, 'participants', json(participants)"
+    "'updated_at_ms', updated_ms, 'overdue_at_ms', overdue_ms, 'purge_after_ms', purge_after_ms, " \
+    "'participants', json(participants)"
 
 int store_case_schema(store_t *self, char *err, size_t errlen)
 {
@@ -47,6 +62,21 @@ int store_case_schema(store_t *self, char *err, size_t errlen)
     }
     if (sqlite3_exec(store_db(self), s_schema, NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errlen, "cannot set up the case tables: %s", msg ? msg : "unknown error");
+        sqlite3_free(msg);
+        return -1;
+    }
+    /* When the case's rows go; stores made before the purge get the column. */
+    bool has_purge = sqlite3_prepare_v2(store_db(self), "SELECT purge_after_ms FROM cases LIMIT 0",
+                                        -1, &probe, NULL) == SQLITE_OK;
+    sqlite3_finalize(probe);
+    if (!has_purge &&
+        sqlite3_exec(store_db(self),
+                     "ALTER TABLE cases ADD COLUMN purge_after_ms INTEGER;"
+                     "CREATE INDEX IF NOT EXISTS cases_purge ON cases (purge_after_ms)"
+                     " WHERE purge_after_ms IS NOT NULL;",
+                     NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot add the cases' purge column: %s",
+                 msg ? msg : "unknown error");
         sqlite3_free(msg);
         return -1;
     }
@@ -83,13 +113,18 @@ int store_case_put(store_t *self, const store_case_t *c)
 {
     sqlite3_stmt *stmt = s_prepare(
         self, "INSERT INTO cases (case_id, kind, coordinator, subject, closed, outcome,"
-              " meeting_date, opened_ms, updated_ms, participants) VALUES (?,?,?,?,?,?,?,?,?,?)"
+              " meeting_date, opened_ms, updated_ms, participants, purge_after_ms)"
+              " VALUES (?,?,?,?,?,?,?,?,?,?,?)"
               " ON CONFLICT (case_id) DO UPDATE SET closed = max(closed, excluded.closed),"
               " outcome = coalesce(excluded.outcome, outcome),"
               " meeting_date = coalesce(excluded.meeting_date, meeting_date),"
               " updated_ms = max(updated_ms, excluded.updated_ms),"
               " participants = CASE WHEN excluded.updated_ms >= updated_ms"
-              " THEN excluded.participants ELSE participants END");
+              " THEN excluded.participants ELSE participants END,"
+              " purge_after_ms = CASE WHEN excluded.updated_ms < updated_ms THEN purge_after_ms"
+              " WHEN excluded.purge_after_ms IS NULL THEN NULL"
+              " ELSE coalesce(min(purge_after_ms, excluded.purge_after_ms),"
+              " excluded.purge_after_ms) END");
     if (!stmt)
         return -1;
     s_text(stmt, 1, c->case_id);
@@ -102,6 +137,10 @@ int store_case_put(store_t *self, const store_case_t *c)
     sqlite3_bind_int64(stmt, 8, (sqlite3_int64)c->opened_ms);
     sqlite3_bind_int64(stmt, 9, (sqlite3_int64)c->updated_ms);
     s_text(stmt, 10, c->participants);
+    if (c->purge_after_ms)
+        sqlite3_bind_int64(stmt, 11, (sqlite3_int64)c->purge_after_ms);
+    else
+        sqlite3_bind_null(stmt, 11);
     return s_run(stmt);
 }
 
@@ -224,5 +263,78 @@ int store_case_retain_until(store_t *self, const char *case_id, uint64_t until_m
         return -1;
     sqlite3_bind_int64(stmt, 1, (sqlite3_int64)until_ms);
     s_text(stmt, 2, case_id);
+    return s_run(stmt);
+}
+
+int store_case_purge_due_each(store_t *self, uint64_t now_ms, store_case_due_fn *fn, void *arg)
+{
+    sqlite3_stmt *stmt = s_prepare(self, "SELECT case_id, kind FROM cases WHERE purge_after_ms"
+                                         " IS NOT NULL AND purge_after_ms <= ? ORDER BY"
+                                         " purge_after_ms, case_id");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)now_ms);
+    int rc, result = 0;
+    while (result == 0 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *case_id = (const char *)sqlite3_column_text(stmt, 0);
+        const char *kind = (const char *)sqlite3_column_text(stmt, 1);
+        if (!case_id || !kind || fn(arg, case_id, kind) != 0)
+            result = -1;
+    }
+    if (result == 0 && rc != SQLITE_DONE)
+        result = -1;
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+int store_case_purge(store_t *self, const char *case_id, uint64_t now_ms)
+{
+    int held = 0;
+    for (size_t i = 0; i < sizeof s_case_tables / sizeof s_case_tables[0]; i++) {
+        char sql[120];
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE case_id = ?", s_case_tables[i]);
+        sqlite3_stmt *stmt = s_prepare(self, sql);
+        if (!stmt)
+            return -1;
+        s_text(stmt, 1, case_id);
+        if (sqlite3_step(stmt) != SQLITE_DONE) {
+            sqlite3_finalize(stmt);
+            return -1;
+        }
+        if (strcmp(s_case_tables[i], "cases") == 0)
+            held = sqlite3_changes(store_db(self)) > 0;
+        sqlite3_finalize(stmt);
+    }
+    /* Texts said in the case were among the rows: no copy stays in the WAL. */
+    store_note_removed(self);
+    sqlite3_stmt *stmt =
+        s_prepare(self, "INSERT OR REPLACE INTO cases_gone (case_id, purged_ms) VALUES (?, ?)");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, case_id);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)now_ms);
+    return s_run(stmt) == 0 ? held : -1;
+}
+
+int store_case_gone(store_t *self, const char *case_id, uint64_t *purged_ms)
+{
+    sqlite3_stmt *stmt = s_prepare(self, "SELECT purged_ms FROM cases_gone WHERE case_id = ?");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, case_id);
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    if (result == 1)
+        *purged_ms = (uint64_t)sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+int store_case_ungone(store_t *self, const char *case_id)
+{
+    sqlite3_stmt *stmt = s_prepare(self, "DELETE FROM cases_gone WHERE case_id = ?");
+    if (!stmt)
+        return -1;
+    s_text(stmt, 1, case_id);
     return s_run(stmt);
 }
