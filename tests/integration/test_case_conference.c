@@ -7,6 +7,7 @@
     daemon holds the case as its signed steps prove it. */
 #include "broker_harness.h"
 #include "daemon_harness.h"
+#include "pseudonym.h"
 #include "testutil.h"
 #include "tu_browser.h"
 
@@ -607,4 +608,286 @@ Test(case_conference, a_plan_action_is_given_and_marked_done_by_its_owner)
     cr_assert_eq(s_case(s_daemons[1], &text, "done", case_id, "--item", item), 1, "%s", text);
     cr_assert(strstr(text, "already_done"), "%s", text);
     free(text);
+}
+
+/* The coordinator opens a case about a BSN: its daemon pseudonymises it
+   through the pseudonym service exactly as for `send`, so the case has
+   the subject of the alert raised by signals about the same BSN. The BSN
+   reaches no log, store or hook, the daemon's nor the broker's. Without
+   the service nothing is opened, and the error names no identifier. */
+Test(case_conference, a_case_opens_from_a_bsn_through_the_pseudonym_service)
+{
+    const char *fields[] = {"datum=2026-11-28", NULL};
+    char id[33];
+    cr_assert_eq(
+        dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL, true, id),
+        0);
+    cr_assert_eq(dh_send(s_daemons[2], "gemeente", "zorgsignaal", "casusoverleg", BSN, fields, NULL,
+                         true, id),
+                 0);
+    char *alerts = NULL, subject[70];
+    for (int i = 0; i < 100; i++) {
+        free(alerts);
+        alerts = NULL;
+        cr_assert_eq(dh_cli(s_daemons[0], NULL, &alerts, NULL, "alerts", "--json", NULL), 0);
+        if (strstr(alerts, "\"alert_id\""))
+            break;
+        usleep(100000);
+    }
+    s_value(alerts, "subject", subject, sizeof subject);
+    free(alerts);
+
+    /* gemeente never sent about this BSN: its daemon asks the service. */
+    char *out = NULL, *err = NULL;
+    int rc = dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--subject-bsn", BSN,
+                    "--invite", "politie", "--user", "regisseur 1", NULL);
+    cr_assert_eq(rc, 0, "%s%s", out, err);
+    char case_id[40];
+    cr_assert_eq(sscanf(out, "case %32s: open recorded by the broker", case_id), 1, "%s", out);
+    free(out);
+    free(err);
+    char *shown = s_wait_case(s_daemons[1], case_id, "\"org\":\"politie\",\"state\":\"invited\"");
+    cr_assert(strstr(shown, subject), "the case's subject is the alert's %s: %s", subject, shown);
+    free(shown);
+    uint8_t expected[32];
+    char expected_hex[65];
+    cr_assert_eq(bh_service_pseudonym(s_bh, PSEUDONYM_BSN, BSN, expected), 0);
+    for (int i = 0; i < 32; i++)
+        snprintf(expected_hex + 2 * i, 3, "%02x", expected[i]);
+    cr_assert_str_eq(subject, expected_hex);
+    cr_assert(dh_wait_log(s_daemons[0], "event=case_open_waiting reason=pseudonym", 1000));
+
+    /* Again, from the cache now, and from stdin (not in the process
+       list); the same subject. An address opens a case as well. */
+    rc = dh_cli(s_daemons[0], BSN "\n", &out, &err, "case", "open", "--subject-bsn", "-", "--user",
+                "regisseur 1", NULL);
+    cr_assert_eq(rc, 0, "%s%s", out, err);
+    char second[40];
+    cr_assert_eq(sscanf(out, "case %32s: open recorded by the broker", second), 1, "%s", out);
+    free(out);
+    free(err);
+    shown = s_wait_case(s_daemons[0], second, subject);
+    free(shown);
+    cr_assert_eq(dh_log_count(s_daemons[0], "event=case_open_waiting"), 1);
+    rc = dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--subject-address", "6411 AB 12a",
+                "--user", "regisseur 1", NULL);
+    cr_assert_eq(rc, 0, "%s%s", out, err);
+    free(out);
+    free(err);
+
+    /* Bad input, refused before anything is asked; never echoed. */
+    rc = dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--subject-bsn", "123456789",
+                "--user", "regisseur 1", NULL);
+    cr_assert_eq(rc, 2, "%s%s", out, err);
+    cr_assert(strstr(err, "invalid --subject-bsn") && !strstr(err, "123456789"), "%s", err);
+    free(out);
+    free(err);
+    rc = dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--subject-bsn", BSN,
+                "--from-signal", id, "--user", "regisseur 1", NULL);
+    cr_assert_eq(rc, 2, "%s%s", out, err);
+    cr_assert_null(strstr(err, BSN), "%s", err);
+    free(out);
+    free(err);
+
+    /* The service is down: a clear error, nothing opened. */
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, NULL, "case", "list", "--json", NULL), 0);
+    size_t before = 0;
+    for (const char *p = out; (p = strstr(p, "\"case_id\"")); p++)
+        before++;
+    free(out);
+    bh_service_stop(s_bh, SIGTERM);
+    rc = dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--subject-bsn", "123456782",
+                "--invite", "politie", "--user", "regisseur 1", NULL);
+    cr_assert_eq(rc, 1, "%s%s", out, err);
+    cr_assert(strstr(err, "the pseudonym service did not answer") &&
+                  strstr(err, "nothing was opened"),
+              "%s", err);
+    cr_assert_null(strstr(err, "123456782"), "%s", err);
+    free(out);
+    free(err);
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, NULL, "case", "list", "--json", NULL), 0);
+    size_t after = 0;
+    for (const char *p = out; (p = strstr(p, "\"case_id\"")); p++)
+        after++;
+    free(out);
+    cr_assert_eq(after, before, "a case was opened without the service");
+    cr_assert_eq(bh_service_start(s_bh, NULL), 0);
+
+    /* No identifier anywhere: the daemon's log and database, its hook's
+       output, the broker's store and log. */
+    const char *canaries[] = {BSN, "123456782", "6411 AB", "6411AB"};
+    char *log = dh_log(s_daemons[0]);
+    char *blog = bh_log(s_bh);
+    char *hooked = tu_read_file(s_hook_out, NULL);
+    cr_assert_eq(bh_store_dump(s_bh), 0);
+    for (size_t i = 0; i < sizeof canaries / sizeof canaries[0]; i++) {
+        const char *c = canaries[i];
+        cr_assert_null(strstr(log, c), "%s in the daemon's log", c);
+        cr_assert_null(strstr(blog, c), "%s in the broker's log", c);
+        cr_assert_null(hooked ? strstr(hooked, c) : NULL, "%s in the hook's output", c);
+        cr_assert_not(tu_dir_contains(s_daemons[0]->state, c, strlen(c)), "%s in %s", c,
+                      s_daemons[0]->state);
+        cr_assert_not(tu_dir_contains(s_bh->state, c, strlen(c)), "%s in the broker's state", c);
+    }
+    free(log);
+    free(blog);
+    free(hooked);
+}
+
+#define FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+/* Restarts `daemon` with its clock `offset` ahead ("+91d"), through
+   libfaketime; real time flows on from there. */
+static void s_restart_later(dh_t *daemon, const char *offset)
+{
+    dh_stop(daemon, SIGTERM);
+    cr_assert_eq(access(FAKETIME_LIB, R_OK), 0, "libfaketime is missing (scripts/deps.sh)");
+    setenv("LD_PRELOAD", FAKETIME_LIB, 1);
+    setenv("FAKETIME", offset, 1);
+    setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1", 1);
+    const char *asan = getenv("ASAN_OPTIONS");
+    char *saved = asan ? strdup(asan) : NULL;
+    char options[1024];
+    snprintf(options, sizeof options, "%s%sverify_asan_link_order=0", asan ? asan : "",
+             asan && *asan ? ":" : "");
+    setenv("ASAN_OPTIONS", options, 1);
+    int rc = dh_start(daemon);
+    if (saved)
+        setenv("ASAN_OPTIONS", saved, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+    free(saved);
+    unsetenv("LD_PRELOAD");
+    unsetenv("FAKETIME");
+    unsetenv("FAKETIME_DONT_FAKE_MONOTONIC");
+    cr_assert_eq(rc, 0, "the daemon did not start under libfaketime");
+}
+
+/* A number from `sqlite3 DB SQL`. */
+static long s_sql_count(dh_t *daemon, const char *sql)
+{
+    char db[4600];
+    snprintf(db, sizeof db, "%s/hartslagd.db", daemon->state);
+    char *argv[] = {"/usr/bin/sqlite3", db, (char *)sql, NULL};
+    char *out = NULL, *why = NULL;
+    cr_assert_eq(tu_run(argv, NULL, &out, &why), 0, "%s", why ? why : "");
+    long n = strtol(out ? out : "", NULL, 10);
+    free(out);
+    free(why);
+    return n;
+}
+
+/* After retention_days_after_close (90) from the close, each
+   participant's daemon deletes the case's own rows (cases, steps, the
+   words said in it), audited locally, with a `purged` case event to the
+   hook; `case show` says so in words and `case list` no longer has it.
+   An open case is kept. The clock is moved with libfaketime. */
+Test(case_conference, a_closed_case_is_purged_after_its_retention)
+{
+    const char *fields[] = {"datum=2026-11-28", NULL};
+    char signal_id[33];
+    cr_assert_eq(dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL,
+                         true, signal_id),
+                 0);
+    cr_assert(dh_wait_inbox(s_daemons[0], 1, 10000));
+    char *out = NULL, *err = NULL, *text = NULL;
+    char closing[40], staying[40];
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-signal",
+                            signal_id, "--invite", "politie", "--title", "titel " CANARY, "--user",
+                            "regisseur 1", NULL),
+                     0, "%s%s", out, err);
+        cr_assert_eq(sscanf(out, "case %32s: open recorded by the broker", k ? staying : closing),
+                     1, "%s", out);
+        free(out);
+        free(err);
+        char *id = k ? staying : closing;
+        free(s_wait_case(s_daemons[1], id, "\"org\":\"politie\",\"state\":\"invited\""));
+        cr_assert_eq(s_case(s_daemons[1], &text, "accept", id, NULL, NULL), 0, "%s", text);
+        free(text);
+        free(s_wait_case(s_daemons[0], id, "\"org\":\"politie\",\"state\":\"active\""));
+    }
+    cr_assert_eq(s_case(s_daemons[0], &text, "close", closing, "--outcome", "opgelost"), 0, "%s",
+                 text);
+    free(text);
+    /* Both hold the close, with the time the case's rows go. */
+    for (int d = 0; d < 2; d++) {
+        char *shown = s_wait_case(s_daemons[d], closing, "\"state\":\"closed\"");
+        const char *at = strstr(shown, "\"purge_after_ms\":");
+        cr_assert_not_null(at, "%s", shown);
+        uint64_t purge_ms = strtoull(at + strlen("\"purge_after_ms\":"), NULL, 10);
+        uint64_t now_ms = (uint64_t)time(NULL) * 1000;
+        cr_assert(purge_ms > now_ms + 89ull * DAY_MS && purge_ms < now_ms + 91ull * DAY_MS, "%s",
+                  shown);
+        free(shown);
+        shown = s_wait_case(s_daemons[d], staying, "\"state\":\"open\"");
+        cr_assert(strstr(shown, "\"purge_after_ms\":null"), "%s", shown);
+        free(shown);
+    }
+    char sql[300];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM case_texts WHERE case_id = '%s';", closing);
+    cr_assert_gt(s_sql_count(s_daemons[0], sql), 0, "the title is kept while the case is held");
+
+    /* 89 days on: nothing goes yet. */
+    s_restart_later(s_daemons[0], "+89d");
+    cr_assert(dh_wait_log(s_daemons[0], "event=started", 10000));
+    usleep(500000);
+    cr_assert_eq(dh_log_count(s_daemons[0], "event=case_purged"), 0);
+
+    /* 91 days on: the closed case goes, at the retention pass at start. */
+    for (int d = 0; d < 2; d++) {
+        s_restart_later(s_daemons[d], "+91d");
+        cr_assert(dh_wait_log(s_daemons[d], "event=case_purged", 10000), "%s",
+                  dh_log(s_daemons[d]));
+        char needle[80];
+        snprintf(needle, sizeof needle, "event=case_purged case=%s", closing);
+        cr_assert_eq(dh_log_count(s_daemons[d], needle), 1);
+        cr_assert_eq(dh_log_count(s_daemons[d], "event=case_purged"), 1, "the open case stays");
+        const char *tables[] = {"cases", "case_steps", "case_texts"};
+        for (size_t t = 0; t < 3; t++) {
+            snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE case_id = '%s';", tables[t],
+                     closing);
+            cr_assert_eq(s_sql_count(s_daemons[d], sql), 0, "%s still holds the case", tables[t]);
+            snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE case_id = '%s';", tables[t],
+                     staying);
+            if (t < 2)
+                cr_assert_gt(s_sql_count(s_daemons[d], sql), 0, "%s lost the open case", tables[t]);
+        }
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM audit WHERE event = 'case_purged' AND signal_id = '%s'"
+                 " AND signal_type = 'casusoverleg-passart' AND reason = 'retention';",
+                 closing);
+        cr_assert_eq(s_sql_count(s_daemons[d], sql), 1, "no case_purged in the local audit");
+        /* show says so in words; list no longer has it */
+        cr_assert_eq(s_case(s_daemons[d], &text, "show", closing, NULL, NULL), 1, "%s", text);
+        cr_assert(strstr(text, "was purged") && strstr(text, "after its retention"), "%s", text);
+        free(text);
+        cr_assert_eq(dh_cli(s_daemons[d], NULL, &out, NULL, "case", "list", "--json", NULL), 0);
+        cr_assert(strstr(out, staying) && !strstr(out, closing), "%s", out);
+        free(out);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM cases_gone WHERE case_id = '%s';", closing);
+        cr_assert_eq(s_sql_count(s_daemons[d], sql), 1);
+    }
+    /* The coordinator's hook was told, by case id and kind only. */
+    char *hooked = NULL;
+    for (int i = 0; i < 100; i++) {
+        free(hooked);
+        hooked = tu_read_file(s_hook_out, NULL);
+        if (hooked && strstr(hooked, "\"step\":\"purged\""))
+            break;
+        usleep(100000);
+    }
+    cr_assert(hooked && strstr(hooked, "\"step\":\"purged\""), "%s",
+              hooked ? hooked : "(no hook output)");
+    char purged[120];
+    snprintf(purged, sizeof purged, "\"case_id\":\"%s\",\"step\":\"purged\"", closing);
+    cr_assert(strstr(hooked, purged), "%s", hooked);
+    cr_assert_null(strstr(hooked, BSN));
+    cr_assert_null(strstr(hooked, CANARY));
+    free(hooked);
+    /* Only once: the next pass finds nothing more. */
+    s_restart_later(s_daemons[0], "+92d");
+    cr_assert(dh_wait_log(s_daemons[0], "event=started", 10000));
+    usleep(500000);
+    cr_assert_eq(dh_log_count(s_daemons[0], "event=case_purged"), 1);
 }
