@@ -16,8 +16,9 @@
     (store_case.h), audited locally, handed to the hook and the watchers,
     and acked.
 
-    Not here yet: sealed case content (title, shares, plan, actions) and the
-    purge after retention_days_after_close. */
+    Elsewhere: an open about a subject identifier waits for its pseudonym
+    in case_open.c; what is said in a case is case_texts.c; the case's own
+    rows go after retention_days_after_close in case_purge.c. */
 #include "case_action.h"
 #include "daemon_internal.h"
 #include "dlog.h"
