@@ -718,7 +718,12 @@ static void s_command(daemon_t *self, request_t *req, const uint8_t *given)
         if (given)
             memcpy(subject, given, sizeof subject);
         else if (by_id) {
+            /* What can be checked here is, before the service is asked. */
             char code[32];
+            if (s_texts_check(req, a.verb, 0, err, sizeof err) != 0) {
+                control_error(self, req->routing, "usage", err);
+                return;
+            }
             got = case_open_subject(self, req, subject, code, sizeof code, err, sizeof err);
             if (got == 1)
                 return; /* the request waits for its pseudonym (case_open.c) */

@@ -4,8 +4,12 @@
     is removed leaves a tombstone, so a signal id is never in both; a
     rolled-back transaction leaves no outbox, inbox or audit row; the
     latest checkpoint held is the largest; everything survives a reopen; a
-    full disk is reported, not half-stored. */
+    full disk is reported, not half-stored. Issue 15: a case's purge time
+    follows its newest step, and its purge empties every case table of it
+    and leaves a tombstone. */
 #include "../../clients/daemon/store.h"
+#include "../../clients/daemon/store_case.h"
+#include "../../clients/daemon/store_case_text.h"
 
 #include "testutil.h"
 
@@ -354,4 +358,128 @@ Test(daemon_store, readonly_notes_and_exchanges)
     store_destroy(&store);
     snprintf(path, sizeof path, "%s/missing.db", s_dir);
     cr_assert_null(store_open_readonly(path, s_err, sizeof s_err));
+}
+
+/* Writes case `id` as a step at `updated_ms` would, purged after
+   `purge_after_ms` (0: we take part). */
+static void s_case_put(store_t *store, const char *id, uint64_t updated_ms, uint64_t purge_after_ms)
+{
+    store_case_t c = {.case_id = id,
+                      .kind = "casusoverleg",
+                      .coordinator = "gemeente",
+                      .subject = "9c5204ef5a660f7dd59dd1c71819b4beeef1b39cabab316d4df3e19c068f20c0",
+                      .opened_ms = 100,
+                      .updated_ms = updated_ms,
+                      .participants = "[]",
+                      .purge_after_ms = purge_after_ms};
+    cr_assert_eq(store_case_put(store, &c), 0, "%s", store_error(store));
+}
+
+static long s_count(store_t *store, const char *table, const char *case_id)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE case_id = '%s'", table, case_id);
+    sqlite3_stmt *stmt = NULL;
+    cr_assert_eq(sqlite3_prepare_v2(store_db(store), sql, -1, &stmt, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(stmt), SQLITE_ROW);
+    long n = (long)sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return n;
+}
+
+typedef struct {
+    char ids[4][33];
+    size_t n;
+} due_t;
+
+static int s_due(void *arg, const char *case_id, const char *kind)
+{
+    due_t *due = arg;
+    cr_assert_str_eq(kind, "casusoverleg");
+    snprintf(due->ids[due->n++], 33, "%s", case_id);
+    return 0;
+}
+
+Test(daemon_store, a_case_is_purged_from_every_case_table)
+{
+    store_t *store = s_open();
+    cr_assert_eq(store_begin(store), 0);
+    const char *ids[] = {s_id1, s_id2};
+    for (int i = 0; i < 2; i++) {
+        s_case_put(store, ids[i], 200, 0);
+        char step[33];
+        snprintf(step, sizeof step, "%.31s%d", ids[i], i);
+        store_case_step_t st = {.action_id = step,
+                                .case_id = ids[i],
+                                .verb = "open",
+                                .actor = "gemeente",
+                                .actor_user = "regisseur",
+                                .at_ms = 200,
+                                .audit_index = 1,
+                                .detail = "{}"};
+        cr_assert_eq(store_case_step_add(store, &st), 0);
+        store_case_text_t text = {.text_id = step,
+                                  .case_id = ids[i],
+                                  .kind = "title",
+                                  .author_user = "regisseur",
+                                  .fields = "{}",
+                                  .free_text = "titel",
+                                  .created_ms = 200};
+        cr_assert_eq(store_case_text_add(store, &text), 0, "%s", store_error(store));
+    }
+    /* closed at 300: purged after 1000; an older step (sent again) does
+       not undo it, a later one does not push it back */
+    s_case_put(store, s_id1, 300, 1000);
+    s_case_put(store, s_id1, 250, 0);
+    s_case_put(store, s_id1, 400, 2000);
+    /* we left case 2, then were invited again: kept */
+    s_case_put(store, s_id2, 300, 1500);
+    s_case_put(store, s_id2, 400, 0);
+    cr_assert_eq(store_commit(store), 0);
+
+    due_t due = {.n = 0};
+    cr_assert_eq(store_case_purge_due_each(store, 999, s_due, &due), 0);
+    cr_assert_eq(due.n, 0);
+    cr_assert_eq(store_case_purge_due_each(store, 1000, s_due, &due), 0);
+    cr_assert_eq(due.n, 1);
+    cr_assert_str_eq(due.ids[0], s_id1);
+    due.n = 0;
+    cr_assert_eq(store_case_purge_due_each(store, 1000000, s_due, &due), 0);
+    cr_assert_eq(due.n, 1, "the case we take part in again is never due");
+
+    uint64_t purged_ms = 0;
+    cr_assert_eq(store_case_gone(store, s_id1, &purged_ms), 0);
+    cr_assert_eq(store_begin(store), 0);
+    cr_assert_eq(store_case_purge(store, s_id1, 5000), 1);
+    cr_assert_eq(store_commit(store), 0);
+    const char *tables[] = {"cases", "case_steps", "case_texts"};
+    for (size_t t = 0; t < 3; t++) {
+        cr_assert_eq(s_count(store, tables[t], s_id1), 0, "%s still holds the case", tables[t]);
+        cr_assert_eq(s_count(store, tables[t], s_id2), 1, "%s lost the other case", tables[t]);
+    }
+    cr_assert_eq(store_case_gone(store, s_id1, &purged_ms), 1);
+    cr_assert_eq(purged_ms, 5000);
+    cr_assert_eq(store_case_gone(store, s_id2, &purged_ms), 0);
+    char *json = NULL;
+    cr_assert_eq(store_case_json(store, s_id1, &json), 0);
+    cr_assert_eq(store_case_json(store, s_id2, &json), 1);
+    cr_assert(strstr(json, "\"purge_after_ms\":null"), "%s", json);
+    free(json);
+    /* the tombstone holds no subject */
+    sqlite3_stmt *stmt = NULL;
+    cr_assert_eq(sqlite3_prepare_v2(store_db(store), "SELECT * FROM cases_gone", -1, &stmt, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_column_count(stmt), 2);
+    sqlite3_finalize(stmt);
+    /* purging it again (a retried pass) finds nothing and keeps one tombstone */
+    cr_assert_eq(store_begin(store), 0);
+    cr_assert_eq(store_case_purge(store, s_id1, 6000), 0);
+    cr_assert_eq(store_commit(store), 0);
+    cr_assert_eq(s_count(store, "cases_gone", s_id1), 1);
+    /* invited again after the purge: the tombstone goes */
+    cr_assert_eq(store_begin(store), 0);
+    cr_assert_eq(store_case_ungone(store, s_id1), 0);
+    cr_assert_eq(store_commit(store), 0);
+    cr_assert_eq(store_case_gone(store, s_id1, &purged_ms), 0);
+    store_destroy(&store);
 }
