@@ -408,7 +408,7 @@ Test(daemon_store, a_case_is_purged_from_every_case_table)
     for (int i = 0; i < 2; i++) {
         s_case_put(store, ids[i], 200, 0);
         char step[33];
-        snprintf(step, sizeof step, "%.31s%d", ids[i], i);
+        snprintf(step, sizeof step, "%.31s%c", ids[i], i ? '1' : '0');
         store_case_step_t st = {.action_id = step,
                                 .case_id = ids[i],
                                 .verb = "open",
