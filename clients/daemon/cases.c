@@ -307,12 +307,13 @@ void cases_notice(daemon_t *self, const Hartslag__CaseNotice *notice)
             : 0;
     /* The case's own rows follow at the same time (case_purge.c). */
     row.purge_after_ms = until_ms;
-    /* A purged case stays purged: a notice from before the purge (sent
-       again) is acknowledged and not kept; a newer one (invited again)
-       makes the case ours again. */
-    uint64_t purged_ms = 0;
-    int gone = store_case_gone(self->store, case_hex, &purged_ms);
-    if (gone == 1 && notice->at_ms <= purged_ms) {
+    /* A purged case stays purged: a notice no newer than the last step we
+       held (sent again) is acknowledged and not kept; a newer one (invited
+       again after we left) makes the case ours again. Broker time against
+       broker time: our clock does not enter into it. */
+    uint64_t purged_ms = 0, last_step_ms = 0;
+    int gone = store_case_gone(self->store, case_hex, &purged_ms, &last_step_ms);
+    if (gone == 1 && notice->at_ms <= last_step_ms) {
         dlog(DLOG_INFO, "event=case_notice_ignored case=%s reason=purged", case_hex);
         s_ack(self, notice->notice_id, true, NULL);
         goto done;
@@ -488,8 +489,8 @@ static void s_show(daemon_t *self, const request_t *req)
     }
     char *json = NULL;
     int found = store_case_json(self->store, id, &json);
-    uint64_t purged_ms = 0;
-    if (found == 0 && store_case_gone(self->store, id, &purged_ms) == 1) {
+    uint64_t purged_ms = 0, last_step_ms = 0;
+    if (found == 0 && store_case_gone(self->store, id, &purged_ms, &last_step_ms) == 1) {
         char message[300], when[40];
         time_t secs = (time_t)(purged_ms / 1000);
         struct tm tm;

@@ -20,7 +20,7 @@ static const char *s_schema =
     "  audit_index INTEGER NOT NULL, detail TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS case_steps_case ON case_steps (case_id, at_ms);"
     "CREATE TABLE IF NOT EXISTS cases_gone ("
-    "  case_id TEXT PRIMARY KEY, purged_ms INTEGER NOT NULL);"
+    "  case_id TEXT PRIMARY KEY, purged_ms INTEGER NOT NULL, last_step_ms INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS inbox_case ON inbox (case_id) WHERE case_id IS NOT NULL;";
 
 /* Every table that holds a case's own rows, keyed by its `case_id`: the
@@ -289,6 +289,17 @@ int store_case_purge_due_each(store_t *self, uint64_t now_ms, store_case_due_fn 
 
 int store_case_purge(store_t *self, const char *case_id, uint64_t now_ms)
 {
+    /* The tombstone first, from the row about to go: a purge of a case no
+       longer held keeps the tombstone it has. */
+    sqlite3_stmt *stone =
+        s_prepare(self, "INSERT OR REPLACE INTO cases_gone (case_id, purged_ms, last_step_ms)"
+                        " SELECT case_id, ?, updated_ms FROM cases WHERE case_id = ?");
+    if (!stone)
+        return -1;
+    sqlite3_bind_int64(stone, 1, (sqlite3_int64)now_ms);
+    s_text(stone, 2, case_id);
+    if (s_run(stone) != 0)
+        return -1;
     int held = 0;
     for (size_t i = 0; i < sizeof s_case_tables / sizeof s_case_tables[0]; i++) {
         char sql[120];
@@ -307,25 +318,22 @@ int store_case_purge(store_t *self, const char *case_id, uint64_t now_ms)
     }
     /* Texts said in the case were among the rows: no copy stays in the WAL. */
     store_note_removed(self);
-    sqlite3_stmt *stmt =
-        s_prepare(self, "INSERT OR REPLACE INTO cases_gone (case_id, purged_ms) VALUES (?, ?)");
-    if (!stmt)
-        return -1;
-    s_text(stmt, 1, case_id);
-    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)now_ms);
-    return s_run(stmt) == 0 ? held : -1;
+    return held;
 }
 
-int store_case_gone(store_t *self, const char *case_id, uint64_t *purged_ms)
+int store_case_gone(store_t *self, const char *case_id, uint64_t *purged_ms, uint64_t *last_step_ms)
 {
-    sqlite3_stmt *stmt = s_prepare(self, "SELECT purged_ms FROM cases_gone WHERE case_id = ?");
+    sqlite3_stmt *stmt =
+        s_prepare(self, "SELECT purged_ms, last_step_ms FROM cases_gone WHERE case_id = ?");
     if (!stmt)
         return -1;
     s_text(stmt, 1, case_id);
     int rc = sqlite3_step(stmt);
     int result = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-    if (result == 1)
+    if (result == 1) {
         *purged_ms = (uint64_t)sqlite3_column_int64(stmt, 0);
+        *last_step_ms = (uint64_t)sqlite3_column_int64(stmt, 1);
+    }
     sqlite3_finalize(stmt);
     return result;
 }

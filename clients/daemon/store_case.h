@@ -9,7 +9,9 @@
     from our removal or decline: `purge_after_ms`) a case's rows leave
     every table that holds them, in one transaction (store_case_purge; the
     tables are listed once in store_case.c), and only a tombstone is kept
-    in `cases_gone`: the case id and when it was purged, no subject.
+    in `cases_gone`: the case id, when it was purged and the broker time
+    of the last step held (to tell a notice sent again from a new one), no
+    subject.
 
     Every call runs in the caller's transaction (store_begin ..
     store_commit). 0 / 1 found, -1 on a store error.
@@ -90,8 +92,11 @@ int store_case_purge_due_each(store_t *self, uint64_t now_ms, store_case_due_fn 
    (purged at `now_ms`): 1, 0 when the case was not held, -1. */
 int store_case_purge(store_t *self, const char *case_id, uint64_t now_ms);
 
-/* The tombstone of a purged case: 1 (*purged_ms set), 0 none, -1. */
-int store_case_gone(store_t *self, const char *case_id, uint64_t *purged_ms);
+/* The tombstone of a purged case: 1 (*purged_ms, our clock, and
+   *last_step_ms, the broker's time of the last step we held, set), 0
+   none, -1. */
+int store_case_gone(store_t *self, const char *case_id, uint64_t *purged_ms,
+                    uint64_t *last_step_ms);
 
 /* Drops the tombstone: a step newer than the purge made the case ours
    again (a new invitation). */

@@ -891,3 +891,47 @@ Test(case_conference, a_closed_case_is_purged_after_its_retention)
     usleep(500000);
     cr_assert_eq(dh_log_count(s_daemons[0], "event=case_purged"), 1);
 }
+
+/* A partner that declined purges the case after the retention; invited
+   again later, it holds the case again (the tombstone compares the
+   broker's times, not the daemon's clock, which was 91 days ahead). */
+Test(case_conference, a_partner_invited_again_after_its_purge_holds_the_case_again)
+{
+    const char *fields[] = {"datum=2026-11-28", NULL};
+    char signal_id[33];
+    cr_assert_eq(dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL,
+                         true, signal_id),
+                 0);
+    cr_assert(dh_wait_inbox(s_daemons[0], 1, 10000));
+    char *out = NULL, *err = NULL, *text = NULL;
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-signal", signal_id,
+                        "--invite", "welzijn", "--user", "regisseur 1", NULL),
+                 0, "%s%s", out, err);
+    char case_id[40];
+    cr_assert_eq(sscanf(out, "case %32s: open recorded by the broker", case_id), 1, "%s", out);
+    free(out);
+    free(err);
+    free(s_wait_case(s_daemons[2], case_id, "\"org\":\"welzijn\",\"state\":\"invited\""));
+    cr_assert_eq(s_case(s_daemons[2], &text, "decline", case_id, NULL, NULL), 0, "%s", text);
+    free(text);
+    free(s_wait_case(s_daemons[2], case_id, "\"org\":\"welzijn\",\"state\":\"declined\""));
+
+    s_restart_later(s_daemons[2], "+91d");
+    cr_assert(dh_wait_log(s_daemons[2], "event=case_purged", 10000), "%s", dh_log(s_daemons[2]));
+    cr_assert_eq(s_case(s_daemons[2], &text, "show", case_id, NULL, NULL), 1, "%s", text);
+    cr_assert(strstr(text, "was purged"), "%s", text);
+    free(text);
+    /* Back to the real time; the coordinator invites welzijn again. */
+    dh_stop(s_daemons[2], SIGTERM);
+    cr_assert_eq(dh_start(s_daemons[2]), 0);
+    cr_assert(dh_wait_log(s_daemons[2], "event=connected", 10000));
+    cr_assert_eq(s_case(s_daemons[0], &text, "invite", case_id, "--partner", "welzijn"), 0, "%s",
+                 text);
+    free(text);
+    char *shown = s_wait_case(s_daemons[2], case_id, "\"org\":\"welzijn\",\"state\":\"invited\"");
+    cr_assert(strstr(shown, "\"purge_after_ms\":null"), "%s", shown);
+    free(shown);
+    cr_assert_eq(dh_log_count(s_daemons[2], "event=case_notice_ignored"), 0);
+    cr_assert_eq(s_case(s_daemons[2], &text, "accept", case_id, NULL, NULL), 0, "%s", text);
+    free(text);
+}

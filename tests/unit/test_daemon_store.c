@@ -447,8 +447,8 @@ Test(daemon_store, a_case_is_purged_from_every_case_table)
     cr_assert_eq(store_case_purge_due_each(store, 1000000, s_due, &due), 0);
     cr_assert_eq(due.n, 1, "the case we take part in again is never due");
 
-    uint64_t purged_ms = 0;
-    cr_assert_eq(store_case_gone(store, s_id1, &purged_ms), 0);
+    uint64_t purged_ms = 0, last_ms = 0;
+    cr_assert_eq(store_case_gone(store, s_id1, &purged_ms, &last_ms), 0);
     cr_assert_eq(store_begin(store), 0);
     cr_assert_eq(store_case_purge(store, s_id1, 5000), 1);
     cr_assert_eq(store_commit(store), 0);
@@ -457,9 +457,10 @@ Test(daemon_store, a_case_is_purged_from_every_case_table)
         cr_assert_eq(s_count(store, tables[t], s_id1), 0, "%s still holds the case", tables[t]);
         cr_assert_eq(s_count(store, tables[t], s_id2), 1, "%s lost the other case", tables[t]);
     }
-    cr_assert_eq(store_case_gone(store, s_id1, &purged_ms), 1);
+    cr_assert_eq(store_case_gone(store, s_id1, &purged_ms, &last_ms), 1);
     cr_assert_eq(purged_ms, 5000);
-    cr_assert_eq(store_case_gone(store, s_id2, &purged_ms), 0);
+    cr_assert_eq(last_ms, 400, "the broker time of the newest step held");
+    cr_assert_eq(store_case_gone(store, s_id2, &purged_ms, &last_ms), 0);
     char *json = NULL;
     cr_assert_eq(store_case_json(store, s_id1, &json), 0);
     cr_assert_eq(store_case_json(store, s_id2, &json), 1);
@@ -469,17 +470,19 @@ Test(daemon_store, a_case_is_purged_from_every_case_table)
     sqlite3_stmt *stmt = NULL;
     cr_assert_eq(sqlite3_prepare_v2(store_db(store), "SELECT * FROM cases_gone", -1, &stmt, NULL),
                  SQLITE_OK);
-    cr_assert_eq(sqlite3_column_count(stmt), 2);
+    cr_assert_eq(sqlite3_column_count(stmt), 3);
     sqlite3_finalize(stmt);
     /* purging it again (a retried pass) finds nothing and keeps one tombstone */
     cr_assert_eq(store_begin(store), 0);
     cr_assert_eq(store_case_purge(store, s_id1, 6000), 0);
     cr_assert_eq(store_commit(store), 0);
     cr_assert_eq(s_count(store, "cases_gone", s_id1), 1);
+    cr_assert_eq(store_case_gone(store, s_id1, &purged_ms, &last_ms), 1);
+    cr_assert_eq(purged_ms, 5000, "the first purge's tombstone stays");
     /* invited again after the purge: the tombstone goes */
     cr_assert_eq(store_begin(store), 0);
     cr_assert_eq(store_case_ungone(store, s_id1), 0);
     cr_assert_eq(store_commit(store), 0);
-    cr_assert_eq(store_case_gone(store, s_id1, &purged_ms), 0);
+    cr_assert_eq(store_case_gone(store, s_id1, &purged_ms, &last_ms), 0);
     store_destroy(&store);
 }
