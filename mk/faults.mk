@@ -25,8 +25,10 @@ $(BUILD)/tests/hartslagd-faults: $(DAEMON_OBJ) $(FAULTS_OBJ) $(LIBHARTSLAG)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(DAEMON_OBJ) $(FAULTS_OBJ) $(LIBHARTSLAG) $(PKG_LIBS)
 
-# The fault tests exec the two binaries above (and the normal ones).
+# The fault tests exec the two binaries above (and the normal ones); the
+# case conference suite runs the daemon's for a purge the disk fails.
 $(BUILD)/tests/integration/test_storage_faults: | faults-bins
+$(BUILD)/tests/integration/test_case_conference: | faults-bins
 
 faults-test: all faults-bins $(BUILD)/tests/integration/test_storage_faults
 	HARTSLAG_BIN=$(abspath $(BUILD)) HARTSLAG_SRC=$(CURDIR) \

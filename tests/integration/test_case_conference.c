@@ -737,21 +737,32 @@ Test(case_conference, a_case_opens_from_a_bsn_through_the_pseudonym_service)
 #define FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 /* Restarts `daemon` with its clock `offset` ahead ("+91d"), through
-   libfaketime; real time flows on from there. */
-static void s_restart_later(dh_t *daemon, const char *offset)
+   libfaketime; real time flows on from there. With `fault_file`, the
+   storage-fault build of the daemon (mk/faults.mk) runs instead, told by
+   that file which fault to inject (tests/faults/README.md). */
+static void s_restart_as(dh_t *daemon, const char *offset, const char *fault_file)
 {
     dh_stop(daemon, SIGTERM);
     cr_assert_eq(access(FAKETIME_LIB, R_OK), 0, "libfaketime is missing (scripts/deps.sh)");
+    const char *bin = tu_bin(fault_file ? "tests/hartslagd-faults" : "hartslagd");
+    cr_assert_eq(access(bin, X_OK), 0,
+                 "%s is missing (make -f Makefile -f mk/faults.mk faults-bins)", bin);
     setenv("LD_PRELOAD", FAKETIME_LIB, 1);
     setenv("FAKETIME", offset, 1);
     setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1", 1);
+    if (fault_file)
+        setenv("HARTSLAG_FAULT_FILE", fault_file, 1);
     const char *asan = getenv("ASAN_OPTIONS");
     char *saved = asan ? strdup(asan) : NULL;
     char options[1024];
     snprintf(options, sizeof options, "%s%sverify_asan_link_order=0", asan ? asan : "",
              asan && *asan ? ":" : "");
     setenv("ASAN_OPTIONS", options, 1);
-    int rc = dh_start(daemon);
+    size_t offset_now = 0;
+    free(tu_read_file(daemon->log, &offset_now));
+    daemon->log_offset = offset_now;
+    char *argv[] = {(char *)bin, "--config", daemon->config, NULL};
+    daemon->pid = tu_spawn(argv, NULL, daemon->log, true, NULL);
     if (saved)
         setenv("ASAN_OPTIONS", saved, 1);
     else
@@ -760,7 +771,20 @@ static void s_restart_later(dh_t *daemon, const char *offset)
     unsetenv("LD_PRELOAD");
     unsetenv("FAKETIME");
     unsetenv("FAKETIME_DONT_FAKE_MONOTONIC");
-    cr_assert_eq(rc, 0, "the daemon did not start under libfaketime");
+    unsetenv("HARTSLAG_FAULT_FILE");
+    cr_assert_gt(daemon->pid, 0);
+    cr_assert(dh_wait_log(daemon, "event=started", 10000), "the daemon did not start:\n%s",
+              dh_log(daemon));
+    char sock[4600];
+    snprintf(sock, sizeof sock, "%s/control.sock", daemon->state);
+    for (int i = 0; i < 200 && access(sock, F_OK) != 0; i++)
+        usleep(10000);
+    cr_assert_eq(access(sock, F_OK), 0, "no control socket:\n%s", dh_log(daemon));
+}
+
+static void s_restart_later(dh_t *daemon, const char *offset)
+{
+    s_restart_as(daemon, offset, NULL);
 }
 
 /* A number from `sqlite3 DB SQL`. */
@@ -934,4 +958,89 @@ Test(case_conference, a_partner_invited_again_after_its_purge_holds_the_case_aga
     cr_assert_eq(dh_log_count(s_daemons[2], "event=case_notice_ignored"), 0);
     cr_assert_eq(s_case(s_daemons[2], &text, "accept", case_id, NULL, NULL), 0, "%s", text);
     free(text);
+}
+
+/* The purge is one transaction: when the daemon's disk fails it, nothing
+   of the case goes (no audit record, no hook event), and the next
+   retention pass, once the disk works, purges it once. The daemon runs as
+   its storage-fault build (tests/faults/README.md). */
+Test(case_conference, a_purge_the_disk_fails_is_all_or_nothing_and_done_later)
+{
+    const char *fields[] = {"datum=2026-11-28", NULL};
+    char signal_id[33];
+    cr_assert_eq(dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL,
+                         true, signal_id),
+                 0);
+    cr_assert(dh_wait_inbox(s_daemons[0], 1, 10000));
+    char *out = NULL, *err = NULL, *text = NULL;
+    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-signal", signal_id,
+                        "--title", "titel " CANARY, "--user", "regisseur 1", NULL),
+                 0, "%s%s", out, err);
+    char case_id[40];
+    cr_assert_eq(sscanf(out, "case %32s: open recorded by the broker", case_id), 1, "%s", out);
+    free(out);
+    free(err);
+    cr_assert_eq(s_case(s_daemons[0], &text, "close", case_id, "--outcome", "geen_actie"), 0, "%s",
+                 text);
+    free(text);
+    free(s_wait_case(s_daemons[0], case_id, "\"state\":\"closed\""));
+
+    /* A retention pass every second; every write fails. */
+    char *config = tu_read_file(s_daemons[0]->config, NULL);
+    cr_assert_not_null(config);
+    size_t len = strlen(config) + 32;
+    char *more = malloc(len);
+    snprintf(more, len, "%sretention_check: 1\n", config);
+    cr_assert_eq(tu_write_file(s_daemons[0]->config, more, 0600), 0);
+    free(config);
+    free(more);
+    char fault[4500], tmp[4600];
+    snprintf(fault, sizeof fault, "%s/fault", s_bh->root);
+    snprintf(tmp, sizeof tmp, "%s.tmp", fault);
+    cr_assert_eq(tu_write_file(fault, "write", 0644), 0);
+    s_restart_as(s_daemons[0], "+91d", fault);
+    cr_assert(dh_wait_log(s_daemons[0], "event=store_failed op=case_purge", 10000), "%s",
+              dh_log(s_daemons[0]));
+    char sql[300];
+    const char *tables[] = {"cases", "case_steps", "case_texts"};
+    for (size_t t = 0; t < 3; t++) {
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE case_id = '%s';", tables[t],
+                 case_id);
+        cr_assert_gt(s_sql_count(s_daemons[0], sql), 0, "%s lost rows of a failed purge",
+                     tables[t]);
+    }
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM audit WHERE event = 'case_purged' AND signal_id = '%s';",
+             case_id);
+    cr_assert_eq(s_sql_count(s_daemons[0], sql), 0);
+    cr_assert_eq(dh_log_count(s_daemons[0], "event=case_purged"), 0);
+
+    /* The disk works again: the next pass purges it, once. */
+    cr_assert_eq(tu_write_file(tmp, "none", 0644), 0);
+    cr_assert_eq(rename(tmp, fault), 0);
+    cr_assert(dh_wait_log(s_daemons[0], "event=case_purged", 10000), "%s", dh_log(s_daemons[0]));
+    for (size_t t = 0; t < 3; t++) {
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE case_id = '%s';", tables[t],
+                 case_id);
+        cr_assert_eq(s_sql_count(s_daemons[0], sql), 0, "%s still holds the case", tables[t]);
+    }
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM audit WHERE event = 'case_purged' AND signal_id = '%s';",
+             case_id);
+    cr_assert_eq(s_sql_count(s_daemons[0], sql), 1);
+    sleep(2); /* two more passes */
+    cr_assert_eq(dh_log_count(s_daemons[0], "event=case_purged"), 1);
+    char *hooked = NULL;
+    char purged[120];
+    snprintf(purged, sizeof purged, "\"case_id\":\"%s\",\"step\":\"purged\"", case_id);
+    for (int i = 0; i < 100; i++) {
+        free(hooked);
+        hooked = tu_read_file(s_hook_out, NULL);
+        if (hooked && strstr(hooked, purged))
+            break;
+        usleep(100000);
+    }
+    cr_assert(hooked && strstr(hooked, purged), "%s", hooked ? hooked : "(no hook output)");
+    cr_assert_null(strstr(strstr(hooked, purged) + 1, purged), "the hook was told twice");
+    free(hooked);
 }
