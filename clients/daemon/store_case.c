@@ -3,6 +3,7 @@
     CLI and the hook read is built by SQLite's JSON functions, so that
     quoting is SQLite's, not hand-written. */
 #include "store_case.h"
+#include "store_sql.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -66,16 +67,13 @@ int store_case_schema(store_t *self, char *err, size_t errlen)
         return -1;
     }
     /* When the case's rows go; stores made before the purge get the column. */
-    bool has_purge = sqlite3_prepare_v2(store_db(self), "SELECT purge_after_ms FROM cases LIMIT 0",
-                                        -1, &probe, NULL) == SQLITE_OK;
-    sqlite3_finalize(probe);
-    if (!has_purge &&
-        sqlite3_exec(store_db(self),
-                     "ALTER TABLE cases ADD COLUMN purge_after_ms INTEGER;"
+    if (store_sql_add_column(self, "cases", "purge_after_ms", "INTEGER", err, errlen) != 0)
+        return -1;
+    if (sqlite3_exec(store_db(self),
                      "CREATE INDEX IF NOT EXISTS cases_purge ON cases (purge_after_ms)"
                      " WHERE purge_after_ms IS NOT NULL;",
                      NULL, NULL, &msg) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot add the cases' purge column: %s",
+        snprintf(err, errlen, "cannot index the cases' purge column: %s",
                  msg ? msg : "unknown error");
         sqlite3_free(msg);
         return -1;
