@@ -9,6 +9,7 @@
 #include "daemon_harness.h"
 #include "pseudonym.h"
 #include "testutil.h"
+#include "tu_case.h"
 #include "tu_browser.h"
 
 #include <criterion/criterion.h>
@@ -96,25 +97,6 @@ static void s_value(const char *json, const char *key, char *out, size_t len)
     out[n] = '\0';
 }
 
-/* The case as `daemon` holds it (show --json), waiting until `needle`
-   appears in it. The caller frees. */
-static char *s_wait_case(dh_t *daemon, const char *case_id, const char *needle)
-{
-    char *out = NULL;
-    for (int i = 0; i < 100; i++) {
-        free(out);
-        out = NULL;
-        char *err = NULL;
-        int rc = dh_cli(daemon, NULL, &out, &err, "case", "show", case_id, "--json", NULL);
-        free(err);
-        if (rc == 0 && out && strstr(out, needle))
-            return out;
-        usleep(100000);
-    }
-    cr_assert_fail("the case never showed %s: %s", needle, out ? out : "(nothing)");
-    return NULL;
-}
-
 #define DAY_MS (24ull * 60 * 60 * 1000)
 
 /* The retain_until_ms of the (one) case share in an inbox listing. */
@@ -151,23 +133,10 @@ static int s_case(dh_t *daemon, char **text, const char *op, const char *id, con
 Test(case_conference, from_an_alert_to_a_closed_case)
 {
     /* Two partners signal about one person: the coordinator's alert. */
-    const char *fields[] = {"datum=2026-11-28", NULL};
     char id[33];
-    cr_assert_eq(
-        dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL, true, id),
-        0);
-    cr_assert_eq(dh_send(s_daemons[2], "gemeente", "zorgsignaal", "casusoverleg", BSN, fields, NULL,
-                         true, id),
-                 0);
-    char *alerts = NULL, alert_id[40];
-    for (int i = 0; i < 100; i++) {
-        free(alerts);
-        alerts = NULL;
-        cr_assert_eq(dh_cli(s_daemons[0], NULL, &alerts, NULL, "alerts", "--json", NULL), 0);
-        if (strstr(alerts, "\"alert_id\""))
-            break;
-        usleep(100000);
-    }
+    tu_case_signal(s_daemons[1], s_daemons[0], "overlast", BSN, 1, id);
+    tu_case_signal(s_daemons[2], s_daemons[0], "zorgsignaal", BSN, 2, id);
+    char *alerts = tu_case_alerts(s_daemons[0]), alert_id[40];
     s_value(alerts, "alert_id", alert_id, sizeof alert_id);
     char subject[70];
     s_value(alerts, "subject", subject, sizeof subject);
@@ -193,7 +162,8 @@ Test(case_conference, from_an_alert_to_a_closed_case)
 
     /* The invited hold the case, with the alert's subject and their state
        as the signed steps prove it. */
-    char *shown = s_wait_case(s_daemons[1], case_id, "\"org\":\"politie\",\"state\":\"invited\"");
+    char *shown = tu_case_show_until(s_daemons[1], case_id, true,
+                                     "\"org\":\"politie\",\"state\":\"invited\"");
     cr_assert(strstr(shown, subject), "%s", shown);
     cr_assert(strstr(shown, "\"org\":\"gemeente\",\"state\":\"active\""), "%s", shown);
     free(shown);
@@ -254,7 +224,7 @@ Test(case_conference, from_an_alert_to_a_closed_case)
 
     /* Every participant's daemon holds the same end state. */
     for (int d = 0; d < 2; d++) {
-        shown = s_wait_case(s_daemons[d], case_id, "\"state\":\"closed\"");
+        shown = tu_case_show_until(s_daemons[d], case_id, true, "\"state\":\"closed\"");
         cr_assert(strstr(shown, "\"outcome\":\"zorgtraject\""), "%s", shown);
         cr_assert(strstr(shown, "\"meeting_date\":\"2027-01-14\""), "%s", shown);
         cr_assert(strstr(shown, "\"org\":\"politie\",\"state\":\"active\""), "%s", shown);
@@ -270,7 +240,8 @@ Test(case_conference, from_an_alert_to_a_closed_case)
     cr_assert_lt(retain_closed, now_ms + 91ull * DAY_MS);
     cr_assert_gt(retain_closed, now_ms + 89ull * DAY_MS);
     /* welzijn was told of the steps up to its decline, and no further. */
-    shown = s_wait_case(s_daemons[2], case_id, "\"org\":\"welzijn\",\"state\":\"declined\"");
+    shown = tu_case_show_until(s_daemons[2], case_id, true,
+                               "\"org\":\"welzijn\",\"state\":\"declined\"");
     cr_assert_null(strstr(shown, "\"state\":\"closed\""), "%s", shown);
     free(shown);
     /* woonpunt holds nothing of it. */
@@ -313,21 +284,11 @@ Test(case_conference, from_an_alert_to_a_closed_case)
    daemon's). */
 Test(case_conference, a_case_open_too_long_is_flagged_to_the_coordinator_once)
 {
-    const char *fields[] = {"datum=2026-11-28", NULL};
     char signal_id[33];
-    cr_assert_eq(dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL,
-                         true, signal_id),
-                 0);
-    cr_assert(dh_wait_inbox(s_daemons[0], 1, 10000));
-    char *out = NULL, *err = NULL;
-    int rc = dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-signal", signal_id,
-                    "--invite", "politie", "--user", "regisseur 1", NULL);
-    cr_assert_eq(rc, 0, "%s%s", out, err);
+    tu_case_signal(s_daemons[1], s_daemons[0], "overlast", BSN, 1, signal_id);
     char case_id[40];
-    cr_assert_eq(sscanf(out, "case %32s: open recorded by the broker", case_id), 1, "%s", out);
-    free(out);
-    free(err);
-    char *shown = s_wait_case(s_daemons[0], case_id, "\"state\":\"open\"");
+    tu_case_open(s_daemons[0], signal_id, "politie", NULL, case_id);
+    char *shown = tu_case_show_until(s_daemons[0], case_id, true, "\"state\":\"open\"");
     cr_assert(strstr(shown, "\"overdue_at_ms\":null"), "%s", shown);
     free(shown);
 
@@ -355,7 +316,7 @@ Test(case_conference, a_case_open_too_long_is_flagged_to_the_coordinator_once)
     char *log = dh_log(s_daemons[0]);
     cr_assert(strstr(log, needle) && strstr(log, "max_open_days=180"), "%s", log);
     free(log);
-    shown = s_wait_case(s_daemons[0], case_id, "\"state\":\"open\"");
+    shown = tu_case_show_until(s_daemons[0], case_id, true, "\"state\":\"open\"");
     cr_assert_null(strstr(shown, "\"overdue_at_ms\":null"), "%s", shown);
     free(shown);
     char *hooked = NULL;
@@ -386,21 +347,13 @@ Test(case_conference, a_case_open_too_long_is_flagged_to_the_coordinator_once)
    without a console error), never another day's, never content. */
 Test(case_conference, the_agenda_lists_the_cases_of_the_meeting)
 {
-    const char *fields[] = {"datum=2026-11-28", NULL};
     char signal_id[33];
-    cr_assert_eq(dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL,
-                         true, signal_id),
-                 0);
-    cr_assert(dh_wait_inbox(s_daemons[0], 1, 10000));
+    tu_case_signal(s_daemons[1], s_daemons[0], "overlast", BSN, 1, signal_id);
     char *out = NULL, *err = NULL;
-    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-signal", signal_id,
-                        "--invite", "politie", "--user", "regisseur 1", NULL),
-                 0, "%s%s", out, err);
     char case_id[40];
-    cr_assert_eq(sscanf(out, "case %32s: open recorded by the broker", case_id), 1, "%s", out);
-    free(out);
-    free(err);
-    free(s_wait_case(s_daemons[1], case_id, "\"org\":\"politie\",\"state\":\"invited\""));
+    tu_case_open(s_daemons[0], signal_id, "politie", NULL, case_id);
+    free(tu_case_show_until(s_daemons[1], case_id, true,
+                            "\"org\":\"politie\",\"state\":\"invited\""));
     char *text = NULL;
     cr_assert_eq(s_case(s_daemons[1], &text, "accept", case_id, NULL, NULL), 0, "%s", text);
     free(text);
@@ -411,12 +364,12 @@ Test(case_conference, the_agenda_lists_the_cases_of_the_meeting)
     cr_assert_eq(s_case(s_daemons[0], &text, "schedule", case_id, "--date", meeting), 0, "%s",
                  text);
     free(text);
-    free(s_wait_case(s_daemons[0], case_id, meeting));
+    free(tu_case_show_until(s_daemons[0], case_id, true, meeting));
     char action[40];
     snprintf(action, sizeof action, "politie:%s", meeting);
     cr_assert_eq(s_case(s_daemons[0], &text, "plan", case_id, "--action", action), 0, "%s", text);
     free(text);
-    free(s_wait_case(s_daemons[0], case_id, "\"step\":\"plan\""));
+    free(tu_case_show_until(s_daemons[0], case_id, true, "\"step\":\"plan\""));
 
     cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "agenda", "--date", meeting, NULL),
                  0, "%s%s", out, err);
@@ -499,23 +452,10 @@ Test(case_conference, the_agenda_lists_the_cases_of_the_meeting)
    refused for the alert, and the command says so and fails. */
 Test(case_conference, opening_from_an_alert_with_a_lead_marks_it_handled)
 {
-    const char *fields[] = {"datum=2026-11-28", NULL};
     char id[33];
-    cr_assert_eq(
-        dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL, true, id),
-        0);
-    cr_assert_eq(dh_send(s_daemons[2], "gemeente", "zorgsignaal", "casusoverleg", BSN, fields, NULL,
-                         true, id),
-                 0);
-    char *alerts = NULL, alert_id[40];
-    for (int i = 0; i < 100; i++) {
-        free(alerts);
-        alerts = NULL;
-        cr_assert_eq(dh_cli(s_daemons[0], NULL, &alerts, NULL, "alerts", "--json", NULL), 0);
-        if (strstr(alerts, "\"alert_id\""))
-            break;
-        usleep(100000);
-    }
+    tu_case_signal(s_daemons[1], s_daemons[0], "overlast", BSN, 1, id);
+    tu_case_signal(s_daemons[2], s_daemons[0], "zorgsignaal", BSN, 2, id);
+    char *alerts = tu_case_alerts(s_daemons[0]), alert_id[40];
     s_value(alerts, "alert_id", alert_id, sizeof alert_id);
     free(alerts);
     char *out = NULL, *err = NULL;
@@ -552,25 +492,13 @@ Test(case_conference, opening_from_an_alert_with_a_lead_marks_it_handled)
    its owner, marks it done; every participant's daemon holds both steps. */
 Test(case_conference, a_plan_action_is_given_and_marked_done_by_its_owner)
 {
-    const char *fields[] = {"datum=2026-11-28", NULL};
     char signal_id[33];
-    cr_assert_eq(dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL,
-                         true, signal_id),
-                 0);
-    cr_assert(dh_wait_inbox(s_daemons[0], 1, 10000));
+    tu_case_signal(s_daemons[1], s_daemons[0], "overlast", BSN, 1, signal_id);
     char *out = NULL, *err = NULL;
-    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-signal", signal_id,
-                        "--invite", "politie", "--user", "regisseur 1", NULL),
-                 0, "%s%s", out, err);
     char case_id[40];
-    cr_assert_eq(sscanf(out, "case %32s: open recorded by the broker", case_id), 1, "%s", out);
-    free(out);
-    free(err);
-    free(s_wait_case(s_daemons[1], case_id, "\"org\":\"politie\",\"state\":\"invited\""));
+    tu_case_open(s_daemons[0], signal_id, "politie", NULL, case_id);
+    tu_case_join(s_daemons[1], s_daemons[0], "politie", case_id);
     char *text = NULL;
-    cr_assert_eq(s_case(s_daemons[1], &text, "accept", case_id, NULL, NULL), 0, "%s", text);
-    free(text);
-    free(s_wait_case(s_daemons[0], case_id, "\"org\":\"politie\",\"state\":\"active\""));
 
     /* woonpunt takes no part: the whole plan is refused */
     cr_assert_eq(s_case(s_daemons[0], &text, "plan", case_id, "--action", "woonpunt:2099-12-20"), 1,
@@ -581,7 +509,7 @@ Test(case_conference, a_plan_action_is_given_and_marked_done_by_its_owner)
                  "%s", text);
     cr_assert(strstr(text, "plan recorded by the broker"), "%s", text);
     free(text);
-    char *shown = s_wait_case(s_daemons[1], case_id, "\"step\":\"plan\"");
+    char *shown = tu_case_show_until(s_daemons[1], case_id, true, "\"step\":\"plan\"");
     char item[40];
     s_value(shown, "item", item, sizeof item);
     cr_assert(strstr(shown, "\"owner\":\"politie\"") && strstr(shown, "2099-12-20"), "%s", shown);
@@ -594,7 +522,7 @@ Test(case_conference, a_plan_action_is_given_and_marked_done_by_its_owner)
     cr_assert_eq(s_case(s_daemons[1], &text, "done", case_id, "--item", item), 0, "%s", text);
     cr_assert(strstr(text, "done recorded by the broker"), "%s", text);
     free(text);
-    shown = s_wait_case(s_daemons[0], case_id, "\"step\":\"action_done\"");
+    shown = tu_case_show_until(s_daemons[0], case_id, true, "\"step\":\"action_done\"");
     free(shown);
     cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "show", case_id, NULL), 0);
     char want[80];
@@ -617,23 +545,10 @@ Test(case_conference, a_plan_action_is_given_and_marked_done_by_its_owner)
    the service nothing is opened, and the error names no identifier. */
 Test(case_conference, a_case_opens_from_a_bsn_through_the_pseudonym_service)
 {
-    const char *fields[] = {"datum=2026-11-28", NULL};
     char id[33];
-    cr_assert_eq(
-        dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL, true, id),
-        0);
-    cr_assert_eq(dh_send(s_daemons[2], "gemeente", "zorgsignaal", "casusoverleg", BSN, fields, NULL,
-                         true, id),
-                 0);
-    char *alerts = NULL, subject[70];
-    for (int i = 0; i < 100; i++) {
-        free(alerts);
-        alerts = NULL;
-        cr_assert_eq(dh_cli(s_daemons[0], NULL, &alerts, NULL, "alerts", "--json", NULL), 0);
-        if (strstr(alerts, "\"alert_id\""))
-            break;
-        usleep(100000);
-    }
+    tu_case_signal(s_daemons[1], s_daemons[0], "overlast", BSN, 1, id);
+    tu_case_signal(s_daemons[2], s_daemons[0], "zorgsignaal", BSN, 2, id);
+    char *alerts = tu_case_alerts(s_daemons[0]), subject[70];
     s_value(alerts, "subject", subject, sizeof subject);
     free(alerts);
 
@@ -646,7 +561,8 @@ Test(case_conference, a_case_opens_from_a_bsn_through_the_pseudonym_service)
     cr_assert_eq(sscanf(out, "case %32s: open recorded by the broker", case_id), 1, "%s", out);
     free(out);
     free(err);
-    char *shown = s_wait_case(s_daemons[1], case_id, "\"org\":\"politie\",\"state\":\"invited\"");
+    char *shown = tu_case_show_until(s_daemons[1], case_id, true,
+                                     "\"org\":\"politie\",\"state\":\"invited\"");
     cr_assert(strstr(shown, subject), "the case's subject is the alert's %s: %s", subject, shown);
     free(shown);
     uint8_t expected[32];
@@ -666,7 +582,7 @@ Test(case_conference, a_case_opens_from_a_bsn_through_the_pseudonym_service)
     cr_assert_eq(sscanf(out, "case %32s: open recorded by the broker", second), 1, "%s", out);
     free(out);
     free(err);
-    shown = s_wait_case(s_daemons[0], second, subject);
+    shown = tu_case_show_until(s_daemons[0], second, true, subject);
     free(shown);
     cr_assert_eq(dh_log_count(s_daemons[0], "event=case_open_waiting"), 1);
     rc = dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--subject-address", "6411 AB 12a",
@@ -808,35 +724,23 @@ static long s_sql_count(dh_t *daemon, const char *sql)
    An open case is kept. The clock is moved with libfaketime. */
 Test(case_conference, a_closed_case_is_purged_after_its_retention)
 {
-    const char *fields[] = {"datum=2026-11-28", NULL};
     char signal_id[33];
-    cr_assert_eq(dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL,
-                         true, signal_id),
-                 0);
-    cr_assert(dh_wait_inbox(s_daemons[0], 1, 10000));
-    char *out = NULL, *err = NULL, *text = NULL;
+    tu_case_signal(s_daemons[1], s_daemons[0], "overlast", BSN, 1, signal_id);
+    char *out = NULL, *text = NULL;
     char closing[40], staying[40];
     for (int k = 0; k < 2; k++) {
-        cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-signal",
-                            signal_id, "--invite", "politie", "--title", "titel " CANARY, "--user",
-                            "regisseur 1", NULL),
-                     0, "%s%s", out, err);
-        cr_assert_eq(sscanf(out, "case %32s: open recorded by the broker", k ? staying : closing),
-                     1, "%s", out);
-        free(out);
-        free(err);
         char *id = k ? staying : closing;
-        free(s_wait_case(s_daemons[1], id, "\"org\":\"politie\",\"state\":\"invited\""));
-        cr_assert_eq(s_case(s_daemons[1], &text, "accept", id, NULL, NULL), 0, "%s", text);
-        free(text);
-        free(s_wait_case(s_daemons[0], id, "\"org\":\"politie\",\"state\":\"active\""));
+        tu_case_open(s_daemons[0], signal_id, "politie", "titel " CANARY, id);
+        tu_case_join(s_daemons[1], s_daemons[0], "politie", id);
+        free(
+            tu_case_show_until(s_daemons[0], id, true, "\"org\":\"politie\",\"state\":\"active\""));
     }
     cr_assert_eq(s_case(s_daemons[0], &text, "close", closing, "--outcome", "opgelost"), 0, "%s",
                  text);
     free(text);
     /* Both hold the close, with the time the case's rows go. */
     for (int d = 0; d < 2; d++) {
-        char *shown = s_wait_case(s_daemons[d], closing, "\"state\":\"closed\"");
+        char *shown = tu_case_show_until(s_daemons[d], closing, true, "\"state\":\"closed\"");
         const char *at = strstr(shown, "\"purge_after_ms\":");
         cr_assert_not_null(at, "%s", shown);
         uint64_t purge_ms = strtoull(at + strlen("\"purge_after_ms\":"), NULL, 10);
@@ -844,7 +748,7 @@ Test(case_conference, a_closed_case_is_purged_after_its_retention)
         cr_assert(purge_ms > now_ms + 89ull * DAY_MS && purge_ms < now_ms + 91ull * DAY_MS, "%s",
                   shown);
         free(shown);
-        shown = s_wait_case(s_daemons[d], staying, "\"state\":\"open\"");
+        shown = tu_case_show_until(s_daemons[d], staying, true, "\"state\":\"open\"");
         cr_assert(strstr(shown, "\"purge_after_ms\":null"), "%s", shown);
         free(shown);
     }
@@ -921,24 +825,17 @@ Test(case_conference, a_closed_case_is_purged_after_its_retention)
    broker's times, not the daemon's clock, which was 91 days ahead). */
 Test(case_conference, a_partner_invited_again_after_its_purge_holds_the_case_again)
 {
-    const char *fields[] = {"datum=2026-11-28", NULL};
     char signal_id[33];
-    cr_assert_eq(dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL,
-                         true, signal_id),
-                 0);
-    cr_assert(dh_wait_inbox(s_daemons[0], 1, 10000));
-    char *out = NULL, *err = NULL, *text = NULL;
-    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-signal", signal_id,
-                        "--invite", "welzijn", "--user", "regisseur 1", NULL),
-                 0, "%s%s", out, err);
+    tu_case_signal(s_daemons[1], s_daemons[0], "overlast", BSN, 1, signal_id);
+    char *text = NULL;
     char case_id[40];
-    cr_assert_eq(sscanf(out, "case %32s: open recorded by the broker", case_id), 1, "%s", out);
-    free(out);
-    free(err);
-    free(s_wait_case(s_daemons[2], case_id, "\"org\":\"welzijn\",\"state\":\"invited\""));
+    tu_case_open(s_daemons[0], signal_id, "welzijn", NULL, case_id);
+    free(tu_case_show_until(s_daemons[2], case_id, true,
+                            "\"org\":\"welzijn\",\"state\":\"invited\""));
     cr_assert_eq(s_case(s_daemons[2], &text, "decline", case_id, NULL, NULL), 0, "%s", text);
     free(text);
-    free(s_wait_case(s_daemons[2], case_id, "\"org\":\"welzijn\",\"state\":\"declined\""));
+    free(tu_case_show_until(s_daemons[2], case_id, true,
+                            "\"org\":\"welzijn\",\"state\":\"declined\""));
 
     s_restart_later(s_daemons[2], "+91d");
     cr_assert(dh_wait_log(s_daemons[2], "event=case_purged", 10000), "%s", dh_log(s_daemons[2]));
@@ -952,7 +849,8 @@ Test(case_conference, a_partner_invited_again_after_its_purge_holds_the_case_aga
     cr_assert_eq(s_case(s_daemons[0], &text, "invite", case_id, "--partner", "welzijn"), 0, "%s",
                  text);
     free(text);
-    char *shown = s_wait_case(s_daemons[2], case_id, "\"org\":\"welzijn\",\"state\":\"invited\"");
+    char *shown = tu_case_show_until(s_daemons[2], case_id, true,
+                                     "\"org\":\"welzijn\",\"state\":\"invited\"");
     cr_assert(strstr(shown, "\"purge_after_ms\":null"), "%s", shown);
     free(shown);
     cr_assert_eq(dh_log_count(s_daemons[2], "event=case_notice_ignored"), 0);
@@ -966,24 +864,15 @@ Test(case_conference, a_partner_invited_again_after_its_purge_holds_the_case_aga
    its storage-fault build (tests/faults/README.md). */
 Test(case_conference, a_purge_the_disk_fails_is_all_or_nothing_and_done_later)
 {
-    const char *fields[] = {"datum=2026-11-28", NULL};
     char signal_id[33];
-    cr_assert_eq(dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL,
-                         true, signal_id),
-                 0);
-    cr_assert(dh_wait_inbox(s_daemons[0], 1, 10000));
-    char *out = NULL, *err = NULL, *text = NULL;
-    cr_assert_eq(dh_cli(s_daemons[0], NULL, &out, &err, "case", "open", "--from-signal", signal_id,
-                        "--title", "titel " CANARY, "--user", "regisseur 1", NULL),
-                 0, "%s%s", out, err);
+    tu_case_signal(s_daemons[1], s_daemons[0], "overlast", BSN, 1, signal_id);
+    char *text = NULL;
     char case_id[40];
-    cr_assert_eq(sscanf(out, "case %32s: open recorded by the broker", case_id), 1, "%s", out);
-    free(out);
-    free(err);
+    tu_case_open(s_daemons[0], signal_id, NULL, "titel " CANARY, case_id);
     cr_assert_eq(s_case(s_daemons[0], &text, "close", case_id, "--outcome", "geen_actie"), 0, "%s",
                  text);
     free(text);
-    free(s_wait_case(s_daemons[0], case_id, "\"state\":\"closed\""));
+    free(tu_case_show_until(s_daemons[0], case_id, true, "\"state\":\"closed\""));
 
     /* A retention pass every second; every write fails. */
     char *config = tu_read_file(s_daemons[0]->config, NULL);

@@ -7,6 +7,7 @@
 #include "broker_harness.h"
 #include "daemon_harness.h"
 #include "testutil.h"
+#include "tu_case.h"
 
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -71,48 +72,6 @@ static void s_teardown(void)
 
 TestSuite(case_texts, .init = s_setup, .fini = s_teardown);
 
-/* `hartslag case show ID` (text, or --json) as `daemon`, waiting until
-   `needle` is in it. The caller frees. */
-static char *s_show_with(dh_t *daemon, const char *case_id, bool json, const char *needle)
-{
-    char *out = NULL;
-    for (int i = 0; i < 100; i++) {
-        free(out);
-        out = NULL;
-        char *err = NULL;
-        int rc =
-            dh_cli(daemon, NULL, &out, &err, "case", "show", case_id, json ? "--json" : NULL, NULL);
-        free(err);
-        if (rc == 0 && out && strstr(out, needle))
-            return out;
-        usleep(100000);
-    }
-    cr_assert_fail("the case never showed %s: %s", needle, out ? out : "(nothing)");
-    return NULL;
-}
-
-/* Runs `hartslag case ARGS... --user "medewerker 3"` as `daemon`: the exit
-   code, stdout and stderr joined in *text (the caller frees). */
-#define CASE(daemon, text, ...) s_case(daemon, text, (const char *[]){__VA_ARGS__, NULL})
-static int s_case(dh_t *daemon, char **text, const char **args)
-{
-    const char *a[12] = {NULL};
-    size_t n = 0;
-    while (args[n])
-        n++;
-    cr_assert_lt(n, 12u);
-    memcpy(a, args, n * sizeof *a);
-    char *out = NULL, *err = NULL;
-    int rc = dh_cli(daemon, NULL, &out, &err, "case", a[0], a[1], a[2], a[3], a[4], a[5], a[6],
-                    a[7], a[8], a[9], a[10], a[11]);
-    size_t len = strlen(out ? out : "") + strlen(err ? err : "") + 2;
-    *text = malloc(len);
-    snprintf(*text, len, "%s%s", out ? out : "", err ? err : "");
-    free(out);
-    free(err);
-    return rc;
-}
-
 /* The first 32-hex value after `key":"` in `json`. */
 static void s_hex_after(const char *json, const char *key, char out[33])
 {
@@ -127,21 +86,10 @@ static void s_hex_after(const char *json, const char *key, char out[33])
    titled, inviting politie and welzijn; politie accepts. The case id. */
 static void s_open_case(char case_id[40])
 {
-    const char *fields[] = {"datum=2026-11-28", NULL};
     char signal_id[33];
-    cr_assert_eq(dh_send(s_daemons[1], "gemeente", "overlast", "casusoverleg", BSN, fields, NULL,
-                         true, signal_id),
-                 0);
-    cr_assert(dh_wait_inbox(s_daemons[0], 1, 10000));
-    char *text = NULL;
-    cr_assert_eq(CASE(s_daemons[0], &text, "open", "--from-signal", signal_id, "--invite",
-                      "politie,welzijn", "--title", "Passart 12, " TITLE, "--user", "regisseur 1"),
-                 0, "%s", text);
-    cr_assert_eq(sscanf(text, "case %32s: open recorded by the broker", case_id), 1, "%s", text);
-    free(text);
-    free(s_show_with(s_daemons[1], case_id, true, "\"org\":\"politie\",\"state\":\"invited\""));
-    cr_assert_eq(CASE(s_daemons[1], &text, "accept", case_id, "--user", "agent 7"), 0, "%s", text);
-    free(text);
+    tu_case_signal(s_daemons[1], s_daemons[0], "overlast", BSN, 1, signal_id);
+    tu_case_open(s_daemons[0], signal_id, "politie,welzijn", "Passart 12, " TITLE, case_id);
+    tu_case_join(s_daemons[1], s_daemons[0], "politie", case_id);
 }
 
 Test(case_texts, said_in_a_case_reaches_who_takes_part_and_never_the_broker)
@@ -150,17 +98,17 @@ Test(case_texts, said_in_a_case_reaches_who_takes_part_and_never_the_broker)
     s_open_case(case_id);
     /* The title reaches politie once it accepted; welzijn (invited) has
        nothing yet. */
-    char *shown = s_show_with(s_daemons[1], case_id, false, TITLE);
+    char *shown = tu_case_show_until(s_daemons[1], case_id, false, TITLE);
     cr_assert(strstr(shown, "title") && strstr(shown, "gemeente"), "%s", shown);
     free(shown);
 
     /* The plan with an action's text: politie gets the text with the action. */
     char *text = NULL;
-    cr_assert_eq(CASE(s_daemons[0], &text, "plan", case_id, "--action",
-                      "politie:2099-12-20:huisbezoek " ACTION, "--user", "regisseur 1"),
+    cr_assert_eq(TU_CASE(s_daemons[0], &text, "plan", case_id, "--action",
+                         "politie:2099-12-20:huisbezoek " ACTION, "--user", "regisseur 1"),
                  0, "%s", text);
     free(text);
-    shown = s_show_with(s_daemons[1], case_id, true, ACTION);
+    shown = tu_case_show_until(s_daemons[1], case_id, true, ACTION);
     char item[33];
     s_hex_after(strstr(shown, "\"step\":\"plan\""), "item", item);
     const char *said = strstr(shown, "\"said\":");
@@ -179,41 +127,41 @@ Test(case_texts, said_in_a_case_reaches_who_takes_part_and_never_the_broker)
 
     /* politie shares a field; gemeente gets it, welzijn (not taking part
        yet) does not. */
-    cr_assert_eq(CASE(s_daemons[1], &text, "share", case_id, "--field", "adres=Passart 12 " FIELD,
-                      "--user", "agent 7"),
+    cr_assert_eq(TU_CASE(s_daemons[1], &text, "share", case_id, "--field",
+                         "adres=Passart 12 " FIELD, "--user", "agent 7"),
                  0, "%s", text);
     char share_id[33];
     cr_assert_eq(sscanf(text, "%32[0-9a-f] shared in the case", share_id), 1, "%s", text);
     free(text);
-    free(s_show_with(s_daemons[0], case_id, false, FIELD));
+    free(tu_case_show_until(s_daemons[0], case_id, false, FIELD));
 
     /* welzijn joins late: it gets the title, not what was said before. */
-    cr_assert_eq(CASE(s_daemons[2], &text, "accept", case_id, "--user", "wijkcoach 2"), 0, "%s",
+    cr_assert_eq(TU_CASE(s_daemons[2], &text, "accept", case_id, "--user", "wijkcoach 2"), 0, "%s",
                  text);
     free(text);
-    shown = s_show_with(s_daemons[2], case_id, false, TITLE);
+    shown = tu_case_show_until(s_daemons[2], case_id, false, TITLE);
     cr_assert_null(strstr(shown, ACTION), "%s", shown);
     cr_assert_null(strstr(shown, FIELD), "%s", shown);
     free(shown);
 
     /* Only the author re-shares, only to who takes part now. */
-    cr_assert_eq(CASE(s_daemons[0], &text, "reshare", case_id, "--signal", share_id, "--partner",
-                      "welzijn", "--user", "regisseur 1"),
+    cr_assert_eq(TU_CASE(s_daemons[0], &text, "reshare", case_id, "--signal", share_id, "--partner",
+                         "welzijn", "--user", "regisseur 1"),
                  1, "%s", text);
     cr_assert(strstr(text, "did not share that signal"), "%s", text);
     free(text);
-    cr_assert_eq(CASE(s_daemons[1], &text, "reshare", case_id, "--signal", share_id, "--partner",
-                      "woonpunt", "--user", "agent 7"),
+    cr_assert_eq(TU_CASE(s_daemons[1], &text, "reshare", case_id, "--signal", share_id, "--partner",
+                         "woonpunt", "--user", "agent 7"),
                  1, "%s", text);
     cr_assert(strstr(text, "woonpunt does not take part"), "%s", text);
     free(text);
-    cr_assert_eq(CASE(s_daemons[1], &text, "reshare", case_id, "--signal", share_id, "--partner",
-                      "welzijn", "--user", "agent 7"),
+    cr_assert_eq(TU_CASE(s_daemons[1], &text, "reshare", case_id, "--signal", share_id, "--partner",
+                         "welzijn", "--user", "agent 7"),
                  0, "%s", text);
     char reshare_id[33];
     cr_assert_eq(sscanf(text, "%32[0-9a-f] shared in the case", reshare_id), 1, "%s", text);
     free(text);
-    shown = s_show_with(s_daemons[2], case_id, false, FIELD);
+    shown = tu_case_show_until(s_daemons[2], case_id, false, FIELD);
     char want[80];
     snprintf(want, sizeof want, "(re-share of %s)", share_id);
     cr_assert(strstr(shown, want), "%s", shown);
@@ -221,14 +169,14 @@ Test(case_texts, said_in_a_case_reaches_who_takes_part_and_never_the_broker)
     free(shown);
 
     /* The owner marks its action done with a note: both others read it. */
-    cr_assert_eq(CASE(s_daemons[1], &text, "done", case_id, "--item", item, "--note",
-                      "gesprek gevoerd " NOTE, "--user", "agent 7"),
+    cr_assert_eq(TU_CASE(s_daemons[1], &text, "done", case_id, "--item", item, "--note",
+                         "gesprek gevoerd " NOTE, "--user", "agent 7"),
                  0, "%s", text);
     free(text);
-    free(s_show_with(s_daemons[0], case_id, false, NOTE));
-    free(s_show_with(s_daemons[2], case_id, false, NOTE));
+    free(tu_case_show_until(s_daemons[0], case_id, false, NOTE));
+    free(tu_case_show_until(s_daemons[2], case_id, false, NOTE));
     /* The author sees its own words, marked as its own. */
-    shown = s_show_with(s_daemons[1], case_id, false, NOTE);
+    shown = tu_case_show_until(s_daemons[1], case_id, false, NOTE);
     cr_assert(strstr(shown, "note        politie"), "%s", shown);
     free(shown);
 
@@ -299,43 +247,44 @@ Test(case_texts, the_words_of_a_step_go_only_with_a_recorded_step)
     char *text = NULL;
     /* A plan refused by the broker (woonpunt takes no part): its text is
        never sent. */
-    cr_assert_eq(CASE(s_daemons[0], &text, "plan", case_id, "--action",
-                      "woonpunt:2099-12-20:" ACTION, "--user", "regisseur 1"),
+    cr_assert_eq(TU_CASE(s_daemons[0], &text, "plan", case_id, "--action",
+                         "woonpunt:2099-12-20:" ACTION, "--user", "regisseur 1"),
                  1, "%s", text);
     cr_assert(strstr(text, "owner_not_participant:woonpunt"), "%s", text);
     free(text);
-    cr_assert_eq(CASE(s_daemons[0], &text, "plan", case_id, "--action", "politie:2099-12-20",
-                      "--user", "regisseur 1"),
+    cr_assert_eq(TU_CASE(s_daemons[0], &text, "plan", case_id, "--action", "politie:2099-12-20",
+                         "--user", "regisseur 1"),
                  0, "%s", text);
     free(text);
-    char *shown = s_show_with(s_daemons[1], case_id, true, "\"step\":\"plan\"");
+    char *shown = tu_case_show_until(s_daemons[1], case_id, true, "\"step\":\"plan\"");
     char item[33];
     s_hex_after(strstr(shown, "\"step\":\"plan\""), "item", item);
     free(shown);
     /* Not the owner: the done step is refused, and its note with it. */
-    cr_assert_eq(CASE(s_daemons[0], &text, "done", case_id, "--item", item, "--note", NOTE,
-                      "--user", "regisseur 1"),
+    cr_assert_eq(TU_CASE(s_daemons[0], &text, "done", case_id, "--item", item, "--note", NOTE,
+                         "--user", "regisseur 1"),
                  1, "%s", text);
     cr_assert(strstr(text, "not_owner"), "%s", text);
     free(text);
     /* A note without a done, a title without an open: usage. */
-    cr_assert_eq(CASE(s_daemons[1], &text, "accept", case_id, "--note", NOTE, "--user", "agent 7"),
-                 2, "%s", text);
-    free(text);
     cr_assert_eq(
-        CASE(s_daemons[0], &text, "schedule", case_id, "--date", "2099-01-10", "--title", TITLE), 2,
+        TU_CASE(s_daemons[1], &text, "accept", case_id, "--note", NOTE, "--user", "agent 7"), 2,
         "%s", text);
     free(text);
+    cr_assert_eq(
+        TU_CASE(s_daemons[0], &text, "schedule", case_id, "--date", "2099-01-10", "--title", TITLE),
+        2, "%s", text);
+    free(text);
     /* A later, recorded step: still nothing of the refused texts anywhere. */
-    cr_assert_eq(CASE(s_daemons[0], &text, "schedule", case_id, "--date", "2099-01-10", "--user",
-                      "regisseur 1"),
+    cr_assert_eq(TU_CASE(s_daemons[0], &text, "schedule", case_id, "--date", "2099-01-10", "--user",
+                         "regisseur 1"),
                  0, "%s", text);
     free(text);
-    shown = s_show_with(s_daemons[1], case_id, true, "\"step\":\"schedule\"");
+    shown = tu_case_show_until(s_daemons[1], case_id, true, "\"step\":\"schedule\"");
     cr_assert_null(strstr(shown, ACTION), "%s", shown);
     cr_assert_null(strstr(shown, NOTE), "%s", shown);
     free(shown);
-    shown = s_show_with(s_daemons[0], case_id, true, "\"step\":\"schedule\"");
+    shown = tu_case_show_until(s_daemons[0], case_id, true, "\"step\":\"schedule\"");
     cr_assert_null(strstr(shown, ACTION), "%s", shown);
     cr_assert_null(strstr(shown, NOTE), "%s", shown);
     free(shown);
