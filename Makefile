@@ -203,21 +203,19 @@ PG_RUN ?= $(PG_SUITES)
 # list took a quarter of make check's time.
 PG_ASAN_SUITES := $(addprefix build/asan/tests/unit/test_,broker_store audit_store) \
   $(addprefix build/asan/tests/integration/test_,broker broker_cases)
+# The suites run two at a time (scripts/run-suites.sh: each whole output
+# printed when it ends), the slowest first so that the two lanes end
+# together; TEST_PARALLEL=1 runs them one after the other.
+TEST_PARALLEL ?= 2
+SLOW_SUITES := chaos storage_faults audit_log broker_cheat audit_events daemon_recipient install \
+  offline_partner daemon_diagnostics migrate
+SLOW_BINS := $(foreach s,$(SLOW_SUITES),$(filter %/test_$(s),$(UNIT_BINS) $(INTEG_BINS)))
 test: all $(UNIT_BINS) $(INTEG_BINS)
-	@failed=""; for t in $(UNIT_BINS) $(INTEG_BINS); do \
-	  echo "== $$t"; began=$$(date +%s); \
-	  HARTSLAG_BIN=$(abspath $(BUILD)) HARTSLAG_SRC=$(CURDIR) \
-	    $$t --jobs 2 --short-filename || failed="$$failed $$t"; \
-	  echo "-- $$t: $$(( $$(date +%s) - began )) s"; \
-	done; \
-	for t in $(PG_RUN); do \
-	  echo "== $$t (PostgreSQL)"; began=$$(date +%s); \
-	  HARTSLAG_TEST_STORE=postgresql HARTSLAG_BIN=$(abspath $(BUILD)) HARTSLAG_SRC=$(CURDIR) \
-	  HARTSLAG_CHAOS_SIGNALS=$${HARTSLAG_CHAOS_SIGNALS:-10000} HARTSLAG_CHAOS_KILLS=$${HARTSLAG_CHAOS_KILLS:-10} \
-	    $$t --jobs 2 --short-filename || failed="$$failed $$t(postgresql)"; \
-	  echo "-- $$t (PostgreSQL): $$(( $$(date +%s) - began )) s"; \
-	done; \
-	if [ -n "$$failed" ]; then echo "FAILED ($(BUILD)):$$failed"; exit 1; fi
+	@{ for t in $(SLOW_BINS); do echo "plain $$t"; done; \
+	  for t in $(filter $(SLOW_BINS),$(PG_RUN)); do echo "postgresql $$t"; done; \
+	  for t in $(filter-out $(SLOW_BINS),$(UNIT_BINS) $(INTEG_BINS)); do echo "plain $$t"; done; \
+	  for t in $(filter-out $(SLOW_BINS),$(PG_RUN)); do echo "postgresql $$t"; done; } \
+	| scripts/run-suites.sh $(TEST_PARALLEL) $(abspath $(BUILD)) $(CURDIR)
 
 unit: all $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do $$t --jobs 2 --short-filename || exit 1; done
