@@ -82,7 +82,34 @@ static void s_json_value(const char *json, const char *key, char *out, size_t le
     out[n] = '\0';
 }
 
-/* One case as a line: id, kind, state, meeting, participants. */
+/* The string value of "key" in a JSON object SQLite wrote, unescaped for
+   a terminal: \" and \\ are themselves, every escaped control character
+   a space (a title is another partner's text: no escape sequences reach
+   the screen). "" when absent or null. */
+static void s_json_text(const char *json, const char *key, char *out, size_t len)
+{
+    char needle[48];
+    snprintf(needle, sizeof needle, "\"%s\":\"", key);
+    const char *at = strstr(json, needle);
+    size_t n = 0;
+    for (at = at ? at + strlen(needle) : NULL; at && *at && *at != '"' && n + 1 < len; at++) {
+        if (*at != '\\')
+            out[n++] = *at;
+        else if (at[1] == '"' || at[1] == '\\' || at[1] == '/')
+            out[n++] = *++at;
+        else if (at[1] == 'u' && strlen(at) >= 6) {
+            out[n++] = ' ';
+            at += 5;
+        } else if (at[1]) {
+            out[n++] = ' ';
+            at++;
+        }
+    }
+    out[n] = '\0';
+}
+
+/* One case as a line: id, kind, state, meeting, participants; its title
+   (when this organisation holds one) on the next. */
 static void s_print_line(const char *json)
 {
     char id[40], kind[70], state[16], meeting[16], outcome[70];
@@ -112,6 +139,10 @@ static void s_print_line(const char *json)
     }
     printf("%-32s  %-24s  %-6s  %-10s  %s%s%s\n", id, kind, state, meeting[0] ? meeting : "-",
            people, outcome[0] ? "  outcome " : "", outcome);
+    char title[4100];
+    s_json_text(json, "title", title, sizeof title);
+    if (title[0])
+        printf("  %s\n", title);
 }
 
 static int s_list(control_client_t *client, bool json, bool open_only)

@@ -42,7 +42,16 @@ static const char *const s_case_tables[] = {
     "coordinator, 'subject', subject, 'state', CASE WHEN closed THEN 'closed' ELSE 'open' END, "   \
     "'outcome', outcome, 'meeting_date', meeting_date, 'opened_at_ms', opened_ms, "                \
     "'updated_at_ms', updated_ms, 'overdue_at_ms', overdue_ms, 'purge_after_ms', purge_after_ms, " \
-    "'participants', json(participants)"
+    "'participants', json(participants), 'title', " CASE_TITLE
+
+/* The case's title as this organisation holds it (content, for its own
+   eyes: list and show, never the agenda or the hook's case events): the
+   one it gave, or the one it received. */
+#define CASE_TITLE                                                                                 \
+    "coalesce((SELECT free_text FROM case_texts AS t WHERE t.case_id = cases.case_id"              \
+    " AND t.kind = 'title' AND t.step_id IS NULL ORDER BY t.created_ms DESC LIMIT 1),"             \
+    " (SELECT free_text FROM inbox AS i WHERE i.case_id = cases.case_id"                           \
+    " AND i.signal_type = 'case_title' ORDER BY i.received_ms DESC LIMIT 1))"
 
 int store_case_schema(store_t *self, char *err, size_t errlen)
 {

@@ -88,7 +88,7 @@ static void s_open_case(char case_id[40])
 {
     char signal_id[33];
     tu_case_signal(s_daemons[1], s_daemons[0], "overlast", BSN, 1, signal_id);
-    tu_case_open(s_daemons[0], signal_id, "politie,welzijn", "Passart 12, " TITLE, case_id);
+    tu_case_open(s_daemons[0], signal_id, "politie,welzijn", "Passart \"12\", " TITLE, case_id);
     tu_case_join(s_daemons[1], s_daemons[0], "politie", case_id);
 }
 
@@ -101,6 +101,16 @@ Test(case_texts, said_in_a_case_reaches_who_takes_part_and_never_the_broker)
     char *shown = tu_case_show_until(s_daemons[1], case_id, false, TITLE);
     cr_assert(strstr(shown, "title") && strstr(shown, "gemeente"), "%s", shown);
     free(shown);
+    /* The list names it too, for this organisation's own eyes. */
+    char *listed = NULL;
+    cr_assert_eq(dh_cli(s_daemons[1], NULL, &listed, NULL, "case", "list", NULL), 0);
+    cr_assert(strstr(listed, "  Passart \"12\", " TITLE "\n"), "%s", listed);
+    free(listed);
+    free(tu_case_show_until(s_daemons[2], case_id, true,
+                            "\"org\":\"welzijn\",\"state\":\"invited\""));
+    cr_assert_eq(dh_cli(s_daemons[2], NULL, &listed, NULL, "case", "list", NULL), 0);
+    cr_assert(strstr(listed, case_id) && !strstr(listed, TITLE), "%s", listed);
+    free(listed);
 
     /* The plan with an action's text: politie gets the text with the action. */
     char *text = NULL;
