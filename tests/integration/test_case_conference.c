@@ -54,31 +54,22 @@ static const char *s_yaml =
 #define CANARY "CANARY-case-5e1a"
 
 static bh_t *s_bh;
-static dh_t *s_daemons[4];
-static const char *s_orgs[] = {"gemeente", "politie", "welzijn", "woonpunt"};
+static dh_t *s_daemons[TU_CASE_PARTNERS]; /* gemeente, politie, welzijn, woonpunt */
 static char s_hook_out[4400];
 
 static void s_setup(void)
 {
     tu_watchdog(150);
-    s_bh = bh_new(s_orgs, 4, s_yaml);
-    cr_assert_not_null(s_bh);
-    cr_assert_eq(bh_start(s_bh, NULL), 0);
+    s_bh = tu_case_broker(s_yaml);
     snprintf(s_hook_out, sizeof s_hook_out, "%s/hook.jsonl", s_bh->root);
     char hook[9000];
     snprintf(hook, sizeof hook, "hook: \"cat >> %s; echo >> %s\"\n", s_hook_out, s_hook_out);
-    for (int i = 0; i < 4; i++) {
-        s_daemons[i] = dh_new(s_bh, s_orgs[i], NULL, i == 0 ? hook : NULL);
-        cr_assert_not_null(s_daemons[i]);
-        cr_assert_eq(dh_start(s_daemons[i]), 0);
-    }
+    tu_case_daemons(s_bh, hook, s_daemons);
 }
 
 static void s_teardown(void)
 {
-    for (int i = 0; i < 4; i++)
-        dh_destroy(&s_daemons[i]);
-    bh_destroy(&s_bh);
+    tu_case_partnership_end(&s_bh, s_daemons);
 }
 
 TestSuite(case_conference, .init = s_setup, .fini = s_teardown);

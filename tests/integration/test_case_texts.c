@@ -47,27 +47,18 @@ static const char *s_yaml =
 #define NOTE "CANARY-note-d35c"
 
 static bh_t *s_bh;
-static dh_t *s_daemons[4]; /* gemeente, politie, welzijn, woonpunt */
-static const char *s_orgs[] = {"gemeente", "politie", "welzijn", "woonpunt"};
+static dh_t *s_daemons[TU_CASE_PARTNERS]; /* gemeente, politie, welzijn, woonpunt */
 
 static void s_setup(void)
 {
     tu_watchdog(150);
-    s_bh = bh_new(s_orgs, 4, s_yaml);
-    cr_assert_not_null(s_bh);
-    cr_assert_eq(bh_start(s_bh, NULL), 0);
-    for (int i = 0; i < 4; i++) {
-        s_daemons[i] = dh_new(s_bh, s_orgs[i], NULL, NULL);
-        cr_assert_not_null(s_daemons[i]);
-        cr_assert_eq(dh_start(s_daemons[i]), 0);
-    }
+    s_bh = tu_case_broker(s_yaml);
+    tu_case_daemons(s_bh, NULL, s_daemons);
 }
 
 static void s_teardown(void)
 {
-    for (int i = 0; i < 4; i++)
-        dh_destroy(&s_daemons[i]);
-    bh_destroy(&s_bh);
+    tu_case_partnership_end(&s_bh, s_daemons);
 }
 
 TestSuite(case_texts, .init = s_setup, .fini = s_teardown);

@@ -7,6 +7,32 @@
 #include <string.h>
 #include <unistd.h>
 
+static const char *s_orgs[TU_CASE_PARTNERS] = {"gemeente", "politie", "welzijn", "woonpunt"};
+
+bh_t *tu_case_broker(const char *yaml)
+{
+    bh_t *bh = bh_new(s_orgs, TU_CASE_PARTNERS, yaml);
+    cr_assert_not_null(bh);
+    cr_assert_eq(bh_start(bh, NULL), 0);
+    return bh;
+}
+
+void tu_case_daemons(bh_t *bh, const char *coordinator_line, dh_t *daemons[TU_CASE_PARTNERS])
+{
+    for (int i = 0; i < TU_CASE_PARTNERS; i++) {
+        daemons[i] = dh_new(bh, s_orgs[i], NULL, i == 0 ? coordinator_line : NULL);
+        cr_assert_not_null(daemons[i]);
+        cr_assert_eq(dh_start(daemons[i]), 0);
+    }
+}
+
+void tu_case_partnership_end(bh_t **bh, dh_t *daemons[TU_CASE_PARTNERS])
+{
+    for (int i = 0; i < TU_CASE_PARTNERS; i++)
+        dh_destroy(&daemons[i]);
+    bh_destroy(bh);
+}
+
 char *tu_case_show_until(dh_t *daemon, const char *case_id, bool json, const char *needle)
 {
     char *out = NULL;

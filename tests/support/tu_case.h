@@ -5,9 +5,21 @@
 #ifndef HARTSLAG_TU_CASE_H
 #define HARTSLAG_TU_CASE_H
 
+#include "broker_harness.h"
 #include "daemon_harness.h"
 
 #include <stdbool.h>
+
+/* A case conference's partnership: gemeente (the coordinator), politie,
+   welzijn, woonpunt, and a started broker with `yaml` as its agreements. */
+#define TU_CASE_PARTNERS 4
+bh_t *tu_case_broker(const char *yaml);
+/* Each partner's daemon, started in that order in daemons[0..3];
+   gemeente's gets `coordinator_line` in its config (e.g. a hook), or
+   nothing. */
+void tu_case_daemons(bh_t *bh, const char *coordinator_line, dh_t *daemons[TU_CASE_PARTNERS]);
+/* Stops and removes the daemons and the broker. */
+void tu_case_partnership_end(bh_t **bh, dh_t *daemons[TU_CASE_PARTNERS]);
 
 /* `hartslag case show ID` (--json when `json`) as `daemon`, once `needle`
    is in it. The caller frees. */
