@@ -293,7 +293,7 @@ bh_t *bh_new(const char *const *orgs, size_t n_orgs, const char *agreements_yaml
     mkdir(self->certs, 0755);
     mkdir(self->keys, 0700);
     mkdir(self->state, 0700);
-    snprintf(self->endpoint, sizeof self->endpoint, "tcp://127.0.0.1:*");
+    snprintf(self->endpoint, sizeof self->endpoint, "tcp://127.0.0.1:%d", tu_listen_port());
     int rc = s_new_keys(self, "broker", CERT_ROLE_BROKER);
     for (size_t i = 0; i < n_orgs && rc == 0; i++)
         rc = s_new_keys(self, orgs[i], i == 0 ? CERT_ROLE_COORDINATOR : CERT_ROLE_PARTNER);
@@ -777,7 +777,8 @@ int bh_service_start(bh_t *self, const char *extra_config)
                  self->root);
         snprintf(self->service_store, sizeof self->service_store, "%s/pseudonymd.db", self->root);
         snprintf(self->service_log, sizeof self->service_log, "%s/pseudonymd.log", self->root);
-        snprintf(self->service_endpoint, sizeof self->service_endpoint, "tcp://127.0.0.1:*");
+        snprintf(self->service_endpoint, sizeof self->service_endpoint, "tcp://127.0.0.1:%d",
+                 tu_listen_port());
         if (s_service_keys(self) != 0)
             return -1;
     }

@@ -2,7 +2,11 @@
 /*  testutil: see testutil.h. */
 #include "testutil.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -256,4 +260,24 @@ pid_t tu_spawn(char *const argv[], const char *stdout_path, const char *stderr_p
     posix_spawn_file_actions_destroy(&actions);
     free(env);
     return pid;
+}
+
+int tu_listen_port(void)
+{
+    enum { LOW = 20000, HIGH = 32000 }; /* below 32768, the ephemeral range's start */
+    if (sodium_init() < 0)
+        return -1;
+    for (int attempt = 0; attempt < 200; attempt++) {
+        int port = LOW + (int)randombytes_uniform(HIGH - LOW);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+            return -1;
+        struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int bound = bind(fd, (struct sockaddr *)&addr, sizeof addr);
+        close(fd);
+        if (bound == 0)
+            return port;
+    }
+    return -1;
 }

@@ -7,6 +7,14 @@
 #include <sys/types.h>
 #include <stddef.h>
 
+/* A free TCP port on 127.0.0.1 for a test's listener, below the kernel's
+   ephemeral range (ip_local_port_range, 32768 and up here): a port the
+   kernel hands out on its own can be taken by any outgoing connection
+   (another suite's, or a client reconnecting to itself) between a
+   listener's stop and its restart on the same port; this one cannot.
+   Chosen at random and checked by a bind. -1 when none was found. */
+int tu_listen_port(void);
+
 /* A new directory under /tmp (caller frees the path; tu_rmtree removes it). */
 char *tu_tmpdir(void);
 
