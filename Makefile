@@ -257,7 +257,8 @@ VALGRIND_SKIP := agreements_hostile/long_lists_stay_fast|tamper/*|merkle/inclusi
 # minutes on two cores; make valgrind runs them all).
 VALGRIND_CHECK_UNITS := cert checkpoint daemon_request deliver_frame envelope instruction keyfile \
   pseudonymd_request \
-  merkle names partners pseudonym sigdomain wire z85 zpl audit_inclusion oprf expand_xmd
+  merkle names partners pseudonym sigdomain wire z85 zpl audit_inclusion oprf expand_xmd \
+  ristretto_msm
 VALGRIND_UNITS ?= $(UNIT_BINS)
 valgrind: all $(VALGRIND_UNITS)
 	@fail=0; for t in $(VALGRIND_UNITS); do \

@@ -112,7 +112,7 @@ int case_open_subject(daemon_t *self, request_t *req, uint8_t subject[PSEUDONYM_
         /* Someone waits: the service is asked now, whatever the backoff
            after an earlier failure says (a failure again doubles it). */
         self->pseudonyms_due = true;
-        if (!self->service_deadline_ms)
+        if (!pseudonymise_in_flight(self))
             self->service_next_ms = 0;
         dlog(DLOG_INFO, "event=case_open_waiting reason=pseudonym");
         return 1;
@@ -141,8 +141,9 @@ static void s_resume(daemon_t *self, case_open_wait_t *w, const uint8_t pseudony
     w->slot = -1;
 }
 
-void case_open_gather(daemon_t *self)
+void case_open_gather(daemon_t *self, int flight)
 {
+    pseudonym_flight_t *f = &self->flights[flight];
     for (size_t i = 0; i < CASE_OPENS_MAX; i++) {
         case_open_wait_t *w = &self->case_opens[i];
         if (!w->req.routing || w->slot >= 0)
@@ -159,21 +160,22 @@ void case_open_gather(daemon_t *self)
             s_resume(self, w, pseudonym);
         else if (cached < 0)
             s_fail(self, w, "the subject can no longer be read; nothing was opened");
-        else if (pseudonym_batch_size(self->batch) < OPRF_BATCH_MAX &&
-                 pseudonym_batch_add(self->batch, kind, id, &slot, &why) == 0) {
+        else if (pseudonym_batch_size(f->batch) < OPRF_BATCH_MAX &&
+                 pseudonym_batch_add(f->batch, kind, id, &slot, &why) == 0) {
             w->slot = (int)slot;
-            self->batch_ids[slot][0] = '\0'; /* not an outbox entry */
+            w->flight = flight;
+            f->ids[slot][0] = '\0'; /* not an outbox entry */
         }
         sodium_memzero(id, sizeof id);
         sodium_memzero(pseudonym, sizeof pseudonym);
     }
 }
 
-void case_open_answered(daemon_t *self, const uint8_t (*pseudonyms)[PSEUDONYM_BYTES])
+void case_open_answered(daemon_t *self, int flight, const uint8_t (*pseudonyms)[PSEUDONYM_BYTES])
 {
     for (size_t i = 0; i < CASE_OPENS_MAX; i++) {
         case_open_wait_t *w = &self->case_opens[i];
-        if (w->req.routing && w->slot >= 0)
+        if (w->req.routing && w->slot >= 0 && w->flight == flight)
             s_resume(self, w, pseudonyms[w->slot]);
     }
 }

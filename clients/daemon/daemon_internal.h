@@ -140,12 +140,24 @@ typedef struct {
 typedef struct {
     request_t req;        /* the request, owned (it holds the identifier); routing NULL = free */
     uint64_t deadline_ms; /* answer with an error after this */
-    int slot;             /* its slot in the batch in flight; -1 none */
+    int slot;             /* its slot in its request's batch; -1 not in flight */
+    int flight;           /* that request (index into daemon_t.flights) */
 } case_open_wait_t;
+
+/* One request to the pseudonym service (pseudonymise.c). Two may be in
+   flight: the daemon blinds and checks one batch while the service
+   evaluates the other, on two cores (docs/pseudonyms.md §9). */
+#define PSEUDONYM_FLIGHTS 2
+typedef struct {
+    pseudonym_batch_t *batch;               /* its subjects, blinds and request id */
+    char ids[OPRF_BATCH_MAX][STORE_ID_HEX]; /* the waiting signal of each slot; "" for a
+                                               case open (case_open.c) */
+    uint64_t deadline_ms;                   /* in flight until then; 0 free */
+} pseudonym_flight_t;
 
 /*  Invariants: keys, keyring, partners, agreements, store, broker and
     control are always valid while the daemon lives; so are service,
-    subject_cache and batch (pseudonymise.c); `connected` is true only while
+    subject_cache and each flight's batch (pseudonymise.c); `connected` is true only while
     something was heard from the broker within DAEMON_SILENCE_MS after a
     Welcome. */
 struct daemon_t {
@@ -210,22 +222,19 @@ struct daemon_t {
     struct inclusion_t *inclusion;              /* inclusion.c: records to prove */
 
     /* pseudonymise.c (issue 17) */
-    zsock_t *service;                             /* DEALER to the pseudonym service */
-    cert_t service_cert;                          /* its certificate */
-    pseudonym_service_key_t service_key;          /* its OPRF public key and version */
-    subject_cache_t *subject_cache;               /* recent pseudonyms, memory only */
-    pseudonym_batch_t *batch;                     /* the request in flight */
-    char batch_ids[OPRF_BATCH_MAX][STORE_ID_HEX]; /* the waiting signal of each slot; "" for a
-                                                     case open (case_open.c) */
-    uint64_t service_deadline_ms;                 /* a request is in flight until then; 0 none */
-    uint64_t service_next_ms;                     /* do not ask before this */
-    uint64_t service_backoff_ms;                  /* the next wait after a failure */
-    uint64_t service_down_since_ms;               /* first unanswered request; 0 answering */
-    char service_problem[200];                    /* why no pseudonyms now; "" none */
-    bool pseudonyms_due;                          /* a signal began waiting: ask now */
-    uint64_t service_heartbeat_ms;                /* last Heartbeat to the service */
-    uint64_t service_scan_ms;                     /* last look for waiting signals */
-    case_open_wait_t case_opens[CASE_OPENS_MAX];  /* case_open.c: opens waiting for it */
+    zsock_t *service;                              /* DEALER to the pseudonym service */
+    cert_t service_cert;                           /* its certificate */
+    pseudonym_service_key_t service_key;           /* its OPRF public key and version */
+    subject_cache_t *subject_cache;                /* recent pseudonyms, memory only */
+    pseudonym_flight_t flights[PSEUDONYM_FLIGHTS]; /* requests out, or free */
+    uint64_t service_next_ms;                      /* do not ask before this */
+    uint64_t service_backoff_ms;                   /* the next wait after a failure */
+    uint64_t service_down_since_ms;                /* first unanswered request; 0 answering */
+    char service_problem[200];                     /* why no pseudonyms now; "" none */
+    bool pseudonyms_due;                           /* a signal began waiting: ask now */
+    uint64_t service_heartbeat_ms;                 /* last Heartbeat to the service */
+    uint64_t service_scan_ms;                      /* last look for waiting signals */
+    case_open_wait_t case_opens[CASE_OPENS_MAX];   /* case_open.c: opens waiting for it */
 };
 
 /* daemon.c */
@@ -304,6 +313,8 @@ void pseudonymise_handle(daemon_t *self);
 void pseudonymise_tick(daemon_t *self, uint64_t now_ms);
 /* For status: the service's problem ("" none) and since when. */
 const char *pseudonymise_problem(const daemon_t *self, uint64_t *since_ms);
+/* True while a request to the service is in flight. */
+bool pseudonymise_in_flight(const daemon_t *self);
 
 /* inbound.c */
 /* A notice (Alert, Withdraw) could not be stored and was not acknowledged.
@@ -442,12 +453,13 @@ bool case_open_names_subject(const request_t *req);
    message, never the identifier). */
 int case_open_subject(daemon_t *self, request_t *req, uint8_t subject[PSEUDONYM_BYTES], char *code,
                       size_t codelen, char *message, size_t msglen);
-/* Puts the waiting opens' subjects in the batch being built (pseudonymise.c). */
-void case_open_gather(daemon_t *self);
-/* The batch was answered: the opens in it go on. */
-void case_open_answered(daemon_t *self, const uint8_t (*pseudonyms)[PSEUDONYM_BYTES]);
-/* The batch failed (`problem`, without identifiers): its opens are
-   answered with an error; nothing is opened. */
+/* Puts the waiting opens' subjects in the batch of request `flight`,
+   being built (pseudonymise.c). */
+void case_open_gather(daemon_t *self, int flight);
+/* Request `flight` was answered: the opens in it go on. */
+void case_open_answered(daemon_t *self, int flight, const uint8_t (*pseudonyms)[PSEUDONYM_BYTES]);
+/* The requests failed (`problem`, without identifiers): the opens in
+   them are answered with an error; nothing is opened. */
 void case_open_failed(daemon_t *self, const char *problem);
 /* Answers the opens that waited CASE_OPEN_PSEUDONYM_MS. */
 void case_open_tick(daemon_t *self, uint64_t now_ms);

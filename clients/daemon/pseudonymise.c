@@ -5,7 +5,10 @@
     its proof verifies against the service's public key in its
     certificate. A signal whose subject is not in the memory-only cache
     waits in the outbox (state "pseudonym") until the service answered;
-    several waiting signals share one request (a batch of up to 64).
+    several waiting signals share one request (a batch of up to 64), and
+    two requests may be in flight: while the service evaluates one batch,
+    this daemon blinds the next or checks the other's proof, so a backlog
+    of new subjects keeps both cores busy.
 
     No fallback: a refusal, a bad proof or a silent service leaves the
     signals waiting, with the reason in `status`, and nothing is sent with
@@ -48,9 +51,11 @@ int pseudonymise_open(daemon_t *self, char *err, size_t errlen)
         return -1;
     }
     self->subject_cache = subject_cache_new();
-    self->batch = pseudonym_batch_new();
+    bool batches = true;
+    for (int f = 0; f < PSEUDONYM_FLIGHTS; f++)
+        batches = (self->flights[f].batch = pseudonym_batch_new()) != NULL && batches;
     self->service = zsock_new(ZMQ_DEALER);
-    if (!self->subject_cache || !self->batch || !self->service) {
+    if (!self->subject_cache || !batches || !self->service) {
         snprintf(err, errlen, "out of memory (pseudonym service)");
         return -1;
     }
@@ -80,7 +85,26 @@ void pseudonymise_close(daemon_t *self)
 {
     zsock_destroy(&self->service);
     subject_cache_destroy(&self->subject_cache);
-    pseudonym_batch_destroy(&self->batch);
+    for (int f = 0; f < PSEUDONYM_FLIGHTS; f++)
+        pseudonym_batch_destroy(&self->flights[f].batch);
+}
+
+bool pseudonymise_in_flight(const daemon_t *self)
+{
+    for (int f = 0; f < PSEUDONYM_FLIGHTS; f++)
+        if (self->flights[f].deadline_ms)
+            return true;
+    return false;
+}
+
+/* Forgets every request out: their signals stay waiting, and a late
+   answer is no longer ours. */
+static void s_land_all(daemon_t *self)
+{
+    for (int f = 0; f < PSEUDONYM_FLIGHTS; f++) {
+        pseudonym_batch_reset(self->flights[f].batch);
+        self->flights[f].deadline_ms = 0;
+    }
 }
 
 int pseudonymise_cached(daemon_t *self, pseudonym_kind_t kind, const char *id,
@@ -120,14 +144,14 @@ static void s_problem(daemon_t *self, uint64_t now, uint64_t wait_ms, const char
         self->service_backoff_ms =
             wait_ms * 2 > SERVICE_BACKOFF_MAX_MS ? SERVICE_BACKOFF_MAX_MS : wait_ms * 2;
     }
-    self->service_deadline_ms = 0;
     self->service_next_ms = now + wait_ms;
     case_open_failed(self, text); /* a person waits for those: told now */
-    pseudonym_batch_reset(self->batch);
+    s_land_all(self);
 }
 
 typedef struct {
     daemon_t *self;
+    pseudonym_flight_t *flight; /* the request being built */
     size_t slots;
     char hits[OPRF_BATCH_MAX][STORE_ID_HEX]; /* cached: sealed after the scan */
     unsigned char pseudonyms[OPRF_BATCH_MAX][PSEUDONYM_BYTES];
@@ -137,10 +161,26 @@ typedef struct {
 /* Puts one waiting signal's subject in the batch (or, when an earlier
    answer in this run gave its pseudonym, notes it to be sealed once the
    scan is over: the scan reads the rows sealing would change). */
+/* True when the signal is in a request out now. */
+static bool s_asked(const daemon_t *self, const char *signal_id)
+{
+    for (int f = 0; f < PSEUDONYM_FLIGHTS; f++) {
+        const pseudonym_flight_t *flight = &self->flights[f];
+        if (!flight->deadline_ms)
+            continue;
+        for (size_t i = 0; i < pseudonym_batch_size(flight->batch); i++)
+            if (memcmp(flight->ids[i], signal_id, STORE_ID_HEX) == 0)
+                return true;
+    }
+    return false;
+}
+
 static int s_gather(void *arg, const store_outbox_t *entry)
 {
     gather_t *g = arg;
     daemon_t *self = g->self;
+    if (s_asked(self, entry->signal_id))
+        return 0;
     Hartslag__SignalDraft *draft = outbound_open_draft(self, entry->sealed, entry->sealed_len);
     pseudonym_kind_t kind;
     if (!draft || pseudonym_kind_from_string(draft->subject_kind, &kind) != 0) {
@@ -160,29 +200,31 @@ static int s_gather(void *arg, const store_outbox_t *entry)
     }
     size_t slot = 0;
     int added =
-        cached == 0 ? pseudonym_batch_add(self->batch, kind, draft->subject, &slot, &why) : -1;
+        cached == 0 ? pseudonym_batch_add(g->flight->batch, kind, draft->subject, &slot, &why) : -1;
     outbound_free_draft(&draft);
     if (added != 0) {
         dlog(DLOG_ERROR, "event=draft_unreadable signal=%s reason=subject", entry->signal_id);
         return 0;
     }
-    memcpy(self->batch_ids[slot], entry->signal_id, STORE_ID_HEX);
+    memcpy(g->flight->ids[slot], entry->signal_id, STORE_ID_HEX);
     g->slots = slot + 1;
     return g->slots == OPRF_BATCH_MAX; /* full: the rest go with the next request */
 }
 
-static void s_ask(daemon_t *self, uint64_t now)
+static void s_ask(daemon_t *self, uint64_t now, int f)
 {
-    pseudonym_batch_reset(self->batch);
+    pseudonym_flight_t *flight = &self->flights[f];
+    pseudonym_batch_reset(flight->batch);
     gather_t *g = sodium_malloc(sizeof *g);
     if (!g)
         return;
     memset(g, 0, sizeof *g);
     g->self = self;
+    g->flight = flight;
     /* Opens first: a person waits for them, and a full outbox must not
        keep them out of every batch. */
-    case_open_gather(self);
-    g->slots = pseudonym_batch_size(self->batch);
+    case_open_gather(self, f);
+    g->slots = pseudonym_batch_size(flight->batch);
     int scanned = store_outbox_each(self->store, "pseudonym", s_gather, g);
     for (size_t i = 0; i < g->n_hits; i++)
         (void)outbound_seal_waiting(self, g->hits[i], g->pseudonyms[i]);
@@ -196,13 +238,14 @@ static void s_ask(daemon_t *self, uint64_t now)
         dlog(DLOG_ERROR, "event=store_failed op=outbox_scan_waiting");
         return;
     }
-    if (pseudonym_batch_size(self->batch) == 0)
+    size_t asked = pseudonym_batch_size(flight->batch);
+    if (asked == 0)
         return;
     uint8_t *bytes = NULL;
     size_t len = 0;
     const char *why = NULL;
-    if (pseudonym_batch_request(self->batch, "send", &self->service_key, now, &bytes, &len, &why) !=
-        0) {
+    if (pseudonym_batch_request(flight->batch, "send", &self->service_key, now, &bytes, &len,
+                                &why) != 0) {
         s_problem(self, now, 0, "cannot build a request: %s", why);
         return;
     }
@@ -214,8 +257,13 @@ static void s_ask(daemon_t *self, uint64_t now)
                   self->settings.pseudonym_service);
         return;
     }
-    self->service_deadline_ms = now + SERVICE_ANSWER_MS;
-    dlog(DLOG_DEBUG, "event=pseudonyms_requested count=%zu", pseudonym_batch_size(self->batch));
+    flight->deadline_ms = now + SERVICE_ANSWER_MS;
+    if (asked == OPRF_BATCH_MAX)
+        self->pseudonyms_due = true; /* a full batch: more may wait for the other request */
+    int in_flight = 0;
+    for (int i = 0; i < PSEUDONYM_FLIGHTS; i++)
+        in_flight += self->flights[i].deadline_ms != 0;
+    dlog(DLOG_DEBUG, "event=pseudonyms_requested count=%zu in_flight=%d", asked, in_flight);
 }
 
 /* Sends a small frame (heartbeat, ack) without waiting: 0, or -1 when no
@@ -253,49 +301,63 @@ void pseudonymise_tick(daemon_t *self, uint64_t now_ms)
     case_open_tick(self, now_ms);
     if (now_ms - self->service_heartbeat_ms >= SERVICE_HEARTBEAT_MS)
         s_heartbeat(self, now_ms);
-    if (self->service_deadline_ms && now_ms >= self->service_deadline_ms)
-        s_problem(self, now_ms, 0, "no answer from the pseudonym service at %s",
-                  self->settings.pseudonym_service);
-    if (self->service_deadline_ms || now_ms < self->service_next_ms)
+    for (int f = 0; f < PSEUDONYM_FLIGHTS; f++)
+        if (self->flights[f].deadline_ms && now_ms >= self->flights[f].deadline_ms) {
+            s_problem(self, now_ms, 0, "no answer from the pseudonym service at %s",
+                      self->settings.pseudonym_service);
+            break;
+        }
+    if (now_ms < self->service_next_ms)
+        return;
+    int free_flight = -1;
+    for (int f = PSEUDONYM_FLIGHTS - 1; f >= 0; f--)
+        if (!self->flights[f].deadline_ms)
+            free_flight = f;
+    if (free_flight < 0)
         return;
     /* Asked when a signal began waiting or an answer came, after a
        failure, and every few seconds anyway: no waiting signal can be
-       forgotten by a missed wake-up. */
-    if (self->pseudonyms_due || self->service_down_since_ms ||
-        now_ms - self->service_scan_ms >= SERVICE_RESCAN_MS) {
+       forgotten by a missed wake-up. A second request joins one in flight
+       only while the service answers: a silent one gets one probe. */
+    bool idle = !pseudonymise_in_flight(self);
+    if (idle ? (self->pseudonyms_due || self->service_down_since_ms ||
+                now_ms - self->service_scan_ms >= SERVICE_RESCAN_MS)
+             : (self->pseudonyms_due && !self->service_down_since_ms)) {
         self->pseudonyms_due = false;
         self->service_scan_ms = now_ms;
-        s_ask(self, now_ms);
+        s_ask(self, now_ms, free_flight);
     }
 }
 
-static void s_answered(daemon_t *self, uint64_t now, const uint8_t (*pseudonyms)[PSEUDONYM_BYTES])
+static void s_answered(daemon_t *self, uint64_t now, int f,
+                       const uint8_t (*pseudonyms)[PSEUDONYM_BYTES])
 {
-    size_t n = pseudonym_batch_size(self->batch);
+    pseudonym_flight_t *flight = &self->flights[f];
+    size_t n = pseudonym_batch_size(flight->batch);
     for (size_t i = 0; i < n; i++) {
         /* The cache first: another waiting signal about the same subject in
            this batch (or the next) needs no request of its own. */
         size_t len = 0;
-        const uint8_t *input = pseudonym_batch_input(self->batch, i, &len);
+        const uint8_t *input = pseudonym_batch_input(flight->batch, i, &len);
         if (input)
             subject_cache_put(self->subject_cache, input, len, self->service_key.key_version, now,
                               pseudonyms[i]);
-        if (self->batch_ids[i][0])
-            (void)outbound_seal_waiting(self, self->batch_ids[i], pseudonyms[i]);
+        if (flight->ids[i][0])
+            (void)outbound_seal_waiting(self, flight->ids[i], pseudonyms[i]);
     }
-    case_open_answered(self, pseudonyms);
+    case_open_answered(self, f, pseudonyms);
     if (self->service_down_since_ms || self->service_problem[0])
         dlog(DLOG_INFO, "event=pseudonym_service_answering endpoint=%s",
              self->settings.pseudonym_service);
     self->service_problem[0] = '\0';
     self->service_down_since_ms = 0;
     self->service_backoff_ms = 0;
-    self->service_deadline_ms = 0;
     self->service_next_ms = 0;
     /* Signals that began waiting while this request was out are not in
        it: look again at once (most are now in the cache). */
     self->pseudonyms_due = true;
-    pseudonym_batch_reset(self->batch);
+    pseudonym_batch_reset(flight->batch);
+    flight->deadline_ms = 0;
 }
 
 /* The coordinator's daemon: a client of the service went over its limit. */
@@ -357,22 +419,32 @@ void pseudonymise_handle(daemon_t *self)
             hartslag__pseudonym_frame__free_unpacked(frame, NULL);
             continue;
         }
-        if (!self->service_deadline_ms) { /* nothing asked (any more) */
+        if (!pseudonymise_in_flight(self)) { /* nothing asked (any more) */
             hartslag__pseudonym_frame__free_unpacked(frame, NULL);
             continue;
         }
         uint8_t(*pseudonyms)[PSEUDONYM_BYTES] = sodium_malloc(OPRF_BATCH_MAX * PSEUDONYM_BYTES);
         pseudonym_refusal_t refusal;
         memset(&refusal, 0, sizeof refusal);
-        pseudonym_answer_t answer = pseudonyms
-                                        ? pseudonym_batch_answer(self->batch, &self->service_key,
-                                                                 frame, pseudonyms, &refusal)
-                                        : PSEUDONYM_ANSWER_MALFORMED;
+        /* The request it answers, by its request id. */
+        pseudonym_answer_t answer =
+            pseudonyms ? PSEUDONYM_ANSWER_NOT_OURS : PSEUDONYM_ANSWER_MALFORMED;
+        int f = -1;
+        for (int i = 0; pseudonyms && i < PSEUDONYM_FLIGHTS; i++) {
+            if (!self->flights[i].deadline_ms)
+                continue;
+            answer = pseudonym_batch_answer(self->flights[i].batch, &self->service_key, frame,
+                                            pseudonyms, &refusal);
+            if (answer != PSEUDONYM_ANSWER_NOT_OURS) {
+                f = i;
+                break;
+            }
+        }
         hartslag__pseudonym_frame__free_unpacked(frame, NULL);
         char fp[CERT_CURVE_FINGERPRINT_SIZE];
         switch (answer) {
         case PSEUDONYM_ANSWER_OK:
-            s_answered(self, now, (const uint8_t(*)[PSEUDONYM_BYTES])pseudonyms);
+            s_answered(self, now, f, (const uint8_t(*)[PSEUDONYM_BYTES])pseudonyms);
             break;
         case PSEUDONYM_ANSWER_NOT_OURS:
             break;

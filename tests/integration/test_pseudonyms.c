@@ -203,6 +203,74 @@ Test(pseudonyms, a_signal_waits_while_the_service_is_down_and_goes_when_it_retur
     cr_assert_not(tu_dir_contains(s_politie->dir, BSN_2, strlen(BSN_2)));
 }
 
+/* A valid BSN (the 11-check) made from `n`. */
+static void s_bsn(int n, char bsn[10])
+{
+    for (;; n += 7919) {
+        snprintf(bsn, 10, "%08d", 10000000 + n % 89999999);
+        int sum = 0;
+        for (int i = 0; i < 8; i++)
+            sum += (9 - i) * (bsn[i] - '0');
+        if (sum % 11 < 10) {
+            bsn[8] = (char)('0' + sum % 11);
+            bsn[9] = '\0';
+            return;
+        }
+    }
+}
+
+#define BACKLOG 160
+
+/* A backlog of new subjects goes in full batches with two requests in
+   flight (the daemon blinds and checks one while the service evaluates
+   the other), and every signal still carries its own subject's pseudonym:
+   answers are matched to their request, never to the other one. */
+Test(pseudonyms, a_backlog_goes_two_requests_at_a_time_each_signal_with_its_own_pseudonym,
+     .timeout = 300)
+{
+    tu_watchdog(280);
+    s_gemeente = dh_new(s_bh, "gemeente", NULL, NULL);
+    s_politie = dh_new(s_bh, "politie", NULL, "log_level: debug\n");
+    cr_assert(s_gemeente && s_politie, "%s", bh_service_log(s_bh));
+    s_start(s_gemeente);
+    s_start(s_politie);
+    bh_service_stop(s_bh, SIGTERM);
+    static char ids[BACKLOG][33], bsns[BACKLOG][10];
+    for (int i = 0; i < BACKLOG; i++) {
+        s_bsn(i * 104729 + 17, bsns[i]);
+        cr_assert_eq(dh_send(s_politie, "gemeente", "overlast", "casusoverleg", bsns[i], s_fields,
+                             "Buren", false, ids[i]),
+                     0, "send %d failed:\n%s", i, dh_log(s_politie));
+    }
+    cr_assert_eq(dh_inbox_count(s_gemeente), 0, "nothing may leave without its pseudonym");
+    cr_assert_eq(bh_service_start(s_bh, NULL), 0, "%s", bh_service_log(s_bh));
+    cr_assert(dh_wait_inbox(s_gemeente, BACKLOG, 120000), "the backlog was not sent:\n%s",
+              dh_log(s_politie));
+    const char *log = dh_log(s_politie);
+    cr_assert(strstr(log, "in_flight=2"),
+              "never two requests in flight:\n%s", log);
+    const char *answering = strstr(log, "event=pseudonym_service_answering");
+    cr_assert_not_null(answering);
+    cr_assert_null(strstr(answering, "event=pseudonym_service_problem"),
+                   "a request was lost once the service answered:\n%s", log);
+    char *inbox = NULL;
+    cr_assert_eq(dh_cli(s_gemeente, NULL, &inbox, NULL, "inbox", "--json", NULL), 0);
+    for (int i = 0; i < BACKLOG; i++) {
+        uint8_t expected[32];
+        char hex[65], key[64];
+        cr_assert_eq(bh_service_pseudonym(s_bh, PSEUDONYM_BSN, bsns[i], expected), 0);
+        pseudonym_to_hex(expected, hex);
+        snprintf(key, sizeof key, "\"signal_id\":\"%s\"", ids[i]);
+        const char *entry = strstr(inbox, key);
+        cr_assert_not_null(entry, "signal %d not in the inbox", i);
+        const char *subject = strstr(entry, "\"subject\":\"");
+        cr_assert_not_null(subject);
+        cr_assert_eq(strncmp(subject + 11, hex, 64), 0,
+                     "signal %d carries another subject's pseudonym", i);
+    }
+    free(inbox);
+}
+
 Test(pseudonyms, a_waiting_signal_is_withdrawn_at_once_and_never_sent)
 {
     s_daemons();
