@@ -138,6 +138,22 @@ static void fe_neg(fe_t *h, const fe_t *f)
     fe_sub(h, &zero, f);
 }
 
+/* h = r0 + r1 2^51 + ... + r4 2^204 mod p, each ri below 2^115. */
+static void fe_reduce_wide(fe_t *h, u128 r0, u128 r1, u128 r2, u128 r3, u128 r4)
+{
+    r1 += (uint64_t)(r0 >> 51);
+    r2 += (uint64_t)(r1 >> 51);
+    r3 += (uint64_t)(r2 >> 51);
+    r4 += (uint64_t)(r3 >> 51);
+    h->v[0] = ((uint64_t)r0 & MASK51) + 19 * (uint64_t)(r4 >> 51);
+    h->v[1] = (uint64_t)r1 & MASK51;
+    h->v[2] = (uint64_t)r2 & MASK51;
+    h->v[3] = (uint64_t)r3 & MASK51;
+    h->v[4] = (uint64_t)r4 & MASK51;
+    h->v[1] += h->v[0] >> 51;
+    h->v[0] &= MASK51;
+}
+
 static void fe_mul(fe_t *h, const fe_t *f, const fe_t *g)
 {
     const uint64_t f0 = f->v[0], f1 = f->v[1], f2 = f->v[2], f3 = f->v[3], f4 = f->v[4];
@@ -150,17 +166,7 @@ static void fe_mul(fe_t *h, const fe_t *f, const fe_t *g)
     u128 r2 = (u128)f0 * g2 + (u128)f1 * g1 + (u128)f2 * g0 + (u128)f3 * g4_19 + (u128)f4 * g3_19;
     u128 r3 = (u128)f0 * g3 + (u128)f1 * g2 + (u128)f2 * g1 + (u128)f3 * g0 + (u128)f4 * g4_19;
     u128 r4 = (u128)f0 * g4 + (u128)f1 * g3 + (u128)f2 * g2 + (u128)f3 * g1 + (u128)f4 * g0;
-    r1 += (uint64_t)(r0 >> 51);
-    r2 += (uint64_t)(r1 >> 51);
-    r3 += (uint64_t)(r2 >> 51);
-    r4 += (uint64_t)(r3 >> 51);
-    h->v[0] = ((uint64_t)r0 & MASK51) + 19 * (uint64_t)(r4 >> 51);
-    h->v[1] = (uint64_t)r1 & MASK51;
-    h->v[2] = (uint64_t)r2 & MASK51;
-    h->v[3] = (uint64_t)r3 & MASK51;
-    h->v[4] = (uint64_t)r4 & MASK51;
-    h->v[1] += h->v[0] >> 51;
-    h->v[0] &= MASK51;
+    fe_reduce_wide(h, r0, r1, r2, r3, r4);
 }
 
 /* fe_mul(h, f, f) with the symmetric products once: squarings are most of
@@ -175,17 +181,7 @@ static void fe_sq(fe_t *h, const fe_t *f)
     u128 r2 = (u128)f0_2 * f2 + (u128)f1 * f1 + (u128)f3_2 * f4_19;
     u128 r3 = (u128)f0_2 * f3 + (u128)f1_2 * f2 + (u128)f4 * f4_19;
     u128 r4 = (u128)f0_2 * f4 + (u128)f1_2 * f3 + (u128)f2 * f2;
-    r1 += (uint64_t)(r0 >> 51);
-    r2 += (uint64_t)(r1 >> 51);
-    r3 += (uint64_t)(r2 >> 51);
-    r4 += (uint64_t)(r3 >> 51);
-    h->v[0] = ((uint64_t)r0 & MASK51) + 19 * (uint64_t)(r4 >> 51);
-    h->v[1] = (uint64_t)r1 & MASK51;
-    h->v[2] = (uint64_t)r2 & MASK51;
-    h->v[3] = (uint64_t)r3 & MASK51;
-    h->v[4] = (uint64_t)r4 & MASK51;
-    h->v[1] += h->v[0] >> 51;
-    h->v[0] &= MASK51;
+    fe_reduce_wide(h, r0, r1, r2, r3, r4);
 }
 
 static void fe_sqn(fe_t *h, const fe_t *f, int n)
