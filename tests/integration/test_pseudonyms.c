@@ -246,12 +246,13 @@ Test(pseudonyms, a_backlog_goes_two_requests_at_a_time_each_signal_with_its_own_
     cr_assert_eq(bh_service_start(s_bh, NULL), 0, "%s", bh_service_log(s_bh));
     cr_assert(dh_wait_inbox(s_gemeente, BACKLOG, 120000), "the backlog was not sent:\n%s",
               dh_log(s_politie));
-    const char *log = dh_log(s_politie);
+    char *log = dh_log(s_politie);
     cr_assert(strstr(log, "in_flight=2"), "never two requests in flight:\n%s", log);
     const char *answering = strstr(log, "event=pseudonym_service_answering");
     cr_assert_not_null(answering);
     cr_assert_null(strstr(answering, "event=pseudonym_service_problem"),
                    "a request was lost once the service answered:\n%s", log);
+    free(log);
     char *inbox = NULL;
     cr_assert_eq(dh_cli(s_gemeente, NULL, &inbox, NULL, "inbox", "--json", NULL), 0);
     for (int i = 0; i < BACKLOG; i++) {
