@@ -243,10 +243,9 @@ Test(replication, kill_the_primary_under_load_and_promote_the_standby)
     int64_t t_ready = zclock_mono();
 
     /* Load, and the kill in the middle of it: once KILL_AT signals are
-       accepted, right after a fresh window of sends went into the
-       outboxes, so that some are on their way to the broker. (Should the
-       sending be done first, the outboxes still hold what the daemons
-       are submitting: the kill waits for KILL_AT accepted.) */
+       accepted, with the active broker frozen until the sends of a fresh
+       window are in the outboxes, so that some are on their way to the
+       broker when the primary dies. */
     long number = 0, stored = 0, refused = 0, pending_at_kill = 0;
     bool killed = false;
     char sync_at_kill[64] = "";
@@ -276,12 +275,28 @@ Test(replication, kill_the_primary_under_load_and_promote_the_standby)
             continue;
         cr_assert_eq(
             pg_harness_replication(s_primary, s_replica, sync_at_kill, sizeof sync_at_kill), 0);
+        /* The active broker frozen for the moment of the kill: what the
+           daemons submit meanwhile is in transit and cannot be accepted,
+           so some signals are surely pending when the primary dies.
+           Unfrozen, daemons faster than this loop drain their outboxes
+           between two looks, and the kill would catch nothing in transit
+           (seen on CI). */
+        cr_assert_eq(kill(s_bh->pid, SIGSTOP), 0);
+        for (int64_t t_frozen = zclock_mono(); s_count(SQL_PENDING) == 0; usleep(20000)) {
+            cr_assert_lt(s_ms_since(t_frozen), 10000, "no send reached an outbox");
+            cr_assert_lt(number, SIGNALS, "every signal was accepted before the kill");
+            for (int i = 0; i < N_SENDERS; i++)
+                if (controls[i].in_flight < WINDOW)
+                    dh_control_send(&controls[i], "gemeente,woonpunt", "replica", "REPLICA",
+                                    "replica", number++);
+        }
         first_log_at_kill = s_log_size(s_bh->log);
         second_log_at_kill = s_log_size(s_second_log);
         t_kill = zclock_mono();
         cr_assert_eq(pg_harness_command(s_primary, "kill"), 0, "kill the primary");
         killed = true;
         pending_at_kill = s_count(SQL_PENDING);
+        cr_assert_eq(kill(s_bh->pid, SIGCONT), 0);
     }
     cr_assert_eq(refused, 0, "the daemons refused %ld sends", refused);
     cr_assert_eq(stored, SIGNALS);
