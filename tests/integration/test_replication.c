@@ -285,7 +285,7 @@ Test(replication, kill_the_primary_under_load_and_promote_the_standby)
         for (int64_t t_frozen = zclock_mono(); s_count(SQL_PENDING) == 0; usleep(20000)) {
             cr_assert_lt(s_ms_since(t_frozen), 10000, "no send reached an outbox");
             cr_assert_lt(number, SIGNALS, "every signal was accepted before the kill");
-            for (int i = 0; i < N_SENDERS; i++)
+            for (int i = 0; i < N_SENDERS && number < SIGNALS; i++)
                 if (controls[i].in_flight < WINDOW)
                     dh_control_send(&controls[i], "gemeente,woonpunt", "replica", "REPLICA",
                                     "replica", number++);
